@@ -1,0 +1,24 @@
+//! The scoring core of lead_score: plain Rust, no PostgreSQL.
+//!
+//! A [`Model`] is parsed and validated from a JSON spec once, then scores leads:
+//! [`FitModel::evaluate`] over a lead's attributes, [`EngagementModel::accumulate`]
+//! over its events into a fixed-size state that [`engagement::combine`] merges,
+//! and [`Model::score`] / [`Model::explain`] for the result.
+
+pub mod classify;
+pub mod condition;
+pub mod engagement;
+pub mod error;
+pub mod fit;
+pub mod interval;
+pub mod model;
+mod reader;
+pub mod score;
+
+pub use classify::Quadrant;
+pub use condition::Value;
+pub use engagement::{State, StateKey};
+pub use error::{Error, Result};
+pub use fit::FitOutcome;
+pub use model::{EngagementModel, FitModel, Model};
+pub use score::{CategoryScore, ExplainRow, Score};

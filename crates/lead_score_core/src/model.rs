@@ -1,0 +1,593 @@
+//! A validated, compiled scoring model. Parsing is the only place a spec is read;
+//! everything downstream works on these typed structures.
+
+use crate::condition::{parse_cond, Cond};
+use crate::error::{Error, Result};
+use crate::interval::parse_interval;
+use crate::reader::{as_str, index_path, non_empty_name, type_name, Obj};
+use rustc_hash::FxHashMap;
+use serde_json::Value as Json;
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub fit: FitModel,
+    pub engagement: EngagementModel,
+    pub classification: Classification,
+}
+
+#[derive(Debug, Clone)]
+pub struct FitModel {
+    /// Lead attribute names, in slot order. The SQL layer maps each to a column.
+    pub fields: Vec<String>,
+    pub rules: Vec<FitRule>,
+    pub(crate) missing_values: Vec<String>,
+    pub completeness: Option<Completeness>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FitRule {
+    pub name: String,
+    pub(crate) when: Cond,
+    pub effect: FitEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FitEffect {
+    Points(f64),
+    Disqualify,
+}
+
+#[derive(Debug, Clone)]
+pub struct Completeness {
+    pub slots: Vec<usize>,
+    pub points: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngagementModel {
+    /// Names of the event properties passed to the aggregate, in argument order.
+    pub properties: Vec<String>,
+    pub rules: Vec<EngagementRule>,
+    pub categories: Vec<Category>,
+    pub cap: Option<f64>,
+    pub floor_at_zero: bool,
+    /// "Minus N points per full period without activity", applied to the total.
+    pub inactivity: Option<StepDecay>,
+    pub(crate) rules_by_event: FxHashMap<String, Vec<u32>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngagementRule {
+    pub name: String,
+    pub events: Vec<String>,
+    pub(crate) when: Option<Cond>,
+    pub points: f64,
+    pub category: Option<usize>,
+    pub repeat: Repeat,
+    pub decay: EventDecay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Repeat {
+    /// Every matching event counts (the default).
+    Every,
+    /// The rule counts once; with decay, its most recent event sets the age.
+    Once,
+    /// Every event counts, but the rule contributes at most this many points
+    /// (in absolute value, so a negative rule is bounded too).
+    Cap(f64),
+}
+
+/// Decay applied to each event's points according to its age.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventDecay {
+    None,
+    /// points × 2^(−age / half_life); half-life in microseconds.
+    Exponential {
+        half_life: f64,
+    },
+    /// Events older than the window count 0.
+    Window {
+        window: i64,
+    },
+}
+
+impl EventDecay {
+    /// The factor an event of this age (microseconds, ≥ 0) keeps.
+    #[inline]
+    pub fn factor(&self, age: i64) -> f64 {
+        match *self {
+            EventDecay::None => 1.0,
+            EventDecay::Exponential { half_life } => (-(age as f64) / half_life).exp2(),
+            EventDecay::Window { window } => {
+                if age <= window {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepDecay {
+    pub points: f64,
+    pub every: i64,
+}
+
+impl StepDecay {
+    /// Points lost after `idle` microseconds without activity.
+    pub fn penalty(&self, idle: i64) -> f64 {
+        if idle <= 0 {
+            return 0.0;
+        }
+        self.points * (idle / self.every) as f64
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub name: String,
+    pub cap: Option<f64>,
+    pub watermark: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Band {
+    pub name: String,
+    pub min: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Classification {
+    /// Sorted by `min`, highest first; a band without `min` catches everything.
+    pub grades: Vec<Band>,
+    pub labels: Vec<Band>,
+    pub quadrant_fit: f64,
+    pub quadrant_engagement: f64,
+    pub mql_min_total: f64,
+    pub mql_min_fit: Option<f64>,
+}
+
+impl Model {
+    /// Parses and validates a spec given as JSON text.
+    pub fn from_json_text(text: &str) -> Result<Model> {
+        let value: Json = serde_json::from_str(text).map_err(|e| Error::Json(e.to_string()))?;
+        Model::from_json(&value)
+    }
+
+    pub fn from_json(spec: &Json) -> Result<Model> {
+        let mut top = Obj::new(spec, "")?;
+        if let Some(d) = top.opt("description") {
+            as_str(d, "description")?;
+        }
+        let fit = parse_fit(top.req("fit")?)?;
+        let engagement = parse_engagement(top.req("engagement")?)?;
+        let classification = parse_classification(top.req("classification")?)?;
+        top.finish()?;
+        Ok(Model {
+            fit,
+            engagement,
+            classification,
+        })
+    }
+}
+
+fn parse_fit(value: &Json) -> Result<FitModel> {
+    let mut obj = Obj::new(value, "fit")?;
+    let mut fields: Vec<String> = Vec::new();
+    let mut resolve = |name: &str, path: &str| -> Result<usize> {
+        if name.trim().is_empty() {
+            return Err(Error::spec(path, "must not be empty"));
+        }
+        Ok(match fields.iter().position(|f| f == name) {
+            Some(i) => i,
+            None => {
+                fields.push(name.to_string());
+                fields.len() - 1
+            }
+        })
+    };
+
+    let missing_values = match obj.opt_array("missing_values")? {
+        None => Vec::new(),
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| as_str(v, &index_path("fit.missing_values", i)).map(str::to_string))
+            .collect::<Result<_>>()?,
+    };
+
+    let rules_path = obj.path_of("rules");
+    let mut rules = Vec::new();
+    for (i, rule) in obj.req_array("rules")?.iter().enumerate() {
+        let path = index_path(&rules_path, i);
+        let mut r = Obj::new(rule, &path)?;
+        let name = non_empty_name(&mut r, "name")?.to_string();
+        if rules.iter().any(|x: &FitRule| x.name == name) {
+            return Err(Error::spec(
+                &r.path_of("name"),
+                format!("duplicate rule name \"{name}\""),
+            ));
+        }
+        let when_path = r.path_of("when");
+        let when = parse_cond(r.req("when")?, &when_path, &mut resolve)?;
+        let effect = match (r.has("points"), r.has("disqualify")) {
+            (true, false) => FitEffect::Points(r.req_f64("points")?),
+            (false, true) => match r.opt_bool("disqualify")? {
+                Some(true) => FitEffect::Disqualify,
+                _ => {
+                    return Err(Error::spec(
+                        &r.path_of("disqualify"),
+                        "must be true (omit it for a points rule)",
+                    ))
+                }
+            },
+            (true, true) => {
+                return Err(Error::spec(
+                    &path,
+                    "has both points and disqualify; use one",
+                ))
+            }
+            (false, false) => {
+                return Err(Error::spec(
+                    &r.path_of("points"),
+                    "is required but missing (or set \"disqualify\": true)",
+                ))
+            }
+        };
+        r.finish()?;
+        rules.push(FitRule { name, when, effect });
+    }
+
+    let completeness = match obj.opt("completeness") {
+        None => None,
+        Some(v) => {
+            let mut c = Obj::new(v, "fit.completeness")?;
+            let fields_path = c.path_of("fields");
+            let names = c.req_array("fields")?;
+            if names.is_empty() {
+                return Err(Error::spec(&fields_path, "must list at least one field"));
+            }
+            let mut slots = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                let p = index_path(&fields_path, i);
+                slots.push(resolve(as_str(n, &p)?, &p)?);
+            }
+            let points = c.req_f64("points")?;
+            c.finish()?;
+            Some(Completeness { slots, points })
+        }
+    };
+
+    let min = obj.opt_f64("min")?;
+    let max = obj.opt_f64("max")?;
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            return Err(Error::spec("fit.min", "must not be greater than fit.max"));
+        }
+    }
+    obj.finish()?;
+    Ok(FitModel {
+        fields,
+        rules,
+        missing_values,
+        completeness,
+        min,
+        max,
+    })
+}
+
+fn interval_at(obj: &mut Obj, key: &'static str) -> Result<i64> {
+    let path = obj.path_of(key);
+    let value = obj.req(key)?;
+    let text = match value {
+        Json::String(s) => s,
+        other => {
+            return Err(Error::spec(
+                &path,
+                format!(
+                    "must be a positive interval such as \"30 days\", got {}",
+                    type_name(other)
+                ),
+            ))
+        }
+    };
+    parse_interval(text).ok_or_else(|| {
+        Error::spec(
+            &path,
+            format!("must be a positive interval such as \"30 days\", got \"{text}\""),
+        )
+    })
+}
+
+enum ParsedDecay {
+    Event(EventDecay),
+    Step(StepDecay),
+}
+
+fn parse_decay(value: &Json, path: &str) -> Result<ParsedDecay> {
+    let mut d = Obj::new(value, path)?;
+    let kind_path = d.path_of("kind");
+    let kind = d.req_str("kind")?;
+    let parsed =
+        match kind {
+            "none" => ParsedDecay::Event(EventDecay::None),
+            "exponential" => ParsedDecay::Event(EventDecay::Exponential {
+                half_life: interval_at(&mut d, "half_life")? as f64,
+            }),
+            "window" => ParsedDecay::Event(EventDecay::Window {
+                window: interval_at(&mut d, "window")?,
+            }),
+            "step" => {
+                let points_path = d.path_of("points");
+                let points = d.req_f64("points")?;
+                if points <= 0.0 {
+                    return Err(Error::spec(&points_path, "must be a positive number"));
+                }
+                ParsedDecay::Step(StepDecay {
+                    points,
+                    every: interval_at(&mut d, "every")?,
+                })
+            }
+            other => return Err(Error::spec(
+                &kind_path,
+                format!(
+                    "unknown decay kind \"{other}\" (expected exponential, step, window or none)"
+                ),
+            )),
+        };
+    d.finish()?;
+    Ok(parsed)
+}
+
+fn parse_engagement(value: &Json) -> Result<EngagementModel> {
+    let mut obj = Obj::new(value, "engagement")?;
+
+    let mut properties: Vec<String> = Vec::new();
+    if let Some(items) = obj.opt_array("properties")? {
+        for (i, p) in items.iter().enumerate() {
+            let path = index_path("engagement.properties", i);
+            let name = as_str(p, &path)?;
+            if name.trim().is_empty() {
+                return Err(Error::spec(&path, "must not be empty"));
+            }
+            if properties.iter().any(|x| x == name) {
+                return Err(Error::spec(&path, format!("duplicate property \"{name}\"")));
+            }
+            properties.push(name.to_string());
+        }
+    }
+
+    let (default_decay, inactivity) = match obj.opt("decay") {
+        None => (EventDecay::None, None),
+        Some(v) => match parse_decay(v, "engagement.decay")? {
+            ParsedDecay::Event(e) => (e, None),
+            ParsedDecay::Step(s) => (EventDecay::None, Some(s)),
+        },
+    };
+
+    let mut categories: Vec<Category> = Vec::new();
+    if let Some(items) = obj.opt_array("categories")? {
+        for (i, c) in items.iter().enumerate() {
+            let path = index_path("engagement.categories", i);
+            let mut co = Obj::new(c, &path)?;
+            let name = non_empty_name(&mut co, "name")?.to_string();
+            if categories.iter().any(|x| x.name == name) {
+                return Err(Error::spec(
+                    &co.path_of("name"),
+                    format!("duplicate category \"{name}\""),
+                ));
+            }
+            let cap_path = co.path_of("cap");
+            let cap = co.opt_f64("cap")?;
+            if cap.is_some_and(|c| c <= 0.0) {
+                return Err(Error::spec(&cap_path, "must be a positive number"));
+            }
+            let watermark = co.opt_f64("watermark")?;
+            co.finish()?;
+            categories.push(Category {
+                name,
+                cap,
+                watermark,
+            });
+        }
+    }
+
+    let rules_path = obj.path_of("rules");
+    let mut rules: Vec<EngagementRule> = Vec::new();
+    for (i, rule) in obj.req_array("rules")?.iter().enumerate() {
+        let path = index_path(&rules_path, i);
+        let mut r = Obj::new(rule, &path)?;
+        let name = non_empty_name(&mut r, "name")?.to_string();
+        if rules.iter().any(|x| x.name == name) {
+            return Err(Error::spec(
+                &r.path_of("name"),
+                format!("duplicate rule name \"{name}\""),
+            ));
+        }
+        let event_path = r.path_of("event");
+        let events: Vec<String> = match r.req("event")? {
+            Json::String(s) if !s.is_empty() => vec![s.clone()],
+            Json::Array(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(j, v)| as_str(v, &index_path(&event_path, j)).map(str::to_string))
+                .collect::<Result<_>>()?,
+            _ => {
+                return Err(Error::spec(
+                    &event_path,
+                    "must be an event type or a non-empty array of event types",
+                ))
+            }
+        };
+        let when = match r.opt("when") {
+            None => None,
+            Some(v) => {
+                let mut resolve = |field: &str, p: &str| -> Result<usize> {
+                    properties.iter().position(|x| x == field).ok_or_else(|| {
+                        Error::spec(
+                            p,
+                            format!("unknown event property \"{field}\" (declare it in engagement.properties)"),
+                        )
+                    })
+                };
+                Some(parse_cond(v, &format!("{path}.when"), &mut resolve)?)
+            }
+        };
+        let points = r.req_f64("points")?;
+        let category = match r.opt_str("category")? {
+            None => None,
+            Some(c) => Some(categories.iter().position(|x| x.name == c).ok_or_else(|| {
+                Error::spec(
+                    &format!("{path}.category"),
+                    format!("unknown category \"{c}\" (declare it in engagement.categories)"),
+                )
+            })?),
+        };
+        let repeat_path = r.path_of("repeat");
+        let repeat = match r.opt("repeat") {
+            None => Repeat::Every,
+            Some(Json::String(s)) if s == "every" => Repeat::Every,
+            Some(Json::String(s)) if s == "once" => Repeat::Once,
+            Some(v @ Json::Object(_)) => {
+                let mut ro = Obj::new(v, &repeat_path)?;
+                let cap_path = ro.path_of("cap");
+                let cap = ro.req_f64("cap")?;
+                if cap <= 0.0 {
+                    return Err(Error::spec(&cap_path, "must be a positive number"));
+                }
+                ro.finish()?;
+                Repeat::Cap(cap)
+            }
+            Some(_) => {
+                return Err(Error::spec(
+                    &repeat_path,
+                    "must be \"every\", \"once\" or {\"cap\": points}",
+                ))
+            }
+        };
+        let decay = match r.opt("decay") {
+            None => default_decay,
+            Some(v) => {
+                let decay_path = format!("{path}.decay");
+                match parse_decay(v, &decay_path)? {
+                    ParsedDecay::Event(e) => e,
+                    ParsedDecay::Step(_) => {
+                        return Err(Error::spec(
+                            &format!("{decay_path}.kind"),
+                            "step decay applies to the whole engagement score; set it in engagement.decay",
+                        ))
+                    }
+                }
+            }
+        };
+        r.finish()?;
+        rules.push(EngagementRule {
+            name,
+            events,
+            when,
+            points,
+            category,
+            repeat,
+            decay,
+        });
+    }
+    if rules.len() > u16::MAX as usize {
+        return Err(Error::spec(&rules_path, "has too many rules"));
+    }
+
+    let cap_path = obj.path_of("cap");
+    let cap = obj.opt_f64("cap")?;
+    if cap.is_some_and(|c| c <= 0.0) {
+        return Err(Error::spec(&cap_path, "must be a positive number"));
+    }
+    let floor_at_zero = obj.opt_bool("floor_at_zero")?.unwrap_or(false);
+    obj.finish()?;
+
+    let mut rules_by_event: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+    for (i, rule) in rules.iter().enumerate() {
+        for e in &rule.events {
+            let list = rules_by_event.entry(e.clone()).or_default();
+            if !list.contains(&(i as u32)) {
+                list.push(i as u32);
+            }
+        }
+    }
+    Ok(EngagementModel {
+        properties,
+        rules,
+        categories,
+        cap,
+        floor_at_zero,
+        inactivity,
+        rules_by_event,
+    })
+}
+
+fn parse_bands(obj: &mut Obj, key: &'static str) -> Result<Vec<Band>> {
+    let path = obj.path_of(key);
+    let items = obj.req_array(key)?;
+    if items.is_empty() {
+        return Err(Error::spec(&path, "must list at least one band"));
+    }
+    let mut bands: Vec<Band> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = index_path(&path, i);
+        let mut b = Obj::new(item, &p)?;
+        let name = non_empty_name(&mut b, "name")?.to_string();
+        if bands.iter().any(|x| x.name == name) {
+            return Err(Error::spec(
+                &b.path_of("name"),
+                format!("duplicate name \"{name}\""),
+            ));
+        }
+        let min = b.opt_f64("min")?;
+        if min.is_none() && bands.iter().any(|x| x.min.is_none()) {
+            return Err(Error::spec(
+                &p,
+                "only one band may omit min (the catch-all)",
+            ));
+        }
+        if min.is_some() && bands.iter().any(|x| x.min == min) {
+            return Err(Error::spec(
+                &b.path_of("min"),
+                "two bands share the same min",
+            ));
+        }
+        b.finish()?;
+        bands.push(Band { name, min });
+    }
+    bands.sort_by(|a, b| {
+        let ka = a.min.unwrap_or(f64::NEG_INFINITY);
+        let kb = b.min.unwrap_or(f64::NEG_INFINITY);
+        kb.total_cmp(&ka)
+    });
+    Ok(bands)
+}
+
+fn parse_classification(value: &Json) -> Result<Classification> {
+    let mut obj = Obj::new(value, "classification")?;
+    let grades = parse_bands(&mut obj, "grades")?;
+    let labels = parse_bands(&mut obj, "labels")?;
+    let mut q = Obj::new(obj.req("quadrant")?, "classification.quadrant")?;
+    let quadrant_fit = q.req_f64("fit")?;
+    let quadrant_engagement = q.req_f64("engagement")?;
+    q.finish()?;
+    let mut m = Obj::new(obj.req("mql")?, "classification.mql")?;
+    let mql_min_total = m.req_f64("min_total")?;
+    let mql_min_fit = m.opt_f64("min_fit")?;
+    m.finish()?;
+    obj.finish()?;
+    Ok(Classification {
+        grades,
+        labels,
+        quadrant_fit,
+        quadrant_engagement,
+        mql_min_total,
+        mql_min_fit,
+    })
+}

@@ -1,0 +1,277 @@
+//! The whole score of one lead, and the explanation a sales rep reads.
+
+use crate::classify::Quadrant;
+use crate::condition::Value;
+use crate::engagement::{EngagementTrace, State};
+use crate::fit::{FitOutcome, FitTrace};
+use crate::model::{FitEffect, Model};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryScore {
+    pub name: String,
+    pub score: f64,
+    pub above_watermark: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub fit: f64,
+    pub engagement: f64,
+    pub total: f64,
+    pub grade: Option<String>,
+    pub label: Option<String>,
+    pub quadrant: Quadrant,
+    pub mql: bool,
+    pub disqualified_by: Option<String>,
+    pub categories: Vec<CategoryScore>,
+    pub last_activity: Option<i64>,
+}
+
+impl Model {
+    /// Engagement and per-category scores; a lead without activity scores 0.
+    pub fn engagement_of(&self, state: Option<&State>) -> (f64, Vec<f64>) {
+        let mut categories = Vec::new();
+        match state {
+            Some(s) => {
+                let e = self.engagement.finalize(s, &mut categories, &mut ());
+                (e, categories)
+            }
+            None => (0.0, vec![0.0; self.engagement.categories.len()]),
+        }
+    }
+
+    pub fn score(&self, fit: FitOutcome, state: Option<&State>) -> Score {
+        let (engagement, categories) = self.engagement_of(state);
+        let c = &self.classification;
+        let disqualified = fit.disqualified_by.is_some();
+        Score {
+            fit: fit.score,
+            engagement,
+            total: fit.score + engagement,
+            grade: c.grade(fit.score).map(str::to_string),
+            label: c.label(engagement).map(str::to_string),
+            quadrant: c.quadrant(fit.score, engagement, disqualified),
+            mql: c.is_mql(fit.score, engagement, disqualified),
+            disqualified_by: fit.disqualified_by.map(|i| self.fit.rules[i].name.clone()),
+            categories: self
+                .engagement
+                .categories
+                .iter()
+                .zip(categories)
+                .enumerate()
+                .map(|(i, (cat, score))| CategoryScore {
+                    name: cat.name.clone(),
+                    score,
+                    above_watermark: self.engagement.above_watermark(i, score),
+                })
+                .collect(),
+            last_activity: state.and_then(State::last_activity),
+        }
+    }
+}
+
+/// One line of an explanation. Over the `fit` and `engagement` sections,
+/// `points` adds up to the lead's total score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainRow {
+    pub section: &'static str,
+    pub item: String,
+    pub category: Option<String>,
+    pub events: Option<i64>,
+    pub raw_points: Option<f64>,
+    pub decayed_points: Option<f64>,
+    pub points: Option<f64>,
+    pub detail: String,
+}
+
+impl ExplainRow {
+    fn new(
+        section: &'static str,
+        item: impl Into<String>,
+        points: Option<f64>,
+        detail: impl Into<String>,
+    ) -> Self {
+        ExplainRow {
+            section,
+            item: item.into(),
+            category: None,
+            events: None,
+            raw_points: None,
+            decayed_points: None,
+            points,
+            detail: detail.into(),
+        }
+    }
+}
+
+fn days(micros: i64) -> String {
+    format!("{:.1} days", micros as f64 / 86_400_000_000.0)
+}
+
+struct Explainer<'m> {
+    model: &'m Model,
+    rows: Vec<ExplainRow>,
+}
+
+impl FitTrace for Explainer<'_> {
+    fn rule(&mut self, index: usize, effect: FitEffect) {
+        let rule = &self.model.fit.rules[index];
+        self.rows.push(match effect {
+            FitEffect::Points(p) => ExplainRow::new("fit", &rule.name, Some(p), "rule matched"),
+            FitEffect::Disqualify => ExplainRow::new(
+                "disqualify",
+                &rule.name,
+                None,
+                "rule matched: the lead is disqualified and is never an MQL",
+            ),
+        });
+    }
+    fn completeness(&mut self, present: usize, total: usize, points: f64) {
+        let max = self
+            .model
+            .fit
+            .completeness
+            .as_ref()
+            .map_or(0.0, |c| c.points);
+        self.rows.push(ExplainRow::new(
+            "fit",
+            "completeness",
+            Some(points),
+            format!("{present} of {total} fields present × {max} points"),
+        ));
+    }
+    fn clamp(&mut self, before: f64, after: f64) {
+        self.rows.push(ExplainRow::new(
+            "fit",
+            "fit clamp",
+            Some(after - before),
+            format!("fit {before} clamped to {after}"),
+        ));
+    }
+}
+
+impl EngagementTrace for Explainer<'_> {
+    fn rule(&mut self, index: usize, events: i64, raw: f64, decayed: f64, points: f64) {
+        let rule = &self.model.engagement.rules[index];
+        let mut detail = match rule.decay {
+            crate::model::EventDecay::None => "no decay".to_string(),
+            crate::model::EventDecay::Exponential { half_life } => {
+                format!("half-life {}", days(half_life as i64))
+            }
+            crate::model::EventDecay::Window { window } => format!("window {}", days(window)),
+        };
+        match rule.repeat {
+            crate::model::Repeat::Every => {}
+            crate::model::Repeat::Once => detail.push_str(", counts once (most recent event)"),
+            crate::model::Repeat::Cap(c) => {
+                detail.push_str(&format!(", rule cap {c}"));
+                if points != decayed {
+                    detail.push_str(" reached");
+                }
+            }
+        }
+        self.rows.push(ExplainRow {
+            section: "engagement",
+            item: rule.name.clone(),
+            category: rule
+                .category
+                .map(|c| self.model.engagement.categories[c].name.clone()),
+            events: Some(events),
+            raw_points: Some(raw),
+            decayed_points: Some(decayed),
+            points: Some(points),
+            detail,
+        });
+    }
+    fn category_cap(&mut self, category: usize, before: f64, after: f64) {
+        let name = &self.model.engagement.categories[category].name;
+        let mut row = ExplainRow::new(
+            "engagement",
+            "category cap",
+            Some(after - before),
+            format!("category {name} capped from {before:.2} to {after}"),
+        );
+        row.category = Some(name.clone());
+        self.rows.push(row);
+    }
+    fn total_cap(&mut self, before: f64, after: f64) {
+        self.rows.push(ExplainRow::new(
+            "engagement",
+            "engagement cap",
+            Some(after - before),
+            format!("engagement capped from {before:.2} to {after}"),
+        ));
+    }
+    fn inactivity(&mut self, idle: i64, penalty: f64) {
+        self.rows.push(ExplainRow::new(
+            "engagement",
+            "inactivity decay",
+            Some(-penalty),
+            format!("no activity for {}", days(idle)),
+        ));
+    }
+    fn floor(&mut self, before: f64) {
+        self.rows.push(ExplainRow::new(
+            "engagement",
+            "floor at zero",
+            Some(-before),
+            format!("engagement {before:.2} raised to 0"),
+        ));
+    }
+}
+
+impl Model {
+    /// Explains a lead's score. `values` are the lead's normalized fit values.
+    pub fn explain(&self, values: &[Value], state: Option<&State>) -> Vec<ExplainRow> {
+        let mut ex = Explainer {
+            model: self,
+            rows: Vec::new(),
+        };
+        let fit = self.fit.evaluate_traced(values, &mut ex);
+        if let Some(s) = state {
+            let mut categories = Vec::new();
+            self.engagement.finalize(s, &mut categories, &mut ex);
+        }
+        let score = self.score(fit, state);
+        let mut rows = ex.rows;
+        let summary = [
+            (
+                "fit",
+                Some(score.fit),
+                format!("grade {}", score.grade.as_deref().unwrap_or("none")),
+            ),
+            (
+                "engagement",
+                Some(score.engagement),
+                format!("label {}", score.label.as_deref().unwrap_or("none")),
+            ),
+            (
+                "total",
+                Some(score.total),
+                format!(
+                    "quadrant {}; {}",
+                    score.quadrant.as_str(),
+                    if score.mql { "MQL" } else { "not an MQL" }
+                ),
+            ),
+        ];
+        for (item, points, detail) in summary {
+            rows.push(ExplainRow::new("summary", item, points, detail));
+        }
+        for c in &score.categories {
+            let mut row = ExplainRow::new(
+                "summary",
+                "category",
+                Some(c.score),
+                if c.above_watermark {
+                    "above watermark"
+                } else {
+                    "below watermark"
+                },
+            );
+            row.category = Some(c.name.clone());
+            rows.push(row);
+        }
+        rows
+    }
+}

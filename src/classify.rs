@@ -1,0 +1,66 @@
+//! Typed SQL functions: spec validation and classification of given scores.
+
+use crate::errors::OrRaise;
+use crate::fncache::{fn_cache, ModelSlot};
+use lead_score_core::Model;
+use pgrx::prelude::*;
+
+/// Validates a model spec, raising an error that names the JSON path of the
+/// first problem. Returns true for a valid spec.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn validate_spec(spec: pgrx::JsonB) -> bool {
+    Model::from_json(&spec.0).or_raise();
+    true
+}
+
+fn model(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'static Model {
+    let slot = unsafe { fn_cache(fcinfo, ModelSlot::default) };
+    &slot.get(name).compiled.model
+}
+
+/// The letter grade for a fit score under the model's current version.
+#[pg_extern(stable, strict, parallel_safe)]
+fn grade(model_name: &str, fit: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    model(fcinfo, model_name)
+        .classification
+        .grade(fit)
+        .map(str::to_string)
+}
+
+/// The hot/warm/cold label for an engagement score.
+#[pg_extern(stable, strict, parallel_safe)]
+fn label(model_name: &str, engagement: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    model(fcinfo, model_name)
+        .classification
+        .label(engagement)
+        .map(str::to_string)
+}
+
+/// act_now, account_based, check_fit, nurture or disqualified.
+#[pg_extern(stable, strict, parallel_safe)]
+fn quadrant(
+    model_name: &str,
+    fit: f64,
+    engagement: f64,
+    disqualified: default!(bool, false),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> &'static str {
+    model(fcinfo, model_name)
+        .classification
+        .quadrant(fit, engagement, disqualified)
+        .as_str()
+}
+
+/// Whether fit + engagement makes a marketing-qualified lead.
+#[pg_extern(stable, strict, parallel_safe)]
+fn is_mql(
+    model_name: &str,
+    fit: f64,
+    engagement: f64,
+    disqualified: default!(bool, false),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> bool {
+    model(fcinfo, model_name)
+        .classification
+        .is_mql(fit, engagement, disqualified)
+}

@@ -1,0 +1,43 @@
+//! Maps core errors to PostgreSQL errors with a proper SQLSTATE.
+
+use lead_score_core::Error;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+pub fn raise_code(code: PgSqlErrorCode, message: impl Into<String>) -> ! {
+    ereport!(ERROR, code, message.into());
+}
+
+/// Spec errors carry their JSON path in the message: `fit.rules[2].points: must be ...`.
+pub fn raise(error: &Error) -> ! {
+    let code = match error {
+        Error::Spec { .. } | Error::State(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        Error::Json(_) => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+    };
+    raise_code(code, error.to_string());
+}
+
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, Error> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(&e),
+        }
+    }
+}
+
+impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            ),
+        }
+    }
+}

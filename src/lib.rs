@@ -1,0 +1,53 @@
+//! lead_score: lead scoring inside PostgreSQL.
+//!
+//! This crate only binds `lead_score_core` to SQL. Hot paths (fit over a row,
+//! the engagement aggregates) are V1 C functions declared in `sql/finalize.sql`;
+//! everything else uses `#[pg_extern]`.
+
+use pgrx::prelude::*;
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
+
+pgrx::pg_module_magic!(name, version);
+
+mod aggregate;
+mod args;
+mod catalog;
+mod classify;
+mod errors;
+mod fncache;
+mod lead;
+mod row;
+
+extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
+
+/// `lead_score.as_of`: score as of this time instead of now(); for backtests.
+pub static AS_OF: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    GucRegistry::define_string_guc(
+        c"lead_score.as_of",
+        c"Time at which engagement is scored (empty means now()).",
+        c"Events after this time do not count and decay is measured up to it; set it to score leads as of a past date.",
+        &AS_OF,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,219 @@
+//! Reads the model's fit fields out of any composite row, by column name.
+
+use crate::errors::raise_code;
+use lead_score_core::{FitModel, Value};
+use pgrx::prelude::*;
+use pgrx::{PgMemoryContexts, PgSqlErrorCode};
+use std::ffi::CStr;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    BpChar,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Bool,
+    /// Any other type is read through its output function.
+    Other(pg_sys::Oid),
+}
+
+/// The mapping from a row type to a model's fit fields, rebuilt when either changes.
+pub struct RowMapping {
+    typid: pg_sys::Oid,
+    typmod: i32,
+    model_key: (i64, i32),
+    tupdesc: pg_sys::TupleDesc,
+    /// Per fit field: attribute index and how to read it.
+    columns: Vec<(usize, Kind)>,
+    datums: Vec<pg_sys::Datum>,
+    nulls: Vec<bool>,
+    scratch: Vec<String>,
+}
+
+unsafe fn kind_of(typid: pg_sys::Oid) -> Kind {
+    unsafe {
+        let base = pg_sys::getBaseType(typid);
+        match base {
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID => {
+                if base == pg_sys::NAMEOID {
+                    Kind::Other(output_fn(base))
+                } else {
+                    Kind::Text
+                }
+            }
+            pg_sys::BPCHAROID => Kind::BpChar,
+            pg_sys::INT2OID => Kind::Int2,
+            pg_sys::INT4OID => Kind::Int4,
+            pg_sys::INT8OID => Kind::Int8,
+            pg_sys::FLOAT4OID => Kind::Float4,
+            pg_sys::FLOAT8OID => Kind::Float8,
+            pg_sys::NUMERICOID => Kind::Numeric,
+            pg_sys::BOOLOID => Kind::Bool,
+            other => Kind::Other(output_fn(other)),
+        }
+    }
+}
+
+unsafe fn output_fn(typid: pg_sys::Oid) -> pg_sys::Oid {
+    let mut func = pg_sys::InvalidOid;
+    let mut is_varlena = false;
+    unsafe { pg_sys::getTypeOutputInfo(typid, &mut func, &mut is_varlena) };
+    func
+}
+
+impl RowMapping {
+    /// # Safety
+    /// `header` must be a detoasted composite datum; `mcxt` must outlive the mapping.
+    unsafe fn build(
+        header: pg_sys::HeapTupleHeader,
+        model_key: (i64, i32),
+        model_name: &str,
+        fit: &FitModel,
+        mcxt: pg_sys::MemoryContext,
+    ) -> RowMapping {
+        unsafe {
+            let typid = pgrx::heap_tuple_header_get_type_id(header);
+            let typmod = pgrx::heap_tuple_header_get_typmod(header);
+            let shared = pg_sys::lookup_rowtype_tupdesc(typid, typmod);
+            let tupdesc =
+                PgMemoryContexts::For(mcxt).switch_to(|_| pg_sys::CreateTupleDescCopy(shared));
+            pg_sys::DecrTupleDescRefCount(shared);
+            let natts = (*tupdesc).natts as usize;
+            let attrs = (*tupdesc).attrs.as_slice(natts);
+            let mut columns = Vec::with_capacity(fit.fields.len());
+            for field in &fit.fields {
+                let found = attrs.iter().position(|a| {
+                    !a.attisdropped
+                        && CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == field.as_bytes()
+                });
+                match found {
+                    Some(i) => columns.push((i, kind_of(attrs[i].atttypid))),
+                    None => {
+                        let type_name = CStr::from_ptr(pg_sys::format_type_be(typid))
+                            .to_string_lossy()
+                            .into_owned();
+                        raise_code(
+                            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                            format!(
+                                "lead_score model \"{model_name}\" reads fit field \"{field}\", which is not a column of {type_name}"
+                            ),
+                        )
+                    }
+                }
+            }
+            RowMapping {
+                typid,
+                typmod,
+                model_key,
+                tupdesc,
+                columns,
+                datums: vec![pg_sys::Datum::from(0usize); natts],
+                nulls: vec![true; natts],
+                scratch: vec![String::new(); fit.fields.len()],
+            }
+        }
+    }
+
+    /// Returns a mapping valid for this row and model, reusing `slot` when it still is.
+    ///
+    /// # Safety
+    /// As for `build`.
+    pub unsafe fn for_row<'s>(
+        slot: &'s mut Option<RowMapping>,
+        header: pg_sys::HeapTupleHeader,
+        model_key: (i64, i32),
+        model_name: &str,
+        fit: &FitModel,
+        mcxt: pg_sys::MemoryContext,
+    ) -> &'s mut RowMapping {
+        unsafe {
+            let typid = pgrx::heap_tuple_header_get_type_id(header);
+            let typmod = pgrx::heap_tuple_header_get_typmod(header);
+            let stale = match slot {
+                Some(m) => m.typid != typid || m.typmod != typmod || m.model_key != model_key,
+                None => true,
+            };
+            if stale {
+                *slot = Some(RowMapping::build(header, model_key, model_name, fit, mcxt));
+            }
+            match slot {
+                Some(m) => m,
+                None => unreachable!("just built"),
+            }
+        }
+    }
+
+    /// Deforms the row and fills `out` (one entry per fit field) with normalized values.
+    ///
+    /// # Safety
+    /// `header` must match this mapping's row type and stay valid while `out` is used.
+    pub unsafe fn read<'a>(
+        &'a mut self,
+        header: pg_sys::HeapTupleHeader,
+        fit: &FitModel,
+        out: &mut [Value<'a>],
+    ) {
+        unsafe {
+            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+            tuple.t_len = pgrx::varsize(header as *const pg_sys::varlena) as u32;
+            tuple.t_data = header;
+            pg_sys::heap_deform_tuple(
+                &mut tuple,
+                self.tupdesc,
+                self.datums.as_mut_ptr(),
+                self.nulls.as_mut_ptr(),
+            );
+            // Types read through their output function need owned text first.
+            for (slot, &(att, kind)) in self.columns.iter().enumerate() {
+                if let Kind::Other(func) = kind {
+                    self.scratch[slot].clear();
+                    if !self.nulls[att] {
+                        let cstr = pg_sys::OidOutputFunctionCall(func, self.datums[att]);
+                        self.scratch[slot].push_str(&CStr::from_ptr(cstr).to_string_lossy());
+                    }
+                }
+            }
+            let this: &'a RowMapping = self;
+            for (slot, &(att, kind)) in this.columns.iter().enumerate() {
+                let value = if this.nulls[att] {
+                    Value::Null
+                } else {
+                    let d = this.datums[att];
+                    match kind {
+                        Kind::Text | Kind::BpChar => {
+                            let p = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+                            match std::str::from_utf8(pgrx::varlena::varlena_to_byte_slice(p)) {
+                                Ok(s) if matches!(kind, Kind::BpChar) => {
+                                    Value::Text(s.trim_end_matches(' '))
+                                }
+                                Ok(s) => Value::Text(s),
+                                Err(_) => Value::Null,
+                            }
+                        }
+                        Kind::Int2 => Value::Num(d.value() as i16 as f64),
+                        Kind::Int4 => Value::Num(d.value() as i32 as f64),
+                        Kind::Int8 => Value::Num(d.value() as i64 as f64),
+                        Kind::Float4 => Value::Num(f32::from_bits(d.value() as u32) as f64),
+                        Kind::Float8 => Value::Num(f64::from_bits(d.value() as u64)),
+                        Kind::Numeric => {
+                            match pgrx::direct_function_call::<f64>(
+                                pg_sys::numeric_float8_no_overflow,
+                                &[Some(d)],
+                            ) {
+                                Some(f) => Value::Num(f),
+                                None => Value::Null,
+                            }
+                        }
+                        Kind::Bool => Value::Bool(d.value() != 0),
+                        Kind::Other(_) => Value::Text(this.scratch[slot].as_str()),
+                    }
+                };
+                out[slot] = fit.normalize(value);
+            }
+        }
+    }
+}

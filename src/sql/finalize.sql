@@ -1,0 +1,245 @@
+-------------------------------------------------------------------------------
+-- Models
+-------------------------------------------------------------------------------
+
+-- Stores a model. A new name gets version 1; a changed spec under an existing
+-- name gets the next version and becomes current; an unchanged spec is a no-op.
+-- The spec is validated first, so an invalid spec stores nothing.
+CREATE FUNCTION lead_score.create_model(name text, spec jsonb, note text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_model_id bigint;
+    v_current  integer;
+BEGIN
+    IF name IS NULL OR spec IS NULL THEN
+        RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM lead_score.validate_spec(spec);
+    -- The upsert takes the row lock, so concurrent publishers of one model serialize here.
+    INSERT INTO lead_score.models AS m (name, current_version)
+    VALUES (create_model.name, 0)
+    ON CONFLICT ON CONSTRAINT models_name_key DO UPDATE SET updated_at = m.updated_at
+    RETURNING m.id, m.current_version INTO v_model_id, v_current;
+
+    IF v_current > 0 AND (SELECT v.spec = create_model.spec FROM lead_score.model_versions v
+                          WHERE v.model_id = v_model_id AND v.version = v_current) THEN
+        RETURN v_current;
+    END IF;
+    INSERT INTO lead_score.model_versions (model_id, version, spec, note)
+    VALUES (v_model_id, v_current + 1, create_model.spec, create_model.note);
+    UPDATE lead_score.models SET current_version = v_current + 1, updated_at = now()
+    WHERE id = v_model_id;
+    RETURN v_current + 1;
+END
+$$;
+COMMENT ON FUNCTION lead_score.create_model(text, jsonb, text) IS
+    'Validate and store a model spec; returns the version now current.';
+
+-- The spec of a model version (the current one by default), for export.
+CREATE FUNCTION lead_score.model_spec(name text, version integer DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.spec
+    FROM lead_score.models m
+    JOIN lead_score.model_versions v
+      ON v.model_id = m.id AND v.version = coalesce(model_spec.version, m.current_version)
+    WHERE m.name = model_spec.name
+$$;
+
+-- Removes a model and all its versions.
+CREATE FUNCTION lead_score.drop_model(name text)
+RETURNS boolean
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS (DELETE FROM lead_score.models m WHERE m.name = drop_model.name RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+
+-- Every rule of every model version as a row, for BI tools.
+CREATE VIEW lead_score.model_rules AS
+SELECT m.name                               AS model,
+       v.version,
+       v.version = m.current_version        AS is_current,
+       'fit'::text                          AS section,
+       (r.ord - 1)::integer                 AS rule_index,
+       r.rule ->> 'name'                    AS rule_name,
+       NULL::text[]                         AS event_types,
+       (r.rule ->> 'points')::float8        AS points,
+       coalesce((r.rule ->> 'disqualify')::boolean, false) AS disqualify,
+       NULL::text                           AS category,
+       NULL::text                           AS repeat,
+       NULL::float8                         AS rule_cap,
+       NULL::jsonb                          AS decay,
+       r.rule -> 'when'                     AS condition
+FROM lead_score.models m
+JOIN lead_score.model_versions v ON v.model_id = m.id
+CROSS JOIN LATERAL jsonb_array_elements(v.spec -> 'fit' -> 'rules') WITH ORDINALITY AS r(rule, ord)
+UNION ALL
+SELECT m.name, v.version, v.version = m.current_version,
+       'completeness', NULL, 'completeness', NULL,
+       (v.spec -> 'fit' -> 'completeness' ->> 'points')::float8, false, NULL, NULL, NULL, NULL,
+       jsonb_build_object('present_share_of', v.spec -> 'fit' -> 'completeness' -> 'fields')
+FROM lead_score.models m
+JOIN lead_score.model_versions v ON v.model_id = m.id
+WHERE v.spec -> 'fit' ? 'completeness'
+UNION ALL
+SELECT m.name, v.version, v.version = m.current_version,
+       'engagement', (r.ord - 1)::integer, r.rule ->> 'name',
+       CASE jsonb_typeof(r.rule -> 'event')
+           WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(r.rule -> 'event'))
+           ELSE ARRAY[r.rule ->> 'event'] END,
+       (r.rule ->> 'points')::float8, false,
+       r.rule ->> 'category',
+       CASE WHEN jsonb_typeof(r.rule -> 'repeat') = 'object' THEN 'cap'
+            ELSE coalesce(r.rule ->> 'repeat', 'every') END,
+       (r.rule -> 'repeat' ->> 'cap')::float8,
+       coalesce(r.rule -> 'decay', v.spec -> 'engagement' -> 'decay', '{"kind": "none"}'),
+       r.rule -> 'when'
+FROM lead_score.models m
+JOIN lead_score.model_versions v ON v.model_id = m.id
+CROSS JOIN LATERAL jsonb_array_elements(v.spec -> 'engagement' -> 'rules') WITH ORDINALITY AS r(rule, ord);
+COMMENT ON VIEW lead_score.model_rules IS 'One row per rule of every model version.';
+
+-------------------------------------------------------------------------------
+-- Fit and whole-lead functions (take the user's own row as a record)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION lead_score.fit(model text, lead record)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lead_score_fit'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION lead_score.fit(text, record) IS
+    'Fit score of a lead row: model fit fields are read from the columns of the same name.';
+
+CREATE FUNCTION lead_score.disqualified_by(model text, lead record)
+RETURNS text
+AS 'MODULE_PATHNAME', 'lead_score_disqualified_by'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION lead_score.disqualified_by(text, record) IS
+    'Name of the first disqualify rule the lead matches, or NULL.';
+
+CREATE TYPE lead_score.score AS (
+    fit             float8,
+    engagement      float8,
+    total           float8,
+    grade           text,
+    label           text,
+    quadrant        text,
+    mql             boolean,
+    disqualified    boolean,
+    disqualified_by text,
+    categories      jsonb,
+    hot_categories  text[],
+    last_activity   timestamptz,
+    model_version   integer
+);
+
+-- Not strict: a NULL engagement state means the lead has no activity.
+CREATE FUNCTION lead_score.score(model text, lead record, engagement bytea DEFAULT NULL)
+RETURNS lead_score.score
+AS 'MODULE_PATHNAME', 'lead_score_score'
+LANGUAGE c STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lead_score.score(text, record, bytea) IS
+    'The whole score of one lead from its row and its engagement_state().';
+
+CREATE FUNCTION lead_score.explain(model text, lead record, engagement bytea DEFAULT NULL)
+RETURNS TABLE (section text, item text, category text, events bigint,
+               raw_points float8, decayed_points float8, points float8, detail text)
+AS 'MODULE_PATHNAME', 'lead_score_explain'
+LANGUAGE c STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION lead_score.explain(text, record, bytea) IS
+    'Why a lead scores what it does: rules fired, raw, decayed and capped points.';
+
+-------------------------------------------------------------------------------
+-- Engagement aggregates
+-------------------------------------------------------------------------------
+-- One C transition function serves every arity: (model, event_type, occurred_at)
+-- followed by up to three text properties named by the spec's engagement.properties.
+
+CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
+LANGUAGE c STABLE PARALLEL SAFE;
+CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
+LANGUAGE c STABLE PARALLEL SAFE;
+CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz, text, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
+LANGUAGE c STABLE PARALLEL SAFE;
+CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz, text, text, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
+LANGUAGE c STABLE PARALLEL SAFE;
+
+CREATE FUNCTION lead_score._engagement_combine(bytea, bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_combine'
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lead_score._engagement_final(bytea)
+RETURNS float8 AS 'MODULE_PATHNAME', 'lead_score_engagement_final'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lead_score._engagement_categories_final(bytea)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'lead_score_engagement_categories_final'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+
+-- The engagement score of a state from engagement_state().
+CREATE FUNCTION lead_score.engagement_score(state bytea)
+RETURNS float8 AS 'MODULE_PATHNAME', 'lead_score_engagement_final'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lead_score.category_scores(state bytea)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'lead_score_engagement_categories_final'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz, p1 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz, p1 text, p2 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+
+CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz, p1 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz, p1 text, p2 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    PARALLEL = SAFE);
+
+-- The raw state, for score() and explain(); no final function.
+CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz, p1 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz, p1 text, p2 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) (
+    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
