@@ -313,33 +313,34 @@ fn parse_decay(value: &Json, path: &str) -> Result<ParsedDecay> {
     let mut d = Obj::new(value, path)?;
     let kind_path = d.path_of("kind");
     let kind = d.req_str("kind")?;
-    let parsed =
-        match kind {
-            "none" => ParsedDecay::Event(EventDecay::None),
-            "exponential" => ParsedDecay::Event(EventDecay::Exponential {
-                half_life: interval_at(&mut d, "half_life")? as f64,
-            }),
-            "window" => ParsedDecay::Event(EventDecay::Window {
-                window: interval_at(&mut d, "window")?,
-            }),
-            "step" => {
-                let points_path = d.path_of("points");
-                let points = d.req_f64("points")?;
-                if points <= 0.0 {
-                    return Err(Error::spec(&points_path, "must be a positive number"));
-                }
-                ParsedDecay::Step(StepDecay {
-                    points,
-                    every: interval_at(&mut d, "every")?,
-                })
+    let parsed = match kind {
+        "none" => ParsedDecay::Event(EventDecay::None),
+        "exponential" => ParsedDecay::Event(EventDecay::Exponential {
+            half_life: interval_at(&mut d, "half_life")? as f64,
+        }),
+        "window" => ParsedDecay::Event(EventDecay::Window {
+            window: interval_at(&mut d, "window")?,
+        }),
+        "step" => {
+            let points_path = d.path_of("points");
+            let points = d.req_f64("points")?;
+            if points <= 0.0 {
+                return Err(Error::spec(&points_path, "must be a positive number"));
             }
-            other => return Err(Error::spec(
+            ParsedDecay::Step(StepDecay {
+                points,
+                every: interval_at(&mut d, "every")?,
+            })
+        }
+        other => {
+            return Err(Error::spec(
                 &kind_path,
                 format!(
                     "unknown decay kind \"{other}\" (expected exponential, step, window or none)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     d.finish()?;
     Ok(parsed)
 }
