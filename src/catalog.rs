@@ -7,9 +7,10 @@
 use crate::errors::{raise_code, OrRaise};
 use lead_score_core::Model;
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode;
+use pgrx::{IntoDatum, PgSqlErrorCode};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ffi::CStr;
 
 pub struct Compiled {
     pub model_id: i64,
@@ -32,33 +33,94 @@ pub struct Resolved {
     pub as_of: i64,
 }
 
-const AS_OF_SQL: &str = "(extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, now()) - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint";
+/// Model id, current version, and the as-of time in PostgreSQL's microseconds since 2000.
+const RESOLVE_SQL: &CStr = c"SELECT m.id, m.current_version, \
+    (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, now()) \
+     - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
+    FROM lead_score.models m WHERE m.name = $1";
+
+const SPEC_SQL: &CStr = c"SELECT m.name, v.spec::text FROM lead_score.model_versions v \
+    JOIN lead_score.models m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2";
+
+/// Runs a one-row catalog query in read-only SPI and returns its columns as text.
+///
+/// Read-only matters: pgrx's SPI wrappers run read-write once the transaction has
+/// written, which bumps the command counter, and PostgreSQL forbids that while a
+/// parallel query runs (in workers and in the leader). The lookups only read.
+fn query_row(query: &CStr, args: &[(pg_sys::Oid, pg_sys::Datum)]) -> Option<Vec<Option<String>>> {
+    unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: SPI_connect failed",
+            );
+        }
+        let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
+        let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
+        let nulls = vec![b' ' as std::ffi::c_char; args.len()];
+        let rc = pg_sys::SPI_execute_with_args(
+            query.as_ptr(),
+            args.len() as i32,
+            types.as_mut_ptr(),
+            values.as_mut_ptr(),
+            nulls.as_ptr(),
+            true,
+            1,
+        );
+        if rc != pg_sys::SPI_OK_SELECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: catalog query failed ({rc})"),
+            );
+        }
+        let row = if pg_sys::SPI_processed == 0 {
+            None
+        } else {
+            let table = pg_sys::SPI_tuptable;
+            let desc = (*table).tupdesc;
+            let tuple = *(*table).vals;
+            Some(
+                (1..=(*desc).natts)
+                    .map(|col| {
+                        let text = pg_sys::SPI_getvalue(tuple, desc, col);
+                        (!text.is_null())
+                            .then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
+                    })
+                    .collect(),
+            )
+        };
+        pg_sys::SPI_finish();
+        row
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &Option<String>) -> T {
+    match value.as_deref().map(str::parse::<T>) {
+        Some(Ok(v)) => v,
+        _ => raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "lead_score: unexpected catalog value",
+        ),
+    }
+}
 
 pub fn resolve(name: &str) -> Resolved {
-    let query = format!(
-        "SELECT m.id, m.current_version, {AS_OF_SQL} FROM lead_score.models m WHERE m.name = $1"
-    );
-    let row: Option<(i64, i32, i64)> = Spi::connect(|client| {
-        let table = client.select(&query, Some(1), &[name.into()])?;
-        if table.is_empty() {
-            return Ok::<_, pgrx::spi::SpiError>(None);
-        }
-        let (id, version, as_of) = table.first().get_three::<i64, i32, i64>()?;
-        Ok(match (id, version, as_of) {
-            (Some(id), Some(version), Some(as_of)) => Some((id, version, as_of)),
-            _ => None,
-        })
-    })
-    .or_raise();
-    let Some((id, version, as_of)) = row else {
+    let text = match name.into_datum() {
+        Some(d) => d,
+        None => raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "model name must not be null",
+        ),
+    };
+    let Some(row) = query_row(RESOLVE_SQL, &[(pg_sys::TEXTOID, text)]) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model \"{name}\" does not exist"),
         );
     };
     Resolved {
-        compiled: by_key(id, version),
-        as_of,
+        compiled: by_key(parse(&row[0]), parse(&row[1])),
+        as_of: parse(&row[2]),
     }
 }
 
@@ -67,25 +129,20 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
     if let Some(c) = COMPILED.with(|m| m.borrow().get(&(model_id, version)).copied()) {
         return c;
     }
-    let row: Option<(String, String)> = Spi::connect(|client| {
-        let table = client.select(
-            "SELECT m.name, v.spec::text FROM lead_score.model_versions v \
-             JOIN lead_score.models m ON m.id = v.model_id \
-             WHERE v.model_id = $1 AND v.version = $2",
-            Some(1),
-            &[model_id.into(), version.into()],
-        )?;
-        if table.is_empty() {
-            return Ok::<_, pgrx::spi::SpiError>(None);
-        }
-        let (name, spec) = table.first().get_two::<String, String>()?;
-        Ok(name.zip(spec))
-    })
-    .or_raise();
-    let Some((name, spec)) = row else {
+    let args = [
+        (pg_sys::INT8OID, pg_sys::Datum::from(model_id)),
+        (pg_sys::INT4OID, pg_sys::Datum::from(version)),
+    ];
+    let Some(row) = query_row(SPEC_SQL, &args) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model id {model_id} version {version} does not exist"),
+        );
+    };
+    let (Some(name), Some(spec)) = (row[0].clone(), row[1].clone()) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "lead_score: model without name or spec",
         );
     };
     let model = Model::from_json_text(&spec).or_raise();

@@ -271,6 +271,7 @@ fn parse_op(obj: &mut Obj, name: &str, path: &str) -> Result<Op> {
                         .last()
                         .unwrap_or("invalid")
                         .trim()
+                        .trim_start_matches("error: ")
                         .to_string();
                     Error::spec(path, format!("invalid regular expression: {last}"))
                 })?;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test: core unit and property tests, #[pg_test] bindings tests,
+# pg_regress and isolation suites against a throwaway PostgreSQL 15 cluster.
+source "$(dirname "$0")/lib.sh"
+
+TEST_DIR=${TEST_DIR:-/tmp/lead_score_test}
+TEST_PORT=${TEST_PORT:-28816}
+PGXS_DIR=$(dirname "$(dirname "$(dirname "$($PG_CONFIG --pgxs)")")")
+PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
+PG_ISOLATION_REGRESS=$PGXS_DIR/src/test/isolation/pg_isolation_regress
+OUT=$ROOT/target/test-results
+passed=0
+failed=0
+failures=()
+
+record() { # record NAME STATUS
+    if [ "$2" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+
+ensure_deps
+cd "$ROOT"
+
+log "core: cargo test (no PostgreSQL)"
+set +e
+cargo test -p lead_score_core 2>&1 | tee "$ROOT/target/core-test.log" | grep -E "^test result|FAILED|panicked"
+record "cargo test -p lead_score_core" "${PIPESTATUS[0]}"
+set -e
+
+log "bindings: cargo pgrx test (#[pg_test])"
+PGRX_DATA=$TEST_DIR/pgrx
+as_root mkdir -p "$PGRX_DATA" && as_root chown "$(pg_user)" "$PGRX_DATA"
+set +e
+cargo pgrx test pg15 --runas "$(pg_user)" --pgdata "$PGRX_DATA/data" 2>&1 | tee "$ROOT/target/pg-test.log" | grep -E "^test result|FAILED|panicked"
+record "cargo pgrx test" "${PIPESTATUS[0]}"
+set -e
+
+PROFILE=${PROFILE:-debug} install_extension
+start_cluster "$TEST_DIR" "$TEST_PORT"
+trap 'stop_cluster "$TEST_DIR"' EXIT
+mkdir -p "$OUT" && as_root chmod 777 "$OUT"
+
+fresh_db() { PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; }
+
+log "pg_regress: tests/pg_regress"
+fresh_db lead_score_regress
+set +e
+as_pg_user "$PG_REGRESS" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
+    --dbname=lead_score_regress --inputdir="$ROOT/tests/pg_regress" --outputdir="$OUT/regress" \
+    --schedule="$ROOT/tests/pg_regress/schedule"
+status=$?
+set -e
+record "pg_regress" "$status"
+[ "$status" = 0 ] || cat "$OUT/regress/regression.diffs" 2>/dev/null | head -200
+
+if [ -d "$ROOT/tests/isolation/specs" ]; then
+    log "isolation: tests/isolation"
+    fresh_db lead_score_isolation
+    set +e
+    as_pg_user "$PG_ISOLATION_REGRESS" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
+        --dbname=lead_score_isolation --inputdir="$ROOT/tests/isolation" --outputdir="$OUT/isolation" \
+        --schedule="$ROOT/tests/isolation/schedule"
+    status=$?
+    set -e
+    record "pg_isolation_regress" "$status"
+    [ "$status" = 0 ] || cat "$OUT/isolation/regression.diffs" 2>/dev/null | head -200
+fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "suites: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,140 @@
+//! Bindings tests: each runs inside a transaction of a real PostgreSQL 15.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    const SPEC: &str = r#"{
+      "fit": {"rules": [
+        {"name": "software", "when": {"field": "industry", "eq": "Software"}, "points": 30},
+        {"name": "big", "when": {"field": "employees", "gte": 100}, "points": 20},
+        {"name": "competitor", "when": {"field": "email", "regex": "@rival\\.com$"}, "disqualify": true}
+      ]},
+      "engagement": {
+        "properties": ["url"],
+        "decay": {"kind": "exponential", "half_life": "7 days"},
+        "categories": [{"name": "pricing", "watermark": 5}],
+        "rules": [
+          {"name": "visit", "event": "page_view", "points": 2},
+          {"name": "pricing", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "points": 4, "category": "pricing"}
+        ]
+      },
+      "classification": {
+        "grades": [{"name": "A", "min": 50}, {"name": "B"}],
+        "labels": [{"name": "hot", "min": 5}, {"name": "cold"}],
+        "quadrant": {"fit": 40, "engagement": 5},
+        "mql": {"min_total": 55}
+      }
+    }"#;
+
+    fn setup() {
+        Spi::run(&format!("SELECT lead_score.create_model('t', $${SPEC}$$)")).unwrap();
+        Spi::run(
+            "CREATE TEMP TABLE leads (id int, industry text, employees numeric, email text);
+             INSERT INTO leads VALUES (1, 'Software', 250, 'a@b.com'), (2, 'Retail', 10, 'x@rival.com');
+             CREATE TEMP TABLE acts (id int, type text, at timestamptz, url text);
+             INSERT INTO acts VALUES (1, 'page_view', '2026-01-08', '/pricing'),
+                                     (1, 'page_view', '2026-01-01', '/blog'),
+                                     (2, 'page_view', '2026-01-08', '/blog');
+             SET LOCAL lead_score.as_of = '2026-01-08';",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn create_model_returns_versions() {
+        setup();
+        let v = Spi::get_one::<i32>(&format!("SELECT lead_score.create_model('t', $${SPEC}$$)"));
+        assert_eq!(v, Ok(Some(1)), "same spec keeps version 1");
+        let v = Spi::get_one::<i32>(
+            "SELECT lead_score.create_model('t', jsonb_set(lead_score.model_spec('t'), '{fit,rules,0,points}', '31'))",
+        );
+        assert_eq!(v, Ok(Some(2)));
+    }
+
+    #[pg_test]
+    fn fit_reads_any_row_type() {
+        setup();
+        let fit = Spi::get_one::<f64>("SELECT lead_score.fit('t', l) FROM leads l WHERE id = 1");
+        assert_eq!(fit, Ok(Some(50.0)));
+        let dq = Spi::get_one::<String>(
+            "SELECT lead_score.disqualified_by('t', l) FROM leads l WHERE id = 2",
+        );
+        assert_eq!(dq, Ok(Some("competitor".to_string())));
+    }
+
+    #[pg_test]
+    fn engagement_aggregate_decays() {
+        setup();
+        // Today: 2 + 4; a week ago (one half-life): 2 / 2.
+        let e = Spi::get_one::<f64>(
+            "SELECT lead_score.engagement('t', type, at, url) FROM acts WHERE id = 1",
+        );
+        assert_eq!(e, Ok(Some(7.0)));
+        let c = Spi::get_one::<pgrx::JsonB>(
+            "SELECT lead_score.engagement_categories('t', type, at, url) FROM acts WHERE id = 1",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.0, serde_json::json!({"pricing": 4.0}));
+    }
+
+    #[pg_test]
+    fn score_composite() {
+        setup();
+        let (total, quadrant, mql) = Spi::get_three::<f64, String, bool>(
+            "SELECT s.total, s.quadrant, s.mql FROM leads l,
+                    (SELECT lead_score.engagement_state('t', type, at, url) st FROM acts WHERE id = 1) a,
+                    LATERAL lead_score.score('t', l, a.st) s
+             WHERE l.id = 1",
+        )
+        .unwrap();
+        assert_eq!(
+            (total, quadrant.as_deref(), mql),
+            (Some(57.0), Some("act_now"), Some(true))
+        );
+        let q = Spi::get_one::<String>(
+            "SELECT (lead_score.score('t', l)).quadrant FROM leads l WHERE id = 2",
+        );
+        assert_eq!(q, Ok(Some("disqualified".to_string())));
+    }
+
+    #[pg_test]
+    fn new_version_is_seen_by_the_next_statement() {
+        setup();
+        assert_eq!(
+            Spi::get_one::<f64>("SELECT lead_score.fit('t', l) FROM leads l WHERE id = 1"),
+            Ok(Some(50.0))
+        );
+        Spi::run("SELECT lead_score.create_model('t', jsonb_set(lead_score.model_spec('t'), '{fit,rules,1,points}', '1'))")
+            .unwrap();
+        assert_eq!(
+            Spi::get_one::<f64>("SELECT lead_score.fit('t', l) FROM leads l WHERE id = 1"),
+            Ok(Some(31.0))
+        );
+    }
+
+    #[pg_test(error = "fit.rules[0].when.regex: invalid regular expression: unclosed group")]
+    fn bad_regex_is_rejected_with_its_path() {
+        Spi::run(
+            r#"SELECT lead_score.validate_spec('{"fit": {"rules": [{"name": "x", "when": {"field": "a", "regex": "(a"}, "points": 1}]},
+                 "engagement": {"rules": []}, "classification": {}}')"#,
+        )
+        .unwrap();
+    }
+
+    #[pg_test(error = "lead_score model \"missing\" does not exist")]
+    fn unknown_model() {
+        Spi::run("SELECT lead_score.grade('missing', 1)").unwrap();
+    }
+
+    #[pg_test]
+    fn spec_errors_use_sqlstate_22023() {
+        let state = Spi::get_one::<String>(
+            r#"DO $$ BEGIN PERFORM lead_score.validate_spec('{"fit": 1}');
+               EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'ok'; END $$;
+               SELECT 'caught'"#,
+        );
+        assert_eq!(state, Ok(Some("caught".to_string())));
+    }
+}

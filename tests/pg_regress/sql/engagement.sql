@@ -1,0 +1,92 @@
+-- Engagement is an aggregate over a lead's activities: event type, time and
+-- optional properties (named by the spec's engagement.properties).
+CREATE TABLE crm.activities (
+    lead_key    text REFERENCES crm.leads,
+    type        text,
+    occurred_at timestamptz,
+    url         text
+);
+
+SELECT lead_score.create_model('web', '{
+  "fit": {"rules": []},
+  "engagement": {
+    "properties": ["url"],
+    "decay": {"kind": "exponential", "half_life": "10 days"},
+    "categories": [{"name": "analytics", "cap": 15, "watermark": 10}],
+    "rules": [
+      {"name": "visit",     "event": "page_view", "points": 1},
+      {"name": "pricing",   "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "points": 5, "repeat": {"cap": 10}},
+      {"name": "analytics", "event": ["download", "webinar"], "when": {"field": "url", "regex": "analytics"}, "points": 8, "category": "analytics"},
+      {"name": "demo",      "event": "demo_request", "points": 30, "repeat": "once", "decay": {"kind": "window", "window": "30 days"}},
+      {"name": "unsubscribe", "event": "unsubscribe", "points": -20, "repeat": "once", "decay": {"kind": "none"}}
+    ],
+    "cap": 60,
+    "floor_at_zero": true
+  },
+  "classification": {
+    "grades": [{"name": "A", "min": 60}, {"name": "D"}],
+    "labels": [{"name": "hot", "min": 40}, {"name": "warm", "min": 10}, {"name": "cold"}],
+    "quadrant": {"fit": 40, "engagement": 20},
+    "mql": {"min_total": 60}
+  }
+}');
+
+-- Score as of a fixed time so the results below never change.
+SET lead_score.as_of = '2026-06-01 00:00:00+00';
+
+INSERT INTO crm.activities VALUES
+  -- L1: a visit today, one 10 days ago (half-life: worth half), one 20 days ago (a quarter).
+  ('L1', 'page_view', '2026-06-01 00:00+00', '/blog'),
+  ('L1', 'page_view', '2026-05-22 00:00+00', '/blog'),
+  ('L1', 'page_view', '2026-05-12 00:00+00', '/blog'),
+  -- L2: four pricing views today: 4 × (1 visit + 5 pricing capped at 10) = 4 + 10.
+  ('L2', 'page_view', '2026-06-01 00:00+00', '/pricing'),
+  ('L2', 'page_view', '2026-06-01 00:00+00', '/pricing'),
+  ('L2', 'page_view', '2026-06-01 00:00+00', '/pricing/enterprise'),
+  ('L2', 'page_view', '2026-06-01 00:00+00', '/pricing'),
+  -- L3: two demo requests (counted once, window 30 days), three analytics downloads (category cap 15).
+  ('L3', 'demo_request', '2026-05-20 00:00+00', NULL),
+  ('L3', 'demo_request', '2026-05-25 00:00+00', NULL),
+  ('L3', 'download', '2026-06-01 00:00+00', '/whitepapers/analytics.pdf'),
+  ('L3', 'download', '2026-06-01 00:00+00', '/whitepapers/analytics.pdf'),
+  ('L3', 'webinar',  '2026-06-01 00:00+00', '/webinars/Analytics-Live'),
+  -- L4: an old demo request (outside the window) and an unsubscribe: floored at 0.
+  ('L4', 'demo_request', '2026-01-01 00:00+00', NULL),
+  ('L4', 'unsubscribe',  '2026-03-01 00:00+00', NULL),
+  -- L5: an event after the as-of time does not count yet.
+  ('L5', 'demo_request', '2026-06-02 00:00+00', NULL);
+
+SELECT lead_key,
+       round(lead_score.engagement('web', type, occurred_at, url)::numeric, 6) AS engagement,
+       lead_score.engagement_categories('web', type, occurred_at, url) AS categories
+FROM crm.activities GROUP BY lead_key ORDER BY lead_key;
+
+-- L1 checked against the definition: points × 2^(−age / half_life).
+SELECT round(lead_score.engagement('web', type, occurred_at, url)::numeric, 9)
+     = round((1 + 0.5 + 0.25)::numeric, 9) AS l1_exact
+FROM crm.activities WHERE lead_key = 'L1';
+
+-- The same events as of a later date: decay continues, and L5's event now counts.
+SET lead_score.as_of = '2026-06-11 00:00:00+00';
+SELECT lead_key, round(lead_score.engagement('web', type, occurred_at, url)::numeric, 6) AS engagement
+FROM crm.activities GROUP BY lead_key ORDER BY lead_key;
+
+-- Step decay: minus N points per full period without activity, from the last activity.
+SELECT lead_score.create_model('stepwise', jsonb_set(lead_score.model_spec('web'),
+       '{engagement,decay}', '{"kind": "step", "points": 2, "every": "7 days"}'));
+SET lead_score.as_of = '2026-06-01 00:00:00+00';
+SELECT lead_key, lead_score.engagement('stepwise', type, occurred_at, url) AS engagement
+FROM crm.activities WHERE lead_key IN ('L1', 'L2') GROUP BY lead_key ORDER BY lead_key;
+SET lead_score.as_of = '2026-06-16 00:00:00+00';  -- 15 days idle: two full weeks, −4
+SELECT lead_key, lead_score.engagement('stepwise', type, occurred_at, url) AS engagement
+FROM crm.activities WHERE lead_key IN ('L1', 'L2') GROUP BY lead_key ORDER BY lead_key;
+RESET lead_score.as_of;
+
+-- Without properties: the aggregate also takes just (model, type, time).
+SELECT lead_score.engagement('web', type, occurred_at) > 0 AS scored FROM crm.activities WHERE lead_key = 'L1';
+
+-- Rows with a NULL type or time are skipped; a group of only such rows scores 0.
+SELECT lead_score.engagement('web', NULL::text, NULL::timestamptz, NULL::text) AS empty_group;
+
+-- Calling the transition function directly is refused.
+SELECT lead_score._engagement_trans(NULL, 'web', 'page_view', now());

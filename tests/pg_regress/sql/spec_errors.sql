@@ -1,0 +1,58 @@
+-- An invalid spec is rejected with SQLSTATE 22023 (or 22P02 for malformed JSON)
+-- and a message naming the JSON path of the problem. Nothing is stored.
+\set VERBOSITY default
+SELECT lead_score.create_model('bad', '{"fit": {"rules": []}, "engagement": {"rules": [
+  {"name": "a", "event": "x", "points": 1},
+  {"name": "b", "event": "y", "points": 1},
+  {"name": "c", "event": "z", "points": 1, "decay": {"kind": "exponential", "half_life": "0 days"}}
+]}, "classification": {}}');
+
+-- Each class of mistake, as the error an author would see.
+CREATE FUNCTION pg_temp.try_spec(spec jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM lead_score.create_model('bad', spec);
+    RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+
+CREATE TEMP TABLE good AS SELECT '{
+  "fit": {"rules": [{"name": "r", "when": {"field": "industry", "eq": "Software"}, "points": 10}]},
+  "engagement": {"properties": ["url"], "rules": [{"name": "v", "event": "page_view", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "cold"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1}}
+}'::jsonb AS spec;
+
+SELECT mistake, pg_temp.try_spec(bad) AS error
+FROM good, LATERAL (VALUES
+  ('missing key',        spec - 'classification'),
+  ('missing rule key',   spec #- '{fit,rules,0,points}'),
+  ('unknown key',        jsonb_set(spec, '{engagement,rules,0,pionts}', '3')),
+  ('wrong type',         jsonb_set(spec, '{fit,rules,0,points}', '"ten"')),
+  ('wrong type (array)', jsonb_set(spec, '{engagement,rules}', '{}')),
+  ('unknown operator',   jsonb_set(spec, '{fit,rules,0,when}', '{"field": "title", "like": "%VP%"}')),
+  ('no operator',        jsonb_set(spec, '{fit,rules,0,when}', '{"field": "title"}')),
+  ('bad regex',          jsonb_set(spec, '{fit,rules,0,when}', '{"field": "title", "regex": "(vp|chief"}')),
+  ('zero interval',      jsonb_set(spec, '{engagement,decay}', '{"kind": "exponential", "half_life": "0 days"}')),
+  ('negative interval',  jsonb_set(spec, '{engagement,rules,0,decay}', '{"kind": "window", "window": "-7 days"}')),
+  ('NaN interval',       jsonb_set(spec, '{engagement,decay}', '{"kind": "step", "points": 5, "every": "NaN days"}')),
+  ('NaN number',         jsonb_set(spec, '{classification,mql,min_total}', '"NaN"')),
+  ('Infinity number',    jsonb_set(spec, '{fit,rules,0,points}', '"Infinity"')),
+  ('number overflow',    jsonb_set(spec, '{fit,rules,0,points}', '1e400')),
+  ('unknown decay kind', jsonb_set(spec, '{engagement,decay}', '{"kind": "linear"}')),
+  ('unknown category',   jsonb_set(spec, '{engagement,rules,0,category}', '"ai"')),
+  ('undeclared property',jsonb_set(spec, '{engagement,rules,0,when}', '{"field": "referrer", "contains": "x"}')),
+  ('bad repeat',         jsonb_set(spec, '{engagement,rules,0,repeat}', '"twice"')),
+  ('non-positive cap',   jsonb_set(spec, '{engagement,rules,0,repeat}', '{"cap": 0}')),
+  ('duplicate name',     jsonb_set(spec, '{fit,rules,1}', '{"name": "r", "when": {"field": "x", "present": true}, "points": 1}', true)),
+  ('not an object',      '[1, 2]'::jsonb)
+) AS t(mistake, bad);
+
+-- Malformed JSON never reaches the extension: PostgreSQL rejects it with 22P02.
+SELECT lead_score.create_model('bad', '{"fit": ');
+
+-- None of the attempts stored anything.
+SELECT count(*) AS models FROM lead_score.models;
+
+-- validate_spec checks a spec without storing it.
+SELECT lead_score.validate_spec(spec) FROM good;
