@@ -6,7 +6,7 @@
 //! `float8_accum` does, so no row allocates or copies.
 
 use crate::args::{arg, nargs, return_null, text_arg};
-use crate::catalog::{by_key, Compiled};
+use crate::catalog::{by_key, Compiled, Resolved};
 use crate::errors::{raise_code, OrRaise};
 use crate::fncache::{fn_cache, ModelSlot};
 use crate::v1_info;
@@ -40,6 +40,25 @@ unsafe fn state_bytes_mut<'a>(state: *mut pg_sys::varlena) -> &'a mut [u8] {
     }
 }
 
+#[derive(Default)]
+struct TransCache {
+    model: ModelSlot,
+    /// Set when the model argument is a constant, so rows skip reading it.
+    constant_model: Option<Resolved>,
+}
+
+/// Whether the aggregate's model argument is a literal.
+unsafe fn model_arg_is_constant(fcinfo: pg_sys::FunctionCallInfo) -> bool {
+    unsafe {
+        let aggref = pg_sys::AggGetAggref(fcinfo);
+        if aggref.is_null() || (*aggref).args.is_null() || (*(*aggref).args).length < 1 {
+            return false;
+        }
+        let first = (*(*(*aggref).args).elements).ptr_value as *mut pg_sys::TargetEntry;
+        !first.is_null() && (*(*first).expr).type_ == pg_sys::NodeTag::T_Const
+    }
+}
+
 v1_info!(pg_finfo_lead_score_engagement_trans);
 /// `_engagement_trans(state bytea, model text, event_type text, occurred_at timestamptz, props text...)`
 #[pg_guard]
@@ -48,25 +67,34 @@ pub unsafe extern "C-unwind" fn lead_score_engagement_trans(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
     unsafe {
-        let aggcx = aggregate_context(fcinfo, "lead_score._engagement_trans");
-        let cache = fn_cache(fcinfo, ModelSlot::default);
-        let Some(model_name) = arg(fcinfo, 1) else {
-            return match arg(fcinfo, 0) {
-                Some(state) => state,
-                None => return_null(fcinfo),
-            };
+        aggregate_context(fcinfo, "lead_score._engagement_trans");
+        let cache = fn_cache(fcinfo, TransCache::default);
+        let resolved = match cache.constant_model {
+            Some(r) => r,
+            None => {
+                let Some(model_name) = arg(fcinfo, 1) else {
+                    return match arg(fcinfo, 0) {
+                        Some(state) => state,
+                        None => return_null(fcinfo),
+                    };
+                };
+                let r = cache.model.get(text_arg(model_name));
+                if model_arg_is_constant(fcinfo) {
+                    cache.constant_model = Some(r);
+                }
+                r
+            }
         };
-        let resolved = cache.get(text_arg(model_name));
         let compiled = resolved.compiled;
         let engagement = &compiled.model.engagement;
         let state: *mut pg_sys::varlena = match arg(fcinfo, 0) {
             Some(d) => d.cast_mut_ptr(),
             None => {
-                // First row of the group: allocate the state where the aggregate keeps it,
-                // so later calls can update it in place.
+                // First row of the group: build the state in the per-row context.
+                // PostgreSQL copies a new state into the aggregate context once; from
+                // then on this function updates that copy in place and returns it.
                 let len = state_len(engagement.rules.len());
-                let p = pg_sys::MemoryContextAllocZero(aggcx, len + pg_sys::VARHDRSZ)
-                    as *mut pg_sys::varlena;
+                let p = pg_sys::palloc0(len + pg_sys::VARHDRSZ) as *mut pg_sys::varlena;
                 pgrx::varlena::set_varsize_4b(p, (len + pg_sys::VARHDRSZ) as i32);
                 let key = StateKey {
                     model_id: compiled.model_id,

@@ -34,14 +34,25 @@ pub unsafe fn nargs(fcinfo: pg_sys::FunctionCallInfo) -> usize {
 pub unsafe fn text_arg<'a>(datum: pg_sys::Datum) -> &'a str {
     unsafe {
         let p = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
-        match std::str::from_utf8(pgrx::varlena::varlena_to_byte_slice(p)) {
+        let bytes = pgrx::varlena::varlena_to_byte_slice(p);
+        if server_is_utf8() {
+            // PostgreSQL has already validated text in a UTF-8 database.
+            return std::str::from_utf8_unchecked(bytes);
+        }
+        match std::str::from_utf8(bytes) {
             Ok(s) => s,
             Err(_) => raise_code(
                 PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-                "lead_score requires UTF-8 text",
+                "lead_score needs UTF-8 text; this value is not",
             ),
         }
     }
+}
+
+#[inline]
+fn server_is_utf8() -> bool {
+    static UTF8: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UTF8.get_or_init(|| unsafe { pg_sys::GetDatabaseEncoding() } == pg_sys::pg_enc::PG_UTF8 as i32)
 }
 
 #[inline]

@@ -10,7 +10,7 @@
 use crate::condition::Value;
 use crate::error::{Error, Result};
 use crate::fit::clamp_opt;
-use crate::model::{EngagementModel, Repeat};
+use crate::model::{EngagementModel, EventDecay, Repeat};
 
 const MAGIC: u32 = 0x4C53_4531; // "LSE1"
 /// Fixed-point scale of the per-rule sums.
@@ -168,6 +168,8 @@ impl EngagementModel {
         };
         let age = as_of.saturating_sub(at);
         let base = HEADER_LEN + modes_len(self.rules.len());
+        // Rules matching one event usually share a decay: compute exp2 once.
+        let mut memo: Option<(EventDecay, f64)> = None;
         for &index in matching {
             let rule = &self.rules[index as usize];
             if let Some(when) = &rule.when {
@@ -175,7 +177,15 @@ impl EngagementModel {
                     continue;
                 }
             }
-            let units = to_units(rule.points * rule.decay.factor(age));
+            let factor = match memo {
+                Some((decay, f)) if decay == rule.decay => f,
+                _ => {
+                    let f = rule.decay.factor(age);
+                    memo = Some((rule.decay, f));
+                    f
+                }
+            };
+            let units = to_units(rule.points * factor);
             let slot = base + index as usize * 16;
             let count = get_i64(state, slot + 8);
             let current = get_i64(state, slot);
