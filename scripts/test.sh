@@ -39,30 +39,23 @@ start_cluster "$TEST_DIR" "$TEST_PORT"
 trap 'stop_cluster "$TEST_DIR"' EXIT
 mkdir -p "$OUT" && as_root chmod 777 "$OUT"
 
-fresh_db() { PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; }
-
-log "pg_regress: tests/pg_regress"
-fresh_db lead_score_regress
-set +e
-as_pg_user "$PG_REGRESS" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
-    --dbname=lead_score_regress --inputdir="$ROOT/tests/pg_regress" --outputdir="$OUT/regress" \
-    --schedule="$ROOT/tests/pg_regress/schedule"
-status=$?
-set -e
-record "pg_regress" "$status"
-[ "$status" = 0 ] || cat "$OUT/regress/regression.diffs" 2>/dev/null | head -200
-
-if [ -d "$ROOT/tests/isolation/specs" ]; then
-    log "isolation: tests/isolation"
-    fresh_db lead_score_isolation
+# run_suite NAME RUNNER DIR: a pg_regress-style suite against a fresh database.
+run_suite() {
+    local name=$1 runner=$2 dir=$3 db=lead_score_$1
+    log "$name: ${dir#"$ROOT"/}"
+    PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     set +e
-    as_pg_user "$PG_ISOLATION_REGRESS" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
-        --dbname=lead_score_isolation --inputdir="$ROOT/tests/isolation" --outputdir="$OUT/isolation" \
-        --schedule="$ROOT/tests/isolation/schedule"
-    status=$?
+    as_pg_user "$runner" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
+        --dbname="$db" --inputdir="$dir" --outputdir="$OUT/$name" --schedule="$dir/schedule"
+    local status=$?
     set -e
-    record "pg_isolation_regress" "$status"
-    [ "$status" = 0 ] || cat "$OUT/isolation/regression.diffs" 2>/dev/null | head -200
+    record "$name" "$status"
+    [ "$status" = 0 ] || head -200 "$OUT/$name/regression.diffs" 2>/dev/null
+}
+
+run_suite regress "$PG_REGRESS" "$ROOT/tests/pg_regress"
+if [ -d "$ROOT/tests/isolation/specs" ]; then
+    run_suite isolation "$PG_ISOLATION_REGRESS" "$ROOT/tests/isolation"
 fi
 
 echo

@@ -11,11 +11,7 @@ use serde_json::json;
 const AS_OF: i64 = 2_000 * DAY;
 
 fn key() -> StateKey {
-    StateKey {
-        model_id: 7,
-        version: 3,
-        as_of: AS_OF,
-    }
+    key_at(AS_OF)
 }
 
 type Event = (usize, i64, bool);

@@ -8,11 +8,7 @@ use serde_json::json;
 const AS_OF: i64 = 1_000 * DAY;
 
 fn key() -> StateKey {
-    StateKey {
-        model_id: 1,
-        version: 1,
-        as_of: AS_OF,
-    }
+    key_at(AS_OF)
 }
 
 fn fit_values<'a>(m: &Model, pairs: &[(&str, Value<'a>)]) -> Vec<Value<'a>> {

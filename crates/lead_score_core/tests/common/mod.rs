@@ -1,4 +1,5 @@
 #![allow(dead_code)]
+use lead_score_core::engagement::StateKey;
 use lead_score_core::Model;
 use serde_json::{json, Value as Json};
 
@@ -41,6 +42,15 @@ pub fn base_spec() -> Json {
             "mql": {"min_total": 60, "min_fit": 20}
         }
     })
+}
+
+/// A state key for model 1 version 1 as of `as_of`.
+pub fn key_at(as_of: i64) -> StateKey {
+    StateKey {
+        model_id: 1,
+        version: 1,
+        as_of,
+    }
 }
 
 pub fn model(spec: &Json) -> Model {
