@@ -243,6 +243,33 @@ pub fn combine(into: &mut [u8], other: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Per-rule totals of one lead, decayed to an as-of time. Both the aggregate
+/// state and the live (forward-decayed) state provide them, so caps,
+/// categories and classification are computed by one piece of code.
+pub trait RuleTotals {
+    /// Matching events counted for the rule.
+    fn count(&self, rule: usize) -> i64;
+    /// The rule's points decayed to `as_of()`, before its cap.
+    fn decayed(&self, rule: usize) -> f64;
+    fn last_activity(&self) -> Option<i64>;
+    fn as_of(&self) -> i64;
+}
+
+impl RuleTotals for State<'_> {
+    fn count(&self, rule: usize) -> i64 {
+        State::count(self, rule)
+    }
+    fn decayed(&self, rule: usize) -> f64 {
+        self.decayed_points(rule)
+    }
+    fn last_activity(&self) -> Option<i64> {
+        State::last_activity(self)
+    }
+    fn as_of(&self) -> i64 {
+        self.key.as_of
+    }
+}
+
 /// Receives each step of finalizing a state.
 pub trait EngagementTrace {
     fn rule(&mut self, _index: usize, _events: i64, _raw: f64, _decayed: f64, _points: f64) {}
@@ -259,7 +286,7 @@ impl EngagementModel {
     /// score after its cap (it is resized to the number of categories).
     pub fn finalize<T: EngagementTrace>(
         &self,
-        state: &State,
+        state: &dyn RuleTotals,
         categories: &mut Vec<f64>,
         trace: &mut T,
     ) -> f64 {
@@ -271,7 +298,7 @@ impl EngagementModel {
             if events == 0 {
                 continue;
             }
-            let decayed = state.decayed_points(index);
+            let decayed = state.decayed(index);
             let (raw, points) = match rule.repeat {
                 Repeat::Every => (rule.points * events as f64, decayed),
                 Repeat::Once => (rule.points, decayed),
@@ -298,7 +325,7 @@ impl EngagementModel {
             total = capped;
         }
         if let (Some(step), Some(last)) = (self.inactivity, state.last_activity()) {
-            let idle = state.key.as_of.saturating_sub(last);
+            let idle = state.as_of().saturating_sub(last);
             let penalty = step.penalty(idle).min(total.max(0.0));
             if penalty > 0.0 {
                 trace.inactivity(idle, penalty);

@@ -12,6 +12,9 @@ pub enum Error {
     /// An engagement state value was not produced by this model version or is damaged.
     #[error("invalid engagement state: {0}")]
     State(String),
+    /// The model uses something this operation does not support.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Error {

@@ -11,6 +11,7 @@ pub mod engagement;
 pub mod error;
 pub mod fit;
 pub mod interval;
+pub mod live;
 pub mod model;
 mod reader;
 pub mod score;

@@ -13,6 +13,25 @@ pub struct Model {
     pub fit: FitModel,
     pub engagement: EngagementModel,
     pub classification: Classification,
+    /// High-intent signals that alert sales at once.
+    pub alerts: Vec<BurstAlert>,
+}
+
+/// `count` matching events within `within` (or any single event when count is 1).
+#[derive(Debug, Clone)]
+pub struct BurstAlert {
+    pub name: String,
+    pub events: Vec<String>,
+    pub(crate) when: Option<Cond>,
+    pub count: usize,
+    pub within: Option<i64>,
+}
+
+impl BurstAlert {
+    pub(crate) fn matches(&self, event_type: &str, properties: &[crate::Value]) -> bool {
+        self.events.iter().any(|e| e == event_type)
+            && self.when.as_ref().is_none_or(|c| c.eval(properties))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +74,8 @@ pub struct EngagementModel {
     pub floor_at_zero: bool,
     /// "Minus N points per full period without activity", applied to the total.
     pub inactivity: Option<StepDecay>,
+    /// The per-event decay rules get unless they set their own.
+    pub default_decay: EventDecay,
     pub(crate) rules_by_event: FxHashMap<String, Vec<u32>>,
 }
 
@@ -167,11 +188,16 @@ impl Model {
         let fit = parse_fit(top.req("fit")?)?;
         let engagement = parse_engagement(top.req("engagement")?)?;
         let classification = parse_classification(top.req("classification")?)?;
+        let alerts = match top.opt("alerts") {
+            None => Vec::new(),
+            Some(v) => parse_alerts(v, &engagement.properties)?,
+        };
         top.finish()?;
         Ok(Model {
             fit,
             engagement,
             classification,
+            alerts,
         })
     }
 }
@@ -411,33 +437,14 @@ fn parse_engagement(value: &Json) -> Result<EngagementModel> {
             ));
         }
         let event_path = r.path_of("event");
-        let events: Vec<String> = match r.req("event")? {
-            Json::String(s) if !s.is_empty() => vec![s.clone()],
-            Json::Array(items) if !items.is_empty() => items
-                .iter()
-                .enumerate()
-                .map(|(j, v)| as_str(v, &index_path(&event_path, j)).map(str::to_string))
-                .collect::<Result<_>>()?,
-            _ => {
-                return Err(Error::spec(
-                    &event_path,
-                    "must be an event type or a non-empty array of event types",
-                ))
-            }
-        };
+        let events = parse_event_types(r.req("event")?, &event_path)?;
         let when = match r.opt("when") {
             None => None,
-            Some(v) => {
-                let mut resolve = |field: &str, p: &str| -> Result<usize> {
-                    properties.iter().position(|x| x == field).ok_or_else(|| {
-                        Error::spec(
-                            p,
-                            format!("unknown event property \"{field}\" (declare it in engagement.properties)"),
-                        )
-                    })
-                };
-                Some(parse_cond(v, &format!("{path}.when"), &mut resolve)?)
-            }
+            Some(v) => Some(parse_cond(
+                v,
+                &format!("{path}.when"),
+                &mut property_resolver(&properties),
+            )?),
         };
         let points = r.req_f64("points")?;
         let category = match r.opt_str("category")? {
@@ -525,8 +532,97 @@ fn parse_engagement(value: &Json) -> Result<EngagementModel> {
         cap,
         floor_at_zero,
         inactivity,
+        default_decay,
         rules_by_event,
     })
+}
+
+fn parse_event_types(value: &Json, path: &str) -> Result<Vec<String>> {
+    match value {
+        Json::String(s) if !s.is_empty() => Ok(vec![s.clone()]),
+        Json::Array(items) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(j, v)| as_str(v, &index_path(path, j)).map(str::to_string))
+            .collect(),
+        _ => Err(Error::spec(
+            path,
+            "must be an event type or a non-empty array of event types",
+        )),
+    }
+}
+
+fn property_resolver(properties: &[String]) -> impl FnMut(&str, &str) -> Result<usize> + '_ {
+    move |field: &str, p: &str| {
+        properties.iter().position(|x| x == field).ok_or_else(|| {
+            Error::spec(
+                p,
+                format!("unknown event property \"{field}\" (declare it in engagement.properties)"),
+            )
+        })
+    }
+}
+
+const MAX_BURST_COUNT: usize = 64;
+
+fn parse_alerts(value: &Json, properties: &[String]) -> Result<Vec<BurstAlert>> {
+    let items = crate::reader::as_array(value, "alerts")?;
+    let mut alerts: Vec<BurstAlert> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = index_path("alerts", i);
+        let mut a = Obj::new(item, &path)?;
+        let name = non_empty_name(&mut a, "name")?.to_string();
+        if alerts.iter().any(|x| x.name == name) {
+            return Err(Error::spec(
+                &a.path_of("name"),
+                format!("duplicate alert name \"{name}\""),
+            ));
+        }
+        let event_path = a.path_of("event");
+        let events = parse_event_types(a.req("event")?, &event_path)?;
+        let when = match a.opt("when") {
+            None => None,
+            Some(v) => Some(parse_cond(
+                v,
+                &format!("{path}.when"),
+                &mut property_resolver(properties),
+            )?),
+        };
+        let count_path = a.path_of("count");
+        let count = match a.opt_f64("count")? {
+            None => 1,
+            Some(c) if c >= 1.0 && c <= MAX_BURST_COUNT as f64 && c.fract() == 0.0 => c as usize,
+            Some(_) => {
+                return Err(Error::spec(
+                    &count_path,
+                    format!("must be a whole number from 1 to {MAX_BURST_COUNT}"),
+                ))
+            }
+        };
+        let within = if a.has("within") {
+            Some(interval_at(&mut a, "within")?)
+        } else {
+            None
+        };
+        if count > 1 && within.is_none() {
+            return Err(Error::spec(
+                &a.path_of("within"),
+                "is required when count is more than 1",
+            ));
+        }
+        a.finish()?;
+        alerts.push(BurstAlert {
+            name,
+            events,
+            when,
+            count,
+            within,
+        });
+    }
+    if alerts.len() > 64 {
+        return Err(Error::spec("alerts", "has more than 64 alerts"));
+    }
+    Ok(alerts)
 }
 
 fn parse_bands(obj: &mut Obj, key: &'static str) -> Result<Vec<Band>> {

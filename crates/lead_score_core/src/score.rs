@@ -2,7 +2,7 @@
 
 use crate::classify::Quadrant;
 use crate::condition::Value;
-use crate::engagement::{EngagementTrace, State};
+use crate::engagement::{EngagementTrace, RuleTotals};
 use crate::fit::{FitOutcome, FitTrace};
 use crate::model::{FitEffect, Model};
 
@@ -29,7 +29,7 @@ pub struct Score {
 
 impl Model {
     /// Engagement and per-category scores; a lead without activity scores 0.
-    pub fn engagement_of(&self, state: Option<&State>) -> (f64, Vec<f64>) {
+    pub fn engagement_of(&self, state: Option<&dyn RuleTotals>) -> (f64, Vec<f64>) {
         let mut categories = Vec::new();
         match state {
             Some(s) => {
@@ -40,7 +40,7 @@ impl Model {
         }
     }
 
-    pub fn score(&self, fit: FitOutcome, state: Option<&State>) -> Score {
+    pub fn score(&self, fit: FitOutcome, state: Option<&dyn RuleTotals>) -> Score {
         let (engagement, categories) = self.engagement_of(state);
         let c = &self.classification;
         let disqualified = fit.disqualified_by.is_some();
@@ -65,7 +65,7 @@ impl Model {
                     above_watermark: self.engagement.above_watermark(i, score),
                 })
                 .collect(),
-            last_activity: state.and_then(State::last_activity),
+            last_activity: state.and_then(|s| s.last_activity()),
         }
     }
 }
@@ -222,7 +222,7 @@ impl EngagementTrace for Explainer<'_> {
 
 impl Model {
     /// Explains a lead's score. `values` are the lead's normalized fit values.
-    pub fn explain(&self, values: &[Value], state: Option<&State>) -> Vec<ExplainRow> {
+    pub fn explain(&self, values: &[Value], state: Option<&dyn RuleTotals>) -> Vec<ExplainRow> {
         let mut ex = Explainer {
             model: self,
             rows: Vec::new(),

@@ -1,0 +1,394 @@
+//! Live engagement for materialized scores, with forward decay
+//! (Cormode, Shkapenyuk, Srivastava, Xu: "Forward Decay", ICDE 2009).
+//!
+//! Each event is stored as points × 2^((t − L) / h) against a landmark L, so
+//! adding an event is O(1), the stored values never change as time passes, and
+//! reading the score at any time `now` multiplies by 2^(−(now − L) / h). Rows
+//! with the same landmark keep their relative order forever, which is what lets
+//! an index answer "hottest leads now". When `now − L` grows large the landmark
+//! is moved forward (`rebase`) before f64 can overflow.
+//!
+//! Layout (little-endian): a 64-byte header, 16 bytes per rule (forward value as
+//! f64, event count), then per burst alert its last-fired time and a ring of the
+//! `count` most recent matching event times.
+
+use crate::condition::Value;
+use crate::engagement::{RuleTotals, NO_ACTIVITY};
+use crate::error::{Error, Result};
+use crate::model::{EventDecay, Model, Repeat};
+
+const MAGIC: u32 = 0x4C53_4C31; // "LSL1"
+const OFF_RULES: usize = 4;
+const OFF_MODEL: usize = 8;
+const OFF_VERSION: usize = 16;
+const OFF_LANDMARK: usize = 24;
+const OFF_LAST: usize = 32;
+const OFF_EVENTS: usize = 40;
+const OFF_FIRED: usize = 48;
+const HEADER_LEN: usize = 64;
+
+/// Landmarks move forward once `now − L` exceeds this many (shortest) half-lives;
+/// forward values then stay below 2^64 × points.
+pub const REBASE_AFTER_HALF_LIVES: f64 = 64.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveKey {
+    pub model_id: i64,
+    pub version: i32,
+    /// Landmark, in microseconds since 2000-01-01.
+    pub landmark: i64,
+}
+
+fn get_i64(buf: &[u8], at: usize) -> i64 {
+    i64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
+}
+fn put_i64(buf: &mut [u8], at: usize, v: i64) {
+    buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+fn get_f64(buf: &[u8], at: usize) -> f64 {
+    f64::from_bits(get_i64(buf, at) as u64)
+}
+fn put_f64(buf: &mut [u8], at: usize, v: f64) {
+    put_i64(buf, at, v.to_bits() as i64);
+}
+
+/// Refuses models whose decay cannot be kept live in O(1).
+pub fn check_supported(model: &Model) -> Result<()> {
+    for (i, rule) in model.engagement.rules.iter().enumerate() {
+        if matches!(rule.decay, EventDecay::Window { .. }) {
+            return Err(Error::Unsupported(format!(
+                "engagement.rules[{i}] (\"{}\"): window decay is not supported for live scores; use it with the aggregates, or exponential decay",
+                rule.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn rules_at() -> usize {
+    HEADER_LEN
+}
+
+fn alerts_at(model: &Model) -> usize {
+    HEADER_LEN + model.engagement.rules.len() * 16
+}
+
+pub fn live_len(model: &Model) -> usize {
+    alerts_at(model)
+        + model
+            .alerts
+            .iter()
+            .map(|a| 8 * (1 + a.count))
+            .sum::<usize>()
+}
+
+/// Offset of alert `a`'s last-fired time; its ring follows.
+fn alert_at(model: &Model, a: usize) -> usize {
+    alerts_at(model)
+        + model.alerts[..a]
+            .iter()
+            .map(|x| 8 * (1 + x.count))
+            .sum::<usize>()
+}
+
+pub fn new_live(model: &Model, key: LiveKey) -> Vec<u8> {
+    let mut buf = vec![0u8; live_len(model)];
+    buf[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+    buf[OFF_RULES..OFF_RULES + 4]
+        .copy_from_slice(&(model.engagement.rules.len() as u32).to_le_bytes());
+    put_i64(&mut buf, OFF_MODEL, key.model_id);
+    put_i64(&mut buf, OFF_VERSION, key.version as i64);
+    put_i64(&mut buf, OFF_LANDMARK, key.landmark);
+    put_i64(&mut buf, OFF_LAST, NO_ACTIVITY);
+    for a in 0..model.alerts.len() {
+        let at = alert_at(model, a);
+        for k in 0..=model.alerts[a].count {
+            put_i64(&mut buf, at + 8 * k, NO_ACTIVITY);
+        }
+    }
+    buf
+}
+
+/// Checks a buffer against the model it claims to belong to.
+pub fn live_key(buf: &[u8], model: &Model) -> Result<LiveKey> {
+    if buf.len() < HEADER_LEN || buf[0..4] != MAGIC.to_le_bytes() {
+        return Err(Error::State("not a live engagement state".into()));
+    }
+    if buf.len() != live_len(model)
+        || u32::from_le_bytes(buf[OFF_RULES..OFF_RULES + 4].try_into().expect("4 bytes")) as usize
+            != model.engagement.rules.len()
+    {
+        return Err(Error::State(
+            "live state does not match the model's rules".into(),
+        ));
+    }
+    Ok(LiveKey {
+        model_id: get_i64(buf, OFF_MODEL),
+        version: get_i64(buf, OFF_VERSION) as i32,
+        landmark: get_i64(buf, OFF_LANDMARK),
+    })
+}
+
+/// 2^(exponent) for forward decay; exponents are bounded by rebasing.
+fn forward_factor(decay: EventDecay, from: i64, to: i64) -> f64 {
+    match decay {
+        EventDecay::Exponential { half_life } => ((to - from) as f64 / half_life).exp2(),
+        _ => 1.0,
+    }
+}
+
+/// Adds one event. `properties` follow `engagement.properties`.
+pub fn live_add(model: &Model, buf: &mut [u8], event_type: &str, at: i64, properties: &[Value]) {
+    let landmark = get_i64(buf, OFF_LANDMARK);
+    if at > get_i64(buf, OFF_LAST) {
+        put_i64(buf, OFF_LAST, at);
+    }
+    put_i64(buf, OFF_EVENTS, get_i64(buf, OFF_EVENTS) + 1);
+    if let Some(matching) = model.engagement.rules_by_event.get(event_type) {
+        for &index in matching {
+            let rule = &model.engagement.rules[index as usize];
+            if rule.when.as_ref().is_some_and(|c| !c.eval(properties)) {
+                continue;
+            }
+            let value = rule.points * forward_factor(rule.decay, landmark, at);
+            let slot = rules_at() + index as usize * 16;
+            let current = get_f64(buf, slot);
+            let count = get_i64(buf, slot + 8);
+            let next = if rule.repeat == Repeat::Once {
+                if count == 0 || value.abs() > current.abs() {
+                    value
+                } else {
+                    current
+                }
+            } else {
+                current + value
+            };
+            put_f64(buf, slot, next);
+            put_i64(buf, slot + 8, count + 1);
+        }
+    }
+    for (a, alert) in model.alerts.iter().enumerate() {
+        if alert.matches(event_type, properties) {
+            push_ring(buf, alert_at(model, a) + 8, alert.count, at);
+        }
+    }
+}
+
+/// Keeps the `n` most recent times, newest first.
+fn push_ring(buf: &mut [u8], ring: usize, n: usize, at: i64) {
+    let mut pos = n;
+    for k in 0..n {
+        if at > get_i64(buf, ring + 8 * k) {
+            pos = k;
+            break;
+        }
+    }
+    if pos == n {
+        return;
+    }
+    for k in (pos + 1..n).rev() {
+        let prev = get_i64(buf, ring + 8 * (k - 1));
+        put_i64(buf, ring + 8 * k, prev);
+    }
+    put_i64(buf, ring + 8 * pos, at);
+}
+
+/// Moves `buf` to a new landmark, rescaling each decaying rule.
+pub fn rebase(model: &Model, buf: &mut [u8], landmark: i64) {
+    let old = get_i64(buf, OFF_LANDMARK);
+    if old == landmark {
+        return;
+    }
+    for (i, rule) in model.engagement.rules.iter().enumerate() {
+        let slot = rules_at() + i * 16;
+        let v = get_f64(buf, slot) * forward_factor(rule.decay, landmark, old);
+        put_f64(buf, slot, v);
+    }
+    put_i64(buf, OFF_LANDMARK, landmark);
+}
+
+/// Merges `other` into `into` (same model version), moving both to the later
+/// landmark. Burst rings are merged; bursts are only detected by `detect_bursts`.
+pub fn live_merge(model: &Model, into: &mut [u8], other: &[u8]) -> Result<()> {
+    let a = live_key(into, model)?;
+    let b = live_key(other, model)?;
+    if (a.model_id, a.version) != (b.model_id, b.version) {
+        return Err(Error::State(format!(
+            "cannot merge live states of model {} v{} and model {} v{}",
+            a.model_id, a.version, b.model_id, b.version
+        )));
+    }
+    let mut other = other.to_vec();
+    let landmark = a.landmark.max(b.landmark);
+    rebase(model, into, landmark);
+    rebase(model, &mut other, landmark);
+    let last = get_i64(into, OFF_LAST).max(get_i64(&other, OFF_LAST));
+    let events = get_i64(into, OFF_EVENTS) + get_i64(&other, OFF_EVENTS);
+    put_i64(into, OFF_LAST, last);
+    put_i64(into, OFF_EVENTS, events);
+    for (i, rule) in model.engagement.rules.iter().enumerate() {
+        let slot = rules_at() + i * 16;
+        let (va, ca) = (get_f64(into, slot), get_i64(into, slot + 8));
+        let (vb, cb) = (get_f64(&other, slot), get_i64(&other, slot + 8));
+        let v = if rule.repeat == Repeat::Once {
+            match (ca, cb) {
+                (0, _) => vb,
+                (_, 0) => va,
+                _ if vb.abs() > va.abs() => vb,
+                _ => va,
+            }
+        } else {
+            va + vb
+        };
+        put_f64(into, slot, v);
+        put_i64(into, slot + 8, ca + cb);
+    }
+    for (x, alert) in model.alerts.iter().enumerate() {
+        let at = alert_at(model, x);
+        let fired = get_i64(into, at).max(get_i64(&other, at));
+        put_i64(into, at, fired);
+        for k in 0..alert.count {
+            let t = get_i64(&other, at + 8 + 8 * k);
+            if t != NO_ACTIVITY {
+                push_ring(into, at + 8, alert.count, t);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fires each burst alert whose `count` most recent events fall within its
+/// window and all came after its last firing; returns their indexes. A burst
+/// fires once per distinct set of events.
+pub fn detect_bursts(model: &Model, buf: &mut [u8]) -> Vec<usize> {
+    let mut fired = Vec::new();
+    for (x, alert) in model.alerts.iter().enumerate() {
+        let at = alert_at(model, x);
+        let last_fired = get_i64(buf, at);
+        let newest = get_i64(buf, at + 8);
+        let oldest = get_i64(buf, at + 8 * alert.count);
+        if oldest == NO_ACTIVITY || oldest <= last_fired {
+            continue;
+        }
+        if alert.within.is_none_or(|w| newest - oldest <= w) {
+            put_i64(buf, at, newest);
+            fired.push(x);
+        }
+    }
+    put_i64(
+        buf,
+        OFF_FIRED,
+        fired.iter().fold(0i64, |m, &x| m | (1 << x)),
+    );
+    fired
+}
+
+/// The index ordering key: forward engagement of the rules that use the model's
+/// default decay, before caps. Rows sharing a landmark keep this order over time.
+pub fn heat(model: &Model, buf: &[u8]) -> f64 {
+    let default = model.engagement.default_decay;
+    model
+        .engagement
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.decay == default)
+        .map(|(i, _)| get_f64(buf, rules_at() + i * 16))
+        .sum()
+}
+
+/// The shortest half-life in the model, for deciding when to rebase.
+pub fn shortest_half_life(model: &Model) -> Option<f64> {
+    model
+        .engagement
+        .rules
+        .iter()
+        .filter_map(|r| match r.decay {
+            EventDecay::Exponential { half_life } => Some(half_life),
+            _ => None,
+        })
+        .min_by(f64::total_cmp)
+}
+
+/// A live state read at a point in time.
+pub struct LiveAt<'a> {
+    model: &'a Model,
+    buf: &'a [u8],
+    now: i64,
+}
+
+impl<'a> LiveAt<'a> {
+    pub fn new(model: &'a Model, buf: &'a [u8], now: i64) -> Result<Self> {
+        live_key(buf, model)?;
+        Ok(LiveAt { model, buf, now })
+    }
+}
+
+impl RuleTotals for LiveAt<'_> {
+    fn count(&self, rule: usize) -> i64 {
+        get_i64(self.buf, rules_at() + rule * 16 + 8)
+    }
+    fn decayed(&self, rule: usize) -> f64 {
+        let landmark = get_i64(self.buf, OFF_LANDMARK);
+        let decay = self.model.engagement.rules[rule].decay;
+        get_f64(self.buf, rules_at() + rule * 16) * forward_factor(decay, self.now, landmark)
+    }
+    fn last_activity(&self) -> Option<i64> {
+        Some(get_i64(self.buf, OFF_LAST)).filter(|&t| t != NO_ACTIVITY)
+    }
+    fn as_of(&self) -> i64 {
+        self.now
+    }
+}
+
+/// The classification kept with a materialized score, to detect crossings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub mql: bool,
+    pub quadrant: String,
+    /// Categories at or above their watermark.
+    pub hot: Vec<String>,
+}
+
+/// One reason to alert sales.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertEvent {
+    /// `mql`, `mql_lost`, `quadrant`, `watermark` or `burst`.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// Alerts for moving from `prev` (None for a lead seen for the first time) to `next`.
+pub fn classification_alerts(prev: Option<&Classified>, next: &Classified) -> Vec<AlertEvent> {
+    let mut out = Vec::new();
+    let was_mql = prev.is_some_and(|p| p.mql);
+    if next.mql && !was_mql {
+        out.push(AlertEvent {
+            kind: "mql",
+            detail: "became an MQL".into(),
+        });
+    }
+    if !next.mql && was_mql {
+        out.push(AlertEvent {
+            kind: "mql_lost",
+            detail: "is no longer an MQL".into(),
+        });
+    }
+    if let Some(p) = prev {
+        if p.quadrant != next.quadrant {
+            out.push(AlertEvent {
+                kind: "quadrant",
+                detail: format!("{} -> {}", p.quadrant, next.quadrant),
+            });
+        }
+    }
+    for category in &next.hot {
+        if !prev.is_some_and(|p| p.hot.contains(category)) {
+            out.push(AlertEvent {
+                kind: "watermark",
+                detail: category.clone(),
+            });
+        }
+    }
+    out
+}

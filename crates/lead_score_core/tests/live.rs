@@ -1,0 +1,253 @@
+//! The live (forward-decayed) state agrees with the aggregate, merges in any
+//! order, survives thousands of half-lives, and fires bursts once.
+mod common;
+use common::*;
+use lead_score_core::engagement::{new_state, RuleTotals, State};
+use lead_score_core::live::{
+    check_supported, classification_alerts, detect_bursts, live_add, live_merge, new_live, rebase,
+    Classified, LiveAt, LiveKey,
+};
+use lead_score_core::{Model, Value};
+use proptest::prelude::*;
+use serde_json::json;
+
+const NOW: i64 = 3_000 * DAY;
+const EVENTS: [&str; 5] = [
+    "page_view",
+    "download",
+    "webinar",
+    "demo_request",
+    "unsubscribe",
+];
+
+fn live_model() -> Model {
+    let mut spec = base_spec();
+    // The base spec's demo rule uses no decay; keep it. Add a burst alert.
+    set(
+        &mut spec,
+        "alerts",
+        json!([
+            {"name": "pricing burst", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "count": 3, "within": "1 hour"},
+            {"name": "demo request", "event": "demo_request"}
+        ]),
+    );
+    model(&spec)
+}
+
+fn lkey(landmark: i64) -> LiveKey {
+    LiveKey {
+        model_id: 1,
+        version: 1,
+        landmark,
+    }
+}
+
+fn engagement_live(m: &Model, buf: &[u8], now: i64) -> f64 {
+    let at = LiveAt::new(m, buf, now).unwrap();
+    m.engagement_of(Some(&at as &dyn RuleTotals)).0
+}
+
+type Ev = (usize, i64, bool);
+
+fn events() -> impl Strategy<Value = Vec<Ev>> {
+    prop::collection::vec((0..EVENTS.len(), 0i64..(400 * DAY), any::<bool>()), 0..50)
+}
+
+fn url(pricing: bool) -> [Value<'static>; 1] {
+    [Value::Text(if pricing { "/pricing" } else { "/blog" })]
+}
+
+proptest! {
+    #[test]
+    fn live_equals_aggregate(evs in events(), landmark_back in 0i64..(300 * DAY)) {
+        let m = live_model();
+        let mut live = new_live(&m, lkey(NOW - landmark_back));
+        let mut agg = new_state(&m.engagement, key_at(NOW));
+        for &(e, age, p) in &evs {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            m.engagement.accumulate(&mut agg, EVENTS[e], NOW - age, &url(p));
+        }
+        let a = m.engagement_of(Some(&State::new(&agg).unwrap() as &dyn RuleTotals)).0;
+        let l = engagement_live(&m, &live, NOW);
+        prop_assert!((a - l).abs() < 1e-6 * (1.0 + a.abs()), "aggregate {a} live {l}");
+    }
+
+    #[test]
+    fn merge_in_any_order_equals_adding(evs in events(), cut in 0usize..50) {
+        let m = live_model();
+        let cut = cut.min(evs.len());
+        let fold = |slice: &[Ev], landmark: i64| {
+            let mut b = new_live(&m, lkey(landmark));
+            for &(e, age, p) in slice {
+                live_add(&m, &mut b, EVENTS[e], NOW - age, &url(p));
+            }
+            b
+        };
+        let serial = fold(&evs, NOW - 100 * DAY);
+        // Partial states with different landmarks still merge to the same score.
+        let mut left = fold(&evs[..cut], NOW - 100 * DAY);
+        let right = fold(&evs[cut..], NOW - 10 * DAY);
+        live_merge(&m, &mut left, &right).unwrap();
+        let mut swapped = fold(&evs[cut..], NOW - 10 * DAY);
+        live_merge(&m, &mut swapped, &fold(&evs[..cut], NOW - 100 * DAY)).unwrap();
+        let s = engagement_live(&m, &serial, NOW);
+        for merged in [&left, &swapped] {
+            let v = engagement_live(&m, merged, NOW);
+            prop_assert!((s - v).abs() < 1e-6 * (1.0 + s.abs()), "{s} vs {v}");
+        }
+    }
+
+    #[test]
+    fn reading_later_never_increases_positive_engagement(evs in events(), later in 0i64..(100 * DAY)) {
+        let mut spec = base_spec();
+        set(&mut spec, "engagement.rules", json!([{"name": "v", "event": "page_view", "points": 1}]));
+        let m = model(&spec);
+        let mut live = new_live(&m, lkey(NOW));
+        for &(e, age, p) in &evs {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+        }
+        prop_assert!(engagement_live(&m, &live, NOW + later) <= engagement_live(&m, &live, NOW) + 1e-9);
+    }
+}
+
+#[test]
+fn five_thousand_half_lives_later_is_finite() {
+    // Half-life 10 days; run 5000 half-lives, rebasing every 64 as tick() does.
+    let m = live_model();
+    let mut live = new_live(&m, lkey(0));
+    let step = 10 * DAY;
+    let mut landmark = 0;
+    for i in 0..5000i64 {
+        let now = i * step;
+        if (now - landmark) as f64 / step as f64 > 64.0 {
+            landmark = now;
+            rebase(&m, &mut live, landmark);
+        }
+        live_add(&m, &mut live, "page_view", now, &url(false));
+        let e = engagement_live(&m, &live, now);
+        assert!(e.is_finite(), "half-life {i}: {e}");
+    }
+    // Steady state of 1 point per half-life: 1 + 1/2 + 1/4 + ... = 2.
+    let e = engagement_live(&m, &live, 4999 * step);
+    assert!((e - 2.0).abs() < 1e-9, "{e}");
+    // Without rebasing, the same history overflows: this is why tick() rebases.
+    let mut naive = new_live(&m, lkey(0));
+    live_add(&m, &mut naive, "page_view", 2000 * step, &url(false));
+    assert!(!engagement_live(&m, &naive, 2000 * step).is_finite());
+}
+
+#[test]
+fn rebase_keeps_the_score() {
+    let m = live_model();
+    let mut live = new_live(&m, lkey(NOW - 50 * DAY));
+    for age in [0, DAY, 7 * DAY, 40 * DAY] {
+        live_add(&m, &mut live, "download", NOW - age, &url(false));
+        live_add(&m, &mut live, "demo_request", NOW - age, &url(false));
+    }
+    let before = engagement_live(&m, &live, NOW);
+    rebase(&m, &mut live, NOW);
+    assert!((engagement_live(&m, &live, NOW) - before).abs() < 1e-9);
+}
+
+#[test]
+fn bursts_fire_once_per_set_of_events() {
+    let m = live_model();
+    let t0 = NOW;
+    let mut stored = new_live(&m, lkey(t0));
+    let add = |stored: &mut Vec<u8>, times: &[(i64, &str)]| {
+        let mut batch = new_live(&m, lkey(t0));
+        for &(t, u) in times {
+            live_add(&m, &mut batch, "page_view", t, &[Value::Text(u)]);
+        }
+        live_merge(&m, stored, &batch).unwrap();
+        detect_bursts(&m, stored)
+    };
+    // Two pricing views: no burst yet.
+    assert_eq!(
+        add(
+            &mut stored,
+            &[(t0, "/pricing"), (t0 + 10 * 60_000_000, "/pricing")]
+        ),
+        Vec::<usize>::new()
+    );
+    // A blog view does not count; the third pricing view within the hour fires.
+    assert_eq!(
+        add(&mut stored, &[(t0 + 20 * 60_000_000, "/blog")]),
+        Vec::<usize>::new()
+    );
+    assert_eq!(
+        add(&mut stored, &[(t0 + 30 * 60_000_000, "/pricing")]),
+        vec![0]
+    );
+    // A fourth view in the same burst does not fire again.
+    assert_eq!(
+        add(&mut stored, &[(t0 + 40 * 60_000_000, "/pricing")]),
+        Vec::<usize>::new()
+    );
+    // Three views spread over three hours do not fire.
+    let day2 = t0 + DAY;
+    assert_eq!(add(&mut stored, &[(day2, "/pricing")]), Vec::<usize>::new());
+    assert_eq!(
+        add(&mut stored, &[(day2 + HOUR + 1, "/pricing")]),
+        Vec::<usize>::new()
+    );
+    assert_eq!(
+        add(&mut stored, &[(day2 + 3 * HOUR, "/pricing")]),
+        Vec::<usize>::new()
+    );
+    // A single demo request alerts at once (count 1).
+    let mut batch = new_live(&m, lkey(t0));
+    live_add(&m, &mut batch, "demo_request", day2, &[Value::Null]);
+    live_merge(&m, &mut stored, &batch).unwrap();
+    assert_eq!(detect_bursts(&m, &mut stored), vec![1]);
+}
+
+#[test]
+fn window_decay_is_not_live() {
+    let mut spec = base_spec();
+    set(
+        &mut spec,
+        "engagement.rules.0.decay",
+        json!({"kind": "window", "window": "7 days"}),
+    );
+    assert!(check_supported(&model(&spec)).is_err());
+    assert!(check_supported(&live_model()).is_ok());
+}
+
+#[test]
+fn classification_crossings() {
+    let c = |mql, q: &str, hot: &[&str]| Classified {
+        mql,
+        quadrant: q.into(),
+        hot: hot.iter().map(|s| s.to_string()).collect(),
+    };
+    let kinds = |prev: Option<&Classified>, next: &Classified| {
+        classification_alerts(prev, next)
+            .into_iter()
+            .map(|a| a.kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kinds(None, &c(false, "nurture", &[])), Vec::<&str>::new());
+    assert_eq!(
+        kinds(None, &c(true, "act_now", &["analytics"])),
+        vec!["mql", "watermark"]
+    );
+    assert_eq!(
+        kinds(Some(&c(false, "nurture", &[])), &c(true, "act_now", &[])),
+        vec!["mql", "quadrant"]
+    );
+    assert_eq!(
+        kinds(
+            Some(&c(true, "act_now", &["a"])),
+            &c(false, "account_based", &["a"])
+        ),
+        vec!["mql_lost", "quadrant"]
+    );
+    assert_eq!(
+        kinds(
+            Some(&c(true, "act_now", &["a"])),
+            &c(true, "act_now", &["a"])
+        ),
+        Vec::<&str>::new()
+    );
+}
