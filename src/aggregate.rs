@@ -19,7 +19,10 @@ use pgrx::{IntoDatum, PgSqlErrorCode};
 const FIXED_ARGS: usize = 4;
 const MAX_PROPERTIES: usize = 8;
 
-unsafe fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, what: &str) -> pg_sys::MemoryContext {
+pub(crate) unsafe fn aggregate_context(
+    fcinfo: pg_sys::FunctionCallInfo,
+    what: &str,
+) -> pg_sys::MemoryContext {
     unsafe {
         let mut cx: pg_sys::MemoryContext = std::ptr::null_mut();
         if pg_sys::AggCheckCallContext(fcinfo, &mut cx) == 0 {
@@ -32,7 +35,7 @@ unsafe fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, what: &str) -> pg_
     }
 }
 
-unsafe fn state_bytes_mut<'a>(state: *mut pg_sys::varlena) -> &'a mut [u8] {
+pub(crate) unsafe fn state_bytes_mut<'a>(state: *mut pg_sys::varlena) -> &'a mut [u8] {
     unsafe {
         let len = pgrx::varlena::varsize_any_exhdr(state);
         let data = pgrx::varlena::vardata_any(state) as *mut u8;
@@ -48,7 +51,7 @@ struct TransCache {
 }
 
 /// Whether the aggregate's model argument is a literal.
-unsafe fn model_arg_is_constant(fcinfo: pg_sys::FunctionCallInfo) -> bool {
+pub(crate) unsafe fn model_arg_is_constant(fcinfo: pg_sys::FunctionCallInfo) -> bool {
     unsafe {
         let aggref = pg_sys::AggGetAggref(fcinfo);
         if aggref.is_null() || (*aggref).args.is_null() || (*(*aggref).args).length < 1 {

@@ -13,6 +13,7 @@ pub fn raise(error: &Error) -> ! {
     let code = match error {
         Error::Spec { .. } | Error::State(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         Error::Json(_) => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+        Error::Unsupported(_) => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
     };
     raise_code(code, error.to_string());
 }

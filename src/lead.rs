@@ -7,7 +7,8 @@ use crate::errors::{raise_code, OrRaise};
 use crate::fncache::{fn_cache, ModelSlot};
 use crate::row::RowMapping;
 use crate::v1_info;
-use lead_score_core::{FitOutcome, State, Value};
+use lead_score_core::engagement::RuleTotals;
+use lead_score_core::{FitOutcome, Score, State, Value};
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgMemoryContexts, PgSqlErrorCode};
 
@@ -118,10 +119,6 @@ unsafe fn state_arg<'a>(
     }
 }
 
-fn timestamptz_datum(micros: i64) -> pg_sys::Datum {
-    pg_sys::Datum::from(micros)
-}
-
 v1_info!(pg_finfo_lead_score_score);
 /// `lead_score.score(model text, lead record, engagement bytea) → lead_score.score`
 #[pg_guard]
@@ -131,61 +128,51 @@ pub unsafe extern "C-unwind" fn lead_score_score(
 ) -> pg_sys::Datum {
     unsafe {
         let cache = fn_cache(fcinfo, LeadCache::default);
-        if cache.result.is_none() {
-            let mut desc: pg_sys::TupleDesc = std::ptr::null_mut();
-            if pg_sys::get_call_result_type(fcinfo, std::ptr::null_mut(), &mut desc)
-                != pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE
-            {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                    "lead_score.score must return a composite",
-                );
-            }
-            let mcxt = (*(*fcinfo).flinfo).fn_mcxt;
-            cache.result = Some(
-                PgMemoryContexts::For(mcxt)
-                    .switch_to(|_| pg_sys::BlessTupleDesc(pg_sys::CreateTupleDescCopy(desc))),
-            );
-        }
-        let Some(desc) = cache.result else {
-            unreachable!("set above")
-        };
+        let desc = result_desc(fcinfo, &mut cache.result);
         let score = with_lead(fcinfo, cache, |compiled, _, outcome| {
             let state = state_arg(fcinfo, 2, compiled);
-            (
-                compiled.version,
-                compiled.model.score(outcome, state.as_ref()),
-            )
+            let totals = state.as_ref().map(|s| s as &dyn RuleTotals);
+            (compiled.version, compiled.model.score(outcome, totals))
         });
-        let Some((version, s)) = score else {
-            return return_null(fcinfo);
-        };
-        let categories: serde_json::Map<String, serde_json::Value> = s
-            .categories
-            .iter()
-            .map(|c| (c.name.clone(), serde_json::Value::from(c.score)))
-            .collect();
-        let hot: Vec<String> = s
-            .categories
-            .iter()
-            .filter(|c| c.above_watermark)
-            .map(|c| c.name.clone())
-            .collect();
-        let fields: [Option<pg_sys::Datum>; 13] = [
-            Some(pg_sys::Datum::from(s.fit.to_bits())),
-            Some(pg_sys::Datum::from(s.engagement.to_bits())),
-            Some(pg_sys::Datum::from(s.total.to_bits())),
-            s.grade.as_deref().and_then(|g| g.into_datum()),
-            s.label.as_deref().and_then(|l| l.into_datum()),
-            s.quadrant.as_str().into_datum(),
-            Some(pg_sys::Datum::from(s.mql)),
-            Some(pg_sys::Datum::from(s.disqualified_by.is_some())),
-            s.disqualified_by.as_deref().and_then(|d| d.into_datum()),
-            pgrx::JsonB(serde_json::Value::Object(categories)).into_datum(),
-            hot.into_datum(),
-            s.last_activity.map(timestamptz_datum),
-            Some(pg_sys::Datum::from(version)),
-        ];
+        match score {
+            Some((version, s)) => form_tuple(desc, &score_fields(&s, version)),
+            None => return_null(fcinfo),
+        }
+    }
+}
+
+/// The blessed result descriptor of a function returning a composite, cached per call site.
+pub(crate) unsafe fn result_desc(
+    fcinfo: pg_sys::FunctionCallInfo,
+    slot: &mut Option<pg_sys::TupleDesc>,
+) -> pg_sys::TupleDesc {
+    unsafe {
+        if let Some(desc) = *slot {
+            return desc;
+        }
+        let mut desc: pg_sys::TupleDesc = std::ptr::null_mut();
+        if pg_sys::get_call_result_type(fcinfo, std::ptr::null_mut(), &mut desc)
+            != pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE
+        {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "function must return a composite",
+            );
+        }
+        let mcxt = (*(*fcinfo).flinfo).fn_mcxt;
+        let blessed = PgMemoryContexts::For(mcxt)
+            .switch_to(|_| pg_sys::BlessTupleDesc(pg_sys::CreateTupleDescCopy(desc)));
+        *slot = Some(blessed);
+        blessed
+    }
+}
+
+/// Forms a composite datum; `None` fields are NULL.
+pub(crate) unsafe fn form_tuple(
+    desc: pg_sys::TupleDesc,
+    fields: &[Option<pg_sys::Datum>],
+) -> pg_sys::Datum {
+    unsafe {
         let mut datums: Vec<pg_sys::Datum> = fields
             .iter()
             .map(|f| f.unwrap_or(pg_sys::Datum::from(0usize)))
@@ -194,6 +181,38 @@ pub unsafe extern "C-unwind" fn lead_score_score(
         let tuple = pg_sys::heap_form_tuple(desc, datums.as_mut_ptr(), nulls.as_mut_ptr());
         pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data)
     }
+}
+
+/// The fields of the `lead_score.score` composite.
+pub(crate) fn score_fields(s: &Score, version: i32) -> [Option<pg_sys::Datum>; 13] {
+    let categories: serde_json::Map<String, serde_json::Value> = s
+        .categories
+        .iter()
+        .map(|c| (c.name.clone(), serde_json::Value::from(c.score)))
+        .collect();
+    [
+        Some(pg_sys::Datum::from(s.fit.to_bits())),
+        Some(pg_sys::Datum::from(s.engagement.to_bits())),
+        Some(pg_sys::Datum::from(s.total.to_bits())),
+        s.grade.as_deref().and_then(|g| g.into_datum()),
+        s.label.as_deref().and_then(|l| l.into_datum()),
+        s.quadrant.as_str().into_datum(),
+        Some(pg_sys::Datum::from(s.mql)),
+        Some(pg_sys::Datum::from(s.disqualified_by.is_some())),
+        s.disqualified_by.as_deref().and_then(|d| d.into_datum()),
+        pgrx::JsonB(serde_json::Value::Object(categories)).into_datum(),
+        hot_categories(s).into_datum(),
+        s.last_activity.map(pg_sys::Datum::from),
+        Some(pg_sys::Datum::from(version)),
+    ]
+}
+
+pub(crate) fn hot_categories(s: &Score) -> Vec<String> {
+    s.categories
+        .iter()
+        .filter(|c| c.above_watermark)
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 v1_info!(pg_finfo_lead_score_explain);
@@ -207,7 +226,8 @@ pub unsafe extern "C-unwind" fn lead_score_explain(
         let cache = fn_cache(fcinfo, LeadCache::default);
         let rows = with_lead(fcinfo, cache, |compiled, values, _| {
             let state = state_arg(fcinfo, 2, compiled);
-            compiled.model.explain(values, state.as_ref())
+            let totals = state.as_ref().map(|s| s as &dyn RuleTotals);
+            compiled.model.explain(values, totals)
         });
         pg_sys::InitMaterializedSRF(fcinfo, 0);
         let rsinfo = (*fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo;

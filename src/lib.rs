@@ -1,7 +1,8 @@
 //! lead_score: lead scoring inside PostgreSQL.
 //!
 //! This crate only binds `lead_score_core` to SQL. Hot paths (fit over a row,
-//! the engagement aggregates) are V1 C functions declared in `sql/finalize.sql`;
+//! the engagement aggregates) are V1 C functions declared in `sql/scoring.sql`
+//! and `sql/live.sql`;
 //! everything else uses `#[pg_extern]`.
 
 use pgrx::prelude::*;
@@ -17,10 +18,17 @@ mod classify;
 mod errors;
 mod fncache;
 mod lead;
+mod live;
 mod row;
 
 extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
-extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
+extension_sql_file!(
+    "sql/scoring.sql",
+    name = "scoring",
+    requires = ["bootstrap"]
+);
+// Live scores use the scoring types, so they come last.
+extension_sql_file!("sql/live.sql", name = "live", finalize);
 
 /// `lead_score.as_of`: score as of this time instead of now(); for backtests.
 pub static AS_OF: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);

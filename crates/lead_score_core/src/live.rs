@@ -392,3 +392,14 @@ pub fn classification_alerts(prev: Option<&Classified>, next: &Classified) -> Ve
     }
     out
 }
+
+/// When each burst alert last fired (NO_ACTIVITY if never).
+pub fn burst_marks(model: &Model, buf: &[u8]) -> Vec<i64> {
+    (0..model.alerts.len())
+        .map(|x| get_i64(buf, alert_at(model, x)))
+        .collect()
+}
+
+pub fn set_burst_mark(model: &Model, buf: &mut [u8], alert: usize, at: i64) {
+    put_i64(buf, alert_at(model, alert), at);
+}

@@ -14,6 +14,7 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
+SET enable_sort = off;  -- keep the plan shape stable: hash aggregation in workers and leader
 
 EXPLAIN (COSTS OFF)
 SELECT lead_score.engagement('web', type, occurred_at, url) FROM crm.events;

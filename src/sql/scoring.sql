@@ -33,6 +33,9 @@ BEGIN
     VALUES (v_model_id, v_current + 1, create_model.spec, create_model.note);
     UPDATE lead_score.models SET current_version = v_current + 1, updated_at = now()
     WHERE id = v_model_id;
+    -- Live scores follow the new version at once (retroactively); readers see the
+    -- old version's scores until this transaction commits.
+    PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     RETURN v_current + 1;
 END
 $$;

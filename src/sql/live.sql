@@ -1,0 +1,656 @@
+-------------------------------------------------------------------------------
+-- Live scores: attach a model to the user's own lead and activity tables.
+-------------------------------------------------------------------------------
+
+-- Attachments are configuration: pg_dump keeps them (and the per-attachment
+-- tables, views and triggers attach() creates, which are ordinary objects).
+CREATE TABLE lead_score.attachments (
+    name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,40}$'),
+    model      text NOT NULL REFERENCES lead_score.models (name) ON UPDATE CASCADE,
+    leads      regclass NOT NULL,
+    activities regclass NOT NULL,
+    mapping    jsonb NOT NULL,
+    -- Forward-decay landmark shared by every row of the attachment (see tick()).
+    landmark   timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.attachments', '');
+
+-- Every alert, written once by the transaction that caused it.
+CREATE TABLE lead_score.alerts (
+    id         bigserial PRIMARY KEY,
+    attachment text NOT NULL,
+    model      text NOT NULL,
+    lead_key   text NOT NULL,
+    kind       text NOT NULL CHECK (kind IN ('mql', 'mql_lost', 'quadrant', 'watermark', 'burst')),
+    detail     text,
+    total      float8,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON lead_score.alerts (at);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.alerts_id_seq', '');
+
+CREATE TYPE lead_score._applied AS (
+    state          bytea,
+    engagement     float8,
+    total          float8,
+    mql            boolean,
+    quadrant       text,
+    hot_categories text[],
+    heat           float8,
+    last_activity  timestamptz,
+    model_version  integer,
+    alerts         jsonb
+);
+
+CREATE FUNCTION lead_score._live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
+                                       prev_mql boolean, prev_quadrant text, prev_hot text[],
+                                       landmark timestamptz, now timestamptz, replace boolean)
+RETURNS lead_score._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
+LANGUAGE c STABLE PARALLEL SAFE;
+
+CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by text, now timestamptz)
+RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
+LANGUAGE c STABLE PARALLEL SAFE;
+
+CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz, text, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz, text, text, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_combine(bytea, bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_combine' LANGUAGE c STABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz, text) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz, text, text) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz, text, text, text) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+
+-- The time scores are read at: lead_score.as_of if set, else now().
+CREATE FUNCTION lead_score.scoring_time()
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, now()) $$;
+
+-- The advisory lock key of an attachment: triggers share it, publish and rebase take it alone.
+CREATE FUNCTION lead_score._lock_key(attachment text)
+RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT hashtextextended('lead_score.attachment:' || attachment, 0) $$;
+
+-- Writes alerts returned by _live_apply and sends each on NOTIFY channel lead_score_alerts.
+-- NOTIFY is delivered at commit, so a rolled-back transaction leaves no alert.
+CREATE FUNCTION lead_score._emit_alerts(attachment text, model text, lead_key text, total float8, alerts jsonb)
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a lead_score.alerts;
+    n integer := 0;
+BEGIN
+    IF alerts IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR a IN
+        INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total)
+        SELECT _emit_alerts.attachment, _emit_alerts.model, _emit_alerts.lead_key, e ->> 'kind', e ->> 'detail', _emit_alerts.total
+        FROM jsonb_array_elements(_emit_alerts.alerts) AS e
+        RETURNING t.*
+    LOOP
+        PERFORM pg_notify('lead_score_alerts', row_to_json(a)::text);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- The SET list every writer uses to store the result of _live_apply as "a".
+CREATE FUNCTION lead_score._applied_columns()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT '(state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = '
+        || '(SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM '
+$$;
+
+-- Generates and installs the per-attachment trigger functions and triggers.
+-- Static SQL in generated plpgsql keeps plans cached for single-row writes.
+CREATE FUNCTION lead_score._install(att lead_score.attachments)
+RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $install$
+DECLARE
+    scores   text := format('lead_score.%I', att.name || '_scores');
+    lkey     text := att.mapping ->> 'lead_key';
+    akey     text := att.mapping ->> 'activity_lead_key';
+    etype    text := att.mapping ->> 'event_type';
+    etime    text := att.mapping ->> 'occurred_at';
+    props    text := '';
+    p        text;
+    model    text := quote_literal(att.model);
+    preamble text;
+    batch    text;
+    apply_to text;
+    emit     text;
+    fn       text;
+BEGIN
+    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
+        props := props || format(', n.%I', p);
+    END LOOP;
+    preamble := format($f$
+DECLARE
+    v_now timestamptz := lead_score.scoring_time();
+    v_landmark timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(%s);
+    SELECT landmark INTO v_landmark FROM lead_score.attachments WHERE name = %L;
+$f$, lead_score._lock_key(att.name), att.name);
+    -- One forward-decayed delta per lead from a set of activity rows "n".
+    batch := format('lead_score._live_batch(%s, v_landmark, n.%I, n.%I%s)', model, etype, etime, props);
+    emit := format($f$
+    PERFORM lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts) FROM up u WHERE u.last_alerts IS NOT NULL;$f$,
+        att.name, model);
+
+    -- activities: INSERT (and COPY) add their events in O(1) per event.
+    fn := format('lead_score.%I', att.name || '__on_activities_insert');
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    -- Rows are locked in key order, so concurrent statements cannot deadlock on them.
+    PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    WITH b AS (SELECT n.%I AS k, %s AS st FROM new_rows n WHERE n.%I IS NOT NULL GROUP BY n.%I),
+    up AS (
+        UPDATE %s s SET %s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
+                                                 s.hot_categories, v_landmark, v_now, false) a)
+        FROM b WHERE s.lead_key = b.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT count(lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_landmark_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_landmark_count bigint;'),
+        scores, akey, akey, batch, akey, akey, scores, lead_score._applied_columns(), att.name, model);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+        'lead_score_' || att.name || '_activities_insert', att.activities, fn);
+
+    -- activities: UPDATE and DELETE recompute the touched leads from the source table.
+    FOR p IN SELECT unnest(ARRAY['update', 'delete']) LOOP
+        fn := format('lead_score.%I', att.name || '__on_activities_' || p);
+        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    PERFORM 1 FROM %s s WHERE s.lead_key IN (%s) ORDER BY s.lead_key FOR UPDATE;
+    WITH k AS (%s),
+    fresh AS (SELECT n.%I AS k, %s AS st FROM %s n WHERE n.%I IN (SELECT k FROM k) GROUP BY n.%I),
+    up AS (
+        UPDATE %s s SET %s lead_score._live_apply(s.state, coalesce(f.st, lead_score._live_empty(%s, v_landmark)), s.fit,
+                                                 s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        FROM k LEFT JOIN fresh f ON f.k = k.k WHERE s.lead_key = k.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT count(lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+            scores,
+            CASE p WHEN 'update' THEN format('SELECT o.%I FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
+                   ELSE format('SELECT o.%I FROM old_rows o', akey) END,
+            CASE p WHEN 'update' THEN format('SELECT o.%I AS k FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
+                   ELSE format('SELECT o.%I AS k FROM old_rows o', akey) END,
+            akey, batch, att.activities, akey, akey,
+            scores, lead_score._applied_columns(), model, att.name, model);
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            'lead_score_' || att.name || '_activities_' || p, upper(p), att.activities,
+            CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'OLD TABLE AS old_rows' END, fn);
+    END LOOP;
+
+    -- activities: TRUNCATE empties every lead's engagement.
+    fn := format('lead_score.%I', att.name || '__on_activities_truncate');
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(%s, v_landmark), s.fit, s.disqualified_by,
+                                             NULL, NULL, NULL, v_landmark, v_now, true) a);
+    RETURN NULL;
+END
+$body$$f$, fn, preamble, scores, lead_score._applied_columns(), model);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+        'lead_score_' || att.name || '_activities_truncate', att.activities, fn);
+
+    -- leads: INSERT and UPDATE (re)compute fit; a lead new to the scores gets its
+    -- engagement from the activities it already has.
+    FOR p IN SELECT unnest(ARRAY['insert', 'update']) LOOP
+        fn := format('lead_score.%I', att.name || '__on_leads_' || p);
+        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    %s
+    PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    WITH fresh AS (
+        SELECT n.%I AS k, %s AS st FROM %s n
+        WHERE n.%I IN (SELECT l.%I FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.lead_key = l.%I))
+        GROUP BY n.%I),
+    up AS (
+        INSERT INTO %s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
+                             heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l.%I, f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories,
+               a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        FROM new_rows l
+        CROSS JOIN LATERAL (SELECT lead_score.fit(%s, l) AS fit, lead_score.disqualified_by(%s, l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l.%I
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(%s, v_landmark)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        WHERE l.%I IS NOT NULL
+        ORDER BY l.%I
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            %s lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant,
+                                      s.hot_categories, v_landmark, v_now, false) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT count(lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+            CASE p WHEN 'update' THEN format(
+                'DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o EXCEPT SELECT n.%I FROM new_rows n);',
+                scores, lkey, lkey) ELSE '' END,
+            scores, lkey,
+            akey, batch, att.activities, akey, lkey, scores, lkey, akey,
+            scores, lkey, model, model, lkey, model, lkey, lkey,
+            lead_score._applied_columns(), att.name, model);
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            'lead_score_' || att.name || '_leads_' || p, upper(p), att.leads,
+            CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'NEW TABLE AS new_rows' END, fn);
+    END LOOP;
+
+    -- leads: DELETE and TRUNCATE remove their scores.
+    fn := format('lead_score.%I', att.name || '__on_leads_delete');
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o);
+    RETURN NULL;
+END
+$body$$f$, fn, preamble, scores, lkey);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+        'lead_score_' || att.name || '_leads_delete', att.leads, fn);
+    fn := format('lead_score.%I', att.name || '__on_leads_truncate');
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    DELETE FROM %s;
+    RETURN NULL;
+END
+$body$$f$, fn, preamble, scores);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+        'lead_score_' || att.name || '_leads_truncate', att.leads, fn);
+END
+$install$;
+
+-- Recomputes every lead of an attachment from its source tables with the
+-- set-based aggregates. With alerts, crossings (e.g. after publishing a new
+-- version) are alerted; without, the scores are simply (re)initialized.
+CREATE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scores text := format('lead_score.%I', att.name || '_scores');
+    lkey   text := att.mapping ->> 'lead_key';
+    akey   text := att.mapping ->> 'activity_lead_key';
+    props  text := '';
+    p      text;
+    n      bigint;
+    started timestamptz := clock_timestamp();
+BEGIN
+    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
+        props := props || format(', a.%I', p);
+    END LOOP;
+    EXECUTE format('SELECT count(*) FROM %s', att.leads) INTO n;
+    RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
+    EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
+    EXECUTE format($q$
+        WITH fresh AS (
+            SELECT a.%1$I AS k, lead_score._live_batch($1, $2, a.%2$I, a.%3$I%4$s) AS st
+            FROM %5$s a GROUP BY a.%1$I)
+        INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
+                               heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l.%7$I, f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories,
+               a.heat, a.last_activity, a.model_version, NULL, $3
+        FROM %8$s l
+        CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l.%7$I
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($1, $2)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+        WHERE l.%7$I IS NOT NULL
+        ORDER BY l.%7$I
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+            (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity,
+                    r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+             FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+                                         s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)
+    $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads)
+    USING att.model, att.landmark, lead_score.scoring_time(), with_alerts;
+    IF with_alerts THEN
+        EXECUTE format('SELECT count(lead_score._emit_alerts($1, $2, s.lead_key::text, s.total, s.last_alerts)) FROM %s s
+                        WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3', scores)
+        USING att.name, att.model, lead_score.scoring_time();
+    END IF;
+    IF clock_timestamp() - started >= interval '1 second' THEN
+        RAISE NOTICE 'lead_score: scored % leads for attachment % in %', n, att.name, date_trunc('second', clock_timestamp() - started);
+    END IF;
+    RETURN n;
+END
+$$;
+
+-- Binds a model to the user's lead and activity tables: creates
+-- lead_score.<name>_scores (keyed by the leads' own key type), the view
+-- lead_score.<name>_current, and statement-level triggers on both tables, then
+-- scores every existing lead.
+--
+-- mapping keys (defaults in brackets): lead_key [id], activity_lead_key [lead_id],
+-- event_type [type], occurred_at [occurred_at], properties: {"spec property": "column"}
+-- [each of the spec's engagement.properties from the column of the same name].
+CREATE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
+                                  mapping jsonb DEFAULT '{}', name text DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att      lead_score.attachments;
+    spec     jsonb := lead_score.model_spec(attach.model);
+    m        jsonb := coalesce(attach.mapping, '{}');
+    bad      text;
+    key_type regtype;
+    akey_type regtype;
+    prop_cols jsonb := '[]';
+    p        text;
+BEGIN
+    IF spec IS NULL THEN
+        RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(m) k
+    -- property_columns is derived (and stored); a stored mapping can be passed back as is.
+    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns') LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    att.name := coalesce(attach.name, attach.model);
+    IF att.name !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'attachment name "%" must be a lower-case identifier of at most 41 characters', att.name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass name => ''...''.';
+    END IF;
+    att.mapping := jsonb_build_object(
+        'lead_key', coalesce(m ->> 'lead_key', 'id'),
+        'activity_lead_key', coalesce(m ->> 'activity_lead_key', 'lead_id'),
+        'event_type', coalesce(m ->> 'event_type', 'type'),
+        'occurred_at', coalesce(m ->> 'occurred_at', 'occurred_at'));
+    FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
+        prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
+    END LOOP;
+    att.mapping := att.mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
+
+    -- Every mapped column must exist; keys must have the same type on both sides.
+    SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
+    WHERE a.attrelid = attach.leads AND a.attname = att.mapping ->> 'lead_key' AND NOT a.attisdropped AND a.attnum > 0;
+    IF key_type IS NULL THEN
+        RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', att.mapping ->> 'lead_key', attach.leads
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    FOR p, bad IN SELECT k, att.mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
+                  UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
+                       AND NOT a.attisdropped AND a.attnum > 0) THEN
+            RAISE EXCEPTION 'mapping.%: column "%" does not exist in %', p, bad, attach.activities
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    SELECT a.atttypid::regtype INTO akey_type FROM pg_attribute a
+    WHERE a.attrelid = attach.activities AND a.attname = att.mapping ->> 'activity_lead_key';
+    IF akey_type <> key_type THEN
+        RAISE EXCEPTION 'mapping.activity_lead_key: %.% is %, but %.% is %', attach.activities,
+            att.mapping ->> 'activity_lead_key', akey_type, attach.leads, att.mapping ->> 'lead_key', key_type
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = attach.activities AND a.attname = att.mapping ->> 'activity_lead_key') THEN
+        RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
+            attach.activities, att.mapping ->> 'activity_lead_key';
+    END IF;
+
+    att.model := attach.model;
+    att.leads := attach.leads;
+    att.activities := attach.activities;
+    att.landmark := date_trunc('hour', lead_score.scoring_time());
+    att.created_at := now();
+    PERFORM lead_score._live_empty(att.model, att.landmark);  -- refuses models that cannot be live
+    INSERT INTO lead_score.attachments SELECT att.*;
+
+    EXECUTE format($t$
+        CREATE TABLE lead_score.%I (
+            lead_key        %s PRIMARY KEY,
+            fit             float8 NOT NULL,
+            disqualified_by text,
+            state           bytea NOT NULL,
+            engagement      float8,
+            total           float8,
+            mql             boolean,
+            quadrant        text,
+            hot_categories  text[],
+            heat            float8 NOT NULL,
+            last_activity   timestamptz,
+            model_version   integer,
+            last_alerts     jsonb,
+            updated_at      timestamptz
+        )$t$, att.name || '_scores', key_type);
+    EXECUTE format('CREATE INDEX %I ON lead_score.%I (heat DESC)', att.name || '_scores_heat', att.name || '_scores');
+    EXECUTE format($v$
+        CREATE VIEW lead_score.%I AS
+        SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
+               x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+        FROM lead_score.%I s
+        CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x$v$,
+        att.name || '_current', att.name || '_scores');
+    PERFORM lead_score._install(att);
+    PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
+    PERFORM lead_score._rescore(att, false);
+    RETURN format('lead_score.%I', att.name || '_scores')::regclass;
+END
+$$;
+COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text) IS
+    'Keep live scores of a model for the given lead and activity tables.';
+
+-- Removes an attachment: its triggers, functions, scores and views.
+CREATE FUNCTION lead_score.detach(name text)
+RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachments;
+    t   record;
+    p   text;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = detach.name;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
+    FOR t IN SELECT tbl, what FROM (VALUES (att.activities, 'activities'), (att.leads, 'leads')) AS x(tbl, what) LOOP
+        FOREACH p IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'lead_score_' || att.name || '_' || t.what || '_' || p, t.tbl);
+            EXECUTE format('DROP FUNCTION IF EXISTS lead_score.%I()', att.name || '__on_' || t.what || '_' || p);
+        END LOOP;
+    END LOOP;
+    EXECUTE format('DROP VIEW lead_score.%I', att.name || '_current');
+    EXECUTE format('DROP TABLE lead_score.%I', att.name || '_scores');
+    DELETE FROM lead_score.attachments a WHERE a.name = att.name;
+    RETURN true;
+END
+$$;
+
+-- Recomputes an attachment's scores from its source tables.
+CREATE FUNCTION lead_score.rescore(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachments;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', rescore.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
+    RETURN lead_score._rescore(att, true);
+END
+$$;
+
+-- Time-driven work, safe to call every minute from pg_cron or any scheduler:
+-- moves forward-decay landmarks before they age, and alerts on crossings caused
+-- only by time passing (decay below the MQL threshold, a category cooling off).
+CREATE FUNCTION lead_score.tick()
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att     lead_score.attachments;
+    now_    timestamptz := lead_score.scoring_time();
+    scores  text;
+    alerts  bigint := 0;
+    n       bigint;
+BEGIN
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        scores := format('lead_score.%I', att.name || '_scores');
+        IF lead_score._rebase_due(att.model, att.landmark, now_) THEN
+            PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
+            att.landmark := date_trunc('hour', now_);
+            EXECUTE format('UPDATE %s SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))', scores)
+            USING att.landmark;
+            UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
+        ELSE
+            PERFORM pg_advisory_xact_lock_shared(lead_score._lock_key(att.name));
+        END IF;
+        EXECUTE format($q$
+            WITH due AS (
+                SELECT s.lead_key FROM %1$s s
+                CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+                WHERE x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+                   OR x.hot_categories IS DISTINCT FROM s.hot_categories
+                ORDER BY s.lead_key FOR UPDATE OF s),
+            up AS (
+                UPDATE %1$s s SET
+                    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+                    (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity,
+                            a.model_version, a.alerts, $1
+                     FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant,
+                                                 s.hot_categories, $2, $1, false) a)
+                FROM due WHERE s.lead_key = due.lead_key
+                RETURNING s.lead_key, s.total, s.last_alerts)
+            SELECT coalesce(sum(lead_score._emit_alerts($3, $4, u.lead_key::text, u.total, u.last_alerts)), 0)
+            FROM up u WHERE u.last_alerts IS NOT NULL$q$, scores)
+        INTO n USING now_, att.landmark, att.name, att.model;
+        alerts := alerts + n;
+    END LOOP;
+    RETURN alerts;
+END
+$$;
+
+-- Compares every materialized score with a from-scratch recompute through the
+-- independent aggregate path (engagement_state + score) and returns mismatches.
+CREATE FUNCTION lead_score.check_consistency(attachment text)
+RETURNS TABLE (lead_key text, problem text, stored_total float8, recomputed_total float8)
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att   lead_score.attachments;
+    props text := '';
+    p     text;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = check_consistency.attachment;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', check_consistency.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
+        props := props || format(', a.%I', p);
+    END LOOP;
+    RETURN QUERY EXECUTE format($q$
+        WITH fresh AS (
+            SELECT a.%1$I AS k, lead_score.engagement_state($1, a.%2$I, a.%3$I%4$s) AS st
+            FROM %5$s a GROUP BY a.%1$I),
+        expected AS (
+            SELECT l.%6$I AS k, x.* FROM %7$s l LEFT JOIN fresh ON fresh.k = l.%6$I
+            CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x),
+        stored AS (
+            SELECT s.lead_key AS k, x.* FROM lead_score.%8$I s
+            CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+        SELECT coalesce(e.k, s.k)::text,
+               CASE WHEN s.k IS NULL THEN 'missing score'
+                    WHEN e.k IS NULL THEN 'score without lead'
+                    WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
+                    WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+                    ELSE 'categories differ' END,
+               s.total, e.total
+        FROM expected e FULL JOIN stored s ON s.k = e.k
+        WHERE s.k IS NULL OR e.k IS NULL
+           OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
+           OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+           OR e.hot_categories IS DISTINCT FROM s.hot_categories$q$,
+        att.mapping ->> 'activity_lead_key', att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props,
+        att.activities, att.mapping ->> 'lead_key', att.leads, att.name || '_scores')
+    USING att.model;
+END
+$$;
+
+-- The current score of one lead, by its own key.
+CREATE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
+RETURNS lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result lead_score.score;
+BEGIN
+    EXECUTE format('SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).*
+                    FROM lead_score.%I s WHERE s.lead_key = $1', attachment || '_scores')
+    INTO result USING lead_key;
+    RETURN result;
+END
+$$;
+
+-- The n hottest leads now: candidates come from the heat index, then are ranked
+-- by their exact engagement (caps can reorder leads whose heat is close).
+CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100)
+RETURNS TABLE (lead_key text, engagement float8, fit float8, total float8, grade text, label text,
+               quadrant text, mql boolean)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT c.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+        FROM (SELECT s.lead_key, s.state, s.fit, s.disqualified_by FROM lead_score.%I s ORDER BY s.heat DESC LIMIT $1 * 4) c
+        CROSS JOIN LATERAL lead_score._live_score(c.state, c.fit, c.disqualified_by, lead_score.scoring_time()) x
+        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$, attachment || '_scores')
+    USING n;
+END
+$$;
+
+-- Current scores of every attachment, one row per lead per attachment, for BI tools.
+CREATE FUNCTION lead_score._current_scores()
+RETURNS TABLE (attachment text, model text, lead_key text, fit float8, engagement float8, total float8,
+               grade text, label text, quadrant text, mql boolean, disqualified boolean, categories jsonb,
+               hot_categories text[], last_activity timestamptz, model_version integer)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachments;
+BEGIN
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        RETURN QUERY EXECUTE format($q$
+            SELECT $1, $2, c.lead_key::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+                   c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version
+            FROM lead_score.%I c$q$, att.name || '_current')
+        USING att.name, att.model;
+    END LOOP;
+END
+$$;
+CREATE VIEW lead_score.current_scores AS SELECT * FROM lead_score._current_scores();
+COMMENT ON VIEW lead_score.current_scores IS 'Current scores of every attachment at scoring_time(), for BI tools.';
