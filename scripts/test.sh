@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: core unit and property tests, #[pg_test] bindings tests,
-# pg_regress and isolation suites against a throwaway PostgreSQL 15 cluster.
+# pg_regress and isolation suites, and a pgbench consistency run, against a
+# throwaway PostgreSQL 15 cluster.
 source "$(dirname "$0")/lib.sh"
 
 TEST_DIR=${TEST_DIR:-/tmp/lead_score_test}
@@ -44,6 +45,7 @@ run_suite() {
     local name=$1 runner=$2 dir=$3 db=lead_score_$1
     log "$name: ${dir#"$ROOT"/}"
     PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    [ -f "$dir/setup.sql" ] && psql_q -d "$db" -f "$dir/setup.sql"
     set +e
     as_pg_user "$runner" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
         --dbname="$db" --inputdir="$dir" --outputdir="$OUT/$name" --schedule="$dir/schedule"
@@ -57,6 +59,12 @@ run_suite regress "$PG_REGRESS" "$ROOT/tests/pg_regress"
 if [ -d "$ROOT/tests/isolation/specs" ]; then
     run_suite isolation "$PG_ISOLATION_REGRESS" "$ROOT/tests/isolation"
 fi
+
+log "concurrency: pgbench writers against live scores (tests/pgbench)"
+set +e
+bash "$ROOT/tests/pgbench/run.sh" lead_score_pgbench "$OUT/pgbench.log" "$TEST_DIR/server.log"
+record "pgbench consistency" "$?"
+set -e
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
