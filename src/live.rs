@@ -2,11 +2,11 @@
 //! a statement's new events into a forward-decayed delta per lead, and the
 //! functions the attach triggers use to merge, classify and read it.
 
-use crate::aggregate::{aggregate_context, model_arg_is_constant, state_bytes_mut};
+use crate::aggregate::{aggregate_context, state_bytes_mut};
 use crate::args::{arg, nargs, return_null, text_arg};
-use crate::catalog::{by_key, Compiled, Resolved};
+use crate::catalog::{by_key, Compiled};
 use crate::errors::{raise_code, OrRaise};
-use crate::fncache::{fn_cache, ModelSlot};
+use crate::fncache::fn_cache;
 use crate::lead::{form_tuple, hot_categories, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
@@ -18,14 +18,13 @@ use lead_score_core::{FitOutcome, Value};
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgSqlErrorCode};
 
-/// Model, landmark, event type, time; then the properties. (Plus the state.)
-const FIXED_ARGS: usize = 5;
+/// State, model id, version, landmark, event type, time; then the properties.
+const FIXED_ARGS: usize = 6;
 const MAX_PROPERTIES: usize = 8;
 
 #[derive(Default)]
 struct BatchCache {
-    model: ModelSlot,
-    constant_model: Option<Resolved>,
+    compiled: Option<&'static Compiled>,
 }
 
 unsafe fn bytes<'a>(datum: pg_sys::Datum) -> &'a [u8] {
@@ -72,43 +71,31 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
     unsafe {
         aggregate_context(fcinfo, "lead_score._live_batch");
         let cache = fn_cache(fcinfo, BatchCache::default);
-        let resolved = match cache.constant_model {
-            Some(r) => r,
-            None => {
-                let Some(name) = arg(fcinfo, 1) else {
-                    return match arg(fcinfo, 0) {
-                        Some(s) => s,
-                        None => return_null(fcinfo),
-                    };
-                };
-                let r = cache.model.get(text_arg(name));
-                check_supported(&r.compiled.model).or_raise();
-                if model_arg_is_constant(fcinfo) {
-                    cache.constant_model = Some(r);
-                }
-                r
+        let (Some(model_id), Some(version)) = (arg(fcinfo, 1), arg(fcinfo, 2)) else {
+            raise_code(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "model id and version must not be null");
+        };
+        let (model_id, version) = (model_id.value() as i64, version.value() as i32);
+        let compiled = match cache.compiled {
+            Some(c) if c.model_id == model_id && c.version == version => c,
+            _ => {
+                let c = by_key(model_id, version);
+                check_supported(&c.model).or_raise();
+                cache.compiled = Some(c);
+                c
             }
         };
-        let compiled = resolved.compiled;
         let state: *mut pg_sys::varlena = match arg(fcinfo, 0) {
             Some(d) => d.cast_mut_ptr(),
             None => {
-                let Some(landmark) = arg(fcinfo, 2) else {
-                    raise_code(
-                        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                        "landmark must not be null",
-                    );
+                let Some(landmark) = arg(fcinfo, 3) else {
+                    raise_code(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "landmark must not be null");
                 };
-                let key = LiveKey {
-                    model_id: compiled.model_id,
-                    version: compiled.version,
-                    landmark: landmark.value() as i64,
-                };
+                let key = LiveKey { model_id, version, landmark: landmark.value() as i64 };
                 // Built in the per-row context; PostgreSQL copies it into the aggregate's.
                 bytea_datum(&new_live(&compiled.model, key)).cast_mut_ptr()
             }
         };
-        let (Some(event_type), Some(at)) = (arg(fcinfo, 3), arg(fcinfo, 4)) else {
+        let (Some(event_type), Some(at)) = (arg(fcinfo, 4), arg(fcinfo, 5)) else {
             return pg_sys::Datum::from(state);
         };
         let n_props = (nargs(fcinfo) - FIXED_ARGS).min(MAX_PROPERTIES);
@@ -155,17 +142,19 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_combine(
     }
 }
 
-/// An empty live state for the model's current version.
+/// An empty live state for a model version.
 #[pg_extern(name = "_live_empty", stable, strict, parallel_safe)]
-fn live_empty(model: &str, landmark: pgrx::datum::TimestampWithTimeZone) -> Vec<u8> {
-    let r = crate::catalog::resolve(model);
-    check_supported(&r.compiled.model).or_raise();
-    let key = LiveKey {
-        model_id: r.compiled.model_id,
-        version: r.compiled.version,
-        landmark: i64::from(landmark),
-    };
-    new_live(&r.compiled.model, key)
+fn live_empty(model_id: i64, version: i32, landmark: pgrx::datum::TimestampWithTimeZone) -> Vec<u8> {
+    let compiled = by_key(model_id, version);
+    let key = LiveKey { model_id, version, landmark: i64::from(landmark) };
+    new_live(&compiled.model, key)
+}
+
+/// Raises unless the model's current version can be kept live (see `attach`).
+#[pg_extern(name = "_live_check", stable, strict, parallel_safe)]
+fn live_check(model: &str) -> bool {
+    check_supported(&crate::catalog::resolve(model).compiled.model).or_raise();
+    true
 }
 
 /// Moves a live state to a new landmark (see `lead_score.tick`).

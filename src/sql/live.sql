@@ -54,31 +54,31 @@ CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by 
 RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
 LANGUAGE c STABLE PARALLEL SAFE;
 
-CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz)
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz, text)
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz, text, text)
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_trans(bytea, text, timestamptz, text, timestamptz, text, text, text)
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score._live_batch_combine(bytea, bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_combine' LANGUAGE c STABLE STRICT PARALLEL SAFE;
 
-CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz) (
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz) (
     SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
-CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz, text) (
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text) (
     SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
-CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz, text, text) (
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text) (
     SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
-CREATE AGGREGATE lead_score._live_batch(text, timestamptz, text, timestamptz, text, text, text) (
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text, text) (
     SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
 
 -- The time scores are read at: lead_score.as_of if set, else now().
+-- No SET clause and fully qualified names, so the planner can inline it safely.
 CREATE FUNCTION lead_score.scoring_time()
 RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, now()) $$;
+AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('lead_score.as_of', true), '')::pg_catalog.timestamptz, pg_catalog.now()) $$;
 
 -- The advisory lock key of an attachment: triggers share it, publish and rebase take it alone.
 CREATE FUNCTION lead_score._lock_key(attachment text)
@@ -143,16 +143,21 @@ BEGIN
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
         props := props || format(', n.%I', p);
     END LOOP;
+    -- Under the shared lock no publish can run, so the version read here is the
+    -- version of every stored state; passing it spares a lookup by name.
     preamble := format($f$
 DECLARE
     v_now timestamptz := lead_score.scoring_time();
     v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(%s);
-    SELECT landmark INTO v_landmark FROM lead_score.attachments WHERE name = %L;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = %L;
 $f$, lead_score._lock_key(att.name), att.name);
     -- One forward-decayed delta per lead from a set of activity rows "n".
-    batch := format('lead_score._live_batch(%s, v_landmark, n.%I, n.%I%s)', model, etype, etime, props);
+    batch := format('lead_score._live_batch(v_model_id, v_version, v_landmark, n.%I, n.%I%s)', etype, etime, props);
     emit := format($f$
     PERFORM lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts) FROM up u WHERE u.last_alerts IS NOT NULL;$f$,
         att.name, model);
@@ -160,8 +165,11 @@ $f$, lead_score._lock_key(att.name), att.name);
     -- activities: INSERT (and COPY) add their events in O(1) per event.
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
-    -- Rows are locked in key order, so concurrent statements cannot deadlock on them.
-    PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    -- Rows are locked in key order, so concurrent statements cannot deadlock on
+    -- them; a single-row statement (the common case) has nothing to order.
+    IF (SELECT count(*) > 1 FROM new_rows) THEN
+        PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    END IF;
     WITH b AS (SELECT n.%I AS k, %s AS st FROM new_rows n WHERE n.%I IS NOT NULL GROUP BY n.%I),
     up AS (
         UPDATE %s s SET %s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
@@ -185,7 +193,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     WITH k AS (%s),
     fresh AS (SELECT n.%I AS k, %s AS st FROM %s n WHERE n.%I IN (SELECT k FROM k) GROUP BY n.%I),
     up AS (
-        UPDATE %s s SET %s lead_score._live_apply(s.state, coalesce(f.st, lead_score._live_empty(%s, v_landmark)), s.fit,
+        UPDATE %s s SET %s lead_score._live_apply(s.state, coalesce(f.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit,
                                                  s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         FROM k LEFT JOIN fresh f ON f.k = k.k WHERE s.lead_key = k.k
         RETURNING s.lead_key, s.total, s.last_alerts)
@@ -200,7 +208,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
             CASE p WHEN 'update' THEN format('SELECT o.%I AS k FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
                    ELSE format('SELECT o.%I AS k FROM old_rows o', akey) END,
             akey, batch, att.activities, akey, akey,
-            scores, lead_score._applied_columns(), model, att.name, model);
+            scores, lead_score._applied_columns(), att.name, model);
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
             'lead_score_' || att.name || '_activities_' || p, upper(p), att.activities,
             CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'OLD TABLE AS old_rows' END, fn);
@@ -209,11 +217,11 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     -- activities: TRUNCATE empties every lead's engagement.
     fn := format('lead_score.%I', att.name || '__on_activities_truncate');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
-    UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(%s, v_landmark), s.fit, s.disqualified_by,
+    UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by,
                                              NULL, NULL, NULL, v_landmark, v_now, true) a);
     RETURN NULL;
 END
-$body$$f$, fn, preamble, scores, lead_score._applied_columns(), model);
+$body$$f$, fn, preamble, scores, lead_score._applied_columns());
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_truncate', att.activities, fn);
 
@@ -236,7 +244,7 @@ $body$$f$, fn, preamble, scores, lead_score._applied_columns(), model);
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(%s, l) AS fit, lead_score.disqualified_by(%s, l) AS dq) f
         LEFT JOIN fresh ON fresh.k = l.%I
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(%s, v_landmark)),
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l.%I IS NOT NULL
         ORDER BY l.%I
@@ -254,7 +262,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
                 scores, lkey, lkey) ELSE '' END,
             scores, lkey,
             akey, batch, att.activities, akey, lkey, scores, lkey, akey,
-            scores, lkey, model, model, lkey, model, lkey, lkey,
+            scores, lkey, model, model, lkey, lkey, lkey,
             lead_score._applied_columns(), att.name, model);
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
             'lead_score_' || att.name || '_leads_' || p, upper(p), att.leads,
@@ -296,7 +304,10 @@ DECLARE
     p      text;
     n      bigint;
     started timestamptz := clock_timestamp();
+    model_id bigint;
+    version integer;
 BEGIN
+    SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
         props := props || format(', a.%I', p);
     END LOOP;
@@ -305,7 +316,7 @@ BEGIN
     EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
     EXECUTE format($q$
         WITH fresh AS (
-            SELECT a.%1$I AS k, lead_score._live_batch($1, $2, a.%2$I, a.%3$I%4$s) AS st
+            SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, a.%3$I%4$s) AS st
             FROM %5$s a GROUP BY a.%1$I)
         INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
                                heat, last_activity, model_version, last_alerts, updated_at)
@@ -314,7 +325,7 @@ BEGIN
         FROM %8$s l
         CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
         LEFT JOIN fresh ON fresh.k = l.%7$I
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($1, $2)),
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
                                                   f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
         WHERE l.%7$I IS NOT NULL
         ORDER BY l.%7$I
@@ -325,7 +336,7 @@ BEGIN
              FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                          s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)
     $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads)
-    USING att.model, att.landmark, lead_score.scoring_time(), with_alerts;
+    USING att.model, att.landmark, lead_score.scoring_time(), with_alerts, model_id, version;
     IF with_alerts THEN
         EXECUTE format('SELECT count(lead_score._emit_alerts($1, $2, s.lead_key::text, s.total, s.last_alerts)) FROM %s s
                         WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3', scores)
@@ -420,7 +431,7 @@ BEGIN
     att.activities := attach.activities;
     att.landmark := date_trunc('hour', lead_score.scoring_time());
     att.created_at := now();
-    PERFORM lead_score._live_empty(att.model, att.landmark);  -- refuses models that cannot be live
+    PERFORM lead_score._live_check(att.model);  -- refuses models that cannot be live
     INSERT INTO lead_score.attachments SELECT att.*;
 
     EXECUTE format($t$

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) of live scores, measured against the same work with
+# nothing attached, in one run:
+#   1. COPY of M activities into an attached table vs an identical plain table;
+#   2. single-row inserts with pgbench (C clients, S seconds, over 100k leads):
+#      TPS and p50/p99 latency, attached vs plain;
+#   3. the top 100 current scores out of N leads, with its EXPLAIN.
+#   bash bench/live.sh [--leads N] [--copy-rows M] [--clients C] [--seconds S] [--reps R]
+source "$(dirname "$0")/../scripts/lib.sh"
+
+LEADS=1000000
+COPY_ROWS=1000000
+CLIENTS=8
+SECONDS_=20
+REPS=3
+while [ $# -gt 0 ]; do
+    case $1 in
+        --leads) LEADS=$2; shift 2 ;;
+        --copy-rows) COPY_ROWS=$2; shift 2 ;;
+        --clients) CLIENTS=$2; shift 2 ;;
+        --seconds) SECONDS_=$2; shift 2 ;;
+        --reps) REPS=$2; shift 2 ;;
+        *) echo "usage: $0 [--leads N] [--copy-rows M] [--clients C] [--seconds S] [--reps R]" >&2; exit 2 ;;
+    esac
+done
+BENCH_DIR=${BENCH_DIR:-/tmp/lead_score_bench}
+BENCH_PORT=${BENCH_PORT:-28817}
+DB=lead_score_live_bench
+PGBENCH_LEADS=$(( LEADS < 100000 ? LEADS : 100000 ))
+
+ensure_deps
+PROFILE=release install_extension
+start_cluster "$BENCH_DIR" "$BENCH_PORT"
+export PGDATABASE=$DB
+PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+WORK=$(mktemp -d /tmp/lead_score_live.XXXX)
+chmod 777 "$WORK"
+
+log "setting up $LEADS leads and attaching the benchmark model"
+psql_q -v leads="$LEADS" <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION lead_score;
+CREATE TABLE leads (id bigint PRIMARY KEY, industry text, job_title text, employees int, country text,
+                    email text, phone text, budget text, decision_maker boolean);
+INSERT INTO leads
+SELECT g, (ARRAY['Software','Financial Services','Healthcare','Retail',NULL])[1 + g % 5],
+       (ARRAY['CEO','VP Marketing','Engineer','Manager','Student'])[1 + (g / 5) % 5],
+       (g * 37) % 20000, (ARRAY['US','GB','DE','IN',NULL])[1 + (g / 25) % 5], 'x' || g || '@corp.com',
+       CASE WHEN g % 3 = 0 THEN NULL ELSE '+1-555-0100' END, (ARRAY['approved','planned',NULL])[1 + g % 3], g % 2 = 0
+FROM generate_series(1, :leads) g;
+-- The attached activity table and an identical plain twin, indexes included.
+CREATE TABLE activities (id bigserial PRIMARY KEY, lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL, url text);
+CREATE INDEX ON activities (lead_id);
+CREATE TABLE activities_plain (LIKE activities INCLUDING ALL);
+ANALYZE leads;
+SQL
+psql_q -c "SELECT lead_score.create_model('bench', \$spec\$$(cat "$ROOT/bench/model.json")\$spec\$)" >/dev/null
+start=$(date +%s.%N)
+PGOPTIONS="-c client_min_messages=warning" psql_q -c "SELECT lead_score.attach('bench', 'leads', 'activities')" >/dev/null
+echo "attach (scores $LEADS leads from scratch): $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f s", e - s}')"
+
+log "writing $COPY_ROWS activities to a file for COPY"
+psql_q -v rows="$COPY_ROWS" -v leads="$LEADS" -v file="$WORK/activities.tsv" <<'SQL'
+SELECT setseed(0.25) AS seeded \gset
+COPY (SELECT 1 + floor(random() * :leads)::bigint,
+             (ARRAY['page_view','page_view','email_click','download','webinar','demo_request'])[1 + floor(random() * 6)::int],
+             now() - random() * interval '60 days',
+             (ARRAY['/pricing','/product/analytics','/product/automation','/blog',NULL])[1 + floor(random() * 5)::int]
+      FROM generate_series(1, :rows)) TO :'file';
+SQL
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+copy_ms() { # copy_ms TABLE: time one COPY of the file into TABLE, then empty it (untimed)
+    local ms
+    ms=$(psql -X -q -c '\timing on' -c "COPY $1 (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" | awk '/^Time:/{print $2}')
+    psql_q -c "TRUNCATE $1" >/dev/null
+    echo "$ms"
+}
+log "COPY $COPY_ROWS activities, $REPS times each, interleaved"
+plain="" attached=""
+for ((r = 1; r <= REPS; r++)); do
+    plain+="$(copy_ms activities_plain) "
+    attached+="$(copy_ms activities) "
+done
+copy_plain=$(echo "$plain" | median)
+copy_attached=$(echo "$attached" | median)
+
+log "pgbench: single-row inserts, $CLIENTS clients, ${SECONDS_}s each, over $PGBENCH_LEADS leads"
+run_pgbench() { # run_pgbench TABLE: prints "tps p50_ms p99_ms"
+    local dir="$WORK/pgbench_$1"
+    mkdir -p "$dir" && chmod 777 "$dir"
+    cat >"$dir/insert.sql" <<SQL
+\set lead random(1, $PGBENCH_LEADS)
+INSERT INTO $1 (lead_id, type, occurred_at, url) VALUES (:lead, 'page_view', now(), '/pricing');
+SQL
+    (cd "$dir" && pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_" -l -f insert.sql "$DB" >"$dir/out.txt" 2>&1)
+    local tps
+    tps=$(awk '/^tps = / {print $3; exit}' "$dir/out.txt")
+    cat "$dir"/pgbench_log.* | awk '{print $3 / 1000}' | sort -g >"$dir/latencies"
+    local n p50 p99
+    n=$(wc -l <"$dir/latencies")
+    p50=$(sed -n "$(( (n + 1) / 2 ))p" "$dir/latencies")
+    p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$dir/latencies")
+    echo "$tps $p50 $p99"
+}
+read -r tps_plain p50_plain p99_plain <<<"$(run_pgbench activities_plain)"
+read -r tps_attached p50_attached p99_attached <<<"$(run_pgbench activities)"
+
+log "top 100 current scores out of $LEADS leads"
+top=$(psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT lead_key, total FROM lead_score.bench_current ORDER BY heat DESC LIMIT 100")
+consistency=$(psql_q -tAc "SELECT count(*) FROM lead_score.check_consistency('bench')")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+echo
+echo "leads=$LEADS copy_rows=$COPY_ROWS clients=$CLIENTS seconds=$SECONDS_ reps=$REPS cores=$(nproc)"
+printf 'COPY %s activities: plain %.0f ms, attached %.0f ms (medians; runs plain: %s; attached: %s)\n' "$COPY_ROWS" "$copy_plain" "$copy_attached" "$plain" "$attached"
+echo "  COPY attached / plain: $(ratio "$copy_attached" "$copy_plain")  (target <= 1.3)"
+echo "single-row INSERT, $CLIENTS clients: plain $tps_plain TPS (p50 $p50_plain ms, p99 $p99_plain ms); attached $tps_attached TPS (p50 $p50_attached ms, p99 $p99_attached ms)"
+echo "  insert TPS attached / plain: $(ratio "$tps_attached" "$tps_plain")  (target >= 0.7)"
+echo "top 100 of $LEADS leads:"
+echo "$top" | sed 's/^/  /'
+echo "check_consistency mismatches after the run: $consistency"
+rm -rf "$WORK"
