@@ -121,6 +121,9 @@ $$;
 
 -- Generates and installs the per-attachment trigger functions and triggers.
 -- Static SQL in generated plpgsql keeps plans cached for single-row writes.
+-- They are SECURITY DEFINER (owned by whoever attached, search_path pinned with
+-- pg_temp last) so applications writing to their tables need no grants on
+-- lead_score's tables.
 CREATE FUNCTION lead_score._install(att lead_score.attachments)
 RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -164,7 +167,7 @@ $f$, lead_score._lock_key(att.name), att.name);
 
     -- activities: INSERT (and COPY) add their events in O(1) per event.
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
-    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     -- Rows are locked in key order, so concurrent statements cannot deadlock on
     -- them; a single-row statement (the common case) has nothing to order.
     IF (SELECT count(*) > 1 FROM new_rows) THEN
@@ -188,7 +191,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     -- activities: UPDATE and DELETE recompute the touched leads from the source table.
     FOR p IN SELECT unnest(ARRAY['update', 'delete']) LOOP
         fn := format('lead_score.%I', att.name || '__on_activities_' || p);
-        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     PERFORM 1 FROM %s s WHERE s.lead_key IN (%s) ORDER BY s.lead_key FOR UPDATE;
     WITH k AS (%s),
     fresh AS (SELECT n.%I AS k, %s AS st FROM %s n WHERE n.%I IN (SELECT k FROM k) GROUP BY n.%I),
@@ -216,7 +219,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
 
     -- activities: TRUNCATE empties every lead's engagement.
     fn := format('lead_score.%I', att.name || '__on_activities_truncate');
-    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by,
                                              NULL, NULL, NULL, v_landmark, v_now, true) a);
     RETURN NULL;
@@ -229,7 +232,7 @@ $body$$f$, fn, preamble, scores, lead_score._applied_columns());
     -- engagement from the activities it already has.
     FOR p IN SELECT unnest(ARRAY['insert', 'update']) LOOP
         fn := format('lead_score.%I', att.name || '__on_leads_' || p);
-        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     %s
     PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     WITH fresh AS (
@@ -271,7 +274,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
 
     -- leads: DELETE and TRUNCATE remove their scores.
     fn := format('lead_score.%I', att.name || '__on_leads_delete');
-    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o);
     RETURN NULL;
 END
@@ -279,7 +282,7 @@ $body$$f$, fn, preamble, scores, lkey);
     EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_leads_delete', att.leads, fn);
     fn := format('lead_score.%I', att.name || '__on_leads_truncate');
-    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$%s
+    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     DELETE FROM %s;
     RETURN NULL;
 END
