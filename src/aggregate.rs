@@ -150,14 +150,11 @@ pub unsafe extern "C-unwind" fn lead_score_engagement_combine(
         let (Some(a), Some(b)) = (arg(fcinfo, 0), arg(fcinfo, 1)) else {
             return return_null(fcinfo);
         };
+        // A partial state from a parallel worker may arrive with a 1-byte header
+        // (small varlenas are packed in the tuple queue); PostgreSQL has copied it
+        // into the aggregate context, and the byte view below handles either header.
         let a = a.cast_mut_ptr::<pg_sys::varlena>();
         let b = pg_sys::pg_detoast_datum_packed(b.cast_mut_ptr());
-        if pgrx::varlena::varatt_is_1b(a) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "unexpected short engagement state",
-            );
-        }
         combine(state_bytes_mut(a), pgrx::varlena::varlena_to_byte_slice(b)).or_raise();
         pg_sys::Datum::from(a)
     }

@@ -62,7 +62,7 @@ fn model_of(buf: &[u8]) -> &'static Compiled {
 }
 
 v1_info!(pg_finfo_lead_score_live_batch_trans);
-/// `_live_batch(state, model text, landmark timestamptz, event_type text, at timestamptz, props text...)`
+/// `_live_batch(state, model_id bigint, version int, landmark timestamptz, event_type text, at timestamptz, props text...)`
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
@@ -72,7 +72,10 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
         aggregate_context(fcinfo, "lead_score._live_batch");
         let cache = fn_cache(fcinfo, BatchCache::default);
         let (Some(model_id), Some(version)) = (arg(fcinfo, 1), arg(fcinfo, 2)) else {
-            raise_code(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "model id and version must not be null");
+            raise_code(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "model id and version must not be null",
+            );
         };
         let (model_id, version) = (model_id.value() as i64, version.value() as i32);
         let compiled = match cache.compiled {
@@ -88,9 +91,16 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
             Some(d) => d.cast_mut_ptr(),
             None => {
                 let Some(landmark) = arg(fcinfo, 3) else {
-                    raise_code(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "landmark must not be null");
+                    raise_code(
+                        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                        "landmark must not be null",
+                    );
                 };
-                let key = LiveKey { model_id, version, landmark: landmark.value() as i64 };
+                let key = LiveKey {
+                    model_id,
+                    version,
+                    landmark: landmark.value() as i64,
+                };
                 // Built in the per-row context; PostgreSQL copies it into the aggregate's.
                 bytea_datum(&new_live(&compiled.model, key)).cast_mut_ptr()
             }
@@ -144,9 +154,17 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_combine(
 
 /// An empty live state for a model version.
 #[pg_extern(name = "_live_empty", stable, strict, parallel_safe)]
-fn live_empty(model_id: i64, version: i32, landmark: pgrx::datum::TimestampWithTimeZone) -> Vec<u8> {
+fn live_empty(
+    model_id: i64,
+    version: i32,
+    landmark: pgrx::datum::TimestampWithTimeZone,
+) -> Vec<u8> {
     let compiled = by_key(model_id, version);
-    let key = LiveKey { model_id, version, landmark: i64::from(landmark) };
+    let key = LiveKey {
+        model_id,
+        version,
+        landmark: i64::from(landmark),
+    };
     new_live(&compiled.model, key)
 }
 
@@ -158,7 +176,7 @@ fn live_check(model: &str) -> bool {
 }
 
 /// Moves a live state to a new landmark (see `lead_score.tick`).
-#[pg_extern(name = "_live_rebase", immutable, strict, parallel_safe)]
+#[pg_extern(name = "_live_rebase", stable, strict, parallel_safe)]
 fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Vec<u8> {
     let compiled = model_of(state);
     let mut buf = state.to_vec();
@@ -167,7 +185,7 @@ fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Ve
 }
 
 /// The ordering key of the hottest-leads index.
-#[pg_extern(name = "_live_heat", immutable, strict, parallel_safe)]
+#[pg_extern(name = "_live_heat", stable, strict, parallel_safe)]
 fn live_heat(state: &[u8]) -> f64 {
     heat(&model_of(state).model, state)
 }

@@ -26,6 +26,8 @@ pub struct RowMapping {
     typid: pg_sys::Oid,
     typmod: i32,
     model_key: (i64, i32),
+    /// ALTER TABLE in the same transaction changes the descriptor under the same type id.
+    command_id: u32,
     tupdesc: pg_sys::TupleDesc,
     /// Per fit field: attribute index and how to read it.
     columns: Vec<(usize, Kind)>,
@@ -109,6 +111,7 @@ impl RowMapping {
                 typid,
                 typmod,
                 model_key,
+                command_id: crate::fncache::command_id(),
                 tupdesc,
                 columns,
                 datums: vec![pg_sys::Datum::from(0usize); natts],
@@ -134,7 +137,12 @@ impl RowMapping {
             let typid = pgrx::heap_tuple_header_get_type_id(header);
             let typmod = pgrx::heap_tuple_header_get_typmod(header);
             let stale = match slot {
-                Some(m) => m.typid != typid || m.typmod != typmod || m.model_key != model_key,
+                Some(m) => {
+                    m.typid != typid
+                        || m.typmod != typmod
+                        || m.model_key != model_key
+                        || m.command_id != crate::fncache::command_id()
+                }
                 None => true,
             };
             if stale {

@@ -140,11 +140,10 @@ DECLARE
     preamble text;
     batch    text;
     apply_to text;
-    emit     text;
     fn       text;
 BEGIN
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
-        props := props || format(', n.%I', p);
+        props := props || format(', n.%I::text', p);
     END LOOP;
     -- Under the shared lock no publish can run, so the version read here is the
     -- version of every stored state; passing it spares a lookup by name.
@@ -161,9 +160,6 @@ BEGIN
 $f$, lead_score._lock_key(att.name), att.name);
     -- One forward-decayed delta per lead from a set of activity rows "n".
     batch := format('lead_score._live_batch(v_model_id, v_version, v_landmark, n.%I, n.%I%s)', etype, etime, props);
-    emit := format($f$
-    PERFORM lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts) FROM up u WHERE u.last_alerts IS NOT NULL;$f$,
-        att.name, model);
 
     -- activities: INSERT (and COPY) add their events in O(1) per event.
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
@@ -220,11 +216,17 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     -- activities: TRUNCATE empties every lead's engagement.
     fn := format('lead_score.%I', att.name || '__on_activities_truncate');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
-    UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by,
-                                             NULL, NULL, NULL, v_landmark, v_now, true) a);
+    PERFORM 1 FROM %s s ORDER BY s.lead_key FOR UPDATE;
+    WITH up AS (
+        UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit,
+                                                 s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT count(lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
-$body$$f$, fn, preamble, scores, lead_score._applied_columns());
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+        scores, scores, lead_score._applied_columns(), att.name, model);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_truncate', att.activities, fn);
 
@@ -233,8 +235,8 @@ $body$$f$, fn, preamble, scores, lead_score._applied_columns());
     FOR p IN SELECT unnest(ARRAY['insert', 'update']) LOOP
         fn := format('lead_score.%I', att.name || '__on_leads_' || p);
         EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
+    PERFORM 1 FROM %s s WHERE s.lead_key IN (%s) ORDER BY s.lead_key FOR UPDATE;
     %s
-    PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     WITH fresh AS (
         SELECT n.%I AS k, %s AS st FROM %s n
         WHERE n.%I IN (SELECT l.%I FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.lead_key = l.%I))
@@ -260,10 +262,12 @@ $body$$f$, fn, preamble, scores, lead_score._applied_columns());
     RETURN NULL;
 END
 $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+            scores,
+            CASE p WHEN 'update' THEN format('SELECT n.%I FROM new_rows n UNION SELECT o.%I FROM old_rows o', lkey, lkey)
+                   ELSE format('SELECT n.%I FROM new_rows n', lkey) END,
             CASE p WHEN 'update' THEN format(
                 'DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o EXCEPT SELECT n.%I FROM new_rows n);',
                 scores, lkey, lkey) ELSE '' END,
-            scores, lkey,
             akey, batch, att.activities, akey, lkey, scores, lkey, akey,
             scores, lkey, model, model, lkey, lkey, lkey,
             lead_score._applied_columns(), att.name, model);
@@ -275,20 +279,29 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     -- leads: DELETE and TRUNCATE remove their scores.
     fn := format('lead_score.%I', att.name || '__on_leads_delete');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
+    PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o);
     RETURN NULL;
 END
-$body$$f$, fn, preamble, scores, lkey);
+$body$$f$, fn, preamble, scores, lkey, scores, lkey);
     EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_leads_delete', att.leads, fn);
     fn := format('lead_score.%I', att.name || '__on_leads_truncate');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
+    PERFORM 1 FROM %s s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM %s;
     RETURN NULL;
 END
-$body$$f$, fn, preamble, scores);
+$body$$f$, fn, preamble, scores, scores);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_leads_truncate', att.leads, fn);
+
+    -- EXECUTE is checked when a trigger is created, not when it fires: without this,
+    -- any role could attach these SECURITY DEFINER functions to a table of its own.
+    FOR fn IN SELECT p.oid::regprocedure::text FROM pg_proc p
+              WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname LIKE att.name || '\_\_on\_%' LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
+    END LOOP;
 END
 $install$;
 
@@ -312,7 +325,7 @@ DECLARE
 BEGIN
     SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
-        props := props || format(', a.%I', p);
+        props := props || format(', a.%I::text', p);
     END LOOP;
     EXECUTE format('SELECT count(*) FROM %s', att.leads) INTO n;
     RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
@@ -399,6 +412,10 @@ BEGIN
     FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
         prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
     END LOOP;
+    IF jsonb_array_length(prop_cols) > 3 THEN
+        RAISE EXCEPTION 'lead_score: attach supports at most 3 engagement.properties, model "%" has %',
+            attach.model, jsonb_array_length(prop_cols) USING ERRCODE = 'feature_not_supported';
+    END IF;
     att.mapping := att.mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
 
     -- Every mapped column must exist; keys must have the same type on both sides.
@@ -507,11 +524,12 @@ AS $$
 DECLARE
     att lead_score.attachments;
 BEGIN
+    -- Lock first, then read: a rebase in between would leave a stale landmark.
+    PERFORM pg_advisory_xact_lock(lead_score._lock_key(rescore.attachment));
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', rescore.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
     RETURN lead_score._rescore(att, true);
 END
 $$;
@@ -529,17 +547,27 @@ DECLARE
     scores  text;
     alerts  bigint := 0;
     n       bigint;
+    exclusive boolean;
 BEGIN
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         scores := format('lead_score.%I', att.name || '_scores');
-        IF lead_score._rebase_due(att.model, att.landmark, now_) THEN
+        -- Rebasing rewrites every row, so it needs the lock triggers share; only a
+        -- tick that took it exclusively rebases. Read the row again under the lock.
+        exclusive := lead_score._rebase_due(att.model, att.landmark, now_);
+        IF exclusive THEN
             PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
+        ELSE
+            PERFORM pg_advisory_xact_lock_shared(lead_score._lock_key(att.name));
+        END IF;
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+        IF att.name IS NULL THEN
+            CONTINUE;  -- detached meanwhile
+        END IF;
+        IF exclusive AND lead_score._rebase_due(att.model, att.landmark, now_) THEN
             att.landmark := date_trunc('hour', now_);
             EXECUTE format('UPDATE %s SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))', scores)
             USING att.landmark;
             UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
-        ELSE
-            PERFORM pg_advisory_xact_lock_shared(lead_score._lock_key(att.name));
         END IF;
         EXECUTE format($q$
             WITH due AS (
@@ -583,7 +611,7 @@ BEGIN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', check_consistency.attachment USING ERRCODE = 'undefined_object';
     END IF;
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
-        props := props || format(', a.%I', p);
+        props := props || format(', a.%I::text', p);
     END LOOP;
     RETURN QUERY EXECUTE format($q$
         WITH fresh AS (
@@ -591,7 +619,8 @@ BEGIN
             FROM %5$s a GROUP BY a.%1$I),
         expected AS (
             SELECT l.%6$I AS k, x.* FROM %7$s l LEFT JOIN fresh ON fresh.k = l.%6$I
-            CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x),
+            CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+            WHERE l.%6$I IS NOT NULL),
         stored AS (
             SELECT s.lead_key AS k, x.* FROM lead_score.%8$I s
             CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)

@@ -129,10 +129,17 @@ pub fn live_key(buf: &[u8], model: &Model) -> Result<LiveKey> {
     })
 }
 
-/// 2^(exponent) for forward decay; exponents are bounded by rebasing.
+/// Forward exponents are bounded so that a sum of many events stays finite:
+/// 2^512 × points × events is far below f64::MAX. Rebasing keeps real events well
+/// inside it; only events dated far in the future reach the bound.
+const MAX_FORWARD_EXPONENT: f64 = 512.0;
+
+/// 2^((to − from) / half_life) for forward decay.
 fn forward_factor(decay: EventDecay, from: i64, to: i64) -> f64 {
     match decay {
-        EventDecay::Exponential { half_life } => ((to - from) as f64 / half_life).exp2(),
+        EventDecay::Exponential { half_life } => ((to.saturating_sub(from)) as f64 / half_life)
+            .min(MAX_FORWARD_EXPONENT)
+            .exp2(),
         _ => 1.0,
     }
 }

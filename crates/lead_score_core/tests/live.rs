@@ -130,10 +130,34 @@ fn five_thousand_half_lives_later_is_finite() {
     // Steady state of 1 point per half-life: 1 + 1/2 + 1/4 + ... = 2.
     let e = engagement_live(&m, &live, 4999 * step);
     assert!((e - 2.0).abs() < 1e-9, "{e}");
-    // Without rebasing, the same history overflows: this is why tick() rebases.
+    // Without rebasing, an event 2000 half-lives past the landmark hits the
+    // forward-exponent bound: finite, but no longer its true value. This is why
+    // tick() rebases long before that.
     let mut naive = new_live(&m, lkey(0));
     live_add(&m, &mut naive, "page_view", 2000 * step, &url(false));
-    assert!(!engagement_live(&m, &naive, 2000 * step).is_finite());
+    let e = engagement_live(&m, &naive, 2000 * step);
+    assert!(e.is_finite() && (e - 1.0).abs() > 0.5, "{e}");
+}
+
+#[test]
+fn future_events_never_overflow() {
+    // An event dated three years ahead with a 1-hour half-life would be 2^26280.
+    let mut spec = base_spec();
+    set(
+        &mut spec,
+        "engagement.decay",
+        json!({"kind": "exponential", "half_life": "1 hour"}),
+    );
+    let m = model(&spec);
+    let mut live = new_live(&m, lkey(NOW));
+    live_add(&m, &mut live, "page_view", NOW + 3 * 365 * DAY, &url(false));
+    live_add(&m, &mut live, "page_view", NOW, &url(false));
+    for now in [NOW, NOW + 400 * DAY, NOW + 3 * 365 * DAY] {
+        rebase(&m, &mut live, now);
+        let e = engagement_live(&m, &live, now);
+        assert!(e.is_finite(), "{e} at {now}");
+        assert!(lead_score_core::live::heat(&m, &live).is_finite());
+    }
 }
 
 #[test]

@@ -44,4 +44,22 @@ SELECT count(*) AS leads,
        count(*) FILTER (WHERE p.e = s.e AND p.c = s.c) AS identical,
        round(sum(s.e)::numeric, 3) AS total_engagement
 FROM crm.parallel_result p JOIN crm.serial_result s USING (lead_key);
+-- A small model's state (under 127 bytes) crosses the worker queue with a
+-- 1-byte varlena header; the combine function must accept it.
+SELECT lead_score.create_model('tiny', '{
+  "fit": {"rules": []},
+  "engagement": {"decay": {"kind": "exponential", "half_life": "7 days"},
+                 "rules": [{"name": "visit", "event": "page_view", "points": 1},
+                           {"name": "demo", "event": "demo_request", "points": 30, "repeat": "once"}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "cold"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1}}
+}');
+SET max_parallel_workers_per_gather = 2;
+CREATE TABLE crm.tiny_parallel AS
+SELECT lead_key, lead_score.engagement('tiny', type, occurred_at) AS e FROM crm.events GROUP BY lead_key;
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE crm.tiny_serial AS
+SELECT lead_key, lead_score.engagement('tiny', type, occurred_at) AS e FROM crm.events GROUP BY lead_key;
+SELECT count(*) AS leads, count(*) FILTER (WHERE p.e = s.e) AS identical
+FROM crm.tiny_parallel p JOIN crm.tiny_serial s USING (lead_key);
 RESET ALL;
