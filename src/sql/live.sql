@@ -141,10 +141,20 @@ DECLARE
     batch    text;
     apply_to text;
     fn       text;
+    key_type text;
+    stripes  text;
 BEGIN
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
         props := props || format(', n.%I::text', p);
     END LOOP;
+    SELECT format_type(a.atttypid, a.atttypmod) INTO key_type FROM pg_attribute a
+    WHERE a.attrelid = att.leads AND a.attname = lkey;
+    -- A lead being created and its first activities, written by concurrent
+    -- transactions, would each miss the other's uncommitted rows. Writers that
+    -- find no score row for a key take the key's stripe lock (1024 per
+    -- attachment, taken in stripe order) and look again after it.
+    stripes := format('PERFORM pg_advisory_xact_lock(%s, x.s) FROM (SELECT DISTINCT hashtext(k::text) & 1023 AS s FROM %%s AS k(k)) x ORDER BY x.s;',
+                      hashtext('lead_score.lead:' || att.name));
     -- Under the shared lock no publish can run, so the version read here is the
     -- version of every stored state; passing it spares a lookup by name.
     preamble := format($f$
@@ -163,51 +173,69 @@ $f$, lead_score._lock_key(att.name), att.name);
 
     -- activities: INSERT (and COPY) add their events in O(1) per event.
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
-    EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
+    EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%2$s
     -- Rows are locked in key order, so concurrent statements cannot deadlock on
     -- them; a single-row statement (the common case) has nothing to order.
     IF (SELECT count(*) > 1 FROM new_rows) THEN
-        PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT n.%I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM %3$s s WHERE s.lead_key IN (SELECT n.%4$I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
-    WITH b AS (SELECT n.%I AS k, %s AS st FROM new_rows n WHERE n.%I IS NOT NULL GROUP BY n.%I),
+    WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n WHERE n.%4$I IS NOT NULL GROUP BY n.%4$I),
     up AS (
-        UPDATE %s s SET %s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
+        UPDATE %3$s s SET %6$s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
                                                  s.hot_categories, v_landmark, v_now, false) a)
         FROM b WHERE s.lead_key = b.k
-        RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT count(lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_landmark_count
-    FROM up u WHERE u.last_alerts IS NOT NULL;
+        RETURNING s.lead_key, s.total, s.last_alerts),
+    sent AS (SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) AS n
+             FROM up u WHERE u.last_alerts IS NOT NULL)
+    SELECT array_agg(b.k) FILTER (WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.lead_key = b.k)) INTO v_missing
+    FROM b, sent;
+    IF v_missing IS NOT NULL THEN
+        %9$s
+        WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n WHERE n.%4$I = ANY (v_missing) GROUP BY n.%4$I),
+        up AS (
+            UPDATE %3$s s SET %6$s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
+                                                     s.hot_categories, v_landmark, v_now, false) a)
+            FROM b WHERE s.lead_key = b.k
+            RETURNING s.lead_key, s.total, s.last_alerts)
+        SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_count
+        FROM up u WHERE u.last_alerts IS NOT NULL;
+    END IF;
     RETURN NULL;
 END
-$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_landmark_count bigint;'),
-        scores, akey, akey, batch, akey, akey, scores, lead_score._applied_columns(), att.name, model);
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_count bigint; v_missing %s[];', key_type)),
+        scores, akey, batch, lead_score._applied_columns(), att.name, model, format(stripes, 'unnest(v_missing)'));
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_insert', att.activities, fn);
 
     -- activities: UPDATE and DELETE recompute the touched leads from the source table.
     FOR p IN SELECT unnest(ARRAY['update', 'delete']) LOOP
         fn := format('lead_score.%I', att.name || '__on_activities_' || p);
-        EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
-    PERFORM 1 FROM %s s WHERE s.lead_key IN (%s) ORDER BY s.lead_key FOR UPDATE;
-    WITH k AS (%s),
-    fresh AS (SELECT n.%I AS k, %s AS st FROM %s n WHERE n.%I IN (SELECT k FROM k) GROUP BY n.%I),
-    up AS (
-        UPDATE %s s SET %s lead_score._live_apply(s.state, coalesce(f.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit,
-                                                 s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-        FROM k LEFT JOIN fresh f ON f.k = k.k WHERE s.lead_key = k.k
-        RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT count(lead_score._emit_alerts(%L, %s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_count
-    FROM up u WHERE u.last_alerts IS NOT NULL;
+        EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%2$s
+    PERFORM 1 FROM %3$s s WHERE s.lead_key IN (SELECT k FROM (%4$s) t(k)) ORDER BY s.lead_key FOR UPDATE;
+    SELECT array_agg(t.k) INTO v_keys FROM (%4$s) t(k) WHERE t.k IS NOT NULL;
+    FOR v_pass IN 1..2 LOOP
+        WITH k AS (SELECT unnest(v_keys) AS k),
+        fresh AS (SELECT n.%5$I AS k, %6$s AS st FROM %7$s n WHERE n.%5$I = ANY (v_keys) GROUP BY n.%5$I),
+        up AS (
+            UPDATE %3$s s SET %8$s lead_score._live_apply(s.state, coalesce(f.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit,
+                                                     s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM k LEFT JOIN fresh f ON f.k = k.k WHERE s.lead_key = k.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        sent AS (SELECT count(lead_score._emit_alerts(%9$L, %10$s, u.lead_key::text, u.total, u.last_alerts)) AS n
+                 FROM up u WHERE u.last_alerts IS NOT NULL)
+        SELECT array_agg(k.k) FILTER (WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.lead_key = k.k)) INTO v_keys FROM k, sent;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        -- Keys with no score row: wait for any lead being created, then look again.
+        %11$s
+    END LOOP;
     RETURN NULL;
 END
-$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_keys %s[]; v_pass int;', key_type)),
             scores,
             CASE p WHEN 'update' THEN format('SELECT o.%I FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
                    ELSE format('SELECT o.%I FROM old_rows o', akey) END,
-            CASE p WHEN 'update' THEN format('SELECT o.%I AS k FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
-                   ELSE format('SELECT o.%I AS k FROM old_rows o', akey) END,
-            akey, batch, att.activities, akey, akey,
-            scores, lead_score._applied_columns(), att.name, model);
+            akey, batch, att.activities,
+            lead_score._applied_columns(), att.name, model, format(stripes, 'unnest(v_keys)'));
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
             'lead_score_' || att.name || '_activities_' || p, upper(p), att.activities,
             CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'OLD TABLE AS old_rows' END, fn);
@@ -235,6 +263,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     FOR p IN SELECT unnest(ARRAY['insert', 'update']) LOOP
         fn := format('lead_score.%I', att.name || '__on_leads_' || p);
         EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
+    %s
     PERFORM 1 FROM %s s WHERE s.lead_key IN (%s) ORDER BY s.lead_key FOR UPDATE;
     %s
     WITH fresh AS (
@@ -262,6 +291,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     RETURN NULL;
 END
 $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+            format(stripes, format('(SELECT n.%I FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.lead_key = n.%I))', lkey, scores, lkey)),
             scores,
             CASE p WHEN 'update' THEN format('SELECT n.%I FROM new_rows n UNION SELECT o.%I FROM old_rows o', lkey, lkey)
                    ELSE format('SELECT n.%I FROM new_rows n', lkey) END,
