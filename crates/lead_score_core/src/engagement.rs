@@ -48,12 +48,12 @@ pub fn state_len(rules: usize) -> usize {
 }
 
 #[inline]
-fn get_i64(buf: &[u8], at: usize) -> i64 {
+pub(crate) fn get_i64(buf: &[u8], at: usize) -> i64 {
     i64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
 }
 
 #[inline]
-fn put_i64(buf: &mut [u8], at: usize, v: i64) {
+pub(crate) fn put_i64(buf: &mut [u8], at: usize, v: i64) {
     buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 

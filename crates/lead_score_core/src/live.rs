@@ -13,7 +13,7 @@
 //! `count` most recent matching event times.
 
 use crate::condition::Value;
-use crate::engagement::{RuleTotals, NO_ACTIVITY};
+use crate::engagement::{get_i64, put_i64, RuleTotals, NO_ACTIVITY};
 use crate::error::{Error, Result};
 use crate::model::{EventDecay, Model, Repeat};
 
@@ -39,12 +39,6 @@ pub struct LiveKey {
     pub landmark: i64,
 }
 
-fn get_i64(buf: &[u8], at: usize) -> i64 {
-    i64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
-}
-fn put_i64(buf: &mut [u8], at: usize, v: i64) {
-    buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
-}
 fn get_f64(buf: &[u8], at: usize) -> f64 {
     f64::from_bits(get_i64(buf, at) as u64)
 }
