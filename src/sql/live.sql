@@ -187,8 +187,12 @@ $f$, lead_score._lock_key(att.name), att.name);
         RETURNING s.lead_key, s.total, s.last_alerts),
     sent AS (SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) AS n
              FROM up u WHERE u.last_alerts IS NOT NULL)
-    SELECT array_agg(b.k) FILTER (WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.lead_key = b.k)) INTO v_missing
-    FROM b, sent;
+    -- Both are scalar subqueries so both always run: the alerts are sent, and
+    -- keys without a score row come from an anti-join (NOT EXISTS over a CTE
+    -- would be quadratic for a COPY).
+    SELECT (SELECT n FROM sent),
+           (SELECT array_agg(b.k) FROM b LEFT JOIN up ON up.lead_key = b.k WHERE up.lead_key IS NULL)
+    INTO v_count, v_missing;
     IF v_missing IS NOT NULL THEN
         %9$s
         WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n WHERE n.%4$I = ANY (v_missing) GROUP BY n.%4$I),
@@ -223,14 +227,16 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
             RETURNING s.lead_key, s.total, s.last_alerts),
         sent AS (SELECT count(lead_score._emit_alerts(%9$L, %10$s, u.lead_key::text, u.total, u.last_alerts)) AS n
                  FROM up u WHERE u.last_alerts IS NOT NULL)
-        SELECT array_agg(k.k) FILTER (WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.lead_key = k.k)) INTO v_keys FROM k, sent;
+        SELECT (SELECT n FROM sent),
+               (SELECT array_agg(k.k) FROM k LEFT JOIN up ON up.lead_key = k.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
         -- Keys with no score row: wait for any lead being created, then look again.
         %11$s
     END LOOP;
     RETURN NULL;
 END
-$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_keys %s[]; v_pass int;', key_type)),
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_keys %s[]; v_pass int; v_count bigint;', key_type)),
             scores,
             CASE p WHEN 'update' THEN format('SELECT o.%I FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
                    ELSE format('SELECT o.%I FROM old_rows o', akey) END,
