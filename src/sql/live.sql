@@ -168,8 +168,10 @@ BEGIN
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = %L;
 $f$, lead_score._lock_key(att.name), att.name);
-    -- One forward-decayed delta per lead from a set of activity rows "n".
-    batch := format('lead_score._live_batch(v_model_id, v_version, v_landmark, n.%I, n.%I%s)', etype, etime, props);
+    -- One forward-decayed delta per lead from a set of activity rows "n". An event
+    -- dated after the writer's time counts as if it happened then: forward decay
+    -- would otherwise read it as worth more than its points.
+    batch := format('lead_score._live_batch(v_model_id, v_version, v_landmark, n.%I, least(n.%I, v_now)%s)', etype, etime, props);
 
     -- activities: INSERT (and COPY) add their events in O(1) per event.
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
@@ -368,7 +370,7 @@ BEGIN
     EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
     EXECUTE format($q$
         WITH fresh AS (
-            SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, a.%3$I%4$s) AS st
+            SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, least(a.%3$I, $3)%4$s) AS st
             FROM %5$s a GROUP BY a.%1$I)
         INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
                                heat, last_activity, model_version, last_alerts, updated_at)

@@ -46,12 +46,43 @@ fn put_f64(buf: &mut [u8], at: usize, v: f64) {
     put_i64(buf, at, v.to_bits() as i64);
 }
 
-/// Refuses models whose decay cannot be kept live in O(1).
+/// Most recent event times kept for a window rule before its result is exact.
+const MAX_WINDOW_RING: usize = 1024;
+
+/// How many recent event times a window-decay rule needs: one for a `once`
+/// rule, and enough to reach the cap for a capped rule (beyond that the cap
+/// binds). An uncapped window rule would need every event in the window.
+fn window_ring_len(rule: &crate::model::EngagementRule) -> Option<usize> {
+    match rule.repeat {
+        Repeat::Once => Some(1),
+        Repeat::Cap(_) if rule.points == 0.0 => Some(1),
+        Repeat::Cap(cap) => {
+            let k = (cap / rule.points.abs()).ceil();
+            (k >= 1.0 && k <= MAX_WINDOW_RING as f64).then_some(k as usize)
+        }
+        Repeat::Every => None,
+    }
+}
+
+/// Window rules of the model with their ring lengths, in rule order.
+fn window_rings(model: &Model) -> impl Iterator<Item = (usize, usize)> + '_ {
+    model
+        .engagement
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r.decay {
+            EventDecay::Window { .. } => window_ring_len(r).map(|k| (i, k)),
+            _ => None,
+        })
+}
+
+/// Refuses models whose decay cannot be kept live in bounded state.
 pub fn check_supported(model: &Model) -> Result<()> {
     for (i, rule) in model.engagement.rules.iter().enumerate() {
-        if matches!(rule.decay, EventDecay::Window { .. }) {
+        if matches!(rule.decay, EventDecay::Window { .. }) && window_ring_len(rule).is_none() {
             return Err(Error::Unsupported(format!(
-                "engagement.rules[{i}] (\"{}\"): window decay is not supported for live scores; use it with the aggregates, or exponential decay",
+                "engagement.rules[{i}] (\"{}\"): live scores support window decay only for rules with repeat \"once\" or a cap of at most {MAX_WINDOW_RING} events; use the aggregates, or add a cap",
                 rule.name
             )));
         }
@@ -67,13 +98,29 @@ fn alerts_at(model: &Model) -> usize {
     HEADER_LEN + model.engagement.rules.len() * 16
 }
 
-pub fn live_len(model: &Model) -> usize {
+fn windows_at(model: &Model) -> usize {
     alerts_at(model)
         + model
             .alerts
             .iter()
             .map(|a| 8 * (1 + a.count))
             .sum::<usize>()
+}
+
+pub fn live_len(model: &Model) -> usize {
+    windows_at(model) + window_rings(model).map(|(_, k)| 8 * k).sum::<usize>()
+}
+
+/// Offset and length of a window rule's ring of its most recent event times.
+fn window_ring(model: &Model, rule: usize) -> Option<(usize, usize)> {
+    let mut at = windows_at(model);
+    for (i, k) in window_rings(model) {
+        if i == rule {
+            return Some((at, k));
+        }
+        at += 8 * k;
+    }
+    None
 }
 
 /// Offset of alert `a`'s last-fired time; its ring follows.
@@ -99,6 +146,9 @@ pub fn new_live(model: &Model, key: LiveKey) -> Vec<u8> {
         for k in 0..=model.alerts[a].count {
             put_i64(&mut buf, at + 8 * k, NO_ACTIVITY);
         }
+    }
+    for slot in (windows_at(model)..buf.len()).step_by(8) {
+        put_i64(&mut buf, slot, NO_ACTIVITY);
     }
     buf
 }
@@ -151,8 +201,13 @@ pub fn live_add(model: &Model, buf: &mut [u8], event_type: &str, at: i64, proper
             if rule.when.as_ref().is_some_and(|c| !c.eval(properties)) {
                 continue;
             }
-            let value = rule.points * forward_factor(rule.decay, landmark, at);
             let slot = rules_at() + index as usize * 16;
+            if let Some((ring, k)) = window_ring(model, index as usize) {
+                push_ring(buf, ring, k, at);
+                put_i64(buf, slot + 8, get_i64(buf, slot + 8) + 1);
+                continue;
+            }
+            let value = rule.points * forward_factor(rule.decay, landmark, at);
             let current = get_f64(buf, slot);
             let count = get_i64(buf, slot + 8);
             let next = if rule.repeat == Repeat::Once {
@@ -244,6 +299,16 @@ pub fn live_merge(model: &Model, into: &mut [u8], other: &[u8]) -> Result<()> {
         put_f64(into, slot, v);
         put_i64(into, slot + 8, ca + cb);
     }
+    for (rule, k) in window_rings(model) {
+        if let Some((ring, _)) = window_ring(model, rule) {
+            for j in 0..k {
+                let t = get_i64(&other, ring + 8 * j);
+                if t != NO_ACTIVITY {
+                    push_ring(into, ring, k, t);
+                }
+            }
+        }
+    }
     for (x, alert) in model.alerts.iter().enumerate() {
         let at = alert_at(model, x);
         let fired = get_i64(into, at).max(get_i64(&other, at));
@@ -330,9 +395,22 @@ impl RuleTotals for LiveAt<'_> {
         get_i64(self.buf, rules_at() + rule * 16 + 8)
     }
     fn decayed(&self, rule: usize) -> f64 {
+        let r = &self.model.engagement.rules[rule];
+        if let (EventDecay::Window { window }, Some((ring, k))) =
+            (r.decay, window_ring(self.model, rule))
+        {
+            // Newest first; like the aggregate, events after `now` do not count yet.
+            let inside = (0..k)
+                .map(|j| get_i64(self.buf, ring + 8 * j))
+                .filter(|&t| t != NO_ACTIVITY && t <= self.now && self.now - t <= window)
+                .count();
+            return match r.repeat {
+                Repeat::Once => r.points * inside.min(1) as f64,
+                _ => r.points * inside as f64,
+            };
+        }
         let landmark = get_i64(self.buf, OFF_LANDMARK);
-        let decay = self.model.engagement.rules[rule].decay;
-        get_f64(self.buf, rules_at() + rule * 16) * forward_factor(decay, self.now, landmark)
+        get_f64(self.buf, rules_at() + rule * 16) * forward_factor(r.decay, self.now, landmark)
     }
     fn last_activity(&self) -> Option<i64> {
         Some(get_i64(self.buf, OFF_LAST)).filter(|&t| t != NO_ACTIVITY)

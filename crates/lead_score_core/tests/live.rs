@@ -227,7 +227,8 @@ fn bursts_fire_once_per_set_of_events() {
 }
 
 #[test]
-fn window_decay_is_not_live() {
+fn window_decay_is_live_when_bounded() {
+    // An uncapped window rule would need every event in the window: refused.
     let mut spec = base_spec();
     set(
         &mut spec,
@@ -235,7 +236,68 @@ fn window_decay_is_not_live() {
         json!({"kind": "window", "window": "7 days"}),
     );
     assert!(check_supported(&model(&spec)).is_err());
+    // "once" needs the latest time; a cap of 10 at 5 points needs the latest two.
+    set(&mut spec, "engagement.rules.0.repeat", json!("once"));
+    set(
+        &mut spec,
+        "engagement.rules.1.decay",
+        json!({"kind": "window", "window": "7 days"}),
+    );
+    assert!(check_supported(&model(&spec)).is_ok());
     assert!(check_supported(&live_model()).is_ok());
+}
+
+fn window_model() -> Model {
+    let mut spec = base_spec();
+    set(
+        &mut spec,
+        "engagement.rules",
+        json!([
+            {"name": "visit", "event": "page_view", "points": 1, "repeat": {"cap": 4}, "decay": {"kind": "window", "window": "10 days"}},
+            {"name": "pricing", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "points": 5, "repeat": {"cap": 12}},
+            {"name": "download", "event": "download", "points": 6, "category": "analytics", "repeat": {"cap": 18}, "decay": {"kind": "window", "window": "30 days"}},
+            {"name": "demo", "event": "demo_request", "points": 30, "repeat": "once", "decay": {"kind": "window", "window": "14 days"}},
+            {"name": "webinar", "event": "webinar", "points": 9, "repeat": "once"}
+        ]),
+    );
+    model(&spec)
+}
+
+proptest! {
+    #[test]
+    fn live_window_rules_equal_the_aggregate_at_any_later_time(evs in events(), later in 0i64..(60 * DAY)) {
+        let m = window_model();
+        check_supported(&m).unwrap();
+        let read_at = NOW + later;
+        let mut live = new_live(&m, lkey(NOW - 50 * DAY));
+        let mut agg = new_state(&m.engagement, key_at(read_at));
+        for &(e, age, p) in &evs {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            m.engagement.accumulate(&mut agg, EVENTS[e], NOW - age, &url(p));
+        }
+        let a = m.engagement_of(Some(&State::new(&agg).unwrap() as &dyn RuleTotals));
+        let at = LiveAt::new(&m, &live, read_at).unwrap();
+        let l = m.engagement_of(Some(&at as &dyn RuleTotals));
+        prop_assert!((a.0 - l.0).abs() < 1e-6 * (1.0 + a.0.abs()), "aggregate {:?} live {:?}", a, l);
+        prop_assert!((a.1[0] - l.1[0]).abs() < 1e-6 * (1.0 + a.1[0].abs()));
+    }
+
+    #[test]
+    fn window_rings_merge_in_any_order(evs in events(), cut in 0usize..50) {
+        let m = window_model();
+        let cut = cut.min(evs.len());
+        let fold = |slice: &[Ev]| {
+            let mut b = new_live(&m, lkey(NOW));
+            for &(e, age, p) in slice {
+                live_add(&m, &mut b, EVENTS[e], NOW - age, &url(p));
+            }
+            b
+        };
+        let serial = fold(&evs);
+        let mut merged = fold(&evs[cut..]);
+        live_merge(&m, &mut merged, &fold(&evs[..cut])).unwrap();
+        prop_assert!((engagement_live(&m, &serial, NOW) - engagement_live(&m, &merged, NOW)).abs() < 1e-9);
+    }
 }
 
 #[test]

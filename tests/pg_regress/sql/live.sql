@@ -168,6 +168,27 @@ FROM lead_score.fast_current WHERE lead_key = '00000000-0000-0000-0000-000000000
 SELECT * FROM lead_score.check_consistency('fast');
 SELECT landmark > '2026-12-01' AS landmark_moved FROM lead_score.attachments WHERE name = 'fast';
 
+-- Window decay stays exact in live scores for "once" and capped rules: they keep
+-- only their most recent event times (one, or enough to reach the cap).
+SET lead_score.as_of = '2026-06-20 12:00:00+00';
+TRUNCATE app.touches;  -- the events above are dated after this section's time
+SELECT lead_score.create_model('recent', jsonb_set(lead_score.model_spec('live'), '{engagement,rules,2,decay}',
+                                                   '{"kind": "window", "window": "14 days"}'));
+SELECT lead_score.attach('recent', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'));
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000004', 'demo_request', '2026-06-10 12:00+00');
+SELECT right(lead_key::text, 1) AS person, engagement, mql FROM lead_score.recent_current
+WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+DELETE FROM lead_score.alerts;
+-- Five days later the demo request is 15 days old: out of the window. tick() alerts.
+SET lead_score.as_of = '2026-06-25 12:00:00+00';
+SELECT right(lead_key::text, 1) AS person, engagement, mql FROM lead_score.recent_current
+WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+SELECT lead_score.tick() > 0 AS alerted;
+SELECT person, attachment, kind, detail FROM app.new_alerts WHERE attachment = 'recent';
+SELECT * FROM lead_score.check_consistency('recent');
+SELECT lead_score.detach('recent');
+SET lead_score.as_of = '2027-01-14 20:00:00+00';
+
 -- Mistakes are refused with a SQLSTATE and a message naming the problem.
 CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
