@@ -181,34 +181,29 @@ $f$, lead_score._lock_key(att.name), att.name);
     IF (SELECT count(*) > 1 FROM new_rows) THEN
         PERFORM 1 FROM %3$s s WHERE s.lead_key IN (SELECT n.%4$I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
-    WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n WHERE n.%4$I IS NOT NULL GROUP BY n.%4$I),
-    up AS (
-        UPDATE %3$s s SET %6$s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
-                                                 s.hot_categories, v_landmark, v_now, false) a)
-        FROM b WHERE s.lead_key = b.k
-        RETURNING s.lead_key, s.total, s.last_alerts),
-    sent AS (SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) AS n
-             FROM up u WHERE u.last_alerts IS NOT NULL)
-    -- Both are scalar subqueries so both always run: the alerts are sent, and
-    -- keys without a score row come from an anti-join (NOT EXISTS over a CTE
-    -- would be quadratic for a COPY).
-    SELECT (SELECT n FROM sent),
-           (SELECT array_agg(b.k) FROM b LEFT JOIN up ON up.lead_key = b.k WHERE up.lead_key IS NULL)
-    INTO v_count, v_missing;
-    IF v_missing IS NOT NULL THEN
-        %9$s
-        WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n WHERE n.%4$I = ANY (v_missing) GROUP BY n.%4$I),
+    -- Pass 1 adds every lead's delta; pass 2 only those leads that had no score
+    -- row, after waiting on their stripe locks (a lead may be being created).
+    FOR v_pass IN 1..2 LOOP
+        WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n
+                   WHERE n.%4$I IS NOT NULL AND (v_pass = 1 OR n.%4$I = ANY (v_missing)) GROUP BY n.%4$I),
         up AS (
             UPDATE %3$s s SET %6$s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
                                                      s.hot_categories, v_landmark, v_now, false) a)
             FROM b WHERE s.lead_key = b.k
-            RETURNING s.lead_key, s.total, s.last_alerts)
-        SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) INTO STRICT v_count
-        FROM up u WHERE u.last_alerts IS NOT NULL;
-    END IF;
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        sent AS (SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) AS n
+                 FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT array_agg(b.k) FROM b LEFT JOIN up ON up.lead_key = b.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_missing;
+        EXIT WHEN v_missing IS NULL OR v_pass = 2;
+        %9$s
+    END LOOP;
     RETURN NULL;
 END
-$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_count bigint; v_missing %s[];', key_type)),
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_count bigint; v_missing %s[]; v_pass int;', key_type)),
         scores, akey, batch, lead_score._applied_columns(), att.name, model, format(stripes, 'unnest(v_missing)'));
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_insert', att.activities, fn);
