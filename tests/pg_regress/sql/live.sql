@@ -189,6 +189,19 @@ SELECT * FROM lead_score.check_consistency('recent');
 SELECT lead_score.detach('recent');
 SET lead_score.as_of = '2027-01-14 20:00:00+00';
 
+-- A text key works the same way: crm.leads (from fit.sql) is keyed by text.
+SET lead_score.as_of = '2026-06-15 00:00:00+00';
+SELECT lead_score.attach('full', 'crm.leads', 'crm.activities',
+    '{"lead_key": "lead_key", "activity_lead_key": "lead_key", "event_type": "type", "occurred_at": "occurred_at"}',
+    name => 'crm_full') IS NOT NULL AS attached;
+SELECT pg_typeof(lead_key) AS key_type, count(*) AS leads FROM lead_score.crm_full_current GROUP BY 1;
+INSERT INTO crm.activities VALUES ('L1', 'page_view', '2026-05-31 00:00+00', '/pricing');
+SELECT l.lead_key, round(c.engagement::numeric, 3) AS engagement
+FROM crm.leads l JOIN lead_score.crm_full_current c USING (lead_key) WHERE l.lead_key = 'L1';
+SELECT * FROM lead_score.check_consistency('crm_full');
+SELECT lead_score.detach('crm_full');
+SET lead_score.as_of = '2027-01-14 20:00:00+00';
+
 -- Mistakes are refused with a SQLSTATE and a message naming the problem.
 CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
