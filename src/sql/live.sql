@@ -119,6 +119,34 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         || '(SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM '
 $$;
 
+-- The body shared by the activity triggers: apply one delta per lead from the
+-- relation "d" (columns k, st) to the score rows, send the alerts, then retry the
+-- keys that had no score row after waiting on their stripe locks (a lead may be
+-- being created by another transaction). v_keys holds the keys for pass 2.
+CREATE FUNCTION lead_score._apply_loop(scores text, source text, delta text, replace boolean,
+                                       attachment text, model text, stripes text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT format($f$
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (%1$s),
+        up AS (
+            UPDATE %2$s s SET %3$s lead_score._live_apply(s.state, %4$s, s.fit, s.disqualified_by, s.mql, s.quadrant,
+                                                     s.hot_categories, v_landmark, v_now, %5$s) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        sent AS (SELECT count(lead_score._emit_alerts(%6$L, %7$s, u.lead_key::text, u.total, u.last_alerts)) AS n
+                 FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        %8$s
+    END LOOP;$f$, source, scores, lead_score._applied_columns(), delta, CASE WHEN replace THEN 'true' ELSE 'false' END,
+                  attachment, model, stripes)
+$$;
+
 -- Generates and installs the per-attachment trigger functions and triggers.
 -- Static SQL in generated plpgsql keeps plans cached for single-row writes.
 -- They are SECURITY DEFINER (owned by whoever attached, search_path pinned with
@@ -181,30 +209,16 @@ $f$, lead_score._lock_key(att.name), att.name);
     IF (SELECT count(*) > 1 FROM new_rows) THEN
         PERFORM 1 FROM %3$s s WHERE s.lead_key IN (SELECT n.%4$I FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
-    -- Pass 1 adds every lead's delta; pass 2 only those leads that had no score
-    -- row, after waiting on their stripe locks (a lead may be being created).
-    FOR v_pass IN 1..2 LOOP
-        WITH b AS (SELECT n.%4$I AS k, %5$s AS st FROM new_rows n
-                   WHERE n.%4$I IS NOT NULL AND (v_pass = 1 OR n.%4$I = ANY (v_missing)) GROUP BY n.%4$I),
-        up AS (
-            UPDATE %3$s s SET %6$s lead_score._live_apply(s.state, b.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
-                                                     s.hot_categories, v_landmark, v_now, false) a)
-            FROM b WHERE s.lead_key = b.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT count(lead_score._emit_alerts(%7$L, %8$s, u.lead_key::text, u.total, u.last_alerts)) AS n
-                 FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT array_agg(b.k) FROM b LEFT JOIN up ON up.lead_key = b.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_missing;
-        EXIT WHEN v_missing IS NULL OR v_pass = 2;
-        %9$s
-    END LOOP;
+    -- Pass 1 adds every lead's delta; pass 2 only the leads that had no score row.
+    %5$s
     RETURN NULL;
 END
-$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_count bigint; v_missing %s[]; v_pass int;', key_type)),
-        scores, akey, batch, lead_score._applied_columns(), att.name, model, format(stripes, 'unnest(v_missing)'));
+$body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_count bigint; v_keys %s[]; v_pass int;', key_type)),
+        scores, akey,
+        lead_score._apply_loop(scores,
+            format('SELECT n.%1$I AS k, %2$s AS st FROM new_rows n WHERE n.%1$I IS NOT NULL AND (v_pass = 1 OR n.%1$I = ANY (v_keys)) GROUP BY n.%1$I',
+                   akey, batch),
+            'd.st', false, att.name, model, format(stripes, 'unnest(v_keys)')));
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_insert', att.activities, fn);
 
@@ -214,31 +228,19 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
         EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%2$s
     PERFORM 1 FROM %3$s s WHERE s.lead_key IN (SELECT k FROM (%4$s) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT array_agg(t.k) INTO v_keys FROM (%4$s) t(k) WHERE t.k IS NOT NULL;
-    FOR v_pass IN 1..2 LOOP
-        WITH k AS (SELECT unnest(v_keys) AS k),
-        fresh AS (SELECT n.%5$I AS k, %6$s AS st FROM %7$s n WHERE n.%5$I = ANY (v_keys) GROUP BY n.%5$I),
-        up AS (
-            UPDATE %3$s s SET %8$s lead_score._live_apply(s.state, coalesce(f.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit,
-                                                     s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-            FROM k LEFT JOIN fresh f ON f.k = k.k WHERE s.lead_key = k.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT count(lead_score._emit_alerts(%9$L, %10$s, u.lead_key::text, u.total, u.last_alerts)) AS n
-                 FROM up u WHERE u.last_alerts IS NOT NULL)
-        SELECT (SELECT n FROM sent),
-               (SELECT array_agg(k.k) FROM k LEFT JOIN up ON up.lead_key = k.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        -- Keys with no score row: wait for any lead being created, then look again.
-        %11$s
-    END LOOP;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    %5$s
     RETURN NULL;
 END
 $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark timestamptz; v_keys %s[]; v_pass int; v_count bigint;', key_type)),
             scores,
             CASE p WHEN 'update' THEN format('SELECT o.%I FROM old_rows o UNION SELECT n.%I FROM new_rows n', akey, akey)
                    ELSE format('SELECT o.%I FROM old_rows o', akey) END,
-            akey, batch, att.activities,
-            lead_score._applied_columns(), att.name, model, format(stripes, 'unnest(v_keys)'));
+            lead_score._apply_loop(scores,
+                format('SELECT k.k, f.st FROM unnest(v_keys) AS k(k) LEFT JOIN (SELECT n.%1$I AS k, %2$s AS st FROM %3$s n WHERE n.%1$I = ANY (v_keys) GROUP BY n.%1$I) f ON f.k = k.k',
+                       akey, batch, att.activities),
+                'coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark))', true,
+                att.name, model, format(stripes, 'unnest(v_keys)')));
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
             'lead_score_' || att.name || '_activities_' || p, upper(p), att.activities,
             CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'OLD TABLE AS old_rows' END, fn);
