@@ -168,6 +168,19 @@ fn live_empty(
     new_live(&compiled.model, key)
 }
 
+/// A stored state with the events of a deferred attachment's pending table merged
+/// in (NULL delta: the state itself). Readers use it, so scores are current
+/// before the pending events are folded into the stored row.
+#[pg_extern(name = "_live_merge", stable, parallel_safe)]
+fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Vec<u8>> {
+    let state = state?;
+    let mut buf = state.to_vec();
+    if let Some(delta) = pending {
+        live_merge(&model_of(state).model, &mut buf, delta).or_raise();
+    }
+    Some(buf)
+}
+
 /// Raises unless the model's current version can be kept live (see `attach`).
 #[pg_extern(name = "_live_check", stable, strict, parallel_safe)]
 fn live_check(model: &str) -> bool {

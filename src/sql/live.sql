@@ -12,6 +12,9 @@ CREATE TABLE lead_score.attachments (
     mapping    jsonb NOT NULL,
     -- Forward-decay landmark shared by every row of the attachment (see tick()).
     landmark   timestamptz NOT NULL,
+    -- sync: each activity insert updates its lead's score row and alerts at once.
+    -- deferred: inserts append to a pending table that readers merge and tick() folds.
+    mode       text NOT NULL DEFAULT 'sync' CHECK (mode IN ('sync', 'deferred')),
     created_at timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('lead_score.attachments', '');
@@ -124,11 +127,11 @@ $$;
 -- keys that had no score row after waiting on their stripe locks (a lead may be
 -- being created by another transaction). v_keys holds the keys for pass 2.
 CREATE FUNCTION lead_score._apply_loop(scores text, source text, delta text, replace boolean,
-                                       attachment text, model text, stripes text)
+                                       attachment text, model text, stripes text, also text DEFAULT '')
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT format($f$
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (%1$s),
+        WITH %9$s d AS (%1$s),
         up AS (
             UPDATE %2$s s SET %3$s lead_score._live_apply(s.state, %4$s, s.fit, s.disqualified_by, s.mql, s.quadrant,
                                                      s.hot_categories, v_landmark, v_now, %5$s) a)
@@ -144,7 +147,7 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
         %8$s
     END LOOP;$f$, source, scores, lead_score._applied_columns(), delta, CASE WHEN replace THEN 'true' ELSE 'false' END,
-                  attachment, model, stripes)
+                  attachment, model, stripes, also)
 $$;
 
 -- Generates and installs the per-attachment trigger functions and triggers.
@@ -171,9 +174,17 @@ DECLARE
     fn       text;
     key_type text;
     stripes  text;
+    pending  text := format('lead_score.%I', att.name || '_pending');
+    deferred boolean := att.mode = 'deferred';
+    pcols    text := '';
+    pprops   text := '';
+    i        integer := 0;
 BEGIN
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
         props := props || format(', n.%I::text', p);
+        i := i + 1;
+        pcols := pcols || ', p' || i;
+        pprops := pprops || ', m.p' || i;
     END LOOP;
     SELECT format_type(a.atttypid, a.atttypmod) INTO key_type FROM pg_attribute a
     WHERE a.attrelid = att.leads AND a.attname = lkey;
@@ -201,8 +212,44 @@ $f$, lead_score._lock_key(att.name), att.name);
     -- would otherwise read it as worth more than its points.
     batch := format('lead_score._live_batch(v_model_id, v_version, v_landmark, n.%I, least(n.%I, v_now)%s)', etype, etime, props);
 
-    -- activities: INSERT (and COPY) add their events in O(1) per event.
+    -- Folds pending events (all, or those of some keys) into the score rows and
+    -- sends the alerts they cause. Score rows are locked in key order before their
+    -- pending rows are deleted, as every other writer does; events committed after
+    -- the statement began stay pending for the next fold.
+    fn := format('lead_score.%I', att.name || '__fold');
+    EXECUTE format($f$CREATE FUNCTION %1$s(keys %2$s[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $body$%3$s
+    WITH locked AS (
+        SELECT s.lead_key FROM %4$s s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM %5$s p WHERE keys IS NULL OR p.lead_key IN (SELECT unnest(keys)))
+        ORDER BY s.lead_key FOR UPDATE OF s),
+    moved AS (DELETE FROM %5$s p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at%6$s) AS st
+          FROM moved m GROUP BY m.lead_key),
+    up AS (
+        UPDATE %4$s s SET %7$s lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant,
+                                                     s.hot_categories, v_landmark, v_now, false) a)
+        FROM d WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT coalesce(sum(lead_score._emit_alerts(%8$L, %9$s, u.lead_key::text, u.total, u.last_alerts)), 0) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN v_count;
+END
+$body$$f$, fn, key_type, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
+        scores, pending, pprops, lead_score._applied_columns(), att.name, model);
+
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
+    IF deferred THEN
+        -- deferred: an insert (or COPY) only appends its events; readers merge them
+        -- and tick() folds them. No score row is touched, so no insert waits.
+        EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    INSERT INTO %2$s (lead_key, event_type, occurred_at%3$s)
+    SELECT n.%4$I, n.%5$I, least(n.%6$I, lead_score.scoring_time())%7$s FROM new_rows n WHERE n.%4$I IS NOT NULL;
+    RETURN NULL;
+END
+$body$$f$, fn, pending, pcols, akey, etype, etime, props);
+    ELSE
+    -- sync: INSERT (and COPY) add their events to the score rows in O(1) per event.
     EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%2$s
     -- Rows are locked in key order, so concurrent statements cannot deadlock on
     -- them; a single-row statement (the common case) has nothing to order.
@@ -219,6 +266,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
             format('SELECT n.%1$I AS k, %2$s AS st FROM new_rows n WHERE n.%1$I IS NOT NULL AND (v_pass = 1 OR n.%1$I = ANY (v_keys)) GROUP BY n.%1$I',
                    akey, batch),
             'd.st', false, att.name, model, format(stripes, 'unnest(v_keys)')));
+    END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_insert', att.activities, fn);
 
@@ -240,7 +288,9 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
                 format('SELECT k.k, f.st FROM unnest(v_keys) AS k(k) LEFT JOIN (SELECT n.%1$I AS k, %2$s AS st FROM %3$s n WHERE n.%1$I = ANY (v_keys) GROUP BY n.%1$I) f ON f.k = k.k',
                        akey, batch, att.activities),
                 'coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark))', true,
-                att.name, model, format(stripes, 'unnest(v_keys)')));
+                att.name, model, format(stripes, 'unnest(v_keys)'),
+                -- The recompute reads the same snapshot, so it counts exactly the events dropped.
+                CASE WHEN deferred THEN format('gone AS (DELETE FROM %s p WHERE p.lead_key IN (SELECT unnest(v_keys))),', pending) ELSE '' END));
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
             'lead_score_' || att.name || '_activities_' || p, upper(p), att.activities,
             CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'OLD TABLE AS old_rows' END, fn);
@@ -250,6 +300,7 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
     fn := format('lead_score.%I', att.name || '__on_activities_truncate');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     PERFORM 1 FROM %s s ORDER BY s.lead_key FOR UPDATE;
+    %s
     WITH up AS (
         UPDATE %s s SET %s lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit,
                                                  s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
@@ -259,7 +310,8 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
     RETURN NULL;
 END
 $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
-        scores, scores, lead_score._applied_columns(), att.name, model);
+        scores, CASE WHEN deferred THEN format('DELETE FROM %s;', pending) ELSE '' END,
+        scores, lead_score._applied_columns(), att.name, model);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_activities_truncate', att.activities, fn);
 
@@ -271,7 +323,8 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     %s
     PERFORM 1 FROM %s s WHERE s.lead_key IN (%s) ORDER BY s.lead_key FOR UPDATE;
     %s
-    WITH fresh AS (
+    %s
+    WITH %s fresh AS (
         SELECT n.%I AS k, %s AS st FROM %s n
         WHERE n.%I IN (SELECT l.%I FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.lead_key = l.%I))
         GROUP BY n.%I),
@@ -303,6 +356,11 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
             CASE p WHEN 'update' THEN format(
                 'DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o EXCEPT SELECT n.%I FROM new_rows n);',
                 scores, lkey, lkey) ELSE '' END,
+            -- deferred: fold known leads' pending events first, so classification and
+            -- alerts see them; a new lead's are counted from the source table, so drop them.
+            CASE WHEN deferred THEN format('PERFORM lead_score.%I(ARRAY(SELECT n.%I FROM new_rows n));', att.name || '__fold', lkey) ELSE '' END,
+            CASE WHEN deferred THEN format('gone AS (DELETE FROM %s p WHERE p.lead_key IN (SELECT l.%I FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.lead_key = l.%I))),',
+                                           pending, lkey, scores, lkey) ELSE '' END,
             akey, batch, att.activities, akey, lkey, scores, lkey, akey,
             scores, lkey, model, model, lkey, lkey, lkey,
             lead_score._applied_columns(), att.name, model);
@@ -316,25 +374,27 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     PERFORM 1 FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o);
+    DELETE FROM %s p WHERE p.lead_key IN (SELECT o.%I FROM old_rows o);
     RETURN NULL;
 END
-$body$$f$, fn, preamble, scores, lkey, scores, lkey);
+$body$$f$, fn, preamble, scores, lkey, scores, lkey, pending, lkey);
     EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_leads_delete', att.leads, fn);
     fn := format('lead_score.%I', att.name || '__on_leads_truncate');
     EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%s
     PERFORM 1 FROM %s s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM %s;
+    DELETE FROM %s;
     RETURN NULL;
 END
-$body$$f$, fn, preamble, scores, scores);
+$body$$f$, fn, preamble, scores, scores, pending);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
         'lead_score_' || att.name || '_leads_truncate', att.leads, fn);
 
     -- EXECUTE is checked when a trigger is created, not when it fires: without this,
     -- any role could attach these SECURITY DEFINER functions to a table of its own.
     FOR fn IN SELECT p.oid::regprocedure::text FROM pg_proc p
-              WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname LIKE att.name || '\_\_on\_%' LOOP
+              WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname LIKE att.name || '\_\_%' LOOP
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
     END LOOP;
 END
@@ -366,7 +426,8 @@ BEGIN
     RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
     EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
     EXECUTE format($q$
-        WITH fresh AS (
+        WITH gone AS (DELETE FROM %9$s),
+        fresh AS (
             SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, least(a.%3$I, $3)%4$s) AS st
             FROM %5$s a GROUP BY a.%1$I)
         INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
@@ -386,7 +447,8 @@ BEGIN
                     r.model_version, CASE WHEN $4 THEN r.alerts END, $3
              FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                          s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)
-    $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads)
+    $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads,
+         format('lead_score.%I', att.name || '_pending'))
     USING att.model, att.landmark, lead_score.scoring_time(), with_alerts, model_id, version;
     IF with_alerts THEN
         EXECUTE format('SELECT count(lead_score._emit_alerts($1, $2, s.lead_key::text, s.total, s.last_alerts)) FROM %s s
@@ -409,7 +471,7 @@ $$;
 -- event_type [type], occurred_at [occurred_at], properties: {"spec property": "column"}
 -- [each of the spec's engagement.properties from the column of the same name].
 CREATE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
-                                  mapping jsonb DEFAULT '{}', name text DEFAULT NULL)
+                                  mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -423,9 +485,16 @@ DECLARE
     akey_type regtype;
     prop_cols jsonb := '[]';
     p        text;
+    pcols    text;
+    pprops   text;
+    i        integer;
 BEGIN
     IF spec IS NULL THEN
         RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF attach.mode IS NULL OR attach.mode NOT IN ('sync', 'deferred') THEN
+        RAISE EXCEPTION 'mode: must be ''sync'' or ''deferred'', got %', coalesce(quote_literal(attach.mode), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT k INTO bad FROM jsonb_object_keys(m) k
     -- property_columns is derived (and stored); a stored mapping can be passed back as is.
@@ -485,6 +554,7 @@ BEGIN
     att.leads := attach.leads;
     att.activities := attach.activities;
     att.landmark := date_trunc('hour', lead_score.scoring_time());
+    att.mode := attach.mode;
     att.created_at := now();
     PERFORM lead_score._live_check(att.model);  -- refuses models that cannot be live
     INSERT INTO lead_score.attachments SELECT att.*;
@@ -507,20 +577,47 @@ BEGIN
             updated_at      timestamptz
         )$t$, att.name || '_scores', key_type);
     EXECUTE format('CREATE INDEX %I ON lead_score.%I (heat DESC)', att.name || '_scores_heat', att.name || '_scores');
+    -- Events not yet folded into the score rows (deferred mode; empty in sync mode).
+    -- No index: an index would cost inserts more than the scans of a table tick() keeps small.
+    pcols := '';
+    pprops := '';
+    FOR i IN 1..jsonb_array_length(prop_cols) LOOP
+        pcols := pcols || format(', p%s text', i);
+        pprops := pprops || format(', p.p%s', i);
+    END LOOP;
+    EXECUTE format('CREATE TABLE lead_score.%I (lead_key %s NOT NULL, event_type text, occurred_at timestamptz%s)',
+        att.name || '_pending', key_type, pcols);
+    -- Each score row with its pending events merged in: what every reader sees. A
+    -- sync attachment has none, and its view stays a plain scan, so "ORDER BY heat
+    -- LIMIT n" over the current view is an index scan.
+    EXECUTE format(CASE WHEN att.mode = 'sync' THEN $v$
+        CREATE VIEW lead_score.%1$I AS
+        SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.heat FROM lead_score.%2$I s$v$ ELSE $v$
+        CREATE VIEW lead_score.%1$I AS
+        SELECT s.lead_key,
+               CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,
+               s.fit, s.disqualified_by, s.heat
+        FROM lead_score.%2$I s
+        LEFT JOIN (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at%3$s) AS st
+                   FROM lead_score.%4$I p
+                   CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+                               JOIN lead_score.models m ON m.name = a.model WHERE a.name = %5$L) k
+                   GROUP BY p.lead_key) d ON d.lead_key = s.lead_key$v$ END,
+        att.name || '_merged', att.name || '_scores', pprops, att.name || '_pending', att.name);
     EXECUTE format($v$
         CREATE VIEW lead_score.%I AS
         SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
                x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
         FROM lead_score.%I s
         CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x$v$,
-        att.name || '_current', att.name || '_scores');
+        att.name || '_current', att.name || '_merged');
     PERFORM lead_score._install(att);
     PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
     PERFORM lead_score._rescore(att, false);
     RETURN format('lead_score.%I', att.name || '_scores')::regclass;
 END
 $$;
-COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text) IS
+COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
     'Keep live scores of a model for the given lead and activity tables.';
 
 -- Removes an attachment: its triggers, functions, scores and views.
@@ -544,8 +641,11 @@ BEGIN
             EXECUTE format('DROP FUNCTION IF EXISTS lead_score.%I()', att.name || '__on_' || t.what || '_' || p);
         END LOOP;
     END LOOP;
+    EXECUTE format('DROP FUNCTION IF EXISTS lead_score.%I', att.name || '__fold');
     EXECUTE format('DROP VIEW lead_score.%I', att.name || '_current');
+    EXECUTE format('DROP VIEW lead_score.%I', att.name || '_merged');
     EXECUTE format('DROP TABLE lead_score.%I', att.name || '_scores');
+    EXECUTE format('DROP TABLE lead_score.%I', att.name || '_pending');
     DELETE FROM lead_score.attachments a WHERE a.name = att.name;
     RETURN true;
 END
@@ -597,6 +697,10 @@ BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
         IF att.name IS NULL THEN
             CONTINUE;  -- detached meanwhile
+        END IF;
+        IF att.mode = 'deferred' THEN
+            EXECUTE format('SELECT lead_score.%I()', att.name || '__fold') INTO n;
+            alerts := alerts + n;
         END IF;
         IF exclusive AND lead_score._rebase_due(att.model, att.landmark, now_) THEN
             att.landmark := date_trunc('hour', now_);
@@ -672,7 +776,7 @@ BEGIN
            OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
            OR e.hot_categories IS DISTINCT FROM s.hot_categories$q$,
         att.mapping ->> 'activity_lead_key', att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props,
-        att.activities, att.mapping ->> 'lead_key', att.leads, att.name || '_scores')
+        att.activities, att.mapping ->> 'lead_key', att.leads, att.name || '_merged')
     USING att.model;
 END
 $$;
@@ -686,14 +790,16 @@ DECLARE
     result lead_score.score;
 BEGIN
     EXECUTE format('SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).*
-                    FROM lead_score.%I s WHERE s.lead_key = $1', attachment || '_scores')
+                    FROM lead_score.%I s WHERE s.lead_key = $1', attachment || '_merged')
     INTO result USING lead_key;
     RETURN result;
 END
 $$;
 
 -- The n hottest leads now: candidates come from the heat index, then are ranked
--- by their exact engagement (caps can reorder leads whose heat is close).
+-- by their exact engagement (caps can reorder leads whose heat is close). Leads
+-- with pending events are candidates too, and as many more come from the index,
+-- since their stored heat may be stale in either direction.
 CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100)
 RETURNS TABLE (lead_key text, engagement float8, fit float8, total float8, grade text, label text,
                quadrant text, mql boolean)
@@ -702,10 +808,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE format($q$
-        SELECT c.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
-        FROM (SELECT s.lead_key, s.state, s.fit, s.disqualified_by FROM lead_score.%I s ORDER BY s.heat DESC LIMIT $1 * 4) c
-        CROSS JOIN LATERAL lead_score._live_score(c.state, c.fit, c.disqualified_by, lead_score.scoring_time()) x
-        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$, attachment || '_scores')
+        WITH c AS (
+            (SELECT s.lead_key FROM lead_score.%1$I s ORDER BY s.heat DESC
+             LIMIT $1 * 4 + (SELECT count(DISTINCT p.lead_key) FROM lead_score.%2$I p))
+            UNION
+            SELECT p.lead_key FROM lead_score.%2$I p)
+        SELECT m.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+        FROM c JOIN lead_score.%3$I m ON m.lead_key = c.lead_key
+        CROSS JOIN LATERAL lead_score._live_score(m.state, m.fit, m.disqualified_by, lead_score.scoring_time()) x
+        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$, attachment || '_scores', attachment || '_pending', attachment || '_merged')
     USING n;
 END
 $$;

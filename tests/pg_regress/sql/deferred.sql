@@ -1,0 +1,133 @@
+-- Deferred mode, for high-volume activity feeds: an activity INSERT or COPY only
+-- appends its events to a pending table, so it touches no score row. Every
+-- reader merges the pending events, so scores are still current inside the
+-- writing transaction; tick() folds them into the score rows and sends the
+-- alerts they caused. Every other write works as in sync mode.
+SET lead_score.as_of = '2026-06-01 12:00:00+00';
+
+CREATE SCHEMA feed;
+CREATE TABLE feed.leads (id bigint PRIMARY KEY, sector text, job text);
+CREATE TABLE feed.events (
+    id          bigserial PRIMARY KEY,
+    lead_id     bigint NOT NULL,
+    type        text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    url         text
+);
+CREATE INDEX ON feed.events (lead_id);
+INSERT INTO feed.leads VALUES (1, 'Software', 'VP Sales'), (2, 'Retail', 'Intern'), (3, 'Software', 'CTO');
+INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-05-31 12:00+00', '/pricing');
+
+SELECT lead_score.create_model('feed', '{
+  "fit": {"rules": [
+    {"name": "software", "when": {"field": "sector", "eq": "Software"}, "points": 40},
+    {"name": "senior", "when": {"field": "job", "regex": "\\b(vp|cto)\\b"}, "points": 20}]},
+  "engagement": {
+    "properties": ["url"],
+    "decay": {"kind": "exponential", "half_life": "7 days"},
+    "categories": [{"name": "pricing", "watermark": 9}],
+    "rules": [
+      {"name": "visit", "event": "page_view", "points": 2},
+      {"name": "pricing", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "points": 5, "category": "pricing"},
+      {"name": "demo", "event": "demo_request", "points": 30, "repeat": "once"}]},
+  "alerts": [
+    {"name": "pricing burst", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "count": 3, "within": "1 hour"},
+    {"name": "demo request", "event": "demo_request"}],
+  "classification": {
+    "grades": [{"name": "A", "min": 50}, {"name": "B"}],
+    "labels": [{"name": "hot", "min": 20}, {"name": "cold"}],
+    "quadrant": {"fit": 50, "engagement": 20},
+    "mql": {"min_total": 80}}
+}');
+
+-- The same model attached twice to the same tables: sync (the default) and deferred.
+-- The columns have the default names (id; lead_id, type, occurred_at), so no mapping.
+SELECT lead_score.attach('feed', 'feed.leads', 'feed.events', name => 'feed_sync');
+SELECT lead_score.attach('feed', 'feed.leads', 'feed.events', name => 'feed_deferred', mode => 'deferred');
+SELECT name, mode FROM lead_score.attachments WHERE name LIKE 'feed%' ORDER BY name;
+
+-- Both attachments side by side, and the alerts each has sent.
+CREATE VIEW feed.both AS
+SELECT s.lead_key, round(s.engagement::numeric, 3) AS sync_engagement, round(d.engagement::numeric, 3) AS deferred_engagement,
+       s.mql AS sync_mql, d.mql AS deferred_mql, s.hot_categories AS sync_hot, d.hot_categories AS deferred_hot
+FROM lead_score.feed_sync_current s JOIN lead_score.feed_deferred_current d USING (lead_key);
+CREATE VIEW feed.alerts AS
+SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment LIKE 'feed%' ORDER BY id;
+SELECT * FROM feed.both ORDER BY lead_key;
+
+-- Inside the writing transaction both read the same scores. The sync attachment
+-- has alerted already; the deferred one holds the events as pending.
+BEGIN;
+INSERT INTO feed.events (lead_id, type, occurred_at, url)
+SELECT 1, 'page_view', '2026-06-01 11:00+00'::timestamptz + i * interval '10 minutes', '/pricing'
+FROM generate_series(0, 2) AS i;
+SELECT * FROM feed.both ORDER BY lead_key;
+SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT * FROM feed.alerts;
+COMMIT;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+
+-- tick() folds the pending events and sends the same alerts the sync attachment sent.
+SELECT lead_score.tick() AS alerts_sent;
+SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT * FROM feed.alerts;
+DELETE FROM lead_score.alerts;
+
+-- Every kind of write, with events still pending: new events (one for lead 4,
+-- which does not exist yet), an activity UPDATE and DELETE (recomputed from the
+-- table, dropping those leads' pending events), a fit change (folds that lead's
+-- pending events first) and a new lead (its events come from the table).
+INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES
+  (3, 'demo_request', '2026-06-01 09:00+00', NULL),
+  (2, 'page_view', '2026-06-01 09:00+00', '/blog'),
+  (1, 'page_view', '2026-06-01 09:00+00', '/docs'),
+  (4, 'page_view', '2026-06-01 09:00+00', '/pricing');
+SELECT lead_key, count(*) AS pending FROM lead_score.feed_deferred_pending GROUP BY 1 ORDER BY 1;
+UPDATE feed.events SET url = '/pricing/enterprise' WHERE url = '/docs';
+DELETE FROM feed.events WHERE lead_id = 2;
+UPDATE feed.leads SET sector = 'Retail' WHERE id = 3;
+INSERT INTO feed.leads VALUES (4, 'Software', 'VP');
+SELECT lead_key, count(*) AS pending FROM lead_score.feed_deferred_pending GROUP BY 1 ORDER BY 1;
+SELECT * FROM feed.both ORDER BY lead_key;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+SELECT * FROM lead_score.check_consistency('feed_sync');
+-- The sync attachment alerted on lead 3's demo request at the INSERT; the
+-- deferred one when the fit change folded it, before reclassifying the lead.
+-- Then both alerted on the fit change itself: the same alerts, in the same order.
+SELECT * FROM feed.alerts;
+DELETE FROM lead_score.alerts;
+
+-- Functions for applications read the pending events too.
+INSERT INTO feed.events (lead_id, type, occurred_at) VALUES (4, 'demo_request', '2026-06-01 10:00+00');
+SELECT attachment, round(total::numeric, 3) AS total, quadrant, mql
+FROM (VALUES ('feed_sync'), ('feed_deferred')) AS a(attachment),
+     LATERAL lead_score.current_score(a.attachment, 4::bigint);
+SELECT lead_key, round(engagement::numeric, 3) AS engagement, quadrant FROM lead_score.top_leads('feed_deferred', 2);
+SELECT lead_key, round(engagement::numeric, 3) AS engagement, quadrant FROM lead_score.top_leads('feed_sync', 2);
+
+-- COPY appends like INSERT; TRUNCATE empties engagement and the pending events.
+COPY feed.events (lead_id, type, occurred_at, url) FROM STDIN;
+1	page_view	2026-05-28 08:00:00+00	/pricing
+4	page_view	2026-05-29 08:00:00+00	/blog
+\.
+SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+TRUNCATE feed.events;
+SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT * FROM feed.both ORDER BY lead_key;
+
+-- rescore recomputes from the tables and leaves nothing pending.
+INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-06-01 08:00+00', '/pricing');
+SELECT lead_score.rescore('feed_deferred') AS leads;
+SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+
+-- The mode must be one of the two.
+SELECT lead_score.attach('feed', 'feed.leads', 'feed.events', name => 'feed_lazy', mode => 'lazy');
+
+-- detach removes the pending table, the fold function and the views too.
+DROP VIEW feed.both;
+SELECT lead_score.detach('feed_deferred'), lead_score.detach('feed_sync');
+SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'feed%';
+SELECT count(*) AS functions_left FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'feed%';
+RESET lead_score.as_of;
