@@ -214,14 +214,16 @@ $f$, lead_score._lock_key(att.name), att.name);
 
     -- Folds pending events (all, or those of some keys) into the score rows and
     -- sends the alerts they cause. Score rows are locked in key order before their
-    -- pending rows are deleted, as every other writer does; events committed after
-    -- the statement began stay pending for the next fold.
+    -- pending rows are deleted, as every other writer does. Rows another transaction
+    -- holds are skipped, so a fold never waits or deadlocks; they and events
+    -- committed after the statement began stay pending for the next fold. (A
+    -- trigger folding its own statement's leads already holds their rows.)
     fn := format('lead_score.%I', att.name || '__fold');
     EXECUTE format($f$CREATE FUNCTION %1$s(keys %2$s[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $body$%3$s
     WITH locked AS (
         SELECT s.lead_key FROM %4$s s
         WHERE s.lead_key IN (SELECT p.lead_key FROM %5$s p WHERE keys IS NULL OR p.lead_key IN (SELECT unnest(keys)))
-        ORDER BY s.lead_key FOR UPDATE OF s),
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
     moved AS (DELETE FROM %5$s p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
     d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at%6$s) AS st
           FROM moved m GROUP BY m.lead_key),

@@ -1,4 +1,5 @@
--- 1,000 leads with some history, a model, and live scores attached.
+-- 1,000 leads with some history, a model, and live scores attached twice:
+-- sync, and deferred (folded by the tick() transactions among the writers).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS lead_score;
@@ -26,3 +27,4 @@ SELECT lead_score.create_model('pb', '{
     "quadrant": {"fit": 50, "engagement": 40}, "mql": {"min_total": 100}}
 }');
 SELECT lead_score.attach('pb', 'pb_leads', 'pb_events', '{"occurred_at": "at"}') IS NOT NULL AS attached;
+SELECT lead_score.attach('pb', 'pb_leads', 'pb_events', '{"occurred_at": "at"}', name => 'pb_deferred', mode => 'deferred') IS NOT NULL AS attached;
