@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (not a test) of live scores, measured against the same work with
-# nothing attached, in one run:
+# nothing attached, in one run, for both attach modes (sync and deferred):
 #   1. COPY of M activities into an attached table vs an identical plain table;
 #   2. single-row inserts with pgbench (C clients, S seconds, over 100k leads):
 #      TPS and p50/p99 latency, attached vs plain;
-#   3. the top 100 current scores out of N leads, with its EXPLAIN.
+#   3. the top 100 current scores out of N leads, with its EXPLAIN;
+#   4. deferred mode: the tick() that folds what 1 and 2 left pending.
 #   bash bench/live.sh [--leads N] [--copy-rows M] [--clients C] [--seconds S] [--reps R]
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -52,12 +53,17 @@ FROM generate_series(1, :leads) g;
 CREATE TABLE activities (id bigserial PRIMARY KEY, lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL, url text);
 CREATE INDEX ON activities (lead_id);
 CREATE TABLE activities_plain (LIKE activities INCLUDING ALL);
+CREATE TABLE activities_deferred (LIKE activities INCLUDING ALL);
 ANALYZE leads;
 SQL
 psql_q -c "SELECT lead_score.create_model('bench', \$spec\$$(cat "$ROOT/bench/model.json")\$spec\$)" >/dev/null
+seconds_since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f s", e - s}'; }
 start=$(date +%s.%N)
 PGOPTIONS="-c client_min_messages=warning" psql_q -c "SELECT lead_score.attach('bench', 'leads', 'activities')" >/dev/null
-echo "attach (scores $LEADS leads from scratch): $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f s", e - s}')"
+attach_time=$(seconds_since "$start")
+PGOPTIONS="-c client_min_messages=warning" psql_q \
+    -c "SELECT lead_score.attach('bench', 'leads', 'activities_deferred', name => 'bench_deferred', mode => 'deferred')" >/dev/null
+echo "attach (scores $LEADS leads from scratch): $attach_time"
 
 log "writing $COPY_ROWS activities to a file for COPY"
 psql_q -v rows="$COPY_ROWS" -v leads="$LEADS" -v file="$WORK/activities.tsv" <<'SQL'
@@ -76,14 +82,25 @@ copy_ms() { # copy_ms TABLE: time one COPY of the file into TABLE, then empty it
     psql_q -c "TRUNCATE $1" >/dev/null
     echo "$ms"
 }
+tick_s() { # tick_s: time one tick(), which folds the deferred attachment's pending events
+    psql -X -q -c '\timing on' -c "SELECT lead_score.tick()" | awk '/^Time:/{printf "%.1f", $2 / 1000}'
+}
 log "COPY $COPY_ROWS activities, $REPS times each, interleaved"
-plain="" attached=""
+plain="" attached="" deferred="" fold_copy=""
 for ((r = 1; r <= REPS; r++)); do
     plain+="$(copy_ms activities_plain) "
     attached+="$(copy_ms activities) "
+    if [ "$r" = "$REPS" ]; then  # the last deferred COPY is folded before it is emptied
+        deferred+="$(psql -X -q -c '\timing on' -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" | awk '/^Time:/{print $2}') "
+        fold_copy=$(tick_s)
+        psql_q -c "TRUNCATE activities_deferred" >/dev/null
+    else
+        deferred+="$(copy_ms activities_deferred) "
+    fi
 done
 copy_plain=$(echo "$plain" | median)
 copy_attached=$(echo "$attached" | median)
+copy_deferred=$(echo "$deferred" | median)
 
 log "pgbench: single-row inserts, $CLIENTS clients, ${SECONDS_}s each, over $PGBENCH_LEADS leads"
 run_pgbench() { # run_pgbench TABLE: prints "tps p50_ms p99_ms"
@@ -105,19 +122,31 @@ SQL
 }
 read -r tps_plain p50_plain p99_plain <<<"$(run_pgbench activities_plain)"
 read -r tps_attached p50_attached p99_attached <<<"$(run_pgbench activities)"
+read -r tps_deferred p50_deferred p99_deferred <<<"$(run_pgbench activities_deferred)"
+pending_events=$(psql_q -tAc "SELECT count(*) FROM lead_score.bench_deferred_pending")
+pending_leads=$(psql_q -tAc "SELECT count(DISTINCT lead_key) FROM lead_score.bench_deferred_pending")
+top_pending_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
+fold_pgbench=$(tick_s)
+top_folded_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
 
 log "top 100 current scores out of $LEADS leads"
 top=$(psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT lead_key, total FROM lead_score.bench_current ORDER BY heat DESC LIMIT 100")
 consistency=$(psql_q -tAc "SELECT count(*) FROM lead_score.check_consistency('bench')")
+consistency_deferred=$(psql_q -tAc "SELECT count(*) FROM lead_score.check_consistency('bench_deferred')")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo
 echo "leads=$LEADS copy_rows=$COPY_ROWS clients=$CLIENTS seconds=$SECONDS_ reps=$REPS cores=$(nproc)"
-printf 'COPY %s activities: plain %.0f ms, attached %.0f ms (medians; runs plain: %s; attached: %s)\n' "$COPY_ROWS" "$copy_plain" "$copy_attached" "$plain" "$attached"
-echo "  COPY attached / plain: $(ratio "$copy_attached" "$copy_plain")  (target <= 1.3)"
-echo "single-row INSERT, $CLIENTS clients: plain $tps_plain TPS (p50 $p50_plain ms, p99 $p99_plain ms); attached $tps_attached TPS (p50 $p50_attached ms, p99 $p99_attached ms)"
-echo "  insert TPS attached / plain: $(ratio "$tps_attached" "$tps_plain")  (target >= 0.7)"
-echo "top 100 of $LEADS leads:"
+printf 'COPY %s activities: plain %.0f ms, sync %.0f ms, deferred %.0f ms (medians; runs plain: %s; sync: %s; deferred: %s)\n' \
+    "$COPY_ROWS" "$copy_plain" "$copy_attached" "$copy_deferred" "$plain" "$attached" "$deferred"
+echo "  COPY sync / plain: $(ratio "$copy_attached" "$copy_plain"), deferred / plain: $(ratio "$copy_deferred" "$copy_plain")  (target <= 1.3)"
+echo "  tick() folding the $COPY_ROWS copied events (deferred): $fold_copy s"
+echo "single-row INSERT, $CLIENTS clients: plain $tps_plain TPS (p50 $p50_plain ms, p99 $p99_plain ms)"
+echo "  sync $tps_attached TPS (p50 $p50_attached ms, p99 $p99_attached ms); deferred $tps_deferred TPS (p50 $p50_deferred ms, p99 $p99_deferred ms)"
+echo "  insert TPS sync / plain: $(ratio "$tps_attached" "$tps_plain"), deferred / plain: $(ratio "$tps_deferred" "$tps_plain")  (target >= 0.7)"
+echo "  tick() folding the $pending_events events pending on $pending_leads leads after the deferred run: $fold_pgbench s"
+echo "top 100 of $LEADS leads (sync, through the current view):"
 echo "$top" | sed 's/^/  /'
-echo "check_consistency mismatches after the run: $consistency"
+echo "top_leads('bench_deferred', 100): $top_pending_ms ms with $pending_events events pending, $top_folded_ms ms after tick()"
+echo "check_consistency mismatches after the run: sync $consistency, deferred $consistency_deferred"
 rm -rf "$WORK"

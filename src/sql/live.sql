@@ -115,6 +115,20 @@ BEGIN
 END
 $$;
 
+-- A query of one live delta per lead from an attachment's pending events, for
+-- readers: the current-score views and top_leads.
+CREATE FUNCTION lead_score._pending_states(att lead_score.attachments)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT format($q$SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at%s) AS st
+        FROM lead_score.%I p
+        CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+                    JOIN lead_score.models m ON m.name = a.model WHERE a.name = %L) k
+        GROUP BY p.lead_key$q$,
+        (SELECT coalesce(string_agg(format(', p.p%s', i), '' ORDER BY i), '')
+         FROM generate_series(1, jsonb_array_length(att.mapping -> 'property_columns')) i),
+        att.name || '_pending', att.name)
+$$;
+
 -- The SET list every writer uses to store the result of _live_apply as "a".
 CREATE FUNCTION lead_score._applied_columns()
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -488,7 +502,6 @@ DECLARE
     prop_cols jsonb := '[]';
     p        text;
     pcols    text;
-    pprops   text;
     i        integer;
 BEGIN
     IF spec IS NULL THEN
@@ -582,10 +595,8 @@ BEGIN
     -- Events not yet folded into the score rows (deferred mode; empty in sync mode).
     -- No index: an index would cost inserts more than the scans of a table tick() keeps small.
     pcols := '';
-    pprops := '';
     FOR i IN 1..jsonb_array_length(prop_cols) LOOP
         pcols := pcols || format(', p%s text', i);
-        pprops := pprops || format(', p.p%s', i);
     END LOOP;
     EXECUTE format('CREATE TABLE lead_score.%I (lead_key %s NOT NULL, event_type text, occurred_at timestamptz%s)',
         att.name || '_pending', key_type, pcols);
@@ -600,12 +611,8 @@ BEGIN
                CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,
                s.fit, s.disqualified_by, s.heat
         FROM lead_score.%2$I s
-        LEFT JOIN (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at%3$s) AS st
-                   FROM lead_score.%4$I p
-                   CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
-                               JOIN lead_score.models m ON m.name = a.model WHERE a.name = %5$L) k
-                   GROUP BY p.lead_key) d ON d.lead_key = s.lead_key$v$ END,
-        att.name || '_merged', att.name || '_scores', pprops, att.name || '_pending', att.name);
+        LEFT JOIN (%3$s) d ON d.lead_key = s.lead_key$v$ END,
+        att.name || '_merged', att.name || '_scores', lead_score._pending_states(att));
     EXECUTE format($v$
         CREATE VIEW lead_score.%I AS
         SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
@@ -801,24 +808,37 @@ $$;
 -- The n hottest leads now: candidates come from the heat index, then are ranked
 -- by their exact engagement (caps can reorder leads whose heat is close). Leads
 -- with pending events are candidates too, and as many more come from the index,
--- since their stored heat may be stale in either direction.
+-- since their stored heat may be stale in either direction. Each candidate is
+-- read by key, so the work grows with n and the pending leads, not all leads.
 CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100)
 RETURNS TABLE (lead_key text, engagement float8, fit float8, total float8, grade text, label text,
                quadrant text, mql boolean)
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    att lead_score.attachments;
 BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = top_leads.attachment;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', top_leads.attachment USING ERRCODE = 'undefined_object';
+    END IF;
     RETURN QUERY EXECUTE format($q$
-        WITH c AS (
-            (SELECT s.lead_key FROM lead_score.%1$I s ORDER BY s.heat DESC
-             LIMIT $1 * 4 + (SELECT count(DISTINCT p.lead_key) FROM lead_score.%2$I p))
+        WITH pending AS MATERIALIZED (%1$s),
+        candidates AS MATERIALIZED (
+            (SELECT s.lead_key FROM lead_score.%2$I s ORDER BY s.heat DESC
+             LIMIT $1 * 4 + (SELECT count(*) FROM pending))
             UNION
-            SELECT p.lead_key FROM lead_score.%2$I p)
-        SELECT m.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
-        FROM c JOIN lead_score.%3$I m ON m.lead_key = c.lead_key
-        CROSS JOIN LATERAL lead_score._live_score(m.state, m.fit, m.disqualified_by, lead_score.scoring_time()) x
-        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$, attachment || '_scores', attachment || '_pending', attachment || '_merged')
+            SELECT pending.lead_key FROM pending)
+        SELECT c.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+        FROM candidates c
+        -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+        CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM lead_score.%2$I s
+                            WHERE s.lead_key = c.lead_key OFFSET 0) s
+        LEFT JOIN pending d ON d.lead_key = c.lead_key
+        CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                                  s.fit, s.disqualified_by, lead_score.scoring_time()) x
+        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$, lead_score._pending_states(att), att.name || '_scores')
     USING n;
 END
 $$;

@@ -124,6 +124,8 @@ SELECT * FROM lead_score.check_consistency('feed_deferred');
 
 -- The mode must be one of the two.
 SELECT lead_score.attach('feed', 'feed.leads', 'feed.events', name => 'feed_lazy', mode => 'lazy');
+-- An attachment that does not exist is named as such.
+SELECT * FROM lead_score.top_leads('feed_nope', 5);
 
 -- detach removes the pending table, the fold function and the views too.
 DROP VIEW feed.both;
