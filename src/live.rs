@@ -382,3 +382,44 @@ fn rebase_due(
         None => false,
     }
 }
+
+thread_local! {
+    /// The scan being counted by `_progress`: (run, phase, counter).
+    static PROGRESS: std::cell::RefCell<Option<(i64, i32, lead_score_core::progress::Progress)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Counts one row of a long scan in `attach`/`rescore` (phase 1: activities read,
+/// phase 2: leads scored) and reports how far it has got with a NOTICE about every
+/// tenth, once it has run a second. Always true, so it can sit in a WHERE clause.
+#[pg_extern(name = "_progress", volatile, strict, parallel_unsafe)]
+fn progress(phase: i32, total: i64, run: i64) -> bool {
+    let now = || unsafe { pg_sys::GetCurrentTimestamp() };
+    let report = PROGRESS.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if !matches!(&*slot, Some((r, p, _)) if *r == run && *p == phase) {
+            let counter =
+                lead_score_core::progress::Progress::new(total.max(0) as u64, now(), 1_000_000);
+            *slot = Some((run, phase, counter));
+        }
+        slot.as_mut().and_then(|(_, _, counter)| counter.count(now))
+    });
+    if let Some(r) = report {
+        // The activities' total is the planner's estimate; the leads' is counted.
+        let (about, what) = if phase == 1 {
+            ("about ", "activities read")
+        } else {
+            ("", "leads scored")
+        };
+        pgrx::notice!(
+            "lead_score: {} of {}{} {} ({}%) after {:.1} s",
+            r.done,
+            about,
+            r.total,
+            what,
+            r.percent,
+            r.elapsed_us as f64 / 1e6
+        );
+    }
+    true
+}

@@ -433,6 +433,7 @@ DECLARE
     started timestamptz := clock_timestamp();
     model_id bigint;
     version integer;
+    activities bigint;
 BEGIN
     SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
@@ -440,12 +441,15 @@ BEGIN
     END LOOP;
     EXECUTE format('SELECT count(*) FROM %s', att.leads) INTO n;
     RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
+    -- Progress of the two scans is reported against the activities' size estimate
+    -- (none if never analyzed) and the exact lead count.
+    SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
     EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
     EXECUTE format($q$
         WITH gone AS (DELETE FROM %9$s),
         fresh AS (
             SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, least(a.%3$I, $3)%4$s) AS st
-            FROM %5$s a GROUP BY a.%1$I)
+            FROM %5$s a WHERE lead_score._progress(1, $7, $9) GROUP BY a.%1$I)
         INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
                                heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l.%7$I, f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories,
@@ -455,7 +459,7 @@ BEGIN
         LEFT JOIN fresh ON fresh.k = l.%7$I
         CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
                                                   f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
-        WHERE l.%7$I IS NOT NULL
+        WHERE l.%7$I IS NOT NULL AND lead_score._progress(2, $8, $9)
         ORDER BY l.%7$I
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
             (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
@@ -465,7 +469,8 @@ BEGIN
                                          s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)
     $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads,
          format('lead_score.%I', att.name || '_pending'))
-    USING att.model, att.landmark, lead_score.scoring_time(), with_alerts, model_id, version;
+    USING att.model, att.landmark, lead_score.scoring_time(), with_alerts, model_id, version,
+          activities, n, (extract(epoch FROM started) * 1000000)::bigint;
     IF with_alerts THEN
         EXECUTE format('SELECT count(lead_score._emit_alerts($1, $2, s.lead_key::text, s.total, s.last_alerts)) FROM %s s
                         WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3', scores)

@@ -13,6 +13,7 @@ pub mod fit;
 pub mod interval;
 pub mod live;
 pub mod model;
+pub mod progress;
 mod reader;
 pub mod score;
 
