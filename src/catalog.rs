@@ -47,7 +47,10 @@ const SPEC_SQL: &CStr = c"SELECT m.name, v.spec::text FROM lead_score.model_vers
 /// Read-only matters: pgrx's SPI wrappers run read-write once the transaction has
 /// written, which bumps the command counter, and PostgreSQL forbids that while a
 /// parallel query runs (in workers and in the leader). The lookups only read.
-fn query_row(query: &CStr, args: &[(pg_sys::Oid, pg_sys::Datum)]) -> Option<Vec<Option<String>>> {
+pub(crate) fn query_row(
+    query: &CStr,
+    args: &[(pg_sys::Oid, pg_sys::Datum)],
+) -> Option<Vec<Option<String>>> {
     unsafe {
         if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
             raise_code(

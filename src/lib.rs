@@ -19,6 +19,7 @@ mod errors;
 mod fncache;
 mod lead;
 mod live;
+mod pending;
 mod row;
 
 extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);

@@ -53,6 +53,11 @@ CREATE FUNCTION lead_score._live_apply(stored bytea, delta bytea, fit float8, di
 RETURNS lead_score._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
 LANGUAGE c STABLE PARALLEL SAFE;
 
+-- The activity INSERT trigger of deferred attachments (src/pending.rs). It only
+-- runs as the trigger attach() installs on the attachment's own activity table.
+CREATE FUNCTION lead_score._append_pending() RETURNS trigger
+AS 'MODULE_PATHNAME', 'lead_score_append_pending' LANGUAGE c VOLATILE PARALLEL UNSAFE;
+
 CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by text, now timestamptz)
 RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
 LANGUAGE c STABLE PARALLEL SAFE;
@@ -190,6 +195,7 @@ DECLARE
     stripes  text;
     pending  text := format('lead_score.%I', att.name || '_pending');
     deferred boolean := att.mode = 'deferred';
+    trigger_fn text;
     pcols    text := '';
     pprops   text := '';
     i        integer := 0;
@@ -254,9 +260,20 @@ $body$$f$, fn, key_type, replace(preamble, 'v_landmark timestamptz;', 'v_landmar
         scores, pending, pprops, lead_score._applied_columns(), att.name, model);
 
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
-    IF deferred THEN
-        -- deferred: an insert (or COPY) only appends its events; readers merge them
-        -- and tick() folds them. No score row is touched, so no insert waits.
+    trigger_fn := fn || '()';
+    -- deferred: an insert (or COPY) only appends its events; readers merge them
+    -- and tick() folds them. No score row is touched, so no insert waits. The C
+    -- trigger copies rows as they are, so it needs text (or varchar) event types
+    -- and properties and a timestamptz time; other types take the plpgsql one.
+    IF deferred AND NOT EXISTS (
+        SELECT 1 FROM pg_attribute a
+        WHERE a.attrelid = att.activities AND NOT a.attisdropped AND a.attnum > 0
+          AND ((a.attname = etime AND a.atttypid <> 'timestamptz'::regtype)
+               OR (a.attname <> etime AND a.attname <> akey
+                   AND a.attname IN (SELECT etype UNION ALL SELECT jsonb_array_elements_text(att.mapping -> 'property_columns'))
+                   AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype)))) THEN
+        trigger_fn := format('lead_score._append_pending(%L)', att.name);
+    ELSIF deferred THEN
         EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
     INSERT INTO %2$s (lead_key, event_type, occurred_at%3$s)
@@ -283,8 +300,8 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
                    akey, batch),
             'd.st', false, att.name, model, format(stripes, 'unnest(v_keys)')));
     END IF;
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-        'lead_score_' || att.name || '_activities_insert', att.activities, fn);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s',
+        'lead_score_' || att.name || '_activities_insert', att.activities, trigger_fn);
 
     -- activities: UPDATE and DELETE recompute the touched leads from the source table.
     FOR p IN SELECT unnest(ARRAY['update', 'delete']) LOOP
@@ -652,7 +669,10 @@ BEGIN
     FOR t IN SELECT tbl, what FROM (VALUES (att.activities, 'activities'), (att.leads, 'leads')) AS x(tbl, what) LOOP
         FOREACH p IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'lead_score_' || att.name || '_' || t.what || '_' || p, t.tbl);
-            EXECUTE format('DROP FUNCTION IF EXISTS lead_score.%I()', att.name || '__on_' || t.what || '_' || p);
+            -- A deferred attachment's insert trigger may be the shared C function instead.
+            IF to_regprocedure(format('lead_score.%I()', att.name || '__on_' || t.what || '_' || p)) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION lead_score.%I()', att.name || '__on_' || t.what || '_' || p);
+            END IF;
         END LOOP;
     END LOOP;
     EXECUTE format('DROP FUNCTION IF EXISTS lead_score.%I', att.name || '__fold');

@@ -6,7 +6,7 @@
 SET lead_score.as_of = '2026-06-01 12:00:00+00';
 
 CREATE SCHEMA feed;
-CREATE TABLE feed.leads (id bigint PRIMARY KEY, sector text, job text);
+CREATE TABLE feed.leads (id bigint PRIMARY KEY, sector text, job text, email text);
 CREATE TABLE feed.events (
     id          bigserial PRIMARY KEY,
     lead_id     bigint NOT NULL,
@@ -18,27 +18,8 @@ CREATE INDEX ON feed.events (lead_id);
 INSERT INTO feed.leads VALUES (1, 'Software', 'VP Sales'), (2, 'Retail', 'Intern'), (3, 'Software', 'CTO');
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-05-31 12:00+00', '/pricing');
 
-SELECT lead_score.create_model('feed', '{
-  "fit": {"rules": [
-    {"name": "software", "when": {"field": "sector", "eq": "Software"}, "points": 40},
-    {"name": "senior", "when": {"field": "job", "regex": "\\b(vp|cto)\\b"}, "points": 20}]},
-  "engagement": {
-    "properties": ["url"],
-    "decay": {"kind": "exponential", "half_life": "7 days"},
-    "categories": [{"name": "pricing", "watermark": 9}],
-    "rules": [
-      {"name": "visit", "event": "page_view", "points": 2},
-      {"name": "pricing", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "points": 5, "category": "pricing"},
-      {"name": "demo", "event": "demo_request", "points": 30, "repeat": "once"}]},
-  "alerts": [
-    {"name": "pricing burst", "event": "page_view", "when": {"field": "url", "contains": "/pricing"}, "count": 3, "within": "1 hour"},
-    {"name": "demo request", "event": "demo_request"}],
-  "classification": {
-    "grades": [{"name": "A", "min": 50}, {"name": "B"}],
-    "labels": [{"name": "hot", "min": 20}, {"name": "cold"}],
-    "quadrant": {"fit": 50, "engagement": 20},
-    "mql": {"min_total": 80}}
-}');
+-- The model of live.sql, as first published.
+SELECT lead_score.create_model('feed', lead_score.model_spec('live', 1));
 
 -- The same model attached twice to the same tables: sync (the default) and deferred.
 -- The columns have the default names (id; lead_id, type, occurred_at), so no mapping.
@@ -121,6 +102,34 @@ INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view'
 SELECT lead_score.rescore('feed_deferred') AS leads;
 SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
+
+-- Inserts go through a C trigger that copies each event into the pending table.
+-- It needs text (or varchar) event types and properties and a timestamptz time;
+-- an activity table with other types gets an equivalent plpgsql trigger.
+CREATE TABLE feed.legacy_events (lead_id bigint, type varchar(20), at timestamp, url text);
+SELECT lead_score.attach('feed', 'feed.leads', 'feed.legacy_events', '{"occurred_at": "at"}',
+                         name => 'feed_legacy', mode => 'deferred') IS NOT NULL AS attached;
+SELECT c.relname AS activities, t.tgfoid::regproc AS trigger_function
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE t.tgname IN ('lead_score_feed_deferred_activities_insert', 'lead_score_feed_legacy_activities_insert')
+ORDER BY 1;
+SET TIME ZONE 'UTC';
+INSERT INTO feed.legacy_events VALUES (1, 'page_view', '2026-06-01 07:00', '/pricing'), (NULL, 'page_view', '2026-06-01 07:00', NULL);
+SELECT lead_key, event_type, occurred_at FROM lead_score.feed_legacy_pending;
+SELECT * FROM lead_score.check_consistency('feed_legacy');
+RESET TIME ZONE;
+SELECT lead_score.detach('feed_legacy');
+
+-- The C trigger runs only as the trigger attach() installed, on its own table.
+CREATE TABLE feed.other (lead_id bigint, type text, occurred_at timestamptz);
+CREATE TRIGGER sneaky AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('feed_deferred');
+INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
+DROP TRIGGER sneaky ON feed.other;
+CREATE TRIGGER lead_score_feed_deferred_activities_insert AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('feed_deferred');
+INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
+DROP TABLE feed.other;
 
 -- The mode must be one of the two.
 SELECT lead_score.attach('feed', 'feed.leads', 'feed.events', name => 'feed_lazy', mode => 'lazy');
