@@ -137,6 +137,13 @@ pending_leads=$(psql_q -tAc "SELECT count(DISTINCT lead_key) FROM lead_score.ben
 top_pending_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
 fold_pgbench=$(tick_s)
 top_folded_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
+# The fold leaves dead rows in the pending table until (auto)vacuum; then:
+psql_q -c "VACUUM lead_score.bench_deferred_pending" >/dev/null
+top_vacuumed_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
+top_deferred_plan=$(psql -X -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
+    -c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_level = notice" \
+    -c "SET client_min_messages = notice" -c "SELECT count(*) FROM lead_score.top_leads('bench_deferred', 100)" 2>&1 \
+    | grep -E "(Index|Seq) Scan.* on bench_deferred" | sed 's/ *(cost=.*//; s/^ *//' | sort | uniq -c | sed 's/^ */    /')
 
 log "top 100 current scores out of $LEADS leads"
 top=$(psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT lead_key, total FROM lead_score.bench_current ORDER BY heat DESC LIMIT 100")
@@ -157,6 +164,7 @@ echo "  runs (tps p50 p99): plain $r1_plain | $r2_plain; sync $r1_sync | $r2_syn
 echo "  tick() folding the events pending after each deferred run: $fold_first s, then $fold_pgbench s ($pending_events events on $pending_leads leads)"
 echo "top 100 of $LEADS leads (sync, through the current view):"
 echo "$top" | sed 's/^/  /'
-echo "top_leads('bench_deferred', 100): $top_pending_ms ms with $pending_events events pending, $top_folded_ms ms after tick()"
+echo "top_leads('bench_deferred', 100): $top_pending_ms ms with $pending_events events pending, $top_folded_ms ms after tick(), $top_vacuumed_ms ms once vacuumed; its scans:"
+echo "$top_deferred_plan"
 echo "check_consistency mismatches after the run: sync $consistency, deferred $consistency_deferred"
 rm -rf "$WORK"
