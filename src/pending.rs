@@ -17,6 +17,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CStr;
 
+/// Pending rows written per heap_multi_insert call.
+const INSERT_BATCH: usize = 1000;
+
 /// Where a trigger's events go and where they come from.
 #[derive(Clone)]
 struct Target {
@@ -254,6 +257,17 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         let last = target.columns.iter().map(|c| c.0).max().unwrap_or(1) as i32;
         let cid = pg_sys::GetCurrentCommandId(true);
         let bulk = pg_sys::GetBulkInsertState();
+        // Rows go in batches, as COPY writes them: one WAL record per page, not per row.
+        let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::new();
+        let mut used = 0usize;
+        let flush = |batch: &mut Vec<*mut pg_sys::TupleTableSlot>, used: usize| {
+            if used > 0 {
+                pg_sys::heap_multi_insert(rel, batch.as_mut_ptr(), used as i32, cid, 0, bulk);
+                for &slot in &batch[..used] {
+                    pg_sys::ExecClearTuple(slot);
+                }
+            }
+        };
         let mut values = vec![pg_sys::Datum::from(0); n];
         let mut nulls = vec![false; n];
         while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
@@ -279,8 +293,22 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
                 values[2] = pg_sys::Datum::from(now);
             }
             let tuple = pg_sys::heap_form_tuple(pending, values.as_mut_ptr(), nulls.as_mut_ptr());
-            pg_sys::heap_insert(rel, tuple, cid, 0, bulk);
-            pg_sys::heap_freetuple(tuple);
+            if used == batch.len() {
+                batch.push(pg_sys::MakeSingleTupleTableSlot(
+                    pending,
+                    &pg_sys::TTSOpsHeapTuple,
+                ));
+            }
+            pg_sys::ExecStoreHeapTuple(tuple, batch[used], true);
+            used += 1;
+            if used == INSERT_BATCH {
+                flush(&mut batch, used);
+                used = 0;
+            }
+        }
+        flush(&mut batch, used);
+        for slot in batch {
+            pg_sys::ExecDropSingleTupleTableSlot(slot);
         }
         pg_sys::FreeBulkInsertState(bulk);
         pg_sys::ExecDropSingleTupleTableSlot(slot);
