@@ -24,21 +24,18 @@ const INSERT_BATCH: usize = 1000;
 #[derive(Clone)]
 struct Target {
     pending: pg_sys::Oid,
-    /// Attribute numbers and types in the activity table of the lead key, event
-    /// type, time and properties, in the pending table's column order.
-    columns: Vec<(i16, pg_sys::Oid)>,
+    /// Attribute number, type and name in the activity table of the lead key,
+    /// event type, time and properties, in the pending table's column order.
+    columns: Vec<(i16, pg_sys::Oid, String)>,
 }
 
 thread_local! {
     static TARGETS: RefCell<HashMap<pg_sys::Oid, Target>> = RefCell::new(HashMap::new());
-    /// `lead_score.as_of` as last parsed: the setting and its time.
-    static AS_OF_PARSED: RefCell<Option<(String, i64)>> = const { RefCell::new(None) };
 }
 
-/// The attachment's activity table, pending table and mapped columns as
-/// "attnum:type" pairs in pending-column order.
+/// The attachment's activity table and its mapped columns as "attnum:type"
+/// pairs, in pending-column order.
 const TARGET_SQL: &CStr = c"SELECT a.activities::oid::text, \
-      to_regclass(format('lead_score.%I', a.name || '_pending'))::oid::text, \
       (SELECT string_agg(t.attnum::text || ':' || t.atttypid::oid::text, ',' ORDER BY c.ord) \
        FROM unnest(ARRAY[a.mapping ->> 'activity_lead_key', a.mapping ->> 'event_type', a.mapping ->> 'occurred_at'] \
                    || ARRAY(SELECT jsonb_array_elements_text(a.mapping -> 'property_columns'))) WITH ORDINALITY AS c(col, ord) \
@@ -51,6 +48,25 @@ fn misuse(message: String) -> ! {
         PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
         message,
     )
+}
+
+unsafe fn attribute(
+    desc: pg_sys::TupleDesc,
+    attnum: i16,
+) -> Option<&'static pg_sys::FormData_pg_attribute> {
+    unsafe {
+        let natts = (*desc).natts as usize;
+        let i = usize::try_from(attnum).ok()?.checked_sub(1)?;
+        (i < natts).then(|| &(*desc).attrs.as_slice(natts)[i])
+    }
+}
+
+unsafe fn attribute_name(att: &pg_sys::FormData_pg_attribute) -> String {
+    unsafe {
+        CStr::from_ptr(att.attname.data.as_ptr())
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 /// Looks the trigger's attachment up and checks the trigger is the one attach installed.
@@ -66,14 +82,38 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
             .to_string_lossy()
             .into_owned();
         let tgname = CStr::from_ptr((*trigger).tgname).to_string_lossy();
-        if tgname != format!("lead_score_{name}_activities_insert") {
+        // PostgreSQL truncated the name attach gave the trigger to NAMEDATALEN - 1 bytes.
+        let mut expected = format!("lead_score_{name}_activities_insert");
+        expected.truncate(pg_sys::NAMEDATALEN as usize - 1);
+        if tgname != expected {
             misuse(format!(
                 "lead_score._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
             ));
         }
-        // The lookup decides which table this trigger writes to, bypassing its
-        // privileges, so no function or operator of the session's search_path may
-        // stand in for pg_catalog's while it runs.
+        // Found by name in the lead_score schema, so the target is always a pending table.
+        let table = std::ffi::CString::new(format!("{name}_pending")).unwrap_or_default();
+        let pending = pg_sys::get_relname_relid(
+            table.as_ptr(),
+            pg_sys::get_namespace_oid(c"lead_score".as_ptr(), false),
+        );
+        if pending == pg_sys::InvalidOid {
+            misuse(format!(
+                "lead_score attachment \"{name}\" has no pending table"
+            ));
+        }
+        // The lookup runs as the attachment's owner (who owns the pending table),
+        // as the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
+        // lead_score. And with search_path pinned, nothing of theirs stands in for
+        // pg_catalog's functions or operators while it decides where rows go.
+        let rel = pg_sys::table_open(pending, pg_sys::AccessShareLock as i32);
+        let owner = (*(*rel).rd_rel).relowner;
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as i32);
+        let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
         let nest = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
             c"search_path".as_ptr(),
@@ -93,52 +133,36 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
             )],
         );
         pg_sys::AtEOXact_GUC(true, nest);
+        pg_sys::SetUserIdAndSecContext(user, context);
         let Some(row) = row else {
             misuse(format!(
                 "lead_score attachment \"{name}\" does not exist or is not deferred"
             ));
         };
-        let oid = |v: &Option<String>| {
-            pg_sys::Oid::from(
-                v.as_deref()
-                    .and_then(|s| s.parse::<u32>().ok())
-                    .unwrap_or(0),
-            )
-        };
-        let activities = oid(&row[0]);
-        let pending = oid(&row[1]);
-        let expected_table = format!("{name}_pending");
-        let in_schema = |rel: pg_sys::Oid| {
-            let relname = pg_sys::get_rel_name(rel);
-            let nsp = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(rel));
-            !relname.is_null()
-                && !nsp.is_null()
-                && CStr::from_ptr(nsp).to_bytes() == b"lead_score"
-                && CStr::from_ptr(relname).to_bytes() == expected_table.as_bytes()
-        };
-        if !in_schema(pending) {
-            misuse(format!(
-                "lead_score attachment \"{name}\" has no pending table"
-            ));
-        }
+        let activities = pg_sys::Oid::from(
+            row[0]
+                .as_deref()
+                .and_then(|s| s.parse::<u32>().ok())
+                .unwrap_or(0),
+        );
+        let source = (*(*td).tg_relation).rd_att;
         if activities != (*(*td).tg_relation).rd_id {
             misuse(format!(
                 "lead_score attachment \"{name}\" is not on this table"
             ));
         }
-        let columns: Vec<(i16, pg_sys::Oid)> = row[2]
+        let columns: Vec<(i16, pg_sys::Oid, String)> = row[1]
             .as_deref()
             .unwrap_or("")
             .split(',')
             .filter_map(|pair| {
                 let (attnum, typ) = pair.split_once(':')?;
-                Some((
-                    attnum.parse().ok()?,
-                    pg_sys::Oid::from(typ.parse::<u32>().ok()?),
-                ))
+                let attnum: i16 = attnum.parse().ok()?;
+                let name = attribute_name(attribute(source, attnum)?);
+                Some((attnum, pg_sys::Oid::from(typ.parse::<u32>().ok()?), name))
             })
             .collect();
-        let expected = 3 + row[3]
+        let expected = 3 + row[2]
             .as_deref()
             .and_then(|s| s.parse::<usize>().ok())
             .unwrap_or(0);
@@ -159,30 +183,17 @@ fn copies_as(source: pg_sys::Oid, pending: pg_sys::Oid) -> bool {
 }
 
 /// `lead_score.scoring_time()` without SPI: `lead_score.as_of` if set, else now().
+/// Parsed on every call, as the SQL function does (TimeZone may have changed).
 fn scoring_time() -> i64 {
-    // Read in place: this runs once per insert statement.
     let raw = unsafe { *crate::AS_OF.as_ptr() };
     if raw.is_null() || unsafe { *raw } == 0 {
         return unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     }
-    let setting = unsafe { CStr::from_ptr(raw) };
-    let cached = AS_OF_PARSED.with(|p| {
-        p.borrow()
-            .as_ref()
-            .filter(|(s, _)| s.as_bytes() == setting.to_bytes())
-            .map(|(_, at)| *at)
-    });
-    if let Some(at) = cached {
-        return at;
-    }
-    let at = unsafe {
+    unsafe {
         let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
         pg_sys::getTypeInputInfo(pg_sys::TIMESTAMPTZOID, &mut input, &mut ioparam);
-        pg_sys::OidInputFunctionCall(input, setting.as_ptr().cast_mut(), ioparam, -1).value() as i64
-    };
-    let text = setting.to_string_lossy().into_owned();
-    AS_OF_PARSED.with(|p| *p.borrow_mut() = Some((text, at)));
-    at
+        pg_sys::OidInputFunctionCall(input, raw, ioparam, -1).value() as i64
+    }
 }
 
 v1_info!(pg_finfo_lead_score_append_pending);
@@ -208,14 +219,12 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         }
         let source = (*(*td).tg_relation).rd_att;
         let tgoid = (*(*td).tg_trigger).tgoid;
-        // A column's type may have changed since the lookup (ALTER TABLE); look again then.
+        // Columns renamed, retyped or dropped since the lookup: look again.
         let still_valid = |t: &Target| {
-            t.columns.iter().all(|&(attnum, typ)| {
-                attnum >= 1 && (attnum as i32) <= (*source).natts && {
-                    let att =
-                        (*source).attrs.as_slice((*source).natts as usize)[attnum as usize - 1];
-                    !att.attisdropped && att.atttypid == typ
-                }
+            t.columns.iter().all(|(attnum, typ, name)| {
+                attribute(source, *attnum).is_some_and(|att| {
+                    !att.attisdropped && att.atttypid == *typ && attribute_name(att) == *name
+                })
             })
         };
         let target = match TARGETS.with(|t| t.borrow().get(&tgoid).cloned()) {
@@ -231,15 +240,22 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         let rel = pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32);
         let pending = (*rel).rd_att;
         let n = target.columns.len();
-        if (*(*rel).rd_rel).relhasindex || (*pending).natts as usize != n {
+        let form = (*rel).rd_rel;
+        // Rows are written to the heap directly, so it must be a plain heap table
+        // with no index to maintain (on Citus, a distributed table is not).
+        if (*form).relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char
+            || (*form).relam != pg_sys::HEAP_TABLE_AM_OID
+            || (*form).relhasindex
+            || (*pending).natts as usize != n
+        {
             raise_code(
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                "lead_score: a pending table must keep the columns attach() gave it and have no index",
+                "lead_score: a pending table must stay the plain heap table attach() made, with its columns and no index",
             );
         }
         let pending_attrs = (*pending).attrs.as_slice(n);
-        for (i, &(_, typ)) in target.columns.iter().enumerate() {
-            if !copies_as(typ, pending_attrs[i].atttypid) {
+        for (i, (_, typ, _)) in target.columns.iter().enumerate() {
+            if !copies_as(*typ, pending_attrs[i].atttypid) {
                 raise_code(
                     PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
                     "lead_score: an activity column's type no longer matches its pending column; attach again",
@@ -251,23 +267,36 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         let store = (*td).tg_newtable;
         // Other triggers of the statement read the same transition table: use a
         // read pointer of our own, as a scan of it would.
-        let reader = pg_sys::tuplestore_alloc_read_pointer(store, 0);
+        let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
         pg_sys::tuplestore_select_read_pointer(store, reader);
         pg_sys::tuplestore_rescan(store);
         let last = target.columns.iter().map(|c| c.0).max().unwrap_or(1) as i32;
         let cid = pg_sys::GetCurrentCommandId(true);
         let bulk = pg_sys::GetBulkInsertState();
-        // Rows go in batches, as COPY writes them: one WAL record per page, not per row.
-        let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::new();
+        // Rows go in batches, as COPY writes them: one WAL record per page, not per
+        // row. Each batch's tuples and detoasted values live in a context that is
+        // reset after it, so a large COPY runs in constant memory.
+        let batch_memory = pg_sys::AllocSetContextCreateInternal(
+            pg_sys::CurrentMemoryContext,
+            c"lead_score pending batch".as_ptr(),
+            pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+        );
+        let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::with_capacity(INSERT_BATCH);
         let mut used = 0usize;
         let flush = |batch: &mut Vec<*mut pg_sys::TupleTableSlot>, used: usize| {
             if used > 0 {
                 pg_sys::heap_multi_insert(rel, batch.as_mut_ptr(), used as i32, cid, 0, bulk);
-                for &slot in &batch[..used] {
-                    pg_sys::ExecClearTuple(slot);
+                for &s in &batch[..used] {
+                    pg_sys::ExecClearTuple(s);
                 }
             }
+            // The source slot's tuple may have been read into this context too.
+            pg_sys::ExecClearTuple(slot);
+            pg_sys::MemoryContextReset(batch_memory);
         };
+        let outer = pg_sys::MemoryContextSwitchTo(batch_memory);
         let mut values = vec![pg_sys::Datum::from(0); n];
         let mut nulls = vec![false; n];
         while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
@@ -275,8 +304,8 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
                 pg_sys::slot_getsomeattrs_int(slot, last);
             }
             let (vals, isnull) = ((*slot).tts_values, (*slot).tts_isnull);
-            for (i, &(attnum, _)) in target.columns.iter().enumerate() {
-                let at = attnum as usize - 1;
+            for (i, (attnum, _, _)) in target.columns.iter().enumerate() {
+                let at = *attnum as usize - 1;
                 nulls[i] = *isnull.add(at);
                 let mut v = *vals.add(at);
                 if !nulls[i] && pending_attrs[i].attlen == -1 {
@@ -288,16 +317,20 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
             if nulls[0] {
                 continue; // no lead key: the event belongs to no lead
             }
-            // An event dated after the write counts as of the write (see the sync trigger).
-            if !nulls[2] && (values[2].value() as i64) > now {
+            // As the sync trigger's least(occurred_at, now): an event dated after the
+            // write, or not dated, counts as of the write.
+            if nulls[2] || (values[2].value() as i64) > now {
                 values[2] = pg_sys::Datum::from(now);
+                nulls[2] = false;
             }
             let tuple = pg_sys::heap_form_tuple(pending, values.as_mut_ptr(), nulls.as_mut_ptr());
             if used == batch.len() {
+                let old = pg_sys::MemoryContextSwitchTo(outer);
                 batch.push(pg_sys::MakeSingleTupleTableSlot(
                     pending,
                     &pg_sys::TTSOpsHeapTuple,
                 ));
+                pg_sys::MemoryContextSwitchTo(old);
             }
             pg_sys::ExecStoreHeapTuple(tuple, batch[used], true);
             used += 1;
@@ -307,8 +340,10 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
             }
         }
         flush(&mut batch, used);
-        for slot in batch {
-            pg_sys::ExecDropSingleTupleTableSlot(slot);
+        pg_sys::MemoryContextSwitchTo(outer);
+        pg_sys::MemoryContextDelete(batch_memory);
+        for s in batch {
+            pg_sys::ExecDropSingleTupleTableSlot(s);
         }
         pg_sys::FreeBulkInsertState(bulk);
         pg_sys::ExecDropSingleTupleTableSlot(slot);

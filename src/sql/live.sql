@@ -150,12 +150,13 @@ CREATE FUNCTION lead_score._apply_loop(scores text, source text, delta text, rep
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT format($f$
     FOR v_pass IN 1..2 LOOP
-        WITH %9$s d AS (%1$s),
+        WITH d AS (%1$s),
         up AS (
             UPDATE %2$s s SET %3$s lead_score._live_apply(s.state, %4$s, s.fit, s.disqualified_by, s.mql, s.quadrant,
                                                      s.hot_categories, v_landmark, v_now, %5$s) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
+        %9$s
         sent AS (SELECT count(lead_score._emit_alerts(%6$L, %7$s, u.lead_key::text, u.total, u.last_alerts)) AS n
                  FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
@@ -165,6 +166,9 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
         %8$s
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM %2$s s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     END LOOP;$f$, source, scores, lead_score._applied_columns(), delta, CASE WHEN replace THEN 'true' ELSE 'false' END,
                   attachment, model, stripes, also)
 $$;
@@ -265,13 +269,13 @@ $body$$f$, fn, key_type, replace(preamble, 'v_landmark timestamptz;', 'v_landmar
     -- and tick() folds them. No score row is touched, so no insert waits. The C
     -- trigger copies rows as they are, so it needs text (or varchar) event types
     -- and properties and a timestamptz time; other types take the plpgsql one.
-    IF deferred AND NOT EXISTS (
-        SELECT 1 FROM pg_attribute a
-        WHERE a.attrelid = att.activities AND NOT a.attisdropped AND a.attnum > 0
-          AND ((a.attname = etime AND a.atttypid <> 'timestamptz'::regtype)
-               OR (a.attname <> etime AND a.attname <> akey
-                   AND a.attname IN (SELECT etype UNION ALL SELECT jsonb_array_elements_text(att.mapping -> 'property_columns'))
-                   AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype)))) THEN
+    IF deferred AND (
+        SELECT bool_and(a.atttypid = ANY (r.types))
+        FROM (SELECT etime AS col, ARRAY['timestamptz'::regtype::oid] AS types
+              UNION ALL
+              SELECT c, ARRAY['text'::regtype::oid, 'varchar'::regtype::oid]
+              FROM (SELECT etype UNION ALL SELECT jsonb_array_elements_text(att.mapping -> 'property_columns')) AS t(c)) r
+        JOIN pg_attribute a ON a.attrelid = att.activities AND a.attname = r.col AND NOT a.attisdropped) THEN
         trigger_fn := format('lead_score._append_pending(%L)', att.name);
     ELSIF deferred THEN
         EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
@@ -322,8 +326,10 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', format('v_landmark t
                        akey, batch, att.activities),
                 'coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark))', true,
                 att.name, model, format(stripes, 'unnest(v_keys)'),
-                -- The recompute reads the same snapshot, so it counts exactly the events dropped.
-                CASE WHEN deferred THEN format('gone AS (DELETE FROM %s p WHERE p.lead_key IN (SELECT unnest(v_keys))),', pending) ELSE '' END));
+                -- Dropped in the recompute's statement, which reads the same snapshot, and only
+                -- for leads whose (locked) score row it rewrote; a lead without one keeps its
+                -- events until it is created, which counts them from the table.
+                CASE WHEN deferred THEN format('gone AS (DELETE FROM %s p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),', pending) ELSE '' END));
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
             'lead_score_' || att.name || '_activities_' || p, upper(p), att.activities,
             CASE p WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows' ELSE 'OLD TABLE AS old_rows' END, fn);
@@ -387,8 +393,9 @@ $body$$f$, fn, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestam
             CASE p WHEN 'update' THEN format('SELECT n.%I FROM new_rows n UNION SELECT o.%I FROM old_rows o', lkey, lkey)
                    ELSE format('SELECT n.%I FROM new_rows n', lkey) END,
             CASE p WHEN 'update' THEN format(
-                'DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o EXCEPT SELECT n.%I FROM new_rows n);',
-                scores, lkey, lkey) ELSE '' END,
+                'DELETE FROM %s s WHERE s.lead_key IN (SELECT o.%I FROM old_rows o EXCEPT SELECT n.%I FROM new_rows n);
+    DELETE FROM %s p WHERE p.lead_key IN (SELECT o.%I FROM old_rows o EXCEPT SELECT n.%I FROM new_rows n);',
+                scores, lkey, lkey, pending, lkey, lkey) ELSE '' END,
             -- deferred: fold known leads' pending events first, so classification and
             -- alerts see them; a new lead's are counted from the source table, so drop them.
             CASE WHEN deferred THEN format('PERFORM lead_score.%I(ARRAY(SELECT n.%I FROM new_rows n));', att.name || '__fold', lkey) ELSE '' END,
@@ -620,7 +627,7 @@ BEGIN
     FOR i IN 1..jsonb_array_length(prop_cols) LOOP
         pcols := pcols || format(', p%s text', i);
     END LOOP;
-    EXECUTE format('CREATE TABLE lead_score.%I (lead_key %s NOT NULL, event_type text, occurred_at timestamptz%s)',
+    EXECUTE format('CREATE TABLE lead_score.%I (lead_key %s NOT NULL, event_type text, occurred_at timestamptz%s) USING heap',
         att.name || '_pending', key_type, pcols);
     -- Each score row with its pending events merged in: what every reader sees. A
     -- sync attachment has none, and its view stays a plain scan, so "ORDER BY heat
@@ -716,39 +723,41 @@ DECLARE
     scores  text;
     alerts  bigint := 0;
     n       bigint;
-    exclusive boolean;
 BEGIN
+    -- Rebases first. Rebasing rewrites every row, so it takes the lock triggers
+    -- share exclusively, and waits for them; it does so before this transaction
+    -- holds any score row, so no writer can be waiting on it meanwhile.
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        scores := format('lead_score.%I', att.name || '_scores');
-        -- Rebasing rewrites every row, so it needs the lock triggers share; only a
-        -- tick that took it exclusively rebases. Read the row again under the lock.
-        exclusive := lead_score._rebase_due(att.model, att.landmark, now_);
-        IF exclusive THEN
-            PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
-        ELSE
-            PERFORM pg_advisory_xact_lock_shared(lead_score._lock_key(att.name));
-        END IF;
+        CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        PERFORM pg_advisory_xact_lock(lead_score._lock_key(att.name));
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;  -- again, under the lock
+        CONTINUE WHEN att.name IS NULL OR NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        att.landmark := date_trunc('hour', now_);
+        EXECUTE format('UPDATE lead_score.%I SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))',
+                       att.name || '_scores')
+        USING att.landmark;
+        UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
+    END LOOP;
+    -- Then folds and time-driven crossings. Both skip the rows writers hold, so
+    -- tick() never waits on a writer; a later tick picks those leads up.
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        PERFORM pg_advisory_xact_lock_shared(lead_score._lock_key(att.name));
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.name IS NULL THEN
-            CONTINUE;  -- detached meanwhile
-        END IF;
+        CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
+        scores := format('lead_score.%I', att.name || '_scores');
         IF att.mode = 'deferred' THEN
             EXECUTE format('SELECT lead_score.%I()', att.name || '__fold') INTO n;
             alerts := alerts + n;
         END IF;
-        IF exclusive AND lead_score._rebase_due(att.model, att.landmark, now_) THEN
-            att.landmark := date_trunc('hour', now_);
-            EXECUTE format('UPDATE %s SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))', scores)
-            USING att.landmark;
-            UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
-        END IF;
+        -- A lead that still has pending events is classified by the fold that takes them.
         EXECUTE format($q$
             WITH due AS (
                 SELECT s.lead_key FROM %1$s s
                 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
-                WHERE x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
-                   OR x.hot_categories IS DISTINCT FROM s.hot_categories
-                ORDER BY s.lead_key FOR UPDATE OF s),
+                WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+                       OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+                  AND NOT EXISTS (SELECT 1 FROM lead_score.%2$I p WHERE p.lead_key = s.lead_key)
+                ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
             up AS (
                 UPDATE %1$s s SET
                     (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
@@ -759,7 +768,7 @@ BEGIN
                 FROM due WHERE s.lead_key = due.lead_key
                 RETURNING s.lead_key, s.total, s.last_alerts)
             SELECT coalesce(sum(lead_score._emit_alerts($3, $4, u.lead_key::text, u.total, u.last_alerts)), 0)
-            FROM up u WHERE u.last_alerts IS NOT NULL$q$, scores)
+            FROM up u WHERE u.last_alerts IS NOT NULL$q$, scores, att.name || '_pending')
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
     END LOOP;

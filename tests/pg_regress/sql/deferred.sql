@@ -103,6 +103,22 @@ SELECT lead_score.rescore('feed_deferred') AS leads;
 SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 
+-- Applications need no grants on lead_score's objects: here a role that may only
+-- insert into feed.events, in a new session (so nothing is cached yet).
+CREATE ROLE regress_feed_app;
+GRANT USAGE ON SCHEMA feed TO regress_feed_app;
+GRANT INSERT ON feed.events TO regress_feed_app;
+GRANT USAGE ON SEQUENCE feed.events_id_seq TO regress_feed_app;
+\c -
+SET lead_score.as_of = '2026-06-01 12:00:00+00';
+SET ROLE regress_feed_app;
+INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-06-01 08:30+00', '/blog');
+RESET ROLE;
+SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+DROP OWNED BY regress_feed_app;
+DROP ROLE regress_feed_app;
+
 -- Inserts go through a C trigger that copies each event into the pending table.
 -- It needs text (or varchar) event types and properties and a timestamptz time;
 -- an activity table with other types gets an equivalent plpgsql trigger.
