@@ -26,7 +26,7 @@ struct Target {
     pending: pg_sys::Oid,
     /// Attribute number, type and name in the activity table of the lead key,
     /// event type, time and properties, in the pending table's column order.
-    columns: Vec<(i16, pg_sys::Oid, String)>,
+    columns: Vec<(i16, pg_sys::Oid, std::ffi::CString)>,
 }
 
 thread_local! {
@@ -61,12 +61,8 @@ unsafe fn attribute(
     }
 }
 
-unsafe fn attribute_name(att: &pg_sys::FormData_pg_attribute) -> String {
-    unsafe {
-        CStr::from_ptr(att.attname.data.as_ptr())
-            .to_string_lossy()
-            .into_owned()
-    }
+unsafe fn attribute_name(att: &pg_sys::FormData_pg_attribute) -> &CStr {
+    unsafe { CStr::from_ptr(att.attname.data.as_ptr()) }
 }
 
 /// Looks the trigger's attachment up and checks the trigger is the one attach installed.
@@ -151,14 +147,14 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
                 "lead_score attachment \"{name}\" is not on this table"
             ));
         }
-        let columns: Vec<(i16, pg_sys::Oid, String)> = row[1]
+        let columns: Vec<(i16, pg_sys::Oid, std::ffi::CString)> = row[1]
             .as_deref()
             .unwrap_or("")
             .split(',')
             .filter_map(|pair| {
                 let (attnum, typ) = pair.split_once(':')?;
                 let attnum: i16 = attnum.parse().ok()?;
-                let name = attribute_name(attribute(source, attnum)?);
+                let name = attribute_name(attribute(source, attnum)?).to_owned();
                 Some((attnum, pg_sys::Oid::from(typ.parse::<u32>().ok()?), name))
             })
             .collect();
@@ -223,7 +219,9 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         let still_valid = |t: &Target| {
             t.columns.iter().all(|(attnum, typ, name)| {
                 attribute(source, *attnum).is_some_and(|att| {
-                    !att.attisdropped && att.atttypid == *typ && attribute_name(att) == *name
+                    !att.attisdropped
+                        && att.atttypid == *typ
+                        && attribute_name(att) == name.as_c_str()
                 })
             })
         };
@@ -283,7 +281,7 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
             pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
             pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
         );
-        let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::with_capacity(INSERT_BATCH);
+        let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::new();
         let mut used = 0usize;
         let flush = |batch: &mut Vec<*mut pg_sys::TupleTableSlot>, used: usize| {
             if used > 0 {
