@@ -270,17 +270,24 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         pg_sys::tuplestore_rescan(store);
         let last = target.columns.iter().map(|c| c.0).max().unwrap_or(1) as i32;
         let cid = pg_sys::GetCurrentCommandId(true);
-        let bulk = pg_sys::GetBulkInsertState();
         // Rows go in batches, as COPY writes them: one WAL record per page, not per
-        // row. Each batch's tuples and detoasted values live in a context that is
-        // reset after it, so a large COPY runs in constant memory.
-        let batch_memory = pg_sys::AllocSetContextCreateInternal(
-            pg_sys::CurrentMemoryContext,
-            c"lead_score pending batch".as_ptr(),
-            pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
-            pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
-            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
-        );
+        // row. A statement of more than one batch (a COPY) also gets a bulk-insert
+        // state, and a memory context reset after each batch, so it runs in constant
+        // memory; a small one (the common single-row insert) needs neither, as the
+        // trigger's own memory is freed when it returns.
+        let large = pg_sys::tuplestore_tuple_count(store) > INSERT_BATCH as i64;
+        let (bulk, batch_memory) = if large {
+            let memory = pg_sys::AllocSetContextCreateInternal(
+                pg_sys::CurrentMemoryContext,
+                c"lead_score pending batch".as_ptr(),
+                pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+                pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+                pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+            );
+            (pg_sys::GetBulkInsertState(), memory)
+        } else {
+            (std::ptr::null_mut(), pg_sys::CurrentMemoryContext)
+        };
         let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::new();
         let mut used = 0usize;
         let flush = |batch: &mut Vec<*mut pg_sys::TupleTableSlot>, used: usize| {
@@ -290,9 +297,11 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
                     pg_sys::ExecClearTuple(s);
                 }
             }
-            // The source slot's tuple may have been read into this context too.
-            pg_sys::ExecClearTuple(slot);
-            pg_sys::MemoryContextReset(batch_memory);
+            if large {
+                // The source slot's tuple may have been read into this context too.
+                pg_sys::ExecClearTuple(slot);
+                pg_sys::MemoryContextReset(batch_memory);
+            }
         };
         let outer = pg_sys::MemoryContextSwitchTo(batch_memory);
         let mut values = vec![pg_sys::Datum::from(0); n];
@@ -339,11 +348,13 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
         }
         flush(&mut batch, used);
         pg_sys::MemoryContextSwitchTo(outer);
-        pg_sys::MemoryContextDelete(batch_memory);
+        if large {
+            pg_sys::MemoryContextDelete(batch_memory);
+            pg_sys::FreeBulkInsertState(bulk);
+        }
         for s in batch {
             pg_sys::ExecDropSingleTupleTableSlot(s);
         }
-        pg_sys::FreeBulkInsertState(bulk);
         pg_sys::ExecDropSingleTupleTableSlot(slot);
         pg_sys::tuplestore_select_read_pointer(store, 0);
         pg_sys::table_close(rel, pg_sys::NoLock as i32);
