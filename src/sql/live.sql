@@ -120,6 +120,14 @@ BEGIN
 END
 $$;
 
+-- The pending table's property columns p1, p2, … of an attachment, each written
+-- through a format() template, e.g. ', m.p%s' gives ", m.p1, m.p2".
+CREATE FUNCTION lead_score._pending_columns(att lead_score.attachments, template text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(string_agg(format(template, i), '' ORDER BY i), '')
+    FROM generate_series(1, jsonb_array_length(att.mapping -> 'property_columns')) i
+$$;
+
 -- A query of one live delta per lead from an attachment's pending events, for
 -- readers: the current-score views and top_leads.
 CREATE FUNCTION lead_score._pending_states(att lead_score.attachments)
@@ -129,8 +137,7 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
                     JOIN lead_score.models m ON m.name = a.model WHERE a.name = %L) k
         GROUP BY p.lead_key$q$,
-        (SELECT coalesce(string_agg(format(', p.p%s', i), '' ORDER BY i), '')
-         FROM generate_series(1, jsonb_array_length(att.mapping -> 'property_columns')) i),
+        lead_score._pending_columns(att, ', p.p%s'),
         att.name || '_pending', att.name)
 $$;
 
@@ -200,15 +207,9 @@ DECLARE
     pending  text := format('lead_score.%I', att.name || '_pending');
     deferred boolean := att.mode = 'deferred';
     trigger_fn text;
-    pcols    text := '';
-    pprops   text := '';
-    i        integer := 0;
 BEGIN
     FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
         props := props || format(', n.%I::text', p);
-        i := i + 1;
-        pcols := pcols || ', p' || i;
-        pprops := pprops || ', m.p' || i;
     END LOOP;
     SELECT format_type(a.atttypid, a.atttypmod) INTO key_type FROM pg_attribute a
     WHERE a.attrelid = att.leads AND a.attname = lkey;
@@ -261,7 +262,7 @@ $f$, lead_score._lock_key(att.name), att.name);
     RETURN v_count;
 END
 $body$$f$, fn, key_type, replace(preamble, 'v_landmark timestamptz;', 'v_landmark timestamptz; v_count bigint;'),
-        scores, pending, pprops, lead_score._applied_columns(), att.name, model);
+        scores, pending, lead_score._pending_columns(att, ', m.p%s'), lead_score._applied_columns(), att.name, model);
 
     fn := format('lead_score.%I', att.name || '__on_activities_insert');
     trigger_fn := fn || '()';
@@ -284,7 +285,7 @@ BEGIN
     SELECT n.%4$I, n.%5$I, least(n.%6$I, lead_score.scoring_time())%7$s FROM new_rows n WHERE n.%4$I IS NOT NULL;
     RETURN NULL;
 END
-$body$$f$, fn, pending, pcols, akey, etype, etime, props);
+$body$$f$, fn, pending, lead_score._pending_columns(att, ', p%s'), akey, etype, etime, props);
     ELSE
     -- sync: INSERT (and COPY) add their events to the score rows in O(1) per event.
     EXECUTE format($f$CREATE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$%2$s
@@ -530,8 +531,6 @@ DECLARE
     akey_type regtype;
     prop_cols jsonb := '[]';
     p        text;
-    pcols    text;
-    i        integer;
 BEGIN
     IF spec IS NULL THEN
         RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
@@ -623,12 +622,8 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON lead_score.%I (heat DESC)', att.name || '_scores_heat', att.name || '_scores');
     -- Events not yet folded into the score rows (deferred mode; empty in sync mode).
     -- No index: an index would cost inserts more than the scans of a table tick() keeps small.
-    pcols := '';
-    FOR i IN 1..jsonb_array_length(prop_cols) LOOP
-        pcols := pcols || format(', p%s text', i);
-    END LOOP;
     EXECUTE format('CREATE TABLE lead_score.%I (lead_key %s NOT NULL, event_type text, occurred_at timestamptz%s) USING heap',
-        att.name || '_pending', key_type, pcols);
+        att.name || '_pending', key_type, lead_score._pending_columns(att, ', p%s text'));
     -- Each score row with its pending events merged in: what every reader sees. A
     -- sync attachment has none, and its view stays a plain scan, so "ORDER BY heat
     -- LIMIT n" over the current view is an index scan.
