@@ -17,7 +17,7 @@ use pgrx::{IntoDatum, PgSqlErrorCode};
 
 /// Arguments before the event properties: state, model, event type, time.
 const FIXED_ARGS: usize = 4;
-const MAX_PROPERTIES: usize = 8;
+use lead_score_core::MAX_PROPERTIES;
 
 pub(crate) unsafe fn aggregate_context(
     fcinfo: pg_sys::FunctionCallInfo,

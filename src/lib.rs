@@ -13,29 +13,35 @@ pgrx::pg_module_magic!(name, version);
 
 mod aggregate;
 mod args;
+mod attach;
 mod catalog;
 mod classify;
 mod errors;
 mod fncache;
 mod lead;
 mod live;
+mod owner;
 mod pending;
 mod row;
 
-extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!(
-    "sql/scoring.sql",
+    "../sql/scoring.sql",
     name = "scoring",
     requires = ["bootstrap"]
 );
 // Live scores use the scoring types, so they come last.
-extension_sql_file!("sql/live.sql", name = "live", finalize);
+extension_sql_file!("../sql/live.sql", name = "live", finalize);
 
 /// `lead_score.as_of`: score as of this time instead of now(); for backtests.
 pub static AS_OF: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // No Rust backtrace in any error a client sees, whatever RUST_BACKTRACE the
+    // server was started with: pgrx attaches a captured backtrace to the DETAIL
+    // of errors raised through Rust, and capture() reads this once, on first use.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     GucRegistry::define_string_guc(
         c"lead_score.as_of",
         c"Time at which engagement is scored (empty means now()).",

@@ -20,7 +20,7 @@ use pgrx::{IntoDatum, PgSqlErrorCode};
 
 /// State, model id, version, landmark, event type, time; then the properties.
 const FIXED_ARGS: usize = 6;
-const MAX_PROPERTIES: usize = 8;
+use lead_score_core::MAX_PROPERTIES;
 
 #[derive(Default)]
 struct BatchCache {

@@ -79,7 +79,10 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
             .into_owned();
         let tgname = CStr::from_ptr((*trigger).tgname).to_string_lossy();
         // PostgreSQL truncated the name attach gave the trigger to NAMEDATALEN - 1 bytes.
-        let mut expected = format!("lead_score_{name}_activities_insert");
+        let mut expected = lead_score_core::sqlgen::attach::trigger_name(
+            &name,
+            lead_score_core::sqlgen::attach::Write::Insert,
+        );
         expected.truncate(pg_sys::NAMEDATALEN as usize - 1);
         if tgname != expected {
             misuse(format!(
@@ -97,39 +100,22 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
                 "lead_score attachment \"{name}\" has no pending table"
             ));
         }
-        // The lookup runs as the attachment's owner (who owns the pending table),
-        // as the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
-        // lead_score. And with search_path pinned, nothing of theirs stands in for
+        // The lookup runs as the pending table's owner (the extension's owner), as
+        // the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
+        // lead_score. With search_path pinned, nothing of theirs stands in for
         // pg_catalog's functions or operators while it decides where rows go.
         let rel = pg_sys::table_open(pending, pg_sys::AccessShareLock as i32);
         let owner = (*(*rel).rd_rel).relowner;
         pg_sys::table_close(rel, pg_sys::AccessShareLock as i32);
-        let (mut user, mut context) = (pg_sys::InvalidOid, 0);
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(
-            owner,
-            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        );
-        let nest = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        let row = query_row(
-            TARGET_SQL,
-            &[(
-                pg_sys::TEXTOID,
-                name.as_str().into_datum().unwrap_or(pg_sys::Datum::from(0)),
-            )],
-        );
-        pg_sys::AtEOXact_GUC(true, nest);
-        pg_sys::SetUserIdAndSecContext(user, context);
+        let row = crate::owner::run_as(owner, || {
+            query_row(
+                TARGET_SQL,
+                &[(
+                    pg_sys::TEXTOID,
+                    name.as_str().into_datum().unwrap_or(pg_sys::Datum::from(0)),
+                )],
+            )
+        });
         let Some(row) = row else {
             misuse(format!(
                 "lead_score attachment \"{name}\" does not exist or is not deferred"
@@ -178,20 +164,6 @@ fn copies_as(source: pg_sys::Oid, pending: pg_sys::Oid) -> bool {
     source == pending || (pending == pg_sys::TEXTOID && source == pg_sys::VARCHAROID)
 }
 
-/// `lead_score.scoring_time()` without SPI: `lead_score.as_of` if set, else now().
-/// Parsed on every call, as the SQL function does (TimeZone may have changed).
-fn scoring_time() -> i64 {
-    let raw = unsafe { *crate::AS_OF.as_ptr() };
-    if raw.is_null() || unsafe { *raw } == 0 {
-        return unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-    }
-    unsafe {
-        let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
-        pg_sys::getTypeInputInfo(pg_sys::TIMESTAMPTZOID, &mut input, &mut ioparam);
-        pg_sys::OidInputFunctionCall(input, raw, ioparam, -1).value() as i64
-    }
-}
-
 v1_info!(pg_finfo_lead_score_append_pending);
 /// `lead_score._append_pending('attachment')`: AFTER INSERT … FOR EACH STATEMENT
 /// with `REFERENCING NEW TABLE`.
@@ -233,7 +205,8 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
                 t
             }
         };
-        let now = scoring_time();
+        // The writer's real time: lead_score.as_of only affects reads.
+        let now = pg_sys::GetCurrentTransactionStartTimestamp();
 
         let rel = pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32);
         let pending = (*rel).rd_att;

@@ -60,6 +60,30 @@ unsafe fn kind_of(typid: pg_sys::Oid) -> Kind {
     }
 }
 
+/// Inside a SECURITY DEFINER function (a live-score trigger), reading a value
+/// must not run code another role wrote: only built-in types and enums (whose
+/// output function is built in) are read there.
+unsafe fn refuse_foreign_type_as_definer(typid: pg_sys::Oid, field: &str) {
+    unsafe {
+        let base = pg_sys::getBaseType(typid);
+        if base.to_u32() < pg_sys::FirstNormalObjectId
+            || pg_sys::get_typtype(base) as u8 == b'e'
+            || pg_sys::GetUserId() == pg_sys::GetOuterUserId()
+        {
+            return;
+        }
+        let type_name = CStr::from_ptr(pg_sys::format_type_be(typid))
+            .to_string_lossy()
+            .into_owned();
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("lead_score: fit field \"{field}\" has type {type_name}, which live scores do not read"),
+            "Live-score triggers run with their owner's rights, so they only read built-in types and enums; map the field to a column of such a type."
+        );
+    }
+}
+
 unsafe fn output_fn(typid: pg_sys::Oid) -> pg_sys::Oid {
     let mut func = pg_sys::InvalidOid;
     let mut is_varlena = false;
@@ -83,7 +107,11 @@ impl RowMapping {
             let shared = pg_sys::lookup_rowtype_tupdesc(typid, typmod);
             let tupdesc =
                 PgMemoryContexts::For(mcxt).switch_to(|_| pg_sys::CreateTupleDescCopy(shared));
-            pg_sys::DecrTupleDescRefCount(shared);
+            // ReleaseTupleDesc: only reference-counted descriptors are released
+            // (a blessed record type's, as in a parallel worker, is not).
+            if (*shared).tdrefcount >= 0 {
+                pg_sys::DecrTupleDescRefCount(shared);
+            }
             let natts = (*tupdesc).natts as usize;
             let attrs = (*tupdesc).attrs.as_slice(natts);
             let mut columns = Vec::with_capacity(fit.fields.len());
@@ -93,7 +121,10 @@ impl RowMapping {
                         && CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == field.as_bytes()
                 });
                 match found {
-                    Some(i) => columns.push((i, kind_of(attrs[i].atttypid))),
+                    Some(i) => {
+                        refuse_foreign_type_as_definer(attrs[i].atttypid, field);
+                        columns.push((i, kind_of(attrs[i].atttypid)))
+                    }
                     None => {
                         let type_name = CStr::from_ptr(pg_sys::format_type_be(typid))
                             .to_string_lossy()

@@ -5,6 +5,8 @@
 //! over its events into a fixed-size state that [`engagement::combine`] merges,
 //! and [`Model::score`] / [`Model::explain`] for the result.
 
+#![forbid(unsafe_code)]
+
 pub mod classify;
 pub mod condition;
 pub mod engagement;
@@ -16,11 +18,12 @@ pub mod model;
 pub mod progress;
 mod reader;
 pub mod score;
+pub mod sqlgen;
 
 pub use classify::Quadrant;
 pub use condition::Value;
 pub use engagement::{State, StateKey};
 pub use error::{Error, Result};
 pub use fit::FitOutcome;
-pub use model::{EngagementModel, FitModel, Model};
+pub use model::{EngagementModel, FitModel, Model, MAX_PROPERTIES};
 pub use score::{CategoryScore, ExplainRow, Score};

@@ -371,11 +371,21 @@ fn parse_decay(value: &Json, path: &str) -> Result<ParsedDecay> {
     Ok(parsed)
 }
 
+/// The most event properties a model can name (`engagement.properties`): the
+/// engagement and live aggregates are declared for up to this many.
+pub const MAX_PROPERTIES: usize = 3;
+
 fn parse_engagement(value: &Json) -> Result<EngagementModel> {
     let mut obj = Obj::new(value, "engagement")?;
 
     let mut properties: Vec<String> = Vec::new();
     if let Some(items) = obj.opt_array("properties")? {
+        if items.len() > MAX_PROPERTIES {
+            return Err(Error::spec(
+                "engagement.properties",
+                format!("at most {MAX_PROPERTIES} properties, got {}", items.len()),
+            ));
+        }
         for (i, p) in items.iter().enumerate() {
             let path = index_path("engagement.properties", i);
             let name = as_str(p, &path)?;

@@ -1,0 +1,1049 @@
+//! The objects `lead_score.attach` creates for one attachment: the score,
+//! pending and stripe tables, the views readers use, and the statement-level
+//! triggers that keep scores current. One function per generated object.
+//!
+//! Security rules every generated trigger follows (README, "Security"):
+//! - Trigger functions are `SECURITY DEFINER` (an application that writes its
+//!   own tables needs no grants on lead_score), with `search_path` pinned to
+//!   `pg_catalog, pg_temp` and `row_security = off`, so no policy, operator or
+//!   function of another role is found by name.
+//! - They only touch values of built-in types and enums, and turn an enum into
+//!   text through its output function (`format('%s', …)`), never through a
+//!   cast, so no user-defined cast, operator, I/O or domain check can run with
+//!   the definer's rights. `attach` refuses other column types.
+//! - Locks that order writers are relation and row locks on lead_score's own
+//!   tables, which only the definer may take, not public advisory locks.
+//! - Writers use the transaction's real time (`now()`); `lead_score.as_of` only
+//!   affects reads.
+
+use super::{ident, literal, ours, Qualified};
+
+/// The most engagement properties an attachment can map; the spec parser
+/// enforces the same limit (`engagement.properties`).
+pub use crate::model::MAX_PROPERTIES;
+
+/// Stripe locks a writer takes for keys that have no score row yet.
+pub const STRIPES: u32 = 1024;
+
+/// The roles lead_score ships; see README, "Roles".
+pub const READER_ROLE: &str = "lead_score_reader";
+pub const ADMIN_ROLE: &str = "lead_score_admin";
+
+/// The longest attachment name: every derived name (the longest is
+/// `<name>__lead_trunc`, and triggers `lead_score_<name>_trunc`) stays within
+/// PostgreSQL's 63-byte identifiers.
+pub const MAX_NAME_LEN: usize = 41;
+
+/// Columns of the `lead_score._applied` composite that `_live_apply` returns,
+/// with the score table column each is stored in. The single definition of
+/// both shapes: the score table, the `_applied` type and every SET list come
+/// from it.
+pub const APPLIED: &[(&str, &str, &str)] = &[
+    // (field of _applied, its type, score table column)
+    ("state", "bytea", "state"),
+    ("engagement", "float8", "engagement"),
+    ("total", "float8", "total"),
+    ("mql", "boolean", "mql"),
+    ("quadrant", "text", "quadrant"),
+    ("hot_categories", "text[]", "hot_categories"),
+    ("heat", "float8", "heat"),
+    ("last_activity", "timestamptz", "last_activity"),
+    ("model_version", "integer", "model_version"),
+    ("alerts", "jsonb", "last_alerts"),
+];
+
+/// `CREATE TYPE lead_score._applied`, from [`APPLIED`].
+pub fn applied_type() -> String {
+    let fields: Vec<String> = APPLIED
+        .iter()
+        .map(|(f, t, _)| format!("{} {t}", ident(f)))
+        .collect();
+    format!(
+        "CREATE TYPE {} AS ({})",
+        ours("_applied"),
+        fields.join(", ")
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Each activity write updates its leads' score rows and alerts at once.
+    Sync,
+    /// Activity inserts append to a pending table; readers merge it, `tick()` folds it.
+    Deferred,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Deferred => "deferred",
+        }
+    }
+}
+
+/// How generated code turns a column's value into text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextOf {
+    /// A built-in type: `::text` (only the bootstrap superuser can define
+    /// casts between built-in types).
+    Cast,
+    /// An enum: its output function, through `format('%s', …)`, which never
+    /// looks at user-defined casts.
+    Output,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub text: TextOf,
+}
+
+impl Column {
+    pub fn new(name: &str, text: TextOf) -> Self {
+        Column {
+            name: name.to_string(),
+            text,
+        }
+    }
+    /// `alias.column`.
+    fn of(&self, alias: &str) -> String {
+        format!("{alias}.{}", ident(&self.name))
+    }
+    /// `alias.column` as text.
+    fn text_of(&self, alias: &str) -> String {
+        text_of(&self.of(alias), self.text)
+    }
+}
+
+fn text_of(expr: &str, how: TextOf) -> String {
+    match how {
+        TextOf::Cast => format!("({expr})::text"),
+        TextOf::Output => format!("pg_catalog.format('%s', {expr})"),
+    }
+}
+
+/// One attachment: a model bound to the user's lead and activity tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Checked by [`valid_name`].
+    pub name: String,
+    pub model: String,
+    pub leads: Qualified,
+    pub activities: Qualified,
+    pub lead_key: Column,
+    pub activity_lead_key: Column,
+    pub event_type: Column,
+    /// A timestamptz column.
+    pub occurred_at: String,
+    /// The activity columns of the spec's `engagement.properties`, in order.
+    pub properties: Vec<Column>,
+    /// The lead key's type (its base type, for a domain).
+    pub key_type: Qualified,
+    pub mode: Mode,
+    /// Deferred inserts through the C trigger, which copies rows as they are:
+    /// text or varchar event types and properties, and a timestamptz time.
+    pub fast_append: bool,
+}
+
+/// Whether `name` can name an attachment: a lower-case identifier short enough
+/// for every name derived from it.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && name.len() <= MAX_NAME_LEN
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// The writes each trigger handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Insert,
+    Update,
+    Delete,
+    Truncate,
+}
+
+impl Write {
+    pub const ALL: [Write; 4] = [Write::Insert, Write::Update, Write::Delete, Write::Truncate];
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Write::Insert => "ins",
+            Write::Update => "upd",
+            Write::Delete => "del",
+            Write::Truncate => "trunc",
+        }
+    }
+    fn event(self) -> &'static str {
+        match self {
+            Write::Insert => "INSERT",
+            Write::Update => "UPDATE",
+            Write::Delete => "DELETE",
+            Write::Truncate => "TRUNCATE",
+        }
+    }
+    fn referencing(self) -> &'static str {
+        match self {
+            Write::Insert => " REFERENCING NEW TABLE AS new_rows",
+            Write::Update => " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            Write::Delete => " REFERENCING OLD TABLE AS old_rows",
+            Write::Truncate => "",
+        }
+    }
+}
+
+/// Which of the attachment's two tables a trigger is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Leads,
+    Activities,
+}
+
+/// The name of the trigger `attach` puts on a table for a write. The same on
+/// both tables (trigger names are per table); the C trigger checks it.
+pub fn trigger_name(attachment: &str, write: Write) -> String {
+    format!("lead_score_{attachment}_{}", write.suffix())
+}
+
+/// Unquoted names of an attachment's objects in the lead_score schema.
+pub mod names {
+    pub fn scores(a: &str) -> String {
+        format!("{a}_scores")
+    }
+    pub fn heat_index(a: &str) -> String {
+        format!("{a}_scores_heat")
+    }
+    pub fn pending(a: &str) -> String {
+        format!("{a}_pending")
+    }
+    pub fn stripes(a: &str) -> String {
+        format!("{a}_stripes")
+    }
+    pub fn columns(a: &str) -> String {
+        format!("{a}_columns")
+    }
+    pub fn merged(a: &str) -> String {
+        format!("{a}_merged")
+    }
+    pub fn current(a: &str) -> String {
+        format!("{a}_current")
+    }
+    pub fn fold(a: &str) -> String {
+        format!("{a}__fold")
+    }
+    pub fn trigger_fn(a: &str, table: super::Table, write: super::Write) -> String {
+        let t = match table {
+            super::Table::Leads => "lead",
+            super::Table::Activities => "act",
+        };
+        format!("{a}__{t}_{}", write.suffix())
+    }
+}
+
+/// A generated statement with what it creates, for errors and snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub what: String,
+    pub sql: String,
+}
+
+fn stmt(what: impl Into<String>, sql: impl Into<String>) -> Statement {
+    Statement {
+        what: what.into(),
+        sql: sql.into(),
+    }
+}
+
+/// `p1 text, p2 text, …`-style lists over the pending table's property columns.
+fn pending_props(n: usize, f: impl Fn(usize) -> String) -> String {
+    (1..=n).map(|i| format!(", {}", f(i))).collect()
+}
+
+impl Attachment {
+    fn scores(&self) -> String {
+        ours(&names::scores(&self.name))
+    }
+    fn pending(&self) -> String {
+        ours(&names::pending(&self.name))
+    }
+    fn stripes_table(&self) -> String {
+        ours(&names::stripes(&self.name))
+    }
+    fn fold_fn(&self) -> String {
+        ours(&names::fold(&self.name))
+    }
+    fn key_type(&self) -> String {
+        self.key_type.to_sql()
+    }
+    fn deferred(&self) -> bool {
+        self.mode == Mode::Deferred
+    }
+
+    /// Every statement `attach` runs, in order (the attachment row itself is
+    /// written by the caller, before).
+    pub fn create_statements(&self) -> Vec<Statement> {
+        let mut out = vec![
+            self.scores_table(),
+            self.heat_index(),
+            self.pending_table(),
+            self.stripes_table_ddl(),
+            self.stripes_rows(),
+            self.columns_view(),
+            self.merged_view(),
+            self.current_view(),
+            self.fold_function(),
+        ];
+        for table in [Table::Activities, Table::Leads] {
+            for write in Write::ALL {
+                if let Some(f) = self.trigger_function(table, write) {
+                    out.push(f);
+                }
+                out.push(self.trigger(table, write));
+            }
+        }
+        out.extend(self.privileges());
+        out
+    }
+
+    /// `CREATE TABLE lead_score.<name>_scores`, keyed by the lead's own key type.
+    pub fn scores_table(&self) -> Statement {
+        let mut cols = vec![
+            format!("lead_key {} PRIMARY KEY", self.key_type()),
+            "fit float8 NOT NULL".to_string(),
+            "disqualified_by text".to_string(),
+        ];
+        for (_, typ, column) in APPLIED {
+            let not_null = if matches!(*column, "state" | "heat") {
+                " NOT NULL"
+            } else {
+                ""
+            };
+            cols.push(format!("{column} {typ}{not_null}"));
+        }
+        cols.push("updated_at timestamptz".to_string());
+        stmt(
+            names::scores(&self.name),
+            format!("CREATE TABLE {} (\n    {}\n)", self.scores(), cols.join(",\n    ")),
+        )
+    }
+
+    /// The index that makes "hottest leads now" an index scan.
+    pub fn heat_index(&self) -> Statement {
+        stmt(
+            names::heat_index(&self.name),
+            format!(
+                "CREATE INDEX {} ON {} (heat DESC)",
+                ident(&names::heat_index(&self.name)),
+                self.scores()
+            ),
+        )
+    }
+
+    /// Events not yet folded into the score rows (deferred mode; empty in sync
+    /// mode). No index: it would cost inserts more than the scans of a table
+    /// `tick()` keeps small.
+    pub fn pending_table(&self) -> Statement {
+        stmt(
+            names::pending(&self.name),
+            format!(
+                "CREATE TABLE {} (lead_key {} NOT NULL, event_type text, occurred_at timestamptz{}) USING heap",
+                self.pending(),
+                self.key_type(),
+                pending_props(self.properties.len(), |i| format!("p{i} text"))
+            ),
+        )
+    }
+
+    /// Rows writers lock (`FOR UPDATE`, in stripe order) for keys without a
+    /// score row, so a lead being created and its first activities, written by
+    /// concurrent transactions, cannot miss each other. Row locks on a table
+    /// only the definer may update: no other role can take them.
+    pub fn stripes_table_ddl(&self) -> Statement {
+        stmt(
+            names::stripes(&self.name),
+            format!(
+                "CREATE TABLE {} (stripe integer PRIMARY KEY)",
+                self.stripes_table()
+            ),
+        )
+    }
+
+    pub fn stripes_rows(&self) -> Statement {
+        stmt(
+            format!("{} rows", names::stripes(&self.name)),
+            format!(
+                "INSERT INTO {} (stripe) SELECT pg_catalog.generate_series(0, {})",
+                self.stripes_table(),
+                STRIPES - 1
+            ),
+        )
+    }
+
+    /// A view over every mapped column, never read: while it exists PostgreSQL
+    /// refuses to change the type of, or drop, a column the triggers read, so
+    /// the types `attach` checked stay what the triggers see.
+    pub fn columns_view(&self) -> Statement {
+        let mut cols = vec![self.lead_key.of("l")];
+        cols.push(self.activity_lead_key.of("a"));
+        cols.push(self.event_type.of("a"));
+        cols.push(format!("a.{}", ident(&self.occurred_at)));
+        cols.extend(self.properties.iter().map(|p| p.of("a")));
+        let cols: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} AS c{}", i + 1))
+            .collect();
+        stmt(
+            names::columns(&self.name),
+            format!(
+                "CREATE VIEW {} AS SELECT {} FROM {} l, {} a WHERE false",
+                ours(&names::columns(&self.name)),
+                cols.join(", "),
+                self.leads.to_sql(),
+                self.activities.to_sql()
+            ),
+        )
+    }
+
+    /// One live delta per lead from the pending events: readers merge it.
+    pub fn pending_states(&self) -> String {
+        pending_states(&self.name, self.properties.len())
+    }
+
+    /// Each score row with its pending events merged in: what every reader
+    /// sees. A sync attachment has none, and its view stays a plain scan, so
+    /// `ORDER BY heat LIMIT n` over the current view is an index scan.
+    pub fn merged_view(&self) -> Statement {
+        let body = match self.mode {
+            Mode::Sync => format!(
+                "SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.heat FROM {} s",
+                self.scores()
+            ),
+            Mode::Deferred => format!(
+                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.heat\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
+                self.scores(),
+                self.pending_states()
+            ),
+        };
+        stmt(
+            names::merged(&self.name),
+            format!("CREATE VIEW {} AS\n{body}", ours(&names::merged(&self.name))),
+        )
+    }
+
+    /// The current score of every lead, at `scoring_time()`.
+    pub fn current_view(&self) -> Statement {
+        stmt(
+            names::current(&self.name),
+            format!(
+                "CREATE VIEW {} AS\nSELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,\n       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x",
+                ours(&names::current(&self.name)),
+                ours(&names::merged(&self.name))
+            ),
+        )
+    }
+
+    /// The declarations and first statements every trigger body shares: the
+    /// writer's real time, the lock that orders it against publishing and
+    /// rebasing (which take EXCLUSIVE), then the landmark and model version.
+    fn preamble(&self, extra: &[(&str, String)]) -> String {
+        let mut decls = String::from(
+            "DECLARE\n    v_now timestamptz := pg_catalog.now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
+        );
+        for (name, typ) in extra {
+            decls.push_str(&format!("    {name} {typ};\n"));
+        }
+        format!(
+            "{decls}BEGIN\n    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = {};\n",
+            self.scores(),
+            literal(&self.name)
+        )
+    }
+
+    /// `SET (columns) = (SELECT a.fields, v_now FROM <call> a)`.
+    fn set_applied(&self, call: &str) -> String {
+        let columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
+        let fields: Vec<String> = APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
+        format!(
+            "({}, updated_at) = (SELECT {}, v_now FROM {call} a)",
+            columns.join(", "),
+            fields.join(", ")
+        )
+    }
+
+    /// Sends the alerts of the rows an `up` CTE returned.
+    fn emit_alerts(&self, alias: &str) -> String {
+        format!(
+            "lead_score._emit_alerts({}, {}, {}, {alias}.total, {alias}.last_alerts)",
+            literal(&self.name),
+            literal(&self.model),
+            text_of(&format!("{alias}.lead_key"), self.lead_key.text)
+        )
+    }
+
+    /// One forward-decayed delta per lead from activity rows aliased `n`. An
+    /// event dated after the write counts as if it happened then: forward decay
+    /// would otherwise read it as worth more than its points.
+    fn batch(&self, alias: &str) -> String {
+        let props: String = self
+            .properties
+            .iter()
+            .map(|p| format!(", {}", p.text_of(alias)))
+            .collect();
+        format!(
+            "lead_score._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, v_now){props})",
+            self.event_type.text_of(alias),
+            ident(&self.occurred_at)
+        )
+    }
+
+    /// Locks the stripes of the keys a query returns, in stripe order.
+    fn lock_stripes(&self, keys: &str) -> String {
+        format!(
+            "PERFORM 1 FROM {} t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext({}) & {} FROM ({keys}) AS k(k)) ORDER BY t.stripe FOR UPDATE;",
+            self.stripes_table(),
+            text_of("k.k", self.lead_key.text),
+            STRIPES - 1
+        )
+    }
+
+    /// Applies one delta per lead from `source` (columns k, st) to the score
+    /// rows and sends the alerts, then retries the keys that had no score row
+    /// after waiting on their stripes (a lead may be being created by another
+    /// transaction). `v_keys` holds the keys for pass 2.
+    fn apply_loop(&self, source: &str, delta: &str, replace: bool, also: &str) -> String {
+        let apply = format!(
+            "lead_score._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})"
+        );
+        format!(
+            "    FOR v_pass IN 1..2 LOOP
+        WITH d AS ({source}),
+        up AS (
+            UPDATE {scores} s SET {set}
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),{also}
+        sent AS (SELECT count({emit}) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        {stripes}
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM {scores} s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+",
+            scores = self.scores(),
+            set = self.set_applied(&apply),
+            also = if also.is_empty() {
+                String::new()
+            } else {
+                format!("\n        {also}")
+            },
+            emit = self.emit_alerts("u"),
+            stripes = self.lock_stripes("SELECT pg_catalog.unnest(v_keys)"),
+        )
+    }
+
+    /// `CREATE FUNCTION` for a generated plpgsql function, its body quoted as a literal.
+    fn function(&self, name: &str, args: &str, returns: &str, definer: bool, body: &str) -> Statement {
+        let security = if definer { " SECURITY DEFINER" } else { "" };
+        stmt(
+            name,
+            format!(
+                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off\nAS {}",
+                ours(name),
+                literal(body)
+            ),
+        )
+    }
+
+    /// Folds pending events (all, or those of some keys) into the score rows
+    /// and sends the alerts they cause. Score rows are locked in key order
+    /// before their pending rows are deleted, as every other writer does. Rows
+    /// another transaction holds are skipped, so a fold never waits; they and
+    /// events committed after the statement began stay pending for the next.
+    pub fn fold_function(&self) -> Statement {
+        let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
+        let apply = "lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
+        let body = format!(
+            "{preamble}    WITH locked AS (
+        SELECT s.lead_key FROM {scores} s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+    moved AS (DELETE FROM {pending} p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
+          FROM moved m GROUP BY m.lead_key),
+    up AS (
+        UPDATE {scores} s SET {set}
+        FROM d WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT coalesce(pg_catalog.sum({emit}), 0) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN v_count;
+END
+",
+            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            scores = self.scores(),
+            pending = self.pending(),
+            set = self.set_applied(apply),
+            emit = self.emit_alerts("u"),
+        );
+        self.function(
+            &names::fold(&self.name),
+            &format!("keys {}[] DEFAULT NULL", self.key_type()),
+            "bigint",
+            false,
+            &body,
+        )
+    }
+
+    /// The trigger function for a write on a table; `None` where the trigger
+    /// calls a shared function (the deferred C insert trigger).
+    pub fn trigger_function(&self, table: Table, write: Write) -> Option<Statement> {
+        let body = match (table, write) {
+            (Table::Activities, Write::Insert) => match self.mode {
+                Mode::Deferred if self.fast_append => return None,
+                Mode::Deferred => self.activities_append_body(),
+                Mode::Sync => self.activities_insert_body(),
+            },
+            (Table::Activities, Write::Update | Write::Delete) => self.activities_recompute_body(write),
+            (Table::Activities, Write::Truncate) => self.activities_truncate_body(),
+            (Table::Leads, Write::Insert | Write::Update) => self.leads_upsert_body(write),
+            (Table::Leads, Write::Delete) => self.leads_delete_body(),
+            (Table::Leads, Write::Truncate) => self.leads_truncate_body(),
+        };
+        Some(self.function(&names::trigger_fn(&self.name, table, write), "", "trigger", true, &body))
+    }
+
+    /// sync: INSERT (and COPY) add their events to the score rows, O(1) per event.
+    fn activities_insert_body(&self) -> String {
+        let akey = self.activity_lead_key.of("n");
+        let source = format!(
+            "SELECT {akey} AS k, {batch} AS st FROM new_rows n WHERE {akey} IS NOT NULL AND (v_pass = 1 OR {akey} = ANY (v_keys)) GROUP BY {akey}",
+            batch = self.batch("n")
+        );
+        format!(
+            "{preamble}    -- Rows are locked in key order, so concurrent statements cannot deadlock on
+    -- them; a single-row statement (the common case) has nothing to order.
+    IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
+        PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {akey} FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    END IF;
+    -- Pass 1 adds every lead's delta; pass 2 only the leads that had no score row.
+{apply}    RETURN NULL;
+END
+",
+            preamble = self.preamble(&self.loop_decls()),
+            scores = self.scores(),
+            apply = self.apply_loop(&source, "d.st", false, ""),
+        )
+    }
+
+    fn loop_decls(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("v_count", "bigint".into()),
+            ("v_keys", format!("{}[]", self.key_type())),
+            ("v_pass", "integer".into()),
+        ]
+    }
+
+    /// deferred, for column types the C trigger does not copy: append events to
+    /// the pending table. No score row is touched, so no insert waits.
+    fn activities_append_body(&self) -> String {
+        let props = pending_props(self.properties.len(), |i| format!("p{i}"));
+        let values: String = self
+            .properties
+            .iter()
+            .map(|p| format!(", {}", p.text_of("n")))
+            .collect();
+        let akey = self.activity_lead_key.of("n");
+        format!(
+            "BEGIN
+    INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
+    SELECT {akey}, {etype}, LEAST(n.{etime}, pg_catalog.now()){values} FROM new_rows n WHERE {akey} IS NOT NULL;
+    RETURN NULL;
+END
+",
+            pending = self.pending(),
+            etype = self.event_type.text_of("n"),
+            etime = ident(&self.occurred_at),
+        )
+    }
+
+    /// UPDATE and DELETE of activities recompute the touched leads from the table.
+    fn activities_recompute_body(&self, write: Write) -> String {
+        let keys = match write {
+            Write::Update => format!(
+                "SELECT {} FROM old_rows o UNION SELECT {} FROM new_rows n",
+                self.activity_lead_key.of("o"),
+                self.activity_lead_key.of("n")
+            ),
+            _ => format!("SELECT {} FROM old_rows o", self.activity_lead_key.of("o")),
+        };
+        let akey = self.activity_lead_key.of("n");
+        let source = format!(
+            "SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT {akey} AS k, {batch} AS st FROM {activities} n WHERE {akey} = ANY (v_keys) GROUP BY {akey}) f ON f.k = k.k",
+            batch = self.batch("n"),
+            activities = self.activities.to_sql()
+        );
+        // Dropped in the recompute's statement, which reads the same snapshot, and
+        // only for leads whose (locked) score row it rewrote; a lead without one
+        // keeps its events until it is created, which counts them from the table.
+        let also = if self.deferred() {
+            format!(
+                "gone AS (DELETE FROM {} p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),",
+                self.pending()
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{preamble}    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT k FROM ({keys}) t(k)) ORDER BY s.lead_key FOR UPDATE;
+    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM ({keys}) t(k) WHERE t.k IS NOT NULL;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+{apply}    RETURN NULL;
+END
+",
+            preamble = self.preamble(&self.loop_decls()),
+            scores = self.scores(),
+            apply = self.apply_loop(
+                &source,
+                "coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark))",
+                true,
+                &also
+            ),
+        )
+    }
+
+    /// TRUNCATE of activities empties every lead's engagement.
+    fn activities_truncate_body(&self) -> String {
+        let apply = "lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true)";
+        format!(
+            "{preamble}    PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM {pending};
+    WITH up AS (
+        UPDATE {scores} s SET {set}
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count({emit}) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+",
+            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            scores = self.scores(),
+            pending = self.pending(),
+            set = self.set_applied(apply),
+            emit = self.emit_alerts("u"),
+        )
+    }
+
+    /// INSERT and UPDATE of leads (re)compute fit; a lead new to the scores gets
+    /// its engagement from the activities it already has.
+    fn leads_upsert_body(&self, write: Write) -> String {
+        let lkey_n = self.lead_key.of("n");
+        let lkey_l = self.lead_key.of("l");
+        let scores = self.scores();
+        let pending = self.pending();
+        let keys = match write {
+            Write::Update => format!(
+                "SELECT {lkey_n} FROM new_rows n UNION SELECT {} FROM old_rows o",
+                self.lead_key.of("o")
+            ),
+            _ => format!("SELECT {lkey_n} FROM new_rows n"),
+        };
+        let new_without_row = format!(
+            "SELECT {lkey_l} FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM {scores} x WHERE x.lead_key = {lkey_l})"
+        );
+        let mut steps = String::new();
+        if write == Write::Update {
+            let gone = format!(
+                "SELECT {} FROM old_rows o EXCEPT SELECT {lkey_n} FROM new_rows n",
+                self.lead_key.of("o")
+            );
+            steps.push_str(&format!(
+                "    DELETE FROM {scores} s WHERE s.lead_key IN ({gone});\n    DELETE FROM {pending} p WHERE p.lead_key IN ({gone});\n"
+            ));
+        }
+        let mut with = String::new();
+        if self.deferred() {
+            // Fold known leads' pending events first, so classification and alerts
+            // see them; a new lead's are counted from the source table, so drop them.
+            steps.push_str(&format!(
+                "    PERFORM {}(ARRAY(SELECT {lkey_n} FROM new_rows n));\n",
+                self.fold_fn()
+            ));
+            with = format!("gone AS (DELETE FROM {pending} p WHERE p.lead_key IN ({new_without_row})),\n    ");
+        }
+        let score_columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
+        let applied_fields: Vec<String> = APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
+        let akey = self.activity_lead_key.of("n");
+        let model = literal(&self.model);
+        format!(
+            "{preamble}    {stripes}
+    PERFORM 1 FROM {scores} s WHERE s.lead_key IN ({keys}) ORDER BY s.lead_key FOR UPDATE;
+{steps}    WITH {with}fresh AS (
+        SELECT {akey} AS k, {batch} AS st FROM {activities} n
+        WHERE {akey} IN ({new_without_row})
+        GROUP BY {akey}),
+    up AS (
+        INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {score_columns}, updated_at)
+        SELECT {lkey_l}, f.fit, f.dq, {applied_fields}, v_now
+        FROM new_rows l
+        CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = {lkey_l}
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        WHERE {lkey_l} IS NOT NULL
+        ORDER BY {lkey_l}
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            {set}
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count({emit}) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+",
+            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            stripes = self.lock_stripes(&format!(
+                "SELECT {lkey_n} FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM {scores} x WHERE x.lead_key = {lkey_n})"
+            )),
+            batch = self.batch("n"),
+            activities = self.activities.to_sql(),
+            score_columns = score_columns.join(", "),
+            applied_fields = applied_fields.join(", "),
+            set = self.set_applied("lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),
+            emit = self.emit_alerts("u"),
+        )
+    }
+
+    /// DELETE of leads removes their scores and pending events.
+    fn leads_delete_body(&self) -> String {
+        let lkey = self.lead_key.of("o");
+        format!(
+            "{preamble}    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o);
+    DELETE FROM {pending} p WHERE p.lead_key IN (SELECT {lkey} FROM old_rows o);
+    RETURN NULL;
+END
+",
+            preamble = self.preamble(&[]),
+            scores = self.scores(),
+            pending = self.pending(),
+        )
+    }
+
+    /// TRUNCATE of leads removes every score.
+    fn leads_truncate_body(&self) -> String {
+        format!(
+            "{preamble}    PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM {scores};
+    DELETE FROM {pending};
+    RETURN NULL;
+END
+",
+            preamble = self.preamble(&[]),
+            scores = self.scores(),
+            pending = self.pending(),
+        )
+    }
+
+    fn table(&self, table: Table) -> &Qualified {
+        match table {
+            Table::Leads => &self.leads,
+            Table::Activities => &self.activities,
+        }
+    }
+
+    /// `CREATE TRIGGER` for a write on a table.
+    pub fn trigger(&self, table: Table, write: Write) -> Statement {
+        let function = if table == Table::Activities
+            && write == Write::Insert
+            && self.deferred()
+            && self.fast_append
+        {
+            format!("lead_score._append_pending({})", literal(&self.name))
+        } else {
+            format!("{}()", ours(&names::trigger_fn(&self.name, table, write)))
+        };
+        let name = trigger_name(&self.name, write);
+        stmt(
+            format!("trigger {name} on {}", self.table(table).to_sql()),
+            format!(
+                "CREATE TRIGGER {} AFTER {} ON {}{} FOR EACH STATEMENT EXECUTE FUNCTION {function}",
+                ident(&name),
+                write.event(),
+                self.table(table).to_sql(),
+                write.referencing()
+            ),
+        )
+    }
+
+    /// Who may do what with the attachment's objects. Nobody but the owner may
+    /// call the trigger functions: EXECUTE is checked when a trigger is created,
+    /// not when it fires, so any role could otherwise attach them to a table of
+    /// its own.
+    pub fn privileges(&self) -> Vec<Statement> {
+        let mut out = Vec::new();
+        for table in [Table::Activities, Table::Leads] {
+            for write in Write::ALL {
+                if self.trigger_function(table, write).is_some() {
+                    out.push(stmt(
+                        "revoke",
+                        format!(
+                            "REVOKE ALL ON FUNCTION {}() FROM PUBLIC",
+                            ours(&names::trigger_fn(&self.name, table, write))
+                        ),
+                    ));
+                }
+            }
+        }
+        let fold = format!("{}({}[])", self.fold_fn(), self.key_type());
+        out.push(stmt("revoke", format!("REVOKE ALL ON FUNCTION {fold} FROM PUBLIC")));
+        out.push(stmt(
+            "grant",
+            format!("GRANT EXECUTE ON FUNCTION {fold} TO {}", ident(ADMIN_ROLE)),
+        ));
+        let readable = [
+            self.scores(),
+            self.pending(),
+            ours(&names::merged(&self.name)),
+            ours(&names::current(&self.name)),
+        ];
+        out.push(stmt(
+            "grant",
+            format!("GRANT SELECT ON {} TO {}", readable.join(", "), ident(READER_ROLE)),
+        ));
+        out.push(stmt(
+            "grant",
+            format!(
+                "GRANT SELECT ON {} TO {}",
+                readable.join(", "),
+                ident(ADMIN_ROLE)
+            ),
+        ));
+        out.push(stmt(
+            "grant",
+            format!(
+                "GRANT INSERT, UPDATE, DELETE ON {}, {} TO {}",
+                self.scores(),
+                self.pending(),
+                ident(ADMIN_ROLE)
+            ),
+        ));
+        out
+    }
+}
+
+/// Every statement `detach` runs: triggers on whichever of the attachment's
+/// tables still exist (`None` for one the user dropped), then its functions,
+/// views and tables.
+pub fn drop_statements(
+    attachment: &str,
+    leads: Option<&Qualified>,
+    activities: Option<&Qualified>,
+) -> Vec<Statement> {
+    let mut out = Vec::new();
+    for table in [activities, leads].into_iter().flatten() {
+        for write in Write::ALL {
+            let name = trigger_name(attachment, write);
+            out.push(stmt(
+                format!("trigger {name}"),
+                format!("DROP TRIGGER IF EXISTS {} ON {}", ident(&name), table.to_sql()),
+            ));
+        }
+    }
+    for table in [Table::Activities, Table::Leads] {
+        for write in Write::ALL {
+            let f = names::trigger_fn(attachment, table, write);
+            out.push(stmt(f.clone(), format!("DROP FUNCTION IF EXISTS {}()", ours(&f))));
+        }
+    }
+    let fold = names::fold(attachment);
+    out.push(stmt(fold.clone(), format!("DROP FUNCTION IF EXISTS {}", ours(&fold))));
+    for view in [names::current(attachment), names::merged(attachment), names::columns(attachment)] {
+        out.push(stmt(view.clone(), format!("DROP VIEW IF EXISTS {}", ours(&view))));
+    }
+    for table in [names::scores(attachment), names::pending(attachment), names::stripes(attachment)] {
+        out.push(stmt(table.clone(), format!("DROP TABLE IF EXISTS {}", ours(&table))));
+    }
+    out
+}
+
+/// The lock that waits for every writer of an attachment and keeps new ones
+/// out, while readers go on: publishing, rescoring, rebasing and detaching
+/// take it. Writers hold ROW EXCLUSIVE on these tables; only roles that may
+/// write them can take either mode.
+pub fn lock_exclusive(attachment: &str) -> String {
+    format!(
+        "LOCK TABLE {}, {} IN EXCLUSIVE MODE",
+        ours(&names::scores(attachment)),
+        ours(&names::pending(attachment))
+    )
+}
+
+/// A query of one live delta per lead from an attachment's pending events,
+/// for readers: the merged view and `top_leads`.
+pub fn pending_states(attachment: &str, properties: usize) -> String {
+    format!(
+        "SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at{}) AS st
+FROM {} p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = {}) k
+GROUP BY p.lead_key",
+        pending_props(properties, |i| format!("p.p{i}")),
+        ours(&names::pending(attachment)),
+        literal(attachment)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_in_identifiers() {
+        let name = "a".repeat(MAX_NAME_LEN);
+        assert!(valid_name(&name));
+        assert!(!valid_name(&"a".repeat(MAX_NAME_LEN + 1)));
+        for table in [Table::Leads, Table::Activities] {
+            for write in Write::ALL {
+                assert!(names::trigger_fn(&name, table, write).len() <= 63);
+                assert!(trigger_name(&name, write).len() <= 63);
+            }
+        }
+        for n in [
+            names::scores(&name),
+            names::heat_index(&name),
+            names::pending(&name),
+            names::stripes(&name),
+            names::columns(&name),
+            names::merged(&name),
+            names::current(&name),
+            names::fold(&name),
+        ] {
+            assert!(n.len() <= 63, "{n}");
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(valid_name("live"));
+        assert!(valid_name("_x1"));
+        assert!(!valid_name(""));
+        assert!(!valid_name("1x"));
+        assert!(!valid_name("Live"));
+        assert!(!valid_name("a b"));
+        assert!(!valid_name("a$body$"));
+    }
+
+    #[test]
+    fn applied_type_comes_from_one_list() {
+        assert_eq!(
+            applied_type(),
+            "CREATE TYPE \"lead_score\".\"_applied\" AS (\"state\" bytea, \"engagement\" float8, \"total\" float8, \"mql\" boolean, \"quadrant\" text, \"hot_categories\" text[], \"heat\" float8, \"last_activity\" timestamptz, \"model_version\" integer, \"alerts\" jsonb)"
+        );
+    }
+}

@@ -1,0 +1,393 @@
+-- attach
+-- bench_scores
+CREATE TABLE "lead_score"."bench_scores" (
+    lead_key "pg_catalog"."int8" PRIMARY KEY,
+    fit float8 NOT NULL,
+    disqualified_by text,
+    state bytea NOT NULL,
+    engagement float8,
+    total float8,
+    mql boolean,
+    quadrant text,
+    hot_categories text[],
+    heat float8 NOT NULL,
+    last_activity timestamptz,
+    model_version integer,
+    last_alerts jsonb,
+    updated_at timestamptz
+);
+
+-- bench_scores_heat
+CREATE INDEX "bench_scores_heat" ON "lead_score"."bench_scores" (heat DESC);
+
+-- bench_pending
+CREATE TABLE "lead_score"."bench_pending" (lead_key "pg_catalog"."int8" NOT NULL, event_type text, occurred_at timestamptz) USING heap;
+
+-- bench_stripes
+CREATE TABLE "lead_score"."bench_stripes" (stripe integer PRIMARY KEY);
+
+-- bench_stripes rows
+INSERT INTO "lead_score"."bench_stripes" (stripe) SELECT pg_catalog.generate_series(0, 1023);
+
+-- bench_columns
+CREATE VIEW "lead_score"."bench_columns" AS SELECT l."id" AS c1, a."lead_id" AS c2, a."type" AS c3, a."occurred_at" AS c4 FROM "public"."leads" l, "public"."activities" a WHERE false;
+
+-- bench_merged
+CREATE VIEW "lead_score"."bench_merged" AS
+SELECT s.lead_key,
+       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,
+       s.fit, s.disqualified_by, s.heat
+FROM "lead_score"."bench_scores" s
+LEFT JOIN (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at) AS st
+FROM "lead_score"."bench_pending" p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'bench') k
+GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
+
+-- bench_current
+CREATE VIEW "lead_score"."bench_current" AS
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
+       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+FROM "lead_score"."bench_merged" s
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
+
+-- bench__fold
+CREATE FUNCTION "lead_score"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    WITH locked AS (
+        SELECT s.lead_key FROM "lead_score"."bench_scores" s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score"."bench_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+    moved AS (DELETE FROM "lead_score"."bench_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st
+          FROM moved m GROUP BY m.lead_key),
+    up AS (
+        UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        FROM d WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)), 0) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN v_count;
+END
+';
+
+-- trigger lead_score_bench_ins on "public"."activities"
+CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."activities" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('bench');
+
+-- bench__act_upd
+CREATE FUNCTION "lead_score"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+    v_keys "pg_catalog"."int8"[];
+    v_pass integer;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
+    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n WHERE n."lead_id" = ANY (v_keys) GROUP BY n."lead_id") f ON f.k = k.k),
+        up AS (
+            UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
+        sent AS (SELECT count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_upd on "public"."activities"
+CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."activities" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__act_upd"();
+
+-- bench__act_del
+CREATE FUNCTION "lead_score"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+    v_keys "pg_catalog"."int8"[];
+    v_pass integer;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."lead_id" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
+    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n WHERE n."lead_id" = ANY (v_keys) GROUP BY n."lead_id") f ON f.k = k.k),
+        up AS (
+            UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
+        sent AS (SELECT count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_del on "public"."activities"
+CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."activities" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__act_del"();
+
+-- bench__act_trunc
+CREATE FUNCTION "lead_score"."bench__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_scores" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."bench_pending";
+    WITH up AS (
+        UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_trunc on "public"."activities"
+CREATE TRIGGER "lead_score_bench_trunc" AFTER TRUNCATE ON "public"."activities" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__act_trunc"();
+
+-- bench__lead_ins
+CREATE FUNCTION "lead_score"."bench__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
+    WITH gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))),
+    fresh AS (
+        SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n
+        WHERE n."lead_id" IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))
+        GROUP BY n."lead_id"),
+    up AS (
+        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        FROM new_rows l
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l."id"
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        WHERE l."id" IS NOT NULL
+        ORDER BY l."id"
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_ins on "public"."leads"
+CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."leads" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__lead_ins"();
+
+-- bench__lead_upd
+CREATE FUNCTION "lead_score"."bench__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
+    DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
+    PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
+    WITH gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))),
+    fresh AS (
+        SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n
+        WHERE n."lead_id" IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))
+        GROUP BY n."lead_id"),
+    up AS (
+        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        FROM new_rows l
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l."id"
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        WHERE l."id" IS NOT NULL
+        ORDER BY l."id"
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_upd on "public"."leads"
+CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."leads" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__lead_upd"();
+
+-- bench__lead_del
+CREATE FUNCTION "lead_score"."bench__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o);
+    DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o);
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_del on "public"."leads"
+CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."leads" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__lead_del"();
+
+-- bench__lead_trunc
+CREATE FUNCTION "lead_score"."bench__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+BEGIN
+    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_scores" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."bench_scores";
+    DELETE FROM "lead_score"."bench_pending";
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_bench_trunc on "public"."leads"
+CREATE TRIGGER "lead_score_bench_trunc" AFTER TRUNCATE ON "public"."leads" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."bench__lead_trunc"();
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__act_upd"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__act_del"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__act_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__lead_ins"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__lead_upd"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__lead_del"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__lead_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__fold"("pg_catalog"."int8"[]) FROM PUBLIC;
+
+-- grant
+GRANT EXECUTE ON FUNCTION "lead_score"."bench__fold"("pg_catalog"."int8"[]) TO "lead_score_admin";
+
+-- grant
+GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead_score"."bench_merged", "lead_score"."bench_current" TO "lead_score_reader";
+
+-- grant
+GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead_score"."bench_merged", "lead_score"."bench_current" TO "lead_score_admin";
+
+-- grant
+GRANT INSERT, UPDATE, DELETE ON "lead_score"."bench_scores", "lead_score"."bench_pending" TO "lead_score_admin";
+
+-- detach
+DROP TRIGGER IF EXISTS "lead_score_bench_ins" ON "public"."activities";
+DROP TRIGGER IF EXISTS "lead_score_bench_upd" ON "public"."activities";
+DROP TRIGGER IF EXISTS "lead_score_bench_del" ON "public"."activities";
+DROP TRIGGER IF EXISTS "lead_score_bench_trunc" ON "public"."activities";
+DROP TRIGGER IF EXISTS "lead_score_bench_ins" ON "public"."leads";
+DROP TRIGGER IF EXISTS "lead_score_bench_upd" ON "public"."leads";
+DROP TRIGGER IF EXISTS "lead_score_bench_del" ON "public"."leads";
+DROP TRIGGER IF EXISTS "lead_score_bench_trunc" ON "public"."leads";
+DROP FUNCTION IF EXISTS "lead_score"."bench__act_ins"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__act_upd"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__act_del"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__act_trunc"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__lead_ins"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__lead_upd"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__lead_del"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__lead_trunc"();
+DROP FUNCTION IF EXISTS "lead_score"."bench__fold";
+DROP VIEW IF EXISTS "lead_score"."bench_current";
+DROP VIEW IF EXISTS "lead_score"."bench_merged";
+DROP VIEW IF EXISTS "lead_score"."bench_columns";
+DROP TABLE IF EXISTS "lead_score"."bench_scores";
+DROP TABLE IF EXISTS "lead_score"."bench_pending";
+DROP TABLE IF EXISTS "lead_score"."bench_stripes";

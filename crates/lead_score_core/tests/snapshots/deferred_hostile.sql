@@ -1,0 +1,406 @@
+-- attach
+-- evil_scores
+CREATE TABLE "lead_score"."evil_scores" (
+    lead_key "crm"."lead key" PRIMARY KEY,
+    fit float8 NOT NULL,
+    disqualified_by text,
+    state bytea NOT NULL,
+    engagement float8,
+    total float8,
+    mql boolean,
+    quadrant text,
+    hot_categories text[],
+    heat float8 NOT NULL,
+    last_activity timestamptz,
+    model_version integer,
+    last_alerts jsonb,
+    updated_at timestamptz
+);
+
+-- evil_scores_heat
+CREATE INDEX "evil_scores_heat" ON "lead_score"."evil_scores" (heat DESC);
+
+-- evil_pending
+CREATE TABLE "lead_score"."evil_pending" (lead_key "crm"."lead key" NOT NULL, event_type text, occurred_at timestamptz, p1 text, p2 text) USING heap;
+
+-- evil_stripes
+CREATE TABLE "lead_score"."evil_stripes" (stripe integer PRIMARY KEY);
+
+-- evil_stripes rows
+INSERT INTO "lead_score"."evil_stripes" (stripe) SELECT pg_catalog.generate_series(0, 1023);
+
+-- evil_columns
+CREATE VIEW "lead_score"."evil_columns" AS SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS c1, a."k'ey" AS c2, a."ty pe" AS c3, a."at\" AS c4, a."$$" AS c5, a."ü" AS c6 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l, "$$"."a;b" a WHERE false;
+
+-- evil_merged
+CREATE VIEW "lead_score"."evil_merged" AS
+SELECT s.lead_key,
+       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,
+       s.fit, s.disqualified_by, s.heat
+FROM "lead_score"."evil_scores" s
+LEFT JOIN (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st
+FROM "lead_score"."evil_pending" p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'evil') k
+GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
+
+-- evil_current
+CREATE VIEW "lead_score"."evil_current" AS
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
+       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+FROM "lead_score"."evil_merged" s
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
+
+-- evil__fold
+CREATE FUNCTION "lead_score"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    WITH locked AS (
+        SELECT s.lead_key FROM "lead_score"."evil_scores" s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score"."evil_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+    moved AS (DELETE FROM "lead_score"."evil_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2) AS st
+          FROM moved m GROUP BY m.lead_key),
+    up AS (
+        UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        FROM d WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)), 0) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN v_count;
+END
+';
+
+-- evil__act_ins
+CREATE FUNCTION "lead_score"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'BEGIN
+    INSERT INTO "lead_score"."evil_pending" (lead_key, event_type, occurred_at, p1, p2)
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", pg_catalog.now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n WHERE n."k''ey" IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_ins on "$$"."a;b"
+CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "$$"."a;b" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__act_ins"();
+
+-- evil__act_upd
+CREATE FUNCTION "lead_score"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+    v_keys "crm"."lead key"[];
+    v_pass integer;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
+    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n WHERE n."k''ey" = ANY (v_keys) GROUP BY n."k''ey") f ON f.k = k.k),
+        up AS (
+            UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
+        sent AS (SELECT count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_upd on "$$"."a;b"
+CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "$$"."a;b" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__act_upd"();
+
+-- evil__act_del
+CREATE FUNCTION "lead_score"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+    v_keys "crm"."lead key"[];
+    v_pass integer;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
+    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n WHERE n."k''ey" = ANY (v_keys) GROUP BY n."k''ey") f ON f.k = k.k),
+        up AS (
+            UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
+        sent AS (SELECT count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_del on "$$"."a;b"
+CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "$$"."a;b" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__act_del"();
+
+-- evil__act_trunc
+CREATE FUNCTION "lead_score"."evil__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."evil_pending";
+    WITH up AS (
+        UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_trunc on "$$"."a;b"
+CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "$$"."a;b" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__act_trunc"();
+
+-- evil__lead_ins
+CREATE FUNCTION "lead_score"."evil__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
+    WITH gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))),
+    fresh AS (
+        SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n
+        WHERE n."k''ey" IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))
+        GROUP BY n."k''ey"),
+    up AS (
+        INSERT INTO "lead_score"."evil_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        FROM new_rows l
+        CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL
+        ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_ins on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__lead_ins"();
+
+-- evil__lead_upd
+CREATE FUNCTION "lead_score"."evil__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
+    DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
+    PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
+    WITH gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))),
+    fresh AS (
+        SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n
+        WHERE n."k''ey" IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))
+        GROUP BY n."k''ey"),
+    up AS (
+        INSERT INTO "lead_score"."evil_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        FROM new_rows l
+        CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL
+        ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT pg_catalog.count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_upd on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__lead_upd"();
+
+-- evil__lead_del
+CREATE FUNCTION "lead_score"."evil__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
+    DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_del on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__lead_del"();
+
+-- evil__lead_trunc
+CREATE FUNCTION "lead_score"."evil__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := pg_catalog.now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score"."evil_scores";
+    DELETE FROM "lead_score"."evil_pending";
+    RETURN NULL;
+END
+';
+
+-- trigger lead_score_evil_trunc on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__lead_trunc"();
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__act_ins"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__act_upd"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__act_del"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__act_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__lead_ins"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__lead_upd"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__lead_del"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__lead_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) FROM PUBLIC;
+
+-- grant
+GRANT EXECUTE ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) TO "lead_score_admin";
+
+-- grant
+GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current" TO "lead_score_reader";
+
+-- grant
+GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current" TO "lead_score_admin";
+
+-- grant
+GRANT INSERT, UPDATE, DELETE ON "lead_score"."evil_scores", "lead_score"."evil_pending" TO "lead_score_admin";
+
+-- detach
+DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "$$"."a;b";
+DROP TRIGGER IF EXISTS "lead_score_evil_upd" ON "$$"."a;b";
+DROP TRIGGER IF EXISTS "lead_score_evil_del" ON "$$"."a;b";
+DROP TRIGGER IF EXISTS "lead_score_evil_trunc" ON "$$"."a;b";
+DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é";
+DROP TRIGGER IF EXISTS "lead_score_evil_upd" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é";
+DROP TRIGGER IF EXISTS "lead_score_evil_del" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é";
+DROP TRIGGER IF EXISTS "lead_score_evil_trunc" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é";
+DROP FUNCTION IF EXISTS "lead_score"."evil__act_ins"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__act_upd"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__act_del"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__act_trunc"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__lead_ins"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__lead_upd"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__lead_del"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__lead_trunc"();
+DROP FUNCTION IF EXISTS "lead_score"."evil__fold";
+DROP VIEW IF EXISTS "lead_score"."evil_current";
+DROP VIEW IF EXISTS "lead_score"."evil_merged";
+DROP VIEW IF EXISTS "lead_score"."evil_columns";
+DROP TABLE IF EXISTS "lead_score"."evil_scores";
+DROP TABLE IF EXISTS "lead_score"."evil_pending";
+DROP TABLE IF EXISTS "lead_score"."evil_stripes";

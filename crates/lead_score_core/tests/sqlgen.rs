@@ -1,0 +1,113 @@
+//! Snapshot tests of the SQL `attach` generates: a reviewer sees every change
+//! to it as a diff of `tests/snapshots/*.sql`. After an intended change, run
+//! `UPDATE_SNAPSHOTS=1 cargo test -p lead_score_core --test sqlgen` and review the diff.
+
+use lead_score_core::sqlgen::attach::{drop_statements, Attachment, Column, Mode, TextOf};
+use lead_score_core::sqlgen::Qualified;
+use std::path::PathBuf;
+
+fn render(a: &Attachment) -> String {
+    let mut out = String::new();
+    out.push_str("-- attach\n");
+    for s in a.create_statements() {
+        out.push_str(&format!("-- {}\n{};\n\n", s.what, s.sql));
+    }
+    out.push_str("-- detach\n");
+    for s in drop_statements(&a.name, Some(&a.leads), Some(&a.activities)) {
+        out.push_str(&format!("{};\n", s.sql));
+    }
+    out
+}
+
+fn check(case: &str, a: &Attachment) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{case}.sql"));
+    let got = render(a);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_SNAPSHOTS=1", path.display()));
+    if got != want {
+        let line = got
+            .lines()
+            .zip(want.lines())
+            .position(|(g, w)| g != w)
+            .unwrap_or(got.lines().count().min(want.lines().count()));
+        panic!(
+            "{case}: generated SQL differs from {} at line {}:\n  got:  {:?}\n  want: {:?}\nrun with UPDATE_SNAPSHOTS=1 and review the diff",
+            path.display(),
+            line + 1,
+            got.lines().nth(line),
+            want.lines().nth(line)
+        );
+    }
+}
+
+/// The quick start's attachment: uuid keys, one property, sync.
+fn sync_uuid() -> Attachment {
+    Attachment {
+        name: "live".into(),
+        model: "live".into(),
+        leads: Qualified::new("app", "people"),
+        activities: Qualified::new("app", "touches"),
+        lead_key: Column::new("person_id", TextOf::Cast),
+        activity_lead_key: Column::new("person", TextOf::Cast),
+        event_type: Column::new("kind", TextOf::Cast),
+        occurred_at: "at".into(),
+        properties: vec![Column::new("page", TextOf::Cast)],
+        key_type: Qualified::new("pg_catalog", "uuid"),
+        mode: Mode::Sync,
+        fast_append: false,
+    }
+}
+
+#[test]
+fn sync_attachment() {
+    check("sync_uuid", &sync_uuid());
+}
+
+#[test]
+fn deferred_attachment_with_the_c_trigger() {
+    let a = Attachment {
+        name: "bench".into(),
+        model: "bench".into(),
+        leads: Qualified::new("public", "leads"),
+        activities: Qualified::new("public", "activities"),
+        lead_key: Column::new("id", TextOf::Cast),
+        activity_lead_key: Column::new("lead_id", TextOf::Cast),
+        event_type: Column::new("type", TextOf::Cast),
+        occurred_at: "occurred_at".into(),
+        properties: vec![],
+        key_type: Qualified::new("pg_catalog", "int8"),
+        mode: Mode::Deferred,
+        fast_append: true,
+    };
+    check("deferred_bigint", &a);
+}
+
+/// Hostile names everywhere a user can choose one, an enum key read through its
+/// output function, and the plpgsql append trigger.
+#[test]
+fn deferred_attachment_with_hostile_names() {
+    let evil = "x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ \"q\" \\ é";
+    let a = Attachment {
+        name: "evil".into(),
+        model: evil.into(),
+        leads: Qualified::new("we\"ird", evil),
+        activities: Qualified::new("$$", "a;b"),
+        lead_key: Column::new(evil, TextOf::Output),
+        activity_lead_key: Column::new("k'ey", TextOf::Output),
+        event_type: Column::new("ty pe", TextOf::Cast),
+        occurred_at: "at\\".into(),
+        properties: vec![Column::new("$$", TextOf::Cast), Column::new("ü", TextOf::Output)],
+        key_type: Qualified::new("crm", "lead key"),
+        mode: Mode::Deferred,
+        fast_append: false,
+    };
+    check("deferred_hostile", &a);
+    // No user text inside a dollar quote: generated SQL has none at all.
+    for s in a.create_statements() {
+        assert!(!s.sql.contains("$$") || s.sql.contains("\"$$\"") || s.sql.contains("'$$'"), "{}", s.sql);
+    }
+}

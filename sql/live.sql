@@ -1,0 +1,538 @@
+-------------------------------------------------------------------------------
+-- Live scores: attach a model to the user's own lead and activity tables.
+-------------------------------------------------------------------------------
+
+-- Attachments are configuration: pg_dump keeps them (and the per-attachment
+-- tables, views and triggers attach() creates, which are ordinary objects).
+CREATE TABLE lead_score.attachments (
+    name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,40}$'),
+    model      text NOT NULL REFERENCES lead_score.models (name) ON UPDATE CASCADE,
+    leads      regclass NOT NULL,
+    activities regclass NOT NULL,
+    mapping    jsonb NOT NULL,
+    -- Forward-decay landmark shared by every row of the attachment (see tick()).
+    landmark   timestamptz NOT NULL,
+    -- sync: each activity insert updates its lead's score row and alerts at once.
+    -- deferred: inserts append to a pending table that readers merge and tick() folds.
+    mode       text NOT NULL DEFAULT 'sync' CHECK (mode IN ('sync', 'deferred')),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.attachments', '');
+
+-- Every alert, written once by the transaction that caused it.
+CREATE TABLE lead_score.alerts (
+    id         bigserial PRIMARY KEY,
+    attachment text NOT NULL,
+    model      text NOT NULL,
+    lead_key   text NOT NULL,
+    kind       text NOT NULL CHECK (kind IN ('mql', 'mql_lost', 'quadrant', 'watermark', 'burst')),
+    detail     text,
+    total      float8,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON lead_score.alerts (at);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.alerts_id_seq', '');
+
+-- The composite _live_apply returns; its fields are defined once, in Rust
+-- (lead_score_core::sqlgen::attach::APPLIED), with the score table's columns.
+DO $$ BEGIN EXECUTE lead_score._applied_type_ddl(); END $$;
+
+CREATE FUNCTION lead_score._live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
+                                       prev_mql boolean, prev_quadrant text, prev_hot text[],
+                                       landmark timestamptz, now timestamptz, replace boolean)
+RETURNS lead_score._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
+LANGUAGE c STABLE PARALLEL SAFE;
+
+-- The activity INSERT trigger of deferred attachments (src/pending.rs). It only
+-- runs as the trigger attach() installs on the attachment's own activity table.
+CREATE FUNCTION lead_score._append_pending() RETURNS trigger
+AS 'MODULE_PATHNAME', 'lead_score_append_pending' LANGUAGE c VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by text, now timestamptz)
+RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
+LANGUAGE c STABLE PARALLEL SAFE;
+
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text, text)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+CREATE FUNCTION lead_score._live_batch_combine(bytea, bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_combine' LANGUAGE c STABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text, text) (
+    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+
+-- The time scores are read at: lead_score.as_of if set, else now().
+-- No SET clause and fully qualified names, so the planner can inline it safely.
+CREATE FUNCTION lead_score.scoring_time()
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('lead_score.as_of', true), '')::pg_catalog.timestamptz, pg_catalog.now()) $$;
+
+-- Writes alerts returned by _live_apply and announces each on NOTIFY channel
+-- lead_score_alerts with its id and attachment.
+-- NOTIFY is delivered at commit, so a rolled-back transaction leaves no alert.
+CREATE FUNCTION lead_score._emit_alerts(attachment text, model text, lead_key text, total float8, alerts jsonb)
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a lead_score.alerts;
+    n integer := 0;
+BEGIN
+    IF alerts IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR a IN
+        INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total)
+        SELECT _emit_alerts.attachment, _emit_alerts.model, _emit_alerts.lead_key, e ->> 'kind', e ->> 'detail', _emit_alerts.total
+        FROM jsonb_array_elements(_emit_alerts.alerts) AS e
+        RETURNING t.*
+    LOOP
+        -- Only the alert's id and attachment: LISTEN needs no privilege, so the
+        -- payload carries nothing a role without SELECT on the alerts may not see.
+        PERFORM pg_notify('lead_score_alerts', json_build_object('id', a.id, 'attachment', a.attachment)::text);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- Recomputes every lead of an attachment from its source tables with the
+-- set-based aggregates. With alerts, crossings (e.g. after publishing a new
+-- version) are alerted; without, the scores are simply (re)initialized.
+CREATE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scores text := format('lead_score.%I', att.name || '_scores');
+    lkey   text := att.mapping ->> 'lead_key';
+    akey   text := att.mapping ->> 'activity_lead_key';
+    props  text := '';
+    p      text;
+    n      bigint;
+    started timestamptz := clock_timestamp();
+    model_id bigint;
+    version integer;
+    activities bigint;
+BEGIN
+    SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
+    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
+        props := props || format(', a.%I::text', p);
+    END LOOP;
+    EXECUTE format('SELECT count(*) FROM %s', att.leads) INTO n;
+    RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
+    -- Progress of the two scans is reported against the activities' size estimate
+    -- (none if never analyzed) and the exact lead count.
+    SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
+    EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
+    EXECUTE format($q$
+        WITH gone AS (DELETE FROM %9$s),
+        fresh AS (
+            SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, least(a.%3$I, $3)%4$s) AS st
+            FROM %5$s a WHERE lead_score._progress(1, $7, $9) GROUP BY a.%1$I)
+        INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
+                               heat, last_activity, model_version, last_alerts, updated_at)
+        SELECT l.%7$I, f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories,
+               a.heat, a.last_activity, a.model_version, NULL, $3
+        FROM %8$s l
+        CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+        LEFT JOIN fresh ON fresh.k = l.%7$I
+        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                                  f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+        WHERE l.%7$I IS NOT NULL AND lead_score._progress(2, $8, $9)
+        ORDER BY l.%7$I
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+            (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity,
+                    r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+             FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+                                         s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)
+    $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads,
+         format('lead_score.%I', att.name || '_pending'))
+    USING att.model, att.landmark, now(), with_alerts, model_id, version,
+          activities, n, (extract(epoch FROM started) * 1000000)::bigint;
+    IF with_alerts THEN
+        EXECUTE format('SELECT count(lead_score._emit_alerts($1, $2, format(''%%s'', s.lead_key), s.total, s.last_alerts)) FROM %s s
+                        WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3', scores)
+        USING att.name, att.model, now();
+    END IF;
+    IF clock_timestamp() - started >= interval '1 second' THEN
+        RAISE NOTICE 'lead_score: scored % leads for attachment % in %', n, att.name, date_trunc('second', clock_timestamp() - started);
+    END IF;
+    RETURN n;
+END
+$$;
+
+-- Binds a model to the user's lead and activity tables: creates
+-- lead_score.<name>_scores (keyed by the leads' own key type), the view
+-- lead_score.<name>_current, and statement-level triggers on both tables, then
+-- scores every existing lead.
+--
+-- mapping keys (defaults in brackets): lead_key [id], activity_lead_key [lead_id],
+-- event_type [type], occurred_at [occurred_at], properties: {"spec property": "column"}
+-- [each of the spec's engagement.properties from the column of the same name].
+CREATE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
+                                  mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att      lead_score.attachments;
+    spec     jsonb := lead_score.model_spec(attach.model);
+    m        jsonb := coalesce(attach.mapping, '{}');
+    bad      text;
+    key_type regtype;
+    akey_type regtype;
+    prop_cols jsonb := '[]';
+    p        text;
+BEGIN
+    IF spec IS NULL THEN
+        RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF attach.mode IS NULL OR attach.mode NOT IN ('sync', 'deferred') THEN
+        RAISE EXCEPTION 'mode: must be ''sync'' or ''deferred'', got %', coalesce(quote_literal(attach.mode), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(m) k
+    -- property_columns is derived (and stored); a stored mapping can be passed back as is.
+    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns') LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    att.name := coalesce(attach.name, attach.model);
+    IF att.name !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'attachment name "%" must be a lower-case identifier of at most 41 characters', att.name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass name => ''...''.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = att.name) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" already exists', att.name
+            USING ERRCODE = 'duplicate_object', HINT = 'Pass another name => ''...'', or detach it first.';
+    END IF;
+    att.mapping := jsonb_build_object(
+        'lead_key', coalesce(m ->> 'lead_key', 'id'),
+        'activity_lead_key', coalesce(m ->> 'activity_lead_key', 'lead_id'),
+        'event_type', coalesce(m ->> 'event_type', 'type'),
+        'occurred_at', coalesce(m ->> 'occurred_at', 'occurred_at'));
+    FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
+        prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
+    END LOOP;
+    att.mapping := att.mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
+
+    -- Every mapped column must exist; keys must have the same type on both sides.
+    SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
+    WHERE a.attrelid = attach.leads AND a.attname = att.mapping ->> 'lead_key' AND NOT a.attisdropped AND a.attnum > 0;
+    IF key_type IS NULL THEN
+        RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', att.mapping ->> 'lead_key', attach.leads
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    FOR p, bad IN SELECT k, att.mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
+                  UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
+                       AND NOT a.attisdropped AND a.attnum > 0) THEN
+            RAISE EXCEPTION 'mapping.%: column "%" does not exist in %', p, bad, attach.activities
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    SELECT a.atttypid::regtype INTO akey_type FROM pg_attribute a
+    WHERE a.attrelid = attach.activities AND a.attname = att.mapping ->> 'activity_lead_key';
+    IF akey_type <> key_type THEN
+        RAISE EXCEPTION 'mapping.activity_lead_key: %.% is %, but %.% is %', attach.activities,
+            att.mapping ->> 'activity_lead_key', akey_type, attach.leads, att.mapping ->> 'lead_key', key_type
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = attach.activities AND a.attname = att.mapping ->> 'activity_lead_key') THEN
+        RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
+            attach.activities, att.mapping ->> 'activity_lead_key';
+    END IF;
+
+    att.model := attach.model;
+    att.leads := attach.leads;
+    att.activities := attach.activities;
+    att.landmark := date_trunc('hour', now());  -- writes use real time; as_of is for reads
+    att.mode := attach.mode;
+    att.created_at := now();
+    PERFORM lead_score._live_check(att.model);  -- refuses models that cannot be live
+    INSERT INTO lead_score.attachments SELECT att.*;
+    -- Tables, views, trigger functions and triggers: generated in Rust and created
+    -- as the extension's owner, after checking the caller's rights on both tables.
+    PERFORM lead_score._attach_install(att.name);
+    PERFORM lead_score._rescore(att, false);
+    RETURN format('lead_score.%I', att.name || '_scores')::regclass;
+END
+$$;
+COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
+    'Keep live scores of a model for the given lead and activity tables.';
+
+-- Recomputes an attachment's scores from its source tables.
+CREATE FUNCTION lead_score.rescore(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachments;
+BEGIN
+    -- Lock first (it waits for every writer), then read: a rebase in between
+    -- would leave a stale landmark. _lock raises if there is no such attachment.
+    PERFORM lead_score._lock(rescore.attachment, true);
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+    RETURN lead_score._rescore(att, true);
+END
+$$;
+
+-- Time-driven work, safe to call every minute from pg_cron or any scheduler:
+-- moves forward-decay landmarks before they age, and alerts on crossings caused
+-- only by time passing (decay below the MQL threshold, a category cooling off).
+CREATE FUNCTION lead_score.tick()
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att     lead_score.attachments;
+    now_    timestamptz := now();  -- real time: lead_score.as_of is for reads only
+    scores  text;
+    alerts  bigint := 0;
+    n       bigint;
+BEGIN
+    -- Rebases first. Rebasing rewrites every row, so it takes the lock triggers
+    -- share exclusively, and waits for them; it does so before this transaction
+    -- holds any score row, so no writer can be waiting on it meanwhile.
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        PERFORM lead_score._lock(att.name, true);
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;  -- again, under the lock
+        CONTINUE WHEN att.name IS NULL OR NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        att.landmark := date_trunc('hour', now_);
+        EXECUTE format('UPDATE lead_score.%I SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))',
+                       att.name || '_scores')
+        USING att.landmark;
+        UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
+    END LOOP;
+    -- Then folds and time-driven crossings. Both skip the rows writers hold, so
+    -- tick() never waits on a writer; a later tick picks those leads up.
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+        CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
+        -- The lock writers take, so no rebase or publish runs until this commits.
+        PERFORM lead_score._lock(att.name, false);
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+        scores := format('lead_score.%I', att.name || '_scores');
+        IF att.mode = 'deferred' THEN
+            EXECUTE format('SELECT lead_score.%I()', att.name || '__fold') INTO n;  -- a quoted name, no user text
+            alerts := alerts + n;
+        END IF;
+        -- A lead that still has pending events is classified by the fold that takes them.
+        EXECUTE format($q$
+            WITH due AS (
+                SELECT s.lead_key FROM %1$s s
+                CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+                WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+                       OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+                  AND NOT EXISTS (SELECT 1 FROM lead_score.%2$I p WHERE p.lead_key = s.lead_key)
+                ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+            up AS (
+                UPDATE %1$s s SET
+                    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+                    (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity,
+                            a.model_version, a.alerts, $1
+                     FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant,
+                                                 s.hot_categories, $2, $1, false) a)
+                FROM due WHERE s.lead_key = due.lead_key
+                RETURNING s.lead_key, s.total, s.last_alerts)
+            SELECT coalesce(sum(lead_score._emit_alerts($3, $4, format('%%s', u.lead_key), u.total, u.last_alerts)), 0)
+            FROM up u WHERE u.last_alerts IS NOT NULL$q$, scores, att.name || '_pending')
+        INTO n USING now_, att.landmark, att.name, att.model;
+        alerts := alerts + n;
+    END LOOP;
+    RETURN alerts;
+END
+$$;
+
+-- Compares every materialized score with a from-scratch recompute through the
+-- independent aggregate path (engagement_state + score) and returns mismatches.
+CREATE FUNCTION lead_score.check_consistency(attachment text)
+RETURNS TABLE (lead_key text, problem text, stored_total float8, recomputed_total float8)
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att   lead_score.attachments;
+    props text := '';
+    p     text;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = check_consistency.attachment;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', check_consistency.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
+        props := props || format(', a.%I::text', p);
+    END LOOP;
+    RETURN QUERY EXECUTE format($q$
+        WITH fresh AS (
+            SELECT a.%1$I AS k, lead_score.engagement_state($1, a.%2$I, a.%3$I%4$s) AS st
+            FROM %5$s a GROUP BY a.%1$I),
+        expected AS (
+            SELECT l.%6$I AS k, x.* FROM %7$s l LEFT JOIN fresh ON fresh.k = l.%6$I
+            CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+            WHERE l.%6$I IS NOT NULL),
+        stored AS (
+            SELECT s.lead_key AS k, x.* FROM lead_score.%8$I s
+            CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+        SELECT coalesce(e.k, s.k)::text,
+               CASE WHEN s.k IS NULL THEN 'missing score'
+                    WHEN e.k IS NULL THEN 'score without lead'
+                    WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
+                    WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+                    ELSE 'categories differ' END,
+               s.total, e.total
+        FROM expected e FULL JOIN stored s ON s.k = e.k
+        WHERE s.k IS NULL OR e.k IS NULL
+           OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
+           OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+           OR e.hot_categories IS DISTINCT FROM s.hot_categories$q$,
+        att.mapping ->> 'activity_lead_key', att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props,
+        att.activities, att.mapping ->> 'lead_key', att.leads, att.name || '_merged')
+    USING att.model;
+END
+$$;
+
+-- The current score of one lead, by its own key.
+CREATE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
+RETURNS lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result lead_score.score;
+BEGIN
+    EXECUTE format('SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).*
+                    FROM lead_score.%I s WHERE s.lead_key = $1', attachment || '_merged')
+    INTO result USING lead_key;
+    RETURN result;
+END
+$$;
+
+-- The n hottest leads now: candidates come from the heat index, then are ranked
+-- by their exact engagement (caps can reorder leads whose heat is close). Leads
+-- with pending events are candidates too, and as many more come from the index,
+-- since their stored heat may be stale in either direction. Each candidate is
+-- read by key, so the work grows with n and the pending leads, not all leads.
+CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100)
+RETURNS TABLE (lead_key text, engagement float8, fit float8, total float8, grade text, label text,
+               quadrant text, mql boolean)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachments;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = top_leads.attachment;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', top_leads.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH pending AS MATERIALIZED (%1$s),
+        candidates AS MATERIALIZED (
+            (SELECT s.lead_key FROM lead_score.%2$I s ORDER BY s.heat DESC
+             LIMIT $1 * 4 + (SELECT count(*) FROM pending))
+            UNION
+            SELECT pending.lead_key FROM pending)
+        SELECT c.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+        FROM candidates c
+        -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+        CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM lead_score.%2$I s
+                            WHERE s.lead_key = c.lead_key OFFSET 0) s
+        LEFT JOIN pending d ON d.lead_key = c.lead_key
+        CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                                  s.fit, s.disqualified_by, lead_score.scoring_time()) x
+        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$,
+        lead_score._pending_states(att.name, jsonb_array_length(att.mapping -> 'property_columns')), att.name || '_scores')
+    USING n;
+END
+$$;
+
+-- Current scores of every attachment, one row per lead per attachment, for BI tools.
+CREATE FUNCTION lead_score._current_scores()
+RETURNS TABLE (attachment text, model text, lead_key text, fit float8, engagement float8, total float8,
+               grade text, label text, quadrant text, mql boolean, disqualified boolean, categories jsonb,
+               hot_categories text[], last_activity timestamptz, model_version integer)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachments;
+BEGIN
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        RETURN QUERY EXECUTE format($q$
+            SELECT $1, $2, c.lead_key::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+                   c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version
+            FROM lead_score.%I c$q$, att.name || '_current')
+        USING att.name, att.model;
+    END LOOP;
+END
+$$;
+CREATE VIEW lead_score.current_scores AS SELECT * FROM lead_score._current_scores();
+COMMENT ON VIEW lead_score.current_scores IS 'Current scores of every attachment at scoring_time(), for BI tools.';
+
+COMMENT ON FUNCTION lead_score.detach(text) IS
+    'Remove an attachment: its triggers, functions, views, scores and pending events.';
+COMMENT ON FUNCTION lead_score.rescore(text) IS 'Recompute an attachment''s scores from its tables, with alerts.';
+COMMENT ON FUNCTION lead_score.tick() IS
+    'Fold pending events, move decay landmarks and alert on time-driven crossings; run every minute.';
+COMMENT ON FUNCTION lead_score.check_consistency(text) IS
+    'Every lead whose live score differs from a from-scratch recompute (none, normally).';
+COMMENT ON FUNCTION lead_score.current_score(text, anyelement) IS 'The current score of one lead of an attachment.';
+COMMENT ON FUNCTION lead_score.top_leads(text, integer) IS 'The n most engaged leads of an attachment now.';
+COMMENT ON FUNCTION lead_score.scoring_time() IS 'The time scores are read at: lead_score.as_of if set, else now().';
+COMMENT ON TABLE lead_score.attachments IS 'Models bound to lead and activity tables by attach().';
+COMMENT ON TABLE lead_score.alerts IS 'Every alert, written by the transaction that caused it.';
+
+-------------------------------------------------------------------------------
+-- Roles (README, "Roles"). Roles belong to the cluster, so they are created
+-- only if missing and stay when the extension is dropped. Grant them to login
+-- roles: GRANT lead_score_reader TO analyst;
+--   lead_score_reader: reads models, rules, current scores and alerts.
+--   lead_score_admin:  also creates models, attaches, detaches, rescores and ticks.
+-- An application that only writes its own attached tables needs neither.
+-------------------------------------------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'lead_score_reader') THEN
+        CREATE ROLE lead_score_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'lead_score_admin') THEN
+        CREATE ROLE lead_score_admin NOLOGIN;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('lead_score_admin', 'lead_score_reader', 'MEMBER') THEN
+        GRANT lead_score_reader TO lead_score_admin;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA lead_score TO lead_score_reader;
+GRANT SELECT ON lead_score.models, lead_score.model_versions, lead_score.model_rules,
+                lead_score.attachments, lead_score.alerts, lead_score.current_scores TO lead_score_reader;
+GRANT INSERT, UPDATE, DELETE ON lead_score.models, lead_score.model_versions,
+                                lead_score.attachments, lead_score.alerts TO lead_score_admin;
+GRANT USAGE ON SEQUENCE lead_score.models_id_seq, lead_score.alerts_id_seq TO lead_score_admin;
+
+-- Functions that change attachments or switch to the owner's rights: admins only.
+REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
+                       lead_score.detach(text), lead_score._attach_install(text),
+                       lead_score._lock(text, boolean), lead_score._append_pending() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
+                          lead_score.detach(text), lead_score._attach_install(text),
+                          lead_score._lock(text, boolean) TO lead_score_admin;

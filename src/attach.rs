@@ -1,0 +1,397 @@
+//! `attach` and `detach`: bind the SQL generator (`lead_score_core::sqlgen`) to
+//! the catalogs. The caller's rights are checked as the caller; the generated
+//! statements then run as the extension's owner (see `owner.rs`).
+
+use crate::errors::raise_code;
+use crate::owner::{extension_owner, has_role, run_as};
+use lead_score_core::sqlgen::attach::{
+    drop_statements, lock_exclusive, pending_states, valid_name, Attachment, Column, Mode,
+    Statement, TextOf, ADMIN_ROLE,
+};
+use lead_score_core::sqlgen::Qualified;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+use std::ffi::CString;
+
+/// An attachment's row, read as the caller.
+struct Row {
+    model: String,
+    leads: pg_sys::Oid,
+    activities: pg_sys::Oid,
+    mapping: serde_json::Value,
+    mode: String,
+}
+
+fn read_row(attachment: &str) -> Option<Row> {
+    Spi::connect(|client| {
+        let table = client.select(
+            "SELECT a.model, a.leads::oid, a.activities::oid, a.mapping::text, a.mode \
+             FROM lead_score.attachments a WHERE a.name = $1",
+            Some(1),
+            &[attachment.into()],
+        )?;
+        if table.is_empty() {
+            return Ok::<_, pgrx::spi::Error>(None);
+        }
+        let row = table.first();
+        let mapping: String = row.get(4)?.unwrap_or_default();
+        Ok(Some(Row {
+            model: row.get(1)?.unwrap_or_default(),
+            leads: row.get(2)?.unwrap_or(pg_sys::InvalidOid),
+            activities: row.get(3)?.unwrap_or(pg_sys::InvalidOid),
+            mapping: serde_json::from_str(&mapping).unwrap_or_default(),
+            mode: row.get(5)?.unwrap_or_default(),
+        }))
+    })
+    .unwrap_or_else(|e| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        )
+    })
+}
+
+fn undefined_attachment(attachment: &str) -> ! {
+    raise_code(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        format!("lead_score attachment \"{attachment}\" does not exist"),
+    )
+}
+
+/// A table's schema, name and kind; `None` if it no longer exists.
+fn relation(oid: pg_sys::Oid) -> Option<(Qualified, String)> {
+    Spi::connect(|client| {
+        let table = client.select(
+            "SELECT n.nspname::text, c.relname::text, c.relkind::text FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+            Some(1),
+            &[oid.into()],
+        )?;
+        if table.is_empty() {
+            return Ok::<_, pgrx::spi::Error>(None);
+        }
+        let row = table.first();
+        let schema: String = row.get(1)?.unwrap_or_default();
+        let name: String = row.get(2)?.unwrap_or_default();
+        let kind: String = row.get(3)?.unwrap_or_default();
+        Ok(Some((Qualified::new(&schema, &name), kind)))
+    })
+    .unwrap_or(None)
+}
+
+/// A type's schema and name.
+fn type_name(oid: pg_sys::Oid) -> Qualified {
+    let found = Spi::connect(|client| {
+        let table = client.select(
+            "SELECT n.nspname::text, t.typname::text FROM pg_catalog.pg_type t \
+             JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1",
+            Some(1),
+            &[oid.into()],
+        )?;
+        let row = table.first();
+        Ok::<_, pgrx::spi::Error>((row.get::<String>(1)?, row.get::<String>(2)?))
+    });
+    match found {
+        Ok((Some(schema), Some(name))) => Qualified::new(&schema, &name),
+        _ => raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("lead_score: type {} does not exist", oid.to_u32()),
+        ),
+    }
+}
+
+fn format_type(oid: pg_sys::Oid) -> String {
+    Spi::get_one_with_args::<String>("SELECT pg_catalog.format_type($1, NULL)", &[oid.into()])
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// A mapped column as the triggers read it.
+struct Mapped {
+    column: Column,
+    /// The column's own type and its base type (the same unless a domain).
+    typid: pg_sys::Oid,
+    base: pg_sys::Oid,
+}
+
+/// Looks a mapped column up and decides how generated code may turn it into
+/// text. Only built-in types and enums: for any other type, some function of
+/// another role (a cast, an operator, its I/O) could run in the triggers.
+fn mapped(table: pg_sys::Oid, qualified: &Qualified, key: &str, column: &str) -> Mapped {
+    let name = CString::new(column).unwrap_or_default();
+    // SAFETY: syscache lookups by a NUL-terminated name; get_attnum returns
+    // InvalidAttrNumber (0) for a missing or dropped column.
+    let attnum = unsafe { pg_sys::get_attnum(table, name.as_ptr()) };
+    if attnum <= 0 {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!(
+                "mapping.{key}: column \"{column}\" does not exist in {}",
+                qualified.to_sql()
+            ),
+        );
+    }
+    // SAFETY: the column exists (checked above); these only read syscaches.
+    let (typid, base, typtype) = unsafe {
+        let typid = pg_sys::get_atttype(table, attnum);
+        let base = pg_sys::getBaseType(typid);
+        (typid, base, pg_sys::get_typtype(base) as u8)
+    };
+    let text = if base.to_u32() < pg_sys::FirstNormalObjectId {
+        TextOf::Cast
+    } else if typtype == b'e' {
+        TextOf::Output
+    } else {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "mapping.{key}: column \"{column}\" of {} has type {}, which lead_score's triggers do not read",
+                qualified.to_sql(),
+                format_type(typid)
+            ),
+            "Triggers run with their owner's rights, so they only read built-in types and enums: a cast, operator or I/O function of any other type would run with those rights.",
+        );
+    };
+    Mapped {
+        column: Column::new(column, text),
+        typid,
+        base,
+    }
+}
+
+fn mapping_str<'a>(mapping: &'a serde_json::Value, key: &str) -> &'a str {
+    mapping.get(key).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+/// Checks the caller may attach or detach: a lead_score admin with SELECT and
+/// TRIGGER on the table (checked as the caller, as CREATE TRIGGER would).
+fn check_table_rights(table: pg_sys::Oid, qualified: &Qualified) {
+    for privilege in ["SELECT", "TRIGGER"] {
+        let ok = Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.has_table_privilege($1, $2)",
+            &[table.into(), privilege.into()],
+        );
+        if ok != Ok(Some(true)) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!(
+                    "permission denied to attach {}: needs SELECT and TRIGGER on it",
+                    qualified.to_sql()
+                ),
+            );
+        }
+    }
+}
+
+fn check_admin(what: &str) {
+    if !has_role(ADMIN_ROLE) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied to {what}: needs the privileges of role {ADMIN_ROLE}"),
+        );
+    }
+}
+
+fn run_all(statements: &[Statement]) {
+    for s in statements {
+        if let Err(e) = Spi::run(&s.sql) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: could not create {}: {e}", s.what),
+            );
+        }
+    }
+}
+
+/// Creates the objects of an attachment whose row `attach` has just written:
+/// tables, views, trigger functions and triggers. Checks everything that
+/// matters for safety itself, since an admin may call it directly.
+#[pg_extern(name = "_attach_install", volatile, strict, parallel_unsafe)]
+fn attach_install(attachment: &str) -> bool {
+    check_admin("attach");
+    if !valid_name(attachment) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
+        );
+    }
+    let Some(row) = read_row(attachment) else {
+        undefined_attachment(attachment)
+    };
+    let mut tables = Vec::new();
+    for (oid, what) in [(row.leads, "leads"), (row.activities, "activities")] {
+        let Some((q, kind)) = relation(oid) else {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+                format!("{what}: table does not exist"),
+            );
+        };
+        if kind != "r" && kind != "p" {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("{what}: {} is not a table", q.to_sql()),
+            );
+        }
+        check_table_rights(oid, &q);
+        tables.push(q);
+    }
+    if row.leads == row.activities {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "leads and activities must be different tables",
+        );
+    }
+    let (leads, activities) = (tables[0].clone(), tables[1].clone());
+    let m = &row.mapping;
+    let lead_key = mapped(row.leads, &leads, "lead_key", mapping_str(m, "lead_key"));
+    let akey = mapped(
+        row.activities,
+        &activities,
+        "activity_lead_key",
+        mapping_str(m, "activity_lead_key"),
+    );
+    if akey.base != lead_key.base {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "mapping.activity_lead_key: {}.{} is {}, but {}.{} is {}",
+                activities.to_sql(),
+                akey.column.name,
+                format_type(akey.typid),
+                leads.to_sql(),
+                lead_key.column.name,
+                format_type(lead_key.typid)
+            ),
+        );
+    }
+    let event_type = mapped(row.activities, &activities, "event_type", mapping_str(m, "event_type"));
+    let occurred_at = mapped(row.activities, &activities, "occurred_at", mapping_str(m, "occurred_at"));
+    if ![pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPOID, pg_sys::DATEOID].contains(&occurred_at.base) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "mapping.occurred_at: column \"{}\" is {}, not a timestamp",
+                occurred_at.column.name,
+                format_type(occurred_at.typid)
+            ),
+        );
+    }
+    let properties: Vec<Mapped> = m
+        .get("property_columns")
+        .and_then(|v| v.as_array())
+        .map(|cols| {
+            cols.iter()
+                .map(|c| mapped(row.activities, &activities, "properties", c.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    if properties.len() > lead_score_core::MAX_PROPERTIES {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("at most {} properties", lead_score_core::MAX_PROPERTIES),
+        );
+    }
+    let mode = match row.mode.as_str() {
+        "deferred" => Mode::Deferred,
+        _ => Mode::Sync,
+    };
+    let text_like = |t: pg_sys::Oid| t == pg_sys::TEXTOID || t == pg_sys::VARCHAROID;
+    // The C trigger copies values as they are, so their stored types must match.
+    let fast_append = mode == Mode::Deferred
+        && akey.typid == lead_key.base
+        && occurred_at.typid == pg_sys::TIMESTAMPTZOID
+        && text_like(event_type.typid)
+        && properties.iter().all(|p| text_like(p.typid));
+    let att = Attachment {
+        name: attachment.to_string(),
+        model: row.model,
+        leads,
+        activities,
+        lead_key: lead_key.column,
+        activity_lead_key: akey.column,
+        event_type: event_type.column,
+        occurred_at: occurred_at.column.name,
+        properties: properties.into_iter().map(|p| p.column).collect(),
+        key_type: type_name(lead_key.base),
+        mode,
+        fast_append,
+    };
+    let owner = extension_owner();
+    run_as(owner, || run_all(&att.create_statements()));
+    true
+}
+
+/// Removes an attachment: its triggers, functions, views, tables and row.
+/// Tables the user dropped meanwhile are skipped.
+#[pg_extern(volatile, strict, parallel_unsafe)]
+fn detach(attachment: &str) -> bool {
+    check_admin("detach");
+    let Some(row) = read_row(attachment) else {
+        return false;
+    };
+    let leads = relation(row.leads).map(|r| r.0);
+    let activities = relation(row.activities).map(|r| r.0);
+    for (oid, q) in [(row.activities, &activities), (row.leads, &leads)] {
+        if let Some(q) = q {
+            check_table_rights(oid, q);
+        }
+    }
+    let owner = extension_owner();
+    run_as(owner, || {
+        // The user's tables first, then lead_score's, as every writer locks them.
+        for q in [&activities, &leads].into_iter().flatten() {
+            run_all(&[Statement {
+                what: format!("lock on {}", q.to_sql()),
+                sql: format!("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", q.to_sql()),
+            }]);
+        }
+        run_all(&[Statement {
+            what: "lock on the attachment's tables".into(),
+            sql: lock_exclusive(attachment),
+        }]);
+        run_all(&drop_statements(attachment, leads.as_ref(), activities.as_ref()));
+        if let Err(e) = Spi::run_with_args(
+            "DELETE FROM lead_score.attachments a WHERE a.name = $1",
+            &[attachment.into()],
+        ) {
+            raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
+        }
+    });
+    true
+}
+
+/// Waits for every writer of an attachment and keeps new ones out until the
+/// transaction ends (`exclusive`), or takes the lock a writer takes. Runs as
+/// the caller, who needs write rights on the attachment's tables.
+#[pg_extern(name = "_lock", volatile, strict, parallel_unsafe)]
+fn lock(attachment: &str, exclusive: bool) -> bool {
+    if read_row(attachment).is_none() {
+        undefined_attachment(attachment);
+    }
+    let sql = if exclusive {
+        lock_exclusive(attachment)
+    } else {
+        format!(
+            "LOCK TABLE {} IN ROW EXCLUSIVE MODE",
+            lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(attachment))
+        )
+    };
+    if let Err(e) = Spi::run(&sql) {
+        raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
+    }
+    true
+}
+
+/// The query of one live delta per lead from an attachment's pending events.
+#[pg_extern(name = "_pending_states", immutable, strict, parallel_safe)]
+fn pending_states_sql(attachment: &str, properties: i32) -> String {
+    pending_states(attachment, properties.max(0) as usize)
+}
+
+/// `CREATE TYPE lead_score._applied`, from the one list of its fields.
+#[pg_extern(name = "_applied_type_ddl", immutable, strict, parallel_safe)]
+fn applied_type_ddl() -> String {
+    lead_score_core::sqlgen::attach::applied_type()
+}

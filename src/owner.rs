@@ -1,0 +1,92 @@
+//! Running a few catalog steps as the extension's owner.
+//!
+//! `attach` and `detach` create and drop objects in the lead_score schema, and
+//! the deferred insert trigger looks its attachment up; only the owner of
+//! lead_score's objects may do either. Rather than `SECURITY DEFINER` SQL, the
+//! caller's rights are checked first, as the caller, then the steps run with
+//! the owner's user id as a security-restricted operation (as PostgreSQL runs
+//! index and materialized-view maintenance), with `search_path` pinned and
+//! `row_security` off. The statements they run are generated in
+//! `lead_score_core::sqlgen`, which quotes every name and literal.
+//!
+//! If a step raises an ERROR, PostgreSQL's (sub)transaction abort restores the
+//! user id and the settings, so nothing here needs to run on that path.
+
+use crate::errors::raise_code;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+/// The role that owns the extension (and every object `attach` creates).
+pub fn extension_owner() -> pg_sys::Oid {
+    let owner = Spi::get_one::<pg_sys::Oid>(
+        "SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'lead_score'",
+    );
+    match owner {
+        Ok(Some(o)) => o,
+        _ => raise_code(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "lead_score: the extension is not installed in this database",
+        ),
+    }
+}
+
+/// Runs `f` as `owner`, with `search_path = pg_catalog, pg_temp` and
+/// `row_security = off`, then restores the caller's user id and settings.
+pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+    // SAFETY: plain reads and writes of the backend's current user id and
+    // security context; the saved pair is restored below, and by PostgreSQL's
+    // (sub)transaction abort if `f` raises an ERROR.
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            context
+                | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32
+                | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
+        );
+    }
+    // SAFETY: a new GUC nest level, popped by AtEOXact_GUC below (or by abort).
+    let nest = unsafe { pg_sys::NewGUCNestLevel() };
+    for (name, value) in [
+        (c"search_path", c"pg_catalog, pg_temp"),
+        (c"row_security", c"off"),
+    ] {
+        // SAFETY: both strings are NUL-terminated and outlive the call; the
+        // setting is saved at this nest level and undone with it.
+        unsafe {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+    }
+    let result = f();
+    // SAFETY: pops exactly the nest level pushed above and restores the pair
+    // saved above.
+    unsafe {
+        pg_sys::AtEOXact_GUC(true, nest);
+        pg_sys::SetUserIdAndSecContext(user, context);
+    }
+    result
+}
+
+/// Whether the current user has the privileges of `role` (superusers do).
+pub fn has_role(role: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(role) else {
+        return false;
+    };
+    // SAFETY: `name` is NUL-terminated; with missing_ok the lookup returns
+    // InvalidOid instead of raising, and has_privs_of_role only reads catalogs.
+    unsafe {
+        let oid = pg_sys::get_role_oid(name.as_ptr(), true);
+        pg_sys::superuser()
+            || (oid != pg_sys::InvalidOid && pg_sys::has_privs_of_role(pg_sys::GetUserId(), oid))
+    }
+}
