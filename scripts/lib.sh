@@ -45,12 +45,13 @@ ensure_deps() {
 }
 
 # Builds and installs the extension into the system PostgreSQL 15.
-# PROFILE=release (default) or debug.
+# PROFILE=release (default) or debug; FEATURES=mock_clock for the test suite.
 install_extension() {
     local profile=${PROFILE:-release}
-    log "building and installing lead_score ($profile)"
+    log "building and installing lead_score ($profile${FEATURES:+, $FEATURES})"
     local flag=()
     [ "$profile" = release ] && flag=(--release)
+    [ -n "${FEATURES:-}" ] && flag+=(--features "$FEATURES")
     (cd "$ROOT" && as_root env "PATH=$PATH" "HOME=$HOME" "CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}" \
         "RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}" \
         cargo pgrx install "${flag[@]}" --pg-config "$PG_CONFIG" >/dev/null)
@@ -82,7 +83,8 @@ log_min_messages = warning
 CONF
     fi
     if ! as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-        as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+        # RUST_BACKTRACE=1 so the tests prove no error a client sees carries a Rust backtrace.
+        as_pg_user env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
     fi
 }
 

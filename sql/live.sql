@@ -77,7 +77,7 @@ CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, time
 -- No SET clause and fully qualified names, so the planner can inline it safely.
 CREATE FUNCTION lead_score.scoring_time()
 RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('lead_score.as_of', true), '')::pg_catalog.timestamptz, pg_catalog.now()) $$;
+AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('lead_score.as_of', true), '')::pg_catalog.timestamptz, lead_score._now()) $$;
 
 -- Writes alerts returned by _live_apply and announces each on NOTIFY channel
 -- lead_score_alerts with its id and attachment.
@@ -116,57 +116,26 @@ RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    scores text := format('lead_score.%I', att.name || '_scores');
-    lkey   text := att.mapping ->> 'lead_key';
-    akey   text := att.mapping ->> 'activity_lead_key';
-    props  text := '';
-    p      text;
     n      bigint;
     started timestamptz := clock_timestamp();
     model_id bigint;
     version integer;
     activities bigint;
+    now_   timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
 BEGIN
     SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
-    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
-        props := props || format(', a.%I::text', p);
-    END LOOP;
-    EXECUTE format('SELECT count(*) FROM %s', att.leads) INTO n;
+    -- The queries are generated in Rust (lead_score_core::sqlgen), every name quoted there.
+    EXECUTE lead_score._sql(att.name, 'count_leads') INTO n;
     RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
     -- Progress of the two scans is reported against the activities' size estimate
     -- (none if never analyzed) and the exact lead count.
     SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
-    EXECUTE format('DELETE FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I = s.lead_key)', scores, att.leads, lkey);
-    EXECUTE format($q$
-        WITH gone AS (DELETE FROM %9$s),
-        fresh AS (
-            SELECT a.%1$I AS k, lead_score._live_batch($5, $6, $2, a.%2$I, least(a.%3$I, $3)%4$s) AS st
-            FROM %5$s a WHERE lead_score._progress(1, $7, $9) GROUP BY a.%1$I)
-        INSERT INTO %6$s AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories,
-                               heat, last_activity, model_version, last_alerts, updated_at)
-        SELECT l.%7$I, f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories,
-               a.heat, a.last_activity, a.model_version, NULL, $3
-        FROM %8$s l
-        CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
-        LEFT JOIN fresh ON fresh.k = l.%7$I
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
-                                                  f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
-        WHERE l.%7$I IS NOT NULL AND lead_score._progress(2, $8, $9)
-        ORDER BY l.%7$I
-        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
-            (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity,
-                    r.model_version, CASE WHEN $4 THEN r.alerts END, $3
-             FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
-                                         s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)
-    $q$, akey, att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props, att.activities, scores, lkey, att.leads,
-         format('lead_score.%I', att.name || '_pending'))
-    USING att.model, att.landmark, now(), with_alerts, model_id, version,
+    EXECUTE lead_score._sql(att.name, 'prune');
+    EXECUTE lead_score._sql(att.name, 'rescore')
+    USING att.model, att.landmark, now_, with_alerts, model_id, version,
           activities, n, (extract(epoch FROM started) * 1000000)::bigint;
     IF with_alerts THEN
-        EXECUTE format('SELECT count(lead_score._emit_alerts($1, $2, format(''%%s'', s.lead_key), s.total, s.last_alerts)) FROM %s s
-                        WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3', scores)
-        USING att.name, att.model, now();
+        EXECUTE lead_score._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
     END IF;
     IF clock_timestamp() - started >= interval '1 second' THEN
         RAISE NOTICE 'lead_score: scored % leads for attachment % in %', n, att.name, date_trunc('second', clock_timestamp() - started);
@@ -263,7 +232,7 @@ BEGIN
     att.model := attach.model;
     att.leads := attach.leads;
     att.activities := attach.activities;
-    att.landmark := date_trunc('hour', now());  -- writes use real time; as_of is for reads
+    att.landmark := date_trunc('hour', lead_score._now());  -- writes use real time; as_of is for reads
     att.mode := attach.mode;
     att.created_at := now();
     PERFORM lead_score._live_check(att.model);  -- refuses models that cannot be live
@@ -272,7 +241,8 @@ BEGIN
     -- as the extension's owner, after checking the caller's rights on both tables.
     PERFORM lead_score._attach_install(att.name);
     PERFORM lead_score._rescore(att, false);
-    RETURN format('lead_score.%I', att.name || '_scores')::regclass;
+    RETURN (SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = att.name || '_scores');
 END
 $$;
 COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
@@ -303,8 +273,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     att     lead_score.attachments;
-    now_    timestamptz := now();  -- real time: lead_score.as_of is for reads only
-    scores  text;
+    now_    timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
     alerts  bigint := 0;
     n       bigint;
 BEGIN
@@ -317,9 +286,7 @@ BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;  -- again, under the lock
         CONTINUE WHEN att.name IS NULL OR NOT lead_score._rebase_due(att.model, att.landmark, now_);
         att.landmark := date_trunc('hour', now_);
-        EXECUTE format('UPDATE lead_score.%I SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))',
-                       att.name || '_scores')
-        USING att.landmark;
+        EXECUTE lead_score._sql(att.name, 'rebase') USING att.landmark;
         UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
     END LOOP;
     -- Then folds and time-driven crossings. Both skip the rows writers hold, so
@@ -330,31 +297,12 @@ BEGIN
         -- The lock writers take, so no rebase or publish runs until this commits.
         PERFORM lead_score._lock(att.name, false);
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        scores := format('lead_score.%I', att.name || '_scores');
         IF att.mode = 'deferred' THEN
-            EXECUTE format('SELECT lead_score.%I()', att.name || '__fold') INTO n;  -- a quoted name, no user text
+            EXECUTE lead_score._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
         END IF;
-        -- A lead that still has pending events is classified by the fold that takes them.
-        EXECUTE format($q$
-            WITH due AS (
-                SELECT s.lead_key FROM %1$s s
-                CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
-                WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
-                       OR x.hot_categories IS DISTINCT FROM s.hot_categories)
-                  AND NOT EXISTS (SELECT 1 FROM lead_score.%2$I p WHERE p.lead_key = s.lead_key)
-                ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-            up AS (
-                UPDATE %1$s s SET
-                    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
-                    (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity,
-                            a.model_version, a.alerts, $1
-                     FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant,
-                                                 s.hot_categories, $2, $1, false) a)
-                FROM due WHERE s.lead_key = due.lead_key
-                RETURNING s.lead_key, s.total, s.last_alerts)
-            SELECT coalesce(sum(lead_score._emit_alerts($3, $4, format('%%s', u.lead_key), u.total, u.last_alerts)), 0)
-            FROM up u WHERE u.last_alerts IS NOT NULL$q$, scores, att.name || '_pending')
+        -- Crossings caused by time alone; leads with pending events are the fold's.
+        EXECUTE lead_score._sql(att.name, 'time_crossings')
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
     END LOOP;
@@ -371,41 +319,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     att   lead_score.attachments;
-    props text := '';
-    p     text;
 BEGIN
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = check_consistency.attachment;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', check_consistency.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    FOR p IN SELECT jsonb_array_elements_text(att.mapping -> 'property_columns') LOOP
-        props := props || format(', a.%I::text', p);
-    END LOOP;
-    RETURN QUERY EXECUTE format($q$
-        WITH fresh AS (
-            SELECT a.%1$I AS k, lead_score.engagement_state($1, a.%2$I, a.%3$I%4$s) AS st
-            FROM %5$s a GROUP BY a.%1$I),
-        expected AS (
-            SELECT l.%6$I AS k, x.* FROM %7$s l LEFT JOIN fresh ON fresh.k = l.%6$I
-            CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
-            WHERE l.%6$I IS NOT NULL),
-        stored AS (
-            SELECT s.lead_key AS k, x.* FROM lead_score.%8$I s
-            CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
-        SELECT coalesce(e.k, s.k)::text,
-               CASE WHEN s.k IS NULL THEN 'missing score'
-                    WHEN e.k IS NULL THEN 'score without lead'
-                    WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
-                    WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
-                    ELSE 'categories differ' END,
-               s.total, e.total
-        FROM expected e FULL JOIN stored s ON s.k = e.k
-        WHERE s.k IS NULL OR e.k IS NULL
-           OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
-           OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
-           OR e.hot_categories IS DISTINCT FROM s.hot_categories$q$,
-        att.mapping ->> 'activity_lead_key', att.mapping ->> 'event_type', att.mapping ->> 'occurred_at', props,
-        att.activities, att.mapping ->> 'lead_key', att.leads, att.name || '_merged')
+    RETURN QUERY EXECUTE lead_score._sql(att.name, 'check')
     USING att.model;
 END
 $$;
@@ -418,9 +337,7 @@ AS $$
 DECLARE
     result lead_score.score;
 BEGIN
-    EXECUTE format('SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).*
-                    FROM lead_score.%I s WHERE s.lead_key = $1', attachment || '_merged')
-    INTO result USING lead_key;
+    EXECUTE lead_score._sql(attachment, 'current_score') INTO result USING lead_key;
     RETURN result;
 END
 $$;
@@ -443,23 +360,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', top_leads.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    RETURN QUERY EXECUTE format($q$
-        WITH pending AS MATERIALIZED (%1$s),
-        candidates AS MATERIALIZED (
-            (SELECT s.lead_key FROM lead_score.%2$I s ORDER BY s.heat DESC
-             LIMIT $1 * 4 + (SELECT count(*) FROM pending))
-            UNION
-            SELECT pending.lead_key FROM pending)
-        SELECT c.lead_key::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
-        FROM candidates c
-        -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
-        CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM lead_score.%2$I s
-                            WHERE s.lead_key = c.lead_key OFFSET 0) s
-        LEFT JOIN pending d ON d.lead_key = c.lead_key
-        CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
-                                                  s.fit, s.disqualified_by, lead_score.scoring_time()) x
-        ORDER BY x.engagement DESC, x.total DESC LIMIT $1$q$,
-        lead_score._pending_states(att.name, jsonb_array_length(att.mapping -> 'property_columns')), att.name || '_scores')
+    RETURN QUERY EXECUTE lead_score._sql(att.name, 'top_leads')
     USING n;
 END
 $$;
@@ -476,11 +377,7 @@ DECLARE
     att lead_score.attachments;
 BEGIN
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        RETURN QUERY EXECUTE format($q$
-            SELECT $1, $2, c.lead_key::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
-                   c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version
-            FROM lead_score.%I c$q$, att.name || '_current')
-        USING att.name, att.model;
+        RETURN QUERY EXECUTE lead_score._sql(att.name, 'current_scores') USING att.name, att.model;
     END LOOP;
 END
 $$;

@@ -5,7 +5,7 @@
 use crate::errors::raise_code;
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::sqlgen::attach::{
-    drop_statements, lock_exclusive, pending_states, valid_name, Attachment, Column, Mode,
+    drop_statements, lock_exclusive, pending_states, valid_name, Attachment, Column, Mode, Query,
     Statement, TextOf, ADMIN_ROLE,
 };
 use lead_score_core::sqlgen::Qualified;
@@ -205,12 +205,10 @@ fn run_all(statements: &[Statement]) {
     }
 }
 
-/// Creates the objects of an attachment whose row `attach` has just written:
-/// tables, views, trigger functions and triggers. Checks everything that
-/// matters for safety itself, since an admin may call it directly.
-#[pg_extern(name = "_attach_install", volatile, strict, parallel_unsafe)]
-fn attach_install(attachment: &str) -> bool {
-    check_admin("attach");
+/// Builds an attachment from its row and the catalogs: the tables' names and
+/// the mapped columns' types. With `check_rights`, also checks the caller may
+/// attach those tables (for `attach`; readers need no rights on them).
+fn load(attachment: &str, check_rights: bool) -> Attachment {
     if !valid_name(attachment) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -225,7 +223,9 @@ fn attach_install(attachment: &str) -> bool {
         let Some((q, kind)) = relation(oid) else {
             raise_code(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-                format!("{what}: table does not exist"),
+                format!(
+                    "lead_score attachment \"{attachment}\": its {what} table no longer exists"
+                ),
             );
         };
         if kind != "r" && kind != "p" {
@@ -234,7 +234,9 @@ fn attach_install(attachment: &str) -> bool {
                 format!("{what}: {} is not a table", q.to_sql()),
             );
         }
-        check_table_rights(oid, &q);
+        if check_rights {
+            check_table_rights(oid, &q);
+        }
         tables.push(q);
     }
     if row.leads == row.activities {
@@ -266,9 +268,25 @@ fn attach_install(attachment: &str) -> bool {
             ),
         );
     }
-    let event_type = mapped(row.activities, &activities, "event_type", mapping_str(m, "event_type"));
-    let occurred_at = mapped(row.activities, &activities, "occurred_at", mapping_str(m, "occurred_at"));
-    if ![pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPOID, pg_sys::DATEOID].contains(&occurred_at.base) {
+    let event_type = mapped(
+        row.activities,
+        &activities,
+        "event_type",
+        mapping_str(m, "event_type"),
+    );
+    let occurred_at = mapped(
+        row.activities,
+        &activities,
+        "occurred_at",
+        mapping_str(m, "occurred_at"),
+    );
+    if ![
+        pg_sys::TIMESTAMPTZOID,
+        pg_sys::TIMESTAMPOID,
+        pg_sys::DATEOID,
+    ]
+    .contains(&occurred_at.base)
+    {
         raise_code(
             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
             format!(
@@ -283,7 +301,14 @@ fn attach_install(attachment: &str) -> bool {
         .and_then(|v| v.as_array())
         .map(|cols| {
             cols.iter()
-                .map(|c| mapped(row.activities, &activities, "properties", c.as_str().unwrap_or("")))
+                .map(|c| {
+                    mapped(
+                        row.activities,
+                        &activities,
+                        "properties",
+                        c.as_str().unwrap_or(""),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -304,7 +329,7 @@ fn attach_install(attachment: &str) -> bool {
         && occurred_at.typid == pg_sys::TIMESTAMPTZOID
         && text_like(event_type.typid)
         && properties.iter().all(|p| text_like(p.typid));
-    let att = Attachment {
+    Attachment {
         name: attachment.to_string(),
         model: row.model,
         leads,
@@ -317,10 +342,32 @@ fn attach_install(attachment: &str) -> bool {
         key_type: type_name(lead_key.base),
         mode,
         fast_append,
-    };
+    }
+}
+
+/// Creates the objects of an attachment whose row `attach` has just written:
+/// tables, views, trigger functions and triggers. Checks everything that
+/// matters for safety itself, since an admin may call it directly.
+#[pg_extern(name = "_attach_install", volatile, strict, parallel_unsafe)]
+fn attach_install(attachment: &str) -> bool {
+    check_admin("attach");
+    let att = load(attachment, true);
     let owner = extension_owner();
     run_as(owner, || run_all(&att.create_statements()));
     true
+}
+
+/// The SQL of a run-time query on an attachment (`lead_score_core::sqlgen::attach::Query`),
+/// for the plpgsql functions to EXECUTE with their parameters.
+#[pg_extern(name = "_sql", stable, strict, parallel_restricted)]
+fn query_sql(attachment: &str, query: &str) -> String {
+    let Some(q) = Query::parse(query) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("lead_score._sql: unknown query \"{query}\""),
+        );
+    };
+    load(attachment, false).query(q)
 }
 
 /// Removes an attachment: its triggers, functions, views, tables and row.
@@ -351,12 +398,19 @@ fn detach(attachment: &str) -> bool {
             what: "lock on the attachment's tables".into(),
             sql: lock_exclusive(attachment),
         }]);
-        run_all(&drop_statements(attachment, leads.as_ref(), activities.as_ref()));
+        run_all(&drop_statements(
+            attachment,
+            leads.as_ref(),
+            activities.as_ref(),
+        ));
         if let Err(e) = Spi::run_with_args(
             "DELETE FROM lead_score.attachments a WHERE a.name = $1",
             &[attachment.into()],
         ) {
-            raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            );
         }
     });
     true
@@ -375,11 +429,16 @@ fn lock(attachment: &str, exclusive: bool) -> bool {
     } else {
         format!(
             "LOCK TABLE {} IN ROW EXCLUSIVE MODE",
-            lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(attachment))
+            lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(
+                attachment
+            ))
         )
     };
     if let Err(e) = Spi::run(&sql) {
-        raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        );
     }
     true
 }

@@ -35,7 +35,7 @@ pub struct Resolved {
 
 /// Model id, current version, and the as-of time in PostgreSQL's microseconds since 2000.
 const RESOLVE_SQL: &CStr = c"SELECT m.id, m.current_version, \
-    (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, now()) \
+    (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, lead_score._now()) \
      - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
     FROM lead_score.models m WHERE m.name = $1";
 

@@ -13,15 +13,16 @@ fn validate_spec(spec: pgrx::JsonB) -> bool {
     true
 }
 
-fn model(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'static Model {
+fn compiled(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'static Model {
+    // SAFETY: fcinfo is this call's, passed by PostgreSQL to the function.
     let slot = unsafe { fn_cache(fcinfo, ModelSlot::default) };
     &slot.get(name).compiled.model
 }
 
 /// The letter grade for a fit score under the model's current version.
 #[pg_extern(stable, strict, parallel_safe)]
-fn grade(model_name: &str, fit: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
-    model(fcinfo, model_name)
+fn grade(model: &str, fit: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    compiled(fcinfo, model)
         .classification
         .grade(fit)
         .map(str::to_string)
@@ -29,8 +30,8 @@ fn grade(model_name: &str, fit: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option
 
 /// The hot/warm/cold label for an engagement score.
 #[pg_extern(stable, strict, parallel_safe)]
-fn label(model_name: &str, engagement: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
-    model(fcinfo, model_name)
+fn label(model: &str, engagement: f64, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    compiled(fcinfo, model)
         .classification
         .label(engagement)
         .map(str::to_string)
@@ -39,13 +40,13 @@ fn label(model_name: &str, engagement: f64, fcinfo: pg_sys::FunctionCallInfo) ->
 /// act_now, account_based, check_fit, nurture or disqualified.
 #[pg_extern(stable, strict, parallel_safe)]
 fn quadrant(
-    model_name: &str,
+    model: &str,
     fit: f64,
     engagement: f64,
     disqualified: default!(bool, false),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> &'static str {
-    model(fcinfo, model_name)
+    compiled(fcinfo, model)
         .classification
         .quadrant(fit, engagement, disqualified)
         .as_str()
@@ -54,13 +55,13 @@ fn quadrant(
 /// Whether fit + engagement makes a marketing-qualified lead.
 #[pg_extern(stable, strict, parallel_safe)]
 fn is_mql(
-    model_name: &str,
+    model: &str,
     fit: f64,
     engagement: f64,
     disqualified: default!(bool, false),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> bool {
-    model(fcinfo, model_name)
+    compiled(fcinfo, model)
         .classification
         .is_mql(fit, engagement, disqualified)
 }

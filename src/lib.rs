@@ -16,6 +16,7 @@ mod args;
 mod attach;
 mod catalog;
 mod classify;
+mod clock;
 mod errors;
 mod fncache;
 mod lead;
@@ -50,6 +51,7 @@ pub extern "C-unwind" fn _PG_init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    clock::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

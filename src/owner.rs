@@ -30,8 +30,8 @@ pub fn extension_owner() -> pg_sys::Oid {
     }
 }
 
-/// Runs `f` as `owner`, with `search_path = pg_catalog, pg_temp` and
-/// `row_security = off`, then restores the caller's user id and settings.
+/// Runs `f` as `owner`, with `search_path = pg_catalog, pg_temp`,
+/// `row_security = off` and notices off, then restores the caller's user id and settings.
 pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
     // SAFETY: plain reads and writes of the backend's current user id and
@@ -51,6 +51,8 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     for (name, value) in [
         (c"search_path", c"pg_catalog, pg_temp"),
         (c"row_security", c"off"),
+        // DROP … IF EXISTS of what a user already dropped is not news.
+        (c"client_min_messages", c"warning"),
     ] {
         // SAFETY: both strings are NUL-terminated and outlive the call; the
         // setting is saved at this nest level and undone with it.

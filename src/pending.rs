@@ -206,7 +206,7 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
             }
         };
         // The writer's real time: lead_score.as_of only affects reads.
-        let now = pg_sys::GetCurrentTransactionStartTimestamp();
+        let now = crate::clock::now();
 
         let rel = pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32);
         let pending = (*rel).rd_att;

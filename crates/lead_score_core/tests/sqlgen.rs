@@ -2,7 +2,7 @@
 //! to it as a diff of `tests/snapshots/*.sql`. After an intended change, run
 //! `UPDATE_SNAPSHOTS=1 cargo test -p lead_score_core --test sqlgen` and review the diff.
 
-use lead_score_core::sqlgen::attach::{drop_statements, Attachment, Column, Mode, TextOf};
+use lead_score_core::sqlgen::attach::{drop_statements, Attachment, Column, Mode, Query, TextOf};
 use lead_score_core::sqlgen::Qualified;
 use std::path::PathBuf;
 
@@ -12,6 +12,22 @@ fn render(a: &Attachment) -> String {
     for s in a.create_statements() {
         out.push_str(&format!("-- {}\n{};\n\n", s.what, s.sql));
     }
+    for q in [
+        "count_leads",
+        "prune",
+        "rescore",
+        "rescore_alerts",
+        "rebase",
+        "time_crossings",
+        "check",
+        "top_leads",
+        "current_score",
+        "current_scores",
+        "fold",
+    ] {
+        let query = Query::parse(q).unwrap();
+        out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));
+    }
     out.push_str("-- detach\n");
     for s in drop_statements(&a.name, Some(&a.leads), Some(&a.activities)) {
         out.push_str(&format!("{};\n", s.sql));
@@ -20,7 +36,8 @@ fn render(a: &Attachment) -> String {
 }
 
 fn check(case: &str, a: &Attachment) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{case}.sql"));
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{case}.sql"));
     let got = render(a);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &got).unwrap();
@@ -100,7 +117,10 @@ fn deferred_attachment_with_hostile_names() {
         activity_lead_key: Column::new("k'ey", TextOf::Output),
         event_type: Column::new("ty pe", TextOf::Cast),
         occurred_at: "at\\".into(),
-        properties: vec![Column::new("$$", TextOf::Cast), Column::new("ü", TextOf::Output)],
+        properties: vec![
+            Column::new("$$", TextOf::Cast),
+            Column::new("ü", TextOf::Output),
+        ],
         key_type: Qualified::new("crm", "lead key"),
         mode: Mode::Deferred,
         fast_append: false,
@@ -108,6 +128,10 @@ fn deferred_attachment_with_hostile_names() {
     check("deferred_hostile", &a);
     // No user text inside a dollar quote: generated SQL has none at all.
     for s in a.create_statements() {
-        assert!(!s.sql.contains("$$") || s.sql.contains("\"$$\"") || s.sql.contains("'$$'"), "{}", s.sql);
+        assert!(
+            !s.sql.contains("$$") || s.sql.contains("\"$$\"") || s.sql.contains("'$$'"),
+            "{}",
+            s.sql
+        );
     }
 }

@@ -3,7 +3,7 @@
 -- reader merges the pending events, so scores are still current inside the
 -- writing transaction; tick() folds them into the score rows and sends the
 -- alerts they caused. Every other write works as in sync mode.
-SET lead_score.as_of = '2026-06-01 12:00:00+00';
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
 
 CREATE SCHEMA feed;
 CREATE TABLE feed.leads (id bigint PRIMARY KEY, sector text, job text, email text);
@@ -18,8 +18,11 @@ CREATE INDEX ON feed.events (lead_id);
 INSERT INTO feed.leads VALUES (1, 'Software', 'VP Sales'), (2, 'Retail', 'Intern'), (3, 'Software', 'CTO');
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-05-31 12:00+00', '/pricing');
 
--- The model of live.sql, as first published.
-SELECT lead_score.create_model('feed', lead_score.model_spec('live', 1));
+-- The model of live.sql.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_model.sql'
+\i :fixtures
+SELECT lead_score.create_model('feed', lead_score.model_spec('live'));
 
 -- The same model attached twice to the same tables: sync (the default) and deferred.
 -- The columns have the default names (id; lead_id, type, occurred_at), so no mapping.
@@ -110,7 +113,7 @@ GRANT USAGE ON SCHEMA feed TO regress_feed_app;
 GRANT INSERT ON feed.events TO regress_feed_app;
 GRANT USAGE ON SEQUENCE feed.events_id_seq TO regress_feed_app;
 \c -
-SET lead_score.as_of = '2026-06-01 12:00:00+00';
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
 SET ROLE regress_feed_app;
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-06-01 08:30+00', '/blog');
 RESET ROLE;
@@ -127,7 +130,7 @@ SELECT lead_score.attach('feed', 'feed.leads', 'feed.legacy_events', '{"occurred
                          name => 'feed_legacy', mode => 'deferred') IS NOT NULL AS attached;
 SELECT c.relname AS activities, t.tgfoid::regproc AS trigger_function
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-WHERE t.tgname IN ('lead_score_feed_deferred_activities_insert', 'lead_score_feed_legacy_activities_insert')
+WHERE t.tgname IN ('lead_score_feed_deferred_ins', 'lead_score_feed_legacy_ins') AND c.relname <> 'leads'
 ORDER BY 1;
 SET TIME ZONE 'UTC';
 INSERT INTO feed.legacy_events VALUES (1, 'page_view', '2026-06-01 07:00', '/pricing'), (NULL, 'page_view', '2026-06-01 07:00', NULL);
@@ -142,7 +145,7 @@ CREATE TRIGGER sneaky AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_ro
     FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('feed_deferred');
 INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
 DROP TRIGGER sneaky ON feed.other;
-CREATE TRIGGER lead_score_feed_deferred_activities_insert AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_rows
+CREATE TRIGGER lead_score_feed_deferred_ins AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('feed_deferred');
 INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
 DROP TABLE feed.other;
@@ -157,4 +160,6 @@ DROP VIEW feed.both;
 SELECT lead_score.detach('feed_deferred'), lead_score.detach('feed_sync');
 SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'feed%';
 SELECT count(*) AS functions_left FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'feed%';
-RESET lead_score.as_of;
+RESET lead_score.mock_now;
+DROP SCHEMA feed CASCADE;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'feed']) m;

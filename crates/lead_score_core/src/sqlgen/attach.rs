@@ -13,8 +13,8 @@
 //!   the definer's rights. `attach` refuses other column types.
 //! - Locks that order writers are relation and row locks on lead_score's own
 //!   tables, which only the definer may take, not public advisory locks.
-//! - Writers use the transaction's real time (`now()`); `lead_score.as_of` only
-//!   affects reads.
+//! - Writers use the transaction's real time (`lead_score._now()`, which is
+//!   `now()`); `lead_score.as_of` only affects reads.
 
 use super::{ident, literal, ours, Qualified};
 
@@ -324,7 +324,11 @@ impl Attachment {
         cols.push("updated_at timestamptz".to_string());
         stmt(
             names::scores(&self.name),
-            format!("CREATE TABLE {} (\n    {}\n)", self.scores(), cols.join(",\n    ")),
+            format!(
+                "CREATE TABLE {} (\n    {}\n)",
+                self.scores(),
+                cols.join(",\n    ")
+            ),
         )
     }
 
@@ -428,7 +432,10 @@ impl Attachment {
         };
         stmt(
             names::merged(&self.name),
-            format!("CREATE VIEW {} AS\n{body}", ours(&names::merged(&self.name))),
+            format!(
+                "CREATE VIEW {} AS\n{body}",
+                ours(&names::merged(&self.name))
+            ),
         )
     }
 
@@ -449,7 +456,7 @@ impl Attachment {
     /// rebasing (which take EXCLUSIVE), then the landmark and model version.
     fn preamble(&self, extra: &[(&str, String)]) -> String {
         let mut decls = String::from(
-            "DECLARE\n    v_now timestamptz := pg_catalog.now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
+            "DECLARE\n    v_now timestamptz := lead_score._now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
         );
         for (name, typ) in extra {
             decls.push_str(&format!("    {name} {typ};\n"));
@@ -461,17 +468,27 @@ impl Attachment {
         )
     }
 
-    /// `SET (columns) = (SELECT a.fields, v_now FROM <call> a)`.
+    /// `SET (columns) = (SELECT a.fields, <now> FROM <call> a)`, in a trigger
+    /// body (where the time is `v_now`).
     fn set_applied(&self, call: &str) -> String {
+        set_applied(call, "v_now")
+    }
+}
+
+/// `SET (columns) = (SELECT a.fields, <now> FROM <call> a)`.
+fn set_applied(call: &str, now: &str) -> String {
+    {
         let columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
         let fields: Vec<String> = APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
         format!(
-            "({}, updated_at) = (SELECT {}, v_now FROM {call} a)",
+            "({}, updated_at) = (SELECT {}, {now} FROM {call} a)",
             columns.join(", "),
             fields.join(", ")
         )
     }
+}
 
+impl Attachment {
     /// Sends the alerts of the rows an `up` CTE returned.
     fn emit_alerts(&self, alias: &str) -> String {
         format!(
@@ -549,7 +566,14 @@ impl Attachment {
     }
 
     /// `CREATE FUNCTION` for a generated plpgsql function, its body quoted as a literal.
-    fn function(&self, name: &str, args: &str, returns: &str, definer: bool, body: &str) -> Statement {
+    fn function(
+        &self,
+        name: &str,
+        args: &str,
+        returns: &str,
+        definer: bool,
+        body: &str,
+    ) -> Statement {
         let security = if definer { " SECURITY DEFINER" } else { "" };
         stmt(
             name,
@@ -610,13 +634,21 @@ END
                 Mode::Deferred => self.activities_append_body(),
                 Mode::Sync => self.activities_insert_body(),
             },
-            (Table::Activities, Write::Update | Write::Delete) => self.activities_recompute_body(write),
+            (Table::Activities, Write::Update | Write::Delete) => {
+                self.activities_recompute_body(write)
+            }
             (Table::Activities, Write::Truncate) => self.activities_truncate_body(),
             (Table::Leads, Write::Insert | Write::Update) => self.leads_upsert_body(write),
             (Table::Leads, Write::Delete) => self.leads_delete_body(),
             (Table::Leads, Write::Truncate) => self.leads_truncate_body(),
         };
-        Some(self.function(&names::trigger_fn(&self.name, table, write), "", "trigger", true, &body))
+        Some(self.function(
+            &names::trigger_fn(&self.name, table, write),
+            "",
+            "trigger",
+            true,
+            &body,
+        ))
     }
 
     /// sync: INSERT (and COPY) add their events to the score rows, O(1) per event.
@@ -663,7 +695,7 @@ END
         format!(
             "BEGIN
     INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
-    SELECT {akey}, {etype}, LEAST(n.{etime}, pg_catalog.now()){values} FROM new_rows n WHERE {akey} IS NOT NULL;
+    SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score._now()){values} FROM new_rows n WHERE {akey} IS NOT NULL;
     RETURN NULL;
 END
 ",
@@ -775,10 +807,13 @@ END
                 "    PERFORM {}(ARRAY(SELECT {lkey_n} FROM new_rows n));\n",
                 self.fold_fn()
             ));
-            with = format!("gone AS (DELETE FROM {pending} p WHERE p.lead_key IN ({new_without_row})),\n    ");
+            with = format!(
+                "gone AS (DELETE FROM {pending} p WHERE p.lead_key IN ({new_without_row})),\n    "
+            );
         }
         let score_columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
-        let applied_fields: Vec<String> = APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
+        let applied_fields: Vec<String> =
+            APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
         let akey = self.activity_lead_key.of("n");
         let model = literal(&self.model);
         format!(
@@ -901,7 +936,10 @@ END
             }
         }
         let fold = format!("{}({}[])", self.fold_fn(), self.key_type());
-        out.push(stmt("revoke", format!("REVOKE ALL ON FUNCTION {fold} FROM PUBLIC")));
+        out.push(stmt(
+            "revoke",
+            format!("REVOKE ALL ON FUNCTION {fold} FROM PUBLIC"),
+        ));
         out.push(stmt(
             "grant",
             format!("GRANT EXECUTE ON FUNCTION {fold} TO {}", ident(ADMIN_ROLE)),
@@ -914,7 +952,11 @@ END
         ];
         out.push(stmt(
             "grant",
-            format!("GRANT SELECT ON {} TO {}", readable.join(", "), ident(READER_ROLE)),
+            format!(
+                "GRANT SELECT ON {} TO {}",
+                readable.join(", "),
+                ident(READER_ROLE)
+            ),
         ));
         out.push(stmt(
             "grant",
@@ -937,6 +979,253 @@ END
     }
 }
 
+/// The queries lead_score's functions run on an attachment at run time, each
+/// with its parameters as `$n`. See `lead_score._sql(attachment, query)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// `count(*)` of the leads.
+    CountLeads,
+    /// Deletes scores of leads that no longer exist.
+    Prune,
+    /// Recomputes every lead from the tables: $1 model, $2 landmark, $3 now,
+    /// $4 with alerts, $5 model id, $6 version, $7 activities (estimate),
+    /// $8 leads, $9 progress run id.
+    Rescore,
+    /// Sends the alerts a rescore at $3 stored: $1 attachment, $2 model.
+    RescoreAlerts,
+    /// Moves every state to landmark $1.
+    Rebase,
+    /// Alerts on crossings caused by time alone: $1 now, $2 landmark,
+    /// $3 attachment, $4 model.
+    TimeCrossings,
+    /// Every mismatch between stored and recomputed scores: $1 model.
+    Check,
+    /// The $1 most engaged leads now.
+    TopLeads,
+    /// One lead's score: $1 its key.
+    CurrentScore,
+    /// Every lead's current score, as `current_scores` shows it: $1
+    /// attachment, $2 model.
+    CurrentScores,
+    /// Folds every pending event (deferred mode) and returns the alerts sent.
+    Fold,
+}
+
+impl Query {
+    pub fn parse(name: &str) -> Option<Query> {
+        Some(match name {
+            "count_leads" => Query::CountLeads,
+            "prune" => Query::Prune,
+            "rescore" => Query::Rescore,
+            "rescore_alerts" => Query::RescoreAlerts,
+            "rebase" => Query::Rebase,
+            "time_crossings" => Query::TimeCrossings,
+            "check" => Query::Check,
+            "top_leads" => Query::TopLeads,
+            "current_score" => Query::CurrentScore,
+            "current_scores" => Query::CurrentScores,
+            "fold" => Query::Fold,
+            _ => return None,
+        })
+    }
+}
+
+impl Attachment {
+    /// The SQL of a run-time query (see [`Query`]).
+    pub fn query(&self, q: Query) -> String {
+        match q {
+            Query::CountLeads => format!("SELECT pg_catalog.count(*) FROM {}", self.leads.to_sql()),
+            Query::Prune => format!(
+                "DELETE FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} l WHERE {} = s.lead_key)",
+                self.scores(),
+                self.leads.to_sql(),
+                self.lead_key.of("l")
+            ),
+            Query::Rescore => self.rescore_query(),
+            Query::RescoreAlerts => format!(
+                "SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, {}, s.total, s.last_alerts)) FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3",
+                text_of("s.lead_key", self.lead_key.text),
+                self.scores()
+            ),
+            Query::Rebase => format!(
+                "UPDATE {} SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))",
+                self.scores()
+            ),
+            Query::TimeCrossings => self.time_crossings_query(),
+            Query::Check => self.check_query(),
+            Query::TopLeads => self.top_leads_query(),
+            Query::CurrentScore => format!(
+                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
+                ours(&names::merged(&self.name))
+            ),
+            Query::Fold => format!("SELECT {}()", self.fold_fn()),
+            Query::CurrentScores => format!(
+                "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM {} c",
+                text_of("c.lead_key", self.lead_key.text),
+                ours(&names::current(&self.name))
+            ),
+        }
+    }
+
+    /// Activity rows aliased `a` as `_live_batch` arguments, at $5/$6/$2 and now $3.
+    fn rescore_query(&self) -> String {
+        let props: String = self
+            .properties
+            .iter()
+            .map(|p| format!(", {}", p.text_of("a")))
+            .collect();
+        let akey = self.activity_lead_key.of("a");
+        let lkey = self.lead_key.of("l");
+        let columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
+        let first: Vec<String> = APPLIED
+            .iter()
+            .map(|(f, _, _)| {
+                if *f == "alerts" {
+                    "NULL".into()
+                } else {
+                    format!("a.{f}")
+                }
+            })
+            .collect();
+        let again: Vec<String> = APPLIED
+            .iter()
+            .map(|(f, _, _)| {
+                if *f == "alerts" {
+                    "CASE WHEN $4 THEN r.alerts END".into()
+                } else {
+                    format!("r.{f}")
+                }
+            })
+            .collect();
+        format!(
+            "WITH gone AS (DELETE FROM {pending}),
+fresh AS (
+    SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    FROM {activities} a WHERE lead_score._progress(1, $7, $9) GROUP BY {akey})
+INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {columns}, updated_at)
+SELECT {lkey}, f.fit, f.dq, {first}, $3
+FROM {leads} l
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+LEFT JOIN fresh ON fresh.k = {lkey}
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+WHERE {lkey} IS NOT NULL AND lead_score._progress(2, $8, $9)
+ORDER BY {lkey}
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+    ({columns}, updated_at) =
+    (SELECT {again}, $3
+     FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+                                 s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)",
+            pending = self.pending(),
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            scores = self.scores(),
+            columns = columns.join(", "),
+            first = first.join(", "),
+            leads = self.leads.to_sql(),
+            again = again.join(", "),
+        )
+    }
+
+    /// A lead that still has pending events is classified by the fold that
+    /// takes them. Rows writers hold are skipped: a later tick takes them.
+    fn time_crossings_query(&self) -> String {
+        format!(
+            "WITH due AS (
+    SELECT s.lead_key FROM {scores} s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+up AS (
+    UPDATE {scores} s SET {set}
+    FROM due WHERE s.lead_key = due.lead_key
+    RETURNING s.lead_key, s.total, s.last_alerts)
+SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, {key}, u.total, u.last_alerts)), 0)
+FROM up u WHERE u.last_alerts IS NOT NULL",
+            scores = self.scores(),
+            pending = self.pending(),
+            set = set_applied(
+                "lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false)",
+                "$1"
+            ),
+            key = text_of("u.lead_key", self.lead_key.text),
+        )
+    }
+
+    /// Compares every stored score with a from-scratch recompute through the
+    /// independent aggregate path (`engagement_state` and `score`).
+    fn check_query(&self) -> String {
+        let props: String = self
+            .properties
+            .iter()
+            .map(|p| format!(", {}", p.text_of("a")))
+            .collect();
+        let akey = self.activity_lead_key.of("a");
+        let lkey = self.lead_key.of("l");
+        format!(
+            "WITH fresh AS (
+    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
+    FROM {activities} a GROUP BY {akey}),
+expected AS (
+    SELECT {lkey} AS k, x.* FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
+    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    WHERE {lkey} IS NOT NULL),
+stored AS (
+    SELECT s.lead_key AS k, x.* FROM {merged} s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+SELECT {key},
+       CASE WHEN s.k IS NULL THEN 'missing score'
+            WHEN e.k IS NULL THEN 'score without lead'
+            WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
+            WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+            ELSE 'categories differ' END,
+       s.total, e.total
+FROM expected e FULL JOIN stored s ON s.k = e.k
+WHERE s.k IS NULL OR e.k IS NULL
+   OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
+   OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+   OR e.hot_categories IS DISTINCT FROM s.hot_categories",
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            leads = self.leads.to_sql(),
+            merged = ours(&names::merged(&self.name)),
+            key = text_of("coalesce(e.k, s.k)", self.lead_key.text),
+        )
+    }
+
+    /// Candidates come from the heat index, then are ranked by their exact
+    /// engagement (caps can reorder leads whose heat is close). Leads with
+    /// pending events are candidates too, and as many more come from the index,
+    /// since their stored heat may be stale in either direction. Each candidate
+    /// is read by key, so the work grows with n and the pending leads.
+    fn top_leads_query(&self) -> String {
+        format!(
+            "WITH pending AS MATERIALIZED ({pending}),
+candidates AS MATERIALIZED (
+    (SELECT s.lead_key FROM {scores} s ORDER BY s.heat DESC
+     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+    UNION
+    SELECT pending.lead_key FROM pending)
+SELECT {key}, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+FROM candidates c
+-- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
+                    WHERE s.lead_key = c.lead_key OFFSET 0) s
+LEFT JOIN pending d ON d.lead_key = c.lead_key
+CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
+ORDER BY x.engagement DESC, x.total DESC LIMIT $1",
+            pending = self.pending_states(),
+            scores = self.scores(),
+            key = text_of("c.lead_key", self.lead_key.text),
+        )
+    }
+}
+
 /// Every statement `detach` runs: triggers on whichever of the attachment's
 /// tables still exist (`None` for one the user dropped), then its functions,
 /// views and tables.
@@ -951,23 +1240,47 @@ pub fn drop_statements(
             let name = trigger_name(attachment, write);
             out.push(stmt(
                 format!("trigger {name}"),
-                format!("DROP TRIGGER IF EXISTS {} ON {}", ident(&name), table.to_sql()),
+                format!(
+                    "DROP TRIGGER IF EXISTS {} ON {}",
+                    ident(&name),
+                    table.to_sql()
+                ),
             ));
         }
     }
     for table in [Table::Activities, Table::Leads] {
         for write in Write::ALL {
             let f = names::trigger_fn(attachment, table, write);
-            out.push(stmt(f.clone(), format!("DROP FUNCTION IF EXISTS {}()", ours(&f))));
+            out.push(stmt(
+                f.clone(),
+                format!("DROP FUNCTION IF EXISTS {}()", ours(&f)),
+            ));
         }
     }
     let fold = names::fold(attachment);
-    out.push(stmt(fold.clone(), format!("DROP FUNCTION IF EXISTS {}", ours(&fold))));
-    for view in [names::current(attachment), names::merged(attachment), names::columns(attachment)] {
-        out.push(stmt(view.clone(), format!("DROP VIEW IF EXISTS {}", ours(&view))));
+    out.push(stmt(
+        fold.clone(),
+        format!("DROP FUNCTION IF EXISTS {}", ours(&fold)),
+    ));
+    for view in [
+        names::current(attachment),
+        names::merged(attachment),
+        names::columns(attachment),
+    ] {
+        out.push(stmt(
+            view.clone(),
+            format!("DROP VIEW IF EXISTS {}", ours(&view)),
+        ));
     }
-    for table in [names::scores(attachment), names::pending(attachment), names::stripes(attachment)] {
-        out.push(stmt(table.clone(), format!("DROP TABLE IF EXISTS {}", ours(&table))));
+    for table in [
+        names::scores(attachment),
+        names::pending(attachment),
+        names::stripes(attachment),
+    ] {
+        out.push(stmt(
+            table.clone(),
+            format!("DROP TABLE IF EXISTS {}", ours(&table)),
+        ));
     }
     out
 }

@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(literal("x"), "'x'");
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal("a\\b"), "E'a\\\\b'");
-        assert_eq!(literal("$$'; COPY x TO PROGRAM 'id'"), "'$$''; COPY x TO PROGRAM ''id'''");
+        assert_eq!(
+            literal("$$'; COPY x TO PROGRAM 'id'"),
+            "'$$''; COPY x TO PROGRAM ''id'''"
+        );
     }
 
     #[test]

@@ -55,7 +55,7 @@ CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lea
 CREATE FUNCTION "lead_score"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -88,7 +88,7 @@ CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."activities" REFE
 CREATE FUNCTION "lead_score"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -132,7 +132,7 @@ CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."activities" REFE
 CREATE FUNCTION "lead_score"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -176,7 +176,7 @@ CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."activities" REFE
 CREATE FUNCTION "lead_score"."bench__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -203,7 +203,7 @@ CREATE TRIGGER "lead_score_bench_trunc" AFTER TRUNCATE ON "public"."activities" 
 CREATE FUNCTION "lead_score"."bench__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -246,7 +246,7 @@ CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."leads" REFERENCI
 CREATE FUNCTION "lead_score"."bench__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -291,7 +291,7 @@ CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."leads" REFERENCI
 CREATE FUNCTION "lead_score"."bench__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -313,7 +313,7 @@ CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."leads" REFERENCI
 CREATE FUNCTION "lead_score"."bench__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -366,6 +366,107 @@ GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."bench_scores", "lead_score"."bench_pending" TO "lead_score_admin";
+
+-- query count_leads
+SELECT pg_catalog.count(*) FROM "public"."leads";
+
+-- query prune
+DELETE FROM "lead_score"."bench_scores" s WHERE NOT EXISTS (SELECT 1 FROM "public"."leads" l WHERE l."id" = s.lead_key);
+
+-- query rescore
+WITH gone AS (DELETE FROM "lead_score"."bench_pending"),
+fresh AS (
+    SELECT a."lead_id" AS k, lead_score._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
+    FROM "public"."activities" a WHERE lead_score._progress(1, $7, $9) GROUP BY a."lead_id")
+INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
+FROM "public"."leads" l
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+LEFT JOIN fresh ON fresh.k = l."id"
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+WHERE l."id" IS NOT NULL AND lead_score._progress(2, $8, $9)
+ORDER BY l."id"
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+     FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+                                 s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
+
+-- query rescore_alerts
+SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, (s.lead_key)::text, s.total, s.last_alerts)) FROM "lead_score"."bench_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+
+-- query rebase
+UPDATE "lead_score"."bench_scores" SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1));
+
+-- query time_crossings
+WITH due AS (
+    SELECT s.lead_key FROM "lead_score"."bench_scores" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM "lead_score"."bench_pending" p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+up AS (
+    UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
+    FROM due WHERE s.lead_key = due.lead_key
+    RETURNING s.lead_key, s.total, s.last_alerts)
+SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, (u.lead_key)::text, u.total, u.last_alerts)), 0)
+FROM up u WHERE u.last_alerts IS NOT NULL;
+
+-- query check
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score.engagement_state($1, (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a GROUP BY a."lead_id"),
+expected AS (
+    SELECT l."id" AS k, x.* FROM "public"."leads" l LEFT JOIN fresh ON fresh.k = l."id"
+    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    WHERE l."id" IS NOT NULL),
+stored AS (
+    SELECT s.lead_key AS k, x.* FROM "lead_score"."bench_merged" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+SELECT (coalesce(e.k, s.k))::text,
+       CASE WHEN s.k IS NULL THEN 'missing score'
+            WHEN e.k IS NULL THEN 'score without lead'
+            WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
+            WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+            ELSE 'categories differ' END,
+       s.total, e.total
+FROM expected e FULL JOIN stored s ON s.k = e.k
+WHERE s.k IS NULL OR e.k IS NULL
+   OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
+   OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+   OR e.hot_categories IS DISTINCT FROM s.hot_categories;
+
+-- query top_leads
+WITH pending AS MATERIALIZED (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at) AS st
+FROM "lead_score"."bench_pending" p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'bench') k
+GROUP BY p.lead_key),
+candidates AS MATERIALIZED (
+    (SELECT s.lead_key FROM "lead_score"."bench_scores" s ORDER BY s.heat DESC
+     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+    UNION
+    SELECT pending.lead_key FROM pending)
+SELECT (c.lead_key)::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+FROM candidates c
+-- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."bench_scores" s
+                    WHERE s.lead_key = c.lead_key OFFSET 0) s
+LEFT JOIN pending d ON d.lead_key = c.lead_key
+CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
+ORDER BY x.engagement DESC, x.total DESC LIMIT $1;
+
+-- query current_score
+SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = $1;
+
+-- query current_scores
+SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM "lead_score"."bench_current" c;
+
+-- query fold
+SELECT "lead_score"."bench__fold"();
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_bench_ins" ON "public"."activities";

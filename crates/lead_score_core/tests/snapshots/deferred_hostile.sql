@@ -55,7 +55,7 @@ CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lea
 CREATE FUNCTION "lead_score"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -86,7 +86,7 @@ CREATE FUNCTION "lead_score"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql 
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'BEGIN
     INSERT INTO "lead_score"."evil_pending" (lead_key, event_type, occurred_at, p1, p2)
-    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", pg_catalog.now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n WHERE n."k''ey" IS NOT NULL;
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score._now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n WHERE n."k''ey" IS NOT NULL;
     RETURN NULL;
 END
 ';
@@ -98,7 +98,7 @@ CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "$$"."a;b" REFERENCING NEW 
 CREATE FUNCTION "lead_score"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -142,7 +142,7 @@ CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "$$"."a;b" REFERENCING OLD 
 CREATE FUNCTION "lead_score"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -186,7 +186,7 @@ CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "$$"."a;b" REFERENCING OLD 
 CREATE FUNCTION "lead_score"."evil__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -213,7 +213,7 @@ CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "$$"."a;b" FOR EACH STA
 CREATE FUNCTION "lead_score"."evil__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -256,7 +256,7 @@ CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "we""ird"."x$body$; COPY (S
 CREATE FUNCTION "lead_score"."evil__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -301,7 +301,7 @@ CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "we""ird"."x$body$; COPY (S
 CREATE FUNCTION "lead_score"."evil__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -323,7 +323,7 @@ CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "we""ird"."x$body$; COPY (S
 CREATE FUNCTION "lead_score"."evil__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -379,6 +379,107 @@ GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_s
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."evil_scores", "lead_score"."evil_pending" TO "lead_score_admin";
+
+-- query count_leads
+SELECT pg_catalog.count(*) FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é";
+
+-- query prune
+DELETE FROM "lead_score"."evil_scores" s WHERE NOT EXISTS (SELECT 1 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = s.lead_key);
+
+-- query rescore
+WITH gone AS (DELETE FROM "lead_score"."evil_pending"),
+fresh AS (
+    SELECT a."k'ey" AS k, lead_score._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a WHERE lead_score._progress(1, $7, $9) GROUP BY a."k'ey")
+INSERT INTO "lead_score"."evil_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL AND lead_score._progress(2, $8, $9)
+ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+     FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+                                 s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
+
+-- query rescore_alerts
+SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, pg_catalog.format('%s', s.lead_key), s.total, s.last_alerts)) FROM "lead_score"."evil_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+
+-- query rebase
+UPDATE "lead_score"."evil_scores" SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1));
+
+-- query time_crossings
+WITH due AS (
+    SELECT s.lead_key FROM "lead_score"."evil_scores" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM "lead_score"."evil_pending" p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+up AS (
+    UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
+    FROM due WHERE s.lead_key = due.lead_key
+    RETURNING s.lead_key, s.total, s.last_alerts)
+SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, pg_catalog.format('%s', u.lead_key), u.total, u.last_alerts)), 0)
+FROM up u WHERE u.last_alerts IS NOT NULL;
+
+-- query check
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a GROUP BY a."k'ey"),
+expected AS (
+    SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL),
+stored AS (
+    SELECT s.lead_key AS k, x.* FROM "lead_score"."evil_merged" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+SELECT pg_catalog.format('%s', coalesce(e.k, s.k)),
+       CASE WHEN s.k IS NULL THEN 'missing score'
+            WHEN e.k IS NULL THEN 'score without lead'
+            WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
+            WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+            ELSE 'categories differ' END,
+       s.total, e.total
+FROM expected e FULL JOIN stored s ON s.k = e.k
+WHERE s.k IS NULL OR e.k IS NULL
+   OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
+   OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+   OR e.hot_categories IS DISTINCT FROM s.hot_categories;
+
+-- query top_leads
+WITH pending AS MATERIALIZED (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st
+FROM "lead_score"."evil_pending" p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'evil') k
+GROUP BY p.lead_key),
+candidates AS MATERIALIZED (
+    (SELECT s.lead_key FROM "lead_score"."evil_scores" s ORDER BY s.heat DESC
+     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+    UNION
+    SELECT pending.lead_key FROM pending)
+SELECT pg_catalog.format('%s', c.lead_key), x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+FROM candidates c
+-- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."evil_scores" s
+                    WHERE s.lead_key = c.lead_key OFFSET 0) s
+LEFT JOIN pending d ON d.lead_key = c.lead_key
+CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
+ORDER BY x.engagement DESC, x.total DESC LIMIT $1;
+
+-- query current_score
+SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s WHERE s.lead_key = $1;
+
+-- query current_scores
+SELECT $1, $2, pg_catalog.format('%s', c.lead_key), c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM "lead_score"."evil_current" c;
+
+-- query fold
+SELECT "lead_score"."evil__fold"();
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "$$"."a;b";

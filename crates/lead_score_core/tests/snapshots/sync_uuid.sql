@@ -47,7 +47,7 @@ CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lea
 CREATE FUNCTION "lead_score"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -77,7 +77,7 @@ END
 CREATE FUNCTION "lead_score"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -123,7 +123,7 @@ CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING
 CREATE FUNCTION "lead_score"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -166,7 +166,7 @@ CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING
 CREATE FUNCTION "lead_score"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -209,7 +209,7 @@ CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."touches" REFERENCING
 CREATE FUNCTION "lead_score"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -236,7 +236,7 @@ CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."touches" FOR EAC
 CREATE FUNCTION "lead_score"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -277,7 +277,7 @@ CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."people" REFERENCING 
 CREATE FUNCTION "lead_score"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -320,7 +320,7 @@ CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."people" REFERENCING 
 CREATE FUNCTION "lead_score"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -342,7 +342,7 @@ CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."people" REFERENCING 
 CREATE FUNCTION "lead_score"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := pg_catalog.now();
+    v_now timestamptz := lead_score._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -398,6 +398,107 @@ GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_s
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."live_scores", "lead_score"."live_pending" TO "lead_score_admin";
+
+-- query count_leads
+SELECT pg_catalog.count(*) FROM "app"."people";
+
+-- query prune
+DELETE FROM "lead_score"."live_scores" s WHERE NOT EXISTS (SELECT 1 FROM "app"."people" l WHERE l."person_id" = s.lead_key);
+
+-- query rescore
+WITH gone AS (DELETE FROM "lead_score"."live_pending"),
+fresh AS (
+    SELECT a."person" AS k, lead_score._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
+    FROM "app"."touches" a WHERE lead_score._progress(1, $7, $9) GROUP BY a."person")
+INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
+SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
+FROM "app"."people" l
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+LEFT JOIN fresh ON fresh.k = l."person_id"
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+WHERE l."person_id" IS NOT NULL AND lead_score._progress(2, $8, $9)
+ORDER BY l."person_id"
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
+    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+     FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+                                 s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
+
+-- query rescore_alerts
+SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, (s.lead_key)::text, s.total, s.last_alerts)) FROM "lead_score"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+
+-- query rebase
+UPDATE "lead_score"."live_scores" SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1));
+
+-- query time_crossings
+WITH due AS (
+    SELECT s.lead_key FROM "lead_score"."live_scores" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_pending" p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+up AS (
+    UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
+    FROM due WHERE s.lead_key = due.lead_key
+    RETURNING s.lead_key, s.total, s.last_alerts)
+SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, (u.lead_key)::text, u.total, u.last_alerts)), 0)
+FROM up u WHERE u.last_alerts IS NOT NULL;
+
+-- query check
+WITH fresh AS (
+    SELECT a."person" AS k, lead_score.engagement_state($1, (a."kind")::text, a."at", (a."page")::text) AS st
+    FROM "app"."touches" a GROUP BY a."person"),
+expected AS (
+    SELECT l."person_id" AS k, x.* FROM "app"."people" l LEFT JOIN fresh ON fresh.k = l."person_id"
+    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    WHERE l."person_id" IS NOT NULL),
+stored AS (
+    SELECT s.lead_key AS k, x.* FROM "lead_score"."live_merged" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+SELECT (coalesce(e.k, s.k))::text,
+       CASE WHEN s.k IS NULL THEN 'missing score'
+            WHEN e.k IS NULL THEN 'score without lead'
+            WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
+            WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+            ELSE 'categories differ' END,
+       s.total, e.total
+FROM expected e FULL JOIN stored s ON s.k = e.k
+WHERE s.k IS NULL OR e.k IS NULL
+   OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
+   OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+   OR e.hot_categories IS DISTINCT FROM s.hot_categories;
+
+-- query top_leads
+WITH pending AS MATERIALIZED (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1) AS st
+FROM "lead_score"."live_pending" p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'live') k
+GROUP BY p.lead_key),
+candidates AS MATERIALIZED (
+    (SELECT s.lead_key FROM "lead_score"."live_scores" s ORDER BY s.heat DESC
+     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+    UNION
+    SELECT pending.lead_key FROM pending)
+SELECT (c.lead_key)::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
+FROM candidates c
+-- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."live_scores" s
+                    WHERE s.lead_key = c.lead_key OFFSET 0) s
+LEFT JOIN pending d ON d.lead_key = c.lead_key
+CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
+ORDER BY x.engagement DESC, x.total DESC LIMIT $1;
+
+-- query current_score
+SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM "lead_score"."live_merged" s WHERE s.lead_key = $1;
+
+-- query current_scores
+SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM "lead_score"."live_current" c;
+
+-- query fold
+SELECT "lead_score"."live__fold"();
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_live_ins" ON "app"."touches";

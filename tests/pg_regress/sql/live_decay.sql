@@ -1,0 +1,58 @@
+-- Live scores stay exact as time passes: forward decay never overflows, and
+-- window decay is exact for "once" and capped rules.
+SET lead_score.mock_now = '2026-06-20 12:00:00+00';
+-- Fixtures shared by the live-score files (tests/pg_regress/fixtures/).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_app.sql'
+\i :fixtures
+INSERT INTO app.people VALUES ('00000000-0000-0000-0000-000000000004', 'Software', 'VP', 'di@initech.com');
+CREATE VIEW app.new_alerts AS
+SELECT right(lead_key, 1) AS person, attachment, kind, detail, round(total::numeric, 3) AS total
+FROM lead_score.alerts ORDER BY id;
+
+-- 5000 half-lives later, with tick() moving the landmark as it runs, nothing overflows.
+SELECT lead_score.create_model('fast', jsonb_set(lead_score.model_spec('live'), '{engagement,decay,half_life}', '"1 hour"'));
+SELECT lead_score.attach('fast', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}');
+DO $$
+DECLARE t timestamptz := '2026-06-20 12:00:00+00';
+BEGIN
+    FOR i IN 1..100 LOOP
+        t := t + interval '50 hours';
+        PERFORM set_config('lead_score.mock_now', t::text, true);
+        INSERT INTO app.touches (person, kind, at, page) VALUES ('00000000-0000-0000-0000-000000000001', 'page_view', t, '/pricing');
+        PERFORM lead_score.tick();
+    END LOOP;
+    -- 100 × 50 hours = 5000 half-lives.
+END $$;
+-- Read at the last event: its 7 points (visit + pricing), older events long decayed.
+SELECT set_config('lead_score.mock_now', ('2026-06-20 12:00:00+00'::timestamptz + interval '5000 hours')::text, false) IS NOT NULL AS at_last_event;
+SELECT engagement = 'Infinity' OR engagement = 'NaN' OR engagement IS NULL AS broken, round(engagement::numeric, 6) AS engagement
+FROM lead_score.fast_current WHERE lead_key = '00000000-0000-0000-0000-000000000001';
+SELECT * FROM lead_score.check_consistency('fast');
+SELECT landmark > '2026-12-01' AS landmark_moved FROM lead_score.attachments WHERE name = 'fast';
+
+-- Window decay stays exact in live scores for "once" and capped rules: they keep
+-- only their most recent event times (one, or enough to reach the cap).
+SET lead_score.mock_now = '2026-06-20 12:00:00+00';
+TRUNCATE app.touches;  -- the events above are dated after this section's time
+SELECT lead_score.create_model('recent', jsonb_set(lead_score.model_spec('live'), '{engagement,rules,2,decay}',
+                                                   '{"kind": "window", "window": "14 days"}'));
+SELECT lead_score.attach('recent', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}');
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000004', 'demo_request', '2026-06-10 12:00+00');
+SELECT right(lead_key::text, 1) AS person, engagement, mql FROM lead_score.recent_current
+WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+DELETE FROM lead_score.alerts;
+-- Five days later the demo request is 15 days old: out of the window. tick() alerts.
+SET lead_score.mock_now = '2026-06-25 12:00:00+00';
+SELECT right(lead_key::text, 1) AS person, engagement, mql FROM lead_score.recent_current
+WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+SELECT lead_score.tick() > 0 AS alerted;
+SELECT person, attachment, kind, detail FROM app.new_alerts WHERE attachment = 'recent';
+SELECT * FROM lead_score.check_consistency('recent');
+SELECT lead_score.detach('recent');
+SET lead_score.mock_now = '2027-01-14 20:00:00+00';
+
+SELECT lead_score.detach('fast');
+RESET lead_score.mock_now;
+DROP SCHEMA app CASCADE;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'fast', 'recent']) m;

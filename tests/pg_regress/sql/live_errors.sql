@@ -1,0 +1,54 @@
+-- attach refuses mistakes with a SQLSTATE and a message naming the problem,
+-- and writes nothing.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+-- Fixtures shared by the live-score files (tests/pg_regress/fixtures/).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_app.sql'
+\i :fixtures
+SELECT lead_score.attach('live', 'app.people', 'app.touches',
+    '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
+      "occurred_at": "at", "properties": {"url": "page"}}') IS NOT NULL AS attached;
+CREATE VIEW app.people_view AS SELECT * FROM app.people;
+CREATE TYPE app.point AS (x float8, y float8);
+ALTER TABLE app.touches ADD COLUMN location app.point;
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+SELECT lead_score.create_model('windowed', jsonb_set(lead_score.model_spec('live'), '{engagement,decay}', '{"kind": "window", "window": "30 days"}'));
+SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
+  ('no such column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "id"}', name => 'typo')$$),
+  ('key types differ', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id",
+      "activity_lead_key": "touch_id", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}', name => 'types')$$),
+  ('unknown mapping key', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_kee": "x"}', name => 'keys')$$),
+  ('bad name', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{}', name => 'Live Scores')$$),
+  ('window decay', $$SELECT lead_score.attach('windowed', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'))$$),
+  ('no such model', $$SELECT lead_score.attach('nope', 'app.people', 'app.touches')$$),
+  ('name taken', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'))$$),
+  ('name too long', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => repeat('a', 42))$$),
+  ('not a table', $$SELECT lead_score.attach('live', 'app.people_view', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'view')$$),
+  ('one table twice', $$SELECT lead_score.attach('live', 'app.touches', 'app.touches', '{"lead_key": "person", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}', name => 'twice')$$),
+  ('a composite column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "location"}}', name => 'composite')$$),
+  ('not a time', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "page", "properties": {"url": "page"}}', name => 'time')$$)
+) AS t(mistake, statement);
+-- None of them left an attachment, table or trigger behind.
+SELECT name FROM lead_score.attachments ORDER BY 1;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'app.touches'::regclass AND NOT tgisinternal;
+-- The longest name works: every name derived from it fits in an identifier.
+SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => repeat('a', 41)) IS NOT NULL AS attached;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'app.touches'::regclass AND NOT tgisinternal;
+SELECT lead_score.detach(repeat('a', 41));
+
+-- The mapped columns cannot change type or go while attached: the triggers
+-- read them, and attach checked their types.
+ALTER TABLE app.touches ALTER COLUMN kind TYPE varchar(40);
+ALTER TABLE app.touches DROP COLUMN page;
+SELECT lead_score.detach('live');
+ALTER TABLE app.touches DROP COLUMN page;
+RESET lead_score.mock_now;
+DROP SCHEMA app CASCADE;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'windowed']) m;
+

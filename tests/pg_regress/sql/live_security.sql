@@ -1,0 +1,179 @@
+-- Security of live scores. Each case below was an exploit or a leak before the
+-- live path was generated in Rust; each is refused or harmless now.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+-- The roles: a table owner, an application that only writes its tables, an
+-- analyst (lead_score_reader), a model admin (lead_score_admin) and a stranger.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS ls_owner, ls_app, ls_analyst, ls_admin, ls_stranger;
+RESET client_min_messages;
+CREATE ROLE ls_owner;
+CREATE ROLE ls_app;
+CREATE ROLE ls_analyst IN ROLE lead_score_reader;
+CREATE ROLE ls_admin IN ROLE lead_score_admin;
+CREATE ROLE ls_stranger;
+CREATE SCHEMA sec_crm AUTHORIZATION ls_owner;
+
+-- 1. No escalation through the triggers. The owner keys its leads by an enum
+-- and defines a cast of it to text that records who runs it: in a trigger
+-- running as a superuser it could make its owner a superuser.
+SET ROLE ls_owner;
+CREATE TYPE sec_crm.lead_key AS ENUM ('k1', 'k2', 'k3');
+CREATE TABLE sec_crm.ran_as (who name, superuser boolean);
+CREATE FUNCTION sec_crm.lk_text(sec_crm.lead_key) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sec_crm.ran_as SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+    RETURN 'x';
+END $$;
+CREATE CAST (sec_crm.lead_key AS text) WITH FUNCTION sec_crm.lk_text(sec_crm.lead_key);
+CREATE TABLE sec_crm.leads (id sec_crm.lead_key PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE sec_crm.events (lead_id sec_crm.lead_key, type text NOT NULL, occurred_at timestamptz NOT NULL, url text);
+CREATE INDEX ON sec_crm.events (lead_id);
+GRANT USAGE ON SCHEMA sec_crm TO ls_app, ls_admin, ls_analyst;
+GRANT INSERT ON sec_crm.ran_as TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON sec_crm.leads, sec_crm.events TO ls_app;
+GRANT SELECT, TRIGGER ON sec_crm.leads, sec_crm.events TO ls_admin;
+RESET ROLE;
+-- The model of live.sql, published and attached by the admin, both ways.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_model.sql'
+SET ROLE ls_admin;
+\i :fixtures
+SELECT lead_score.attach('live', 'sec_crm.leads', 'sec_crm.events', name => 'sec_sync') IS NOT NULL AS attached;
+SELECT lead_score.attach('live', 'sec_crm.leads', 'sec_crm.events', name => 'sec_deferred', mode => 'deferred') IS NOT NULL AS attached;
+RESET ROLE;
+-- The owner writes: a lead, its events, a burst that alerts, an update, a delete.
+SET ROLE ls_owner;
+INSERT INTO sec_crm.leads VALUES ('k1', 'Software', 'VP Sales', 'ann@acme.com'), ('k2', 'Retail', 'Intern', 'bo@x.com');
+INSERT INTO sec_crm.events SELECT 'k1', 'page_view', '2026-06-01 11:00+00'::timestamptz + i * interval '10 minutes', '/pricing'
+FROM generate_series(0, 2) i;
+UPDATE sec_crm.events SET url = '/pricing/x' WHERE lead_id = 'k1' AND occurred_at = '2026-06-01 11:00+00';
+DELETE FROM sec_crm.leads WHERE id = 'k2';
+RESET ROLE;
+-- The cast never ran: keys are turned into text by their output function.
+SELECT count(*) AS cast_calls FROM sec_crm.ran_as;
+SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'sec_sync' ORDER BY id;
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT * FROM lead_score.check_consistency('sec_sync');
+SELECT * FROM lead_score.check_consistency('sec_deferred');
+-- Triggers only read built-in types and enums. A model whose fit reads a
+-- column of another user-defined type is refused where the trigger would read it.
+SET ROLE ls_owner;
+CREATE TYPE sec_crm.budget AS (amount numeric, currency text);
+ALTER TABLE sec_crm.leads ADD COLUMN budget sec_crm.budget;
+RESET ROLE;
+SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
+    lead_score.model_spec('live') -> 'fit' -> 'rules' || '[{"name": "budget", "when": {"field": "budget", "present": true}, "points": 5}]'));
+SET ROLE ls_owner;
+SELECT pg_temp.try($$INSERT INTO sec_crm.leads VALUES ('k3', 'Software', 'CTO', 'cy@x.com', ROW(10, 'EUR'))$$) AS owner_insert;
+RESET ROLE;
+SELECT count(*) AS cast_calls FROM sec_crm.ran_as;
+SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
+    (lead_score.model_spec('live') -> 'fit' -> 'rules') - 3));
+
+-- 2. An application that only writes its own tables needs no grants on lead_score,
+-- in either mode; its scores are current in its own transaction.
+SET ROLE ls_app;
+BEGIN;
+INSERT INTO sec_crm.leads VALUES ('k2', 'Software', 'VP', 'di@x.com');
+INSERT INTO sec_crm.events VALUES ('k2', 'demo_request', '2026-06-01 10:00+00', NULL);
+COMMIT;
+SELECT pg_temp.try('SELECT count(*) FROM lead_score.sec_sync_current') AS app_reads_scores;
+RESET ROLE;
+SELECT lead_key, round(total::numeric, 3) AS total, mql FROM lead_score.sec_sync_current ORDER BY 1;
+SELECT lead_key, round(total::numeric, 3) AS total, mql FROM lead_score.sec_deferred_current ORDER BY 1;
+
+-- 3. A writer's settings never corrupt stored state: lead_score.as_of moves
+-- reads only. An event dated far ahead counts as of the write.
+SET ROLE ls_app;
+SET lead_score.as_of = '2200-01-01';
+INSERT INTO sec_crm.events VALUES ('k2', 'page_view', '2200-01-01', '/blog');
+RESET lead_score.as_of;
+RESET ROLE;
+SELECT lead_key, round(engagement::numeric, 3) AS engagement FROM lead_score.sec_sync_current WHERE lead_key = 'k2';
+DELETE FROM sec_crm.events WHERE occurred_at > '2100-01-01';
+
+-- 4. Least privilege. The analyst reads scores, rules and alerts, and changes nothing.
+SET ROLE ls_analyst;
+SELECT count(*) AS leads FROM lead_score.sec_sync_current;
+SELECT lead_key FROM lead_score.top_leads('sec_deferred', 1);
+SELECT (lead_score.current_score('sec_sync', 'k1'::sec_crm.lead_key)).grade;
+SELECT count(*) > 0 AS has_rules FROM lead_score.model_rules WHERE model = 'live';
+SELECT count(*) > 0 AS has_alerts FROM lead_score.alerts;
+SELECT lead_score.grade(model => 'live', fit => 60);
+SELECT what, pg_temp.try(statement) AS result FROM (VALUES
+  ('create a model', $$SELECT lead_score.create_model('mine', lead_score.model_spec('live'))$$),
+  ('attach', $$SELECT lead_score.attach('live', 'sec_crm.leads', 'sec_crm.events', name => 'mine')$$),
+  ('install directly', $$SELECT lead_score._attach_install('sec_sync')$$),
+  ('detach', $$SELECT lead_score.detach('sec_sync')$$),
+  ('tick', $$SELECT lead_score.tick()$$),
+  ('write scores', $$UPDATE lead_score.sec_sync_scores SET fit = 100$$),
+  ('stall writers', $$LOCK TABLE lead_score.sec_sync_scores IN SHARE MODE$$),
+  ('lock stripes', $$SELECT 1 FROM lead_score.sec_sync_stripes FOR UPDATE$$)
+) AS t(what, statement);
+RESET ROLE;
+-- A stranger reads nothing, and errors carry no Rust backtrace (the test
+-- server runs with RUST_BACKTRACE=1).
+SET ROLE ls_stranger;
+SELECT pg_temp.try('SELECT count(*) FROM lead_score.alerts') AS read_alerts;
+RESET ROLE;
+GRANT USAGE ON SCHEMA lead_score TO ls_stranger;
+SET ROLE ls_stranger;
+SELECT lead_score.grade('live', 60);
+RESET ROLE;
+REVOKE USAGE ON SCHEMA lead_score FROM ls_stranger;
+-- An admin may only attach tables it can read and trigger.
+SET ROLE ls_owner;
+CREATE TABLE sec_crm.private (id sec_crm.lead_key PRIMARY KEY);
+RESET ROLE;
+SET ROLE ls_admin;
+SELECT pg_temp.try($$SELECT lead_score.attach('live', 'sec_crm.private', 'sec_crm.events', name => 'private')$$) AS attach_private;
+-- The admin ticks, rescores, publishes and detaches.
+SELECT lead_score.tick() >= 0 AS ticked, lead_score.rescore('sec_sync') AS rescored;
+SELECT lead_score.detach(attachment => 'sec_deferred');
+RESET ROLE;
+
+-- 5. No SQL injection through any name: a model, its attachment's tables and
+-- every mapped column are named with dollar quotes, quotes, semicolons,
+-- backslashes, spaces and unicode, with function bodies checked and not.
+CREATE SCHEMA "we$$ird;";
+CREATE TABLE "we$$ird;"."le$body$ads" ("k'e;y $body$" bigint PRIMARY KEY, "sec\tor" text);
+CREATE TABLE "we$$ird;"."ev $$ ents" ("k'e;y $body$" bigint, "ty""pe" text, "at\" timestamptz, "ü $$" text);
+SELECT lead_score.create_model(E'x$body$; CREATE TABLE public.pwned (); SELECT $body$ \\ \'q\' ü', '{
+  "fit": {"rules": [{"name": "software", "when": {"field": "sec\\tor", "eq": "Software"}, "points": 40}]},
+  "engagement": {"properties": ["ü $$"], "decay": {"kind": "exponential", "half_life": "7 days"},
+                 "rules": [{"name": "pricing", "event": "page_view", "when": {"field": "ü $$", "contains": "/pricing"}, "points": 5}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 10, "engagement": 10}, "mql": {"min_total": 20}}}');
+SET check_function_bodies = off;
+SELECT lead_score.attach(E'x$body$; CREATE TABLE public.pwned (); SELECT $body$ \\ \'q\' ü',
+    '"we$$ird;"."le$body$ads"', '"we$$ird;"."ev $$ ents"',
+    '{"lead_key": "k''e;y $body$", "activity_lead_key": "k''e;y $body$", "event_type": "ty\"pe",
+      "occurred_at": "at\\", "properties": {"ü $$": "ü $$"}}', name => 'weird_off') IS NOT NULL AS attached;
+SET check_function_bodies = on;
+SELECT lead_score.attach(E'x$body$; CREATE TABLE public.pwned (); SELECT $body$ \\ \'q\' ü',
+    '"we$$ird;"."le$body$ads"', '"we$$ird;"."ev $$ ents"',
+    '{"lead_key": "k''e;y $body$", "activity_lead_key": "k''e;y $body$", "event_type": "ty\"pe",
+      "occurred_at": "at\\", "properties": {"ü $$": "ü $$"}}', name => 'weird_on', mode => 'deferred') IS NOT NULL AS attached;
+INSERT INTO "we$$ird;"."le$body$ads" VALUES (1, 'Software');
+INSERT INTO "we$$ird;"."ev $$ ents" VALUES (1, 'page_view', '2026-06-01 11:00+00', '/pricing');
+SELECT to_regclass('public.pwned') IS NULL AS nothing_injected;
+SELECT round(total::numeric, 3) AS off_total FROM lead_score.weird_off_current;
+SELECT round(total::numeric, 3) AS on_total FROM lead_score.weird_on_current;
+SELECT * FROM lead_score.check_consistency('weird_off');
+SELECT * FROM lead_score.check_consistency('weird_on');
+SELECT lead_score.detach('weird_off'), lead_score.detach('weird_on');
+
+-- Clean up.
+SELECT lead_score.detach('sec_sync');
+DROP SCHEMA "we$$ird;" CASCADE;
+DROP SCHEMA sec_crm CASCADE;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', E'x$body$; CREATE TABLE public.pwned (); SELECT $body$ \\ \'q\' ü']) m;
+DROP ROLE ls_owner, ls_app, ls_analyst, ls_admin, ls_stranger;
+RESET lead_score.mock_now;
