@@ -43,6 +43,12 @@ set -e
 
 # The test build adds lead_score.mock_now (src/clock.rs), so tests can let time pass.
 PROFILE=${PROFILE:-debug} FEATURES=mock_clock install_extension
+log "pgspot: the extension script and the SQL attach generates"
+set +e
+bash "$ROOT/scripts/pgspot.sh"
+record "pgspot" "$?"
+set -e
+
 start_cluster "$TEST_DIR" "$TEST_PORT"
 trap 'stop_cluster "$TEST_DIR"' EXIT
 mkdir -p "$OUT" && as_root chmod 777 "$OUT"

@@ -1,19 +1,19 @@
 -- Models are user configuration: pg_extension_config_dump makes pg_dump keep them.
 CREATE TABLE lead_score.models (
     id              bigserial PRIMARY KEY,
-    name            text NOT NULL UNIQUE CHECK (name <> ''),
+    name            text NOT NULL UNIQUE CHECK (name OPERATOR(pg_catalog.<>) ''),
     current_version integer NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE lead_score.models IS 'Scoring models by name; current_version is the version functions use.';
 
 CREATE TABLE lead_score.model_versions (
     model_id   bigint NOT NULL REFERENCES lead_score.models (id) ON DELETE CASCADE,
-    version    integer NOT NULL CHECK (version > 0),
+    version    integer NOT NULL CHECK (version OPERATOR(pg_catalog.>) 0),
     spec       jsonb NOT NULL,
     note       text,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by name NOT NULL DEFAULT current_user,
     PRIMARY KEY (model_id, version)
 );

@@ -5,7 +5,7 @@
 -- Attachments are configuration: pg_dump keeps them (and the per-attachment
 -- tables, views and triggers attach() creates, which are ordinary objects).
 CREATE TABLE lead_score.attachments (
-    name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,40}$'),
+    name       text PRIMARY KEY CHECK (name OPERATOR(pg_catalog.~) '^[a-z_][a-z0-9_]{0,40}$'),
     model      text NOT NULL REFERENCES lead_score.models (name) ON UPDATE CASCADE,
     leads      regclass NOT NULL,
     activities regclass NOT NULL,
@@ -14,8 +14,8 @@ CREATE TABLE lead_score.attachments (
     landmark   timestamptz NOT NULL,
     -- sync: each activity insert updates its lead's score row and alerts at once.
     -- deferred: inserts append to a pending table that readers merge and tick() folds.
-    mode       text NOT NULL DEFAULT 'sync' CHECK (mode IN ('sync', 'deferred')),
-    created_at timestamptz NOT NULL DEFAULT now()
+    mode       text NOT NULL DEFAULT 'sync' CHECK (mode OPERATOR(pg_catalog.=) ANY (ARRAY['sync', 'deferred'])),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 SELECT pg_catalog.pg_extension_config_dump('lead_score.attachments', '');
 
@@ -25,10 +25,10 @@ CREATE TABLE lead_score.alerts (
     attachment text NOT NULL,
     model      text NOT NULL,
     lead_key   text NOT NULL,
-    kind       text NOT NULL CHECK (kind IN ('mql', 'mql_lost', 'quadrant', 'watermark', 'burst')),
+    kind       text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst'])),
     detail     text,
     total      float8,
-    at         timestamptz NOT NULL DEFAULT now()
+    at         timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE INDEX ON lead_score.alerts (at);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.alerts', '');
@@ -77,7 +77,9 @@ CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, time
 -- No SET clause and fully qualified names, so the planner can inline it safely.
 CREATE FUNCTION lead_score.scoring_time()
 RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('lead_score.as_of', true), '')::pg_catalog.timestamptz, lead_score._now()) $$;
+AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPERATOR(pg_catalog.<>) ''
+                 THEN pg_catalog.current_setting('lead_score.as_of', true)::pg_catalog.timestamptz
+                 ELSE lead_score._now() END $$;
 
 -- Writes alerts returned by _live_apply and announces each on NOTIFY channel
 -- lead_score_alerts with its id and attachment.
@@ -159,7 +161,8 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    att      lead_score.attachments;
+    v_name   text;
+    v_mapping jsonb;
     spec     jsonb := lead_score.model_spec(attach.model);
     m        jsonb := coalesce(attach.mapping, '{}');
     bad      text;
@@ -182,16 +185,16 @@ BEGIN
         RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    att.name := coalesce(attach.name, attach.model);
-    IF att.name !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
-        RAISE EXCEPTION 'attachment name "%" must be a lower-case identifier of at most 41 characters', att.name
+    v_name := coalesce(attach.name, attach.model);
+    IF v_name !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'attachment name "%" must be a lower-case identifier of at most 41 characters', v_name
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass name => ''...''.';
     END IF;
-    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = att.name) THEN
-        RAISE EXCEPTION 'lead_score attachment "%" already exists', att.name
+    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = v_name) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" already exists', v_name
             USING ERRCODE = 'duplicate_object', HINT = 'Pass another name => ''...'', or detach it first.';
     END IF;
-    att.mapping := jsonb_build_object(
+    v_mapping := jsonb_build_object(
         'lead_key', coalesce(m ->> 'lead_key', 'id'),
         'activity_lead_key', coalesce(m ->> 'activity_lead_key', 'lead_id'),
         'event_type', coalesce(m ->> 'event_type', 'type'),
@@ -199,16 +202,16 @@ BEGIN
     FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
         prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
     END LOOP;
-    att.mapping := att.mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
+    v_mapping := v_mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
 
     -- Every mapped column must exist; keys must have the same type on both sides.
     SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
-    WHERE a.attrelid = attach.leads AND a.attname = att.mapping ->> 'lead_key' AND NOT a.attisdropped AND a.attnum > 0;
+    WHERE a.attrelid = attach.leads AND a.attname = v_mapping ->> 'lead_key' AND NOT a.attisdropped AND a.attnum > 0;
     IF key_type IS NULL THEN
-        RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', att.mapping ->> 'lead_key', attach.leads
+        RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', v_mapping ->> 'lead_key', attach.leads
             USING ERRCODE = 'undefined_column';
     END IF;
-    FOR p, bad IN SELECT k, att.mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
+    FOR p, bad IN SELECT k, v_mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
                   UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
                        AND NOT a.attisdropped AND a.attnum > 0) THEN
@@ -217,32 +220,28 @@ BEGIN
         END IF;
     END LOOP;
     SELECT a.atttypid::regtype INTO akey_type FROM pg_attribute a
-    WHERE a.attrelid = attach.activities AND a.attname = att.mapping ->> 'activity_lead_key';
+    WHERE a.attrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key';
     IF akey_type <> key_type THEN
         RAISE EXCEPTION 'mapping.activity_lead_key: %.% is %, but %.% is %', attach.activities,
-            att.mapping ->> 'activity_lead_key', akey_type, attach.leads, att.mapping ->> 'lead_key', key_type
+            v_mapping ->> 'activity_lead_key', akey_type, attach.leads, v_mapping ->> 'lead_key', key_type
             USING ERRCODE = 'datatype_mismatch';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                   WHERE i.indrelid = attach.activities AND a.attname = att.mapping ->> 'activity_lead_key') THEN
+                   WHERE i.indrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key') THEN
         RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
-            attach.activities, att.mapping ->> 'activity_lead_key';
+            attach.activities, v_mapping ->> 'activity_lead_key';
     END IF;
 
-    att.model := attach.model;
-    att.leads := attach.leads;
-    att.activities := attach.activities;
-    att.landmark := date_trunc('hour', lead_score._now());  -- writes use real time; as_of is for reads
-    att.mode := attach.mode;
-    att.created_at := now();
-    PERFORM lead_score._live_check(att.model);  -- refuses models that cannot be live
-    INSERT INTO lead_score.attachments SELECT att.*;
+    PERFORM lead_score._live_check(attach.model);  -- refuses models that cannot be live
+    INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode)
+    VALUES (v_name, attach.model, attach.leads, attach.activities, v_mapping,
+            date_trunc('hour', lead_score._now()), attach.mode);  -- writes use real time; as_of is for reads
     -- Tables, views, trigger functions and triggers: generated in Rust and created
     -- as the extension's owner, after checking the caller's rights on both tables.
-    PERFORM lead_score._attach_install(att.name);
-    PERFORM lead_score._rescore(att, false);
+    PERFORM lead_score._attach_install(v_name);
+    PERFORM lead_score._rescore(a, false) FROM lead_score.attachments a WHERE a.name = v_name;
     RETURN (SELECT c.oid::regclass FROM pg_class c
-            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = att.name || '_scores');
+            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
 END
 $$;
 COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
@@ -253,14 +252,11 @@ CREATE FUNCTION lead_score.rescore(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    att lead_score.attachments;
 BEGIN
     -- Lock first (it waits for every writer), then read: a rebase in between
     -- would leave a stale landmark. _lock raises if there is no such attachment.
     PERFORM lead_score._lock(rescore.attachment, true);
-    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
-    RETURN lead_score._rescore(att, true);
+    RETURN lead_score._rescore(a, true) FROM lead_score.attachments a WHERE a.name = rescore.attachment;
 END
 $$;
 
@@ -272,7 +268,7 @@ RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    att     lead_score.attachments;
+    att record;
     now_    timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
     alerts  bigint := 0;
     n       bigint;
@@ -318,7 +314,7 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    att   lead_score.attachments;
+    att record;
 BEGIN
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = check_consistency.attachment;
     IF NOT FOUND THEN
@@ -354,7 +350,7 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    att lead_score.attachments;
+    att record;
 BEGIN
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = top_leads.attachment;
     IF NOT FOUND THEN
@@ -374,7 +370,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    att lead_score.attachments;
+    att record;
 BEGIN
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         RETURN QUERY EXECUTE lead_score._sql(att.name, 'current_scores') USING att.name, att.model;
@@ -407,10 +403,10 @@ COMMENT ON TABLE lead_score.alerts IS 'Every alert, written by the transaction t
 -------------------------------------------------------------------------------
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'lead_score_reader') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'lead_score_reader') THEN
         CREATE ROLE lead_score_reader NOLOGIN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'lead_score_admin') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'lead_score_admin') THEN
         CREATE ROLE lead_score_admin NOLOGIN;
     END IF;
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'lead_score_reader', 'MEMBER') THEN

@@ -66,48 +66,55 @@ AS $$
 $$;
 
 -- Every rule of every model version as a row, for BI tools.
+-- Every name is qualified (pg_catalog's operators, functions and types): the
+-- view is bound while the extension script runs, and pgspot checks it so.
 CREATE VIEW lead_score.model_rules AS
 SELECT m.name                               AS model,
        v.version,
-       v.version = m.current_version        AS is_current,
-       'fit'::text                          AS section,
-       (r.ord - 1)::integer                 AS rule_index,
-       r.rule ->> 'name'                    AS rule_name,
-       NULL::text[]                         AS event_types,
-       (r.rule ->> 'points')::float8        AS points,
-       coalesce((r.rule ->> 'disqualify')::boolean, false) AS disqualify,
-       NULL::text                           AS category,
-       NULL::text                           AS repeat,
-       NULL::float8                         AS rule_cap,
-       NULL::jsonb                          AS decay,
-       r.rule -> 'when'                     AS condition
+       v.version OPERATOR(pg_catalog.=) m.current_version AS is_current,
+       'fit'::pg_catalog.text               AS section,
+       (r.ord OPERATOR(pg_catalog.-) 1)::pg_catalog.int4 AS rule_index,
+       r.rule OPERATOR(pg_catalog.->>) 'name' AS rule_name,
+       NULL::pg_catalog.text[]              AS event_types,
+       (r.rule OPERATOR(pg_catalog.->>) 'points')::pg_catalog.float8 AS points,
+       coalesce((r.rule OPERATOR(pg_catalog.->>) 'disqualify')::pg_catalog.bool, false) AS disqualify,
+       NULL::pg_catalog.text                AS category,
+       NULL::pg_catalog.text                AS repeat,
+       NULL::pg_catalog.float8              AS rule_cap,
+       NULL::pg_catalog.jsonb               AS decay,
+       r.rule OPERATOR(pg_catalog.->) 'when' AS condition
 FROM lead_score.models m
-JOIN lead_score.model_versions v ON v.model_id = m.id
-CROSS JOIN LATERAL jsonb_array_elements(v.spec -> 'fit' -> 'rules') WITH ORDINALITY AS r(rule, ord)
+JOIN lead_score.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.id
+CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.->) 'rules')
+    WITH ORDINALITY AS r(rule, ord)
 UNION ALL
-SELECT m.name, v.version, v.version = m.current_version,
+SELECT m.name, v.version, v.version OPERATOR(pg_catalog.=) m.current_version,
        'completeness', NULL, 'completeness', NULL,
-       (v.spec -> 'fit' -> 'completeness' ->> 'points')::float8, false, NULL, NULL, NULL, NULL,
-       jsonb_build_object('present_share_of', v.spec -> 'fit' -> 'completeness' -> 'fields')
+       (v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.->) 'completeness' OPERATOR(pg_catalog.->>) 'points')::pg_catalog.float8,
+       false, NULL, NULL, NULL, NULL,
+       pg_catalog.jsonb_build_object('present_share_of',
+           v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.->) 'completeness' OPERATOR(pg_catalog.->) 'fields')
 FROM lead_score.models m
-JOIN lead_score.model_versions v ON v.model_id = m.id
-WHERE v.spec -> 'fit' ? 'completeness'
+JOIN lead_score.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.id
+WHERE v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.?) 'completeness'
 UNION ALL
-SELECT m.name, v.version, v.version = m.current_version,
-       'engagement', (r.ord - 1)::integer, r.rule ->> 'name',
-       CASE jsonb_typeof(r.rule -> 'event')
-           WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(r.rule -> 'event'))
-           ELSE ARRAY[r.rule ->> 'event'] END,
-       (r.rule ->> 'points')::float8, false,
-       r.rule ->> 'category',
-       CASE WHEN jsonb_typeof(r.rule -> 'repeat') = 'object' THEN 'cap'
-            ELSE coalesce(r.rule ->> 'repeat', 'every') END,
-       (r.rule -> 'repeat' ->> 'cap')::float8,
-       coalesce(r.rule -> 'decay', v.spec -> 'engagement' -> 'decay', '{"kind": "none"}'),
-       r.rule -> 'when'
+SELECT m.name, v.version, v.version OPERATOR(pg_catalog.=) m.current_version,
+       'engagement', (r.ord OPERATOR(pg_catalog.-) 1)::pg_catalog.int4, r.rule OPERATOR(pg_catalog.->>) 'name',
+       CASE WHEN pg_catalog.jsonb_typeof(r.rule OPERATOR(pg_catalog.->) 'event') OPERATOR(pg_catalog.=) 'array'
+            THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.rule OPERATOR(pg_catalog.->) 'event'))
+            ELSE ARRAY[r.rule OPERATOR(pg_catalog.->>) 'event'] END,
+       (r.rule OPERATOR(pg_catalog.->>) 'points')::pg_catalog.float8, false,
+       r.rule OPERATOR(pg_catalog.->>) 'category',
+       CASE WHEN pg_catalog.jsonb_typeof(r.rule OPERATOR(pg_catalog.->) 'repeat') OPERATOR(pg_catalog.=) 'object' THEN 'cap'
+            ELSE coalesce(r.rule OPERATOR(pg_catalog.->>) 'repeat', 'every') END,
+       (r.rule OPERATOR(pg_catalog.->) 'repeat' OPERATOR(pg_catalog.->>) 'cap')::pg_catalog.float8,
+       coalesce(r.rule OPERATOR(pg_catalog.->) 'decay', v.spec OPERATOR(pg_catalog.->) 'engagement' OPERATOR(pg_catalog.->) 'decay',
+                '{"kind": "none"}'),
+       r.rule OPERATOR(pg_catalog.->) 'when'
 FROM lead_score.models m
-JOIN lead_score.model_versions v ON v.model_id = m.id
-CROSS JOIN LATERAL jsonb_array_elements(v.spec -> 'engagement' -> 'rules') WITH ORDINALITY AS r(rule, ord);
+JOIN lead_score.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.id
+CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(v.spec OPERATOR(pg_catalog.->) 'engagement' OPERATOR(pg_catalog.->) 'rules')
+    WITH ORDINALITY AS r(rule, ord);
 COMMENT ON VIEW lead_score.model_rules IS 'One row per rule of every model version.';
 
 -------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 fn render(a: &Attachment) -> String {
     let mut out = String::new();
-    out.push_str("-- attach\n");
+    // Every statement below runs with this path: attach's and detach's as the
+    // extension owner (src/owner.rs), the queries inside functions that pin it.
+    // pgspot reads it too (scripts/pgspot.sh).
+    out.push_str("SET search_path = pg_catalog, pg_temp;\n\n-- attach\n");
     for s in a.create_statements() {
         out.push_str(&format!("-- {}\n{};\n\n", s.what, s.sql));
     }

@@ -1,3 +1,5 @@
+SET search_path = pg_catalog, pg_temp;
+
 -- attach
 -- bench_scores
 CREATE TABLE "lead_score"."bench_scores" (

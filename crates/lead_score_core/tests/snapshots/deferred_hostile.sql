@@ -1,3 +1,5 @@
+SET search_path = pg_catalog, pg_temp;
+
 -- attach
 -- evil_scores
 CREATE TABLE "lead_score"."evil_scores" (

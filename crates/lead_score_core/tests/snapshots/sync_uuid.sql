@@ -1,3 +1,5 @@
+SET search_path = pg_catalog, pg_temp;
+
 -- attach
 -- live_scores
 CREATE TABLE "lead_score"."live_scores" (
