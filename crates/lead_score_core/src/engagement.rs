@@ -15,16 +15,11 @@ use crate::model::{EngagementModel, EventDecay, Repeat};
 const MAGIC: u32 = 0x4C53_4531; // "LSE1"
 /// Fixed-point scale of the per-rule sums.
 const UNITS_PER_POINT: f64 = 1e9;
-pub const NO_ACTIVITY: i64 = i64::MIN;
-
-const OFF_MAGIC: usize = 0;
-const OFF_RULES: usize = 4;
-const OFF_MODEL: usize = 8;
-const OFF_VERSION: usize = 16;
-const OFF_AS_OF: usize = 24;
-const OFF_LAST: usize = 32;
-const OFF_EVENTS: usize = 40;
-pub const HEADER_LEN: usize = 48;
+pub use crate::header::NO_ACTIVITY;
+pub(crate) use crate::header::{get_i64, put_i64};
+use crate::header::{Header, OFF_EVENTS, OFF_LAST, OFF_TIME as OFF_AS_OF};
+/// The shared header (`header.rs`); the per-rule modes and sums follow it.
+pub const HEADER_LEN: usize = crate::header::LEN;
 
 const MODE_EVERY: u8 = 0;
 const MODE_ONCE: u8 = 1;
@@ -47,33 +42,17 @@ pub fn state_len(rules: usize) -> usize {
     HEADER_LEN + modes_len(rules) + rules * 16
 }
 
-#[inline]
-pub(crate) fn get_i64(buf: &[u8], at: usize) -> i64 {
-    i64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
-}
-
-#[inline]
-pub(crate) fn put_i64(buf: &mut [u8], at: usize, v: i64) {
-    buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-fn get_u32(buf: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"))
-}
-
 /// Reads and checks a state's header; the only way the SQL layer trusts a buffer.
 pub fn read_key(buf: &[u8]) -> Result<(StateKey, usize)> {
-    if buf.len() < HEADER_LEN || get_u32(buf, OFF_MAGIC) != MAGIC {
-        return Err(Error::State("not an engagement state".into()));
-    }
-    let rules = get_u32(buf, OFF_RULES) as usize;
+    let h = Header::read(buf, MAGIC, "an engagement state")?;
+    let rules = h.rules as usize;
     if buf.len() != state_len(rules) {
         return Err(Error::State("wrong length".into()));
     }
     let key = StateKey {
-        model_id: get_i64(buf, OFF_MODEL),
-        version: get_i64(buf, OFF_VERSION) as i32,
-        as_of: get_i64(buf, OFF_AS_OF),
+        model_id: h.model_id,
+        version: h.version,
+        as_of: h.time,
     };
     Ok((key, rules))
 }
@@ -123,12 +102,14 @@ pub fn init_state(buf: &mut [u8], model: &EngagementModel, key: StateKey) {
     let rules = model.rules.len();
     debug_assert_eq!(buf.len(), state_len(rules));
     buf.fill(0);
-    buf[OFF_MAGIC..OFF_MAGIC + 4].copy_from_slice(&MAGIC.to_le_bytes());
-    buf[OFF_RULES..OFF_RULES + 4].copy_from_slice(&(rules as u32).to_le_bytes());
-    put_i64(buf, OFF_MODEL, key.model_id);
-    put_i64(buf, OFF_VERSION, key.version as i64);
-    put_i64(buf, OFF_AS_OF, key.as_of);
-    put_i64(buf, OFF_LAST, NO_ACTIVITY);
+    Header {
+        magic: MAGIC,
+        rules: rules as u32,
+        model_id: key.model_id,
+        version: key.version,
+        time: key.as_of,
+    }
+    .write(buf);
     for (i, rule) in model.rules.iter().enumerate() {
         buf[HEADER_LEN + i] = if rule.repeat == Repeat::Once {
             MODE_ONCE

@@ -12,6 +12,7 @@ pub mod condition;
 pub mod engagement;
 pub mod error;
 pub mod fit;
+pub mod header;
 pub mod interval;
 pub mod live;
 pub mod model;

@@ -13,19 +13,17 @@
 //! `count` most recent matching event times.
 
 use crate::condition::Value;
-use crate::engagement::{get_i64, put_i64, RuleTotals, NO_ACTIVITY};
+use crate::engagement::RuleTotals;
 use crate::error::{Error, Result};
+use crate::header::{
+    get_i64, put_i64, Header, NO_ACTIVITY, OFF_EVENTS, OFF_LAST, OFF_TIME as OFF_LANDMARK,
+};
 use crate::model::{EventDecay, Model, Repeat};
 
 const MAGIC: u32 = 0x4C53_4C31; // "LSL1"
-const OFF_RULES: usize = 4;
-const OFF_MODEL: usize = 8;
-const OFF_VERSION: usize = 16;
-const OFF_LANDMARK: usize = 24;
-const OFF_LAST: usize = 32;
-const OFF_EVENTS: usize = 40;
-const OFF_FIRED: usize = 48;
-const HEADER_LEN: usize = 64;
+/// After the shared header (`header.rs`): when any burst alert last fired, then padding.
+const OFF_FIRED: usize = crate::header::LEN;
+const HEADER_LEN: usize = crate::header::LEN + 16;
 
 /// Landmarks move forward once `now − L` exceeds this many (shortest) half-lives;
 /// forward values then stay below 2^64 × points.
@@ -134,13 +132,14 @@ fn alert_at(model: &Model, a: usize) -> usize {
 
 pub fn new_live(model: &Model, key: LiveKey) -> Vec<u8> {
     let mut buf = vec![0u8; live_len(model)];
-    buf[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-    buf[OFF_RULES..OFF_RULES + 4]
-        .copy_from_slice(&(model.engagement.rules.len() as u32).to_le_bytes());
-    put_i64(&mut buf, OFF_MODEL, key.model_id);
-    put_i64(&mut buf, OFF_VERSION, key.version as i64);
-    put_i64(&mut buf, OFF_LANDMARK, key.landmark);
-    put_i64(&mut buf, OFF_LAST, NO_ACTIVITY);
+    Header {
+        magic: MAGIC,
+        rules: model.engagement.rules.len() as u32,
+        model_id: key.model_id,
+        version: key.version,
+        time: key.landmark,
+    }
+    .write(&mut buf);
     for a in 0..model.alerts.len() {
         let at = alert_at(model, a);
         for k in 0..=model.alerts[a].count {
@@ -155,21 +154,16 @@ pub fn new_live(model: &Model, key: LiveKey) -> Vec<u8> {
 
 /// Checks a buffer against the model it claims to belong to.
 pub fn live_key(buf: &[u8], model: &Model) -> Result<LiveKey> {
-    if buf.len() < HEADER_LEN || buf[0..4] != MAGIC.to_le_bytes() {
-        return Err(Error::State("not a live engagement state".into()));
-    }
-    if buf.len() != live_len(model)
-        || u32::from_le_bytes(buf[OFF_RULES..OFF_RULES + 4].try_into().expect("4 bytes")) as usize
-            != model.engagement.rules.len()
-    {
+    let h = Header::read(buf, MAGIC, "a live engagement state")?;
+    if buf.len() != live_len(model) || h.rules as usize != model.engagement.rules.len() {
         return Err(Error::State(
             "live state does not match the model's rules".into(),
         ));
     }
     Ok(LiveKey {
-        model_id: get_i64(buf, OFF_MODEL),
-        version: get_i64(buf, OFF_VERSION) as i32,
-        landmark: get_i64(buf, OFF_LANDMARK),
+        model_id: h.model_id,
+        version: h.version,
+        landmark: h.time,
     })
 }
 
