@@ -47,21 +47,33 @@ const SPEC_SQL: &CStr = c"SELECT m.name, v.spec::text FROM lead_score.model_vers
 /// Read-only matters: pgrx's SPI wrappers run read-write once the transaction has
 /// written, which bumps the command counter, and PostgreSQL forbids that while a
 /// parallel query runs (in workers and in the leader). The lookups only read.
-pub(crate) fn query_row(
+///
+/// On ERROR the SPI connection is not finished here: PostgreSQL's
+/// (sub)transaction abort cleans it up (AtEOXact_SPI).
+///
+/// # Safety
+/// Each argument's datum must be a valid value of the type its oid names, as
+/// `query`'s matching parameter expects.
+pub(crate) unsafe fn query_row(
     query: &CStr,
     args: &[(pg_sys::Oid, pg_sys::Datum)],
 ) -> Option<Vec<Option<String>>> {
-    unsafe {
-        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "lead_score: SPI_connect failed",
-            );
-        }
-        let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
-        let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
-        let nulls = vec![b' ' as std::ffi::c_char; args.len()];
-        let rc = pg_sys::SPI_execute_with_args(
+    // SAFETY: any function running in a transaction may connect to SPI; the
+    // connection is finished below.
+    if unsafe { pg_sys::SPI_connect() } != pg_sys::SPI_OK_CONNECT as i32 {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "lead_score: SPI_connect failed",
+        );
+    }
+    let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
+    let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
+    let nulls = vec![b' ' as std::ffi::c_char; args.len()];
+    // SAFETY: connected above; `query` is NUL-terminated; `types`, `values` and
+    // `nulls` hold one entry per argument, and the caller guarantees each value
+    // is of its type. Read-only, at most one row.
+    let rc = unsafe {
+        pg_sys::SPI_execute_with_args(
             query.as_ptr(),
             args.len() as i32,
             types.as_mut_ptr(),
@@ -69,14 +81,20 @@ pub(crate) fn query_row(
             nulls.as_ptr(),
             true,
             1,
+        )
+    };
+    if rc != pg_sys::SPI_OK_SELECT as i32 {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: catalog query failed ({rc})"),
         );
-        if rc != pg_sys::SPI_OK_SELECT as i32 {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: catalog query failed ({rc})"),
-            );
-        }
-        let row = if pg_sys::SPI_processed == 0 {
+    }
+    // SAFETY: after a successful SELECT, SPI_processed and SPI_tuptable describe
+    // its result: with a row, vals[0] is a tuple of tupdesc; SPI_getvalue returns
+    // a palloc'd NUL-terminated string, or null for a NULL. All is copied into
+    // owned Strings before SPI_finish frees it.
+    let row = unsafe {
+        if pg_sys::SPI_processed == 0 {
             None
         } else {
             let table = pg_sys::SPI_tuptable;
@@ -91,10 +109,12 @@ pub(crate) fn query_row(
                     })
                     .collect(),
             )
-        };
-        pg_sys::SPI_finish();
-        row
-    }
+        }
+    };
+    // SAFETY: finishes the connection made above; nothing it allocated is used
+    // after this.
+    unsafe { pg_sys::SPI_finish() };
+    row
 }
 
 fn parse<T: std::str::FromStr>(value: &Option<String>) -> T {
@@ -115,7 +135,8 @@ pub fn resolve(name: &str) -> Resolved {
             "model name must not be null",
         ),
     };
-    let Some(row) = query_row(RESOLVE_SQL, &[(pg_sys::TEXTOID, text)]) else {
+    // SAFETY: the one argument is a text datum, as $1 is.
+    let Some(row) = (unsafe { query_row(RESOLVE_SQL, &[(pg_sys::TEXTOID, text)]) }) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model \"{name}\" does not exist"),
@@ -136,7 +157,8 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
         (pg_sys::INT8OID, pg_sys::Datum::from(model_id)),
         (pg_sys::INT4OID, pg_sys::Datum::from(version)),
     ];
-    let Some(row) = query_row(SPEC_SQL, &args) else {
+    // SAFETY: the arguments are an int8 and an int4 by value, as $1 and $2 are.
+    let Some(row) = (unsafe { query_row(SPEC_SQL, &args) }) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model id {model_id} version {version} does not exist"),

@@ -11,25 +11,37 @@ use pgrx::PgMemoryContexts;
 /// Each SQL function must always use the same `T`.
 ///
 /// # Safety
-/// `fcinfo` must be a valid call from PostgreSQL.
+/// `fcinfo` must be the valid call info PostgreSQL passed to the running
+/// function, whose call site always caches the same `T`. The reference lives in
+/// the call site's `fn_mcxt`: it must not be kept past the call, nor taken
+/// twice at once (each function takes it once per call).
 pub unsafe fn fn_cache<T>(
     fcinfo: pg_sys::FunctionCallInfo,
     init: impl FnOnce() -> T,
 ) -> &'static mut T {
-    unsafe {
-        let flinfo = (*fcinfo).flinfo;
-        if (*flinfo).fn_extra.is_null() {
-            let ptr = PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(init());
-            (*flinfo).fn_extra = ptr.cast();
-        }
-        &mut *((*flinfo).fn_extra as *mut T)
+    // SAFETY: the caller guarantees `fcinfo` is valid, and with it its FmgrInfo.
+    let flinfo = unsafe { (*fcinfo).flinfo };
+    // SAFETY: as above; `fn_extra` is the call site's to use.
+    let extra = unsafe { &mut (*flinfo).fn_extra };
+    if extra.is_null() {
+        // SAFETY: as above; `fn_mcxt` lives as long as the FmgrInfo does.
+        let mcxt = unsafe { (*flinfo).fn_mcxt };
+        *extra = PgMemoryContexts::For(mcxt)
+            .leak_and_drop_on_delete(init())
+            .cast();
     }
+    // SAFETY: `fn_extra` points to the `T` leaked into `fn_mcxt` above or by an
+    // earlier call at this call site (always the same `T`, as the caller
+    // guarantees), and no other reference to it is live.
+    unsafe { &mut *(*extra as *mut T) }
 }
 
 /// The model a call site uses, resolved by name once per statement.
 /// The current command id: it changes after every write in the transaction.
 #[inline]
 pub fn command_id() -> u32 {
+    // SAFETY: only reads the transaction's current command id (`false`: it is
+    // not marked used, so this is allowed in parallel mode too).
     unsafe { pg_sys::GetCurrentCommandId(false) }
 }
 

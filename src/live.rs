@@ -27,13 +27,22 @@ struct BatchCache {
     compiled: Option<&'static Compiled>,
 }
 
+/// The bytes of a bytea datum, detoasted if it needs to be.
+///
+/// # Safety
+/// `datum` must be a valid bytea datum that outlives `'a`.
 unsafe fn bytes<'a>(datum: pg_sys::Datum) -> &'a [u8] {
+    // SAFETY: the caller guarantees a valid bytea; a detoasted copy, if one is
+    // needed, is made in the current memory context, which outlives the call.
     unsafe {
         pgrx::varlena::varlena_to_byte_slice(pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr()))
     }
 }
 
-unsafe fn bytea_datum(buf: &[u8]) -> pg_sys::Datum {
+/// A new bytea datum, in the current memory context, holding `buf`.
+fn bytea_datum(buf: &[u8]) -> pg_sys::Datum {
+    // SAFETY: palloc returns `buf.len() + VARHDRSZ` bytes (or raises); with its
+    // 4-byte header set, they are a bytea whose data `buf` is copied into.
     unsafe {
         let p = pg_sys::palloc(buf.len() + pg_sys::VARHDRSZ) as *mut pg_sys::varlena;
         pgrx::varlena::set_varsize_4b(p, (buf.len() + pg_sys::VARHDRSZ) as i32);
@@ -63,93 +72,123 @@ fn model_of(buf: &[u8]) -> &'static Compiled {
 
 v1_info!(pg_finfo_lead_score_live_batch_trans);
 /// `_live_batch(state, model_id bigint, version int, landmark timestamptz, event_type text, at timestamptz, props text...)`
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as `lead_score._live_batch_trans`
+/// (`sql/live.sql`), the transition function of the batch aggregate, with a
+/// valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe {
-        aggregate_context(fcinfo, "lead_score._live_batch");
-        let cache = fn_cache(fcinfo, BatchCache::default);
-        let (Some(model_id), Some(version)) = (arg(fcinfo, 1), arg(fcinfo, 2)) else {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "model id and version must not be null",
-            );
-        };
-        let (model_id, version) = (model_id.value() as i64, version.value() as i32);
-        let compiled = match cache.compiled {
-            Some(c) if c.model_id == model_id && c.version == version => c,
-            _ => {
-                let c = by_key(model_id, version);
-                check_supported(&c.model).or_raise();
-                cache.compiled = Some(c);
-                c
-            }
-        };
-        let state: *mut pg_sys::varlena = match arg(fcinfo, 0) {
-            Some(d) => d.cast_mut_ptr(),
-            None => {
-                let Some(landmark) = arg(fcinfo, 3) else {
-                    raise_code(
-                        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                        "landmark must not be null",
-                    );
-                };
-                let key = LiveKey {
-                    model_id,
-                    version,
-                    landmark: landmark.value() as i64,
-                };
-                // Built in the per-row context; PostgreSQL copies it into the aggregate's.
-                bytea_datum(&new_live(&compiled.model, key)).cast_mut_ptr()
-            }
-        };
-        let (Some(event_type), Some(at)) = (arg(fcinfo, 4), arg(fcinfo, 5)) else {
-            return pg_sys::Datum::from(state);
-        };
-        let n_props = (nargs(fcinfo) - FIXED_ARGS).min(MAX_PROPERTIES);
-        let mut props = [Value::Null; MAX_PROPERTIES];
-        for (i, p) in props.iter_mut().enumerate().take(n_props) {
-            if let Some(d) = arg(fcinfo, FIXED_ARGS + i) {
-                *p = Value::Text(text_arg(d));
-            }
-        }
-        let buf = state_bytes_mut(state);
-        if buf.len() != live_len(&compiled.model) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                "_live_batch: the model must be the same for every row",
-            );
-        }
-        live_add(
-            &compiled.model,
-            buf,
-            text_arg(event_type),
-            at.value() as i64,
-            &props[..n_props],
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
+    // below, "as above"), with the declared arguments: bytea, bigint, integer,
+    // timestamptz, text, timestamptz, then up to MAX_PROPERTIES text.
+    unsafe { aggregate_context(fcinfo, "lead_score._live_batch") };
+    // SAFETY: as above; this call site always caches a BatchCache, taken once.
+    let cache = unsafe { fn_cache(fcinfo, BatchCache::default) };
+    // SAFETY: as above.
+    let (Some(model_id), Some(version)) = (unsafe { (arg(fcinfo, 1), arg(fcinfo, 2)) }) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "model id and version must not be null",
         );
-        pg_sys::Datum::from(state)
+    };
+    let (model_id, version) = (model_id.value() as i64, version.value() as i32);
+    let compiled = match cache.compiled {
+        Some(c) if c.model_id == model_id && c.version == version => c,
+        _ => {
+            let c = by_key(model_id, version);
+            check_supported(&c.model).or_raise();
+            cache.compiled = Some(c);
+            c
+        }
+    };
+    // SAFETY: as above.
+    let state: *mut pg_sys::varlena = match unsafe { arg(fcinfo, 0) } {
+        Some(d) => d.cast_mut_ptr(),
+        None => {
+            // SAFETY: as above.
+            let Some(landmark) = (unsafe { arg(fcinfo, 3) }) else {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    "landmark must not be null",
+                );
+            };
+            let key = LiveKey {
+                model_id,
+                version,
+                landmark: landmark.value() as i64,
+            };
+            // Built in the per-row context; PostgreSQL copies it into the aggregate's.
+            bytea_datum(&new_live(&compiled.model, key)).cast_mut_ptr()
+        }
+    };
+    // SAFETY: as above.
+    let (Some(event_type), Some(at)) = (unsafe { (arg(fcinfo, 4), arg(fcinfo, 5)) }) else {
+        return pg_sys::Datum::from(state);
+    };
+    // SAFETY: as above.
+    let n_props = (unsafe { nargs(fcinfo) } - FIXED_ARGS).min(MAX_PROPERTIES);
+    let mut props = [Value::Null; MAX_PROPERTIES];
+    for (i, p) in props.iter_mut().enumerate().take(n_props) {
+        // SAFETY: as above; the arguments after FIXED_ARGS are text.
+        if let Some(d) = unsafe { arg(fcinfo, FIXED_ARGS + i) } {
+            // SAFETY: a text datum of this call (above).
+            *p = Value::Text(unsafe { text_arg(d) });
+        }
     }
+    // SAFETY: `state` is the one built above, or the group's state, a plain
+    // bytea that PostgreSQL keeps in the aggregate context for this function to
+    // update in place; nothing else references its bytes.
+    let buf = unsafe { state_bytes_mut(state) };
+    if buf.len() != live_len(&compiled.model) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "_live_batch: the model must be the same for every row",
+        );
+    }
+    live_add(
+        &compiled.model,
+        buf,
+        // SAFETY: argument 4 is a text datum of this call.
+        unsafe { text_arg(event_type) },
+        at.value() as i64,
+        &props[..n_props],
+    );
+    pg_sys::Datum::from(state)
 }
 
 v1_info!(pg_finfo_lead_score_live_batch_combine);
+/// `_live_batch_combine(a bytea, b bytea) → bytea`: merges partial batch states.
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as
+/// `lead_score._live_batch_combine` (`sql/live.sql`), the combine function of the
+/// batch aggregate, with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn lead_score_live_batch_combine(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe {
-        aggregate_context(fcinfo, "lead_score._live_batch_combine");
-        let (Some(a), Some(b)) = (arg(fcinfo, 0), arg(fcinfo, 1)) else {
-            return return_null(fcinfo);
-        };
-        let a = a.cast_mut_ptr::<pg_sys::varlena>();
-        let into = state_bytes_mut(a);
-        let compiled = model_of(into);
-        live_merge(&compiled.model, into, bytes(b)).or_raise();
-        pg_sys::Datum::from(a)
-    }
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
+    // below, "as above"), with two bytea arguments.
+    unsafe { aggregate_context(fcinfo, "lead_score._live_batch_combine") };
+    // SAFETY: as above.
+    let (Some(a), Some(b)) = (unsafe { (arg(fcinfo, 0), arg(fcinfo, 1)) }) else {
+        // SAFETY: as above.
+        return unsafe { return_null(fcinfo) };
+    };
+    let a = a.cast_mut_ptr::<pg_sys::varlena>();
+    // SAFETY: `a` is the aggregate's own state, which PostgreSQL has copied into
+    // the aggregate context (STRICT) for this function to update in place;
+    // nothing else references its bytes.
+    let into = unsafe { state_bytes_mut(a) };
+    let compiled = model_of(into);
+    // SAFETY: `b` is a bytea of this call, only read.
+    live_merge(&compiled.model, into, unsafe { bytes(b) }).or_raise();
+    pg_sys::Datum::from(a)
 }
 
 /// An empty live state for a model version.
@@ -231,24 +270,37 @@ struct CompositeCache {
 
 v1_info!(pg_finfo_lead_score_live_score);
 /// `_live_score(state bytea, fit float8, disqualified_by text, now timestamptz) → lead_score.score`
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as `lead_score._live_score`
+/// (`sql/live.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn lead_score_live_score(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe {
-        let cache = fn_cache(fcinfo, CompositeCache::default);
-        let desc = result_desc(fcinfo, &mut cache.result);
-        let (Some(state), Some(now)) = (arg(fcinfo, 0), arg(fcinfo, 3)) else {
-            return return_null(fcinfo);
-        };
-        let buf = bytes(state);
-        let compiled = model_of(buf);
-        let fit = arg(fcinfo, 1).map_or(0.0, |d| f64::from_bits(d.value() as u64));
-        let disq = arg(fcinfo, 2).map(|d| text_arg(d));
-        let s = score_at(compiled, buf, fit, disq, now.value() as i64);
-        form_tuple(desc, &score_fields(&s, compiled.version))
-    }
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
+    // below, "as above"), with the declared arguments (bytea, float8, text,
+    // timestamptz); this call site always caches a CompositeCache, taken once.
+    let cache = unsafe { fn_cache(fcinfo, CompositeCache::default) };
+    // SAFETY: as above; the result slot is the call site's cache, in `fn_mcxt`.
+    let desc = unsafe { result_desc(fcinfo, &mut cache.result) };
+    // SAFETY: as above.
+    let (Some(state), Some(now)) = (unsafe { (arg(fcinfo, 0), arg(fcinfo, 3)) }) else {
+        // SAFETY: as above.
+        return unsafe { return_null(fcinfo) };
+    };
+    // SAFETY: argument 0 is a bytea of this call.
+    let buf = unsafe { bytes(state) };
+    let compiled = model_of(buf);
+    // SAFETY: as above.
+    let fit = unsafe { arg(fcinfo, 1) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
+    // SAFETY: as above; argument 2 is text.
+    let disq = unsafe { arg(fcinfo, 2).map(|d| text_arg(d)) };
+    let s = score_at(compiled, buf, fit, disq, now.value() as i64);
+    // SAFETY: `desc` is the blessed descriptor of the declared result type,
+    // lead_score.score, whose fields score_fields gives in order.
+    unsafe { form_tuple(desc, &score_fields(&s, compiled.version)) }
 }
 
 v1_info!(pg_finfo_lead_score_live_apply);
@@ -259,90 +311,112 @@ v1_info!(pg_finfo_lead_score_live_apply);
 /// Merges `delta` into `stored` (or, with `replace`, takes `delta` as the whole
 /// history while keeping when each burst last fired), moves it to `landmark`,
 /// classifies at `now` and returns the alerts for what crossed.
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as `lead_score._live_apply`
+/// (`sql/live.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn lead_score_live_apply(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe {
-        let cache = fn_cache(fcinfo, CompositeCache::default);
-        let desc = result_desc(fcinfo, &mut cache.result);
-        let stored = arg(fcinfo, 0).map(|d| bytes(d));
-        let delta = arg(fcinfo, 1).map(|d| bytes(d));
-        let (Some(landmark), Some(now)) = (arg(fcinfo, 7), arg(fcinfo, 8)) else {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "landmark and now must not be null",
-            );
-        };
-        let (landmark, now) = (landmark.value() as i64, now.value() as i64);
-        let replace = arg(fcinfo, 9).is_some_and(|d| d.value() != 0);
-        let (compiled, mut buf) = match (stored, delta) {
-            (_, Some(d)) if replace => {
-                let compiled = model_of(d);
-                let mut buf = d.to_vec();
-                if let Some(s) = stored {
-                    carry_bursts(&compiled.model, &mut buf, model_of(s), s);
-                }
-                (compiled, buf)
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
+    // below, "as above"), with the declared arguments; this call site always
+    // caches a CompositeCache, taken once.
+    let cache = unsafe { fn_cache(fcinfo, CompositeCache::default) };
+    // SAFETY: as above; the result slot is the call site's cache, in `fn_mcxt`.
+    let desc = unsafe { result_desc(fcinfo, &mut cache.result) };
+    // SAFETY: as above; arguments 0 and 1 are bytea.
+    let (stored, delta) = unsafe {
+        (
+            arg(fcinfo, 0).map(|d| bytes(d)),
+            arg(fcinfo, 1).map(|d| bytes(d)),
+        )
+    };
+    // SAFETY: as above.
+    let (Some(landmark), Some(now)) = (unsafe { (arg(fcinfo, 7), arg(fcinfo, 8)) }) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "landmark and now must not be null",
+        );
+    };
+    let (landmark, now) = (landmark.value() as i64, now.value() as i64);
+    // SAFETY: as above.
+    let replace = unsafe { arg(fcinfo, 9) }.is_some_and(|d| d.value() != 0);
+    let (compiled, mut buf) = match (stored, delta) {
+        (_, Some(d)) if replace => {
+            let compiled = model_of(d);
+            let mut buf = d.to_vec();
+            if let Some(s) = stored {
+                carry_bursts(&compiled.model, &mut buf, model_of(s), s);
             }
-            (Some(s), Some(d)) => {
-                let compiled = model_of(s);
-                let mut buf = s.to_vec();
-                live_merge(&compiled.model, &mut buf, d).or_raise();
-                (compiled, buf)
-            }
-            (Some(s), None) => (model_of(s), s.to_vec()),
-            (None, Some(d)) => (model_of(d), d.to_vec()),
-            (None, None) => return return_null(fcinfo),
-        };
-        let model = &compiled.model;
-        rebase(model, &mut buf, landmark);
-        let fired = detect_bursts(model, &mut buf);
-        let fit = arg(fcinfo, 2).map_or(0.0, |d| f64::from_bits(d.value() as u64));
-        let disq = arg(fcinfo, 3).map(|d| text_arg(d));
-        let score = score_at(compiled, &buf, fit, disq, now);
-        let next = Classified {
-            mql: score.mql,
-            quadrant: score.quadrant.as_str().to_string(),
-            hot: hot_categories(&score),
-        };
-        let prev = match (arg(fcinfo, 4), arg(fcinfo, 5)) {
-            (Some(mql), Some(quadrant)) => Some(Classified {
-                mql: mql.value() != 0,
-                quadrant: text_arg(quadrant).to_string(),
-                hot: match arg(fcinfo, 6) {
-                    Some(d) => Vec::<String>::from_datum(d, false).unwrap_or_default(),
-                    None => Vec::new(),
-                },
-            }),
-            _ => None,
-        };
-        let mut alerts: Vec<serde_json::Value> = classification_alerts(prev.as_ref(), &next)
-            .into_iter()
-            .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
-            .collect();
-        for x in fired {
-            alerts.push(serde_json::json!({"kind": "burst", "detail": model.alerts[x].name}));
+            (compiled, buf)
         }
-        let fields = [
-            Some(bytea_datum(&buf)),
-            Some(pg_sys::Datum::from(score.engagement.to_bits())),
-            Some(pg_sys::Datum::from(score.total.to_bits())),
-            Some(pg_sys::Datum::from(next.mql)),
-            next.quadrant.as_str().into_datum(),
-            next.hot.clone().into_datum(),
-            Some(pg_sys::Datum::from(heat(model, &buf).to_bits())),
-            score.last_activity.map(pg_sys::Datum::from),
-            Some(pg_sys::Datum::from(compiled.version)),
-            if alerts.is_empty() {
-                None
-            } else {
-                pgrx::JsonB(serde_json::Value::Array(alerts)).into_datum()
+        (Some(s), Some(d)) => {
+            let compiled = model_of(s);
+            let mut buf = s.to_vec();
+            live_merge(&compiled.model, &mut buf, d).or_raise();
+            (compiled, buf)
+        }
+        (Some(s), None) => (model_of(s), s.to_vec()),
+        (None, Some(d)) => (model_of(d), d.to_vec()),
+        // SAFETY: as above.
+        (None, None) => return unsafe { return_null(fcinfo) },
+    };
+    let model = &compiled.model;
+    rebase(model, &mut buf, landmark);
+    let fired = detect_bursts(model, &mut buf);
+    // SAFETY: as above.
+    let fit = unsafe { arg(fcinfo, 2) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
+    // SAFETY: as above; argument 3 is text.
+    let disq = unsafe { arg(fcinfo, 3).map(|d| text_arg(d)) };
+    let score = score_at(compiled, &buf, fit, disq, now);
+    let next = Classified {
+        mql: score.mql,
+        quadrant: score.quadrant.as_str().to_string(),
+        hot: hot_categories(&score),
+    };
+    // SAFETY: as above.
+    let prev = match unsafe { (arg(fcinfo, 4), arg(fcinfo, 5)) } {
+        (Some(mql), Some(quadrant)) => Some(Classified {
+            mql: mql.value() != 0,
+            // SAFETY: argument 5 is a text datum of this call.
+            quadrant: unsafe { text_arg(quadrant) }.to_string(),
+            // SAFETY: as above; argument 6 is a text[] datum.
+            hot: match unsafe { arg(fcinfo, 6) } {
+                // SAFETY: a non-null text[] datum of this call.
+                Some(d) => unsafe { Vec::<String>::from_datum(d, false) }.unwrap_or_default(),
+                None => Vec::new(),
             },
-        ];
-        form_tuple(desc, &fields)
+        }),
+        _ => None,
+    };
+    let mut alerts: Vec<serde_json::Value> = classification_alerts(prev.as_ref(), &next)
+        .into_iter()
+        .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
+        .collect();
+    for x in fired {
+        alerts.push(serde_json::json!({"kind": "burst", "detail": model.alerts[x].name}));
     }
+    let fields = [
+        Some(bytea_datum(&buf)),
+        Some(pg_sys::Datum::from(score.engagement.to_bits())),
+        Some(pg_sys::Datum::from(score.total.to_bits())),
+        Some(pg_sys::Datum::from(next.mql)),
+        next.quadrant.as_str().into_datum(),
+        next.hot.clone().into_datum(),
+        Some(pg_sys::Datum::from(heat(model, &buf).to_bits())),
+        score.last_activity.map(pg_sys::Datum::from),
+        Some(pg_sys::Datum::from(compiled.version)),
+        if alerts.is_empty() {
+            None
+        } else {
+            pgrx::JsonB(serde_json::Value::Array(alerts)).into_datum()
+        },
+    ];
+    // SAFETY: `desc` is the blessed descriptor of the declared result type,
+    // lead_score._applied, whose fields `fields` gives in order.
+    unsafe { form_tuple(desc, &fields) }
 }
 
 /// Keeps when each burst last fired across a recompute, so old bursts do not fire again.
@@ -394,6 +468,7 @@ thread_local! {
 /// tenth, once it has run a second. Always true, so it can sit in a WHERE clause.
 #[pg_extern(name = "_progress", volatile, strict, parallel_unsafe)]
 fn progress(phase: i32, total: i64, run: i64) -> bool {
+    // SAFETY: only reads the clock.
     let now = || unsafe { pg_sys::GetCurrentTimestamp() };
     let report = PROGRESS.with(|cell| {
         let mut slot = cell.borrow_mut();

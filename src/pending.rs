@@ -7,6 +7,18 @@
 //! the columns). Writing through the heap is also why it needs no SECURITY
 //! DEFINER: it checks that it fires as the trigger `attach` installed, on the
 //! attachment's own activity table, so no one can point it anywhere else.
+//!
+//! Each function that acquires something releases it before it returns
+//! normally: the pending table opened with table_open (`append`), the tuple
+//! table slots and the transition table's read pointer selection
+//! (`copy_rows`), the bulk-insert state, the batch memory context and the
+//! batch's slots (`BatchWriter::finish`). On ERROR (a Rust panic unwinding to
+//! `#[pg_guard]`) none of that runs, by design: there is no `Drop`, so nothing
+//! calls into PostgreSQL while an ERROR unwinds. PostgreSQL's (sub)transaction
+//! abort cleans up instead, as for any C function: the resource owner closes
+//! the relation and releases buffer pins and tuple descriptor references, the
+//! memory contexts everything else lives in are freed, and the transition table
+//! goes with the aborted query's trigger state.
 
 use crate::catalog::query_row;
 use crate::errors::raise_code;
@@ -50,112 +62,259 @@ fn misuse(message: String) -> ! {
     )
 }
 
-unsafe fn attribute(
+/// Attribute `attnum` (1-based) of a tuple descriptor, if it has one.
+///
+/// # Safety
+/// `desc` must be a valid tuple descriptor that outlives `'a`.
+unsafe fn attribute<'a>(
     desc: pg_sys::TupleDesc,
     attnum: i16,
-) -> Option<&'static pg_sys::FormData_pg_attribute> {
-    unsafe {
-        let natts = (*desc).natts as usize;
-        let i = usize::try_from(attnum).ok()?.checked_sub(1)?;
-        (i < natts).then(|| &(*desc).attrs.as_slice(natts)[i])
-    }
+) -> Option<&'a pg_sys::FormData_pg_attribute> {
+    // SAFETY: the caller guarantees `desc` is valid: it has `natts` attributes.
+    let attrs = unsafe { (*desc).attrs.as_slice((*desc).natts as usize) };
+    let i = usize::try_from(attnum).ok()?.checked_sub(1)?;
+    attrs.get(i)
 }
 
+/// # Safety
+/// `att` must be an attribute of a valid tuple descriptor.
 unsafe fn attribute_name(att: &pg_sys::FormData_pg_attribute) -> &CStr {
+    // SAFETY: the caller guarantees a valid attribute, whose name is a
+    // NUL-terminated NameData.
     unsafe { CStr::from_ptr(att.attname.data.as_ptr()) }
 }
 
-/// Looks the trigger's attachment up and checks the trigger is the one attach installed.
-unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
-    unsafe {
-        let trigger = (*td).tg_trigger;
-        if (*trigger).tgnargs != 1 {
-            misuse(
-                "lead_score._append_pending takes the attachment name as its only argument".into(),
-            );
-        }
-        let name = CStr::from_ptr(*(*trigger).tgargs)
-            .to_string_lossy()
-            .into_owned();
-        let tgname = CStr::from_ptr((*trigger).tgname).to_string_lossy();
-        // PostgreSQL truncated the name attach gave the trigger to NAMEDATALEN - 1 bytes.
-        let mut expected = lead_score_core::sqlgen::attach::trigger_name(
-            &name,
-            lead_score_core::sqlgen::attach::Write::Insert,
+v1_info!(pg_finfo_lead_score_append_pending);
+/// `lead_score._append_pending('attachment')`: AFTER INSERT … FOR EACH STATEMENT
+/// with `REFERENCING NEW TABLE`.
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as
+/// `lead_score._append_pending()` (`sql/live.sql`), with a valid `fcinfo`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn lead_score_append_pending(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo`.
+    let td = unsafe { trigger_data(fcinfo) };
+    // SAFETY: `td` is this call's trigger data, checked above.
+    let target = unsafe { target_of(td) };
+    // The writer's real time: lead_score.as_of only affects reads.
+    let now = crate::clock::now();
+    // SAFETY: `td` is this call's trigger data, of an AFTER INSERT statement
+    // trigger with a NEW TABLE (checked above), and `target` is its trigger's,
+    // checked against its table's columns.
+    unsafe { append(td, &target, now) };
+    pg_sys::Datum::from(0)
+}
+
+/// The call's trigger data, checked to be an AFTER INSERT … FOR EACH STATEMENT
+/// trigger's with a NEW TABLE; raises otherwise.
+///
+/// # Safety
+/// `fcinfo` must be the valid call info of the running function.
+unsafe fn trigger_data(fcinfo: pg_sys::FunctionCallInfo) -> *mut pg_sys::TriggerData {
+    // SAFETY: the caller guarantees `fcinfo` is valid; this only reads the tag
+    // of its context node.
+    if !unsafe { pgrx::trigger_support::called_as_trigger(fcinfo) } {
+        misuse("lead_score._append_pending must be called as a trigger".into());
+    }
+    // SAFETY: called as a trigger, so the context is this call's TriggerData,
+    // valid for the call.
+    let (td, event, new_table) = unsafe {
+        let td = (*fcinfo).context as *mut pg_sys::TriggerData;
+        (td, (*td).tg_event, (*td).tg_newtable)
+    };
+    if event & pg_sys::TRIGGER_EVENT_OPMASK != pg_sys::TRIGGER_EVENT_INSERT
+        || event & pg_sys::TRIGGER_EVENT_ROW != 0
+        || event & pg_sys::TRIGGER_EVENT_TIMINGMASK != pg_sys::TRIGGER_EVENT_AFTER
+        || new_table.is_null()
+    {
+        misuse(
+            "lead_score._append_pending must fire AFTER INSERT FOR EACH STATEMENT with a NEW TABLE"
+                .into(),
         );
-        expected.truncate(pg_sys::NAMEDATALEN as usize - 1);
-        if tgname != expected {
-            misuse(format!(
-                "lead_score._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
-            ));
+    }
+    td
+}
+
+/// The trigger's target: the backend's cached one while the activity columns it
+/// maps are unchanged, else looked up again.
+///
+/// # Safety
+/// `td` must be the valid trigger data of the running trigger call.
+unsafe fn target_of(td: *const pg_sys::TriggerData) -> Target {
+    // SAFETY: the caller guarantees `td` is valid, and so are the relation and
+    // trigger it points to.
+    let (source, tgoid) = unsafe { ((*(*td).tg_relation).rd_att, (*(*td).tg_trigger).tgoid) };
+    if let Some(t) = TARGETS.with(|t| t.borrow().get(&tgoid).cloned()) {
+        // SAFETY: `source` is the activity table's descriptor, valid for the call.
+        if unsafe { still_valid(&t, source) } {
+            return t;
         }
-        // Found by name in the lead_score schema, so the target is always a pending table.
-        let table = std::ffi::CString::new(format!("{name}_pending")).unwrap_or_default();
-        let pending = pg_sys::get_relname_relid(
+    }
+    // SAFETY: as the caller guarantees, `td` is valid.
+    let t = unsafe { find_target(td) };
+    TARGETS.with(|m| m.borrow_mut().insert(tgoid, t.clone()));
+    t
+}
+
+/// Whether the activity columns a target maps still have the number, type and
+/// name it found them with: columns renamed, retyped or dropped since mean
+/// looking again.
+///
+/// # Safety
+/// `source` must be a valid tuple descriptor.
+unsafe fn still_valid(target: &Target, source: pg_sys::TupleDesc) -> bool {
+    target.columns.iter().all(|(attnum, typ, name)| {
+        // SAFETY: the caller guarantees `source` is valid; `attribute` only
+        // returns one of its attributes.
+        unsafe {
+            attribute(source, *attnum).is_some_and(|att| {
+                !att.attisdropped && att.atttypid == *typ && attribute_name(att) == name.as_c_str()
+            })
+        }
+    })
+}
+
+/// Looks the trigger's attachment up and checks the trigger is the one attach installed.
+///
+/// # Safety
+/// `td` must be the valid trigger data of the running trigger call.
+unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
+    // SAFETY: the caller guarantees `td` is valid, and so is its trigger.
+    let name = unsafe { attachment_name((*td).tg_trigger) };
+    let pending = pending_table(&name);
+    // The lookup runs as the pending table's owner (the extension's owner), as
+    // the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
+    // lead_score. With search_path pinned, nothing of theirs stands in for
+    // pg_catalog's functions or operators while it decides where rows go.
+    let row = crate::owner::run_as(table_owner(pending), || {
+        let text = name.as_str().into_datum().unwrap_or(pg_sys::Datum::from(0));
+        // SAFETY: the one argument is a text datum (a &str always converts), as
+        // TARGET_SQL's $1 is.
+        unsafe { query_row(TARGET_SQL, &[(pg_sys::TEXTOID, text)]) }
+    });
+    let Some(row) = row else {
+        misuse(format!(
+            "lead_score attachment \"{name}\" does not exist or is not deferred"
+        ));
+    };
+    let activities = pg_sys::Oid::from(
+        row[0]
+            .as_deref()
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0),
+    );
+    // SAFETY: as the caller guarantees, `td` is valid, and so is its relation.
+    let (relid, source) = unsafe { ((*(*td).tg_relation).rd_id, (*(*td).tg_relation).rd_att) };
+    if activities != relid {
+        misuse(format!(
+            "lead_score attachment \"{name}\" is not on this table"
+        ));
+    }
+    // SAFETY: `source` is the activity table's descriptor, valid for the call.
+    let columns = unsafe { mapped_columns(source, row[1].as_deref().unwrap_or("")) };
+    let expected = 3 + row[2]
+        .as_deref()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    if columns.len() != expected {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!("lead_score attachment \"{name}\": a mapped column of the activity table no longer exists; attach again"),
+        );
+    }
+    Target { pending, columns }
+}
+
+/// The attachment named by the trigger's one argument, once the trigger is
+/// checked to be the one attach installed for it.
+///
+/// # Safety
+/// `trigger` must be the running trigger's valid Trigger.
+unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> String {
+    // SAFETY: the caller guarantees `trigger` is valid.
+    if unsafe { (*trigger).tgnargs } != 1 {
+        misuse("lead_score._append_pending takes the attachment name as its only argument".into());
+    }
+    // SAFETY: a valid trigger with one argument has a NUL-terminated tgargs[0],
+    // and a NUL-terminated name.
+    let (name, tgname) = unsafe {
+        (
+            CStr::from_ptr(*(*trigger).tgargs)
+                .to_string_lossy()
+                .into_owned(),
+            CStr::from_ptr((*trigger).tgname).to_string_lossy(),
+        )
+    };
+    // PostgreSQL truncated the name attach gave the trigger to NAMEDATALEN - 1 bytes.
+    let mut expected = lead_score_core::sqlgen::attach::trigger_name(
+        &name,
+        lead_score_core::sqlgen::attach::Write::Insert,
+    );
+    expected.truncate(pg_sys::NAMEDATALEN as usize - 1);
+    if tgname != expected {
+        misuse(format!(
+            "lead_score._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
+        ));
+    }
+    name
+}
+
+/// The attachment's pending table. Found by name in the lead_score schema, so
+/// the target is always a pending table.
+fn pending_table(name: &str) -> pg_sys::Oid {
+    let table = std::ffi::CString::new(format!("{name}_pending")).unwrap_or_default();
+    // SAFETY: both names are NUL-terminated; get_namespace_oid raises if the
+    // schema is missing, get_relname_relid returns InvalidOid if the table is.
+    let pending = unsafe {
+        pg_sys::get_relname_relid(
             table.as_ptr(),
             pg_sys::get_namespace_oid(c"lead_score".as_ptr(), false),
-        );
-        if pending == pg_sys::InvalidOid {
-            misuse(format!(
-                "lead_score attachment \"{name}\" has no pending table"
-            ));
-        }
-        // The lookup runs as the pending table's owner (the extension's owner), as
-        // the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
-        // lead_score. With search_path pinned, nothing of theirs stands in for
-        // pg_catalog's functions or operators while it decides where rows go.
-        let rel = pg_sys::table_open(pending, pg_sys::AccessShareLock as i32);
+        )
+    };
+    if pending == pg_sys::InvalidOid {
+        misuse(format!(
+            "lead_score attachment \"{name}\" has no pending table"
+        ));
+    }
+    pending
+}
+
+/// The owner of a table.
+fn table_owner(relid: pg_sys::Oid) -> pg_sys::Oid {
+    // SAFETY: table_open raises unless `relid` is a table; while it is open its
+    // relcache entry is valid, and it is closed (and its lock released) at once.
+    unsafe {
+        let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as i32);
         let owner = (*(*rel).rd_rel).relowner;
         pg_sys::table_close(rel, pg_sys::AccessShareLock as i32);
-        let row = crate::owner::run_as(owner, || {
-            query_row(
-                TARGET_SQL,
-                &[(
-                    pg_sys::TEXTOID,
-                    name.as_str().into_datum().unwrap_or(pg_sys::Datum::from(0)),
-                )],
-            )
-        });
-        let Some(row) = row else {
-            misuse(format!(
-                "lead_score attachment \"{name}\" does not exist or is not deferred"
-            ));
-        };
-        let activities = pg_sys::Oid::from(
-            row[0]
-                .as_deref()
-                .and_then(|s| s.parse::<u32>().ok())
-                .unwrap_or(0),
-        );
-        let source = (*(*td).tg_relation).rd_att;
-        if activities != (*(*td).tg_relation).rd_id {
-            misuse(format!(
-                "lead_score attachment \"{name}\" is not on this table"
-            ));
-        }
-        let columns: Vec<(i16, pg_sys::Oid, std::ffi::CString)> = row[1]
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .filter_map(|pair| {
-                let (attnum, typ) = pair.split_once(':')?;
-                let attnum: i16 = attnum.parse().ok()?;
-                let name = attribute_name(attribute(source, attnum)?).to_owned();
-                Some((attnum, pg_sys::Oid::from(typ.parse::<u32>().ok()?), name))
-            })
-            .collect();
-        let expected = 3 + row[2]
-            .as_deref()
-            .and_then(|s| s.parse::<usize>().ok())
-            .unwrap_or(0);
-        if columns.len() != expected {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                format!("lead_score attachment \"{name}\": a mapped column of the activity table no longer exists; attach again"),
-            );
-        }
-        Target { pending, columns }
+        owner
     }
+}
+
+/// The mapped activity columns, from the lookup's "attnum:type" pairs: attribute
+/// number, type and name. A pair naming no attribute of `source` is left out.
+///
+/// # Safety
+/// `source` must be a valid tuple descriptor.
+unsafe fn mapped_columns(
+    source: pg_sys::TupleDesc,
+    pairs: &str,
+) -> Vec<(i16, pg_sys::Oid, std::ffi::CString)> {
+    pairs
+        .split(',')
+        .filter_map(|pair| {
+            let (attnum, typ) = pair.split_once(':')?;
+            let attnum: i16 = attnum.parse().ok()?;
+            // SAFETY: the caller guarantees `source` is valid; `attribute` only
+            // returns one of its attributes.
+            let name = unsafe { attribute_name(attribute(source, attnum)?) }.to_owned();
+            Some((attnum, pg_sys::Oid::from(typ.parse::<u32>().ok()?), name))
+        })
+        .collect()
 }
 
 /// A column the fast path copies as is: the pending table's type, or a type
@@ -164,173 +323,333 @@ fn copies_as(source: pg_sys::Oid, pending: pg_sys::Oid) -> bool {
     source == pending || (pending == pg_sys::TEXTOID && source == pg_sys::VARCHAROID)
 }
 
-v1_info!(pg_finfo_lead_score_append_pending);
-/// `lead_score._append_pending('attachment')`: AFTER INSERT … FOR EACH STATEMENT
-/// with `REFERENCING NEW TABLE`.
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn lead_score_append_pending(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        if !pgrx::trigger_support::called_as_trigger(fcinfo) {
-            misuse("lead_score._append_pending must be called as a trigger".into());
-        }
-        let td = (*fcinfo).context as *mut pg_sys::TriggerData;
-        let event = (*td).tg_event;
-        if event & pg_sys::TRIGGER_EVENT_OPMASK != pg_sys::TRIGGER_EVENT_INSERT
-            || event & pg_sys::TRIGGER_EVENT_ROW != 0
-            || event & pg_sys::TRIGGER_EVENT_TIMINGMASK != pg_sys::TRIGGER_EVENT_AFTER
-            || (*td).tg_newtable.is_null()
-        {
-            misuse("lead_score._append_pending must fire AFTER INSERT FOR EACH STATEMENT with a NEW TABLE".into());
-        }
-        let source = (*(*td).tg_relation).rd_att;
-        let tgoid = (*(*td).tg_trigger).tgoid;
-        // Columns renamed, retyped or dropped since the lookup: look again.
-        let still_valid = |t: &Target| {
-            t.columns.iter().all(|(attnum, typ, name)| {
-                attribute(source, *attnum).is_some_and(|att| {
-                    !att.attisdropped
-                        && att.atttypid == *typ
-                        && attribute_name(att) == name.as_c_str()
-                })
-            })
-        };
-        let target = match TARGETS.with(|t| t.borrow().get(&tgoid).cloned()) {
-            Some(t) if still_valid(&t) => t,
-            _ => {
-                let t = find_target(td);
-                TARGETS.with(|m| m.borrow_mut().insert(tgoid, t.clone()));
-                t
-            }
-        };
-        // The writer's real time: lead_score.as_of only affects reads.
-        let now = crate::clock::now();
+/// Appends the statement's new rows to the target's pending table.
+///
+/// # Safety
+/// `td` must be the valid trigger data of the running AFTER INSERT statement
+/// trigger, with a NEW TABLE; `target` must be its trigger's (`target_of`).
+unsafe fn append(td: *const pg_sys::TriggerData, target: &Target, now: i64) {
+    // SAFETY: the caller guarantees `td` is valid, and so are its relation and
+    // NEW TABLE.
+    let (source, store) = unsafe { ((*(*td).tg_relation).rd_att, (*td).tg_newtable) };
+    let rel = open_pending(target);
+    // SAFETY: `store` is the NEW TABLE, whose rows `source` describes; `rel` is
+    // open for writing and checked against `target` by open_pending.
+    unsafe { copy_rows(store, source, rel, target, now) };
+    // SAFETY: closes the relation opened above. NoLock: its lock is held to the
+    // end of the transaction, as for any table written to.
+    unsafe { pg_sys::table_close(rel, pg_sys::NoLock as i32) };
+}
 
-        let rel = pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32);
-        let pending = (*rel).rd_att;
-        let n = target.columns.len();
-        let form = (*rel).rd_rel;
-        // Rows are written to the heap directly, so it must be a plain heap table
-        // with no index to maintain (on Citus, a distributed table is not).
-        if (*form).relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char
-            || (*form).relam != pg_sys::HEAP_TABLE_AM_OID
-            || (*form).relhasindex
-            || (*pending).natts as usize != n
-        {
+/// Opens the target's pending table for writing, checked to be what the fast
+/// path writes into. If a check fails, the ERROR's abort closes it.
+fn open_pending(target: &Target) -> pg_sys::Relation {
+    // SAFETY: table_open raises unless the oid is a table; RowExclusiveLock is
+    // the lock an INSERT takes.
+    let rel = unsafe { pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32) };
+    // SAFETY: while `rel` is open, its relcache entry, with its pg_class row and
+    // its descriptor's `natts` attributes, is valid.
+    let (form, attrs) = unsafe {
+        let desc = (*rel).rd_att;
+        (
+            &*(*rel).rd_rel,
+            (*desc).attrs.as_slice((*desc).natts as usize),
+        )
+    };
+    // Rows are written to the heap directly, so it must be a plain heap table
+    // with no index to maintain (on Citus, a distributed table is not).
+    if form.relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char
+        || form.relam != pg_sys::HEAP_TABLE_AM_OID
+        || form.relhasindex
+        || attrs.len() != target.columns.len()
+    {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "lead_score: a pending table must stay the plain heap table attach() made, with its columns and no index",
+        );
+    }
+    for ((_, typ, _), att) in target.columns.iter().zip(attrs) {
+        if !copies_as(*typ, att.atttypid) {
             raise_code(
-                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                "lead_score: a pending table must stay the plain heap table attach() made, with its columns and no index",
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                "lead_score: an activity column's type no longer matches its pending column; attach again",
             );
         }
-        let pending_attrs = (*pending).attrs.as_slice(n);
-        for (i, (_, typ, _)) in target.columns.iter().enumerate() {
-            if !copies_as(*typ, pending_attrs[i].atttypid) {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                    "lead_score: an activity column's type no longer matches its pending column; attach again",
-                );
-            }
-        }
+    }
+    rel
+}
 
-        let slot = pg_sys::MakeSingleTupleTableSlot(source, &pg_sys::TTSOpsMinimalTuple);
-        let store = (*td).tg_newtable;
-        // Other triggers of the statement read the same transition table: use a
-        // read pointer of our own, as a scan of it would.
+/// Copies the rows of the NEW TABLE that have a lead key into the pending table.
+///
+/// # Safety
+/// `store` must be the running statement's NEW TABLE, whose rows `source`
+/// describes; `rel` must be the pending table, open for writing and checked
+/// against `target` (`open_pending`), whose columns `target` maps from `source`.
+unsafe fn copy_rows(
+    store: *mut pg_sys::Tuplestorestate,
+    source: pg_sys::TupleDesc,
+    rel: pg_sys::Relation,
+    target: &Target,
+    now: i64,
+) {
+    // SAFETY: `source` is a valid descriptor; the slot is dropped below.
+    let slot = unsafe { pg_sys::MakeSingleTupleTableSlot(source, &pg_sys::TTSOpsMinimalTuple) };
+    // Other triggers of the statement read the same transition table: use a
+    // read pointer of our own, as a scan of it would. (A tuplestore cannot free
+    // a read pointer; it goes with the store at the end of the statement.)
+    // SAFETY: `store` is a valid tuplestore; pointer 0 is selected again below.
+    unsafe {
         let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
         pg_sys::tuplestore_select_read_pointer(store, reader);
         pg_sys::tuplestore_rescan(store);
-        let last = target.columns.iter().map(|c| c.0).max().unwrap_or(1) as i32;
-        let cid = pg_sys::GetCurrentCommandId(true);
-        // Rows go in batches, as COPY writes them: one WAL record per page, not per
-        // row. A statement of more than one batch (a COPY) also gets a bulk-insert
-        // state, and a memory context reset after each batch, so it runs in constant
-        // memory; a small one (the common single-row insert) needs neither, as the
-        // trigger's own memory is freed when it returns.
-        let large = pg_sys::tuplestore_tuple_count(store) > INSERT_BATCH as i64;
+    }
+    let last = target.columns.iter().map(|c| c.0).max().unwrap_or(1) as i32;
+    // SAFETY: marks the current command id used, as an INSERT does (the
+    // function is PARALLEL UNSAFE, so this never runs in parallel mode).
+    let cid = unsafe { pg_sys::GetCurrentCommandId(true) };
+    // SAFETY: `store` is a valid tuplestore.
+    let large = unsafe { pg_sys::tuplestore_tuple_count(store) } > INSERT_BATCH as i64;
+    // SAFETY: `rel` is the checked pending table and `slot` the slot rows are
+    // read into; both outlive the writer, finished below.
+    let mut writer = unsafe { BatchWriter::start(rel, cid, large, slot) };
+    // SAFETY: while `rel` is open, its descriptor has `natts` attributes, as
+    // many as `target` maps (checked by open_pending).
+    let pending = unsafe { (*(*rel).rd_att).attrs.as_slice(target.columns.len()) };
+    let n = target.columns.len();
+    let mut values = vec![pg_sys::Datum::from(0); n];
+    let mut nulls = vec![false; n];
+    // SAFETY: `store` is a valid tuplestore, `slot` one of its rows' type.
+    while unsafe { pg_sys::tuplestore_gettupleslot(store, true, false, slot) } {
+        // SAFETY: `slot` holds a row of `source`; every mapped attribute number
+        // is one of its attributes, at most `last`.
+        unsafe {
+            read_row(
+                slot,
+                last,
+                &target.columns,
+                pending,
+                &mut values,
+                &mut nulls,
+            )
+        };
+        if nulls[0] {
+            continue; // no lead key: the event belongs to no lead
+        }
+        // As the sync trigger's least(occurred_at, now): an event dated after the
+        // write, or not dated, counts as of the write.
+        if nulls[2] || (values[2].value() as i64) > now {
+            values[2] = pg_sys::Datum::from(now);
+            nulls[2] = false;
+        }
+        // SAFETY: `values` and `nulls` hold one datum per pending column, of its
+        // type (copies_as, checked by open_pending), none pointing into TOAST.
+        unsafe { writer.push(&mut values, &mut nulls) };
+    }
+    writer.finish();
+    // SAFETY: drops the slot made above, which the writer no longer uses.
+    unsafe { pg_sys::ExecDropSingleTupleTableSlot(slot) };
+    // SAFETY: `store` is a valid tuplestore; selects back its read pointer 0.
+    unsafe { pg_sys::tuplestore_select_read_pointer(store, 0) };
+}
+
+/// Reads the row in `slot` into `values` and `nulls`, in pending-column order.
+///
+/// # Safety
+/// `slot` must hold a row with at least `last` attributes, and every attribute
+/// number in `columns` be one of them, at most `last`; `pending` must be the
+/// pending table's attributes, one per column, as `values` and `nulls` are.
+#[inline]
+unsafe fn read_row(
+    slot: *mut pg_sys::TupleTableSlot,
+    last: i32,
+    columns: &[(i16, pg_sys::Oid, std::ffi::CString)],
+    pending: &[pg_sys::FormData_pg_attribute],
+    values: &mut [pg_sys::Datum],
+    nulls: &mut [bool],
+) {
+    // SAFETY: the caller guarantees `slot` holds a row with at least `last`
+    // attributes; slot_getsomeattrs_int deforms them into its arrays.
+    let (vals, isnull) = unsafe {
+        if ((*slot).tts_nvalid as i32) < last {
+            pg_sys::slot_getsomeattrs_int(slot, last);
+        }
+        ((*slot).tts_values, (*slot).tts_isnull)
+    };
+    for (i, (attnum, _, _)) in columns.iter().enumerate() {
+        let at = *attnum as usize - 1;
+        // SAFETY: `at` is below `last`, so both arrays hold a deformed entry for it.
+        let (null, mut v) = unsafe { (*isnull.add(at), *vals.add(at)) };
+        nulls[i] = null;
+        if !null && pending[i].attlen == -1 {
+            // Never store a pointer into the activity table's TOAST.
+            // SAFETY: a non-null varlena datum of the row (its pending column, of
+            // the same type, is a varlena); detoasted into the current context.
+            v = pg_sys::Datum::from(unsafe { pg_sys::pg_detoast_datum_packed(v.cast_mut_ptr()) });
+        }
+        values[i] = v;
+    }
+}
+
+/// Writes pending rows with heap_multi_insert, INSERT_BATCH at a time.
+///
+/// Rows go in batches, as COPY writes them: one WAL record per page, not per
+/// row. A statement of more than one batch (a COPY) also gets a bulk-insert
+/// state, and a memory context reset after each batch, so it runs in constant
+/// memory; a small one (the common single-row insert) needs neither, as the
+/// trigger's own memory is freed when it returns.
+///
+/// What `start` and `push` acquire, `finish` releases. No `Drop`: on ERROR
+/// PostgreSQL's abort releases it all (see the module docs).
+struct BatchWriter {
+    rel: pg_sys::Relation,
+    /// The pending table's descriptor.
+    desc: pg_sys::TupleDesc,
+    cid: pg_sys::CommandId,
+    /// The slot rows are read into: its tuple may have been read into the
+    /// batch memory, so it is cleared before every reset.
+    source: *mut pg_sys::TupleTableSlot,
+    /// A large statement's bulk-insert state; null for a small one.
+    bulk: pg_sys::BulkInsertState,
+    /// A large statement's batch memory, where rows are formed; None for a small
+    /// one, whose rows are formed in the trigger's memory.
+    batch_memory: Option<pg_sys::MemoryContext>,
+    /// The memory context current before `start`, and again after `finish`.
+    outer: pg_sys::MemoryContext,
+    /// One slot per row of a batch, made on first use; the first `used` are full.
+    slots: Vec<*mut pg_sys::TupleTableSlot>,
+    used: usize,
+}
+
+impl BatchWriter {
+    /// Starts writing into `rel`, in the batch memory (for a large statement).
+    ///
+    /// # Safety
+    /// `rel` must be the pending table, open for writing and checked
+    /// (`open_pending`); `source` must be a valid slot. Both must stay so until
+    /// the writer is finished, and the memory context current now must not be
+    /// switched away from in between (other than by the writer itself).
+    unsafe fn start(
+        rel: pg_sys::Relation,
+        cid: pg_sys::CommandId,
+        large: bool,
+        source: *mut pg_sys::TupleTableSlot,
+    ) -> BatchWriter {
+        // SAFETY: the caller guarantees `rel` is open, so its descriptor is valid.
+        let desc = unsafe { (*rel).rd_att };
         let (bulk, batch_memory) = if large {
-            let memory = pg_sys::AllocSetContextCreateInternal(
-                pg_sys::CurrentMemoryContext,
-                c"lead_score pending batch".as_ptr(),
-                pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
-                pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
-                pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
-            );
-            (pg_sys::GetBulkInsertState(), memory)
+            // SAFETY: a child of the current memory context and a bulk-insert
+            // state, in it; `finish` deletes and frees them.
+            unsafe {
+                let memory = pg_sys::AllocSetContextCreateInternal(
+                    pg_sys::CurrentMemoryContext,
+                    c"lead_score pending batch".as_ptr(),
+                    pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+                    pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+                    pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+                );
+                (pg_sys::GetBulkInsertState(), Some(memory))
+            }
         } else {
-            (std::ptr::null_mut(), pg_sys::CurrentMemoryContext)
+            (std::ptr::null_mut(), None)
         };
-        let mut batch: Vec<*mut pg_sys::TupleTableSlot> = Vec::new();
-        let mut used = 0usize;
-        let flush = |batch: &mut Vec<*mut pg_sys::TupleTableSlot>, used: usize| {
-            if used > 0 {
-                pg_sys::heap_multi_insert(rel, batch.as_mut_ptr(), used as i32, cid, 0, bulk);
-                for &s in &batch[..used] {
-                    pg_sys::ExecClearTuple(s);
-                }
-            }
-            if large {
-                // The source slot's tuple may have been read into this context too.
-                pg_sys::ExecClearTuple(slot);
-                pg_sys::MemoryContextReset(batch_memory);
-            }
+        // SAFETY: switches to the batch memory (or stays in the current context,
+        // for a small statement); `finish` switches back.
+        let outer = unsafe {
+            pg_sys::MemoryContextSwitchTo(batch_memory.unwrap_or(pg_sys::CurrentMemoryContext))
         };
-        let outer = pg_sys::MemoryContextSwitchTo(batch_memory);
-        let mut values = vec![pg_sys::Datum::from(0); n];
-        let mut nulls = vec![false; n];
-        while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
-            if ((*slot).tts_nvalid as i32) < last {
-                pg_sys::slot_getsomeattrs_int(slot, last);
-            }
-            let (vals, isnull) = ((*slot).tts_values, (*slot).tts_isnull);
-            for (i, (attnum, _, _)) in target.columns.iter().enumerate() {
-                let at = *attnum as usize - 1;
-                nulls[i] = *isnull.add(at);
-                let mut v = *vals.add(at);
-                if !nulls[i] && pending_attrs[i].attlen == -1 {
-                    // Never store a pointer into the activity table's TOAST.
-                    v = pg_sys::Datum::from(pg_sys::pg_detoast_datum_packed(v.cast_mut_ptr()));
-                }
-                values[i] = v;
-            }
-            if nulls[0] {
-                continue; // no lead key: the event belongs to no lead
-            }
-            // As the sync trigger's least(occurred_at, now): an event dated after the
-            // write, or not dated, counts as of the write.
-            if nulls[2] || (values[2].value() as i64) > now {
-                values[2] = pg_sys::Datum::from(now);
-                nulls[2] = false;
-            }
-            let tuple = pg_sys::heap_form_tuple(pending, values.as_mut_ptr(), nulls.as_mut_ptr());
-            if used == batch.len() {
-                let old = pg_sys::MemoryContextSwitchTo(outer);
-                batch.push(pg_sys::MakeSingleTupleTableSlot(
-                    pending,
+        BatchWriter {
+            rel,
+            desc,
+            cid,
+            source,
+            bulk,
+            batch_memory,
+            outer,
+            slots: Vec::new(),
+            used: 0,
+        }
+    }
+
+    /// Forms a pending row from `values` and `nulls` into the batch, and writes
+    /// the batch once it is full.
+    ///
+    /// # Safety
+    /// `values` and `nulls` must hold one datum per pending column, of its type.
+    #[inline]
+    unsafe fn push(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
+        // SAFETY: the caller guarantees `values` and `nulls` match the pending
+        // table's descriptor; the tuple is formed in the current (batch) memory.
+        let tuple =
+            unsafe { pg_sys::heap_form_tuple(self.desc, values.as_mut_ptr(), nulls.as_mut_ptr()) };
+        if self.used == self.slots.len() {
+            // SAFETY: a slot of the pending table's type, made in the outer
+            // context so that it outlives every batch reset; `finish` drops it.
+            unsafe {
+                let old = pg_sys::MemoryContextSwitchTo(self.outer);
+                self.slots.push(pg_sys::MakeSingleTupleTableSlot(
+                    self.desc,
                     &pg_sys::TTSOpsHeapTuple,
                 ));
                 pg_sys::MemoryContextSwitchTo(old);
             }
-            pg_sys::ExecStoreHeapTuple(tuple, batch[used], true);
-            used += 1;
-            if used == INSERT_BATCH {
-                flush(&mut batch, used);
-                used = 0;
+        }
+        // SAFETY: the slot is empty (new, or cleared by the last flush) and takes
+        // the tuple, to free when it is cleared.
+        unsafe { pg_sys::ExecStoreHeapTuple(tuple, self.slots[self.used], true) };
+        self.used += 1;
+        if self.used == INSERT_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Writes the batch's rows and empties their slots; for a large statement,
+    /// then empties the batch memory.
+    fn flush(&mut self) {
+        if self.used > 0 {
+            // SAFETY: the first `used` slots hold rows formed for the pending
+            // table, open for writing (start's contract), written with the
+            // statement's command id; emptying the slots frees the rows.
+            unsafe {
+                pg_sys::heap_multi_insert(
+                    self.rel,
+                    self.slots.as_mut_ptr(),
+                    self.used as i32,
+                    self.cid,
+                    0,
+                    self.bulk,
+                );
+                for &s in &self.slots[..self.used] {
+                    pg_sys::ExecClearTuple(s);
+                }
+            }
+            self.used = 0;
+        }
+        if let Some(memory) = self.batch_memory {
+            // SAFETY: nothing points into the batch memory once the batch's slots
+            // are empty (above) and the source slot, whose tuple may have been
+            // read into it, is too (here).
+            unsafe {
+                pg_sys::ExecClearTuple(self.source);
+                pg_sys::MemoryContextReset(memory);
             }
         }
-        flush(&mut batch, used);
-        pg_sys::MemoryContextSwitchTo(outer);
-        if large {
-            pg_sys::MemoryContextDelete(batch_memory);
-            pg_sys::FreeBulkInsertState(bulk);
+    }
+
+    /// Writes the last batch and releases what `start` and `push` acquired.
+    fn finish(mut self) {
+        self.flush();
+        // SAFETY: switches back to the context current before `start`; nothing
+        // points into the batch memory after the flush, and nothing uses the
+        // bulk-insert state or the batch's (empty) slots after this.
+        unsafe {
+            pg_sys::MemoryContextSwitchTo(self.outer);
+            if let Some(memory) = self.batch_memory {
+                pg_sys::MemoryContextDelete(memory);
+                pg_sys::FreeBulkInsertState(self.bulk);
+            }
+            for &s in &self.slots {
+                pg_sys::ExecDropSingleTupleTableSlot(s);
+            }
         }
-        for s in batch {
-            pg_sys::ExecDropSingleTupleTableSlot(s);
-        }
-        pg_sys::ExecDropSingleTupleTableSlot(slot);
-        pg_sys::tuplestore_select_read_pointer(store, 0);
-        pg_sys::table_close(rel, pg_sys::NoLock as i32);
-        pg_sys::Datum::from(0)
     }
 }

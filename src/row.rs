@@ -36,57 +36,67 @@ pub struct RowMapping {
     scratch: Vec<String>,
 }
 
-unsafe fn kind_of(typid: pg_sys::Oid) -> Kind {
-    unsafe {
-        let base = pg_sys::getBaseType(typid);
-        match base {
-            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID => {
-                if base == pg_sys::NAMEOID {
-                    Kind::Other(output_fn(base))
-                } else {
-                    Kind::Text
-                }
+fn kind_of(typid: pg_sys::Oid) -> Kind {
+    // SAFETY: a syscache lookup; it raises for an unknown type.
+    let base = unsafe { pg_sys::getBaseType(typid) };
+    match base {
+        pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID => {
+            if base == pg_sys::NAMEOID {
+                Kind::Other(output_fn(base))
+            } else {
+                Kind::Text
             }
-            pg_sys::BPCHAROID => Kind::BpChar,
-            pg_sys::INT2OID => Kind::Int2,
-            pg_sys::INT4OID => Kind::Int4,
-            pg_sys::INT8OID => Kind::Int8,
-            pg_sys::FLOAT4OID => Kind::Float4,
-            pg_sys::FLOAT8OID => Kind::Float8,
-            pg_sys::NUMERICOID => Kind::Numeric,
-            pg_sys::BOOLOID => Kind::Bool,
-            other => Kind::Other(output_fn(other)),
         }
+        pg_sys::BPCHAROID => Kind::BpChar,
+        pg_sys::INT2OID => Kind::Int2,
+        pg_sys::INT4OID => Kind::Int4,
+        pg_sys::INT8OID => Kind::Int8,
+        pg_sys::FLOAT4OID => Kind::Float4,
+        pg_sys::FLOAT8OID => Kind::Float8,
+        pg_sys::NUMERICOID => Kind::Numeric,
+        pg_sys::BOOLOID => Kind::Bool,
+        other => Kind::Other(output_fn(other)),
     }
+}
+
+/// The SQL name of a type, as format_type_be writes it.
+fn type_name(typid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be returns a palloc'd NUL-terminated string for any
+    // type oid (or raises).
+    unsafe { CStr::from_ptr(pg_sys::format_type_be(typid)) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Inside a SECURITY DEFINER function (a live-score trigger), reading a value
 /// must not run code another role wrote: only built-in types and enums (whose
 /// output function is built in) are read there.
-unsafe fn refuse_foreign_type_as_definer(typid: pg_sys::Oid, field: &str) {
-    unsafe {
+fn refuse_foreign_type_as_definer(typid: pg_sys::Oid, field: &str) {
+    // SAFETY: syscache lookups, which raise for an unknown type, and reads of
+    // the backend's current and outer user ids.
+    let allowed = unsafe {
         let base = pg_sys::getBaseType(typid);
-        if base.to_u32() < pg_sys::FirstNormalObjectId
+        base.to_u32() < pg_sys::FirstNormalObjectId
             || pg_sys::get_typtype(base) as u8 == b'e'
             || pg_sys::GetUserId() == pg_sys::GetOuterUserId()
-        {
-            return;
-        }
-        let type_name = CStr::from_ptr(pg_sys::format_type_be(typid))
-            .to_string_lossy()
-            .into_owned();
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            format!("lead_score: fit field \"{field}\" has type {type_name}, which live scores do not read"),
-            "Live-score triggers run with their owner's rights, so they only read built-in types and enums; map the field to a column of such a type."
-        );
+    };
+    if allowed {
+        return;
     }
+    let type_name = type_name(typid);
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("lead_score: fit field \"{field}\" has type {type_name}, which live scores do not read"),
+        "Live-score triggers run with their owner's rights, so they only read built-in types and enums; map the field to a column of such a type."
+    );
 }
 
-unsafe fn output_fn(typid: pg_sys::Oid) -> pg_sys::Oid {
+fn output_fn(typid: pg_sys::Oid) -> pg_sys::Oid {
     let mut func = pg_sys::InvalidOid;
     let mut is_varlena = false;
+    // SAFETY: a syscache lookup, which raises for an unknown type; it only
+    // writes the two locals.
     unsafe { pg_sys::getTypeOutputInfo(typid, &mut func, &mut is_varlena) };
     func
 }
@@ -101,54 +111,67 @@ impl RowMapping {
         fit: &FitModel,
         mcxt: pg_sys::MemoryContext,
     ) -> RowMapping {
-        unsafe {
-            let typid = pgrx::heap_tuple_header_get_type_id(header);
-            let typmod = pgrx::heap_tuple_header_get_typmod(header);
+        // SAFETY: the caller guarantees `header` is a detoasted composite datum,
+        // whose header holds its row type.
+        let (typid, typmod) = unsafe {
+            (
+                pgrx::heap_tuple_header_get_type_id(header),
+                pgrx::heap_tuple_header_get_typmod(header),
+            )
+        };
+        // SAFETY: lookup_rowtype_tupdesc returns the row type's descriptor,
+        // pinned (or raises); it is copied into `mcxt`, which the caller
+        // guarantees outlives the mapping, then released as ReleaseTupleDesc
+        // does: only reference-counted descriptors are (a blessed record type's,
+        // as in a parallel worker, is not).
+        let tupdesc = unsafe {
             let shared = pg_sys::lookup_rowtype_tupdesc(typid, typmod);
             let tupdesc =
                 PgMemoryContexts::For(mcxt).switch_to(|_| pg_sys::CreateTupleDescCopy(shared));
-            // ReleaseTupleDesc: only reference-counted descriptors are released
-            // (a blessed record type's, as in a parallel worker, is not).
             if (*shared).tdrefcount >= 0 {
                 pg_sys::DecrTupleDescRefCount(shared);
             }
-            let natts = (*tupdesc).natts as usize;
-            let attrs = (*tupdesc).attrs.as_slice(natts);
-            let mut columns = Vec::with_capacity(fit.fields.len());
-            for field in &fit.fields {
-                let found = attrs.iter().position(|a| {
-                    !a.attisdropped
-                        && CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == field.as_bytes()
-                });
-                match found {
-                    Some(i) => {
-                        refuse_foreign_type_as_definer(attrs[i].atttypid, field);
-                        columns.push((i, kind_of(attrs[i].atttypid)))
-                    }
-                    None => {
-                        let type_name = CStr::from_ptr(pg_sys::format_type_be(typid))
-                            .to_string_lossy()
-                            .into_owned();
-                        raise_code(
-                            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                            format!(
-                                "lead_score model \"{model_name}\" reads fit field \"{field}\", which is not a column of {type_name}"
-                            ),
-                        )
-                    }
+            tupdesc
+        };
+        // SAFETY: `tupdesc` is the valid copy made above, with `natts` attributes,
+        // and lives in `mcxt` as long as the mapping.
+        let attrs = unsafe { (*tupdesc).attrs.as_slice((*tupdesc).natts as usize) };
+        let natts = attrs.len();
+        let mut columns = Vec::with_capacity(fit.fields.len());
+        for field in &fit.fields {
+            let found = attrs.iter().position(|a| {
+                // SAFETY: the name of an attribute of a valid descriptor is a
+                // NUL-terminated NameData.
+                !a.attisdropped
+                    && unsafe { CStr::from_ptr(a.attname.data.as_ptr()) }.to_bytes()
+                        == field.as_bytes()
+            });
+            match found {
+                Some(i) => {
+                    refuse_foreign_type_as_definer(attrs[i].atttypid, field);
+                    columns.push((i, kind_of(attrs[i].atttypid)))
+                }
+                None => {
+                    let type_name = type_name(typid);
+                    raise_code(
+                        PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                        format!(
+                            "lead_score model \"{model_name}\" reads fit field \"{field}\", which is not a column of {type_name}"
+                        ),
+                    )
                 }
             }
-            RowMapping {
-                typid,
-                typmod,
-                model_key,
-                command_id: crate::fncache::command_id(),
-                tupdesc,
-                columns,
-                datums: vec![pg_sys::Datum::from(0usize); natts],
-                nulls: vec![true; natts],
-                scratch: vec![String::new(); fit.fields.len()],
-            }
+        }
+        RowMapping {
+            typid,
+            typmod,
+            model_key,
+            command_id: crate::fncache::command_id(),
+            tupdesc,
+            columns,
+            datums: vec![pg_sys::Datum::from(0usize); natts],
+            nulls: vec![true; natts],
+            scratch: vec![String::new(); fit.fields.len()],
         }
     }
 
@@ -164,25 +187,30 @@ impl RowMapping {
         fit: &FitModel,
         mcxt: pg_sys::MemoryContext,
     ) -> &'s mut RowMapping {
-        unsafe {
-            let typid = pgrx::heap_tuple_header_get_type_id(header);
-            let typmod = pgrx::heap_tuple_header_get_typmod(header);
-            let stale = match slot {
-                Some(m) => {
-                    m.typid != typid
-                        || m.typmod != typmod
-                        || m.model_key != model_key
-                        || m.command_id != crate::fncache::command_id()
-                }
-                None => true,
-            };
-            if stale {
-                *slot = Some(RowMapping::build(header, model_key, model_name, fit, mcxt));
+        // SAFETY: the caller guarantees `header` is a detoasted composite datum,
+        // whose header holds its row type.
+        let (typid, typmod) = unsafe {
+            (
+                pgrx::heap_tuple_header_get_type_id(header),
+                pgrx::heap_tuple_header_get_typmod(header),
+            )
+        };
+        let stale = match slot {
+            Some(m) => {
+                m.typid != typid
+                    || m.typmod != typmod
+                    || m.model_key != model_key
+                    || m.command_id != crate::fncache::command_id()
             }
-            match slot {
-                Some(m) => m,
-                None => unreachable!("just built"),
-            }
+            None => true,
+        };
+        if stale {
+            // SAFETY: the caller's guarantees are `build`'s.
+            *slot = Some(unsafe { RowMapping::build(header, model_key, model_name, fit, mcxt) });
+        }
+        match slot {
+            Some(m) => m,
+            None => unreachable!("just built"),
         }
     }
 
@@ -196,8 +224,13 @@ impl RowMapping {
         fit: &FitModel,
         out: &mut [Value<'a>],
     ) {
+        // SAFETY: HeapTupleData is plain data, for which all zeroes is valid.
+        let mut tuple: pg_sys::HeapTupleData = unsafe { std::mem::zeroed() };
+        // SAFETY: the caller guarantees `header` is a valid composite of this
+        // mapping's row type: its varlena size is the tuple's length, and
+        // `tupdesc` describes it; `datums` and `nulls` hold one entry per
+        // attribute of `tupdesc`.
         unsafe {
-            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
             tuple.t_len = pgrx::varsize(header as *const pg_sys::varlena) as u32;
             tuple.t_data = header;
             pg_sys::heap_deform_tuple(
@@ -206,53 +239,69 @@ impl RowMapping {
                 self.datums.as_mut_ptr(),
                 self.nulls.as_mut_ptr(),
             );
-            // Types read through their output function need owned text first.
-            for (slot, &(att, kind)) in self.columns.iter().enumerate() {
-                if let Kind::Other(func) = kind {
-                    self.scratch[slot].clear();
-                    if !self.nulls[att] {
-                        let cstr = pg_sys::OidOutputFunctionCall(func, self.datums[att]);
-                        self.scratch[slot].push_str(&CStr::from_ptr(cstr).to_string_lossy());
-                    }
+        }
+        // Types read through their output function need owned text first.
+        for (slot, &(att, kind)) in self.columns.iter().enumerate() {
+            if let Kind::Other(func) = kind {
+                self.scratch[slot].clear();
+                if !self.nulls[att] {
+                    // SAFETY: `func` is the output function of the attribute's
+                    // type and the datum a non-null value of it (deformed above);
+                    // it returns a palloc'd NUL-terminated string.
+                    let text = unsafe {
+                        CStr::from_ptr(pg_sys::OidOutputFunctionCall(func, self.datums[att]))
+                    };
+                    self.scratch[slot].push_str(&text.to_string_lossy());
                 }
             }
-            let this: &'a RowMapping = self;
-            for (slot, &(att, kind)) in this.columns.iter().enumerate() {
-                let value = if this.nulls[att] {
-                    Value::Null
-                } else {
-                    let d = this.datums[att];
-                    match kind {
-                        Kind::Text | Kind::BpChar => {
+        }
+        let this: &'a RowMapping = self;
+        for (slot, &(att, kind)) in this.columns.iter().enumerate() {
+            let value = if this.nulls[att] {
+                Value::Null
+            } else {
+                let d = this.datums[att];
+                match kind {
+                    Kind::Text | Kind::BpChar => {
+                        // SAFETY: a non-null text, varchar or bpchar datum of the
+                        // row, valid while the row is (the caller's guarantee);
+                        // detoasted into the current memory context if needed.
+                        let bytes = unsafe {
                             let p = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
-                            match std::str::from_utf8(pgrx::varlena::varlena_to_byte_slice(p)) {
-                                Ok(s) if matches!(kind, Kind::BpChar) => {
-                                    Value::Text(s.trim_end_matches(' '))
-                                }
-                                Ok(s) => Value::Text(s),
-                                Err(_) => Value::Null,
+                            pgrx::varlena::varlena_to_byte_slice(p)
+                        };
+                        match std::str::from_utf8(bytes) {
+                            Ok(s) if matches!(kind, Kind::BpChar) => {
+                                Value::Text(s.trim_end_matches(' '))
                             }
+                            Ok(s) => Value::Text(s),
+                            Err(_) => Value::Null,
                         }
-                        Kind::Int2 => Value::Num(d.value() as i16 as f64),
-                        Kind::Int4 => Value::Num(d.value() as i32 as f64),
-                        Kind::Int8 => Value::Num(d.value() as i64 as f64),
-                        Kind::Float4 => Value::Num(f32::from_bits(d.value() as u32) as f64),
-                        Kind::Float8 => Value::Num(f64::from_bits(d.value() as u64)),
-                        Kind::Numeric => {
-                            match pgrx::direct_function_call::<f64>(
+                    }
+                    Kind::Int2 => Value::Num(d.value() as i16 as f64),
+                    Kind::Int4 => Value::Num(d.value() as i32 as f64),
+                    Kind::Int8 => Value::Num(d.value() as i64 as f64),
+                    Kind::Float4 => Value::Num(f32::from_bits(d.value() as u32) as f64),
+                    Kind::Float8 => Value::Num(f64::from_bits(d.value() as u64)),
+                    Kind::Numeric => {
+                        // SAFETY: a non-null numeric datum; the function takes
+                        // one numeric and returns a float8.
+                        let f = unsafe {
+                            pgrx::direct_function_call::<f64>(
                                 pg_sys::numeric_float8_no_overflow,
                                 &[Some(d)],
-                            ) {
-                                Some(f) => Value::Num(f),
-                                None => Value::Null,
-                            }
+                            )
+                        };
+                        match f {
+                            Some(f) => Value::Num(f),
+                            None => Value::Null,
                         }
-                        Kind::Bool => Value::Bool(d.value() != 0),
-                        Kind::Other(_) => Value::Text(this.scratch[slot].as_str()),
                     }
-                };
-                out[slot] = fit.normalize(value);
-            }
+                    Kind::Bool => Value::Bool(d.value() != 0),
+                    Kind::Other(_) => Value::Text(this.scratch[slot].as_str()),
+                }
+            };
+            out[slot] = fit.normalize(value);
         }
     }
 }
