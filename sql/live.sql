@@ -233,12 +233,11 @@ BEGIN
     END IF;
 
     PERFORM lead_score._live_check(attach.model);  -- refuses models that cannot be live
-    INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode)
-    VALUES (v_name, attach.model, attach.leads, attach.activities, v_mapping,
-            date_trunc('hour', lead_score._now()), attach.mode);  -- writes use real time; as_of is for reads
-    -- Tables, views, trigger functions and triggers: generated in Rust and created
-    -- as the extension's owner, after checking the caller's rights on both tables.
-    PERFORM lead_score._attach_install(v_name);
+    -- The attachment's row, tables, views, trigger functions and triggers: generated
+    -- in Rust and created as the extension's owner, after checking the caller's
+    -- rights on both tables.
+    PERFORM lead_score._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
+                                       v_mapping, attach.mode);
     PERFORM lead_score._rescore(a, false) FROM lead_score.attachments a WHERE a.name = v_name;
     RETURN (SELECT c.oid::regclass FROM pg_class c
             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
@@ -273,17 +272,18 @@ DECLARE
     alerts  bigint := 0;
     n       bigint;
 BEGIN
-    -- Rebases first. Rebasing rewrites every row, so it takes the lock triggers
-    -- share exclusively, and waits for them; it does so before this transaction
-    -- holds any score row, so no writer can be waiting on it meanwhile.
+    -- Rebases first. Rebasing rewrites every row, so it takes the lock writers
+    -- take in the mode that excludes them, before this transaction holds any
+    -- score row. It does not wait: an attachment with a writer in flight (an open
+    -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
+    -- through tick's locks the writers of other attachments.
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
-        PERFORM lead_score._lock(att.name, true);
-        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;  -- again, under the lock
-        CONTINUE WHEN att.name IS NULL OR NOT lead_score._rebase_due(att.model, att.landmark, now_);
-        att.landmark := date_trunc('hour', now_);
-        EXECUTE lead_score._sql(att.name, 'rebase') USING att.landmark;
-        UPDATE lead_score.attachments a SET landmark = att.landmark WHERE a.name = att.name;
+        BEGIN
+            PERFORM lead_score._rebase(att.name, date_trunc('hour', now_));
+        EXCEPTION WHEN lock_not_available THEN
+            CONTINUE;
+        END;
     END LOOP;
     -- Then folds and time-driven crossings. Both skip the rows writers hold, so
     -- tick() never waits on a writer; a later tick picks those leads up.
@@ -418,14 +418,17 @@ $$;
 GRANT USAGE ON SCHEMA lead_score TO lead_score_reader;
 GRANT SELECT ON lead_score.models, lead_score.model_versions, lead_score.model_rules,
                 lead_score.attachments, lead_score.alerts, lead_score.current_scores TO lead_score_reader;
-GRANT INSERT, UPDATE, DELETE ON lead_score.models, lead_score.model_versions,
-                                lead_score.attachments, lead_score.alerts TO lead_score_admin;
+-- Attachments change only through attach, detach and tick, which check the
+-- caller's rights on the attachment's tables; admins cannot edit them directly.
+GRANT INSERT, UPDATE, DELETE ON lead_score.models, lead_score.model_versions, lead_score.alerts TO lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.models_id_seq, lead_score.alerts_id_seq TO lead_score_admin;
 
 -- Functions that change attachments or switch to the owner's rights: admins only.
 REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
-                       lead_score.detach(text), lead_score._attach_install(text),
-                       lead_score._lock(text, boolean), lead_score._append_pending() FROM PUBLIC;
+                       lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
+                       lead_score._lock(text, boolean), lead_score._rebase(text, timestamptz),
+                       lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
+                       lead_score._append_pending() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
-                          lead_score.detach(text), lead_score._attach_install(text),
-                          lead_score._lock(text, boolean) TO lead_score_admin;
+                          lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
+                          lead_score._lock(text, boolean), lead_score._rebase(text, timestamptz) TO lead_score_admin;

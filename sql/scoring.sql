@@ -135,21 +135,9 @@ LANGUAGE c STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION lead_score.disqualified_by(text, record) IS
     'Name of the first disqualify rule the lead matches, or NULL.';
 
-CREATE TYPE lead_score.score AS (
-    fit             float8,
-    engagement      float8,
-    total           float8,
-    grade           text,
-    label           text,
-    quadrant        text,
-    mql             boolean,
-    disqualified    boolean,
-    disqualified_by text,
-    categories      jsonb,
-    hot_categories  text[],
-    last_activity   timestamptz,
-    model_version   integer
-);
+-- The composite every scoring function returns; its fields are defined once, in
+-- Rust (lead_score_core::sqlgen::attach::SCORE).
+DO $$ BEGIN EXECUTE lead_score._score_type_ddl(); END $$;
 
 -- Not strict: a NULL engagement state means the lead has no activity.
 CREATE FUNCTION lead_score.score(model text, lead record, engagement bytea DEFAULT NULL)

@@ -153,8 +153,8 @@ pub unsafe extern "C-unwind" fn lead_score_engagement_trans(
         return pg_sys::Datum::from(state);
     };
     // The model name may differ between groups but never within one.
-    let key_model = i64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-    if key_model != compiled.model_id {
+    let key_model = lead_score_core::header::model_of(bytes).map(|(id, _)| id);
+    if key_model != Some(compiled.model_id) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             "lead_score.engagement: the model must be the same for every row of a group",

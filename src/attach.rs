@@ -5,8 +5,8 @@
 use crate::errors::raise_code;
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::sqlgen::attach::{
-    drop_statements, lock_exclusive, pending_states, valid_name, Attachment, Column, Mode, Query,
-    Statement, TextOf, ADMIN_ROLE,
+    drop_statements, lock_exclusive, lock_exclusive_nowait, pending_states, valid_name, Attachment,
+    Column, Mode, Query, Statement, TextOf, ADMIN_ROLE,
 };
 use lead_score_core::sqlgen::Qualified;
 use pgrx::prelude::*;
@@ -208,7 +208,7 @@ fn run_all(statements: &[Statement]) {
 /// Builds an attachment from its row and the catalogs: the tables' names and
 /// the mapped columns' types. With `check_rights`, also checks the caller may
 /// attach those tables (for `attach`; readers need no rights on them).
-fn load(attachment: &str, check_rights: bool) -> Attachment {
+pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
     if !valid_name(attachment) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -345,16 +345,90 @@ fn load(attachment: &str, check_rights: bool) -> Attachment {
     }
 }
 
-/// Creates the objects of an attachment whose row `attach` has just written:
-/// tables, views, trigger functions and triggers. Checks everything that
-/// matters for safety itself, since an admin may call it directly.
+/// Writes an attachment's row and creates its objects (tables, views, trigger
+/// functions and triggers) for `attach`, which has validated the mapping.
+/// Checks everything that matters for safety itself, since an admin may call
+/// it directly: the caller's role and rights on both tables, the table kinds
+/// and the column types. Admins cannot write `lead_score.attachments` but
+/// through here, `detach` and `tick()`.
 #[pg_extern(name = "_attach_install", volatile, strict, parallel_unsafe)]
-fn attach_install(attachment: &str) -> bool {
+fn attach_install(
+    attachment: &str,
+    model: &str,
+    leads: pg_sys::Oid,
+    activities: pg_sys::Oid,
+    mapping: pgrx::JsonB,
+    mode: &str,
+) -> bool {
     check_admin("attach");
-    let att = load(attachment, true);
+    if !valid_name(attachment) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
+        );
+    }
     let owner = extension_owner();
+    run_as(owner, || {
+        if let Err(e) = Spi::run_with_args(
+            "INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
+             VALUES ($1, $2, $3::pg_catalog.regclass, $4::pg_catalog.regclass, $5, \
+                     pg_catalog.date_trunc('hour', lead_score._now()), $6)",
+            &[
+                attachment.into(),
+                model.into(),
+                leads.into(),
+                activities.into(),
+                mapping.into(),
+                mode.into(),
+            ],
+        ) {
+            raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
+        }
+    });
+    // The caller's rights on both tables, checked as the caller.
+    let att = load(attachment, true);
     run_as(owner, || run_all(&att.create_statements()));
     true
+}
+
+/// `tick()`'s rebase of one attachment: once no writer is in flight, and if
+/// still due, moves its landmark to the hour of `now` and rescales every state
+/// to it. Raises `lock_not_available` (55P03) rather than wait for a writer;
+/// `tick()` then leaves the attachment to a later tick. Only lead_score's own
+/// tables are read or written, as the extension's owner.
+#[pg_extern(name = "_rebase", volatile, strict, parallel_unsafe)]
+fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
+    check_admin("tick");
+    let att = load(attachment, false);
+    run_as(extension_owner(), || {
+        run_all(&[Statement {
+            what: "lock on the attachment's tables".into(),
+            sql: lock_exclusive_nowait(attachment),
+        }]);
+        let due = Spi::get_two_with_args::<bool, pgrx::datum::TimestampWithTimeZone>(
+            "SELECT lead_score._rebase_due(a.model, a.landmark, $2), pg_catalog.date_trunc('hour', $2) \
+             FROM lead_score.attachments a WHERE a.name = $1",
+            &[attachment.into(), now.into()],
+        );
+        let Ok((Some(true), Some(landmark))) = due else {
+            return false;
+        };
+        for (sql, args) in [
+            (att.query(Query::Rebase), vec![landmark.into()]),
+            (
+                "UPDATE lead_score.attachments a SET landmark = $2 WHERE a.name = $1".to_string(),
+                vec![attachment.into(), landmark.into()],
+            ),
+        ] {
+            if let Err(e) = Spi::run_with_args(&sql, &args) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                );
+            }
+        }
+        true
+    })
 }
 
 /// The SQL of a run-time query on an attachment (`lead_score_core::sqlgen::attach::Query`),
@@ -447,6 +521,12 @@ fn lock(attachment: &str, exclusive: bool) -> bool {
 #[pg_extern(name = "_pending_states", immutable, strict, parallel_safe)]
 fn pending_states_sql(attachment: &str, properties: i32) -> String {
     pending_states(attachment, properties.max(0) as usize)
+}
+
+/// `CREATE TYPE lead_score.score`, from the one list of its fields.
+#[pg_extern(name = "_score_type_ddl", immutable, strict, parallel_safe)]
+fn score_type_ddl() -> String {
+    lead_score_core::sqlgen::attach::score_type()
 }
 
 /// `CREATE TYPE lead_score._applied`, from the one list of its fields.

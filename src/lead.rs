@@ -8,6 +8,7 @@ use crate::fncache::{fn_cache, ModelSlot};
 use crate::row::RowMapping;
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
+use lead_score_core::sqlgen::attach::SCORE;
 use lead_score_core::{FitOutcome, Score, State, Value};
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgMemoryContexts, PgSqlErrorCode};
@@ -247,7 +248,9 @@ pub(crate) unsafe fn form_tuple(
 }
 
 /// The fields of the `lead_score.score` composite.
-pub(crate) fn score_fields(s: &Score, version: i32) -> [Option<pg_sys::Datum>; 13] {
+/// The fields of `lead_score.score`, in the order of their one definition
+/// (`lead_score_core::sqlgen::attach::SCORE`).
+pub(crate) fn score_fields(s: &Score, version: i32) -> [Option<pg_sys::Datum>; SCORE.len()] {
     let categories: serde_json::Map<String, serde_json::Value> = s
         .categories
         .iter()

@@ -25,6 +25,7 @@ mod fncache;
 mod lead;
 mod live;
 mod owner;
+mod owner_read;
 mod pending;
 mod row;
 
@@ -32,7 +33,7 @@ extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!(
     "../sql/scoring.sql",
     name = "scoring",
-    requires = ["bootstrap"]
+    requires = ["bootstrap", attach::score_type_ddl]
 );
 // Live scores use the scoring types, so they come last.
 extension_sql_file!("../sql/live.sql", name = "live", finalize);

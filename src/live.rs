@@ -57,14 +57,12 @@ fn bytea_datum(buf: &[u8]) -> pg_sys::Datum {
 
 /// The compiled model a live state belongs to.
 fn model_of(buf: &[u8]) -> &'static Compiled {
-    if buf.len() < 24 {
+    let Some((id, version)) = lead_score_core::header::model_of(buf) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             "invalid live engagement state",
         );
-    }
-    let id = i64::from_le_bytes(buf[8..16].try_into().unwrap_or_default());
-    let version = i64::from_le_bytes(buf[16..24].try_into().unwrap_or_default()) as i32;
+    };
     let compiled = by_key(id, version);
     live_key(buf, &compiled.model).or_raise();
     compiled

@@ -31,6 +31,10 @@ fn render(a: &Attachment) -> String {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));
     }
+    out.push_str(&format!(
+        "-- query owner_read (run as the activity table's owner)\n{};\n\n",
+        a.owner_read_query()
+    ));
     out.push_str("-- detach\n");
     for s in drop_statements(&a.name, Some(&a.leads), Some(&a.activities)) {
         out.push_str(&format!("{};\n", s.sql));

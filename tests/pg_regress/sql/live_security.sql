@@ -62,6 +62,44 @@ SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'sec_syn
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT * FROM lead_score.check_consistency('sec_sync');
 SELECT * FROM lead_score.check_consistency('sec_deferred');
+-- The planner runs a table owner's code too: it folds immutable functions in
+-- CHECK constraints (with constraint_exclusion) and in index expressions of
+-- the tables a query reads. The triggers read the owner's activity table only
+-- as its owner (in a security-restricted operation), so that code runs as the
+-- owner, never as the trigger's owner.
+SET ROLE ls_owner;
+CREATE FUNCTION sec_crm.imm() RETURNS boolean LANGUAGE sql IMMUTABLE
+AS $$ SELECT sec_crm.lk_text('k1') IS NOT NULL $$;
+ALTER TABLE sec_crm.events ADD CONSTRAINT planner_runs_me CHECK (sec_crm.imm() OR lead_id IS NULL);
+CREATE INDEX events_by_imm ON sec_crm.events ((sec_crm.imm() AND lead_id IS NOT NULL));
+DELETE FROM sec_crm.ran_as;
+RESET ROLE;
+-- A new session, so nothing about these tables is cached yet.
+\c
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+SET constraint_exclusion = on;
+SET ROLE ls_app;
+INSERT INTO sec_crm.leads VALUES ('k3', 'Software', 'CTO', 'cy@x.com');
+DELETE FROM sec_crm.events WHERE lead_id = 'k1' AND url = '/pricing/x';
+UPDATE sec_crm.events SET url = '/pricing/y' WHERE lead_id = 'k1';
+RESET ROLE;
+SELECT who, superuser, count(*) > 0 AS ran FROM sec_crm.ran_as GROUP BY 1, 2 ORDER BY 1;
+DELETE FROM sec_crm.leads WHERE id = 'k3';
+SELECT * FROM lead_score.check_consistency('sec_sync');
+SET ROLE ls_owner;
+ALTER TABLE sec_crm.events DROP CONSTRAINT planner_runs_me;
+DROP INDEX sec_crm.events_by_imm;
+DROP FUNCTION sec_crm.imm();
+DELETE FROM sec_crm.ran_as;
+RESET ROLE;
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+
 -- Triggers only read built-in types and enums. A model whose fit reads a
 -- column of another user-defined type is refused where the trigger would read it.
 SET ROLE ls_owner;
@@ -110,7 +148,8 @@ SELECT lead_score.grade(model => 'live', fit => 60);
 SELECT what, pg_temp.try(statement) AS result FROM (VALUES
   ('create a model', $$SELECT lead_score.create_model('mine', lead_score.model_spec('live'))$$),
   ('attach', $$SELECT lead_score.attach('live', 'sec_crm.leads', 'sec_crm.events', name => 'mine')$$),
-  ('install directly', $$SELECT lead_score._attach_install('sec_sync')$$),
+  ('install directly', $$SELECT lead_score._attach_install('mine', 'live', 'sec_crm.leads'::regclass::oid, 'sec_crm.events'::regclass::oid, '{}', 'sync')$$),
+  ('edit attachments', $$UPDATE lead_score.attachments SET model = 'live'$$),
   ('detach', $$SELECT lead_score.detach('sec_sync')$$),
   ('tick', $$SELECT lead_score.tick()$$),
   ('write scores', $$UPDATE lead_score.sec_sync_scores SET fit = 100$$),

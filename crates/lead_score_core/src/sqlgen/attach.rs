@@ -52,6 +52,34 @@ pub const APPLIED: &[(&str, &str, &str)] = &[
     ("alerts", "jsonb", "last_alerts"),
 ];
 
+/// Fields of the `lead_score.score` composite every scoring function returns,
+/// in order: the one definition of that shape. The SQL type, the current views'
+/// columns and the pgrx layer's field array (`src/lead.rs`) come from it.
+pub const SCORE: &[(&str, &str)] = &[
+    ("fit", "float8"),
+    ("engagement", "float8"),
+    ("total", "float8"),
+    ("grade", "text"),
+    ("label", "text"),
+    ("quadrant", "text"),
+    ("mql", "boolean"),
+    ("disqualified", "boolean"),
+    ("disqualified_by", "text"),
+    ("categories", "jsonb"),
+    ("hot_categories", "text[]"),
+    ("last_activity", "timestamptz"),
+    ("model_version", "integer"),
+];
+
+/// `CREATE TYPE lead_score.score`, from [`SCORE`].
+pub fn score_type() -> String {
+    let fields: Vec<String> = SCORE
+        .iter()
+        .map(|(f, t)| format!("{} {t}", ident(f)))
+        .collect();
+    format!("CREATE TYPE {} AS ({})", ours("score"), fields.join(", "))
+}
+
 /// `CREATE TYPE lead_score._applied`, from [`APPLIED`].
 pub fn applied_type() -> String {
     let fields: Vec<String> = APPLIED
@@ -444,8 +472,13 @@ impl Attachment {
         stmt(
             names::current(&self.name),
             format!(
-                "CREATE VIEW {} AS\nSELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,\n       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x",
+                "CREATE VIEW {} AS\nSELECT s.lead_key, {}, s.heat\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x",
                 ours(&names::current(&self.name)),
+                SCORE
+                    .iter()
+                    .map(|(f, _)| format!("x.{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 ours(&names::merged(&self.name))
             ),
         )
@@ -515,12 +548,13 @@ impl Attachment {
         )
     }
 
-    /// Locks the stripes of the keys a query returns, in stripe order.
+    /// Locks the stripes of the keys a query returns, in stripe order. The
+    /// stripe is a hash of the typed key (its type's hash function), so it is
+    /// the same for every writer whatever their session settings.
     fn lock_stripes(&self, keys: &str) -> String {
         format!(
-            "PERFORM 1 FROM {} t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext({}) & {} FROM ({keys}) AS k(k)) ORDER BY t.stripe FOR UPDATE;",
+            "PERFORM 1 FROM {} t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & {} FROM ({keys}) AS k(k)) ORDER BY t.stripe FOR UPDATE;",
             self.stripes_table(),
-            text_of("k.k", self.lead_key.text),
             STRIPES - 1
         )
     }
@@ -715,11 +749,9 @@ END
             ),
             _ => format!("SELECT {} FROM old_rows o", self.activity_lead_key.of("o")),
         };
-        let akey = self.activity_lead_key.of("n");
         let source = format!(
-            "SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT {akey} AS k, {batch} AS st FROM {activities} n WHERE {akey} = ANY (v_keys) GROUP BY {akey}) f ON f.k = k.k",
-            batch = self.batch("n"),
-            activities = self.activities.to_sql()
+            "SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest({})) AS t(k, st)",
+            self.owner_states("v_keys")
         );
         // Dropped in the recompute's statement, which reads the same snapshot, and
         // only for leads whose (locked) score row it rewrote; a lead without one
@@ -814,15 +846,15 @@ END
         let score_columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
         let applied_fields: Vec<String> =
             APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
-        let akey = self.activity_lead_key.of("n");
         let model = literal(&self.model);
         format!(
             "{preamble}    {stripes}
     PERFORM 1 FROM {scores} s WHERE s.lead_key IN ({keys}) ORDER BY s.lead_key FOR UPDATE;
-{steps}    WITH {with}fresh AS (
-        SELECT {akey} AS k, {batch} AS st FROM {activities} n
-        WHERE {akey} IN ({new_without_row})
-        GROUP BY {akey}),
+{steps}    -- New leads' engagement from the activities they already have.
+    v_new := ARRAY({new_without_row});
+    WITH {with}fresh AS (
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest({owner_states})) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {score_columns}, updated_at)
         SELECT {lkey_l}, f.fit, f.dq, {applied_fields}, v_now
@@ -841,12 +873,14 @@ END
     RETURN NULL;
 END
 ",
-            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            preamble = self.preamble(&[
+                ("v_count", "bigint".into()),
+                ("v_new", format!("{}[]", self.key_type())),
+            ]),
             stripes = self.lock_stripes(&format!(
                 "SELECT {lkey_n} FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM {scores} x WHERE x.lead_key = {lkey_n})"
             )),
-            batch = self.batch("n"),
-            activities = self.activities.to_sql(),
+            owner_states = self.owner_states("v_new"),
             score_columns = score_columns.join(", "),
             applied_fields = applied_fields.join(", "),
             set = self.set_applied("lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),
@@ -1226,6 +1260,39 @@ ORDER BY x.engagement DESC, x.total DESC LIMIT $1",
     }
 }
 
+impl Attachment {
+    /// The one read of the user's activity table the triggers make: the events
+    /// of the leads in `$1` (an array of keys), each row with the 1-based
+    /// position of its key in `$1`, its event type as text, its time and its
+    /// properties as text. `lead_score._owner_states` runs it as the table's
+    /// owner, in a security-restricted operation, so no code of the owner's
+    /// (a CHECK constraint or index expression the planner folds, a cast) ever
+    /// runs with the trigger's rights.
+    pub fn owner_read_query(&self) -> String {
+        let props: String = self
+            .properties
+            .iter()
+            .map(|p| format!(", {}", p.text_of("a")))
+            .collect();
+        format!(
+            "SELECT k.i, {etype}, a.{etime}{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            akey = self.activity_lead_key.of("a"),
+        )
+    }
+
+    /// One live delta per key of the array `keys` (NULL where a lead has no
+    /// activity), read as the activity table's owner: `_owner_states`.
+    fn owner_states(&self, keys: &str) -> String {
+        format!(
+            "lead_score._owner_states({}, {keys}, v_model_id, v_version, v_landmark, v_now)",
+            literal(&self.name)
+        )
+    }
+}
+
 /// Every statement `detach` runs: triggers on whichever of the attachment's
 /// tables still exist (`None` for one the user dropped), then its functions,
 /// views and tables.
@@ -1283,6 +1350,12 @@ pub fn drop_statements(
         ));
     }
     out
+}
+
+/// [`lock_exclusive`] without waiting: raises `lock_not_available` (55P03)
+/// while a writer is in flight, so `tick()` can move on to the next attachment.
+pub fn lock_exclusive_nowait(attachment: &str) -> String {
+    format!("{} NOWAIT", lock_exclusive(attachment))
 }
 
 /// The lock that waits for every writer of an attachment and keeps new ones

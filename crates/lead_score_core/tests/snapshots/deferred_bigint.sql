@@ -48,8 +48,7 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- bench_current
 CREATE VIEW "lead_score"."bench_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
-       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
 FROM "lead_score"."bench_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
 
@@ -105,7 +104,7 @@ BEGIN
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n WHERE n."lead_id" = ANY (v_keys) GROUP BY n."lead_id") f ON f.k = k.k),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''bench'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
             UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
@@ -118,7 +117,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -149,7 +148,7 @@ BEGIN
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n WHERE n."lead_id" = ANY (v_keys) GROUP BY n."lead_id") f ON f.k = k.k),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''bench'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
             UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
@@ -162,7 +161,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -210,18 +209,20 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_new "pg_catalog"."int8"[];
 BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
+    -- New leads'' engagement from the activities they already have.
+    v_new := ARRAY(SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"));
     WITH gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))),
     fresh AS (
-        SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n
-        WHERE n."lead_id" IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))
-        GROUP BY n."lead_id"),
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
@@ -253,20 +254,22 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_new "pg_catalog"."int8"[];
 BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
     DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
     PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
+    -- New leads'' engagement from the activities they already have.
+    v_new := ARRAY(SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"));
     WITH gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))),
     fresh AS (
-        SELECT n."lead_id" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."type")::text, LEAST(n."occurred_at", v_now)) AS st FROM "public"."activities" n
-        WHERE n."lead_id" IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))
-        GROUP BY n."lead_id"),
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
@@ -469,6 +472,9 @@ SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.labe
 
 -- query fold
 SELECT "lead_score"."bench__fold"();
+
+-- query owner_read (run as the activity table's owner)
+SELECT k.i, (a."type")::text, a."occurred_at" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_bench_ins" ON "public"."activities";

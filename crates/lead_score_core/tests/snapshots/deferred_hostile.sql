@@ -48,8 +48,7 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- evil_current
 CREATE VIEW "lead_score"."evil_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
-       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
 FROM "lead_score"."evil_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
 
@@ -115,7 +114,7 @@ BEGIN
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n WHERE n."k''ey" = ANY (v_keys) GROUP BY n."k''ey") f ON f.k = k.k),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''evil'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
             UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
@@ -128,7 +127,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -159,7 +158,7 @@ BEGIN
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n WHERE n."k''ey" = ANY (v_keys) GROUP BY n."k''ey") f ON f.k = k.k),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''evil'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
             UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
@@ -172,7 +171,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -220,18 +219,20 @@ AS E'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_new "crm"."lead key"[];
 BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
+    -- New leads'' engagement from the activities they already have.
+    v_new := ARRAY(SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"));
     WITH gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))),
     fresh AS (
-        SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n
-        WHERE n."k''ey" IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))
-        GROUP BY n."k''ey"),
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''evil'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score"."evil_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
@@ -263,20 +264,22 @@ AS E'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_new "crm"."lead key"[];
 BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext(pg_catalog.format(''%s'', k.k)) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
     DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
     PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
+    -- New leads'' engagement from the activities they already have.
+    v_new := ARRAY(SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"));
     WITH gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))),
     fresh AS (
-        SELECT n."k''ey" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."ty pe")::text, LEAST(n."at\\", v_now), (n."$$")::text, pg_catalog.format(''%s'', n."ü")) AS st FROM "$$"."a;b" n
-        WHERE n."k''ey" IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))
-        GROUP BY n."k''ey"),
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''evil'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score"."evil_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
@@ -482,6 +485,9 @@ SELECT $1, $2, pg_catalog.format('%s', c.lead_key), c.fit, c.engagement, c.total
 
 -- query fold
 SELECT "lead_score"."evil__fold"();
+
+-- query owner_read (run as the activity table's owner)
+SELECT k.i, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "$$"."a;b";

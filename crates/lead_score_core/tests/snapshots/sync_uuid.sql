@@ -40,8 +40,7 @@ SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.heat FROM "lead_score"."
 
 -- live_current
 CREATE VIEW "lead_score"."live_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified,
-       x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
 FROM "lead_score"."live_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
 
@@ -109,7 +108,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -140,7 +139,7 @@ BEGIN
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM "app"."touches" n WHERE n."person" = ANY (v_keys) GROUP BY n."person") f ON f.k = k.k),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
             UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
@@ -152,7 +151,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -183,7 +182,7 @@ BEGIN
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."person" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT k.k, f.st FROM pg_catalog.unnest(v_keys) AS k(k) LEFT JOIN (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM "app"."touches" n WHERE n."person" = ANY (v_keys) GROUP BY n."person") f ON f.k = k.k),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
             UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
@@ -195,7 +194,7 @@ BEGIN
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -243,16 +242,18 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_new "pg_catalog"."uuid"[];
 BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT n."person_id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = n."person_id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."person_id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = n."person_id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    -- New leads'' engagement from the activities they already have.
+    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
     WITH fresh AS (
-        SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM "app"."touches" n
-        WHERE n."person" IN (SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"))
-        GROUP BY n."person"),
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
@@ -284,18 +285,20 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_new "pg_catalog"."uuid"[];
 BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hashtext((k.k)::text) & 1023 FROM (SELECT n."person_id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = n."person_id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."person_id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = n."person_id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     DELETE FROM "lead_score"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
+    -- New leads'' engagement from the activities they already have.
+    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
     WITH fresh AS (
-        SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM "app"."touches" n
-        WHERE n."person" IN (SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"))
-        GROUP BY n."person"),
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
@@ -501,6 +504,9 @@ SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.labe
 
 -- query fold
 SELECT "lead_score"."live__fold"();
+
+-- query owner_read (run as the activity table's owner)
+SELECT k.i, (a."kind")::text, a."at", (a."page")::text FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "app"."touches" a ON a."person" = k.k;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_live_ins" ON "app"."touches";
