@@ -53,11 +53,13 @@ start_cluster "$TEST_DIR" "$TEST_PORT"
 trap 'stop_cluster "$TEST_DIR"' EXIT
 mkdir -p "$OUT" && as_root chmod 777 "$OUT"
 
-# run_suite NAME RUNNER DIR: a pg_regress-style suite against a fresh database.
+# run_suite NAME RUNNER DIR [SETTING]: a pg_regress-style suite against a fresh
+# database, with SETTING (e.g. force_parallel_mode=regress) set on it if given.
 run_suite() {
-    local name=$1 runner=$2 dir=$3 db=lead_score_$1
-    log "$name: ${dir#"$ROOT"/}"
+    local name=$1 runner=$2 dir=$3 db=lead_score_$1 setting=${4:-}
+    log "$name: ${dir#"$ROOT"/}${setting:+ with $setting}"
     PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    [ -n "$setting" ] && psql_q -d postgres -c "ALTER DATABASE $db SET ${setting%%=*} = '${setting#*=}'"
     [ -f "$dir/setup.sql" ] && psql_q -d "$db" -f "$dir/setup.sql"
     set +e
     as_pg_user "$runner" --use-existing --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
@@ -69,6 +71,9 @@ run_suite() {
 }
 
 run_suite regress "$PG_REGRESS" "$ROOT/tests/pg_regress"
+# Again with every query that can run in a parallel worker run in one
+# ("regress" hides the Gather node, so the expected output is the same).
+run_suite regress_parallel "$PG_REGRESS" "$ROOT/tests/pg_regress" force_parallel_mode=regress
 if [ -d "$ROOT/tests/isolation/specs" ]; then
     run_suite isolation "$PG_ISOLATION_REGRESS" "$ROOT/tests/isolation"
 fi

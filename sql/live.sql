@@ -115,6 +115,9 @@ $$;
 -- version) are alerted; without, the scores are simply (re)initialized.
 CREATE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- Bulk work over every lead: hash and merge joins only, so no row estimate
+-- (a table not analyzed since a big load, say) can make a plan quadratic.
+SET enable_nestloop = off
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -264,6 +267,9 @@ $$;
 -- only by time passing (decay below the MQL threshold, a category cooling off).
 CREATE FUNCTION lead_score.tick()
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- Bulk work over every lead: hash and merge joins only, so no row estimate
+-- (a table not analyzed since a big load, say) can make a plan quadratic.
+SET enable_nestloop = off
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -311,6 +317,9 @@ $$;
 CREATE FUNCTION lead_score.check_consistency(attachment text)
 RETURNS TABLE (lead_key text, problem text, stored_total float8, recomputed_total float8)
 LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
+-- Bulk work over every lead: hash and merge joins only, so no row estimate
+-- (a table not analyzed since a big load, say) can make a plan quadratic.
+SET enable_nestloop = off
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -137,4 +137,35 @@ mod tests {
         );
         assert_eq!(state, Ok(Some("caught".to_string())));
     }
+
+    /// The SQL aggregates are declared for as many properties as the spec
+    /// parser accepts: one limit, `lead_score_core::MAX_PROPERTIES`.
+    #[pg_test]
+    fn aggregates_take_max_properties() {
+        for (name, fixed) in [
+            ("engagement", 3),
+            ("engagement_state", 3),
+            ("_live_batch", 5),
+        ] {
+            let most = Spi::get_one::<i16>(&format!(
+                "SELECT max(pronargs) FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname = '{name}'"
+            ));
+            assert_eq!(
+                most,
+                Ok(Some((fixed + lead_score_core::MAX_PROPERTIES) as i16)),
+                "{name}"
+            );
+        }
+        let names: Vec<String> = std::iter::once("\"url\"".to_string())
+            .chain((1..=lead_score_core::MAX_PROPERTIES).map(|i| format!("\"p{i}\"")))
+            .collect();
+        let too_many = SPEC.replace(
+            r#""properties": ["url"]"#,
+            &format!(r#""properties": [{}]"#, names.join(", ")),
+        );
+        let refused = lead_score_core::Model::from_json_text(&too_many);
+        assert!(
+            refused.is_err_and(|e| e.to_string().starts_with("engagement.properties: at most")),
+        );
+    }
 }
