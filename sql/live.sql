@@ -322,15 +322,10 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
 SET enable_nestloop = off
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    att record;
 BEGIN
-    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = check_consistency.attachment;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'lead_score attachment "%" does not exist', check_consistency.attachment USING ERRCODE = 'undefined_object';
-    END IF;
-    RETURN QUERY EXECUTE lead_score._sql(att.name, 'check')
-    USING att.model;
+    -- _sql raises undefined_object (42704) for an attachment that does not exist.
+    RETURN QUERY EXECUTE lead_score._sql(check_consistency.attachment, 'check')
+    USING (SELECT a.model FROM lead_score.attachments a WHERE a.name = check_consistency.attachment);
 END
 $$;
 
@@ -358,15 +353,9 @@ RETURNS TABLE (lead_key text, engagement float8, fit float8, total float8, grade
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    att record;
 BEGIN
-    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = top_leads.attachment;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'lead_score attachment "%" does not exist', top_leads.attachment USING ERRCODE = 'undefined_object';
-    END IF;
-    RETURN QUERY EXECUTE lead_score._sql(att.name, 'top_leads')
-    USING n;
+    -- _sql raises undefined_object (42704) for an attachment that does not exist.
+    RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads') USING n;
 END
 $$;
 

@@ -11,13 +11,8 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
 CREATE VIEW app.people_view AS SELECT * FROM app.people;
 CREATE TYPE app.point AS (x float8, y float8);
 ALTER TABLE app.touches ADD COLUMN location app.point;
-CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ' ' || SQLERRM;
-END $$;
+\set try :abs_srcdir '/fixtures/try.sql'
+\i :try
 SELECT lead_score.create_model('windowed', jsonb_set(lead_score.model_spec('live'), '{engagement,decay}', '{"kind": "window", "window": "30 days"}'));
 SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('no such column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "id"}', name => 'typo')$$),

@@ -1,13 +1,9 @@
 -- Security of live scores. Each case below was an exploit or a leak before the
 -- live path was generated in Rust; each is refused or harmless now.
 SET lead_score.mock_now = '2026-06-01 12:00:00+00';
-CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ' ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try :abs_srcdir '/fixtures/try.sql'
+\i :try
 -- The roles: a table owner, an application that only writes its tables, an
 -- analyst (lead_score_reader), a model admin (lead_score_admin) and a stranger.
 SET client_min_messages = warning;
@@ -41,7 +37,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON sec_crm.leads, sec_crm.events TO ls_app;
 GRANT SELECT, TRIGGER ON sec_crm.leads, sec_crm.events TO ls_admin;
 RESET ROLE;
 -- The model of live.sql, published and attached by the admin, both ways.
-\getenv abs_srcdir PG_ABS_SRCDIR
 \set fixtures :abs_srcdir '/fixtures/live_model.sql'
 SET ROLE ls_admin;
 \i :fixtures
@@ -92,13 +87,8 @@ DROP INDEX sec_crm.events_by_imm;
 DROP FUNCTION sec_crm.imm();
 DELETE FROM sec_crm.ran_as;
 RESET ROLE;
-CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ' ' || SQLERRM;
-END $$;
+\set try :abs_srcdir '/fixtures/try.sql'
+\i :try
 
 -- Triggers only read built-in types and enums. A model whose fit reads a
 -- column of another user-defined type is refused where the trigger would read it.

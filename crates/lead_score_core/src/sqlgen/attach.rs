@@ -1329,25 +1329,16 @@ pub fn drop_statements(
         fold.clone(),
         format!("DROP FUNCTION IF EXISTS {}", ours(&fold)),
     ));
-    for view in [
-        names::current(attachment),
-        names::merged(attachment),
-        names::columns(attachment),
+    for (kind, name) in [
+        ("VIEW", names::current(attachment)),
+        ("VIEW", names::merged(attachment)),
+        ("VIEW", names::columns(attachment)),
+        ("TABLE", names::scores(attachment)),
+        ("TABLE", names::pending(attachment)),
+        ("TABLE", names::stripes(attachment)),
     ] {
-        out.push(stmt(
-            view.clone(),
-            format!("DROP VIEW IF EXISTS {}", ours(&view)),
-        ));
-    }
-    for table in [
-        names::scores(attachment),
-        names::pending(attachment),
-        names::stripes(attachment),
-    ] {
-        out.push(stmt(
-            table.clone(),
-            format!("DROP TABLE IF EXISTS {}", ours(&table)),
-        ));
+        let sql = format!("DROP {kind} IF EXISTS {}", ours(&name));
+        out.push(stmt(name, sql));
     }
     out
 }
