@@ -37,8 +37,8 @@ fn activities_owner(attachment: &str) -> pg_sys::Oid {
 
 /// `_owner_states(attachment, keys anyarray, model_id, version, landmark, now)`:
 /// one live delta per key of `keys`, in order, from the lead's activities (NULL
-/// for a lead with none). An event dated after `now`, or not dated, counts as
-/// of `now`, as in the insert triggers.
+/// for a lead with none). An event dated after `now` counts as of `now`, as in
+/// the insert triggers; one with no time does not count, as in the aggregates.
 #[pg_extern(name = "_owner_states", stable, strict, parallel_unsafe)]
 fn owner_states(
     attachment: &str,
@@ -80,9 +80,11 @@ fn owner_states(
                     continue;
                 };
                 let event_type: Option<String> = row.get(2)?;
-                let at = row
-                    .get::<TimestampWithTimeZone>(3)?
-                    .map_or(now, |t| i64::from(t).min(now));
+                // No time: skipped, as the aggregates do.
+                let Some(at) = row.get::<TimestampWithTimeZone>(3)? else {
+                    continue;
+                };
+                let at = i64::from(at).min(now);
                 for (p, text) in texts.iter_mut().enumerate() {
                     *text = row.get::<String>(4 + p)?;
                 }

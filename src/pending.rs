@@ -435,11 +435,13 @@ unsafe fn copy_rows(
         if nulls[0] {
             continue; // no lead key: the event belongs to no lead
         }
+        if nulls[2] {
+            continue; // no time: the aggregates skip it, and so do live scores
+        }
         // As the sync trigger's least(occurred_at, now): an event dated after the
-        // write, or not dated, counts as of the write.
-        if nulls[2] || (values[2].value() as i64) > now {
+        // write counts as of the write.
+        if (values[2].value() as i64) > now {
             values[2] = pg_sys::Datum::from(now);
-            nulls[2] = false;
         }
         // SAFETY: `values` and `nulls` hold one datum per pending column, of its
         // type (copies_as, checked by open_pending), none pointing into TOAST.

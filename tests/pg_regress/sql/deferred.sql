@@ -106,6 +106,21 @@ SELECT lead_score.rescore('feed_deferred') AS leads;
 SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 
+-- An event with no time counts nowhere: not in the aggregates, not live, in
+-- either mode, whether inserted, recomputed or counted for a new lead.
+ALTER TABLE feed.events ALTER COLUMN occurred_at DROP NOT NULL;
+INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', NULL, '/pricing'), (2, 'demo_request', NULL, NULL);
+INSERT INTO feed.events (lead_id, type, occurred_at) VALUES (9, 'demo_request', NULL);
+INSERT INTO feed.leads VALUES (9, 'Software', 'CTO');
+UPDATE feed.events SET url = '/docs' WHERE lead_id = 2 AND occurred_at IS NULL;
+SELECT count(*) AS pending_without_time FROM lead_score.feed_deferred_pending WHERE occurred_at IS NULL;
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+SELECT * FROM lead_score.check_consistency('feed_sync');
+DELETE FROM feed.leads WHERE id = 9;
+DELETE FROM feed.events WHERE occurred_at IS NULL;
+ALTER TABLE feed.events ALTER COLUMN occurred_at SET NOT NULL;
+
 -- Applications need no grants on lead_score's objects: here a role that may only
 -- insert into feed.events, in a new session (so nothing is cached yet).
 CREATE ROLE regress_feed_app;

@@ -689,8 +689,9 @@ END
     fn activities_insert_body(&self) -> String {
         let akey = self.activity_lead_key.of("n");
         let source = format!(
-            "SELECT {akey} AS k, {batch} AS st FROM new_rows n WHERE {akey} IS NOT NULL AND (v_pass = 1 OR {akey} = ANY (v_keys)) GROUP BY {akey}",
-            batch = self.batch("n")
+            "SELECT {akey} AS k, {batch} AS st FROM new_rows n WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL AND (v_pass = 1 OR {akey} = ANY (v_keys)) GROUP BY {akey}",
+            batch = self.batch("n"),
+            etime = ident(&self.occurred_at)
         );
         format!(
             "{preamble}    -- Rows are locked in key order, so concurrent statements cannot deadlock on
@@ -729,7 +730,8 @@ END
         format!(
             "BEGIN
     INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
-    SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score._now()){values} FROM new_rows n WHERE {akey} IS NOT NULL;
+    SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score._now()){values} FROM new_rows n
+    WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL;
     RETURN NULL;
 END
 ",
@@ -1135,7 +1137,7 @@ impl Attachment {
             "WITH gone AS (DELETE FROM {pending}),
 fresh AS (
     SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
-    FROM {activities} a WHERE lead_score._progress(1, $7, $9) GROUP BY {akey})
+    FROM {activities} a WHERE lead_score._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
 INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {columns}, updated_at)
 SELECT {lkey}, f.fit, f.dq, {first}, $3
 FROM {leads} l

@@ -382,7 +382,7 @@ DELETE FROM "lead_score"."bench_scores" s WHERE NOT EXISTS (SELECT 1 FROM "publi
 WITH gone AS (DELETE FROM "lead_score"."bench_pending"),
 fresh AS (
     SELECT a."lead_id" AS k, lead_score._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
-    FROM "public"."activities" a WHERE lead_score._progress(1, $7, $9) GROUP BY a."lead_id")
+    FROM "public"."activities" a WHERE lead_score._progress(1, $7, $9) AND a."occurred_at" IS NOT NULL GROUP BY a."lead_id")
 INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
 SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
 FROM "public"."leads" l

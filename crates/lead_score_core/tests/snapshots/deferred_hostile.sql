@@ -87,7 +87,8 @@ CREATE FUNCTION "lead_score"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql 
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'BEGIN
     INSERT INTO "lead_score"."evil_pending" (lead_key, event_type, occurred_at, p1, p2)
-    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score._now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n WHERE n."k''ey" IS NOT NULL;
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score._now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n
+    WHERE n."k''ey" IS NOT NULL AND n."at\\" IS NOT NULL;
     RETURN NULL;
 END
 ';
@@ -395,7 +396,7 @@ DELETE FROM "lead_score"."evil_scores" s WHERE NOT EXISTS (SELECT 1 FROM "we""ir
 WITH gone AS (DELETE FROM "lead_score"."evil_pending"),
 fresh AS (
     SELECT a."k'ey" AS k, lead_score._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
-    FROM "$$"."a;b" a WHERE lead_score._progress(1, $7, $9) GROUP BY a."k'ey")
+    FROM "$$"."a;b" a WHERE lead_score._progress(1, $7, $9) AND a."at\" IS NOT NULL GROUP BY a."k'ey")
 INSERT INTO "lead_score"."evil_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
 SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l

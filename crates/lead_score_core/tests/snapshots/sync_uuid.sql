@@ -96,7 +96,7 @@ BEGIN
     END IF;
     -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
+        WITH d AS (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
         up AS (
             UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
             FROM d WHERE s.lead_key = d.k
@@ -414,7 +414,7 @@ DELETE FROM "lead_score"."live_scores" s WHERE NOT EXISTS (SELECT 1 FROM "app"."
 WITH gone AS (DELETE FROM "lead_score"."live_pending"),
 fresh AS (
     SELECT a."person" AS k, lead_score._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
-    FROM "app"."touches" a WHERE lead_score._progress(1, $7, $9) GROUP BY a."person")
+    FROM "app"."touches" a WHERE lead_score._progress(1, $7, $9) AND a."at" IS NOT NULL GROUP BY a."person")
 INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
 SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
 FROM "app"."people" l
