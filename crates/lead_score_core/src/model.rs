@@ -242,7 +242,7 @@ fn parse_fit(value: &Json) -> Result<FitModel> {
         let when_path = r.path_of("when");
         let when = parse_cond(r.req("when")?, &when_path, &mut resolve)?;
         let effect = match (r.has("points"), r.has("disqualify")) {
-            (true, false) => FitEffect::Points(r.req_f64("points")?),
+            (true, false) => FitEffect::Points(points_at(&mut r, "points")?),
             (false, true) => match r.opt_bool("disqualify")? {
                 Some(true) => FitEffect::Disqualify,
                 _ => {
@@ -283,7 +283,7 @@ fn parse_fit(value: &Json) -> Result<FitModel> {
                 let p = index_path(&fields_path, i);
                 slots.push(resolve(as_str(n, &p)?, &p)?);
             }
-            let points = c.req_f64("points")?;
+            let points = points_at(&mut c, "points")?;
             c.finish()?;
             Some(Completeness { slots, points })
         }
@@ -330,6 +330,29 @@ fn interval_at(obj: &mut Obj, key: &'static str) -> Result<i64> {
     })
 }
 
+/// The largest number of points a rule may give or take. Engagement sums are
+/// fixed point (1e-9 points) in 64 bits, exact up to about 9.2e9 points a rule
+/// and lead: over 9,000 events of the largest rule.
+pub const MAX_POINTS: f64 = 1e6;
+
+/// The shortest exponential half-life. Live scores store events against a
+/// landmark on the hour, and bound forward exponents at 512 half-lives, so an
+/// hour must be well under 512 half-lives.
+pub const MIN_HALF_LIFE_US: i64 = 60_000_000;
+
+/// A rule's `points`, within ±[`MAX_POINTS`].
+fn points_at(obj: &mut Obj, key: &'static str) -> Result<f64> {
+    let path = obj.path_of(key);
+    let points = obj.req_f64(key)?;
+    if points.abs() > MAX_POINTS {
+        return Err(Error::spec(
+            &path,
+            format!("must be between -1000000 and 1000000, got {points}"),
+        ));
+    }
+    Ok(points)
+}
+
 enum ParsedDecay {
     Event(EventDecay),
     Step(StepDecay),
@@ -341,15 +364,22 @@ fn parse_decay(value: &Json, path: &str) -> Result<ParsedDecay> {
     let kind = d.req_str("kind")?;
     let parsed = match kind {
         "none" => ParsedDecay::Event(EventDecay::None),
-        "exponential" => ParsedDecay::Event(EventDecay::Exponential {
-            half_life: interval_at(&mut d, "half_life")? as f64,
-        }),
+        "exponential" => {
+            let path = d.path_of("half_life");
+            let half_life = interval_at(&mut d, "half_life")?;
+            if half_life < MIN_HALF_LIFE_US {
+                return Err(Error::spec(&path, "must be at least 1 minute"));
+            }
+            ParsedDecay::Event(EventDecay::Exponential {
+                half_life: half_life as f64,
+            })
+        }
         "window" => ParsedDecay::Event(EventDecay::Window {
             window: interval_at(&mut d, "window")?,
         }),
         "step" => {
             let points_path = d.path_of("points");
-            let points = d.req_f64("points")?;
+            let points = points_at(&mut d, "points")?;
             if points <= 0.0 {
                 return Err(Error::spec(&points_path, "must be a positive number"));
             }
@@ -456,7 +486,7 @@ fn parse_engagement(value: &Json) -> Result<EngagementModel> {
                 &mut property_resolver(&properties),
             )?),
         };
-        let points = r.req_f64("points")?;
+        let points = points_at(&mut r, "points")?;
         let category = match r.opt_str("category")? {
             None => None,
             Some(c) => Some(categories.iter().position(|x| x.name == c).ok_or_else(|| {

@@ -220,3 +220,40 @@ fn references_and_structure() {
     ));
     assert_eq!(error_of(&json!([1])).0, "$");
 }
+
+#[test]
+fn out_of_range_points_and_half_lives() {
+    let mut s = base_spec();
+    set(&mut s, "engagement.rules.1.points", json!(1e12));
+    assert_eq!(
+        error_of(&s),
+        (
+            "engagement.rules[1].points".into(),
+            "must be between -1000000 and 1000000, got 1000000000000".into()
+        )
+    );
+    let mut s = base_spec();
+    set(&mut s, "fit.rules.0.points", json!(-2000000));
+    assert_eq!(error_of(&s).0, "fit.rules[0].points");
+
+    let mut s = base_spec();
+    set(
+        &mut s,
+        "engagement.decay",
+        json!({"kind": "exponential", "half_life": "5 seconds"}),
+    );
+    assert_eq!(
+        error_of(&s),
+        (
+            "engagement.decay.half_life".into(),
+            "must be at least 1 minute".into()
+        )
+    );
+    let mut s = base_spec();
+    set(
+        &mut s,
+        "engagement.decay",
+        json!({"kind": "exponential", "half_life": "1 minute"}),
+    );
+    assert!(Model::from_json(&s).is_ok());
+}

@@ -45,7 +45,10 @@ FROM good, LATERAL (VALUES
   ('bad repeat',         jsonb_set(spec, '{engagement,rules,0,repeat}', '"twice"')),
   ('non-positive cap',   jsonb_set(spec, '{engagement,rules,0,repeat}', '{"cap": 0}')),
   ('duplicate name',     jsonb_set(spec, '{fit,rules,1}', '{"name": "r", "when": {"field": "x", "present": true}, "points": 1}', true)),
-  ('not an object',      '[1, 2]'::jsonb)
+  ('not an object',      '[1, 2]'::jsonb),
+  ('points out of range', jsonb_set(spec, '{engagement,rules,0,points}', '1e12')),
+  ('half-life too short', jsonb_set(spec, '{engagement,decay}', '{"kind": "exponential", "half_life": "5 seconds"}')),
+  ('too many properties', jsonb_set(spec, '{engagement,properties}', '["url", "a", "b", "c"]'))
 ) AS t(mistake, bad);
 
 -- Malformed JSON never reaches the extension: PostgreSQL rejects it with 22P02.
