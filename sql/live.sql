@@ -329,16 +329,26 @@ BEGIN
 END
 $$;
 
--- The current score of one lead, by its own key.
+-- The current score of one lead, by its own key: one row, or none for a key
+-- that is not a lead. _sql raises undefined_object (42704) for an attachment
+-- that does not exist.
 CREATE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
-RETURNS lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    result lead_score.score;
 BEGIN
-    EXECUTE lead_score._sql(attachment, 'current_score') INTO result USING lead_key;
-    RETURN result;
+    RETURN QUERY EXECUTE lead_score._sql(attachment, 'current_score') USING lead_key;
+END
+$$;
+
+-- The same for a key written as text (or an untyped literal: '42'), read as the
+-- attachment's key type.
+CREATE FUNCTION lead_score.current_score(attachment text, lead_key text)
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE lead_score._sql(attachment, 'current_score_text') USING lead_key;
 END
 $$;
 
@@ -385,7 +395,8 @@ COMMENT ON FUNCTION lead_score.tick() IS
     'Fold pending events, move decay landmarks and alert on time-driven crossings; run every minute.';
 COMMENT ON FUNCTION lead_score.check_consistency(text) IS
     'Every lead whose live score differs from a from-scratch recompute (none, normally).';
-COMMENT ON FUNCTION lead_score.current_score(text, anyelement) IS 'The current score of one lead of an attachment.';
+COMMENT ON FUNCTION lead_score.current_score(text, anyelement) IS 'The current score of one lead of an attachment, by its own key; no row for a key that is not a lead.';
+COMMENT ON FUNCTION lead_score.current_score(text, text) IS 'The current score of one lead of an attachment, by its key written as text.';
 COMMENT ON FUNCTION lead_score.top_leads(text, integer) IS 'The n most engaged leads of an attachment now.';
 COMMENT ON FUNCTION lead_score.scoring_time() IS 'The time scores are read at: lead_score.as_of if set, else now().';
 COMMENT ON TABLE lead_score.attachments IS 'Models bound to lead and activity tables by attach().';
@@ -430,3 +441,12 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score._lock(text, boolean), lead_score._rebase(text, timestamptz) TO lead_score_admin;
+
+-- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
+-- (the <name>_columns view depends on it) detaches the attachment. A C function,
+-- so no role's DROP needs any grant on lead_score; it acts as the owner.
+CREATE FUNCTION lead_score._follow_drops() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'lead_score_follow_drops' LANGUAGE c VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION lead_score._follow_drops() FROM PUBLIC;
+CREATE EVENT TRIGGER lead_score_follow_drops ON sql_drop EXECUTE FUNCTION lead_score._follow_drops();
+COMMENT ON EVENT TRIGGER lead_score_follow_drops IS 'Detaches attachments whose tables are dropped.';

@@ -534,3 +534,74 @@ fn score_type_ddl() -> String {
 fn applied_type_ddl() -> String {
     lead_score_core::sqlgen::attach::applied_type()
 }
+
+/// Detaches every attachment one of whose tables no longer exists: its
+/// triggers went with the table; its functions, views, tables and row go now.
+/// Runs as the extension's owner, whoever dropped the table.
+fn forget_dropped() {
+    // Nothing to do while the extension itself, or its schema, is being dropped.
+    let installed = Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regclass('lead_score.attachments') IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'lead_score')",
+    );
+    if installed != Ok(Some(true)) {
+        return;
+    }
+    let detached = run_as(extension_owner(), || {
+        let gone: Vec<(String, pg_sys::Oid, pg_sys::Oid)> = Spi::connect(|client| {
+            let rows = client.select(
+                "SELECT a.name, a.leads::oid, a.activities::oid FROM lead_score.attachments a \
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = a.leads) \
+                    OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = a.activities)",
+                None,
+                &[],
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push((
+                    row.get::<String>(1)?.unwrap_or_default(),
+                    row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::InvalidOid),
+                    row.get::<pg_sys::Oid>(3)?.unwrap_or(pg_sys::InvalidOid),
+                ));
+            }
+            Ok::<_, pgrx::spi::Error>(out)
+        })
+        .unwrap_or_default();
+        let mut detached = Vec::new();
+        for (name, leads, activities) in gone {
+            let leads = relation(leads).map(|r| r.0);
+            let activities = relation(activities).map(|r| r.0);
+            run_all(&drop_statements(&name, leads.as_ref(), activities.as_ref()));
+            if let Err(e) = Spi::run_with_args(
+                "DELETE FROM lead_score.attachments a WHERE a.name = $1",
+                &[name.as_str().into()],
+            ) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                );
+            }
+            detached.push(name);
+        }
+        detached
+    });
+    for name in detached {
+        pgrx::notice!("lead_score: detached \"{name}\": one of its tables was dropped");
+    }
+}
+
+crate::v1_info!(pg_finfo_lead_score_follow_drops);
+/// `lead_score._follow_drops()`: the `sql_drop` event trigger that makes
+/// attachments follow their tables (see `forget_dropped`).
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as the event trigger
+/// `lead_score_follow_drops` (`sql/live.sql`).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn lead_score_follow_drops(
+    _fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    forget_dropped();
+    pg_sys::Datum::from(0)
+}

@@ -82,6 +82,11 @@ DELETE FROM lead_score.alerts;
 -- Functions for applications: one lead's score by its own key, and the hottest leads.
 SELECT round(total::numeric, 3) AS total, grade, label, quadrant
 FROM lead_score.current_score('live', '00000000-0000-0000-0000-000000000001'::uuid);
+-- The key may be written as text (or left untyped); a key that is not a lead gives
+-- no row, and an attachment that does not exist an error naming it.
+SELECT round(total::numeric, 3) AS total, grade FROM lead_score.current_score('live', '00000000-0000-0000-0000-000000000001');
+SELECT count(*) AS rows FROM lead_score.current_score('live', '00000000-0000-0000-0000-0000000000ff'::uuid);
+SELECT * FROM lead_score.current_score('nope', 1);
 SELECT right(lead_key, 1) AS person, round(engagement::numeric, 3) AS engagement, quadrant FROM lead_score.top_leads('live', 2);
 -- "Hottest now" is an index scan on the forward-decayed heat, with no sort over all leads.
 EXPLAIN (COSTS OFF) SELECT lead_key FROM lead_score.live_current ORDER BY heat DESC LIMIT 100;

@@ -43,6 +43,18 @@ ALTER TABLE app.touches ALTER COLUMN kind TYPE varchar(40);
 ALTER TABLE app.touches DROP COLUMN page;
 SELECT lead_score.detach('live');
 ALTER TABLE app.touches DROP COLUMN page;
+
+-- Attachments follow their tables. An attached table can only be dropped with
+-- CASCADE, and that detaches the attachment; publishing its model then works.
+SELECT lead_score.attach('live', 'app.people', 'app.touches',
+    '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
+      "occurred_at": "at", "properties": {"url": "kind"}}') IS NOT NULL AS attached;
+DROP TABLE app.touches;
+DROP TABLE app.touches CASCADE;
+SELECT count(*) AS attachments FROM lead_score.attachments;
+SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'live%';
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'app.people'::regclass AND NOT tgisinternal;
+SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules,0,points}', '41')) AS published;
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
 SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'windowed']) m;

@@ -131,7 +131,7 @@ DELETE FROM sec_crm.events WHERE occurred_at > '2100-01-01';
 SET ROLE ls_analyst;
 SELECT count(*) AS leads FROM lead_score.sec_sync_current;
 SELECT lead_key FROM lead_score.top_leads('sec_deferred', 1);
-SELECT (lead_score.current_score('sec_sync', 'k1'::sec_crm.lead_key)).grade;
+SELECT (lead_score.current_score('sec_sync', 'k1'::sec_crm.lead_key)).grade, (lead_score.current_score('sec_sync', 'k1')).grade AS by_text;
 SELECT count(*) > 0 AS has_rules FROM lead_score.model_rules WHERE model = 'live';
 SELECT count(*) > 0 AS has_alerts FROM lead_score.alerts;
 SELECT lead_score.grade(model => 'live', fit => 60);

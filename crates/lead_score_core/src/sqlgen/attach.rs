@@ -1040,6 +1040,8 @@ pub enum Query {
     TopLeads,
     /// One lead's score: $1 its key.
     CurrentScore,
+    /// One lead's score: $1 its key as text, read as the key type.
+    CurrentScoreText,
     /// Every lead's current score, as `current_scores` shows it: $1
     /// attachment, $2 model.
     CurrentScores,
@@ -1059,6 +1061,7 @@ impl Query {
             "check" => Query::Check,
             "top_leads" => Query::TopLeads,
             "current_score" => Query::CurrentScore,
+            "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
             "fold" => Query::Fold,
             _ => return None,
@@ -1093,6 +1096,11 @@ impl Attachment {
             Query::CurrentScore => format!(
                 "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
                 ours(&names::merged(&self.name))
+            ),
+            Query::CurrentScoreText => format!(
+                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
+                ours(&names::merged(&self.name)),
+                self.key_type()
             ),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
             Query::CurrentScores => format!(
