@@ -2,6 +2,16 @@
 -- Models
 -------------------------------------------------------------------------------
 
+-- Validates a spec, raising an error that names the JSON path of its first
+-- problem; true for a valid spec. The text is checked in Rust for size and
+-- nesting before it is parsed (lead_score_core::model::check_shape).
+CREATE FUNCTION lead_score.validate_spec(spec jsonb)
+RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT lead_score._validate_spec_text(spec::pg_catalog.text) $$;
+COMMENT ON FUNCTION lead_score.validate_spec(jsonb) IS
+    'Check a model spec without storing it; raises an error naming the JSON path of the first problem.';
+
 -- Stores a model. A new name gets version 1; a changed spec under an existing
 -- name gets the next version and becomes current; an unchanged spec is a no-op.
 -- The spec is validated first, so an invalid spec stores nothing.

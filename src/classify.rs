@@ -5,11 +5,12 @@ use crate::fncache::{fn_cache, ModelSlot};
 use lead_score_core::Model;
 use pgrx::prelude::*;
 
-/// Validates a model spec, raising an error that names the JSON path of the
-/// first problem. Returns true for a valid spec.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn validate_spec(spec: pgrx::JsonB) -> bool {
-    Model::from_json(&spec.0).or_raise();
+/// Validates a model spec given as JSON text (`lead_score.validate_spec(jsonb)`
+/// passes `spec::text`), raising an error that names the JSON path of the first
+/// problem. The text is checked for size and nesting before it is parsed.
+#[pg_extern(name = "_validate_spec_text", immutable, strict, parallel_safe)]
+pub(crate) fn validate_spec_text(spec: &str) -> bool {
+    Model::from_json_text(spec).or_raise();
     true
 }
 

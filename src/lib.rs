@@ -33,7 +33,11 @@ extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!(
     "../sql/scoring.sql",
     name = "scoring",
-    requires = ["bootstrap", attach::score_type_ddl]
+    requires = [
+        "bootstrap",
+        attach::score_type_ddl,
+        classify::validate_spec_text
+    ]
 );
 // Live scores use the scoring types, so they come last.
 extension_sql_file!("../sql/live.sql", name = "live", finalize);

@@ -57,12 +57,7 @@ fn bytea_datum(buf: &[u8]) -> pg_sys::Datum {
 
 /// The compiled model a live state belongs to.
 fn model_of(buf: &[u8]) -> &'static Compiled {
-    let Some((id, version)) = lead_score_core::header::model_of(buf) else {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "invalid live engagement state",
-        );
-    };
+    let (id, version) = lead_score_core::live::live_model(buf).or_raise();
     let compiled = by_key(id, version);
     live_key(buf, &compiled.model).or_raise();
     compiled

@@ -152,6 +152,13 @@ pub fn new_live(model: &Model, key: LiveKey) -> Vec<u8> {
     buf
 }
 
+/// The model id and version a live state claims, once its header is checked
+/// (to find the model that checks the rest, with [`live_key`]).
+pub fn live_model(buf: &[u8]) -> Result<(i64, i32)> {
+    let h = Header::read(buf, MAGIC, "a live engagement state")?;
+    Ok((h.model_id, h.version))
+}
+
 /// Checks a buffer against the model it claims to belong to.
 pub fn live_key(buf: &[u8], model: &Model) -> Result<LiveKey> {
     let h = Header::read(buf, MAGIC, "a live engagement state")?;

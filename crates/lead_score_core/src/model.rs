@@ -176,6 +176,7 @@ pub struct Classification {
 impl Model {
     /// Parses and validates a spec given as JSON text.
     pub fn from_json_text(text: &str) -> Result<Model> {
+        check_shape(text)?;
         let value: Json = serde_json::from_str(text).map_err(|e| Error::Json(e.to_string()))?;
         Model::from_json(&value)
     }
@@ -328,6 +329,94 @@ fn interval_at(obj: &mut Obj, key: &'static str) -> Result<i64> {
             format!("must be a positive interval such as \"30 days\", got \"{text}\""),
         )
     })
+}
+
+/// The largest spec, in bytes of JSON text.
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
+/// The deepest nesting of objects and arrays a spec may have.
+pub const MAX_SPEC_DEPTH: usize = 64;
+
+/// Checks a spec's size and nesting before it is parsed, so an oversized or
+/// too deeply nested spec is refused at once, with the JSON path where it
+/// nests too deep, rather than running long or hitting a parser limit.
+pub fn check_shape(text: &str) -> Result<()> {
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(Error::spec(
+            "$",
+            format!(
+                "is {} bytes, more than the {} a spec may have",
+                text.len(),
+                MAX_SPEC_BYTES
+            ),
+        ));
+    }
+    // Each open container: its path, and (for an array) the next index.
+    let mut stack: Vec<(String, Option<usize>)> = Vec::new();
+    let mut key: Option<String> = None;
+    let mut chars = text.char_indices().peekable();
+    let child_path = |stack: &[(String, Option<usize>)], key: &Option<String>| -> String {
+        match stack.last() {
+            None => String::new(),
+            Some((path, Some(i))) => index_path(path, *i),
+            Some((path, None)) => match key {
+                Some(k) if path.is_empty() => k.clone(),
+                Some(k) => format!("{path}.{k}"),
+                None => path.clone(),
+            },
+        }
+    };
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '"' => {
+                let mut text = String::new();
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some((_, e)) = chars.next() {
+                                text.push(e);
+                            }
+                        }
+                        '"' => break,
+                        _ => text.push(c),
+                    }
+                }
+                // A string followed by ':' is an object key.
+                while chars.peek().is_some_and(|(_, c)| c.is_whitespace()) {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|(_, c)| *c == ':') {
+                    key = Some(text);
+                }
+            }
+            '{' | '[' => {
+                let path = child_path(&stack, &key);
+                if stack.len() >= MAX_SPEC_DEPTH {
+                    let shown = if path.is_empty() {
+                        "$".to_string()
+                    } else {
+                        path
+                    };
+                    return Err(Error::spec(
+                        &shown,
+                        format!("nests deeper than {MAX_SPEC_DEPTH} levels"),
+                    ));
+                }
+                stack.push((path, (c == '[').then_some(0)));
+                key = None;
+            }
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some((_, Some(i))) = stack.last_mut() {
+                    *i += 1;
+                }
+                key = None;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The largest number of points a rule may give or take. Engagement sums are

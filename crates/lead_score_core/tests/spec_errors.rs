@@ -257,3 +257,31 @@ fn out_of_range_points_and_half_lives() {
     );
     assert!(Model::from_json(&s).is_ok());
 }
+
+#[test]
+fn too_deep_or_too_large() {
+    use lead_score_core::model::{MAX_SPEC_BYTES, MAX_SPEC_DEPTH};
+    // A condition nested 70 levels deep, under fit.rules[1].when.
+    let mut when = String::from(r#"{"field": "industry", "eq": "x"}"#);
+    for _ in 0..70 {
+        when = format!(r#"{{"not": {when}}}"#);
+    }
+    let text = format!(
+        r#"{{"fit": {{"rules": [{{"name": "a", "when": {{"field": "industry", "eq": "y"}}, "points": 1}}, {{"name": "b \"q\" [x]", "when": {when}, "points": 1}}]}}}}"#
+    );
+    match Model::from_json_text(&text) {
+        Err(Error::Spec { path, message }) => {
+            assert!(path.starts_with("fit.rules[1].when.not.not."), "{path}");
+            assert_eq!(
+                message,
+                format!("nests deeper than {MAX_SPEC_DEPTH} levels")
+            );
+        }
+        other => panic!("expected a spec error, got {other:?}"),
+    }
+    let big = format!(r#"{{"description": "{}"}}"#, "x".repeat(MAX_SPEC_BYTES));
+    match Model::from_json_text(&big) {
+        Err(Error::Spec { path, .. }) => assert_eq!(path, "$"),
+        other => panic!("expected a spec error, got {other:?}"),
+    }
+}

@@ -51,6 +51,13 @@ FROM good, LATERAL (VALUES
   ('too many properties', jsonb_set(spec, '{engagement,properties}', '["url", "a", "b", "c"]'))
 ) AS t(mistake, bad);
 
+-- A spec nested too deep, or too large, is refused before it is parsed, with
+-- the path where it nests too deep.
+SELECT pg_temp.try_spec(jsonb_set(spec, '{fit,rules,0,when}',
+           (repeat('{"not": ', 70) || '{"field": "industry", "eq": "x"}' || repeat('}', 70))::jsonb)) AS too_deep
+FROM good;
+SELECT pg_temp.try_spec(spec || jsonb_build_object('description', repeat('x', 1100000))) AS too_large FROM good;
+
 -- Malformed JSON never reaches the extension: PostgreSQL rejects it with 22P02.
 SELECT lead_score.create_model('bad', '{"fit": ');
 
