@@ -242,7 +242,14 @@ impl RowMapping {
         }
         // Types read through their output function need owned text first.
         for (slot, &(att, kind)) in self.columns.iter().enumerate() {
-            if let Kind::Other(func) = kind {
+            // numeric keeps PostgreSQL's text too (its scale: 100.50), for the
+            // string operators.
+            let func = match kind {
+                Kind::Other(func) => func,
+                Kind::Numeric => pg_sys::Oid::from(pg_sys::F_NUMERIC_OUT),
+                _ => continue,
+            };
+            {
                 self.scratch[slot].clear();
                 if !self.nulls[att] {
                     // SAFETY: `func` is the output function of the attribute's
@@ -281,7 +288,7 @@ impl RowMapping {
                     Kind::Int2 => Value::Num(d.value() as i16 as f64),
                     Kind::Int4 => Value::Num(d.value() as i32 as f64),
                     Kind::Int8 => Value::Num(d.value() as i64 as f64),
-                    Kind::Float4 => Value::Num(f32::from_bits(d.value() as u32) as f64),
+                    Kind::Float4 => Value::Real(f32::from_bits(d.value() as u32)),
                     Kind::Float8 => Value::Num(f64::from_bits(d.value() as u64)),
                     Kind::Numeric => {
                         // SAFETY: a non-null numeric datum; the function takes
@@ -293,7 +300,7 @@ impl RowMapping {
                             )
                         };
                         match f {
-                            Some(f) => Value::Num(f),
+                            Some(f) => Value::Decimal(f, this.scratch[slot].as_str()),
                             None => Value::Null,
                         }
                     }

@@ -11,17 +11,87 @@ use serde_json::Value as Json;
 pub enum Value<'a> {
     Null,
     Text(&'a str),
+    /// An integer or `float8` value.
     Num(f64),
+    /// A `real` (`float4`) value: compared as a number, printed as PostgreSQL
+    /// prints a `real` (0.1, not 0.10000000149011612).
+    Real(f32),
+    /// A `numeric` value with PostgreSQL's text of it, which keeps its scale
+    /// (100.50).
+    Decimal(f64, &'a str),
     Bool(bool),
 }
 
 impl Value<'_> {
     fn as_number(&self) -> Option<f64> {
         match *self {
-            Value::Num(n) => Some(n),
+            Value::Num(n) | Value::Decimal(n, _) => Some(n),
+            Value::Real(r) => Some(f64::from(r)),
             Value::Text(t) => t.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
             _ => None,
         }
+    }
+
+    /// Whether the value is there: not NULL, and not blank text.
+    fn is_present(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Text(t) => !t.trim().is_empty(),
+            _ => true,
+        }
+    }
+
+    /// The text string operators (`contains`, `regex`) see: the value as
+    /// PostgreSQL prints it, so a rule matches what `::text` would show.
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match *self {
+            Value::Text(t) | Value::Decimal(_, t) => f(t),
+            Value::Num(n) => f(&pg_float_text(n, 15)),
+            Value::Real(r) => f(&pg_real_text(r)),
+            Value::Bool(b) => f(if b { "true" } else { "false" }),
+            Value::Null => f(""),
+        }
+    }
+}
+
+/// A float as PostgreSQL prints it: the shortest text that reads back as the
+/// same value; in exponent form (`1e+20`, `1.5e-05`) when the decimal exponent
+/// is below -4 or at least `digits` (15 for `float8`, 6 for `real`). Integers
+/// print without a fraction.
+pub fn pg_float_text(x: f64, digits: i32) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= digits {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{x}")
+    }
+}
+
+/// A `real` as PostgreSQL prints it (shortest text for the f32 value).
+pub fn pg_real_text(r: f32) -> String {
+    if !r.is_finite() || r == 0.0 {
+        return pg_float_text(f64::from(r), 6);
+    }
+    let sci = format!("{r:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{r}")
     }
 }
 
@@ -58,8 +128,8 @@ impl Literal {
                 Literal::Text {
                     number: Some(n), ..
                 },
-                Value::Num(v),
-            ) => n == v,
+                v @ (Value::Num(_) | Value::Real(_) | Value::Decimal(..)),
+            ) => v.as_number() == Some(*n),
             (Literal::Num(n), v) => v.as_number() == Some(*n),
             (Literal::Bool(b), Value::Bool(v)) => b == v,
             (Literal::Bool(b), Value::Text(t)) => {
@@ -117,7 +187,7 @@ impl Cond {
 #[inline]
 fn eval_op(op: &Op, value: &Value) -> bool {
     if let Op::Present(want) = op {
-        return (!matches!(value, Value::Null)) == *want;
+        return value.is_present() == *want;
     }
     if matches!(value, Value::Null) {
         return false;
@@ -125,16 +195,8 @@ fn eval_op(op: &Op, value: &Value) -> bool {
     match op {
         Op::Eq(lit) => lit.matches(value),
         Op::In(list) => list.iter().any(|lit| lit.matches(value)),
-        Op::Contains(needle) => match value {
-            Value::Text(t) => t.contains(needle.as_str()),
-            _ => false,
-        },
-        Op::Regex(re) => match value {
-            Value::Text(t) => re.is_match(t),
-            Value::Num(n) => re.is_match(&n.to_string()),
-            Value::Bool(b) => re.is_match(if *b { "true" } else { "false" }),
-            Value::Null => false,
-        },
+        Op::Contains(needle) => value.with_text(|t| t.contains(needle.as_str())),
+        Op::Regex(re) => value.with_text(|t| re.is_match(t)),
         Op::Gt(x) => value.as_number().is_some_and(|v| v > *x),
         Op::Gte(x) => value.as_number().is_some_and(|v| v >= *x),
         Op::Lt(x) => value.as_number().is_some_and(|v| v < *x),
@@ -299,4 +361,54 @@ fn parse_op(obj: &mut Obj, name: &str, path: &str) -> Result<Op> {
         },
         _ => unreachable!("operator list is closed"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_as_postgresql_prints_them() {
+        for (x, want) in [
+            (0.1, "0.1"),
+            (100.5, "100.5"),
+            (42.0, "42"),
+            (-3.25, "-3.25"),
+            (1e14, "100000000000000"),
+            (1e15, "1e+15"),
+            (1.5e20, "1.5e+20"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.2345e-7, "1.2345e-07"),
+            (0.0, "0"),
+            (f64::INFINITY, "Infinity"),
+        ] {
+            assert_eq!(pg_float_text(x, 15), want, "{x}");
+        }
+        for (r, want) in [
+            (0.1f32, "0.1"),
+            (123456.0, "123456"),
+            (1_000_000.0, "1e+06"),
+            (1.5, "1.5"),
+            (0.00001, "1e-05"),
+        ] {
+            assert_eq!(pg_real_text(r), want, "{r}");
+        }
+    }
+
+    #[test]
+    fn blank_text_is_absent_and_numbers_have_text() {
+        assert!(!Value::Text("   ").is_present());
+        assert!(!Value::Text("").is_present());
+        assert!(Value::Text("x").is_present());
+        assert!(Value::Num(0.0).is_present());
+        let contains = |needle: &str, v: Value| eval_op(&Op::Contains(needle.into()), &v);
+        assert!(contains("0.1", Value::Real(0.1)));
+        assert!(!contains("0000001", Value::Real(0.1)));
+        assert!(contains(".50", Value::Decimal(100.5, "100.50")));
+        assert!(contains("42", Value::Num(42.0)));
+        assert!(contains("tru", Value::Bool(true)));
+        assert!(!eval_op(&Op::Present(true), &Value::Text(" ")));
+        assert!(eval_op(&Op::Present(false), &Value::Text(" ")));
+    }
 }

@@ -29,7 +29,8 @@ impl FitModel {
             Value::Text(t) if t.trim().is_empty() || self.missing_values.iter().any(|m| m == t) => {
                 Value::Null
             }
-            Value::Num(n) if n.is_nan() => Value::Null,
+            Value::Num(n) | Value::Decimal(n, _) if n.is_nan() => Value::Null,
+            Value::Real(r) if r.is_nan() => Value::Null,
             other => other,
         }
     }
