@@ -28,7 +28,22 @@ impl Quadrant {
     }
 }
 
+/// A score as classification compares it: rounded to a millionth of a point.
+/// The aggregates sum in fixed point (1e-9) and live scores in floating point,
+/// so one lead's two scores may differ in the last bits (a live −4.4e-16 where
+/// the aggregate has 0); rounding both the same way makes them classify the
+/// same at every threshold.
+pub fn settle(x: f64) -> f64 {
+    let r = (x * 1e6).round() / 1e6;
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
+}
+
 fn band(bands: &[Band], value: f64) -> Option<&str> {
+    let value = settle(value);
     bands
         .iter()
         .find(|b| b.min.is_none_or(|m| value >= m))
@@ -49,8 +64,8 @@ impl Classification {
             return Quadrant::Disqualified;
         }
         match (
-            fit >= self.quadrant_fit,
-            engagement >= self.quadrant_engagement,
+            settle(fit) >= self.quadrant_fit,
+            settle(engagement) >= self.quadrant_engagement,
         ) {
             (true, true) => Quadrant::ActNow,
             (true, false) => Quadrant::AccountBased,
@@ -62,7 +77,21 @@ impl Classification {
     /// A disqualified lead is never an MQL.
     pub fn is_mql(&self, fit: f64, engagement: f64, disqualified: bool) -> bool {
         !disqualified
-            && fit + engagement >= self.mql_min_total
-            && self.mql_min_fit.is_none_or(|m| fit >= m)
+            && settle(fit + engagement) >= self.mql_min_total
+            && self.mql_min_fit.is_none_or(|m| settle(fit) >= m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::settle;
+
+    #[test]
+    fn float_noise_classifies_like_fixed_point() {
+        assert_eq!(settle(-4.4e-16), 0.0);
+        assert!(settle(-4.4e-16) >= 0.0);
+        assert_eq!(settle(79.99999999996), 80.0);
+        assert_eq!(settle(80.0000000004), 80.0);
+        assert!(settle(79.9999) < 80.0);
     }
 }

@@ -324,6 +324,6 @@ impl EngagementModel {
     pub fn above_watermark(&self, category: usize, score: f64) -> bool {
         self.categories[category]
             .watermark
-            .is_some_and(|w| score >= w)
+            .is_some_and(|w| crate::classify::settle(score) >= w)
     }
 }
