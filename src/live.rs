@@ -235,13 +235,17 @@ fn live_heat(state: &[u8]) -> f64 {
     heat(&model_of(state).model, state)
 }
 
+/// The score of a live state at `now`. Readers pass `as_of` when `now` is
+/// `lead_score.as_of` (see `lead_score_core::live::read_time`).
 fn score_at(
     compiled: &Compiled,
     buf: &[u8],
     fit: f64,
     disqualified_by: Option<&str>,
     now: i64,
+    as_of: bool,
 ) -> lead_score_core::Score {
+    let now = lead_score_core::live::read_time(&compiled.model, buf, now, as_of).or_raise();
     let at = LiveAt::new(&compiled.model, buf, now).or_raise();
     let disq = disqualified_by
         .and_then(|name| compiled.model.fit.rules.iter().position(|r| r.name == name));
@@ -290,7 +294,9 @@ pub unsafe extern "C-unwind" fn lead_score_live_score(
     let fit = unsafe { arg(fcinfo, 1) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
     // SAFETY: as above; argument 2 is text.
     let disq = unsafe { arg(fcinfo, 2).map(|d| text_arg(d)) };
-    let s = score_at(compiled, buf, fit, disq, now.value() as i64);
+    // A reader's time is lead_score.as_of when that is set (scoring_time()).
+    let as_of = crate::AS_OF.get().is_some_and(|v| !v.as_bytes().is_empty());
+    let s = score_at(compiled, buf, fit, disq, now.value() as i64, as_of);
     // SAFETY: `desc` is the blessed descriptor of the declared result type,
     // lead_score.score, whose fields score_fields gives in order.
     unsafe { form_tuple(desc, &score_fields(&s, compiled.version)) }
@@ -363,7 +369,8 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     let fit = unsafe { arg(fcinfo, 2) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
     // SAFETY: as above; argument 3 is text.
     let disq = unsafe { arg(fcinfo, 3).map(|d| text_arg(d)) };
-    let score = score_at(compiled, &buf, fit, disq, now);
+    // Writers read at their own time, after every event they have seen.
+    let score = score_at(compiled, &buf, fit, disq, now, false);
     let next = Classified {
         mql: score.mql,
         quadrant: score.quadrant.as_str().to_string(),

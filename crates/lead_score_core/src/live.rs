@@ -391,6 +391,43 @@ impl<'a> LiveAt<'a> {
     }
 }
 
+/// How far before its landmark a live state may be read: forward values of
+/// older events have lost their precision beyond this many half-lives.
+pub const MAX_HALF_LIVES_BEFORE_LANDMARK: f64 = 512.0;
+
+/// The time a live state is read at, for a reader asking for `now`.
+///
+/// A live state keeps sums, not events, so it can only be read at or after its
+/// last event. A read at `now` (no `lead_score.as_of`, `as_of` false) that
+/// another transaction's newer event has passed reads at that event instead.
+/// A read as of a chosen past time (`as_of` true) before the last event, or so
+/// far before the landmark that precision is gone, is refused: live scores
+/// would count events after it, or give 0. The engagement aggregates score
+/// any past date exactly.
+pub fn read_time(model: &Model, buf: &[u8], now: i64, as_of: bool) -> Result<i64> {
+    let key = live_key(buf, model)?;
+    let last = get_i64(buf, OFF_LAST);
+    if last != NO_ACTIVITY && now < last {
+        if !as_of {
+            return Ok(last);
+        }
+        return Err(Error::Unsupported(
+            "lead_score.as_of is before this lead's last activity: live scores hold sums, not events, \
+             so they cannot leave later events out; score as of a past date with the engagement aggregates"
+                .into(),
+        ));
+    }
+    if let Some(h) = shortest_half_life(model) {
+        if as_of && (key.landmark - now) as f64 / h > MAX_HALF_LIVES_BEFORE_LANDMARK {
+            return Err(Error::Unsupported(format!(
+                "lead_score.as_of is more than {MAX_HALF_LIVES_BEFORE_LANDMARK} half-lives before the live scores' landmark; \
+                 score as of a past date with the engagement aggregates"
+            )));
+        }
+    }
+    Ok(now)
+}
+
 impl RuleTotals for LiveAt<'_> {
     fn count(&self, rule: usize) -> i64 {
         get_i64(self.buf, rules_at() + rule * 16 + 8)

@@ -49,6 +49,16 @@ WHERE lead_key = '00000000-0000-0000-0000-000000000004';
 SELECT lead_score.tick() > 0 AS alerted;
 SELECT person, attachment, kind, detail FROM app.new_alerts WHERE attachment = 'recent';
 SELECT * FROM lead_score.check_consistency('recent');
+-- Live scores hold sums, not events. lead_score.as_of reads them as of any time
+-- after a lead's last activity (exactly: the same as the aggregates), but not
+-- before it, where they would count later events: that is refused.
+SET lead_score.as_of = '2026-06-12 12:00:00+00';
+SELECT right(lead_key::text, 1) AS person, engagement, mql FROM lead_score.recent_current
+WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+SET lead_score.as_of = '2026-06-09 12:00:00+00';
+SELECT right(lead_key::text, 1) AS person, engagement FROM lead_score.recent_current
+WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+RESET lead_score.as_of;
 SELECT lead_score.detach('recent');
 SET lead_score.mock_now = '2027-01-14 20:00:00+00';
 
