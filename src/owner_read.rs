@@ -15,7 +15,7 @@ use crate::errors::{raise_code, OrRaise};
 use crate::owner::run_as;
 use lead_score_core::live::{check_supported, live_add, new_live, LiveKey};
 use lead_score_core::Value;
-use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
@@ -66,27 +66,77 @@ fn owner_states(
     let props = model.engagement.properties.len();
     let owner = activities_owner(attachment);
     let oid = keys.oid();
-    // SAFETY: `oid` is the array's own type, as PostgreSQL resolved it for this call.
-    let arg = unsafe { DatumWithOid::new(keys, oid) };
+    let keys_datum = keys.datum();
+    let query = std::ffi::CString::new(query).unwrap_or_default();
     run_as(owner, || {
-        Spi::connect(|client| {
-            let rows = client.select(&query, None, &[arg])?;
+        // SAFETY: SPI is connected and finished here, around one prepared
+        // query; its one argument is `keys` with its own array type. Rows are
+        // read while the tuple table is alive, before SPI_finish frees it.
+        unsafe {
+            if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    "lead_score: SPI_connect failed",
+                );
+            }
+            let mut types = [oid];
+            let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+            if plan.is_null() {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    "lead_score: could not prepare the activity read",
+                );
+            }
+            let mut values = [keys_datum];
+            let nulls = [b' ' as std::ffi::c_char];
+            // The latest snapshot, as PostgreSQL's foreign-key checks read: a
+            // REPEATABLE READ writer must count the activities other
+            // transactions committed after its snapshot (it waited for them on
+            // the lead's stripe), and not those they deleted.
+            let rc = pg_sys::SPI_execute_snapshot(
+                plan,
+                values.as_mut_ptr(),
+                nulls.as_ptr(),
+                pg_sys::GetLatestSnapshot(),
+                std::ptr::null_mut(),
+                false,
+                false,
+                0,
+            );
+            if rc != pg_sys::SPI_OK_SELECT as i32 {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: the activity read failed ({rc})"),
+                );
+            }
+            let table = pg_sys::SPI_tuptable;
+            let desc = (*table).tupdesc;
             let mut texts: Vec<Option<String>> = vec![None; props];
-            for row in rows {
-                let Some(i) = row.get::<i64>(1)? else {
+            for r in 0..pg_sys::SPI_processed as usize {
+                let tuple = *(*table).vals.add(r);
+                let col = |c: i32| {
+                    let mut isnull = false;
+                    let d = pg_sys::SPI_getbinval(tuple, desc, c, &mut isnull);
+                    (d, isnull)
+                };
+                let (d, null) = col(1);
+                let Some(i) = i64::from_datum(d, null) else {
                     continue;
                 };
                 let Some(slot) = states.get_mut((i - 1) as usize) else {
                     continue;
                 };
-                let event_type: Option<String> = row.get(2)?;
+                let (d, null) = col(2);
+                let event_type = String::from_datum(d, null);
                 // No time: skipped, as the aggregates do.
-                let Some(at) = row.get::<TimestampWithTimeZone>(3)? else {
+                let (d, null) = col(3);
+                let Some(at) = TimestampWithTimeZone::from_datum(d, null) else {
                     continue;
                 };
                 let at = i64::from(at).min(now);
                 for (p, text) in texts.iter_mut().enumerate() {
-                    *text = row.get::<String>(4 + p)?;
+                    let (d, null) = col(4 + p as i32);
+                    *text = String::from_datum(d, null);
                 }
                 let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
                 for (v, t) in values.iter_mut().zip(&texts) {
@@ -97,14 +147,8 @@ fn owner_states(
                     live_add(model, state, event_type, at, &values[..props]);
                 }
             }
-            Ok::<_, pgrx::spi::Error>(())
-        })
-    })
-    .unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        )
+            pg_sys::SPI_finish();
+        }
     });
     states
 }
