@@ -559,6 +559,14 @@ impl Attachment {
         )
     }
 
+    /// Locks the stripes of the keys a query returns that have no score row.
+    fn lock_missing_stripes(&self, keys: &str) -> String {
+        self.lock_stripes(&format!(
+            "SELECT q.k FROM ({keys}) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {} x WHERE x.lead_key = q.k)",
+            self.scores()
+        ))
+    }
+
     /// Applies one delta per lead from `source` (columns k, st) to the score
     /// rows and sends the alerts, then retries the keys that had no score row
     /// after waiting on their stripes (a lead may be being created by another
@@ -694,9 +702,12 @@ END
             etime = ident(&self.occurred_at)
         );
         format!(
-            "{preamble}    -- Rows are locked in key order, so concurrent statements cannot deadlock on
-    -- them; a single-row statement (the common case) has nothing to order.
+            "{preamble}    -- Locks go in one order everywhere: the stripes of keys with no score row
+    -- (in stripe order), then score rows (in key order), so concurrent statements
+    -- cannot deadlock on them. A single-row statement (the common case) holds at
+    -- most one of either at a time, so it has nothing to order.
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
+        {stripes}
         PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {akey} FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
     -- Pass 1 adds every lead's delta; pass 2 only the leads that had no score row.
@@ -705,6 +716,7 @@ END
 ",
             preamble = self.preamble(&self.loop_decls()),
             scores = self.scores(),
+            stripes = self.lock_missing_stripes(&format!("SELECT {akey} FROM new_rows n")),
             apply = self.apply_loop(&source, "d.st", false, ""),
         )
     }
@@ -767,12 +779,15 @@ END
             String::new()
         };
         format!(
-            "{preamble}    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT k FROM ({keys}) t(k)) ORDER BY s.lead_key FOR UPDATE;
+            "{preamble}    -- Stripes of keys with no score row first, then score rows: one lock order.
+    {stripes}
+    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT k FROM ({keys}) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM ({keys}) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
 {apply}    RETURN NULL;
 END
 ",
+            stripes = self.lock_missing_stripes(&keys),
             preamble = self.preamble(&self.loop_decls()),
             scores = self.scores(),
             apply = self.apply_loop(

@@ -111,6 +111,8 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    -- Stripes of keys with no score row first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -155,6 +157,8 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    -- Stripes of keys with no score row first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
