@@ -39,7 +39,12 @@ fn activities_owner(attachment: &str) -> pg_sys::Oid {
 /// one live delta per key of `keys`, in order, from the lead's activities (NULL
 /// for a lead with none). An event dated after `now` counts as of `now`, as in
 /// the insert triggers; one with no time does not count, as in the aggregates.
-#[pg_extern(name = "_owner_states", stable, strict, parallel_unsafe)]
+///
+/// Volatile, not stable: the planner evaluates stable functions with known
+/// arguments while estimating (here, the length of the array `unnest` gets),
+/// before the statement's snapshot is taken, and a model version published
+/// while the writer waited for its lock would not be found yet.
+#[pg_extern(name = "_owner_states", volatile, strict, parallel_unsafe)]
 fn owner_states(
     attachment: &str,
     keys: pgrx::AnyArray,

@@ -559,11 +559,13 @@ impl Attachment {
         )
     }
 
-    /// Locks the stripes of the keys a query returns that have no score row.
-    fn lock_missing_stripes(&self, keys: &str) -> String {
+    /// Locks the stripes of every key a query returns, before any score row:
+    /// whether a key has a score row can change until its stripe is held, so a
+    /// statement that may need a stripe later takes them all first, and locks
+    /// always go stripes, then rows.
+    fn lock_all_stripes(&self, keys: &str) -> String {
         self.lock_stripes(&format!(
-            "SELECT q.k FROM ({keys}) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {} x WHERE x.lead_key = q.k)",
-            self.scores()
+            "SELECT q.k FROM ({keys}) AS q(k) WHERE q.k IS NOT NULL"
         ))
     }
 
@@ -702,10 +704,10 @@ END
             etime = ident(&self.occurred_at)
         );
         format!(
-            "{preamble}    -- Locks go in one order everywhere: the stripes of keys with no score row
-    -- (in stripe order), then score rows (in key order), so concurrent statements
-    -- cannot deadlock on them. A single-row statement (the common case) holds at
-    -- most one of either at a time, so it has nothing to order.
+            "{preamble}    -- Locks go in one order everywhere: stripes (in stripe order), then score
+    -- rows (in key order), so concurrent statements cannot deadlock on them. A
+    -- single-row statement (the common case) holds at most one of either at a
+    -- time, so it has nothing to order.
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
         {stripes}
         PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {akey} FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
@@ -716,7 +718,7 @@ END
 ",
             preamble = self.preamble(&self.loop_decls()),
             scores = self.scores(),
-            stripes = self.lock_missing_stripes(&format!("SELECT {akey} FROM new_rows n")),
+            stripes = self.lock_all_stripes(&format!("SELECT {akey} FROM new_rows n")),
             apply = self.apply_loop(&source, "d.st", false, ""),
         )
     }
@@ -779,7 +781,7 @@ END
             String::new()
         };
         format!(
-            "{preamble}    -- Stripes of keys with no score row first, then score rows: one lock order.
+            "{preamble}    -- Stripes first, then score rows: one lock order.
     {stripes}
     PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT k FROM ({keys}) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM ({keys}) t(k) WHERE t.k IS NOT NULL;
@@ -787,7 +789,7 @@ END
 {apply}    RETURN NULL;
 END
 ",
-            stripes = self.lock_missing_stripes(&keys),
+            stripes = self.lock_all_stripes(&keys),
             preamble = self.preamble(&self.loop_decls()),
             scores = self.scores(),
             apply = self.apply_loop(
@@ -894,9 +896,7 @@ END
                 ("v_count", "bigint".into()),
                 ("v_new", format!("{}[]", self.key_type())),
             ]),
-            stripes = self.lock_stripes(&format!(
-                "SELECT {lkey_n} FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM {scores} x WHERE x.lead_key = {lkey_n})"
-            )),
+            stripes = self.lock_all_stripes(&keys),
             owner_states = self.owner_states("v_new"),
             score_columns = score_columns.join(", "),
             applied_fields = applied_fields.join(", "),

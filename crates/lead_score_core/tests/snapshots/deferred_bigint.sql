@@ -100,8 +100,8 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    -- Stripes of keys with no score row first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -146,8 +146,8 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    -- Stripes of keys with no score row first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."lead_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."lead_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."lead_id" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -218,7 +218,7 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
@@ -263,7 +263,7 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = n."id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
     DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);

@@ -111,8 +111,8 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    -- Stripes of keys with no score row first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -157,8 +157,8 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    -- Stripes of keys with no score row first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -229,7 +229,7 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
@@ -274,7 +274,7 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
     DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);

@@ -89,12 +89,12 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    -- Locks go in one order everywhere: the stripes of keys with no score row
-    -- (in stripe order), then score rows (in key order), so concurrent statements
-    -- cannot deadlock on them. A single-row statement (the common case) holds at
-    -- most one of either at a time, so it has nothing to order.
+    -- Locks go in one order everywhere: stripes (in stripe order), then score
+    -- rows (in key order), so concurrent statements cannot deadlock on them. A
+    -- single-row statement (the common case) holds at most one of either at a
+    -- time, so it has nothing to order.
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
     -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
@@ -138,8 +138,8 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    -- Stripes of keys with no score row first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -183,8 +183,8 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    -- Stripes of keys with no score row first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = q.k)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."person" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
     SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."person" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
@@ -254,7 +254,7 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."person_id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = n."person_id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
@@ -297,7 +297,7 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT n."person_id" FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = n."person_id")) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     DELETE FROM "lead_score"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);

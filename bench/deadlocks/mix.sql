@@ -1,0 +1,21 @@
+-- Single-statement writes of a busy CRM, each its own transaction: multi-row
+-- inserts in either key order, fit changes, lead key changes, activity updates
+-- and deletes. Plain tables never deadlock on these.
+\set k random(1, :leads)
+\set j random(1, :leads)
+\set op random(1, 7)
+\if :op = 1
+INSERT INTO :"events" (lead_id, type, at, url) VALUES (:k, 'visit', now(), '/pricing'), (:j, 'download', now(), NULL);
+\elif :op = 2
+INSERT INTO :"events" (lead_id, type, at, url) VALUES (:j, 'visit', now(), '/pricing'), (:k, 'demo_request', now(), NULL);
+\elif :op = 3
+UPDATE :"leads" SET industry = CASE WHEN industry = 'Software' THEN 'Retail' ELSE 'Software' END WHERE id = :k;
+\elif :op = 4
+UPDATE :"leads" SET id = -id WHERE id IN (:k, -:k);
+\elif :op = 5
+UPDATE :"events" SET url = '/docs' WHERE lead_id = :k;
+\elif :op = 6
+DELETE FROM :"events" WHERE id = (SELECT min(id) FROM :"events" WHERE lead_id = :k);
+\else
+INSERT INTO :"events" (lead_id, type, at) SELECT g, 'visit', now() FROM (VALUES (:k), (:j), (-:k)) AS v(g);
+\endif
