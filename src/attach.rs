@@ -495,8 +495,17 @@ fn detach(attachment: &str) -> bool {
 /// the caller, who needs write rights on the attachment's tables.
 #[pg_extern(name = "_lock", volatile, strict, parallel_unsafe)]
 fn lock(attachment: &str, exclusive: bool) -> bool {
-    if read_row(attachment).is_none() {
+    let Some(row) = read_row(attachment) else {
         undefined_attachment(attachment);
+    };
+    if exclusive {
+        // A rescore reads the user's tables: take them first, as writers do,
+        // so a TRUNCATE of either and a rescore wait instead of deadlocking.
+        for oid in [row.activities, row.leads] {
+            // SAFETY: locks a relation by OID in a standard mode, held to the
+            // end of the transaction; a dropped table's OID locks nothing.
+            unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+        }
     }
     let sql = if exclusive {
         lock_exclusive(attachment)

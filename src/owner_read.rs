@@ -157,3 +157,24 @@ fn owner_states(
     });
     states
 }
+
+/// `_lock_activities(attachment)`: takes an attachment's activity table in
+/// ACCESS SHARE mode, as any reader of it would, before a lead trigger locks
+/// any of lead_score's tables (one lock order: the user's tables first).
+#[pg_extern(name = "_lock_activities", volatile, strict, parallel_unsafe)]
+fn lock_activities(attachment: &str) -> bool {
+    let oid = Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT a.activities::oid FROM lead_score.attachments a WHERE a.name = $1",
+        &[attachment.into()],
+    );
+    let Ok(Some(oid)) = oid else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("lead_score attachment \"{attachment}\" does not exist"),
+        );
+    };
+    // SAFETY: locks a relation by OID in a standard mode; released at the end
+    // of the transaction like any table lock.
+    unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+    true
+}

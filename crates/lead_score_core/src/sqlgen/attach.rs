@@ -488,6 +488,24 @@ impl Attachment {
     /// writer's real time, the lock that orders it against publishing and
     /// rebasing (which take EXCLUSIVE), then the landmark and model version.
     fn preamble(&self, extra: &[(&str, String)]) -> String {
+        self.preamble_with(extra, "")
+    }
+
+    /// The preamble of a lead trigger, which reads the activity table: it takes
+    /// that table's lock before any of lead_score's, as activity writers hold
+    /// it (their statement's) before theirs, so a TRUNCATE of the activities and
+    /// a lead write wait for each other instead of deadlocking.
+    fn preamble_reading_activities(&self, extra: &[(&str, String)]) -> String {
+        self.preamble_with(
+            extra,
+            &format!(
+                "    PERFORM lead_score._lock_activities({});\n",
+                literal(&self.name)
+            ),
+        )
+    }
+
+    fn preamble_with(&self, extra: &[(&str, String)], first: &str) -> String {
         let mut decls = String::from(
             "DECLARE\n    v_now timestamptz := lead_score._now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
         );
@@ -495,7 +513,7 @@ impl Attachment {
             decls.push_str(&format!("    {name} {typ};\n"));
         }
         format!(
-            "{decls}BEGIN\n    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = {};\n",
+            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = {};\n",
             self.scores(),
             literal(&self.name)
         )
@@ -892,7 +910,7 @@ END
     RETURN NULL;
 END
 ",
-            preamble = self.preamble(&[
+            preamble = self.preamble_reading_activities(&[
                 ("v_count", "bigint".into()),
                 ("v_new", format!("{}[]", self.key_type())),
             ]),

@@ -215,6 +215,7 @@ AS 'DECLARE
     v_count bigint;
     v_new "pg_catalog"."int8"[];
 BEGIN
+    PERFORM lead_score._lock_activities(''bench'');
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
@@ -260,6 +261,7 @@ AS 'DECLARE
     v_count bigint;
     v_new "pg_catalog"."int8"[];
 BEGIN
+    PERFORM lead_score._lock_activities(''bench'');
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';

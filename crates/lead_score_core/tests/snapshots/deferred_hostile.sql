@@ -226,6 +226,7 @@ AS E'DECLARE
     v_count bigint;
     v_new "crm"."lead key"[];
 BEGIN
+    PERFORM lead_score._lock_activities(''evil'');
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
@@ -271,6 +272,7 @@ AS E'DECLARE
     v_count bigint;
     v_new "crm"."lead key"[];
 BEGIN
+    PERFORM lead_score._lock_activities(''evil'');
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';

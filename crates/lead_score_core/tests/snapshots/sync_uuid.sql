@@ -251,6 +251,7 @@ AS 'DECLARE
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
 BEGIN
+    PERFORM lead_score._lock_activities(''live'');
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
@@ -294,6 +295,7 @@ AS 'DECLARE
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
 BEGIN
+    PERFORM lead_score._lock_activities(''live'');
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
