@@ -461,11 +461,13 @@ fn detach(attachment: &str) -> bool {
     }
     let owner = extension_owner();
     run_as(owner, || {
-        // The user's tables first, then lead_score's, as every writer locks them.
+        // The user's tables first, then lead_score's, as every writer locks them;
+        // in the mode DROP TRIGGER needs, so no lock is upgraded later while a
+        // writer holds a weaker one and waits for lead_score's.
         for q in [&activities, &leads].into_iter().flatten() {
             run_all(&[Statement {
                 what: format!("lock on {}", q.to_sql()),
-                sql: format!("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", q.to_sql()),
+                sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
             }]);
         }
         run_all(&[Statement {
