@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_CONFIG=/usr/bin/pg_config
 PG_BIN=/usr/lib/postgresql/15/bin
 PGRX_VERSION=0.18.0
-APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 clang libclang-dev sudo build-essential pkg-config)
+APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 clang libclang-dev sudo build-essential pkg-config python3 python3-pip)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -33,6 +33,11 @@ ensure_deps() {
     if ! command -v cargo >/dev/null; then
         echo "cargo not found: install Rust with rustup first" >&2
         exit 1
+    fi
+    # scripts/test.sh lints with rustfmt and clippy.
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        log "installing the rustfmt and clippy components"
+        rustup component add rustfmt clippy >/dev/null
     fi
     if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
         log "installing cargo-pgrx $PGRX_VERSION (a few minutes, once)"

@@ -7,8 +7,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PGSPOT_VERSION=0.9.4
 if ! pgspot --version 2>/dev/null | grep -q "$PGSPOT_VERSION"; then
-    pip install -q --disable-pip-version-check "pgspot==$PGSPOT_VERSION" >/dev/null 2>&1 ||
-        pip install -q --disable-pip-version-check --break-system-packages "pgspot==$PGSPOT_VERSION"
+    # PyPI, with the python3 and pip scripts/lib.sh installs (Debian's pip needs
+    # --break-system-packages to install outside a virtual environment).
+    python3 -m pip install -q --disable-pip-version-check "pgspot==$PGSPOT_VERSION" >/dev/null 2>&1 ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages "pgspot==$PGSPOT_VERSION"
+    hash -r
 fi
 SCRIPT=$(ls "$(pg_config --sharedir)"/extension/lead_score--*.sql | grep -v -- '--.*--' | head -1)
 allow=()

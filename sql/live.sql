@@ -297,7 +297,14 @@ BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
         CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
         -- The lock writers take, so no rebase or publish runs until this commits.
-        PERFORM lead_score._lock(att.name, false);
+        -- Not waited for: a publish holding it (and waiting for an attachment
+        -- this tick rebased) would otherwise deadlock with tick; a later tick
+        -- takes this attachment.
+        BEGIN
+            PERFORM lead_score._lock(att.name, false, true);
+        EXCEPTION WHEN lock_not_available THEN
+            CONTINUE;
+        END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
         IF att.mode = 'deferred' THEN
             EXECUTE lead_score._sql(att.name, 'fold') INTO n;
@@ -429,19 +436,22 @@ GRANT SELECT ON lead_score.models, lead_score.model_versions, lead_score.model_r
                 lead_score.attachments, lead_score.alerts, lead_score.current_scores TO lead_score_reader;
 -- Attachments change only through attach, detach and tick, which check the
 -- caller's rights on the attachment's tables; admins cannot edit them directly.
-GRANT INSERT, UPDATE, DELETE ON lead_score.models, lead_score.model_versions, lead_score.alerts TO lead_score_admin;
+GRANT INSERT, DELETE ON lead_score.models TO lead_score_admin;
+-- Not the name: attachments and their triggers refer to a model by it.
+GRANT UPDATE (current_version, updated_at) ON lead_score.models TO lead_score_admin;
+GRANT INSERT, UPDATE, DELETE ON lead_score.model_versions, lead_score.alerts TO lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.models_id_seq, lead_score.alerts_id_seq TO lead_score_admin;
 
 -- Functions that change attachments or switch to the owner's rights: admins only.
 REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                        lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
-                       lead_score._lock(text, boolean), lead_score._rebase(text, timestamptz),
+                       lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
                        lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score._lock_activities(text),
                        lead_score._append_pending() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
-                          lead_score._lock(text, boolean), lead_score._rebase(text, timestamptz) TO lead_score_admin;
+                          lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz) TO lead_score_admin;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

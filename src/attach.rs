@@ -2,7 +2,7 @@
 //! the catalogs. The caller's rights are checked as the caller; the generated
 //! statements then run as the extension's owner (see `owner.rs`).
 
-use crate::errors::raise_code;
+use crate::errors::{raise_code, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::sqlgen::attach::{
     drop_statements, lock_exclusive, lock_exclusive_nowait, pending_states, valid_name, Attachment,
@@ -367,6 +367,9 @@ fn attach_install(
             format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
         );
     }
+    // Models that cannot be live are refused here too, not only by attach.
+    lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
+        .or_raise();
     let owner = extension_owner();
     run_as(owner, || {
         if let Err(e) = Spi::run_with_args(
@@ -399,6 +402,17 @@ fn attach_install(
 #[pg_extern(name = "_rebase", volatile, strict, parallel_unsafe)]
 fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
     check_admin("tick");
+    // The writer's real time, whatever the caller passes (tick() passes its
+    // own): a landmark moved anywhere else would zero every state once rescaled.
+    let _ = now;
+    // SAFETY: any i64 is a valid timestamptz bit pattern.
+    let now = unsafe {
+        pgrx::datum::TimestampWithTimeZone::from_datum(
+            pg_sys::Datum::from(crate::clock::now()),
+            false,
+        )
+    }
+    .unwrap_or_else(|| unreachable!());
     let att = load(attachment, false);
     run_as(extension_owner(), || {
         run_all(&[Statement {
@@ -461,10 +475,11 @@ fn detach(attachment: &str) -> bool {
     }
     let owner = extension_owner();
     run_as(owner, || {
-        // The user's tables first, then lead_score's, as every writer locks them;
+        // The user's tables first (leads, then activities, as a lead trigger
+        // takes them), then lead_score's, as every writer locks them;
         // in the mode DROP TRIGGER needs, so no lock is upgraded later while a
         // writer holds a weaker one and waits for lead_score's.
-        for q in [&activities, &leads].into_iter().flatten() {
+        for q in [&leads, &activities].into_iter().flatten() {
             run_all(&[Statement {
                 what: format!("lock on {}", q.to_sql()),
                 sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
@@ -496,7 +511,7 @@ fn detach(attachment: &str) -> bool {
 /// transaction ends (`exclusive`), or takes the lock a writer takes. Runs as
 /// the caller, who needs write rights on the attachment's tables.
 #[pg_extern(name = "_lock", volatile, strict, parallel_unsafe)]
-fn lock(attachment: &str, exclusive: bool) -> bool {
+fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> bool {
     let Some(row) = read_row(attachment) else {
         undefined_attachment(attachment);
     };
@@ -509,7 +524,7 @@ fn lock(attachment: &str, exclusive: bool) -> bool {
             unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
         }
     }
-    let sql = if exclusive {
+    let mut sql = if exclusive {
         lock_exclusive(attachment)
     } else {
         format!(
@@ -519,6 +534,9 @@ fn lock(attachment: &str, exclusive: bool) -> bool {
             ))
         )
     };
+    if nowait {
+        sql.push_str(" NOWAIT");
+    }
     if let Err(e) = Spi::run(&sql) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
@@ -550,12 +568,18 @@ fn applied_type_ddl() -> String {
 /// triggers went with the table; its functions, views, tables and row go now.
 /// Runs as the extension's owner, whoever dropped the table.
 fn forget_dropped() {
-    // Nothing to do while the extension itself, or its schema, is being dropped.
-    let installed = Spi::get_one::<bool>(
-        "SELECT pg_catalog.to_regclass('lead_score.attachments') IS NOT NULL \
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'lead_score')",
-    );
-    if installed != Ok(Some(true)) {
+    // Nothing to do while the extension itself, or its schema, is being
+    // dropped. Checked without privileges, since any role may be dropping
+    // something: only catalog lookups by name, no access to lead_score's tables.
+    // SAFETY: syscache lookups by NUL-terminated names; missing_ok returns
+    // InvalidOid instead of raising.
+    let installed = unsafe {
+        let ns = pg_sys::get_namespace_oid(c"lead_score".as_ptr(), true);
+        ns != pg_sys::InvalidOid
+            && pg_sys::get_relname_relid(c"attachments".as_ptr(), ns) != pg_sys::InvalidOid
+            && pg_sys::get_extension_oid(c"lead_score".as_ptr(), true) != pg_sys::InvalidOid
+    };
+    if !installed {
         return;
     }
     let detached = run_as(extension_owner(), || {

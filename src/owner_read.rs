@@ -67,7 +67,9 @@ fn owner_states(
         landmark: i64::from(landmark),
     };
     let now = i64::from(now);
-    let query = crate::attach::load(attachment, false).owner_read_query();
+    let att = crate::attach::load(attachment, false);
+    let query = att.owner_read_query();
+    let deferred = att.mode == lead_score_core::sqlgen::attach::Mode::Deferred;
     let props = model.engagement.properties.len();
     let owner = activities_owner(attachment);
     let oid = keys.oid();
@@ -94,15 +96,23 @@ fn owner_states(
             }
             let mut values = [keys_datum];
             let nulls = [b' ' as std::ffi::c_char];
-            // The latest snapshot, as PostgreSQL's foreign-key checks read: a
-            // REPEATABLE READ writer must count the activities other
+            // sync: the latest snapshot, as PostgreSQL's foreign-key checks
+            // read: a REPEATABLE READ writer must count the activities other
             // transactions committed after its snapshot (it waited for them on
-            // the lead's stripe), and not those they deleted.
+            // the lead's stripe), and not those they deleted. deferred: the
+            // statement's snapshot, the one the trigger drops the lead's pending
+            // events with, so each event is counted from the table or from the
+            // pending table, never both.
+            let snapshot = if deferred {
+                pg_sys::GetActiveSnapshot()
+            } else {
+                pg_sys::GetLatestSnapshot()
+            };
             let rc = pg_sys::SPI_execute_snapshot(
                 plan,
                 values.as_mut_ptr(),
                 nulls.as_ptr(),
-                pg_sys::GetLatestSnapshot(),
+                snapshot,
                 std::ptr::null_mut(),
                 false,
                 false,

@@ -285,9 +285,9 @@ impl RowMapping {
                             Err(_) => Value::Null,
                         }
                     }
-                    Kind::Int2 => Value::Num(d.value() as i16 as f64),
-                    Kind::Int4 => Value::Num(d.value() as i32 as f64),
-                    Kind::Int8 => Value::Num(d.value() as i64 as f64),
+                    Kind::Int2 => Value::Int(i64::from(d.value() as i16)),
+                    Kind::Int4 => Value::Int(i64::from(d.value() as i32)),
+                    Kind::Int8 => Value::Int(d.value() as i64),
                     Kind::Float4 => Value::Real(f32::from_bits(d.value() as u32)),
                     Kind::Float8 => Value::Num(f64::from_bits(d.value() as u64)),
                     Kind::Numeric => {

@@ -11,8 +11,11 @@ use serde_json::Value as Json;
 pub enum Value<'a> {
     Null,
     Text(&'a str),
-    /// An integer or `float8` value.
+    /// A `float8` value (or any number given as one).
     Num(f64),
+    /// An integer column's value: compared as a number, printed with every
+    /// digit (a bigint past 2^53 keeps them all).
+    Int(i64),
     /// A `real` (`float4`) value: compared as a number, printed as PostgreSQL
     /// prints a `real` (0.1, not 0.10000000149011612).
     Real(f32),
@@ -26,6 +29,7 @@ impl Value<'_> {
     fn as_number(&self) -> Option<f64> {
         match *self {
             Value::Num(n) | Value::Decimal(n, _) => Some(n),
+            Value::Int(i) => Some(i as f64),
             Value::Real(r) => Some(f64::from(r)),
             Value::Text(t) => t.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
             _ => None,
@@ -47,6 +51,7 @@ impl Value<'_> {
         match *self {
             Value::Text(t) | Value::Decimal(_, t) => f(t),
             Value::Num(n) => f(&pg_float_text(n, 15)),
+            Value::Int(i) => f(&i.to_string()),
             Value::Real(r) => f(&pg_real_text(r)),
             Value::Bool(b) => f(if b { "true" } else { "false" }),
             Value::Null => f(""),
@@ -128,7 +133,7 @@ impl Literal {
                 Literal::Text {
                     number: Some(n), ..
                 },
-                v @ (Value::Num(_) | Value::Real(_) | Value::Decimal(..)),
+                v @ (Value::Num(_) | Value::Int(_) | Value::Real(_) | Value::Decimal(..)),
             ) => v.as_number() == Some(*n),
             (Literal::Num(n), v) => v.as_number() == Some(*n),
             (Literal::Bool(b), Value::Bool(v)) => b == v,
@@ -407,6 +412,14 @@ mod tests {
         assert!(!contains("0000001", Value::Real(0.1)));
         assert!(contains(".50", Value::Decimal(100.5, "100.50")));
         assert!(contains("42", Value::Num(42.0)));
+        assert!(contains(
+            "9007199254740993",
+            Value::Int(9_007_199_254_740_993)
+        ));
+        assert!(contains(
+            "1000000000000000",
+            Value::Int(1_000_000_000_000_000)
+        ));
         assert!(contains("tru", Value::Bool(true)));
         assert!(!eval_op(&Op::Present(true), &Value::Text(" ")));
         assert!(eval_op(&Op::Present(false), &Value::Text(" ")));

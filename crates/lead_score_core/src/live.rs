@@ -418,7 +418,7 @@ pub fn read_time(model: &Model, buf: &[u8], now: i64, as_of: bool) -> Result<i64
         ));
     }
     if let Some(h) = shortest_half_life(model) {
-        if as_of && (key.landmark - now) as f64 / h > MAX_HALF_LIVES_BEFORE_LANDMARK {
+        if as_of && key.landmark.saturating_sub(now) as f64 / h > MAX_HALF_LIVES_BEFORE_LANDMARK {
             return Err(Error::Unsupported(format!(
                 "lead_score.as_of is more than {MAX_HALF_LIVES_BEFORE_LANDMARK} half-lives before the live scores' landmark; \
                  score as of a past date with the engagement aggregates"

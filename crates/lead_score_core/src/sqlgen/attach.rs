@@ -1318,7 +1318,7 @@ impl Attachment {
             .map(|p| format!(", {}", p.text_of("a")))
             .collect();
         format!(
-            "SELECT k.i, {etype}, a.{etime}{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
+            "SELECT k.i, {etype}, (a.{etime})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
             etype = self.event_type.text_of("a"),
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),

@@ -480,7 +480,7 @@ SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.labe
 SELECT "lead_score"."bench__fold"();
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."type")::text, a."occurred_at" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
+SELECT k.i, (a."type")::text, (a."occurred_at")::pg_catalog.timestamptz FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_bench_ins" ON "public"."activities";

@@ -494,7 +494,7 @@ SELECT $1, $2, pg_catalog.format('%s', c.lead_key), c.fit, c.engagement, c.total
 SELECT "lead_score"."evil__fold"();
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
+SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "$$"."a;b";

@@ -515,7 +515,7 @@ SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.labe
 SELECT "lead_score"."live__fold"();
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."kind")::text, a."at", (a."page")::text FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "app"."touches" a ON a."person" = k.k;
+SELECT k.i, (a."kind")::text, (a."at")::pg_catalog.timestamptz, (a."page")::text FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "app"."touches" a ON a."person" = k.k;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_live_ins" ON "app"."touches";
