@@ -188,3 +188,51 @@ fn lock_activities(attachment: &str) -> bool {
     unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
     true
 }
+
+/// `_scores_exist(attachment, keys anyarray)`: whether any of these keys has a
+/// score row in the latest snapshot (committed or this transaction's), which
+/// a REPEATABLE READ transaction's own snapshot may not show.
+#[pg_extern(name = "_scores_exist", volatile, strict, parallel_unsafe)]
+fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
+    let query = std::ffi::CString::new(format!(
+        "SELECT 1 FROM {} s WHERE s.lead_key = ANY ($1) LIMIT 1",
+        lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(attachment))
+    ))
+    .unwrap_or_default();
+    let oid = keys.oid();
+    let datum = keys.datum();
+    // SAFETY: SPI is connected and finished around one prepared query whose one
+    // argument is `keys` with its own array type; the result count is read
+    // before SPI_finish.
+    unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: SPI_connect failed",
+            );
+        }
+        let mut types = [oid];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+        if plan.is_null() {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: could not prepare the score check",
+            );
+        }
+        let mut values = [datum];
+        let nulls = [b' ' as std::ffi::c_char];
+        let rc = pg_sys::SPI_execute_snapshot(
+            plan,
+            values.as_mut_ptr(),
+            nulls.as_ptr(),
+            pg_sys::GetLatestSnapshot(),
+            std::ptr::null_mut(),
+            false,
+            false,
+            1,
+        );
+        let found = rc == pg_sys::SPI_OK_SELECT as i32 && pg_sys::SPI_processed > 0;
+        pg_sys::SPI_finish();
+        found
+    }
+}

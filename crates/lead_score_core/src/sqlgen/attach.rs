@@ -608,6 +608,14 @@ impl Attachment {
         SELECT (SELECT n FROM sent),
                (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
         INTO v_count, v_keys;
+        -- Keys still without a score row after pass 2: under REPEATABLE READ a
+        -- lead created and committed after this transaction's snapshot is not
+        -- seen here; rather than lose its events, fail as a serialization
+        -- conflict (the application retries, as for any).
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist({name}, v_keys) THEN
+            RAISE EXCEPTION 'could not serialize access: a lead of these events was created after this transaction began'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
         {stripes}
         -- Lock the rows the other transaction created before pass 2 reads the
@@ -616,6 +624,7 @@ impl Attachment {
     END LOOP;
 ",
             scores = self.scores(),
+            name = literal(&self.name),
             set = self.set_applied(&apply),
             also = if also.is_empty() {
                 String::new()
