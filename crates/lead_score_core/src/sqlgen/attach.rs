@@ -289,6 +289,14 @@ fn pending_props(n: usize, f: impl Fn(usize) -> String) -> String {
 }
 
 impl Attachment {
+    /// `, <alias>.p1::text, …`: the property columns as `_live_batch` takes them.
+    fn props_text(&self, alias: &str) -> String {
+        self.properties
+            .iter()
+            .map(|p| format!(", {}", p.text_of(alias)))
+            .collect()
+    }
+
     fn scores(&self) -> String {
         ours(&names::scores(&self.name))
     }
@@ -526,17 +534,38 @@ impl Attachment {
     }
 }
 
+/// The score table's columns that hold `_applied`'s fields, in [`APPLIED`] order.
+fn score_columns() -> String {
+    APPLIED
+        .iter()
+        .map(|(_, _, c)| *c)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The fields of `_applied` from the row alias, in [`APPLIED`] order, with
+/// `alerts` as the given expression.
+fn applied_fields(alias: &str, alerts: &str) -> String {
+    APPLIED
+        .iter()
+        .map(|(f, _, _)| {
+            if *f == "alerts" {
+                alerts.to_string()
+            } else {
+                format!("{alias}.{f}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `SET (columns) = (SELECT a.fields, <now> FROM <call> a)`.
 fn set_applied(call: &str, now: &str) -> String {
-    {
-        let columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
-        let fields: Vec<String> = APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
-        format!(
-            "({}, updated_at) = (SELECT {}, {now} FROM {call} a)",
-            columns.join(", "),
-            fields.join(", ")
-        )
-    }
+    format!(
+        "({}, updated_at) = (SELECT {}, {now} FROM {call} a)",
+        score_columns(),
+        applied_fields("a", "a.alerts")
+    )
 }
 
 impl Attachment {
@@ -554,11 +583,7 @@ impl Attachment {
     /// event dated after the write counts as if it happened then: forward decay
     /// would otherwise read it as worth more than its points.
     fn batch(&self, alias: &str) -> String {
-        let props: String = self
-            .properties
-            .iter()
-            .map(|p| format!(", {}", p.text_of(alias)))
-            .collect();
+        let props = self.props_text(alias);
         format!(
             "lead_score._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, v_now){props})",
             self.event_type.text_of(alias),
@@ -762,11 +787,7 @@ END
     /// the pending table. No score row is touched, so no insert waits.
     fn activities_append_body(&self) -> String {
         let props = pending_props(self.properties.len(), |i| format!("p{i}"));
-        let values: String = self
-            .properties
-            .iter()
-            .map(|p| format!(", {}", p.text_of("n")))
-            .collect();
+        let values = self.props_text("n");
         let akey = self.activity_lead_key.of("n");
         format!(
             "BEGIN
@@ -889,9 +910,6 @@ END
                 "gone AS (DELETE FROM {pending} p WHERE p.lead_key IN ({new_without_row})),\n    "
             );
         }
-        let score_columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
-        let applied_fields: Vec<String> =
-            APPLIED.iter().map(|(f, _, _)| format!("a.{f}")).collect();
         let model = literal(&self.model);
         format!(
             "{preamble}    {stripes}
@@ -925,8 +943,8 @@ END
             ]),
             stripes = self.lock_all_stripes(&keys),
             owner_states = self.owner_states("v_new"),
-            score_columns = score_columns.join(", "),
-            applied_fields = applied_fields.join(", "),
+            score_columns = score_columns(),
+            applied_fields = applied_fields("a", "a.alerts"),
             set = self.set_applied("lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),
             emit = self.emit_alerts("u"),
         )
@@ -1155,34 +1173,12 @@ impl Attachment {
 
     /// Activity rows aliased `a` as `_live_batch` arguments, at $5/$6/$2 and now $3.
     fn rescore_query(&self) -> String {
-        let props: String = self
-            .properties
-            .iter()
-            .map(|p| format!(", {}", p.text_of("a")))
-            .collect();
+        let props = self.props_text("a");
         let akey = self.activity_lead_key.of("a");
         let lkey = self.lead_key.of("l");
-        let columns: Vec<&str> = APPLIED.iter().map(|(_, _, c)| *c).collect();
-        let first: Vec<String> = APPLIED
-            .iter()
-            .map(|(f, _, _)| {
-                if *f == "alerts" {
-                    "NULL".into()
-                } else {
-                    format!("a.{f}")
-                }
-            })
-            .collect();
-        let again: Vec<String> = APPLIED
-            .iter()
-            .map(|(f, _, _)| {
-                if *f == "alerts" {
-                    "CASE WHEN $4 THEN r.alerts END".into()
-                } else {
-                    format!("r.{f}")
-                }
-            })
-            .collect();
+        let columns = score_columns();
+        let first = applied_fields("a", "NULL");
+        let again = applied_fields("r", "CASE WHEN $4 THEN r.alerts END");
         format!(
             "WITH gone AS (DELETE FROM {pending}),
 fresh AS (
@@ -1207,10 +1203,10 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),
             scores = self.scores(),
-            columns = columns.join(", "),
-            first = first.join(", "),
+            columns = columns,
+            first = first,
             leads = self.leads.to_sql(),
-            again = again.join(", "),
+            again = again,
         )
     }
 
@@ -1244,11 +1240,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
     /// Compares every stored score with a from-scratch recompute through the
     /// independent aggregate path (`engagement_state` and `score`).
     fn check_query(&self) -> String {
-        let props: String = self
-            .properties
-            .iter()
-            .map(|p| format!(", {}", p.text_of("a")))
-            .collect();
+        let props = self.props_text("a");
         let akey = self.activity_lead_key.of("a");
         let lkey = self.lead_key.of("l");
         format!(
@@ -1321,11 +1313,7 @@ impl Attachment {
     /// (a CHECK constraint or index expression the planner folds, a cast) ever
     /// runs with the trigger's rights.
     pub fn owner_read_query(&self) -> String {
-        let props: String = self
-            .properties
-            .iter()
-            .map(|p| format!(", {}", p.text_of("a")))
-            .collect();
+        let props = self.props_text("a");
         format!(
             "SELECT k.i, {etype}, (a.{etime})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
             etype = self.event_type.text_of("a"),
