@@ -84,6 +84,12 @@ bash "$ROOT/tests/pgbench/run.sh" lead_score_pgbench "$OUT/pgbench.log" "$TEST_D
 record "pgbench consistency" "$?"
 set -e
 
+log "deadlocks: single-statement writers on plain and attached tables (tests/pgbench/deadlocks.sh)"
+set +e
+bash "$ROOT/tests/pgbench/deadlocks.sh" lead_score_deadlocks 3
+record "pgbench deadlocks" "$?"
+set -e
+
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "suites: $passed passed, $failed failed"

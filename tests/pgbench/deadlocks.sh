@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Deadlock test: 16 pgbench clients of single-statement writes
+# (tests/pgbench/deadlock_mix.sql: multi-row inserts in either key order, fit
+# changes, lead key changes, one-row activity updates and deletes) on 5 hot
+# leads and on 100k leads, on plain tables and on sync and deferred
+# attachments, with tick(), rescore(), publishing and detach/attach running
+# alongside the attached runs. Plain tables never deadlock on this mix; attached
+# ones must not either, must fail no transaction, and must end with scores that
+# equal a recompute. Runs against the cluster described by PGHOST/PGPORT/PGUSER.
+#   bash tests/pgbench/deadlocks.sh [DB] [SECONDS] [--report]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+db=${1:-lead_score_deadlocks}
+seconds=${2:-3}
+report_only=${3:-}
+export PGDATABASE=$db
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql -X -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION lead_score" \
+  -c "SELECT lead_score.create_model('dl', \$\$$(cat "$root/bench/model.json")\$\$)" >/dev/null
+mapping='{"occurred_at": "at", "event_type": "type", "properties": {"url": "url"}}'
+
+admin_loop() { # admin_loop ATTACHMENT MODE LEADS EVENTS: tick, rescore, publish, detach/attach until killed
+    local att=$1 mode=$2 leads=$3 events=$4 i=0
+    while true; do
+        i=$((i + 1))
+        psql -X -q -c "SELECT lead_score.tick()" >/dev/null 2>&1
+        if [ $((i % 4)) = 0 ]; then psql -X -q -c "SELECT lead_score.rescore('$att')" >/dev/null 2>&1; fi
+        if [ $((i % 6)) = 0 ]; then
+            psql -X -q -c "SELECT lead_score.create_model('dl', jsonb_set(lead_score.model_spec('dl'), '{fit,rules,0,points}', to_jsonb(10 + $i % 7)))" >/dev/null 2>&1
+        fi
+        if [ $((i % 8)) = 0 ]; then
+            psql -X -q -c "SELECT lead_score.detach('$att')" \
+                 -c "SELECT lead_score.attach('dl', '$leads', '$events', '$mapping', name => '$att', mode => '$mode')" >/dev/null 2>&1
+        fi
+        sleep 0.3
+    done
+}
+
+status=0
+printf '%-8s %-9s %8s %7s %10s %8s %11s\n' leads mode xacts failed deadlocks aborted mismatches
+for keys in 5 100000; do
+    for mode in plain sync deferred; do
+        t=${mode}_$keys
+        psql -X -q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS l_$t, e_$t" \
+          -c "CREATE TABLE l_$t (id bigint PRIMARY KEY, industry text, job_title text, employees int, country text, email text, phone text, budget text, decision_maker boolean)" \
+          -c "INSERT INTO l_$t (id, industry) SELECT g, 'Software' FROM generate_series(1, $keys) g" \
+          -c "CREATE TABLE e_$t (id bigserial PRIMARY KEY, lead_id bigint NOT NULL, type text NOT NULL, at timestamptz NOT NULL, url text)" \
+          -c "CREATE INDEX ON e_$t (lead_id)" >/dev/null
+        admin=
+        if [ "$mode" != plain ]; then
+            psql -X -q -c "SET client_min_messages = warning" \
+                 -c "SELECT lead_score.attach('dl', 'l_$t', 'e_$t', '$mapping', name => 'a_$t', mode => '$mode')" >/dev/null
+            admin_loop "a_$t" "$mode" "l_$t" "e_$t" &
+            admin=$!
+        fi
+        out=$(pgbench -n -c 16 -j 2 -T "$seconds" --failures-detailed -D leads="$keys" \
+              -f <(sed "s/:\"leads\"/l_$t/g; s/:\"events\"/e_$t/g" "$here/deadlock_mix.sql") 2>&1)
+        if [ -n "$admin" ]; then kill "$admin" 2>/dev/null; wait "$admin" 2>/dev/null; fi
+        xacts=$(awk '/number of transactions actually processed/ {print $6}' <<<"$out" | cut -d/ -f1)
+        failed=$(awk '/number of failed transactions/ {print $5}' <<<"$out")
+        deadlocks=$(awk '/number of deadlock failures/ {print $5}' <<<"$out")
+        aborted=$(grep -c "aborted in command" <<<"$out")
+        mismatches=-
+        if [ "$mode" != plain ]; then
+            # A last detach/attach may have been cut short: attach again if needed.
+            psql -X -q -c "SET client_min_messages = warning" \
+                 -c "SELECT lead_score.attach('dl', 'l_$t', 'e_$t', '$mapping', name => 'a_$t', mode => '$mode') WHERE NOT EXISTS (SELECT 1 FROM lead_score.attachments WHERE name = 'a_$t')" >/dev/null
+            mismatches=$(psql -X -tA -c "SELECT lead_score.tick() >= 0" -c "SELECT count(*) FROM lead_score.check_consistency('a_$t')" | tail -1)
+        fi
+        printf '%-8s %-9s %8s %7s %10s %8s %11s\n' "$keys" "$mode" "${xacts:-?}" "${failed:-?}" "${deadlocks:-?}" "$aborted" "$mismatches"
+        if [ "${failed:-1}" != 0 ] || [ "$aborted" != 0 ] || { [ "$mode" != plain ] && [ "$mismatches" != 0 ]; }; then
+            status=1
+            grep -m3 -E "ERROR|aborted" <<<"$out" | sed 's/^/    /'
+        fi
+    done
+done
+[ -n "$report_only" ] && exit 0
+exit $status
