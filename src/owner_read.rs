@@ -35,6 +35,70 @@ fn activities_owner(attachment: &str) -> pg_sys::Oid {
     }
 }
 
+/// A column of the current row: its datum and whether it is NULL.
+type Column<'a> = &'a dyn Fn(i32) -> (pg_sys::Datum, bool);
+
+/// Runs `query`, whose one parameter `$1` is `keys`, with `snapshot` (at most
+/// `limit` rows, 0 for all), and calls `each` for every row with a reader of
+/// its columns. The read-only SPI session the two callers below share.
+fn select_keys(
+    query: &std::ffi::CStr,
+    keys: &pgrx::AnyArray,
+    snapshot: pg_sys::Snapshot,
+    limit: i64,
+    mut each: impl FnMut(Column),
+) {
+    // SAFETY: SPI is connected and finished here, around one prepared query
+    // whose one argument is `keys` with its own array type; rows are read while
+    // the tuple table is alive, before SPI_finish frees it.
+    unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: SPI_connect failed",
+            );
+        }
+        let mut types = [keys.oid()];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+        if plan.is_null() {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: could not prepare a read of the keys",
+            );
+        }
+        let mut values = [keys.datum()];
+        let nulls = [b' ' as std::ffi::c_char];
+        let rc = pg_sys::SPI_execute_snapshot(
+            plan,
+            values.as_mut_ptr(),
+            nulls.as_ptr(),
+            snapshot,
+            std::ptr::null_mut(),
+            false,
+            false,
+            limit as std::ffi::c_long,
+        );
+        if rc != pg_sys::SPI_OK_SELECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: a read of the keys failed ({rc})"),
+            );
+        }
+        let table = pg_sys::SPI_tuptable;
+        let desc = (*table).tupdesc;
+        for r in 0..pg_sys::SPI_processed as usize {
+            let tuple = *(*table).vals.add(r);
+            let col = |c: i32| {
+                let mut isnull = false;
+                let d = pg_sys::SPI_getbinval(tuple, desc, c, &mut isnull);
+                (d, isnull)
+            };
+            each(&col);
+        }
+        pg_sys::SPI_finish();
+    }
+}
+
 /// `_owner_states(attachment, keys anyarray, model_id, version, landmark, now)`:
 /// one live delta per key of `keys`, in order, from the lead's activities (NULL
 /// for a lead with none). An event dated after `now` counts as of `now`, as in
@@ -72,98 +136,59 @@ fn owner_states(
     let deferred = att.mode == lead_score_core::sqlgen::attach::Mode::Deferred;
     let props = model.engagement.properties.len();
     let owner = activities_owner(attachment);
-    let oid = keys.oid();
-    let keys_datum = keys.datum();
     let query = std::ffi::CString::new(query).unwrap_or_default();
     run_as(owner, || {
-        // SAFETY: SPI is connected and finished here, around one prepared
-        // query; its one argument is `keys` with its own array type. Rows are
-        // read while the tuple table is alive, before SPI_finish frees it.
-        unsafe {
-            if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    "lead_score: SPI_connect failed",
-                );
-            }
-            let mut types = [oid];
-            let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
-            if plan.is_null() {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    "lead_score: could not prepare the activity read",
-                );
-            }
-            let mut values = [keys_datum];
-            let nulls = [b' ' as std::ffi::c_char];
-            // sync: the latest snapshot, as PostgreSQL's foreign-key checks
-            // read: a REPEATABLE READ writer must count the activities other
-            // transactions committed after its snapshot (it waited for them on
-            // the lead's stripe), and not those they deleted. deferred: the
-            // statement's snapshot, the one the trigger drops the lead's pending
-            // events with, so each event is counted from the table or from the
-            // pending table, never both.
-            let snapshot = if deferred {
+        // sync: the latest snapshot, as PostgreSQL's foreign-key checks read: a
+        // REPEATABLE READ writer must count the activities other transactions
+        // committed after its snapshot (it waited for them on the lead's
+        // stripe), and not those they deleted. deferred: the statement's
+        // snapshot, the one the trigger drops the lead's pending events with,
+        // so each event is counted from the table or from the pending table,
+        // never both.
+        // SAFETY: both calls return a snapshot valid for this statement.
+        let snapshot = unsafe {
+            if deferred {
                 pg_sys::GetActiveSnapshot()
             } else {
                 pg_sys::GetLatestSnapshot()
+            }
+        };
+        let mut texts: Vec<Option<String>> = vec![None; props];
+        select_keys(&query, &keys, snapshot, 0, |col| {
+            // The columns are those of owner_read_query: int8, text,
+            // timestamptz, then text.
+            let (d, null) = col(1);
+            // SAFETY: column 1 is an int8 datum of the current row.
+            let Some(i) = (unsafe { i64::from_datum(d, null) }) else {
+                return;
             };
-            let rc = pg_sys::SPI_execute_snapshot(
-                plan,
-                values.as_mut_ptr(),
-                nulls.as_ptr(),
-                snapshot,
-                std::ptr::null_mut(),
-                false,
-                false,
-                0,
-            );
-            if rc != pg_sys::SPI_OK_SELECT as i32 {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: the activity read failed ({rc})"),
-                );
+            let Some(slot) = states.get_mut((i - 1) as usize) else {
+                return;
+            };
+            let (d, null) = col(2);
+            // SAFETY: column 2 is a text datum of the current row.
+            let event_type = unsafe { String::from_datum(d, null) };
+            // No time: skipped, as the aggregates do.
+            let (d, null) = col(3);
+            // SAFETY: column 3 is a timestamptz datum (cast in the query).
+            let Some(at) = (unsafe { TimestampWithTimeZone::from_datum(d, null) }) else {
+                return;
+            };
+            let at = i64::from(at).min(now);
+            for (p, text) in texts.iter_mut().enumerate() {
+                let (d, null) = col(4 + p as i32);
+                // SAFETY: the property columns are text datums (cast in the query).
+                *text = unsafe { String::from_datum(d, null) };
             }
-            let table = pg_sys::SPI_tuptable;
-            let desc = (*table).tupdesc;
-            let mut texts: Vec<Option<String>> = vec![None; props];
-            for r in 0..pg_sys::SPI_processed as usize {
-                let tuple = *(*table).vals.add(r);
-                let col = |c: i32| {
-                    let mut isnull = false;
-                    let d = pg_sys::SPI_getbinval(tuple, desc, c, &mut isnull);
-                    (d, isnull)
-                };
-                let (d, null) = col(1);
-                let Some(i) = i64::from_datum(d, null) else {
-                    continue;
-                };
-                let Some(slot) = states.get_mut((i - 1) as usize) else {
-                    continue;
-                };
-                let (d, null) = col(2);
-                let event_type = String::from_datum(d, null);
-                // No time: skipped, as the aggregates do.
-                let (d, null) = col(3);
-                let Some(at) = TimestampWithTimeZone::from_datum(d, null) else {
-                    continue;
-                };
-                let at = i64::from(at).min(now);
-                for (p, text) in texts.iter_mut().enumerate() {
-                    let (d, null) = col(4 + p as i32);
-                    *text = String::from_datum(d, null);
-                }
-                let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
-                for (v, t) in values.iter_mut().zip(&texts) {
-                    *v = t.as_deref().map_or(Value::Null, Value::Text);
-                }
-                let state = slot.get_or_insert_with(|| new_live(model, key));
-                if let Some(event_type) = event_type.as_deref() {
-                    live_add(model, state, event_type, at, &values[..props]);
-                }
+            let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
+            for (v, t) in values.iter_mut().zip(&texts) {
+                *v = t.as_deref().map_or(Value::Null, Value::Text);
             }
-            pg_sys::SPI_finish();
-        }
+            let state = slot.get_or_insert_with(|| new_live(model, key));
+            if let Some(event_type) = event_type.as_deref() {
+                live_add(model, state, event_type, at, &values[..props]);
+            }
+        });
     });
     states
 }
@@ -199,40 +224,9 @@ fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
         lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(attachment))
     ))
     .unwrap_or_default();
-    let oid = keys.oid();
-    let datum = keys.datum();
-    // SAFETY: SPI is connected and finished around one prepared query whose one
-    // argument is `keys` with its own array type; the result count is read
-    // before SPI_finish.
-    unsafe {
-        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "lead_score: SPI_connect failed",
-            );
-        }
-        let mut types = [oid];
-        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
-        if plan.is_null() {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "lead_score: could not prepare the score check",
-            );
-        }
-        let mut values = [datum];
-        let nulls = [b' ' as std::ffi::c_char];
-        let rc = pg_sys::SPI_execute_snapshot(
-            plan,
-            values.as_mut_ptr(),
-            nulls.as_ptr(),
-            pg_sys::GetLatestSnapshot(),
-            std::ptr::null_mut(),
-            false,
-            false,
-            1,
-        );
-        let found = rc == pg_sys::SPI_OK_SELECT as i32 && pg_sys::SPI_processed > 0;
-        pg_sys::SPI_finish();
-        found
-    }
+    let mut found = false;
+    // SAFETY: returns the latest snapshot, valid for this statement.
+    let snapshot = unsafe { pg_sys::GetLatestSnapshot() };
+    select_keys(&query, &keys, snapshot, 1, |_| found = true);
+    found
 }
