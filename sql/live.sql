@@ -136,6 +136,8 @@ BEGIN
     -- (none if never analyzed) and the exact lead count.
     SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
     EXECUTE lead_score._sql(att.name, 'prune');
+    -- Inserts later in this transaction recompute rather than add (src/recomputed.rs).
+    PERFORM lead_score._recomputed(att.name, true);
     EXECUTE lead_score._sql(att.name, 'rescore')
     USING att.model, att.landmark, now_, with_alerts, model_id, version,
           activities, n, (extract(epoch FROM started) * 1000000)::bigint;
@@ -448,10 +450,11 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
                        lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score._lock_activities(text), lead_score._scores_exist(text, anyarray),
-                       lead_score._append_pending() FROM PUBLIC;
+                       lead_score._recomputed(text, boolean), lead_score._append_pending() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
-                          lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz) TO lead_score_admin;
+                          lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
+                          lead_score._recomputed(text, boolean) TO lead_score_admin;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

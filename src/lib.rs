@@ -27,6 +27,7 @@ mod live;
 mod owner;
 mod owner_read;
 mod pending;
+mod recomputed;
 mod row;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);

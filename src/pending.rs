@@ -98,6 +98,15 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
 ) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes this call's valid `fcinfo`.
     let td = unsafe { trigger_data(fcinfo) };
+    if crate::recomputed::any() {
+        // SAFETY: `td` is this call's trigger data, checked above, and so is its trigger.
+        let name = unsafe { attachment_name((*td).tg_trigger) };
+        if crate::recomputed::is_marked(&name) {
+            // SAFETY: `td` is this call's trigger data, with a NEW TABLE.
+            unsafe { recompute_inserted(td, &name) };
+            return pg_sys::Datum::from(0);
+        }
+    }
     // SAFETY: `td` is this call's trigger data, checked above.
     let target = unsafe { target_of(td) };
     // The writer's real time: lead_score.as_of only affects reads.
@@ -107,6 +116,35 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
     // checked against its table's columns.
     unsafe { append(td, &target, now) };
     pg_sys::Datum::from(0)
+}
+
+/// After a recompute in this transaction (see `src/recomputed.rs`), the
+/// inserted rows' leads are recomputed rather than their events appended: the
+/// recompute may already have counted them. It runs as the extension's owner,
+/// as the SECURITY DEFINER triggers do, reading the NEW TABLE as `new_rows`.
+///
+/// # Safety
+/// `td` must be the valid trigger data of an AFTER INSERT statement trigger
+/// with a NEW TABLE.
+unsafe fn recompute_inserted(td: *mut pg_sys::TriggerData, name: &str) {
+    let owner = crate::owner::extension_owner();
+    crate::owner::run_as(owner, || {
+        let sql = crate::attach::load(name, false)
+            .query(lead_score_core::sqlgen::attach::Query::RecomputeInserted);
+        let result = Spi::connect_mut(|client| {
+            // SAFETY: SPI is connected for this closure, and `td` (the caller
+            // guarantees) is valid trigger data; this registers its transition
+            // tables with this SPI connection only.
+            unsafe { pg_sys::SPI_register_trigger_data(td) };
+            client.update(&sql, None, &[]).map(|_| ())
+        });
+        if let Err(e) = result {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score attachment \"{name}\": could not recompute inserted rows: {e}"),
+            );
+        }
+    });
 }
 
 /// The call's trigger data, checked to be an AFTER INSERT … FOR EACH STATEMENT

@@ -260,6 +260,9 @@ pub mod names {
     pub fn fold(a: &str) -> String {
         format!("{a}__fold")
     }
+    pub fn recompute(a: &str) -> String {
+        format!("{a}__recompute")
+    }
     pub fn trigger_fn(a: &str, table: super::Table, write: super::Write) -> String {
         let t = match table {
             super::Table::Leads => "lead",
@@ -309,6 +312,9 @@ impl Attachment {
     fn fold_fn(&self) -> String {
         ours(&names::fold(&self.name))
     }
+    fn recompute_fn(&self) -> String {
+        ours(&names::recompute(&self.name))
+    }
     fn key_type(&self) -> String {
         self.key_type.to_sql()
     }
@@ -329,6 +335,7 @@ impl Attachment {
             self.merged_view(),
             self.current_view(),
             self.fold_function(),
+            self.recompute_function(),
         ];
         for table in [Table::Activities, Table::Leads] {
             for write in Write::ALL {
@@ -756,7 +763,7 @@ END
             etime = ident(&self.occurred_at)
         );
         format!(
-            "{preamble}    -- Locks go in one order everywhere: stripes (in stripe order), then score
+            "{preamble}{guard}    -- Locks go in one order everywhere: stripes (in stripe order), then score
     -- rows (in key order), so concurrent statements cannot deadlock on them. A
     -- single-row statement (the common case) holds at most one of either at a
     -- time, so it has nothing to order.
@@ -769,6 +776,7 @@ END
 END
 ",
             preamble = self.preamble(&self.loop_decls()),
+            guard = self.insert_guard(),
             scores = self.scores(),
             stripes = self.lock_all_stripes(&format!("SELECT {akey} FROM new_rows n")),
             apply = self.apply_loop(&source, "d.st", false, ""),
@@ -791,28 +799,24 @@ END
         let akey = self.activity_lead_key.of("n");
         format!(
             "BEGIN
-    INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
+{guard}    INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
     SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score._now()){values} FROM new_rows n
     WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL;
     RETURN NULL;
 END
 ",
             pending = self.pending(),
+            guard = self.insert_guard(),
             etype = self.event_type.text_of("n"),
             etime = ident(&self.occurred_at),
         )
     }
 
-    /// UPDATE and DELETE of activities recompute the touched leads from the table.
-    fn activities_recompute_body(&self, write: Write) -> String {
-        let keys = match write {
-            Write::Update => format!(
-                "SELECT {} FROM old_rows o UNION SELECT {} FROM new_rows n",
-                self.activity_lead_key.of("o"),
-                self.activity_lead_key.of("n")
-            ),
-            _ => format!("SELECT {} FROM old_rows o", self.activity_lead_key.of("o")),
-        };
+    /// Recomputes some leads from the activity table, as UPDATE and DELETE of
+    /// activities (and INSERT, after a recompute in the same transaction; see
+    /// `src/recomputed.rs`) do. Not SECURITY DEFINER: only the trigger functions
+    /// (which are) and the deferred insert trigger (as the owner) call it.
+    pub fn recompute_function(&self) -> Statement {
         let source = format!(
             "SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest({})) AS t(k, st)",
             self.owner_states("v_keys")
@@ -828,17 +832,20 @@ END
         } else {
             String::new()
         };
-        format!(
-            "{preamble}    -- Stripes first, then score rows: one lock order.
+        let body = format!(
+            "{preamble}    SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
+    IF v_keys IS NULL THEN
+        RETURN;
+    END IF;
+    -- Stripes first, then score rows: one lock order.
     {stripes}
-    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT k FROM ({keys}) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM ({keys}) t(k) WHERE t.k IS NOT NULL;
+    PERFORM 1 FROM {scores} s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
-{apply}    RETURN NULL;
+{apply}    RETURN;
 END
 ",
-            stripes = self.lock_all_stripes(&keys),
             preamble = self.preamble(&self.loop_decls()),
+            stripes = self.lock_stripes("SELECT pg_catalog.unnest(v_keys)"),
             scores = self.scores(),
             apply = self.apply_loop(
                 &source,
@@ -846,6 +853,62 @@ END
                 true,
                 &also
             ),
+        );
+        self.function(
+            &names::recompute(&self.name),
+            &format!("keys {}[]", self.key_type()),
+            "void",
+            false,
+            &body,
+        )
+    }
+
+    /// `<name>__recompute(ARRAY[keys of the inserted rows])`, for an INSERT
+    /// trigger after a recompute in the same transaction.
+    fn recompute_inserted(&self) -> String {
+        let akey = self.activity_lead_key.of("n");
+        format!(
+            "{}(ARRAY(SELECT {akey} FROM new_rows n WHERE {akey} IS NOT NULL))",
+            self.recompute_fn()
+        )
+    }
+
+    /// The start of an INSERT trigger: after a recompute in this transaction,
+    /// recompute the inserted rows' leads instead of adding them.
+    fn insert_guard(&self) -> String {
+        format!(
+            "    -- A recompute earlier in this transaction (perhaps earlier in this very
+    -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
+    -- already; recomputing is right either way.
+    IF lead_score._recomputed({}, false) THEN
+        PERFORM {};
+        RETURN NULL;
+    END IF;
+",
+            literal(&self.name),
+            self.recompute_inserted()
+        )
+    }
+
+    /// UPDATE and DELETE of activities recompute the touched leads from the table.
+    fn activities_recompute_body(&self, write: Write) -> String {
+        let keys = match write {
+            Write::Update => format!(
+                "SELECT {} FROM old_rows o UNION ALL SELECT {} FROM new_rows n",
+                self.activity_lead_key.of("o"),
+                self.activity_lead_key.of("n")
+            ),
+            _ => format!("SELECT {} FROM old_rows o", self.activity_lead_key.of("o")),
+        };
+        format!(
+            "BEGIN
+    PERFORM lead_score._recomputed({name}, true);
+    PERFORM {recompute}(ARRAY({keys}));
+    RETURN NULL;
+END
+",
+            name = literal(&self.name),
+            recompute = self.recompute_fn(),
         )
     }
 
@@ -916,6 +979,9 @@ END
     PERFORM 1 FROM {scores} s WHERE s.lead_key IN ({keys}) ORDER BY s.lead_key FOR UPDATE;
 {steps}    -- New leads' engagement from the activities they already have.
     v_new := ARRAY({new_without_row});
+    IF v_new <> '{{}}' THEN
+        PERFORM lead_score._recomputed({name}, true);
+    END IF;
     WITH {with}fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest({owner_states})) AS t(k, st)
         WHERE t.st IS NOT NULL),
@@ -942,6 +1008,7 @@ END
                 ("v_new", format!("{}[]", self.key_type())),
             ]),
             stripes = self.lock_all_stripes(&keys),
+            name = literal(&self.name),
             owner_states = self.owner_states("v_new"),
             score_columns = score_columns(),
             applied_fields = applied_fields("a", "a.alerts"),
@@ -1031,6 +1098,14 @@ END
                 }
             }
         }
+        out.push(stmt(
+            "revoke",
+            format!(
+                "REVOKE ALL ON FUNCTION {}({}[]) FROM PUBLIC",
+                self.recompute_fn(),
+                self.key_type()
+            ),
+        ));
         let fold = format!("{}({}[])", self.fold_fn(), self.key_type());
         out.push(stmt(
             "revoke",
@@ -1107,6 +1182,9 @@ pub enum Query {
     CurrentScores,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
+    /// In an INSERT trigger on the activities (its NEW TABLE is `new_rows`):
+    /// recomputes the inserted rows' leads.
+    RecomputeInserted,
 }
 
 impl Query {
@@ -1124,6 +1202,7 @@ impl Query {
             "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
             "fold" => Query::Fold,
+            "recompute_inserted" => Query::RecomputeInserted,
             _ => return None,
         })
     }
@@ -1163,6 +1242,7 @@ impl Attachment {
                 self.key_type()
             ),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
+            Query::RecomputeInserted => format!("SELECT {}", self.recompute_inserted()),
             Query::CurrentScores => format!(
                 "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM {} c",
                 text_of("c.lead_key", self.lead_key.text),
@@ -1364,11 +1444,12 @@ pub fn drop_statements(
             ));
         }
     }
-    let fold = names::fold(attachment);
-    out.push(stmt(
-        fold.clone(),
-        format!("DROP FUNCTION IF EXISTS {}", ours(&fold)),
-    ));
+    for f in [names::fold(attachment), names::recompute(attachment)] {
+        out.push(stmt(
+            f.clone(),
+            format!("DROP FUNCTION IF EXISTS {}", ours(&f)),
+        ));
+    }
     for (kind, name) in [
         ("VIEW", names::current(attachment)),
         ("VIEW", names::merged(attachment)),

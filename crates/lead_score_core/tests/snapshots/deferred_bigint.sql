@@ -82,11 +82,8 @@ BEGIN
 END
 ';
 
--- trigger lead_score_bench_ins on "public"."activities"
-CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."activities" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('bench');
-
--- bench__act_upd
-CREATE FUNCTION "lead_score"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+-- bench__recompute
+CREATE FUNCTION "lead_score"."bench__recompute"(keys "pg_catalog"."int8"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score._now();
@@ -100,10 +97,13 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
+    IF v_keys IS NULL THEN
+        RETURN;
+    END IF;
     -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o UNION SELECT n."lead_id" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
         WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''bench'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
@@ -132,6 +132,19 @@ BEGIN
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     END LOOP;
+    RETURN;
+END
+';
+
+-- trigger lead_score_bench_ins on "public"."activities"
+CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."activities" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('bench');
+
+-- bench__act_upd
+CREATE FUNCTION "lead_score"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'BEGIN
+    PERFORM lead_score._recomputed(''bench'', true);
+    PERFORM "lead_score"."bench__recompute"(ARRAY(SELECT o."lead_id" FROM old_rows o UNION ALL SELECT n."lead_id" FROM new_rows n));
     RETURN NULL;
 END
 ';
@@ -142,50 +155,9 @@ CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."activities" REFE
 -- bench__act_del
 CREATE FUNCTION "lead_score"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
-    v_now timestamptz := lead_score._now();
-    v_landmark timestamptz;
-    v_model_id bigint;
-    v_version integer;
-    v_count bigint;
-    v_keys "pg_catalog"."int8"[];
-    v_pass integer;
-BEGIN
-    LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
-    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
-    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."lead_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."lead_id" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."lead_id" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
-    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
-    FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''bench'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
-        up AS (
-            UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
-        sent AS (SELECT count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        -- Keys still without a score row after pass 2: under REPEATABLE READ a
-        -- lead created and committed after this transaction''s snapshot is not
-        -- seen here; rather than lose its events, fail as a serialization
-        -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''bench'', v_keys) THEN
-            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
-                USING ERRCODE = ''serialization_failure'';
-        END IF;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-        -- Lock the rows the other transaction created before pass 2 reads the
-        -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
-    END LOOP;
+AS 'BEGIN
+    PERFORM lead_score._recomputed(''bench'', true);
+    PERFORM "lead_score"."bench__recompute"(ARRAY(SELECT o."lead_id" FROM old_rows o));
     RETURN NULL;
 END
 ';
@@ -240,6 +212,9 @@ BEGIN
     PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"));
+    IF v_new <> ''{}'' THEN
+        PERFORM lead_score._recomputed(''bench'', true);
+    END IF;
     WITH gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))),
     fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
@@ -288,6 +263,9 @@ BEGIN
     PERFORM "lead_score"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"));
+    IF v_new <> ''{}'' THEN
+        PERFORM lead_score._recomputed(''bench'', true);
+    END IF;
     WITH gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."bench_scores" x WHERE x.lead_key = l."id"))),
     fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
@@ -378,6 +356,9 @@ REVOKE ALL ON FUNCTION "lead_score"."bench__lead_del"() FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."bench__lead_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."bench__recompute"("pg_catalog"."int8"[]) FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."bench__fold"("pg_catalog"."int8"[]) FROM PUBLIC;
@@ -516,6 +497,7 @@ DROP FUNCTION IF EXISTS "lead_score"."bench__lead_upd"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__fold";
+DROP FUNCTION IF EXISTS "lead_score"."bench__recompute";
 DROP VIEW IF EXISTS "lead_score"."bench_current";
 DROP VIEW IF EXISTS "lead_score"."bench_merged";
 DROP VIEW IF EXISTS "lead_score"."bench_columns";

@@ -82,10 +82,71 @@ BEGIN
 END
 ';
 
+-- evil__recompute
+CREATE FUNCTION "lead_score"."evil__recompute"(keys "crm"."lead key"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS E'DECLARE
+    v_now timestamptz := lead_score._now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+    v_keys "crm"."lead key"[];
+    v_pass integer;
+BEGIN
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
+    IF v_keys IS NULL THEN
+        RETURN;
+    END IF;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''evil'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
+        up AS (
+            UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
+        sent AS (SELECT count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        -- Keys still without a score row after pass 2: under REPEATABLE READ a
+        -- lead created and committed after this transaction''s snapshot is not
+        -- seen here; rather than lose its events, fail as a serialization
+        -- conflict (the application retries, as for any).
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''evil'', v_keys) THEN
+            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
+                USING ERRCODE = ''serialization_failure'';
+        END IF;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+    RETURN;
+END
+';
+
 -- evil__act_ins
 CREATE FUNCTION "lead_score"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'BEGIN
+    -- A recompute earlier in this transaction (perhaps earlier in this very
+    -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
+    -- already; recomputing is right either way.
+    IF lead_score._recomputed(''evil'', false) THEN
+        PERFORM "lead_score"."evil__recompute"(ARRAY(SELECT n."k''ey" FROM new_rows n WHERE n."k''ey" IS NOT NULL));
+        RETURN NULL;
+    END IF;
     INSERT INTO "lead_score"."evil_pending" (lead_key, event_type, occurred_at, p1, p2)
     SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score._now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n
     WHERE n."k''ey" IS NOT NULL AND n."at\\" IS NOT NULL;
@@ -99,50 +160,9 @@ CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "$$"."a;b" REFERENCING NEW 
 -- evil__act_upd
 CREATE FUNCTION "lead_score"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
-    v_now timestamptz := lead_score._now();
-    v_landmark timestamptz;
-    v_model_id bigint;
-    v_version integer;
-    v_count bigint;
-    v_keys "crm"."lead key"[];
-    v_pass integer;
-BEGIN
-    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
-    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
-    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o UNION SELECT n."k''ey" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
-    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
-    FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''evil'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
-        up AS (
-            UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
-        sent AS (SELECT count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        -- Keys still without a score row after pass 2: under REPEATABLE READ a
-        -- lead created and committed after this transaction''s snapshot is not
-        -- seen here; rather than lose its events, fail as a serialization
-        -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''evil'', v_keys) THEN
-            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
-                USING ERRCODE = ''serialization_failure'';
-        END IF;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-        -- Lock the rows the other transaction created before pass 2 reads the
-        -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
-    END LOOP;
+AS 'BEGIN
+    PERFORM lead_score._recomputed(''evil'', true);
+    PERFORM "lead_score"."evil__recompute"(ARRAY(SELECT o."k''ey" FROM old_rows o UNION ALL SELECT n."k''ey" FROM new_rows n));
     RETURN NULL;
 END
 ';
@@ -153,50 +173,9 @@ CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "$$"."a;b" REFERENCING OLD 
 -- evil__act_del
 CREATE FUNCTION "lead_score"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
-    v_now timestamptz := lead_score._now();
-    v_landmark timestamptz;
-    v_model_id bigint;
-    v_version integer;
-    v_count bigint;
-    v_keys "crm"."lead key"[];
-    v_pass integer;
-BEGIN
-    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
-    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
-    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."k''ey" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."k''ey" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."k''ey" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
-    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
-    FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''evil'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
-        up AS (
-            UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
-        sent AS (SELECT count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        -- Keys still without a score row after pass 2: under REPEATABLE READ a
-        -- lead created and committed after this transaction''s snapshot is not
-        -- seen here; rather than lose its events, fail as a serialization
-        -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''evil'', v_keys) THEN
-            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
-                USING ERRCODE = ''serialization_failure'';
-        END IF;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-        -- Lock the rows the other transaction created before pass 2 reads the
-        -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
-    END LOOP;
+AS 'BEGIN
+    PERFORM lead_score._recomputed(''evil'', true);
+    PERFORM "lead_score"."evil__recompute"(ARRAY(SELECT o."k''ey" FROM old_rows o));
     RETURN NULL;
 END
 ';
@@ -251,6 +230,9 @@ BEGIN
     PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"));
+    IF v_new <> ''{}'' THEN
+        PERFORM lead_score._recomputed(''evil'', true);
+    END IF;
     WITH gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))),
     fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''evil'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
@@ -299,6 +281,9 @@ BEGIN
     PERFORM "lead_score"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"));
+    IF v_new <> ''{}'' THEN
+        PERFORM lead_score._recomputed(''evil'', true);
+    END IF;
     WITH gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."evil_scores" x WHERE x.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"))),
     fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''evil'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
@@ -392,6 +377,9 @@ REVOKE ALL ON FUNCTION "lead_score"."evil__lead_del"() FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."evil__lead_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."evil__recompute"("crm"."lead key"[]) FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) FROM PUBLIC;
@@ -530,6 +518,7 @@ DROP FUNCTION IF EXISTS "lead_score"."evil__lead_upd"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__fold";
+DROP FUNCTION IF EXISTS "lead_score"."evil__recompute";
 DROP VIEW IF EXISTS "lead_score"."evil_current";
 DROP VIEW IF EXISTS "lead_score"."evil_merged";
 DROP VIEW IF EXISTS "lead_score"."evil_columns";

@@ -74,6 +74,59 @@ BEGIN
 END
 ';
 
+-- live__recompute
+CREATE FUNCTION "lead_score"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := lead_score._now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+    v_keys "pg_catalog"."uuid"[];
+    v_pass integer;
+BEGIN
+    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
+    IF v_keys IS NULL THEN
+        RETURN;
+    END IF;
+    -- Stripes first, then score rows: one lock order.
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
+    FOR v_pass IN 1..2 LOOP
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
+        up AS (
+            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts),
+        sent AS (SELECT count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
+        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
+        SELECT (SELECT n FROM sent),
+               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
+        INTO v_count, v_keys;
+        -- Keys still without a score row after pass 2: under REPEATABLE READ a
+        -- lead created and committed after this transaction''s snapshot is not
+        -- seen here; rather than lose its events, fail as a serialization
+        -- conflict (the application retries, as for any).
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
+            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
+                USING ERRCODE = ''serialization_failure'';
+        END IF;
+        EXIT WHEN v_keys IS NULL OR v_pass = 2;
+        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        -- Lock the rows the other transaction created before pass 2 reads the
+        -- activities, so its snapshot already sees whatever last wrote them.
+        PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    END LOOP;
+    RETURN;
+END
+';
+
 -- live__act_ins
 CREATE FUNCTION "lead_score"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -89,6 +142,13 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    -- A recompute earlier in this transaction (perhaps earlier in this very
+    -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
+    -- already; recomputing is right either way.
+    IF lead_score._recomputed(''live'', false) THEN
+        PERFORM "lead_score"."live__recompute"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
+        RETURN NULL;
+    END IF;
     -- Locks go in one order everywhere: stripes (in stripe order), then score
     -- rows (in key order), so concurrent statements cannot deadlock on them. A
     -- single-row statement (the common case) holds at most one of either at a
@@ -134,49 +194,9 @@ CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING
 -- live__act_upd
 CREATE FUNCTION "lead_score"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
-    v_now timestamptz := lead_score._now();
-    v_landmark timestamptz;
-    v_model_id bigint;
-    v_version integer;
-    v_count bigint;
-    v_keys "pg_catalog"."uuid"[];
-    v_pass integer;
-BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
-    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
-    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."person" FROM old_rows o UNION SELECT n."person" FROM new_rows n) t(k) WHERE t.k IS NOT NULL;
-    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
-    FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
-        up AS (
-            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        -- Keys still without a score row after pass 2: under REPEATABLE READ a
-        -- lead created and committed after this transaction''s snapshot is not
-        -- seen here; rather than lose its events, fail as a serialization
-        -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
-            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
-                USING ERRCODE = ''serialization_failure'';
-        END IF;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-        -- Lock the rows the other transaction created before pass 2 reads the
-        -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
-    END LOOP;
+AS 'BEGIN
+    PERFORM lead_score._recomputed(''live'', true);
+    PERFORM "lead_score"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
     RETURN NULL;
 END
 ';
@@ -187,49 +207,9 @@ CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING
 -- live__act_del
 CREATE FUNCTION "lead_score"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
-    v_now timestamptz := lead_score._now();
-    v_landmark timestamptz;
-    v_model_id bigint;
-    v_version integer;
-    v_count bigint;
-    v_keys "pg_catalog"."uuid"[];
-    v_pass integer;
-BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
-    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
-    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT k FROM (SELECT o."person" FROM old_rows o) t(k)) ORDER BY s.lead_key FOR UPDATE;
-    SELECT pg_catalog.array_agg(t.k) INTO v_keys FROM (SELECT o."person" FROM old_rows o) t(k) WHERE t.k IS NOT NULL;
-    -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
-    FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
-        up AS (
-            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        -- Keys still without a score row after pass 2: under REPEATABLE READ a
-        -- lead created and committed after this transaction''s snapshot is not
-        -- seen here; rather than lose its events, fail as a serialization
-        -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
-            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
-                USING ERRCODE = ''serialization_failure'';
-        END IF;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-        -- Lock the rows the other transaction created before pass 2 reads the
-        -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
-    END LOOP;
+AS 'BEGIN
+    PERFORM lead_score._recomputed(''live'', true);
+    PERFORM "lead_score"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o));
     RETURN NULL;
 END
 ';
@@ -283,6 +263,9 @@ BEGIN
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
+    IF v_new <> ''{}'' THEN
+        PERFORM lead_score._recomputed(''live'', true);
+    END IF;
     WITH fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
@@ -329,6 +312,9 @@ BEGIN
     DELETE FROM "lead_score"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
+    IF v_new <> ''{}'' THEN
+        PERFORM lead_score._recomputed(''live'', true);
+    END IF;
     WITH fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
@@ -421,6 +407,9 @@ REVOKE ALL ON FUNCTION "lead_score"."live__lead_del"() FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."live__lead_trunc"() FROM PUBLIC;
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score"."live__recompute"("pg_catalog"."uuid"[]) FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) FROM PUBLIC;
@@ -559,6 +548,7 @@ DROP FUNCTION IF EXISTS "lead_score"."live__lead_upd"();
 DROP FUNCTION IF EXISTS "lead_score"."live__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."live__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."live__fold";
+DROP FUNCTION IF EXISTS "lead_score"."live__recompute";
 DROP VIEW IF EXISTS "lead_score"."live_current";
 DROP VIEW IF EXISTS "lead_score"."live_merged";
 DROP VIEW IF EXISTS "lead_score"."live_columns";
