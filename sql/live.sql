@@ -361,20 +361,49 @@ BEGIN
 END
 $$;
 
--- The n hottest leads now: candidates come from the heat index, then are ranked
--- by their exact engagement (caps can reorder leads whose heat is close). Leads
--- with pending events are candidates too, and as many more come from the index,
--- since their stored heat may be stale in either direction. Each candidate is
--- read by key, so the work grows with n and the pending leads, not all leads.
-CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100)
-RETURNS TABLE (lead_key text, engagement float8, fit float8, total float8, grade text, label text,
-               quadrant text, mql boolean)
+-- The n leads with the highest total now (ties by key), leaving out
+-- disqualified leads unless include_disqualified. Exact: each score row keeps
+-- the highest total any later read can give it (its bound, indexed); leads are
+-- taken in bound order, with every lead that has pending events, and ranked by
+-- their exact score, until the next bound is below the n-th total. Each round
+-- takes four times as many from the index. A read the bounds do not cover
+-- (lead_score.as_of in the past, a transaction older than an hour) sorts every
+-- lead instead.
+DO $$ BEGIN EXECUTE lead_score._top_lead_type_ddl(); END $$;
+COMMENT ON TYPE lead_score.top_lead IS 'A row of top_leads: a lead''s key as text and its current score.';
+CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
+RETURNS SETOF lead_score.top_lead
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    q      text;
+    k      bigint;
+    v_rows lead_score.top_lead[];
+    v_next float8;
+    v_nth  float8;
 BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'top_leads: n must not be negative, got %', n USING ERRCODE = 'invalid_parameter_value';
+    ELSIF n = 0 THEN
+        PERFORM lead_score._sql(top_leads.attachment, 'top_leads');
+        RETURN;
+    END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
-    RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads') USING n;
+    IF NOT lead_score._bounds_hold(lead_score.scoring_time()) THEN
+        RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
+        RETURN;
+    END IF;
+    q := lead_score._sql(top_leads.attachment, 'top_leads');
+    k := greatest(4 * n, 64);
+    LOOP
+        EXECUTE q INTO v_rows, v_next USING n, include_disqualified, k;
+        v_nth := v_rows[n].total;
+        EXIT WHEN v_next IS NULL
+               OR (v_nth IS NOT NULL AND v_next < v_nth - 1e-9 * (1 + abs(v_nth)));
+        k := k * 4;
+    END LOOP;
+    RETURN QUERY SELECT * FROM unnest(v_rows);
 END
 $$;
 
@@ -406,7 +435,8 @@ COMMENT ON FUNCTION lead_score.check_consistency(text) IS
     'Every lead whose live score differs from a from-scratch recompute (none, normally).';
 COMMENT ON FUNCTION lead_score.current_score(text, anyelement) IS 'The current score of one lead of an attachment, by its own key; no row for a key that is not a lead.';
 COMMENT ON FUNCTION lead_score.current_score(text, text) IS 'The current score of one lead of an attachment, by its key written as text.';
-COMMENT ON FUNCTION lead_score.top_leads(text, integer) IS 'The n most engaged leads of an attachment now.';
+COMMENT ON FUNCTION lead_score.top_leads(text, integer, boolean) IS
+    'The n leads of an attachment with the highest total now (ties by key), disqualified leads left out unless asked for.';
 COMMENT ON FUNCTION lead_score.scoring_time() IS 'The time scores are read at: lead_score.as_of if set, else now().';
 COMMENT ON TABLE lead_score.attachments IS 'Models bound to lead and activity tables by attach().';
 COMMENT ON TABLE lead_score.alerts IS 'Every alert, written by the transaction that caused it.';

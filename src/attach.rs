@@ -564,6 +564,12 @@ fn applied_type_ddl() -> String {
     lead_score_core::sqlgen::attach::applied_type()
 }
 
+/// `CREATE TYPE lead_score.top_lead`, from the one list of its fields.
+#[pg_extern(name = "_top_lead_type_ddl", immutable, strict, parallel_safe)]
+fn top_lead_type_ddl() -> String {
+    lead_score_core::sqlgen::attach::top_lead_type()
+}
+
 /// Detaches every attachment one of whose tables no longer exists: its
 /// triggers went with the table; its functions, views, tables and row go now.
 /// Runs as the extension's owner, whoever dropped the table.

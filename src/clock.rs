@@ -46,6 +46,28 @@ pub fn now() -> i64 {
     unsafe { pg_sys::GetCurrentTransactionStartTimestamp() }
 }
 
+/// Microseconds since 2000-01-01 now (or the mock): the wall clock, not the
+/// transaction's start.
+fn clock() -> i64 {
+    #[cfg(feature = "mock_clock")]
+    if MOCK_NOW.get().is_some_and(|m| !m.as_bytes().is_empty()) {
+        return now();
+    }
+    // SAFETY: reads the clock; no arguments.
+    unsafe { pg_sys::GetCurrentTimestamp() }
+}
+
+/// `lead_score._bounds_hold(read_at)`: whether a read at `read_at` may rank
+/// leads by their stored bounds, which hold for reads from an hour before each
+/// row's write on (`lead_score_core::live::BOUND_VALID_BEFORE_US`). Rows a
+/// reader sees were written before the clock now, so that is when a read at
+/// least that much before the clock cannot use them: `lead_score.as_of` in the
+/// past, or a transaction older than that.
+#[pg_extern(name = "_bounds_hold", volatile, strict, parallel_safe)]
+fn bounds_hold(read_at: pgrx::datum::TimestampWithTimeZone) -> bool {
+    i64::from(read_at) >= clock().saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US)
+}
+
 /// `lead_score._now()`: the time writers use (see the module docs).
 #[pg_extern(name = "_now", stable, parallel_safe)]
 fn now_sql() -> pgrx::datum::TimestampWithTimeZone {

@@ -11,7 +11,7 @@ use crate::lead::{form_tuple, hot_categories, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
-    check_supported, classification_alerts, detect_bursts, heat, live_add, live_key, live_len,
+    check_supported, classification_alerts, detect_bursts, live_add, live_key, live_len,
     live_merge, new_live, rebase, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Value};
@@ -229,12 +229,6 @@ fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Ve
     buf
 }
 
-/// The ordering key of the hottest-leads index.
-#[pg_extern(name = "_live_heat", stable, strict, parallel_safe)]
-fn live_heat(state: &[u8]) -> f64 {
-    heat(&model_of(state).model, state)
-}
-
 /// The score of a live state at `now`. Readers pass `as_of` when `now` is
 /// `lead_score.as_of` (see `lead_score_core::live::read_time`).
 fn score_at(
@@ -391,6 +385,15 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
         }),
         _ => None,
     };
+    // The highest total any read from an hour before this write on can give
+    // (lead_score_core::live::upper_bound), for top_leads.
+    let bound = fit
+        + lead_score_core::live::upper_bound(
+            model,
+            &buf,
+            now.saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US),
+        )
+        .or_raise();
     let mut alerts: Vec<serde_json::Value> = classification_alerts(prev.as_ref(), &next)
         .into_iter()
         .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
@@ -405,7 +408,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
         Some(pg_sys::Datum::from(next.mql)),
         next.quadrant.as_str().into_datum(),
         next.hot.clone().into_datum(),
-        Some(pg_sys::Datum::from(heat(model, &buf).to_bits())),
+        Some(pg_sys::Datum::from(bound.to_bits())),
         score.last_activity.map(pg_sys::Datum::from),
         Some(pg_sys::Datum::from(compiled.version)),
         if alerts.is_empty() {

@@ -350,18 +350,66 @@ pub fn detect_bursts(model: &Model, buf: &mut [u8]) -> Vec<usize> {
     fired
 }
 
-/// The index ordering key: forward engagement of the rules that use the model's
-/// default decay, before caps. Rows sharing a landmark keep this order over time.
-pub fn heat(model: &Model, buf: &[u8]) -> f64 {
-    let default = model.engagement.default_decay;
+/// How long before its write a score row's [`upper_bound`] still holds: a
+/// reader whose time is this much older than the newest write (a long
+/// transaction, or `lead_score.as_of`) cannot use the bounds.
+pub const BOUND_VALID_BEFORE_US: i64 = 3_600_000_000;
+
+/// The highest engagement a live state can score at any time from `from` on,
+/// until events are added: negative rules count 0 (their points decay toward
+/// 0, so they only ever take less off), positive rules as at `from` (or at the
+/// last activity, if later: decay and windows only lower them after), and no
+/// inactivity penalty (a new event would lift it). Every step of
+/// `EngagementModel::finalize` is monotone in the rules'
+/// points, so the result bounds every later read. `top_leads` ranks by it.
+pub fn upper_bound(model: &Model, buf: &[u8], from: i64) -> Result<f64> {
+    let mut bounded = buf.to_vec();
+    for (i, rule) in model.engagement.rules.iter().enumerate() {
+        if rule.points < 0.0 {
+            let slot = rules_at() + i * 16;
+            put_f64(&mut bounded, slot, 0.0);
+            put_i64(&mut bounded, slot + 8, 0);
+        }
+    }
+    let at = read_time(model, &bounded, from, false)?;
+    let live = LiveAt::new(model, &bounded, at)?;
+    let mut categories = Vec::new();
+    Ok(model
+        .engagement
+        .finalize(&NoInactivity(&live), &mut categories, &mut ()))
+}
+
+/// The most one event of `event_type` can add to [`upper_bound`]: the points
+/// of every positive rule for that type, whatever its conditions.
+pub fn event_bound(model: &Model, event_type: &str) -> f64 {
     model
         .engagement
-        .rules
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.decay == default)
-        .map(|(i, _)| get_f64(buf, rules_at() + i * 16))
-        .sum()
+        .rules_by_event
+        .get(event_type)
+        .map_or(0.0, |rules| {
+            rules
+                .iter()
+                .map(|&i| model.engagement.rules[i as usize].points.max(0.0))
+                .sum()
+        })
+}
+
+/// A state's totals with no last activity, so no inactivity penalty applies.
+struct NoInactivity<'a>(&'a LiveAt<'a>);
+
+impl RuleTotals for NoInactivity<'_> {
+    fn count(&self, rule: usize) -> i64 {
+        self.0.count(rule)
+    }
+    fn decayed(&self, rule: usize) -> f64 {
+        self.0.decayed(rule)
+    }
+    fn last_activity(&self) -> Option<i64> {
+        None
+    }
+    fn as_of(&self) -> i64 {
+        self.0.as_of()
+    }
 }
 
 /// The shortest half-life in the model, for deciding when to rebase.

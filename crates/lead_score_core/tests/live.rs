@@ -156,7 +156,9 @@ fn future_events_never_overflow() {
         rebase(&m, &mut live, now);
         let e = engagement_live(&m, &live, now);
         assert!(e.is_finite(), "{e} at {now}");
-        assert!(lead_score_core::live::heat(&m, &live).is_finite());
+        assert!(lead_score_core::live::upper_bound(&m, &live, now)
+            .unwrap()
+            .is_finite());
     }
 }
 
@@ -336,4 +338,82 @@ fn classification_crossings() {
         ),
         Vec::<&str>::new()
     );
+}
+
+proptest! {
+    /// `top_leads` is exact because no later read of a lead scores above its
+    /// stored bound plus the bounds of its pending events.
+    #[test]
+    fn upper_bound_holds_at_every_later_time_and_with_added_events(
+        evs in events(), cut in 0usize..50, later in 0i64..(120 * DAY), which in 0usize..3
+    ) {
+        let m = match which {
+            0 => live_model(),
+            1 => window_model(),
+            _ => bound_model(),
+        };
+        let cut = cut.min(evs.len());
+        let mut live = new_live(&m, lkey(NOW - 20 * DAY));
+        for &(e, age, p) in &evs[..cut] {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+        }
+        let bound = lead_score_core::live::upper_bound(&m, &live, NOW).unwrap();
+        let at = lead_score_core::live::read_time(&m, &live, NOW + later, false).unwrap();
+        let now_score = m.engagement_of(Some(&LiveAt::new(&m, &live, at).unwrap() as &dyn RuleTotals)).0;
+        prop_assert!(now_score <= bound + 1e-9 * (1.0 + bound.abs()), "{now_score} > {bound}");
+        let mut added = 0.0;
+        for &(e, age, p) in &evs[cut..] {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            added += lead_score_core::live::event_bound(&m, EVENTS[e]);
+        }
+        let at = lead_score_core::live::read_time(&m, &live, NOW + later, false).unwrap();
+        let with = m.engagement_of(Some(&LiveAt::new(&m, &live, at).unwrap() as &dyn RuleTotals)).0;
+        prop_assert!(with <= bound + added + 1e-9 * (1.0 + bound.abs()), "{with} > {bound} + {added}");
+    }
+}
+
+/// Negative points that decay toward 0 and an inactivity penalty: the two
+/// ways a later read can score higher than an earlier one.
+fn bound_model() -> Model {
+    let mut spec = base_spec();
+    set(
+        &mut spec,
+        "engagement.rules",
+        json!([
+            {"name": "visit", "event": "page_view", "points": 10, "decay": {"kind": "exponential", "half_life": "7 days"}},
+            {"name": "unsubscribe", "event": "unsubscribe", "points": -40, "decay": {"kind": "exponential", "half_life": "7 days"}},
+            {"name": "demo", "event": "demo_request", "points": 50, "repeat": "once"}
+        ]),
+    );
+    set(
+        &mut spec,
+        "engagement.decay",
+        json!({"kind": "step", "points": 5, "every": "7 days"}),
+    );
+    model(&spec)
+}
+
+#[test]
+fn upper_bound_covers_negative_points_decaying_and_a_lifted_penalty() {
+    let m = bound_model();
+    let score = |buf: &[u8], at: i64| {
+        m.engagement_of(Some(&LiveAt::new(&m, buf, at).unwrap() as &dyn RuleTotals))
+            .0
+    };
+    // An unsubscribe decays toward 0: the score rises within the week.
+    let mut live = new_live(&m, lkey(NOW));
+    live_add(&m, &mut live, "demo_request", NOW - DAY, &url(false));
+    live_add(&m, &mut live, "unsubscribe", NOW, &url(false));
+    let bound = lead_score_core::live::upper_bound(&m, &live, NOW).unwrap();
+    assert!(score(&live, NOW + 6 * DAY) > score(&live, NOW));
+    assert!(score(&live, NOW + 6 * DAY) <= bound);
+    // Idle for five weeks: a new visit lifts the 25-point penalty as well as
+    // adding its own 10.
+    let mut idle = new_live(&m, lkey(NOW));
+    live_add(&m, &mut idle, "demo_request", NOW - 35 * DAY, &url(false));
+    let bound = lead_score_core::live::upper_bound(&m, &idle, NOW).unwrap();
+    assert_eq!(score(&idle, NOW), 25.0);
+    live_add(&m, &mut idle, "page_view", NOW, &url(false));
+    assert_eq!(score(&idle, NOW), 60.0);
+    assert!(60.0 <= bound + lead_score_core::live::event_bound(&m, "page_view"));
 }

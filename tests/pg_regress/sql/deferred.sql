@@ -86,8 +86,8 @@ INSERT INTO feed.events (lead_id, type, occurred_at) VALUES (4, 'demo_request', 
 SELECT attachment, round(total::numeric, 3) AS total, quadrant, mql
 FROM (VALUES ('feed_sync'), ('feed_deferred')) AS a(attachment),
      LATERAL lead_score.current_score(a.attachment, 4::bigint);
-SELECT lead_key, round(engagement::numeric, 3) AS engagement, quadrant FROM lead_score.top_leads('feed_deferred', 2);
-SELECT lead_key, round(engagement::numeric, 3) AS engagement, quadrant FROM lead_score.top_leads('feed_sync', 2);
+SELECT lead_key, round(total::numeric, 3) AS total, quadrant FROM lead_score.top_leads('feed_deferred', 2);
+SELECT lead_key, round(total::numeric, 3) AS total, quadrant FROM lead_score.top_leads('feed_sync', 2);
 
 -- COPY appends like INSERT; TRUNCATE empties engagement and the pending events.
 COPY feed.events (lead_id, type, occurred_at, url) FROM STDIN;

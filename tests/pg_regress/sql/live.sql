@@ -87,9 +87,13 @@ FROM lead_score.current_score('live', '00000000-0000-0000-0000-000000000001'::uu
 SELECT round(total::numeric, 3) AS total, grade FROM lead_score.current_score('live', '00000000-0000-0000-0000-000000000001');
 SELECT count(*) AS rows FROM lead_score.current_score('live', '00000000-0000-0000-0000-0000000000ff'::uuid);
 SELECT * FROM lead_score.current_score('nope', 1);
-SELECT right(lead_key, 1) AS person, round(engagement::numeric, 3) AS engagement, quadrant FROM lead_score.top_leads('live', 2);
--- "Hottest now" is an index scan on the forward-decayed heat, with no sort over all leads.
-EXPLAIN (COSTS OFF) SELECT lead_key FROM lead_score.live_current ORDER BY heat DESC LIMIT 100;
+-- The leads with the highest total now, ties by key. Disqualified leads (a
+-- competitor's staff) are left out unless asked for. top_leads walks an
+-- index of each lead's highest possible total, so it reads a few leads, not all
+-- (tests/pg_regress/sql/top_leads.sql checks it against a full sort).
+SELECT right(lead_key, 1) AS person, round(total::numeric, 3) AS total, quadrant, disqualified FROM lead_score.top_leads('live', 2);
+SELECT right(lead_key, 1) AS person, round(total::numeric, 3) AS total, disqualified
+FROM lead_score.top_leads('live', 10, include_disqualified => true);
 
 -- Time passes: decay alone takes person 1 out of MQL. tick() finds it and alerts once.
 SET lead_score.mock_now = '2026-06-20 12:00:00+00';

@@ -46,7 +46,7 @@ pub const APPLIED: &[(&str, &str, &str)] = &[
     ("mql", "boolean", "mql"),
     ("quadrant", "text", "quadrant"),
     ("hot_categories", "text[]", "hot_categories"),
-    ("heat", "float8", "heat"),
+    ("bound", "float8", "bound"),
     ("last_activity", "timestamptz", "last_activity"),
     ("model_version", "integer", "model_version"),
     ("alerts", "jsonb", "last_alerts"),
@@ -70,6 +70,32 @@ pub const SCORE: &[(&str, &str)] = &[
     ("last_activity", "timestamptz"),
     ("model_version", "integer"),
 ];
+
+/// Fields of the `lead_score.top_lead` composite `top_leads` returns, in order.
+pub const TOP_LEAD: &[(&str, &str)] = &[
+    ("lead_key", "text"),
+    ("total", "float8"),
+    ("fit", "float8"),
+    ("engagement", "float8"),
+    ("grade", "text"),
+    ("label", "text"),
+    ("quadrant", "text"),
+    ("mql", "boolean"),
+    ("disqualified", "boolean"),
+];
+
+/// `CREATE TYPE lead_score.top_lead`, from [`TOP_LEAD`].
+pub fn top_lead_type() -> String {
+    let fields: Vec<String> = TOP_LEAD
+        .iter()
+        .map(|(f, t)| format!("{} {t}", ident(f)))
+        .collect();
+    format!(
+        "CREATE TYPE {} AS ({})",
+        ours("top_lead"),
+        fields.join(", ")
+    )
+}
 
 /// `CREATE TYPE lead_score.score`, from [`SCORE`].
 pub fn score_type() -> String {
@@ -239,8 +265,8 @@ pub mod names {
     pub fn scores(a: &str) -> String {
         format!("{a}_scores")
     }
-    pub fn heat_index(a: &str) -> String {
-        format!("{a}_scores_heat")
+    pub fn bound_index(a: &str) -> String {
+        format!("{a}_scores_bound")
     }
     pub fn pending(a: &str) -> String {
         format!("{a}_pending")
@@ -327,7 +353,7 @@ impl Attachment {
     pub fn create_statements(&self) -> Vec<Statement> {
         let mut out = vec![
             self.scores_table(),
-            self.heat_index(),
+            self.bound_index(),
             self.pending_table(),
             self.stripes_table_ddl(),
             self.stripes_rows(),
@@ -357,7 +383,7 @@ impl Attachment {
             "disqualified_by text".to_string(),
         ];
         for (_, typ, column) in APPLIED {
-            let not_null = if matches!(*column, "state" | "heat") {
+            let not_null = if matches!(*column, "state" | "bound") {
                 " NOT NULL"
             } else {
                 ""
@@ -375,13 +401,13 @@ impl Attachment {
         )
     }
 
-    /// The index that makes "hottest leads now" an index scan.
-    pub fn heat_index(&self) -> Statement {
+    /// The index `top_leads` walks: leads by the highest total they can have.
+    pub fn bound_index(&self) -> Statement {
         stmt(
-            names::heat_index(&self.name),
+            names::bound_index(&self.name),
             format!(
-                "CREATE INDEX {} ON {} (heat DESC)",
-                ident(&names::heat_index(&self.name)),
+                "CREATE INDEX {} ON {} (bound DESC)",
+                ident(&names::bound_index(&self.name)),
                 self.scores()
             ),
         )
@@ -459,16 +485,15 @@ impl Attachment {
     }
 
     /// Each score row with its pending events merged in: what every reader
-    /// sees. A sync attachment has none, and its view stays a plain scan, so
-    /// `ORDER BY heat LIMIT n` over the current view is an index scan.
+    /// sees. A sync attachment has none, and its view stays a plain scan.
     pub fn merged_view(&self) -> Statement {
         let body = match self.mode {
             Mode::Sync => format!(
-                "SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.heat FROM {} s",
+                "SELECT s.lead_key, s.state, s.fit, s.disqualified_by FROM {} s",
                 self.scores()
             ),
             Mode::Deferred => format!(
-                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.heat\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
+                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
                 self.scores(),
                 self.pending_states()
             ),
@@ -487,7 +512,7 @@ impl Attachment {
         stmt(
             names::current(&self.name),
             format!(
-                "CREATE VIEW {} AS\nSELECT s.lead_key, {}, s.heat\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x",
+                "CREATE VIEW {} AS\nSELECT s.lead_key, {}\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x",
                 ours(&names::current(&self.name)),
                 SCORE
                     .iter()
@@ -1171,8 +1196,10 @@ pub enum Query {
     TimeCrossings,
     /// Every mismatch between stored and recomputed scores: $1 model.
     Check,
-    /// The $1 most engaged leads now.
+    /// One round of `top_leads` (see `top_leads_query`).
     TopLeads,
+    /// `top_leads` by a full sort: $1 n, $2 whether disqualified leads count.
+    TopLeadsAll,
     /// One lead's score: $1 its key.
     CurrentScore,
     /// One lead's score: $1 its key as text, read as the key type.
@@ -1198,6 +1225,7 @@ impl Query {
             "time_crossings" => Query::TimeCrossings,
             "check" => Query::Check,
             "top_leads" => Query::TopLeads,
+            "top_leads_all" => Query::TopLeadsAll,
             "current_score" => Query::CurrentScore,
             "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
@@ -1226,12 +1254,13 @@ impl Attachment {
                 self.scores()
             ),
             Query::Rebase => format!(
-                "UPDATE {} SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1))",
+                "UPDATE {} SET state = lead_score._live_rebase(state, $1)",
                 self.scores()
             ),
             Query::TimeCrossings => self.time_crossings_query(),
             Query::Check => self.check_query(),
             Query::TopLeads => self.top_leads_query(),
+            Query::TopLeadsAll => self.top_leads_all_query(),
             Query::CurrentScore => format!(
                 "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
                 ours(&names::merged(&self.name))
@@ -1355,31 +1384,57 @@ WHERE s.k IS NULL OR e.k IS NULL
         )
     }
 
-    /// Candidates come from the heat index, then are ranked by their exact
-    /// engagement (caps can reorder leads whose heat is close). Leads with
-    /// pending events are candidates too, and as many more come from the index,
-    /// since their stored heat may be stale in either direction. Each candidate
-    /// is read by key, so the work grows with n and the pending leads.
+    /// One round of `top_leads`: $1 n, $2 whether disqualified leads count,
+    /// $3 how many leads to take from the bound index. Ranks those leads and
+    /// every lead with pending events by their exact score (total, then key),
+    /// and returns the best $1 as an array of `lead_score.top_lead`, with the
+    /// bound of the next lead in the index (NULL once it has no more): when
+    /// that is below the n-th total, no lead left out can enter (see
+    /// `lead_score_core::live::upper_bound`). Each candidate is read by key,
+    /// so the work grows with $3 and the pending leads, not with all leads.
     fn top_leads_query(&self) -> String {
         format!(
             "WITH pending AS MATERIALIZED ({pending}),
-candidates AS MATERIALIZED (
-    (SELECT s.lead_key FROM {scores} s ORDER BY s.heat DESC
-     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+idx AS MATERIALIZED (
+    SELECT s.lead_key, s.bound FROM {scores} s WHERE $2 OR s.disqualified_by IS NULL
+    ORDER BY s.bound DESC LIMIT $3 + 1),
+candidates AS (
+    (SELECT i.lead_key FROM idx i ORDER BY i.bound DESC LIMIT $3)
     UNION
-    SELECT pending.lead_key FROM pending)
-SELECT {key}, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
-FROM candidates c
--- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
-CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
-                    WHERE s.lead_key = c.lead_key OFFSET 0) s
-LEFT JOIN pending d ON d.lead_key = c.lead_key
-CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
-                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
-ORDER BY x.engagement DESC, x.total DESC LIMIT $1",
+    SELECT p.lead_key FROM pending p),
+ranked AS (
+    SELECT c.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM candidates c
+    -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
+                        WHERE s.lead_key = c.lead_key OFFSET 0) s
+    LEFT JOIN pending d ON d.lead_key = c.lead_key
+    CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                              s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified
+    ORDER BY x.total DESC, c.lead_key LIMIT $1)
+SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::{top_lead}
+             FROM ranked r ORDER BY r.total DESC, r.lead_key),
+       (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1)",
             pending = self.pending_states(),
             scores = self.scores(),
-            key = text_of("c.lead_key", self.lead_key.text),
+            key = text_of("r.lead_key", self.lead_key.text),
+            top_lead = ours("top_lead"),
+        )
+    }
+
+    /// `top_leads` by a full sort of the current scores, for reads the stored
+    /// bounds do not cover (`lead_score.as_of` in the past, a long transaction):
+    /// $1 n, $2 whether disqualified leads count.
+    fn top_leads_all_query(&self) -> String {
+        format!(
+            "SELECT {key}, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM {merged} s
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x
+WHERE $2 OR NOT x.disqualified
+ORDER BY x.total DESC, s.lead_key LIMIT $1",
+            key = text_of("s.lead_key", self.lead_key.text),
+            merged = ours(&names::merged(&self.name)),
         )
     }
 }
@@ -1514,7 +1569,7 @@ mod tests {
         }
         for n in [
             names::scores(&name),
-            names::heat_index(&name),
+            names::bound_index(&name),
             names::pending(&name),
             names::stripes(&name),
             names::columns(&name),
@@ -1541,7 +1596,7 @@ mod tests {
     fn applied_type_comes_from_one_list() {
         assert_eq!(
             applied_type(),
-            "CREATE TYPE \"lead_score\".\"_applied\" AS (\"state\" bytea, \"engagement\" float8, \"total\" float8, \"mql\" boolean, \"quadrant\" text, \"hot_categories\" text[], \"heat\" float8, \"last_activity\" timestamptz, \"model_version\" integer, \"alerts\" jsonb)"
+            "CREATE TYPE \"lead_score\".\"_applied\" AS (\"state\" bytea, \"engagement\" float8, \"total\" float8, \"mql\" boolean, \"quadrant\" text, \"hot_categories\" text[], \"bound\" float8, \"last_activity\" timestamptz, \"model_version\" integer, \"alerts\" jsonb)"
         );
     }
 }

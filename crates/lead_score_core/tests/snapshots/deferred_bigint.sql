@@ -12,15 +12,15 @@ CREATE TABLE "lead_score"."bench_scores" (
     mql boolean,
     quadrant text,
     hot_categories text[],
-    heat float8 NOT NULL,
+    bound float8 NOT NULL,
     last_activity timestamptz,
     model_version integer,
     last_alerts jsonb,
     updated_at timestamptz
 );
 
--- bench_scores_heat
-CREATE INDEX "bench_scores_heat" ON "lead_score"."bench_scores" (heat DESC);
+-- bench_scores_bound
+CREATE INDEX "bench_scores_bound" ON "lead_score"."bench_scores" (bound DESC);
 
 -- bench_pending
 CREATE TABLE "lead_score"."bench_pending" (lead_key "pg_catalog"."int8" NOT NULL, event_type text, occurred_at timestamptz) USING heap;
@@ -38,7 +38,7 @@ CREATE VIEW "lead_score"."bench_columns" AS SELECT l."id" AS c1, a."lead_id" AS 
 CREATE VIEW "lead_score"."bench_merged" AS
 SELECT s.lead_key,
        CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,
-       s.fit, s.disqualified_by, s.heat
+       s.fit, s.disqualified_by
 FROM "lead_score"."bench_scores" s
 LEFT JOIN (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at) AS st
 FROM "lead_score"."bench_pending" p
@@ -48,7 +48,7 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- bench_current
 CREATE VIEW "lead_score"."bench_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version
 FROM "lead_score"."bench_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
 
@@ -73,7 +73,7 @@ BEGIN
     d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)), 0) INTO STRICT v_count
@@ -108,7 +108,7 @@ BEGIN
     FOR v_pass IN 1..2 LOOP
         WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''bench'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
-            UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         gone AS (DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
@@ -181,7 +181,7 @@ BEGIN
     PERFORM 1 FROM "lead_score"."bench_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."bench_pending";
     WITH up AS (
-        UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT pg_catalog.count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -220,8 +220,8 @@ BEGIN
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq) f
         LEFT JOIN fresh ON fresh.k = l."id"
@@ -230,7 +230,7 @@ BEGIN
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT pg_catalog.count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -271,8 +271,8 @@ BEGIN
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq) f
         LEFT JOIN fresh ON fresh.k = l."id"
@@ -281,7 +281,7 @@ BEGIN
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT pg_catalog.count(lead_score._emit_alerts(''bench'', ''bench'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -386,8 +386,8 @@ WITH gone AS (DELETE FROM "lead_score"."bench_pending"),
 fresh AS (
     SELECT a."lead_id" AS k, lead_score._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
     FROM "public"."activities" a WHERE lead_score._progress(1, $7, $9) AND a."occurred_at" IS NOT NULL GROUP BY a."lead_id")
-INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
-SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
+INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "public"."leads" l
 CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
 LEFT JOIN fresh ON fresh.k = l."id"
@@ -396,8 +396,8 @@ CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._l
 WHERE l."id" IS NOT NULL AND lead_score._progress(2, $8, $9)
 ORDER BY l."id"
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
-    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+    (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
+    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.bound, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
      FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
 
@@ -405,7 +405,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
 SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, (s.lead_key)::text, s.total, s.last_alerts)) FROM "lead_score"."bench_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
-UPDATE "lead_score"."bench_scores" SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1));
+UPDATE "lead_score"."bench_scores" SET state = lead_score._live_rebase(state, $1);
 
 -- query time_crossings
 WITH due AS (
@@ -416,7 +416,7 @@ WITH due AS (
       AND NOT EXISTS (SELECT 1 FROM "lead_score"."bench_pending" p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (
-    UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
+    UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
 SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, (u.lead_key)::text, u.total, u.last_alerts)), 0)
@@ -452,20 +452,27 @@ FROM "lead_score"."bench_pending" p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'bench') k
 GROUP BY p.lead_key),
-candidates AS MATERIALIZED (
-    (SELECT s.lead_key FROM "lead_score"."bench_scores" s ORDER BY s.heat DESC
-     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+idx AS MATERIALIZED (
+    SELECT s.lead_key, s.bound FROM "lead_score"."bench_scores" s WHERE $2 OR s.disqualified_by IS NULL
+    ORDER BY s.bound DESC LIMIT $3 + 1),
+candidates AS (
+    (SELECT i.lead_key FROM idx i ORDER BY i.bound DESC LIMIT $3)
     UNION
-    SELECT pending.lead_key FROM pending)
-SELECT (c.lead_key)::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
-FROM candidates c
--- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
-CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."bench_scores" s
-                    WHERE s.lead_key = c.lead_key OFFSET 0) s
-LEFT JOIN pending d ON d.lead_key = c.lead_key
-CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
-                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
-ORDER BY x.engagement DESC, x.total DESC LIMIT $1;
+    SELECT p.lead_key FROM pending p),
+ranked AS (
+    SELECT c.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM candidates c
+    -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."bench_scores" s
+                        WHERE s.lead_key = c.lead_key OFFSET 0) s
+    LEFT JOIN pending d ON d.lead_key = c.lead_key
+    CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                              s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified
+    ORDER BY x.total DESC, c.lead_key LIMIT $1)
+SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
+             FROM ranked r ORDER BY r.total DESC, r.lead_key),
+       (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
 SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = $1;

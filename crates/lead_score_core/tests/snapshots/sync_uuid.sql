@@ -12,15 +12,15 @@ CREATE TABLE "lead_score"."live_scores" (
     mql boolean,
     quadrant text,
     hot_categories text[],
-    heat float8 NOT NULL,
+    bound float8 NOT NULL,
     last_activity timestamptz,
     model_version integer,
     last_alerts jsonb,
     updated_at timestamptz
 );
 
--- live_scores_heat
-CREATE INDEX "live_scores_heat" ON "lead_score"."live_scores" (heat DESC);
+-- live_scores_bound
+CREATE INDEX "live_scores_bound" ON "lead_score"."live_scores" (bound DESC);
 
 -- live_pending
 CREATE TABLE "lead_score"."live_pending" (lead_key "pg_catalog"."uuid" NOT NULL, event_type text, occurred_at timestamptz, p1 text) USING heap;
@@ -36,11 +36,11 @@ CREATE VIEW "lead_score"."live_columns" AS SELECT l."person_id" AS c1, a."person
 
 -- live_merged
 CREATE VIEW "lead_score"."live_merged" AS
-SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.heat FROM "lead_score"."live_scores" s;
+SELECT s.lead_key, s.state, s.fit, s.disqualified_by FROM "lead_score"."live_scores" s;
 
 -- live_current
 CREATE VIEW "lead_score"."live_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, s.heat
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version
 FROM "lead_score"."live_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
 
@@ -65,7 +65,7 @@ BEGIN
     d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)), 0) INTO STRICT v_count
@@ -100,7 +100,7 @@ BEGIN
     FOR v_pass IN 1..2 LOOP
         WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
-            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         sent AS (SELECT count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
@@ -161,7 +161,7 @@ BEGIN
     FOR v_pass IN 1..2 LOOP
         WITH d AS (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
         up AS (
-            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         sent AS (SELECT count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
@@ -233,7 +233,7 @@ BEGIN
     PERFORM 1 FROM "lead_score"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."live_pending";
     WITH up AS (
-        UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT pg_catalog.count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -270,8 +270,8 @@ BEGIN
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
@@ -280,7 +280,7 @@ BEGIN
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT pg_catalog.count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -319,8 +319,8 @@ BEGIN
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now
+        INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
@@ -329,7 +329,7 @@ BEGIN
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-            (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT pg_catalog.count(lead_score._emit_alerts(''live'', ''live'', (u.lead_key)::text, u.total, u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -437,8 +437,8 @@ WITH gone AS (DELETE FROM "lead_score"."live_pending"),
 fresh AS (
     SELECT a."person" AS k, lead_score._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
     FROM "app"."touches" a WHERE lead_score._progress(1, $7, $9) AND a."at" IS NOT NULL GROUP BY a."person")
-INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at)
-SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, NULL, $3
+INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+SELECT l."person_id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "app"."people" l
 CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
 LEFT JOIN fresh ON fresh.k = l."person_id"
@@ -447,8 +447,8 @@ CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._l
 WHERE l."person_id" IS NOT NULL AND lead_score._progress(2, $8, $9)
 ORDER BY l."person_id"
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
-    (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) =
-    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.heat, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+    (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
+    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.bound, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
      FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
 
@@ -456,7 +456,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
 SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, (s.lead_key)::text, s.total, s.last_alerts)) FROM "lead_score"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
-UPDATE "lead_score"."live_scores" SET state = lead_score._live_rebase(state, $1), heat = lead_score._live_heat(lead_score._live_rebase(state, $1));
+UPDATE "lead_score"."live_scores" SET state = lead_score._live_rebase(state, $1);
 
 -- query time_crossings
 WITH due AS (
@@ -467,7 +467,7 @@ WITH due AS (
       AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_pending" p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (
-    UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, heat, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.heat, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
+    UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
 SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, (u.lead_key)::text, u.total, u.last_alerts)), 0)
@@ -503,20 +503,27 @@ FROM "lead_score"."live_pending" p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'live') k
 GROUP BY p.lead_key),
-candidates AS MATERIALIZED (
-    (SELECT s.lead_key FROM "lead_score"."live_scores" s ORDER BY s.heat DESC
-     LIMIT $1 * 4 + (SELECT pg_catalog.count(*) FROM pending))
+idx AS MATERIALIZED (
+    SELECT s.lead_key, s.bound FROM "lead_score"."live_scores" s WHERE $2 OR s.disqualified_by IS NULL
+    ORDER BY s.bound DESC LIMIT $3 + 1),
+candidates AS (
+    (SELECT i.lead_key FROM idx i ORDER BY i.bound DESC LIMIT $3)
     UNION
-    SELECT pending.lead_key FROM pending)
-SELECT (c.lead_key)::text, x.engagement, x.fit, x.total, x.grade, x.label, x.quadrant, x.mql
-FROM candidates c
--- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
-CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."live_scores" s
-                    WHERE s.lead_key = c.lead_key OFFSET 0) s
-LEFT JOIN pending d ON d.lead_key = c.lead_key
-CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
-                                          s.fit, s.disqualified_by, lead_score.scoring_time()) x
-ORDER BY x.engagement DESC, x.total DESC LIMIT $1;
+    SELECT p.lead_key FROM pending p),
+ranked AS (
+    SELECT c.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM candidates c
+    -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."live_scores" s
+                        WHERE s.lead_key = c.lead_key OFFSET 0) s
+    LEFT JOIN pending d ON d.lead_key = c.lead_key
+    CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
+                                              s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified
+    ORDER BY x.total DESC, c.lead_key LIMIT $1)
+SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
+             FROM ranked r ORDER BY r.total DESC, r.lead_key),
+       (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
 SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM "lead_score"."live_merged" s WHERE s.lead_key = $1;

@@ -1,0 +1,96 @@
+-- top_leads(attachment, n, include_disqualified) returns the n leads with the
+-- highest total now, ties broken by key, leaving out disqualified leads unless
+-- asked for. It is exact: every score row stores the highest total any later
+-- read can give it (negative points at 0, positive ones as at the write, no
+-- inactivity penalty), indexed, and top_leads ranks leads in that order until
+-- the next bound is below the n-th total; every lead with pending events is
+-- ranked too. This file checks it against a full sort of the current view over
+-- 3,000 leads whose orders by fit, engagement, caps and decay all differ, in
+-- both modes, as time passes and with events pending.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+CREATE SCHEMA tl;
+CREATE TABLE tl.leads (id bigint PRIMARY KEY, size int, email text);
+CREATE TABLE tl.events (lead_id bigint NOT NULL, type text NOT NULL, at timestamptz NOT NULL);
+CREATE INDEX ON tl.events (lead_id);
+SELECT lead_score.create_model('tl', '{
+  "fit": {"rules": [
+    {"name": "big", "when": {"field": "size", "gte": 500}, "points": 30},
+    {"name": "mid", "when": {"field": "size", "gte": 100}, "points": 10},
+    {"name": "competitor", "when": {"field": "email", "regex": "@rival\\.com$"}, "disqualify": true}]},
+  "engagement": {
+    "decay": {"kind": "exponential", "half_life": "3 days"},
+    "categories": [{"name": "content", "cap": 25}],
+    "cap": 120,
+    "rules": [
+      {"name": "visit", "event": "page_view", "points": 3},
+      {"name": "download", "event": "download", "points": 8, "category": "content"},
+      {"name": "webinar", "event": "webinar", "points": 15, "repeat": {"cap": 30}, "decay": {"kind": "none"}},
+      {"name": "demo", "event": "demo_request", "points": 40, "repeat": "once", "decay": {"kind": "window", "window": "5 days"}},
+      {"name": "bounce", "event": "bounce", "points": -25, "decay": {"kind": "exponential", "half_life": "1 day"}}]},
+  "classification": {"grades": [{"name": "A", "min": 30}, {"name": "B"}],
+                     "labels": [{"name": "hot", "min": 40}, {"name": "cold"}],
+                     "quadrant": {"fit": 30, "engagement": 40}, "mql": {"min_total": 90}}
+}') > 0 AS created;
+-- 3,000 leads, one in ten a competitor's; 20,000 events over 20 days.
+INSERT INTO tl.leads
+SELECT i, (i * 7919) % 1000, CASE WHEN i % 10 = 3 THEN 'x@rival.com' ELSE 'x@acme.com' END
+FROM generate_series(1, 3000) i;
+INSERT INTO tl.events
+SELECT 1 + (i * 104729) % 3000,
+       (ARRAY['page_view', 'download', 'webinar', 'demo_request', 'bounce'])[1 + (i * 31) % 5],
+       '2026-06-01 12:00+00'::timestamptz - ((i * 6151) % (20 * 86400)) * interval '1 second'
+FROM generate_series(1, 20000) i;
+
+-- top_leads against a full sort of the current view: the same leads in the same
+-- order, for several n, with and without disqualified leads.
+CREATE FUNCTION pg_temp.differences(att text) RETURNS TABLE (n int, include_disqualified boolean, same boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    SELECT k.n, d.d,
+           (SELECT array_agg(t.lead_key ORDER BY t.o) FROM lead_score.top_leads(att, k.n, d.d) WITH ORDINALITY AS t(lead_key, total, fit, engagement, grade, label, quadrant, mql, disqualified, o))
+           IS NOT DISTINCT FROM
+           (SELECT array_agg(c.lead_key::text ORDER BY c.total DESC, c.lead_key)
+            FROM (SELECT * FROM lead_score.tl_current c WHERE d.d OR NOT c.disqualified ORDER BY c.total DESC, c.lead_key LIMIT k.n) c)
+    FROM unnest(ARRAY[1, 10, 100, 1000, 5000]) k(n), unnest(ARRAY[false, true]) d(d);
+END
+$$;
+
+SELECT lead_score.attach('tl', 'tl.leads', 'tl.events', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "at"}', name => 'tl') IS NOT NULL AS attached;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+-- The leads come with their scores; disqualified ones only when asked for.
+SELECT lead_key, round(total::numeric, 3) AS total, grade, quadrant, mql, disqualified FROM lead_score.top_leads('tl', 5);
+SELECT count(*) FILTER (WHERE disqualified) AS disqualified FROM lead_score.top_leads('tl', 1000, include_disqualified => true);
+-- Two days later, with no write: decay has reordered the leads, the bounds still hold.
+SET lead_score.mock_now = '2026-06-03 12:00:00+00';
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+-- New events for a few leads, and a bounce that takes points off now but less later.
+INSERT INTO tl.events SELECT i, 'demo_request', '2026-06-03 11:00+00' FROM generate_series(2900, 2950) i;
+INSERT INTO tl.events SELECT i, 'bounce', '2026-06-03 11:30+00' FROM generate_series(1, 3000, 7) i;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+SET lead_score.mock_now = '2026-06-04 12:00:00+00';
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+-- A read as of a past time cannot use the bounds (scores were higher then):
+-- top_leads sorts every lead instead, and is still exact.
+SET lead_score.as_of = '2026-06-03 11:45:00+00';
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+RESET lead_score.as_of;
+-- n = 0 gives no row; a negative n is an error.
+SELECT count(*) AS rows FROM lead_score.top_leads('tl', 0);
+SELECT * FROM lead_score.top_leads('tl', -1);
+SELECT lead_score.detach('tl');
+
+-- Deferred: events wait in the pending table, and top_leads ranks their leads too.
+SELECT lead_score.attach('tl', 'tl.leads', 'tl.events', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "at"}', name => 'tl', mode => 'deferred') IS NOT NULL AS attached;
+INSERT INTO tl.events SELECT 1 + (i * 7) % 3000, 'webinar', '2026-06-04 11:00+00' FROM generate_series(1, 400) i;
+INSERT INTO tl.events SELECT i, 'bounce', '2026-06-04 11:50+00' FROM generate_series(1, 3000, 11) i;
+SELECT count(*) > 0 AS pending FROM lead_score.tl_pending;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('tl');
+SELECT lead_score.detach('tl');
+
+RESET lead_score.mock_now;
+DROP SCHEMA tl CASCADE;
+SELECT lead_score.drop_model('tl');
