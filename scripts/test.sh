@@ -84,7 +84,7 @@ bash "$ROOT/tests/pgbench/run.sh" lead_score_pgbench "$OUT/pgbench.log" "$TEST_D
 record "pgbench consistency" "$?"
 set -e
 
-log "deadlocks: single-statement writers on plain and attached tables (tests/pgbench/deadlocks.sh)"
+log "deadlocks: writers on plain and attached tables (tests/pgbench/deadlocks.sh)"
 set +e
 bash "$ROOT/tests/pgbench/deadlocks.sh" lead_score_deadlocks 3
 record "pgbench deadlocks" "$?"

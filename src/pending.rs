@@ -36,6 +36,8 @@ const INSERT_BATCH: usize = 1000;
 #[derive(Clone)]
 struct Target {
     pending: pg_sys::Oid,
+    /// The attachment's score table, locked before the pending table (see `append`).
+    scores: pg_sys::Oid,
     /// Attribute number, type and name in the activity table of the lead key,
     /// event type, time and properties, in the pending table's column order.
     columns: Vec<(i16, pg_sys::Oid, std::ffi::CString)>,
@@ -264,7 +266,12 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
             format!("lead_score attachment \"{name}\": a mapped column of the activity table no longer exists; attach again"),
         );
     }
-    Target { pending, columns }
+    let scores = lead_table(&lead_score_core::sqlgen::attach::names::scores(&name));
+    Target {
+        pending,
+        scores,
+        columns,
+    }
 }
 
 /// The attachment named by the trigger's one argument, once the trigger is
@@ -304,7 +311,12 @@ unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> String {
 /// The attachment's pending table. Found by name in the lead_score schema, so
 /// the target is always a pending table.
 fn pending_table(name: &str) -> pg_sys::Oid {
-    let table = std::ffi::CString::new(format!("{name}_pending")).unwrap_or_default();
+    lead_table(&lead_score_core::sqlgen::attach::names::pending(name))
+}
+
+/// A table of the lead_score schema, by name; raises if it is missing.
+fn lead_table(name: &str) -> pg_sys::Oid {
+    let table = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: both names are NUL-terminated; get_namespace_oid raises if the
     // schema is missing, get_relname_relid returns InvalidOid if the table is.
     let pending = unsafe {
@@ -314,9 +326,7 @@ fn pending_table(name: &str) -> pg_sys::Oid {
         )
     };
     if pending == pg_sys::InvalidOid {
-        misuse(format!(
-            "lead_score attachment \"{name}\" has no pending table"
-        ));
+        misuse(format!("lead_score table \"{name}\" does not exist"));
     }
     pending
 }
@@ -370,6 +380,14 @@ unsafe fn append(td: *const pg_sys::TriggerData, target: &Target, now: i64) {
     // SAFETY: the caller guarantees `td` is valid, and so are its relation and
     // NEW TABLE.
     let (source, store) = unsafe { ((*(*td).tg_relation).rd_att, (*td).tg_newtable) };
+    // Every writer takes the score table's lock before the pending table's, as
+    // the other triggers do (LOCK … IN ROW EXCLUSIVE MODE first) and as
+    // publishing, rescoring and detaching take both (EXCLUSIVE, in that order):
+    // a transaction that appends here and then updates or deletes an activity
+    // must not hold the pending table while it waits for the score table.
+    // SAFETY: locks a relation by OID in the mode any writer takes; held to the
+    // end of the transaction like any table lock.
+    unsafe { pg_sys::LockRelationOid(target.scores, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE) };
     let rel = open_pending(target);
     // SAFETY: `store` is the NEW TABLE, whose rows `source` describes; `rel` is
     // open for writing and checked against `target` by open_pending.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Deadlock test: 16 pgbench clients of single-statement writes
+# Deadlock test: 16 pgbench clients of a CRM's writes
 # (tests/pgbench/deadlock_mix.sql: multi-row inserts in either key order, fit
-# changes, lead key changes, one-row activity updates and deletes) on 5 hot
+# changes, lead key changes, one-row activity updates and deletes, and a
+# transaction writing one lead in two statements) on 5 hot
 # leads and on 100k leads, on plain tables and on sync and deferred
 # attachments, with tick(), rescore(), publishing and detach/attach running
 # alongside the attached runs. Plain tables never deadlock on this mix; attached
@@ -22,6 +23,9 @@ mapping='{"occurred_at": "at", "event_type": "type", "properties": {"url": "url"
 
 admin_loop() { # admin_loop ATTACHMENT MODE LEADS EVENTS: tick, rescore, publish, detach/attach until killed
     local att=$1 mode=$2 leads=$3 events=$4 i=0
+    # Stop between steps, never in the middle of one (an untrapped TERM would
+    # leave a running psql behind, detaching after the checks below).
+    trap 'exit 0' TERM
     while true; do
         i=$((i + 1))
         psql -X -q -c "SELECT lead_score.tick()" >/dev/null 2>&1
@@ -38,10 +42,13 @@ admin_loop() { # admin_loop ATTACHMENT MODE LEADS EVENTS: tick, rescore, publish
 }
 
 status=0
-printf '%-8s %-9s %8s %7s %10s %8s %11s\n' leads mode xacts failed deadlocks aborted mismatches
-for keys in 5 100000; do
+printf '%-12s %-8s %-9s %8s %7s %10s %8s %11s\n' mix leads mode xacts failed deadlocks aborted mismatches
+for tx in 0 1; do
+  mix=$([ $tx = 1 ] && echo two-stmt || echo single)
+  for keys in 5 100000; do
+    plain_failed=0
     for mode in plain sync deferred; do
-        t=${mode}_$keys
+        t=${mode}_${keys}_$tx
         psql -X -q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS l_$t, e_$t" \
           -c "CREATE TABLE l_$t (id bigint PRIMARY KEY, industry text, job_title text, employees int, country text, email text, phone text, budget text, decision_maker boolean)" \
           -c "INSERT INTO l_$t (id, industry) SELECT g, 'Software' FROM generate_series(1, $keys) g" \
@@ -54,7 +61,7 @@ for keys in 5 100000; do
             admin_loop "a_$t" "$mode" "l_$t" "e_$t" &
             admin=$!
         fi
-        out=$(pgbench -n -c 16 -j 2 -T "$seconds" --failures-detailed -D leads="$keys" \
+        out=$(pgbench -n -c 16 -j 2 -T "$seconds" --failures-detailed -D leads="$keys" -D tx="$tx" \
               -f <(sed "s/:\"leads\"/l_$t/g; s/:\"events\"/e_$t/g" "$here/deadlock_mix.sql") 2>&1)
         if [ -n "$admin" ]; then kill "$admin" 2>/dev/null; wait "$admin" 2>/dev/null; fi
         xacts=$(awk '/number of transactions actually processed/ {print $6}' <<<"$out" | cut -d/ -f1)
@@ -68,12 +75,22 @@ for keys in 5 100000; do
                  -c "SELECT lead_score.attach('dl', 'l_$t', 'e_$t', '$mapping', name => 'a_$t', mode => '$mode') WHERE NOT EXISTS (SELECT 1 FROM lead_score.attachments WHERE name = 'a_$t')" >/dev/null
             mismatches=$(psql -X -tA -c "SELECT lead_score.tick() >= 0" -c "SELECT count(*) FROM lead_score.check_consistency('a_$t')" | tail -1)
         fi
-        printf '%-8s %-9s %8s %7s %10s %8s %11s\n' "$keys" "$mode" "${xacts:-?}" "${failed:-?}" "${deadlocks:-?}" "$aborted" "$mismatches"
-        if [ "${failed:-1}" != 0 ] || [ "$aborted" != 0 ] || { [ "$mode" != plain ] && [ "$mismatches" != 0 ]; }; then
+        note=
+        [ "$mode" = plain ] && plain_failed=${failed:-0}
+        # Sync mode keeps a lead's score row locked from a transaction's first
+        # write of it to its commit, as any counter kept in a row does; a
+        # transaction that then waits for a row lock another writer of that lead
+        # holds deadlocks with it. Deferred mode appends instead, and must match
+        # plain tables (README, "Concurrency").
+        [ "$tx" = 1 ] && [ "$mode" = sync ] && note="  (not asserted: see README, Concurrency)"
+        printf '%-12s %-8s %-9s %8s %7s %10s %8s %11s%s\n' "$mix" "$keys" "$mode" "${xacts:-?}" "${failed:-?}" "${deadlocks:-?}" "$aborted" "$mismatches" "$note"
+        if { [ -z "$note" ] && [ "${failed:-1}" -gt "$plain_failed" ]; } || [ "$aborted" != 0 ] \
+            || { [ "$mode" != plain ] && [ "$mismatches" != 0 ]; }; then
             status=1
             grep -m3 -E "ERROR|aborted" <<<"$out" | sed 's/^/    /'
         fi
     done
+  done
 done
 [ -n "$report_only" ] && exit 0
 exit $status

@@ -634,6 +634,14 @@ impl Attachment {
         )
     }
 
+    /// Locks every stripe, in stripe order: for a write that locks every score row.
+    fn lock_every_stripe(&self) -> String {
+        format!(
+            "PERFORM 1 FROM {} t ORDER BY t.stripe FOR UPDATE;",
+            self.stripes_table()
+        )
+    }
+
     /// Locks the stripes of every key a query returns, before any score row:
     /// whether a key has a score row can change until its stripe is held, so a
     /// statement that may need a stripe later takes them all first, and locks
@@ -789,11 +797,12 @@ END
         );
         format!(
             "{preamble}{guard}    -- Locks go in one order everywhere: stripes (in stripe order), then score
-    -- rows (in key order), so concurrent statements cannot deadlock on them. A
-    -- single-row statement (the common case) holds at most one of either at a
-    -- time, so it has nothing to order.
+    -- rows (in key order), so concurrent statements cannot deadlock on them.
+    -- A lead's stripe is taken before its score row even by a single-row
+    -- insert: a later statement of the same transaction may need the stripe,
+    -- and must not wait for it while holding the row.
+    {stripes}
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
-        {stripes}
         PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {akey} FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
     -- Pass 1 adds every lead's delta; pass 2 only the leads that had no score row.
@@ -824,6 +833,8 @@ END
         let akey = self.activity_lead_key.of("n");
         format!(
             "BEGIN
+    -- The score table first, as every writer locks it (see src/pending.rs).
+    LOCK TABLE {scores} IN ROW EXCLUSIVE MODE;
 {guard}    INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
     SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score._now()){values} FROM new_rows n
     WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL;
@@ -831,6 +842,7 @@ END
 END
 ",
             pending = self.pending(),
+            scores = self.scores(),
             guard = self.insert_guard(),
             etype = self.event_type.text_of("n"),
             etime = ident(&self.occurred_at),
@@ -941,7 +953,8 @@ END
     fn activities_truncate_body(&self) -> String {
         let apply = "lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true)";
         format!(
-            "{preamble}    PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
+            "{preamble}    {all_stripes}
+    PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM {pending};
     WITH up AS (
         UPDATE {scores} s SET {set}
@@ -951,6 +964,7 @@ END
     RETURN NULL;
 END
 ",
+            all_stripes = self.lock_every_stripe(),
             preamble = self.preamble(&[("v_count", "bigint".into())]),
             scores = self.scores(),
             pending = self.pending(),
@@ -1046,13 +1060,15 @@ END
     fn leads_delete_body(&self) -> String {
         let lkey = self.lead_key.of("o");
         format!(
-            "{preamble}    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+            "{preamble}    {stripes}
+    PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o);
     DELETE FROM {pending} p WHERE p.lead_key IN (SELECT {lkey} FROM old_rows o);
     RETURN NULL;
 END
 ",
             preamble = self.preamble(&[]),
+            stripes = self.lock_all_stripes(&format!("SELECT {lkey} FROM old_rows o")),
             scores = self.scores(),
             pending = self.pending(),
         )
@@ -1061,12 +1077,14 @@ END
     /// TRUNCATE of leads removes every score.
     fn leads_truncate_body(&self) -> String {
         format!(
-            "{preamble}    PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
+            "{preamble}    {all_stripes}
+    PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM {scores};
     DELETE FROM {pending};
     RETURN NULL;
 END
 ",
+            all_stripes = self.lock_every_stripe(),
             preamble = self.preamble(&[]),
             scores = self.scores(),
             pending = self.pending(),

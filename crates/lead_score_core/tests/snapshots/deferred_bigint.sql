@@ -178,6 +178,7 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."bench_pending";
     WITH up AS (
@@ -304,6 +305,7 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o);
     DELETE FROM "lead_score"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o);
@@ -326,6 +328,7 @@ BEGIN
     LOCK TABLE "lead_score"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    PERFORM 1 FROM "lead_score"."bench_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."bench_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."bench_scores";
     DELETE FROM "lead_score"."bench_pending";

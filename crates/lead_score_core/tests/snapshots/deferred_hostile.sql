@@ -140,6 +140,8 @@ END
 CREATE FUNCTION "lead_score"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'BEGIN
+    -- The score table first, as every writer locks it (see src/pending.rs).
+    LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     -- A recompute earlier in this transaction (perhaps earlier in this very
     -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
     -- already; recomputing is right either way.
@@ -196,6 +198,7 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."evil_pending";
     WITH up AS (
@@ -322,6 +325,7 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
     DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
@@ -344,6 +348,7 @@ BEGIN
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    PERFORM 1 FROM "lead_score"."evil_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."evil_scores";
     DELETE FROM "lead_score"."evil_pending";

@@ -150,11 +150,12 @@ BEGIN
         RETURN NULL;
     END IF;
     -- Locks go in one order everywhere: stripes (in stripe order), then score
-    -- rows (in key order), so concurrent statements cannot deadlock on them. A
-    -- single-row statement (the common case) holds at most one of either at a
-    -- time, so it has nothing to order.
+    -- rows (in key order), so concurrent statements cannot deadlock on them.
+    -- A lead''s stripe is taken before its score row even by a single-row
+    -- insert: a later statement of the same transaction may need the stripe,
+    -- and must not wait for it while holding the row.
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
     -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
@@ -230,6 +231,7 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    PERFORM 1 FROM "lead_score"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."live_pending";
     WITH up AS (
@@ -352,6 +354,7 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
     DELETE FROM "lead_score"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o);
@@ -374,6 +377,7 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    PERFORM 1 FROM "lead_score"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score"."live_scores";
     DELETE FROM "lead_score"."live_pending";
