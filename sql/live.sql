@@ -81,31 +81,29 @@ AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPER
                  THEN pg_catalog.current_setting('lead_score.as_of', true)::pg_catalog.timestamptz
                  ELSE lead_score._now() END $$;
 
--- Writes alerts returned by _live_apply and announces each on NOTIFY channel
--- lead_score_alerts with its id and attachment.
--- NOTIFY is delivered at commit, so a rolled-back transaction leaves no alert.
-CREATE FUNCTION lead_score._emit_alerts(attachment text, model text, lead_key text, total float8, alerts jsonb)
+-- Writes the alerts _live_apply returned for a statement's leads (keys as text,
+-- totals and alerts, in arrays of one order) in one INSERT, and announces each
+-- on NOTIFY channel lead_score_alerts with its id and attachment. Returns how
+-- many it wrote. NOTIFY is delivered at commit, so a rolled-back transaction
+-- leaves no alert.
+CREATE FUNCTION lead_score._emit_alerts(attachment text, model text, lead_keys text[], totals float8[], alerts jsonb[])
 RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    a lead_score.alerts;
-    n integer := 0;
+    n integer;
 BEGIN
-    IF alerts IS NULL THEN
-        RETURN 0;
-    END IF;
-    FOR a IN
+    WITH written AS (
         INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total)
-        SELECT _emit_alerts.attachment, _emit_alerts.model, _emit_alerts.lead_key, e ->> 'kind', e ->> 'detail', _emit_alerts.total
-        FROM jsonb_array_elements(_emit_alerts.alerts) AS e
-        RETURNING t.*
-    LOOP
-        -- Only the alert's id and attachment: LISTEN needs no privilege, so the
-        -- payload carries nothing a role without SELECT on the alerts may not see.
-        PERFORM pg_notify('lead_score_alerts', json_build_object('id', a.id, 'attachment', a.attachment)::text);
-        n := n + 1;
-    END LOOP;
+        SELECT _emit_alerts.attachment, _emit_alerts.model, x.lead_key, e.e ->> 'kind', e.e ->> 'detail', x.total
+        FROM unnest(lead_keys, totals, alerts) WITH ORDINALITY AS x(lead_key, total, alerts, i)
+        CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
+        ORDER BY x.i, e.j
+        RETURNING t.id, t.attachment)
+    -- Only the alert's id and attachment: LISTEN needs no privilege, so the
+    -- payload carries nothing a role without SELECT on the alerts may not see.
+    SELECT count(pg_notify('lead_score_alerts', json_build_object('id', w.id, 'attachment', w.attachment)::text))
+    INTO n FROM (SELECT * FROM written ORDER BY id) w;
     RETURN n;
 END
 $$;
@@ -270,8 +268,10 @@ $$;
 CREATE FUNCTION lead_score.tick()
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
--- (a table not analyzed since a big load, say) can make a plan quadratic.
+-- (a table not analyzed since a big load, say) can make a plan quadratic; and
+-- memory for a fold of a million events to hash in one pass.
 SET enable_nestloop = off
+SET work_mem = '128MB'
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -374,6 +374,9 @@ COMMENT ON TYPE lead_score.top_lead IS 'A row of top_leads: a lead''s key as tex
 CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
 RETURNS SETOF lead_score.top_lead
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
+-- Lookups by key stay nested loops (LATERAL … OFFSET 0); every other join is
+-- hashed or merged, so no estimate can make one quadratic.
+SET enable_nestloop = off
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -229,6 +229,20 @@ fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Ve
     buf
 }
 
+/// `_event_bounds(model_id, version)`: for each event type a rule of the model
+/// version matches, the most one such event can add to a lead's total
+/// (`lead_score_core::live::event_bound`). `top_leads` bounds a lead with
+/// pending events by its stored bound plus these.
+#[pg_extern(name = "_event_bounds", stable, strict, parallel_safe)]
+fn event_bounds(
+    model_id: i64,
+    version: i32,
+) -> TableIterator<'static, (name!(event_type, String), name!(bound, f64))> {
+    TableIterator::new(lead_score_core::live::event_bounds(
+        &by_key(model_id, version).model,
+    ))
+}
+
 /// The score of a live state at `now`. Readers pass `as_of` when `now` is
 /// `lead_score.as_of` (see `lead_score_core::live::read_time`).
 fn score_at(

@@ -394,6 +394,18 @@ pub fn event_bound(model: &Model, event_type: &str) -> f64 {
         })
 }
 
+/// [`event_bound`] of every event type the model's rules match, by type.
+pub fn event_bounds(model: &Model) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = model
+        .engagement
+        .rules_by_event
+        .keys()
+        .map(|t| (t.clone(), event_bound(model, t)))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
 /// A state's totals with no last activity, so no inactivity penalty applies.
 struct NoInactivity<'a>(&'a LiveAt<'a>);
 

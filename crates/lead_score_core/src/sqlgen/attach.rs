@@ -566,6 +566,15 @@ impl Attachment {
     }
 }
 
+/// `_emit_alerts` over rows aliased `alias`: one call per statement, with the
+/// rows' keys as text, totals and alerts in arrays, in scan order.
+fn emit_alerts(attachment: &str, model: &str, alias: &str, key: TextOf) -> String {
+    format!(
+        "lead_score._emit_alerts({attachment}, {model}, pg_catalog.array_agg({}), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts))",
+        text_of(&format!("{alias}.lead_key"), key)
+    )
+}
+
 /// The score table's columns that hold `_applied`'s fields, in [`APPLIED`] order.
 fn score_columns() -> String {
     APPLIED
@@ -602,12 +611,14 @@ fn set_applied(call: &str, now: &str) -> String {
 
 impl Attachment {
     /// Sends the alerts of the rows an `up` CTE returned.
+    /// An aggregate over rows aliased `alias` (lead_key, total, last_alerts)
+    /// that writes their alerts in one statement and returns how many.
     fn emit_alerts(&self, alias: &str) -> String {
-        format!(
-            "lead_score._emit_alerts({}, {}, {}, {alias}.total, {alias}.last_alerts)",
-            literal(&self.name),
-            literal(&self.model),
-            text_of(&format!("{alias}.lead_key"), self.lead_key.text)
+        emit_alerts(
+            &literal(&self.name),
+            &literal(&self.model),
+            alias,
+            self.lead_key.text,
         )
     }
 
@@ -667,7 +678,7 @@ impl Attachment {
             UPDATE {scores} s SET {set}
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),{also}
-        sent AS (SELECT count({emit}) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT {emit} AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -741,7 +752,7 @@ impl Attachment {
         UPDATE {scores} s SET {set}
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT coalesce(pg_catalog.sum({emit}), 0) INTO STRICT v_count
+    SELECT {emit} INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN v_count;
 END
@@ -959,7 +970,7 @@ END
     WITH up AS (
         UPDATE {scores} s SET {set}
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT pg_catalog.count({emit}) INTO STRICT v_count
+    SELECT {emit} INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -1037,7 +1048,7 @@ END
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
             {set}
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT pg_catalog.count({emit}) INTO STRICT v_count
+    SELECT {emit} INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -1267,8 +1278,8 @@ impl Attachment {
             ),
             Query::Rescore => self.rescore_query(),
             Query::RescoreAlerts => format!(
-                "SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, {}, s.total, s.last_alerts)) FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3",
-                text_of("s.lead_key", self.lead_key.text),
+                "SELECT {} FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3",
+                emit_alerts("$1", "$2", "s", self.lead_key.text),
                 self.scores()
             ),
             Query::Rebase => format!(
@@ -1352,7 +1363,7 @@ up AS (
     UPDATE {scores} s SET {set}
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
-SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, {key}, u.total, u.last_alerts)), 0)
+SELECT {emit}
 FROM up u WHERE u.last_alerts IS NOT NULL",
             scores = self.scores(),
             pending = self.pending(),
@@ -1360,7 +1371,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
                 "lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false)",
                 "$1"
             ),
-            key = text_of("u.lead_key", self.lead_key.text),
+            emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
         )
     }
 
@@ -1403,39 +1414,74 @@ WHERE s.k IS NULL OR e.k IS NULL
     }
 
     /// One round of `top_leads`: $1 n, $2 whether disqualified leads count,
-    /// $3 how many leads to take from the bound index. Ranks those leads and
-    /// every lead with pending events by their exact score (total, then key),
-    /// and returns the best $1 as an array of `lead_score.top_lead`, with the
-    /// bound of the next lead in the index (NULL once it has no more): when
-    /// that is below the n-th total, no lead left out can enter (see
-    /// `lead_score_core::live::upper_bound`). Each candidate is read by key,
-    /// so the work grows with $3 and the pending leads, not with all leads.
+    /// $3 how many leads to take from the bound index. Returns the best $1 of
+    /// the leads it ranks, by exact score (total, then key), as an array of
+    /// `lead_score.top_lead`, with the bound of the next lead in the index
+    /// (NULL once it has no more): when that is below the n-th total, no lead
+    /// left out can enter (see `lead_score_core::live::upper_bound`).
+    ///
+    /// It ranks the first $3 leads of the index that have no pending events,
+    /// by their stored state; their n-th total is a floor the answer's n-th
+    /// total cannot be below. Each pending event can add at most
+    /// `_event_bounds` of its type to its lead's stored bound, so only leads
+    /// whose bound plus that reaches the floor have their events merged and
+    /// are ranked. Each ranked lead is read by key, so the work grows with $3 and
+    /// the pending events, not with all leads.
     fn top_leads_query(&self) -> String {
         format!(
-            "WITH pending AS MATERIALIZED ({pending}),
+            "WITH m AS MATERIALIZED (
+    SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
+    JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = {name}),
+-- What each lead's pending events can add: per event, the points of every
+-- positive rule for its type (lead_score_core::live::event_bound).
+pb AS MATERIALIZED (
+    SELECT p.lead_key, pg_catalog.sum(coalesce(b.bound, 0)) AS extra
+    FROM {pending} p
+    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score._event_bounds(m.id, m.version) e) b
+           ON b.event_type = p.event_type
+    GROUP BY p.lead_key),
 idx AS MATERIALIZED (
     SELECT s.lead_key, s.bound FROM {scores} s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
-candidates AS (
-    (SELECT i.lead_key FROM idx i ORDER BY i.bound DESC LIMIT $3)
-    UNION
-    SELECT p.lead_key FROM pending p),
-ranked AS (
-    SELECT c.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM candidates c
-    -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+stored AS MATERIALIZED (
+    SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
+    LEFT JOIN pb ON pb.lead_key = i.lead_key
+    -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
-                        WHERE s.lead_key = c.lead_key OFFSET 0) s
-    LEFT JOIN pending d ON d.lead_key = c.lead_key
-    CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
-                                              s.fit, s.disqualified_by, lead_score.scoring_time()) x
-    WHERE $2 OR NOT x.disqualified
-    ORDER BY x.total DESC, c.lead_key LIMIT $1)
+                        WHERE s.lead_key = i.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
+floor AS (
+    SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
+                    '-Infinity'::pg_catalog.float8) AS t),
+pc AS (
+    SELECT pb.lead_key FROM pb JOIN {scores} s ON s.lead_key = pb.lead_key CROSS JOIN floor f
+    WHERE ($2 OR s.disqualified_by IS NULL)
+      AND s.bound + pb.extra >= f.t - 1e-9 * (1 + abs(f.t))),
+ps AS (
+    SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
+    FROM {pending} p CROSS JOIN m
+    WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
+    GROUP BY p.lead_key),
+merged AS (
+    SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM ps
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
+                        WHERE s.lead_key = ps.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by,
+                                              lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified),
+ranked AS (
+    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged) r
+    ORDER BY r.total DESC, r.lead_key LIMIT $1)
 SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::{top_lead}
              FROM ranked r ORDER BY r.total DESC, r.lead_key),
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1)",
-            pending = self.pending_states(),
+            name = literal(&self.name),
+            pending = self.pending(),
             scores = self.scores(),
+            props = pending_props(self.properties.len(), |i| format!("p.p{i}")),
             key = text_of("r.lead_key", self.lead_key.text),
             top_lead = ours("top_lead"),
         )

@@ -76,7 +76,7 @@ BEGIN
         UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)), 0) INTO STRICT v_count
+    SELECT lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN v_count;
 END
@@ -112,7 +112,7 @@ BEGIN
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         gone AS (DELETE FROM "lead_score"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
-        sent AS (SELECT count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -204,7 +204,7 @@ BEGIN
     WITH up AS (
         UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT pg_catalog.count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) INTO STRICT v_count
+    SELECT lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -253,7 +253,7 @@ BEGIN
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT pg_catalog.count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) INTO STRICT v_count
+    SELECT lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -304,7 +304,7 @@ BEGIN
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT pg_catalog.count(lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.format(''%s'', u.lead_key), u.total, u.last_alerts)) INTO STRICT v_count
+    SELECT lead_score._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -428,7 +428,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
 
 -- query rescore_alerts
-SELECT pg_catalog.count(lead_score._emit_alerts($1, $2, pg_catalog.format('%s', s.lead_key), s.total, s.last_alerts)) FROM "lead_score"."evil_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+SELECT lead_score._emit_alerts($1, $2, pg_catalog.array_agg(pg_catalog.format('%s', s.lead_key)), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) FROM "lead_score"."evil_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
 UPDATE "lead_score"."evil_scores" SET state = lead_score._live_rebase(state, $1);
@@ -445,7 +445,7 @@ up AS (
     UPDATE "lead_score"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
-SELECT coalesce(pg_catalog.sum(lead_score._emit_alerts($3, $4, pg_catalog.format('%s', u.lead_key), u.total, u.last_alerts)), 0)
+SELECT lead_score._emit_alerts($3, $4, pg_catalog.array_agg(pg_catalog.format('%s', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts))
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query check
@@ -473,29 +473,52 @@ WHERE s.k IS NULL OR e.k IS NULL
    OR e.hot_categories IS DISTINCT FROM s.hot_categories;
 
 -- query top_leads
-WITH pending AS MATERIALIZED (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st
-FROM "lead_score"."evil_pending" p
-CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
-            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'evil') k
-GROUP BY p.lead_key),
+WITH m AS MATERIALIZED (
+    SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
+    JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = 'evil'),
+-- What each lead's pending events can add: per event, the points of every
+-- positive rule for its type (lead_score_core::live::event_bound).
+pb AS MATERIALIZED (
+    SELECT p.lead_key, pg_catalog.sum(coalesce(b.bound, 0)) AS extra
+    FROM "lead_score"."evil_pending" p
+    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score._event_bounds(m.id, m.version) e) b
+           ON b.event_type = p.event_type
+    GROUP BY p.lead_key),
 idx AS MATERIALIZED (
     SELECT s.lead_key, s.bound FROM "lead_score"."evil_scores" s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
-candidates AS (
-    (SELECT i.lead_key FROM idx i ORDER BY i.bound DESC LIMIT $3)
-    UNION
-    SELECT p.lead_key FROM pending p),
-ranked AS (
-    SELECT c.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM candidates c
-    -- OFFSET 0 keeps this a lookup by key per candidate rather than a join over all leads.
+stored AS MATERIALIZED (
+    SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
+    LEFT JOIN pb ON pb.lead_key = i.lead_key
+    -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."evil_scores" s
-                        WHERE s.lead_key = c.lead_key OFFSET 0) s
-    LEFT JOIN pending d ON d.lead_key = c.lead_key
-    CROSS JOIN LATERAL lead_score._live_score(CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END,
-                                              s.fit, s.disqualified_by, lead_score.scoring_time()) x
-    WHERE $2 OR NOT x.disqualified
-    ORDER BY x.total DESC, c.lead_key LIMIT $1)
+                        WHERE s.lead_key = i.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
+floor AS (
+    SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
+                    '-Infinity'::pg_catalog.float8) AS t),
+pc AS (
+    SELECT pb.lead_key FROM pb JOIN "lead_score"."evil_scores" s ON s.lead_key = pb.lead_key CROSS JOIN floor f
+    WHERE ($2 OR s.disqualified_by IS NULL)
+      AND s.bound + pb.extra >= f.t - 1e-9 * (1 + abs(f.t))),
+ps AS (
+    SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st
+    FROM "lead_score"."evil_pending" p CROSS JOIN m
+    WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
+    GROUP BY p.lead_key),
+merged AS (
+    SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM ps
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."evil_scores" s
+                        WHERE s.lead_key = ps.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by,
+                                              lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified),
+ranked AS (
+    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged) r
+    ORDER BY r.total DESC, r.lead_key LIMIT $1)
 SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
              FROM ranked r ORDER BY r.total DESC, r.lead_key),
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
