@@ -4,8 +4,9 @@
 #   1. COPY of M activities into an attached table vs an identical plain table;
 #   2. single-row inserts with pgbench (C clients, S seconds, over 100k leads):
 #      TPS and p50/p99 latency, attached vs plain;
-#   3. the top 100 current scores out of N leads, with its EXPLAIN;
-#   4. deferred mode: the tick() that folds what 1 and 2 left pending.
+#   3. top_leads(…, 100) out of N leads, against a full sort, with its scans;
+#   4. deferred mode: the tick() that folds what 1 and 2 left pending (fresh
+#      and analyzed tables), and top_leads with those events pending.
 #   bash bench/live.sh [--leads N] [--copy-rows M] [--clients C] [--seconds S] [--reps R]
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -84,6 +85,10 @@ copy_ms() { # copy_ms TABLE: time one COPY of the file into TABLE, then empty it
     psql_q -c "TRUNCATE $1" >/dev/null
     echo "$ms"
 }
+top_ms() { # top_ms ATTACHMENT: time top_leads(ATTACHMENT, 100), the second of two runs
+    psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('$1', 100)" \
+        -c "SELECT * FROM lead_score.top_leads('$1', 100)" | awk '/^Time:/{t = $2} END {print t}'
+}
 tick_s() { # tick_s: time one tick(), which folds the deferred attachment's pending events
     psql -X -q -c '\timing on' -c "SELECT lead_score.tick()" | awk '/^Time:/{printf "%.1f", $2 / 1000}'
 }
@@ -95,7 +100,15 @@ for ((r = 1; r <= REPS; r++)); do
     if [ "$r" = "$REPS" ]; then  # the last deferred COPY is folded before it is emptied
         psql_q -c "CHECKPOINT" >/dev/null
         deferred+="$(psql -X -q -c '\timing on' -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" | awk '/^Time:/{print $2}') "
+        top_copy_pending_ms=$(top_ms bench_deferred)
         fold_copy=$(tick_s)
+        top_copy_folded_ms=$(top_ms bench_deferred)
+        psql_q -c "TRUNCATE activities_deferred" >/dev/null
+        # Again on analyzed tables: the fold's plan must not depend on statistics.
+        psql_q -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" \
+               -c "ANALYZE activities_deferred, lead_score.bench_deferred_pending, lead_score.bench_deferred_scores" >/dev/null
+        fold_copy_analyzed=$(tick_s)
+        tick_idle=$(tick_s)
         psql_q -c "TRUNCATE activities_deferred" >/dev/null
     else
         deferred+="$(copy_ms activities_deferred) "
@@ -150,7 +163,13 @@ top_deferred_plan=$(psql -X -c "LOAD 'auto_explain'" -c "SET auto_explain.log_mi
     | grep -E "(Index|Seq) Scan.* on bench_deferred" | sed 's/ *(cost=.*//; s/^ *//' | sort | uniq -c | sed 's/^ */    /')
 
 log "top 100 current scores out of $LEADS leads"
-top=$(psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT lead_key, total FROM lead_score.bench_current ORDER BY heat DESC LIMIT 100")
+top_sync_ms=$(top_ms bench)
+full_sort_ms=$(psql -X -q -c '\timing on' -c "SELECT lead_key FROM lead_score.bench_current WHERE NOT disqualified ORDER BY total DESC, lead_key LIMIT 100" \
+    | awk '/^Time:/{print $2}')
+top_sync_plan=$(psql -X -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
+    -c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_level = notice" \
+    -c "SET client_min_messages = notice" -c "SELECT count(*) FROM lead_score.top_leads('bench', 100)" 2>&1 \
+    | grep -E "(Index|Seq) Scan.* on bench_" | sed 's/ *(cost=.*//; s/^ *//' | sort | uniq -c | sed 's/^ */    /')
 consistency=$(psql_q -tAc "SELECT count(*) FROM lead_score.check_consistency('bench')")
 consistency_deferred=$(psql_q -tAc "SELECT count(*) FROM lead_score.check_consistency('bench_deferred')")
 
@@ -160,14 +179,15 @@ echo "leads=$LEADS copy_rows=$COPY_ROWS clients=$CLIENTS seconds=$SECONDS_ reps=
 printf 'COPY %s activities: plain %.0f ms, sync %.0f ms, deferred %.0f ms (medians; runs plain: %s; sync: %s; deferred: %s)\n' \
     "$COPY_ROWS" "$copy_plain" "$copy_attached" "$copy_deferred" "$plain" "$attached" "$deferred"
 echo "  COPY sync / plain: $(ratio "$copy_attached" "$copy_plain"), deferred / plain: $(ratio "$copy_deferred" "$copy_plain")  (target <= 1.3)"
-echo "  tick() folding the $COPY_ROWS copied events (deferred): $fold_copy s"
+echo "  tick() folding the $COPY_ROWS copied events (deferred): $fold_copy s; again on analyzed tables: $fold_copy_analyzed s; tick() with nothing pending: $tick_idle s"
+echo "  top_leads('bench_deferred', 100) with those $COPY_ROWS events pending: $top_copy_pending_ms ms; once folded: $top_copy_folded_ms ms"
 echo "single-row INSERT, $CLIENTS clients: plain $tps_plain TPS (p50 $p50_plain ms, p99 $p99_plain ms)"
 echo "  sync $tps_attached TPS (p50 $p50_attached ms, p99 $p99_attached ms); deferred $tps_deferred TPS (p50 $p50_deferred ms, p99 $p99_deferred ms)"
 echo "  insert TPS sync / plain: $(ratio "$tps_attached" "$tps_plain"), deferred / plain: $(ratio "$tps_deferred" "$tps_plain")  (target >= 0.7)"
 echo "  runs (tps p50 p99): plain $r1_plain | $r2_plain; sync $r1_sync | $r2_sync; deferred $r1_deferred | $r2_deferred"
 echo "  tick() folding the events pending after each deferred run: $fold_first s, then $fold_pgbench s ($pending_events events on $pending_leads leads)"
-echo "top 100 of $LEADS leads (sync, through the current view):"
-echo "$top" | sed 's/^/  /'
+echo "top_leads('bench', 100) of $LEADS leads (sync): $top_sync_ms ms; a full sort of the current view: $full_sort_ms ms; its scans:"
+echo "$top_sync_plan"
 echo "top_leads('bench_deferred', 100): $top_pending_ms ms with $pending_events events pending, $top_folded_ms ms after tick(), $top_vacuumed_ms ms once vacuumed; its scans:"
 echo "$top_deferred_plan"
 echo "check_consistency mismatches after the run: sync $consistency, deferred $consistency_deferred"

@@ -568,9 +568,11 @@ impl Attachment {
 
 /// `_emit_alerts` over rows aliased `alias`: one call per statement, with the
 /// rows' keys as text, totals and alerts in arrays, in scan order.
+/// The function is only called when there are rows: most writes alert nothing,
+/// and a call costs a plpgsql statement.
 fn emit_alerts(attachment: &str, model: &str, alias: &str, key: TextOf) -> String {
     format!(
-        "lead_score._emit_alerts({attachment}, {model}, pg_catalog.array_agg({}), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts))",
+        "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts({attachment}, {model}, pg_catalog.array_agg({}), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
         text_of(&format!("{alias}.lead_key"), key)
     )
 }

@@ -68,7 +68,7 @@ BEGIN
         UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN v_count;
 END
@@ -103,7 +103,7 @@ BEGIN
             UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -165,7 +165,7 @@ BEGIN
             UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -237,7 +237,7 @@ BEGIN
     WITH up AS (
         UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -284,7 +284,7 @@ BEGIN
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -333,7 +333,7 @@ BEGIN
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -457,7 +457,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
 
 -- query rescore_alerts
-SELECT lead_score._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) FROM "lead_score"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
 UPDATE "lead_score"."live_scores" SET state = lead_score._live_rebase(state, $1);
@@ -474,7 +474,7 @@ up AS (
     UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
-SELECT lead_score._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts))
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query check
