@@ -59,7 +59,7 @@ fn undefined_attachment(attachment: &str) -> ! {
 }
 
 /// A table's schema, name and kind; `None` if it no longer exists.
-fn relation(oid: pg_sys::Oid) -> Option<(Qualified, String)> {
+pub(crate) fn relation(oid: pg_sys::Oid) -> Option<(Qualified, String)> {
     Spi::connect(|client| {
         let table = client.select(
             "SELECT n.nspname::text, c.relname::text, c.relkind::text FROM pg_catalog.pg_class c \

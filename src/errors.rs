@@ -11,7 +11,9 @@ pub fn raise_code(code: PgSqlErrorCode, message: impl Into<String>) -> ! {
 /// Spec errors carry their JSON path in the message: `fit.rules[2].points: must be ...`.
 pub fn raise(error: &Error) -> ! {
     let code = match error {
-        Error::Spec { .. } | Error::State(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        Error::Spec { .. } | Error::State(_) | Error::Invalid(_) => {
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+        }
         Error::Json(_) => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
         Error::Unsupported(_) => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
     };

@@ -23,6 +23,7 @@ mod clock;
 mod errors;
 mod fncache;
 mod lead;
+mod learn;
 mod live;
 mod owner;
 mod owner_read;
@@ -38,6 +39,19 @@ extension_sql_file!(
         "bootstrap",
         attach::score_type_ddl,
         classify::validate_spec_text
+    ]
+);
+extension_sql_file!(
+    "../sql/learn.sql",
+    name = "learn",
+    requires = [
+        learn::logistic_trans,
+        learn::logistic_combine,
+        learn::logistic_regression,
+        learn::roc_auc,
+        learn::auc_difference,
+        learn::score_deciles,
+        learn::calibration
     ]
 );
 // Live scores use the scoring types, so they come last.

@@ -15,6 +15,9 @@ pub enum Error {
     /// The model uses something this operation does not support.
     #[error("{0}")]
     Unsupported(String),
+    /// Input an evaluation or a fit cannot use (one outcome only, a NaN score).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Error {

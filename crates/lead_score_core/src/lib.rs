@@ -15,11 +15,13 @@ pub mod fit;
 pub mod header;
 pub mod interval;
 pub mod live;
+pub mod logistic;
 pub mod model;
 pub mod progress;
 mod reader;
 pub mod score;
 pub mod sqlgen;
+pub mod stats;
 
 pub use classify::Quadrant;
 pub use condition::Value;

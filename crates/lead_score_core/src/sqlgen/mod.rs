@@ -4,6 +4,7 @@
 //! generated function bodies are themselves quoted with [`literal`].
 
 pub mod attach;
+pub mod learn;
 
 /// A quoted identifier: always double-quoted, embedded quotes doubled. Always
 /// quoting means no keyword list to keep and no case folding to reason about.

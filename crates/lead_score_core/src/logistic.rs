@@ -1,0 +1,413 @@
+//! Logistic regression by iteratively reweighted least squares (Newton's
+//! method), with an optional L2 penalty that leaves the intercept alone.
+//!
+//! One iteration needs, at the current coefficients β, the sums over all rows of
+//! w·x·xᵀ (the Hessian, w = μ(1 − μ)), x·(y − μ) (the gradient) and the
+//! log-likelihood. Those are plain sums, so a [`Step`] accumulates them row by
+//! row, two steps over different rows [`Step::merge`] by adding, and the SQL
+//! aggregate built on it runs one parallel scan per iteration. The layout of a
+//! step's state as a float8 array is [`Step::to_vec`].
+
+use crate::error::{Error, Result};
+
+/// Iterations before giving up on convergence.
+pub const MAX_ITERATIONS: usize = 50;
+/// Converged once the log-likelihood changes by less than this, relatively.
+pub const TOLERANCE: f64 = 1e-10;
+/// A standard error above this means the coefficient is not identified
+/// (separation, or a feature that is almost a copy of others).
+pub const MAX_STANDARD_ERROR: f64 = 1e3;
+/// At most this many coefficients (intercept included).
+pub const MAX_FEATURES: usize = 200;
+
+/// The sums of one IRLS iteration over some rows. `p` counts the intercept,
+/// which is column 0 of every row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub p: usize,
+    pub rows: f64,
+    pub positives: f64,
+    pub log_likelihood: f64,
+    /// Row-major p × p.
+    pub hessian: Vec<f64>,
+    pub gradient: Vec<f64>,
+    /// Each feature's smallest and largest value (index 0, the intercept, is 1).
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+}
+
+fn sigmoid(eta: f64) -> f64 {
+    if eta >= 0.0 {
+        1.0 / (1.0 + (-eta).exp())
+    } else {
+        let e = eta.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// log(1 + e^x) without overflow.
+fn log1p_exp(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+impl Step {
+    pub fn new(p: usize) -> Self {
+        Step {
+            p,
+            rows: 0.0,
+            positives: 0.0,
+            log_likelihood: 0.0,
+            hessian: vec![0.0; p * p],
+            gradient: vec![0.0; p],
+            min: vec![f64::INFINITY; p],
+            max: vec![f64::NEG_INFINITY; p],
+        }
+    }
+
+    /// Features (1-based) that took one value only in every row: they carry
+    /// nothing the intercept does not, and make the Hessian singular.
+    pub fn constant_features(&self) -> Vec<usize> {
+        (1..self.p)
+            .filter(|&j| self.rows > 0.0 && self.min[j] == self.max[j])
+            .collect()
+    }
+
+    /// Adds one row: its features without the intercept, and its outcome.
+    pub fn add(&mut self, beta: &[f64], features: &[f64], y: bool) -> Result<()> {
+        if features.len() + 1 != self.p || beta.len() != self.p {
+            return Err(Error::Invalid(format!(
+                "a row has {} features and the coefficients {}, but the fit has {} (with the intercept)",
+                features.len(),
+                beta.len(),
+                self.p
+            )));
+        }
+        if let Some(bad) = features.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "feature {} is {}; features must be finite (encode missing values as a feature)",
+                bad + 1,
+                features[bad]
+            )));
+        }
+        let x = |j: usize| if j == 0 { 1.0 } else { features[j - 1] };
+        let eta: f64 = (0..self.p).map(|j| x(j) * beta[j]).sum();
+        let mu = sigmoid(eta);
+        let w = mu * (1.0 - mu);
+        let yv = if y { 1.0 } else { 0.0 };
+        // log μ = −log(1 + e^−η), log(1 − μ) = −log(1 + e^η).
+        self.log_likelihood -= if y { log1p_exp(-eta) } else { log1p_exp(eta) };
+        self.rows += 1.0;
+        self.positives += yv;
+        for i in 0..self.p {
+            let xi = x(i);
+            self.min[i] = self.min[i].min(xi);
+            self.max[i] = self.max[i].max(xi);
+            self.gradient[i] += xi * (yv - mu);
+            if w > 0.0 {
+                for j in i..self.p {
+                    self.hessian[i * self.p + j] += w * xi * x(j);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds another step's sums (over other rows, at the same coefficients).
+    pub fn merge(&mut self, other: &Step) -> Result<()> {
+        if other.p != self.p {
+            return Err(Error::Invalid(
+                "cannot combine steps of fits with different features".into(),
+            ));
+        }
+        self.rows += other.rows;
+        self.positives += other.positives;
+        self.log_likelihood += other.log_likelihood;
+        for (a, b) in self.hessian.iter_mut().zip(&other.hessian) {
+            *a += b;
+        }
+        for (a, b) in self.gradient.iter_mut().zip(&other.gradient) {
+            *a += b;
+        }
+        for j in 0..self.p {
+            self.min[j] = self.min[j].min(other.min[j]);
+            self.max[j] = self.max[j].max(other.max[j]);
+        }
+        Ok(())
+    }
+
+    /// `[p, rows, positives, log_likelihood, gradient…, min…, max…, hessian…]`:
+    /// the aggregate's state, so no `internal` state is needed.
+    pub fn to_vec(&self) -> Vec<f64> {
+        let mut v = vec![
+            self.p as f64,
+            self.rows,
+            self.positives,
+            self.log_likelihood,
+        ];
+        v.extend(&self.gradient);
+        v.extend(&self.min);
+        v.extend(&self.max);
+        v.extend(&self.hessian);
+        v
+    }
+
+    /// Length of [`Step::to_vec`] for `p` coefficients.
+    pub fn vec_len(p: usize) -> usize {
+        4 + 3 * p + p * p
+    }
+
+    pub fn from_slice(v: &[f64]) -> Result<Step> {
+        let bad = || Error::Invalid("not a logistic regression step".into());
+        let p = *v.first().ok_or_else(bad)?;
+        if !(1.0..=MAX_FEATURES as f64).contains(&p) || p.fract() != 0.0 {
+            return Err(bad());
+        }
+        let p = p as usize;
+        if v.len() != Self::vec_len(p) {
+            return Err(bad());
+        }
+        Ok(Step {
+            p,
+            rows: v[1],
+            positives: v[2],
+            log_likelihood: v[3],
+            gradient: v[4..4 + p].to_vec(),
+            min: v[4 + p..4 + 2 * p].to_vec(),
+            max: v[4 + 2 * p..4 + 3 * p].to_vec(),
+            hessian: v[4 + 3 * p..].to_vec(),
+        })
+    }
+
+    /// The penalized Hessian H + λ·D (D = 1 on every diagonal entry but the
+    /// intercept's), symmetric, row-major.
+    fn penalized_hessian(&self, lambda: f64) -> Vec<f64> {
+        let p = self.p;
+        let mut h = vec![0.0; p * p];
+        for i in 0..p {
+            for j in i..p {
+                let v = self.hessian[i * p + j];
+                h[i * p + j] = v;
+                h[j * p + i] = v;
+            }
+            if i > 0 {
+                h[i * p + i] += lambda;
+            }
+        }
+        h
+    }
+
+    /// The next coefficients: β + (H + λD)⁻¹ (g − λDβ). None if the penalized
+    /// Hessian is singular.
+    pub fn newton(&self, beta: &[f64], lambda: f64) -> Option<Vec<f64>> {
+        let h = self.penalized_hessian(lambda);
+        let mut g = self.gradient.clone();
+        for j in 1..self.p {
+            g[j] -= lambda * beta[j];
+        }
+        let delta = cholesky_solve(&h, self.p, &g)?;
+        Some(beta.iter().zip(delta).map(|(b, d)| b + d).collect())
+    }
+
+    /// Standard errors: the square roots of the diagonal of (H + λD)⁻¹.
+    pub fn standard_errors(&self, lambda: f64) -> Option<Vec<f64>> {
+        let h = self.penalized_hessian(lambda);
+        let p = self.p;
+        let mut out = Vec::with_capacity(p);
+        for j in 0..p {
+            let mut e = vec![0.0; p];
+            e[j] = 1.0;
+            let col = cholesky_solve(&h, p, &e)?;
+            out.push(col[j].max(0.0).sqrt());
+        }
+        Some(out)
+    }
+
+    /// The penalized log-likelihood at `beta`.
+    pub fn objective(&self, beta: &[f64], lambda: f64) -> f64 {
+        self.log_likelihood - 0.5 * lambda * beta[1..].iter().map(|b| b * b).sum::<f64>()
+    }
+}
+
+/// Solves A x = b for a symmetric positive definite A (row-major n × n) by
+/// Cholesky; None if A is not positive definite.
+fn cholesky_solve(a: &[f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; n * n];
+    let scale = (0..n).map(|i| a[i * n + i].abs()).fold(0.0, f64::max);
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= l[i * n + k] * l[j * n + k];
+            }
+            if i == j {
+                if s <= 1e-12 * scale.max(1e-300) {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= l[i * n + k] * y[k];
+        }
+        y[i] = s / l[i * n + i];
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let mut s = y[i];
+        for k in i + 1..n {
+            s -= l[k * n + i] * x[k];
+        }
+        x[i] = s / l[i * n + i];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// A fitted model: coefficients (intercept first), standard errors, z values,
+/// the (unpenalized) log-likelihood, iterations, whether it converged, and the
+/// features whose standard error shows they are not identified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    pub coefficients: Vec<f64>,
+    pub standard_errors: Vec<f64>,
+    pub z: Vec<f64>,
+    pub log_likelihood: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    /// Indexes (1-based, as features; 0 is the intercept) of coefficients
+    /// whose standard error exceeds [`MAX_STANDARD_ERROR`].
+    pub unidentified: Vec<usize>,
+    /// The input's features (1-based) these coefficients are for, after
+    /// the intercept: constant features are dropped.
+    pub features: Vec<usize>,
+}
+
+/// The driver of a fit: what to do after each step's sums are in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Scan again at these coefficients.
+    Step(Vec<f64>),
+    Done(Fit),
+}
+
+/// Decides the next move after `step`, computed at `beta`, on iteration
+/// `iteration` (1-based); `previous` is the previous iteration's penalized
+/// log-likelihood. Shared by the in-memory [`fit`] and the SQL driver.
+pub fn advance(
+    step: &Step,
+    beta: &[f64],
+    lambda: f64,
+    iteration: usize,
+    previous: Option<f64>,
+) -> Result<Next> {
+    if step.positives == 0.0 || step.positives == step.rows {
+        return Err(Error::Invalid(format!(
+            "logistic regression needs converted and unconverted leads, got {} of {}",
+            step.positives, step.rows
+        )));
+    }
+    let objective = step.objective(beta, lambda);
+    let converged = previous
+        .is_some_and(|prev| (objective - prev).abs() <= TOLERANCE * (1.0 + objective.abs()));
+    let stop = converged || iteration >= MAX_ITERATIONS;
+    if !stop {
+        if let Some(next) = step.newton(beta, lambda) {
+            if next.iter().all(|b| b.is_finite()) {
+                return Ok(Next::Step(next));
+            }
+        }
+    }
+    // Done (or the Hessian is singular: no further step is possible).
+    let se = step
+        .standard_errors(lambda)
+        .unwrap_or_else(|| vec![f64::INFINITY; step.p]);
+    let unidentified = se
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_nan() || **s > MAX_STANDARD_ERROR)
+        .map(|(j, _)| j)
+        .collect();
+    let z = beta
+        .iter()
+        .zip(&se)
+        .map(|(b, s)| {
+            if s.is_finite() && *s > 0.0 {
+                b / s
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Ok(Next::Done(Fit {
+        coefficients: beta.to_vec(),
+        standard_errors: se,
+        z,
+        log_likelihood: step.log_likelihood,
+        iterations: iteration,
+        converged,
+        unidentified,
+        features: (1..step.p).collect(),
+    }))
+}
+
+/// Fits in memory (tests, and small inputs): rows of features without the
+/// intercept, and outcomes. Constant features are dropped (see
+/// [`Fit::features`]), as the SQL driver does.
+pub fn fit(rows: &[(Vec<f64>, bool)], lambda: f64) -> Result<Fit> {
+    let p = rows.first().map_or(1, |r| r.0.len() + 1);
+    if !(lambda >= 0.0 && lambda.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "the L2 penalty must be a finite number ≥ 0, got {lambda}"
+        )));
+    }
+    let mut first = Step::new(p);
+    for (x, y) in rows {
+        first.add(&vec![0.0; p], x, *y)?;
+    }
+    let constant = first.constant_features();
+    let keep: Vec<usize> = (1..p).filter(|j| !constant.contains(j)).collect();
+    let rows: Vec<(Vec<f64>, bool)> = rows
+        .iter()
+        .map(|(x, y)| (keep.iter().map(|&j| x[j - 1]).collect(), *y))
+        .collect();
+    let p = keep.len() + 1;
+    let mut beta = vec![0.0; p];
+    let mut previous = None;
+    for iteration in 1.. {
+        let mut step = Step::new(p);
+        for (x, y) in &rows {
+            step.add(&beta, x, *y)?;
+        }
+        match advance(&step, &beta, lambda, iteration, previous)? {
+            Next::Step(next) => {
+                previous = Some(step.objective(&beta, lambda));
+                beta = next;
+            }
+            Next::Done(mut f) => {
+                f.features = keep;
+                return Ok(f);
+            }
+        }
+    }
+    unreachable!("advance stops by MAX_ITERATIONS")
+}
+
+/// The probability a fitted model gives a row (features without the intercept).
+pub fn predict(coefficients: &[f64], features: &[f64]) -> f64 {
+    let eta = coefficients[0]
+        + coefficients[1..]
+            .iter()
+            .zip(features)
+            .map(|(b, x)| b * x)
+            .sum::<f64>();
+    sigmoid(eta)
+}

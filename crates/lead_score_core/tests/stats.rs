@@ -1,0 +1,318 @@
+//! Evaluation statistics against their definitions, and logistic regression
+//! against its optimality conditions.
+use lead_score_core::logistic::{self, Step};
+use lead_score_core::stats::{self, Scored};
+use proptest::prelude::*;
+
+fn leads(pos: &[f64], neg: &[f64]) -> Vec<Scored> {
+    pos.iter()
+        .map(|&score| Scored {
+            score,
+            positive: true,
+        })
+        .chain(neg.iter().map(|&score| Scored {
+            score,
+            positive: false,
+        }))
+        .collect()
+}
+
+fn psi(x: f64, y: f64) -> f64 {
+    if x > y {
+        1.0
+    } else if x == y {
+        0.5
+    } else {
+        0.0
+    }
+}
+
+/// AUC and DeLong's variance straight from their definitions, O(m·n).
+fn brute(pos: &[f64], neg: &[f64]) -> (f64, f64) {
+    let (m, n) = (pos.len() as f64, neg.len() as f64);
+    let v10: Vec<f64> = pos
+        .iter()
+        .map(|&x| neg.iter().map(|&y| psi(x, y)).sum::<f64>() / n)
+        .collect();
+    let v01: Vec<f64> = neg
+        .iter()
+        .map(|&y| pos.iter().map(|&x| psi(x, y)).sum::<f64>() / m)
+        .collect();
+    let auc = v10.iter().sum::<f64>() / m;
+    let var = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
+    };
+    (auc, var(&v10) / m + var(&v01) / n)
+}
+
+#[test]
+fn auc_of_a_small_example_with_ties() {
+    let pos = [0.9, 0.8, 0.4, 0.4];
+    let neg = [0.7, 0.4, 0.3, 0.2, 0.1];
+    let a = stats::auc(&leads(&pos, &neg)).unwrap();
+    // 4 × 5 = 20 pairs: 0.9 and 0.8 beat all 5; each 0.4 beats 3 and ties 1.
+    assert!((a.auc - (5.0 + 5.0 + 3.5 + 3.5) / 20.0).abs() < 1e-12);
+    let (auc, var) = brute(&pos, &neg);
+    assert!((a.auc - auc).abs() < 1e-12);
+    assert!((a.se - var.sqrt()).abs() < 1e-12);
+    assert!(a.lower <= a.auc && a.auc <= a.upper && a.upper <= 1.0);
+}
+
+#[test]
+fn auc_needs_both_outcomes() {
+    assert!(stats::auc(&leads(&[0.5, 0.7], &[])).is_err());
+    assert!(stats::auc(&leads(&[], &[0.5])).is_err());
+    assert!(stats::auc(&leads(&[f64::NAN], &[0.5])).is_err());
+}
+
+proptest! {
+    #[test]
+    fn delong_by_midranks_equals_the_definition(
+        pos in prop::collection::vec(0u8..20, 2..40),
+        neg in prop::collection::vec(0u8..20, 2..40),
+    ) {
+        // Small integer scores, so ties are common.
+        let pos: Vec<f64> = pos.into_iter().map(f64::from).collect();
+        let neg: Vec<f64> = neg.into_iter().map(f64::from).collect();
+        let a = stats::auc(&leads(&pos, &neg)).unwrap();
+        let (auc, var) = brute(&pos, &neg);
+        prop_assert!((a.auc - auc).abs() < 1e-12);
+        prop_assert!((a.se * a.se - var).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_model_paired_with_itself_differs_by_nothing(
+        scores in prop::collection::vec(0u8..20, 4..40), seed in 0u64..1000,
+    ) {
+        let scores: Vec<f64> = scores.into_iter().map(f64::from).collect();
+        let positive: Vec<bool> = (0..scores.len()).map(|i| (i as u64 * 7 + seed) % 3 == 0).collect();
+        prop_assume!(positive.iter().any(|&p| p) && positive.iter().any(|&p| !p));
+        let p = stats::paired_auc(&scores, &scores, &positive).unwrap();
+        prop_assert!(p.difference.abs() < 1e-12 && p.se < 1e-9);
+        prop_assert!(!p.a_better());
+    }
+}
+
+#[test]
+fn paired_delong_prefers_the_model_that_ranks_better() {
+    // Model a ranks every converted lead first; model b is noise.
+    let n = 400;
+    let positive: Vec<bool> = (0..n).map(|i| i % 4 == 0).collect();
+    let a: Vec<f64> = (0..n)
+        .map(|i| if positive[i] { 1.0 } else { 0.0 } + (i % 7) as f64 * 0.01)
+        .collect();
+    let b: Vec<f64> = (0..n).map(|i| ((i * 7919) % 101) as f64).collect();
+    let p = stats::paired_auc(&a, &b, &positive).unwrap();
+    assert!(p.a > 0.99 && (p.b - 0.5).abs() < 0.15, "{p:?}");
+    assert!(p.a_better() && p.p_value < 1e-6, "{p:?}");
+    let q = stats::paired_auc(&b, &a, &positive).unwrap();
+    assert!(!q.a_better() && q.upper < 0.0);
+}
+
+#[test]
+fn normal_cdf_matches_known_values() {
+    for (z, p) in [
+        (0.0, 0.5),
+        (1.959_963_984_540_054, 0.975),
+        (-1.0, 0.158_655_253_9),
+    ] {
+        assert!((stats::normal_cdf(z) - p).abs() < 2e-7, "{z}");
+    }
+}
+
+#[test]
+fn deciles_keep_ties_together_and_lift_is_relative() {
+    let mut ls = Vec::new();
+    for i in 0..100 {
+        ls.push(Scored {
+            score: (i / 10) as f64,
+            positive: i >= 90 || i % 10 == 0,
+        });
+    }
+    let d = stats::deciles(&ls);
+    assert_eq!(d.len(), 10);
+    assert_eq!(d[0].max_score, 9.0);
+    assert_eq!(d[0].leads, 10);
+    assert_eq!(d[0].positives, 10);
+    let overall = 19.0 / 100.0;
+    assert!((d[0].lift - 1.0 / overall).abs() < 1e-12);
+    // All tied: one group.
+    let tied: Vec<Scored> = (0..50)
+        .map(|i| Scored {
+            score: 1.0,
+            positive: i % 2 == 0,
+        })
+        .collect();
+    assert_eq!(stats::deciles(&tied).len(), 1);
+}
+
+#[test]
+fn calibration_and_brier() {
+    let ls = [
+        Scored {
+            score: 0.1,
+            positive: false,
+        },
+        Scored {
+            score: 0.1,
+            positive: true,
+        },
+        Scored {
+            score: 0.9,
+            positive: true,
+        },
+        Scored {
+            score: 0.9,
+            positive: true,
+        },
+    ];
+    let c = stats::calibration(&ls, 10).unwrap();
+    assert_eq!(c.bins.len(), 2);
+    // Bin of 0.1: expected 0.1, observed 0.5; bin of 0.9: expected 0.9, observed 1.
+    assert!((c.ece - (0.5 * 0.4 + 0.5 * 0.1)).abs() < 1e-12);
+    let brier = (0.01 + 0.81 + 0.01 + 0.01) / 4.0;
+    assert!((c.brier - brier).abs() < 1e-12);
+    assert!(stats::calibration(&ls, 0).is_err());
+    assert!(stats::calibration(
+        &[Scored {
+            score: 1.5,
+            positive: true
+        }],
+        10
+    )
+    .is_err());
+}
+
+#[test]
+fn sample_warning_follows_einstein() {
+    assert!(stats::sample_warning(999, 500).is_some());
+    assert!(stats::sample_warning(5000, 119).is_some());
+    assert!(stats::sample_warning(1000, 120).is_none());
+}
+
+/// A deterministic data set with two informative features and one noise.
+fn data(n: usize) -> Vec<(Vec<f64>, bool)> {
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|_| {
+            let x1 = next() * 4.0 - 2.0;
+            let x2 = if next() < 0.3 { 1.0 } else { 0.0 };
+            let x3 = next();
+            let eta = -0.5 + 1.2 * x1 + 0.8 * x2;
+            let y = next() < 1.0 / (1.0 + (-eta).exp());
+            (vec![x1, x2, x3], y)
+        })
+        .collect()
+}
+
+/// The gradient of the penalized log-likelihood at `beta`.
+fn gradient(rows: &[(Vec<f64>, bool)], beta: &[f64], lambda: f64) -> Vec<f64> {
+    let mut s = Step::new(beta.len());
+    for (x, y) in rows {
+        s.add(beta, x, *y).unwrap();
+    }
+    let mut g = s.gradient.clone();
+    for j in 1..beta.len() {
+        g[j] -= lambda * beta[j];
+    }
+    g
+}
+
+#[test]
+fn logistic_regression_reaches_the_optimum_and_recovers_the_truth() {
+    let rows = data(5000);
+    for lambda in [0.0, 10.0] {
+        let f = logistic::fit(&rows, lambda).unwrap();
+        assert!(f.converged, "{f:?}");
+        for g in gradient(&rows, &f.coefficients, lambda) {
+            assert!(g.abs() < 1e-6, "gradient {g} at the optimum, λ = {lambda}");
+        }
+        assert!(f.unidentified.is_empty());
+    }
+    let f = logistic::fit(&rows, 0.0).unwrap();
+    // The generating coefficients, within a few standard errors.
+    for (j, truth) in [(0, -0.5), (1, 1.2), (2, 0.8), (3, 0.0)] {
+        let (b, se) = (f.coefficients[j], f.standard_errors[j]);
+        assert!(
+            (b - truth).abs() < 4.0 * se,
+            "β{j} = {b} ± {se}, truth {truth}"
+        );
+        assert!((f.z[j] - b / se).abs() < 1e-12);
+    }
+    // The L2 penalty shrinks every coefficient but the intercept.
+    let g = logistic::fit(&rows, 1000.0).unwrap();
+    assert!(g.coefficients[1].abs() < f.coefficients[1].abs());
+}
+
+#[test]
+fn steps_merge_in_any_split() {
+    let rows = data(300);
+    let beta = [0.1, -0.2, 0.3, 0.05];
+    let mut whole = Step::new(4);
+    let mut left = Step::new(4);
+    let mut right = Step::new(4);
+    for (i, (x, y)) in rows.iter().enumerate() {
+        whole.add(&beta, x, *y).unwrap();
+        if i % 3 == 0 { &mut left } else { &mut right }
+            .add(&beta, x, *y)
+            .unwrap();
+    }
+    left.merge(&right).unwrap();
+    for (a, b) in whole.to_vec().iter().zip(left.to_vec()) {
+        assert!((a - b).abs() < 1e-9 * (1.0 + a.abs()));
+    }
+    let back = Step::from_slice(&whole.to_vec()).unwrap();
+    assert_eq!(back, whole);
+    assert!(Step::from_slice(&[3.0, 1.0]).is_err());
+}
+
+#[test]
+fn separation_is_reported_and_l2_keeps_it_finite() {
+    // x1 > 0 exactly when converted: perfect separation.
+    let rows: Vec<(Vec<f64>, bool)> = (0..200)
+        .map(|i| {
+            let x = (i as f64 - 99.5) / 10.0;
+            (vec![x, (i % 5) as f64], x > 0.0)
+        })
+        .collect();
+    let f = logistic::fit(&rows, 0.0).unwrap();
+    assert!(f.coefficients.iter().all(|b| b.is_finite()));
+    assert!(f.unidentified.contains(&1), "{f:?}");
+    let g = logistic::fit(&rows, 1.0).unwrap();
+    assert!(g.converged && g.unidentified.is_empty(), "{g:?}");
+    assert!(g.coefficients.iter().all(|b| b.is_finite()));
+}
+
+#[test]
+fn one_outcome_only_is_an_error() {
+    let rows: Vec<(Vec<f64>, bool)> = (0..10).map(|i| (vec![i as f64], true)).collect();
+    let e = logistic::fit(&rows, 0.0).unwrap_err().to_string();
+    assert!(e.contains("converted and unconverted"), "{e}");
+    assert!(logistic::fit(&[(vec![f64::NAN], true), (vec![1.0], false)], 0.0).is_err());
+}
+
+#[test]
+fn predict_is_the_logistic_of_the_linear_predictor() {
+    assert!((logistic::predict(&[0.0, 1.0], &[0.0]) - 0.5).abs() < 1e-15);
+    assert!(logistic::predict(&[0.0, 1.0], &[800.0]) <= 1.0);
+    assert!(logistic::predict(&[0.0, 1.0], &[-800.0]) >= 0.0);
+}
+
+#[test]
+fn constant_features_are_dropped() {
+    let rows: Vec<(Vec<f64>, bool)> = data(500)
+        .into_iter()
+        .map(|(x, y)| (vec![x[0], 7.0, x[1]], y))
+        .collect();
+    let f = logistic::fit(&rows, 0.0).unwrap();
+    assert_eq!(f.features, vec![1, 3]);
+    assert_eq!(f.coefficients.len(), 3);
+    assert!(f.converged);
+}

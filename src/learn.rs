@@ -1,0 +1,413 @@
+//! Evaluation and in-database logistic regression: thin bindings of
+//! `lead_score_core::stats` and `lead_score_core::logistic`.
+//!
+//! Everything here runs as the caller (no SECURITY DEFINER): it reads only what
+//! the caller may read.
+
+// The result columns of the set-returning functions are spelled out with
+// pgrx's name!(), which a type alias cannot carry.
+#![allow(clippy::type_complexity)]
+
+use crate::errors::{raise_code, OrRaise};
+use lead_score_core::logistic::{advance, Next, Step};
+use lead_score_core::sqlgen::learn::Design;
+use lead_score_core::stats::{self, Scored};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+fn scored(scores: &[Option<f64>], converted: &[Option<bool>]) -> Vec<Scored> {
+    if scores.len() != converted.len() {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+            format!(
+                "scores has {} elements and converted {}; they must pair up",
+                scores.len(),
+                converted.len()
+            ),
+        );
+    }
+    // A lead with no score or no outcome is left out.
+    scores
+        .iter()
+        .zip(converted)
+        .filter_map(|(s, c)| {
+            Some(Scored {
+                score: (*s)?,
+                positive: (*c)?,
+            })
+        })
+        .collect()
+}
+
+/// `roc_auc(scores, converted)`: ROC AUC with DeLong's standard error and 95%
+/// interval, and a warning when there is too little history.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn roc_auc(
+    scores: Vec<Option<f64>>,
+    converted: Vec<Option<bool>>,
+) -> TableIterator<
+    'static,
+    (
+        name!(auc, f64),
+        name!(std_error, f64),
+        name!(ci_lower, f64),
+        name!(ci_upper, f64),
+        name!(leads, i64),
+        name!(positives, i64),
+        name!(warning, Option<String>),
+    ),
+> {
+    let a = stats::auc(&scored(&scores, &converted)).or_raise();
+    TableIterator::once((
+        a.auc,
+        a.se,
+        a.lower,
+        a.upper,
+        a.leads as i64,
+        a.positives as i64,
+        stats::sample_warning(a.leads, a.positives),
+    ))
+}
+
+/// `auc_difference(scores_a, scores_b, converted)`: the paired DeLong test of
+/// two models scored on the same leads. `a_better` only when the 95% interval
+/// of the difference is above 0.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn auc_difference(
+    scores_a: Vec<Option<f64>>,
+    scores_b: Vec<Option<f64>>,
+    converted: Vec<Option<bool>>,
+) -> TableIterator<
+    'static,
+    (
+        name!(auc_a, f64),
+        name!(auc_b, f64),
+        name!(difference, f64),
+        name!(std_error, f64),
+        name!(ci_lower, f64),
+        name!(ci_upper, f64),
+        name!(p_value, f64),
+        name!(a_better, bool),
+    ),
+> {
+    if scores_a.len() != scores_b.len() || scores_a.len() != converted.len() {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+            "scores_a, scores_b and converted must have one element per lead",
+        );
+    }
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..converted.len() {
+        if let (Some(sa), Some(sb), Some(c)) = (scores_a[i], scores_b[i], converted[i]) {
+            a.push(sa);
+            b.push(sb);
+            y.push(c);
+        }
+    }
+    let p = stats::paired_auc(&a, &b, &y).or_raise();
+    TableIterator::once((
+        p.a,
+        p.b,
+        p.difference,
+        p.se,
+        p.lower,
+        p.upper,
+        p.p_value,
+        p.a_better(),
+    ))
+}
+
+/// `score_deciles(scores, converted)`: conversion and lift by score decile,
+/// best first; tied scores stay in one decile.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn score_deciles(
+    scores: Vec<Option<f64>>,
+    converted: Vec<Option<bool>>,
+) -> TableIterator<
+    'static,
+    (
+        name!(decile, i32),
+        name!(leads, i64),
+        name!(positives, i64),
+        name!(conversion_rate, f64),
+        name!(lift, f64),
+        name!(min_score, f64),
+        name!(max_score, f64),
+    ),
+> {
+    let rows: Vec<_> = stats::deciles(&scored(&scores, &converted))
+        .into_iter()
+        .map(|d| {
+            (
+                d.decile as i32,
+                d.leads as i64,
+                d.positives as i64,
+                d.rate,
+                d.lift,
+                d.min_score,
+                d.max_score,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// `calibration(probabilities, converted, bins)`: expected against observed
+/// conversion in equal-width bins of predicted probability, each row with the
+/// expected calibration error and the Brier score of all leads.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn calibration(
+    probabilities: Vec<Option<f64>>,
+    converted: Vec<Option<bool>>,
+    bins: default!(i32, 10),
+) -> TableIterator<
+    'static,
+    (
+        name!(bin, i32),
+        name!(leads, i64),
+        name!(expected, f64),
+        name!(observed, f64),
+        name!(calibration_error, f64),
+        name!(brier, f64),
+    ),
+> {
+    if !(1..=1000).contains(&bins) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("bins must be between 1 and 1000, got {bins}"),
+        );
+    }
+    let c = stats::calibration(&scored(&probabilities, &converted), bins as usize).or_raise();
+    let rows: Vec<_> = c
+        .bins
+        .iter()
+        .map(|b| {
+            (
+                b.bin as i32,
+                b.leads as i64,
+                b.expected,
+                b.observed,
+                c.ece,
+                c.brier,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Transition of `logistic_step(coefficients, features, converted)`: adds one
+/// row's terms at `coefficients` (see `lead_score_core::logistic::Step`).
+#[pg_extern(name = "_logistic_trans", immutable, parallel_safe)]
+fn logistic_trans(
+    state: Option<Vec<f64>>,
+    coefficients: Option<Vec<f64>>,
+    features: Option<Vec<Option<f64>>>,
+    converted: Option<bool>,
+) -> Option<Vec<f64>> {
+    let (Some(beta), Some(features), Some(y)) = (coefficients, features, converted) else {
+        return state;
+    };
+    let x: Vec<f64> = features
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.unwrap_or_else(|| {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    format!(
+                        "feature {} of a row is NULL; encode missing values as a feature",
+                        i + 1
+                    ),
+                )
+            })
+        })
+        .collect();
+    let mut step = match state {
+        Some(s) => Step::from_slice(&s).or_raise(),
+        None => Step::new(beta.len()),
+    };
+    step.add(&beta, &x, y).or_raise();
+    Some(step.to_vec())
+}
+
+/// Combine of `logistic_step`: adds two partial sums (parallel workers, or
+/// Citus shards).
+#[pg_extern(name = "_logistic_combine", immutable, parallel_safe)]
+fn logistic_combine(a: Option<Vec<f64>>, b: Option<Vec<f64>>) -> Option<Vec<f64>> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let mut x = Step::from_slice(&a).or_raise();
+            x.merge(&Step::from_slice(&b).or_raise()).or_raise();
+            Some(x.to_vec())
+        }
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// The columns of a relation, for checking a design's names.
+fn columns(source: pg_sys::Oid) -> Vec<String> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",
+                None,
+                &[source.into()],
+            )?
+            .map(|r| r.get::<String>(1).map(Option::unwrap_or_default))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .or_raise()
+}
+
+/// `logistic_regression(source, outcome, features, l2)`: fits P(outcome) by
+/// IRLS, one parallel scan of `source` per iteration, and returns one row per
+/// coefficient (the intercept first) with the fit's log-likelihood, iterations
+/// and convergence. Constant features are dropped with a NOTICE; features not
+/// identified (separation, standard error above 1e3) get a WARNING naming
+/// them, and a finite fit under an L2 penalty.
+#[pg_extern(name = "_logistic_regression", volatile, parallel_unsafe)]
+fn logistic_regression(
+    source: pg_sys::Oid,
+    outcome: &str,
+    features: Vec<String>,
+    l2: f64,
+) -> TableIterator<
+    'static,
+    (
+        name!(feature, String),
+        name!(coefficient, f64),
+        name!(std_error, f64),
+        name!(z_value, f64),
+        name!(p_value, f64),
+        name!(log_likelihood, f64),
+        name!(iterations, i32),
+        name!(converged, bool),
+    ),
+> {
+    if !(l2 >= 0.0 && l2.is_finite()) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("l2 must be a finite number ≥ 0, got {l2}"),
+        );
+    }
+    if features.is_empty() || features.len() >= lead_score_core::logistic::MAX_FEATURES {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "features must name 1 to {} columns, got {}",
+                lead_score_core::logistic::MAX_FEATURES - 1,
+                features.len()
+            ),
+        );
+    }
+    let Some((qualified, _)) = crate::attach::relation(source) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("relation with OID {} does not exist", source.to_u32()),
+        );
+    };
+    let have = columns(source);
+    for name in std::iter::once(outcome).chain(features.iter().map(String::as_str)) {
+        if !have.iter().any(|c| c == name) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                format!("column \"{name}\" of {} does not exist", qualified.to_sql()),
+            );
+        }
+    }
+    let mut names = features.clone();
+    let mut previous = None;
+    let mut beta = vec![0.0; names.len() + 1];
+    let mut iteration = 0;
+    let fit = loop {
+        iteration += 1;
+        let design = Design {
+            source: qualified.clone(),
+            outcome: outcome.to_string(),
+            features: names.clone(),
+        };
+        let state: Option<Vec<f64>> =
+            Spi::get_one_with_args(&design.step_query(), &[beta.clone().into()]).or_raise();
+        let Some(state) = state else {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{} has no row with an outcome", qualified.to_sql()),
+            );
+        };
+        let step = Step::from_slice(&state).or_raise();
+        if iteration == 1 {
+            let constant = step.constant_features();
+            if !constant.is_empty() {
+                let dropped: Vec<&str> = constant.iter().map(|&j| names[j - 1].as_str()).collect();
+                pgrx::notice!(
+                    "logistic_regression: dropping constant feature(s) {}",
+                    dropped.join(", ")
+                );
+                names = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !constant.contains(&(i + 1)))
+                    .map(|(_, n)| n.clone())
+                    .collect();
+                if names.is_empty() {
+                    raise_code(
+                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        "every feature is constant",
+                    );
+                }
+                beta = vec![0.0; names.len() + 1];
+                iteration = 0;
+                continue;
+            }
+        }
+        match advance(&step, &beta, l2, iteration, previous).or_raise() {
+            Next::Step(next) => {
+                previous = Some(step.objective(&beta, l2));
+                beta = next;
+            }
+            Next::Done(f) => break f,
+        }
+    };
+    if !fit.unidentified.is_empty() {
+        let which: Vec<&str> = fit
+            .unidentified
+            .iter()
+            .map(|&j| {
+                if j == 0 {
+                    "(intercept)"
+                } else {
+                    names[j - 1].as_str()
+                }
+            })
+            .collect();
+        pgrx::warning!(
+            "logistic_regression: standard errors above {} for {}: the outcome separates on them (or they copy other features); pass l2 > 0 for a finite, stable fit",
+            lead_score_core::logistic::MAX_STANDARD_ERROR,
+            which.join(", ")
+        );
+    }
+    let rows: Vec<_> = (0..fit.coefficients.len())
+        .map(|j| {
+            let z = fit.z[j];
+            (
+                if j == 0 {
+                    "(intercept)".to_string()
+                } else {
+                    names[j - 1].clone()
+                },
+                fit.coefficients[j],
+                fit.standard_errors[j],
+                z,
+                2.0 * (1.0 - stats::normal_cdf(z.abs())),
+                fit.log_likelihood,
+                fit.iterations as i32,
+                fit.converged,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
