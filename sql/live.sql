@@ -497,3 +497,209 @@ AS 'MODULE_PATHNAME', 'lead_score_follow_drops' LANGUAGE c VOLATILE PARALLEL UNS
 REVOKE ALL ON FUNCTION lead_score._follow_drops() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_follow_drops ON sql_drop EXECUTE FUNCTION lead_score._follow_drops();
 COMMENT ON EVENT TRIGGER lead_score_follow_drops IS 'Detaches attachments whose tables are dropped.';
+
+-------------------------------------------------------------------------------
+-- Outcomes and sales feedback (README, "Evaluation and learning").
+-------------------------------------------------------------------------------
+
+-- Where an attachment's outcomes live: the user's own table or view, read in
+-- place (never copied) by the evaluations, as the caller.
+CREATE TABLE lead_score.outcome_links (
+    attachment text PRIMARY KEY REFERENCES lead_score.attachments (name) ON DELETE CASCADE,
+    source     regclass NOT NULL,
+    -- {"lead_key": column, "won": boolean column, "closed_at": timestamptz column}
+    mapping    jsonb NOT NULL,
+    linked_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.outcome_links', '');
+COMMENT ON TABLE lead_score.outcome_links IS 'Each attachment''s outcome table (won or lost, and when), read in place.';
+
+CREATE FUNCTION lead_score.link_outcomes(attachment text, source regclass, mapping jsonb DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM lead_score._outcome_check(link_outcomes.attachment, link_outcomes.source, link_outcomes.mapping);
+    INSERT INTO lead_score.outcome_links AS o (attachment, source, mapping)
+    VALUES (link_outcomes.attachment, link_outcomes.source, link_outcomes.mapping)
+    ON CONFLICT ON CONSTRAINT outcome_links_pkey DO UPDATE SET source = EXCLUDED.source, mapping = EXCLUDED.mapping, linked_at = pg_catalog.now();
+END
+$$;
+COMMENT ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb) IS
+    'Link an attachment to the table or view that says which leads were won (and when they closed), without copying it.';
+
+-- Evaluations as of a cut-off: lead_score.as_of is set to it inside the call
+-- (the SET clause restores it on exit), so decay is measured to the cut-off
+-- and no later activity counts.
+CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz)
+RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+AS $$
+DECLARE
+    m text;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = evaluate.attachment;
+    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate.attachment, 'summary') USING m, cutoff;
+END
+$$;
+
+CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz)
+RETURNS TABLE (dimension text, class text, leads bigint, positives bigint, conversion_rate float8)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+AS $$
+DECLARE
+    m text;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = evaluate_classes.attachment;
+    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_classes.attachment, 'classes') USING m, cutoff;
+END
+$$;
+
+CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz)
+RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+AS $$
+DECLARE
+    m text;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = evaluate_deciles.attachment;
+    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_deciles.attachment, 'deciles') USING m, cutoff;
+END
+$$;
+COMMENT ON FUNCTION lead_score.evaluate(text, timestamptz) IS
+    'Leads, conversions and ROC AUC (DeLong 95% interval) of an attachment''s scores as of a cut-off against its linked outcomes.';
+COMMENT ON FUNCTION lead_score.evaluate_classes(text, timestamptz) IS
+    'Conversion by grade, label, quadrant and MQL of an attachment''s classification as of a cut-off.';
+COMMENT ON FUNCTION lead_score.evaluate_deciles(text, timestamptz) IS
+    'Conversion and lift by decile of an attachment''s scores as of a cut-off.';
+
+-- Why sales rejects leads: an editable list. The built-in reasons come with
+-- the extension; pg_dump keeps the ones users add.
+CREATE TABLE lead_score.feedback_reasons (
+    reason      text PRIMARY KEY,
+    description text NOT NULL,
+    builtin     boolean NOT NULL DEFAULT false
+);
+INSERT INTO lead_score.feedback_reasons (reason, description, builtin) VALUES
+    ('bad_fit', 'Not the kind of company or role we sell to', true),
+    ('no_budget', 'No budget', true),
+    ('not_reachable', 'Could not be reached', true),
+    ('already_customer', 'Already a customer', true),
+    ('wrong_timing', 'Not now; maybe later', true),
+    ('duplicate', 'A duplicate of another lead', true),
+    ('other', 'Another reason (see the note)', true);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.feedback_reasons', 'WHERE NOT builtin');
+COMMENT ON TABLE lead_score.feedback_reasons IS 'Reasons sales may give for rejecting a lead; add your own.';
+
+-- A rep accepting or rejecting a handed-over lead, with the score and
+-- classification the lead had at that moment, captured by record_feedback.
+CREATE TABLE lead_score.feedback (
+    id            bigserial PRIMARY KEY,
+    attachment    text NOT NULL,
+    lead_key      text NOT NULL,
+    accepted      boolean NOT NULL,
+    reason        text REFERENCES lead_score.feedback_reasons (reason) ON UPDATE CASCADE,
+    note          text,
+    given_by      text NOT NULL,
+    given_at      timestamptz NOT NULL,
+    total         float8,
+    fit           float8,
+    engagement    float8,
+    grade         text,
+    label         text,
+    quadrant      text,
+    mql           boolean,
+    model_version integer,
+    CHECK (accepted OR reason IS NOT NULL)
+);
+CREATE INDEX feedback_attachment_lead ON lead_score.feedback (attachment, lead_key);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.feedback', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.feedback_id_seq', '');
+COMMENT ON TABLE lead_score.feedback IS 'Sales feedback on handed-over leads, with the score each lead had when it was given.';
+
+-- The score, classification, author and time of each feedback row are
+-- captured by this trigger. Reps may insert only the other columns (column
+-- privileges below), so they cannot record a score the lead did not have; a
+-- row that already has its time (a pg_restore of the dumped table) is kept as
+-- it is. It runs as the writer, who reads the score as lead_score_reader may:
+-- no SECURITY DEFINER is needed.
+CREATE FUNCTION lead_score._feedback_capture() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s lead_score.score;
+BEGIN
+    IF NOT NEW.accepted AND NEW.reason IS NULL THEN
+        RAISE EXCEPTION 'record_feedback: a rejection needs a reason (see lead_score.feedback_reasons)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.given_at IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    NEW.given_by := current_user;
+    NEW.given_at := pg_catalog.now();
+    NEW.total := s.total;
+    NEW.fit := s.fit;
+    NEW.engagement := s.engagement;
+    NEW.grade := s.grade;
+    NEW.label := s.label;
+    NEW.quadrant := s.quadrant;
+    NEW.mql := s.mql;
+    NEW.model_version := s.model_version;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER feedback_capture BEFORE INSERT ON lead_score.feedback
+FOR EACH ROW EXECUTE FUNCTION lead_score._feedback_capture();
+
+CREATE FUNCTION lead_score.record_feedback(attachment text, lead_key text, accepted boolean,
+                                           reason text DEFAULT NULL, note text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'INSERT INTO lead_score.feedback (attachment, lead_key, accepted, reason, note)
+    VALUES (record_feedback.attachment, record_feedback.lead_key, record_feedback.accepted,
+            record_feedback.reason, record_feedback.note)
+    RETURNING id';
+COMMENT ON FUNCTION lead_score.record_feedback(text, text, boolean, text, text) IS
+    'Record a rep accepting or rejecting a lead (a rejection needs a reason), capturing its current score and classification.';
+
+CREATE VIEW lead_score.feedback_rates AS
+SELECT f.attachment, d.dimension, d.class, pg_catalog.count(*) AS feedback,
+       pg_catalog.count(*) FILTER (WHERE NOT f.accepted) AS rejected,
+       (pg_catalog.count(*) FILTER (WHERE NOT f.accepted))::pg_catalog.float8 OPERATOR(pg_catalog./) pg_catalog.count(*) AS rejection_rate
+FROM lead_score.feedback f
+CROSS JOIN LATERAL (VALUES ('quadrant', f.quadrant), ('grade', f.grade)) AS d(dimension, class)
+GROUP BY f.attachment, d.dimension, d.class;
+COMMENT ON VIEW lead_score.feedback_rates IS 'Rejection rate by quadrant and by grade the leads had when sales judged them.';
+
+CREATE VIEW lead_score.feedback_top_reasons AS
+SELECT f.attachment, f.reason, pg_catalog.count(*) AS rejections,
+       pg_catalog.rank() OVER (PARTITION BY f.attachment ORDER BY pg_catalog.count(*) DESC) AS rank
+FROM lead_score.feedback f WHERE NOT f.accepted
+GROUP BY f.attachment, f.reason;
+COMMENT ON VIEW lead_score.feedback_top_reasons IS 'Rejection reasons by how often sales gave them, per attachment.';
+
+REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb) TO lead_score_admin;
+GRANT SELECT ON lead_score.outcome_links, lead_score.feedback_reasons, lead_score.feedback,
+                lead_score.feedback_rates, lead_score.feedback_top_reasons TO lead_score_reader, lead_score_admin;
+-- Reps (lead_score_reader) record feedback: these columns only; the trigger fills the rest.
+GRANT INSERT (attachment, lead_key, accepted, reason, note) ON lead_score.feedback TO lead_score_reader, lead_score_admin;
+GRANT USAGE ON SEQUENCE lead_score.feedback_id_seq TO lead_score_reader, lead_score_admin;
+GRANT INSERT, UPDATE, DELETE ON lead_score.outcome_links, lead_score.feedback_reasons TO lead_score_admin;
+GRANT DELETE ON lead_score.feedback TO lead_score_admin;

@@ -411,3 +411,114 @@ fn logistic_regression(
         .collect();
     TableIterator::new(rows)
 }
+
+/// The outcome mapping's column names: `lead_key` (default `lead_id`), `won`
+/// (default `won`) and `closed_at` (optional).
+fn outcome_columns(mapping: &serde_json::Value) -> (String, String, Option<String>) {
+    let get = |k: &str| mapping.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    (
+        get("lead_key").unwrap_or_else(|| "lead_id".into()),
+        get("won").unwrap_or_else(|| "won".into()),
+        get("closed_at"),
+    )
+}
+
+/// `_outcome_check(attachment, source, mapping)`: raises unless the mapping
+/// names only known keys and columns of `source` that exist.
+#[pg_extern(name = "_outcome_check", stable, strict, parallel_safe)]
+fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
+    if let Some(obj) = mapping.0.as_object() {
+        for (k, v) in obj {
+            if !matches!(k.as_str(), "lead_key" | "won" | "closed_at") || !v.is_string() {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!(
+                        "mapping.{k}: expected one of lead_key, won, closed_at, naming a column"
+                    ),
+                );
+            }
+        }
+    } else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "mapping: expected an object",
+        );
+    }
+    let _ = crate::attach::load(attachment, false);
+    let Some((qualified, _)) = crate::attach::relation(source) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("relation with OID {} does not exist", source.to_u32()),
+        );
+    };
+    let have = columns(source);
+    let (key, won, closed) = outcome_columns(&mapping.0);
+    for (what, name) in [
+        ("lead_key", Some(key)),
+        ("won", Some(won)),
+        ("closed_at", closed),
+    ] {
+        if let Some(name) = name {
+            if !have.contains(&name) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                    format!(
+                        "mapping.{what}: column \"{name}\" of {} does not exist",
+                        qualified.to_sql()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `_evaluation_sql(attachment, what)`: the query of `evaluate` ('summary'),
+/// `evaluate_classes` ('classes') or `evaluate_deciles` ('deciles') over the
+/// attachment's linked outcomes; $1 model, $2 cut-off.
+#[pg_extern(name = "_evaluation_sql", stable, strict, parallel_restricted)]
+fn evaluation_sql(attachment: &str, what: &str) -> String {
+    let att = crate::attach::load(attachment, false);
+    let link: Option<(Option<pg_sys::Oid>, Option<pgrx::JsonB>)> = Spi::connect(|client| {
+        let t = client.select(
+            "SELECT l.source::oid, l.mapping FROM lead_score.outcome_links l WHERE l.attachment = $1",
+            Some(1),
+            &[attachment.into()],
+        )?;
+        if t.is_empty() {
+            return Ok::<_, pgrx::spi::Error>(None);
+        }
+        let row = t.first();
+        Ok(Some((row.get(1)?, row.get(2)?)))
+    })
+    .or_raise();
+    let Some((Some(source), Some(mapping))) = link else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("lead_score attachment \"{attachment}\" has no outcomes; link them with lead_score.link_outcomes"),
+        );
+    };
+    let Some((qualified, _)) = crate::attach::relation(source) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("the outcome table of attachment \"{attachment}\" no longer exists"),
+        );
+    };
+    let (lead_key, won, closed_at) = outcome_columns(&mapping.0);
+    let base = att.evaluation_rows(&lead_score_core::sqlgen::learn::Outcomes {
+        source: qualified,
+        lead_key,
+        won,
+        closed_at,
+    });
+    use lead_score_core::sqlgen::learn::evaluation;
+    match what {
+        "summary" => evaluation::summary(&base),
+        "classes" => evaluation::classes(&base),
+        "deciles" => evaluation::deciles(&base),
+        "rows" => base,
+        _ => raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown evaluation query \"{what}\""),
+        ),
+    }
+}

@@ -1489,6 +1489,36 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
         )
     }
 
+    /// Every lead with a known outcome that was still open at the cut-off, scored
+    /// as of it from the tables with the aggregates: the model's current
+    /// version, fit from the lead's current attributes, engagement from the
+    /// activities up to the cut-off only. $1 the model, $2 the cut-off; the
+    /// caller sets `lead_score.as_of` to it, so decay is measured to it. Rows:
+    /// lead_key (text), won, total, grade, label, quadrant, mql, disqualified.
+    pub fn evaluation_rows(&self, outcomes: &super::learn::Outcomes) -> String {
+        let props = self.props_text("a");
+        let akey = self.activity_lead_key.of("a");
+        let lkey = self.lead_key.of("l");
+        format!(
+            "WITH fresh AS (
+    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
+    FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
+outcome AS ({per_lead})
+SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM {leads} l
+JOIN outcome oc ON oc.k = {key}
+LEFT JOIN fresh ON fresh.k = {lkey}
+CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+WHERE oc.closed_at IS NULL OR oc.closed_at >= $2",
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            leads = self.leads.to_sql(),
+            per_lead = outcomes.per_lead(),
+            key = text_of(&lkey, self.lead_key.text),
+        )
+    }
+
     /// `top_leads` by a full sort of the current scores, for reads the stored
     /// bounds do not cover (`lead_score.as_of` in the past, a long transaction):
     /// $1 n, $2 whether disqualified leads count.

@@ -49,3 +49,70 @@ mod tests {
         );
     }
 }
+
+/// Where an attachment's outcomes live, without copying them: a table or view
+/// with the lead's key, whether it was won, and optionally when it closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcomes {
+    pub source: Qualified,
+    pub lead_key: String,
+    pub won: String,
+    pub closed_at: Option<String>,
+}
+
+impl Outcomes {
+    /// One row per lead with a known outcome: its key as text, whether any of
+    /// its rows is won, and its earliest close.
+    pub fn per_lead(&self) -> String {
+        let closed = match &self.closed_at {
+            Some(c) => format!("pg_catalog.min((o.{})::pg_catalog.timestamptz)", ident(c)),
+            None => "NULL::pg_catalog.timestamptz".to_string(),
+        };
+        format!(
+            "SELECT (o.{key})::pg_catalog.text AS k, pg_catalog.bool_or((o.{won})::pg_catalog.bool) AS won, {closed} AS closed_at
+    FROM {source} o WHERE o.{won} IS NOT NULL AND o.{key} IS NOT NULL GROUP BY 1",
+            key = ident(&self.lead_key),
+            won = ident(&self.won),
+            source = self.source.to_sql(),
+        )
+    }
+}
+
+/// The evaluations of an attachment's scores as of a cut-off, over the rows of
+/// `base` (lead_key, won, total, grade, label, quadrant, mql, disqualified; see
+/// `Attachment::evaluation_rows`): $1 model, $2 cut-off.
+pub mod evaluation {
+    /// Leads, conversions and ROC AUC with DeLong's interval.
+    pub fn summary(base: &str) -> String {
+        format!(
+            "SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
+FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
+      FROM ({base}) e) s
+CROSS JOIN LATERAL lead_score.roc_auc(s.t, s.w) r"
+        )
+    }
+
+    /// Conversion by grade, label, quadrant and MQL.
+    pub fn classes(base: &str) -> String {
+        format!(
+            "WITH e AS MATERIALIZED ({base})
+SELECT d.dimension, d.class, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE d.won),
+       (pg_catalog.count(*) FILTER (WHERE d.won))::pg_catalog.float8 OPERATOR(pg_catalog./) pg_catalog.count(*)
+FROM (SELECT 'grade' AS dimension, e.grade AS class, e.won FROM e
+      UNION ALL SELECT 'label', e.label, e.won FROM e
+      UNION ALL SELECT 'quadrant', e.quadrant, e.won FROM e
+      UNION ALL SELECT 'mql', CASE WHEN e.mql THEN 'MQL' ELSE 'not MQL' END, e.won FROM e) d
+GROUP BY d.dimension, d.class
+ORDER BY d.dimension, d.class"
+        )
+    }
+
+    /// Conversion and lift by score decile.
+    pub fn deciles(base: &str) -> String {
+        format!(
+            "SELECT r.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
+      FROM ({base}) e) s
+CROSS JOIN LATERAL lead_score.score_deciles(s.t, s.w) r"
+        )
+    }
+}

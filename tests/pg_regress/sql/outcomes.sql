@@ -1,0 +1,105 @@
+-- Checking an attachment's scores against what really happened: outcomes are
+-- linked in place (the application's own deals table), leads are scored as of
+-- a cut-off with no later activity, and sales feedback is recorded with the
+-- score each lead had at that moment.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_app.sql'
+\i :fixtures
+
+-- 300 more people: every third a VP, activity that grows with the person's number,
+-- and deals that were won mostly by the engaged and senior.
+INSERT INTO app.people (person_id, sector, job, email)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(100 + i), 12, '0'))::uuid,
+       CASE WHEN i % 2 = 0 THEN 'Software' ELSE 'Retail' END,
+       CASE WHEN i % 3 = 0 THEN 'VP Sales' ELSE 'Analyst' END, 'p' || i || '@acme.com'
+FROM generate_series(1, 300) i;
+INSERT INTO app.touches (person, kind, at, page)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(100 + i), 12, '0'))::uuid, 'page_view',
+       '2026-04-01 12:00+00'::timestamptz + (j * 7 + i % 5) * interval '1 day', CASE WHEN j % 2 = 0 THEN '/pricing' END
+FROM generate_series(1, 300) i, generate_series(1, 6) j
+WHERE j <= i % 7;
+CREATE TABLE app.deals (deal_id serial PRIMARY KEY, person uuid NOT NULL, won boolean, closed_at timestamptz);
+INSERT INTO app.deals (person, won, closed_at)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(100 + i), 12, '0'))::uuid,
+       (i % 7 >= 4 AND i % 3 = 0) OR (i % 7 = 6) OR (i % 29 = 0),
+       '2026-05-20 12:00+00'::timestamptz + (i % 10) * interval '1 day'
+FROM generate_series(1, 300) i;
+-- One lead closed before the cut-off: it is left out (its outcome was known then).
+UPDATE app.deals SET closed_at = '2026-05-01 12:00+00' WHERE deal_id = 1;
+
+SELECT lead_score.attach('live', 'app.people', 'app.touches',
+    '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
+      "occurred_at": "at", "properties": {"url": "page"}}') IS NOT NULL AS attached;
+-- Outcomes stay in the application's table; the link names its columns.
+SELECT lead_score.link_outcomes('live', 'app.deals', '{"lead_key": "person", "won": "won", "closed_at": "closed_at"}');
+SELECT attachment, source, mapping FROM lead_score.outcome_links;
+
+-- Scored as of 2026-05-15: ROC AUC with DeLong's interval; 300 leads is too few to trust.
+SELECT leads, positives, round(auc::numeric, 3) AS auc, round(ci_lower::numeric, 3) AS lower,
+       round(ci_upper::numeric, 3) AS upper, warning IS NOT NULL AS warned
+FROM lead_score.evaluate('live', '2026-05-15 12:00+00');
+SELECT dimension, class, leads, positives, round(conversion_rate::numeric, 3) AS conversion_rate
+FROM lead_score.evaluate_classes('live', '2026-05-15 12:00+00') WHERE dimension IN ('grade', 'mql');
+SELECT decile, leads, positives, round(lift::numeric, 2) AS lift FROM lead_score.evaluate_deciles('live', '2026-05-15 12:00+00') WHERE decile <= 3;
+
+-- No leakage: an activity after the cut-off changes nothing as of the cut-off.
+CREATE TEMP TABLE before AS SELECT * FROM lead_score.evaluate('live', '2026-05-15 12:00+00');
+INSERT INTO app.touches (person, kind, at)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(100 + i), 12, '0'))::uuid, 'demo_request', '2026-05-20 12:00+00'
+FROM generate_series(1, 300, 2) i;
+SELECT (SELECT auc FROM before) = auc AS unchanged FROM lead_score.evaluate('live', '2026-05-15 12:00+00');
+-- As of a later cut-off the demo requests count.
+SELECT round(auc::numeric, 3) AS auc_later FROM lead_score.evaluate('live', '2026-05-25 12:00+00');
+-- lead_score.as_of is only set inside the call.
+SELECT current_setting('lead_score.as_of') AS as_of_after;
+
+-- Sales feedback: a rep accepts one lead and rejects another, with a reason;
+-- the score and classification at that moment are captured.
+SELECT reason FROM lead_score.feedback_reasons ORDER BY reason;
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', true) > 0 AS recorded;
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false, 'no_budget', 'next fiscal year') > 0 AS recorded;
+SELECT right(lead_key, 1) AS person, accepted, reason, note, given_by = current_user AS by_me,
+       round(total::numeric, 3) AS total, grade, quadrant, mql
+FROM lead_score.feedback ORDER BY id;
+SELECT dimension, class, feedback, rejected, rejection_rate FROM lead_score.feedback_rates ORDER BY dimension, class;
+SELECT reason, rejections, rank FROM lead_score.feedback_top_reasons;
+-- A rejection needs a reason from the list; the lead must exist.
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false);
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false, 'too_expensive');
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-00000000ffff', true);
+-- Reasons are editable.
+INSERT INTO lead_score.feedback_reasons (reason, description) VALUES ('competitor', 'Works for a competitor');
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false, 'competitor') > 0 AS recorded;
+
+-- Least privilege: a rep with lead_score_reader records feedback (through the
+-- function or an INSERT of its own columns); the trigger captures who, when and
+-- the real score, whatever the rep supplies; the rep cannot write the captured
+-- columns nor link outcomes.
+CREATE ROLE ls_rep LOGIN;
+GRANT lead_score_reader TO ls_rep;
+SET ROLE ls_rep;
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', false, 'wrong_timing') > 0 AS recorded;
+INSERT INTO lead_score.feedback (attachment, lead_key, accepted, given_by, given_at, total) VALUES ('live', 'x', true, 'me', now(), 1000);
+INSERT INTO lead_score.feedback (attachment, lead_key, accepted) VALUES ('live', '00000000-0000-0000-0000-000000000003', true);
+SELECT lead_score.link_outcomes('live', 'lead_score.feedback');
+RESET ROLE;
+SELECT given_by, accepted, reason FROM lead_score.feedback ORDER BY id DESC LIMIT 2;
+
+-- Errors: no outcomes linked, a mapping naming a missing column.
+SELECT lead_score.attach('live', 'app.people', 'app.touches',
+    '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
+      "occurred_at": "at", "properties": {"url": "page"}}', name => 'other') IS NOT NULL AS attached;
+SELECT * FROM lead_score.evaluate('other', '2026-05-15');
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "is_won"}');
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"owner": "person"}');
+-- detach removes the link.
+SELECT lead_score.detach('other'), lead_score.detach('live');
+SELECT count(*) AS links FROM lead_score.outcome_links;
+
+DELETE FROM lead_score.feedback;
+DELETE FROM lead_score.feedback_reasons WHERE NOT builtin;
+DROP ROLE ls_rep;
+RESET lead_score.mock_now;
+DROP SCHEMA app CASCADE;
+SELECT lead_score.drop_model('live');
