@@ -530,57 +530,149 @@ COMMENT ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb) IS
 
 -- Evaluations as of a cut-off: lead_score.as_of is set to it inside the call
 -- (the SET clause restores it on exit), so decay is measured to the cut-off
--- and no later activity counts.
-CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz)
+-- and no later activity counts. A version other than the current one is
+-- scored as 'model@N', which every scoring function and aggregate accepts.
+CREATE TABLE lead_score.evaluations (
+    id                  bigserial PRIMARY KEY,
+    attachment          text NOT NULL,
+    model               text NOT NULL,
+    version             integer NOT NULL,
+    is_current          boolean NOT NULL,
+    cutoff              timestamptz NOT NULL,
+    evaluated_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    leads               bigint NOT NULL,
+    positives           bigint NOT NULL,
+    auc                 float8 NOT NULL,
+    ci_lower            float8 NOT NULL,
+    ci_upper            float8 NOT NULL,
+    -- Against the current version on the same leads (0 for the current one).
+    auc_difference      float8 NOT NULL,
+    difference_ci_lower float8 NOT NULL,
+    difference_ci_upper float8 NOT NULL,
+    p_value             float8 NOT NULL,
+    better              boolean NOT NULL,
+    warning             text
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.evaluations', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.evaluations_id_seq', '');
+COMMENT ON TABLE lead_score.evaluations IS 'Every evaluation and backtest run: one row per model version, flat columns for BI tools.';
+
+CREATE FUNCTION lead_score._model_at(attachment text, version integer)
+RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m   text;
+    id  bigint;
+    cur integer;
+BEGIN
+    SELECT a.model, mo.id, mo.current_version INTO m, id, cur
+    FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = _model_at.attachment;
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _model_at.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    IF _model_at.version IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM lead_score.model_versions v WHERE v.model_id = id AND v.version = _model_at.version) THEN
+        RAISE EXCEPTION 'lead_score model "%" has no version %', m, _model_at.version USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN m || '@' || coalesce(_model_at.version, cur);
+END
+$$;
+
+CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz, version integer DEFAULT NULL)
 RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
-DECLARE
-    m text;
 BEGIN
-    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = evaluate.attachment;
     PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate.attachment, 'summary') USING m, cutoff;
+    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate.attachment, 'summary')
+    USING lead_score._model_at(evaluate.attachment, evaluate.version), cutoff;
 END
 $$;
 
-CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz)
+CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz, version integer DEFAULT NULL)
 RETURNS TABLE (dimension text, class text, leads bigint, positives bigint, conversion_rate float8)
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
-DECLARE
-    m text;
 BEGIN
-    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = evaluate_classes.attachment;
     PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_classes.attachment, 'classes') USING m, cutoff;
+    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_classes.attachment, 'classes')
+    USING lead_score._model_at(evaluate_classes.attachment, evaluate_classes.version), cutoff;
 END
 $$;
 
-CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz)
+CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz, version integer DEFAULT NULL)
 RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_deciles.attachment, 'deciles')
+    USING lead_score._model_at(evaluate_deciles.attachment, evaluate_deciles.version), cutoff;
+END
+$$;
+
+-- A quarterly review in one query: every version (or those asked for) on the
+-- same leads and cut-off, each against the current version by the paired
+-- DeLong test. A version is better only when the 95% interval of its AUC
+-- difference is above 0. Each run is kept in lead_score.evaluations.
+CREATE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz, versions integer[] DEFAULT NULL)
+RETURNS SETOF lead_score.evaluations
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
 DECLARE
-    m text;
+    m      text;
+    cur    integer;
+    v      integer;
+    q      text;
+    base_t float8[];
+    t      float8[];
+    w      boolean[];
 BEGIN
-    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = evaluate_deciles.attachment;
+    SELECT a.model, mo.current_version INTO m, cur
+    FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
+    q := lead_score._evaluation_sql(backtest.attachment, 'arrays');  -- raises for an unknown attachment
     PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_deciles.attachment, 'deciles') USING m, cutoff;
+    EXECUTE q INTO base_t, w USING m || '@' || cur, cutoff;
+    FOR v IN
+        SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
+        WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version
+    LOOP
+        EXECUTE q INTO t, w USING m || '@' || v, cutoff;
+        RETURN QUERY
+        INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, leads, positives, auc,
+                                                 ci_lower, ci_upper, auc_difference, difference_ci_lower,
+                                                 difference_ci_upper, p_value, better, warning)
+        SELECT backtest.attachment, m, v, v = cur, cutoff, r.leads, r.positives, r.auc, r.ci_lower, r.ci_upper,
+               d.difference, d.ci_lower, d.ci_upper, d.p_value, d.a_better, r.warning
+        FROM lead_score.roc_auc(t, w) r CROSS JOIN lead_score.auc_difference(t, base_t, w) d
+        RETURNING e.*;
+    END LOOP;
 END
 $$;
-COMMENT ON FUNCTION lead_score.evaluate(text, timestamptz) IS
-    'Leads, conversions and ROC AUC (DeLong 95% interval) of an attachment''s scores as of a cut-off against its linked outcomes.';
-COMMENT ON FUNCTION lead_score.evaluate_classes(text, timestamptz) IS
+
+CREATE VIEW lead_score.latest_evaluations AS
+SELECT DISTINCT ON (e.attachment, e.version) e.*
+FROM lead_score.evaluations e
+ORDER BY e.attachment, e.version, e.evaluated_at DESC, e.id DESC;
+COMMENT ON VIEW lead_score.latest_evaluations IS 'The latest backtest of each attachment''s model versions, flat columns for BI tools.';
+
+COMMENT ON FUNCTION lead_score.evaluate(text, timestamptz, integer) IS
+    'Leads, conversions and ROC AUC (DeLong 95% interval) of an attachment''s scores as of a cut-off against its linked outcomes; any model version.';
+COMMENT ON FUNCTION lead_score.evaluate_classes(text, timestamptz, integer) IS
     'Conversion by grade, label, quadrant and MQL of an attachment''s classification as of a cut-off.';
-COMMENT ON FUNCTION lead_score.evaluate_deciles(text, timestamptz) IS
+COMMENT ON FUNCTION lead_score.evaluate_deciles(text, timestamptz, integer) IS
     'Conversion and lift by decile of an attachment''s scores as of a cut-off.';
+COMMENT ON FUNCTION lead_score.backtest(text, timestamptz, integer[]) IS
+    'Every model version of an attachment on the same leads and cut-off, each against the current one (paired DeLong); kept in lead_score.evaluations.';
 
 -- Why sales rejects leads: an editable list. The built-in reasons come with
 -- the extension; pg_dump keeps the ones users add.
@@ -697,7 +789,12 @@ COMMENT ON VIEW lead_score.feedback_top_reasons IS 'Rejection reasons by how oft
 REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb) TO lead_score_admin;
 GRANT SELECT ON lead_score.outcome_links, lead_score.feedback_reasons, lead_score.feedback,
-                lead_score.feedback_rates, lead_score.feedback_top_reasons TO lead_score_reader, lead_score_admin;
+                lead_score.feedback_rates, lead_score.feedback_top_reasons,
+                lead_score.evaluations, lead_score.latest_evaluations TO lead_score_reader, lead_score_admin;
+-- Anyone who may evaluate may keep the result.
+GRANT INSERT ON lead_score.evaluations TO lead_score_reader, lead_score_admin;
+GRANT USAGE ON SEQUENCE lead_score.evaluations_id_seq TO lead_score_reader, lead_score_admin;
+GRANT DELETE ON lead_score.evaluations TO lead_score_admin;
 -- Reps (lead_score_reader) record feedback: these columns only; the trigger fills the rest.
 GRANT INSERT (attachment, lead_key, accepted, reason, note) ON lead_score.feedback TO lead_score_reader, lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.feedback_id_seq TO lead_score_reader, lead_score_admin;

@@ -34,10 +34,18 @@ pub struct Resolved {
 }
 
 /// Model id, current version, and the as-of time in PostgreSQL's microseconds since 2000.
-const RESOLVE_SQL: &CStr = c"SELECT m.id, m.current_version, \
+/// A model by name, or `name@N` for its version N (when no model is called
+/// `name@N` itself): id, version and the as-of time.
+const RESOLVE_SQL: &CStr = c"SELECT m.id, coalesce(v.version, m.current_version), \
     (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, lead_score._now()) \
      - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
-    FROM lead_score.models m WHERE m.name = $1";
+    FROM (SELECT $1 AS full_name, substring($1 from '^(.*)@[0-9]+$') AS base, \
+                 substring($1 from '@([0-9]{1,9})$')::int AS version) q \
+    JOIN lead_score.models m ON m.name = q.full_name \
+      OR (q.base IS NOT NULL AND m.name = q.base \
+          AND NOT EXISTS (SELECT 1 FROM lead_score.models x WHERE x.name = q.full_name)) \
+    LEFT JOIN lead_score.model_versions v ON m.name <> q.full_name AND v.model_id = m.id AND v.version = q.version \
+    WHERE m.name = q.full_name OR v.version IS NOT NULL";
 
 const SPEC_SQL: &CStr = c"SELECT m.name, v.spec::text FROM lead_score.model_versions v \
     JOIN lead_score.models m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2";

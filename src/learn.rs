@@ -515,6 +515,7 @@ fn evaluation_sql(attachment: &str, what: &str) -> String {
         "summary" => evaluation::summary(&base),
         "classes" => evaluation::classes(&base),
         "deciles" => evaluation::deciles(&base),
+        "arrays" => evaluation::arrays(&base),
         "rows" => base,
         _ => raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

@@ -54,6 +54,21 @@ SELECT round(auc::numeric, 3) AS auc_later FROM lead_score.evaluate('live', '202
 -- lead_score.as_of is only set inside the call.
 SELECT current_setting('lead_score.as_of') AS as_of_after;
 
+-- A quarterly review: publish version 2 (demo requests worth 60, page views 1)
+-- and backtest both versions on the same leads and cut-off, each against the
+-- current one by the paired DeLong test. Any version can be evaluated alone;
+-- 'live@1' names version 1 wherever a model name goes.
+SELECT lead_score.create_model('live', jsonb_set(jsonb_set(lead_score.model_spec('live'),
+    '{engagement,rules,2,points}', '60'), '{engagement,rules,0,points}', '1')) AS published;
+SELECT version, is_current, leads, positives, round(auc::numeric, 3) AS auc,
+       round(auc_difference::numeric, 3) AS difference, better
+FROM lead_score.backtest('live', '2026-05-25 12:00+00');
+SELECT (SELECT auc FROM lead_score.evaluate('live', '2026-05-15 12:00+00', version => 1)) = (SELECT auc FROM before) AS version_1_as_before;
+SELECT round(total::numeric, 3) AS total_v1 FROM lead_score.score('live@1', (SELECT p FROM app.people p WHERE person_id = '00000000-0000-0000-0000-000000000001'));
+SELECT * FROM lead_score.evaluate('live', '2026-05-15 12:00+00', version => 9);
+-- The latest backtest of each version, as flat columns for a BI tool.
+SELECT attachment, version, is_current, leads, round(auc::numeric, 3) AS auc, better FROM lead_score.latest_evaluations ORDER BY version;
+
 -- Sales feedback: a rep accepts one lead and rejects another, with a reason;
 -- the score and classification at that moment are captured.
 SELECT reason FROM lead_score.feedback_reasons ORDER BY reason;
@@ -98,6 +113,7 @@ SELECT lead_score.detach('other'), lead_score.detach('live');
 SELECT count(*) AS links FROM lead_score.outcome_links;
 
 DELETE FROM lead_score.feedback;
+DELETE FROM lead_score.evaluations;
 DELETE FROM lead_score.feedback_reasons WHERE NOT builtin;
 DROP ROLE ls_rep;
 RESET lead_score.mock_now;

@@ -107,6 +107,15 @@ ORDER BY d.dimension, d.class"
         )
     }
 
+    /// The scores and outcomes as two arrays in lead-key order, so two model
+    /// versions' arrays pair up lead by lead (`backtest`).
+    pub fn arrays(base: &str) -> String {
+        format!(
+            "SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.won ORDER BY e.lead_key)
+FROM ({base}) e"
+        )
+    }
+
     /// Conversion and lift by score decile.
     pub fn deciles(base: &str) -> String {
         format!(
