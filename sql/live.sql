@@ -538,7 +538,9 @@ CREATE TABLE lead_score.evaluations (
     model               text NOT NULL,
     version             integer NOT NULL,
     is_current          boolean NOT NULL,
-    cutoff              timestamptz NOT NULL,
+    -- The cut-off: a date, or each lead's creation plus days.
+    cutoff              timestamptz,
+    days_after_creation integer,
     evaluated_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     leads               bigint NOT NULL,
     positives           bigint NOT NULL,
@@ -579,80 +581,104 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz, version integer DEFAULT NULL)
-RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-SET lead_score.as_of = ''
-AS $$
-BEGIN
-    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate.attachment, 'summary')
-    USING lead_score._model_at(evaluate.attachment, evaluate.version), cutoff;
-END
-$$;
-
-CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz, version integer DEFAULT NULL)
-RETURNS TABLE (dimension text, class text, leads bigint, positives bigint, conversion_rate float8)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-SET lead_score.as_of = ''
-AS $$
-BEGIN
-    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_classes.attachment, 'classes')
-    USING lead_score._model_at(evaluate_classes.attachment, evaluate_classes.version), cutoff;
-END
-$$;
-
-CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz, version integer DEFAULT NULL)
-RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-SET lead_score.as_of = ''
-AS $$
-BEGIN
-    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluate_deciles.attachment, 'deciles')
-    USING lead_score._model_at(evaluate_deciles.attachment, evaluate_deciles.version), cutoff;
-END
-$$;
-
--- A quarterly review in one query: every version (or those asked for) on the
--- same leads and cut-off, each against the current version by the paired
--- DeLong test. A version is better only when the 95% interval of its AUC
--- difference is above 0. Each run is kept in lead_score.evaluations.
-CREATE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz, versions integer[] DEFAULT NULL)
-RETURNS SETOF lead_score.evaluations
+-- Every lead with a known outcome, scored as of its cut-off: a fixed date, or
+-- the lead's creation plus days_after_creation (exactly one of the two). The
+-- other evaluations are built on these rows.
+CREATE FUNCTION lead_score.evaluation_rows(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                           days_after_creation integer DEFAULT NULL)
+RETURNS TABLE (lead_key text, won boolean, total float8, grade text, label text, quadrant text, mql boolean, disqualified boolean)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
 DECLARE
+    m   text := lead_score._model_at(evaluation_rows.attachment, evaluation_rows.version);
+    id  bigint;
+    ver integer;
+BEGIN
+    IF (cutoff IS NULL) = (days_after_creation IS NULL) THEN
+        RAISE EXCEPTION 'give one of cutoff and days_after_creation' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF days_after_creation IS NULL THEN
+        PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+        RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;
+    ELSE
+        SELECT mo.id, substring(m from '@([0-9]+)$')::integer INTO id, ver
+        FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = evaluation_rows.attachment;
+        RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, true) USING m, days_after_creation, id, ver;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                    days_after_creation integer DEFAULT NULL)
+RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
+    FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
+          FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
+    CROSS JOIN LATERAL lead_score.roc_auc(s.t, s.w) r';
+
+CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                            days_after_creation integer DEFAULT NULL)
+RETURNS TABLE (dimension text, class text, leads bigint, positives bigint, conversion_rate float8)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'WITH e AS MATERIALIZED (SELECT * FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation))
+    SELECT d.dimension, d.class, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE d.won),
+           (pg_catalog.count(*) FILTER (WHERE d.won))::pg_catalog.float8 OPERATOR(pg_catalog./) pg_catalog.count(*)
+    FROM (SELECT ''grade'' AS dimension, e.grade AS class, e.won FROM e
+          UNION ALL SELECT ''label'', e.label, e.won FROM e
+          UNION ALL SELECT ''quadrant'', e.quadrant, e.won FROM e
+          UNION ALL SELECT ''mql'', CASE WHEN e.mql THEN ''MQL'' ELSE ''not MQL'' END, e.won FROM e) d
+    GROUP BY d.dimension, d.class
+    ORDER BY d.dimension, d.class';
+
+CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                            days_after_creation integer DEFAULT NULL)
+RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT r.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
+          FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
+    CROSS JOIN LATERAL lead_score.score_deciles(s.t, s.w) r';
+
+-- A quarterly review in one query: every version (or those asked for) on the
+-- same leads and cut-off, each against the current version by the paired
+-- DeLong test. A version is better only when the 95% interval of its AUC
+-- difference is above 0. Each run is kept in lead_score.evaluations.
+CREATE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz DEFAULT NULL, versions integer[] DEFAULT NULL,
+                                    days_after_creation integer DEFAULT NULL)
+RETURNS SETOF lead_score.evaluations
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
     m      text;
     cur    integer;
     v      integer;
-    q      text;
     base_t float8[];
     t      float8[];
     w      boolean[];
 BEGIN
+    PERFORM lead_score._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
     SELECT a.model, mo.current_version INTO m, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
-    q := lead_score._evaluation_sql(backtest.attachment, 'arrays');  -- raises for an unknown attachment
-    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
-    EXECUTE q INTO base_t, w USING m || '@' || cur, cutoff;
+    SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) INTO base_t
+    FROM lead_score.evaluation_rows(backtest.attachment, cutoff, cur, days_after_creation) e;
     FOR v IN
         SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
         WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version
     LOOP
-        EXECUTE q INTO t, w USING m || '@' || v, cutoff;
+        SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.won ORDER BY e.lead_key) INTO t, w
+        FROM lead_score.evaluation_rows(backtest.attachment, cutoff, v, days_after_creation) e;
         RETURN QUERY
-        INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, leads, positives, auc,
-                                                 ci_lower, ci_upper, auc_difference, difference_ci_lower,
+        INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, days_after_creation, leads,
+                                                 positives, auc, ci_lower, ci_upper, auc_difference, difference_ci_lower,
                                                  difference_ci_upper, p_value, better, warning)
-        SELECT backtest.attachment, m, v, v = cur, cutoff, r.leads, r.positives, r.auc, r.ci_lower, r.ci_upper,
-               d.difference, d.ci_lower, d.ci_upper, d.p_value, d.a_better, r.warning
+        SELECT backtest.attachment, m, v, v = cur, cutoff, days_after_creation, r.leads, r.positives, r.auc, r.ci_lower,
+               r.ci_upper, d.difference, d.ci_lower, d.ci_upper, d.p_value, d.a_better, r.warning
         FROM lead_score.roc_auc(t, w) r CROSS JOIN lead_score.auc_difference(t, base_t, w) d
         RETURNING e.*;
     END LOOP;
@@ -665,13 +691,15 @@ FROM lead_score.evaluations e
 ORDER BY e.attachment, e.version, e.evaluated_at DESC, e.id DESC;
 COMMENT ON VIEW lead_score.latest_evaluations IS 'The latest backtest of each attachment''s model versions, flat columns for BI tools.';
 
-COMMENT ON FUNCTION lead_score.evaluate(text, timestamptz, integer) IS
+COMMENT ON FUNCTION lead_score.evaluation_rows(text, timestamptz, integer, integer) IS
+    'Every lead with a known outcome, scored as of a cut-off (a date, or its creation plus days) by a model version.';
+COMMENT ON FUNCTION lead_score.evaluate(text, timestamptz, integer, integer) IS
     'Leads, conversions and ROC AUC (DeLong 95% interval) of an attachment''s scores as of a cut-off against its linked outcomes; any model version.';
-COMMENT ON FUNCTION lead_score.evaluate_classes(text, timestamptz, integer) IS
+COMMENT ON FUNCTION lead_score.evaluate_classes(text, timestamptz, integer, integer) IS
     'Conversion by grade, label, quadrant and MQL of an attachment''s classification as of a cut-off.';
-COMMENT ON FUNCTION lead_score.evaluate_deciles(text, timestamptz, integer) IS
+COMMENT ON FUNCTION lead_score.evaluate_deciles(text, timestamptz, integer, integer) IS
     'Conversion and lift by decile of an attachment''s scores as of a cut-off.';
-COMMENT ON FUNCTION lead_score.backtest(text, timestamptz, integer[]) IS
+COMMENT ON FUNCTION lead_score.backtest(text, timestamptz, integer[], integer) IS
     'Every model version of an attachment on the same leads and cut-off, each against the current one (paired DeLong); kept in lead_score.evaluations.';
 
 -- Why sales rejects leads: an editable list. The built-in reasons come with

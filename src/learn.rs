@@ -413,27 +413,45 @@ fn logistic_regression(
 }
 
 /// The outcome mapping's column names: `lead_key` (default `lead_id`), `won`
-/// (default `won`) and `closed_at` (optional).
-fn outcome_columns(mapping: &serde_json::Value) -> (String, String, Option<String>) {
+/// (default `won`) and `closed_at` (optional) of the outcome source, and
+/// `lead_created_at` (optional) of the leads table.
+fn outcome_columns(
+    mapping: &serde_json::Value,
+) -> (String, String, Option<String>, Option<String>) {
     let get = |k: &str| mapping.get(k).and_then(|v| v.as_str()).map(str::to_string);
     (
         get("lead_key").unwrap_or_else(|| "lead_id".into()),
         get("won").unwrap_or_else(|| "won".into()),
         get("closed_at"),
+        get("lead_created_at"),
     )
+}
+
+/// The leads table of an attachment, as the caller sees the catalog.
+fn leads_of(attachment: &str) -> pg_sys::Oid {
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT a.leads::oid FROM lead_score.attachments a WHERE a.name = $1",
+        &[attachment.into()],
+    )
+    .or_raise()
+    .unwrap_or(pg_sys::InvalidOid)
 }
 
 /// `_outcome_check(attachment, source, mapping)`: raises unless the mapping
 /// names only known keys and columns of `source` that exist.
-#[pg_extern(name = "_outcome_check", stable, strict, parallel_safe)]
+#[pg_extern(name = "_outcome_check", stable, strict, parallel_unsafe)]
 fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
     if let Some(obj) = mapping.0.as_object() {
         for (k, v) in obj {
-            if !matches!(k.as_str(), "lead_key" | "won" | "closed_at") || !v.is_string() {
+            if !matches!(
+                k.as_str(),
+                "lead_key" | "won" | "closed_at" | "lead_created_at"
+            ) || !v.is_string()
+            {
                 raise_code(
                     PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                     format!(
-                        "mapping.{k}: expected one of lead_key, won, closed_at, naming a column"
+                        "mapping.{k}: expected one of lead_key, won, closed_at, lead_created_at, naming a column"
                     ),
                 );
             }
@@ -452,7 +470,15 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
         );
     };
     let have = columns(source);
-    let (key, won, closed) = outcome_columns(&mapping.0);
+    let (key, won, closed, created) = outcome_columns(&mapping.0);
+    if let Some(created) = created {
+        if !columns(leads_of(attachment)).contains(&created) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                format!("mapping.lead_created_at: the leads table has no column \"{created}\""),
+            );
+        }
+    }
     for (what, name) in [
         ("lead_key", Some(key)),
         ("won", Some(won)),
@@ -472,11 +498,12 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
     }
 }
 
-/// `_evaluation_sql(attachment, what)`: the query of `evaluate` ('summary'),
-/// `evaluate_classes` ('classes') or `evaluate_deciles` ('deciles') over the
-/// attachment's linked outcomes; $1 model, $2 cut-off.
+/// `_evaluation_sql(attachment, per_lead)`: the query of `evaluation_rows`
+/// over the attachment's linked outcomes: with a fixed cut-off ($1 model, $2
+/// cut-off), or with each lead's creation plus days ($1 model, $2 days, $3
+/// model id, $4 version).
 #[pg_extern(name = "_evaluation_sql", stable, strict, parallel_restricted)]
-fn evaluation_sql(attachment: &str, what: &str) -> String {
+fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
     let att = crate::attach::load(attachment, false);
     let link: Option<(Option<pg_sys::Oid>, Option<pgrx::JsonB>)> = Spi::connect(|client| {
         let t = client.select(
@@ -503,23 +530,22 @@ fn evaluation_sql(attachment: &str, what: &str) -> String {
             format!("the outcome table of attachment \"{attachment}\" no longer exists"),
         );
     };
-    let (lead_key, won, closed_at) = outcome_columns(&mapping.0);
-    let base = att.evaluation_rows(&lead_score_core::sqlgen::learn::Outcomes {
+    let (lead_key, won, closed_at, lead_created_at) = outcome_columns(&mapping.0);
+    let outcomes = lead_score_core::sqlgen::learn::Outcomes {
         source: qualified,
         lead_key,
         won,
         closed_at,
-    });
-    use lead_score_core::sqlgen::learn::evaluation;
-    match what {
-        "summary" => evaluation::summary(&base),
-        "classes" => evaluation::classes(&base),
-        "deciles" => evaluation::deciles(&base),
-        "arrays" => evaluation::arrays(&base),
-        "rows" => base,
-        _ => raise_code(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown evaluation query \"{what}\""),
-        ),
+        lead_created_at,
+    };
+    if !per_lead {
+        return att.evaluation_rows(&outcomes);
     }
+    let Some(created) = outcomes.lead_created_at.clone() else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("a cut-off after creation needs the leads' creation time: link_outcomes('{attachment}', …) with \"lead_created_at\" in the mapping"),
+        );
+    };
+    att.evaluation_rows_per_lead(&outcomes, &created)
 }

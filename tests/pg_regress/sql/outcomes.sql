@@ -19,6 +19,9 @@ SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(100 + i), 12, '0'))::uuid, 'pa
        '2026-04-01 12:00+00'::timestamptz + (j * 7 + i % 5) * interval '1 day', CASE WHEN j % 2 = 0 THEN '/pricing' END
 FROM generate_series(1, 300) i, generate_series(1, 6) j
 WHERE j <= i % 7;
+-- Leads were created over April.
+ALTER TABLE app.people ADD COLUMN created_at timestamptz;
+UPDATE app.people SET created_at = '2026-04-01 12:00+00'::timestamptz + (hashtext(person_id::text) & 15) * interval '1 day';
 CREATE TABLE app.deals (deal_id serial PRIMARY KEY, person uuid NOT NULL, won boolean, closed_at timestamptz);
 INSERT INTO app.deals (person, won, closed_at)
 SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(100 + i), 12, '0'))::uuid,
@@ -32,7 +35,8 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
     '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
       "occurred_at": "at", "properties": {"url": "page"}}') IS NOT NULL AS attached;
 -- Outcomes stay in the application's table; the link names its columns.
-SELECT lead_score.link_outcomes('live', 'app.deals', '{"lead_key": "person", "won": "won", "closed_at": "closed_at"}');
+SELECT lead_score.link_outcomes('live', 'app.deals',
+    '{"lead_key": "person", "won": "won", "closed_at": "closed_at", "lead_created_at": "created_at"}');
 SELECT attachment, source, mapping FROM lead_score.outcome_links;
 
 -- Scored as of 2026-05-15: ROC AUC with DeLong's interval; 300 leads is too few to trust.
@@ -54,6 +58,7 @@ SELECT round(auc::numeric, 3) AS auc_later FROM lead_score.evaluate('live', '202
 -- lead_score.as_of is only set inside the call.
 SELECT current_setting('lead_score.as_of') AS as_of_after;
 
+
 -- A quarterly review: publish version 2 (demo requests worth 60, page views 1)
 -- and backtest both versions on the same leads and cut-off, each against the
 -- current one by the paired DeLong test. Any version can be evaluated alone;
@@ -68,6 +73,19 @@ SELECT round(total::numeric, 3) AS total_v1 FROM lead_score.score('live@1', (SEL
 SELECT * FROM lead_score.evaluate('live', '2026-05-15 12:00+00', version => 9);
 -- The latest backtest of each version, as flat columns for a BI tool.
 SELECT attachment, version, is_current, leads, round(auc::numeric, 3) AS auc, better FROM lead_score.latest_evaluations ORDER BY version;
+
+-- Each lead scored 30 days after it was created: a per-lead cut-off. An
+-- activity after a lead's cut-off changes nothing.
+SELECT leads, positives, round(auc::numeric, 3) AS auc FROM lead_score.evaluate('live', days_after_creation => 30);
+CREATE TEMP TABLE before_30 AS SELECT * FROM lead_score.evaluation_rows('live', days_after_creation => 30);
+INSERT INTO app.touches (person, kind, at)
+SELECT person_id, 'demo_request', created_at + interval '31 days' FROM app.people WHERE created_at IS NOT NULL;
+SELECT count(*) AS changed_rows FROM (
+    SELECT * FROM lead_score.evaluation_rows('live', days_after_creation => 30)
+    EXCEPT SELECT * FROM before_30) x;
+-- One of the two cut-offs, not both.
+SELECT * FROM lead_score.evaluate('live', '2026-05-15', days_after_creation => 30);
+SELECT * FROM lead_score.evaluate('live');
 
 -- Sales feedback: a rep accepts one lead and rejects another, with a reason;
 -- the score and classification at that moment are captured.

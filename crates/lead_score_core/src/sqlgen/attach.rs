@@ -1519,6 +1519,51 @@ WHERE oc.closed_at IS NULL OR oc.closed_at >= $2",
         )
     }
 
+    /// As [`Attachment::evaluation_rows`], with each lead's own cut-off: its
+    /// creation (the outcome link's `lead_created_at` column of the leads)
+    /// plus $2 days. Engagement is the live state of the activities up to the
+    /// lead's cut-off, read at it. $1 the model (`name@N`), $2 days, $3 and $4
+    /// the model's id and version. Leads without a creation time are left out.
+    pub fn evaluation_rows_per_lead(
+        &self,
+        outcomes: &super::learn::Outcomes,
+        created: &str,
+    ) -> String {
+        let props = self.props_text("a");
+        let akey = self.activity_lead_key.of("a");
+        let lkey = self.lead_key.of("l");
+        let lkey2 = self.lead_key.of("l2");
+        let cutoff = |alias: &str| {
+            format!(
+                "({alias}.{})::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1)",
+                ident(created)
+            )
+        };
+        format!(
+            "WITH fresh AS (
+    SELECT {akey} AS k, lead_score._live_batch($3, $4, {cut_l2}, {etype}, a.{etime}{props}) AS st
+    FROM {activities} a JOIN {leads} l2 ON {lkey2} = {akey}
+    WHERE a.{etime} <= {cut_l2} GROUP BY {akey}),
+outcome AS ({per_lead})
+SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM {leads} l
+JOIN outcome oc ON oc.k = {key}
+LEFT JOIN fresh ON fresh.k = {lkey}
+CROSS JOIN LATERAL (SELECT {cut_l} AS at) c
+CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l), c.at) x
+WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
+            cut_l2 = cutoff("l2"),
+            cut_l = cutoff("l"),
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            leads = self.leads.to_sql(),
+            per_lead = outcomes.per_lead(),
+            key = text_of(&lkey, self.lead_key.text),
+        )
+    }
+
     /// `top_leads` by a full sort of the current scores, for reads the stored
     /// bounds do not cover (`lead_score.as_of` in the past, a long transaction):
     /// $1 n, $2 whether disqualified leads count.

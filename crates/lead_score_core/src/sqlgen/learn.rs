@@ -58,6 +58,9 @@ pub struct Outcomes {
     pub lead_key: String,
     pub won: String,
     pub closed_at: Option<String>,
+    /// A column of the leads table with each lead's creation time, for
+    /// cut-offs relative to it.
+    pub lead_created_at: Option<String>,
 }
 
 impl Outcomes {
@@ -74,54 +77,6 @@ impl Outcomes {
             key = ident(&self.lead_key),
             won = ident(&self.won),
             source = self.source.to_sql(),
-        )
-    }
-}
-
-/// The evaluations of an attachment's scores as of a cut-off, over the rows of
-/// `base` (lead_key, won, total, grade, label, quadrant, mql, disqualified; see
-/// `Attachment::evaluation_rows`): $1 model, $2 cut-off.
-pub mod evaluation {
-    /// Leads, conversions and ROC AUC with DeLong's interval.
-    pub fn summary(base: &str) -> String {
-        format!(
-            "SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
-FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
-      FROM ({base}) e) s
-CROSS JOIN LATERAL lead_score.roc_auc(s.t, s.w) r"
-        )
-    }
-
-    /// Conversion by grade, label, quadrant and MQL.
-    pub fn classes(base: &str) -> String {
-        format!(
-            "WITH e AS MATERIALIZED ({base})
-SELECT d.dimension, d.class, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE d.won),
-       (pg_catalog.count(*) FILTER (WHERE d.won))::pg_catalog.float8 OPERATOR(pg_catalog./) pg_catalog.count(*)
-FROM (SELECT 'grade' AS dimension, e.grade AS class, e.won FROM e
-      UNION ALL SELECT 'label', e.label, e.won FROM e
-      UNION ALL SELECT 'quadrant', e.quadrant, e.won FROM e
-      UNION ALL SELECT 'mql', CASE WHEN e.mql THEN 'MQL' ELSE 'not MQL' END, e.won FROM e) d
-GROUP BY d.dimension, d.class
-ORDER BY d.dimension, d.class"
-        )
-    }
-
-    /// The scores and outcomes as two arrays in lead-key order, so two model
-    /// versions' arrays pair up lead by lead (`backtest`).
-    pub fn arrays(base: &str) -> String {
-        format!(
-            "SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.won ORDER BY e.lead_key)
-FROM ({base}) e"
-        )
-    }
-
-    /// Conversion and lift by score decile.
-    pub fn deciles(base: &str) -> String {
-        format!(
-            "SELECT r.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
-      FROM ({base}) e) s
-CROSS JOIN LATERAL lead_score.score_deciles(s.t, s.w) r"
         )
     }
 }
