@@ -685,6 +685,17 @@ BEGIN
 END
 $$;
 
+-- Suggested points: a draft version of the attachment's model whose fit rules
+-- come from a logistic regression of its linked outcomes on lead fields.
+CREATE FUNCTION lead_score.suggest_points(attachment text, fields text[], max_points integer DEFAULT 100,
+                                          max_rules integer DEFAULT NULL, l2 float8 DEFAULT 1)
+RETURNS TABLE (version integer, rule text, condition jsonb, points bigint, coefficient float8)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT * FROM lead_score._suggest_points(attachment, fields, max_points, max_rules, l2)';
+COMMENT ON FUNCTION lead_score.suggest_points(text, text[], integer, integer, float8) IS
+    'Learn fit rules with integer points from an attachment''s outcomes on lead fields, stored as a draft model version to backtest.';
+
 CREATE VIEW lead_score.latest_evaluations AS
 SELECT DISTINCT ON (e.attachment, e.version) e.*
 FROM lead_score.evaluations e
@@ -814,8 +825,12 @@ FROM lead_score.feedback f WHERE NOT f.accepted
 GROUP BY f.attachment, f.reason;
 COMMENT ON VIEW lead_score.feedback_top_reasons IS 'Rejection reasons by how often sales gave them, per attachment.';
 
-REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb) TO lead_score_admin;
+REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb),
+                       lead_score.suggest_points(text, text[], integer, integer, float8),
+                       lead_score._suggest_points(text, text[], integer, integer, float8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb),
+                          lead_score.suggest_points(text, text[], integer, integer, float8),
+                          lead_score._suggest_points(text, text[], integer, integer, float8) TO lead_score_admin;
 GRANT SELECT ON lead_score.outcome_links, lead_score.feedback_reasons, lead_score.feedback,
                 lead_score.feedback_rates, lead_score.feedback_top_reasons,
                 lead_score.evaluations, lead_score.latest_evaluations TO lead_score_reader, lead_score_admin;

@@ -23,6 +23,7 @@ AS $$
 DECLARE
     v_model_id bigint;
     v_current  integer;
+    v_next     integer;
 BEGIN
     IF name IS NULL OR spec IS NULL THEN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
@@ -39,14 +40,16 @@ BEGIN
                           WHERE v.model_id = v_model_id AND v.version = v_current) THEN
         RETURN v_current;
     END IF;
+    -- After the newest version, which may be a draft (suggest_points) newer than the current one.
+    SELECT coalesce(max(v.version), 0) + 1 INTO v_next FROM lead_score.model_versions v WHERE v.model_id = v_model_id;
     INSERT INTO lead_score.model_versions (model_id, version, spec, note)
-    VALUES (v_model_id, v_current + 1, create_model.spec, create_model.note);
-    UPDATE lead_score.models SET current_version = v_current + 1, updated_at = now()
+    VALUES (v_model_id, v_next, create_model.spec, create_model.note);
+    UPDATE lead_score.models SET current_version = v_next, updated_at = now()
     WHERE id = v_model_id;
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
-    RETURN v_current + 1;
+    RETURN v_next;
 END
 $$;
 COMMENT ON FUNCTION lead_score.create_model(text, jsonb, text) IS

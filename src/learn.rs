@@ -498,12 +498,13 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
     }
 }
 
-/// `_evaluation_sql(attachment, per_lead)`: the query of `evaluation_rows`
-/// over the attachment's linked outcomes: with a fixed cut-off ($1 model, $2
-/// cut-off), or with each lead's creation plus days ($1 model, $2 days, $3
-/// model id, $4 version).
-#[pg_extern(name = "_evaluation_sql", stable, strict, parallel_restricted)]
-fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
+/// An attachment and where its outcomes are; raises if none are linked.
+fn outcomes_of(
+    attachment: &str,
+) -> (
+    lead_score_core::sqlgen::attach::Attachment,
+    lead_score_core::sqlgen::learn::Outcomes,
+) {
     let att = crate::attach::load(attachment, false);
     let link: Option<(Option<pg_sys::Oid>, Option<pgrx::JsonB>)> = Spi::connect(|client| {
         let t = client.select(
@@ -538,6 +539,16 @@ fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
         closed_at,
         lead_created_at,
     };
+    (att, outcomes)
+}
+
+/// `_evaluation_sql(attachment, per_lead)`: the query of `evaluation_rows`
+/// over the attachment's linked outcomes: with a fixed cut-off ($1 model, $2
+/// cut-off), or with each lead's creation plus days ($1 model, $2 days, $3
+/// model id, $4 version).
+#[pg_extern(name = "_evaluation_sql", stable, strict, parallel_restricted)]
+fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
+    let (att, outcomes) = outcomes_of(attachment);
     if !per_lead {
         return att.evaluation_rows(&outcomes);
     }
@@ -548,4 +559,188 @@ fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
         );
     };
     att.evaluation_rows_per_lead(&outcomes, &created)
+}
+
+/// `_suggest_points(attachment, fields, max_points, max_rules, l2)`: fits the
+/// attachment's linked outcomes on the named lead fields and stores the
+/// suggested fit rules as a draft version of its model (not current), with
+/// the current version's engagement, classification and alerts. Returns the
+/// rules with the draft's version.
+#[pg_extern(name = "_suggest_points", volatile, parallel_unsafe)]
+fn suggest_points(
+    attachment: &str,
+    fields: Vec<String>,
+    max_points: i32,
+    max_rules: Option<i32>,
+    l2: f64,
+) -> TableIterator<
+    'static,
+    (
+        name!(version, i32),
+        name!(rule, String),
+        name!(condition, pgrx::JsonB),
+        name!(points, i64),
+        name!(coefficient, f64),
+    ),
+> {
+    use lead_score_core::suggest::{self, Column};
+    if fields.is_empty() {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "fields must name at least one column of the leads table",
+        );
+    }
+    if max_rules.is_some_and(|k| k < 1) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "max_rules must be at least 1",
+        );
+    }
+    let (att, outcomes) = outcomes_of(attachment);
+    // Each field's kind, from its type's category.
+    let kinds: Vec<Option<String>> = Spi::connect(|client| {
+        fields
+            .iter()
+            .map(|f| {
+                client
+                    .select(
+                        "SELECT t.typcategory::text FROM pg_catalog.pg_attribute a \
+                         JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+                         WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+                        Some(1),
+                        &[leads_of(attachment).into(), f.as_str().into()],
+                    )
+                    .and_then(|t| {
+                        if t.is_empty() {
+                            Ok(None)
+                        } else {
+                            t.first().get::<String>(1)
+                        }
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .or_raise();
+    for (f, k) in fields.iter().zip(&kinds) {
+        if k.is_none() {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                format!("the leads table of attachment \"{attachment}\" has no column \"{f}\""),
+            );
+        }
+    }
+    // The leads with outcomes, their fields as text.
+    let query = att.design_query(&outcomes, &fields);
+    let mut won: Vec<bool> = Vec::new();
+    let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); fields.len()];
+    Spi::connect(|client| {
+        for row in client.select(&query, None, &[])? {
+            won.push(row.get::<bool>(1)?.unwrap_or(false));
+            for (j, col) in texts.iter_mut().enumerate() {
+                col.push(row.get::<String>(j + 2)?);
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    let columns: Vec<(String, Column)> = fields
+        .iter()
+        .zip(kinds.iter().zip(texts))
+        .map(|(f, (kind, values))| {
+            let column = match kind.as_deref() {
+                Some("N") => Column::Number(
+                    values
+                        .iter()
+                        .map(|v| v.as_deref().and_then(|s| s.parse::<f64>().ok()))
+                        .collect(),
+                ),
+                Some("B") => Column::Bool(
+                    values
+                        .iter()
+                        .map(|v| v.as_deref().map(|s| s == "true"))
+                        .collect(),
+                ),
+                _ => Column::Text(values),
+            };
+            (f.clone(), column)
+        })
+        .collect();
+    // The current spec: the draft keeps all but its fit rules.
+    let spec: pgrx::JsonB = Spi::get_one_with_args(
+        "SELECT lead_score.model_spec($1)",
+        &[att.model.as_str().into()],
+    )
+    .or_raise()
+    .unwrap_or_else(|| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("lead_score model \"{}\" does not exist", att.model),
+        )
+    });
+    let mut spec = spec.0;
+    let missing: Vec<String> = spec
+        .pointer("/fit/missing_values")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let features = suggest::features(&columns, &missing);
+    let rules = suggest::suggest(
+        &features,
+        &won,
+        f64::from(max_points),
+        max_rules.map(|k| k as usize),
+        l2,
+    )
+    .or_raise();
+    let mut fit = serde_json::json!({"rules": suggest::fit_rules(&rules)});
+    if !missing.is_empty() {
+        fit["missing_values"] = serde_json::json!(missing);
+    }
+    spec["fit"] = fit;
+    // Refuse a draft the engine would not run.
+    lead_score_core::Model::from_json(&spec).or_raise();
+    let note = format!(
+        "suggested points: {} rules from {} on {} leads, max {} points{}",
+        rules.len(),
+        fields.join(", "),
+        won.len(),
+        max_points,
+        max_rules.map_or(String::new(), |k| format!(", at most {k} rules"))
+    );
+    // Serialize with publishers of the model (create_model locks this row too).
+    Spi::run_with_args(
+        "SELECT 1 FROM lead_score.models m WHERE m.name = $1 FOR UPDATE",
+        &[att.model.as_str().into()],
+    )
+    .or_raise();
+    let version: i32 = Spi::get_one_with_args(
+        "INSERT INTO lead_score.model_versions (model_id, version, spec, note) \
+         SELECT m.id, (SELECT max(v.version) + 1 FROM lead_score.model_versions v WHERE v.model_id = m.id), $2, $3 \
+         FROM lead_score.models m WHERE m.name = $1 RETURNING version",
+        &[
+            att.model.as_str().into(),
+            pgrx::JsonB(spec).into(),
+            note.as_str().into(),
+        ],
+    )
+    .or_raise()
+    .unwrap_or(0);
+    TableIterator::new(
+        rules
+            .into_iter()
+            .map(move |r| {
+                (
+                    version,
+                    r.name,
+                    pgrx::JsonB(r.condition),
+                    r.points,
+                    r.coefficient,
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
 }

@@ -22,6 +22,7 @@ mod reader;
 pub mod score;
 pub mod sqlgen;
 pub mod stats;
+pub mod suggest;
 
 pub use classify::Quadrant;
 pub use condition::Value;

@@ -87,6 +87,19 @@ SELECT count(*) AS changed_rows FROM (
 SELECT * FROM lead_score.evaluate('live', '2026-05-15', days_after_creation => 30);
 SELECT * FROM lead_score.evaluate('live');
 
+-- Suggested points: fit rules learned from the outcomes on lead fields, with
+-- integer points scaled to a maximum of 20, stored as a draft version (version
+-- 3; the current version stays 2) that a backtest compares with the current one.
+SELECT version, rule, condition, points FROM lead_score.suggest_points('live', ARRAY['sector', 'job', 'email'], max_points => 20);
+SELECT current_version FROM lead_score.models WHERE name = 'live';
+SELECT version, is_current, round(auc::numeric, 3) AS auc, round(auc_difference::numeric, 3) AS difference, better
+FROM lead_score.backtest('live', '2026-05-15 12:00+00', versions => ARRAY[2, 3]);
+-- The sparse variant keeps at most max_rules rules.
+SELECT version, rule, points FROM lead_score.suggest_points('live', ARRAY['sector', 'job'], max_points => 20, max_rules => 1);
+-- A field the leads table does not have; publishing after a draft takes the next number.
+SELECT * FROM lead_score.suggest_points('live', ARRAY['title']);
+SELECT lead_score.create_model('live', lead_score.model_spec('live', 3)) AS published;
+
 -- Sales feedback: a rep accepts one lead and rejects another, with a reason;
 -- the score and classification at that moment are captured.
 SELECT reason FROM lead_score.feedback_reasons ORDER BY reason;

@@ -1564,6 +1564,22 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
         )
     }
 
+    /// The rows `suggest_points` learns from: every lead with a known outcome,
+    /// whether it was won, and the named lead fields as text.
+    pub fn design_query(&self, outcomes: &super::learn::Outcomes, fields: &[String]) -> String {
+        let lkey = self.lead_key.of("l");
+        let key = text_of(&lkey, self.lead_key.text);
+        let cols: String = fields
+            .iter()
+            .map(|f| format!(", (l.{})::pg_catalog.text", ident(f)))
+            .collect();
+        format!(
+            "SELECT oc.won{cols} FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {key} ORDER BY {key}",
+            leads = self.leads.to_sql(),
+            per_lead = outcomes.per_lead(),
+        )
+    }
+
     /// `top_leads` by a full sort of the current scores, for reads the stored
     /// bounds do not cover (`lead_score.as_of` in the past, a long transaction):
     /// $1 n, $2 whether disqualified leads count.
