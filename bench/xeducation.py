@@ -69,12 +69,14 @@ def design(df, with_last_activity):
 
 
 def psql(dsn, sql, *args):
-    return subprocess.run(
+    done = subprocess.run(
         ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", dsn, *args, "-c", sql],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    )
+    if done.returncode != 0:
+        sys.exit(f"psql failed: {sql[:200]}\n{done.stderr}")
+    return done.stdout
 
 
 def fit_in_database(dsn, X, y, train):
@@ -122,6 +124,67 @@ def evaluate_in_database(dsn, p, y):
     return a, lo, hi, ece, brier
 
 
+def snake(name):
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+
+
+def suggested_in_database(dsn, df, train, y, with_last_activity):
+    """lead_score.suggest_points on the raw lead fields (train leads' outcomes
+    linked in place), at most 20 points, and its sparse 12-rule variant; both
+    scored on the held-out leads by the engine (lead_score.fit) and evaluated
+    with lead_score.roc_auc."""
+    fields = [
+        c
+        for c in df.columns
+        if c not in LEAKY + ["Prospect ID", "Lead Number", "Converted"]
+        and (with_last_activity or c != "Last Activity")
+    ]
+    data = pd.DataFrame({"lead_id": np.arange(len(df)), "converted": y.astype(bool), "train": train})
+    for c in fields:
+        data[snake(c)] = pd.to_numeric(df[c], errors="coerce") if c in NUMERIC else df[c]
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        data.to_csv(f, index=False, header=False)
+        path = f.name
+    cols = ", ".join(f"{snake(c)} {'float8' if c in NUMERIC else 'text'}" for c in fields)
+    spec = (
+        '{"fit": {"missing_values": ["Select"], "rules": []},'
+        ' "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},'
+        ' "classification": {"grades": [{"name": "A"}], "labels": [{"name": "all"}],'
+        ' "quadrant": {"fit": 10, "engagement": 10}, "mql": {"min_total": 10}}}'
+    )
+    for sql in [
+        "DROP TABLE IF EXISTS xe_leads, xe_acts CASCADE",
+        "SELECT lead_score.drop_model('xe') FROM lead_score.models WHERE name = 'xe'",
+        f"CREATE TABLE xe_leads (lead_id int PRIMARY KEY, converted boolean, train boolean, {cols})",
+        f"\\copy xe_leads FROM '{path}' WITH (FORMAT csv)",
+        "CREATE TABLE xe_acts (lead_id int, type text, occurred_at timestamptz)",
+        "CREATE INDEX ON xe_acts (lead_id)",
+        f"SELECT lead_score.create_model('xe', '{spec}')",
+        "SELECT lead_score.attach('xe', 'xe_leads', 'xe_acts', '{\"lead_key\": \"lead_id\"}')",
+        "CREATE VIEW xe_train_outcomes AS SELECT lead_id, converted AS won FROM xe_leads WHERE train",
+        "SELECT lead_score.link_outcomes('xe', 'xe_train_outcomes', '{\"won\": \"won\"}')",
+    ]:
+        psql(dsn, sql)
+    names = "ARRAY[" + ", ".join(f"'{snake(c)}'" for c in fields) + "]"
+    for label, rules in [("suggested points (at most 20 points)", "NULL"), ("sparse model (at most 12 rules)", "12")]:
+        out = psql(
+            dsn,
+            f"SELECT max(version), count(*) FROM lead_score.suggest_points('xe', {names}, max_points => 20, max_rules => {rules})",
+        )
+        version, n = out.strip().split("|")
+        auc = psql(
+            dsn,
+            f"SELECT r.auc, r.ci_lower, r.ci_upper FROM (SELECT array_agg(lead_score.fit('xe@{version}', l) ORDER BY l.lead_id) AS s,"
+            f" array_agg(l.converted ORDER BY l.lead_id) AS w FROM xe_leads l WHERE NOT l.train) x, lead_score.roc_auc(x.s, x.w) r",
+        )
+        a, lo, hi = (float(v) for v in auc.strip().split("|"))
+        print(f"lead_score.suggest_points, {label}: {n} rules (draft version {version}); "
+              f"held-out AUC {a:.4f} (95% CI {lo:.4f} to {hi:.4f})")
+    psql(dsn, "SELECT lead_score.detach('xe')")
+    psql(dsn, "DROP TABLE xe_leads, xe_acts CASCADE")
+    psql(dsn, "SELECT lead_score.drop_model('xe')")
+
+
 def run(df, dsn, with_last_activity):
     X = design(df, with_last_activity)
     y = df["Converted"].astype(int).to_numpy()
@@ -167,7 +230,7 @@ def run(df, dsn, with_last_activity):
     hgb.fit(X.to_numpy()[tr], y[tr])
     print(f"scikit-learn HistGradientBoostingClassifier: held-out AUC "
           f"{roc_auc_score(y[te], hgb.predict_proba(Xte)[:, 1]):.4f}")
-    print("suggested points (20 max) and the sparse 12-rule model: not built yet (issue 9)")
+    suggested_in_database(dsn, df, train, y, with_last_activity)
 
 
 def main():
