@@ -644,6 +644,21 @@ AS 'SELECT r.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS
           FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
     CROSS JOIN LATERAL lead_score.score_deciles(s.t, s.w) r';
 
+-- Calibration of the scores as of a cut-off: each total mapped to a probability
+-- by the logistic curve fitted to these leads (Platt scaling), then expected
+-- against observed conversion by bin, the expected calibration error and the
+-- Brier score.
+CREATE FUNCTION lead_score.evaluate_calibration(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                                days_after_creation integer DEFAULT NULL, bins integer DEFAULT 10)
+RETURNS TABLE (bin integer, leads bigint, expected float8, observed float8, calibration_error float8, brier float8)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT c.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
+          FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
+    CROSS JOIN LATERAL lead_score.calibration(lead_score._platt(s.t, s.w), s.w, bins) c';
+COMMENT ON FUNCTION lead_score.evaluate_calibration(text, timestamptz, integer, integer, integer) IS
+    'Calibration of an attachment''s scores as of a cut-off: Platt-scaled probabilities against observed conversion by bin, ECE and Brier.';
+
 -- A quarterly review in one query: every version (or those asked for) on the
 -- same leads and cut-off, each against the current version by the paired
 -- DeLong test. A version is better only when the 95% interval of its AUC

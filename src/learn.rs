@@ -744,3 +744,30 @@ fn suggest_points(
             .collect::<Vec<_>>(),
     )
 }
+
+/// `_platt(scores, converted)`: each score as a probability, through the
+/// logistic curve fitted to these scores and outcomes (Platt scaling), so a
+/// rule score's calibration can be measured.
+#[pg_extern(name = "_platt", immutable, strict, parallel_safe)]
+fn platt(scores: Vec<Option<f64>>, converted: Vec<Option<bool>>) -> Vec<Option<f64>> {
+    let leads = scored(&scores, &converted);
+    let rows: Vec<(Vec<f64>, bool)> = leads.iter().map(|l| (vec![l.score], l.positive)).collect();
+    let fit = lead_score_core::logistic::fit(&rows, 0.0).or_raise();
+    // A constant score is dropped by the fit: every lead gets the base rate.
+    let slope = if fit.features.is_empty() {
+        0.0
+    } else {
+        fit.coefficients[1]
+    };
+    scores
+        .iter()
+        .zip(&converted)
+        .map(|(s, c)| match (s, c) {
+            (Some(s), Some(_)) => Some(lead_score_core::logistic::predict(
+                &[fit.coefficients[0], slope],
+                &[*s],
+            )),
+            _ => None,
+        })
+        .collect()
+}

@@ -47,6 +47,11 @@ SELECT dimension, class, leads, positives, round(conversion_rate::numeric, 3) AS
 FROM lead_score.evaluate_classes('live', '2026-05-15 12:00+00') WHERE dimension IN ('grade', 'mql');
 SELECT decile, leads, positives, round(lift::numeric, 2) AS lift FROM lead_score.evaluate_deciles('live', '2026-05-15 12:00+00') WHERE decile <= 3;
 
+-- Calibration: the totals mapped to probabilities by the logistic curve fitted
+-- to these leads, then expected against observed by bin, ECE and Brier.
+SELECT bin, leads, round(expected::numeric, 2) AS expected, round(observed::numeric, 2) AS observed,
+       round(calibration_error::numeric, 3) AS ece, round(brier::numeric, 3) AS brier
+FROM lead_score.evaluate_calibration('live', '2026-05-15 12:00+00', bins => 5);
 -- No leakage: an activity after the cut-off changes nothing as of the cut-off.
 CREATE TEMP TABLE before AS SELECT * FROM lead_score.evaluate('live', '2026-05-15 12:00+00');
 INSERT INTO app.touches (person, kind, at)
