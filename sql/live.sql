@@ -674,20 +674,29 @@ DECLARE
     cur    integer;
     v      integer;
     base_t float8[];
+    base_k text[];
     t      float8[];
+    k      text[];
     w      boolean[];
 BEGIN
     PERFORM lead_score._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
     SELECT a.model, mo.current_version INTO m, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
-    SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) INTO base_t
+    SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key) INTO base_t, base_k
     FROM lead_score.evaluation_rows(backtest.attachment, cutoff, cur, days_after_creation) e;
     FOR v IN
         SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
         WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version
     LOOP
-        SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.won ORDER BY e.lead_key) INTO t, w
+        SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.won ORDER BY e.lead_key),
+               pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key) INTO t, w, k
         FROM lead_score.evaluation_rows(backtest.attachment, cutoff, v, days_after_creation) e;
+        -- Each version's statement reads its own snapshot: the pairing holds
+        -- only if they saw the same leads.
+        IF k IS DISTINCT FROM base_k THEN
+            RAISE EXCEPTION 'backtest: the leads or outcomes changed while it ran; run it again, or in a REPEATABLE READ transaction'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
         RETURN QUERY
         INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, days_after_creation, leads,
                                                  positives, auc, ci_lower, ci_upper, auc_difference, difference_ci_lower,
@@ -849,10 +858,10 @@ GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_
 GRANT SELECT ON lead_score.outcome_links, lead_score.feedback_reasons, lead_score.feedback,
                 lead_score.feedback_rates, lead_score.feedback_top_reasons,
                 lead_score.evaluations, lead_score.latest_evaluations TO lead_score_reader, lead_score_admin;
--- Anyone who may evaluate may keep the result.
-GRANT INSERT ON lead_score.evaluations TO lead_score_reader, lead_score_admin;
-GRANT USAGE ON SEQUENCE lead_score.evaluations_id_seq TO lead_score_reader, lead_score_admin;
-GRANT DELETE ON lead_score.evaluations TO lead_score_admin;
+-- Backtests (which keep their results) are for admins, so readers cannot
+-- write an evaluation BI tools would show.
+GRANT INSERT, DELETE ON lead_score.evaluations TO lead_score_admin;
+GRANT USAGE ON SEQUENCE lead_score.evaluations_id_seq TO lead_score_admin;
 -- Reps (lead_score_reader) record feedback: these columns only; the trigger fills the rest.
 GRANT INSERT (attachment, lead_key, accepted, reason, note) ON lead_score.feedback TO lead_score_reader, lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.feedback_id_seq TO lead_score_reader, lead_score_admin;

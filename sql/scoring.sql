@@ -29,6 +29,11 @@ BEGIN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- 'name@N' names version N of model name (lead_score.score('default@3', …)).
+    IF name OPERATOR(pg_catalog.~) '@[0-9]+$' THEN
+        RAISE EXCEPTION 'lead_score.create_model: a model name may not end in @ and digits, which name a version: %', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     PERFORM lead_score.validate_spec(spec);
     -- The upsert takes the row lock, so concurrent publishers of one model serialize here.
     INSERT INTO lead_score.models AS m (name, current_version)

@@ -209,6 +209,17 @@ fn logistic_trans(
     let (Some(beta), Some(features), Some(y)) = (coefficients, features, converted) else {
         return state;
     };
+    // Checked before the p × p state is allocated.
+    if beta.is_empty() || beta.len() > lead_score_core::logistic::MAX_FEATURES {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "a fit has 1 to {} coefficients (intercept included), got {}",
+                lead_score_core::logistic::MAX_FEATURES,
+                beta.len()
+            ),
+        );
+    }
     let x: Vec<f64> = features
         .iter()
         .enumerate()

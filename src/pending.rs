@@ -100,6 +100,9 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
 ) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes this call's valid `fcinfo`.
     let td = unsafe { trigger_data(fcinfo) };
+    // SAFETY: `td` is this call's trigger data, checked above. This also checks
+    // the trigger is the one attach installed on the attachment's own table.
+    let target = unsafe { target_of(td) };
     if crate::recomputed::any() {
         // SAFETY: `td` is this call's trigger data, checked above, and so is its trigger.
         let name = unsafe { attachment_name((*td).tg_trigger) };
@@ -109,8 +112,6 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
             return pg_sys::Datum::from(0);
         }
     }
-    // SAFETY: `td` is this call's trigger data, checked above.
-    let target = unsafe { target_of(td) };
     // The writer's real time: lead_score.as_of only affects reads.
     let now = crate::clock::now();
     // SAFETY: `td` is this call's trigger data, of an AFTER INSERT statement
@@ -120,7 +121,7 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
     pg_sys::Datum::from(0)
 }
 
-/// After a recompute in this transaction (see `src/recomputed.rs`), the
+/// After a recompute in this statement (see `src/recomputed.rs`), the
 /// inserted rows' leads are recomputed rather than their events appended: the
 /// recompute may already have counted them. It runs as the extension's owner,
 /// as the SECURITY DEFINER triggers do, reading the NEW TABLE as `new_rows`.

@@ -364,6 +364,13 @@ pub fn advance(
 /// [`Fit::features`]), as the SQL driver does.
 pub fn fit(rows: &[(Vec<f64>, bool)], lambda: f64) -> Result<Fit> {
     let p = rows.first().map_or(1, |r| r.0.len() + 1);
+    if p > MAX_FEATURES {
+        return Err(Error::Invalid(format!(
+            "a fit has at most {} features, got {}",
+            MAX_FEATURES - 1,
+            p - 1
+        )));
+    }
     if !(lambda >= 0.0 && lambda.is_finite()) {
         return Err(Error::Invalid(format!(
             "the L2 penalty must be a finite number ≥ 0, got {lambda}"

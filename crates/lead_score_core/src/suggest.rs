@@ -193,6 +193,13 @@ pub fn suggest(
             "no field has a value or band shared by at least {MIN_LEADS_PER_FEATURE} leads with and without it"
         )));
     }
+    if features.len() >= logistic::MAX_FEATURES {
+        return Err(Error::Invalid(format!(
+            "the fields give {} candidate rules, more than the {} a fit takes; name fewer fields",
+            features.len(),
+            logistic::MAX_FEATURES - 1
+        )));
+    }
     if !(max_points > 0.0 && max_points.is_finite()) {
         return Err(Error::Invalid(format!(
             "max_points must be a positive number, got {max_points}"

@@ -1489,7 +1489,8 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
         )
     }
 
-    /// Every lead with a known outcome that was still open at the cut-off, scored
+    /// Every lead with a known outcome that was still open at the cut-off (and,
+    /// when the link names the leads' creation column, already created), scored
     /// as of it from the tables with the aggregates: the model's current
     /// version, fit from the lead's current attributes, engagement from the
     /// activities up to the cut-off only. $1 the model, $2 the cut-off; the
@@ -1509,7 +1510,12 @@ FROM {leads} l
 JOIN outcome oc ON oc.k = {key}
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
-WHERE oc.closed_at IS NULL OR oc.closed_at >= $2",
+WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
+            created = match &outcomes.lead_created_at {
+                // A lead created after the cut-off did not exist then.
+                Some(c) => format!(" AND (l.{})::pg_catalog.timestamptz <= $2", ident(c)),
+                None => String::new(),
+            },
             etype = self.event_type.text_of("a"),
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),
