@@ -599,6 +599,11 @@ BEGIN
     IF (cutoff IS NULL) = (days_after_creation IS NULL) THEN
         RAISE EXCEPTION 'give one of cutoff and days_after_creation' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
+               WHERE o.attachment = evaluation_rows.attachment AND NOT o.mapping ? 'closed_at') THEN
+        RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
+            evaluation_rows.attachment;
+    END IF;
     IF days_after_creation IS NULL THEN
         PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
         RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;

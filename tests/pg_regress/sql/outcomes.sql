@@ -146,6 +146,9 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
 SELECT * FROM lead_score.evaluate('other', '2026-05-15');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "is_won"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"owner": "person"}');
+-- Without closed_at, leads already won or lost at the cut-off count too: a warning says so.
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person"}');
+SELECT leads FROM lead_score.evaluate('other', '2026-05-15 12:00+00');
 -- detach removes the link.
 SELECT lead_score.detach('other'), lead_score.detach('live');
 SELECT count(*) AS links FROM lead_score.outcome_links;
