@@ -134,7 +134,7 @@ BEGIN
     -- (none if never analyzed) and the exact lead count.
     SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
     EXECUTE lead_score._sql(att.name, 'prune');
-    -- Inserts later in this transaction recompute rather than add (src/recomputed.rs).
+    -- Inserts later in this statement recompute rather than add (src/recomputed.rs).
     PERFORM lead_score._recomputed(att.name, true);
     EXECUTE lead_score._sql(att.name, 'rescore')
     USING att.model, att.landmark, now_, with_alerts, model_id, version,
@@ -615,15 +615,24 @@ BEGIN
 END
 $$;
 
+-- The rows as three arrays in lead-key order, so scores and outcomes pair up
+-- by position, and two versions' arrays pair up lead by lead.
+CREATE FUNCTION lead_score._evaluation_arrays(attachment text, cutoff timestamptz, version integer, days_after_creation integer)
+RETURNS TABLE (keys text[], totals float8[], won boolean[])
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key), pg_catalog.array_agg(e.total ORDER BY e.lead_key),
+           pg_catalog.array_agg(e.won ORDER BY e.lead_key)
+    FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e';
+
 CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                     days_after_creation integer DEFAULT NULL)
 RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
-    FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
-          FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
-    CROSS JOIN LATERAL lead_score.roc_auc(s.t, s.w) r';
+    FROM lead_score._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
+    CROSS JOIN LATERAL lead_score.roc_auc(s.totals, s.won) r';
 
 CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                             days_after_creation integer DEFAULT NULL)
@@ -645,9 +654,8 @@ CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz 
 RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT r.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
-          FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
-    CROSS JOIN LATERAL lead_score.score_deciles(s.t, s.w) r';
+AS 'SELECT r.* FROM lead_score._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
+    CROSS JOIN LATERAL lead_score.score_deciles(s.totals, s.won) r';
 
 -- Calibration of the scores as of a cut-off: each total mapped to a probability
 -- by the logistic curve fitted to these leads (Platt scaling), then expected
@@ -658,9 +666,8 @@ CREATE FUNCTION lead_score.evaluate_calibration(attachment text, cutoff timestam
 RETURNS TABLE (bin integer, leads bigint, expected float8, observed float8, calibration_error float8, brier float8)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT c.* FROM (SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key) AS t, pg_catalog.array_agg(e.won ORDER BY e.lead_key) AS w
-          FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e) s
-    CROSS JOIN LATERAL lead_score.calibration(lead_score._platt(s.t, s.w), s.w, bins) c';
+AS 'SELECT c.* FROM lead_score._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
+    CROSS JOIN LATERAL lead_score.calibration(lead_score._platt(s.totals, s.won), s.won, bins) c';
 COMMENT ON FUNCTION lead_score.evaluate_calibration(text, timestamptz, integer, integer, integer) IS
     'Calibration of an attachment''s scores as of a cut-off: Platt-scaled probabilities against observed conversion by bin, ECE and Brier.';
 
@@ -687,15 +694,14 @@ BEGIN
     PERFORM lead_score._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
     SELECT a.model, mo.current_version INTO m, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
-    SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key) INTO base_t, base_k
-    FROM lead_score.evaluation_rows(backtest.attachment, cutoff, cur, days_after_creation) e;
+    SELECT a.totals, a.keys INTO base_t, base_k
+    FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, cur, days_after_creation) a;
     FOR v IN
         SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
         WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version
     LOOP
-        SELECT pg_catalog.array_agg(e.total ORDER BY e.lead_key), pg_catalog.array_agg(e.won ORDER BY e.lead_key),
-               pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key) INTO t, w, k
-        FROM lead_score.evaluation_rows(backtest.attachment, cutoff, v, days_after_creation) e;
+        SELECT a.totals, a.won, a.keys INTO t, w, k
+        FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
         -- Each version's statement reads its own snapshot: the pairing holds
         -- only if they saw the same leads.
         IF k IS DISTINCT FROM base_k THEN

@@ -4,9 +4,9 @@
 -- statement, the "move" idiom, and transactions that mix them.
 --
 -- (An INSERT adds its rows to the score; an UPDATE or DELETE recomputes its
--- leads from the table. Once a recompute has run in a transaction, the
--- attachment's inserts recompute too, as the recompute may already have counted
--- rows its statement inserted: ON CONFLICT and MERGE fire the UPDATE trigger
+-- leads from the table. Once a recompute has run in a statement, that
+-- statement's inserts recompute too, as the recompute may already have counted
+-- rows the statement inserted: ON CONFLICT and MERGE fire the UPDATE trigger
 -- first.)
 SET lead_score.mock_now = '2026-06-01 12:00:00+00';
 \getenv abs_srcdir PG_ABS_SRCDIR

@@ -863,7 +863,7 @@ END
     }
 
     /// Recomputes some leads from the activity table, as UPDATE and DELETE of
-    /// activities (and INSERT, after a recompute in the same transaction; see
+    /// activities (and INSERT, after a recompute in the same statement; see
     /// `src/recomputed.rs`) do. Not SECURITY DEFINER: only the trigger functions
     /// (which are) and the deferred insert trigger (as the owner) call it.
     pub fn recompute_function(&self) -> Statement {
@@ -914,7 +914,7 @@ END
     }
 
     /// `<name>__recompute(ARRAY[keys of the inserted rows])`, for an INSERT
-    /// trigger after a recompute in the same transaction.
+    /// trigger after a recompute in the same statement.
     fn recompute_inserted(&self) -> String {
         let akey = self.activity_lead_key.of("n");
         format!(
@@ -923,12 +923,12 @@ END
         )
     }
 
-    /// The start of an INSERT trigger: after a recompute in this transaction,
+    /// The start of an INSERT trigger: after a recompute in this statement,
     /// recompute the inserted rows' leads instead of adding them.
     fn insert_guard(&self) -> String {
         format!(
-            "    -- A recompute earlier in this transaction (perhaps earlier in this very
-    -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
+            "    -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
+    -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
     IF lead_score._recomputed({}, false) THEN
         PERFORM {};
@@ -1377,16 +1377,32 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
         )
     }
 
+    /// `fresh`: each lead's engagement state from its activities through the
+    /// aggregates ($1 the model), those after `$2` left out when `until` is set.
+    fn fresh_states(&self, until: bool) -> String {
+        let akey = self.activity_lead_key.of("a");
+        let etime = ident(&self.occurred_at);
+        format!(
+            "fresh AS (
+    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
+    FROM {activities} a{filter} GROUP BY {akey})",
+            etype = self.event_type.text_of("a"),
+            props = self.props_text("a"),
+            activities = self.activities.to_sql(),
+            filter = if until {
+                format!(" WHERE a.{etime} <= $2")
+            } else {
+                String::new()
+            },
+        )
+    }
+
     /// Compares every stored score with a from-scratch recompute through the
     /// independent aggregate path (`engagement_state` and `score`).
     fn check_query(&self) -> String {
-        let props = self.props_text("a");
-        let akey = self.activity_lead_key.of("a");
         let lkey = self.lead_key.of("l");
         format!(
-            "WITH fresh AS (
-    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
-    FROM {activities} a GROUP BY {akey}),
+            "WITH {fresh},
 expected AS (
     SELECT {lkey} AS k, x.* FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
     CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
@@ -1406,9 +1422,7 @@ WHERE s.k IS NULL OR e.k IS NULL
    OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
    OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
    OR e.hot_categories IS DISTINCT FROM s.hot_categories",
-            etype = self.event_type.text_of("a"),
-            etime = ident(&self.occurred_at),
-            activities = self.activities.to_sql(),
+            fresh = self.fresh_states(false),
             leads = self.leads.to_sql(),
             merged = ours(&names::merged(&self.name)),
             key = text_of("coalesce(e.k, s.k)", self.lead_key.text),
@@ -1497,13 +1511,9 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
     /// caller sets `lead_score.as_of` to it, so decay is measured to it. Rows:
     /// lead_key (text), won, total, grade, label, quadrant, mql, disqualified.
     pub fn evaluation_rows(&self, outcomes: &super::learn::Outcomes) -> String {
-        let props = self.props_text("a");
-        let akey = self.activity_lead_key.of("a");
         let lkey = self.lead_key.of("l");
         format!(
-            "WITH fresh AS (
-    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
-    FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
+            "WITH {fresh},
 outcome AS ({per_lead})
 SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM {leads} l
@@ -1516,9 +1526,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
                 Some(c) => format!(" AND (l.{})::pg_catalog.timestamptz <= $2", ident(c)),
                 None => String::new(),
             },
-            etype = self.event_type.text_of("a"),
-            etime = ident(&self.occurred_at),
-            activities = self.activities.to_sql(),
+            fresh = self.fresh_states(true),
             leads = self.leads.to_sql(),
             per_lead = outcomes.per_lead(),
             key = text_of(&lkey, self.lead_key.text),

@@ -142,8 +142,8 @@ SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'BEGIN
     -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE "lead_score"."evil_scores" IN ROW EXCLUSIVE MODE;
-    -- A recompute earlier in this transaction (perhaps earlier in this very
-    -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
+    -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
+    -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
     IF lead_score._recomputed(''evil'', false) THEN
         PERFORM "lead_score"."evil__recompute"(ARRAY(SELECT n."k''ey" FROM new_rows n WHERE n."k''ey" IS NOT NULL));

@@ -142,8 +142,8 @@ BEGIN
     LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    -- A recompute earlier in this transaction (perhaps earlier in this very
-    -- statement: ON CONFLICT, MERGE, writable CTEs) may have counted these rows
+    -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
+    -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
     IF lead_score._recomputed(''live'', false) THEN
         PERFORM "lead_score"."live__recompute"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
