@@ -49,7 +49,8 @@ LANGUAGE c STABLE PARALLEL SAFE;
 CREATE FUNCTION lead_score._append_pending() RETURNS trigger
 AS 'MODULE_PATHNAME', 'lead_score_append_pending' LANGUAGE c VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by text, now timestamptz)
+CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by text, predictive bytea,
+                                       now timestamptz)
 RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
 LANGUAGE c STABLE PARALLEL SAFE;
 
@@ -414,7 +415,8 @@ $$;
 CREATE FUNCTION lead_score._current_scores()
 RETURNS TABLE (attachment text, model text, lead_key text, fit float8, engagement float8, total float8,
                grade text, label text, quadrant text, mql boolean, disqualified boolean, categories jsonb,
-               hot_categories text[], last_activity timestamptz, model_version integer)
+               hot_categories text[], last_activity timestamptz, model_version integer,
+               probability float8, predictive_score integer, top_features jsonb)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -723,13 +725,14 @@ $$;
 -- Suggested points: a draft version of the attachment's model whose fit rules
 -- come from a logistic regression of its linked outcomes on lead fields.
 CREATE FUNCTION lead_score.suggest_points(attachment text, fields text[], max_points integer DEFAULT 100,
-                                          max_rules integer DEFAULT NULL, l2 float8 DEFAULT 1)
+                                          max_rules integer DEFAULT NULL, l2 float8 DEFAULT 1,
+                                          event_types text[] DEFAULT NULL)
 RETURNS TABLE (version integer, rule text, condition jsonb, points bigint, coefficient float8)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT * FROM lead_score._suggest_points(attachment, fields, max_points, max_rules, l2)';
-COMMENT ON FUNCTION lead_score.suggest_points(text, text[], integer, integer, float8) IS
-    'Learn fit rules with integer points from an attachment''s outcomes on lead fields, stored as a draft model version to backtest.';
+AS 'SELECT * FROM lead_score._suggest_points(attachment, fields, max_points, max_rules, l2, event_types)';
+COMMENT ON FUNCTION lead_score.suggest_points(text, text[], integer, integer, float8, text[]) IS
+    'Learn fit (and, for named event types, engagement) rules with integer points and a predictive model from an attachment''s outcomes, stored as a draft model version to backtest.';
 
 CREATE VIEW lead_score.latest_evaluations AS
 SELECT DISTINCT ON (e.attachment, e.version) e.*
@@ -861,11 +864,11 @@ GROUP BY f.attachment, f.reason;
 COMMENT ON VIEW lead_score.feedback_top_reasons IS 'Rejection reasons by how often sales gave them, per attachment.';
 
 REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb),
-                       lead_score.suggest_points(text, text[], integer, integer, float8),
-                       lead_score._suggest_points(text, text[], integer, integer, float8) FROM PUBLIC;
+                       lead_score.suggest_points(text, text[], integer, integer, float8, text[]),
+                       lead_score._suggest_points(text, text[], integer, integer, float8, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb),
-                          lead_score.suggest_points(text, text[], integer, integer, float8),
-                          lead_score._suggest_points(text, text[], integer, integer, float8) TO lead_score_admin;
+                          lead_score.suggest_points(text, text[], integer, integer, float8, text[]),
+                          lead_score._suggest_points(text, text[], integer, integer, float8, text[]) TO lead_score_admin;
 GRANT SELECT ON lead_score.outcome_links, lead_score.feedback_reasons, lead_score.feedback,
                 lead_score.feedback_rates, lead_score.feedback_top_reasons,
                 lead_score.evaluations, lead_score.latest_evaluations TO lead_score_reader, lead_score_admin;

@@ -153,6 +153,15 @@ LANGUAGE c STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION lead_score.disqualified_by(text, record) IS
     'Name of the first disqualify rule the lead matches, or NULL.';
 
+-- What a score row stores of the predictive model: the lead-field features that
+-- fire, as 2-byte indices (lead_score_core::predictive::encode_fired).
+CREATE FUNCTION lead_score._predictive_on(model text, lead record)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'lead_score_predictive_on'
+LANGUAGE c STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION lead_score._predictive_on(text, record) IS
+    'Internal: the predictive features a lead row fires, as stored in its score row (NULL without a predictive section).';
+
 -- The composite every scoring function returns; its fields are defined once, in
 -- Rust (lead_score_core::sqlgen::attach::SCORE).
 DO $$ BEGIN EXECUTE lead_score._score_type_ddl(); END $$;

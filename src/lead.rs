@@ -8,6 +8,7 @@ use crate::fncache::{fn_cache, ModelSlot};
 use crate::row::RowMapping;
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
+use lead_score_core::predictive::{encode_fired, Prediction};
 use lead_score_core::sqlgen::attach::SCORE;
 use lead_score_core::{FitOutcome, Score, State, Value};
 use pgrx::prelude::*;
@@ -96,6 +97,39 @@ pub unsafe extern "C-unwind" fn lead_score_fit(fcinfo: pg_sys::FunctionCallInfo)
     }
 }
 
+v1_info!(pg_finfo_lead_score_predictive_on);
+/// `lead_score._predictive_on(model text, lead record) → bytea`: the predictive
+/// lead-field features the row fires, as a score row stores them; NULL when the
+/// model has no predictive section.
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as `lead_score._predictive_on`
+/// (`sql/scoring.sql`), with a valid `fcinfo`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn lead_score_predictive_on(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
+    // below, "as above"); this call site always caches a LeadCache, taken once.
+    let cache = unsafe { fn_cache(fcinfo, LeadCache::default) };
+    let fired = |c: &'static Compiled, values: &[Value], _: FitOutcome| {
+        c.model
+            .predictive
+            .as_ref()
+            .map(|p| encode_fired(&p.fired(values)))
+    };
+    // SAFETY: as above, with the arguments (text, record); `cache` is its own.
+    match unsafe { with_lead(fcinfo, cache, fired) }.flatten() {
+        Some(bytes) => bytes
+            .as_slice()
+            .into_datum()
+            .unwrap_or(pg_sys::Datum::from(0usize)),
+        // SAFETY: as above.
+        None => unsafe { return_null(fcinfo) },
+    }
+}
+
 v1_info!(pg_finfo_lead_score_disqualified_by);
 /// `lead_score.disqualified_by(model text, lead record) → text`: the first
 /// disqualify rule that matched, or NULL.
@@ -172,12 +206,15 @@ pub unsafe extern "C-unwind" fn lead_score_score(
     let cache = unsafe { fn_cache(fcinfo, LeadCache::default) };
     // SAFETY: as above; the result slot is the call site's cache, in `fn_mcxt`.
     let desc = unsafe { result_desc(fcinfo, &mut cache.result) };
-    let score = |compiled: &'static Compiled, _: &[Value], outcome: FitOutcome| {
+    let score = |compiled: &'static Compiled, values: &[Value], _: FitOutcome| {
         // SAFETY: as above; argument 2 is a bytea, and the state is only used
         // within the call.
         let state = unsafe { state_arg(fcinfo, 2, compiled) };
         let totals = state.as_ref().map(|s| s as &dyn RuleTotals);
-        (compiled.version, compiled.model.score(outcome, totals))
+        (
+            compiled.version,
+            compiled.model.score_values(values, totals),
+        )
     };
     // SAFETY: as above, with the arguments (text, record, bytea); `cache` is its own.
     match unsafe { with_lead(fcinfo, cache, score) } {
@@ -270,7 +307,23 @@ pub(crate) fn score_fields(s: &Score, version: i32) -> [Option<pg_sys::Datum>; S
         hot_categories(s).into_datum(),
         s.last_activity.map(pg_sys::Datum::from),
         Some(pg_sys::Datum::from(version)),
+        s.prediction
+            .as_ref()
+            .map(|p| pg_sys::Datum::from(p.probability.to_bits())),
+        s.prediction.as_ref().map(|p| pg_sys::Datum::from(p.score)),
+        s.prediction.as_ref().and_then(top_features),
     ]
+}
+
+/// The largest contributions, as `[{"feature": …, "contribution": …}, …]`.
+fn top_features(p: &Prediction) -> Option<pg_sys::Datum> {
+    let items: Vec<serde_json::Value> = p
+        .contributions
+        .iter()
+        .take(p.top)
+        .map(|(name, c)| serde_json::json!({"feature": name, "contribution": c}))
+        .collect();
+    pgrx::JsonB(serde_json::Value::Array(items)).into_datum()
 }
 
 pub(crate) fn hot_categories(s: &Score) -> Vec<String> {

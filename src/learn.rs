@@ -572,10 +572,12 @@ fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
     att.evaluation_rows_per_lead(&outcomes, &created)
 }
 
-/// `_suggest_points(attachment, fields, max_points, max_rules, l2)`: fits the
-/// attachment's linked outcomes on the named lead fields and stores the
-/// suggested fit rules as a draft version of its model (not current), with
-/// the current version's engagement, classification and alerts. Returns the
+/// `_suggest_points(attachment, fields, max_points, max_rules, l2, event_types)`:
+/// fits the attachment's linked outcomes on the named lead fields (and the
+/// decayed events of each named event type) and stores the suggested rules as
+/// a draft version of its model (not current), with the fitted logistic model
+/// as its `predictive` section and the current version's classification and
+/// alerts (and engagement rules, unless event types are named). Returns the
 /// rules with the draft's version.
 #[pg_extern(name = "_suggest_points", volatile, parallel_unsafe)]
 fn suggest_points(
@@ -584,6 +586,7 @@ fn suggest_points(
     max_points: i32,
     max_rules: Option<i32>,
     l2: f64,
+    event_types: Option<Vec<String>>,
 ) -> TableIterator<
     'static,
     (
@@ -640,15 +643,43 @@ fn suggest_points(
             );
         }
     }
-    // The leads with outcomes, their fields as text.
-    let query = att.design_query(&outcomes, &fields);
+    // The current spec: the draft keeps all but its fit rules.
+    let spec: pgrx::JsonB = Spi::get_one_with_args(
+        "SELECT lead_score.model_spec($1)",
+        &[att.model.as_str().into()],
+    )
+    .or_raise()
+    .unwrap_or_else(|| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("lead_score model \"{}\" does not exist", att.model),
+        )
+    });
+    let mut spec = spec.0;
+    let events: Vec<String> = event_types.clone().unwrap_or_default();
+    if let Some(e) = events.iter().find(|e| e.trim().is_empty()) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("event_types must not contain an empty name: {e:?}"),
+        );
+    }
+    let decay = lead_score_core::Model::from_json(&spec)
+        .or_raise()
+        .engagement
+        .default_decay;
+    // The leads with outcomes, their fields as text, and their decayed events.
+    let query = att.design_query(&outcomes, &fields, &events, decay);
     let mut won: Vec<bool> = Vec::new();
     let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); fields.len()];
+    let mut decayed: Vec<Vec<f64>> = vec![Vec::new(); events.len()];
     Spi::connect(|client| {
         for row in client.select(&query, None, &[])? {
             won.push(row.get::<bool>(1)?.unwrap_or(false));
             for (j, col) in texts.iter_mut().enumerate() {
                 col.push(row.get::<String>(j + 2)?);
+            }
+            for (j, col) in decayed.iter_mut().enumerate() {
+                col.push(row.get::<f64>(fields.len() + j + 2)?.unwrap_or(0.0));
             }
         }
         Ok::<_, pgrx::spi::Error>(())
@@ -676,19 +707,6 @@ fn suggest_points(
             (f.clone(), column)
         })
         .collect();
-    // The current spec: the draft keeps all but its fit rules.
-    let spec: pgrx::JsonB = Spi::get_one_with_args(
-        "SELECT lead_score.model_spec($1)",
-        &[att.model.as_str().into()],
-    )
-    .or_raise()
-    .unwrap_or_else(|| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("lead_score model \"{}\" does not exist", att.model),
-        )
-    });
-    let mut spec = spec.0;
     let missing: Vec<String> = spec
         .pointer("/fit/missing_values")
         .and_then(|v| v.as_array())
@@ -698,8 +716,11 @@ fn suggest_points(
                 .collect()
         })
         .unwrap_or_default();
-    let features = suggest::features(&columns, &missing);
-    let rules = suggest::suggest(
+    let mut features = suggest::features(&columns, &missing);
+    features.extend(suggest::event_features(
+        events.iter().cloned().zip(decayed).collect(),
+    ));
+    let suggestion = suggest::suggest(
         &features,
         &won,
         f64::from(max_points),
@@ -707,17 +728,32 @@ fn suggest_points(
         l2,
     )
     .or_raise();
+    let rules = suggestion.rules();
     let mut fit = serde_json::json!({"rules": suggest::fit_rules(&rules)});
     if !missing.is_empty() {
         fit["missing_values"] = serde_json::json!(missing);
     }
     spec["fit"] = fit;
+    if event_types.is_some() {
+        // The learned engagement rules replace the current ones, and so does
+        // what referred to those: categories and their caps.
+        spec["engagement"]["rules"] = suggest::engagement_rules(&rules);
+        if let Some(e) = spec["engagement"].as_object_mut() {
+            e.remove("categories");
+        }
+    }
+    spec["predictive"] = suggestion.predictive();
     // Refuse a draft the engine would not run.
     lead_score_core::Model::from_json(&spec).or_raise();
     let note = format!(
-        "suggested points: {} rules from {} on {} leads, max {} points{}",
+        "suggested points: {} rules from {}{} on {} leads, max {} points{}",
         rules.len(),
         fields.join(", "),
+        if events.is_empty() {
+            String::new()
+        } else {
+            format!(" and events {}", events.join(", "))
+        },
         won.len(),
         max_points,
         max_rules.map_or(String::new(), |k| format!(", at most {k} rules"))
@@ -744,10 +780,14 @@ fn suggest_points(
         rules
             .into_iter()
             .map(move |r| {
+                let condition = match r.event {
+                    Some(e) => serde_json::json!({"event": e}),
+                    None => r.condition,
+                };
                 (
                     version,
                     r.name,
-                    pgrx::JsonB(r.condition),
+                    pgrx::JsonB(condition),
                     r.points,
                     r.coefficient,
                 )

@@ -250,6 +250,7 @@ fn score_at(
     buf: &[u8],
     fit: f64,
     disqualified_by: Option<&str>,
+    predictive: &[u8],
     now: i64,
     as_of: bool,
 ) -> lead_score_core::Score {
@@ -263,7 +264,10 @@ fn score_at(
         score: fit,
         disqualified_by: disq,
     };
-    let mut s = compiled.model.score(fit, Some(&at as &dyn RuleTotals));
+    let fired = lead_score_core::predictive::decode_fired(predictive);
+    let mut s = compiled
+        .model
+        .score_predicted(fit, fired, Some(&at as &dyn RuleTotals));
     s.disqualified_by = disqualified_by.map(str::to_string);
     s
 }
@@ -274,7 +278,8 @@ struct CompositeCache {
 }
 
 v1_info!(pg_finfo_lead_score_live_score);
-/// `_live_score(state bytea, fit float8, disqualified_by text, now timestamptz) → lead_score.score`
+/// `_live_score(state bytea, fit float8, disqualified_by text, predictive bytea,
+/// now timestamptz) → lead_score.score`
 ///
 /// # Safety
 /// Called only by PostgreSQL's function manager, as `lead_score._live_score`
@@ -286,12 +291,12 @@ pub unsafe extern "C-unwind" fn lead_score_live_score(
 ) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
     // below, "as above"), with the declared arguments (bytea, float8, text,
-    // timestamptz); this call site always caches a CompositeCache, taken once.
+    // bytea, timestamptz); this call site always caches a CompositeCache, taken once.
     let cache = unsafe { fn_cache(fcinfo, CompositeCache::default) };
     // SAFETY: as above; the result slot is the call site's cache, in `fn_mcxt`.
     let desc = unsafe { result_desc(fcinfo, &mut cache.result) };
     // SAFETY: as above.
-    let (Some(state), Some(now)) = (unsafe { (arg(fcinfo, 0), arg(fcinfo, 3)) }) else {
+    let (Some(state), Some(now)) = (unsafe { (arg(fcinfo, 0), arg(fcinfo, 4)) }) else {
         // SAFETY: as above.
         return unsafe { return_null(fcinfo) };
     };
@@ -302,9 +307,19 @@ pub unsafe extern "C-unwind" fn lead_score_live_score(
     let fit = unsafe { arg(fcinfo, 1) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
     // SAFETY: as above; argument 2 is text.
     let disq = unsafe { arg(fcinfo, 2).map(|d| text_arg(d)) };
+    // SAFETY: as above; argument 3 is a bytea.
+    let predictive = unsafe { arg(fcinfo, 3).map(|d| bytes(d)) }.unwrap_or_default();
     // A reader's time is lead_score.as_of when that is set (scoring_time()).
     let as_of = crate::AS_OF.get().is_some_and(|v| !v.as_bytes().is_empty());
-    let s = score_at(compiled, buf, fit, disq, now.value() as i64, as_of);
+    let s = score_at(
+        compiled,
+        buf,
+        fit,
+        disq,
+        predictive,
+        now.value() as i64,
+        as_of,
+    );
     // SAFETY: `desc` is the blessed descriptor of the declared result type,
     // lead_score.score, whose fields score_fields gives in order.
     unsafe { form_tuple(desc, &score_fields(&s, compiled.version)) }
@@ -378,7 +393,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     // SAFETY: as above; argument 3 is text.
     let disq = unsafe { arg(fcinfo, 3).map(|d| text_arg(d)) };
     // Writers read at their own time, after every event they have seen.
-    let score = score_at(compiled, &buf, fit, disq, now, false);
+    let score = score_at(compiled, &buf, fit, disq, &[], now, false);
     let next = Classified {
         mql: score.mql,
         quadrant: score.quadrant.as_str().to_string(),

@@ -17,6 +17,7 @@ pub mod interval;
 pub mod live;
 pub mod logistic;
 pub mod model;
+pub mod predictive;
 pub mod progress;
 mod reader;
 pub mod score;

@@ -4,6 +4,7 @@
 use crate::condition::{parse_cond, Cond};
 use crate::error::{Error, Result};
 use crate::interval::parse_interval;
+use crate::predictive::{parse_predictive, Predictive};
 use crate::reader::{as_str, index_path, non_empty_name, type_name, Obj};
 use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
@@ -15,6 +16,8 @@ pub struct Model {
     pub classification: Classification,
     /// High-intent signals that alert sales at once.
     pub alerts: Vec<BurstAlert>,
+    /// A logistic model beside the rule score, when the spec has one.
+    pub predictive: Option<Predictive>,
 }
 
 /// `count` matching events within `within` (or any single event when count is 1).
@@ -186,8 +189,13 @@ impl Model {
         if let Some(d) = top.opt("description") {
             as_str(d, "description")?;
         }
-        let fit = parse_fit(top.req("fit")?)?;
+        let mut fit = parse_fit(top.req("fit")?)?;
         let engagement = parse_engagement(top.req("engagement")?)?;
+        // Its conditions add their lead fields to the fit's slots.
+        let predictive = match top.opt("predictive") {
+            None => None,
+            Some(v) => Some(parse_predictive(v, &mut fit.fields, &engagement)?),
+        };
         let classification = parse_classification(top.req("classification")?)?;
         let alerts = match top.opt("alerts") {
             None => Vec::new(),
@@ -199,6 +207,7 @@ impl Model {
             engagement,
             classification,
             alerts,
+            predictive,
         })
     }
 }

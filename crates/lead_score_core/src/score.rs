@@ -5,6 +5,7 @@ use crate::condition::Value;
 use crate::engagement::{EngagementTrace, RuleTotals};
 use crate::fit::{FitOutcome, FitTrace};
 use crate::model::{FitEffect, Model};
+use crate::predictive::Prediction;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryScore {
@@ -25,6 +26,9 @@ pub struct Score {
     pub disqualified_by: Option<String>,
     pub categories: Vec<CategoryScore>,
     pub last_activity: Option<i64>,
+    /// The predictive model's probability and contributions, when the model
+    /// has one (see [`Model::score_predicted`]).
+    pub prediction: Option<Prediction>,
 }
 
 impl Model {
@@ -66,7 +70,32 @@ impl Model {
                 })
                 .collect(),
             last_activity: state.and_then(|s| s.last_activity()),
+            prediction: None,
         }
+    }
+
+    /// The score with its prediction, from the predictive lead-field features
+    /// that fired (see [`crate::predictive::Predictive::fired`]).
+    pub fn score_predicted(
+        &self,
+        fit: FitOutcome,
+        fired: impl IntoIterator<Item = u16>,
+        state: Option<&dyn RuleTotals>,
+    ) -> Score {
+        let mut s = self.score(fit, state);
+        s.prediction = self.predict(fired, state);
+        s
+    }
+
+    /// Scores a lead from its normalized fit values.
+    pub fn score_values(&self, values: &[Value], state: Option<&dyn RuleTotals>) -> Score {
+        let fit = self.fit.evaluate(values);
+        let fired = self
+            .predictive
+            .as_ref()
+            .map(|p| p.fired(values))
+            .unwrap_or_default();
+        self.score_predicted(fit, fired, state)
     }
 }
 
@@ -234,6 +263,35 @@ impl Model {
         }
         let score = self.score(fit, state);
         let mut rows = ex.rows;
+        // The predictive model's log-odds: the intercept and every
+        // contribution, which add up to the logit on its summary row.
+        if let Some(p) = &self.predictive {
+            if let Some(pr) = self.predict(p.fired(values), state) {
+                rows.push(ExplainRow::new(
+                    "predictive",
+                    "intercept",
+                    Some(p.intercept),
+                    "log-odds",
+                ));
+                for (name, c) in &pr.contributions {
+                    rows.push(ExplainRow::new(
+                        "predictive",
+                        name.clone(),
+                        Some(*c),
+                        "log-odds",
+                    ));
+                }
+                rows.push(ExplainRow::new(
+                    "summary",
+                    "predictive",
+                    Some(pr.logit),
+                    format!(
+                        "probability {:.4}; predictive score {}",
+                        pr.probability, pr.score
+                    ),
+                ));
+            }
+        }
         let summary = [
             (
                 "fit",

@@ -19,14 +19,39 @@ pub enum Column {
     Bool(Vec<Option<bool>>),
 }
 
-/// A candidate rule: its field, condition and the 0/1 values it takes.
+/// A candidate rule: its field, condition and the values it takes (0/1 for a
+/// fit rule; decayed matching events for an engagement rule).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
     pub field: String,
     pub name: String,
-    /// The rule's `when`, e.g. `{"field": "country", "eq": "US"}`.
+    /// A fit rule's `when`, e.g. `{"field": "country", "eq": "US"}`; null for
+    /// an engagement rule.
     pub condition: Value,
+    /// The event type of an engagement rule.
+    pub event: Option<String>,
     pub values: Vec<f64>,
+}
+
+/// One engagement rule candidate per event type: `decayed[i]` holds lead i's
+/// matching events, each weighed by the decay the rule will apply (so the
+/// fitted coefficient is exactly log-odds per decayed event). Types that fewer
+/// than [`MIN_LEADS_PER_FEATURE`] leads (or all but that many) have are left out.
+pub fn event_features(events: Vec<(String, Vec<f64>)>) -> Vec<Feature> {
+    events
+        .into_iter()
+        .filter(|(_, v)| {
+            let on = v.iter().filter(|&&x| x > 0.0).count();
+            on >= MIN_LEADS_PER_FEATURE && v.len() - on >= MIN_LEADS_PER_FEATURE
+        })
+        .map(|(event, values)| Feature {
+            field: String::new(),
+            name: event.clone(),
+            condition: Value::Null,
+            event: Some(event),
+            values,
+        })
+        .collect()
 }
 
 /// A level or band needs this many leads to become a feature.
@@ -59,6 +84,7 @@ pub fn features(fields: &[(String, Column)], missing_values: &[String]) -> Vec<F
                     field: field.clone(),
                     name,
                     condition,
+                    event: None,
                     values,
                 });
             }
@@ -172,9 +198,54 @@ pub fn forward_select(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggested {
     pub name: String,
+    /// A fit rule's `when`; null for an engagement rule.
     pub condition: Value,
+    /// An engagement rule's event type.
+    pub event: Option<String>,
+    /// Points per lead (fit) or per decayed event (engagement).
     pub points: i64,
     pub coefficient: f64,
+}
+
+/// A fitted suggestion: the intercept and every feature the fit kept, with
+/// its exact coefficient and rounded points (0 for some).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub intercept: f64,
+    pub features: Vec<Suggested>,
+}
+
+impl Suggestion {
+    /// The rules: the features whose points did not round to 0.
+    pub fn rules(&self) -> Vec<Suggested> {
+        self.features
+            .iter()
+            .filter(|s| s.points != 0)
+            .cloned()
+            .collect()
+    }
+
+    /// The spec's `predictive` section: the fitted logistic model itself. A
+    /// fit feature is its condition; an event feature weighs the decayed
+    /// events of its engagement rule, so it is kept only when that rule exists
+    /// (its points did not round to 0).
+    pub fn predictive(&self) -> Value {
+        let features: Vec<Value> = self
+            .features
+            .iter()
+            .filter_map(|f| match &f.event {
+                None => Some(json!({"name": f.name, "when": f.condition, "weight": f.coefficient})),
+                Some(_) if f.points != 0 => Some(json!({
+                    "name": format!("{} events", f.name),
+                    "rule": f.name,
+                    // Per decayed event, as the rule's decayed points / points.
+                    "weight": f.coefficient,
+                })),
+                Some(_) => None,
+            })
+            .collect();
+        json!({"intercept": self.intercept, "features": features})
+    }
 }
 
 /// Fits the features (all, or the `max_rules` forward selection picks) and
@@ -187,7 +258,7 @@ pub fn suggest(
     max_points: f64,
     max_rules: Option<usize>,
     l2: f64,
-) -> Result<Vec<Suggested>> {
+) -> Result<Suggestion> {
     if features.is_empty() {
         return Err(Error::Invalid(format!(
             "no field has a value or band shared by at least {MIN_LEADS_PER_FEATURE} leads with and without it"
@@ -221,7 +292,7 @@ pub fn suggest(
     // The highest total: per field, its best rule (bands of a numeric field
     // add up, so their positive points do; its other levels exclude each other).
     let mut by_field: Vec<(&str, f64, f64)> = Vec::new(); // field, best single, sum of positive bands
-    for (f, b) in &kept {
+    for (f, b) in kept.iter().filter(|(f, _)| f.event.is_none()) {
         let band = f.condition.get("gt").is_some();
         let entry = match by_field.iter_mut().find(|(name, _, _)| *name == f.field) {
             Some(e) => e,
@@ -246,16 +317,19 @@ pub fn suggest(
         ));
     }
     let scale = max_points / max_total;
-    Ok(kept
-        .into_iter()
-        .map(|(f, b)| Suggested {
-            name: f.name.clone(),
-            condition: f.condition.clone(),
-            points: (b * scale).round() as i64,
-            coefficient: b,
-        })
-        .filter(|s| s.points != 0)
-        .collect())
+    Ok(Suggestion {
+        intercept: fit.coefficients[0],
+        features: kept
+            .into_iter()
+            .map(|(f, b)| Suggested {
+                name: f.name.clone(),
+                condition: f.condition.clone(),
+                event: f.event.clone(),
+                points: (b * scale).round() as i64,
+                coefficient: b,
+            })
+            .collect(),
+    })
 }
 
 /// The fit rules of a model spec built from suggested rules.
@@ -263,7 +337,23 @@ pub fn fit_rules(suggested: &[Suggested]) -> Value {
     Value::Array(
         suggested
             .iter()
+            .filter(|s| s.event.is_none())
             .map(|s| json!({"name": s.name, "when": s.condition, "points": s.points}))
+            .collect(),
+    )
+}
+
+/// The engagement rules of a model spec built from suggested rules: one per
+/// event type, every event counting, with the section's default decay.
+pub fn engagement_rules(suggested: &[Suggested]) -> Value {
+    Value::Array(
+        suggested
+            .iter()
+            .filter_map(|s| {
+                s.event
+                    .as_ref()
+                    .map(|e| json!({"name": s.name, "event": e, "points": s.points}))
+            })
             .collect(),
     )
 }

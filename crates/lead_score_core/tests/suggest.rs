@@ -54,7 +54,9 @@ fn suggested_rules_run_and_score_what_the_fit_saw() {
     let (fields, won) = data();
     let missing = vec!["Select".to_string()];
     let features = suggest::features(&fields, &missing);
-    let rules = suggest::suggest(&features, &won, 20.0, None, 1.0).unwrap();
+    let rules = suggest::suggest(&features, &won, 20.0, None, 1.0)
+        .unwrap()
+        .rules();
     let software = rules
         .iter()
         .find(|r| r.name == "industry = Software")
@@ -110,7 +112,9 @@ fn a_sparse_model_keeps_the_informative_fields() {
     let picked = suggest::forward_select(&features, &won, 2, 1.0).unwrap();
     let names: Vec<&str> = picked.iter().map(|&j| features[j].field.as_str()).collect();
     assert!(!names.contains(&"colour"), "{names:?}");
-    let rules = suggest::suggest(&features, &won, 20.0, Some(2), 1.0).unwrap();
+    let rules = suggest::suggest(&features, &won, 20.0, Some(2), 1.0)
+        .unwrap()
+        .rules();
     assert!(rules.len() <= 2, "{rules:?}");
 }
 

@@ -69,6 +69,10 @@ pub const SCORE: &[(&str, &str)] = &[
     ("hot_categories", "text[]"),
     ("last_activity", "timestamptz"),
     ("model_version", "integer"),
+    // The predictive model's (spec section `predictive`), NULL without one.
+    ("probability", "float8"),
+    ("predictive_score", "integer"),
+    ("top_features", "jsonb"),
 ];
 
 /// Fields of the `lead_score.top_lead` composite `top_leads` returns, in order.
@@ -381,6 +385,8 @@ impl Attachment {
             format!("lead_key {} PRIMARY KEY", self.key_type()),
             "fit float8 NOT NULL".to_string(),
             "disqualified_by text".to_string(),
+            // Indices of the predictive features the lead's fields fire.
+            "predictive bytea".to_string(),
         ];
         for (_, typ, column) in APPLIED {
             let not_null = if matches!(*column, "state" | "bound") {
@@ -489,11 +495,11 @@ impl Attachment {
     pub fn merged_view(&self) -> Statement {
         let body = match self.mode {
             Mode::Sync => format!(
-                "SELECT s.lead_key, s.state, s.fit, s.disqualified_by FROM {} s",
+                "SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.predictive FROM {} s",
                 self.scores()
             ),
             Mode::Deferred => format!(
-                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
+                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.predictive\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
                 self.scores(),
                 self.pending_states()
             ),
@@ -512,7 +518,7 @@ impl Attachment {
         stmt(
             names::current(&self.name),
             format!(
-                "CREATE VIEW {} AS\nSELECT s.lead_key, {}\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x",
+                "CREATE VIEW {} AS\nSELECT s.lead_key, {}\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
                 ours(&names::current(&self.name)),
                 SCORE
                     .iter()
@@ -1038,16 +1044,17 @@ END
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest({owner_states})) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {score_columns}, updated_at)
-        SELECT {lkey_l}, f.fit, f.dq, {applied_fields}, v_now
+        INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {score_columns}, updated_at)
+        SELECT {lkey_l}, f.fit, f.dq, f.pr, {applied_fields}, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq,
+                           lead_score._predictive_on({model}, l) AS pr) f
         LEFT JOIN fresh ON fresh.k = {lkey_l}
         CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE {lkey_l} IS NOT NULL
         ORDER BY {lkey_l}
-        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
             {set}
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT {emit} INTO STRICT v_count
@@ -1293,18 +1300,18 @@ impl Attachment {
             Query::TopLeads => self.top_leads_query(),
             Query::TopLeadsAll => self.top_leads_all_query(),
             Query::CurrentScore => format!(
-                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
+                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
                 ours(&names::merged(&self.name))
             ),
             Query::CurrentScoreText => format!(
-                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
+                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
                 ours(&names::merged(&self.name)),
                 self.key_type()
             ),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
             Query::RecomputeInserted => format!("SELECT {}", self.recompute_inserted()),
             Query::CurrentScores => format!(
-                "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM {} c",
+                "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM {} c",
                 text_of("c.lead_key", self.lead_key.text),
                 ours(&names::current(&self.name))
             ),
@@ -1324,16 +1331,17 @@ impl Attachment {
 fresh AS (
     SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
     FROM {activities} a WHERE lead_score._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
-INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {columns}, updated_at)
-SELECT {lkey}, f.fit, f.dq, {first}, $3
+INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
+SELECT {lkey}, f.fit, f.dq, f.pr, {first}, $3
 FROM {leads} l
-CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
+                           lead_score._predictive_on($1, l) AS pr) f
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 WHERE {lkey} IS NOT NULL AND lead_score._progress(2, $8, $9)
 ORDER BY {lkey}
-ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
     ({columns}, updated_at) =
     (SELECT {again}, $3
      FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
@@ -1356,7 +1364,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
         format!(
             "WITH due AS (
     SELECT s.lead_key FROM {scores} s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
     WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
            OR x.hot_categories IS DISTINCT FROM s.hot_categories)
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
@@ -1409,7 +1417,7 @@ expected AS (
     WHERE {lkey} IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM {merged} s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
 SELECT {key},
        CASE WHEN s.k IS NULL THEN 'missing score'
             WHEN e.k IS NULL THEN 'score without lead'
@@ -1464,9 +1472,9 @@ stored AS MATERIALIZED (
     FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
@@ -1483,9 +1491,9 @@ ps AS (
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM {scores} s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by,
+    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by, s.predictive,
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
@@ -1565,7 +1573,8 @@ JOIN outcome oc ON oc.k = {key}
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL (SELECT {cut_l} AS at) c
 CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l), c.at) x
+                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
+                                          lead_score._predictive_on($1, l), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             cut_l2 = cutoff("l2"),
             cut_l = cutoff("l"),
@@ -1579,18 +1588,69 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
     }
 
     /// The rows `suggest_points` learns from: every lead with a known outcome,
-    /// whether it was won, and the named lead fields as text.
-    pub fn design_query(&self, outcomes: &super::learn::Outcomes, fields: &[String]) -> String {
+    /// whether it was won, the named lead fields as text, then per event type
+    /// its matching activities up to the lead's close (or now when it has
+    /// none), each weighed by `decay` at its age then: the decayed events an
+    /// engagement rule for that type would count.
+    pub fn design_query(
+        &self,
+        outcomes: &super::learn::Outcomes,
+        fields: &[String],
+        events: &[String],
+        decay: crate::model::EventDecay,
+    ) -> String {
+        use crate::model::EventDecay;
         let lkey = self.lead_key.of("l");
         let key = text_of(&lkey, self.lead_key.text);
         let cols: String = fields
             .iter()
             .map(|f| format!(", (l.{})::pg_catalog.text", ident(f)))
             .collect();
+        if events.is_empty() {
+            return format!(
+                "SELECT oc.won{cols} FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {key} ORDER BY {key}",
+                leads = self.leads.to_sql(),
+                per_lead = outcomes.per_lead(),
+            );
+        }
+        let etime = format!("a.{}", ident(&self.occurred_at));
+        let age = format!("pg_catalog.date_part('epoch', c.at - {etime}) * 1e6");
+        let weight = match decay {
+            EventDecay::None => "1".to_string(),
+            EventDecay::Exponential { half_life } => {
+                format!("pg_catalog.power(2::pg_catalog.float8, -({age}) / {half_life:?})")
+            }
+            EventDecay::Window { window } => {
+                format!("CASE WHEN {age} <= {window} THEN 1 ELSE 0 END")
+            }
+        };
+        let etype = self.event_type.text_of("a");
+        let sums: Vec<String> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                format!(
+                    "pg_catalog.sum({weight}) FILTER (WHERE {etype} = {}) AS e{i}",
+                    literal(e)
+                )
+            })
+            .collect();
+        let ev_cols: String = (0..events.len())
+            .map(|i| format!(", coalesce(ev.e{i}, 0)::pg_catalog.float8"))
+            .collect();
         format!(
-            "SELECT oc.won{cols} FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {key} ORDER BY {key}",
+            "SELECT oc.won{cols}{ev_cols}
+FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {key}
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+LEFT JOIN LATERAL (
+    SELECT {sums}
+    FROM {activities} a WHERE {akey} = {lkey} AND {etime} <= c.at) ev ON true
+ORDER BY {key}",
             leads = self.leads.to_sql(),
             per_lead = outcomes.per_lead(),
+            sums = sums.join(",\n           "),
+            activities = self.activities.to_sql(),
+            akey = self.activity_lead_key.of("a"),
         )
     }
 
@@ -1601,7 +1661,7 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
         format!(
             "SELECT {key}, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM {merged} s
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
 WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1",
             key = text_of("s.lead_key", self.lead_key.text),

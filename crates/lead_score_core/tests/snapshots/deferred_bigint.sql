@@ -6,6 +6,7 @@ CREATE TABLE "lead_score"."bench_scores" (
     lead_key "pg_catalog"."int8" PRIMARY KEY,
     fit float8 NOT NULL,
     disqualified_by text,
+    predictive bytea,
     state bytea NOT NULL,
     engagement float8,
     total float8,
@@ -38,7 +39,7 @@ CREATE VIEW "lead_score"."bench_columns" AS SELECT l."id" AS c1, a."lead_id" AS 
 CREATE VIEW "lead_score"."bench_merged" AS
 SELECT s.lead_key,
        CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,
-       s.fit, s.disqualified_by
+       s.fit, s.disqualified_by, s.predictive
 FROM "lead_score"."bench_scores" s
 LEFT JOIN (SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at) AS st
 FROM "lead_score"."bench_pending" p
@@ -48,9 +49,9 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- bench_current
 CREATE VIEW "lead_score"."bench_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features
 FROM "lead_score"."bench_merged" s
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x;
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
 -- bench__fold
 CREATE FUNCTION "lead_score"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -221,16 +222,17 @@ BEGIN
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
+        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq,
+                           lead_score._predictive_on(''bench'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."id"
         CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
-        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -272,16 +274,17 @@ BEGIN
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''bench'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
+        INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq,
+                           lead_score._predictive_on(''bench'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."id"
         CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
-        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+        ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -389,16 +392,17 @@ WITH gone AS (DELETE FROM "lead_score"."bench_pending"),
 fresh AS (
     SELECT a."lead_id" AS k, lead_score._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
     FROM "public"."activities" a WHERE lead_score._progress(1, $7, $9) AND a."occurred_at" IS NOT NULL GROUP BY a."lead_id")
-INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
-SELECT l."id", f.fit, f.dq, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
+INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "public"."leads" l
-CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq) f
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
+                           lead_score._predictive_on($1, l) AS pr) f
 LEFT JOIN fresh ON fresh.k = l."id"
 CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 WHERE l."id" IS NOT NULL AND lead_score._progress(2, $8, $9)
 ORDER BY l."id"
-ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXCLUDED.disqualified_by),
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
     (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
     (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.bound, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
      FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
@@ -413,7 +417,7 @@ UPDATE "lead_score"."bench_scores" SET state = lead_score._live_rebase(state, $1
 -- query time_crossings
 WITH due AS (
     SELECT s.lead_key FROM "lead_score"."bench_scores" s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
     WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
            OR x.hot_categories IS DISTINCT FROM s.hot_categories)
       AND NOT EXISTS (SELECT 1 FROM "lead_score"."bench_pending" p WHERE p.lead_key = s.lead_key)
@@ -435,7 +439,7 @@ expected AS (
     WHERE l."id" IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM "lead_score"."bench_merged" s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x)
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
 SELECT (coalesce(e.k, s.k))::text,
        CASE WHEN s.k IS NULL THEN 'missing score'
             WHEN e.k IS NULL THEN 'score without lead'
@@ -469,9 +473,9 @@ stored AS MATERIALIZED (
     FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."bench_scores" s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."bench_scores" s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
@@ -488,9 +492,9 @@ ps AS (
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by FROM "lead_score"."bench_scores" s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."bench_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by,
+    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by, s.predictive,
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
@@ -501,10 +505,10 @@ SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grad
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
-SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = $1;
+SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = $1;
 
 -- query current_scores
-SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM "lead_score"."bench_current" c;
+SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."bench_current" c;
 
 -- query fold
 SELECT "lead_score"."bench__fold"();
