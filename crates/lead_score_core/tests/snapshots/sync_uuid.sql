@@ -497,13 +497,16 @@ SELECT (coalesce(e.k, s.k))::text,
             WHEN e.k IS NULL THEN 'score without lead'
             WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
             WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
-            ELSE 'categories differ' END,
+            WHEN e.hot_categories IS DISTINCT FROM s.hot_categories THEN 'categories differ'
+            ELSE 'prediction differs' END,
        s.total, e.total
 FROM expected e FULL JOIN stored s ON s.k = e.k
 WHERE s.k IS NULL OR e.k IS NULL
    OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
    OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
-   OR e.hot_categories IS DISTINCT FROM s.hot_categories;
+   OR e.hot_categories IS DISTINCT FROM s.hot_categories
+   OR (e.probability IS NULL) <> (s.probability IS NULL)
+   OR abs(e.probability - s.probability) > 1e-9;
 
 -- query top_leads
 WITH m AS MATERIALIZED (
