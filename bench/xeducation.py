@@ -79,7 +79,7 @@ def psql(dsn, sql, *args):
     return done.stdout
 
 
-def fit_in_database(dsn, X, y, train):
+def fit_in_database(dsn, X, y, train, l2=L2, parallel=False):
     """Loads the design into the database and fits there: returns the
     coefficients by feature and the fit's report rows."""
     names = [f"f{i}" for i in range(X.shape[1])]
@@ -96,9 +96,15 @@ def fit_in_database(dsn, X, y, train):
     psql(dsn, f"\\copy xe_design FROM '{path}' WITH (FORMAT csv)")
     psql(dsn, "CREATE VIEW xe_train AS SELECT * FROM xe_design WHERE train")
     features = "ARRAY[" + ", ".join(f"'{n}'" for n in names) + "]"
+    settings = (
+        "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
+        " SET max_parallel_workers_per_gather = 4; SET force_parallel_mode = on;"
+        if parallel
+        else "SET max_parallel_workers_per_gather = 0;"
+    )
     out = psql(
         dsn,
-        f"SELECT feature, coefficient, std_error, iterations, converged FROM lead_score.logistic_regression('xe_train', 'converted', {features}, l2 => {L2})",
+        f"{settings} SELECT feature, coefficient, std_error, iterations, converged FROM lead_score.logistic_regression('xe_train', 'converted', {features}, l2 => {l2})",
     )
     psql(dsn, "DROP VIEW xe_train")
     coef = {}
@@ -128,7 +134,35 @@ def snake(name):
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
-def suggested_in_database(dsn, df, train, y, with_last_activity):
+def sklearn_on_draft(dsn, data, version, fields, train, y):
+    """scikit-learn's Newton solver on the draft's own design: each feature of
+    its predictive section evaluated on the raw fields as the engine reads
+    them (blank and "Select" are missing). Returns its held-out Brier score."""
+    import json
+
+    spec = json.loads(psql(dsn, f"SELECT lead_score.model_spec('xe', {version})"))
+    cols = []
+    for f in spec["predictive"]["features"]:
+        w = f["when"]
+        v = data[w["field"]]
+        if "present" in w:
+            if v.dtype == object:
+                missing = v.isna() | v.astype(str).str.strip().eq("") | v.eq("Select")
+            else:
+                missing = v.isna()
+            cols.append(missing.astype(float))
+        elif "gt" in w:
+            cols.append((v > w["gt"]).fillna(False).astype(float))
+        else:
+            cols.append((v == w["eq"]).fillna(False).astype(float))
+    X = np.column_stack(cols)
+    sk = LogisticRegression(C=1 / L2, solver="newton-cholesky", max_iter=1000, tol=1e-14)
+    sk.fit(X[train], y[train])
+    p = sk.predict_proba(X[~train])[:, 1]
+    return float(np.mean((p - y[~train]) ** 2))
+
+
+def suggested_in_database(dsn, df, train, y, with_last_activity, logistic_auc, sk_brier):
     """lead_score.suggest_points on the raw lead fields (train leads' outcomes
     linked in place), at most 20 points, and its sparse 12-rule variant; both
     scored on the held-out leads by the engine (lead_score.fit) and evaluated
@@ -166,6 +200,7 @@ def suggested_in_database(dsn, df, train, y, with_last_activity):
     ]:
         psql(dsn, sql)
     names = "ARRAY[" + ", ".join(f"'{snake(c)}'" for c in fields) + "]"
+    results = {}
     for label, rules in [("suggested points (at most 20 points)", "NULL"), ("sparse model (at most 12 rules)", "12")]:
         out = psql(
             dsn,
@@ -178,11 +213,33 @@ def suggested_in_database(dsn, df, train, y, with_last_activity):
             f" array_agg(l.converted ORDER BY l.lead_id) AS w FROM xe_leads l WHERE NOT l.train) x, lead_score.roc_auc(x.s, x.w) r",
         )
         a, lo, hi = (float(v) for v in auc.strip().split("|"))
+        results[label] = a
         print(f"lead_score.suggest_points, {label}: {n} rules (draft version {version}); "
-              f"held-out AUC {a:.4f} (95% CI {lo:.4f} to {hi:.4f})")
+              f"held-out AUC {a:.4f} (95% CI {lo:.4f} to {hi:.4f}), {a / logistic_auc:.4f}x the logistic regression")
+        if rules == "NULL":
+            # The draft's predictive section, scored by the engine: each held-out
+            # lead's probability and predictive score from lead_score.score.
+            out = psql(
+                dsn,
+                f"SELECT r.auc, r.ci_lower, r.ci_upper, c.ece, c.brier, x.top_ok FROM"
+                f" (SELECT array_agg((s).probability ORDER BY l.lead_id) AS p, array_agg(l.converted ORDER BY l.lead_id) AS w,"
+                f"         bool_and((s).predictive_score = round(100 * (s).probability)) AS top_ok"
+                f"  FROM (SELECT l, lead_score.score('xe@{version}', l, NULL) AS s FROM xe_leads l WHERE NOT l.train) q"
+                f"  CROSS JOIN LATERAL (SELECT (q.l).lead_id, (q.l).converted) l(lead_id, converted)) x,"
+                f" lead_score.roc_auc(x.p, x.w) r,"
+                f" LATERAL (SELECT max(calibration_error) AS ece, max(brier) AS brier FROM lead_score.calibration(x.p, x.w)) c",
+            )
+            a, lo, hi, ece, brier, ok = out.strip().split("|")
+            results["predictive brier"] = float(brier)
+            sk_brier = sklearn_on_draft(dsn, data, version, fields, train, y)
+            print(f"lead_score predictive score (the draft's logistic model, scored by the engine): "
+                  f"held-out AUC {float(a):.4f} (95% CI {float(lo):.4f} to {float(hi):.4f}), "
+                  f"ECE {float(ece):.4f}, Brier {float(brier):.4f} (scikit-learn, same objective, on the draft's own features: {sk_brier:.4f})"
+                  f"{'' if ok == 't' else '; predictive_score is not round(100 p)'}")
     psql(dsn, "SELECT lead_score.detach('xe')")
     psql(dsn, "DROP TABLE xe_leads, xe_acts CASCADE")
     psql(dsn, "SELECT lead_score.drop_model('xe')")
+    return results
 
 
 def run(df, dsn, with_last_activity):
@@ -204,33 +261,50 @@ def run(df, dsn, with_last_activity):
     print(f"  held-out AUC {a:.4f} (95% CI {lo:.4f} to {hi:.4f}), ECE {ece:.4f}, Brier {brier:.4f}")
 
     # scikit-learn's L2 logistic regression minimises ½‖w‖² + C·Σ loss with the
-    # intercept unpenalized (lbfgs): the same objective when C = 1 / l2.
-    sk = LogisticRegression(C=1 / L2, max_iter=10_000, tol=1e-10)
+    # intercept unpenalized: the same objective when C = 1 / l2. Its exact
+    # Newton solver, run to a tight tolerance.
+    sk = LogisticRegression(C=1 / L2, solver="newton-cholesky", max_iter=1000, tol=1e-14)
     sk.fit(X.to_numpy()[tr], y[tr])
     p_sk = sk.predict_proba(Xte)[:, 1]
-    diff = max(abs(sk.intercept_[0] - b0), np.max(np.abs(sk.coef_[0] - beta)))
-    print(f"scikit-learn LogisticRegression (C = {1 / L2}): held-out AUC {roc_auc_score(y[te], p_sk):.4f}; "
-          f"largest coefficient difference from lead_score {diff:.2e}")
+    sk_beta = np.concatenate([[sk.intercept_[0]], sk.coef_[0]])
+    db_beta = np.concatenate([[b0], beta])
+    rel = np.max(np.abs(sk_beta - db_beta)) / np.max(np.abs(sk_beta))
+    sk_brier = float(np.mean((p_sk - y[te]) ** 2))
+    print(f"scikit-learn LogisticRegression (newton-cholesky, C = {1 / L2}): held-out AUC {roc_auc_score(y[te], p_sk):.4f}, "
+          f"Brier {sk_brier:.4f}; largest coefficient difference from lead_score {rel:.2e} (relative to the largest coefficient)")
+
+    # Parallel and serial fits: the same sums in another order.
+    b0_par, beta_par, _, _ = fit_in_database(dsn, X, y, train, parallel=True)
+    par = np.max(np.abs(np.concatenate([[b0_par], beta_par]) - db_beta)) / np.max(np.abs(db_beta))
+    print(f"lead_score parallel fit (4 workers forced) against serial: largest relative difference {par:.2e}")
 
     try:
         import statsmodels.api as sm
 
-        # Unpenalized, by L-BFGS (one-hot levels that always go together make
-        # the Hessian singular for Newton): compare by AUC only, as its
-        # coefficients differ by the penalty.
-        sm_fit = sm.Logit(y[tr], sm.add_constant(X.to_numpy()[tr])).fit(
-            method="lbfgs", maxiter=5000, disp=0
+        # Unpenalized, by Newton, on a design without separation or collinear
+        # columns: the three numeric columns, log(1 + x), missing as 0 with
+        # one indicator (the three are missing together).
+        small = pd.DataFrame({c: np.log1p(pd.to_numeric(df[c], errors="coerce").fillna(0)) for c in NUMERIC})
+        small["missing"] = pd.to_numeric(df["TotalVisits"], errors="coerce").isna().astype(float)
+        sm_fit = sm.Logit(y[tr], sm.add_constant(small.to_numpy()[tr])).fit(
+            method="newton", maxiter=100, tol=1e-14, disp=0
         )
-        p_sm = sm_fit.predict(sm.add_constant(Xte, has_constant="add"))
-        print(f"statsmodels Logit (unpenalized): held-out AUC {roc_auc_score(y[te], p_sm):.4f}")
+        s0, sbeta, _, _ = fit_in_database(dsn, small, y, train, l2=0.0)
+        srel = np.max(np.abs(np.concatenate([[s0], sbeta]) - sm_fit.params)) / np.max(np.abs(sm_fit.params))
+        print(f"statsmodels Logit (unpenalized, Newton) on {small.shape[1]} features (log numeric columns): "
+              f"largest coefficient difference from lead_score (l2 = 0) {srel:.2e} (relative)")
+        sm_all = sm.Logit(y[tr], sm.add_constant(X.to_numpy()[tr])).fit(method="lbfgs", maxiter=5000, disp=0)
+        p_sm = sm_all.predict(sm.add_constant(Xte, has_constant="add"))
+        print(f"statsmodels Logit (unpenalized, all features, L-BFGS): held-out AUC {roc_auc_score(y[te], p_sm):.4f}")
     except Exception as e:  # noqa: BLE001 - report, do not hide, a failed baseline
         print(f"statsmodels Logit: did not fit ({e.__class__.__name__}: {e})")
 
     hgb = HistGradientBoostingClassifier(random_state=SEED)
     hgb.fit(X.to_numpy()[tr], y[tr])
-    print(f"scikit-learn HistGradientBoostingClassifier: held-out AUC "
-          f"{roc_auc_score(y[te], hgb.predict_proba(Xte)[:, 1]):.4f}")
-    suggested_in_database(dsn, df, train, y, with_last_activity)
+    hgb_auc = roc_auc_score(y[te], hgb.predict_proba(Xte)[:, 1])
+    print(f"scikit-learn HistGradientBoostingClassifier: held-out AUC {hgb_auc:.4f}; "
+          f"lead_score's logistic regression is {a / hgb_auc:.4f}x of it")
+    suggested_in_database(dsn, df, train, y, with_last_activity, a, sk_brier)
 
 
 def main():

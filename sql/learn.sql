@@ -7,6 +7,11 @@
 -- One IRLS iteration over a design: sums of w·x·xᵀ, x·(y − μ) and the
 -- log-likelihood at the given coefficients, in a float8[] state that the
 -- combine function adds, so parallel workers (and Citus shards) split it.
+CREATE FUNCTION lead_score._logistic_trans(state float8[], coefficients float8[], features float8[], converted boolean)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'lead_score_logistic_trans'
+LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lead_score._logistic_trans(float8[], float8[], float8[], boolean) IS
+    'Internal: the transition of logistic_step, which updates its state in place.';
 CREATE AGGREGATE lead_score.logistic_step(coefficients float8[], features float8[], converted boolean) (
     SFUNC = lead_score._logistic_trans,
     STYPE = float8[],

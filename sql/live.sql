@@ -623,8 +623,9 @@ CREATE FUNCTION lead_score._evaluation_arrays(attachment text, cutoff timestampt
 RETURNS TABLE (keys text[], totals float8[], won boolean[])
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key), pg_catalog.array_agg(e.total ORDER BY e.lead_key),
-           pg_catalog.array_agg(e.won ORDER BY e.lead_key)
+AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"),
+           pg_catalog.array_agg(e.total ORDER BY e.lead_key COLLATE "C"),
+           pg_catalog.array_agg(e.won ORDER BY e.lead_key COLLATE "C")
     FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e';
 
 CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
@@ -689,6 +690,7 @@ DECLARE
     v      integer;
     base_t float8[];
     base_k text[];
+    base_w boolean[];
     t      float8[];
     k      text[];
     w      boolean[];
@@ -696,14 +698,19 @@ BEGIN
     PERFORM lead_score._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
     SELECT a.model, mo.current_version INTO m, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
-    SELECT a.totals, a.keys INTO base_t, base_k
+    SELECT a.totals, a.keys, a.won INTO base_t, base_k, base_w
     FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, cur, days_after_creation) a;
     FOR v IN
         SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
         WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version
     LOOP
-        SELECT a.totals, a.won, a.keys INTO t, w, k
-        FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
+        IF v = cur THEN
+            -- The current version was scored above.
+            t := base_t; w := base_w; k := base_k;
+        ELSE
+            SELECT a.totals, a.won, a.keys INTO t, w, k
+            FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
+        END IF;
         -- Each version's statement reads its own snapshot: the pairing holds
         -- only if they saw the same leads.
         IF k IS DISTINCT FROM base_k THEN

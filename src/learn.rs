@@ -9,6 +9,7 @@
 #![allow(clippy::type_complexity)]
 
 use crate::errors::{raise_code, OrRaise};
+use crate::v1_info;
 use lead_score_core::logistic::{advance, Next, Step};
 use lead_score_core::sqlgen::learn::Design;
 use lead_score_core::stats::{self, Scored};
@@ -197,18 +198,86 @@ fn calibration(
     TableIterator::new(rows)
 }
 
-/// Transition of `logistic_step(coefficients, features, converted)`: adds one
-/// row's terms at `coefficients` (see `lead_score_core::logistic::Step`).
-#[pg_extern(name = "_logistic_trans", immutable, parallel_safe)]
-fn logistic_trans(
-    state: Option<Vec<f64>>,
-    coefficients: Option<Vec<f64>>,
-    features: Option<Vec<Option<f64>>>,
-    converted: Option<bool>,
-) -> Option<Vec<f64>> {
-    let (Some(beta), Some(features), Some(y)) = (coefficients, features, converted) else {
-        return state;
+/// A float8[] argument as a slice of its elements, or the index of its first
+/// NULL element.
+///
+/// # Safety
+/// `datum` must be a float8[] datum of the running call; the slice borrows
+/// its detoasted copy (made in the current memory context) or the datum
+/// itself, so it must not outlive the call.
+unsafe fn float8_array<'a>(datum: pg_sys::Datum) -> Result<&'a [f64], usize> {
+    // SAFETY: the caller guarantees a float8[] datum; detoasting gives an
+    // uncompressed ArrayType (a copy in the current context, if it was toasted).
+    let mut raw = unsafe {
+        let p = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+        pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new_unchecked(p))
     };
+    if raw.oid() != pg_sys::FLOAT8OID {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            "logistic_step takes float8[] arguments",
+        );
+    }
+    if let Some(bits) = raw.nulls_bitslice() {
+        // SAFETY: the bitmap covers the array's `len()` elements.
+        let bits = unsafe { bits.as_ref() };
+        if let Some(i) = (0..raw.len()).find(|&i| !bits[i]) {
+            return Err(i);
+        }
+    }
+    // SAFETY: a float8[] without NULLs stores its `len()` elements as
+    // contiguous, 8-byte aligned doubles; every bit pattern is an f64.
+    Ok(unsafe { raw.data::<f64>().as_ref() })
+}
+
+v1_info!(pg_finfo_lead_score_logistic_trans);
+/// Transition of `logistic_step(coefficients, features, converted)`: adds one
+/// row's terms at `coefficients` (see `lead_score_core::logistic::Step`) to
+/// the float8[] state in place. The state is the aggregate's own (made here,
+/// in the aggregate's memory context, on its first row), so it is updated
+/// without copying its p × p sums for every row.
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as `lead_score._logistic_trans`
+/// (`sql/learn.sql`), with a valid `fcinfo`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn lead_score_logistic_trans(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    use crate::args::{arg, return_null};
+    let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
+    // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
+    // below, "as above"); AggCheckCallContext only reads it.
+    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) } == 0 {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "_logistic_trans is the transition of the aggregate logistic_step; call that",
+        );
+    }
+    // SAFETY: as above, with the declared arguments (float8[], float8[], float8[], boolean).
+    let (state, beta, features, y) = unsafe {
+        (
+            arg(fcinfo, 0),
+            arg(fcinfo, 1),
+            arg(fcinfo, 2),
+            arg(fcinfo, 3),
+        )
+    };
+    let (Some(beta), Some(features), Some(y)) = (beta, features, y) else {
+        return match state {
+            Some(s) => s,
+            // SAFETY: as above.
+            None => unsafe { return_null(fcinfo) },
+        };
+    };
+    // SAFETY: argument 1 is a float8[] of this call.
+    let beta = unsafe { float8_array(beta) }.unwrap_or_else(|i| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("coefficient {} is NULL", i + 1),
+        )
+    });
     // Checked before the p × p state is allocated.
     if beta.is_empty() || beta.len() > lead_score_core::logistic::MAX_FEATURES {
         raise_code(
@@ -220,27 +289,58 @@ fn logistic_trans(
             ),
         );
     }
-    let x: Vec<f64> = features
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.unwrap_or_else(|| {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                    format!(
-                        "feature {} of a row is NULL; encode missing values as a feature",
-                        i + 1
-                    ),
-                )
-            })
-        })
-        .collect();
-    let mut step = match state {
-        Some(s) => Step::from_slice(&s).or_raise(),
-        None => Step::new(beta.len()),
+    // SAFETY: argument 2 is a float8[] of this call.
+    let x = unsafe { float8_array(features) }.unwrap_or_else(|i| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!(
+                "feature {} of a row is NULL; encode missing values as a feature",
+                i + 1
+            ),
+        )
+    });
+    let state = match state {
+        Some(s) => s,
+        None => {
+            let flat = lead_score_core::logistic::new_flat(beta.len());
+            let mut datums: Vec<pg_sys::Datum> = flat
+                .iter()
+                .map(|v| pg_sys::Datum::from(v.to_bits()))
+                .collect();
+            // SAFETY: `datums` holds one float8 (by value) per element; the
+            // array is built in the aggregate's context, which keeps its state.
+            unsafe {
+                pgrx::PgMemoryContexts::For(aggcontext).switch_to(|_| {
+                    pg_sys::Datum::from(pg_sys::construct_array(
+                        datums.as_mut_ptr(),
+                        datums.len() as i32,
+                        pg_sys::FLOAT8OID,
+                        8,
+                        true,
+                        b'd' as std::ffi::c_char,
+                    ))
+                })
+            }
+        }
     };
-    step.add(&beta, &x, y).or_raise();
-    Some(step.to_vec())
+    // SAFETY: the state is this aggregate's own float8[] (made above on its
+    // first row, and returned unchanged since), uncompressed and without
+    // NULLs, in its memory context: an aggregate transition may update it in
+    // place. Its elements are contiguous, aligned doubles.
+    let sums: &mut [f64] = unsafe {
+        let p = state.cast_mut_ptr::<pg_sys::ArrayType>();
+        let mut raw = pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new_unchecked(p));
+        if raw.oid() != pg_sys::FLOAT8OID || raw.nulls_bitslice().is_some() {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                "not a logistic regression step",
+            );
+        }
+        raw.data::<f64>().as_mut()
+    };
+    // SAFETY: argument 3 is a boolean.
+    lead_score_core::logistic::add_to_flat(sums, beta, x, y.value() != 0).or_raise();
+    state
 }
 
 /// Combine of `logistic_step`: adds two partial sums (parallel workers, or

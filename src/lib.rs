@@ -45,7 +45,6 @@ extension_sql_file!(
     "../sql/learn.sql",
     name = "learn",
     requires = [
-        learn::logistic_trans,
         learn::logistic_combine,
         learn::logistic_regression,
         learn::roc_auc,

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 pub const MAX_ITERATIONS: usize = 50;
 /// Converged once the log-likelihood changes by less than this, relatively.
 pub const TOLERANCE: f64 = 1e-10;
+/// ... and no Newton step moves a coefficient by more than this, relative to
+/// the largest coefficient (plus 1).
+pub const STEP_TOLERANCE: f64 = 1e-12;
 /// A standard error above this means the coefficient is not identified
 /// (separation, or a feature that is almost a copy of others).
 pub const MAX_STANDARD_ERROR: f64 = 1e3;
@@ -78,42 +81,21 @@ impl Step {
 
     /// Adds one row: its features without the intercept, and its outcome.
     pub fn add(&mut self, beta: &[f64], features: &[f64], y: bool) -> Result<()> {
-        if features.len() + 1 != self.p || beta.len() != self.p {
-            return Err(Error::Invalid(format!(
-                "a row has {} features and the coefficients {}, but the fit has {} (with the intercept)",
-                features.len(),
-                beta.len(),
-                self.p
-            )));
-        }
-        if let Some(bad) = features.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Invalid(format!(
-                "feature {} is {}; features must be finite (encode missing values as a feature)",
-                bad + 1,
-                features[bad]
-            )));
-        }
-        let x = |j: usize| if j == 0 { 1.0 } else { features[j - 1] };
-        let eta: f64 = (0..self.p).map(|j| x(j) * beta[j]).sum();
-        let mu = sigmoid(eta);
-        let w = mu * (1.0 - mu);
-        let yv = if y { 1.0 } else { 0.0 };
-        // log μ = −log(1 + e^−η), log(1 − μ) = −log(1 + e^η).
-        self.log_likelihood -= if y { log1p_exp(-eta) } else { log1p_exp(eta) };
-        self.rows += 1.0;
-        self.positives += yv;
-        for i in 0..self.p {
-            let xi = x(i);
-            self.min[i] = self.min[i].min(xi);
-            self.max[i] = self.max[i].max(xi);
-            self.gradient[i] += xi * (yv - mu);
-            if w > 0.0 {
-                for j in i..self.p {
-                    self.hessian[i * self.p + j] += w * xi * x(j);
-                }
-            }
-        }
-        Ok(())
+        accumulate(
+            Sums {
+                p: self.p,
+                rows: &mut self.rows,
+                positives: &mut self.positives,
+                log_likelihood: &mut self.log_likelihood,
+                hessian: &mut self.hessian,
+                gradient: &mut self.gradient,
+                min: &mut self.min,
+                max: &mut self.max,
+            },
+            beta,
+            features,
+            y,
+        )
     }
 
     /// Adds another step's sums (over other rows, at the same coefficients).
@@ -272,6 +254,103 @@ fn cholesky_solve(a: &[f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
+/// A step's sums, borrowed from a [`Step`] or from its flat form.
+struct Sums<'a> {
+    p: usize,
+    rows: &'a mut f64,
+    positives: &'a mut f64,
+    log_likelihood: &'a mut f64,
+    hessian: &'a mut [f64],
+    gradient: &'a mut [f64],
+    min: &'a mut [f64],
+    max: &'a mut [f64],
+}
+
+/// The one place a row is added: [`Step::add`] and [`add_to_flat`] both
+/// come here, so the aggregate and an in-memory fit sum identically.
+fn accumulate(s: Sums<'_>, beta: &[f64], features: &[f64], y: bool) -> Result<()> {
+    let p = s.p;
+    if features.len() + 1 != p || beta.len() != p {
+        return Err(Error::Invalid(format!(
+            "a row has {} features and the coefficients {}, but the fit has {} (with the intercept)",
+            features.len(),
+            beta.len(),
+            p
+        )));
+    }
+    if let Some(bad) = features.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "feature {} is {}; features must be finite (encode missing values as a feature)",
+            bad + 1,
+            features[bad]
+        )));
+    }
+    let x = |j: usize| if j == 0 { 1.0 } else { features[j - 1] };
+    let eta: f64 = (0..p).map(|j| x(j) * beta[j]).sum();
+    let mu = sigmoid(eta);
+    let w = mu * (1.0 - mu);
+    let yv = if y { 1.0 } else { 0.0 };
+    // log μ = −log(1 + e^−η), log(1 − μ) = −log(1 + e^η).
+    *s.log_likelihood -= if y { log1p_exp(-eta) } else { log1p_exp(eta) };
+    *s.rows += 1.0;
+    *s.positives += yv;
+    for i in 0..p {
+        let xi = x(i);
+        s.min[i] = s.min[i].min(xi);
+        s.max[i] = s.max[i].max(xi);
+        s.gradient[i] += xi * (yv - mu);
+        if w > 0.0 {
+            let wxi = w * xi;
+            let row = &mut s.hessian[i * p..(i + 1) * p];
+            for (j, h) in row.iter_mut().enumerate().skip(i) {
+                *h += wxi * x(j);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new step's flat form ([`Step::to_vec`]) for `p` coefficients.
+pub fn new_flat(p: usize) -> Vec<f64> {
+    Step::new(p).to_vec()
+}
+
+/// Adds one row to a step in its flat form ([`Step::to_vec`]), in place: the
+/// aggregate's transition, which so never copies its p × p sums.
+pub fn add_to_flat(v: &mut [f64], beta: &[f64], features: &[f64], y: bool) -> Result<()> {
+    let bad = || Error::Invalid("not a logistic regression step".into());
+    let p = *v.first().ok_or_else(bad)?;
+    if !(1.0..=MAX_FEATURES as f64).contains(&p) || p.fract() != 0.0 {
+        return Err(bad());
+    }
+    let p = p as usize;
+    if v.len() != Step::vec_len(p) {
+        return Err(bad());
+    }
+    let (head, rest) = v.split_at_mut(4);
+    let (gradient, rest) = rest.split_at_mut(p);
+    let (min, rest) = rest.split_at_mut(p);
+    let (max, hessian) = rest.split_at_mut(p);
+    let [_, rows, positives, log_likelihood] = head else {
+        return Err(bad());
+    };
+    accumulate(
+        Sums {
+            p,
+            rows,
+            positives,
+            log_likelihood,
+            hessian,
+            gradient,
+            min,
+            max,
+        },
+        beta,
+        features,
+        y,
+    )
+}
+
 /// A fitted model: coefficients (intercept first), standard errors, z values,
 /// the (unpenalized) log-likelihood, iterations, whether it converged, and the
 /// features whose standard error shows they are not identified.
@@ -316,14 +395,25 @@ pub fn advance(
         )));
     }
     let objective = step.objective(beta, lambda);
-    let converged = previous
-        .is_some_and(|prev| (objective - prev).abs() <= TOLERANCE * (1.0 + objective.abs()));
+    let next = step
+        .newton(beta, lambda)
+        .filter(|n| n.iter().all(|b| b.is_finite()));
+    // Converged when the objective has settled and the next Newton step would
+    // move no coefficient by more than STEP_TOLERANCE (relative): the
+    // coefficients, not just the likelihood, are then as exact as the sums.
+    let largest = beta.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+    let step_small = next.as_ref().is_none_or(|n| {
+        n.iter()
+            .zip(beta)
+            .all(|(a, b)| (a - b).abs() <= STEP_TOLERANCE * (1.0 + largest))
+    });
+    let converged = step_small
+        && previous
+            .is_some_and(|prev| (objective - prev).abs() <= TOLERANCE * (1.0 + objective.abs()));
     let stop = converged || iteration >= MAX_ITERATIONS;
     if !stop {
-        if let Some(next) = step.newton(beta, lambda) {
-            if next.iter().all(|b| b.is_finite()) {
-                return Ok(Next::Step(next));
-            }
+        if let Some(next) = next {
+            return Ok(Next::Step(next));
         }
     }
     // Done (or the Hessian is singular: no further step is possible).

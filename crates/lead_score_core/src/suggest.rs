@@ -104,9 +104,21 @@ pub fn features(fields: &[(String, Column)], missing_values: &[String]) -> Vec<F
                     .collect();
                 present.sort_by(f64::total_cmp);
                 let mut edges: Vec<f64> = Vec::new();
-                if !present.is_empty() {
+                // A value many leads share at the bottom (0 visits, say) is a
+                // band of its own; the quartiles split the values above it.
+                let above = match present.first() {
+                    Some(&lowest)
+                        if present.iter().take_while(|&&v| v == lowest).count()
+                            >= MIN_LEADS_PER_FEATURE =>
+                    {
+                        edges.push(lowest);
+                        present.iter().copied().filter(|&v| v > lowest).collect()
+                    }
+                    _ => present,
+                };
+                if !above.is_empty() {
                     for q in [0.25, 0.5, 0.75] {
-                        let e = present[((present.len() - 1) as f64 * q) as usize];
+                        let e = above[((above.len() - 1) as f64 * q) as usize];
                         if edges.last() != Some(&e) {
                             edges.push(e);
                         }
@@ -289,10 +301,45 @@ pub fn suggest(
         .zip(&fit.coefficients[1..])
         .map(|(&j, &b)| (set[j - 1], b))
         .collect();
-    // The highest total: per field, its best rule (bands of a numeric field
-    // add up, so their positive points do; its other levels exclude each other).
+    let fit_only: Vec<(&Feature, f64)> = kept
+        .iter()
+        .filter(|(f, _)| f.event.is_none())
+        .map(|(f, b)| (*f, *b))
+        .collect();
+    let max_total = highest_total(&fit_only);
+    if max_total <= 0.0 {
+        return Err(Error::Invalid(
+            "no rule raises the odds of converting; there are no points to give".into(),
+        ));
+    }
+    let scale = max_points / max_total;
+    let rounded: Vec<i64> = kept
+        .iter()
+        .map(|(_, b)| (b * scale).round() as i64)
+        .collect();
+    let points = refine_points(&kept, outcomes, rounded, max_points);
+    Ok(Suggestion {
+        intercept: fit.coefficients[0],
+        features: kept
+            .into_iter()
+            .zip(points)
+            .map(|((f, b), points)| Suggested {
+                name: f.name.clone(),
+                condition: f.condition.clone(),
+                event: f.event.clone(),
+                points,
+                coefficient: b,
+            })
+            .collect(),
+    })
+}
+
+/// The highest total fit rules with these weights can give: per field, its
+/// best rule (bands of a numeric field add up, so their positive weights do;
+/// its other levels exclude each other).
+fn highest_total(weights: &[(&Feature, f64)]) -> f64 {
     let mut by_field: Vec<(&str, f64, f64)> = Vec::new(); // field, best single, sum of positive bands
-    for (f, b) in kept.iter().filter(|(f, _)| f.event.is_none()) {
+    for (f, b) in weights {
         let band = f.condition.get("gt").is_some();
         let entry = match by_field.iter_mut().find(|(name, _, _)| *name == f.field) {
             Some(e) => e,
@@ -307,29 +354,109 @@ pub fn suggest(
             entry.1 = entry.1.max(*b);
         }
     }
-    let max_total: f64 = by_field
+    by_field
         .iter()
         .map(|(_, single, bands)| single.max(*bands))
-        .sum();
-    if max_total <= 0.0 {
-        return Err(Error::Invalid(
-            "no rule raises the odds of converting; there are no points to give".into(),
-        ));
+        .sum()
+}
+
+/// Log-likelihood of the outcomes under the best logistic curve of the
+/// score `s` (intercept and slope fitted by Newton from `ab`, which is
+/// updated): how well the integer score ranks and separates the leads.
+fn curve_log_likelihood(s: &[f64], outcomes: &[bool], ab: &mut [f64; 2]) -> f64 {
+    let rows: Vec<(Vec<f64>, bool)> = s
+        .iter()
+        .zip(outcomes)
+        .map(|(&v, &y)| (vec![v], y))
+        .collect();
+    let mut ll = f64::NEG_INFINITY;
+    for _ in 0..8 {
+        let mut step = logistic::Step::new(2);
+        for (x, y) in &rows {
+            if step.add(ab, x, *y).is_err() {
+                return f64::NEG_INFINITY;
+            }
+        }
+        ll = step.log_likelihood;
+        match step.newton(ab, 0.0) {
+            Some(n) if n.iter().all(|v| v.is_finite()) => {
+                let moved = (n[0] - ab[0]).abs() + (n[1] - ab[1]).abs();
+                *ab = [n[0], n[1]];
+                if moved < 1e-9 {
+                    break;
+                }
+            }
+            _ => break,
+        }
     }
-    let scale = max_points / max_total;
-    Ok(Suggestion {
-        intercept: fit.coefficients[0],
-        features: kept
-            .into_iter()
-            .map(|(f, b)| Suggested {
-                name: f.name.clone(),
-                condition: f.condition.clone(),
-                event: f.event.clone(),
-                points: (b * scale).round() as i64,
-                coefficient: b,
-            })
-            .collect(),
-    })
+    ll
+}
+
+/// Better integers than rounding: coordinate steps of ±1 point on each rule
+/// while the outcomes' log-likelihood under the score's best logistic curve
+/// rises and the highest fit total stays within `max_points`. Rounding each
+/// coefficient on its own loses what a few points' error adds up to; this
+/// keeps the points readable and near the scaled coefficients.
+fn refine_points(
+    kept: &[(&Feature, f64)],
+    outcomes: &[bool],
+    mut points: Vec<i64>,
+    max_points: f64,
+) -> Vec<i64> {
+    let n = outcomes.len();
+    let mut s = vec![0.0; n];
+    for ((f, _), &p) in kept.iter().zip(&points) {
+        for (si, v) in s.iter_mut().zip(&f.values) {
+            *si += p as f64 * v;
+        }
+    }
+    let total = |points: &[i64]| {
+        let w: Vec<(&Feature, f64)> = kept
+            .iter()
+            .zip(points)
+            .filter(|((f, _), _)| f.event.is_none())
+            .map(|((f, _), &p)| (*f, p as f64))
+            .collect();
+        highest_total(&w)
+    };
+    // Rounding alone may overshoot the maximum by a point or two: no step
+    // may take it further.
+    let limit = max_points.max(total(&points)) + 1e-9;
+    let within = |points: &[i64]| total(points) <= limit;
+    let mut ab = [0.0, 0.0];
+    let mut best = curve_log_likelihood(&s, outcomes, &mut ab);
+    for _pass in 0..20 {
+        let mut improved = false;
+        for i in 0..kept.len() {
+            for delta in [1i64, -1] {
+                points[i] += delta;
+                if !within(&points) {
+                    points[i] -= delta;
+                    continue;
+                }
+                let values = &kept[i].0.values;
+                for (si, v) in s.iter_mut().zip(values) {
+                    *si += delta as f64 * v;
+                }
+                let mut trial = ab;
+                let ll = curve_log_likelihood(&s, outcomes, &mut trial);
+                if ll > best + 1e-9 * (1.0 + best.abs()) {
+                    best = ll;
+                    ab = trial;
+                    improved = true;
+                    break;
+                }
+                for (si, v) in s.iter_mut().zip(values) {
+                    *si -= delta as f64 * v;
+                }
+                points[i] -= delta;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    points
 }
 
 /// The fit rules of a model spec built from suggested rules.

@@ -271,6 +271,19 @@ fn steps_merge_in_any_split() {
     let back = Step::from_slice(&whole.to_vec()).unwrap();
     assert_eq!(back, whole);
     assert!(Step::from_slice(&[3.0, 1.0]).is_err());
+
+    // The aggregate's in-place transition sums exactly as Step::add does.
+    let mut flat = lead_score_core::logistic::new_flat(4);
+    for (x, y) in &rows {
+        lead_score_core::logistic::add_to_flat(&mut flat, &beta, x, *y).unwrap();
+    }
+    assert_eq!(flat, whole.to_vec());
+    assert!(
+        lead_score_core::logistic::add_to_flat(&mut [3.0, 1.0], &beta, &rows[0].0, true).is_err()
+    );
+    assert!(
+        lead_score_core::logistic::add_to_flat(&mut flat, &beta[..3], &rows[0].0, true).is_err()
+    );
 }
 
 #[test]
