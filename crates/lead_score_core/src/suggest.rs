@@ -394,7 +394,8 @@ fn curve_log_likelihood(s: &[f64], outcomes: &[bool], ab: &mut [f64; 2]) -> f64 
 
 /// Better integers than rounding: coordinate steps of ±1 point on each rule
 /// while the outcomes' log-likelihood under the score's best logistic curve
-/// rises and the highest fit total stays within `max_points`. Rounding each
+/// rises, then while the training AUC rises, the highest fit total staying
+/// within `max_points`. Rounding each
 /// coefficient on its own loses what a few points' error adds up to; this
 /// keeps the points readable and near the scaled coefficients.
 fn refine_points(
@@ -456,7 +457,62 @@ fn refine_points(
             break;
         }
     }
+    // Then the ranking itself: steps that raise the training AUC (ties
+    // counted half), which the curve's likelihood does not see directly.
+    let mut best_auc = rank_auc(&s, outcomes);
+    for _pass in 0..20 {
+        let mut improved = false;
+        for i in 0..kept.len() {
+            for delta in [1i64, -1] {
+                points[i] += delta;
+                if !within(&points) {
+                    points[i] -= delta;
+                    continue;
+                }
+                let values = &kept[i].0.values;
+                for (si, v) in s.iter_mut().zip(values) {
+                    *si += delta as f64 * v;
+                }
+                let auc = rank_auc(&s, outcomes);
+                if auc > best_auc + 1e-12 {
+                    best_auc = auc;
+                    improved = true;
+                    break;
+                }
+                for (si, v) in s.iter_mut().zip(values) {
+                    *si -= delta as f64 * v;
+                }
+                points[i] -= delta;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
     points
+}
+
+/// ROC AUC of scores against outcomes by midranks (ties count half); 0.5
+/// without both outcomes.
+fn rank_auc(s: &[f64], outcomes: &[bool]) -> f64 {
+    let mut order: Vec<usize> = (0..s.len()).collect();
+    order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && s[order[j + 1]] == s[order[i]] {
+            j += 1;
+        }
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += mid * order[i..=j].iter().filter(|&&k| outcomes[k]).count() as f64;
+        i = j + 1;
+    }
+    let pos = outcomes.iter().filter(|&&y| y).count() as f64;
+    let neg = outcomes.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return 0.5;
+    }
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
 /// The fit rules of a model spec built from suggested rules.
