@@ -59,7 +59,9 @@ SELECT l.lead_id, (ARRAY['visit', 'download', 'webinar', 'demo_request'])[1 + (l
        l.created_at + ((l.lead_id * 13 + k * 17) % 60) * interval '1 day' AS occurred_at
 FROM leads l, generate_series(1, 3) k WHERE (l.lead_id + k) % 3 <> 0;
 CREATE INDEX ON activities (lead_id);
+-- One outcome per lead (its key unique, so evaluations need not group deals per lead).
 CREATE TABLE outcomes AS SELECT lead_id, won, created_at + interval '100 days' AS closed_at FROM leads;
+ALTER TABLE outcomes ADD PRIMARY KEY (lead_id);
 VACUUM ANALYZE leads, activities, outcomes;
 SQL
 

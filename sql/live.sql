@@ -631,11 +631,36 @@ AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"),
 CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                     days_after_creation integer DEFAULT NULL)
 RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
-    FROM lead_score._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
-    CROSS JOIN LATERAL lead_score.roc_auc(s.totals, s.won) r';
+SET lead_score.as_of = ''
+AS $$
+DECLARE
+    m     text := lead_score._model_at(evaluate.attachment, evaluate.version);
+    all_t float8[];
+    w     boolean[];
+BEGIN
+    IF cutoff IS NULL OR days_after_creation IS NOT NULL THEN
+        RETURN QUERY
+        SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
+        FROM lead_score._evaluation_arrays(evaluate.attachment, cutoff, evaluate.version, days_after_creation) s
+        CROSS JOIN LATERAL lead_score.roc_auc(s.totals, s.won) r;
+        RETURN;
+    END IF;
+    -- At a fixed cut-off: the totals and outcomes in one pass, paired by the
+    -- aggregate that collects them, with no sort (backtest's query, one version).
+    IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
+               WHERE o.attachment = evaluate.attachment AND NOT o.mapping ? 'closed_at') THEN
+        RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
+            evaluate.attachment;
+    END IF;
+    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+    EXECUTE lead_score._backtest_sql(evaluate.attachment, 1) INTO w, all_t USING ARRAY[m], cutoff;
+    RETURN QUERY
+    SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
+    FROM lead_score.roc_auc(lead_score._version_column(coalesce(all_t, '{}'), 1, 1), coalesce(w, '{}')) r;
+END
+$$;
 
 CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                             days_after_creation integer DEFAULT NULL)
@@ -683,14 +708,21 @@ CREATE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz DEFAULT 
 RETURNS SETOF lead_score.evaluations
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
 AS $$
 DECLARE
     m      text;
     cur    integer;
     v      integer;
+    vs     integer[];
+    names  text[];
+    n      integer;
+    ci     integer;
+    i      integer;
     base_t float8[];
     base_k text[];
     base_w boolean[];
+    all_t  float8[];
     t      float8[];
     k      text[];
     w      boolean[];
@@ -698,12 +730,44 @@ BEGIN
     PERFORM lead_score._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
     SELECT a.model, mo.current_version INTO m, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
+    vs := ARRAY(SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
+                WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version);
+    IF days_after_creation IS NULL AND cutoff IS NOT NULL AND pg_catalog.cardinality(vs) BETWEEN 1 AND 63 THEN
+        -- At a fixed cut-off, every version (and the current one) is scored in
+        -- one statement, one scan of the tables: the same leads by construction.
+        IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
+                       WHERE o.attachment = backtest.attachment AND NOT o.mapping ? 'closed_at') THEN
+            RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
+                backtest.attachment;
+        END IF;
+        -- The current version is compared with every other: scored once, in
+        -- its place among them or after them.
+        ci := pg_catalog.array_position(vs, cur);
+        names := ARRAY(SELECT m || '@' || x FROM pg_catalog.unnest(CASE WHEN ci IS NULL THEN vs || cur ELSE vs END) x);
+        n := pg_catalog.cardinality(names);
+        ci := coalesce(ci, n);
+        PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+        EXECUTE lead_score._backtest_sql(backtest.attachment, n) INTO w, all_t USING names, cutoff;
+        all_t := coalesce(all_t, '{}');
+        w := coalesce(w, '{}');
+        base_t := lead_score._version_column(all_t, ci, n);
+        FOR i IN 1 .. pg_catalog.cardinality(vs) LOOP
+            v := vs[i];
+            t := lead_score._version_column(all_t, i, n);
+            RETURN QUERY
+            INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, days_after_creation, leads,
+                                                     positives, auc, ci_lower, ci_upper, auc_difference, difference_ci_lower,
+                                                     difference_ci_upper, p_value, better, warning)
+            SELECT backtest.attachment, m, v, v = cur, cutoff, days_after_creation, r.leads, r.positives, r.auc, r.ci_lower,
+                   r.ci_upper, d.difference, d.ci_lower, d.ci_upper, d.p_value, d.a_better, r.warning
+            FROM lead_score.roc_auc(t, w) r CROSS JOIN lead_score.auc_difference(t, base_t, w) d
+            RETURNING e.*;
+        END LOOP;
+        RETURN;
+    END IF;
     SELECT a.totals, a.keys, a.won INTO base_t, base_k, base_w
     FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, cur, days_after_creation) a;
-    FOR v IN
-        SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
-        WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version
-    LOOP
+    FOREACH v IN ARRAY vs LOOP
         IF v = cur THEN
             -- The current version was scored above.
             t := base_t; w := base_w; k := base_k;

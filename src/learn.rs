@@ -643,12 +643,20 @@ fn outcomes_of(
         );
     };
     let (lead_key, won, closed_at, lead_created_at) = outcome_columns(&mapping.0);
+    // A unique index on the key column alone (not partial): one row per lead.
+    let unique_key = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a              ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]          WHERE i.indrelid = $1 AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL            AND i.indexprs IS NULL AND a.attname = $2)",
+        &[source.into(), lead_key.as_str().into()],
+    )
+    .or_raise()
+    .unwrap_or(false);
     let outcomes = lead_score_core::sqlgen::learn::Outcomes {
         source: qualified,
         lead_key,
         won,
         closed_at,
         lead_created_at,
+        unique_key,
     };
     (att, outcomes)
 }
@@ -670,6 +678,43 @@ fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
         );
     };
     att.evaluation_rows_per_lead(&outcomes, &created)
+}
+
+/// `_backtest_sql(attachment, versions)`: the one-pass query of `backtest`
+/// at a fixed cut-off for that many versions ($1 their `name@N` names, $2
+/// the cut-off); see `Attachment::backtest_arrays`.
+#[pg_extern(name = "_backtest_sql", stable, strict, parallel_restricted)]
+fn backtest_sql(attachment: &str, versions: i32) -> String {
+    if !(1..=64).contains(&versions) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("a backtest compares 1 to 64 versions, got {versions}"),
+        );
+    }
+    let (att, outcomes) = outcomes_of(attachment);
+    att.backtest_arrays(&outcomes, versions as usize)
+}
+
+/// `_version_column(totals, i, n)`: column `i` (1-based) of a lead × `n`
+/// versions float8[][] as a float8[], in lead order.
+#[pg_extern(name = "_version_column", immutable, strict, parallel_safe)]
+fn version_column(totals: pgrx::Array<f64>, i: i32, n: i32) -> Vec<Option<f64>> {
+    let flat: Vec<Option<f64>> = totals.iter().collect();
+    if n < 1 || i < 1 || i > n || !flat.len().is_multiple_of(n as usize) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+            format!(
+                "no column {i} of {n} in an array of {} elements",
+                flat.len()
+            ),
+        );
+    }
+    // A 2-D array flattens row-major: lead j's version i is at j × n + i − 1.
+    flat.iter()
+        .skip(i as usize - 1)
+        .step_by(n as usize)
+        .copied()
+        .collect()
 }
 
 /// `_suggest_points(attachment, fields, max_points, max_rules, l2, event_types)`:

@@ -313,11 +313,8 @@ pub fn suggest(
         ));
     }
     let scale = max_points / max_total;
-    let rounded: Vec<i64> = kept
-        .iter()
-        .map(|(_, b)| (b * scale).round() as i64)
-        .collect();
-    let points = refine_points(&kept, outcomes, rounded, max_points);
+    let scaled: Vec<f64> = kept.iter().map(|(_, b)| b * scale).collect();
+    let points = refine_points(&kept, outcomes, &scaled, max_points);
     Ok(Suggestion {
         intercept: fit.coefficients[0],
         features: kept
@@ -392,18 +389,21 @@ fn curve_log_likelihood(s: &[f64], outcomes: &[bool], ab: &mut [f64; 2]) -> f64 
     ll
 }
 
-/// Better integers than rounding: coordinate steps of ±1 point on each rule
-/// while the outcomes' log-likelihood under the score's best logistic curve
-/// rises, then while the training AUC rises, the highest fit total staying
-/// within `max_points`. Rounding each
-/// coefficient on its own loses what a few points' error adds up to; this
-/// keeps the points readable and near the scaled coefficients.
+/// Better integers than rounding to nearest: each rule's points are its
+/// scaled coefficient rounded down or up, chosen by coordinate steps while the
+/// outcomes' log-likelihood under the score's best logistic curve rises, then
+/// while the training AUC rises, the highest fit total staying within
+/// `max_points`. Rounding each coefficient on its own loses what a few
+/// points' error adds up to.
 fn refine_points(
     kept: &[(&Feature, f64)],
     outcomes: &[bool],
-    mut points: Vec<i64>,
+    scaled: &[f64],
     max_points: f64,
 ) -> Vec<i64> {
+    let mut points: Vec<i64> = scaled.iter().map(|v| v.round() as i64).collect();
+    // Each rule stays its scaled coefficient rounded down or up.
+    let allowed = |i: usize, p: i64| p >= scaled[i].floor() as i64 && p <= scaled[i].ceil() as i64;
     let n = outcomes.len();
     let mut s = vec![0.0; n];
     for ((f, _), &p) in kept.iter().zip(&points) {
@@ -431,7 +431,7 @@ fn refine_points(
         for i in 0..kept.len() {
             for delta in [1i64, -1] {
                 points[i] += delta;
-                if !within(&points) {
+                if !allowed(i, points[i]) || !within(&points) {
                     points[i] -= delta;
                     continue;
                 }
@@ -465,7 +465,7 @@ fn refine_points(
         for i in 0..kept.len() {
             for delta in [1i64, -1] {
                 points[i] += delta;
-                if !within(&points) {
+                if !allowed(i, points[i]) || !within(&points) {
                     points[i] -= delta;
                     continue;
                 }

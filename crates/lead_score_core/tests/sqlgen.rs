@@ -2,7 +2,9 @@
 //! to it as a diff of `tests/snapshots/*.sql`. After an intended change, run
 //! `UPDATE_SNAPSHOTS=1 cargo test -p lead_score_core --test sqlgen` and review the diff.
 
+use lead_score_core::model::EventDecay;
 use lead_score_core::sqlgen::attach::{drop_statements, Attachment, Column, Mode, Query, TextOf};
+use lead_score_core::sqlgen::learn::Outcomes;
 use lead_score_core::sqlgen::Qualified;
 use std::path::PathBuf;
 
@@ -35,6 +37,41 @@ fn render(a: &Attachment) -> String {
         "-- query owner_read (run as the activity table's owner)\n{};\n\n",
         a.owner_read_query()
     ));
+    // The learning queries, over outcomes in a deals table (several deals a
+    // lead) and in a table whose lead key is unique.
+    for (case, unique_key) in [("deals", false), ("one row a lead", true)] {
+        let outcomes = Outcomes {
+            source: Qualified::new("crm", "deals"),
+            lead_key: "lead ref".into(),
+            won: "won".into(),
+            closed_at: Some("closed_at".into()),
+            lead_created_at: Some("created".into()),
+            unique_key,
+        };
+        out.push_str(&format!(
+            "-- query evaluation_rows ({case})\n{};\n\n",
+            a.evaluation_rows(&outcomes)
+        ));
+        out.push_str(&format!(
+            "-- query evaluation_rows_per_lead ({case})\n{};\n\n",
+            a.evaluation_rows_per_lead(&outcomes, "created")
+        ));
+        out.push_str(&format!(
+            "-- query backtest_arrays ({case}, 3 versions)\n{};\n\n",
+            a.backtest_arrays(&outcomes, 3)
+        ));
+        out.push_str(&format!(
+            "-- query design_query ({case})\n{};\n\n",
+            a.design_query(
+                &outcomes,
+                &["industry".into(), "it's".into()],
+                &["page_view".into(), "o'clock".into()],
+                EventDecay::Exponential {
+                    half_life: 604_800_000_000.0
+                }
+            )
+        ));
+    }
     out.push_str("-- detach\n");
     for s in drop_statements(&a.name, Some(&a.leads), Some(&a.activities)) {
         out.push_str(&format!("{};\n", s.sql));

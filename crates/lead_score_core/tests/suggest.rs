@@ -62,6 +62,17 @@ fn suggested_rules_run_and_score_what_the_fit_saw() {
         .find(|r| r.name == "industry = Software")
         .unwrap();
     assert!(software.points > 0, "{rules:?}");
+    // Points are each coefficient scaled, rounded down or up: never against its sign.
+    for r in &rules {
+        assert!(r.points.signum() == r.coefficient.signum() as i64, "{r:?}");
+    }
+    let scale = software.points as f64 / software.coefficient;
+    for r in &rules {
+        assert!(
+            (r.points as f64 - r.coefficient * scale).abs() < 1.0 + 1.0 / scale.min(1.0),
+            "{r:?}"
+        );
+    }
     let model = model_of(suggest::fit_rules(&rules));
     // Each lead's fit is the sum of the points of the features it has.
     let names = &model.fit.fields;

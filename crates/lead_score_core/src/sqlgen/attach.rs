@@ -1528,7 +1528,7 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
 outcome AS ({per_lead})
 SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM {leads} l
-JOIN outcome oc ON oc.k = {key}
+JOIN outcome oc ON oc.k = {lkey}
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
@@ -1539,8 +1539,50 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
             },
             fresh = self.fresh_states(true),
             leads = self.leads.to_sql(),
-            per_lead = outcomes.per_lead(),
+            per_lead = outcomes.per_lead(&self.key_type()),
             key = text_of(&lkey, self.lead_key.text),
+        )
+    }
+
+    /// `backtest` in one pass: every lead with a known outcome, scored as of
+    /// the cut-off `$2` by each of `versions` model names (`$1`, a text[] of
+    /// `name@N`), with one scan of the leads, outcomes and activities. One
+    /// row: `won boolean[]` and `totals float8[]` (lead × version), each
+    /// array in the same lead order, as one aggregate node fills them.
+    pub fn backtest_arrays(&self, outcomes: &super::learn::Outcomes, versions: usize) -> String {
+        let lkey = self.lead_key.of("l");
+        let akey = self.activity_lead_key.of("a");
+        let etime = ident(&self.occurred_at);
+        let etype = self.event_type.text_of("a");
+        let props = self.props_text("a");
+        let states: Vec<String> = (1..=versions)
+            .map(|i| {
+                format!("lead_score.engagement_state($1[{i}], {etype}, a.{etime}{props}) AS st{i}")
+            })
+            .collect();
+        let totals: Vec<String> = (1..=versions)
+            .map(|i| format!("(lead_score.score($1[{i}], l, fresh.st{i})).total"))
+            .collect();
+        format!(
+            "WITH fresh AS (
+    SELECT {akey} AS k, {states}
+    FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
+outcome AS ({per_lead})
+SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
+FROM (SELECT oc.won, ARRAY[{totals}] AS totals
+      FROM {leads} l
+      JOIN outcome oc ON oc.k = {lkey}
+      LEFT JOIN fresh ON fresh.k = {lkey}
+      WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}) r",
+            states = states.join(",\n           "),
+            totals = totals.join(", "),
+            activities = self.activities.to_sql(),
+            leads = self.leads.to_sql(),
+            per_lead = outcomes.per_lead(&self.key_type()),
+            created = match &outcomes.lead_created_at {
+                Some(c) => format!(" AND (l.{})::pg_catalog.timestamptz <= $2", ident(c)),
+                None => String::new(),
+            },
         )
     }
 
@@ -1572,7 +1614,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
 outcome AS ({per_lead})
 SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM {leads} l
-JOIN outcome oc ON oc.k = {key}
+JOIN outcome oc ON oc.k = {lkey}
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL (SELECT {cut_l} AS at) c
 CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
@@ -1585,7 +1627,7 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),
             leads = self.leads.to_sql(),
-            per_lead = outcomes.per_lead(),
+            per_lead = outcomes.per_lead(&self.key_type()),
             key = text_of(&lkey, self.lead_key.text),
         )
     }
@@ -1611,9 +1653,9 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             .collect();
         if events.is_empty() {
             return format!(
-                "SELECT oc.won{cols} FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {key} ORDER BY {key}",
+                "SELECT oc.won{cols} FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {lkey} ORDER BY {key}",
                 leads = self.leads.to_sql(),
-                per_lead = outcomes.per_lead(),
+                per_lead = outcomes.per_lead(&self.key_type()),
             );
         }
         let etime = format!("a.{}", ident(&self.occurred_at));
@@ -1643,14 +1685,14 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             .collect();
         format!(
             "SELECT oc.won{cols}{ev_cols}
-FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {key}
+FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {lkey}
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
 LEFT JOIN LATERAL (
     SELECT {sums}
     FROM {activities} a WHERE {akey} = {lkey} AND {etime} <= c.at) ev ON true
 ORDER BY {key}",
             leads = self.leads.to_sql(),
-            per_lead = outcomes.per_lead(),
+            per_lead = outcomes.per_lead(&self.key_type()),
             sums = sums.join(",\n           "),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),

@@ -61,22 +61,36 @@ pub struct Outcomes {
     /// A column of the leads table with each lead's creation time, for
     /// cut-offs relative to it.
     pub lead_created_at: Option<String>,
+    /// The lead key column is unique in the source (a primary key or a
+    /// unique index on it alone): each row is already one lead.
+    pub unique_key: bool,
 }
 
 impl Outcomes {
-    /// One row per lead with a known outcome: its key as text, whether any of
-    /// its rows is won, and its earliest close.
-    pub fn per_lead(&self) -> String {
+    /// One row per lead with a known outcome: its key (cast to `key_type`,
+    /// the lead key's own type, so it joins the leads without text
+    /// conversions), whether any of its rows is won, and its earliest close.
+    pub fn per_lead(&self, key_type: &str) -> String {
+        let key = ident(&self.lead_key);
+        let won = ident(&self.won);
+        let source = self.source.to_sql();
+        if self.unique_key {
+            let closed = match &self.closed_at {
+                Some(c) => format!("(o.{})::pg_catalog.timestamptz", ident(c)),
+                None => "NULL::pg_catalog.timestamptz".to_string(),
+            };
+            return format!(
+                "SELECT (o.{key})::{key_type} AS k, (o.{won})::pg_catalog.bool AS won, {closed} AS closed_at
+    FROM {source} o WHERE o.{won} IS NOT NULL AND o.{key} IS NOT NULL"
+            );
+        }
         let closed = match &self.closed_at {
             Some(c) => format!("pg_catalog.min((o.{})::pg_catalog.timestamptz)", ident(c)),
             None => "NULL::pg_catalog.timestamptz".to_string(),
         };
         format!(
-            "SELECT (o.{key})::pg_catalog.text AS k, pg_catalog.bool_or((o.{won})::pg_catalog.bool) AS won, {closed} AS closed_at
-    FROM {source} o WHERE o.{won} IS NOT NULL AND o.{key} IS NOT NULL GROUP BY 1",
-            key = ident(&self.lead_key),
-            won = ident(&self.won),
-            source = self.source.to_sql(),
+            "SELECT (o.{key})::{key_type} AS k, pg_catalog.bool_or((o.{won})::pg_catalog.bool) AS won, {closed} AS closed_at
+    FROM {source} o WHERE o.{won} IS NOT NULL AND o.{key} IS NOT NULL GROUP BY 1"
         )
     }
 }

@@ -519,6 +519,118 @@ SELECT "lead_score"."bench__fold"();
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."type")::text, (a."occurred_at")::pg_catalog.timestamptz FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
 
+-- query evaluation_rows (deals)
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score.engagement_state($1, (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a WHERE a."occurred_at" <= $2 GROUP BY a."lead_id"),
+outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
+SELECT (l."id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "public"."leads" l
+JOIN outcome oc ON oc.k = l."id"
+LEFT JOIN fresh ON fresh.k = l."id"
+CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
+
+-- query evaluation_rows_per_lead (deals)
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a JOIN "public"."leads" l2 ON l2."id" = a."lead_id"
+    WHERE a."occurred_at" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."lead_id"),
+outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
+SELECT (l."id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "public"."leads" l
+JOIN outcome oc ON oc.k = l."id"
+LEFT JOIN fresh ON fresh.k = l."id"
+CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
+CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
+                                          lead_score._predictive_on($1, l), c.at) x
+WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
+
+-- query backtest_arrays (deals, 3 versions)
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score.engagement_state($1[1], (a."type")::text, a."occurred_at") AS st1,
+           lead_score.engagement_state($1[2], (a."type")::text, a."occurred_at") AS st2,
+           lead_score.engagement_state($1[3], (a."type")::text, a."occurred_at") AS st3
+    FROM "public"."activities" a WHERE a."occurred_at" <= $2 GROUP BY a."lead_id"),
+outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
+SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+      FROM "public"."leads" l
+      JOIN outcome oc ON oc.k = l."id"
+      LEFT JOIN fresh ON fresh.k = l."id"
+      WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2) r;
+
+-- query design_query (deals)
+SELECT oc.won, (l."industry")::pg_catalog.text, (l."it's")::pg_catalog.text, coalesce(ev.e0, 0)::pg_catalog.float8, coalesce(ev.e1, 0)::pg_catalog.float8
+FROM "public"."leads" l JOIN (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1) oc ON oc.k = l."id"
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+LEFT JOIN LATERAL (
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'o''clock') AS e1
+    FROM "public"."activities" a WHERE a."lead_id" = l."id" AND a."occurred_at" <= c.at) ev ON true
+ORDER BY (l."id")::text;
+
+-- query evaluation_rows (one row a lead)
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score.engagement_state($1, (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a WHERE a."occurred_at" <= $2 GROUP BY a."lead_id"),
+outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
+SELECT (l."id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "public"."leads" l
+JOIN outcome oc ON oc.k = l."id"
+LEFT JOIN fresh ON fresh.k = l."id"
+CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
+
+-- query evaluation_rows_per_lead (one row a lead)
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a JOIN "public"."leads" l2 ON l2."id" = a."lead_id"
+    WHERE a."occurred_at" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."lead_id"),
+outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
+SELECT (l."id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "public"."leads" l
+JOIN outcome oc ON oc.k = l."id"
+LEFT JOIN fresh ON fresh.k = l."id"
+CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
+CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
+                                          lead_score._predictive_on($1, l), c.at) x
+WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
+
+-- query backtest_arrays (one row a lead, 3 versions)
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score.engagement_state($1[1], (a."type")::text, a."occurred_at") AS st1,
+           lead_score.engagement_state($1[2], (a."type")::text, a."occurred_at") AS st2,
+           lead_score.engagement_state($1[3], (a."type")::text, a."occurred_at") AS st3
+    FROM "public"."activities" a WHERE a."occurred_at" <= $2 GROUP BY a."lead_id"),
+outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
+SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+      FROM "public"."leads" l
+      JOIN outcome oc ON oc.k = l."id"
+      LEFT JOIN fresh ON fresh.k = l."id"
+      WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2) r;
+
+-- query design_query (one row a lead)
+SELECT oc.won, (l."industry")::pg_catalog.text, (l."it's")::pg_catalog.text, coalesce(ev.e0, 0)::pg_catalog.float8, coalesce(ev.e1, 0)::pg_catalog.float8
+FROM "public"."leads" l JOIN (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL) oc ON oc.k = l."id"
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+LEFT JOIN LATERAL (
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'o''clock') AS e1
+    FROM "public"."activities" a WHERE a."lead_id" = l."id" AND a."occurred_at" <= c.at) ev ON true
+ORDER BY (l."id")::text;
+
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_bench_ins" ON "public"."activities";
 DROP TRIGGER IF EXISTS "lead_score_bench_upd" ON "public"."activities";

@@ -542,6 +542,118 @@ SELECT "lead_score"."evil__fold"();
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
+-- query evaluation_rows (deals)
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
+SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
+
+-- query evaluation_rows_per_lead (deals)
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
+    WHERE a."at\" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
+outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
+SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
+CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
+                                          lead_score._predictive_on($1, l), c.at) x
+WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
+
+-- query backtest_arrays (deals, 3 versions)
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st3
+    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
+SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+      FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+      JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2) r;
+
+-- query design_query (deals)
+SELECT oc.won, (l."industry")::pg_catalog.text, (l."it's")::pg_catalog.text, coalesce(ev.e0, 0)::pg_catalog.float8, coalesce(ev.e1, 0)::pg_catalog.float8
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1) oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+LEFT JOIN LATERAL (
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
+    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= c.at) ev ON true
+ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é");
+
+-- query evaluation_rows (one row a lead)
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
+SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
+
+-- query evaluation_rows_per_lead (one row a lead)
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
+    WHERE a."at\" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
+outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
+SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
+CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
+                                          lead_score._predictive_on($1, l), c.at) x
+WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
+
+-- query backtest_arrays (one row a lead, 3 versions)
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st3
+    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
+SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+      FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
+      JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2) r;
+
+-- query design_query (one row a lead)
+SELECT oc.won, (l."industry")::pg_catalog.text, (l."it's")::pg_catalog.text, coalesce(ev.e0, 0)::pg_catalog.float8, coalesce(ev.e1, 0)::pg_catalog.float8
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
+    FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL) oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+LEFT JOIN LATERAL (
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
+    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= c.at) ev ON true
+ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é");
+
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "$$"."a;b";
 DROP TRIGGER IF EXISTS "lead_score_evil_upd" ON "$$"."a;b";
