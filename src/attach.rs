@@ -6,7 +6,7 @@ use crate::errors::{raise_code, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::sqlgen::attach::{
     drop_statements, lock_exclusive, lock_exclusive_nowait, pending_states, valid_name, Attachment,
-    Column, Mode, Query, Statement, TextOf, ADMIN_ROLE,
+    Column, Mode, Placement, Query, Statement, TextOf, ADMIN_ROLE,
 };
 use lead_score_core::sqlgen::Qualified;
 use pgrx::prelude::*;
@@ -25,7 +25,12 @@ struct Row {
 fn read_row(attachment: &str) -> Option<Row> {
     Spi::connect(|client| {
         let table = client.select(
-            "SELECT a.model, a.leads::oid, a.activities::oid, a.mapping::text, a.mode \
+            // On Citus the row is a reference table's, the same on every node, but
+            // a regclass is an OID of the coordinator: lead_score.distribute adds
+            // the tables' names to the mapping, which every node resolves.
+            "SELECT a.model, coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_leads'), a.leads)::oid, \
+                    coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid, \
+                    a.mapping::text, a.mode \
              FROM lead_score.attachments a WHERE a.name = $1",
             Some(1),
             &[attachment.into()],
@@ -342,6 +347,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         key_type: type_name(lead_key.base),
         mode,
         fast_append,
+        placement: None,
     }
 }
 
@@ -456,6 +462,47 @@ fn query_sql(attachment: &str, query: &str) -> String {
         );
     };
     load(attachment, false).query(q)
+}
+
+/// On Citus, the statements that install an attachment's triggers on one shard
+/// group (`lead_score_core::sqlgen::attach::Placement`), for
+/// `lead_score._citus_install_shard` to run on the node that holds it.
+#[pg_extern(name = "_citus_shard_sql", volatile, strict, parallel_unsafe)]
+fn citus_shard_sql(
+    attachment: &str,
+    leads: pg_sys::Oid,
+    activities: pg_sys::Oid,
+    scores: pg_sys::Oid,
+    pending: pg_sys::Oid,
+    suffix: &str,
+) -> Vec<String> {
+    check_admin("_citus_shard_sql");
+    let mut a = load(attachment, false);
+    let name = |oid: pg_sys::Oid| {
+        relation(oid).map(|r| r.0).unwrap_or_else(|| {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+                format!("lead_score attachment \"{attachment}\": a shard no longer exists"),
+            )
+        })
+    };
+    if !suffix.starts_with('_')
+        || !suffix[1..].bytes().all(|b| b.is_ascii_digit())
+        || suffix.len() > 21
+    {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("lead_score._citus_shard_sql: bad suffix \"{suffix}\""),
+        );
+    }
+    a.leads = name(leads);
+    a.activities = name(activities);
+    a.placement = Some(Placement {
+        suffix: suffix.to_string(),
+        scores: name(scores),
+        pending: name(pending),
+    });
+    a.shard_statements().into_iter().map(|s| s.sql).collect()
 }
 
 /// Removes an attachment: its triggers, functions, views, tables and row.

@@ -50,6 +50,41 @@ const RESOLVE_SQL: &CStr = c"SELECT m.id, coalesce(v.version, m.current_version)
 const SPEC_SQL: &CStr = c"SELECT m.name, v.spec::text FROM lead_score.model_versions v \
     JOIN lead_score.models m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2";
 
+/// On a Citus node (citus loaded), lead_score's configuration is in reference
+/// tables, and Citus refuses any query on its tables from inside a query it
+/// pushed down to a shard (a scoring function in a distributed query, say)
+/// unless `citus.allow_nested_distributed_execution` is on. A lookup only reads
+/// a reference table, which every node holds, so it is allowed for the lookup
+/// alone, as a function's SET clause would (a new GUC nest level, which parallel
+/// workers may also push). Returns the level to pop, or None without Citus.
+fn allow_nested_citus() -> Option<i32> {
+    let name = c"citus.allow_nested_distributed_execution";
+    // SAFETY: looks a setting up by a NUL-terminated name; missing_ok, so a
+    // null pointer means Citus is not loaded.
+    let current = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
+    // SAFETY: a non-null result is the setting's NUL-terminated value.
+    if current.is_null() || unsafe { CStr::from_ptr(current) } == c"on" {
+        return None;
+    }
+    // SAFETY: pushes a GUC nest level, popped by the caller with AtEOXact_GUC
+    // (or by (sub)transaction abort on ERROR), and sets a USERSET boolean there
+    // with GUC_ACTION_SAVE, as fmgr does for a function's SET clause.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            c"on".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        Some(level)
+    }
+}
+
 /// Runs a one-row catalog query in read-only SPI and returns its columns as text.
 ///
 /// Read-only matters: pgrx's SPI wrappers run read-write once the transaction has
@@ -74,6 +109,7 @@ pub(crate) unsafe fn query_row(
             "lead_score: SPI_connect failed",
         );
     }
+    let nested = allow_nested_citus();
     let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
     let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
     let nulls = vec![b' ' as std::ffi::c_char; args.len()];
@@ -91,6 +127,11 @@ pub(crate) unsafe fn query_row(
             1,
         )
     };
+    if let Some(level) = nested {
+        // SAFETY: pops the GUC nest level allow_nested_citus pushed, restoring
+        // the setting it changed.
+        unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    }
     if rc != pg_sys::SPI_OK_SELECT as i32 {
         raise_code(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,

@@ -54,6 +54,8 @@ extension_sql_file!(
         learn::calibration
     ]
 );
+// Citus support: plain SQL and plpgsql that look for Citus when called.
+extension_sql_file!("../sql/citus.sql", name = "citus", requires = ["bootstrap"]);
 // Live scores use the scoring types, so they come last.
 extension_sql_file!("../sql/live.sql", name = "live", finalize);
 

@@ -199,7 +199,9 @@ fn owner_states(
 #[pg_extern(name = "_lock_activities", volatile, strict, parallel_unsafe)]
 fn lock_activities(attachment: &str) -> bool {
     let oid = Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT a.activities::oid FROM lead_score.attachments a WHERE a.name = $1",
+        // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
+        "SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid \
+         FROM lead_score.attachments a WHERE a.name = $1",
         &[attachment.into()],
     );
     let Ok(Some(oid)) = oid else {

@@ -19,6 +19,7 @@ fn render(a: &Attachment) -> String {
         "count_leads",
         "prune",
         "rescore",
+        "rescore_distributed",
         "rescore_alerts",
         "rebase",
         "time_crossings",
@@ -83,6 +84,7 @@ fn sync_uuid() -> Attachment {
         key_type: Qualified::new("pg_catalog", "uuid"),
         mode: Mode::Sync,
         fast_append: false,
+        placement: None,
     }
 }
 
@@ -106,6 +108,7 @@ fn deferred_attachment_with_the_c_trigger() {
         key_type: Qualified::new("pg_catalog", "int8"),
         mode: Mode::Deferred,
         fast_append: true,
+        placement: None,
     };
     check("deferred_bigint", &a);
 }
@@ -131,6 +134,7 @@ fn deferred_attachment_with_hostile_names() {
         key_type: Qualified::new("crm", "lead key"),
         mode: Mode::Deferred,
         fast_append: false,
+        placement: None,
     };
     check("deferred_hostile", &a);
     // No user text inside a dollar quote: generated SQL has none at all.

@@ -177,6 +177,21 @@ fn text_of(expr: &str, how: TextOf) -> String {
     }
 }
 
+/// A Citus shard group of an attachment: the shards of its leads, activities,
+/// scores and pending tables that hold the same lead keys, on one node. Its
+/// trigger functions name these shards, not the distributed tables: Citus
+/// cannot plan a query that reads a trigger's transition table together with
+/// a distributed table, and a query that names only shards is plain PostgreSQL.
+/// (`leads` and `activities` of the [`Attachment`] are then the shards too.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Appended to the names of the shard group's functions and stripe table:
+    /// `_` and the activity shard's id.
+    pub suffix: String,
+    pub scores: Qualified,
+    pub pending: Qualified,
+}
+
 /// One attachment: a model bound to the user's lead and activity tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
@@ -198,6 +213,9 @@ pub struct Attachment {
     /// Deferred inserts through the C trigger, which copies rows as they are:
     /// text or varchar event types and properties, and a timestamptz time.
     pub fast_append: bool,
+    /// On Citus, the shard group the trigger functions are generated for
+    /// ([`Attachment::shard_statements`]); `None` everywhere else.
+    pub placement: Option<Placement>,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -327,19 +345,32 @@ impl Attachment {
     }
 
     fn scores(&self) -> String {
-        ours(&names::scores(&self.name))
+        match &self.placement {
+            Some(p) => p.scores.to_sql(),
+            None => ours(&names::scores(&self.name)),
+        }
     }
     fn pending(&self) -> String {
-        ours(&names::pending(&self.name))
+        match &self.placement {
+            Some(p) => p.pending.to_sql(),
+            None => ours(&names::pending(&self.name)),
+        }
+    }
+    /// A name of the attachment's, with the shard group's suffix on Citus.
+    fn local(&self, name: String) -> String {
+        match &self.placement {
+            Some(p) => format!("{name}{}", p.suffix),
+            None => name,
+        }
     }
     fn stripes_table(&self) -> String {
-        ours(&names::stripes(&self.name))
+        ours(&self.local(names::stripes(&self.name)))
     }
     fn fold_fn(&self) -> String {
-        ours(&names::fold(&self.name))
+        ours(&self.local(names::fold(&self.name)))
     }
     fn recompute_fn(&self) -> String {
-        ours(&names::recompute(&self.name))
+        ours(&self.local(names::recompute(&self.name)))
     }
     fn key_type(&self) -> String {
         self.key_type.to_sql()
@@ -372,6 +403,49 @@ impl Attachment {
             }
         }
         out.extend(self.privileges());
+        out
+    }
+
+    /// On Citus, what a shard group needs on its node (run there, by
+    /// `lead_score._citus_install_shard`): its stripe table, functions and
+    /// triggers on its lead and activity shards, and their privileges.
+    pub fn shard_statements(&self) -> Vec<Statement> {
+        let mut out = vec![
+            stmt(
+                "stripes",
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {} (stripe integer PRIMARY KEY)",
+                    self.stripes_table()
+                ),
+            ),
+            stmt(
+                "stripes rows",
+                format!(
+                    "INSERT INTO {} (stripe) SELECT pg_catalog.generate_series(0, {}) ON CONFLICT DO NOTHING",
+                    self.stripes_table(),
+                    STRIPES - 1
+                ),
+            ),
+            self.fold_function(),
+            self.recompute_function(),
+        ];
+        for table in [Table::Activities, Table::Leads] {
+            for write in Write::ALL {
+                if let Some(f) = self.trigger_function(table, write) {
+                    out.push(f);
+                }
+                out.push(self.trigger(table, write));
+            }
+        }
+        out.extend(
+            self.privileges()
+                .into_iter()
+                .filter(|s| s.sql.starts_with("REVOKE")),
+        );
+        out.push(stmt(
+            "revoke",
+            format!("REVOKE ALL ON {} FROM PUBLIC", self.stripes_table()),
+        ));
         out
     }
 
@@ -724,10 +798,19 @@ impl Attachment {
         body: &str,
     ) -> Statement {
         let security = if definer { " SECURITY DEFINER" } else { "" };
+        // On a shard, the few queries that still go through Citus (lead_score's
+        // reference tables, alerts, and the C helpers that read the distributed
+        // tables by key) run inside a trigger on a shard, where Citus refuses
+        // them unless this is on.
+        let citus = if self.placement.is_some() {
+            " SET citus.allow_nested_distributed_execution = on"
+        } else {
+            ""
+        };
         stmt(
             name,
             format!(
-                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off\nAS {}",
+                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off{citus}\nAS {}",
                 ours(name),
                 literal(body)
             ),
@@ -766,7 +849,7 @@ END
             emit = self.emit_alerts("u"),
         );
         self.function(
-            &names::fold(&self.name),
+            &self.local(names::fold(&self.name)),
             &format!("keys {}[] DEFAULT NULL", self.key_type()),
             "bigint",
             false,
@@ -792,7 +875,7 @@ END
             (Table::Leads, Write::Truncate) => self.leads_truncate_body(),
         };
         Some(self.function(
-            &names::trigger_fn(&self.name, table, write),
+            &self.local(names::trigger_fn(&self.name, table, write)),
             "",
             "trigger",
             true,
@@ -905,7 +988,7 @@ END
             ),
         );
         self.function(
-            &names::recompute(&self.name),
+            &self.local(names::recompute(&self.name)),
             &format!("keys {}[]", self.key_type()),
             "void",
             false,
@@ -1120,13 +1203,25 @@ END
         {
             format!("lead_score._append_pending({})", literal(&self.name))
         } else {
-            format!("{}()", ours(&names::trigger_fn(&self.name, table, write)))
+            format!(
+                "{}()",
+                ours(&self.local(names::trigger_fn(&self.name, table, write)))
+            )
         };
-        let name = trigger_name(&self.name, write);
+        let mut name = trigger_name(&self.name, write);
+        let mut create = "CREATE TRIGGER";
+        if self.placement.is_some() {
+            // Citus copied the trigger to the shard as `<name>_<shard id>`;
+            // replaced in place (Citus refuses to drop it on a worker).
+            if let Some((_, id)) = self.table(table).name.rsplit_once('_') {
+                name = format!("{name}_{id}");
+            }
+            create = "CREATE OR REPLACE TRIGGER";
+        }
         stmt(
             format!("trigger {name} on {}", self.table(table).to_sql()),
             format!(
-                "CREATE TRIGGER {} AFTER {} ON {}{} FOR EACH STATEMENT EXECUTE FUNCTION {function}",
+                "{create} {} AFTER {} ON {}{} FOR EACH STATEMENT EXECUTE FUNCTION {function}",
                 ident(&name),
                 write.event(),
                 self.table(table).to_sql(),
@@ -1148,7 +1243,7 @@ END
                         "revoke",
                         format!(
                             "REVOKE ALL ON FUNCTION {}() FROM PUBLIC",
-                            ours(&names::trigger_fn(&self.name, table, write))
+                            ours(&self.local(names::trigger_fn(&self.name, table, write)))
                         ),
                     ));
                 }
@@ -1218,6 +1313,14 @@ pub enum Query {
     /// $4 with alerts, $5 model id, $6 version, $7 activities (estimate),
     /// $8 leads, $9 progress run id.
     Rescore,
+    /// `Rescore` for leads distributed by Citus, with the same parameters. Citus
+    /// refuses functions that are not immutable in `ON CONFLICT DO UPDATE SET`,
+    /// so each lead's stored row is joined in and the new row computed before
+    /// the insert. Correct because a rescore holds the attachment's exclusive
+    /// lock (no writer can change a score row meanwhile). No pending table to
+    /// empty (Citus attachments are sync), no progress (it would run on the
+    /// workers) and no order (the shards are written in parallel).
+    RescoreDistributed,
     /// Sends the alerts a rescore at $3 stored: $1 attachment, $2 model.
     RescoreAlerts,
     /// Moves every state to landmark $1.
@@ -1251,6 +1354,7 @@ impl Query {
             "count_leads" => Query::CountLeads,
             "prune" => Query::Prune,
             "rescore" => Query::Rescore,
+            "rescore_distributed" => Query::RescoreDistributed,
             "rescore_alerts" => Query::RescoreAlerts,
             "rebase" => Query::Rebase,
             "time_crossings" => Query::TimeCrossings,
@@ -1279,6 +1383,7 @@ impl Attachment {
                 self.lead_key.of("l")
             ),
             Query::Rescore => self.rescore_query(),
+            Query::RescoreDistributed => self.rescore_distributed_query(),
             Query::RescoreAlerts => format!(
                 "SELECT {} FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3",
                 emit_alerts("$1", "$2", "s", self.lead_key.text),
@@ -1347,6 +1452,57 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by) = (EXCLUDED.fit, EXC
             first = first,
             leads = self.leads.to_sql(),
             again = again,
+        )
+    }
+
+    /// See [`Query::RescoreDistributed`]. `a` is the lead's fresh row, as
+    /// `Rescore` inserts it; `r` applies it to the stored row `o`, as
+    /// `Rescore`'s `ON CONFLICT` branch does, when there is one.
+    fn rescore_distributed_query(&self) -> String {
+        let props = self.props_text("a");
+        let akey = self.activity_lead_key.of("a");
+        let lkey = self.lead_key.of("l");
+        let columns = score_columns();
+        let chosen = APPLIED
+            .iter()
+            .map(|(f, _, _)| {
+                if *f == "alerts" {
+                    "CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END".to_string()
+                } else {
+                    format!("CASE WHEN o.lead_key IS NULL THEN a.{f} ELSE r.{f} END")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(
+                ",
+       ",
+            );
+        let excluded = APPLIED
+            .iter()
+            .map(|(_, _, c)| format!("EXCLUDED.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, {columns}, updated_at)
+SELECT f.k, f.fit, f.dq,
+       {chosen}, $3
+FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq
+      FROM {leads} l WHERE {lkey} IS NOT NULL) f
+LEFT JOIN (
+    SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    FROM {activities} a WHERE a.{etime} IS NOT NULL GROUP BY {akey}) fresh ON fresh.k = f.k
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+LEFT JOIN {scores} o ON o.lead_key = f.k
+LEFT JOIN LATERAL lead_score._live_apply(o.state, a.state, f.fit, f.dq,
+                                         o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, {columns}, updated_at) =
+    (EXCLUDED.fit, EXCLUDED.disqualified_by, {excluded}, EXCLUDED.updated_at)",
+            scores = self.scores(),
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            leads = self.leads.to_sql(),
         )
     }
 
