@@ -91,15 +91,16 @@ BEGIN
             changed := true;
         END IF;
     END LOOP;
-    -- Alerts, by lead key (Citus needs it in the primary key), with the
-    -- coordinator's record of the ones it relayed (relay_alerts) beside them.
+    -- Alerts, by lead key (Citus needs it in the primary key).
     IF lead_score._citus_method('lead_score.alerts') IS NULL THEN
         ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_pkey, ADD PRIMARY KEY (lead_key, id);
         PERFORM create_distributed_table('lead_score.alerts', 'lead_key');
         changed := true;
     END IF;
-    IF lead_score._citus_method('lead_score.relayed_alerts') IS NULL THEN
-        PERFORM create_distributed_table('lead_score.relayed_alerts', 'lead_key', colocate_with => 'lead_score.alerts');
+    -- The attachment's outbox: the triggers on the shards write their alerts to
+    -- its co-located shard, and relay_alerts() moves them to lead_score.alerts.
+    IF pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
+        EXECUTE lead_score._sql(att.name, 'citus_outbox');
         changed := true;
     END IF;
     -- A regclass in a reference table is the coordinator's OID; every node
@@ -111,12 +112,24 @@ BEGIN
         changed := true;
     END IF;
     FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_scores')),
-                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))] LOOP
+                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_pending')),
+                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
         IF lead_score._citus_method(t) IS NULL THEN
             PERFORM create_distributed_table(t, 'lead_key', colocate_with => att.leads::text);
             changed := true;
         END IF;
     END LOOP;
+    -- TRUNCATE of a distributed table also fires the distributed table's own
+    -- TRUNCATE triggers, here on the coordinator, over every shard; the
+    -- triggers on the shards do the work. Disabled here only.
+    IF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid IN (att.leads, att.activities) AND g.tgenabled <> 'D'
+               AND g.tgname = 'lead_score_' || att.name || '_trunc') THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        EXECUTE 'ALTER TABLE ' || att.leads::text || ' DISABLE TRIGGER ' || pg_catalog.quote_ident('lead_score_' || att.name || '_trunc');
+        EXECUTE 'ALTER TABLE ' || att.activities::text || ' DISABLE TRIGGER ' || pg_catalog.quote_ident('lead_score_' || att.name || '_trunc');
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true);
+        changed := true;
+    END IF;
     RETURN changed;
 END
 $$;
@@ -157,14 +170,15 @@ BEGIN
         INTO shards
         USING shard, ARRAY[(att.mapping ->> 'citus_leads')::regclass, (att.mapping ->> 'citus_activities')::regclass,
                            ('lead_score.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass];
-    IF pg_catalog.cardinality(shards) IS DISTINCT FROM 4 THEN
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
+    IF pg_catalog.cardinality(shards) IS DISTINCT FROM 5 THEN
         RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- The triggers Citus copied to the shards, which call the distributed tables'
     -- functions, are replaced by the group's own.
-    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, shards[1], shards[2], shards[3], shards[4], suffix) LOOP
+    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, shards[1], shards[2], shards[3], shards[4], shards[5], suffix) LOOP
         EXECUTE s;
     END LOOP;
     RETURN true;
@@ -217,44 +231,58 @@ $$;
 COMMENT ON PROCEDURE lead_score.distribute(text) IS
     'On a Citus coordinator, after attach(): make lead_score''s configuration reference tables, distribute the attachment''s tables with its leads and install its triggers on every shard.';
 
--- On Citus, the alerts triggers write on the workers are announced here, on
--- the coordinator, where applications LISTEN: each alert not yet relayed is
--- recorded and sent on channel lead_score_alerts, as _emit_alerts does on a
--- single node, once, when this commits. tick() calls it. Without Citus it has
--- nothing to do (the writers notified) and returns 0.
-CREATE TABLE lead_score.relayed_alerts (
-    lead_key   text NOT NULL,
-    id         bigint NOT NULL,
-    attachment text NOT NULL,
-    PRIMARY KEY (lead_key, id)
-);
-COMMENT ON TABLE lead_score.relayed_alerts IS 'On Citus: the alerts relay_alerts() has announced on the coordinator.';
+-- The alerts of a statement on a shard, written to its attachment's outbox
+-- shard on the same node (the generated trigger functions of a shard group
+-- call it, lead_score_core::sqlgen::attach::Placement); returns how many.
+CREATE FUNCTION lead_score._emit_outbox(outbox regclass, attachment text, model text, lead_keys anyarray,
+                                        totals float8[], alerts jsonb[])
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    EXECUTE 'INSERT INTO ' || outbox::text || ' (lead_key, attachment, model, kind, detail, total)
+             SELECT x.lead_key, $2, $3, e.e ->> ''kind'', e.e ->> ''detail'', x.total
+             FROM unnest($1, $4, $5) WITH ORDINALITY AS x(lead_key, total, alerts, i)
+             CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
+             ORDER BY x.i, e.j'
+        USING lead_keys, attachment, model, totals, alerts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
 
+-- On Citus, the alerts the triggers wrote on the workers reach lead_score.alerts
+-- and the coordinator's listeners here: each attachment's outbox is moved to
+-- lead_score.alerts and every alert sent on channel lead_score_alerts, as
+-- _emit_alerts does on a single node, when this commits. tick() calls it.
+-- Without Citus there is no outbox, and it returns 0.
 CREATE FUNCTION lead_score.relay_alerts()
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n bigint;
+    att  record;
+    n    bigint;
+    sent bigint := 0;
 BEGIN
-    IF lead_score._citus_method('lead_score.relayed_alerts') IS NULL THEN
+    IF NOT lead_score._citus() THEN
         RETURN 0;
     END IF;
-    WITH r AS (
-        INSERT INTO lead_score.relayed_alerts AS x (lead_key, id, attachment)
-        SELECT a.lead_key, a.id, a.attachment FROM lead_score.alerts a
-        WHERE NOT EXISTS (SELECT 1 FROM lead_score.relayed_alerts y WHERE y.lead_key = a.lead_key AND y.id = a.id)
-        ON CONFLICT DO NOTHING
-        RETURNING x.id, x.attachment)
-    SELECT count(pg_notify('lead_score_alerts', json_build_object('id', w.id, 'attachment', w.attachment)::text))
-    INTO n FROM (SELECT * FROM r ORDER BY id) w;
-    RETURN n;
+    FOR att IN SELECT a.name FROM lead_score.attachments a ORDER BY a.name LOOP
+        CONTINUE WHEN pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL;
+        EXECUTE lead_score._sql(att.name, 'citus_relay') INTO n;
+        sent := sent + n;
+    END LOOP;
+    RETURN sent;
 END
 $$;
 COMMENT ON FUNCTION lead_score.relay_alerts() IS
-    'On Citus: announce on the coordinator (NOTIFY lead_score_alerts) the alerts written on the workers; tick() calls it.';
+    'On Citus: move the alerts written on the workers to lead_score.alerts and announce them on the coordinator (NOTIFY lead_score_alerts); tick() calls it.';
 
 REVOKE ALL ON FUNCTION lead_score._distribute_tables(text), lead_score._citus_install_shard(text, text),
+                       lead_score._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]),
                        lead_score.relay_alerts() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE lead_score.distribute(text) FROM PUBLIC;
 -- relay_alerts is granted to lead_score_admin in sql/live.sql, which creates the roles.

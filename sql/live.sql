@@ -92,8 +92,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n integer;
-    notified integer;
-    relayed boolean := lead_score._citus_method('lead_score.alerts') IS NOT NULL;
 BEGIN
     WITH written AS (
         INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total)
@@ -104,11 +102,8 @@ BEGIN
         RETURNING t.id, t.attachment)
     -- Only the alert's id and attachment: LISTEN needs no privilege, so the
     -- payload carries nothing a role without SELECT on the alerts may not see.
-    -- On Citus (alerts distributed) this may run on a worker, whose NOTIFY no
-    -- client of the coordinator hears: relay_alerts() announces them there.
-    SELECT count(CASE WHEN NOT relayed THEN pg_notify('lead_score_alerts', json_build_object('id', w.id, 'attachment', w.attachment)::text) END),
-           count(*)
-    INTO notified, n FROM (SELECT * FROM written ORDER BY id) w;
+    SELECT count(pg_notify('lead_score_alerts', json_build_object('id', w.id, 'attachment', w.attachment)::text))
+    INTO n FROM (SELECT * FROM written ORDER BY id) w;
     RETURN n;
 END
 $$;
@@ -334,7 +329,8 @@ BEGIN
             alerts := alerts + n;
         END IF;
         -- Crossings caused by time alone; leads with pending events are the fold's.
-        EXECUTE lead_score._sql(att.name, 'time_crossings')
+        EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+                                               THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
     END LOOP;
@@ -507,7 +503,7 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score._lock_activities(text), lead_score._scores_exist(text, anyarray),
                        lead_score._recomputed(text, boolean), lead_score._append_pending(),
-                       lead_score._citus_shard_sql(text, oid, oid, oid, oid, text) FROM PUBLIC;
+                       lead_score._citus_shard_sql(text, oid, oid, oid, oid, oid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),

@@ -433,8 +433,29 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
         let Ok((Some(true), Some(landmark))) = due else {
             return false;
         };
+        // On Citus, the form Citus can run over every shard.
+        let distributed = Spi::get_one_with_args::<bool>(
+            "SELECT lead_score._citus_method($1::regclass) = 'h'",
+            &[att.leads.to_sql().into()],
+        );
+        let rebase = if matches!(distributed, Ok(Some(true))) {
+            // It then writes lead_score.attachments, a reference table with a
+            // foreign key, which Citus allows after a multi-shard write only
+            // over one connection per node.
+            if let Err(e) = Spi::run(
+                "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)",
+            ) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                );
+            }
+            Query::RebaseDistributed
+        } else {
+            Query::Rebase
+        };
         for (sql, args) in [
-            (att.query(Query::Rebase), vec![landmark.into()]),
+            (att.query(rebase), vec![landmark.into()]),
             (
                 "UPDATE lead_score.attachments a SET landmark = $2 WHERE a.name = $1".to_string(),
                 vec![attachment.into(), landmark.into()],
@@ -474,6 +495,7 @@ fn citus_shard_sql(
     activities: pg_sys::Oid,
     scores: pg_sys::Oid,
     pending: pg_sys::Oid,
+    outbox: pg_sys::Oid,
     suffix: &str,
 ) -> Vec<String> {
     check_admin("_citus_shard_sql");
@@ -501,8 +523,25 @@ fn citus_shard_sql(
         suffix: suffix.to_string(),
         scores: name(scores),
         pending: name(pending),
+        outbox: name(outbox),
     });
     a.shard_statements().into_iter().map(|s| s.sql).collect()
+}
+
+/// Whether this is a Citus worker: a node with the citus extension that is not
+/// the coordinator. Attachments are the coordinator's (on a worker their tables'
+/// OIDs mean nothing), and so is following drops of their tables.
+fn citus_worker() -> bool {
+    let citus = Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')",
+    );
+    if !matches!(citus, Ok(Some(true))) {
+        return false;
+    }
+    matches!(
+        Spi::get_one::<bool>("SELECT NOT pg_catalog.citus_is_coordinator()"),
+        Ok(Some(true))
+    )
 }
 
 /// Removes an attachment: its triggers, functions, views, tables and row.
@@ -632,7 +671,7 @@ fn forget_dropped() {
             && pg_sys::get_relname_relid(c"attachments".as_ptr(), ns) != pg_sys::InvalidOid
             && pg_sys::get_extension_oid(c"lead_score".as_ptr(), true) != pg_sys::InvalidOid
     };
-    if !installed {
+    if !installed || citus_worker() {
         return;
     }
     let detached = run_as(extension_owner(), || {

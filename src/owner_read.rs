@@ -22,8 +22,10 @@ use pgrx::PgSqlErrorCode;
 /// The owner of an attachment's activity table.
 fn activities_owner(attachment: &str) -> pg_sys::Oid {
     let owner = Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT c.relowner FROM pg_catalog.pg_class c \
-         JOIN lead_score.attachments a ON c.oid = a.activities WHERE a.name = $1",
+        // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
+        "SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = \
+         (SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities) \
+          FROM lead_score.attachments a WHERE a.name = $1)",
         &[attachment.into()],
     );
     match owner {

@@ -22,12 +22,16 @@ fn render(a: &Attachment) -> String {
         "rescore_distributed",
         "rescore_alerts",
         "rebase",
+        "rebase_distributed",
         "time_crossings",
+        "time_crossings_distributed",
         "check",
         "top_leads",
         "current_score",
         "current_scores",
         "fold",
+        "citus_outbox",
+        "citus_relay",
     ] {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));

@@ -190,6 +190,11 @@ pub struct Placement {
     pub suffix: String,
     pub scores: Qualified,
     pub pending: Qualified,
+    /// The shard of `lead_score.<name>_outbox`: alerts are written there, on
+    /// the node, not to `lead_score.alerts`, whose shard for a lead key may be
+    /// on another node (Citus cannot commit a worker's own writes to other
+    /// nodes from a trigger reliably).
+    pub outbox: Qualified,
 }
 
 /// One attachment: a model bound to the user's lead and activity tables.
@@ -291,6 +296,10 @@ pub mod names {
     }
     pub fn stripes(a: &str) -> String {
         format!("{a}_stripes")
+    }
+    /// On Citus: alerts written on the shards, until `relay_alerts` moves them.
+    pub fn outbox(a: &str) -> String {
+        format!("{a}_outbox")
     }
     pub fn columns(a: &str) -> String {
         format!("{a}_columns")
@@ -690,6 +699,14 @@ impl Attachment {
     /// An aggregate over rows aliased `alias` (lead_key, total, last_alerts)
     /// that writes their alerts in one statement and returns how many.
     fn emit_alerts(&self, alias: &str) -> String {
+        if let Some(p) = &self.placement {
+            return format!(
+                "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox({}::regclass, {}, {}, pg_catalog.array_agg({alias}.lead_key), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
+                literal(&p.outbox.to_sql()),
+                literal(&self.name),
+                literal(&self.model),
+            );
+        }
         emit_alerts(
             &literal(&self.name),
             &literal(&self.model),
@@ -1328,6 +1345,13 @@ pub enum Query {
     /// Alerts on crossings caused by time alone: $1 now, $2 landmark,
     /// $3 attachment, $4 model.
     TimeCrossings,
+    /// `TimeCrossings` for leads distributed by Citus, with the same
+    /// parameters. Citus refuses `FOR UPDATE` over many shards, so the due rows
+    /// are updated directly, and it waits for writers holding them instead
+    /// of skipping them.
+    TimeCrossingsDistributed,
+    /// `Rebase` for leads distributed by Citus: $1 the landmark.
+    RebaseDistributed,
     /// Every mismatch between stored and recomputed scores: $1 model.
     Check,
     /// One round of `top_leads` (see `top_leads_query`).
@@ -1343,6 +1367,11 @@ pub enum Query {
     CurrentScores,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
+    /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
+    CitusOutbox,
+    /// On Citus: moves the outbox's alerts to `lead_score.alerts` and notifies
+    /// each, on the coordinator; returns how many.
+    CitusRelay,
     /// In an INSERT trigger on the activities (its NEW TABLE is `new_rows`):
     /// recomputes the inserted rows' leads.
     RecomputeInserted,
@@ -1358,6 +1387,8 @@ impl Query {
             "rescore_alerts" => Query::RescoreAlerts,
             "rebase" => Query::Rebase,
             "time_crossings" => Query::TimeCrossings,
+            "time_crossings_distributed" => Query::TimeCrossingsDistributed,
+            "rebase_distributed" => Query::RebaseDistributed,
             "check" => Query::Check,
             "top_leads" => Query::TopLeads,
             "top_leads_all" => Query::TopLeadsAll,
@@ -1365,6 +1396,8 @@ impl Query {
             "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
             "fold" => Query::Fold,
+            "citus_outbox" => Query::CitusOutbox,
+            "citus_relay" => Query::CitusRelay,
             "recompute_inserted" => Query::RecomputeInserted,
             _ => return None,
         })
@@ -1394,6 +1427,8 @@ impl Attachment {
                 self.scores()
             ),
             Query::TimeCrossings => self.time_crossings_query(),
+            Query::TimeCrossingsDistributed => self.time_crossings_distributed_query(),
+            Query::RebaseDistributed => self.rebase_distributed_query(),
             Query::Check => self.check_query(),
             Query::TopLeads => self.top_leads_query(),
             Query::TopLeadsAll => self.top_leads_all_query(),
@@ -1407,6 +1442,22 @@ impl Attachment {
                 self.key_type()
             ),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
+            Query::CitusOutbox => format!(
+                "CREATE TABLE {} (lead_key {} NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())",
+                ours(&names::outbox(&self.name)),
+                self.key_type()
+            ),
+            Query::CitusRelay => format!(
+                "WITH moved AS (DELETE FROM {} o RETURNING o.*),
+written AS (
+    INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total, at)
+    SELECT m.attachment, m.model, {}, m.kind, m.detail, m.total, m.at FROM moved m ORDER BY m.at
+    RETURNING t.id, t.attachment)
+SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
+FROM (SELECT * FROM written ORDER BY id) w",
+                ours(&names::outbox(&self.name)),
+                text_of("m.lead_key", self.lead_key.text)
+            ),
             Query::RecomputeInserted => format!("SELECT {}", self.recompute_inserted()),
             Query::CurrentScores => format!(
                 "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version FROM {} c",
@@ -1508,6 +1559,51 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, {columns}, updated_a
 
     /// A lead that still has pending events is classified by the fold that
     /// takes them. Rows writers hold are skipped: a later tick takes them.
+    /// See [`Query::TimeCrossingsDistributed`]. Citus refuses non-immutable
+    /// functions of columns in a multi-shard `UPDATE`, but not in the `SELECT`
+    /// of an `INSERT … ON CONFLICT DO UPDATE` whose `SET` only copies. The
+    /// row's `updated_at` as read travels in `EXCLUDED.updated_at`: a row a
+    /// writer changed meanwhile is left for the next tick.
+    fn time_crossings_distributed_query(&self) -> String {
+        let columns = score_columns();
+        let excluded = APPLIED
+            .iter()
+            .map(|(_, _, c)| format!("EXCLUDED.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "WITH up AS (
+    INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, {columns}, updated_at)
+    SELECT s.lead_key, s.fit, s.disqualified_by, {fields}, s.updated_at
+    FROM {scores} s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, $1) x
+    CROSS JOIN LATERAL lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
+    ON CONFLICT (lead_key) DO UPDATE SET ({columns}, updated_at) = ({excluded}, $1)
+    WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
+    RETURNING t.lead_key, t.total, t.last_alerts)
+SELECT {emit}
+FROM up u WHERE u.last_alerts IS NOT NULL",
+            scores = self.scores(),
+            pending = self.pending(),
+            fields = applied_fields("a", "a.alerts"),
+            emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
+        )
+    }
+
+    /// `Rebase` for leads distributed by Citus (see
+    /// [`Query::TimeCrossingsDistributed`] for the form).
+    fn rebase_distributed_query(&self) -> String {
+        format!(
+            "INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, state, bound)
+SELECT s.lead_key, s.fit, s.disqualified_by, lead_score._live_rebase(s.state, $1), s.bound FROM {scores} s
+ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
+            scores = self.scores(),
+        )
+    }
+
     fn time_crossings_query(&self) -> String {
         format!(
             "WITH due AS (
@@ -1839,6 +1935,7 @@ pub fn drop_statements(
         ("TABLE", names::scores(attachment)),
         ("TABLE", names::pending(attachment)),
         ("TABLE", names::stripes(attachment)),
+        ("TABLE", names::outbox(attachment)),
     ] {
         let sql = format!("DROP {kind} IF EXISTS {}", ours(&name));
         out.push(stmt(name, sql));
