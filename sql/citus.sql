@@ -143,12 +143,12 @@ RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- The functions are this node's own: a worker does not propagate them.
 SET citus.enable_ddl_propagation = off
-SET citus.allow_nested_distributed_execution = on
 AS $$
 DECLARE
     att      record;
     shard    bigint := substring(activity_shard from '_([0-9]+)$')::bigint;
     shards   regclass[];
+    refs     regclass[];
     suffix   text;
     s        text;
 BEGIN
@@ -176,9 +176,15 @@ BEGIN
         RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- This node's shards of the reference tables the triggers read.
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(d.logicalrelid, d.shardid)::regclass ORDER BY x.i)
+             FROM unnest($1) WITH ORDINALITY AS x(rel, i)
+             JOIN pg_catalog.pg_dist_shard d ON d.logicalrelid = x.rel'
+        INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
     -- The triggers Citus copied to the shards, which call the distributed tables'
     -- functions, are replaced by the group's own.
-    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, shards[1], shards[2], shards[3], shards[4], shards[5], suffix) LOOP
+    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, shards[1], shards[2], shards[3], shards[4], shards[5],
+                                                           refs[1], refs[2], suffix) LOOP
         EXECUTE s;
     END LOOP;
     RETURN true;

@@ -28,10 +28,13 @@ fn read_row(attachment: &str) -> Option<Row> {
             // On Citus the row is a reference table's, the same on every node, but
             // a regclass is an OID of the coordinator: lead_score.distribute adds
             // the tables' names to the mapping, which every node resolves.
-            "SELECT a.model, coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_leads'), a.leads)::oid, \
-                    coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid, \
-                    a.mapping::text, a.mode \
-             FROM lead_score.attachments a WHERE a.name = $1",
+            &format!(
+                "SELECT a.model, coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_leads'), a.leads)::oid, \
+                        coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid, \
+                        a.mapping::text, a.mode \
+                 FROM {} a WHERE a.name = $1",
+                crate::citus::config_table("attachments")
+            ),
             Some(1),
             &[attachment.into()],
         )?;
@@ -496,6 +499,8 @@ fn citus_shard_sql(
     scores: pg_sys::Oid,
     pending: pg_sys::Oid,
     outbox: pg_sys::Oid,
+    attachments: pg_sys::Oid,
+    models: pg_sys::Oid,
     suffix: &str,
 ) -> Vec<String> {
     check_admin("_citus_shard_sql");
@@ -524,6 +529,8 @@ fn citus_shard_sql(
         scores: name(scores),
         pending: name(pending),
         outbox: name(outbox),
+        attachments: name(attachments),
+        models: name(models),
     });
     a.shard_statements().into_iter().map(|s| s.sql).collect()
 }

@@ -18,6 +18,7 @@ mod aggregate;
 mod args;
 mod attach;
 mod catalog;
+mod citus;
 mod classify;
 mod clock;
 mod errors;
@@ -77,6 +78,7 @@ pub extern "C-unwind" fn _PG_init() {
         GucFlags::default(),
     );
     clock::register();
+    citus::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

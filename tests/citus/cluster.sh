@@ -53,7 +53,7 @@ node_start() {
         } | as_pg_user tee -a "$dir/data/postgresql.conf" >/dev/null
     fi
     as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 ||
-        as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+        as_pg_user bash -c "ulimit -c unlimited 2>/dev/null; exec \"\$0\" \"\$@\"" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 }
 
 node_stop() {

@@ -195,6 +195,10 @@ pub struct Placement {
     /// on another node (Citus cannot commit a worker's own writes to other
     /// nodes from a trigger reliably).
     pub outbox: Qualified,
+    /// This node's shards of the reference tables `lead_score.attachments` and
+    /// `lead_score.models`, which the triggers read directly (src/citus.rs).
+    pub attachments: Qualified,
+    pub models: Qualified,
 }
 
 /// One attachment: a model bound to the user's lead and activity tables.
@@ -635,8 +639,12 @@ impl Attachment {
         for (name, typ) in extra {
             decls.push_str(&format!("    {name} {typ};\n"));
         }
+        let (attachments, models) = match &self.placement {
+            Some(p) => (p.attachments.to_sql(), p.models.to_sql()),
+            None => (ours("attachments"), ours("models")),
+        };
         format!(
-            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = {};\n",
+            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM {attachments} a JOIN {models} m ON m.name = a.model WHERE a.name = {};\n",
             self.scores(),
             literal(&self.name)
         )
@@ -815,14 +823,22 @@ impl Attachment {
         body: &str,
     ) -> Statement {
         let security = if definer { " SECURITY DEFINER" } else { "" };
-        // On a shard, the few queries that still go through Citus (lead_score's
-        // reference tables, alerts, and the C helpers that read the distributed
-        // tables by key) run inside a trigger on a shard, where Citus refuses
-        // them unless this is on.
-        let citus = if self.placement.is_some() {
-            " SET citus.allow_nested_distributed_execution = on"
-        } else {
-            ""
+        // On a Citus shard, the C helpers the function calls read the shards
+        // this names, not the distributed tables (src/citus.rs).
+        let citus = match &self.placement {
+            Some(p) => {
+                let shards = serde_json::json!([
+                    p.scores.schema,
+                    p.scores.name,
+                    self.activities.schema,
+                    self.activities.name
+                ]);
+                format!(
+                    " SET lead_score.citus_placement = {}",
+                    literal(&shards.to_string())
+                )
+            }
+            None => String::new(),
         };
         stmt(
             name,
