@@ -183,8 +183,7 @@ BEGIN
         INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
     -- The triggers Citus copied to the shards, which call the distributed tables'
     -- functions, are replaced by the group's own.
-    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, shards[1], shards[2], shards[3], shards[4], shards[5],
-                                                           refs[1], refs[2], suffix) LOOP
+    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
         EXECUTE s;
     END LOOP;
     RETURN true;

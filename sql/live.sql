@@ -503,7 +503,7 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score._lock_activities(text), lead_score._scores_exist(text, anyarray),
                        lead_score._recomputed(text, boolean), lead_score._append_pending(),
-                       lead_score._citus_shard_sql(text, oid, oid, oid, oid, oid, oid, oid, text) FROM PUBLIC;
+                       lead_score._citus_shard_sql(text, oid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),

@@ -492,17 +492,7 @@ fn query_sql(attachment: &str, query: &str) -> String {
 /// group (`lead_score_core::sqlgen::attach::Placement`), for
 /// `lead_score._citus_install_shard` to run on the node that holds it.
 #[pg_extern(name = "_citus_shard_sql", volatile, strict, parallel_unsafe)]
-fn citus_shard_sql(
-    attachment: &str,
-    leads: pg_sys::Oid,
-    activities: pg_sys::Oid,
-    scores: pg_sys::Oid,
-    pending: pg_sys::Oid,
-    outbox: pg_sys::Oid,
-    attachments: pg_sys::Oid,
-    models: pg_sys::Oid,
-    suffix: &str,
-) -> Vec<String> {
+fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> Vec<String> {
     check_admin("_citus_shard_sql");
     let mut a = load(attachment, false);
     let name = |oid: pg_sys::Oid| {
@@ -522,6 +512,14 @@ fn citus_shard_sql(
             format!("lead_score._citus_shard_sql: bad suffix \"{suffix}\""),
         );
     }
+    // leads, activities, scores, pending and outbox shards, then this node's
+    // shards of lead_score.attachments and lead_score.models.
+    let [leads, activities, scores, pending, outbox, attachments, models] = shards[..] else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "lead_score._citus_shard_sql: expected 7 shards",
+        );
+    };
     a.leads = name(leads);
     a.activities = name(activities);
     a.placement = Some(Placement {

@@ -641,7 +641,10 @@ impl Attachment {
         }
         let (attachments, models) = match &self.placement {
             Some(p) => (p.attachments.to_sql(), p.models.to_sql()),
-            None => (ours("attachments"), ours("models")),
+            None => (
+                "lead_score.attachments".to_string(),
+                "lead_score.models".to_string(),
+            ),
         };
         format!(
             "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM {attachments} a JOIN {models} m ON m.name = a.model WHERE a.name = {};\n",
