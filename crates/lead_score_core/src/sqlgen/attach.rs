@@ -427,14 +427,14 @@ impl Attachment {
             stmt(
                 "stripes",
                 format!(
-                    "CREATE TABLE IF NOT EXISTS {} (stripe integer PRIMARY KEY)",
+                    "CREATE TABLE {} (stripe integer PRIMARY KEY)",
                     self.stripes_table()
                 ),
             ),
             stmt(
                 "stripes rows",
                 format!(
-                    "INSERT INTO {} (stripe) SELECT pg_catalog.generate_series(0, {}) ON CONFLICT DO NOTHING",
+                    "INSERT INTO {} (stripe) SELECT pg_catalog.generate_series(0, {})",
                     self.stripes_table(),
                     STRIPES - 1
                 ),

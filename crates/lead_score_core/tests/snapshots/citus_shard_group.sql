@@ -2,10 +2,10 @@ SET search_path = pg_catalog, pg_temp;
 
 -- lead_score._citus_install_shard
 -- stripes
-CREATE TABLE IF NOT EXISTS "lead_score"."live_stripes_102040" (stripe integer PRIMARY KEY);
+CREATE TABLE "lead_score"."live_stripes_102040" (stripe integer PRIMARY KEY);
 
 -- stripes rows
-INSERT INTO "lead_score"."live_stripes_102040" (stripe) SELECT pg_catalog.generate_series(0, 1023) ON CONFLICT DO NOTHING;
+INSERT INTO "lead_score"."live_stripes_102040" (stripe) SELECT pg_catalog.generate_series(0, 1023);
 
 -- live__fold_102040
 CREATE FUNCTION "lead_score"."live__fold_102040"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
