@@ -9,9 +9,9 @@ RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) ''citus'')';
 
--- Citus's distribution method of a table: 'h' (hash-distributed), 'n'
--- (reference), 'n' with no shard key also for Citus local tables, or NULL
--- when Citus does not know it (or is not installed).
+-- Citus's distribution method of a table: 'h' (hash-distributed), 'n' (a
+-- reference or Citus local table), or NULL when it is not a Citus table (or
+-- Citus is not installed).
 CREATE FUNCTION lead_score._citus_method(t regclass)
 RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -28,9 +28,10 @@ END
 $$;
 
 -- Phase 1 of distribute(): lead_score's configuration becomes reference
--- tables, alerts are distributed by lead key, and the attachment's score and
--- pending tables are distributed co-located with its leads (its stripe table
--- is not used on Citus: each shard group has its own). Runs in the caller's
+-- tables, alerts are distributed by lead key, and the attachment's score,
+-- pending and (new) outbox tables are distributed co-located with its leads
+-- (its stripe table stays on the coordinator, unused: each shard group has
+-- its own). Runs in the caller's
 -- transaction; attach() calls it for leads that are already distributed, so
 -- its first scoring reads distributed tables only. Returns whether it changed
 -- anything.

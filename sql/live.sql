@@ -335,7 +335,9 @@ BEGIN
         alerts := alerts + n;
     END LOOP;
     -- On Citus, announce the alerts written on the workers (sql/citus.sql).
-    PERFORM lead_score.relay_alerts();
+    IF lead_score._citus() THEN
+        PERFORM lead_score.relay_alerts();
+    END IF;
     RETURN alerts;
 END
 $$;

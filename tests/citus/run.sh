@@ -140,6 +140,10 @@ on "$SINGLE" -c "INSERT INTO crm.leads VALUES (5001, 'Software', 'VP', NULL)" \
     -c "UPDATE crm.leads SET industry = 'Software', title = 'CTO' WHERE id IN (11, 12)" \
     -c "UPDATE crm.leads SET industry = 'Software', title = 'VP' WHERE id = 18" -c "DELETE FROM crm.leads WHERE id = 13" >/dev/null
 on "$SINGLE" -c "SET client_min_messages = warning" -c "SELECT lead_score.create_model('default', jsonb_set(lead_score.model_spec('default'), '{fit,rules,0,points}', '35'))" >/dev/null
+# Without Citus, distribute() says so with its SQLSTATE, and relay_alerts() has nothing to do.
+check "distribute() without Citus: object_not_in_prerequisite_state" \
+    "$(on "$SINGLE" -c '\set VERBOSITY sqlstate' -c "CALL lead_score.distribute('default')" 2>&1 | grep -o 55000 || true)" 55000
+check "relay_alerts() without Citus" "$(on "$SINGLE" -c "SELECT lead_score.relay_alerts()")" 0
 # The same as-of time on every node: Citus sends SET LOCAL to the workers.
 as_of() { printf "SET citus.propagate_set_commands = 'local';\nBEGIN;\nSET LOCAL lead_score.as_of = '2026-06-02 00:00+00';\n%s;\nCOMMIT;\n" "$1"; }
 by_lead="SELECT lead_id, lead_score.engagement('default', type, occurred_at, url) FROM crm.activities GROUP BY lead_id ORDER BY lead_id"
