@@ -175,7 +175,6 @@ DECLARE
     akey_type regtype;
     prop_cols jsonb := '[]';
     p        text;
-    att      lead_score.attachments;
 BEGIN
     IF spec IS NULL THEN
         RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
@@ -252,8 +251,12 @@ BEGIN
         PERFORM lead_score._distribute_tables(v_name);
     END IF;
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
-    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
-    PERFORM lead_score._rescore(att, false);
+    DECLARE
+        att lead_score.attachments;
+    BEGIN
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
+        PERFORM lead_score._rescore(att, false);
+    END;
     RETURN (SELECT c.oid::regclass FROM pg_class c
             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
 END
