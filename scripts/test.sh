@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: core unit and property tests, #[pg_test] bindings tests,
 # pg_regress and isolation suites, and a pgbench consistency run, against a
-# throwaway PostgreSQL 15 cluster.
+# throwaway PostgreSQL 15 cluster; then the Citus suite on a cluster of its own.
 source "$(dirname "$0")/lib.sh"
 
 TEST_DIR=${TEST_DIR:-/tmp/lead_score_test}
@@ -88,6 +88,19 @@ log "deadlocks: writers on plain and attached tables (tests/pgbench/deadlocks.sh
 set +e
 bash "$ROOT/tests/pgbench/deadlocks.sh" lead_score_deadlocks 3
 record "pgbench deadlocks" "$?"
+set -e
+
+# Scale-out: a real Citus cluster of its own (a coordinator, two workers) on
+# loopback ports 29101-29104. Citus is built from ../shared/citus when that
+# folder is there; the suite skips, and says why, when Citus is nowhere.
+log "citus: tests/citus/run.sh"
+set +e
+if [ -d "$ROOT/../shared/citus" ] && [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
+    as_root bash "$ROOT/../shared/citus/build.sh"
+fi
+# The extension is already installed (mock_clock build), so the suite uses it.
+SKIP_INSTALL=1 OUT="$OUT/citus" bash "$ROOT/tests/citus/run.sh"
+record "citus" "$?"
 set -e
 
 echo

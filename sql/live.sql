@@ -137,7 +137,9 @@ BEGIN
     EXECUTE lead_score._sql(att.name, 'prune');
     -- Inserts later in this statement recompute rather than add (src/recomputed.rs).
     PERFORM lead_score._recomputed(att.name, true);
-    EXECUTE lead_score._sql(att.name, 'rescore')
+    -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).
+    EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+                                           THEN 'rescore_distributed' ELSE 'rescore' END)
     USING att.model, att.landmark, now_, with_alerts, model_id, version,
           activities, n, (extract(epoch FROM started) * 1000000)::bigint;
     IF with_alerts THEN
@@ -184,7 +186,9 @@ BEGIN
     END IF;
     SELECT k INTO bad FROM jsonb_object_keys(m) k
     -- property_columns is derived (and stored); a stored mapping can be passed back as is.
-    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns') LIMIT 1;
+    -- citus_leads and citus_activities are added by lead_score.distribute (sql/citus.sql).
+    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns',
+                    'citus_leads', 'citus_activities') LIMIT 1;
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
             USING ERRCODE = 'invalid_parameter_value';
@@ -242,7 +246,18 @@ BEGIN
     -- rights on both tables.
     PERFORM lead_score._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
                                        v_mapping, attach.mode);
-    PERFORM lead_score._rescore(a, false) FROM lead_score.attachments a WHERE a.name = v_name;
+    -- On a Citus coordinator with distributed leads, the new tables are
+    -- distributed with them before the first scoring reads both (sql/citus.sql).
+    IF lead_score._citus_method(attach.leads) = 'h' THEN
+        PERFORM lead_score._distribute_tables(v_name);
+    END IF;
+    -- Into a variable first: on Citus the row would be of the reference table's shard type.
+    DECLARE
+        att lead_score.attachments;
+    BEGIN
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
+        PERFORM lead_score._rescore(att, false);
+    END;
     RETURN (SELECT c.oid::regclass FROM pg_class c
             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
 END
@@ -255,11 +270,15 @@ CREATE FUNCTION lead_score.rescore(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    att lead_score.attachments;
 BEGIN
     -- Lock first (it waits for every writer), then read: a rebase in between
     -- would leave a stale landmark. _lock raises if there is no such attachment.
     PERFORM lead_score._lock(rescore.attachment, true);
-    RETURN lead_score._rescore(a, true) FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+    -- Into a variable first: on Citus the row would be of the reference table's shard type.
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+    RETURN lead_score._rescore(att, true);
 END
 $$;
 
@@ -314,10 +333,15 @@ BEGIN
             alerts := alerts + n;
         END IF;
         -- Crossings caused by time alone; leads with pending events are the fold's.
-        EXECUTE lead_score._sql(att.name, 'time_crossings')
+        EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+                                               THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
     END LOOP;
+    -- On Citus, announce the alerts written on the workers (sql/citus.sql).
+    IF lead_score._citus() THEN
+        PERFORM lead_score.relay_alerts();
+    END IF;
     RETURN alerts;
 END
 $$;
@@ -485,11 +509,12 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
                        lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score._lock_activities(text), lead_score._scores_exist(text, anyarray),
-                       lead_score._recomputed(text, boolean), lead_score._append_pending() FROM PUBLIC;
+                       lead_score._recomputed(text, boolean), lead_score._append_pending(),
+                       lead_score._citus_shard_sql(text, oid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
-                          lead_score._recomputed(text, boolean) TO lead_score_admin;
+                          lead_score._recomputed(text, boolean), lead_score.relay_alerts() TO lead_score_admin;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

@@ -6,7 +6,7 @@ use crate::errors::{raise_code, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::sqlgen::attach::{
     drop_statements, lock_exclusive, lock_exclusive_nowait, pending_states, valid_name, Attachment,
-    Column, Mode, Query, Statement, TextOf, ADMIN_ROLE,
+    Column, Mode, Placement, Query, Statement, TextOf, ADMIN_ROLE,
 };
 use lead_score_core::sqlgen::Qualified;
 use pgrx::prelude::*;
@@ -25,8 +25,16 @@ struct Row {
 fn read_row(attachment: &str) -> Option<Row> {
     Spi::connect(|client| {
         let table = client.select(
-            "SELECT a.model, a.leads::oid, a.activities::oid, a.mapping::text, a.mode \
-             FROM lead_score.attachments a WHERE a.name = $1",
+            // On Citus the row is a reference table's, the same on every node, but
+            // a regclass is an OID of the coordinator: lead_score.distribute adds
+            // the tables' names to the mapping, which every node resolves.
+            &format!(
+                "SELECT a.model, coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_leads'), a.leads)::oid, \
+                        coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid, \
+                        a.mapping::text, a.mode \
+                 FROM {} a WHERE a.name = $1",
+                crate::citus::config_table("attachments")
+            ),
             Some(1),
             &[attachment.into()],
         )?;
@@ -342,6 +350,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         key_type: type_name(lead_key.base),
         mode,
         fast_append,
+        placement: None,
     }
 }
 
@@ -427,8 +436,29 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
         let Ok((Some(true), Some(landmark))) = due else {
             return false;
         };
+        // On Citus, the form Citus can run over every shard.
+        let distributed = Spi::get_one_with_args::<bool>(
+            "SELECT lead_score._citus_method($1::regclass) = 'h'",
+            &[att.leads.to_sql().into()],
+        );
+        let rebase = if matches!(distributed, Ok(Some(true))) {
+            // It then writes lead_score.attachments, a reference table with a
+            // foreign key, which Citus allows after a multi-shard write only
+            // over one connection per node.
+            if let Err(e) = Spi::run(
+                "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)",
+            ) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                );
+            }
+            Query::RebaseDistributed
+        } else {
+            Query::Rebase
+        };
         for (sql, args) in [
-            (att.query(Query::Rebase), vec![landmark.into()]),
+            (att.query(rebase), vec![landmark.into()]),
             (
                 "UPDATE lead_score.attachments a SET landmark = $2 WHERE a.name = $1".to_string(),
                 vec![attachment.into(), landmark.into()],
@@ -456,6 +486,67 @@ fn query_sql(attachment: &str, query: &str) -> String {
         );
     };
     load(attachment, false).query(q)
+}
+
+/// On Citus, the statements that install an attachment's triggers on one shard
+/// group (`lead_score_core::sqlgen::attach::Placement`), for
+/// `lead_score._citus_install_shard` to run on the node that holds it.
+#[pg_extern(name = "_citus_shard_sql", volatile, strict, parallel_unsafe)]
+fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> Vec<String> {
+    check_admin("_citus_shard_sql");
+    let mut a = load(attachment, false);
+    let name = |oid: pg_sys::Oid| {
+        relation(oid).map(|r| r.0).unwrap_or_else(|| {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+                format!("lead_score attachment \"{attachment}\": a shard no longer exists"),
+            )
+        })
+    };
+    if !suffix.starts_with('_')
+        || !suffix[1..].bytes().all(|b| b.is_ascii_digit())
+        || suffix.len() > 21
+    {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("lead_score._citus_shard_sql: bad suffix \"{suffix}\""),
+        );
+    }
+    // leads, activities, scores, pending and outbox shards, then this node's
+    // shards of lead_score.attachments and lead_score.models.
+    let [leads, activities, scores, pending, outbox, attachments, models] = shards[..] else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "lead_score._citus_shard_sql: expected 7 shards",
+        );
+    };
+    a.leads = name(leads);
+    a.activities = name(activities);
+    a.placement = Some(Placement {
+        suffix: suffix.to_string(),
+        scores: name(scores),
+        pending: name(pending),
+        outbox: name(outbox),
+        attachments: name(attachments),
+        models: name(models),
+    });
+    a.shard_statements().into_iter().map(|s| s.sql).collect()
+}
+
+/// Whether this is a Citus worker: a node with the citus extension that is not
+/// the coordinator. Attachments are the coordinator's (on a worker their tables'
+/// OIDs mean nothing), and so is following drops of their tables.
+fn citus_worker() -> bool {
+    let citus = Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')",
+    );
+    if !matches!(citus, Ok(Some(true))) {
+        return false;
+    }
+    matches!(
+        Spi::get_one::<bool>("SELECT NOT pg_catalog.citus_is_coordinator()"),
+        Ok(Some(true))
+    )
 }
 
 /// Removes an attachment: its triggers, functions, views, tables and row.
@@ -585,7 +676,7 @@ fn forget_dropped() {
             && pg_sys::get_relname_relid(c"attachments".as_ptr(), ns) != pg_sys::InvalidOid
             && pg_sys::get_extension_oid(c"lead_score".as_ptr(), true) != pg_sys::InvalidOid
     };
-    if !installed {
+    if !installed || citus_worker() {
         return;
     }
     let detached = run_as(extension_owner(), || {

@@ -10,7 +10,7 @@ use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgSqlErrorCode};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 
 pub struct Compiled {
     pub model_id: i64,
@@ -36,19 +36,34 @@ pub struct Resolved {
 /// Model id, current version, and the as-of time in PostgreSQL's microseconds since 2000.
 /// A model by name, or `name@N` for its version N (when no model is called
 /// `name@N` itself): id, version and the as-of time.
-const RESOLVE_SQL: &CStr = c"SELECT m.id, coalesce(v.version, m.current_version), \
+/// The query, with the configuration tables this node reads (src/citus.rs).
+fn resolve_sql() -> CString {
+    let models = crate::citus::config_table("models");
+    let versions = crate::citus::config_table("model_versions");
+    CString::new(format!(
+        "SELECT m.id, coalesce(v.version, m.current_version), \
     (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, lead_score._now()) \
      - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
     FROM (SELECT $1 AS full_name, substring($1 from '^(.*)@[0-9]+$') AS base, \
-                 substring($1 from '@([0-9]{1,9})$')::int AS version) q \
-    JOIN lead_score.models m ON m.name = q.full_name \
+                 substring($1 from '@([0-9]{{1,9}})$')::int AS version) q \
+    JOIN {models} m ON m.name = q.full_name \
       OR (q.base IS NOT NULL AND m.name = q.base \
-          AND NOT EXISTS (SELECT 1 FROM lead_score.models x WHERE x.name = q.full_name)) \
-    LEFT JOIN lead_score.model_versions v ON m.name <> q.full_name AND v.model_id = m.id AND v.version = q.version \
-    WHERE m.name = q.full_name OR v.version IS NOT NULL";
+          AND NOT EXISTS (SELECT 1 FROM {models} x WHERE x.name = q.full_name)) \
+    LEFT JOIN {versions} v ON m.name <> q.full_name AND v.model_id = m.id AND v.version = q.version \
+    WHERE m.name = q.full_name OR v.version IS NOT NULL"
+    ))
+    .unwrap_or_default()
+}
 
-const SPEC_SQL: &CStr = c"SELECT m.name, v.spec::text FROM lead_score.model_versions v \
-    JOIN lead_score.models m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2";
+fn spec_sql() -> CString {
+    CString::new(format!(
+        "SELECT m.name, v.spec::text FROM {} v \
+    JOIN {} m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2",
+        crate::citus::config_table("model_versions"),
+        crate::citus::config_table("models")
+    ))
+    .unwrap_or_default()
+}
 
 /// Runs a one-row catalog query in read-only SPI and returns its columns as text.
 ///
@@ -144,7 +159,7 @@ pub fn resolve(name: &str) -> Resolved {
         ),
     };
     // SAFETY: the one argument is a text datum, as $1 is.
-    let Some(row) = (unsafe { query_row(RESOLVE_SQL, &[(pg_sys::TEXTOID, text)]) }) else {
+    let Some(row) = (unsafe { query_row(&resolve_sql(), &[(pg_sys::TEXTOID, text)]) }) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model \"{name}\" does not exist"),
@@ -166,7 +181,7 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
         (pg_sys::INT4OID, pg_sys::Datum::from(version)),
     ];
     // SAFETY: the arguments are an int8 and an int4 by value, as $1 and $2 are.
-    let Some(row) = (unsafe { query_row(SPEC_SQL, &args) }) else {
+    let Some(row) = (unsafe { query_row(&spec_sql(), &args) }) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model id {model_id} version {version} does not exist"),

@@ -18,6 +18,7 @@ mod aggregate;
 mod args;
 mod attach;
 mod catalog;
+mod citus;
 mod classify;
 mod clock;
 mod errors;
@@ -53,6 +54,8 @@ extension_sql_file!(
         learn::calibration
     ]
 );
+// Citus support: plain SQL and plpgsql that look for Citus when called.
+extension_sql_file!("../sql/citus.sql", name = "citus", requires = ["bootstrap"]);
 // Live scores use the scoring types, so they come last.
 extension_sql_file!("../sql/live.sql", name = "live", finalize);
 
@@ -74,6 +77,7 @@ pub extern "C-unwind" fn _PG_init() {
         GucFlags::default(),
     );
     clock::register();
+    citus::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

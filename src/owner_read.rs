@@ -22,8 +22,13 @@ use pgrx::PgSqlErrorCode;
 /// The owner of an attachment's activity table.
 fn activities_owner(attachment: &str) -> pg_sys::Oid {
     let owner = Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT c.relowner FROM pg_catalog.pg_class c \
-         JOIN lead_score.attachments a ON c.oid = a.activities WHERE a.name = $1",
+        // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
+        &format!(
+            "SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = \
+             (SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities) \
+              FROM {} a WHERE a.name = $1)",
+            crate::citus::config_table("attachments")
+        ),
         &[attachment.into()],
     );
     match owner {
@@ -131,7 +136,11 @@ fn owner_states(
         landmark: i64::from(landmark),
     };
     let now = i64::from(now);
-    let att = crate::attach::load(attachment, false);
+    let mut att = crate::attach::load(attachment, false);
+    // In a Citus shard group's trigger, its activity shard (src/citus.rs).
+    if let Some((_, (schema, name))) = crate::citus::placement() {
+        att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
+    }
     let query = att.owner_read_query();
     let deferred = att.mode == lead_score_core::sqlgen::attach::Mode::Deferred;
     let props = model.engagement.properties.len();
@@ -199,7 +208,12 @@ fn owner_states(
 #[pg_extern(name = "_lock_activities", volatile, strict, parallel_unsafe)]
 fn lock_activities(attachment: &str) -> bool {
     let oid = Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT a.activities::oid FROM lead_score.attachments a WHERE a.name = $1",
+        // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
+        &format!(
+            "SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid \
+             FROM {} a WHERE a.name = $1",
+            crate::citus::config_table("attachments")
+        ),
         &[attachment.into()],
     );
     let Ok(Some(oid)) = oid else {
@@ -219,9 +233,17 @@ fn lock_activities(attachment: &str) -> bool {
 /// a REPEATABLE READ transaction's own snapshot may not show.
 #[pg_extern(name = "_scores_exist", volatile, strict, parallel_unsafe)]
 fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
+    // In a Citus shard group's trigger, its score shard (src/citus.rs).
+    let scores = match crate::citus::placement() {
+        Some(((schema, name), _)) => {
+            lead_score_core::sqlgen::Qualified::new(&schema, &name).to_sql()
+        }
+        None => lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(
+            attachment,
+        )),
+    };
     let query = std::ffi::CString::new(format!(
-        "SELECT 1 FROM {} s WHERE s.lead_key = ANY ($1) LIMIT 1",
-        lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(attachment))
+        "SELECT 1 FROM {scores} s WHERE s.lead_key = ANY ($1) LIMIT 1"
     ))
     .unwrap_or_default();
     let mut found = false;

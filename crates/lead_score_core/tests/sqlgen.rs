@@ -3,7 +3,9 @@
 //! `UPDATE_SNAPSHOTS=1 cargo test -p lead_score_core --test sqlgen` and review the diff.
 
 use lead_score_core::model::EventDecay;
-use lead_score_core::sqlgen::attach::{drop_statements, Attachment, Column, Mode, Query, TextOf};
+use lead_score_core::sqlgen::attach::{
+    drop_statements, Attachment, Column, Mode, Placement, Query, TextOf,
+};
 use lead_score_core::sqlgen::learn::Outcomes;
 use lead_score_core::sqlgen::Qualified;
 use std::path::PathBuf;
@@ -21,14 +23,19 @@ fn render(a: &Attachment) -> String {
         "count_leads",
         "prune",
         "rescore",
+        "rescore_distributed",
         "rescore_alerts",
         "rebase",
+        "rebase_distributed",
         "time_crossings",
+        "time_crossings_distributed",
         "check",
         "top_leads",
         "current_score",
         "current_scores",
         "fold",
+        "citus_outbox",
+        "citus_relay",
     ] {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));
@@ -120,6 +127,7 @@ fn sync_uuid() -> Attachment {
         key_type: Qualified::new("pg_catalog", "uuid"),
         mode: Mode::Sync,
         fast_append: false,
+        placement: None,
     }
 }
 
@@ -143,6 +151,7 @@ fn deferred_attachment_with_the_c_trigger() {
         key_type: Qualified::new("pg_catalog", "int8"),
         mode: Mode::Deferred,
         fast_append: true,
+        placement: None,
     };
     check("deferred_bigint", &a);
 }
@@ -168,6 +177,7 @@ fn deferred_attachment_with_hostile_names() {
         key_type: Qualified::new("crm", "lead key"),
         mode: Mode::Deferred,
         fast_append: false,
+        placement: None,
     };
     check("deferred_hostile", &a);
     // No user text inside a dollar quote: generated SQL has none at all.
@@ -178,4 +188,36 @@ fn deferred_attachment_with_hostile_names() {
             s.sql
         );
     }
+}
+
+/// The quick start's attachment on Citus: what `lead_score.distribute`
+/// installs for one shard group, on the node that holds it.
+#[test]
+fn citus_shard_group() {
+    let mut a = sync_uuid();
+    a.leads = Qualified::new("app", "people_102008");
+    a.activities = Qualified::new("app", "touches_102040");
+    a.placement = Some(Placement {
+        suffix: "_102040".into(),
+        scores: Qualified::new("lead_score", "live_scores_102140"),
+        pending: Qualified::new("lead_score", "live_pending_102172"),
+        outbox: Qualified::new("lead_score", "live_outbox_102204"),
+        attachments: Qualified::new("lead_score", "attachments_102010"),
+        models: Qualified::new("lead_score", "models_102008"),
+    });
+    let mut out = String::from(
+        "SET search_path = pg_catalog, pg_temp;\n\n-- lead_score._citus_install_shard\n",
+    );
+    for s in a.shard_statements() {
+        out.push_str(&format!("-- {}\n{};\n\n", s.what, s.sql));
+    }
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/citus_shard_group.sql");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &out).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_SNAPSHOTS=1", path.display()));
+    assert!(out == want, "citus_shard_group: generated SQL differs from {}; run with UPDATE_SNAPSHOTS=1 and review the diff", path.display());
 }

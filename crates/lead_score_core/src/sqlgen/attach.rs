@@ -181,6 +181,30 @@ fn text_of(expr: &str, how: TextOf) -> String {
     }
 }
 
+/// A Citus shard group of an attachment: the shards of its leads, activities,
+/// scores and pending tables that hold the same lead keys, on one node. Its
+/// trigger functions name these shards, not the distributed tables: Citus
+/// cannot plan a query that reads a trigger's transition table together with
+/// a distributed table, and a query that names only shards is plain PostgreSQL.
+/// (`leads` and `activities` of the [`Attachment`] are then the shards too.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Appended to the names of the shard group's functions and stripe table:
+    /// `_` and the activity shard's id.
+    pub suffix: String,
+    pub scores: Qualified,
+    pub pending: Qualified,
+    /// The shard of `lead_score.<name>_outbox`: alerts are written there, on
+    /// the node, not to `lead_score.alerts`, whose shard for a lead key may be
+    /// on another node (Citus cannot commit a worker's own writes to other
+    /// nodes from a trigger reliably).
+    pub outbox: Qualified,
+    /// This node's shards of the reference tables `lead_score.attachments` and
+    /// `lead_score.models`, which the triggers read directly (src/citus.rs).
+    pub attachments: Qualified,
+    pub models: Qualified,
+}
+
 /// One attachment: a model bound to the user's lead and activity tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
@@ -202,6 +226,9 @@ pub struct Attachment {
     /// Deferred inserts through the C trigger, which copies rows as they are:
     /// text or varchar event types and properties, and a timestamptz time.
     pub fast_append: bool,
+    /// On Citus, the shard group the trigger functions are generated for
+    /// ([`Attachment::shard_statements`]); `None` everywhere else.
+    pub placement: Option<Placement>,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -278,6 +305,10 @@ pub mod names {
     pub fn stripes(a: &str) -> String {
         format!("{a}_stripes")
     }
+    /// On Citus: alerts written on the shards, until `relay_alerts` moves them.
+    pub fn outbox(a: &str) -> String {
+        format!("{a}_outbox")
+    }
     pub fn columns(a: &str) -> String {
         format!("{a}_columns")
     }
@@ -331,19 +362,32 @@ impl Attachment {
     }
 
     fn scores(&self) -> String {
-        ours(&names::scores(&self.name))
+        match &self.placement {
+            Some(p) => p.scores.to_sql(),
+            None => ours(&names::scores(&self.name)),
+        }
     }
     fn pending(&self) -> String {
-        ours(&names::pending(&self.name))
+        match &self.placement {
+            Some(p) => p.pending.to_sql(),
+            None => ours(&names::pending(&self.name)),
+        }
+    }
+    /// A name of the attachment's, with the shard group's suffix on Citus.
+    fn local(&self, name: String) -> String {
+        match &self.placement {
+            Some(p) => format!("{name}{}", p.suffix),
+            None => name,
+        }
     }
     fn stripes_table(&self) -> String {
-        ours(&names::stripes(&self.name))
+        ours(&self.local(names::stripes(&self.name)))
     }
     fn fold_fn(&self) -> String {
-        ours(&names::fold(&self.name))
+        ours(&self.local(names::fold(&self.name)))
     }
     fn recompute_fn(&self) -> String {
-        ours(&names::recompute(&self.name))
+        ours(&self.local(names::recompute(&self.name)))
     }
     fn key_type(&self) -> String {
         self.key_type.to_sql()
@@ -376,6 +420,49 @@ impl Attachment {
             }
         }
         out.extend(self.privileges());
+        out
+    }
+
+    /// On Citus, what a shard group needs on its node (run there, by
+    /// `lead_score._citus_install_shard`): its stripe table, functions and
+    /// triggers on its lead and activity shards, and their privileges.
+    pub fn shard_statements(&self) -> Vec<Statement> {
+        let mut out = vec![
+            stmt(
+                "stripes",
+                format!(
+                    "CREATE TABLE {} (stripe integer PRIMARY KEY)",
+                    self.stripes_table()
+                ),
+            ),
+            stmt(
+                "stripes rows",
+                format!(
+                    "INSERT INTO {} (stripe) SELECT pg_catalog.generate_series(0, {})",
+                    self.stripes_table(),
+                    STRIPES - 1
+                ),
+            ),
+            self.fold_function(),
+            self.recompute_function(),
+        ];
+        for table in [Table::Activities, Table::Leads] {
+            for write in Write::ALL {
+                if let Some(f) = self.trigger_function(table, write) {
+                    out.push(f);
+                }
+                out.push(self.trigger(table, write));
+            }
+        }
+        out.extend(
+            self.privileges()
+                .into_iter()
+                .filter(|s| s.sql.starts_with("REVOKE")),
+        );
+        out.push(stmt(
+            "revoke",
+            format!("REVOKE ALL ON {} FROM PUBLIC", self.stripes_table()),
+        ));
         out
     }
 
@@ -558,8 +645,15 @@ impl Attachment {
         for (name, typ) in extra {
             decls.push_str(&format!("    {name} {typ};\n"));
         }
+        let (attachments, models) = match &self.placement {
+            Some(p) => (p.attachments.to_sql(), p.models.to_sql()),
+            None => (
+                "lead_score.attachments".to_string(),
+                "lead_score.models".to_string(),
+            ),
+        };
         format!(
-            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = {};\n",
+            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM {attachments} a JOIN {models} m ON m.name = a.model WHERE a.name = {};\n",
             self.scores(),
             literal(&self.name)
         )
@@ -622,6 +716,14 @@ impl Attachment {
     /// An aggregate over rows aliased `alias` (lead_key, total, last_alerts)
     /// that writes their alerts in one statement and returns how many.
     fn emit_alerts(&self, alias: &str) -> String {
+        if let Some(p) = &self.placement {
+            return format!(
+                "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox({}::regclass, {}, {}, pg_catalog.array_agg({alias}.lead_key), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
+                literal(&p.outbox.to_sql()),
+                literal(&self.name),
+                literal(&self.model),
+            );
+        }
         emit_alerts(
             &literal(&self.name),
             &literal(&self.model),
@@ -730,10 +832,27 @@ impl Attachment {
         body: &str,
     ) -> Statement {
         let security = if definer { " SECURITY DEFINER" } else { "" };
+        // On a Citus shard, the C helpers the function calls read the shards
+        // this names, not the distributed tables (src/citus.rs).
+        let citus = match &self.placement {
+            Some(p) => {
+                let shards = serde_json::json!([
+                    p.scores.schema,
+                    p.scores.name,
+                    self.activities.schema,
+                    self.activities.name
+                ]);
+                format!(
+                    " SET lead_score.citus_placement = {}",
+                    literal(&shards.to_string())
+                )
+            }
+            None => String::new(),
+        };
         stmt(
             name,
             format!(
-                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off\nAS {}",
+                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off{citus}\nAS {}",
                 ours(name),
                 literal(body)
             ),
@@ -772,7 +891,7 @@ END
             emit = self.emit_alerts("u"),
         );
         self.function(
-            &names::fold(&self.name),
+            &self.local(names::fold(&self.name)),
             &format!("keys {}[] DEFAULT NULL", self.key_type()),
             "bigint",
             false,
@@ -798,7 +917,7 @@ END
             (Table::Leads, Write::Truncate) => self.leads_truncate_body(),
         };
         Some(self.function(
-            &names::trigger_fn(&self.name, table, write),
+            &self.local(names::trigger_fn(&self.name, table, write)),
             "",
             "trigger",
             true,
@@ -911,7 +1030,7 @@ END
             ),
         );
         self.function(
-            &names::recompute(&self.name),
+            &self.local(names::recompute(&self.name)),
             &format!("keys {}[]", self.key_type()),
             "void",
             false,
@@ -1127,13 +1246,25 @@ END
         {
             format!("lead_score._append_pending({})", literal(&self.name))
         } else {
-            format!("{}()", ours(&names::trigger_fn(&self.name, table, write)))
+            format!(
+                "{}()",
+                ours(&self.local(names::trigger_fn(&self.name, table, write)))
+            )
         };
-        let name = trigger_name(&self.name, write);
+        let mut name = trigger_name(&self.name, write);
+        let mut create = "CREATE TRIGGER";
+        if self.placement.is_some() {
+            // Citus copied the trigger to the shard as `<name>_<shard id>`;
+            // replaced in place (Citus refuses to drop it on a worker).
+            if let Some((_, id)) = self.table(table).name.rsplit_once('_') {
+                name = format!("{name}_{id}");
+            }
+            create = "CREATE OR REPLACE TRIGGER";
+        }
         stmt(
             format!("trigger {name} on {}", self.table(table).to_sql()),
             format!(
-                "CREATE TRIGGER {} AFTER {} ON {}{} FOR EACH STATEMENT EXECUTE FUNCTION {function}",
+                "{create} {} AFTER {} ON {}{} FOR EACH STATEMENT EXECUTE FUNCTION {function}",
                 ident(&name),
                 write.event(),
                 self.table(table).to_sql(),
@@ -1155,7 +1286,7 @@ END
                         "revoke",
                         format!(
                             "REVOKE ALL ON FUNCTION {}() FROM PUBLIC",
-                            ours(&names::trigger_fn(&self.name, table, write))
+                            ours(&self.local(names::trigger_fn(&self.name, table, write)))
                         ),
                     ));
                 }
@@ -1225,6 +1356,14 @@ pub enum Query {
     /// $4 with alerts, $5 model id, $6 version, $7 activities (estimate),
     /// $8 leads, $9 progress run id.
     Rescore,
+    /// `Rescore` for leads distributed by Citus, with the same parameters. Citus
+    /// refuses functions that are not immutable in `ON CONFLICT DO UPDATE SET`,
+    /// so each lead's stored row is joined in and the new row computed before
+    /// the insert. Correct because a rescore holds the attachment's exclusive
+    /// lock (no writer can change a score row meanwhile). No pending table to
+    /// empty (Citus attachments are sync), no progress (it would run on the
+    /// workers) and no order (the shards are written in parallel).
+    RescoreDistributed,
     /// Sends the alerts a rescore at $3 stored: $1 attachment, $2 model.
     RescoreAlerts,
     /// Moves every state to landmark $1.
@@ -1232,6 +1371,13 @@ pub enum Query {
     /// Alerts on crossings caused by time alone: $1 now, $2 landmark,
     /// $3 attachment, $4 model.
     TimeCrossings,
+    /// `TimeCrossings` for leads distributed by Citus, with the same
+    /// parameters. Citus refuses `FOR UPDATE` over many shards, so the due rows
+    /// are updated directly, and it waits for writers holding them instead
+    /// of skipping them.
+    TimeCrossingsDistributed,
+    /// `Rebase` for leads distributed by Citus: $1 the landmark.
+    RebaseDistributed,
     /// Every mismatch between stored and recomputed scores: $1 model.
     Check,
     /// One round of `top_leads` (see `top_leads_query`).
@@ -1247,6 +1393,11 @@ pub enum Query {
     CurrentScores,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
+    /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
+    CitusOutbox,
+    /// On Citus: moves the outbox's alerts to `lead_score.alerts` and notifies
+    /// each, on the coordinator; returns how many.
+    CitusRelay,
     /// In an INSERT trigger on the activities (its NEW TABLE is `new_rows`):
     /// recomputes the inserted rows' leads.
     RecomputeInserted,
@@ -1258,9 +1409,12 @@ impl Query {
             "count_leads" => Query::CountLeads,
             "prune" => Query::Prune,
             "rescore" => Query::Rescore,
+            "rescore_distributed" => Query::RescoreDistributed,
             "rescore_alerts" => Query::RescoreAlerts,
             "rebase" => Query::Rebase,
             "time_crossings" => Query::TimeCrossings,
+            "time_crossings_distributed" => Query::TimeCrossingsDistributed,
+            "rebase_distributed" => Query::RebaseDistributed,
             "check" => Query::Check,
             "top_leads" => Query::TopLeads,
             "top_leads_all" => Query::TopLeadsAll,
@@ -1268,6 +1422,8 @@ impl Query {
             "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
             "fold" => Query::Fold,
+            "citus_outbox" => Query::CitusOutbox,
+            "citus_relay" => Query::CitusRelay,
             "recompute_inserted" => Query::RecomputeInserted,
             _ => return None,
         })
@@ -1286,6 +1442,7 @@ impl Attachment {
                 self.lead_key.of("l")
             ),
             Query::Rescore => self.rescore_query(),
+            Query::RescoreDistributed => self.rescore_distributed_query(),
             Query::RescoreAlerts => format!(
                 "SELECT {} FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3",
                 emit_alerts("$1", "$2", "s", self.lead_key.text),
@@ -1296,6 +1453,8 @@ impl Attachment {
                 self.scores()
             ),
             Query::TimeCrossings => self.time_crossings_query(),
+            Query::TimeCrossingsDistributed => self.time_crossings_distributed_query(),
+            Query::RebaseDistributed => self.rebase_distributed_query(),
             Query::Check => self.check_query(),
             Query::TopLeads => self.top_leads_query(),
             Query::TopLeadsAll => self.top_leads_all_query(),
@@ -1309,6 +1468,22 @@ impl Attachment {
                 self.key_type()
             ),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
+            Query::CitusOutbox => format!(
+                "CREATE TABLE {} (lead_key {} NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())",
+                ours(&names::outbox(&self.name)),
+                self.key_type()
+            ),
+            Query::CitusRelay => format!(
+                "WITH moved AS (DELETE FROM {} o RETURNING o.*),
+written AS (
+    INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total, at)
+    SELECT m.attachment, m.model, {}, m.kind, m.detail, m.total, m.at FROM moved m ORDER BY m.at
+    RETURNING t.id, t.attachment)
+SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
+FROM (SELECT * FROM written ORDER BY id) w",
+                ours(&names::outbox(&self.name)),
+                text_of("m.lead_key", self.lead_key.text)
+            ),
             Query::RecomputeInserted => format!("SELECT {}", self.recompute_inserted()),
             Query::CurrentScores => format!(
                 "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM {} c",
@@ -1358,8 +1533,105 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
         )
     }
 
+    /// See [`Query::RescoreDistributed`]. `a` is the lead's fresh row, as
+    /// `Rescore` inserts it; `r` applies it to the stored row `o`, as
+    /// `Rescore`'s `ON CONFLICT` branch does, when there is one.
+    fn rescore_distributed_query(&self) -> String {
+        let props = self.props_text("a");
+        let akey = self.activity_lead_key.of("a");
+        let lkey = self.lead_key.of("l");
+        let columns = score_columns();
+        let chosen = APPLIED
+            .iter()
+            .map(|(f, _, _)| {
+                if *f == "alerts" {
+                    "CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END".to_string()
+                } else {
+                    format!("CASE WHEN o.lead_key IS NULL THEN a.{f} ELSE r.{f} END")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(
+                ",
+       ",
+            );
+        let excluded = APPLIED
+            .iter()
+            .map(|(_, _, c)| format!("EXCLUDED.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
+SELECT f.k, f.fit, f.dq, f.pr,
+       {chosen}, $3
+FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
+             lead_score._predictive_on($1, l) AS pr
+      FROM {leads} l WHERE {lkey} IS NOT NULL) f
+LEFT JOIN (
+    SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    FROM {activities} a WHERE a.{etime} IS NOT NULL GROUP BY {akey}) fresh ON fresh.k = f.k
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+LEFT JOIN {scores} o ON o.lead_key = f.k
+LEFT JOIN LATERAL lead_score._live_apply(o.state, a.state, f.fit, f.dq,
+                                         o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns}, updated_at) =
+    (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, {excluded}, EXCLUDED.updated_at)",
+            scores = self.scores(),
+            etype = self.event_type.text_of("a"),
+            etime = ident(&self.occurred_at),
+            activities = self.activities.to_sql(),
+            leads = self.leads.to_sql(),
+        )
+    }
+
     /// A lead that still has pending events is classified by the fold that
     /// takes them. Rows writers hold are skipped: a later tick takes them.
+    /// See [`Query::TimeCrossingsDistributed`]. Citus refuses non-immutable
+    /// functions of columns in a multi-shard `UPDATE`, but not in the `SELECT`
+    /// of an `INSERT … ON CONFLICT DO UPDATE` whose `SET` only copies. The
+    /// row's `updated_at` as read travels in `EXCLUDED.updated_at`: a row a
+    /// writer changed meanwhile is left for the next tick.
+    fn time_crossings_distributed_query(&self) -> String {
+        let columns = score_columns();
+        let excluded = APPLIED
+            .iter()
+            .map(|(_, _, c)| format!("EXCLUDED.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "WITH up AS (
+    INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
+    SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, {fields}, s.updated_at
+    FROM {scores} s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    CROSS JOIN LATERAL lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
+    ON CONFLICT (lead_key) DO UPDATE SET ({columns}, updated_at) = ({excluded}, $1)
+    WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
+    RETURNING t.lead_key, t.total, t.last_alerts)
+SELECT {emit}
+FROM up u WHERE u.last_alerts IS NOT NULL",
+            scores = self.scores(),
+            pending = self.pending(),
+            fields = applied_fields("a", "a.alerts"),
+            emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
+        )
+    }
+
+    /// `Rebase` for leads distributed by Citus (see
+    /// [`Query::TimeCrossingsDistributed`] for the form).
+    fn rebase_distributed_query(&self) -> String {
+        format!(
+            "INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, predictive, state, bound)
+SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score._live_rebase(s.state, $1), s.bound FROM {scores} s
+ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
+            scores = self.scores(),
+        )
+    }
+
     fn time_crossings_query(&self) -> String {
         format!(
             "WITH due AS (
@@ -1788,6 +2060,7 @@ pub fn drop_statements(
         ("TABLE", names::scores(attachment)),
         ("TABLE", names::pending(attachment)),
         ("TABLE", names::stripes(attachment)),
+        ("TABLE", names::outbox(attachment)),
     ] {
         let sql = format!("DROP {kind} IF EXISTS {}", ours(&name));
         out.push(stmt(name, sql));

@@ -408,11 +408,43 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
      FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
 
+-- query rescore_distributed
+INSERT INTO "lead_score"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+SELECT f.k, f.fit, f.dq, f.pr,
+       CASE WHEN o.lead_key IS NULL THEN a.state ELSE r.state END,
+       CASE WHEN o.lead_key IS NULL THEN a.engagement ELSE r.engagement END,
+       CASE WHEN o.lead_key IS NULL THEN a.total ELSE r.total END,
+       CASE WHEN o.lead_key IS NULL THEN a.mql ELSE r.mql END,
+       CASE WHEN o.lead_key IS NULL THEN a.quadrant ELSE r.quadrant END,
+       CASE WHEN o.lead_key IS NULL THEN a.hot_categories ELSE r.hot_categories END,
+       CASE WHEN o.lead_key IS NULL THEN a.bound ELSE r.bound END,
+       CASE WHEN o.lead_key IS NULL THEN a.last_activity ELSE r.last_activity END,
+       CASE WHEN o.lead_key IS NULL THEN a.model_version ELSE r.model_version END,
+       CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, $3
+FROM (SELECT l."id" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
+             lead_score._predictive_on($1, l) AS pr
+      FROM "public"."leads" l WHERE l."id" IS NOT NULL) f
+LEFT JOIN (
+    SELECT a."lead_id" AS k, lead_score._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
+    FROM "public"."activities" a WHERE a."occurred_at" IS NOT NULL GROUP BY a."lead_id") fresh ON fresh.k = f.k
+CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+                                          f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
+LEFT JOIN "lead_score"."bench_scores" o ON o.lead_key = f.k
+LEFT JOIN LATERAL lead_score._live_apply(o.state, a.state, f.fit, f.dq,
+                                         o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
+ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
+    (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, EXCLUDED.updated_at);
+
 -- query rescore_alerts
 SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score"."bench_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
 UPDATE "lead_score"."bench_scores" SET state = lead_score._live_rebase(state, $1);
+
+-- query rebase_distributed
+INSERT INTO "lead_score"."bench_scores" AS t (lead_key, fit, disqualified_by, predictive, state, bound)
+SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score._live_rebase(s.state, $1), s.bound FROM "lead_score"."bench_scores" s
+ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state;
 
 -- query time_crossings
 WITH due AS (
@@ -426,6 +458,22 @@ up AS (
     UPDATE "lead_score"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
+FROM up u WHERE u.last_alerts IS NOT NULL;
+
+-- query time_crossings_distributed
+WITH up AS (
+    INSERT INTO "lead_score"."bench_scores" AS t (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+    SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, s.updated_at
+    FROM "lead_score"."bench_scores" s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    CROSS JOIN LATERAL lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
+    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+      AND NOT EXISTS (SELECT 1 FROM "lead_score"."bench_pending" p WHERE p.lead_key = s.lead_key)
+    ON CONFLICT (lead_key) DO UPDATE SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, $1)
+    WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
+    RETURNING t.lead_key, t.total, t.last_alerts)
 SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
@@ -515,6 +563,18 @@ SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.labe
 
 -- query fold
 SELECT "lead_score"."bench__fold"();
+
+-- query citus_outbox
+CREATE TABLE "lead_score"."bench_outbox" (lead_key "pg_catalog"."int8" NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp());
+
+-- query citus_relay
+WITH moved AS (DELETE FROM "lead_score"."bench_outbox" o RETURNING o.*),
+written AS (
+    INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total, at)
+    SELECT m.attachment, m.model, (m.lead_key)::text, m.kind, m.detail, m.total, m.at FROM moved m ORDER BY m.at
+    RETURNING t.id, t.attachment)
+SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
+FROM (SELECT * FROM written ORDER BY id) w;
 
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."type")::text, (a."occurred_at")::pg_catalog.timestamptz FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
@@ -656,3 +716,4 @@ DROP VIEW IF EXISTS "lead_score"."bench_columns";
 DROP TABLE IF EXISTS "lead_score"."bench_scores";
 DROP TABLE IF EXISTS "lead_score"."bench_pending";
 DROP TABLE IF EXISTS "lead_score"."bench_stripes";
+DROP TABLE IF EXISTS "lead_score"."bench_outbox";

@@ -1,0 +1,294 @@
+-------------------------------------------------------------------------------
+-- Scale-out on Citus (docs/citus.md). Nothing here needs Citus to install:
+-- the functions look for it when they are called.
+-------------------------------------------------------------------------------
+
+-- Whether the citus extension is installed in this database.
+CREATE FUNCTION lead_score._citus()
+RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) ''citus'')';
+
+-- Citus's distribution method of a table: 'h' (hash-distributed), 'n' (a
+-- reference or Citus local table), or NULL when it is not a Citus table (or
+-- Citus is not installed).
+CREATE FUNCTION lead_score._citus_method(t regclass)
+RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text;
+BEGIN
+    IF NOT lead_score._citus() THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT p.partmethod::text FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1' INTO m USING t;
+    RETURN m;
+END
+$$;
+
+-- Phase 1 of distribute(): lead_score's configuration becomes reference
+-- tables, alerts are distributed by lead key, and the attachment's score,
+-- pending and (new) outbox tables are distributed co-located with its leads
+-- (its stripe table stays on the coordinator, unused: each shard group has
+-- its own). Runs in the caller's
+-- transaction; attach() calls it for leads that are already distributed, so
+-- its first scoring reads distributed tables only. Returns whether it changed
+-- anything.
+CREATE FUNCTION lead_score._distribute_tables(attachment text)
+RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- Citus would otherwise convert every local table linked by a foreign key to a
+-- new reference table by recreating it, which it cannot do for the tables the
+-- extension's views (model_rules) depend on.
+SET citus.enable_local_reference_table_foreign_keys = off
+AS $$
+DECLARE
+    att      record;
+    t        regclass;
+    lead_col text;
+    act_col  text;
+    changed  boolean := false;
+BEGIN
+    IF NOT lead_score._citus() THEN
+        RAISE EXCEPTION 'lead_score.distribute needs the citus extension, which is not installed in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION citus on the coordinator first (docs/citus.md).';
+    END IF;
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _distribute_tables.attachment;
+    IF att.name IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _distribute_tables.attachment
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF att.mode = 'deferred' THEN
+        RAISE EXCEPTION 'lead_score attachment "%" is deferred, which lead_score does not run on Citus', att.name
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Its insert trigger appends to the pending table''s heap by the table''s name, which on a worker is the distributed table, not the shard co-located with the activity shard the trigger fires on.',
+                  HINT = 'Attach in sync mode (the default) on Citus: docs/citus.md.';
+    END IF;
+    IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+        RAISE EXCEPTION 'lead_score attachment "%": % is not a distributed table', att.name, att.leads
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Distribute it by its lead key with create_distributed_table first, and its activities co-located with it.';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) FROM pg_catalog.pg_dist_partition p
+             WHERE p.logicalrelid = $1'
+        INTO lead_col USING att.leads;
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) FROM pg_catalog.pg_dist_partition p
+             WHERE p.logicalrelid = $1
+               AND p.colocationid = (SELECT q.colocationid FROM pg_catalog.pg_dist_partition q WHERE q.logicalrelid = $2)'
+        INTO act_col USING att.activities, att.leads;
+    IF lead_col IS DISTINCT FROM att.mapping ->> 'lead_key' OR act_col IS DISTINCT FROM att.mapping ->> 'activity_lead_key' THEN
+        RAISE EXCEPTION 'lead_score attachment "%": % must be distributed by % and % by %, co-located', att.name,
+            att.leads, att.mapping ->> 'lead_key', att.activities, att.mapping ->> 'activity_lead_key'
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'create_distributed_table(activities, column, colocate_with => leads)';
+    END IF;
+    -- Configuration: reference tables, in foreign-key order.
+    FOREACH t IN ARRAY ARRAY['lead_score.models', 'lead_score.model_versions', 'lead_score.attachments',
+                             'lead_score.outcome_links']::regclass[] LOOP
+        IF lead_score._citus_method(t) IS NULL THEN
+            PERFORM create_reference_table(t);
+            changed := true;
+        END IF;
+    END LOOP;
+    -- Alerts, by lead key (Citus needs it in the primary key).
+    IF lead_score._citus_method('lead_score.alerts') IS NULL THEN
+        ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_pkey, ADD PRIMARY KEY (lead_key, id);
+        PERFORM create_distributed_table('lead_score.alerts', 'lead_key');
+        changed := true;
+    END IF;
+    -- The attachment's outbox: the triggers on the shards write their alerts to
+    -- its co-located shard, and relay_alerts() moves them to lead_score.alerts.
+    IF pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
+        EXECUTE lead_score._sql(att.name, 'citus_outbox');
+        changed := true;
+    END IF;
+    -- A regclass in a reference table is the coordinator's OID; every node
+    -- finds the tables by these names instead (src/attach.rs, read_row).
+    IF NOT att.mapping ? 'citus_leads' THEN
+        UPDATE lead_score.attachments a
+        SET mapping = a.mapping || jsonb_build_object('citus_leads', att.leads::text, 'citus_activities', att.activities::text)
+        WHERE a.name = att.name;
+        changed := true;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_scores')),
+                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_pending')),
+                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
+        IF lead_score._citus_method(t) IS NULL THEN
+            PERFORM create_distributed_table(t, 'lead_key', colocate_with => att.leads::text);
+            changed := true;
+        END IF;
+    END LOOP;
+    -- TRUNCATE of a distributed table also fires the distributed table's own
+    -- TRUNCATE triggers, here on the coordinator, over every shard; the
+    -- triggers on the shards do the work. Disabled here only.
+    IF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid IN (att.leads, att.activities) AND g.tgenabled <> 'D'
+               AND g.tgname = 'lead_score_' || att.name || '_trunc') THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        EXECUTE 'ALTER TABLE ' || att.leads::text || ' DISABLE TRIGGER ' || pg_catalog.quote_ident('lead_score_' || att.name || '_trunc');
+        EXECUTE 'ALTER TABLE ' || att.activities::text || ' DISABLE TRIGGER ' || pg_catalog.quote_ident('lead_score_' || att.name || '_trunc');
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true);
+        changed := true;
+    END IF;
+    RETURN changed;
+END
+$$;
+
+-- Phase 2, run on the node that holds a shard group (by run_command_on_placements
+-- over the activity shards): the group's own trigger functions, which name its
+-- shards (lead_score_core::sqlgen::attach::Placement), take the place of the
+-- triggers Citus copied from the distributed tables. Idempotent.
+CREATE FUNCTION lead_score._citus_install_shard(attachment text, activity_shard text)
+RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- The functions are this node's own: a worker does not propagate them.
+SET citus.enable_ddl_propagation = off
+AS $$
+DECLARE
+    att      record;
+    shard    bigint := substring(activity_shard from '_([0-9]+)$')::bigint;
+    shards   regclass[];
+    refs     regclass[];
+    suffix   text;
+    s        text;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _citus_install_shard.attachment;
+    IF att.name IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _citus_install_shard.attachment
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    suffix := '_' || shard;
+    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__act_ins' || suffix)) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    -- The shards of leads, activities, scores and pending that hold the same keys.
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(o.logicalrelid, o.shardid)::regclass ORDER BY x.i)
+             FROM pg_catalog.pg_dist_shard d
+             CROSS JOIN LATERAL unnest($2) WITH ORDINALITY AS x(rel, i)
+             JOIN pg_catalog.pg_dist_shard o ON o.logicalrelid = x.rel AND o.shardminvalue = d.shardminvalue
+             WHERE d.shardid = $1'
+        INTO shards
+        USING shard, ARRAY[(att.mapping ->> 'citus_leads')::regclass, (att.mapping ->> 'citus_activities')::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
+    IF pg_catalog.cardinality(shards) IS DISTINCT FROM 5 THEN
+        RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- This node's shards of the reference tables the triggers read.
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(d.logicalrelid, d.shardid)::regclass ORDER BY x.i)
+             FROM unnest($1) WITH ORDINALITY AS x(rel, i)
+             JOIN pg_catalog.pg_dist_shard d ON d.logicalrelid = x.rel'
+        INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
+    -- The triggers Citus copied to the shards, which call the distributed tables'
+    -- functions, are replaced by the group's own.
+    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
+        EXECUTE s;
+    END LOOP;
+    RETURN true;
+END
+$$;
+
+-- Makes an attachment run on a Citus cluster; run it on the coordinator after
+-- attach(). Idempotent, and again after moving or splitting shards.
+--  1. _distribute_tables (above), committed if it changed anything, so that
+--     every node sees the new shards.
+--  2. Each shard group gets trigger functions of its own on its node
+--     (_citus_install_shard): Citus cannot plan a query that joins a trigger's
+--     transition table with a distributed table, so a shard's triggers write
+--     its co-located score shard directly, as plain PostgreSQL.
+--  3. The attachment's views are recreated, so Citus creates them on every node.
+CREATE PROCEDURE lead_score.distribute(attachment text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att   record;
+    v     regclass;
+    r     record;
+    bad   text;
+BEGIN
+    IF lead_score._distribute_tables(distribute.attachment) THEN
+        COMMIT;
+    END IF;
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
+    FOR r IN EXECUTE 'SELECT p.nodename, p.nodeport, p.shardid, p.success, p.result
+                      FROM pg_catalog.run_command_on_placements($1, $2, false) p ORDER BY p.shardid'
+             USING att.activities,
+                   'SELECT lead_score._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
+    LOOP
+        IF NOT r.success THEN
+            bad := pg_catalog.format('%s:%s shard %s: %s', r.nodename, r.nodeport, r.shardid, r.result);
+            RAISE EXCEPTION 'lead_score.distribute: installing the triggers of attachment "%" failed on %', att.name, bad
+                USING ERRCODE = 'external_routine_exception';
+        END IF;
+    END LOOP;
+    FOR v IN SELECT c.oid FROM pg_class c
+             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'v'
+               AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current')
+             ORDER BY c.relname = att.name || '_current', c.relname
+    LOOP
+        EXECUTE 'CREATE OR REPLACE VIEW ' || v::text || ' AS ' || pg_catalog.pg_get_viewdef(v);
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE lead_score.distribute(text) IS
+    'On a Citus coordinator, after attach(): make lead_score''s configuration reference tables, distribute the attachment''s tables with its leads and install its triggers on every shard.';
+
+-- The alerts of a statement on a shard, written to its attachment's outbox
+-- shard on the same node (the generated trigger functions of a shard group
+-- call it, lead_score_core::sqlgen::attach::Placement); returns how many.
+CREATE FUNCTION lead_score._emit_outbox(outbox regclass, attachment text, model text, lead_keys anyarray,
+                                        totals float8[], alerts jsonb[])
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    EXECUTE 'INSERT INTO ' || outbox::text || ' (lead_key, attachment, model, kind, detail, total)
+             SELECT x.lead_key, $2, $3, e.e ->> ''kind'', e.e ->> ''detail'', x.total
+             FROM unnest($1, $4, $5) WITH ORDINALITY AS x(lead_key, total, alerts, i)
+             CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
+             ORDER BY x.i, e.j'
+        USING lead_keys, attachment, model, totals, alerts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- On Citus, the alerts the triggers wrote on the workers reach lead_score.alerts
+-- and the coordinator's listeners here: each attachment's outbox is moved to
+-- lead_score.alerts and every alert sent on channel lead_score_alerts, as
+-- _emit_alerts does on a single node, when this commits. tick() calls it.
+-- Without Citus there is no outbox, and it returns 0.
+CREATE FUNCTION lead_score.relay_alerts()
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att  record;
+    n    bigint;
+    sent bigint := 0;
+BEGIN
+    IF NOT lead_score._citus() THEN
+        RETURN 0;
+    END IF;
+    FOR att IN SELECT a.name FROM lead_score.attachments a ORDER BY a.name LOOP
+        CONTINUE WHEN pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL;
+        EXECUTE lead_score._sql(att.name, 'citus_relay') INTO n;
+        sent := sent + n;
+    END LOOP;
+    RETURN sent;
+END
+$$;
+COMMENT ON FUNCTION lead_score.relay_alerts() IS
+    'On Citus: move the alerts written on the workers to lead_score.alerts and announce them on the coordinator (NOTIFY lead_score_alerts); tick() calls it.';
+
+REVOKE ALL ON FUNCTION lead_score._distribute_tables(text), lead_score._citus_install_shard(text, text),
+                       lead_score._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]),
+                       lead_score.relay_alerts() FROM PUBLIC;
+REVOKE ALL ON PROCEDURE lead_score.distribute(text) FROM PUBLIC;
+-- relay_alerts is granted to lead_score_admin in sql/live.sql, which creates the roles.

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# The Citus suite: starts its own cluster (a coordinator and two workers, plus a
+# plain single node to compare with; tests/citus/cluster.sh), runs the setup of
+# docs/citus.md verbatim on the coordinator, then checks every documented write,
+# alerts on the coordinator, tick/rescore/publish, aggregate pushdown (bit for
+# bit against the single node) and 16 concurrent pgbench clients.
+#
+#   bash tests/citus/run.sh
+#   PG_BIN=/opt/pgc/lib/postgresql/15/bin SKIP_INSTALL=1 bash tests/citus/run.sh   # another PostgreSQL
+#
+# Skips (exit 0) when citus is not installed and ../shared/citus (the source
+# build.sh builds it from) is absent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+shared=$root/../shared/citus
+if [ ! -f "$("$pg_bin/pg_config" --pkglibdir 2>/dev/null)/citus.so" ]; then
+    if [ -f "$shared/build.sh" ] && [ "$pg_bin" = /usr/lib/postgresql/15/bin ]; then
+        bash "$shared/build.sh"
+    else
+        echo "citus suite: skipped: citus is not installed under $pg_bin and $shared (its source) is absent"
+        exit 0
+    fi
+fi
+source "$here/cluster.sh"
+OUT=${OUT:-$ROOT/target/test-results/citus}
+mkdir -p "$OUT"
+chmod 777 "$OUT" 2>/dev/null || true
+install_lead_score
+trap cluster_stop EXIT
+log "citus: starting a coordinator and two workers (ports $COORD-$WORKER2) and a single node ($SINGLE) in $CITUS_DIR"
+cluster_start
+
+failures=0
+check() { # check NAME GOT WANT
+    if [ "$2" = "$3" ]; then
+        echo "ok: $1"
+    else
+        echo "FAILED: $1: got '$2', want '$3'"
+        failures=$((failures + 1))
+    fi
+}
+mismatches() { on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('default')"; }
+consistent() { check "$1: 0 mismatches" "$(mismatches)" 0; }
+
+log "citus: the setup of docs/citus.md, verbatim"
+awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' \
+    "$ROOT/docs/citus.md" >"$OUT/setup.sql"
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -f "$OUT/setup.sql" >/dev/null
+check "setup: attachment distributed" \
+    "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lead_score.%'")" \
+    "lead_score.alerts:h lead_score.attachments:n lead_score.default_outbox:h lead_score.default_pending:h lead_score.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
+check "setup: views on every worker" \
+    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_views WHERE schemaname = 'lead_score' AND viewname LIKE 'default\_%'")" 3
+
+# The same data on the cluster (through the triggers) and on the single node.
+data="
+INSERT INTO crm.leads SELECT i, (ARRAY['Software', 'Retail', 'Finance'])[1 + i % 3],
+       (ARRAY['VP', 'Engineer', 'CTO', 'Intern'])[1 + i % 4],
+       CASE WHEN i % 97 = 0 THEN 'x@rival.com' ELSE 'x@example.com' END
+FROM generate_series(1, 2000) i;
+INSERT INTO crm.activities (lead_id, type, occurred_at, url)
+SELECT 1 + i % 2000, (ARRAY['visit', 'visit', 'download', 'demo_request'])[1 + i % 4],
+       timestamptz '2026-06-01 00:00+00' - (i % 1000) * interval '37 minutes',
+       (ARRAY['/pricing', '/blog', NULL])[1 + i % 3]
+FROM generate_series(1, 40000) i;"
+log "citus: writes through the triggers on the shards"
+on "$COORD" -c "$data" >/dev/null
+consistent "insert of 2,000 leads and 40,000 activities"
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VALUES (1, 'visit', now(), '/pricing'), (2, 'demo_request', now(), NULL)" >/dev/null
+consistent "insert of activities"
+printf '3\tvisit\t%s\t/pricing\n4\tdemo_request\t%s\t\\N\n5\tdownload\t%s\t/blog\n' "$(date -u +%FT%TZ)" "$(date -u +%FT%TZ)" "$(date -u +%FT%TZ)" |
+    on "$COORD" -c "\\copy crm.activities (lead_id, type, occurred_at, url) FROM stdin"
+consistent "COPY of activities"
+on "$COORD" -c "UPDATE crm.activities SET type = 'demo_request' WHERE lead_id IN (6, 7) AND type = 'visit'" >/dev/null
+consistent "update of activities (two leads, two shards)"
+on "$COORD" -c "DELETE FROM crm.activities WHERE lead_id IN (8, 9, 10)" >/dev/null
+consistent "delete of activities"
+on "$COORD" -c "INSERT INTO crm.leads VALUES (5001, 'Software', 'VP', NULL), (5002, NULL, NULL, NULL)" >/dev/null
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at) SELECT 5001, 'download', now() - i * interval '1 minute' FROM generate_series(1, 5) i" >/dev/null
+consistent "insert of leads"
+on "$COORD" -c "UPDATE crm.leads SET industry = 'Software', title = 'CTO' WHERE id IN (11, 12, 5002)" >/dev/null
+consistent "update of leads"
+on "$COORD" -c "DELETE FROM crm.leads WHERE id IN (13, 5002)" >/dev/null
+consistent "delete of leads"
+check "deleted leads have no score" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_scores WHERE lead_key IN (13, 5002)")" 0
+before=$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score.default_outbox)")
+on "$COORD" -c "BEGIN" \
+    -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SELECT 14, 'visit', now(), '/pricing' FROM generate_series(1, 4)" \
+    -c "UPDATE crm.leads SET industry = 'Software' WHERE id = 15" -c "ROLLBACK" >/dev/null
+consistent "rolled back writes"
+check "rolled back writes leave no alert" \
+    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score.default_outbox)")" "$before"
+
+log "citus: alerts reach lead_score.alerts and a client LISTENing on the coordinator"
+on "$COORD" -c "SELECT lead_score.relay_alerts()" >/dev/null
+alerts_before=$(on "$COORD" -c "SELECT count(*) FROM lead_score.alerts")
+psql -X -p "$COORD" -c "LISTEN lead_score_alerts" -c "SELECT pg_sleep(6)" -c "SELECT 1" >"$OUT/listen.out" 2>&1 &
+listener=$!
+sleep 1
+# A pricing burst for two leads on different shards, and a lead that becomes an MQL.
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SELECT l, 'visit', now() - i * interval '1 minute', '/pricing' FROM generate_series(1, 3) i, (VALUES (16), (17)) v(l)" \
+    -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VALUES (18, 'demo_request', now(), NULL), (18, 'download', now(), NULL), (18, 'download', now(), NULL)" \
+    -c "UPDATE crm.leads SET industry = 'Software', title = 'VP' WHERE id = 18" >/dev/null
+outbox=$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_outbox")
+ticked=$(on "$COORD" -c "SELECT lead_score.tick()")
+wait "$listener" || true
+alerts_after=$(on "$COORD" -c "SELECT count(*) FROM lead_score.alerts")
+notified=$(grep -c 'Asynchronous notification "lead_score_alerts"' "$OUT/listen.out" || true)
+check "alerts written on the workers wait in the outbox" "$([ "$outbox" -ge 3 ] && echo yes || echo "no ($outbox)")" yes
+check "tick() relays every one to lead_score.alerts" "$((alerts_after - alerts_before))" "$outbox"
+check "the coordinator's listener hears each once" "$notified" "$((alerts_after - alerts_before))"
+check "outbox empty after tick()" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_outbox")" 0
+check "alert kinds" "$(on "$COORD" -c "SELECT string_agg(DISTINCT kind, ',' ORDER BY kind) FROM lead_score.alerts WHERE lead_key IN ('16', '17', '18')")" "burst,mql,quadrant,watermark"
+echo "   (tick() returned $ticked; $notified notifications)"
+
+log "citus: tick(), rescore() and a new model version, from the coordinator"
+on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
+consistent "tick()"
+check "rescore() scores every lead" "$(on "$COORD" -c "SET client_min_messages = warning" -c "SELECT lead_score.rescore('default')")" 2000
+consistent "rescore()"
+on "$COORD" -c "SET client_min_messages = warning" -c "SELECT lead_score.create_model('default', jsonb_set(lead_score.model_spec('default'), '{fit,rules,0,points}', '35'))" >/dev/null
+check "published version 2" "$(on "$COORD" -c "SELECT current_version FROM lead_score.models WHERE name = 'default'")" 2
+check "scores are of version 2" "$(on "$COORD" -c "SELECT DISTINCT model_version FROM lead_score.default_scores")" 2
+consistent "publishing a new version"
+on "$COORD" -c "TRUNCATE crm.activities" >/dev/null
+consistent "truncate of activities"
+check "no engagement left" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_current WHERE engagement > 0")" 0
+
+log "citus: engagement pushdown, bit for bit against a single node"
+on "$COORD" -c "TRUNCATE crm.activities" -c "$(echo "$data" | sed -n '/INSERT INTO crm.activities/,$p')" >/dev/null
+consistent "reload of activities"
+awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' "$ROOT/docs/citus.md" |
+    grep -v -e 'citus' -e 'create_distributed_table' -e 'lead_score.attach' -e 'lead_score.distribute' >"$OUT/single.sql"
+PGOPTIONS="-c client_min_messages=warning" on "$SINGLE" -f "$OUT/single.sql" >/dev/null
+on "$SINGLE" -c "$data" >/dev/null
+# The lead writes made on the cluster above.
+on "$SINGLE" -c "INSERT INTO crm.leads VALUES (5001, 'Software', 'VP', NULL)" \
+    -c "UPDATE crm.leads SET industry = 'Software', title = 'CTO' WHERE id IN (11, 12)" \
+    -c "UPDATE crm.leads SET industry = 'Software', title = 'VP' WHERE id = 18" -c "DELETE FROM crm.leads WHERE id = 13" >/dev/null
+on "$SINGLE" -c "SET client_min_messages = warning" -c "SELECT lead_score.create_model('default', jsonb_set(lead_score.model_spec('default'), '{fit,rules,0,points}', '35'))" >/dev/null
+# Without Citus, distribute() says so with its SQLSTATE, and relay_alerts() has nothing to do.
+check "distribute() without Citus: object_not_in_prerequisite_state" \
+    "$(on "$SINGLE" -c '\set VERBOSITY sqlstate' -c "CALL lead_score.distribute('default')" 2>&1 | grep -o 55000 || true)" 55000
+check "relay_alerts() without Citus" "$(on "$SINGLE" -c "SELECT lead_score.relay_alerts()")" 0
+# The same as-of time on every node: Citus sends SET LOCAL to the workers.
+as_of() { printf "SET citus.propagate_set_commands = 'local';\nBEGIN;\nSET LOCAL lead_score.as_of = '2026-06-02 00:00+00';\n%s;\nCOMMIT;\n" "$1"; }
+by_lead="SELECT lead_id, lead_score.engagement('default', type, occurred_at, url) FROM crm.activities GROUP BY lead_id ORDER BY lead_id"
+by_type="SELECT type, lead_score.engagement('default', type, occurred_at, url), lead_score.engagement_categories('default', type, occurred_at, url)::text FROM crm.activities GROUP BY type ORDER BY type"
+by_industry="SELECT l.industry, count(*), lead_score.engagement('default', a.type, a.occurred_at, a.url) FROM crm.activities a JOIN crm.leads l ON l.id = a.lead_id GROUP BY l.industry ORDER BY l.industry"
+for q in by_lead by_type by_industry; do
+    as_of "${!q}" | on "$COORD" >"$OUT/$q.citus"
+    as_of "${!q}" | on "$SINGLE" >"$OUT/$q.single"
+    check "$q: the same text as a single node ($(wc -l <"$OUT/$q.single") rows)" \
+        "$(cmp -s "$OUT/$q.citus" "$OUT/$q.single" && echo same || echo differs)" same
+done
+on "$COORD" -c "EXPLAIN (VERBOSE) $by_lead" >"$OUT/by_lead.plan"
+on "$COORD" -c "EXPLAIN (VERBOSE) $by_type" >"$OUT/by_type.plan"
+# Pushed down: the aggregate is only in the workers' plans, under the Citus scan.
+check "GROUP BY the distribution column: aggregated on the workers only" \
+    "$(awk '/Custom Scan \(Citus/ {exit} /Aggregate/ {print "coordinator aggregates"; exit}' "$OUT/by_lead.plan")$(grep -c 'lead_score.engagement(' "$OUT/by_lead.plan" | sed 's/^0$/ not pushed/;s/^[1-9][0-9]*$//')" ""
+# Combined: partial states from the workers, combined on the coordinator.
+check "GROUP BY another column: partial states combined on the coordinator" \
+    "$(grep -c 'worker_partial_agg' "$OUT/by_type.plan" | sed 's/^[1-9][0-9]*$/yes/')$(grep -c 'coord_combine_agg' "$OUT/by_type.plan" | sed 's/^[1-9][0-9]*$/ yes/')" "yes yes"
+
+log "citus: 16 pgbench clients against the coordinator"
+deadlocks_before=$(cat "$CITUS_DIR"/{coordinator,worker1,worker2}/server.log | grep -c "deadlock" || true)
+transactions=${CITUS_PGBENCH_TRANSACTIONS:-150}
+pgbench -n -h 127.0.0.1 -p "$COORD" -c 16 -j 2 -t "$transactions" \
+    -f "$here/pgbench_writes.sql@10" -f "$here/pgbench_inserts.sql@10" -f "$here/pgbench_tick.sql@1" postgres >"$OUT/pgbench.log" 2>&1 || true
+processed=$(awk -F'[:/ ]+' '/number of transactions actually processed/ {print $6; exit}' "$OUT/pgbench.log")
+failed=$(awk '/number of failed transactions/ {print $5; exit}' "$OUT/pgbench.log")
+deadlocks=$(($(cat "$CITUS_DIR"/{coordinator,worker1,worker2}/server.log | grep -c "deadlock" || true) - deadlocks_before))
+grep -E "^tps|latency average" "$OUT/pgbench.log" | sed 's/^/   /'
+check "pgbench: every transaction processed" "${processed:-?}" $((16 * transactions))
+check "pgbench: failed transactions" "${failed:-?}" 0
+check "pgbench: deadlocks (coordinator and workers)" "$deadlocks" 0
+consistent "16 concurrent clients"
+on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
+consistent "16 concurrent clients, then tick()"
+
+echo
+if [ "$failures" = 0 ]; then
+    echo "citus suite: every check passed"
+else
+    echo "citus suite: $failures checks failed (outputs in $OUT)"
+    tail -5 "$OUT/pgbench.log"
+    exit 1
+fi
