@@ -68,16 +68,85 @@ pub extern "C-unwind" fn _PG_init() {
     // server was started with: pgrx attaches a captured backtrace to the DETAIL
     // of errors raised through Rust, and capture() reads this once, on first use.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
-    GucRegistry::define_string_guc(
-        c"lead_score.as_of",
-        c"Time at which engagement is scored (empty means now()).",
-        c"Events after this time do not count and decay is measured up to it; set it to score leads as of a past date.",
-        &AS_OF,
-        GucContext::Userset,
-        GucFlags::default(),
-    );
+    // SAFETY: the check hook is a #[pg_guard] function that never raises.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"lead_score.as_of",
+            c"Time at which engagement is scored (empty means now()).",
+            c"Events after this time do not count and decay is measured up to it; set it to score leads as of a past date.",
+            &AS_OF,
+            GucContext::Userset,
+            GucFlags::default(),
+            Some(check_as_of),
+            None,
+            None,
+        );
+    }
     clock::register();
     citus::register();
+}
+
+/// Check hook of `lead_score.as_of`: empty, or what `timestamptz` input
+/// accepts, so a bad value is refused when it is set, not at first use. It
+/// parses with PostgreSQL's own non-raising date parser.
+#[pg_guard]
+unsafe extern "C-unwind" fn check_as_of(
+    newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    const MAXDATELEN: usize = 128;
+    const MAXDATEFIELDS: usize = 25;
+    // SAFETY: PostgreSQL passes a valid pointer to the new value, which is
+    // NULL or a NUL-terminated string.
+    let value = unsafe { *newval };
+    if value.is_null() {
+        return true;
+    }
+    // SAFETY: as above, a NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes();
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return true;
+    }
+    let mut workbuf = [0 as std::ffi::c_char; MAXDATELEN + MAXDATEFIELDS];
+    let mut field = [std::ptr::null_mut::<std::ffi::c_char>(); MAXDATEFIELDS];
+    let mut ftype = [0 as std::ffi::c_int; MAXDATEFIELDS];
+    let (mut nf, mut dtype, mut tz) = (0, 0, 0);
+    let mut fsec: pg_sys::fsec_t = 0;
+    // SAFETY: pg_tm is plain data; all zeroes is a valid value.
+    let mut tm: pg_sys::pg_tm = unsafe { std::mem::zeroed() };
+    // SAFETY: the buffers are as large as the sizes passed; ParseDateTime and
+    // DecodeDateTime return an error code instead of raising.
+    let ok = text.len() < MAXDATELEN
+        && unsafe {
+            pg_sys::ParseDateTime(
+                value,
+                workbuf.as_mut_ptr(),
+                workbuf.len(),
+                field.as_mut_ptr(),
+                ftype.as_mut_ptr(),
+                MAXDATEFIELDS as std::ffi::c_int,
+                &mut nf,
+            ) == 0
+                && pg_sys::DecodeDateTime(
+                    field.as_mut_ptr(),
+                    ftype.as_mut_ptr(),
+                    nf,
+                    &mut dtype,
+                    &mut tm,
+                    &mut fsec,
+                    &mut tz,
+                ) == 0
+        };
+    if !ok {
+        // SAFETY: PostgreSQL reads this palloc'd string for the error's detail.
+        unsafe {
+            pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
+                c"lead_score.as_of must be empty (now) or a timestamp with time zone, such as '2026-01-01' or '2026-01-01 12:00+00'.".as_ptr(),
+            );
+        }
+    }
+    ok
 }
 
 #[cfg(any(test, feature = "pg_test"))]

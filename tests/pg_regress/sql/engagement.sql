@@ -81,6 +81,11 @@ SET lead_score.as_of = '2026-06-16 00:00:00+00';  -- 15 days idle: two full week
 SELECT lead_key, lead_score.engagement('stepwise', type, occurred_at, url) AS engagement
 FROM crm.activities WHERE lead_key IN ('L1', 'L2') GROUP BY lead_key ORDER BY lead_key;
 RESET lead_score.as_of;
+SHOW lead_score.as_of;
+-- A value that is not a time is refused when it is set (22023), and the old one stays.
+SET lead_score.as_of = 'last tuesday';
+SET lead_score.as_of = '2026-13-01';
+SHOW lead_score.as_of;
 
 -- Without properties: the aggregate also takes just (model, type, time).
 SELECT lead_score.engagement('web', type, occurred_at) > 0 AS scored FROM crm.activities WHERE lead_key = 'L1';
