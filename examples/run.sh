@@ -5,6 +5,8 @@
 #   bash examples/run.sh
 #   SKIP_INSTALL=1 bash examples/run.sh                 # lead_score is already installed
 #   PG_BIN=/path/to/bin SKIP_INSTALL=1 bash examples/run.sh   # another PostgreSQL 15 build
+#                                                     # (one with lead_score installed)
+# Logs: target/examples/{psycopg,dbt}.log; Python clients: target/examples-venv.
 set -euo pipefail
 pg_bin_from_env=${PG_BIN:-}
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -17,6 +19,12 @@ EXAMPLES_PORT=${EXAMPLES_PORT:-28830}
 DB=lead_score_examples
 VENV=$ROOT/target/examples-venv
 OUT=$ROOT/target/examples
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+    ensure_deps
+    # The test build, as scripts/test.sh installs it.
+    PROFILE=debug FEATURES=mock_clock install_extension
+fi
 
 # A Python virtualenv with the pinned clients, rebuilt when requirements.txt changes.
 wanted=$(sha1sum "$HERE/requirements.txt" | cut -c1-12)
@@ -31,12 +39,6 @@ if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$wanted" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q -r "$HERE/requirements.txt"
     echo "$wanted" >"$VENV/.requirements"
-fi
-
-if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-    ensure_deps
-    # The test build, as scripts/test.sh installs it.
-    PROFILE=debug FEATURES=mock_clock install_extension
 fi
 
 start_cluster "$EXAMPLES_DIR" "$EXAMPLES_PORT"
@@ -70,6 +72,10 @@ run_example dbt env DBT_SEND_ANONYMOUS_USAGE_STATS=false "$VENV/bin/dbt" build -
     --project-dir "$HERE/dbt" --profiles-dir "$HERE/dbt" \
     --target-path "$OUT/dbt/target" --log-path "$OUT/dbt/logs"
 
+if [ "$status" = 0 ]; then
+    psql_q -d "$DB" -c "SELECT * FROM analytics.quadrant_summary ORDER BY leads DESC, quadrant"
+fi
 dbt_counts=$(grep -o "PASS=[0-9]* WARN=[0-9]* ERROR=[0-9]* SKIP=[0-9]*" "$OUT/dbt.log" | tail -1 || true)
-echo "examples: $(IFS=';'; echo "${summary[*]}" | sed 's/;/, /g')${dbt_counts:+ [dbt: $dbt_counts]}"
+printf -v joined '%s, ' "${summary[@]}"
+echo "examples: ${joined%, }${dbt_counts:+ [dbt: $dbt_counts]}; ${SECONDS} s in all"
 exit "$status"

@@ -90,6 +90,21 @@ bash "$ROOT/tests/pgbench/deadlocks.sh" lead_score_deadlocks 3
 record "pgbench deadlocks" "$?"
 set -e
 
+# Every SQL block of README.md, in order, on a fresh database of the test cluster.
+log "readme: tests/readme/run.sh"
+set +e
+bash "$ROOT/tests/readme/run.sh"
+record "readme" "$?"
+set -e
+
+# The examples: a psycopg 3 app (alerts over LISTEN, current_score, top_leads) and
+# a dbt project, on a cluster of their own, with the extension already installed.
+log "examples: examples/run.sh"
+set +e
+SKIP_INSTALL=1 bash "$ROOT/examples/run.sh"
+record "examples" "$?"
+set -e
+
 # Scale-out: a real Citus cluster of its own (a coordinator, two workers) on
 # loopback ports 29101-29104. Citus is built from ../shared/citus when that
 # folder is there; the suite skips, and says why, when Citus is nowhere.
