@@ -977,3 +977,165 @@ GRANT INSERT (attachment, lead_key, accepted, reason, note) ON lead_score.feedba
 GRANT USAGE ON SEQUENCE lead_score.feedback_id_seq TO lead_score_reader, lead_score_admin;
 GRANT INSERT, UPDATE, DELETE ON lead_score.outcome_links, lead_score.feedback_reasons TO lead_score_admin;
 GRANT DELETE ON lead_score.feedback TO lead_score_admin;
+
+-------------------------------------------------------------------------------
+-- Comments on the scoring API defined in Rust or before this file, so that
+-- every public function, aggregate and type says what it is (\df+, \dT+).
+-------------------------------------------------------------------------------
+COMMENT ON AGGREGATE lead_score.engagement(text, text, timestamptz) IS
+    'Engagement score of a group of activity rows (one lead): decayed, capped points of the model''s engagement rules.';
+COMMENT ON AGGREGATE lead_score.engagement_categories(text, text, timestamptz) IS
+    'Category scores of a group of activity rows, as jsonb {"category": score}.';
+COMMENT ON AGGREGATE lead_score.engagement_state(text, text, timestamptz) IS
+    'The engagement state of a group of activity rows (bytea), for score(), explain() and the state functions.';
+COMMENT ON AGGREGATE lead_score.engagement(text, text, timestamptz, text) IS
+    'Engagement score of a group of activity rows (one lead): decayed, capped points of the model''s engagement rules.';
+COMMENT ON AGGREGATE lead_score.engagement_categories(text, text, timestamptz, text) IS
+    'Category scores of a group of activity rows, as jsonb {"category": score}.';
+COMMENT ON AGGREGATE lead_score.engagement_state(text, text, timestamptz, text) IS
+    'The engagement state of a group of activity rows (bytea), for score(), explain() and the state functions.';
+COMMENT ON AGGREGATE lead_score.engagement(text, text, timestamptz, text, text) IS
+    'Engagement score of a group of activity rows (one lead): decayed, capped points of the model''s engagement rules.';
+COMMENT ON AGGREGATE lead_score.engagement_categories(text, text, timestamptz, text, text) IS
+    'Category scores of a group of activity rows, as jsonb {"category": score}.';
+COMMENT ON AGGREGATE lead_score.engagement_state(text, text, timestamptz, text, text) IS
+    'The engagement state of a group of activity rows (bytea), for score(), explain() and the state functions.';
+COMMENT ON AGGREGATE lead_score.engagement(text, text, timestamptz, text, text, text) IS
+    'Engagement score of a group of activity rows (one lead): decayed, capped points of the model''s engagement rules.';
+COMMENT ON AGGREGATE lead_score.engagement_categories(text, text, timestamptz, text, text, text) IS
+    'Category scores of a group of activity rows, as jsonb {"category": score}.';
+COMMENT ON AGGREGATE lead_score.engagement_state(text, text, timestamptz, text, text, text) IS
+    'The engagement state of a group of activity rows (bytea), for score(), explain() and the state functions.';
+COMMENT ON FUNCTION lead_score.engagement_score(bytea) IS 'Engagement score of an engagement state.';
+COMMENT ON FUNCTION lead_score.category_scores(bytea) IS 'Category scores of an engagement state, as jsonb {"category": score}.';
+COMMENT ON FUNCTION lead_score.grade(text, float8) IS 'The model''s grade for a fit score.';
+COMMENT ON FUNCTION lead_score.label(text, float8) IS 'The model''s label for an engagement score.';
+COMMENT ON FUNCTION lead_score.quadrant(text, float8, float8, boolean) IS
+    'The fit x engagement quadrant: act_now, account_based, check_fit, nurture or disqualified.';
+COMMENT ON FUNCTION lead_score.is_mql(text, float8, float8, boolean) IS 'Whether fit and engagement make a marketing-qualified lead under the model.';
+COMMENT ON FUNCTION lead_score.model_spec(text, integer) IS 'A model''s spec: its current version, or the version given.';
+COMMENT ON FUNCTION lead_score.drop_model(text) IS 'Drop a model and its versions; false if it did not exist.';
+COMMENT ON TYPE lead_score.score IS
+    'A lead''s whole score: fit, engagement, total, classification, categories and the predictive score (README, "Scoring functions").';
+COMMENT ON TYPE lead_score._applied IS 'Internal: what the live path stores in a score row.';
+-- Column comments of score, top_lead and current_scores, from the one
+-- definition of their fields (lead_score_core::sqlgen::attach::SCORE).
+DO $$ DECLARE c text; BEGIN
+    FOREACH c IN ARRAY lead_score._score_comments() LOOP EXECUTE c; END LOOP;
+END $$;
+
+-- What every column of the extension's tables and views is (\d+).
+COMMENT ON COLUMN lead_score.models.id IS 'Model id';
+COMMENT ON COLUMN lead_score.models.name IS 'Model name, unique; what functions and attachments refer to';
+COMMENT ON COLUMN lead_score.models.current_version IS 'The version functions use';
+COMMENT ON COLUMN lead_score.models.created_at IS 'When the model was created';
+COMMENT ON COLUMN lead_score.models.updated_at IS 'When its current version last changed';
+COMMENT ON COLUMN lead_score.model_versions.model_id IS 'The model (lead_score.models.id)';
+COMMENT ON COLUMN lead_score.model_versions.version IS 'Version number, from 1';
+COMMENT ON COLUMN lead_score.model_versions.spec IS 'The validated JSON spec';
+COMMENT ON COLUMN lead_score.model_versions.note IS 'Free text given with the version (create_model''s note, or suggest_points'' summary)';
+COMMENT ON COLUMN lead_score.model_versions.created_at IS 'When the version was stored';
+COMMENT ON COLUMN lead_score.model_versions.created_by IS 'Role that stored it';
+COMMENT ON COLUMN lead_score.attachments.name IS 'Attachment name; its objects are lead_score.<name>_*';
+COMMENT ON COLUMN lead_score.attachments.model IS 'Model it scores with';
+COMMENT ON COLUMN lead_score.attachments.leads IS 'Leads table';
+COMMENT ON COLUMN lead_score.attachments.activities IS 'Activity table';
+COMMENT ON COLUMN lead_score.attachments.mapping IS 'Column mapping of attach()';
+COMMENT ON COLUMN lead_score.attachments.landmark IS 'Decay landmark the stored states are relative to (moved by tick())';
+COMMENT ON COLUMN lead_score.attachments.mode IS 'sync or deferred';
+COMMENT ON COLUMN lead_score.attachments.created_at IS 'When attach() ran';
+COMMENT ON COLUMN lead_score.alerts.id IS 'Alert id';
+COMMENT ON COLUMN lead_score.alerts.attachment IS 'Attachment that raised it';
+COMMENT ON COLUMN lead_score.alerts.model IS 'Model';
+COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text';
+COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, quadrant, burst or category';
+COMMENT ON COLUMN lead_score.alerts.detail IS 'What happened, for people';
+COMMENT ON COLUMN lead_score.alerts.total IS 'The lead''s total when it fired';
+COMMENT ON COLUMN lead_score.alerts.at IS 'When it fired (the writing transaction''s time)';
+COMMENT ON COLUMN lead_score.model_rules.model IS 'Model name';
+COMMENT ON COLUMN lead_score.model_rules.version IS 'Version';
+COMMENT ON COLUMN lead_score.model_rules.is_current IS 'Whether it is the current version';
+COMMENT ON COLUMN lead_score.model_rules.section IS 'fit or engagement';
+COMMENT ON COLUMN lead_score.model_rules.rule_index IS 'Position in the section, from 0';
+COMMENT ON COLUMN lead_score.model_rules.rule_name IS 'Rule name';
+COMMENT ON COLUMN lead_score.model_rules.event_types IS 'Event types (engagement rules)';
+COMMENT ON COLUMN lead_score.model_rules.points IS 'Points (per event for engagement)';
+COMMENT ON COLUMN lead_score.model_rules.disqualify IS 'A disqualify rule';
+COMMENT ON COLUMN lead_score.model_rules.category IS 'Category (engagement)';
+COMMENT ON COLUMN lead_score.model_rules.repeat IS 'every, once or cap (engagement)';
+COMMENT ON COLUMN lead_score.model_rules.rule_cap IS 'The rule''s cap when repeat is a cap';
+COMMENT ON COLUMN lead_score.model_rules.decay IS 'The rule''s decay';
+COMMENT ON COLUMN lead_score.model_rules.condition IS 'The rule''s when condition';
+COMMENT ON COLUMN lead_score.outcome_links.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.outcome_links.source IS 'The user''s outcome table or view, read in place';
+COMMENT ON COLUMN lead_score.outcome_links.mapping IS 'Its columns: lead_key, won, closed_at, lead_created_at';
+COMMENT ON COLUMN lead_score.outcome_links.linked_at IS 'When link_outcomes ran';
+COMMENT ON COLUMN lead_score.evaluations.id IS 'Evaluation id';
+COMMENT ON COLUMN lead_score.evaluations.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.evaluations.model IS 'Model';
+COMMENT ON COLUMN lead_score.evaluations.version IS 'Version evaluated';
+COMMENT ON COLUMN lead_score.evaluations.is_current IS 'Whether it was the current version';
+COMMENT ON COLUMN lead_score.evaluations.cutoff IS 'Fixed cut-off the leads were scored at';
+COMMENT ON COLUMN lead_score.evaluations.days_after_creation IS 'Or: days after each lead''s creation';
+COMMENT ON COLUMN lead_score.evaluations.evaluated_at IS 'When the backtest ran';
+COMMENT ON COLUMN lead_score.evaluations.leads IS 'Leads with a known outcome, open at the cut-off';
+COMMENT ON COLUMN lead_score.evaluations.positives IS 'Of them, won';
+COMMENT ON COLUMN lead_score.evaluations.auc IS 'ROC AUC';
+COMMENT ON COLUMN lead_score.evaluations.ci_lower IS 'Lower end of its 95% DeLong interval';
+COMMENT ON COLUMN lead_score.evaluations.ci_upper IS 'Upper end of its 95% DeLong interval';
+COMMENT ON COLUMN lead_score.evaluations.auc_difference IS 'AUC minus the current version''s, on the same leads';
+COMMENT ON COLUMN lead_score.evaluations.difference_ci_lower IS 'Lower end of the difference''s 95% paired DeLong interval';
+COMMENT ON COLUMN lead_score.evaluations.difference_ci_upper IS 'Upper end of that interval';
+COMMENT ON COLUMN lead_score.evaluations.p_value IS 'Two-sided p-value of the difference';
+COMMENT ON COLUMN lead_score.evaluations.better IS 'Better than the current version: the interval is above 0';
+COMMENT ON COLUMN lead_score.evaluations.warning IS 'Too little history to trust the result, when so';
+COMMENT ON COLUMN lead_score.feedback_reasons.reason IS 'Reason code, e.g. no_budget';
+COMMENT ON COLUMN lead_score.feedback_reasons.description IS 'What it means';
+COMMENT ON COLUMN lead_score.feedback_reasons.builtin IS 'Created with the extension (not dumped)';
+COMMENT ON COLUMN lead_score.feedback.id IS 'Feedback id';
+COMMENT ON COLUMN lead_score.feedback.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.feedback.lead_key IS 'The lead''s key, as text';
+COMMENT ON COLUMN lead_score.feedback.accepted IS 'Sales accepted the lead';
+COMMENT ON COLUMN lead_score.feedback.reason IS 'Why it was rejected (feedback_reasons)';
+COMMENT ON COLUMN lead_score.feedback.note IS 'Free text';
+COMMENT ON COLUMN lead_score.feedback.given_by IS 'Role that gave it (captured)';
+COMMENT ON COLUMN lead_score.feedback.given_at IS 'When (captured)';
+COMMENT ON COLUMN lead_score.feedback.total IS 'The lead''s total then (captured)';
+COMMENT ON COLUMN lead_score.feedback.fit IS 'Its fit then';
+COMMENT ON COLUMN lead_score.feedback.engagement IS 'Its engagement then';
+COMMENT ON COLUMN lead_score.feedback.grade IS 'Its grade then';
+COMMENT ON COLUMN lead_score.feedback.label IS 'Its label then';
+COMMENT ON COLUMN lead_score.feedback.quadrant IS 'Its quadrant then';
+COMMENT ON COLUMN lead_score.feedback.mql IS 'Whether it was an MQL then';
+COMMENT ON COLUMN lead_score.feedback.model_version IS 'Model version then';
+COMMENT ON COLUMN lead_score.feedback_rates.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.feedback_rates.dimension IS 'quadrant or grade';
+COMMENT ON COLUMN lead_score.feedback_rates.class IS 'The quadrant or grade';
+COMMENT ON COLUMN lead_score.feedback_rates.feedback IS 'Feedback rows';
+COMMENT ON COLUMN lead_score.feedback_rates.rejected IS 'Of them, rejections';
+COMMENT ON COLUMN lead_score.feedback_rates.rejection_rate IS 'rejected / feedback';
+COMMENT ON COLUMN lead_score.feedback_top_reasons.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.feedback_top_reasons.reason IS 'Rejection reason';
+COMMENT ON COLUMN lead_score.feedback_top_reasons.rejections IS 'Rejections with it';
+COMMENT ON COLUMN lead_score.feedback_top_reasons.rank IS '1 for the most common';
+COMMENT ON COLUMN lead_score.latest_evaluations.id IS 'Evaluation id';
+COMMENT ON COLUMN lead_score.latest_evaluations.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.latest_evaluations.model IS 'Model';
+COMMENT ON COLUMN lead_score.latest_evaluations.version IS 'Version evaluated';
+COMMENT ON COLUMN lead_score.latest_evaluations.is_current IS 'Whether it was the current version';
+COMMENT ON COLUMN lead_score.latest_evaluations.cutoff IS 'Fixed cut-off the leads were scored at';
+COMMENT ON COLUMN lead_score.latest_evaluations.days_after_creation IS 'Or: days after each lead''s creation';
+COMMENT ON COLUMN lead_score.latest_evaluations.evaluated_at IS 'When the backtest ran';
+COMMENT ON COLUMN lead_score.latest_evaluations.leads IS 'Leads with a known outcome, open at the cut-off';
+COMMENT ON COLUMN lead_score.latest_evaluations.positives IS 'Of them, won';
+COMMENT ON COLUMN lead_score.latest_evaluations.auc IS 'ROC AUC';
+COMMENT ON COLUMN lead_score.latest_evaluations.ci_lower IS 'Lower end of its 95% DeLong interval';
+COMMENT ON COLUMN lead_score.latest_evaluations.ci_upper IS 'Upper end of its 95% DeLong interval';
+COMMENT ON COLUMN lead_score.latest_evaluations.auc_difference IS 'AUC minus the current version''s, on the same leads';
+COMMENT ON COLUMN lead_score.latest_evaluations.difference_ci_lower IS 'Lower end of the difference''s 95% paired DeLong interval';
+COMMENT ON COLUMN lead_score.latest_evaluations.difference_ci_upper IS 'Upper end of that interval';
+COMMENT ON COLUMN lead_score.latest_evaluations.p_value IS 'Two-sided p-value of the difference';
+COMMENT ON COLUMN lead_score.latest_evaluations.better IS 'Better than the current version: the interval is above 0';
+COMMENT ON COLUMN lead_score.latest_evaluations.warning IS 'Too little history to trust the result, when so';
+COMMENT ON COLUMN lead_score.current_scores.attachment IS 'Attachment the score belongs to (one row per lead per attachment)';
+COMMENT ON COLUMN lead_score.current_scores.model IS 'Its model';

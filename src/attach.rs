@@ -644,6 +644,11 @@ fn pending_states_sql(attachment: &str, properties: i32) -> String {
 }
 
 /// `CREATE TYPE lead_score.score`, from the one list of its fields.
+#[pg_extern(name = "_score_comments", immutable, strict, parallel_safe)]
+fn score_comments() -> Vec<String> {
+    lead_score_core::sqlgen::attach::score_comments()
+}
+
 #[pg_extern(name = "_score_type_ddl", immutable, strict, parallel_safe)]
 fn score_type_ddl() -> String {
     lead_score_core::sqlgen::attach::score_type()

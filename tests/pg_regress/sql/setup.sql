@@ -25,3 +25,29 @@ ORDER BY 1::text;
 -- Model tables are user configuration that pg_dump keeps.
 SELECT unnest(extconfig)::regclass AS dumped_config
 FROM pg_extension WHERE extname = 'lead_score' ORDER BY 1::text;
+
+-- Every public function, aggregate, procedure, table, view and type says what
+-- it is (COMMENT ON): none is listed here. Internal ones start with "_".
+SELECT 'function' AS kind, p.oid::regprocedure::text AS object
+FROM pg_proc p
+WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname NOT LIKE '\_%'
+  AND obj_description(p.oid, 'pg_proc') IS NULL
+UNION ALL
+SELECT 'relation', c.oid::regclass::text
+FROM pg_class c
+WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p')
+  AND c.relname NOT LIKE '\_%' AND obj_description(c.oid, 'pg_class') IS NULL
+UNION ALL
+SELECT 'type', t.oid::regtype::text
+FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+WHERE t.typnamespace = 'lead_score'::regnamespace AND t.typname NOT LIKE '\_%'
+  AND obj_description(t.oid, 'pg_type') IS NULL
+ORDER BY 1, 2;
+
+-- ... and so does every column of them.
+SELECT c.oid::regclass AS relation, a.attname AS column_without_comment
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'c')
+  AND c.relname NOT LIKE '\_%' AND a.attnum > 0 AND NOT a.attisdropped
+  AND col_description(c.oid, a.attnum) IS NULL
+ORDER BY 1::text, a.attnum;

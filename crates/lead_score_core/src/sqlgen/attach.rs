@@ -53,26 +53,83 @@ pub const APPLIED: &[(&str, &str, &str)] = &[
 ];
 
 /// Fields of the `lead_score.score` composite every scoring function returns,
-/// in order: the one definition of that shape. The SQL type, the current views'
-/// columns and the pgrx layer's field array (`src/lead.rs`) come from it.
-pub const SCORE: &[(&str, &str)] = &[
-    ("fit", "float8"),
-    ("engagement", "float8"),
-    ("total", "float8"),
-    ("grade", "text"),
-    ("label", "text"),
-    ("quadrant", "text"),
-    ("mql", "boolean"),
-    ("disqualified", "boolean"),
-    ("disqualified_by", "text"),
-    ("categories", "jsonb"),
-    ("hot_categories", "text[]"),
-    ("last_activity", "timestamptz"),
-    ("model_version", "integer"),
+/// in order, with what each means: the one definition of that shape. The SQL
+/// type, the current views' columns, their column comments and the pgrx
+/// layer's field array (`src/lead.rs`) come from it.
+pub const SCORE: &[(&str, &str, &str)] = &[
+    (
+        "fit",
+        "float8",
+        "Fit score: points of the fit rules that hold, completeness, clamped",
+    ),
+    (
+        "engagement",
+        "float8",
+        "Engagement score: decayed, capped points of the engagement rules",
+    ),
+    ("total", "float8", "fit + engagement"),
+    (
+        "grade",
+        "text",
+        "Grade of the fit score (classification.grades)",
+    ),
+    (
+        "label",
+        "text",
+        "Label of the engagement score (classification.labels)",
+    ),
+    (
+        "quadrant",
+        "text",
+        "act_now, account_based, check_fit, nurture or disqualified",
+    ),
+    (
+        "mql",
+        "boolean",
+        "Marketing-qualified lead (classification.mql)",
+    ),
+    ("disqualified", "boolean", "A disqualify rule holds"),
+    (
+        "disqualified_by",
+        "text",
+        "Name of the first disqualify rule that holds",
+    ),
+    (
+        "categories",
+        "jsonb",
+        "Category scores after their caps, as {\"category\": score}",
+    ),
+    (
+        "hot_categories",
+        "text[]",
+        "Categories at or above their watermark",
+    ),
+    (
+        "last_activity",
+        "timestamptz",
+        "Time of the lead's latest counted activity",
+    ),
+    (
+        "model_version",
+        "integer",
+        "Model version that scored the lead",
+    ),
     // The predictive model's (spec section `predictive`), NULL without one.
-    ("probability", "float8"),
-    ("predictive_score", "integer"),
-    ("top_features", "jsonb"),
+    (
+        "probability",
+        "float8",
+        "Probability of converting from the model's predictive section",
+    ),
+    (
+        "predictive_score",
+        "integer",
+        "round(100 x probability), 0 to 100",
+    ),
+    (
+        "top_features",
+        "jsonb",
+        "Largest contributions to the log-odds, [{\"feature\", \"contribution\"}]",
+    ),
 ];
 
 /// Fields of the `lead_score.top_lead` composite `top_leads` returns, in order.
@@ -87,6 +144,32 @@ pub const TOP_LEAD: &[(&str, &str)] = &[
     ("mql", "boolean"),
     ("disqualified", "boolean"),
 ];
+
+/// What a lead key column means, for the column comments beside [`SCORE`]'s.
+pub const LEAD_KEY_DOC: &str = "The lead's key, as in the leads table";
+
+/// `COMMENT ON COLUMN` for each column of `relation` (an already quoted name)
+/// that is a [`SCORE`] field or `lead_key`: the score type, `top_lead`, the
+/// current views and `current_scores` say what their columns are from here.
+pub fn score_column_comments(relation: &str, columns: &[&str]) -> Vec<String> {
+    columns
+        .iter()
+        .filter_map(|c| {
+            let doc = if *c == "lead_key" {
+                Some(LEAD_KEY_DOC)
+            } else {
+                SCORE.iter().find(|(f, _, _)| f == c).map(|(_, _, d)| *d)
+            };
+            doc.map(|d| {
+                format!(
+                    "COMMENT ON COLUMN {relation}.{} IS {}",
+                    ident(c),
+                    literal(d)
+                )
+            })
+        })
+        .collect()
+}
 
 /// `CREATE TYPE lead_score.top_lead`, from [`TOP_LEAD`].
 pub fn top_lead_type() -> String {
@@ -105,9 +188,23 @@ pub fn top_lead_type() -> String {
 pub fn score_type() -> String {
     let fields: Vec<String> = SCORE
         .iter()
-        .map(|(f, t)| format!("{} {t}", ident(f)))
+        .map(|(f, t, _)| format!("{} {t}", ident(f)))
         .collect();
     format!("CREATE TYPE {} AS ({})", ours("score"), fields.join(", "))
+}
+
+/// Column comments of the extension's own score-shaped relations: the
+/// `score` and `top_lead` types and the `current_scores` view.
+pub fn score_comments() -> Vec<String> {
+    let score: Vec<&str> = SCORE.iter().map(|(f, _, _)| *f).collect();
+    let top: Vec<&str> = TOP_LEAD.iter().map(|(f, _)| *f).collect();
+    let mut out = score_column_comments(&ours("score"), &score);
+    out.extend(score_column_comments(&ours("top_lead"), &top));
+    // current_scores has every field but disqualified_by (Query::CurrentScores).
+    let mut current = vec!["lead_key"];
+    current.extend(score.iter().filter(|f| **f != "disqualified_by"));
+    out.extend(score_column_comments(&ours("current_scores"), &current));
+    out
 }
 
 /// `CREATE TYPE lead_score._applied`, from [`APPLIED`].
@@ -408,9 +505,9 @@ impl Attachment {
             self.columns_view(),
             self.merged_view(),
             self.current_view(),
-            self.fold_function(),
-            self.recompute_function(),
         ];
+        out.extend(self.current_view_comments());
+        out.extend([self.fold_function(), self.recompute_function()]);
         for table in [Table::Activities, Table::Leads] {
             for write in Write::ALL {
                 if let Some(f) = self.trigger_function(table, write) {
@@ -600,6 +697,29 @@ impl Attachment {
         )
     }
 
+    /// What each column of the current view is (from [`SCORE`]).
+    pub fn current_view_comments(&self) -> Vec<Statement> {
+        let view = ours(&names::current(&self.name));
+        let mut columns = vec!["lead_key"];
+        columns.extend(SCORE.iter().map(|(f, _, _)| *f));
+        let mut out = vec![stmt(
+            names::current(&self.name),
+            format!(
+                "COMMENT ON VIEW {view} IS {}",
+                literal(&format!(
+                    "Current scores of attachment {}, one row per lead, read at lead_score.scoring_time().",
+                    self.name
+                ))
+            ),
+        )];
+        out.extend(
+            score_column_comments(&view, &columns)
+                .into_iter()
+                .map(|sql| stmt(names::current(&self.name), sql)),
+        );
+        out
+    }
+
     /// The current score of every lead, at `scoring_time()`.
     pub fn current_view(&self) -> Statement {
         stmt(
@@ -609,7 +729,7 @@ impl Attachment {
                 ours(&names::current(&self.name)),
                 SCORE
                     .iter()
-                    .map(|(f, _)| format!("x.{f}"))
+                    .map(|(f, _, _)| format!("x.{f}"))
                     .collect::<Vec<_>>()
                     .join(", "),
                 ours(&names::merged(&self.name))

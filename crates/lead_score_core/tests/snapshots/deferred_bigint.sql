@@ -53,6 +53,60 @@ SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x
 FROM "lead_score"."bench_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
+-- bench_current
+COMMENT ON VIEW "lead_score"."bench_current" IS 'Current scores of attachment bench, one row per lead, read at lead_score.scoring_time().';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."lead_key" IS 'The lead''s key, as in the leads table';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."fit" IS 'Fit score: points of the fit rules that hold, completeness, clamped';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."engagement" IS 'Engagement score: decayed, capped points of the engagement rules';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."total" IS 'fit + engagement';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."grade" IS 'Grade of the fit score (classification.grades)';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."label" IS 'Label of the engagement score (classification.labels)';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."quadrant" IS 'act_now, account_based, check_fit, nurture or disqualified';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."mql" IS 'Marketing-qualified lead (classification.mql)';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."disqualified" IS 'A disqualify rule holds';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."disqualified_by" IS 'Name of the first disqualify rule that holds';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."categories" IS 'Category scores after their caps, as {"category": score}';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."hot_categories" IS 'Categories at or above their watermark';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."last_activity" IS 'Time of the lead''s latest counted activity';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."model_version" IS 'Model version that scored the lead';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."probability" IS 'Probability of converting from the model''s predictive section';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."predictive_score" IS 'round(100 x probability), 0 to 100';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+
 -- bench__fold
 CREATE FUNCTION "lead_score"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off

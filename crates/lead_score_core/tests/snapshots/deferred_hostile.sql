@@ -53,6 +53,60 @@ SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x
 FROM "lead_score"."evil_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
+-- evil_current
+COMMENT ON VIEW "lead_score"."evil_current" IS 'Current scores of attachment evil, one row per lead, read at lead_score.scoring_time().';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."lead_key" IS 'The lead''s key, as in the leads table';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."fit" IS 'Fit score: points of the fit rules that hold, completeness, clamped';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."engagement" IS 'Engagement score: decayed, capped points of the engagement rules';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."total" IS 'fit + engagement';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."grade" IS 'Grade of the fit score (classification.grades)';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."label" IS 'Label of the engagement score (classification.labels)';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."quadrant" IS 'act_now, account_based, check_fit, nurture or disqualified';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."mql" IS 'Marketing-qualified lead (classification.mql)';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."disqualified" IS 'A disqualify rule holds';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."disqualified_by" IS 'Name of the first disqualify rule that holds';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."categories" IS 'Category scores after their caps, as {"category": score}';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."hot_categories" IS 'Categories at or above their watermark';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."last_activity" IS 'Time of the lead''s latest counted activity';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."model_version" IS 'Model version that scored the lead';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."probability" IS 'Probability of converting from the model''s predictive section';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."predictive_score" IS 'round(100 x probability), 0 to 100';
+
+-- evil_current
+COMMENT ON COLUMN "lead_score"."evil_current"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+
 -- evil__fold
 CREATE FUNCTION "lead_score"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off

@@ -45,6 +45,60 @@ SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x
 FROM "lead_score"."live_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
+-- live_current
+COMMENT ON VIEW "lead_score"."live_current" IS 'Current scores of attachment live, one row per lead, read at lead_score.scoring_time().';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."lead_key" IS 'The lead''s key, as in the leads table';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."fit" IS 'Fit score: points of the fit rules that hold, completeness, clamped';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."engagement" IS 'Engagement score: decayed, capped points of the engagement rules';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."total" IS 'fit + engagement';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."grade" IS 'Grade of the fit score (classification.grades)';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."label" IS 'Label of the engagement score (classification.labels)';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."quadrant" IS 'act_now, account_based, check_fit, nurture or disqualified';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."mql" IS 'Marketing-qualified lead (classification.mql)';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."disqualified" IS 'A disqualify rule holds';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."disqualified_by" IS 'Name of the first disqualify rule that holds';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."categories" IS 'Category scores after their caps, as {"category": score}';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."hot_categories" IS 'Categories at or above their watermark';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."last_activity" IS 'Time of the lead''s latest counted activity';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."model_version" IS 'Model version that scored the lead';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."probability" IS 'Probability of converting from the model''s predictive section';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."predictive_score" IS 'round(100 x probability), 0 to 100';
+
+-- live_current
+COMMENT ON COLUMN "lead_score"."live_current"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+
 -- live__fold
 CREATE FUNCTION "lead_score"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
