@@ -386,6 +386,27 @@ BEGIN
 END
 $$;
 
+-- A lead's activities, newest first, with the rules each matches and the
+-- points it gives now (decayed to scoring_time(), before caps): the sales rep's
+-- timeline. It reads the activity table as the caller.
+CREATE FUNCTION lead_score.timeline(attachment text, lead_key text)
+RETURNS TABLE (occurred_at timestamptz, event_type text, properties text[], rules text[], points float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = timeline.attachment;
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY EXECUTE lead_score._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
+END
+$$;
+COMMENT ON FUNCTION lead_score.timeline(text, text) IS
+    'A lead''s activities, newest first, with the engagement rules each matches and the points it gives now (decayed, before caps).';
+
 -- The n leads with the highest total now (ties by key), leaving out
 -- disqualified leads unless include_disqualified. Exact: each score row keeps
 -- the highest total any later read can give it (its bound, indexed); leads are

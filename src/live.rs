@@ -243,6 +243,43 @@ fn event_bounds(
     ))
 }
 
+/// `_event_points(model, event_type, occurred_at, properties)`: the rules one
+/// event matches and its points now (at `scoring_time()`), decayed, before
+/// caps (`EngagementModel::event_points`): a lead's timeline, per event.
+#[pg_extern(name = "_event_points", stable, parallel_safe)]
+fn event_points(
+    model: &str,
+    event_type: Option<&str>,
+    occurred_at: Option<pgrx::datum::TimestampWithTimeZone>,
+    properties: Option<Vec<Option<String>>>,
+) -> TableIterator<'static, (name!(rules, Vec<String>), name!(points, f64))> {
+    let resolved = crate::catalog::resolve(model);
+    let m = &resolved.compiled.model;
+    let (Some(event_type), Some(at)) = (event_type, occurred_at) else {
+        return TableIterator::once((Vec::new(), 0.0));
+    };
+    let props = properties.unwrap_or_default();
+    let values: Vec<Value> = m
+        .engagement
+        .properties
+        .iter()
+        .enumerate()
+        .map(|(i, _)| match props.get(i) {
+            Some(Some(t)) => Value::Text(t.as_str()),
+            _ => Value::Null,
+        })
+        .collect();
+    let matched = m
+        .engagement
+        .event_points(event_type, at.into_inner(), &values, resolved.as_of);
+    let rules = matched
+        .iter()
+        .map(|(i, _)| m.engagement.rules[*i].name.clone())
+        .collect();
+    let points = matched.iter().map(|(_, p)| p).sum();
+    TableIterator::once((rules, points))
+}
+
 /// The score of a live state at `now`. Readers pass `as_of` when `now` is
 /// `lead_score.as_of` (see `lead_score_core::live::read_time`).
 fn score_at(

@@ -186,6 +186,40 @@ impl EngagementModel {
     }
 }
 
+impl EngagementModel {
+    /// One event's points as of `as_of`, for a sales rep's timeline: per rule
+    /// it matches (index and points), the rule's points decayed to the
+    /// event's age, before a rule's repeat cap or once, category and total
+    /// caps, and inactivity decay, which belong to the lead's whole history.
+    /// An event after `as_of` matches nothing yet.
+    pub fn event_points(
+        &self,
+        event_type: &str,
+        at: i64,
+        properties: &[Value],
+        as_of: i64,
+    ) -> Vec<(usize, f64)> {
+        if at > as_of {
+            return Vec::new();
+        }
+        let Some(matching) = self.rules_by_event.get(event_type) else {
+            return Vec::new();
+        };
+        let age = as_of.saturating_sub(at);
+        matching
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| {
+                self.rules[i]
+                    .when
+                    .as_ref()
+                    .is_none_or(|w| w.eval(properties))
+            })
+            .map(|i| (i, self.rules[i].points * self.rules[i].decay.factor(age)))
+            .collect()
+    }
+}
+
 /// Merges `other` into `into`. Exactly associative and commutative.
 pub fn combine(into: &mut [u8], other: &[u8]) -> Result<()> {
     let (key_a, rules) = read_key(into)?;

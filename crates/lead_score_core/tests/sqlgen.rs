@@ -33,6 +33,7 @@ fn render(a: &Attachment) -> String {
         "top_leads",
         "current_score",
         "current_scores",
+        "timeline",
         "fold",
         "citus_outbox",
         "citus_relay",

@@ -94,6 +94,11 @@ SELECT * FROM lead_score.current_score('nope', 1);
 SELECT right(lead_key, 1) AS person, round(total::numeric, 3) AS total, quadrant, disqualified FROM lead_score.top_leads('live', 2);
 SELECT right(lead_key, 1) AS person, round(total::numeric, 3) AS total, disqualified
 FROM lead_score.top_leads('live', 10, include_disqualified => true);
+-- A sales rep's timeline of one lead: its activities, newest first, the rules
+-- each matches and the points it gives now (decayed; before caps).
+SELECT occurred_at, event_type, properties, rules, round(points::numeric, 3) AS points
+FROM lead_score.timeline('live', '00000000-0000-0000-0000-000000000001');
+SELECT * FROM lead_score.timeline('nope', '1');
 
 -- Time passes: decay alone takes person 1 out of MQL. tick() finds it and alerts once.
 SET lead_score.mock_now = '2026-06-20 12:00:00+00';

@@ -1511,6 +1511,9 @@ pub enum Query {
     /// Every lead's current score, as `current_scores` shows it: $1
     /// attachment, $2 model.
     CurrentScores,
+    /// One lead's activities, newest first, each with the rules it matches
+    /// and its points now: $1 model, $2 the lead's key as text.
+    Timeline,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
     /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
@@ -1541,6 +1544,7 @@ impl Query {
             "current_score" => Query::CurrentScore,
             "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
+            "timeline" => Query::Timeline,
             "fold" => Query::Fold,
             "citus_outbox" => Query::CitusOutbox,
             "citus_relay" => Query::CitusRelay,
@@ -1582,6 +1586,7 @@ impl Attachment {
                 "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
                 ours(&names::merged(&self.name))
             ),
+            Query::Timeline => self.timeline_query(),
             Query::CurrentScoreText => format!(
                 "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
                 ours(&names::merged(&self.name)),
@@ -1702,6 +1707,29 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),
             leads = self.leads.to_sql(),
+        )
+    }
+
+    /// See [`Query::Timeline`].
+    fn timeline_query(&self) -> String {
+        let props: Vec<String> = self.properties.iter().map(|p| p.text_of("a")).collect();
+        let array = if props.is_empty() {
+            "NULL::pg_catalog.text[]".to_string()
+        } else {
+            format!("ARRAY[{}]::pg_catalog.text[]", props.join(", "))
+        };
+        format!(
+            "SELECT a.{etime}::pg_catalog.timestamptz AS occurred_at, {etype} AS event_type, {array} AS properties,
+       e.rules, e.points
+FROM {activities} a
+CROSS JOIN LATERAL lead_score._event_points($1, {etype}, a.{etime}::pg_catalog.timestamptz, {array}) e
+WHERE {akey} = CAST($2 AS {key_type})
+ORDER BY a.{etime} DESC",
+            etime = ident(&self.occurred_at),
+            etype = self.event_type.text_of("a"),
+            activities = self.activities.to_sql(),
+            akey = self.activity_lead_key.of("a"),
+            key_type = self.key_type(),
         )
     }
 

@@ -615,6 +615,14 @@ SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, 
 -- query current_scores
 SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."bench_current" c;
 
+-- query timeline
+SELECT a."occurred_at"::pg_catalog.timestamptz AS occurred_at, (a."type")::text AS event_type, NULL::pg_catalog.text[] AS properties,
+       e.rules, e.points
+FROM "public"."activities" a
+CROSS JOIN LATERAL lead_score._event_points($1, (a."type")::text, a."occurred_at"::pg_catalog.timestamptz, NULL::pg_catalog.text[]) e
+WHERE a."lead_id" = CAST($2 AS "pg_catalog"."int8")
+ORDER BY a."occurred_at" DESC;
+
 -- query fold
 SELECT "lead_score"."bench__fold"();
 

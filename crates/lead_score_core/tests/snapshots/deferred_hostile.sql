@@ -638,6 +638,14 @@ SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, 
 -- query current_scores
 SELECT $1, $2, pg_catalog.format('%s', c.lead_key), c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."evil_current" c;
 
+-- query timeline
+SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[] AS properties,
+       e.rules, e.points
+FROM "$$"."a;b" a
+CROSS JOIN LATERAL lead_score._event_points($1, (a."ty pe")::text, a."at\"::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[]) e
+WHERE a."k'ey" = CAST($2 AS "crm"."lead key")
+ORDER BY a."at\" DESC;
+
 -- query fold
 SELECT "lead_score"."evil__fold"();
 

@@ -667,6 +667,14 @@ SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, 
 -- query current_scores
 SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."live_current" c;
 
+-- query timeline
+SELECT a."at"::pg_catalog.timestamptz AS occurred_at, (a."kind")::text AS event_type, ARRAY[(a."page")::text]::pg_catalog.text[] AS properties,
+       e.rules, e.points
+FROM "app"."touches" a
+CROSS JOIN LATERAL lead_score._event_points($1, (a."kind")::text, a."at"::pg_catalog.timestamptz, ARRAY[(a."page")::text]::pg_catalog.text[]) e
+WHERE a."person" = CAST($2 AS "pg_catalog"."uuid")
+ORDER BY a."at" DESC;
+
 -- query fold
 SELECT "lead_score"."live__fold"();
 
