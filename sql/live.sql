@@ -258,6 +258,8 @@ BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
         PERFORM lead_score._rescore(att, false);
     END;
+    -- The starting distribution is the first history (not on Citus yet).
+    PERFORM lead_score._record_history(v_name, true);
     RETURN (SELECT c.oid::regclass FROM pg_class c
             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
 END
@@ -342,6 +344,10 @@ BEGIN
     IF lead_score._citus() THEN
         PERFORM lead_score.relay_alerts();
     END IF;
+    -- Score history, for each attachment whose history is due (history_settings).
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        PERFORM lead_score._record_history(att.name, false);
+    END LOOP;
     RETURN alerts;
 END
 $$;
@@ -1160,3 +1166,179 @@ COMMENT ON COLUMN lead_score.latest_evaluations.better IS 'Better than the curre
 COMMENT ON COLUMN lead_score.latest_evaluations.warning IS 'Too little history to trust the result, when so';
 COMMENT ON COLUMN lead_score.current_scores.attachment IS 'Attachment the score belongs to (one row per lead per attachment)';
 COMMENT ON COLUMN lead_score.current_scores.model IS 'Its model';
+
+-------------------------------------------------------------------------------
+-- Score history (README, "Score history"): a row per lead when its grade,
+-- label, quadrant, MQL or disqualification changes, checked by tick() every
+-- history_settings.every (1 hour by default) and recorded by attach() first;
+-- and the day's leads per class. Kept for history_settings.retention.
+-------------------------------------------------------------------------------
+CREATE TABLE lead_score.score_history (
+    attachment    text NOT NULL,
+    lead_key      text NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    fit           float8,
+    engagement    float8,
+    total         float8,
+    grade         text,
+    label         text,
+    quadrant      text,
+    mql           boolean,
+    disqualified  boolean,
+    probability   float8,
+    model_version integer
+);
+CREATE INDEX score_history_lead ON lead_score.score_history (attachment, lead_key, recorded_at);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.score_history', '');
+COMMENT ON TABLE lead_score.score_history IS
+    'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, from attach() on.';
+
+-- Each lead's last recorded classification, so a check compares with it.
+CREATE TABLE lead_score._history_heads (
+    attachment   text NOT NULL,
+    lead_key     text NOT NULL,
+    grade        text,
+    label        text,
+    quadrant     text,
+    mql          boolean,
+    disqualified boolean,
+    PRIMARY KEY (attachment, lead_key)
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score._history_heads', '');
+COMMENT ON TABLE lead_score._history_heads IS 'Internal: each lead''s last classification in score_history.';
+
+CREATE TABLE lead_score.class_counts (
+    attachment text NOT NULL,
+    day        date NOT NULL,
+    dimension  text NOT NULL,
+    class      text,
+    leads      bigint NOT NULL
+);
+CREATE INDEX class_counts_day ON lead_score.class_counts (attachment, day);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.class_counts', '');
+COMMENT ON TABLE lead_score.class_counts IS
+    'Leads per grade, label, quadrant and MQL of each attachment, per day (the day''s last check), for charts over time.';
+
+CREATE TABLE lead_score.history_settings (
+    attachment  text PRIMARY KEY,
+    every       interval NOT NULL DEFAULT '1 hour' CHECK (every OPERATOR(pg_catalog.>) '0'::interval),
+    retention   interval NOT NULL DEFAULT '2 years' CHECK (retention OPERATOR(pg_catalog.>) '0'::interval),
+    recorded_at timestamptz
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.history_settings', '');
+COMMENT ON TABLE lead_score.history_settings IS
+    'How often tick() checks each attachment''s leads for history, and how long history is kept.';
+
+CREATE FUNCTION lead_score._record_history(attachment text, force boolean)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+SET enable_nestloop = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    att  lead_score.attachments;
+    s    lead_score.history_settings;
+    now_ timestamptz := lead_score._now();
+    n    bigint;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _record_history.attachment;
+    IF att.name IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _record_history.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    IF lead_score._citus_method(att.leads) IS NOT NULL THEN
+        RETURN 0;  -- not kept on Citus yet (docs/citus.md)
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = att.name) THEN
+        INSERT INTO lead_score.history_settings AS h (attachment) VALUES (att.name) ON CONFLICT (attachment) DO NOTHING;
+    END IF;
+    -- One recorder at a time per attachment. tick() does not wait for another
+    -- (a later tick checks); record_history() does.
+    IF force THEN
+        SELECT * INTO s FROM lead_score.history_settings h WHERE h.attachment = att.name FOR UPDATE;
+    ELSE
+        SELECT * INTO s FROM lead_score.history_settings h WHERE h.attachment = att.name FOR UPDATE SKIP LOCKED;
+        IF s.attachment IS NULL
+           OR (s.recorded_at IS NOT NULL AND s.recorded_at OPERATOR(pg_catalog.+) s.every > now_) THEN
+            RETURN 0;
+        END IF;
+    END IF;
+    EXECUTE lead_score._sql(att.name, 'record_history') INTO n USING att.name, now_;
+    DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = now_::date;
+    EXECUTE lead_score._sql(att.name, 'class_counts') USING att.name, now_::date;
+    -- Retention: older rows go, but each lead keeps its latest.
+    DELETE FROM lead_score.score_history h
+    WHERE h.attachment = att.name AND h.recorded_at < now_ OPERATOR(pg_catalog.-) s.retention
+      AND EXISTS (SELECT 1 FROM lead_score.score_history l
+                  WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > h.recorded_at);
+    DELETE FROM lead_score.class_counts c
+    WHERE c.attachment = att.name AND c.day < (now_ OPERATOR(pg_catalog.-) s.retention)::date;
+    UPDATE lead_score.history_settings h SET recorded_at = now_ WHERE h.attachment = att.name;
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION lead_score.record_history(attachment text)
+RETURNS bigint LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT lead_score._record_history(attachment, true)';
+COMMENT ON FUNCTION lead_score.record_history(text) IS
+    'Check an attachment''s leads now and add a history row for each whose classification changed; returns the rows added.';
+
+CREATE FUNCTION lead_score.set_history(attachment text, every interval DEFAULT '1 hour', retention interval DEFAULT '2 years')
+RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = set_history.attachment) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', set_history.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
+    VALUES (set_history.attachment, set_history.every, set_history.retention)
+    ON CONFLICT (attachment) DO UPDATE SET (every, retention) = (EXCLUDED.every, EXCLUDED.retention);
+END
+$$;
+COMMENT ON FUNCTION lead_score.set_history(text, interval, interval) IS
+    'How often tick() checks an attachment''s leads for history (every), and how long rows are kept (retention).';
+
+-- A lead's score over time, and the leads per class per day, with plain columns.
+CREATE VIEW lead_score.history_daily AS
+SELECT c.attachment, c.day, c.dimension, c.class, c.leads FROM lead_score.class_counts c;
+COMMENT ON VIEW lead_score.history_daily IS 'Leads per grade, label, quadrant and MQL, per attachment and day.';
+
+REVOKE ALL ON FUNCTION lead_score._record_history(text, boolean), lead_score.record_history(text),
+                       lead_score.set_history(text, interval, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score._record_history(text, boolean), lead_score.record_history(text),
+                          lead_score.set_history(text, interval, interval) TO lead_score_admin;
+GRANT SELECT ON lead_score.score_history, lead_score.class_counts, lead_score.history_daily, lead_score.history_settings
+    TO lead_score_reader, lead_score_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON lead_score.score_history, lead_score._history_heads, lead_score.class_counts,
+    lead_score.history_settings TO lead_score_admin;
+COMMENT ON COLUMN lead_score.score_history.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.score_history.lead_key IS 'The lead''s key, as text';
+COMMENT ON COLUMN lead_score.score_history.recorded_at IS 'When the change was recorded';
+COMMENT ON COLUMN lead_score.score_history.fit IS 'Fit score then';
+COMMENT ON COLUMN lead_score.score_history.engagement IS 'Engagement score then';
+COMMENT ON COLUMN lead_score.score_history.total IS 'Total then';
+COMMENT ON COLUMN lead_score.score_history.grade IS 'Grade then';
+COMMENT ON COLUMN lead_score.score_history.label IS 'Label then';
+COMMENT ON COLUMN lead_score.score_history.quadrant IS 'Quadrant then';
+COMMENT ON COLUMN lead_score.score_history.mql IS 'Whether it was an MQL then';
+COMMENT ON COLUMN lead_score.score_history.disqualified IS 'Whether it was disqualified then';
+COMMENT ON COLUMN lead_score.score_history.probability IS 'Predictive probability then';
+COMMENT ON COLUMN lead_score.score_history.model_version IS 'Model version then';
+COMMENT ON COLUMN lead_score.class_counts.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (the session time zone''s) of the count';
+COMMENT ON COLUMN lead_score.class_counts.dimension IS 'grade, label, quadrant or mql';
+COMMENT ON COLUMN lead_score.class_counts.class IS 'The grade, label, quadrant, or MQL / not MQL';
+COMMENT ON COLUMN lead_score.class_counts.leads IS 'Leads in it at the day''s last check';
+COMMENT ON COLUMN lead_score.history_daily.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.history_daily.day IS 'Day of the count';
+COMMENT ON COLUMN lead_score.history_daily.dimension IS 'grade, label, quadrant or mql';
+COMMENT ON COLUMN lead_score.history_daily.class IS 'The grade, label, quadrant, or MQL / not MQL';
+COMMENT ON COLUMN lead_score.history_daily.leads IS 'Leads in it at the day''s last check';
+COMMENT ON COLUMN lead_score.history_settings.attachment IS 'Attachment';
+COMMENT ON COLUMN lead_score.history_settings.every IS 'How often tick() checks its leads';
+COMMENT ON COLUMN lead_score.history_settings.retention IS 'How long history rows are kept (each lead keeps its latest)';
+COMMENT ON COLUMN lead_score.history_settings.recorded_at IS 'Last check';

@@ -585,10 +585,23 @@ fn detach(attachment: &str) -> bool {
             leads.as_ref(),
             activities.as_ref(),
         ));
-        if let Err(e) = Spi::run_with_args(
-            "DELETE FROM lead_score.attachments a WHERE a.name = $1",
-            &[attachment.into()],
-        ) {
+        // Its history goes with it, as its scores do.
+        let history = [
+            "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
+            "DELETE FROM lead_score.history_settings h WHERE h.attachment = $1",
+            "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
+            "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
+        ];
+        if let Err(e) = history
+            .iter()
+            .try_for_each(|sql| Spi::run_with_args(sql, &[attachment.into()]))
+            .and_then(|_| {
+                Spi::run_with_args(
+                    "DELETE FROM lead_score.attachments a WHERE a.name = $1",
+                    &[attachment.into()],
+                )
+            })
+        {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                 format!("lead_score: {e}"),

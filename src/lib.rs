@@ -93,10 +93,18 @@ pub extern "C-unwind" fn _PG_init() {
 unsafe extern "C-unwind" fn check_as_of(
     newval: *mut *mut std::ffi::c_char,
     _extra: *mut *mut std::ffi::c_void,
-    _source: pg_sys::GucSource::Type,
+    source: pg_sys::GucSource::Type,
 ) -> bool {
     const MAXDATELEN: usize = 128;
     const MAXDATEFIELDS: usize = 25;
+    // Only what a session sets is checked: a parallel worker restores its
+    // leader's (checked) value before it can parse zone abbreviations, and
+    // values from the configuration files or ALTER ... SET are read at use.
+    // SAFETY: reads a backend-local integer.
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 || source < pg_sys::GucSource::PGC_S_INTERACTIVE
+    {
+        return true;
+    }
     // SAFETY: PostgreSQL passes a valid pointer to the new value, which is
     // NULL or a NUL-terminated string.
     let value = unsafe { *newval };

@@ -34,6 +34,8 @@ fn render(a: &Attachment) -> String {
         "current_score",
         "current_scores",
         "timeline",
+        "record_history",
+        "class_counts",
         "fold",
         "citus_outbox",
         "citus_relay",

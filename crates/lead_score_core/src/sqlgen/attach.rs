@@ -1514,6 +1514,14 @@ pub enum Query {
     /// One lead's activities, newest first, each with the rules it matches
     /// and its points now: $1 model, $2 the lead's key as text.
     Timeline,
+    /// Appends a history row for every lead whose grade, label, quadrant,
+    /// MQL or disqualification differs from its last one (or that has none),
+    /// and moves its head: $1 attachment, $2 the time recorded. Returns the
+    /// rows written.
+    RecordHistory,
+    /// Today's leads per grade, label, quadrant and MQL: $1 attachment, $2
+    /// the day.
+    ClassCounts,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
     /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
@@ -1545,6 +1553,8 @@ impl Query {
             "current_score_text" => Query::CurrentScoreText,
             "current_scores" => Query::CurrentScores,
             "timeline" => Query::Timeline,
+            "record_history" => Query::RecordHistory,
+            "class_counts" => Query::ClassCounts,
             "fold" => Query::Fold,
             "citus_outbox" => Query::CitusOutbox,
             "citus_relay" => Query::CitusRelay,
@@ -1587,6 +1597,8 @@ impl Attachment {
                 ours(&names::merged(&self.name))
             ),
             Query::Timeline => self.timeline_query(),
+            Query::RecordHistory => self.record_history_query(),
+            Query::ClassCounts => self.class_counts_query(),
             Query::CurrentScoreText => format!(
                 "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
                 ours(&names::merged(&self.name)),
@@ -1707,6 +1719,55 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),
             leads = self.leads.to_sql(),
+        )
+    }
+
+    /// See [`Query::RecordHistory`]. Reads the current view (at
+    /// `scoring_time()`, which the caller pins to now).
+    fn record_history_query(&self) -> String {
+        format!(
+            "WITH cur AS (
+    SELECT {key} AS lead_key, {fields} FROM {current} c),
+changed AS (
+    SELECT cur.* FROM cur
+    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    WHERE h.lead_key IS NULL
+       OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
+          IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
+heads AS (
+    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+ins AS (
+    INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
+                                          quadrant, mql, disqualified, probability, model_version)
+    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+           c.disqualified, c.probability, c.model_version
+    FROM changed c
+    RETURNING 1)
+SELECT pg_catalog.count(*) FROM ins",
+            key = text_of("c.lead_key", self.lead_key.text),
+            fields = SCORE
+                .iter()
+                .map(|(f, _, _)| format!("c.{f}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            current = ours(&names::current(&self.name)),
+        )
+    }
+
+    /// See [`Query::ClassCounts`].
+    fn class_counts_query(&self) -> String {
+        format!(
+            "INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+SELECT $1, $2, v.dimension, v.class, pg_catalog.count(*)
+FROM {current} c
+CROSS JOIN LATERAL (VALUES ('grade', c.grade), ('label', c.label), ('quadrant', c.quadrant),
+                           ('mql', CASE WHEN c.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+GROUP BY v.dimension, v.class",
+            current = ours(&names::current(&self.name)),
         )
     }
 

@@ -623,6 +623,38 @@ CROSS JOIN LATERAL lead_score._event_points($1, (a."type")::text, a."occurred_at
 WHERE a."lead_id" = CAST($2 AS "pg_catalog"."int8")
 ORDER BY a."occurred_at" DESC;
 
+-- query record_history
+WITH cur AS (
+    SELECT (c.lead_key)::text AS lead_key, c.* FROM "lead_score"."bench_current" c),
+changed AS (
+    SELECT cur.* FROM cur
+    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    WHERE h.lead_key IS NULL
+       OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
+          IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
+heads AS (
+    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+ins AS (
+    INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
+                                          quadrant, mql, disqualified, probability, model_version)
+    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+           c.disqualified, c.probability, c.model_version
+    FROM changed c
+    RETURNING 1)
+SELECT pg_catalog.count(*) FROM ins;
+
+-- query class_counts
+INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+SELECT $1, $2, v.dimension, v.class, pg_catalog.count(*)
+FROM "lead_score"."bench_current" c
+CROSS JOIN LATERAL (VALUES ('grade', c.grade), ('label', c.label), ('quadrant', c.quadrant),
+                           ('mql', CASE WHEN c.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+GROUP BY v.dimension, v.class;
+
 -- query fold
 SELECT "lead_score"."bench__fold"();
 

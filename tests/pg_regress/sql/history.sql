@@ -1,0 +1,65 @@
+-- Score history: attach() records the starting distribution; tick() checks the
+-- leads every hour (history_settings.every) and adds a row for each lead whose
+-- grade, label, quadrant, MQL or disqualification changed; class_counts keeps
+-- the day's leads per class for charts over time.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_app.sql'
+\i :fixtures
+
+SELECT lead_score.attach('live', 'app.people', 'app.touches',
+    '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
+      "occurred_at": "at", "properties": {"url": "page"}}') IS NOT NULL AS attached;
+-- The first rows: every lead as attach() scored it.
+SELECT right(lead_key, 1) AS person, recorded_at, round(total::numeric, 3) AS total, grade, label, quadrant, mql
+FROM lead_score.score_history ORDER BY lead_key, recorded_at;
+SELECT day, dimension, class, leads FROM lead_score.history_daily WHERE dimension IN ('quadrant', 'mql') ORDER BY 2, 3;
+SELECT attachment, every, retention, recorded_at FROM lead_score.history_settings;
+
+-- Person 1 requests a demo: hot, act now, an MQL. A tick within the hour
+-- records nothing yet; the first one after it records the change.
+INSERT INTO app.touches (person, kind, at, page) VALUES
+  ('00000000-0000-0000-0000-000000000001', 'demo_request', '2026-06-01 12:10+00', NULL);
+SET lead_score.mock_now = '2026-06-01 12:30:00+00';
+SELECT lead_score.tick() IS NOT NULL AS ticked;
+SELECT count(*) AS rows FROM lead_score.score_history;
+SET lead_score.mock_now = '2026-06-01 13:05:00+00';
+SELECT lead_score.tick() IS NOT NULL AS ticked;
+SELECT right(lead_key, 1) AS person, recorded_at, round(total::numeric, 3) AS total, label, quadrant, mql
+FROM lead_score.score_history ORDER BY lead_key, recorded_at;
+
+-- Two weeks on, decay alone moves leads: record_history checks at once.
+SET lead_score.mock_now = '2026-06-15 12:00:00+00';
+SELECT lead_score.record_history('live') AS rows_added;
+SELECT right(lead_key, 1) AS person, count(*) AS rows, max(recorded_at) AS last
+FROM lead_score.score_history GROUP BY lead_key ORDER BY lead_key;
+-- A lead's score over time, as a BI tool would chart it.
+SELECT recorded_at, round(total::numeric, 3) AS total, quadrant
+FROM lead_score.score_history WHERE lead_key = '00000000-0000-0000-0000-000000000001' ORDER BY recorded_at;
+-- Leads per quadrant over time, one row per day and class.
+SELECT day, class, leads FROM lead_score.history_daily WHERE dimension = 'quadrant' ORDER BY day, class;
+
+-- Settings: how often, and for how long. Rows older than the retention go,
+-- but each lead keeps its latest.
+SELECT lead_score.set_history('live', every => '1 day', retention => '7 days');
+SET lead_score.mock_now = '2026-06-16 12:00:00+00';
+SELECT lead_score.tick() IS NOT NULL AS ticked;
+SELECT right(lead_key, 1) AS person, count(*) AS rows, min(recorded_at) AS first
+FROM lead_score.score_history GROUP BY lead_key ORDER BY lead_key;
+SELECT lead_score.set_history('live', every => '0 hours');
+SELECT lead_score.set_history('nope');
+-- Readers see the history; they cannot write it or record it.
+SET ROLE lead_score_reader;
+SELECT count(*) > 0 AS readable FROM lead_score.score_history;
+SELECT lead_score.record_history('live');
+RESET ROLE;
+
+-- detach removes the attachment's history with its scores (copy it first to keep it).
+SELECT lead_score.detach('live');
+SELECT (SELECT count(*) FROM lead_score.score_history) AS rows,
+       (SELECT count(*) FROM lead_score.class_counts) AS counts,
+       (SELECT count(*) FROM lead_score.history_settings) AS settings;
+
+RESET lead_score.mock_now;
+DROP SCHEMA app CASCADE;
+SELECT lead_score.drop_model('live');
