@@ -177,3 +177,8 @@ SELECT l.id AS lead_id, l.full_name, l.job_title, l.company, s.*, e.state AS eng
 FROM crm.leads l
 LEFT JOIN engagement e ON e.lead_id = l.id
 CROSS JOIN LATERAL lead_score.score('demo', l, e.state) AS s;
+
+-- Live scores with their history: attach the model, then rebuild the history
+-- of the last 12 weeks (week by week, through the aggregates) for the charts.
+SELECT lead_score.attach('demo', 'crm.leads', 'crm.activities') IS NOT NULL AS attached;
+SELECT lead_score.backfill_history('demo', date_trunc('day', now()) - interval '12 weeks', '1 week') AS history_rows;

@@ -1263,9 +1263,8 @@ BEGIN
             RETURN 0;
         END IF;
     END IF;
-    EXECUTE lead_score._sql(att.name, 'record_history') INTO n USING att.name, now_;
     DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = now_::date;
-    EXECUTE lead_score._sql(att.name, 'class_counts') USING att.name, now_::date;
+    EXECUTE lead_score._sql(att.name, 'record_history') INTO n USING att.name, now_;
     -- Retention: older rows go, but each lead keeps its latest.
     DELETE FROM lead_score.score_history h
     WHERE h.attachment = att.name AND h.recorded_at < now_ OPERATOR(pg_catalog.-) s.retention
@@ -1277,6 +1276,58 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- History before attach: every lead scored through the aggregates as of since,
+-- since + step, … up to now, then now. It replaces the attachment's history.
+-- Fit uses each lead's current attributes, and every lead of the table counts
+-- (lead_score does not know when a lead was created).
+CREATE FUNCTION lead_score.backfill_history(attachment text, since timestamptz, step interval DEFAULT '1 day')
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+SET enable_nestloop = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    att  lead_score.attachments;
+    now_ timestamptz := lead_score._now();
+    t    timestamptz;
+    n    bigint := 0;
+    k    bigint;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = backfill_history.attachment;
+    IF att.name IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', backfill_history.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    IF step IS NULL OR step <= '0'::interval OR since IS NULL OR since >= now_ THEN
+        RAISE EXCEPTION 'backfill_history: since must be in the past and step positive, got % and %', since, step
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_catalog.date_part('epoch', now_ OPERATOR(pg_catalog.-) since)
+       > 10000 * pg_catalog.date_part('epoch', step) THEN
+        RAISE EXCEPTION 'backfill_history: more than 10000 steps from % by %', since, step
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF lead_score._citus_method(att.leads) IS NOT NULL THEN
+        RETURN 0;  -- not kept on Citus yet (docs/citus.md)
+    END IF;
+    DELETE FROM lead_score.score_history h WHERE h.attachment = att.name;
+    DELETE FROM lead_score._history_heads h WHERE h.attachment = att.name;
+    DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name;
+    t := since;
+    WHILE t < now_ LOOP
+        PERFORM pg_catalog.set_config('lead_score.as_of', t::text, true);
+        DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = t::date;
+        EXECUTE lead_score._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
+        n := n + k;
+        t := t OPERATOR(pg_catalog.+) step;
+    END LOOP;
+    PERFORM pg_catalog.set_config('lead_score.as_of', '', true);
+    RETURN n + lead_score._record_history(att.name, true);
+END
+$$;
+COMMENT ON FUNCTION lead_score.backfill_history(text, timestamptz, interval) IS
+    'Rebuild an attachment''s history from a past time: its leads scored as of each step (current attributes), then now.';
 
 CREATE FUNCTION lead_score.record_history(attachment text)
 RETURNS bigint LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
@@ -1308,9 +1359,11 @@ SELECT c.attachment, c.day, c.dimension, c.class, c.leads FROM lead_score.class_
 COMMENT ON VIEW lead_score.history_daily IS 'Leads per grade, label, quadrant and MQL, per attachment and day.';
 
 REVOKE ALL ON FUNCTION lead_score._record_history(text, boolean), lead_score.record_history(text),
-                       lead_score.set_history(text, interval, interval) FROM PUBLIC;
+                       lead_score.set_history(text, interval, interval),
+                       lead_score.backfill_history(text, timestamptz, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score._record_history(text, boolean), lead_score.record_history(text),
-                          lead_score.set_history(text, interval, interval) TO lead_score_admin;
+                          lead_score.set_history(text, interval, interval),
+                          lead_score.backfill_history(text, timestamptz, interval) TO lead_score_admin;
 GRANT SELECT ON lead_score.score_history, lead_score.class_counts, lead_score.history_daily, lead_score.history_settings
     TO lead_score_reader, lead_score_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON lead_score.score_history, lead_score._history_heads, lead_score.class_counts,

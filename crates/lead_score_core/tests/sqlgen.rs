@@ -35,7 +35,7 @@ fn render(a: &Attachment) -> String {
         "current_scores",
         "timeline",
         "record_history",
-        "class_counts",
+        "backfill_history",
         "fold",
         "citus_outbox",
         "citus_relay",

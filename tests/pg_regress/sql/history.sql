@@ -39,6 +39,17 @@ FROM lead_score.score_history WHERE lead_key = '00000000-0000-0000-0000-00000000
 -- Leads per quadrant over time, one row per day and class.
 SELECT day, class, leads FROM lead_score.history_daily WHERE dimension = 'quadrant' ORDER BY day, class;
 
+-- History from before attach: backfill_history scores every lead through the
+-- aggregates as of each day (with its current attributes) and replaces the
+-- history with what changed day by day, then now.
+SELECT lead_score.backfill_history('live', '2026-05-29 12:00+00', '1 day') AS rows_added;
+SELECT day, class, leads FROM lead_score.history_daily
+WHERE dimension = 'quadrant' AND day <= '2026-06-04' ORDER BY day, class;
+SELECT right(lead_key, 1) AS person, recorded_at, quadrant, mql
+FROM lead_score.score_history ORDER BY lead_key, recorded_at;
+SELECT lead_score.backfill_history('live', '2026-07-01', '1 day');
+SELECT lead_score.backfill_history('live', '1990-01-01', '1 hour');
+
 -- Settings: how often, and for how long. Rows older than the retention go,
 -- but each lead keeps its latest.
 SELECT lead_score.set_history('live', every => '1 day', retention => '7 days');

@@ -1516,12 +1516,12 @@ pub enum Query {
     Timeline,
     /// Appends a history row for every lead whose grade, label, quadrant,
     /// MQL or disqualification differs from its last one (or that has none),
-    /// and moves its head: $1 attachment, $2 the time recorded. Returns the
-    /// rows written.
+    /// moves its head, and counts the leads per class for the day: $1
+    /// attachment, $2 the time recorded. Returns the rows written.
     RecordHistory,
-    /// Today's leads per grade, label, quadrant and MQL: $1 attachment, $2
-    /// the day.
-    ClassCounts,
+    /// As [`Query::RecordHistory`], for every lead scored through the
+    /// aggregates as of `$2` by the model `$3` (`name@N`): a past check.
+    BackfillHistory,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
     /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
@@ -1554,7 +1554,7 @@ impl Query {
             "current_scores" => Query::CurrentScores,
             "timeline" => Query::Timeline,
             "record_history" => Query::RecordHistory,
-            "class_counts" => Query::ClassCounts,
+            "backfill_history" => Query::BackfillHistory,
             "fold" => Query::Fold,
             "citus_outbox" => Query::CitusOutbox,
             "citus_relay" => Query::CitusRelay,
@@ -1598,7 +1598,7 @@ impl Attachment {
             ),
             Query::Timeline => self.timeline_query(),
             Query::RecordHistory => self.record_history_query(),
-            Query::ClassCounts => self.class_counts_query(),
+            Query::BackfillHistory => self.backfill_history_query(),
             Query::CurrentScoreText => format!(
                 "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
                 ours(&names::merged(&self.name)),
@@ -1725,9 +1725,53 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
     /// See [`Query::RecordHistory`]. Reads the current view (at
     /// `scoring_time()`, which the caller pins to now).
     fn record_history_query(&self) -> String {
+        self.history_query(format!(
+            "cur AS (
+    SELECT {key} AS lead_key, {fields} FROM {current} c)",
+            key = text_of("c.lead_key", self.lead_key.text),
+            fields = SCORE
+                .iter()
+                .map(|(f, _, _)| format!("c.{f}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            current = ours(&names::current(&self.name)),
+        ))
+    }
+
+    /// See [`Query::BackfillHistory`]: every lead scored through the
+    /// aggregates as of `$2` (the caller sets `lead_score.as_of` to it).
+    fn backfill_history_query(&self) -> String {
+        let lkey = self.lead_key.of("l");
+        let akey = self.activity_lead_key.of("a");
+        let etime = ident(&self.occurred_at);
+        self.history_query(format!(
+            "fresh AS (
+    SELECT {akey} AS k, lead_score.engagement_state($3, {etype}, a.{etime}{props}) AS st
+    FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
+cur AS (
+    SELECT {key} AS lead_key, {fields}
+    FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
+    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    WHERE {lkey} IS NOT NULL)",
+            etype = self.event_type.text_of("a"),
+            props = self.props_text("a"),
+            activities = self.activities.to_sql(),
+            key = text_of(&lkey, self.lead_key.text),
+            fields = SCORE
+                .iter()
+                .map(|(f, _, _)| format!("x.{f}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            leads = self.leads.to_sql(),
+        ))
+    }
+
+    /// The history step over `cur` (each lead's score, `lead_key` as text):
+    /// a row for each lead whose classification changed, its head moved, and
+    /// the leads per class for the day of `$2`. Returns the rows added.
+    fn history_query(&self, cur: String) -> String {
         format!(
-            "WITH cur AS (
-    SELECT {key} AS lead_key, {fields} FROM {current} c),
+            "WITH {cur},
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -1740,6 +1784,13 @@ heads AS (
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
       = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+counts AS (
+    INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+    SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
+    FROM cur
+    CROSS JOIN LATERAL (VALUES ('grade', cur.grade), ('label', cur.label), ('quadrant', cur.quadrant),
+                               ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+    GROUP BY v.dimension, v.class),
 ins AS (
     INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
                                           quadrant, mql, disqualified, probability, model_version)
@@ -1747,27 +1798,7 @@ ins AS (
            c.disqualified, c.probability, c.model_version
     FROM changed c
     RETURNING 1)
-SELECT pg_catalog.count(*) FROM ins",
-            key = text_of("c.lead_key", self.lead_key.text),
-            fields = SCORE
-                .iter()
-                .map(|(f, _, _)| format!("c.{f}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            current = ours(&names::current(&self.name)),
-        )
-    }
-
-    /// See [`Query::ClassCounts`].
-    fn class_counts_query(&self) -> String {
-        format!(
-            "INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
-SELECT $1, $2, v.dimension, v.class, pg_catalog.count(*)
-FROM {current} c
-CROSS JOIN LATERAL (VALUES ('grade', c.grade), ('label', c.label), ('quadrant', c.quadrant),
-                           ('mql', CASE WHEN c.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
-GROUP BY v.dimension, v.class",
-            current = ours(&names::current(&self.name)),
+SELECT pg_catalog.count(*) FROM ins"
         )
     }
 

@@ -625,7 +625,7 @@ ORDER BY a."occurred_at" DESC;
 
 -- query record_history
 WITH cur AS (
-    SELECT (c.lead_key)::text AS lead_key, c.* FROM "lead_score"."bench_current" c),
+    SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."bench_current" c),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -638,6 +638,13 @@ heads AS (
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
       = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+counts AS (
+    INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+    SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
+    FROM cur
+    CROSS JOIN LATERAL (VALUES ('grade', cur.grade), ('label', cur.label), ('quadrant', cur.quadrant),
+                               ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+    GROUP BY v.dimension, v.class),
 ins AS (
     INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
                                           quadrant, mql, disqualified, probability, model_version)
@@ -647,13 +654,42 @@ ins AS (
     RETURNING 1)
 SELECT pg_catalog.count(*) FROM ins;
 
--- query class_counts
-INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
-SELECT $1, $2, v.dimension, v.class, pg_catalog.count(*)
-FROM "lead_score"."bench_current" c
-CROSS JOIN LATERAL (VALUES ('grade', c.grade), ('label', c.label), ('quadrant', c.quadrant),
-                           ('mql', CASE WHEN c.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
-GROUP BY v.dimension, v.class;
+-- query backfill_history
+WITH fresh AS (
+    SELECT a."lead_id" AS k, lead_score.engagement_state($3, (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a WHERE a."occurred_at" <= $2 GROUP BY a."lead_id"),
+cur AS (
+    SELECT (l."id")::text AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features
+    FROM "public"."leads" l LEFT JOIN fresh ON fresh.k = l."id"
+    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    WHERE l."id" IS NOT NULL),
+changed AS (
+    SELECT cur.* FROM cur
+    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    WHERE h.lead_key IS NULL
+       OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
+          IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
+heads AS (
+    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+counts AS (
+    INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+    SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
+    FROM cur
+    CROSS JOIN LATERAL (VALUES ('grade', cur.grade), ('label', cur.label), ('quadrant', cur.quadrant),
+                               ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+    GROUP BY v.dimension, v.class),
+ins AS (
+    INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
+                                          quadrant, mql, disqualified, probability, model_version)
+    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+           c.disqualified, c.probability, c.model_version
+    FROM changed c
+    RETURNING 1)
+SELECT pg_catalog.count(*) FROM ins;
 
 -- query fold
 SELECT "lead_score"."bench__fold"();

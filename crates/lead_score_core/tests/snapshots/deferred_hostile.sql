@@ -648,7 +648,7 @@ ORDER BY a."at\" DESC;
 
 -- query record_history
 WITH cur AS (
-    SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.* FROM "lead_score"."evil_current" c),
+    SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."evil_current" c),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -661,6 +661,13 @@ heads AS (
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
       = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+counts AS (
+    INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+    SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
+    FROM cur
+    CROSS JOIN LATERAL (VALUES ('grade', cur.grade), ('label', cur.label), ('quadrant', cur.quadrant),
+                               ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+    GROUP BY v.dimension, v.class),
 ins AS (
     INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
                                           quadrant, mql, disqualified, probability, model_version)
@@ -670,13 +677,42 @@ ins AS (
     RETURNING 1)
 SELECT pg_catalog.count(*) FROM ins;
 
--- query class_counts
-INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
-SELECT $1, $2, v.dimension, v.class, pg_catalog.count(*)
-FROM "lead_score"."evil_current" c
-CROSS JOIN LATERAL (VALUES ('grade', c.grade), ('label', c.label), ('quadrant', c.quadrant),
-                           ('mql', CASE WHEN c.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
-GROUP BY v.dimension, v.class;
+-- query backfill_history
+WITH fresh AS (
+    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+cur AS (
+    SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features
+    FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL),
+changed AS (
+    SELECT cur.* FROM cur
+    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    WHERE h.lead_key IS NULL
+       OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
+          IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
+heads AS (
+    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+counts AS (
+    INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
+    SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
+    FROM cur
+    CROSS JOIN LATERAL (VALUES ('grade', cur.grade), ('label', cur.label), ('quadrant', cur.quadrant),
+                               ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
+    GROUP BY v.dimension, v.class),
+ins AS (
+    INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
+                                          quadrant, mql, disqualified, probability, model_version)
+    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+           c.disqualified, c.probability, c.model_version
+    FROM changed c
+    RETURNING 1)
+SELECT pg_catalog.count(*) FROM ins;
 
 -- query fold
 SELECT "lead_score"."evil__fold"();
