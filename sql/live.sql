@@ -613,6 +613,14 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.evaluations', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_score.evaluations_id_seq', '');
 COMMENT ON TABLE lead_score.evaluations IS 'Every evaluation and backtest run: one row per model version, flat columns for BI tools.';
 
+-- A time as lead_score.as_of text that reads back as the same instant whatever
+-- the session's DateStyle and TimeZone (abbreviations such as IST are ambiguous).
+CREATE FUNCTION lead_score._as_of_text(t timestamptz)
+RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT pg_catalog.to_char(t AT TIME ZONE ''UTC'', ''YYYY-MM-DD HH24:MI:SS.US'') OPERATOR(pg_catalog.||) ''+00''';
+COMMENT ON FUNCTION lead_score._as_of_text(timestamptz) IS 'Internal: a time as unambiguous lead_score.as_of text (UTC).';
+
 CREATE FUNCTION lead_score._model_at(attachment text, version integer)
 RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -659,7 +667,7 @@ BEGIN
             evaluation_rows.attachment;
     END IF;
     IF days_after_creation IS NULL THEN
-        PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
         RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;
     ELSE
         SELECT mo.id, substring(m from '@([0-9]+)$')::integer INTO id, ver
@@ -706,7 +714,7 @@ BEGIN
         RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
             evaluate.attachment;
     END IF;
-    PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+    PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
     EXECUTE lead_score._backtest_sql(evaluate.attachment, 1) INTO w, all_t USING ARRAY[m], cutoff;
     RETURN QUERY
     SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
@@ -798,7 +806,7 @@ BEGIN
         names := ARRAY(SELECT m || '@' || x FROM pg_catalog.unnest(CASE WHEN ci IS NULL THEN vs || cur ELSE vs END) x);
         n := pg_catalog.cardinality(names);
         ci := coalesce(ci, n);
-        PERFORM pg_catalog.set_config('lead_score.as_of', cutoff::text, true);
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
         EXECUTE lead_score._backtest_sql(backtest.attachment, n) INTO w, all_t USING names, cutoff;
         all_t := coalesce(all_t, '{}');
         w := coalesce(w, '{}');
@@ -1243,7 +1251,9 @@ DECLARE
     n    bigint;
 BEGIN
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _record_history.attachment;
-    IF att.name IS NULL THEN
+    IF att.name IS NULL AND NOT force THEN
+        RETURN 0;  -- detached since tick() listed it
+    ELSIF att.name IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', _record_history.attachment USING ERRCODE = 'undefined_object';
     END IF;
     IF lead_score._citus_method(att.leads) IS NOT NULL THEN
@@ -1311,12 +1321,17 @@ BEGIN
     IF lead_score._citus_method(att.leads) IS NOT NULL THEN
         RETURN 0;  -- not kept on Citus yet (docs/citus.md)
     END IF;
+    -- The recorders' lock, so tick() skips this attachment until this commits.
+    IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = att.name) THEN
+        INSERT INTO lead_score.history_settings AS h (attachment) VALUES (att.name) ON CONFLICT (attachment) DO NOTHING;
+    END IF;
+    PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = att.name FOR UPDATE;
     DELETE FROM lead_score.score_history h WHERE h.attachment = att.name;
     DELETE FROM lead_score._history_heads h WHERE h.attachment = att.name;
     DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name;
     t := since;
     WHILE t < now_ LOOP
-        PERFORM pg_catalog.set_config('lead_score.as_of', t::text, true);
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(t), true);
         DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = t::date;
         EXECUTE lead_score._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
         n := n + k;

@@ -233,9 +233,9 @@ unsafe fn float8_array<'a>(datum: pg_sys::Datum) -> Result<&'a [f64], usize> {
 v1_info!(pg_finfo_lead_score_logistic_trans);
 /// Transition of `logistic_step(coefficients, features, converted)`: adds one
 /// row's terms at `coefficients` (see `lead_score_core::logistic::Step`) to
-/// the float8[] state in place. The state is the aggregate's own (made here,
-/// in the aggregate's memory context, on its first row), so it is updated
-/// without copying its p × p sums for every row.
+/// the float8[] state in place. The state is the aggregate's own (made here on
+/// its first row, then copied by the executor into the aggregate's memory
+/// context), so it is updated without copying its p × p sums for every row.
 ///
 /// # Safety
 /// Called only by PostgreSQL's function manager, as `lead_score._logistic_trans`
@@ -307,26 +307,26 @@ pub unsafe extern "C-unwind" fn lead_score_logistic_trans(
                 .iter()
                 .map(|v| pg_sys::Datum::from(v.to_bits()))
                 .collect();
-            // SAFETY: `datums` holds one float8 (by value) per element; the
-            // array is built in the aggregate's context, which keeps its state.
+            // SAFETY: `datums` holds one float8 (by value) per element. The
+            // array is built in the current context: the executor copies a
+            // new state into the aggregate's context, where it then stays.
             unsafe {
-                pgrx::PgMemoryContexts::For(aggcontext).switch_to(|_| {
-                    pg_sys::Datum::from(pg_sys::construct_array(
-                        datums.as_mut_ptr(),
-                        datums.len() as i32,
-                        pg_sys::FLOAT8OID,
-                        8,
-                        true,
-                        b'd' as std::ffi::c_char,
-                    ))
-                })
+                pg_sys::Datum::from(pg_sys::construct_array(
+                    datums.as_mut_ptr(),
+                    datums.len() as i32,
+                    pg_sys::FLOAT8OID,
+                    8,
+                    true,
+                    b'd' as std::ffi::c_char,
+                ))
             }
         }
     };
-    // SAFETY: the state is this aggregate's own float8[] (made above on its
-    // first row, and returned unchanged since), uncompressed and without
-    // NULLs, in its memory context: an aggregate transition may update it in
-    // place. Its elements are contiguous, aligned doubles.
+    // SAFETY: the state is this aggregate's own float8[]: made above on its
+    // first row, or the executor's copy of it in the aggregate's context,
+    // returned unchanged since. It is uncompressed and without NULLs, and an
+    // aggregate transition may update its state in place. Its elements are
+    // contiguous, aligned doubles.
     let sums: &mut [f64] = unsafe {
         let p = state.cast_mut_ptr::<pg_sys::ArrayType>();
         let mut raw = pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new_unchecked(p));

@@ -87,8 +87,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 /// Check hook of `lead_score.as_of`: empty, or what `timestamptz` input
-/// accepts, so a bad value is refused when it is set, not at first use. It
-/// parses with PostgreSQL's own non-raising date parser.
+/// accepts, so a bad value is refused by SET, not at first use.
 #[pg_guard]
 unsafe extern "C-unwind" fn check_as_of(
     newval: *mut *mut std::ffi::c_char,
@@ -96,7 +95,6 @@ unsafe extern "C-unwind" fn check_as_of(
     source: pg_sys::GucSource::Type,
 ) -> bool {
     const MAXDATELEN: usize = 128;
-    const MAXDATEFIELDS: usize = 25;
     // Only what a session sets is checked: a parallel worker restores its
     // leader's (checked) value before it can parse zone abbreviations, and
     // values from the configuration files or ALTER ... SET are read at use.
@@ -116,36 +114,22 @@ unsafe extern "C-unwind" fn check_as_of(
     if text.iter().all(u8::is_ascii_whitespace) {
         return true;
     }
-    let mut workbuf = [0 as std::ffi::c_char; MAXDATELEN + MAXDATEFIELDS];
-    let mut field = [std::ptr::null_mut::<std::ffi::c_char>(); MAXDATEFIELDS];
-    let mut ftype = [0 as std::ffi::c_int; MAXDATEFIELDS];
-    let (mut nf, mut dtype, mut tz) = (0, 0, 0);
-    let mut fsec: pg_sys::fsec_t = 0;
-    // SAFETY: pg_tm is plain data; all zeroes is a valid value.
-    let mut tm: pg_sys::pg_tm = unsafe { std::mem::zeroed() };
-    // SAFETY: the buffers are as large as the sizes passed; ParseDateTime and
-    // DecodeDateTime return an error code instead of raising.
+    // timestamptz's own input function decides; its ERROR (a bad field, an
+    // unknown zone, a year out of range) is caught, as a check hook must not
+    // raise.
     let ok = text.len() < MAXDATELEN
-        && unsafe {
-            pg_sys::ParseDateTime(
-                value,
-                workbuf.as_mut_ptr(),
-                workbuf.len(),
-                field.as_mut_ptr(),
-                ftype.as_mut_ptr(),
-                MAXDATEFIELDS as std::ffi::c_int,
-                &mut nf,
-            ) == 0
-                && pg_sys::DecodeDateTime(
-                    field.as_mut_ptr(),
-                    ftype.as_mut_ptr(),
-                    nf,
-                    &mut dtype,
-                    &mut tm,
-                    &mut fsec,
-                    &mut tz,
-                ) == 0
-        };
+        && pgrx::PgTryBuilder::new(|| {
+            // SAFETY: `value` is a NUL-terminated string; the input function
+            // reads it and raises a normal ERROR for a malformed value.
+            unsafe {
+                let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+                pg_sys::getTypeInputInfo(pg_sys::TIMESTAMPTZOID, &mut input, &mut ioparam);
+                pg_sys::OidInputFunctionCall(input, value, ioparam, -1);
+            }
+            true
+        })
+        .catch_others(|_| false)
+        .execute();
     if !ok {
         // SAFETY: PostgreSQL reads this palloc'd string for the error's detail.
         unsafe {

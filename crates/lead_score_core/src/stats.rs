@@ -127,7 +127,21 @@ pub struct Auc {
     pub positives: usize,
 }
 
+/// The leads in one canonical order (by score, then outcome), so every sum
+/// below adds in the same order whatever order the rows came in (a parallel
+/// plan, another join): the same leads give the same result to the last bit.
+fn canonical(leads: &[Scored]) -> Vec<Scored> {
+    let mut v = leads.to_vec();
+    v.sort_by(|x, y| {
+        x.score
+            .total_cmp(&y.score)
+            .then(x.positive.cmp(&y.positive))
+    });
+    v
+}
+
 pub fn auc(leads: &[Scored]) -> Result<Auc> {
+    let leads = &canonical(leads)[..];
     let (pos, neg) = split(leads)?;
     let c = components(&pos, &neg);
     let auc = c.auc();
@@ -172,6 +186,18 @@ pub fn paired_auc(scores_a: &[f64], scores_b: &[f64], positive: &[bool]) -> Resu
             "paired evaluation needs both scores of every lead".into(),
         ));
     }
+    // One canonical order of the leads (see `canonical`), kept as pairs.
+    let mut order: Vec<usize> = (0..positive.len()).collect();
+    order.sort_by(|&i, &j| {
+        scores_a[i]
+            .total_cmp(&scores_a[j])
+            .then(scores_b[i].total_cmp(&scores_b[j]))
+            .then(positive[i].cmp(&positive[j]))
+    });
+    let scores_a: Vec<f64> = order.iter().map(|&i| scores_a[i]).collect();
+    let scores_b: Vec<f64> = order.iter().map(|&i| scores_b[i]).collect();
+    let positive: Vec<bool> = order.iter().map(|&i| positive[i]).collect();
+    let (scores_a, scores_b, positive) = (&scores_a[..], &scores_b[..], &positive[..]);
     let pick = |scores: &[f64], want: bool| -> Vec<f64> {
         scores
             .iter()

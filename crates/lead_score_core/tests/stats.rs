@@ -329,3 +329,34 @@ fn constant_features_are_dropped() {
     assert_eq!(f.coefficients.len(), 3);
     assert!(f.converged);
 }
+
+#[test]
+fn auc_is_the_same_to_the_last_bit_in_any_row_order() {
+    let rows = data(500);
+    let leads: Vec<Scored> = rows
+        .iter()
+        .map(|(x, y)| Scored {
+            score: x[0] * 0.37 + x[1] * 1.3,
+            positive: *y,
+        })
+        .collect();
+    let mut reversed = leads.clone();
+    reversed.reverse();
+    let mut rotated = leads.clone();
+    rotated.rotate_left(137);
+    let a = lead_score_core::stats::auc(&leads).unwrap();
+    assert_eq!(a, lead_score_core::stats::auc(&reversed).unwrap());
+    assert_eq!(a, lead_score_core::stats::auc(&rotated).unwrap());
+    let sa: Vec<f64> = leads.iter().map(|l| l.score).collect();
+    let sb: Vec<f64> = rows.iter().map(|(x, _)| x[2]).collect();
+    let y: Vec<bool> = leads.iter().map(|l| l.positive).collect();
+    let p = lead_score_core::stats::paired_auc(&sa, &sb, &y).unwrap();
+    let (mut ra, mut rb, mut ry) = (sa.clone(), sb.clone(), y.clone());
+    ra.reverse();
+    rb.reverse();
+    ry.reverse();
+    assert_eq!(
+        p,
+        lead_score_core::stats::paired_auc(&ra, &rb, &ry).unwrap()
+    );
+}
