@@ -11,12 +11,12 @@
 source "$(dirname "$0")/../scripts/lib.sh"
 
 LEADS=1000000
-FEATURES=50
+NFEATURES=50
 REPS=2
 while [ $# -gt 0 ]; do
     case $1 in
         --leads) LEADS=$2; shift 2 ;;
-        --features) FEATURES=$2; shift 2 ;;
+        --features) NFEATURES=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
         *) echo "usage: $0 [--leads N] [--features F] [--reps R]" >&2; exit 2 ;;
     esac
@@ -38,13 +38,13 @@ trap 'stop_cluster "$BENCH_DIR"' EXIT
 export PGDATABASE=$DB
 PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 
-cols=$(seq -s, 1 "$FEATURES" | sed 's/\([0-9]\+\)/f\1 float8/g')
-gen=$(seq -s, 1 "$FEATURES" | sed 's/\([0-9]\+\)/random() * 2 - 1 AS f\1/g')
+cols=$(seq -s, 1 "$NFEATURES" | sed 's/\([0-9]\+\)/f\1 float8/g')
+gen=$(seq -s, 1 "$NFEATURES" | sed 's/\([0-9]\+\)/random() * 2 - 1 AS f\1/g')
 # True coefficients: (j mod 5 − 2) × 0.3, intercept −0.5.
-logit=$(seq 1 "$FEATURES" | awk '{printf "%s%.1f * f%d", (NR > 1 ? " + " : ""), (($1 % 5) - 2) * 0.3, $1}')
-names=$(seq -s, 1 "$FEATURES" | sed "s/\([0-9]\+\)/'f\1'/g")
+logit=$(seq 1 "$NFEATURES" | awk '{printf "%s%.1f * f%d", (NR > 1 ? " + " : ""), (($1 % 5) - 2) * 0.3, $1}')
+names=$(seq -s, 1 "$NFEATURES" | sed "s/\([0-9]\+\)/'f\1'/g")
 
-log "generating $LEADS leads × $FEATURES features, about 2 activities each"
+log "generating $LEADS leads × $NFEATURES features, about 2 activities each"
 psql_q <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION lead_score;
@@ -107,7 +107,7 @@ fit_sql="SELECT count(*) FROM lead_score.logistic_regression('leads', 'won', ARR
 fit_db=$(best "$fit_sql")
 psql_q -At -c "SELECT 'fit: ' || max(iterations) || ' iterations, converged ' || bool_and(converged) || ', largest error against the true coefficients ' || round(max(abs(coefficient - CASE WHEN feature = '(intercept)' THEN -0.5 ELSE ((substr(feature, 2)::int % 5) - 2) * 0.3 END))::numeric, 4) FROM lead_score.logistic_regression('leads', 'won', ARRAY[$names], l2 => 1)"
 read -r export_ms newton_ms lbfgs_ms maxdiff < <(
-    "$VENV/bin/python" "$ROOT/bench/learn.py" "$FEATURES" "$REPS" \
+    "$VENV/bin/python" "$ROOT/bench/learn.py" "$NFEATURES" "$REPS" \
         "$(psql_q -At -c "SELECT string_agg(coefficient::text, ',' ORDER BY ord) FROM lead_score.logistic_regression('leads', 'won', ARRAY[$names], l2 => 1) WITH ORDINALITY AS r(feature, coefficient, std_error, z_value, p_value, log_likelihood, iterations, converged, ord)")")
 
 log "2. evaluate() against scoring alone"
@@ -128,7 +128,7 @@ psql_q -At -c "SELECT 'backtest: version ' || version || ' AUC ' || round(auc::n
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 cat <<REPORT
 
-== lead_score learning benchmark: $LEADS leads × $FEATURES features (best of $REPS)
+== lead_score learning benchmark: $LEADS leads × $NFEATURES features (best of $REPS)
 fit in the database (logistic_regression, l2 = 1):      ${fit_db} ms
 export (COPY to the client, parsed by pandas):          ${export_ms} ms
 scikit-learn newton-cholesky fit:                        ${newton_ms} ms   → in-DB / (export + fit) = $(ratio "$fit_db" "$(awk -v a="$export_ms" -v b="$newton_ms" 'BEGIN {print a + b}')")
