@@ -643,6 +643,20 @@ BEGIN
 END
 $$;
 
+-- The one warning of every evaluation whose outcomes have no closed_at.
+CREATE FUNCTION lead_score._warn_no_closed_at(attachment text)
+RETURNS void LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
+               WHERE o.attachment = _warn_no_closed_at.attachment AND NOT o.mapping ? 'closed_at') THEN
+        RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
+            _warn_no_closed_at.attachment;
+    END IF;
+END
+$$;
+
 -- Every lead with a known outcome, scored as of its cut-off: a fixed date, or
 -- the lead's creation plus days_after_creation (exactly one of the two). The
 -- other evaluations are built on these rows.
@@ -661,11 +675,7 @@ BEGIN
     IF (cutoff IS NULL) = (days_after_creation IS NULL) THEN
         RAISE EXCEPTION 'give one of cutoff and days_after_creation' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
-               WHERE o.attachment = evaluation_rows.attachment AND NOT o.mapping ? 'closed_at') THEN
-        RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
-            evaluation_rows.attachment;
-    END IF;
+    PERFORM lead_score._warn_no_closed_at(evaluation_rows.attachment);
     IF days_after_creation IS NULL THEN
         PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
         RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;
@@ -709,11 +719,7 @@ BEGIN
     END IF;
     -- At a fixed cut-off: the totals and outcomes in one pass, paired by the
     -- aggregate that collects them, with no sort (backtest's query, one version).
-    IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
-               WHERE o.attachment = evaluate.attachment AND NOT o.mapping ? 'closed_at') THEN
-        RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
-            evaluate.attachment;
-    END IF;
+    PERFORM lead_score._warn_no_closed_at(evaluate.attachment);
     PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
     EXECUTE lead_score._backtest_sql(evaluate.attachment, 1) INTO w, all_t USING ARRAY[m], cutoff;
     RETURN QUERY
@@ -795,11 +801,7 @@ BEGIN
     IF days_after_creation IS NULL AND cutoff IS NOT NULL AND pg_catalog.cardinality(vs) BETWEEN 1 AND 63 THEN
         -- At a fixed cut-off, every version (and the current one) is scored in
         -- one statement, one scan of the tables: the same leads by construction.
-        IF EXISTS (SELECT 1 FROM lead_score.outcome_links o
-                       WHERE o.attachment = backtest.attachment AND NOT o.mapping ? 'closed_at') THEN
-            RAISE WARNING 'lead_score attachment "%": its outcomes have no closed_at, so leads already won or lost at the cut-off are evaluated too',
-                backtest.attachment;
-        END IF;
+        PERFORM lead_score._warn_no_closed_at(backtest.attachment);
         -- The current version is compared with every other: scored once, in
         -- its place among them or after them.
         ci := pg_catalog.array_position(vs, cur);
@@ -1153,25 +1155,6 @@ COMMENT ON COLUMN lead_score.feedback_top_reasons.attachment IS 'Attachment';
 COMMENT ON COLUMN lead_score.feedback_top_reasons.reason IS 'Rejection reason';
 COMMENT ON COLUMN lead_score.feedback_top_reasons.rejections IS 'Rejections with it';
 COMMENT ON COLUMN lead_score.feedback_top_reasons.rank IS '1 for the most common';
-COMMENT ON COLUMN lead_score.latest_evaluations.id IS 'Evaluation id';
-COMMENT ON COLUMN lead_score.latest_evaluations.attachment IS 'Attachment';
-COMMENT ON COLUMN lead_score.latest_evaluations.model IS 'Model';
-COMMENT ON COLUMN lead_score.latest_evaluations.version IS 'Version evaluated';
-COMMENT ON COLUMN lead_score.latest_evaluations.is_current IS 'Whether it was the current version';
-COMMENT ON COLUMN lead_score.latest_evaluations.cutoff IS 'Fixed cut-off the leads were scored at';
-COMMENT ON COLUMN lead_score.latest_evaluations.days_after_creation IS 'Or: days after each lead''s creation';
-COMMENT ON COLUMN lead_score.latest_evaluations.evaluated_at IS 'When the backtest ran';
-COMMENT ON COLUMN lead_score.latest_evaluations.leads IS 'Leads with a known outcome, open at the cut-off';
-COMMENT ON COLUMN lead_score.latest_evaluations.positives IS 'Of them, won';
-COMMENT ON COLUMN lead_score.latest_evaluations.auc IS 'ROC AUC';
-COMMENT ON COLUMN lead_score.latest_evaluations.ci_lower IS 'Lower end of its 95% DeLong interval';
-COMMENT ON COLUMN lead_score.latest_evaluations.ci_upper IS 'Upper end of its 95% DeLong interval';
-COMMENT ON COLUMN lead_score.latest_evaluations.auc_difference IS 'AUC minus the current version''s, on the same leads';
-COMMENT ON COLUMN lead_score.latest_evaluations.difference_ci_lower IS 'Lower end of the difference''s 95% paired DeLong interval';
-COMMENT ON COLUMN lead_score.latest_evaluations.difference_ci_upper IS 'Upper end of that interval';
-COMMENT ON COLUMN lead_score.latest_evaluations.p_value IS 'Two-sided p-value of the difference';
-COMMENT ON COLUMN lead_score.latest_evaluations.better IS 'Better than the current version: the interval is above 0';
-COMMENT ON COLUMN lead_score.latest_evaluations.warning IS 'Too little history to trust the result, when so';
 COMMENT ON COLUMN lead_score.current_scores.attachment IS 'Attachment the score belongs to (one row per lead per attachment)';
 COMMENT ON COLUMN lead_score.current_scores.model IS 'Its model';
 
@@ -1237,6 +1220,30 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.history_settings', '');
 COMMENT ON TABLE lead_score.history_settings IS
     'How often tick() checks each attachment''s leads for history, and how long history is kept.';
 
+-- The recorders' lock on an attachment: its settings row (made with the
+-- defaults if missing), locked; waiting for it, or not (then NULL fields when
+-- another recorder holds it).
+CREATE FUNCTION lead_score._history_lock(attachment text, wait boolean)
+RETURNS lead_score.history_settings LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    s lead_score.history_settings;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = _history_lock.attachment) THEN
+        INSERT INTO lead_score.history_settings AS h (attachment) VALUES (_history_lock.attachment)
+        ON CONFLICT (attachment) DO NOTHING;
+    END IF;
+    IF wait THEN
+        SELECT * INTO s FROM lead_score.history_settings h WHERE h.attachment = _history_lock.attachment FOR UPDATE;
+    ELSE
+        SELECT * INTO s FROM lead_score.history_settings h WHERE h.attachment = _history_lock.attachment FOR UPDATE SKIP LOCKED;
+    END IF;
+    RETURN s;
+END
+$$;
+
 CREATE FUNCTION lead_score._record_history(attachment text, force boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -1259,19 +1266,12 @@ BEGIN
     IF lead_score._citus_method(att.leads) IS NOT NULL THEN
         RETURN 0;  -- not kept on Citus yet (docs/citus.md)
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = att.name) THEN
-        INSERT INTO lead_score.history_settings AS h (attachment) VALUES (att.name) ON CONFLICT (attachment) DO NOTHING;
-    END IF;
     -- One recorder at a time per attachment. tick() does not wait for another
     -- (a later tick checks); record_history() does.
-    IF force THEN
-        SELECT * INTO s FROM lead_score.history_settings h WHERE h.attachment = att.name FOR UPDATE;
-    ELSE
-        SELECT * INTO s FROM lead_score.history_settings h WHERE h.attachment = att.name FOR UPDATE SKIP LOCKED;
-        IF s.attachment IS NULL
-           OR (s.recorded_at IS NOT NULL AND s.recorded_at OPERATOR(pg_catalog.+) s.every > now_) THEN
-            RETURN 0;
-        END IF;
+    s := lead_score._history_lock(att.name, force);
+    IF NOT force AND (s.attachment IS NULL
+                      OR (s.recorded_at IS NOT NULL AND s.recorded_at OPERATOR(pg_catalog.+) s.every > now_)) THEN
+        RETURN 0;
     END IF;
     DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = now_::date;
     EXECUTE lead_score._sql(att.name, 'record_history') INTO n USING att.name, now_;
@@ -1322,10 +1322,7 @@ BEGIN
         RETURN 0;  -- not kept on Citus yet (docs/citus.md)
     END IF;
     -- The recorders' lock, so tick() skips this attachment until this commits.
-    IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = att.name) THEN
-        INSERT INTO lead_score.history_settings AS h (attachment) VALUES (att.name) ON CONFLICT (attachment) DO NOTHING;
-    END IF;
-    PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = att.name FOR UPDATE;
+    PERFORM lead_score._history_lock(att.name, true);
     DELETE FROM lead_score.score_history h WHERE h.attachment = att.name;
     DELETE FROM lead_score._history_heads h WHERE h.attachment = att.name;
     DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name;
@@ -1373,10 +1370,12 @@ CREATE VIEW lead_score.history_daily AS
 SELECT c.attachment, c.day, c.dimension, c.class, c.leads FROM lead_score.class_counts c;
 COMMENT ON VIEW lead_score.history_daily IS 'Leads per grade, label, quadrant and MQL, per attachment and day.';
 
-REVOKE ALL ON FUNCTION lead_score._record_history(text, boolean), lead_score.record_history(text),
+REVOKE ALL ON FUNCTION lead_score._record_history(text, boolean), lead_score._history_lock(text, boolean),
+                       lead_score.record_history(text),
                        lead_score.set_history(text, interval, interval),
                        lead_score.backfill_history(text, timestamptz, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._record_history(text, boolean), lead_score.record_history(text),
+GRANT EXECUTE ON FUNCTION lead_score._record_history(text, boolean), lead_score._history_lock(text, boolean),
+                          lead_score.record_history(text),
                           lead_score.set_history(text, interval, interval),
                           lead_score.backfill_history(text, timestamptz, interval) TO lead_score_admin;
 GRANT SELECT ON lead_score.score_history, lead_score.class_counts, lead_score.history_daily, lead_score.history_settings
@@ -1401,12 +1400,20 @@ COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (the session time zone''s)
 COMMENT ON COLUMN lead_score.class_counts.dimension IS 'grade, label, quadrant or mql';
 COMMENT ON COLUMN lead_score.class_counts.class IS 'The grade, label, quadrant, or MQL / not MQL';
 COMMENT ON COLUMN lead_score.class_counts.leads IS 'Leads in it at the day''s last check';
-COMMENT ON COLUMN lead_score.history_daily.attachment IS 'Attachment';
-COMMENT ON COLUMN lead_score.history_daily.day IS 'Day of the count';
-COMMENT ON COLUMN lead_score.history_daily.dimension IS 'grade, label, quadrant or mql';
-COMMENT ON COLUMN lead_score.history_daily.class IS 'The grade, label, quadrant, or MQL / not MQL';
-COMMENT ON COLUMN lead_score.history_daily.leads IS 'Leads in it at the day''s last check';
 COMMENT ON COLUMN lead_score.history_settings.attachment IS 'Attachment';
 COMMENT ON COLUMN lead_score.history_settings.every IS 'How often tick() checks its leads';
 COMMENT ON COLUMN lead_score.history_settings.retention IS 'How long history rows are kept (each lead keeps its latest)';
 COMMENT ON COLUMN lead_score.history_settings.recorded_at IS 'Last check';
+-- Views over one table say of each column what the table says.
+DO $$ DECLARE r record; BEGIN
+    FOR r IN SELECT v.attrelid::regclass AS view, v.attname, pg_catalog.col_description(t.attrelid, t.attnum) AS doc
+             FROM pg_catalog.pg_attribute v
+             JOIN pg_catalog.pg_attribute t ON t.attname = v.attname AND t.attnum > 0 AND NOT t.attisdropped
+             JOIN (VALUES ('lead_score.latest_evaluations'::regclass, 'lead_score.evaluations'::regclass),
+                          ('lead_score.history_daily'::regclass, 'lead_score.class_counts'::regclass)) p(v, t)
+               ON v.attrelid = p.v AND t.attrelid = p.t
+             WHERE v.attnum > 0 AND NOT v.attisdropped LOOP
+        EXECUTE 'COMMENT ON COLUMN ' || r.view::text || '.' || pg_catalog.quote_ident(r.attname)
+             || ' IS ' || pg_catalog.quote_literal(r.doc);
+    END LOOP;
+END $$;
