@@ -1406,14 +1406,16 @@ COMMENT ON COLUMN lead_score.history_settings.retention IS 'How long history row
 COMMENT ON COLUMN lead_score.history_settings.recorded_at IS 'Last check';
 -- Views over one table say of each column what the table says.
 DO $$ DECLARE r record; BEGIN
-    FOR r IN SELECT v.attrelid::regclass AS view, v.attname, pg_catalog.col_description(t.attrelid, t.attnum) AS doc
+    FOR r IN SELECT v.attrelid::pg_catalog.regclass::pg_catalog.text AS view, v.attname,
+                    pg_catalog.col_description(t.attrelid, t.attnum) AS doc
              FROM pg_catalog.pg_attribute v
-             JOIN pg_catalog.pg_attribute t ON t.attname = v.attname AND t.attnum > 0 AND NOT t.attisdropped
-             JOIN (VALUES ('lead_score.latest_evaluations'::regclass, 'lead_score.evaluations'::regclass),
-                          ('lead_score.history_daily'::regclass, 'lead_score.class_counts'::regclass)) p(v, t)
-               ON v.attrelid = p.v AND t.attrelid = p.t
-             WHERE v.attnum > 0 AND NOT v.attisdropped LOOP
-        EXECUTE 'COMMENT ON COLUMN ' || r.view::text || '.' || pg_catalog.quote_ident(r.attname)
-             || ' IS ' || pg_catalog.quote_literal(r.doc);
+             JOIN pg_catalog.pg_attribute t ON t.attname OPERATOR(pg_catalog.=) v.attname
+             JOIN (VALUES ('lead_score.latest_evaluations'::pg_catalog.regclass, 'lead_score.evaluations'::pg_catalog.regclass),
+                          ('lead_score.history_daily'::pg_catalog.regclass, 'lead_score.class_counts'::pg_catalog.regclass)) p(v, t)
+               ON v.attrelid OPERATOR(pg_catalog.=) p.v AND t.attrelid OPERATOR(pg_catalog.=) p.t
+             WHERE v.attnum OPERATOR(pg_catalog.>) 0 AND t.attnum OPERATOR(pg_catalog.>) 0
+               AND NOT v.attisdropped AND NOT t.attisdropped LOOP
+        EXECUTE pg_catalog.concat('COMMENT ON COLUMN ', r.view, '.', pg_catalog.quote_ident(r.attname),
+                                  ' IS ', pg_catalog.quote_literal(r.doc));
     END LOOP;
 END $$;
