@@ -97,6 +97,14 @@ bash "$ROOT/tests/readme/run.sh"
 record "readme" "$?"
 set -e
 
+# Upgrades: ALTER EXTENSION UPDATE from every released version (frozen install
+# scripts in tests/upgrade/) gives a fresh install's catalog and keeps the data.
+log "upgrade: tests/upgrade/run.sh"
+set +e
+bash "$ROOT/tests/upgrade/run.sh"
+record "upgrade" "$?"
+set -e
+
 # The examples: a psycopg 3 app (alerts over LISTEN, current_score, top_leads) and
 # a dbt project, on a cluster of their own, with the extension already installed.
 log "examples: examples/run.sh"

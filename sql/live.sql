@@ -1419,3 +1419,9 @@ DO $$ DECLARE r record; BEGIN
                                   ' IS ', pg_catalog.quote_literal(r.doc));
     END LOOP;
 END $$;
+
+-- Extension updates regenerate every attachment's functions, views and triggers
+-- (src/attach.rs, regenerate; run at the end of each sql/lead_score--A--B.sql).
+REVOKE ALL ON FUNCTION lead_score._regenerate(text) FROM PUBLIC;
+COMMENT ON FUNCTION lead_score._regenerate(text) IS
+    'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';

@@ -403,6 +403,35 @@ fn attach_install(
     true
 }
 
+/// Run by `ALTER EXTENSION lead_score UPDATE` (the upgrade scripts) for every
+/// attachment: its functions, views, triggers, comments and privileges as this
+/// version generates them, replaced in place. Its tables and their rows are kept.
+/// On Citus the shard groups are reinstalled by `CALL lead_score.distribute`.
+#[pg_extern(name = "_regenerate", volatile, strict, parallel_unsafe)]
+fn regenerate(attachment: &str) -> bool {
+    check_admin("regenerate");
+    let att = load(attachment, false);
+    // Inside ALTER EXTENSION's script PostgreSQL would refuse to replace objects
+    // the extension does not own, and would make new ones its members (so
+    // pg_dump would skip them). Generated objects belong to the attachment, as
+    // when `attach` creates them: run as outside any extension script.
+    // SAFETY: backend-local globals of extension.c, read and written on this
+    // backend's only thread; restored below, and reset by extension.c itself if
+    // an error aborts the script.
+    let saved = unsafe { (pg_sys::creating_extension, pg_sys::CurrentExtensionObject) };
+    // SAFETY: as above.
+    unsafe {
+        pg_sys::creating_extension = false;
+        pg_sys::CurrentExtensionObject = pg_sys::InvalidOid;
+    }
+    run_as(extension_owner(), || run_all(&att.replace_statements()));
+    // SAFETY: as above.
+    unsafe {
+        (pg_sys::creating_extension, pg_sys::CurrentExtensionObject) = saved;
+    }
+    true
+}
+
 /// `tick()`'s rebase of one attachment: once no writer is in flight, and if
 /// still due, moves its landmark to the hour of `now` and rescales every state
 /// to it. Raises `lock_not_available` (55P03) rather than wait for a writer;

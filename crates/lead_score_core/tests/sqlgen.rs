@@ -224,3 +224,36 @@ fn citus_shard_group() {
         .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_SNAPSHOTS=1", path.display()));
     assert!(out == want, "citus_shard_group: generated SQL differs from {}; run with UPDATE_SNAPSHOTS=1 and review the diff", path.display());
 }
+
+/// An extension update replaces an attachment's functions, views and triggers in
+/// place and never recreates (or empties) a table.
+#[test]
+fn regenerate_replaces_in_place_and_keeps_tables() {
+    let a = sync_uuid();
+    let replace = a.replace_statements();
+    let creates = a.create_statements();
+    assert!(!replace.is_empty());
+    for s in &replace {
+        assert!(
+            !s.sql.starts_with("CREATE TABLE")
+                && !s.sql.starts_with("CREATE INDEX")
+                && !s.sql.starts_with("INSERT")
+                && !s.sql.starts_with("DROP"),
+            "{}",
+            s.sql
+        );
+        if s.sql.starts_with("CREATE") {
+            assert!(s.sql.starts_with("CREATE OR REPLACE "), "{}", s.sql);
+        }
+    }
+    // Everything but the tables, their index and the stripe rows.
+    let kept = creates
+        .iter()
+        .filter(|s| {
+            !(s.sql.starts_with("CREATE TABLE")
+                || s.sql.starts_with("CREATE INDEX")
+                || s.sql.starts_with("INSERT"))
+        })
+        .count();
+    assert_eq!(replace.len(), kept);
+}

@@ -520,6 +520,30 @@ impl Attachment {
         out
     }
 
+    /// What an extension update runs for an existing attachment (`_regenerate`):
+    /// its functions, views, triggers, comments and privileges as this version
+    /// creates them, each replaced in place. Tables, indexes and stripe rows are
+    /// left alone with their data, and views keep their dependants.
+    pub fn replace_statements(&self) -> Vec<Statement> {
+        const REPLACE: [(&str, &str); 3] = [
+            ("CREATE FUNCTION ", "CREATE OR REPLACE FUNCTION "),
+            ("CREATE VIEW ", "CREATE OR REPLACE VIEW "),
+            ("CREATE TRIGGER ", "CREATE OR REPLACE TRIGGER "),
+        ];
+        const KEEP: [&str; 4] = ["CREATE OR REPLACE ", "COMMENT ON ", "GRANT ", "REVOKE "];
+        self.create_statements()
+            .into_iter()
+            .filter_map(|s| {
+                for (create, replace) in REPLACE {
+                    if let Some(rest) = s.sql.strip_prefix(create) {
+                        return Some(stmt(s.what, format!("{replace}{rest}")));
+                    }
+                }
+                KEEP.iter().any(|k| s.sql.starts_with(k)).then_some(s)
+            })
+            .collect()
+    }
+
     /// On Citus, what a shard group needs on its node (run there, by
     /// `lead_score._citus_install_shard`): its stripe table, functions and
     /// triggers on its lead and activity shards, and their privileges.

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The upgrade test: ALTER EXTENSION lead_score UPDATE from every released version
+# gives the same catalog as a fresh install, and keeps the data and attachments
+# working. For each version V with a frozen install script here
+# (tests/upgrade/lead_score--V.sql):
+#   1. database "fresh": CREATE EXTENSION lead_score (the current version) + fixture.sql;
+#   2. database "from_V": CREATE EXTENSION lead_score VERSION 'V' + fixture.sql, then
+#      ALTER EXTENSION lead_score UPDATE;
+#   3. catalog.sql of both must be equal (functions, aggregates, relations, columns,
+#      views, indexes, constraints, types, triggers, comments, grants, members);
+#   4. models, attachments, alerts, history, feedback and scores survive the update,
+#      and the attachments stay exact (check_consistency) and live after it.
+# Uses the cluster in PGHOST/PGPORT when set (scripts/test.sh's), else starts one.
+#   bash tests/upgrade/run.sh
+source "$(dirname "$0")/../../scripts/lib.sh"
+HERE=$ROOT/tests/upgrade
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+EXTDIR=$("$PG_BIN/pg_config" --sharedir)/extension
+WORK=$(mktemp -d /tmp/lead_score_upgrade.XXXX)
+chmod 755 "$WORK"
+if [ -z "${PGHOST:-}" ]; then
+    ensure_deps
+    [ "${SKIP_INSTALL:-}" = 1 ] || PROFILE=debug FEATURES=mock_clock install_extension
+    start_cluster /tmp/lead_score_upgrade 28846
+    trap 'stop_cluster /tmp/lead_score_upgrade; rm -rf "$WORK"' EXIT
+else
+    trap 'rm -rf "$WORK"' EXIT
+fi
+current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$EXTDIR/lead_score.control")
+failures=0
+check() { # check NAME GOT WANT
+    if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: got '$2', want '$3'"; failures=$((failures + 1)); fi
+}
+q() { PGOPTIONS="-c client_min_messages=warning" psql -X -v ON_ERROR_STOP=1 -qAt -d "$1" -c "$2"; }
+fresh_db() {
+    PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+}
+# Scores are compared at one time, after every event of the fixture.
+ASOF=$(date -u -d '+1 day' '+%Y-%m-%d %H:00:00+00')
+catalog() { psql -X -q -v ON_ERROR_STOP=1 -d "$1" -f "$HERE/catalog.sql" >"$2"; }
+# What must survive an update, as one line per table (row counts and a digest of
+# the columns that do not depend on when the row was written).
+survivors() {
+    q "$1" "SET lead_score.as_of = '$ASOF'; SELECT 'models ' || count(*) || ' ' || md5(string_agg(name || current_version, ',' ORDER BY name)) FROM lead_score.models
+            UNION ALL SELECT 'versions ' || count(*) || ' ' || md5(string_agg(version || spec::text, ',' ORDER BY version)) FROM lead_score.model_versions
+            UNION ALL SELECT 'attachments ' || count(*) || ' ' || md5(string_agg(name || mode || mapping::text, ',' ORDER BY name)) FROM lead_score.attachments
+            UNION ALL SELECT 'alerts ' || count(*) || ' ' || md5(string_agg(attachment || lead_key || kind || coalesce(detail, ''), ',' ORDER BY id)) FROM lead_score.alerts
+            UNION ALL SELECT 'history ' || count(*) FROM lead_score.score_history
+            UNION ALL SELECT 'feedback ' || count(*) || ' ' || md5(string_agg(lead_key || accepted, ',' ORDER BY id)) FROM lead_score.feedback
+            UNION ALL SELECT 'outcome links ' || count(*) FROM lead_score.outcome_links
+            UNION ALL SELECT 'live ' || count(*) || ' ' || md5(string_agg(lead_key || ' ' || total || grade || label, ',' ORDER BY lead_key)) FROM lead_score.live_current
+            UNION ALL SELECT 'feed ' || count(*) || ' ' || md5(string_agg(lead_key || ' ' || total || grade || label, ',' ORDER BY lead_key)) FROM lead_score.feed_current
+            UNION ALL SELECT 'pending ' || count(*) FROM lead_score.feed_pending"
+}
+# After an update: both attachments exact, and live for every kind of write.
+still_live() {
+    local db=$1 v=$2
+    check "$v: check_consistency(live) after the update" "$(q "$db" "SELECT count(*) FROM lead_score.check_consistency('live')")" 0
+    check "$v: check_consistency(feed) after the update" "$(q "$db" "SELECT count(*) FROM lead_score.check_consistency('feed')")" 0
+    q "$db" "INSERT INTO crm.activities (lead_id, type, occurred_at) VALUES (2, 'demo_request', now())" >/dev/null
+    check "$v: a sync insert after the update alerts" \
+        "$(q "$db" "SELECT count(*) FROM lead_score.alerts WHERE attachment = 'live' AND lead_key = '2' AND kind = 'burst'")" 1
+    q "$db" "INSERT INTO crm.feed (lead_id, type, occurred_at) SELECT id, 'demo_request', now() FROM crm.leads WHERE id <= 20;
+             UPDATE crm.leads SET industry = 'Retail' WHERE id = 3; DELETE FROM crm.activities WHERE lead_id = 4;
+             SELECT lead_score.tick(); SELECT lead_score.rescore('live');
+             SELECT lead_score.create_model('m', jsonb_set(lead_score.model_spec('m'), '{fit,completeness,points}', '14'));" >/dev/null
+    check "$v: deferred fold after the update" "$(q "$db" "SELECT count(*) FROM lead_score.feed_pending")" 0
+    check "$v: check_consistency after writes, tick, rescore and publish" \
+        "$(q "$db" "SELECT (SELECT count(*) FROM lead_score.check_consistency('live')) + (SELECT count(*) FROM lead_score.check_consistency('feed'))")" 0
+    q "$db" "SELECT lead_score.detach('feed'); SELECT lead_score.attach('m', 'crm.leads', 'crm.feed', name => 'feed2', mode => 'deferred')" >/dev/null
+    check "$v: detach and attach after the update" "$(q "$db" "SELECT count(*) FROM lead_score.feed2_current")" 200
+}
+
+fresh_db lead_score_upgrade_fresh
+q lead_score_upgrade_fresh "CREATE EXTENSION lead_score" >/dev/null
+psql_q -d lead_score_upgrade_fresh -f "$HERE/fixture.sql" >/dev/null
+catalog lead_score_upgrade_fresh "$WORK/fresh.catalog"
+survivors lead_score_upgrade_fresh >"$WORK/fresh.survivors"
+
+versions=0
+for script in "$HERE"/lead_score--*.sql; do
+    v=${script##*/lead_score--}; v=${v%.sql}
+    versions=$((versions + 1))
+    db=lead_score_upgrade_from_${v//./_}
+    log "upgrade: $v → $current"
+    # The frozen install script of V, next to the current one (CREATE EXTENSION … VERSION finds it there).
+    as_root cp "$script" "$EXTDIR/"
+    fresh_db "$db"
+    q "$db" "CREATE EXTENSION lead_score VERSION '$v'" >/dev/null
+    psql_q -d "$db" -f "$HERE/fixture.sql" >/dev/null
+    survivors "$db" >"$WORK/$v.before"
+    q "$db" "ALTER EXTENSION lead_score UPDATE" >/dev/null
+    check "$v: the update reaches $current" "$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'lead_score'")" "$current"
+    catalog "$db" "$WORK/$v.catalog"
+    if diff -u "$WORK/fresh.catalog" "$WORK/$v.catalog" >"$WORK/$v.diff"; then
+        echo "ok: $v: the upgraded catalog equals a fresh install's ($(wc -l <"$WORK/fresh.catalog") lines)"
+    else
+        echo "FAILED: $v: the upgraded catalog differs from a fresh install's (- fresh, + upgraded):"
+        head -60 "$WORK/$v.diff"
+        failures=$((failures + 1))
+    fi
+    survivors "$db" >"$WORK/$v.after"
+    if diff -u "$WORK/$v.before" "$WORK/$v.after" >"$WORK/$v.sdiff"; then
+        echo "ok: $v: models, attachments, alerts, history, feedback and scores survive the update"
+    else
+        echo "FAILED: $v: data changed in the update:"; cat "$WORK/$v.sdiff"; failures=$((failures + 1))
+    fi
+    still_live "$db" "$v"
+done
+check "released versions tested" "$([ "$versions" -ge 1 ] && echo yes)" yes
+if [ "$failures" = 0 ]; then echo "upgrade: all checks passed"; else echo "upgrade: $failures checks FAILED"; fi
+[ "$failures" = 0 ]
