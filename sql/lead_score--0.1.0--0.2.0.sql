@@ -10,6 +10,13 @@ REVOKE ALL ON FUNCTION lead_score._regenerate(text) FROM PUBLIC;
 COMMENT ON FUNCTION lead_score._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
 
+-- current_scores becomes a view that attach and detach generate, a branch per
+-- attachment, so filters push down (it was a function scan). The loop below
+-- creates it when something is attached. A view of yours over it must be dropped
+-- first, and created again after the update.
+DROP VIEW lead_score.current_scores;
+DROP FUNCTION lead_score._current_scores();
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

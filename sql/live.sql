@@ -462,25 +462,9 @@ BEGIN
 END
 $$;
 
--- Current scores of every attachment, one row per lead per attachment, for BI tools.
-CREATE FUNCTION lead_score._current_scores()
-RETURNS TABLE (attachment text, model text, lead_key text, fit float8, engagement float8, total float8,
-               grade text, label text, quadrant text, mql boolean, disqualified boolean, categories jsonb,
-               hot_categories text[], last_activity timestamptz, model_version integer,
-               probability float8, predictive_score integer, top_features jsonb)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    att record;
-BEGIN
-    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        RETURN QUERY EXECUTE lead_score._sql(att.name, 'current_scores') USING att.name, att.model;
-    END LOOP;
-END
-$$;
-CREATE VIEW lead_score.current_scores AS SELECT * FROM lead_score._current_scores();
-COMMENT ON VIEW lead_score.current_scores IS 'Current scores of every attachment at scoring_time(), for BI tools.';
+-- lead_score.current_scores, every attachment's current scores for BI tools, is a
+-- view attach and detach generate (a branch per attachment, so filters push down;
+-- lead_score_core::sqlgen::attach::current_scores_statements).
 
 COMMENT ON FUNCTION lead_score.detach(text) IS
     'Remove an attachment: its triggers, functions, views, scores and pending events.';
@@ -521,7 +505,7 @@ $$;
 
 GRANT USAGE ON SCHEMA lead_score TO lead_score_reader;
 GRANT SELECT ON lead_score.models, lead_score.model_versions, lead_score.model_rules,
-                lead_score.attachments, lead_score.alerts, lead_score.current_scores TO lead_score_reader;
+                lead_score.attachments, lead_score.alerts TO lead_score_reader;
 -- Attachments change only through attach, detach and tick, which check the
 -- caller's rights on the attachment's tables; admins cannot edit them directly.
 GRANT INSERT, DELETE ON lead_score.models TO lead_score_admin;
@@ -1055,7 +1039,7 @@ COMMENT ON FUNCTION lead_score.drop_model(text) IS 'Drop a model and its version
 COMMENT ON TYPE lead_score.score IS
     'A lead''s whole score: fit, engagement, total, classification, categories and the predictive score (README, "Scoring functions").';
 COMMENT ON TYPE lead_score._applied IS 'Internal: what the live path stores in a score row.';
--- Column comments of score, top_lead and current_scores, from the one
+-- Column comments of score and top_lead, from the one
 -- definition of their fields (lead_score_core::sqlgen::attach::SCORE).
 DO $$ DECLARE c text; BEGIN
     FOREACH c IN ARRAY lead_score._score_comments() LOOP EXECUTE c; END LOOP;
@@ -1155,8 +1139,6 @@ COMMENT ON COLUMN lead_score.feedback_top_reasons.attachment IS 'Attachment';
 COMMENT ON COLUMN lead_score.feedback_top_reasons.reason IS 'Rejection reason';
 COMMENT ON COLUMN lead_score.feedback_top_reasons.rejections IS 'Rejections with it';
 COMMENT ON COLUMN lead_score.feedback_top_reasons.rank IS '1 for the most common';
-COMMENT ON COLUMN lead_score.current_scores.attachment IS 'Attachment the score belongs to (one row per lead per attachment)';
-COMMENT ON COLUMN lead_score.current_scores.model IS 'Its model';
 
 -------------------------------------------------------------------------------
 -- Score history (README, "Score history"): a row per lead when its grade,

@@ -5,8 +5,9 @@
 use crate::errors::{raise_code, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::sqlgen::attach::{
-    drop_statements, lock_exclusive, lock_exclusive_nowait, pending_states, valid_name, Attachment,
-    Column, Mode, Placement, Query, Statement, TextOf, ADMIN_ROLE,
+    current_views_statements, drop_statements, lock_exclusive, lock_exclusive_nowait,
+    pending_states, valid_name, Attachment, Column, Mode, Placement, Query, Statement, TextOf,
+    ADMIN_ROLE,
 };
 use lead_score_core::sqlgen::Qualified;
 use pgrx::prelude::*;
@@ -213,6 +214,58 @@ fn run_all(statements: &[Statement]) {
     }
 }
 
+/// Regenerates `lead_score.current_scores` and `current_categories` over every attachment but those
+/// in `excluding` (being detached), as the extension's owner: `attach`,
+/// `detach`, attachments following their dropped tables, and updates. One at a
+/// time: concurrent attaches and detaches queue on a transaction lock, and each
+/// reads the attachments committed before it got it.
+fn refresh_current_scores(excluding: &[&str]) {
+    run_as(extension_owner(), || {
+        if let Err(e) = Spi::run(
+            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lead_score.current_scores'))",
+        ) {
+            raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
+        }
+        // Between installing this version's library and ALTER EXTENSION
+        // UPDATE, the view is still 0.1.0's, a member of the extension over a
+        // function: left alone until the update replaces it.
+        let older = Spi::get_one::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'e' \
+               AND d.objid = pg_catalog.to_regclass('lead_score.current_scores'))",
+        );
+        if matches!(older, Ok(Some(true))) {
+            return;
+        }
+        let names: Vec<String> = Spi::connect(|client| {
+            let rows = client.select(
+                "SELECT a.name FROM lead_score.attachments a ORDER BY a.name",
+                None,
+                &[],
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                if let Some(name) = row.get::<String>(1)? {
+                    out.push(name);
+                }
+            }
+            Ok::<_, pgrx::spi::Error>(out)
+        })
+        .unwrap_or_else(|e| {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            )
+        });
+        let attachments: Vec<Attachment> = names
+            .iter()
+            .filter(|n| !excluding.contains(&n.as_str()))
+            .map(|n| load(n, false))
+            .collect();
+        run_all(&current_views_statements(&attachments));
+    });
+}
+
 /// Builds an attachment from its row and the catalogs: the tables' names and
 /// the mapped columns' types. With `check_rights`, also checks the caller may
 /// attach those tables (for `attach`; readers need no rights on them).
@@ -400,6 +453,7 @@ fn attach_install(
     // The caller's rights on both tables, checked as the caller.
     let att = load(attachment, true);
     run_as(owner, || run_all(&att.create_statements()));
+    refresh_current_scores(&[]);
     true
 }
 
@@ -425,6 +479,7 @@ fn regenerate(attachment: &str) -> bool {
         pg_sys::CurrentExtensionObject = pg_sys::InvalidOid;
     }
     run_as(extension_owner(), || run_all(&att.replace_statements()));
+    refresh_current_scores(&[]);
     // SAFETY: as above.
     unsafe {
         (pg_sys::creating_extension, pg_sys::CurrentExtensionObject) = saved;
@@ -609,6 +664,7 @@ fn detach(attachment: &str) -> bool {
             what: "lock on the attachment's tables".into(),
             sql: lock_exclusive(attachment),
         }]);
+        refresh_current_scores(&[attachment]);
         run_all(&drop_statements(
             attachment,
             leads.as_ref(),
@@ -747,6 +803,10 @@ fn forget_dropped() {
         })
         .unwrap_or_default();
         let mut detached = Vec::new();
+        if !gone.is_empty() {
+            let names: Vec<&str> = gone.iter().map(|g| g.0.as_str()).collect();
+            refresh_current_scores(&names);
+        }
         for (name, leads, activities) in gone {
             let leads = relation(leads).map(|r| r.0);
             let activities = relation(activities).map(|r| r.0);

@@ -4,7 +4,7 @@
 
 use lead_score_core::model::EventDecay;
 use lead_score_core::sqlgen::attach::{
-    drop_statements, Attachment, Column, Mode, Placement, Query, TextOf,
+    current_views_statements, drop_statements, Attachment, Column, Mode, Placement, Query, TextOf,
 };
 use lead_score_core::sqlgen::learn::Outcomes;
 use lead_score_core::sqlgen::Qualified;
@@ -32,7 +32,6 @@ fn render(a: &Attachment) -> String {
         "check",
         "top_leads",
         "current_score",
-        "current_scores",
         "timeline",
         "record_history",
         "backfill_history",
@@ -43,6 +42,11 @@ fn render(a: &Attachment) -> String {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));
     }
+    out.push_str("-- current_scores and current_categories with this attachment alone\n");
+    for s in current_views_statements(std::slice::from_ref(a)) {
+        out.push_str(&format!("{};\n", s.sql));
+    }
+    out.push('\n');
     out.push_str(&format!(
         "-- query owner_read (run as the activity table's owner)\n{};\n\n",
         a.owner_read_query()
@@ -256,4 +260,13 @@ fn regenerate_replaces_in_place_and_keeps_tables() {
         })
         .count();
     assert_eq!(replace.len(), kept);
+}
+
+/// With nothing attached, `current_scores` is empty and keeps its columns.
+#[test]
+fn current_scores_with_no_attachment() {
+    let s = current_views_statements(&[]);
+    assert!(s[0].sql.starts_with("CREATE OR REPLACE VIEW \"lead_score\".\"current_scores\" AS\nSELECT NULL::text AS \"attachment\""));
+    assert!(s[0].sql.ends_with(" WHERE false"));
+    assert!(s[0].sql.contains("NULL::text AS \"disqualified_by\""));
 }

@@ -110,6 +110,18 @@ SELECT lead_score.tick() AS alerts_sent;  -- nothing new crossed since
 SELECT lead_score.create_model('draft', jsonb_set(lead_score.model_spec('live'), '{fit,rules,1,points}', '35'));
 SELECT lead_score.attach('draft', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'));
 SELECT attachment, right(lead_key, 1) AS person, fit, quadrant FROM lead_score.current_scores ORDER BY 1, 2;
+-- current_scores is a view with a branch per attachment: a filter on attachment
+-- reads only that attachment's score rows, and the others are never scanned.
+EXPLAIN (COSTS OFF) SELECT lead_key, total FROM lead_score.current_scores WHERE attachment = 'draft';
+-- Category scores in long form, one row per lead and category, for BI tools:
+-- per attachment with the key's own type, and for every attachment. Person 2 is
+-- disqualified: a disqualified lead has no category scores.
+SELECT right(lead_key::text, 1) AS person, category, round(score::numeric, 3) AS score, hot
+FROM lead_score.live_categories ORDER BY 1, 2;
+SELECT attachment, count(*) AS rows, count(*) FILTER (WHERE hot) AS hot
+FROM lead_score.current_categories GROUP BY attachment ORDER BY 1;
+-- It has every column of lead_score.score, after attachment, model and the key as text.
+SELECT attname FROM pg_attribute WHERE attrelid = 'lead_score.current_scores'::regclass AND attnum > 0 ORDER BY attnum;
 
 -- Publishing a new version rescores its attachments at once (retroactively, like Pardot).
 SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules,0,points}', '45'));
@@ -126,6 +138,8 @@ SELECT lead_score.detach('live');
 DROP VIEW app.scored;
 SELECT lead_score.detach('draft'), lead_score.detach('live'), lead_score.detach('live');
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid IN ('app.people'::regclass, 'app.touches'::regclass) AND NOT tgisinternal;
+-- With nothing attached, current_scores is still there, and empty.
+SELECT count(*) AS rows_left FROM lead_score.current_scores;
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
 SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'draft']) m;

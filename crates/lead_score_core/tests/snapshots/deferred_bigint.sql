@@ -107,6 +107,28 @@ COMMENT ON COLUMN "lead_score"."bench_current"."predictive_score" IS 'round(100 
 -- bench_current
 COMMENT ON COLUMN "lead_score"."bench_current"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
 
+-- bench_categories
+CREATE VIEW "lead_score"."bench_categories" AS
+SELECT c.lead_key, k.key AS category, (k.value)::pg_catalog.float8 AS score,
+       k.key OPERATOR(pg_catalog.=) ANY (c.hot_categories) AS hot
+FROM "lead_score"."bench_current" c
+CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k;
+
+-- bench_categories
+COMMENT ON VIEW "lead_score"."bench_categories" IS 'Category scores of attachment bench, one row per lead and category, read at lead_score.scoring_time().';
+
+-- bench_categories
+COMMENT ON COLUMN "lead_score"."bench_categories"."lead_key" IS 'The lead''s key, as in the leads table';
+
+-- bench_categories
+COMMENT ON COLUMN "lead_score"."bench_categories"."category" IS 'A category the model declares (engagement.categories)';
+
+-- bench_categories
+COMMENT ON COLUMN "lead_score"."bench_categories"."score" IS 'The lead''s score in the category, after its cap';
+
+-- bench_categories
+COMMENT ON COLUMN "lead_score"."bench_categories"."hot" IS 'The score is at or above the category''s watermark';
+
 -- bench__fold
 CREATE FUNCTION "lead_score"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -427,10 +449,10 @@ REVOKE ALL ON FUNCTION "lead_score"."bench__fold"("pg_catalog"."int8"[]) FROM PU
 GRANT EXECUTE ON FUNCTION "lead_score"."bench__fold"("pg_catalog"."int8"[]) TO "lead_score_admin";
 
 -- grant
-GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead_score"."bench_merged", "lead_score"."bench_current" TO "lead_score_reader";
+GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead_score"."bench_merged", "lead_score"."bench_current", "lead_score"."bench_categories" TO "lead_score_reader";
 
 -- grant
-GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead_score"."bench_merged", "lead_score"."bench_current" TO "lead_score_admin";
+GRANT SELECT ON "lead_score"."bench_scores", "lead_score"."bench_pending", "lead_score"."bench_merged", "lead_score"."bench_current", "lead_score"."bench_categories" TO "lead_score_admin";
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."bench_scores", "lead_score"."bench_pending" TO "lead_score_admin";
@@ -612,9 +634,6 @@ SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grad
 -- query current_score
 SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = $1;
 
--- query current_scores
-SELECT $1, $2, (c.lead_key)::text, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."bench_current" c;
-
 -- query timeline
 SELECT a."occurred_at"::pg_catalog.timestamptz AS occurred_at, (a."type")::text AS event_type, NULL::pg_catalog.text[] AS properties,
        e.rules, e.points
@@ -705,6 +724,42 @@ written AS (
     RETURNING t.id, t.attachment)
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
+
+-- current_scores and current_categories with this attachment alone
+CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
+SELECT 'bench'::text AS attachment, 'bench'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
+FROM "lead_score"."bench_current" c;
+COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
+COMMENT ON COLUMN "lead_score"."current_scores"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
+COMMENT ON COLUMN "lead_score"."current_scores"."model" IS 'The attachment''s model';
+COMMENT ON COLUMN "lead_score"."current_scores"."lead_key" IS 'The lead''s key as text (each attachment''s <name>_current view keeps its own type)';
+COMMENT ON COLUMN "lead_score"."current_scores"."fit" IS 'Fit score: points of the fit rules that hold, completeness, clamped';
+COMMENT ON COLUMN "lead_score"."current_scores"."engagement" IS 'Engagement score: decayed, capped points of the engagement rules';
+COMMENT ON COLUMN "lead_score"."current_scores"."total" IS 'fit + engagement';
+COMMENT ON COLUMN "lead_score"."current_scores"."grade" IS 'Grade of the fit score (classification.grades)';
+COMMENT ON COLUMN "lead_score"."current_scores"."label" IS 'Label of the engagement score (classification.labels)';
+COMMENT ON COLUMN "lead_score"."current_scores"."quadrant" IS 'act_now, account_based, check_fit, nurture or disqualified';
+COMMENT ON COLUMN "lead_score"."current_scores"."mql" IS 'Marketing-qualified lead (classification.mql)';
+COMMENT ON COLUMN "lead_score"."current_scores"."disqualified" IS 'A disqualify rule holds';
+COMMENT ON COLUMN "lead_score"."current_scores"."disqualified_by" IS 'Name of the first disqualify rule that holds';
+COMMENT ON COLUMN "lead_score"."current_scores"."categories" IS 'Category scores after their caps, as {"category": score}';
+COMMENT ON COLUMN "lead_score"."current_scores"."hot_categories" IS 'Categories at or above their watermark';
+COMMENT ON COLUMN "lead_score"."current_scores"."last_activity" IS 'Time of the lead''s latest counted activity';
+COMMENT ON COLUMN "lead_score"."current_scores"."model_version" IS 'Model version that scored the lead';
+COMMENT ON COLUMN "lead_score"."current_scores"."probability" IS 'Probability of converting from the model''s predictive section';
+COMMENT ON COLUMN "lead_score"."current_scores"."predictive_score" IS 'round(100 x probability), 0 to 100';
+COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
+CREATE OR REPLACE VIEW "lead_score"."current_categories" AS
+SELECT 'bench'::text AS attachment, (c.lead_key)::text AS lead_key, c.category, c.score, c.hot
+FROM "lead_score"."bench_categories" c;
+COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';
+COMMENT ON COLUMN "lead_score"."current_categories"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
+COMMENT ON COLUMN "lead_score"."current_categories"."lead_key" IS 'The lead''s key as text (each attachment''s <name>_current view keeps its own type)';
+COMMENT ON COLUMN "lead_score"."current_categories"."category" IS 'A category the model declares (engagement.categories)';
+COMMENT ON COLUMN "lead_score"."current_categories"."score" IS 'The lead''s score in the category, after its cap';
+COMMENT ON COLUMN "lead_score"."current_categories"."hot" IS 'The score is at or above the category''s watermark';
+GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."type")::text, (a."occurred_at")::pg_catalog.timestamptz FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
@@ -840,6 +895,7 @@ DROP FUNCTION IF EXISTS "lead_score"."bench__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__fold";
 DROP FUNCTION IF EXISTS "lead_score"."bench__recompute";
+DROP VIEW IF EXISTS "lead_score"."bench_categories";
 DROP VIEW IF EXISTS "lead_score"."bench_current";
 DROP VIEW IF EXISTS "lead_score"."bench_merged";
 DROP VIEW IF EXISTS "lead_score"."bench_columns";

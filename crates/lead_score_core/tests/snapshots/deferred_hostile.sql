@@ -107,6 +107,28 @@ COMMENT ON COLUMN "lead_score"."evil_current"."predictive_score" IS 'round(100 x
 -- evil_current
 COMMENT ON COLUMN "lead_score"."evil_current"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
 
+-- evil_categories
+CREATE VIEW "lead_score"."evil_categories" AS
+SELECT c.lead_key, k.key AS category, (k.value)::pg_catalog.float8 AS score,
+       k.key OPERATOR(pg_catalog.=) ANY (c.hot_categories) AS hot
+FROM "lead_score"."evil_current" c
+CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k;
+
+-- evil_categories
+COMMENT ON VIEW "lead_score"."evil_categories" IS 'Category scores of attachment evil, one row per lead and category, read at lead_score.scoring_time().';
+
+-- evil_categories
+COMMENT ON COLUMN "lead_score"."evil_categories"."lead_key" IS 'The lead''s key, as in the leads table';
+
+-- evil_categories
+COMMENT ON COLUMN "lead_score"."evil_categories"."category" IS 'A category the model declares (engagement.categories)';
+
+-- evil_categories
+COMMENT ON COLUMN "lead_score"."evil_categories"."score" IS 'The lead''s score in the category, after its cap';
+
+-- evil_categories
+COMMENT ON COLUMN "lead_score"."evil_categories"."hot" IS 'The score is at or above the category''s watermark';
+
 -- evil__fold
 CREATE FUNCTION "lead_score"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -450,10 +472,10 @@ REVOKE ALL ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) FROM PUBLIC
 GRANT EXECUTE ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) TO "lead_score_admin";
 
 -- grant
-GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current" TO "lead_score_reader";
+GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current", "lead_score"."evil_categories" TO "lead_score_reader";
 
 -- grant
-GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current" TO "lead_score_admin";
+GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current", "lead_score"."evil_categories" TO "lead_score_admin";
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."evil_scores", "lead_score"."evil_pending" TO "lead_score_admin";
@@ -635,9 +657,6 @@ SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.e
 -- query current_score
 SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s WHERE s.lead_key = $1;
 
--- query current_scores
-SELECT $1, $2, pg_catalog.format('%s', c.lead_key), c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."evil_current" c;
-
 -- query timeline
 SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[] AS properties,
        e.rules, e.points
@@ -728,6 +747,42 @@ written AS (
     RETURNING t.id, t.attachment)
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
+
+-- current_scores and current_categories with this attachment alone
+CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
+SELECT 'evil'::text AS attachment, E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é'::text AS model, pg_catalog.format('%s', c.lead_key) AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
+FROM "lead_score"."evil_current" c;
+COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
+COMMENT ON COLUMN "lead_score"."current_scores"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
+COMMENT ON COLUMN "lead_score"."current_scores"."model" IS 'The attachment''s model';
+COMMENT ON COLUMN "lead_score"."current_scores"."lead_key" IS 'The lead''s key as text (each attachment''s <name>_current view keeps its own type)';
+COMMENT ON COLUMN "lead_score"."current_scores"."fit" IS 'Fit score: points of the fit rules that hold, completeness, clamped';
+COMMENT ON COLUMN "lead_score"."current_scores"."engagement" IS 'Engagement score: decayed, capped points of the engagement rules';
+COMMENT ON COLUMN "lead_score"."current_scores"."total" IS 'fit + engagement';
+COMMENT ON COLUMN "lead_score"."current_scores"."grade" IS 'Grade of the fit score (classification.grades)';
+COMMENT ON COLUMN "lead_score"."current_scores"."label" IS 'Label of the engagement score (classification.labels)';
+COMMENT ON COLUMN "lead_score"."current_scores"."quadrant" IS 'act_now, account_based, check_fit, nurture or disqualified';
+COMMENT ON COLUMN "lead_score"."current_scores"."mql" IS 'Marketing-qualified lead (classification.mql)';
+COMMENT ON COLUMN "lead_score"."current_scores"."disqualified" IS 'A disqualify rule holds';
+COMMENT ON COLUMN "lead_score"."current_scores"."disqualified_by" IS 'Name of the first disqualify rule that holds';
+COMMENT ON COLUMN "lead_score"."current_scores"."categories" IS 'Category scores after their caps, as {"category": score}';
+COMMENT ON COLUMN "lead_score"."current_scores"."hot_categories" IS 'Categories at or above their watermark';
+COMMENT ON COLUMN "lead_score"."current_scores"."last_activity" IS 'Time of the lead''s latest counted activity';
+COMMENT ON COLUMN "lead_score"."current_scores"."model_version" IS 'Model version that scored the lead';
+COMMENT ON COLUMN "lead_score"."current_scores"."probability" IS 'Probability of converting from the model''s predictive section';
+COMMENT ON COLUMN "lead_score"."current_scores"."predictive_score" IS 'round(100 x probability), 0 to 100';
+COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
+CREATE OR REPLACE VIEW "lead_score"."current_categories" AS
+SELECT 'evil'::text AS attachment, pg_catalog.format('%s', c.lead_key) AS lead_key, c.category, c.score, c.hot
+FROM "lead_score"."evil_categories" c;
+COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';
+COMMENT ON COLUMN "lead_score"."current_categories"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
+COMMENT ON COLUMN "lead_score"."current_categories"."lead_key" IS 'The lead''s key as text (each attachment''s <name>_current view keeps its own type)';
+COMMENT ON COLUMN "lead_score"."current_categories"."category" IS 'A category the model declares (engagement.categories)';
+COMMENT ON COLUMN "lead_score"."current_categories"."score" IS 'The lead''s score in the category, after its cap';
+COMMENT ON COLUMN "lead_score"."current_categories"."hot" IS 'The score is at or above the category''s watermark';
+GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
@@ -863,6 +918,7 @@ DROP FUNCTION IF EXISTS "lead_score"."evil__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__fold";
 DROP FUNCTION IF EXISTS "lead_score"."evil__recompute";
+DROP VIEW IF EXISTS "lead_score"."evil_categories";
 DROP VIEW IF EXISTS "lead_score"."evil_current";
 DROP VIEW IF EXISTS "lead_score"."evil_merged";
 DROP VIEW IF EXISTS "lead_score"."evil_columns";
