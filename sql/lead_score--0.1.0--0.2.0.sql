@@ -17,6 +17,12 @@ COMMENT ON FUNCTION lead_score._regenerate(text) IS
 DROP VIEW lead_score.current_scores;
 DROP FUNCTION lead_score._current_scores();
 
+-- SHOW lead_score.as_of works in every new session of this database, before
+-- anything has loaded the library: the setting exists from the start, empty (now).
+DO $$ BEGIN
+    EXECUTE pg_catalog.format('ALTER DATABASE %I SET lead_score.as_of = %L', pg_catalog.current_database(), '');
+END $$;
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

@@ -481,6 +481,14 @@ COMMENT ON FUNCTION lead_score.scoring_time() IS 'The time scores are read at: l
 COMMENT ON TABLE lead_score.attachments IS 'Models bound to lead and activity tables by attach().';
 COMMENT ON TABLE lead_score.alerts IS 'Every alert, written by the transaction that caused it.';
 
+-- SHOW lead_score.as_of works in every new session of this database, before
+-- anything has loaded the library: the setting exists from the start, empty (now).
+-- (The library checks what SET gives it once loaded; a value set before that is
+-- read, and refused if it is not a time, by scoring_time() at first use.)
+DO $$ BEGIN
+    EXECUTE pg_catalog.format('ALTER DATABASE %I SET lead_score.as_of = %L', pg_catalog.current_database(), '');
+END $$;
+
 -------------------------------------------------------------------------------
 -- Roles (README, "Roles"). Roles belong to the cluster, so they are created
 -- only if missing and stay when the extension is dropped. Grant them to login

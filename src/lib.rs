@@ -62,12 +62,19 @@ extension_sql_file!("../sql/live.sql", name = "live", finalize);
 /// `lead_score.as_of`: score as of this time instead of now(); for backtests.
 pub static AS_OF: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// True while `_PG_init` defines `lead_score.as_of`: a value the session set
+/// before the library was loaded is then kept as it is, unchecked, and read at
+/// first use (`scoring_time()` casts it, so a bad one raises there). Refusing
+/// it would make PostgreSQL warn and fall back to now(): a wrong score.
+static DEFINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     // No Rust backtrace in any error a client sees, whatever RUST_BACKTRACE the
     // server was started with: pgrx attaches a captured backtrace to the DETAIL
     // of errors raised through Rust, and capture() reads this once, on first use.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    DEFINING.store(true, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: the check hook is a #[pg_guard] function that never raises.
     unsafe {
         GucRegistry::define_string_guc_with_hooks(
@@ -82,6 +89,7 @@ pub extern "C-unwind" fn _PG_init() {
             None,
         );
     }
+    DEFINING.store(false, std::sync::atomic::Ordering::Relaxed);
     clock::register();
     citus::register();
 }
@@ -97,9 +105,12 @@ unsafe extern "C-unwind" fn check_as_of(
     const MAXDATELEN: usize = 128;
     // Only what a session sets is checked: a parallel worker restores its
     // leader's (checked) value before it can parse zone abbreviations, and
-    // values from the configuration files or ALTER ... SET are read at use.
+    // values from the configuration files or ALTER ... SET, and those set
+    // before the library was loaded (DEFINING), are read at use.
     // SAFETY: reads a backend-local integer.
-    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 || source < pg_sys::GucSource::PGC_S_INTERACTIVE
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0
+        || source < pg_sys::GucSource::PGC_S_INTERACTIVE
+        || DEFINING.load(std::sync::atomic::Ordering::Relaxed)
     {
         return true;
     }

@@ -79,6 +79,9 @@ WITH ns AS (
        OR (d.classoid = 'pg_namespace'::regclass AND d.objoid IN (SELECT oid FROM ns))
        OR (d.classoid = 'pg_extension'::regclass)
     UNION ALL
+    SELECT 'database setting ' || c FROM pg_db_role_setting s, unnest(s.setconfig) c
+    WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.setrole = 0
+    UNION ALL
     SELECT format('role %s', r.rolname) FROM pg_roles r WHERE r.rolname LIKE 'lead\_score%'
     UNION ALL
     SELECT format('grant role %s to %s', m.roleid::regrole, m.member::regrole) FROM pg_auth_members m

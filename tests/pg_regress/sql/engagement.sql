@@ -86,6 +86,19 @@ SHOW lead_score.as_of;
 SET lead_score.as_of = 'last tuesday';
 SET lead_score.as_of = '2026-13-01';
 SHOW lead_score.as_of;
+-- A new session knows the setting before anything loads the library (CREATE
+-- EXTENSION made it a setting of the database, empty: now).
+\c
+SHOW lead_score.as_of;
+-- There, SET cannot check it yet: a value that is not a time is refused at first
+-- use, never read as now(), even once the library is loaded.
+SET lead_score.as_of = 'last tuesday';
+SELECT lead_score.scoring_time();
+SELECT lead_score.engagement('web', type, occurred_at) FROM crm.activities WHERE lead_key = 'L1';
+SHOW lead_score.as_of;
+SELECT lead_score.scoring_time();
+RESET lead_score.as_of;
+SELECT lead_score.scoring_time() = now() AS now_again;
 
 -- Without properties: the aggregate also takes just (model, type, time).
 SELECT lead_score.engagement('web', type, occurred_at) > 0 AS scored FROM crm.activities WHERE lead_key = 'L1';
