@@ -60,18 +60,12 @@ impl Classification {
     }
 
     pub fn quadrant(&self, fit: f64, engagement: f64, disqualified: bool) -> Quadrant {
-        if disqualified {
-            return Quadrant::Disqualified;
-        }
-        match (
-            settle(fit) >= self.quadrant_fit,
-            settle(engagement) >= self.quadrant_engagement,
-        ) {
-            (true, true) => Quadrant::ActNow,
-            (true, false) => Quadrant::AccountBased,
-            (false, true) => Quadrant::CheckFit,
-            (false, false) => Quadrant::Nurture,
-        }
+        quadrant(
+            (self.quadrant_fit, self.quadrant_engagement),
+            fit,
+            engagement,
+            disqualified,
+        )
     }
 
     /// A disqualified lead is never an MQL.
@@ -79,6 +73,26 @@ impl Classification {
         !disqualified
             && settle(fit + engagement) >= self.mql_min_total
             && self.mql_min_fit.is_none_or(|m| settle(fit) >= m)
+    }
+}
+
+/// The fit × engagement quadrant at the given (fit, engagement) thresholds:
+/// a lead's ([`Classification::quadrant`]) and an account's
+/// ([`crate::accounts`]).
+pub fn quadrant(thresholds: (f64, f64), fit: f64, engagement: f64, disqualified: bool) -> Quadrant {
+    if disqualified {
+        return Quadrant::Disqualified;
+    }
+    {
+        match (
+            settle(fit) >= thresholds.0,
+            settle(engagement) >= thresholds.1,
+        ) {
+            (true, true) => Quadrant::ActNow,
+            (true, false) => Quadrant::AccountBased,
+            (false, true) => Quadrant::CheckFit,
+            (false, false) => Quadrant::Nurture,
+        }
     }
 }
 

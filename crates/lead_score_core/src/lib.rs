@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod classify;
 pub mod condition;
 pub mod engagement;

@@ -18,6 +18,8 @@ pub struct Model {
     pub alerts: Vec<BurstAlert>,
     /// A logistic model beside the rule score, when the spec has one.
     pub predictive: Option<Predictive>,
+    /// Account scores, when the spec names the account field.
+    pub accounts: Option<crate::accounts::Accounts>,
 }
 
 /// `count` matching events within `within` (or any single event when count is 1).
@@ -201,6 +203,10 @@ impl Model {
             None => Vec::new(),
             Some(v) => parse_alerts(v, &engagement.properties)?,
         };
+        let accounts = top
+            .opt("accounts")
+            .map(crate::accounts::parse_accounts)
+            .transpose()?;
         top.finish()?;
         Ok(Model {
             fit,
@@ -208,6 +214,7 @@ impl Model {
             classification,
             alerts,
             predictive,
+            accounts,
         })
     }
 }
