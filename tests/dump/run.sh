@@ -22,10 +22,13 @@ DIR=${DUMP_DIR:-/tmp/lead_score_dump}
 PORT=${DUMP_PORT:-28850}
 OUT=${OUT:-$ROOT/target/test-results/dump}
 
+# An extension whose script attaches (tests/dump/probe.sql), installed for the run.
+probe=lead_score_dump_probe
+extdir=$("$PG_BIN/pg_config" --sharedir)/extension
 stop_cluster "$DIR"
 as_root rm -rf "$DIR"
 start_cluster "$DIR" "$PORT"
-trap 'stop_cluster "$DIR"' EXIT
+trap 'stop_cluster "$DIR"; as_root rm -f "$extdir/$probe.control" "$extdir/$probe--1.sql"' EXIT
 mkdir -p "$OUT"
 WORK=$DIR/work
 as_root mkdir -p "$WORK" && as_root chmod 777 "$WORK"
@@ -72,6 +75,19 @@ check "source: class counts" "$(value "SELECT count(*) > 0 FROM lead_score.class
 check "source: outcomes linked" "$(value "SELECT count(*) FROM lead_score.outcome_links")" 2
 check "source: feedback, one with a reason of the user's" "$(value "SELECT count(*) || ' ' || count(*) FILTER (WHERE reason = 'too_small') FROM lead_score.feedback")" "3 1"
 check "source: evaluations" "$(value "SELECT count(*) FROM lead_score.evaluations")" 2
+
+log "dump: attach run by an extension script"
+printf "default_version = '1'\nrequires = 'lead_score'\nsuperuser = true\n" | as_root tee "$extdir/$probe.control" >/dev/null
+as_root cp "$here/probe.sql" "$extdir/$probe--1.sql"
+q -d source -c "SET client_min_messages = warning" -c "SET lead_score.mock_now = '2026-06-01 13:52:00+00'" \
+    -c "CREATE EXTENSION $probe"
+check "attach in an extension script: its objects belong to no extension" \
+    "$(value "SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+              WHERE d.deptype = 'e' AND e.extname = '$probe'")" 0
+check "attach in an extension script: DROP EXTENSION leaves the attachment" \
+    "$(q -d source -c "DROP EXTENSION $probe" 2>&1 && echo dropped)" dropped
+check "attach in an extension script: the attachment outlives the extension" \
+    "$(value "SELECT count(*) FROM lead_score.check_consistency('crm_probe')")" 0
 
 at_dump='2026-06-01 13:55:00+00'
 data source off "$at_dump" >"$WORK/source.data"
