@@ -126,6 +126,14 @@ SKIP_INSTALL=1 OUT="$OUT/citus" bash "$ROOT/tests/citus/run.sh"
 record "citus" "$?"
 set -e
 
+# Backup and restore: pg_dump/pg_restore (and psql, and pg_restore -j as README.md
+# says) of attachments in both modes, on a cluster of its own (port 28850).
+log "dump: tests/dump/run.sh"
+set +e
+OUT="$OUT/dump" bash "$ROOT/tests/dump/run.sh"
+record "dump" "$?"
+set -e
+
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "suites: $passed passed, $failed failed"

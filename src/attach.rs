@@ -465,25 +465,10 @@ fn attach_install(
 fn regenerate(attachment: &str) -> bool {
     check_admin("regenerate");
     let att = load(attachment, false);
-    // Inside ALTER EXTENSION's script PostgreSQL would refuse to replace objects
-    // the extension does not own, and would make new ones its members (so
-    // pg_dump would skip them). Generated objects belong to the attachment, as
-    // when `attach` creates them: run as outside any extension script.
-    // SAFETY: backend-local globals of extension.c, read and written on this
-    // backend's only thread; restored below, and reset by extension.c itself if
-    // an error aborts the script.
-    let saved = unsafe { (pg_sys::creating_extension, pg_sys::CurrentExtensionObject) };
-    // SAFETY: as above.
-    unsafe {
-        pg_sys::creating_extension = false;
-        pg_sys::CurrentExtensionObject = pg_sys::InvalidOid;
-    }
+    // run_as runs it outside the extension script (src/owner.rs), so the
+    // objects stay the attachment's, as when `attach` creates them.
     run_as(extension_owner(), || run_all(&att.replace_statements()));
     refresh_current_scores(&[]);
-    // SAFETY: as above.
-    unsafe {
-        (pg_sys::creating_extension, pg_sys::CurrentExtensionObject) = saved;
-    }
     true
 }
 

@@ -11,6 +11,9 @@
 //!
 //! If a step raises an ERROR, PostgreSQL's (sub)transaction abort restores the
 //! user id and the settings, so nothing here needs to run on that path.
+//!
+//! The steps also run outside any extension script (`outside_extension`), so
+//! the objects `attach` creates are never an extension's members.
 
 use crate::errors::raise_code;
 use pgrx::prelude::*;
@@ -69,7 +72,7 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
             );
         }
     }
-    let result = f();
+    let result = outside_extension(f);
     // SAFETY: pops exactly the nest level pushed above and restores the pair
     // saved above.
     unsafe {
@@ -77,6 +80,36 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
         pg_sys::SetUserIdAndSecContext(user, context);
     }
     result
+}
+
+/// Runs `f` as if no extension script were running, so what it creates
+/// belongs to no extension, even when an extension script called `attach` (an
+/// `ALTER EXTENSION lead_score UPDATE` that rebuilds attachments, or another
+/// extension's `CREATE EXTENSION`). An attachment's tables hold user data:
+/// as members of an extension, `pg_dump` would leave them and their rows out
+/// of a dump, and `DROP EXTENSION` would drop them.
+fn outside_extension<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: reads two backend-local globals.
+    let (creating, current) =
+        unsafe { (pg_sys::creating_extension, pg_sys::CurrentExtensionObject) };
+    if !creating {
+        return f();
+    }
+    // SAFETY: what CREATE EXTENSION sets while its script runs; the values
+    // are put back by the finally below, on success and when `f` raises.
+    unsafe {
+        pg_sys::creating_extension = false;
+        pg_sys::CurrentExtensionObject = pg_sys::InvalidOid;
+    }
+    PgTryBuilder::new(std::panic::AssertUnwindSafe(f))
+        .finally(|| {
+            // SAFETY: restores the values read above.
+            unsafe {
+                pg_sys::creating_extension = creating;
+                pg_sys::CurrentExtensionObject = current;
+            }
+        })
+        .execute()
 }
 
 /// Whether the current user has the privileges of `role` (superusers do).
