@@ -25,7 +25,7 @@ CREATE TABLE lead_score.alerts (
     attachment text NOT NULL,
     model      text NOT NULL,
     lead_key   text NOT NULL,
-    kind       text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst'])),
+    kind       text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst', 'account'])),
     detail     text,
     total      float8,
     at         timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -339,6 +339,10 @@ BEGIN
                                                THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
+        -- Accounts whose total reached accounts.alert (not on Citus yet).
+        IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            alerts := alerts + lead_score._account_alerts(att.name);
+        END IF;
     END LOOP;
     -- On Citus, announce the alerts written on the workers (sql/citus.sql).
     IF lead_score._citus() THEN
@@ -1076,8 +1080,8 @@ COMMENT ON COLUMN lead_score.attachments.created_at IS 'When attach() ran';
 COMMENT ON COLUMN lead_score.alerts.id IS 'Alert id';
 COMMENT ON COLUMN lead_score.alerts.attachment IS 'Attachment that raised it';
 COMMENT ON COLUMN lead_score.alerts.model IS 'Model';
-COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text';
-COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, quadrant, burst or category';
+COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text; for kind account, the account';
+COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark, burst, or account (an account reached accounts.alert)';
 COMMENT ON COLUMN lead_score.alerts.detail IS 'What happened, for people';
 COMMENT ON COLUMN lead_score.alerts.total IS 'The lead''s total when it fired';
 COMMENT ON COLUMN lead_score.alerts.at IS 'When it fired (the writing transaction''s time)';
@@ -1415,3 +1419,76 @@ END $$;
 REVOKE ALL ON FUNCTION lead_score._regenerate(text) FROM PUBLIC;
 COMMENT ON FUNCTION lead_score._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
+
+-------------------------------------------------------------------------------
+-- Account scores (README, "Account scores"): for a model with an accounts
+-- section, attach generates <name>_accounts and <name>_account_categories, and
+-- tick() alerts once per crossing of accounts.alert. explain_account lists what
+-- an account's score is made of.
+CREATE FUNCTION lead_score.explain_account(attachment text, account text)
+RETURNS TABLE (section text, item text, fit float8, engagement float8, detail text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text;
+    r record;
+    counted integer := 0;
+    disqualified integer := 0;
+    best float8 := 0;
+    summed float8 := 0;
+    capped float8;
+    dq boolean;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = explain_account.attachment;
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', explain_account.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM lead_score.account_engaged(m, 0);  -- 22023 for a model without an accounts section
+    -- The account's leads, best fit first.
+    FOR r IN EXECUTE lead_score._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
+        IF r.disqualified THEN
+            disqualified := disqualified + 1;
+            RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
+                'disqualified (' || r.disqualified_by || '): not counted';
+        ELSE
+            counted := counted + 1;
+            IF counted = 1 THEN
+                best := r.fit;
+            END IF;
+            summed := summed + r.engagement;
+            RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
+                concat_ws(', ', CASE WHEN counted = 1 THEN 'best fit' END,
+                          CASE WHEN r.engaged THEN 'engaged' ELSE 'not engaged' END, 'engagement counted');
+        END IF;
+    END LOOP;
+    IF counted + disqualified = 0 THEN
+        RETURN;
+    END IF;
+    dq := counted = 0;
+    capped := lead_score.account_engagement(m, summed);
+    RETURN QUERY SELECT 'account'::text, 'fit'::text, best, NULL::float8,
+        format('best fit of the %s leads not disqualified', counted);
+    RETURN QUERY SELECT 'account'::text, 'engagement'::text, NULL::float8, summed,
+        format('engagement of the %s leads not disqualified, summed', counted);
+    IF capped <> summed THEN
+        RETURN QUERY SELECT 'account'::text, 'cap'::text, NULL::float8, capped - summed, 'accounts.cap'::text;
+    END IF;
+    RETURN QUERY SELECT 'account'::text, 'total'::text, best, capped,
+        format('total %s, grade %s, quadrant %s%s', round((best + capped)::numeric, 2), lead_score.grade(m, best),
+               lead_score.account_quadrant(m, best, capped, dq),
+               CASE WHEN lead_score.account_alerting(m, best + capped, dq) THEN ', alerting (accounts.alert)' ELSE '' END);
+END
+$$;
+COMMENT ON FUNCTION lead_score.explain_account(text, text) IS
+    'What an account''s score is made of: each lead (best fit, engaged, disqualified), the summed and capped engagement, and the total with its grade and quadrant.';
+COMMENT ON FUNCTION lead_score.account_engagement(text, float8) IS 'An account''s engagement: its leads'' summed engagement, capped at accounts.cap.';
+COMMENT ON FUNCTION lead_score.account_engaged(text, float8) IS 'Whether a lead of this engagement counts as engaged for its account (accounts.engaged_min).';
+COMMENT ON FUNCTION lead_score.account_quadrant(text, float8, float8, boolean) IS 'An account''s fit x engagement quadrant (accounts.quadrant, else the model''s thresholds).';
+COMMENT ON FUNCTION lead_score.account_alerting(text, float8, boolean) IS 'Whether an account of this total is at or above accounts.alert.';
+REVOKE ALL ON FUNCTION lead_score._account_objects(text), lead_score._account_alerts(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score._account_objects(text), lead_score._account_alerts(text) TO lead_score_admin;
+COMMENT ON FUNCTION lead_score._account_objects(text) IS
+    'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
+COMMENT ON FUNCTION lead_score._account_alerts(text) IS
+    'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';

@@ -53,6 +53,8 @@ BEGIN
     WHERE id = v_model_id;
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
+    -- Account views follow the version's accounts section (its field may change).
+    PERFORM lead_score._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     RETURN v_next;
 END

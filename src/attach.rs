@@ -390,6 +390,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         && occurred_at.typid == pg_sys::TIMESTAMPTZOID
         && text_like(event_type.typid)
         && properties.iter().all(|p| text_like(p.typid));
+    let account = account_column(&row.model, row.leads, &leads);
     Attachment {
         name: attachment.to_string(),
         model: row.model,
@@ -404,7 +405,33 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         mode,
         fast_append,
         placement: None,
+        account,
     }
+}
+
+/// The leads column of the model's `accounts.field`, if its current version
+/// has an `accounts` section: the account views read it.
+fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<Column> {
+    let field = crate::catalog::resolve(model)
+        .compiled
+        .model
+        .accounts
+        .as_ref()?
+        .field
+        .clone();
+    let name = CString::new(field.as_str()).unwrap_or_default();
+    // SAFETY: a syscache lookup by a NUL-terminated name; InvalidAttrNumber
+    // (0) for a missing or dropped column.
+    if unsafe { pg_sys::get_attnum(table, name.as_ptr()) } <= 0 {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!(
+                "accounts.field: column \"{field}\" does not exist in {}",
+                leads.to_sql()
+            ),
+        );
+    }
+    Some(mapped(table, leads, "accounts.field", &field).column)
 }
 
 /// Writes an attachment's row and creates its objects (tables, views, trigger
@@ -453,8 +480,75 @@ fn attach_install(
     // The caller's rights on both tables, checked as the caller.
     let att = load(attachment, true);
     run_as(owner, || run_all(&att.create_statements()));
+    seed_accounts(&att);
     refresh_current_scores(&[]);
     true
+}
+
+/// Records which of an attachment's accounts are alerting now, so `tick()`
+/// alerts only on later crossings (`attach`, updates, publishing).
+fn seed_accounts(att: &Attachment) {
+    let Some(sql) = att.account_seed() else {
+        return;
+    };
+    run_as(extension_owner(), || {
+        if let Err(e) = Spi::run(&sql) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            );
+        }
+    });
+}
+
+/// Publishing a version (`create_model`) brings each attachment's account
+/// views in line with the version's `accounts` section: created or replaced
+/// for the field it names, or dropped when it has none.
+#[pg_extern(name = "_account_objects", volatile, strict, parallel_unsafe)]
+fn account_objects(attachment: &str) -> bool {
+    check_admin("publish");
+    let att = load(attachment, false);
+    run_as(extension_owner(), || {
+        run_all(&att.account_objects_statements())
+    });
+    seed_accounts(&att);
+    true
+}
+
+/// `tick()`'s account alerts for one attachment: accounts whose total reached
+/// `accounts.alert` since the last check are alerted once (kind `account`).
+/// Returns the alerts sent; 0 for a model without accounts, and when another
+/// `tick()` is checking the same attachment (it alerts for both).
+#[pg_extern(name = "_account_alerts", volatile, strict, parallel_unsafe)]
+fn account_alerts(attachment: &str) -> i32 {
+    check_admin("tick");
+    let att = load(attachment, false);
+    let alerts = crate::catalog::resolve(&att.model)
+        .compiled
+        .model
+        .accounts
+        .as_ref()
+        .is_some_and(|a| a.alert.is_some());
+    let Some(sql) = att.account_alerts().filter(|_| alerts) else {
+        return 0;
+    };
+    run_as(extension_owner(), || {
+        let locked = Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('lead_score.account_alerts'), pg_catalog.hashtext($1))",
+            &[attachment.into()],
+        );
+        if !matches!(locked, Ok(Some(true))) {
+            return 0;
+        }
+        Spi::get_one::<i32>(&sql)
+            .unwrap_or_else(|e| {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                )
+            })
+            .unwrap_or(0)
+    })
 }
 
 /// Run by `ALTER EXTENSION lead_score UPDATE` (the upgrade scripts) for every
@@ -468,6 +562,7 @@ fn regenerate(attachment: &str) -> bool {
     // run_as runs it outside the extension script (src/owner.rs), so the
     // objects stay the attachment's, as when `attach` creates them.
     run_as(extension_owner(), || run_all(&att.replace_statements()));
+    seed_accounts(&att);
     refresh_current_scores(&[]);
     true
 }

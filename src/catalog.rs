@@ -57,7 +57,7 @@ fn resolve_sql() -> CString {
 
 fn spec_sql() -> CString {
     CString::new(format!(
-        "SELECT m.name, v.spec::text FROM {} v \
+        "SELECT m.name, v.spec::text, v.xmin::text FROM {} v \
     JOIN {} m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2",
         crate::citus::config_table("model_versions"),
         crate::citus::config_table("models")
@@ -201,5 +201,51 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
         model,
     }));
     COMPILED.with(|m| m.borrow_mut().insert((model_id, version), compiled));
+    // A version this transaction wrote may roll back, and its number then be
+    // written again with another spec: forget it if it does.
+    let xmin = row.get(2).and_then(|x| x.as_deref()?.parse::<u32>().ok());
+    // SAFETY: a plain check of a transaction id against this backend's own.
+    if xmin.is_some_and(|x| unsafe { pg_sys::TransactionIdIsCurrentTransactionId(x.into()) }) {
+        forget_on_abort((model_id, version));
+    }
     compiled
+}
+
+thread_local! {
+    /// Compiled versions written by the open transaction, and whether its
+    /// commit and abort callbacks are registered.
+    static UNCOMMITTED: RefCell<(Vec<(i64, i32)>, bool)> = const { RefCell::new((Vec::new(), false)) };
+}
+
+/// Evicts `key` from the cache if the transaction (or a subtransaction of it)
+/// that wrote its version rolls back; once it commits, the key is for good.
+fn forget_on_abort(key: (i64, i32)) {
+    fn evict() {
+        let keys = UNCOMMITTED.with(|u| std::mem::take(&mut u.borrow_mut().0));
+        COMPILED.with(|m| {
+            let mut m = m.borrow_mut();
+            for k in keys {
+                m.remove(&k);
+            }
+        });
+    }
+    let register = UNCOMMITTED.with(|u| {
+        let mut u = u.borrow_mut();
+        u.0.push(key);
+        !std::mem::replace(&mut u.1, true)
+    });
+    if register {
+        pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Abort, || {
+            evict();
+            UNCOMMITTED.with(|u| u.borrow_mut().1 = false);
+        });
+        pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, || {
+            UNCOMMITTED.with(|u| *u.borrow_mut() = (Vec::new(), false));
+        });
+        // A rolled-back savepoint (or plpgsql exception block): every version
+        // written in the transaction is compiled again on next use. (pgrx
+        // drops this hook when the transaction ends.)
+        let _ =
+            pgrx::register_subxact_callback(pgrx::PgSubXactCallbackEvent::AbortSub, |_, _| evict());
+    }
 }

@@ -66,3 +66,49 @@ fn is_mql(
         .classification
         .is_mql(fit, engagement, disqualified)
 }
+
+/// An account's engagement: its leads' summed engagement, capped at
+/// `accounts.cap` (`<name>_accounts`).
+#[pg_extern(stable, strict, parallel_safe)]
+fn account_engagement(model: &str, engagement_sum: f64, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
+    compiled(fcinfo, model)
+        .account_engagement(engagement_sum)
+        .or_raise()
+}
+
+/// Whether a lead of this engagement counts as engaged for its account
+/// (`accounts.engaged_min`; default: above 0).
+#[pg_extern(stable, strict, parallel_safe)]
+fn account_engaged(model: &str, engagement: f64, fcinfo: pg_sys::FunctionCallInfo) -> bool {
+    compiled(fcinfo, model)
+        .account_engaged(engagement)
+        .or_raise()
+}
+
+/// An account's quadrant, at `accounts.quadrant` or the model's thresholds.
+#[pg_extern(stable, strict, parallel_safe)]
+fn account_quadrant(
+    model: &str,
+    fit: f64,
+    engagement: f64,
+    disqualified: default!(bool, false),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> &'static str {
+    compiled(fcinfo, model)
+        .account_quadrant(fit, engagement, disqualified)
+        .or_raise()
+        .as_str()
+}
+
+/// Whether an account of this total is alerting (`accounts.alert`).
+#[pg_extern(stable, strict, parallel_safe)]
+fn account_alerting(
+    model: &str,
+    total: f64,
+    disqualified: default!(bool, false),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> bool {
+    compiled(fcinfo, model)
+        .account_alerting(total, disqualified)
+        .or_raise()
+}

@@ -90,37 +90,57 @@ impl Model {
         })
     }
 
+    /// An account's engagement: its leads' summed engagement, capped.
+    pub fn account_engagement(&self, engagement_sum: f64) -> Result<f64> {
+        let a = self.accounts()?;
+        Ok(a.cap.map_or(engagement_sum, |cap| engagement_sum.min(cap)))
+    }
+
+    /// An account's quadrant, at `accounts.quadrant` or the model's thresholds.
+    pub fn account_quadrant(
+        &self,
+        fit: f64,
+        engagement: f64,
+        disqualified: bool,
+    ) -> Result<Quadrant> {
+        let a = self.accounts()?;
+        let c = &self.classification;
+        Ok(quadrant(
+            a.quadrant
+                .unwrap_or((c.quadrant_fit, c.quadrant_engagement)),
+            fit,
+            engagement,
+            disqualified,
+        ))
+    }
+
+    /// Whether an account of this total alerts (`accounts.alert`).
+    pub fn account_alerting(&self, total: f64, disqualified: bool) -> Result<bool> {
+        let a = self.accounts()?;
+        Ok(!disqualified && a.alert.is_some_and(|m| settle(total) >= m))
+    }
+
     /// An account's score from the best fit and the summed engagement of its
-    /// leads that are not disqualified (`disqualified`: all of them are).
+    /// leads that are not disqualified (`disqualified`: all of them are, and
+    /// nothing counts).
     pub fn account_score(
         &self,
         best_fit: f64,
         engagement_sum: f64,
         disqualified: bool,
     ) -> Result<AccountScore> {
-        let a = self.accounts()?;
-        let c = &self.classification;
         let (fit, engagement) = if disqualified {
             (0.0, 0.0)
         } else {
-            (
-                best_fit,
-                a.cap.map_or(engagement_sum, |cap| engagement_sum.min(cap)),
-            )
+            (best_fit, self.account_engagement(engagement_sum)?)
         };
         let total = fit + engagement;
         Ok(AccountScore {
             engagement,
             total,
-            grade: c.grade(fit).map(str::to_string),
-            quadrant: quadrant(
-                a.quadrant
-                    .unwrap_or((c.quadrant_fit, c.quadrant_engagement)),
-                fit,
-                engagement,
-                disqualified,
-            ),
-            alert: !disqualified && a.alert.is_some_and(|m| settle(total) >= m),
+            grade: self.classification.grade(fit).map(str::to_string),
+            quadrant: self.account_quadrant(fit, engagement, disqualified)?,
+            alert: self.account_alerting(total, disqualified)?,
         })
     }
 }

@@ -255,7 +255,14 @@ pub fn current_views_statements(attachments: &[Attachment]) -> Vec<Statement> {
         .chain(CATEGORY_COLUMNS.iter().filter(|(f, _, _)| *f != "lead_key"))
         .copied()
         .collect();
-    let views: [(&str, &str, &[(&str, &str, &str)], fn(&Attachment) -> String); 2] = [
+    /// A view's name, comment, columns (name, type, comment) and branch.
+    type UnionView<'a> = (
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str, &'a str)],
+        fn(&Attachment) -> String,
+    );
+    let views: [UnionView; 2] = [
         (
             "current_scores",
             "Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.",
@@ -425,6 +432,9 @@ pub struct Attachment {
     /// On Citus, the shard group the trigger functions are generated for
     /// ([`Attachment::shard_statements`]); `None` everywhere else.
     pub placement: Option<Placement>,
+    /// The leads column of the model's `accounts.field`, when it has one: the
+    /// account views ([`Attachment::account_statements`]).
+    pub account: Option<Column>,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -516,6 +526,15 @@ pub mod names {
     }
     pub fn categories(a: &str) -> String {
         format!("{a}_categories")
+    }
+    pub fn accounts(a: &str) -> String {
+        format!("{a}_accounts")
+    }
+    pub fn account_categories(a: &str) -> String {
+        format!("{a}_account_categories")
+    }
+    pub fn account_heads(a: &str) -> String {
+        format!("{a}_account_heads")
     }
     pub fn fold(a: &str) -> String {
         format!("{a}__fold")
@@ -619,6 +638,7 @@ impl Attachment {
                 out.push(self.trigger(table, write));
             }
         }
+        out.extend(self.account_statements());
         out.extend(self.privileges());
         out
     }
@@ -633,7 +653,13 @@ impl Attachment {
             ("CREATE VIEW ", "CREATE OR REPLACE VIEW "),
             ("CREATE TRIGGER ", "CREATE OR REPLACE TRIGGER "),
         ];
-        const KEEP: [&str; 4] = ["CREATE OR REPLACE ", "COMMENT ON ", "GRANT ", "REVOKE "];
+        const KEEP: [&str; 5] = [
+            "CREATE OR REPLACE ",
+            "CREATE TABLE IF NOT EXISTS ",
+            "COMMENT ON ",
+            "GRANT ",
+            "REVOKE ",
+        ];
         self.create_statements()
             .into_iter()
             .filter_map(|s| {
@@ -894,6 +920,209 @@ impl Attachment {
             text_of("c.lead_key", self.lead_key.text),
             ours(&names::categories(&self.name))
         )
+    }
+
+    /// `<leads> l JOIN <name>_current c` on the lead key, with the account as
+    /// text: what the account views read.
+    fn account_leads(&self, account: &Column, current: &str) -> String {
+        format!(
+            "{} l JOIN {} c ON c.lead_key = {}\n      WHERE {} IS NOT NULL",
+            self.leads.to_sql(),
+            current,
+            self.lead_key.of("l"),
+            account.of("l")
+        )
+    }
+
+    /// For a model with an `accounts` section: `<name>_account_categories`
+    /// (category scores summed per account), `<name>_accounts` (one row per
+    /// account, scored by the `account_*` functions), both `security_invoker`
+    /// since they read the leads table's account column, with comments; and
+    /// `<name>_account_heads`, whether each account was alerting at the last
+    /// check, which `tick()` compares with to alert once per crossing. Empty
+    /// for other models.
+    pub fn account_statements(&self) -> Vec<Statement> {
+        let Some(account) = &self.account else {
+            return Vec::new();
+        };
+        let accounts = ours(&names::accounts(&self.name));
+        let categories = ours(&names::account_categories(&self.name));
+        let heads = ours(&names::account_heads(&self.name));
+        let model = literal(&self.model);
+        let text = account.text_of("l");
+        let mut out = vec![
+            stmt(
+                names::account_categories(&self.name),
+                format!(
+                    "CREATE VIEW {categories} WITH (security_invoker = true) AS\nSELECT {text} AS account, c.category, pg_catalog.sum(c.score) AS score\nFROM {}\nGROUP BY 1, 2",
+                    self.account_leads(account, &ours(&names::categories(&self.name)))
+                ),
+            ),
+            stmt(
+                names::accounts(&self.name),
+                format!(
+                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM (SELECT {text} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified\n      FROM {}\n      GROUP BY 1) g\nLEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM {categories} k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account",
+                    self.account_leads(account, &ours(&names::current(&self.name)))
+                ),
+            ),
+            stmt(
+                names::account_heads(&self.name),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {heads} (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL)"
+                ),
+            ),
+        ];
+        type Docs<'a> = [(&'a str, &'a str, &'a [(&'a str, &'a str)]); 3];
+        let docs: Docs = [
+            (
+                &accounts,
+                "Account scores of the attachment (the model's accounts section), one row per account, read at lead_score.scoring_time().",
+                &[
+                    ("account", "The account, as the leads' accounts.field holds it (as text)"),
+                    ("leads", "Leads of the account"),
+                    ("engaged_leads", "Of them, leads not disqualified with engagement at or above accounts.engaged_min (default: above 0)"),
+                    ("fit", "Best fit of the account's leads that are not disqualified"),
+                    ("engagement", "Their engagement summed, capped at accounts.cap"),
+                    ("total", "fit + engagement"),
+                    ("grade", "The model's grade of the account's fit"),
+                    ("quadrant", "act_now, account_based, check_fit, nurture (accounts.quadrant, else the model's thresholds), or disqualified when every lead is"),
+                    ("alerting", "total is at or above accounts.alert"),
+                    ("top_categories", "Categories with a positive summed score, most engaged first (long form: <name>_account_categories)"),
+                ],
+            ),
+            (
+                &categories,
+                "Category scores of the attachment's accounts, summed over their leads, one row per account and category.",
+                &[
+                    ("account", "The account (as text)"),
+                    ("category", "A category the model declares"),
+                    ("score", "The category scores of the account's leads, summed (each capped per lead)"),
+                ],
+            ),
+            (
+                &heads,
+                "Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.",
+                &[
+                    ("account", "The account (as text)"),
+                    ("alerting", "Its total was at or above accounts.alert"),
+                    ("total", "Its total then"),
+                    ("checked_at", "When tick() (or attach) recorded it"),
+                ],
+            ),
+        ];
+        for (relation, doc, columns) in docs {
+            let kind = if relation == heads { "TABLE" } else { "VIEW" };
+            out.push(stmt(
+                names::accounts(&self.name),
+                format!("COMMENT ON {kind} {relation} IS {}", literal(doc)),
+            ));
+            for (c, d) in columns {
+                out.push(stmt(
+                    names::accounts(&self.name),
+                    format!(
+                        "COMMENT ON COLUMN {relation}.{} IS {}",
+                        ident(c),
+                        literal(d)
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
+    /// What publishing a version runs for the account objects
+    /// (`_account_objects`): them as [`Attachment::account_statements`] makes
+    /// them, replaced in place, with the reader's grant; or, for a version
+    /// without an `accounts` section, their removal.
+    pub fn account_objects_statements(&self) -> Vec<Statement> {
+        let relations = [
+            ("VIEW", names::accounts(&self.name)),
+            ("VIEW", names::account_categories(&self.name)),
+            ("TABLE", names::account_heads(&self.name)),
+        ];
+        if self.account.is_none() {
+            return relations
+                .into_iter()
+                .map(|(kind, name)| {
+                    let sql = format!("DROP {kind} IF EXISTS {}", ours(&name));
+                    stmt(name, sql)
+                })
+                .collect();
+        }
+        let mut out: Vec<Statement> = self
+            .account_statements()
+            .into_iter()
+            .map(|s| match s.sql.strip_prefix("CREATE VIEW ") {
+                Some(rest) => stmt(s.what, format!("CREATE OR REPLACE VIEW {rest}")),
+                None => s,
+            })
+            .collect();
+        out.push(stmt(
+            "grant",
+            format!(
+                "GRANT SELECT ON {} TO {}, {}",
+                relations
+                    .iter()
+                    .map(|(_, n)| ours(n))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ident(READER_ROLE),
+                ident(ADMIN_ROLE)
+            ),
+        ));
+        out
+    }
+
+    /// Records which accounts are alerting, without alerting (`attach`, and
+    /// whenever the account objects are regenerated).
+    pub fn account_seed(&self) -> Option<String> {
+        self.account.as_ref()?;
+        Some(format!(
+            "INSERT INTO {} (account, alerting, total, checked_at) SELECT a.account, a.alerting, a.total, lead_score._now() FROM {} a ON CONFLICT (account) DO NOTHING",
+            ours(&names::account_heads(&self.name)),
+            ours(&names::accounts(&self.name))
+        ))
+    }
+
+    /// `tick()`'s account alerts: the accounts whose alerting changed since the
+    /// last check are recorded, and those now alerting are alerted once, kind
+    /// `account`, with the account in `lead_key`. Returns the
+    /// alerts sent. The caller holds the attachment's account lock.
+    pub fn account_alerts(&self) -> Option<String> {
+        self.account.as_ref()?;
+        let heads = ours(&names::account_heads(&self.name));
+        Some(format!(
+            "WITH changed AS MATERIALIZED (
+    SELECT a.account, a.alerting, a.total FROM {} a
+    LEFT JOIN {heads} h ON h.account = a.account
+    WHERE h.account IS NULL OR h.alerting IS DISTINCT FROM a.alerting),
+moved AS (
+    INSERT INTO {heads} AS h (account, alerting, total, checked_at)
+    SELECT c.account, c.alerting, c.total, lead_score._now() FROM changed c
+    ON CONFLICT (account) DO UPDATE SET alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+SELECT coalesce(lead_score._emit_alerts({}, {},
+           pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
+           pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
+               'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
+FROM changed c WHERE c.alerting",
+            ours(&names::accounts(&self.name)),
+            literal(&self.name),
+            literal(&self.model)
+        ))
+    }
+
+    /// The leads of one account for `explain_account`: $1 the account as text.
+    pub fn account_explain(&self) -> Option<String> {
+        let account = self.account.as_ref()?;
+        Some(format!(
+            "SELECT {} AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,\n       NOT c.disqualified AND lead_score.account_engaged({}, c.engagement) AS engaged\nFROM {} l JOIN {} c ON c.lead_key = {}\nWHERE {} OPERATOR(pg_catalog.=) $1\nORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1",
+            text_of("c.lead_key", self.lead_key.text),
+            literal(&self.model),
+            self.leads.to_sql(),
+            ours(&names::current(&self.name)),
+            self.lead_key.of("l"),
+            account.text_of("l")
+        ))
     }
 
     /// This attachment's rows of `lead_score.current_scores`
@@ -1630,6 +1859,16 @@ END
             ours(&names::current(&self.name)),
             ours(&names::categories(&self.name)),
         ];
+        let readable: Vec<String> = readable
+            .into_iter()
+            .chain(self.account.iter().flat_map(|_| {
+                [
+                    ours(&names::accounts(&self.name)),
+                    ours(&names::account_categories(&self.name)),
+                    ours(&names::account_heads(&self.name)),
+                ]
+            }))
+            .collect();
         out.push(stmt(
             "grant",
             format!(
@@ -1706,6 +1945,9 @@ pub enum Query {
     /// One lead's activities, newest first, each with the rules it matches
     /// and its points now: $1 model, $2 the lead's key as text.
     Timeline,
+    /// One account's leads, for `explain_account`: $1 the account as text
+    /// (no rows for a model without an `accounts` section).
+    AccountExplain,
     /// Appends a history row for every lead whose grade, label, quadrant,
     /// MQL or disqualification differs from its last one (or that has none),
     /// moves its head, and counts the leads per class for the day: $1
@@ -1744,6 +1986,7 @@ impl Query {
             "current_score" => Query::CurrentScore,
             "current_score_text" => Query::CurrentScoreText,
             "timeline" => Query::Timeline,
+            "account_explain" => Query::AccountExplain,
             "record_history" => Query::RecordHistory,
             "backfill_history" => Query::BackfillHistory,
             "fold" => Query::Fold,
@@ -1788,6 +2031,9 @@ impl Attachment {
                 ours(&names::merged(&self.name))
             ),
             Query::Timeline => self.timeline_query(),
+            Query::AccountExplain => self.account_explain().unwrap_or_else(|| {
+                "SELECT NULL::text AS lead_key, NULL::float8 AS fit, NULL::float8 AS engagement, NULL::boolean AS disqualified, NULL::text AS disqualified_by, NULL::boolean AS engaged WHERE false".to_string()
+            }),
             Query::RecordHistory => self.record_history_query(),
             Query::BackfillHistory => self.backfill_history_query(),
             Query::CurrentScoreText => format!(
@@ -2480,6 +2726,9 @@ pub fn drop_statements(
         ));
     }
     for (kind, name) in [
+        ("VIEW", names::accounts(attachment)),
+        ("VIEW", names::account_categories(attachment)),
+        ("TABLE", names::account_heads(attachment)),
         ("VIEW", names::categories(attachment)),
         ("VIEW", names::current(attachment)),
         ("VIEW", names::merged(attachment)),

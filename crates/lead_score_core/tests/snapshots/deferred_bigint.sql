@@ -725,6 +725,11 @@ written AS (
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
 
+-- account objects when a version is published
+DROP VIEW IF EXISTS "lead_score"."bench_accounts";
+DROP VIEW IF EXISTS "lead_score"."bench_account_categories";
+DROP TABLE IF EXISTS "lead_score"."bench_account_heads";
+
 -- current_scores and current_categories with this attachment alone
 CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
 SELECT 'bench'::text AS attachment, 'bench'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
@@ -895,6 +900,9 @@ DROP FUNCTION IF EXISTS "lead_score"."bench__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."bench__fold";
 DROP FUNCTION IF EXISTS "lead_score"."bench__recompute";
+DROP VIEW IF EXISTS "lead_score"."bench_accounts";
+DROP VIEW IF EXISTS "lead_score"."bench_account_categories";
+DROP TABLE IF EXISTS "lead_score"."bench_account_heads";
 DROP VIEW IF EXISTS "lead_score"."bench_categories";
 DROP VIEW IF EXISTS "lead_score"."bench_current";
 DROP VIEW IF EXISTS "lead_score"."bench_merged";

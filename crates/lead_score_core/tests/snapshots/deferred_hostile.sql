@@ -438,6 +438,94 @@ END
 -- trigger lead_score_evil_trunc on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."evil__lead_trunc"();
 
+-- evil_account_categories
+CREATE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS
+SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score) AS score
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_categories" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      WHERE l."acc'ount" IS NOT NULL
+GROUP BY 1, 2;
+
+-- evil_accounts
+CREATE VIEW "lead_score"."evil_accounts" WITH (security_invoker = true) AS
+SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,
+       lead_score.grade(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit) AS grade,
+       lead_score.account_quadrant(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit, g.engagement, g.disqualified) AS quadrant,
+       lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting,
+       coalesce(t.top_categories, '{}'::text[]) AS top_categories
+FROM (SELECT pg_catalog.format('%s', l."acc'ount") AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      WHERE l."acc'ount" IS NOT NULL
+      GROUP BY 1) g
+LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM "lead_score"."evil_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+
+-- evil_account_heads
+CREATE TABLE IF NOT EXISTS "lead_score"."evil_account_heads" (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+
+-- evil_accounts
+COMMENT ON VIEW "lead_score"."evil_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."leads" IS 'Leads of the account';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."engaged_leads" IS 'Of them, leads not disqualified with engagement at or above accounts.engaged_min (default: above 0)';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."fit" IS 'Best fit of the account''s leads that are not disqualified';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."engagement" IS 'Their engagement summed, capped at accounts.cap';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."total" IS 'fit + engagement';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."grade" IS 'The model''s grade of the account''s fit';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."quadrant" IS 'act_now, account_based, check_fit, nurture (accounts.quadrant, else the model''s thresholds), or disqualified when every lead is';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."alerting" IS 'total is at or above accounts.alert';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_accounts"."top_categories" IS 'Categories with a positive summed score, most engaged first (long form: <name>_account_categories)';
+
+-- evil_accounts
+COMMENT ON VIEW "lead_score"."evil_account_categories" IS 'Category scores of the attachment''s accounts, summed over their leads, one row per account and category.';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_categories"."account" IS 'The account (as text)';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_categories"."category" IS 'A category the model declares';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
+
+-- evil_accounts
+COMMENT ON TABLE "lead_score"."evil_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."account" IS 'The account (as text)';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."total" IS 'Its total then';
+
+-- evil_accounts
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
+
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."evil__act_ins"() FROM PUBLIC;
 
@@ -472,10 +560,10 @@ REVOKE ALL ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) FROM PUBLIC
 GRANT EXECUTE ON FUNCTION "lead_score"."evil__fold"("crm"."lead key"[]) TO "lead_score_admin";
 
 -- grant
-GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current", "lead_score"."evil_categories" TO "lead_score_reader";
+GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current", "lead_score"."evil_categories", "lead_score"."evil_accounts", "lead_score"."evil_account_categories", "lead_score"."evil_account_heads" TO "lead_score_reader";
 
 -- grant
-GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current", "lead_score"."evil_categories" TO "lead_score_admin";
+GRANT SELECT ON "lead_score"."evil_scores", "lead_score"."evil_pending", "lead_score"."evil_merged", "lead_score"."evil_current", "lead_score"."evil_categories", "lead_score"."evil_accounts", "lead_score"."evil_account_categories", "lead_score"."evil_account_heads" TO "lead_score_admin";
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."evil_scores", "lead_score"."evil_pending" TO "lead_score_admin";
@@ -748,6 +836,76 @@ written AS (
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
 
+-- query account_seed
+INSERT INTO "lead_score"."evil_account_heads" (account, alerting, total, checked_at) SELECT a.account, a.alerting, a.total, lead_score._now() FROM "lead_score"."evil_accounts" a ON CONFLICT (account) DO NOTHING;
+
+-- query account_alerts
+WITH changed AS MATERIALIZED (
+    SELECT a.account, a.alerting, a.total FROM "lead_score"."evil_accounts" a
+    LEFT JOIN "lead_score"."evil_account_heads" h ON h.account = a.account
+    WHERE h.account IS NULL OR h.alerting IS DISTINCT FROM a.alerting),
+moved AS (
+    INSERT INTO "lead_score"."evil_account_heads" AS h (account, alerting, total, checked_at)
+    SELECT c.account, c.alerting, c.total, lead_score._now() FROM changed c
+    ON CONFLICT (account) DO UPDATE SET alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+SELECT coalesce(lead_score._emit_alerts('evil', E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é',
+           pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
+           pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
+               'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
+FROM changed c WHERE c.alerting;
+
+-- query account_explain
+SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,
+       NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement) AS engaged
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+WHERE pg_catalog.format('%s', l."acc'ount") OPERATOR(pg_catalog.=) $1
+ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
+
+-- account objects when a version is published
+CREATE OR REPLACE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS
+SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score) AS score
+FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_categories" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      WHERE l."acc'ount" IS NOT NULL
+GROUP BY 1, 2;
+CREATE OR REPLACE VIEW "lead_score"."evil_accounts" WITH (security_invoker = true) AS
+SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,
+       lead_score.grade(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit) AS grade,
+       lead_score.account_quadrant(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit, g.engagement, g.disqualified) AS quadrant,
+       lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting,
+       coalesce(t.top_categories, '{}'::text[]) AS top_categories
+FROM (SELECT pg_catalog.format('%s', l."acc'ount") AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
+      WHERE l."acc'ount" IS NOT NULL
+      GROUP BY 1) g
+LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM "lead_score"."evil_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+CREATE TABLE IF NOT EXISTS "lead_score"."evil_account_heads" (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+COMMENT ON VIEW "lead_score"."evil_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."leads" IS 'Leads of the account';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."engaged_leads" IS 'Of them, leads not disqualified with engagement at or above accounts.engaged_min (default: above 0)';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."fit" IS 'Best fit of the account''s leads that are not disqualified';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."engagement" IS 'Their engagement summed, capped at accounts.cap';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."total" IS 'fit + engagement';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."grade" IS 'The model''s grade of the account''s fit';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."quadrant" IS 'act_now, account_based, check_fit, nurture (accounts.quadrant, else the model''s thresholds), or disqualified when every lead is';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."alerting" IS 'total is at or above accounts.alert';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."top_categories" IS 'Categories with a positive summed score, most engaged first (long form: <name>_account_categories)';
+COMMENT ON VIEW "lead_score"."evil_account_categories" IS 'Category scores of the attachment''s accounts, summed over their leads, one row per account and category.';
+COMMENT ON COLUMN "lead_score"."evil_account_categories"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score"."evil_account_categories"."category" IS 'A category the model declares';
+COMMENT ON COLUMN "lead_score"."evil_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
+COMMENT ON TABLE "lead_score"."evil_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."total" IS 'Its total then';
+COMMENT ON COLUMN "lead_score"."evil_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
+GRANT SELECT ON "lead_score"."evil_accounts", "lead_score"."evil_account_categories", "lead_score"."evil_account_heads" TO "lead_score_reader", "lead_score_admin";
+
 -- current_scores and current_categories with this attachment alone
 CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
 SELECT 'evil'::text AS attachment, E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é'::text AS model, pg_catalog.format('%s', c.lead_key) AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
@@ -918,6 +1076,9 @@ DROP FUNCTION IF EXISTS "lead_score"."evil__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."evil__fold";
 DROP FUNCTION IF EXISTS "lead_score"."evil__recompute";
+DROP VIEW IF EXISTS "lead_score"."evil_accounts";
+DROP VIEW IF EXISTS "lead_score"."evil_account_categories";
+DROP TABLE IF EXISTS "lead_score"."evil_account_heads";
 DROP VIEW IF EXISTS "lead_score"."evil_categories";
 DROP VIEW IF EXISTS "lead_score"."evil_current";
 DROP VIEW IF EXISTS "lead_score"."evil_merged";

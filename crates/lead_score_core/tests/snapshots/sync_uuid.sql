@@ -467,6 +467,94 @@ END
 -- trigger lead_score_live_trunc on "app"."people"
 CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."people" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_trunc"();
 
+-- live_account_categories
+CREATE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
+SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score) AS score
+FROM "app"."people" l JOIN "lead_score"."live_categories" c ON c.lead_key = l."person_id"
+      WHERE l."company" IS NOT NULL
+GROUP BY 1, 2;
+
+-- live_accounts
+CREATE VIEW "lead_score"."live_accounts" WITH (security_invoker = true) AS
+SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,
+       lead_score.grade('live', g.fit) AS grade,
+       lead_score.account_quadrant('live', g.fit, g.engagement, g.disqualified) AS quadrant,
+       lead_score.account_alerting('live', g.fit + g.engagement, g.disqualified) AS alerting,
+       coalesce(t.top_categories, '{}'::text[]) AS top_categories
+FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
+      WHERE l."company" IS NOT NULL
+      GROUP BY 1) g
+LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+
+-- live_account_heads
+CREATE TABLE IF NOT EXISTS "lead_score"."live_account_heads" (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+
+-- live_accounts
+COMMENT ON VIEW "lead_score"."live_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."leads" IS 'Leads of the account';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."engaged_leads" IS 'Of them, leads not disqualified with engagement at or above accounts.engaged_min (default: above 0)';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."fit" IS 'Best fit of the account''s leads that are not disqualified';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."engagement" IS 'Their engagement summed, capped at accounts.cap';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."total" IS 'fit + engagement';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."grade" IS 'The model''s grade of the account''s fit';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."quadrant" IS 'act_now, account_based, check_fit, nurture (accounts.quadrant, else the model''s thresholds), or disqualified when every lead is';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."alerting" IS 'total is at or above accounts.alert';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_accounts"."top_categories" IS 'Categories with a positive summed score, most engaged first (long form: <name>_account_categories)';
+
+-- live_accounts
+COMMENT ON VIEW "lead_score"."live_account_categories" IS 'Category scores of the attachment''s accounts, summed over their leads, one row per account and category.';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_categories"."account" IS 'The account (as text)';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_categories"."category" IS 'A category the model declares';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
+
+-- live_accounts
+COMMENT ON TABLE "lead_score"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_heads"."account" IS 'The account (as text)';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_heads"."total" IS 'Its total then';
+
+-- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
+
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score"."live__act_ins"() FROM PUBLIC;
 
@@ -501,10 +589,10 @@ REVOKE ALL ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) FROM PUB
 GRANT EXECUTE ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) TO "lead_score_admin";
 
 -- grant
-GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories" TO "lead_score_reader";
+GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories", "lead_score"."live_account_heads" TO "lead_score_reader";
 
 -- grant
-GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories" TO "lead_score_admin";
+GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories", "lead_score"."live_account_heads" TO "lead_score_admin";
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."live_scores", "lead_score"."live_pending" TO "lead_score_admin";
@@ -777,6 +865,76 @@ written AS (
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
 
+-- query account_seed
+INSERT INTO "lead_score"."live_account_heads" (account, alerting, total, checked_at) SELECT a.account, a.alerting, a.total, lead_score._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
+
+-- query account_alerts
+WITH changed AS MATERIALIZED (
+    SELECT a.account, a.alerting, a.total FROM "lead_score"."live_accounts" a
+    LEFT JOIN "lead_score"."live_account_heads" h ON h.account = a.account
+    WHERE h.account IS NULL OR h.alerting IS DISTINCT FROM a.alerting),
+moved AS (
+    INSERT INTO "lead_score"."live_account_heads" AS h (account, alerting, total, checked_at)
+    SELECT c.account, c.alerting, c.total, lead_score._now() FROM changed c
+    ON CONFLICT (account) DO UPDATE SET alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+SELECT coalesce(lead_score._emit_alerts('live', 'live',
+           pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
+           pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
+               'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
+FROM changed c WHERE c.alerting;
+
+-- query account_explain
+SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,
+       NOT c.disqualified AND lead_score.account_engaged('live', c.engagement) AS engaged
+FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
+WHERE (l."company")::text OPERATOR(pg_catalog.=) $1
+ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
+
+-- account objects when a version is published
+CREATE OR REPLACE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
+SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score) AS score
+FROM "app"."people" l JOIN "lead_score"."live_categories" c ON c.lead_key = l."person_id"
+      WHERE l."company" IS NOT NULL
+GROUP BY 1, 2;
+CREATE OR REPLACE VIEW "lead_score"."live_accounts" WITH (security_invoker = true) AS
+SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,
+       lead_score.grade('live', g.fit) AS grade,
+       lead_score.account_quadrant('live', g.fit, g.engagement, g.disqualified) AS quadrant,
+       lead_score.account_alerting('live', g.fit + g.engagement, g.disqualified) AS alerting,
+       coalesce(t.top_categories, '{}'::text[]) AS top_categories
+FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
+      WHERE l."company" IS NOT NULL
+      GROUP BY 1) g
+LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+CREATE TABLE IF NOT EXISTS "lead_score"."live_account_heads" (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+COMMENT ON VIEW "lead_score"."live_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
+COMMENT ON COLUMN "lead_score"."live_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
+COMMENT ON COLUMN "lead_score"."live_accounts"."leads" IS 'Leads of the account';
+COMMENT ON COLUMN "lead_score"."live_accounts"."engaged_leads" IS 'Of them, leads not disqualified with engagement at or above accounts.engaged_min (default: above 0)';
+COMMENT ON COLUMN "lead_score"."live_accounts"."fit" IS 'Best fit of the account''s leads that are not disqualified';
+COMMENT ON COLUMN "lead_score"."live_accounts"."engagement" IS 'Their engagement summed, capped at accounts.cap';
+COMMENT ON COLUMN "lead_score"."live_accounts"."total" IS 'fit + engagement';
+COMMENT ON COLUMN "lead_score"."live_accounts"."grade" IS 'The model''s grade of the account''s fit';
+COMMENT ON COLUMN "lead_score"."live_accounts"."quadrant" IS 'act_now, account_based, check_fit, nurture (accounts.quadrant, else the model''s thresholds), or disqualified when every lead is';
+COMMENT ON COLUMN "lead_score"."live_accounts"."alerting" IS 'total is at or above accounts.alert';
+COMMENT ON COLUMN "lead_score"."live_accounts"."top_categories" IS 'Categories with a positive summed score, most engaged first (long form: <name>_account_categories)';
+COMMENT ON VIEW "lead_score"."live_account_categories" IS 'Category scores of the attachment''s accounts, summed over their leads, one row per account and category.';
+COMMENT ON COLUMN "lead_score"."live_account_categories"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score"."live_account_categories"."category" IS 'A category the model declares';
+COMMENT ON COLUMN "lead_score"."live_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
+COMMENT ON TABLE "lead_score"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
+COMMENT ON COLUMN "lead_score"."live_account_heads"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
+COMMENT ON COLUMN "lead_score"."live_account_heads"."total" IS 'Its total then';
+COMMENT ON COLUMN "lead_score"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
+GRANT SELECT ON "lead_score"."live_accounts", "lead_score"."live_account_categories", "lead_score"."live_account_heads" TO "lead_score_reader", "lead_score_admin";
+
 -- current_scores and current_categories with this attachment alone
 CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
 SELECT 'live'::text AS attachment, 'live'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
@@ -947,6 +1105,9 @@ DROP FUNCTION IF EXISTS "lead_score"."live__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score"."live__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score"."live__fold";
 DROP FUNCTION IF EXISTS "lead_score"."live__recompute";
+DROP VIEW IF EXISTS "lead_score"."live_accounts";
+DROP VIEW IF EXISTS "lead_score"."live_account_categories";
+DROP TABLE IF EXISTS "lead_score"."live_account_heads";
 DROP VIEW IF EXISTS "lead_score"."live_categories";
 DROP VIEW IF EXISTS "lead_score"."live_current";
 DROP VIEW IF EXISTS "lead_score"."live_merged";
