@@ -13,7 +13,9 @@ if ! pgspot --version 2>/dev/null | grep -q "$PGSPOT_VERSION"; then
         python3 -m pip install -q --disable-pip-version-check --break-system-packages "pgspot==$PGSPOT_VERSION"
     hash -r
 fi
-SCRIPT=$(ls "$(pg_config --sharedir)"/extension/lead_score--*.sql | grep -v -- '--.*--' | head -1)
+# The installed version's script (tests/upgrade also puts older ones there).
+EXT_DIR="$(pg_config --sharedir)/extension"
+SCRIPT="$EXT_DIR/lead_score--$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$EXT_DIR/lead_score.control").sql"
 allow=()
 while IFS=$'\t' read -r signature _; do
     [[ -z "$signature" || "$signature" == \#* ]] && continue

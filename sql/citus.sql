@@ -227,8 +227,11 @@ BEGIN
     END LOOP;
     FOR v IN SELECT c.oid FROM pg_class c
              WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'v'
-               AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current')
-             ORDER BY c.relname = att.name || '_current', c.relname
+               AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',
+                                 att.name || '_categories')
+             -- Each after the views it reads.
+             ORDER BY c.relname IN (att.name || '_current', att.name || '_categories'),
+                      c.relname = att.name || '_categories', c.relname
     LOOP
         EXECUTE 'CREATE OR REPLACE VIEW ' || v::text || ' AS ' || pg_catalog.pg_get_viewdef(v);
     END LOOP;

@@ -6,9 +6,13 @@
 -- Extension updates regenerate every attachment's generated objects (src/attach.rs).
 CREATE FUNCTION lead_score."_regenerate"("attachment" text) RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'regenerate_wrapper';
-REVOKE ALL ON FUNCTION lead_score._regenerate(text) FROM PUBLIC;
+CREATE FUNCTION lead_score."_refresh_current_views"() RETURNS bool
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'refresh_current_views_wrapper';
+REVOKE ALL ON FUNCTION lead_score._regenerate(text), lead_score._refresh_current_views() FROM PUBLIC;
 COMMENT ON FUNCTION lead_score._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
+COMMENT ON FUNCTION lead_score._refresh_current_views() IS
+    'Internal: current_scores and current_categories over every attachment (run by extension updates, after _regenerate).';
 
 -- current_scores becomes a view that attach and detach generate, a branch per
 -- attachment, so filters push down (it was a function scan). The loop below
@@ -19,8 +23,15 @@ DROP FUNCTION lead_score._current_scores();
 
 -- SHOW lead_score.as_of works in every new session of this database, before
 -- anything has loaded the library: the setting exists from the start, empty (now).
+-- A database-level value of yours is kept.
 DO $$ BEGIN
-    EXECUTE pg_catalog.format('ALTER DATABASE %I SET lead_score.as_of = %L', pg_catalog.current_database(), '');
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+                   WHERE s.setrole OPERATOR(pg_catalog.=) 0
+                     AND s.setdatabase OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                                              WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+                     AND c OPERATOR(pg_catalog.~~) 'lead\_score.as\_of=%') THEN
+        EXECUTE pg_catalog.format('ALTER DATABASE %I SET lead_score.as_of = %L', pg_catalog.current_database(), '');
+    END IF;
 END $$;
 
 -- Account scores (README, "Account scores"): the functions the account views use.
@@ -253,6 +264,45 @@ BEGIN
 END
 $$;
 
+-- distribute() also recreates the <name>_categories view on every node.
+CREATE OR REPLACE PROCEDURE lead_score.distribute(attachment text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att   record;
+    v     regclass;
+    r     record;
+    bad   text;
+BEGIN
+    IF lead_score._distribute_tables(distribute.attachment) THEN
+        COMMIT;
+    END IF;
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
+    FOR r IN EXECUTE 'SELECT p.nodename, p.nodeport, p.shardid, p.success, p.result
+                      FROM pg_catalog.run_command_on_placements($1, $2, false) p ORDER BY p.shardid'
+             USING att.activities,
+                   'SELECT lead_score._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
+    LOOP
+        IF NOT r.success THEN
+            bad := pg_catalog.format('%s:%s shard %s: %s', r.nodename, r.nodeport, r.shardid, r.result);
+            RAISE EXCEPTION 'lead_score.distribute: installing the triggers of attachment "%" failed on %', att.name, bad
+                USING ERRCODE = 'external_routine_exception';
+        END IF;
+    END LOOP;
+    FOR v IN SELECT c.oid FROM pg_class c
+             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'v'
+               AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',
+                                 att.name || '_categories')
+             -- Each after the views it reads.
+             ORDER BY c.relname IN (att.name || '_current', att.name || '_categories'),
+                      c.relname = att.name || '_categories', c.relname
+    LOOP
+        EXECUTE 'CREATE OR REPLACE VIEW ' || v::text || ' AS ' || pg_catalog.pg_get_viewdef(v);
+    END LOOP;
+END
+$$;
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$
@@ -260,11 +310,17 @@ DECLARE
     a record;
 BEGIN
     FOR a IN SELECT name, mapping ? 'citus_leads' AS citus FROM lead_score.attachments ORDER BY name LOOP
+        -- On Citus the triggers are the shards' own: distribute() reinstalls them.
         IF a.citus THEN
             RAISE NOTICE 'lead_score: run CALL lead_score.distribute(%) to update attachment "%" on its shards',
                 quote_literal(a.name), a.name;
+            CONTINUE;
         END IF;
         PERFORM lead_score._regenerate(a.name);
     END LOOP;
+    -- The views over every attachment, once all are up to date.
+    IF EXISTS (SELECT 1 FROM lead_score.attachments) THEN
+        PERFORM lead_score._refresh_current_views();
+    END IF;
 END
 $regenerate$;

@@ -489,8 +489,15 @@ COMMENT ON TABLE lead_score.alerts IS 'Every alert, written by the transaction t
 -- anything has loaded the library: the setting exists from the start, empty (now).
 -- (The library checks what SET gives it once loaded; a value set before that is
 -- read, and refused if it is not a time, by scoring_time() at first use.)
+-- A database-level value of yours is kept.
 DO $$ BEGIN
-    EXECUTE pg_catalog.format('ALTER DATABASE %I SET lead_score.as_of = %L', pg_catalog.current_database(), '');
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+                   WHERE s.setrole OPERATOR(pg_catalog.=) 0
+                     AND s.setdatabase OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                                              WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+                     AND c OPERATOR(pg_catalog.~~) 'lead\_score.as\_of=%') THEN
+        EXECUTE pg_catalog.format('ALTER DATABASE %I SET lead_score.as_of = %L', pg_catalog.current_database(), '');
+    END IF;
 END $$;
 
 -------------------------------------------------------------------------------
@@ -1416,9 +1423,11 @@ END $$;
 
 -- Extension updates regenerate every attachment's functions, views and triggers
 -- (src/attach.rs, regenerate; run at the end of each sql/lead_score--A--B.sql).
-REVOKE ALL ON FUNCTION lead_score._regenerate(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lead_score._regenerate(text), lead_score._refresh_current_views() FROM PUBLIC;
 COMMENT ON FUNCTION lead_score._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
+COMMENT ON FUNCTION lead_score._refresh_current_views() IS
+    'Internal: current_scores and current_categories over every attachment (run by extension updates, after _regenerate).';
 
 -------------------------------------------------------------------------------
 -- Account scores (README, "Account scores"): for a model with an accounts

@@ -221,11 +221,7 @@ fn run_all(statements: &[Statement]) {
 /// reads the attachments committed before it got it.
 fn refresh_current_scores(excluding: &[&str]) {
     run_as(extension_owner(), || {
-        if let Err(e) = Spi::run(
-            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lead_score.current_scores'))",
-        ) {
-            raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
-        }
+        lock_current_views();
         // Between installing this version's library and ALTER EXTENSION
         // UPDATE, the view is still 0.1.0's, a member of the extension over a
         // function: left alone until the update replaces it.
@@ -237,33 +233,73 @@ fn refresh_current_scores(excluding: &[&str]) {
         if matches!(older, Ok(Some(true))) {
             return;
         }
-        let names: Vec<String> = Spi::connect(|client| {
-            let rows = client.select(
-                "SELECT a.name FROM lead_score.attachments a ORDER BY a.name",
-                None,
-                &[],
-            )?;
-            let mut out = Vec::new();
-            for row in rows {
-                if let Some(name) = row.get::<String>(1)? {
-                    out.push(name);
-                }
-            }
-            Ok::<_, pgrx::spi::Error>(out)
-        })
-        .unwrap_or_else(|e| {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            )
-        });
+        let names = attachment_names_now();
         let attachments: Vec<Attachment> = names
             .iter()
             .filter(|n| !excluding.contains(&n.as_str()))
             .map(|n| load(n, false))
             .collect();
-        run_all(&current_views_statements(&attachments));
+        let exists = ours_exists("current_scores");
+        run_all(&current_views_statements(&attachments, exists));
     });
+}
+
+/// The transaction lock that orders every change of the views over all
+/// attachments (`current_scores`, `current_categories`). `attach`, `detach`
+/// and attachments following their dropped tables take it before any table
+/// lock, so two of them wait for each other instead of deadlocking.
+pub(crate) fn lock_current_views() {
+    if let Err(e) = Spi::run(
+        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lead_score.current_scores'))",
+    ) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        );
+    }
+}
+
+/// Whether lead_score's schema has a relation of this name.
+fn ours_exists(name: &str) -> bool {
+    matches!(
+        Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.to_regclass(pg_catalog.format('lead_score.%I', $1::text)) IS NOT NULL",
+            &[name.into()],
+        ),
+        Ok(Some(true))
+    )
+}
+
+/// The account heads table of a model that has accounts, if the attachment
+/// has none yet (a version added the accounts section, or an update added the
+/// table), before the statements that comment on it and fill it.
+fn account_heads_if_missing(att: &Attachment) {
+    use lead_score_core::sqlgen::attach::names;
+    if att.account.is_some() && !ours_exists(&names::account_heads(&att.name)) {
+        run_all(&[att.account_heads_table()]);
+    }
+}
+
+/// Every attachment committed by now, with this transaction's own changes,
+/// whatever the isolation level: under REPEATABLE READ the transaction's
+/// snapshot may predate an attach that committed while this one waited for
+/// [`lock_current_views`], and the views must not lose it.
+fn attachment_names_now() -> Vec<String> {
+    let query =
+        c"SELECT pg_catalog.string_agg(a.name, ',' ORDER BY a.name) FROM lead_score.attachments a";
+    // SAFETY: a fresh snapshot is made active for the one read-only query below
+    // (read-only SPI reads with the active snapshot) and popped right after; if
+    // the query raises, transaction abort unwinds the snapshot stack.
+    let row = unsafe {
+        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
+        let row = crate::catalog::query_row(query, &[]);
+        pg_sys::PopActiveSnapshot();
+        row
+    };
+    // Attachment names are identifiers (valid_name), so a comma separates them.
+    row.and_then(|r| r.into_iter().next().flatten())
+        .map(|names| names.split(',').map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Builds an attachment from its row and the catalogs: the tables' names and
@@ -410,7 +446,12 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
 }
 
 /// The leads column of the model's `accounts.field`, if its current version
-/// has an `accounts` section: the account views read it.
+/// has an `accounts` section, the column exists, the attachment is not on Citus
+/// (account views are not supported there yet) and this version's account
+/// functions are installed (not between installing the library and ALTER
+/// EXTENSION UPDATE). `attach` and publishing refuse a missing column
+/// ([`check_account_field`]); anything else goes on without the account views,
+/// so renaming or dropping the column never stops tick(), reads or detach.
 fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<Column> {
     let field = crate::catalog::resolve(model)
         .compiled
@@ -423,15 +464,37 @@ fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<
     // SAFETY: a syscache lookup by a NUL-terminated name; InvalidAttrNumber
     // (0) for a missing or dropped column.
     if unsafe { pg_sys::get_attnum(table, name.as_ptr()) } <= 0 {
+        return None;
+    }
+    let usable = Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.to_regprocedure('lead_score.account_engaged(text, float8)') IS NOT NULL \
+            AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
+        &[table.into()],
+    );
+    if !matches!(usable, Ok(Some(true))) {
+        return None;
+    }
+    Some(mapped(table, leads, "accounts.field", &field).column)
+}
+
+/// Refuses a model whose `accounts.field` is not a column of the attachment's
+/// leads table (`attach`, publishing a version).
+fn check_account_field(att: &Attachment, leads: pg_sys::Oid) {
+    let Some(accounts) = &crate::catalog::resolve(&att.model).compiled.model.accounts else {
+        return;
+    };
+    let name = CString::new(accounts.field.as_str()).unwrap_or_default();
+    // SAFETY: as in account_column.
+    if unsafe { pg_sys::get_attnum(leads, name.as_ptr()) } <= 0 {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             format!(
-                "accounts.field: column \"{field}\" does not exist in {}",
-                leads.to_sql()
+                "accounts.field: column \"{}\" does not exist in {}",
+                accounts.field,
+                att.leads.to_sql()
             ),
         );
     }
-    Some(mapped(table, leads, "accounts.field", &field).column)
 }
 
 /// Writes an attachment's row and creates its objects (tables, views, trigger
@@ -460,6 +523,8 @@ fn attach_install(
     lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
         .or_raise();
     let owner = extension_owner();
+    // Before any table lock: see lock_current_views.
+    lock_current_views();
     run_as(owner, || {
         if let Err(e) = Spi::run_with_args(
             "INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
@@ -479,6 +544,7 @@ fn attach_install(
     });
     // The caller's rights on both tables, checked as the caller.
     let att = load(attachment, true);
+    check_account_field(&att, leads);
     run_as(owner, || run_all(&att.create_statements()));
     seed_accounts(&att);
     refresh_current_scores(&[]);
@@ -508,8 +574,14 @@ fn seed_accounts(att: &Attachment) {
 fn account_objects(attachment: &str) -> bool {
     check_admin("publish");
     let att = load(attachment, false);
+    if let Some(leads) = read_row(attachment).map(|r| r.leads) {
+        check_account_field(&att, leads);
+    }
     run_as(extension_owner(), || {
-        run_all(&att.account_objects_statements())
+        use lead_score_core::sqlgen::attach::names;
+        account_heads_if_missing(&att);
+        let views_exist = ours_exists(&names::accounts(&att.name));
+        run_all(&att.account_objects_statements(views_exist))
     });
     seed_accounts(&att);
     true
@@ -561,8 +633,19 @@ fn regenerate(attachment: &str) -> bool {
     let att = load(attachment, false);
     // run_as runs it outside the extension script (src/owner.rs), so the
     // objects stay the attachment's, as when `attach` creates them.
-    run_as(extension_owner(), || run_all(&att.replace_statements()));
+    run_as(extension_owner(), || {
+        account_heads_if_missing(&att);
+        run_all(&att.replace_statements())
+    });
     seed_accounts(&att);
+    true
+}
+
+/// Run by the upgrade scripts once every attachment is regenerated:
+/// `current_scores` and `current_categories` over all of them.
+#[pg_extern(name = "_refresh_current_views", volatile, parallel_unsafe)]
+fn refresh_current_views() -> bool {
+    check_admin("regenerate");
     refresh_current_scores(&[]);
     true
 }
@@ -729,6 +812,8 @@ fn detach(attachment: &str) -> bool {
         }
     }
     let owner = extension_owner();
+    // Before any table lock: see lock_current_views.
+    lock_current_views();
     run_as(owner, || {
         // The user's tables first (leads, then activities, as a lead trigger
         // takes them), then lead_score's, as every writer locks them;

@@ -52,7 +52,7 @@ check "setup: attachment distributed" \
     "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lead_score.%'")" \
     "lead_score.alerts:h lead_score.attachments:n lead_score.default_outbox:h lead_score.default_pending:h lead_score.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
 check "setup: views on every worker" \
-    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_views WHERE schemaname = 'lead_score' AND viewname LIKE 'default\_%'")" 3
+    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_views WHERE schemaname = 'lead_score' AND viewname LIKE 'default\_%'")" 4
 
 # The same data on the cluster (through the triggers) and on the single node.
 data="

@@ -76,6 +76,8 @@ q lead_score_upgrade_fresh "CREATE EXTENSION lead_score" >/dev/null
 psql_q -d lead_score_upgrade_fresh -f "$HERE/fixture.sql" >/dev/null
 catalog lead_score_upgrade_fresh "$WORK/fresh.catalog"
 survivors lead_score_upgrade_fresh >"$WORK/fresh.survivors"
+psql_q -d lead_score_upgrade_fresh -f "$HERE/after.sql" >/dev/null
+catalog lead_score_upgrade_fresh "$WORK/fresh.catalog2"
 
 versions=0
 for script in "$HERE"/lead_score--*.sql; do
@@ -89,6 +91,12 @@ for script in "$HERE"/lead_score--*.sql; do
     q "$db" "CREATE EXTENSION lead_score VERSION '$v'" >/dev/null
     psql_q -d "$db" -f "$HERE/fixture.sql" >/dev/null
     survivors "$db" >"$WORK/$v.before"
+    # V's SQL runs with this version's library until the update: its reads still work.
+    check "$v: its current_scores reads with the new library" \
+        "$(q "$db" "SELECT count(*) FROM lead_score.current_scores")" 400
+    # What V's own attach did not create (the fixture ran V's attach with this
+    # library, which creates them): the update must.
+    q "$db" "DROP VIEW IF EXISTS lead_score.live_categories, lead_score.feed_categories" >/dev/null
     q "$db" "ALTER EXTENSION lead_score UPDATE" >/dev/null
     check "$v: the update reaches $current" "$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'lead_score'")" "$current"
     catalog "$db" "$WORK/$v.catalog"
@@ -104,6 +112,16 @@ for script in "$HERE"/lead_score--*.sql; do
         echo "ok: $v: models, attachments, alerts, history, feedback and scores survive the update"
     else
         echo "FAILED: $v: data changed in the update:"; cat "$WORK/$v.sdiff"; failures=$((failures + 1))
+    fi
+    # Then what only the new version can do, on both: a version with accounts.
+    psql_q -d "$db" -f "$HERE/after.sql" >/dev/null
+    catalog "$db" "$WORK/$v.catalog2"
+    if diff -u "$WORK/fresh.catalog2" "$WORK/$v.catalog2" >"$WORK/$v.diff2"; then
+        echo "ok: $v: after publishing a version with accounts, still a fresh install's catalog"
+    else
+        echo "FAILED: $v: after publishing a version with accounts, the catalogs differ (- fresh, + upgraded):"
+        head -40 "$WORK/$v.diff2"
+        failures=$((failures + 1))
     fi
     still_live "$db" "$v"
 done

@@ -52,12 +52,12 @@ fn render(a: &Attachment) -> String {
         }
     }
     out.push_str("-- account objects when a version is published\n");
-    for s in a.account_objects_statements() {
+    for s in a.account_objects_statements(false) {
         out.push_str(&format!("{};\n", s.sql));
     }
     out.push('\n');
     out.push_str("-- current_scores and current_categories with this attachment alone\n");
-    for s in current_views_statements(std::slice::from_ref(a)) {
+    for s in current_views_statements(std::slice::from_ref(a), false) {
         out.push_str(&format!("{};\n", s.sql));
     }
     out.push('\n');
@@ -253,7 +253,7 @@ fn regenerate_replaces_in_place_and_keeps_tables() {
     // Tables are created only if missing (the account heads, which a version
     // may add), never replaced, emptied or dropped.
     let recreates = |sql: &str| {
-        (sql.starts_with("CREATE TABLE") && !sql.starts_with("CREATE TABLE IF NOT EXISTS"))
+        sql.starts_with("CREATE TABLE")
             || sql.starts_with("CREATE INDEX")
             || sql.starts_with("INSERT")
     };
@@ -268,12 +268,7 @@ fn regenerate_replaces_in_place_and_keeps_tables() {
             s.sql
         );
         if s.sql.starts_with("CREATE") {
-            assert!(
-                s.sql.starts_with("CREATE OR REPLACE ")
-                    || s.sql.starts_with("CREATE TABLE IF NOT EXISTS "),
-                "{}",
-                s.sql
-            );
+            assert!(s.sql.starts_with("CREATE OR REPLACE "), "{}", s.sql);
         }
     }
     // Everything but the tables, their index and the stripe rows.
@@ -284,8 +279,15 @@ fn regenerate_replaces_in_place_and_keeps_tables() {
 /// With nothing attached, `current_scores` is empty and keeps its columns.
 #[test]
 fn current_scores_with_no_attachment() {
-    let s = current_views_statements(&[]);
-    assert!(s[0].sql.starts_with("CREATE OR REPLACE VIEW \"lead_score\".\"current_scores\" AS\nSELECT NULL::text AS \"attachment\""));
+    let s = current_views_statements(&[], false);
+    assert!(s[0].sql.starts_with(
+        "CREATE VIEW \"lead_score\".\"current_scores\" AS\nSELECT NULL::text AS \"attachment\""
+    ));
+    // Once they exist, replaced in place.
+    let r = current_views_statements(&[], true);
+    assert!(r[0]
+        .sql
+        .starts_with("CREATE OR REPLACE VIEW \"lead_score\".\"current_scores\""));
     assert!(s[0].sql.ends_with(" WHERE false"));
     assert!(s[0].sql.contains("NULL::text AS \"disqualified_by\""));
 }

@@ -731,7 +731,7 @@ DROP VIEW IF EXISTS "lead_score"."bench_account_categories";
 DROP TABLE IF EXISTS "lead_score"."bench_account_heads";
 
 -- current_scores and current_categories with this attachment alone
-CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
+CREATE VIEW "lead_score"."current_scores" AS
 SELECT 'bench'::text AS attachment, 'bench'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
 FROM "lead_score"."bench_current" c;
 COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
@@ -755,7 +755,7 @@ COMMENT ON COLUMN "lead_score"."current_scores"."probability" IS 'Probability of
 COMMENT ON COLUMN "lead_score"."current_scores"."predictive_score" IS 'round(100 x probability), 0 to 100';
 COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
 GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
-CREATE OR REPLACE VIEW "lead_score"."current_categories" AS
+CREATE VIEW "lead_score"."current_categories" AS
 SELECT 'bench'::text AS attachment, (c.lead_key)::text AS lead_key, c.category, c.score, c.hot
 FROM "lead_score"."bench_categories" c;
 COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';

@@ -493,7 +493,7 @@ LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DE
            FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
 
 -- live_account_heads
-CREATE TABLE IF NOT EXISTS "lead_score"."live_account_heads" (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+CREATE TABLE "lead_score"."live_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
 
 -- live_accounts
 COMMENT ON VIEW "lead_score"."live_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
@@ -547,6 +547,9 @@ COMMENT ON TABLE "lead_score"."live_account_heads" IS 'Internal: whether each ac
 COMMENT ON COLUMN "lead_score"."live_account_heads"."account" IS 'The account (as text)';
 
 -- live_accounts
+COMMENT ON COLUMN "lead_score"."live_account_heads"."field" IS 'The accounts.field it was read from (rows of another field are stale)';
+
+-- live_accounts
 COMMENT ON COLUMN "lead_score"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
 
 -- live_accounts
@@ -589,10 +592,10 @@ REVOKE ALL ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) FROM PUB
 GRANT EXECUTE ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) TO "lead_score_admin";
 
 -- grant
-GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories", "lead_score"."live_account_heads" TO "lead_score_reader";
+GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_reader";
 
 -- grant
-GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories", "lead_score"."live_account_heads" TO "lead_score_admin";
+GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_admin";
 
 -- grant
 GRANT INSERT, UPDATE, DELETE ON "lead_score"."live_scores", "lead_score"."live_pending" TO "lead_score_admin";
@@ -866,17 +869,21 @@ SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.jso
 FROM (SELECT * FROM written ORDER BY id) w;
 
 -- query account_seed
-INSERT INTO "lead_score"."live_account_heads" (account, alerting, total, checked_at) SELECT a.account, a.alerting, a.total, lead_score._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
+INSERT INTO "lead_score"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
 
 -- query account_alerts
-WITH changed AS MATERIALIZED (
-    SELECT a.account, a.alerting, a.total FROM "lead_score"."live_accounts" a
-    LEFT JOIN "lead_score"."live_account_heads" h ON h.account = a.account
-    WHERE h.account IS NULL OR h.alerting IS DISTINCT FROM a.alerting),
+WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM "lead_score"."live_accounts" a),
+changed AS MATERIALIZED (
+    SELECT n.account, n.alerting, n.total FROM now n
+    LEFT JOIN "lead_score"."live_account_heads" h ON h.account = n.account AND h.field = 'company'
+    WHERE h.account IS NULL OR h.alerting IS DISTINCT FROM n.alerting),
+-- An account with no lead left is forgotten: if it comes back, it is new.
+gone AS (
+    DELETE FROM "lead_score"."live_account_heads" h WHERE NOT EXISTS (SELECT 1 FROM now n WHERE n.account = h.account)),
 moved AS (
-    INSERT INTO "lead_score"."live_account_heads" AS h (account, alerting, total, checked_at)
-    SELECT c.account, c.alerting, c.total, lead_score._now() FROM changed c
-    ON CONFLICT (account) DO UPDATE SET alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+    INSERT INTO "lead_score"."live_account_heads" AS h (account, field, alerting, total, checked_at)
+    SELECT c.account, 'company', c.alerting, c.total, lead_score._now() FROM changed c
+    ON CONFLICT (account) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
 SELECT coalesce(lead_score._emit_alerts('live', 'live',
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
@@ -891,12 +898,12 @@ WHERE (l."company")::text OPERATOR(pg_catalog.=) $1
 ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
 
 -- account objects when a version is published
-CREATE OR REPLACE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
+CREATE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
 SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score) AS score
 FROM "app"."people" l JOIN "lead_score"."live_categories" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
 GROUP BY 1, 2;
-CREATE OR REPLACE VIEW "lead_score"."live_accounts" WITH (security_invoker = true) AS
+CREATE VIEW "lead_score"."live_accounts" WITH (security_invoker = true) AS
 SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,
        lead_score.grade('live', g.fit) AS grade,
        lead_score.account_quadrant('live', g.fit, g.engagement, g.disqualified) AS quadrant,
@@ -912,7 +919,6 @@ FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
       GROUP BY 1) g
 LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
            FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
-CREATE TABLE IF NOT EXISTS "lead_score"."live_account_heads" (account text PRIMARY KEY, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
 COMMENT ON VIEW "lead_score"."live_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
 COMMENT ON COLUMN "lead_score"."live_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
 COMMENT ON COLUMN "lead_score"."live_accounts"."leads" IS 'Leads of the account';
@@ -930,13 +936,15 @@ COMMENT ON COLUMN "lead_score"."live_account_categories"."category" IS 'A catego
 COMMENT ON COLUMN "lead_score"."live_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
 COMMENT ON TABLE "lead_score"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
 COMMENT ON COLUMN "lead_score"."live_account_heads"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score"."live_account_heads"."field" IS 'The accounts.field it was read from (rows of another field are stale)';
 COMMENT ON COLUMN "lead_score"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
 COMMENT ON COLUMN "lead_score"."live_account_heads"."total" IS 'Its total then';
 COMMENT ON COLUMN "lead_score"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
-GRANT SELECT ON "lead_score"."live_accounts", "lead_score"."live_account_categories", "lead_score"."live_account_heads" TO "lead_score_reader", "lead_score_admin";
+DELETE FROM "lead_score"."live_account_heads" h WHERE h.field OPERATOR(pg_catalog.<>) 'company';
+GRANT SELECT ON "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_reader", "lead_score_admin";
 
 -- current_scores and current_categories with this attachment alone
-CREATE OR REPLACE VIEW "lead_score"."current_scores" AS
+CREATE VIEW "lead_score"."current_scores" AS
 SELECT 'live'::text AS attachment, 'live'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
 FROM "lead_score"."live_current" c;
 COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
@@ -960,7 +968,7 @@ COMMENT ON COLUMN "lead_score"."current_scores"."probability" IS 'Probability of
 COMMENT ON COLUMN "lead_score"."current_scores"."predictive_score" IS 'round(100 x probability), 0 to 100';
 COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
 GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
-CREATE OR REPLACE VIEW "lead_score"."current_categories" AS
+CREATE VIEW "lead_score"."current_categories" AS
 SELECT 'live'::text AS attachment, (c.lead_key)::text AS lead_key, c.category, c.score, c.hot
 FROM "lead_score"."live_categories" c;
 COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';
