@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET lead_score.mock_now = '2026-06-01 12:00:00+00';
 
 CREATE SCHEMA crm;
-CREATE TABLE crm.leads (id bigint PRIMARY KEY, sector text, job text, email text, signed_up_at timestamptz);
+CREATE TABLE crm.leads (id bigint PRIMARY KEY, sector text, job text, email text, signed_up_at timestamptz, company text);
 -- A name that needs quoting, so the dump's regclass values and triggers must quote it.
 CREATE TABLE crm."Activity Log" (
     id          bigserial PRIMARY KEY,
@@ -23,7 +23,7 @@ INSERT INTO crm.leads
 SELECT i, CASE WHEN i % 2 = 0 THEN 'Software' ELSE 'Retail' END,
        CASE WHEN i % 3 = 0 THEN 'VP Sales' WHEN i % 5 = 0 THEN 'CTO' ELSE 'Analyst' END,
        CASE WHEN i % 17 = 0 THEN 'x' || i || '@rival.com' ELSE 'x' || i || '@acme.com' END,
-       '2026-04-01 12:00+00'::timestamptz + (i % 15) * interval '1 day'
+       '2026-04-01 12:00+00'::timestamptz + (i % 15) * interval '1 day', 'co' || (i % 7)
 FROM generate_series(1, 60) i;
 INSERT INTO crm."Activity Log" (lead_id, kind, occurred_at, url)
 SELECT 1 + i % 60, CASE WHEN i % 23 = 0 THEN 'demo_request' ELSE 'page_view' END,
@@ -31,12 +31,14 @@ SELECT 1 + i % 60, CASE WHEN i % 23 = 0 THEN 'demo_request' ELSE 'page_view' END
        CASE WHEN i % 3 = 0 THEN '/pricing' WHEN i % 3 = 1 THEN '/blog' END
 FROM generate_series(1, 400) i;
 
--- The model "live" of the regress suite, then a second version of it.
+-- The model "live" of the regress suite, then a second version of it, with
+-- account scores (so the account views and their alert state are dumped too).
 \i :fixtures
 SELECT lead_score.create_model('live',
     jsonb_set(jsonb_set(lead_score.model_spec('live'), '{engagement,rules,2,points}', '35'),
-              '{classification,mql,min_total}', '75'),
-    'demo requests count more') AS version;
+              '{classification,mql,min_total}', '75')
+    || '{"accounts": {"field": "company", "cap": 60, "alert": 45}}',
+    'demo requests count more; accounts') AS version;
 
 SELECT lead_score.attach('live', 'crm.leads', 'crm."Activity Log"', '{"event_type": "kind"}', name => 'crm_sync');
 SELECT lead_score.attach('live', 'crm.leads', 'crm."Activity Log"', '{"event_type": "kind"}',

@@ -936,6 +936,8 @@ impl Attachment {
         )
     }
 
+    /// Sums run in lead key order, so an account's scores do not depend on
+    /// the order rows are read in (a restored copy gives the same bits).
     /// For a model with an `accounts` section: `<name>_account_categories`
     /// (category scores summed per account), `<name>_accounts` (one row per
     /// account, scored by the `account_*` functions), both `security_invoker`
@@ -956,14 +958,14 @@ impl Attachment {
             stmt(
                 names::account_categories(&self.name),
                 format!(
-                    "CREATE VIEW {categories} WITH (security_invoker = true) AS\nSELECT {text} AS account, c.category, pg_catalog.sum(c.score) AS score\nFROM {}\nGROUP BY 1, 2",
+                    "CREATE VIEW {categories} WITH (security_invoker = true) AS\nSELECT {text} AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score\nFROM {}\nGROUP BY 1, 2",
                     self.account_leads(account, &ours(&names::categories(&self.name)))
                 ),
             ),
             stmt(
                 names::accounts(&self.name),
                 format!(
-                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM (SELECT {text} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified\n      FROM {}\n      GROUP BY 1) g\nLEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM {categories} k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account",
+                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM (SELECT {text} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified\n      FROM {}\n      GROUP BY 1) g\nLEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM {categories} k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account",
                     self.account_leads(account, &ours(&names::current(&self.name)))
                 ),
             ),

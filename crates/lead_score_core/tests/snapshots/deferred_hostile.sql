@@ -440,7 +440,7 @@ CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "we""ird"."x$body$; COP
 
 -- evil_account_categories
 CREATE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS
-SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score) AS score
+SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_categories" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
 GROUP BY 1, 2;
@@ -455,7 +455,7 @@ SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engag
 FROM (SELECT pg_catalog.format('%s', l."acc'ount") AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
-             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
@@ -870,7 +870,7 @@ ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
 
 -- account objects when a version is published
 CREATE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS
-SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score) AS score
+SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_categories" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
 GROUP BY 1, 2;
@@ -883,7 +883,7 @@ SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engag
 FROM (SELECT pg_catalog.format('%s', l."acc'ount") AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
-             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL

@@ -469,7 +469,7 @@ CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."people" FOR EACH
 
 -- live_account_categories
 CREATE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
-SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score) AS score
+SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
 FROM "app"."people" l JOIN "lead_score"."live_categories" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
 GROUP BY 1, 2;
@@ -484,7 +484,7 @@ SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engag
 FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
-             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
@@ -899,7 +899,7 @@ ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
 
 -- account objects when a version is published
 CREATE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
-SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score) AS score
+SELECT (l."company")::text AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
 FROM "app"."people" l JOIN "lead_score"."live_categories" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
 GROUP BY 1, 2;
@@ -912,7 +912,7 @@ SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engag
 FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
-             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
