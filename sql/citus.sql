@@ -155,7 +155,9 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     suffix := '_' || shard;
-    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__act_ins' || suffix)) IS NOT NULL THEN
+    -- Installed already (every group has a recompute function; a deferred
+    -- attachment's C insert trigger has no function of its own).
+    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
         RETURN false;
     END IF;
     -- The shards of leads, activities, scores and pending that hold the same keys.
@@ -323,6 +325,76 @@ COMMENT ON FUNCTION lead_score._citus_fold(text) IS
 COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
     'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
 
+-- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
+-- attachment's shard-group functions (lead_score.<name>__<trigger>_<shard id>,
+-- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
+-- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
+-- only, which no DDL of the coordinator reaches. Returns how many it dropped.
+CREATE FUNCTION lead_score._citus_forget_node(attachment text)
+RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- This node's own objects: nothing to propagate.
+SET citus.enable_ddl_propagation = off
+-- Never waits long for a lock of the caller's (detach's) transaction.
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    o record;
+    n integer := 0;
+BEGIN
+    FOR o IN SELECT 'FUNCTION' AS kind, p.oid::regprocedure::text AS name
+             FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'lead_score'::regnamespace
+               AND pg_catalog.starts_with(p.proname::text, _citus_forget_node.attachment || '__')
+               AND pg_catalog.substr(p.proname::text, pg_catalog.length(_citus_forget_node.attachment) + 3)
+                   ~ '^((act|lead)_(ins|upd|del|trunc)|fold|recompute)_[0-9]+$'
+             UNION ALL
+             SELECT 'TABLE', c.oid::regclass::text
+             FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'r'
+               AND pg_catalog.starts_with(c.relname::text, _citus_forget_node.attachment || '_stripes_')
+               AND pg_catalog.substr(c.relname::text, pg_catalog.length(_citus_forget_node.attachment) + 10) ~ '^[0-9]+$'
+             ORDER BY 1, 2
+    LOOP
+        EXECUTE 'DROP ' || o.kind || ' ' || o.name || CASE WHEN o.kind = 'FUNCTION' THEN ' CASCADE' ELSE '' END;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- On the coordinator, detach() of a distributed attachment calls this once it
+-- holds its locks, before it drops anything: every node drops the
+-- attachment's shard-group objects (_citus_forget_node), each in a transaction
+-- of its own. A node that fails (a lock it cannot take within a second, say)
+-- only warns: its objects stay, unused, to drop by hand (docs/citus.md).
+-- Returns how many objects were dropped.
+CREATE FUNCTION lead_score._citus_forget(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+BEGIN
+    FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
+             USING 'SELECT lead_score._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
+    LOOP
+        IF r.success THEN
+            n := n + r.result::bigint;
+        ELSE
+            RAISE WARNING 'lead_score.detach: the shard-group functions and stripe tables of attachment "%" stay on node %: %',
+                _citus_forget.attachment, r.nodeid, r.result;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION lead_score._citus_forget(text) IS
+    'On Citus: drop an attachment''s shard-group functions and stripe tables on every node; detach() calls it.';
+COMMENT ON FUNCTION lead_score._citus_forget_node(text) IS
+    'On a Citus node: drop an attachment''s shard-group functions (with their triggers) and stripe tables; _citus_forget calls it.';
+
 -- The alerts of a statement on a shard, written to its attachment's outbox
 -- shard on the same node (the generated trigger functions of a shard group
 -- call it, lead_score_core::sqlgen::attach::Placement); returns how many.
@@ -375,6 +447,7 @@ COMMENT ON FUNCTION lead_score.relay_alerts() IS
 
 REVOKE ALL ON FUNCTION lead_score._distribute_tables(text), lead_score._citus_install_shard(text, text),
                        lead_score._citus_fold(text), lead_score._citus_fold_node(text),
+                       lead_score._citus_forget(text), lead_score._citus_forget_node(text),
                        lead_score._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]),
                        lead_score.relay_alerts() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE lead_score.distribute(text) FROM PUBLIC;

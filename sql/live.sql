@@ -564,7 +564,8 @@ GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, tex
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
                           lead_score._recomputed(text, boolean), lead_score.relay_alerts(),
-                          lead_score._citus_fold(text), lead_score._citus_fold_node(text) TO lead_score_admin;
+                          lead_score._citus_fold(text), lead_score._citus_fold_node(text),
+                          lead_score._citus_forget(text), lead_score._citus_forget_node(text) TO lead_score_admin;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

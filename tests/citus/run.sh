@@ -75,6 +75,9 @@ if [ "$MODE" = deferred ]; then
 fi
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -f "$OUT/setup.sql" >/dev/null
 check "setup: attachment mode" "$(on "$COORD" -c "SELECT mode FROM lead_score.attachments WHERE name = 'default'")" "$MODE"
+# Idempotent: again, as after moving shards (a deferred group has no insert function of its own).
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
+check "setup: distribute() again" "$?" 0
 check "setup: attachment distributed" \
     "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lead_score.%'")" \
     "lead_score.alerts:h lead_score.attachments:n lead_score.default_outbox:h lead_score.default_pending:h lead_score.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
@@ -234,6 +237,19 @@ consistent "16 concurrent clients"
 on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 consistent "16 concurrent clients, then tick()"
 if [ "$failures" != 0 ]; then tail -5 "$OUT/pgbench.log"; fi
+
+log "citus ($MODE): detach() drops the shard groups' own objects on every node"
+shard_objects="SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'default\_\_%')
+                    + (SELECT count(*) FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'default\_%')"
+check "before detach(): shard-group objects on a worker" \
+    "$([ "$(on "$WORKER1" -c "$shard_objects")" -gt 100 ] && echo yes || echo no)" yes
+check "detach()" "$(on "$COORD" -c "SELECT lead_score.detach('default')")" t
+check "after detach(): objects of the attachment on the coordinator and workers" \
+    "$(on "$COORD" -c "$shard_objects") $(on "$WORKER1" -c "$shard_objects") $(on "$WORKER2" -c "$shard_objects")" "0 0 0"
+check "after detach(): no lead_score trigger on the shards" \
+    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'lead\_score\_%'")" 0
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at) VALUES (1, 'visit', now())" >/dev/null
+check "after detach(): activities are written as before" "$?" 0
 cluster_stop
 }
 
