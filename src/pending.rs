@@ -315,13 +315,24 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
 unsafe fn find_shard_target(td: *const pg_sys::TriggerData, name: &str, shard: i64) -> Target {
     // SAFETY: as the caller guarantees, `td` is valid, and so is its relation.
     let (relid, source) = unsafe { ((*(*td).tg_relation).rd_id, (*(*td).tg_relation).rd_att) };
+    // SAFETY: a syscache lookup by NUL-terminated names; InvalidOid if missing.
+    let citus = unsafe {
+        pg_sys::get_relname_relid(
+            c"pg_dist_shard".as_ptr(),
+            pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE),
+        )
+    };
+    if citus == pg_sys::InvalidOid {
+        misuse(format!(
+            "lead_score attachment \"{name}\": a trigger named as on a Citus shard, without Citus"
+        ));
+    }
     let sql = std::ffi::CString::new(
         SHARD_TARGET_SQL.replace("{attachments}", &crate::citus::config_table("attachments")),
     )
     .unwrap_or_default();
-    // As in find_target: as the owner of the activity shard's pending shard
-    // (the extension's owner, who owns every lead_score table and its shards),
-    // with search_path pinned by the lookup's qualified names.
+    // As in find_target, as the extension's owner (who owns lead_score's
+    // tables and their shards): writers need no grants on lead_score.
     let row = crate::owner::run_as(crate::owner::extension_owner(), || {
         let text = name.into_datum().unwrap_or(pg_sys::Datum::from(0));
         let args = [
