@@ -644,6 +644,115 @@ REVOKE ALL ON FUNCTION lead_score._citus_fold(text), lead_score._citus_fold_node
 GRANT EXECUTE ON FUNCTION lead_score._citus_fold(text), lead_score._citus_fold_node(text),
                           lead_score._citus_forget(text), lead_score._citus_forget_node(text) TO lead_score_admin;
 
+CREATE OR REPLACE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
+                                  mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name   text;
+    v_mapping jsonb;
+    spec     jsonb := lead_score.model_spec(attach.model);
+    m        jsonb := coalesce(attach.mapping, '{}');
+    bad      text;
+    key_type regtype;
+    akey_type regtype;
+    prop_cols jsonb := '[]';
+    p        text;
+BEGIN
+    IF spec IS NULL THEN
+        RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF attach.mode IS NULL OR attach.mode NOT IN ('sync', 'deferred') THEN
+        RAISE EXCEPTION 'mode: must be ''sync'' or ''deferred'', got %', coalesce(quote_literal(attach.mode), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(m) k
+    -- property_columns is derived (and stored); a stored mapping can be passed back as is.
+    -- citus_leads and citus_activities are added by lead_score.distribute (sql/citus.sql).
+    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns',
+                    'citus_leads', 'citus_activities') LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_name := coalesce(attach.name, attach.model);
+    IF v_name !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'attachment name "%" must be a lower-case identifier of at most 41 characters', v_name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass name => ''...''.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = v_name) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" already exists', v_name
+            USING ERRCODE = 'duplicate_object', HINT = 'Pass another name => ''...'', or detach it first.';
+    END IF;
+    v_mapping := jsonb_build_object(
+        'lead_key', coalesce(m ->> 'lead_key', 'id'),
+        'activity_lead_key', coalesce(m ->> 'activity_lead_key', 'lead_id'),
+        'event_type', coalesce(m ->> 'event_type', 'type'),
+        'occurred_at', coalesce(m ->> 'occurred_at', 'occurred_at'));
+    FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
+        prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
+    END LOOP;
+    v_mapping := v_mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
+
+    -- Every mapped column must exist; keys must have the same type on both sides.
+    SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
+    WHERE a.attrelid = attach.leads AND a.attname = v_mapping ->> 'lead_key' AND NOT a.attisdropped AND a.attnum > 0;
+    IF key_type IS NULL THEN
+        RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', v_mapping ->> 'lead_key', attach.leads
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    FOR p, bad IN SELECT k, v_mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
+                  UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
+                       AND NOT a.attisdropped AND a.attnum > 0) THEN
+            RAISE EXCEPTION 'mapping.%: column "%" does not exist in %', p, bad, attach.activities
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    SELECT a.atttypid::regtype INTO akey_type FROM pg_attribute a
+    WHERE a.attrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key';
+    IF akey_type <> key_type THEN
+        RAISE EXCEPTION 'mapping.activity_lead_key: %.% is %, but %.% is %', attach.activities,
+            v_mapping ->> 'activity_lead_key', akey_type, attach.leads, v_mapping ->> 'lead_key', key_type
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key') THEN
+        RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
+            attach.activities, v_mapping ->> 'activity_lead_key';
+    END IF;
+
+    PERFORM lead_score._live_check(attach.model);  -- refuses models that cannot be live
+    -- The attachment's row, tables, views, trigger functions and triggers: generated
+    -- in Rust and created as the extension's owner, after checking the caller's
+    -- rights on both tables.
+    PERFORM lead_score._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
+                                       v_mapping, attach.mode);
+    -- On a Citus coordinator with distributed leads, the new tables are
+    -- distributed with them before the first scoring reads both (sql/citus.sql).
+    IF lead_score._citus_method(attach.leads) = 'h' THEN
+        PERFORM lead_score._distribute_tables(v_name);
+        -- current_scores and current_categories, which _attach_install left
+        -- without this attachment: Citus refuses a view over distributed and
+        -- not yet distributed tables.
+        PERFORM lead_score._refresh_current_views();
+    END IF;
+    -- Into a variable first: on Citus the row would be of the reference table's shard type.
+    DECLARE
+        att lead_score.attachments;
+    BEGIN
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
+        PERFORM lead_score._rescore(att, false);
+    END;
+    -- The starting distribution is the first history (not on Citus yet).
+    PERFORM lead_score._record_history(v_name, true);
+    RETURN (SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
+END
+$$;
+
 CREATE OR REPLACE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate

@@ -255,6 +255,10 @@ BEGIN
     -- distributed with them before the first scoring reads both (sql/citus.sql).
     IF lead_score._citus_method(attach.leads) = 'h' THEN
         PERFORM lead_score._distribute_tables(v_name);
+        -- current_scores and current_categories, which _attach_install left
+        -- without this attachment: Citus refuses a view over distributed and
+        -- not yet distributed tables.
+        PERFORM lead_score._refresh_current_views();
     END IF;
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     DECLARE

@@ -547,7 +547,18 @@ fn attach_install(
     check_account_field(&att, leads);
     run_as(owner, || run_all(&att.create_statements()));
     seed_accounts(&att);
-    refresh_current_scores(&[]);
+    // On Citus, a view over a distributed table cannot name a table that is not
+    // distributed yet: attach() refreshes the views over every attachment once
+    // _distribute_tables has distributed this one's (sql/live.sql).
+    let distributed = matches!(
+        Spi::get_one_with_args::<bool>(
+            "SELECT lead_score._citus_method($1::regclass) = 'h'",
+            &[leads.into()],
+        ),
+        Ok(Some(true))
+    );
+    let this = [attachment];
+    refresh_current_scores(if distributed { &this } else { &[] });
     true
 }
 

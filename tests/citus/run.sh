@@ -238,6 +238,21 @@ on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 consistent "16 concurrent clients, then tick()"
 if [ "$failures" != 0 ]; then tail -5 "$OUT/pgbench.log"; fi
 
+log "citus ($MODE): a second attachment of the same tables, in the other mode"
+other=$([ "$MODE" = sync ] && echo deferred || echo sync)
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" \
+    -c "SELECT lead_score.attach('default', 'crm.leads', 'crm.activities', name => 'second', mode => '$other')" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('second')"
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SELECT 1 + i % 50, 'visit', now(), '/pricing' FROM generate_series(1, 200) i" >/dev/null
+check "second attachment ($other): 0 mismatches in both" \
+    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
+check "current_scores over both attachments" \
+    "$(on "$COORD" -c "SELECT count(DISTINCT attachment) FROM lead_score.current_scores")" 2
+on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
+check "second attachment, then tick(): 0 mismatches in both" \
+    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
+check "detach() of the second attachment" "$(on "$COORD" -c "SELECT lead_score.detach('second')")" t
+
 log "citus ($MODE): detach() drops the shard groups' own objects on every node"
 shard_objects="SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'default\_\_%')
                     + (SELECT count(*) FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'default\_%')"
