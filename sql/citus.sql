@@ -30,6 +30,8 @@ $$;
 -- Phase 1 of distribute(): lead_score's configuration becomes reference
 -- tables, alerts are distributed by lead key, and the attachment's score,
 -- pending and (new) outbox tables are distributed co-located with its leads
+-- (in deferred mode the C insert trigger on an activity shard appends to the
+-- co-located pending shard, src/pending.rs)
 -- (its stripe table stays on the coordinator, unused: each shard group has
 -- its own). Runs in the caller's
 -- transaction; attach() calls it for leads that are already distributed, so
@@ -59,12 +61,6 @@ BEGIN
     IF att.name IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', _distribute_tables.attachment
             USING ERRCODE = 'undefined_object';
-    END IF;
-    IF att.mode = 'deferred' THEN
-        RAISE EXCEPTION 'lead_score attachment "%" is deferred, which lead_score does not run on Citus', att.name
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'Its insert trigger appends to the pending table''s heap by the table''s name, which on a worker is the distributed table, not the shard co-located with the activity shard the trigger fires on.',
-                  HINT = 'Attach in sync mode (the default) on Citus: docs/citus.md.';
     END IF;
     IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
         RAISE EXCEPTION 'lead_score attachment "%": % is not a distributed table', att.name, att.leads
@@ -159,7 +155,9 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     suffix := '_' || shard;
-    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__act_ins' || suffix)) IS NOT NULL THEN
+    -- Installed already (every group has a recompute function; a deferred
+    -- attachment's C insert trigger has no function of its own).
+    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
         RETURN false;
     END IF;
     -- The shards of leads, activities, scores and pending that hold the same keys.
@@ -240,6 +238,163 @@ $$;
 COMMENT ON PROCEDURE lead_score.distribute(text) IS
     'On a Citus coordinator, after attach(): make lead_score''s configuration reference tables, distribute the attachment''s tables with its leads and install its triggers on every shard.';
 
+-- On each node (by run_command_on_all_nodes, from _citus_fold): folds the
+-- pending events of every shard group of the attachment this node holds, each
+-- with the group's own fold function (lead_score_core::sqlgen::attach::Placement),
+-- and returns the alerts they wrote to the outbox shards. Runs in a transaction
+-- of its own, which must not wait for a lock the caller's (tick's) transaction
+-- may hold on the shards: a group it cannot lock within lock_timeout is left
+-- for the next tick.
+CREATE FUNCTION lead_score._citus_fold_node(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+-- A connection of run_command_on_all_nodes is a client's: Citus lets it write
+-- shards only with this (a shard's triggers write them within Citus's task).
+SET citus.enable_manual_changes_to_shards = on
+AS $$
+DECLARE
+    activities regclass;
+    shard      bigint;
+    f          regproc;
+    n          bigint;
+    sent       bigint := 0;
+BEGIN
+    SELECT pg_catalog.to_regclass(a.mapping ->> 'citus_activities') INTO activities
+    FROM lead_score.attachments a WHERE a.name = _citus_fold_node.attachment AND a.mode = 'deferred';
+    IF activities IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- The activity shards placed on this node (its group).
+    FOR shard IN EXECUTE 'SELECT s.shardid FROM pg_catalog.pg_dist_shard s
+                          JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+                          WHERE s.logicalrelid = $1
+                            AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+                          ORDER BY s.shardid'
+                 USING activities
+    LOOP
+        f := pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(_citus_fold_node.attachment || '__fold_' || shard));
+        IF f IS NULL THEN
+            RAISE WARNING 'lead_score attachment "%": shard % has no fold function; run CALL lead_score.distribute(%)',
+                _citus_fold_node.attachment, shard, pg_catalog.quote_literal(_citus_fold_node.attachment);
+            CONTINUE;
+        END IF;
+        BEGIN
+            EXECUTE 'SELECT ' || f::text || '()' INTO n;
+            sent := sent + n;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- a later tick folds it
+        END;
+    END LOOP;
+    RETURN sent;
+END
+$$;
+
+-- On the coordinator, tick() folds a distributed deferred attachment here:
+-- every node folds the pending events of the shard groups it holds, in
+-- parallel, each node in a transaction of its own (_citus_fold_node: one
+-- connection per node, not per shard); returns the alerts they wrote to the
+-- outbox, which relay_alerts() then sends.
+CREATE FUNCTION lead_score._citus_fold(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r   record;
+    n   bigint := 0;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = _citus_fold.attachment) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _citus_fold.attachment
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
+             USING 'SELECT lead_score._citus_fold_node(' || pg_catalog.quote_literal(_citus_fold.attachment) || ')'
+    LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'lead_score: folding the pending events of attachment "%" failed on node %: %',
+                _citus_fold.attachment, r.nodeid, r.result
+                USING ERRCODE = 'external_routine_exception';
+        END IF;
+        n := n + r.result::bigint;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION lead_score._citus_fold(text) IS
+    'On Citus: fold a deferred attachment''s pending events on every node, shard group by shard group; tick() calls it.';
+COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
+    'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
+
+-- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
+-- attachment's shard-group functions (lead_score.<name>__<trigger>_<shard id>,
+-- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
+-- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
+-- only, which no DDL of the coordinator reaches. Returns how many it dropped.
+CREATE FUNCTION lead_score._citus_forget_node(attachment text)
+RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- This node's own objects: nothing to propagate.
+SET citus.enable_ddl_propagation = off
+-- Never waits long for a lock of the caller's (detach's) transaction.
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    o record;
+    n integer := 0;
+BEGIN
+    FOR o IN SELECT 'FUNCTION' AS kind, p.oid::regprocedure::text AS name
+             FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'lead_score'::regnamespace
+               AND pg_catalog.starts_with(p.proname::text, _citus_forget_node.attachment || '__')
+               AND pg_catalog.substr(p.proname::text, pg_catalog.length(_citus_forget_node.attachment) + 3)
+                   ~ '^((act|lead)_(ins|upd|del|trunc)|fold|recompute)_[0-9]+$'
+             UNION ALL
+             SELECT 'TABLE', c.oid::regclass::text
+             FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'r'
+               AND pg_catalog.starts_with(c.relname::text, _citus_forget_node.attachment || '_stripes_')
+               AND pg_catalog.substr(c.relname::text, pg_catalog.length(_citus_forget_node.attachment) + 10) ~ '^[0-9]+$'
+             ORDER BY 1, 2
+    LOOP
+        EXECUTE 'DROP ' || o.kind || ' ' || o.name || CASE WHEN o.kind = 'FUNCTION' THEN ' CASCADE' ELSE '' END;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- On the coordinator, detach() of a distributed attachment calls this once it
+-- holds its locks, before it drops anything: every node drops the
+-- attachment's shard-group objects (_citus_forget_node), each in a transaction
+-- of its own. A node that fails (a lock it cannot take within a second, say)
+-- only warns: its objects stay, unused, to drop by hand (docs/citus.md).
+-- Returns how many objects were dropped.
+CREATE FUNCTION lead_score._citus_forget(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+BEGIN
+    FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
+             USING 'SELECT lead_score._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
+    LOOP
+        IF r.success THEN
+            n := n + r.result::bigint;
+        ELSE
+            RAISE WARNING 'lead_score.detach: the shard-group functions and stripe tables of attachment "%" stay on node %: %',
+                _citus_forget.attachment, r.nodeid, r.result;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION lead_score._citus_forget(text) IS
+    'On Citus: drop an attachment''s shard-group functions and stripe tables on every node; detach() calls it.';
+COMMENT ON FUNCTION lead_score._citus_forget_node(text) IS
+    'On a Citus node: drop an attachment''s shard-group functions (with their triggers) and stripe tables; _citus_forget calls it.';
+
 -- The alerts of a statement on a shard, written to its attachment's outbox
 -- shard on the same node (the generated trigger functions of a shard group
 -- call it, lead_score_core::sqlgen::attach::Placement); returns how many.
@@ -291,7 +446,10 @@ COMMENT ON FUNCTION lead_score.relay_alerts() IS
     'On Citus: move the alerts written on the workers to lead_score.alerts and announce them on the coordinator (NOTIFY lead_score_alerts); tick() calls it.';
 
 REVOKE ALL ON FUNCTION lead_score._distribute_tables(text), lead_score._citus_install_shard(text, text),
+                       lead_score._citus_fold(text), lead_score._citus_fold_node(text),
+                       lead_score._citus_forget(text), lead_score._citus_forget_node(text),
                        lead_score._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]),
                        lead_score.relay_alerts() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE lead_score.distribute(text) FROM PUBLIC;
--- relay_alerts is granted to lead_score_admin in sql/live.sql, which creates the roles.
+-- relay_alerts and the folds are granted to lead_score_admin in sql/live.sql,
+-- which creates the roles.

@@ -324,3 +324,598 @@ BEGIN
     END IF;
 END
 $regenerate$;
+
+-------------------------------------------------------------------------------
+-- Deferred attachments on Citus (docs/citus.md): distribute() accepts them
+-- and is idempotent for them; tick() folds their pending events on every node
+-- (_citus_fold, _citus_fold_node); the distributed rescore empties their
+-- pending events first; top_leads() sorts every lead on Citus (sync
+-- attachments too: Citus cannot run its bounded rounds). detach() drops the
+-- shard groups' objects on every node (_citus_forget, _citus_forget_node).
+-------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION lead_score._distribute_tables(attachment text)
+RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- Citus would otherwise convert every local table linked by a foreign key to a
+-- new reference table by recreating it, which it cannot do for the tables the
+-- extension's views (model_rules) depend on.
+SET citus.enable_local_reference_table_foreign_keys = off
+AS $$
+DECLARE
+    att      record;
+    t        regclass;
+    lead_col text;
+    act_col  text;
+    changed  boolean := false;
+BEGIN
+    IF NOT lead_score._citus() THEN
+        RAISE EXCEPTION 'lead_score.distribute needs the citus extension, which is not installed in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION citus on the coordinator first (docs/citus.md).';
+    END IF;
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _distribute_tables.attachment;
+    IF att.name IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _distribute_tables.attachment
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+        RAISE EXCEPTION 'lead_score attachment "%": % is not a distributed table', att.name, att.leads
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Distribute it by its lead key with create_distributed_table first, and its activities co-located with it.';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) FROM pg_catalog.pg_dist_partition p
+             WHERE p.logicalrelid = $1'
+        INTO lead_col USING att.leads;
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) FROM pg_catalog.pg_dist_partition p
+             WHERE p.logicalrelid = $1
+               AND p.colocationid = (SELECT q.colocationid FROM pg_catalog.pg_dist_partition q WHERE q.logicalrelid = $2)'
+        INTO act_col USING att.activities, att.leads;
+    IF lead_col IS DISTINCT FROM att.mapping ->> 'lead_key' OR act_col IS DISTINCT FROM att.mapping ->> 'activity_lead_key' THEN
+        RAISE EXCEPTION 'lead_score attachment "%": % must be distributed by % and % by %, co-located', att.name,
+            att.leads, att.mapping ->> 'lead_key', att.activities, att.mapping ->> 'activity_lead_key'
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'create_distributed_table(activities, column, colocate_with => leads)';
+    END IF;
+    -- Configuration: reference tables, in foreign-key order.
+    FOREACH t IN ARRAY ARRAY['lead_score.models', 'lead_score.model_versions', 'lead_score.attachments',
+                             'lead_score.outcome_links']::regclass[] LOOP
+        IF lead_score._citus_method(t) IS NULL THEN
+            PERFORM create_reference_table(t);
+            changed := true;
+        END IF;
+    END LOOP;
+    -- Alerts, by lead key (Citus needs it in the primary key).
+    IF lead_score._citus_method('lead_score.alerts') IS NULL THEN
+        ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_pkey, ADD PRIMARY KEY (lead_key, id);
+        PERFORM create_distributed_table('lead_score.alerts', 'lead_key');
+        changed := true;
+    END IF;
+    -- The attachment's outbox: the triggers on the shards write their alerts to
+    -- its co-located shard, and relay_alerts() moves them to lead_score.alerts.
+    IF pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
+        EXECUTE lead_score._sql(att.name, 'citus_outbox');
+        changed := true;
+    END IF;
+    -- A regclass in a reference table is the coordinator's OID; every node
+    -- finds the tables by these names instead (src/attach.rs, read_row).
+    IF NOT att.mapping ? 'citus_leads' THEN
+        UPDATE lead_score.attachments a
+        SET mapping = a.mapping || jsonb_build_object('citus_leads', att.leads::text, 'citus_activities', att.activities::text)
+        WHERE a.name = att.name;
+        changed := true;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_scores')),
+                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_pending')),
+                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
+        IF lead_score._citus_method(t) IS NULL THEN
+            PERFORM create_distributed_table(t, 'lead_key', colocate_with => att.leads::text);
+            changed := true;
+        END IF;
+    END LOOP;
+    -- TRUNCATE of a distributed table also fires the distributed table's own
+    -- TRUNCATE triggers, here on the coordinator, over every shard; the
+    -- triggers on the shards do the work. Disabled here only.
+    IF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid IN (att.leads, att.activities) AND g.tgenabled <> 'D'
+               AND g.tgname = 'lead_score_' || att.name || '_trunc') THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        EXECUTE 'ALTER TABLE ' || att.leads::text || ' DISABLE TRIGGER ' || pg_catalog.quote_ident('lead_score_' || att.name || '_trunc');
+        EXECUTE 'ALTER TABLE ' || att.activities::text || ' DISABLE TRIGGER ' || pg_catalog.quote_ident('lead_score_' || att.name || '_trunc');
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true);
+        changed := true;
+    END IF;
+    RETURN changed;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score._citus_install_shard(attachment text, activity_shard text)
+RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- The functions are this node's own: a worker does not propagate them.
+SET citus.enable_ddl_propagation = off
+AS $$
+DECLARE
+    att      record;
+    shard    bigint := substring(activity_shard from '_([0-9]+)$')::bigint;
+    shards   regclass[];
+    refs     regclass[];
+    suffix   text;
+    s        text;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _citus_install_shard.attachment;
+    IF att.name IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _citus_install_shard.attachment
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    suffix := '_' || shard;
+    -- Installed already (every group has a recompute function; a deferred
+    -- attachment's C insert trigger has no function of its own).
+    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    -- The shards of leads, activities, scores and pending that hold the same keys.
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(o.logicalrelid, o.shardid)::regclass ORDER BY x.i)
+             FROM pg_catalog.pg_dist_shard d
+             CROSS JOIN LATERAL unnest($2) WITH ORDINALITY AS x(rel, i)
+             JOIN pg_catalog.pg_dist_shard o ON o.logicalrelid = x.rel AND o.shardminvalue = d.shardminvalue
+             WHERE d.shardid = $1'
+        INTO shards
+        USING shard, ARRAY[(att.mapping ->> 'citus_leads')::regclass, (att.mapping ->> 'citus_activities')::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
+                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
+    IF pg_catalog.cardinality(shards) IS DISTINCT FROM 5 THEN
+        RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- This node's shards of the reference tables the triggers read.
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(d.logicalrelid, d.shardid)::regclass ORDER BY x.i)
+             FROM unnest($1) WITH ORDINALITY AS x(rel, i)
+             JOIN pg_catalog.pg_dist_shard d ON d.logicalrelid = x.rel'
+        INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
+    -- The triggers Citus copied to the shards, which call the distributed tables'
+    -- functions, are replaced by the group's own.
+    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
+        EXECUTE s;
+    END LOOP;
+    RETURN true;
+END
+$$;
+
+-- On each node (by run_command_on_all_nodes, from _citus_fold): folds the
+-- pending events of every shard group of the attachment this node holds, each
+-- with the group's own fold function (lead_score_core::sqlgen::attach::Placement),
+-- and returns the alerts they wrote to the outbox shards. Runs in a transaction
+-- of its own, which must not wait for a lock the caller's (tick's) transaction
+-- may hold on the shards: a group it cannot lock within lock_timeout is left
+-- for the next tick.
+CREATE FUNCTION lead_score._citus_fold_node(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+-- A connection of run_command_on_all_nodes is a client's: Citus lets it write
+-- shards only with this (a shard's triggers write them within Citus's task).
+SET citus.enable_manual_changes_to_shards = on
+AS $$
+DECLARE
+    activities regclass;
+    shard      bigint;
+    f          regproc;
+    n          bigint;
+    sent       bigint := 0;
+BEGIN
+    SELECT pg_catalog.to_regclass(a.mapping ->> 'citus_activities') INTO activities
+    FROM lead_score.attachments a WHERE a.name = _citus_fold_node.attachment AND a.mode = 'deferred';
+    IF activities IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- The activity shards placed on this node (its group).
+    FOR shard IN EXECUTE 'SELECT s.shardid FROM pg_catalog.pg_dist_shard s
+                          JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+                          WHERE s.logicalrelid = $1
+                            AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+                          ORDER BY s.shardid'
+                 USING activities
+    LOOP
+        f := pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(_citus_fold_node.attachment || '__fold_' || shard));
+        IF f IS NULL THEN
+            RAISE WARNING 'lead_score attachment "%": shard % has no fold function; run CALL lead_score.distribute(%)',
+                _citus_fold_node.attachment, shard, pg_catalog.quote_literal(_citus_fold_node.attachment);
+            CONTINUE;
+        END IF;
+        BEGIN
+            EXECUTE 'SELECT ' || f::text || '()' INTO n;
+            sent := sent + n;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- a later tick folds it
+        END;
+    END LOOP;
+    RETURN sent;
+END
+$$;
+
+-- On the coordinator, tick() folds a distributed deferred attachment here:
+-- every node folds the pending events of the shard groups it holds, in
+-- parallel, each node in a transaction of its own (_citus_fold_node: one
+-- connection per node, not per shard); returns the alerts they wrote to the
+-- outbox, which relay_alerts() then sends.
+CREATE FUNCTION lead_score._citus_fold(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r   record;
+    n   bigint := 0;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = _citus_fold.attachment) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _citus_fold.attachment
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
+             USING 'SELECT lead_score._citus_fold_node(' || pg_catalog.quote_literal(_citus_fold.attachment) || ')'
+    LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'lead_score: folding the pending events of attachment "%" failed on node %: %',
+                _citus_fold.attachment, r.nodeid, r.result
+                USING ERRCODE = 'external_routine_exception';
+        END IF;
+        n := n + r.result::bigint;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION lead_score._citus_fold(text) IS
+    'On Citus: fold a deferred attachment''s pending events on every node, shard group by shard group; tick() calls it.';
+COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
+    'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
+
+-- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
+-- attachment's shard-group functions (lead_score.<name>__<trigger>_<shard id>,
+-- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
+-- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
+-- only, which no DDL of the coordinator reaches. Returns how many it dropped.
+CREATE FUNCTION lead_score._citus_forget_node(attachment text)
+RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- This node's own objects: nothing to propagate.
+SET citus.enable_ddl_propagation = off
+-- Never waits long for a lock of the caller's (detach's) transaction.
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    o record;
+    n integer := 0;
+BEGIN
+    FOR o IN SELECT 'FUNCTION' AS kind, p.oid::regprocedure::text AS name
+             FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'lead_score'::regnamespace
+               AND pg_catalog.starts_with(p.proname::text, _citus_forget_node.attachment || '__')
+               AND pg_catalog.substr(p.proname::text, pg_catalog.length(_citus_forget_node.attachment) + 3)
+                   ~ '^((act|lead)_(ins|upd|del|trunc)|fold|recompute)_[0-9]+$'
+             UNION ALL
+             SELECT 'TABLE', c.oid::regclass::text
+             FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'r'
+               AND pg_catalog.starts_with(c.relname::text, _citus_forget_node.attachment || '_stripes_')
+               AND pg_catalog.substr(c.relname::text, pg_catalog.length(_citus_forget_node.attachment) + 10) ~ '^[0-9]+$'
+             ORDER BY 1, 2
+    LOOP
+        EXECUTE 'DROP ' || o.kind || ' ' || o.name || CASE WHEN o.kind = 'FUNCTION' THEN ' CASCADE' ELSE '' END;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- On the coordinator, detach() of a distributed attachment calls this once it
+-- holds its locks, before it drops anything: every node drops the
+-- attachment's shard-group objects (_citus_forget_node), each in a transaction
+-- of its own. A node that fails (a lock it cannot take within a second, say)
+-- only warns: its objects stay, unused, to drop by hand (docs/citus.md).
+-- Returns how many objects were dropped.
+CREATE FUNCTION lead_score._citus_forget(attachment text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+BEGIN
+    FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
+             USING 'SELECT lead_score._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
+    LOOP
+        IF r.success THEN
+            n := n + r.result::bigint;
+        ELSE
+            RAISE WARNING 'lead_score.detach: the shard-group functions and stripe tables of attachment "%" stay on node %: %',
+                _citus_forget.attachment, r.nodeid, r.result;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION lead_score._citus_forget(text) IS
+    'On Citus: drop an attachment''s shard-group functions and stripe tables on every node; detach() calls it.';
+COMMENT ON FUNCTION lead_score._citus_forget_node(text) IS
+    'On a Citus node: drop an attachment''s shard-group functions (with their triggers) and stripe tables; _citus_forget calls it.';
+
+REVOKE ALL ON FUNCTION lead_score._citus_fold(text), lead_score._citus_fold_node(text),
+                       lead_score._citus_forget(text), lead_score._citus_forget_node(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score._citus_fold(text), lead_score._citus_fold_node(text),
+                          lead_score._citus_forget(text), lead_score._citus_forget_node(text) TO lead_score_admin;
+
+CREATE OR REPLACE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
+                                  mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name   text;
+    v_mapping jsonb;
+    spec     jsonb := lead_score.model_spec(attach.model);
+    m        jsonb := coalesce(attach.mapping, '{}');
+    bad      text;
+    key_type regtype;
+    akey_type regtype;
+    prop_cols jsonb := '[]';
+    p        text;
+BEGIN
+    IF spec IS NULL THEN
+        RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF attach.mode IS NULL OR attach.mode NOT IN ('sync', 'deferred') THEN
+        RAISE EXCEPTION 'mode: must be ''sync'' or ''deferred'', got %', coalesce(quote_literal(attach.mode), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(m) k
+    -- property_columns is derived (and stored); a stored mapping can be passed back as is.
+    -- citus_leads and citus_activities are added by lead_score.distribute (sql/citus.sql).
+    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns',
+                    'citus_leads', 'citus_activities') LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_name := coalesce(attach.name, attach.model);
+    IF v_name !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'attachment name "%" must be a lower-case identifier of at most 41 characters', v_name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass name => ''...''.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = v_name) THEN
+        RAISE EXCEPTION 'lead_score attachment "%" already exists', v_name
+            USING ERRCODE = 'duplicate_object', HINT = 'Pass another name => ''...'', or detach it first.';
+    END IF;
+    v_mapping := jsonb_build_object(
+        'lead_key', coalesce(m ->> 'lead_key', 'id'),
+        'activity_lead_key', coalesce(m ->> 'activity_lead_key', 'lead_id'),
+        'event_type', coalesce(m ->> 'event_type', 'type'),
+        'occurred_at', coalesce(m ->> 'occurred_at', 'occurred_at'));
+    FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
+        prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
+    END LOOP;
+    v_mapping := v_mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
+
+    -- Every mapped column must exist; keys must have the same type on both sides.
+    SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
+    WHERE a.attrelid = attach.leads AND a.attname = v_mapping ->> 'lead_key' AND NOT a.attisdropped AND a.attnum > 0;
+    IF key_type IS NULL THEN
+        RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', v_mapping ->> 'lead_key', attach.leads
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    FOR p, bad IN SELECT k, v_mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
+                  UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
+                       AND NOT a.attisdropped AND a.attnum > 0) THEN
+            RAISE EXCEPTION 'mapping.%: column "%" does not exist in %', p, bad, attach.activities
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    SELECT a.atttypid::regtype INTO akey_type FROM pg_attribute a
+    WHERE a.attrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key';
+    IF akey_type <> key_type THEN
+        RAISE EXCEPTION 'mapping.activity_lead_key: %.% is %, but %.% is %', attach.activities,
+            v_mapping ->> 'activity_lead_key', akey_type, attach.leads, v_mapping ->> 'lead_key', key_type
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key') THEN
+        RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
+            attach.activities, v_mapping ->> 'activity_lead_key';
+    END IF;
+
+    PERFORM lead_score._live_check(attach.model);  -- refuses models that cannot be live
+    -- The attachment's row, tables, views, trigger functions and triggers: generated
+    -- in Rust and created as the extension's owner, after checking the caller's
+    -- rights on both tables.
+    PERFORM lead_score._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
+                                       v_mapping, attach.mode);
+    -- On a Citus coordinator with distributed leads, the new tables are
+    -- distributed with them before the first scoring reads both (sql/citus.sql).
+    IF lead_score._citus_method(attach.leads) = 'h' THEN
+        PERFORM lead_score._distribute_tables(v_name);
+        -- current_scores and current_categories, which _attach_install left
+        -- without this attachment: Citus refuses a view over distributed and
+        -- not yet distributed tables.
+        PERFORM lead_score._refresh_current_views();
+    END IF;
+    -- Into a variable first: on Citus the row would be of the reference table's shard type.
+    DECLARE
+        att lead_score.attachments;
+    BEGIN
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
+        PERFORM lead_score._rescore(att, false);
+    END;
+    -- The starting distribution is the first history (not on Citus yet).
+    PERFORM lead_score._record_history(v_name, true);
+    RETURN (SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- Bulk work over every lead: hash and merge joins only, so no row estimate
+-- (a table not analyzed since a big load, say) can make a plan quadratic.
+SET enable_nestloop = off
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n      bigint;
+    started timestamptz := clock_timestamp();
+    model_id bigint;
+    version integer;
+    activities bigint;
+    now_   timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
+BEGIN
+    SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
+    -- The queries are generated in Rust (lead_score_core::sqlgen), every name quoted there.
+    EXECUTE lead_score._sql(att.name, 'count_leads') INTO n;
+    RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
+    -- Progress of the two scans is reported against the activities' size estimate
+    -- (none if never analyzed) and the exact lead count.
+    SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
+    EXECUTE lead_score._sql(att.name, 'prune');
+    -- Inserts later in this statement recompute rather than add (src/recomputed.rs).
+    PERFORM lead_score._recomputed(att.name, true);
+    -- On Citus the distributed rescore leaves the pending events to this
+    -- (the single-node one drops them itself): it counts every activity.
+    IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) = 'h' THEN
+        EXECUTE lead_score._sql(att.name, 'clear_pending');
+    END IF;
+    -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).
+    EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+                                           THEN 'rescore_distributed' ELSE 'rescore' END)
+    USING att.model, att.landmark, now_, with_alerts, model_id, version,
+          activities, n, (extract(epoch FROM started) * 1000000)::bigint;
+    IF with_alerts THEN
+        EXECUTE lead_score._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
+    END IF;
+    IF clock_timestamp() - started >= interval '1 second' THEN
+        RAISE NOTICE 'lead_score: scored % leads for attachment % in %', n, att.name, date_trunc('second', clock_timestamp() - started);
+    END IF;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.tick()
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- Bulk work over every lead: hash and merge joins only, so no row estimate
+-- (a table not analyzed since a big load, say) can make a plan quadratic; and
+-- memory for a fold of a million events to hash in one pass.
+SET enable_nestloop = off
+SET work_mem = '128MB'
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att record;
+    now_    timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
+    alerts  bigint := 0;
+    n       bigint;
+BEGIN
+    -- On Citus, deferred attachments fold first, each shard group on its node
+    -- in a transaction of its own (lead_score._citus_fold): before this
+    -- transaction takes any lock those would wait for.
+    IF lead_score._citus() THEN
+        FOR att IN SELECT * FROM lead_score.attachments a
+                   WHERE a.mode = 'deferred' AND lead_score._citus_method(a.leads) = 'h' ORDER BY a.name LOOP
+            alerts := alerts + lead_score._citus_fold(att.name);
+        END LOOP;
+    END IF;
+    -- Then rebases. Rebasing rewrites every row, so it takes the lock writers
+    -- take in the mode that excludes them, before this transaction holds any
+    -- score row. It does not wait: an attachment with a writer in flight (an open
+    -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
+    -- through tick's locks the writers of other attachments.
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        BEGIN
+            PERFORM lead_score._rebase(att.name, date_trunc('hour', now_));
+        EXCEPTION WHEN lock_not_available THEN
+            CONTINUE;
+        END;
+    END LOOP;
+    -- Then folds and time-driven crossings. Both skip the rows writers hold, so
+    -- tick() never waits on a writer; a later tick picks those leads up.
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+        CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
+        -- The lock writers take, so no rebase or publish runs until this commits.
+        -- Not waited for: a publish holding it (and waiting for an attachment
+        -- this tick rebased) would otherwise deadlock with tick; a later tick
+        -- takes this attachment.
+        BEGIN
+            PERFORM lead_score._lock(att.name, false, true);
+        EXCEPTION WHEN lock_not_available THEN
+            CONTINUE;
+        END;
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+        IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            EXECUTE lead_score._sql(att.name, 'fold') INTO n;
+            alerts := alerts + n;
+        END IF;
+        -- Crossings caused by time alone; leads with pending events are the fold's.
+        EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+                                               THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
+        INTO n USING now_, att.landmark, att.name, att.model;
+        alerts := alerts + n;
+        -- Accounts whose total reached accounts.alert (not on Citus yet).
+        IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            alerts := alerts + lead_score._account_alerts(att.name);
+        END IF;
+    END LOOP;
+    -- On Citus, announce the alerts written on the workers (sql/citus.sql).
+    IF lead_score._citus() THEN
+        PERFORM lead_score.relay_alerts();
+    END IF;
+    -- Score history, for each attachment whose history is due (history_settings).
+    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        PERFORM lead_score._record_history(att.name, false);
+    END LOOP;
+    RETURN alerts;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
+RETURNS SETOF lead_score.top_lead
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
+-- Lookups by key stay nested loops (LATERAL … OFFSET 0); every other join is
+-- hashed or merged, so no estimate can make one quadratic.
+SET enable_nestloop = off
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    q      text;
+    k      bigint;
+    v_rows lead_score.top_lead[];
+    v_next float8;
+    v_nth  float8;
+BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'top_leads: n must not be negative, got %', n USING ERRCODE = 'invalid_parameter_value';
+    ELSIF n = 0 THEN
+        PERFORM lead_score._sql(top_leads.attachment, 'top_leads');
+        RETURN;
+    END IF;
+    -- _sql raises undefined_object (42704) for an attachment that does not exist.
+    -- On Citus, the full sort: Citus cannot run the bounded rounds' lookups
+    -- by key (a LATERAL subquery with OFFSET over intermediate results), and
+    -- pushes the sort and limit down to every shard instead.
+    IF NOT lead_score._bounds_hold(lead_score.scoring_time())
+       OR lead_score._citus_method((SELECT a.leads FROM lead_score.attachments a
+                                    WHERE a.name = top_leads.attachment)) = 'h' THEN
+        RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
+        RETURN;
+    END IF;
+    q := lead_score._sql(top_leads.attachment, 'top_leads');
+    k := greatest(4 * n, 64);
+    LOOP
+        EXECUTE q INTO v_rows, v_next USING n, include_disqualified, k;
+        v_nth := v_rows[n].total;
+        EXIT WHEN v_next IS NULL
+               OR (v_nth IS NOT NULL AND v_next < v_nth - 1e-9 * (1 + abs(v_nth)));
+        k := k * 4;
+    END LOOP;
+    RETURN QUERY SELECT * FROM unnest(v_rows);
+END
+$$;

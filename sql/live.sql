@@ -137,6 +137,11 @@ BEGIN
     EXECUTE lead_score._sql(att.name, 'prune');
     -- Inserts later in this statement recompute rather than add (src/recomputed.rs).
     PERFORM lead_score._recomputed(att.name, true);
+    -- On Citus the distributed rescore leaves the pending events to this
+    -- (the single-node one drops them itself): it counts every activity.
+    IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) = 'h' THEN
+        EXECUTE lead_score._sql(att.name, 'clear_pending');
+    END IF;
     -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).
     EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
                                            THEN 'rescore_distributed' ELSE 'rescore' END)
@@ -250,6 +255,10 @@ BEGIN
     -- distributed with them before the first scoring reads both (sql/citus.sql).
     IF lead_score._citus_method(attach.leads) = 'h' THEN
         PERFORM lead_score._distribute_tables(v_name);
+        -- current_scores and current_categories, which _attach_install left
+        -- without this attachment: Citus refuses a view over distributed and
+        -- not yet distributed tables.
+        PERFORM lead_score._refresh_current_views();
     END IF;
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     DECLARE
@@ -302,7 +311,16 @@ DECLARE
     alerts  bigint := 0;
     n       bigint;
 BEGIN
-    -- Rebases first. Rebasing rewrites every row, so it takes the lock writers
+    -- On Citus, deferred attachments fold first, each shard group on its node
+    -- in a transaction of its own (lead_score._citus_fold): before this
+    -- transaction takes any lock those would wait for.
+    IF lead_score._citus() THEN
+        FOR att IN SELECT * FROM lead_score.attachments a
+                   WHERE a.mode = 'deferred' AND lead_score._citus_method(a.leads) = 'h' ORDER BY a.name LOOP
+            alerts := alerts + lead_score._citus_fold(att.name);
+        END LOOP;
+    END IF;
+    -- Then rebases. Rebasing rewrites every row, so it takes the lock writers
     -- take in the mode that excludes them, before this transaction holds any
     -- score row. It does not wait: an attachment with a writer in flight (an open
     -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
@@ -330,7 +348,7 @@ BEGIN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.mode = 'deferred' THEN
+        IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
             EXECUTE lead_score._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
         END IF;
@@ -449,7 +467,12 @@ BEGIN
         RETURN;
     END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
-    IF NOT lead_score._bounds_hold(lead_score.scoring_time()) THEN
+    -- On Citus, the full sort: Citus cannot run the bounded rounds' lookups
+    -- by key (a LATERAL subquery with OFFSET over intermediate results), and
+    -- pushes the sort and limit down to every shard instead.
+    IF NOT lead_score._bounds_hold(lead_score.scoring_time())
+       OR lead_score._citus_method((SELECT a.leads FROM lead_score.attachments a
+                                    WHERE a.name = top_leads.attachment)) = 'h' THEN
         RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
         RETURN;
     END IF;
@@ -544,7 +567,9 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
-                          lead_score._recomputed(text, boolean), lead_score.relay_alerts() TO lead_score_admin;
+                          lead_score._recomputed(text, boolean), lead_score.relay_alerts(),
+                          lead_score._citus_fold(text), lead_score._citus_fold_node(text),
+                          lead_score._citus_forget(text), lead_score._citus_forget_node(text) TO lead_score_admin;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

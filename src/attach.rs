@@ -547,7 +547,18 @@ fn attach_install(
     check_account_field(&att, leads);
     run_as(owner, || run_all(&att.create_statements()));
     seed_accounts(&att);
-    refresh_current_scores(&[]);
+    // On Citus, a view over a distributed table cannot name a table that is not
+    // distributed yet: attach() refreshes the views over every attachment once
+    // _distribute_tables has distributed this one's (sql/live.sql).
+    let distributed = matches!(
+        Spi::get_one_with_args::<bool>(
+            "SELECT lead_score._citus_method($1::regclass) = 'h'",
+            &[leads.into()],
+        ),
+        Ok(Some(true))
+    );
+    let this = [attachment];
+    refresh_current_scores(if distributed { &this } else { &[] });
     true
 }
 
@@ -796,7 +807,8 @@ fn citus_worker() -> bool {
     )
 }
 
-/// Removes an attachment: its triggers, functions, views, tables and row.
+/// Removes an attachment: its triggers, functions, views, tables and row (on
+/// Citus, also the shard-group functions and stripe tables on every node).
 /// Tables the user dropped meanwhile are skipped.
 #[pg_extern(volatile, strict, parallel_unsafe)]
 fn detach(attachment: &str) -> bool {
@@ -815,6 +827,26 @@ fn detach(attachment: &str) -> bool {
     // Before any table lock: see lock_current_views.
     lock_current_views();
     run_as(owner, || {
+        let distributed = matches!(
+            Spi::get_one_with_args::<bool>(
+                "SELECT lead_score._citus_method($1::regclass) = 'h'",
+                &[row.leads.into()],
+            ),
+            Ok(Some(true))
+        );
+        if distributed {
+            // Citus drops the attachment's distributed functions over one
+            // connection per node, which it refuses after the multi-shard DROP
+            // TRIGGERs unless those ran that way too.
+            if let Err(e) = Spi::run(
+                "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)",
+            ) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                );
+            }
+        }
         // The user's tables first (leads, then activities, as a lead trigger
         // takes them), then lead_score's, as every writer locks them;
         // in the mode DROP TRIGGER needs, so no lock is upgraded later while a
@@ -830,6 +862,18 @@ fn detach(attachment: &str) -> bool {
             sql: lock_exclusive(attachment),
         }]);
         refresh_current_scores(&[attachment]);
+        // On Citus, each node's shard-group functions and stripe tables, which
+        // no statement of the coordinator reaches (sql/citus.sql).
+        if distributed {
+            if let Err(e) =
+                Spi::run_with_args("SELECT lead_score._citus_forget($1)", &[attachment.into()])
+            {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("lead_score: {e}"),
+                );
+            }
+        }
         run_all(&drop_statements(
             attachment,
             leads.as_ref(),

@@ -19,6 +19,13 @@
 //! the relation and releases buffer pins and tuple descriptor references, the
 //! memory contexts everything else lives in are freed, and the transition table
 //! goes with the aborted query's trigger state.
+//!
+//! On Citus (docs/citus.md) the trigger fires on an activity *shard*, as the
+//! copy Citus made of it (`<trigger name>_<shard id>`). It then appends to the
+//! co-located shard of the pending table on the same node: which one is not
+//! trusted from the trigger but looked up in Citus's metadata (`pg_dist_shard`,
+//! a plain catalog table on every node), after checking that the shard it
+//! fires on is that shard of the attachment's activity table.
 
 use crate::catalog::query_row;
 use crate::errors::raise_code;
@@ -56,6 +63,30 @@ const TARGET_SQL: &CStr = c"SELECT a.activities::oid::text, \
        JOIN pg_catalog.pg_attribute t ON t.attrelid = a.activities AND t.attname = c.col AND NOT t.attisdropped), \
       jsonb_array_length(a.mapping -> 'property_columns')::text \
     FROM lead_score.attachments a WHERE a.name = $1 AND a.mode = 'deferred'";
+
+/// On a Citus shard: the activity shard's mapped columns (as in `TARGET_SQL`),
+/// then the co-located pending and score shards' OIDs, for `$1` the
+/// attachment, `$2` the shard id the trigger's name ends in and `$3` the OID
+/// of the table it fires on, which must be that shard of the attachment's
+/// activity table. `{attachments}` is this node's shard of the reference table
+/// (src/citus.rs): a query Citus would plan must not run in a shard's trigger.
+const SHARD_TARGET_SQL: &str = "SELECT \
+      (SELECT string_agg(t.attnum::text || ':' || t.atttypid::oid::text, ',' ORDER BY c.ord) \
+       FROM unnest(ARRAY[a.mapping ->> 'activity_lead_key', a.mapping ->> 'event_type', a.mapping ->> 'occurred_at'] \
+                   || ARRAY(SELECT jsonb_array_elements_text(a.mapping -> 'property_columns'))) WITH ORDINALITY AS c(col, ord) \
+       JOIN pg_catalog.pg_attribute t ON t.attrelid = $3 AND t.attname = c.col AND NOT t.attisdropped), \
+      jsonb_array_length(a.mapping -> 'property_columns')::text, \
+      pg_catalog.to_regclass(pg_catalog.shard_name(p.logicalrelid, p.shardid))::oid::text, \
+      pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid))::oid::text \
+    FROM {attachments} a \
+    JOIN pg_catalog.pg_dist_shard d ON d.shardid = $2 \
+     AND d.logicalrelid = pg_catalog.to_regclass(a.mapping ->> 'citus_activities') \
+     AND pg_catalog.to_regclass(pg_catalog.shard_name(d.logicalrelid, d.shardid))::oid = $3 \
+    JOIN pg_catalog.pg_dist_shard p ON p.shardminvalue = d.shardminvalue \
+     AND p.logicalrelid = pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(a.name || '_pending')) \
+    JOIN pg_catalog.pg_dist_shard s ON s.shardminvalue = d.shardminvalue \
+     AND s.logicalrelid = pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(a.name || '_scores')) \
+    WHERE a.name = $1 AND a.mode = 'deferred'";
 
 fn misuse(message: String) -> ! {
     raise_code(
@@ -105,10 +136,10 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
     let target = unsafe { target_of(td) };
     if crate::recomputed::any() {
         // SAFETY: `td` is this call's trigger data, checked above, and so is its trigger.
-        let name = unsafe { attachment_name((*td).tg_trigger) };
+        let (name, shard) = unsafe { attachment_name((*td).tg_trigger) };
         if crate::recomputed::is_marked(&name) {
             // SAFETY: `td` is this call's trigger data, with a NEW TABLE.
-            unsafe { recompute_inserted(td, &name) };
+            unsafe { recompute_inserted(td, &name, shard) };
             return pg_sys::Datum::from(0);
         }
     }
@@ -126,14 +157,20 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
 /// recompute may already have counted them. It runs as the extension's owner,
 /// as the SECURITY DEFINER triggers do, reading the NEW TABLE as `new_rows`.
 ///
+/// On a Citus shard (`shard`, its id), the shard group's own recompute
+/// function, which names its shards.
+///
 /// # Safety
 /// `td` must be the valid trigger data of an AFTER INSERT statement trigger
 /// with a NEW TABLE.
-unsafe fn recompute_inserted(td: *mut pg_sys::TriggerData, name: &str) {
+unsafe fn recompute_inserted(td: *mut pg_sys::TriggerData, name: &str, shard: Option<i64>) {
     let owner = crate::owner::extension_owner();
     crate::owner::run_as(owner, || {
-        let sql = crate::attach::load(name, false)
-            .query(lead_score_core::sqlgen::attach::Query::RecomputeInserted);
+        let a = crate::attach::load(name, false);
+        let sql = match shard {
+            Some(id) => a.shard_recompute_inserted(&format!("_{id}")),
+            None => a.query(lead_score_core::sqlgen::attach::Query::RecomputeInserted),
+        };
         let result = Spi::connect_mut(|client| {
             // SAFETY: SPI is connected for this closure, and `td` (the caller
             // guarantees) is valid trigger data; this registers its transition
@@ -225,7 +262,11 @@ unsafe fn still_valid(target: &Target, source: pg_sys::TupleDesc) -> bool {
 /// `td` must be the valid trigger data of the running trigger call.
 unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     // SAFETY: the caller guarantees `td` is valid, and so is its trigger.
-    let name = unsafe { attachment_name((*td).tg_trigger) };
+    let (name, shard) = unsafe { attachment_name((*td).tg_trigger) };
+    if let Some(shard) = shard {
+        // SAFETY: as the caller guarantees, `td` is valid.
+        return unsafe { find_shard_target(td, &name, shard) };
+    }
     let pending = pending_table(&name);
     // The lookup runs as the pending table's owner (the extension's owner), as
     // the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
@@ -257,16 +298,7 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     }
     // SAFETY: `source` is the activity table's descriptor, valid for the call.
     let columns = unsafe { mapped_columns(source, row[1].as_deref().unwrap_or("")) };
-    let expected = 3 + row[2]
-        .as_deref()
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0);
-    if columns.len() != expected {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-            format!("lead_score attachment \"{name}\": a mapped column of the activity table no longer exists; attach again"),
-        );
-    }
+    check_columns(&name, &columns, row[2].as_deref());
     let scores = lead_table(&lead_score_core::sqlgen::attach::names::scores(&name));
     Target {
         pending,
@@ -275,12 +307,99 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     }
 }
 
+/// [`find_target`] for a trigger on a Citus activity shard (`shard`, its id):
+/// the co-located pending and score shards, from Citus's metadata on this node.
+///
+/// # Safety
+/// `td` must be the valid trigger data of the running trigger call.
+unsafe fn find_shard_target(td: *const pg_sys::TriggerData, name: &str, shard: i64) -> Target {
+    // SAFETY: as the caller guarantees, `td` is valid, and so is its relation.
+    let (relid, source) = unsafe { ((*(*td).tg_relation).rd_id, (*(*td).tg_relation).rd_att) };
+    // SAFETY: a syscache lookup by NUL-terminated names; InvalidOid if missing.
+    let citus = unsafe {
+        pg_sys::get_relname_relid(
+            c"pg_dist_shard".as_ptr(),
+            pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE),
+        )
+    };
+    if citus == pg_sys::InvalidOid {
+        misuse(format!(
+            "lead_score attachment \"{name}\": a trigger named as on a Citus shard, without Citus"
+        ));
+    }
+    let sql = std::ffi::CString::new(
+        SHARD_TARGET_SQL.replace("{attachments}", &crate::citus::config_table("attachments")),
+    )
+    .unwrap_or_default();
+    // As in find_target, as the extension's owner (who owns lead_score's
+    // tables and their shards): writers need no grants on lead_score.
+    let row = crate::owner::run_as(crate::owner::extension_owner(), || {
+        let text = name.into_datum().unwrap_or(pg_sys::Datum::from(0));
+        let args = [
+            (pg_sys::TEXTOID, text),
+            (pg_sys::INT8OID, pg_sys::Datum::from(shard)),
+            (pg_sys::OIDOID, pg_sys::Datum::from(relid)),
+        ];
+        // SAFETY: the arguments are a text, a bigint and an oid datum, as the
+        // query's $1, $2 and $3 are.
+        unsafe { query_row(sql.as_c_str(), &args) }
+    });
+    let Some(row) = row else {
+        misuse(format!(
+            "lead_score attachment \"{name}\" does not exist, is not deferred or is not on this shard"
+        ));
+    };
+    let oid = |i: usize| {
+        pg_sys::Oid::from(
+            row[i]
+                .as_deref()
+                .and_then(|s| s.parse::<u32>().ok())
+                .unwrap_or(0),
+        )
+    };
+    let (pending, scores) = (oid(2), oid(3));
+    if pending == pg_sys::InvalidOid || scores == pg_sys::InvalidOid {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("lead_score attachment \"{name}\": no pending or score shard on this node for shard {shard}; run lead_score.distribute again"),
+        );
+    }
+    // SAFETY: `source` is the activity shard's descriptor, valid for the call.
+    let columns = unsafe { mapped_columns(source, row[0].as_deref().unwrap_or("")) };
+    check_columns(name, &columns, row[1].as_deref());
+    Target {
+        pending,
+        scores,
+        columns,
+    }
+}
+
+/// Raises unless every mapped column was found: the three fixed ones and the
+/// `properties` property columns.
+fn check_columns(
+    name: &str,
+    columns: &[(i16, pg_sys::Oid, std::ffi::CString)],
+    properties: Option<&str>,
+) {
+    let expected = 3 + properties
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    if columns.len() != expected {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!("lead_score attachment \"{name}\": a mapped column of the activity table no longer exists; attach again"),
+        );
+    }
+}
+
 /// The attachment named by the trigger's one argument, once the trigger is
-/// checked to be the one attach installed for it.
+/// checked to be the one attach installed for it; on a Citus shard, where
+/// Citus named its copy `<name>_<shard id>`, also the shard id (which
+/// [`find_shard_target`] checks against the table it fires on).
 ///
 /// # Safety
 /// `trigger` must be the running trigger's valid Trigger.
-unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> String {
+unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> (String, Option<i64>) {
     // SAFETY: the caller guarantees `trigger` is valid.
     if unsafe { (*trigger).tgnargs } != 1 {
         misuse("lead_score._append_pending takes the attachment name as its only argument".into());
@@ -295,18 +414,27 @@ unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> String {
             CStr::from_ptr((*trigger).tgname).to_string_lossy(),
         )
     };
-    // PostgreSQL truncated the name attach gave the trigger to NAMEDATALEN - 1 bytes.
-    let mut expected = lead_score_core::sqlgen::attach::trigger_name(
+    let base = lead_score_core::sqlgen::attach::trigger_name(
         &name,
         lead_score_core::sqlgen::attach::Write::Insert,
     );
+    // PostgreSQL truncated the name attach gave the trigger to NAMEDATALEN - 1 bytes.
+    let mut expected = base.clone();
     expected.truncate(pg_sys::NAMEDATALEN as usize - 1);
-    if tgname != expected {
-        misuse(format!(
-            "lead_score._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
-        ));
+    if tgname == expected {
+        return (name, None);
     }
-    name
+    let shard = tgname
+        .strip_prefix(base.as_str())
+        .and_then(|rest| rest.strip_prefix('_'))
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|id| id.parse::<i64>().ok());
+    match shard {
+        Some(id) => (name, Some(id)),
+        None => misuse(format!(
+            "lead_score._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
+        )),
+    }
 }
 
 /// The attachment's pending table. Found by name in the lead_score schema, so

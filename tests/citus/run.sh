@@ -3,10 +3,16 @@
 # plain single node to compare with; tests/citus/cluster.sh), runs the setup of
 # docs/citus.md verbatim on the coordinator, then checks every documented write,
 # alerts on the coordinator, tick/rescore/publish, aggregate pushdown (bit for
-# bit against the single node) and 16 concurrent pgbench clients.
+# bit against the single node) and 16 concurrent pgbench clients. It does all
+# of it twice, on a fresh cluster each time: with the attachment in sync mode
+# (the setup as documented) and in deferred mode (the same setup, attached with
+# mode => 'deferred'), where every check of the scores is made before and
+# after a tick() that folds the pending events on every shard.
 #
 #   bash tests/citus/run.sh
 #   PG_BIN=/opt/pgc/lib/postgresql/15/bin SKIP_INSTALL=1 bash tests/citus/run.sh   # another PostgreSQL
+#   CITUS_MODES=deferred bash tests/citus/run.sh                                  # one mode only
+#   CITUS_PORT=29401 CITUS_DIR=/tmp/citus_wt bash tests/citus/run.sh              # beside another run
 #
 # Skips (exit 0) when citus is not installed and ../shared/citus (the source
 # build.sh builds it from) is absent.
@@ -24,30 +30,54 @@ if [ ! -f "$("$pg_bin/pg_config" --pkglibdir 2>/dev/null)/citus.so" ]; then
     fi
 fi
 source "$here/cluster.sh"
-OUT=${OUT:-$ROOT/target/test-results/citus}
-mkdir -p "$OUT"
-chmod 777 "$OUT" 2>/dev/null || true
+OUT_ROOT=${OUT:-$ROOT/target/test-results/citus}
 install_lead_score
 trap cluster_stop EXIT
-log "citus: starting a coordinator and two workers (ports $COORD-$WORKER2) and a single node ($SINGLE) in $CITUS_DIR"
-cluster_start
 
 failures=0
 check() { # check NAME GOT WANT
     if [ "$2" = "$3" ]; then
-        echo "ok: $1"
+        echo "ok: $MODE: $1"
     else
-        echo "FAILED: $1: got '$2', want '$3'"
+        echo "FAILED: $MODE: $1: got '$2', want '$3'"
         failures=$((failures + 1))
     fi
 }
 mismatches() { on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('default')"; }
-consistent() { check "$1: 0 mismatches" "$(mismatches)" 0; }
+pending() { on "$COORD" -c "SELECT count(*) FROM lead_score.default_pending"; }
+# Pending events of leads with a score row: a fold leaves none. (Events of a
+# key that is no lead stay pending until the lead is created, as on one node.)
+unfolded() { on "$COORD" -c "SELECT count(*) FROM lead_score.default_pending p JOIN lead_score.default_scores s ON s.lead_key = p.lead_key"; }
+# 0 mismatches; in deferred mode both with the write's events pending (readers
+# merge them) and after a tick() that folds them on every shard.
+consistent() {
+    check "$1: 0 mismatches" "$(mismatches)" 0
+    if [ "$MODE" = deferred ]; then
+        on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
+        check "$1, then tick(): 0 mismatches, 0 left to fold" "$(mismatches) $(unfolded)" "0 0"
+    fi
+}
 
-log "citus: the setup of docs/citus.md, verbatim"
+suite() { # suite MODE: the whole suite on a fresh cluster, the attachment in MODE
+MODE=$1
+log "citus ($MODE): starting a coordinator and two workers (ports $COORD-$WORKER2) and a single node ($SINGLE) in $CITUS_DIR"
+cluster_start
+OUT=$OUT_ROOT/$MODE
+mkdir -p "$OUT"
+chmod 777 "$OUT" 2>/dev/null || true
+
+log "citus ($MODE): the setup of docs/citus.md, verbatim$([ "$MODE" = deferred ] && echo ", attached with mode => 'deferred'")"
 awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' \
     "$ROOT/docs/citus.md" >"$OUT/setup.sql"
+if [ "$MODE" = deferred ]; then
+    sed -i "s/^SELECT lead_score.attach('default', 'crm.leads', 'crm.activities');$/SELECT lead_score.attach('default', 'crm.leads', 'crm.activities', mode => 'deferred');/" "$OUT/setup.sql"
+    check "setup: attached in deferred mode" "$(grep -c "mode => 'deferred'" "$OUT/setup.sql")" 1
+fi
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -f "$OUT/setup.sql" >/dev/null
+check "setup: attachment mode" "$(on "$COORD" -c "SELECT mode FROM lead_score.attachments WHERE name = 'default'")" "$MODE"
+# Idempotent: again, as after moving shards (a deferred group has no insert function of its own).
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
+check "setup: distribute() again" "$?" 0
 check "setup: attachment distributed" \
     "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lead_score.%'")" \
     "lead_score.alerts:h lead_score.attachments:n lead_score.default_outbox:h lead_score.default_pending:h lead_score.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
@@ -65,8 +95,25 @@ SELECT 1 + i % 2000, (ARRAY['visit', 'visit', 'download', 'demo_request'])[1 + i
        timestamptz '2026-06-01 00:00+00' - (i % 1000) * interval '37 minutes',
        (ARRAY['/pricing', '/blog', NULL])[1 + i % 3]
 FROM generate_series(1, 40000) i;"
-log "citus: writes through the triggers on the shards"
+log "citus ($MODE): writes through the triggers on the shards"
 on "$COORD" -c "$data" >/dev/null
+if [ "$MODE" = deferred ]; then
+    # The C trigger on each activity shard appended to the co-located pending shard.
+    check "inserts append to the pending shards" "$(pending)" 40000
+    # A join Citus runs shard by shard: each lead's events are on its activities' node.
+    check "each lead's pending events on the shard of its activities" \
+        "$(on "$COORD" -c "SELECT count(*) FROM (SELECT lead_id, count(*) n FROM crm.activities GROUP BY lead_id) a
+                           FULL JOIN (SELECT lead_key, count(*) n FROM lead_score.default_pending GROUP BY lead_key) p
+                           ON p.lead_key = a.lead_id WHERE a.n IS DISTINCT FROM p.n")" 0
+    # (Two statements: a query calling current_score() on a distributed table
+    # would nest distributed execution.)
+    check "current_score() merges pending events" \
+        "$(on "$COORD" -c "SELECT round(s.total::numeric, 6), s.engagement > 0 FROM lead_score.current_score('default', 7::bigint) s")" \
+        "$(on "$COORD" -c "SELECT round(c.total::numeric, 6), c.engagement > 0 FROM lead_score.default_current c WHERE c.lead_key = 7")"
+fi
+check "top_leads() is the top of the current view" \
+    "$(on "$COORD" -c "SELECT string_agg(lead_key, ',' ORDER BY total DESC, lead_key) FROM lead_score.top_leads('default', 5)")" \
+    "$(on "$COORD" -c "SELECT string_agg(lead_key::text, ',' ORDER BY total DESC, lead_key::text) FROM (SELECT lead_key, total FROM lead_score.default_current WHERE NOT disqualified ORDER BY total DESC, lead_key::text LIMIT 5) t")"
 consistent "insert of 2,000 leads and 40,000 activities"
 on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VALUES (1, 'visit', now(), '/pricing'), (2, 'demo_request', now(), NULL)" >/dev/null
 consistent "insert of activities"
@@ -93,7 +140,7 @@ consistent "rolled back writes"
 check "rolled back writes leave no alert" \
     "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score.default_outbox)")" "$before"
 
-log "citus: alerts reach lead_score.alerts and a client LISTENing on the coordinator"
+log "citus ($MODE): alerts reach lead_score.alerts and a client LISTENing on the coordinator"
 on "$COORD" -c "SELECT lead_score.relay_alerts()" >/dev/null
 alerts_before=$(on "$COORD" -c "SELECT count(*) FROM lead_score.alerts")
 psql -X -p "$COORD" -c "LISTEN lead_score_alerts" -c "SELECT pg_sleep(6)" -c "SELECT 1" >"$OUT/listen.out" 2>&1 &
@@ -104,18 +151,28 @@ on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SEL
     -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VALUES (18, 'demo_request', now(), NULL), (18, 'download', now(), NULL), (18, 'download', now(), NULL)" \
     -c "UPDATE crm.leads SET industry = 'Software', title = 'VP' WHERE id = 18" >/dev/null
 outbox=$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_outbox")
+pending_before=$(pending)
 ticked=$(on "$COORD" -c "SELECT lead_score.tick()")
 wait "$listener" || true
 alerts_after=$(on "$COORD" -c "SELECT count(*) FROM lead_score.alerts")
 notified=$(grep -c 'Asynchronous notification "lead_score_alerts"' "$OUT/listen.out" || true)
-check "alerts written on the workers wait in the outbox" "$([ "$outbox" -ge 3 ] && echo yes || echo "no ($outbox)")" yes
-check "tick() relays every one to lead_score.alerts" "$((alerts_after - alerts_before))" "$outbox"
+if [ "$MODE" = deferred ]; then
+    # The bursts are still pending (the lead update folded lead 18's events):
+    # tick() folds them on the workers, into the outbox, and relays them.
+    check "the bursts wait in the pending shards" "$([ "$pending_before" -ge 6 ] && echo yes || echo "no ($pending_before)")" yes
+    check "tick() folds them: alerts in the outbox or sent" "$([ $((outbox + ticked)) -ge 3 ] && echo yes || echo "no ($outbox + $ticked)")" yes
+else
+    check "alerts written on the workers wait in the outbox" "$([ "$outbox" -ge 3 ] && echo yes || echo "no ($outbox)")" yes
+fi
+# tick() returns the alerts of its folds and time-driven crossings, and relays the outbox.
+check "tick() relays every one to lead_score.alerts" "$((alerts_after - alerts_before))" "$((outbox + ticked))"
 check "the coordinator's listener hears each once" "$notified" "$((alerts_after - alerts_before))"
 check "outbox empty after tick()" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_outbox")" 0
+check "nothing left to fold after tick()" "$(unfolded)" 0
 check "alert kinds" "$(on "$COORD" -c "SELECT string_agg(DISTINCT kind, ',' ORDER BY kind) FROM lead_score.alerts WHERE lead_key IN ('16', '17', '18')")" "burst,mql,quadrant,watermark"
 echo "   (tick() returned $ticked; $notified notifications)"
 
-log "citus: tick(), rescore() and a new model version, from the coordinator"
+log "citus ($MODE): tick(), rescore() and a new model version, from the coordinator"
 on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 consistent "tick()"
 check "rescore() scores every lead" "$(on "$COORD" -c "SET client_min_messages = warning" -c "SELECT lead_score.rescore('default')")" 2000
@@ -128,7 +185,7 @@ on "$COORD" -c "TRUNCATE crm.activities" >/dev/null
 consistent "truncate of activities"
 check "no engagement left" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_current WHERE engagement > 0")" 0
 
-log "citus: engagement pushdown, bit for bit against a single node"
+log "citus ($MODE): engagement pushdown, bit for bit against a single node"
 on "$COORD" -c "TRUNCATE crm.activities" -c "$(echo "$data" | sed -n '/INSERT INTO crm.activities/,$p')" >/dev/null
 consistent "reload of activities"
 awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' "$ROOT/docs/citus.md" |
@@ -164,7 +221,7 @@ check "GROUP BY the distribution column: aggregated on the workers only" \
 check "GROUP BY another column: partial states combined on the coordinator" \
     "$(grep -c 'worker_partial_agg' "$OUT/by_type.plan" | sed 's/^[1-9][0-9]*$/yes/')$(grep -c 'coord_combine_agg' "$OUT/by_type.plan" | sed 's/^[1-9][0-9]*$/ yes/')" "yes yes"
 
-log "citus: 16 pgbench clients against the coordinator"
+log "citus ($MODE): 16 pgbench clients against the coordinator"
 deadlocks_before=$(cat "$CITUS_DIR"/{coordinator,worker1,worker2}/server.log | grep -c "deadlock" || true)
 transactions=${CITUS_PGBENCH_TRANSACTIONS:-150}
 pgbench -n -h 127.0.0.1 -p "$COORD" -c 16 -j 2 -t "$transactions" \
@@ -179,12 +236,46 @@ check "pgbench: deadlocks (coordinator and workers)" "$deadlocks" 0
 consistent "16 concurrent clients"
 on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 consistent "16 concurrent clients, then tick()"
+if [ "$failures" != 0 ]; then tail -5 "$OUT/pgbench.log"; fi
+
+log "citus ($MODE): a second attachment of the same tables, in the other mode"
+other=$([ "$MODE" = sync ] && echo deferred || echo sync)
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" \
+    -c "SELECT lead_score.attach('default', 'crm.leads', 'crm.activities', name => 'second', mode => '$other')" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('second')"
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SELECT 1 + i % 50, 'visit', now(), '/pricing' FROM generate_series(1, 200) i" >/dev/null
+check "second attachment ($other): 0 mismatches in both" \
+    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
+check "current_scores over both attachments" \
+    "$(on "$COORD" -c "SELECT count(DISTINCT attachment) FROM lead_score.current_scores")" 2
+on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
+check "second attachment, then tick(): 0 mismatches in both" \
+    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
+check "detach() of the second attachment" "$(on "$COORD" -c "SELECT lead_score.detach('second')")" t
+
+log "citus ($MODE): detach() drops the shard groups' own objects on every node"
+shard_objects="SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'default\_\_%')
+                    + (SELECT count(*) FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'default\_%')"
+check "before detach(): shard-group objects on a worker" \
+    "$([ "$(on "$WORKER1" -c "$shard_objects")" -gt 100 ] && echo yes || echo no)" yes
+check "detach()" "$(on "$COORD" -c "SELECT lead_score.detach('default')")" t
+check "after detach(): objects of the attachment on the coordinator and workers" \
+    "$(on "$COORD" -c "$shard_objects") $(on "$WORKER1" -c "$shard_objects") $(on "$WORKER2" -c "$shard_objects")" "0 0 0"
+check "after detach(): no lead_score trigger on the shards" \
+    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'lead\_score\_%'")" 0
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at) VALUES (1, 'visit', now())" >/dev/null
+check "after detach(): activities are written as before" "$?" 0
+cluster_stop
+}
+
+for mode in ${CITUS_MODES:-sync deferred}; do
+    suite "$mode"
+done
 
 echo
 if [ "$failures" = 0 ]; then
     echo "citus suite: every check passed"
 else
-    echo "citus suite: $failures checks failed (outputs in $OUT)"
-    tail -5 "$OUT/pgbench.log"
+    echo "citus suite: $failures checks failed (outputs in $OUT_ROOT)"
     exit 1
 fi

@@ -36,6 +36,7 @@ fn render(a: &Attachment) -> String {
         "record_history",
         "backfill_history",
         "fold",
+        "clear_pending",
         "citus_outbox",
         "citus_relay",
     ] {
@@ -218,7 +219,23 @@ fn deferred_attachment_with_hostile_names() {
 /// installs for one shard group, on the node that holds it.
 #[test]
 fn citus_shard_group() {
+    shard_group("citus_shard_group", sync_uuid());
+}
+
+/// The same in deferred mode with the C insert trigger: the trigger on the
+/// activity shard calls `lead_score._append_pending` (which finds the
+/// co-located pending shard itself, src/pending.rs), the group's fold and
+/// recompute functions name its shards, and so does the recompute of inserted
+/// rows the C trigger runs after a recompute in the same statement.
+#[test]
+fn citus_shard_group_deferred() {
     let mut a = sync_uuid();
+    a.mode = Mode::Deferred;
+    a.fast_append = true;
+    shard_group("citus_shard_group_deferred", a);
+}
+
+fn shard_group(case: &str, mut a: Attachment) {
     a.leads = Qualified::new("app", "people_102008");
     a.activities = Qualified::new("app", "touches_102040");
     a.placement = Some(Placement {
@@ -235,15 +252,25 @@ fn citus_shard_group() {
     for s in a.shard_statements() {
         out.push_str(&format!("-- {}\n{};\n\n", s.what, s.sql));
     }
+    if a.mode == Mode::Deferred {
+        out.push_str(&format!(
+            "-- the C insert trigger, after a recompute in the same statement\n{};\n\n",
+            a.shard_recompute_inserted("_102040")
+        ));
+    }
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/citus_shard_group.sql");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{case}.sql"));
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &out).unwrap();
         return;
     }
     let want = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_SNAPSHOTS=1", path.display()));
-    assert!(out == want, "citus_shard_group: generated SQL differs from {}; run with UPDATE_SNAPSHOTS=1 and review the diff", path.display());
+    assert!(
+        out == want,
+        "{case}: generated SQL differs from {}; run with UPDATE_SNAPSHOTS=1 and review the diff",
+        path.display()
+    );
 }
 
 /// An extension update replaces an attachment's functions, views and triggers in

@@ -1612,6 +1612,17 @@ END
         )
     }
 
+    /// On Citus, [`Query::RecomputeInserted`] for the deferred C insert trigger
+    /// on an activity shard: the shard group's own recompute function (whose
+    /// name ends in `suffix`, see [`Placement`]), which names its shards.
+    pub fn shard_recompute_inserted(&self, suffix: &str) -> String {
+        let akey = self.activity_lead_key.of("n");
+        format!(
+            "SELECT {}(ARRAY(SELECT {akey} FROM new_rows n WHERE {akey} IS NOT NULL))",
+            ours(&format!("{}{suffix}", names::recompute(&self.name)))
+        )
+    }
+
     /// `<name>__recompute(ARRAY[keys of the inserted rows])`, for an INSERT
     /// trigger after a recompute in the same statement.
     fn recompute_inserted(&self) -> String {
@@ -1946,9 +1957,11 @@ pub enum Query {
     /// refuses functions that are not immutable in `ON CONFLICT DO UPDATE SET`,
     /// so each lead's stored row is joined in and the new row computed before
     /// the insert. Correct because a rescore holds the attachment's exclusive
-    /// lock (no writer can change a score row meanwhile). No pending table to
-    /// empty (Citus attachments are sync), no progress (it would run on the
-    /// workers) and no order (the shards are written in parallel).
+    /// lock (no writer can change a score row meanwhile). The pending table is
+    /// emptied before, by [`Query::ClearPending`] (Citus runs a modifying CTE
+    /// of a multi-shard statement apart, through the coordinator); no progress
+    /// (it would run on the workers) and no order (the shards are written in
+    /// parallel).
     RescoreDistributed,
     /// Sends the alerts a rescore at $3 stored: $1 attachment, $2 model.
     RescoreAlerts,
@@ -1994,6 +2007,9 @@ pub enum Query {
     BackfillHistory,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
+    /// Deletes every pending event: on Citus, before `RescoreDistributed`
+    /// (which recomputes from the activities), in the same transaction.
+    ClearPending,
     /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
     CitusOutbox,
     /// On Citus: moves the outbox's alerts to `lead_score.alerts` and notifies
@@ -2027,6 +2043,7 @@ impl Query {
             "record_history" => Query::RecordHistory,
             "backfill_history" => Query::BackfillHistory,
             "fold" => Query::Fold,
+            "clear_pending" => Query::ClearPending,
             "citus_outbox" => Query::CitusOutbox,
             "citus_relay" => Query::CitusRelay,
             "recompute_inserted" => Query::RecomputeInserted,
@@ -2084,6 +2101,7 @@ impl Attachment {
                 self.key_type()
             ),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
+            Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::CitusOutbox => format!(
                 "CREATE TABLE {} (lead_key {} NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())",
                 ours(&names::outbox(&self.name)),

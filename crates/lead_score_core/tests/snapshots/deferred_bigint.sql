@@ -713,6 +713,9 @@ SELECT pg_catalog.count(*) FROM ins;
 -- query fold
 SELECT "lead_score"."bench__fold"();
 
+-- query clear_pending
+DELETE FROM "lead_score"."bench_pending";
+
 -- query citus_outbox
 CREATE TABLE "lead_score"."bench_outbox" (lead_key "pg_catalog"."int8" NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp());
 

@@ -827,6 +827,9 @@ SELECT pg_catalog.count(*) FROM ins;
 -- query fold
 SELECT "lead_score"."evil__fold"();
 
+-- query clear_pending
+DELETE FROM "lead_score"."evil_pending";
+
 -- query citus_outbox
 CREATE TABLE "lead_score"."evil_outbox" (lead_key "crm"."lead key" NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp());
 

@@ -856,6 +856,9 @@ SELECT pg_catalog.count(*) FROM ins;
 -- query fold
 SELECT "lead_score"."live__fold"();
 
+-- query clear_pending
+DELETE FROM "lead_score"."live_pending";
+
 -- query citus_outbox
 CREATE TABLE "lead_score"."live_outbox" (lead_key "pg_catalog"."uuid" NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp());
 
