@@ -303,27 +303,6 @@ BEGIN
 END
 $$;
 
--- Keep this last: every attachment's generated objects as 0.2.0 creates them.
--- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
-DO $regenerate$
-DECLARE
-    a record;
-BEGIN
-    FOR a IN SELECT name, mapping ? 'citus_leads' AS citus FROM lead_score.attachments ORDER BY name LOOP
-        -- On Citus the triggers are the shards' own: distribute() reinstalls them.
-        IF a.citus THEN
-            RAISE NOTICE 'lead_score: run CALL lead_score.distribute(%) to update attachment "%" on its shards',
-                quote_literal(a.name), a.name;
-            CONTINUE;
-        END IF;
-        PERFORM lead_score._regenerate(a.name);
-    END LOOP;
-    -- The views over every attachment, once all are up to date.
-    IF EXISTS (SELECT 1 FROM lead_score.attachments) THEN
-        PERFORM lead_score._refresh_current_views();
-    END IF;
-END
-$regenerate$;
 
 -------------------------------------------------------------------------------
 -- Deferred attachments on Citus (docs/citus.md): distribute() accepts them
@@ -919,3 +898,25 @@ BEGIN
     RETURN QUERY SELECT * FROM unnest(v_rows);
 END
 $$;
+
+-- Keep this last: every attachment's generated objects as 0.2.0 creates them.
+-- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
+DO $regenerate$
+DECLARE
+    a record;
+BEGIN
+    FOR a IN SELECT name, mapping ? 'citus_leads' AS citus FROM lead_score.attachments ORDER BY name LOOP
+        -- On Citus the triggers are the shards' own: distribute() reinstalls them.
+        IF a.citus THEN
+            RAISE NOTICE 'lead_score: run CALL lead_score.distribute(%) to update attachment "%" on its shards',
+                quote_literal(a.name), a.name;
+            CONTINUE;
+        END IF;
+        PERFORM lead_score._regenerate(a.name);
+    END LOOP;
+    -- The views over every attachment, once all are up to date.
+    IF EXISTS (SELECT 1 FROM lead_score.attachments) THEN
+        PERFORM lead_score._refresh_current_views();
+    END IF;
+END
+$regenerate$;
