@@ -466,12 +466,16 @@ fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<
     if unsafe { pg_sys::get_attnum(table, name.as_ptr()) } <= 0 {
         return None;
     }
-    let usable = Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.to_regprocedure('lead_score.account_engaged(text, float8)') IS NOT NULL \
-            AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
-        &[table.into()],
-    );
-    if !matches!(usable, Ok(Some(true))) {
+    // Read-only SPI, as readers in parallel workers load attachments too.
+    // SAFETY: the one argument is an oid datum, as $1 is.
+    let usable = unsafe {
+        crate::catalog::query_row(
+            c"SELECT pg_catalog.to_regprocedure('lead_score.account_engaged(text, float8)') IS NOT NULL \
+               AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
+            &[(pg_sys::OIDOID, pg_sys::Datum::from(table))],
+        )
+    };
+    if usable.and_then(|r| r.into_iter().next().flatten()).as_deref() != Some("t") {
         return None;
     }
     Some(mapped(table, leads, "accounts.field", &field).column)
