@@ -27,6 +27,7 @@ set +e
 record "cargo fmt + clippy" "${PIPESTATUS[0]}"
 set -e
 
+mkdir -p "$ROOT/target"
 log "core: cargo test (no PostgreSQL)"
 set +e
 cargo test -p lead_score_core 2>&1 | tee "$ROOT/target/core-test.log" | grep -E "^test result|FAILED|panicked"

@@ -475,7 +475,11 @@ fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<
             &[(pg_sys::OIDOID, pg_sys::Datum::from(table))],
         )
     };
-    if usable.and_then(|r| r.into_iter().next().flatten()).as_deref() != Some("t") {
+    if usable
+        .and_then(|r| r.into_iter().next().flatten())
+        .as_deref()
+        != Some("t")
+    {
         return None;
     }
     Some(mapped(table, leads, "accounts.field", &field).column)
