@@ -150,75 +150,7 @@ ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_kind_check,
     ADD CONSTRAINT alerts_kind_check CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst', 'account']));
 COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text; for kind account, the account';
 COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark, burst, or account (an account reached accounts.alert)';
--- tick() checks account alerts; publishing brings the account views in line.
-CREATE OR REPLACE FUNCTION lead_score.tick()
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
--- Bulk work over every lead: hash and merge joins only, so no row estimate
--- (a table not analyzed since a big load, say) can make a plan quadratic; and
--- memory for a fold of a million events to hash in one pass.
-SET enable_nestloop = off
-SET work_mem = '128MB'
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    att record;
-    now_    timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
-    alerts  bigint := 0;
-    n       bigint;
-BEGIN
-    -- Rebases first. Rebasing rewrites every row, so it takes the lock writers
-    -- take in the mode that excludes them, before this transaction holds any
-    -- score row. It does not wait: an attachment with a writer in flight (an open
-    -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
-    -- through tick's locks the writers of other attachments.
-    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
-        BEGIN
-            PERFORM lead_score._rebase(att.name, date_trunc('hour', now_));
-        EXCEPTION WHEN lock_not_available THEN
-            CONTINUE;
-        END;
-    END LOOP;
-    -- Then folds and time-driven crossings. Both skip the rows writers hold, so
-    -- tick() never waits on a writer; a later tick picks those leads up.
-    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
-        -- The lock writers take, so no rebase or publish runs until this commits.
-        -- Not waited for: a publish holding it (and waiting for an attachment
-        -- this tick rebased) would otherwise deadlock with tick; a later tick
-        -- takes this attachment.
-        BEGIN
-            PERFORM lead_score._lock(att.name, false, true);
-        EXCEPTION WHEN lock_not_available THEN
-            CONTINUE;
-        END;
-        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.mode = 'deferred' THEN
-            EXECUTE lead_score._sql(att.name, 'fold') INTO n;
-            alerts := alerts + n;
-        END IF;
-        -- Crossings caused by time alone; leads with pending events are the fold's.
-        EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
-                                               THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
-        INTO n USING now_, att.landmark, att.name, att.model;
-        alerts := alerts + n;
-        -- Accounts whose total reached accounts.alert (not on Citus yet).
-        IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            alerts := alerts + lead_score._account_alerts(att.name);
-        END IF;
-    END LOOP;
-    -- On Citus, announce the alerts written on the workers (sql/citus.sql).
-    IF lead_score._citus() THEN
-        PERFORM lead_score.relay_alerts();
-    END IF;
-    -- Score history, for each attachment whose history is due (history_settings).
-    FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        PERFORM lead_score._record_history(att.name, false);
-    END LOOP;
-    RETURN alerts;
-END
-$$;
+-- Publishing brings the account views in line (tick() is replaced below, with the Citus changes).
 CREATE OR REPLACE FUNCTION lead_score.create_model(name text, spec jsonb, note text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

@@ -124,15 +124,20 @@ struct Mapped {
     base: pg_sys::Oid,
 }
 
+/// A column's number in `table`, if it has one of that name (not dropped).
+fn attnum(table: pg_sys::Oid, column: &str) -> Option<pg_sys::AttrNumber> {
+    let name = CString::new(column).ok()?;
+    // SAFETY: a syscache lookup by a NUL-terminated name; get_attnum returns
+    // InvalidAttrNumber (0) for a missing or dropped column.
+    let n = unsafe { pg_sys::get_attnum(table, name.as_ptr()) };
+    (n > 0).then_some(n)
+}
+
 /// Looks a mapped column up and decides how generated code may turn it into
 /// text. Only built-in types and enums: for any other type, some function of
 /// another role (a cast, an operator, its I/O) could run in the triggers.
 fn mapped(table: pg_sys::Oid, qualified: &Qualified, key: &str, column: &str) -> Mapped {
-    let name = CString::new(column).unwrap_or_default();
-    // SAFETY: syscache lookups by a NUL-terminated name; get_attnum returns
-    // InvalidAttrNumber (0) for a missing or dropped column.
-    let attnum = unsafe { pg_sys::get_attnum(table, name.as_ptr()) };
-    if attnum <= 0 {
+    let Some(attnum) = attnum(table, column) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             format!(
@@ -140,7 +145,7 @@ fn mapped(table: pg_sys::Oid, qualified: &Qualified, key: &str, column: &str) ->
                 qualified.to_sql()
             ),
         );
-    }
+    };
     // SAFETY: the column exists (checked above); these only read syscaches.
     let (typid, base, typtype) = unsafe {
         let typid = pg_sys::get_atttype(table, attnum);
@@ -460,12 +465,7 @@ fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<
         .as_ref()?
         .field
         .clone();
-    let name = CString::new(field.as_str()).unwrap_or_default();
-    // SAFETY: a syscache lookup by a NUL-terminated name; InvalidAttrNumber
-    // (0) for a missing or dropped column.
-    if unsafe { pg_sys::get_attnum(table, name.as_ptr()) } <= 0 {
-        return None;
-    }
+    attnum(table, &field)?;
     // Read-only SPI, as readers in parallel workers load attachments too.
     // SAFETY: the one argument is an oid datum, as $1 is.
     let usable = unsafe {
@@ -491,9 +491,7 @@ fn check_account_field(att: &Attachment, leads: pg_sys::Oid) {
     let Some(accounts) = &crate::catalog::resolve(&att.model).compiled.model.accounts else {
         return;
     };
-    let name = CString::new(accounts.field.as_str()).unwrap_or_default();
-    // SAFETY: as in account_column.
-    if unsafe { pg_sys::get_attnum(leads, name.as_ptr()) } <= 0 {
+    if attnum(leads, &accounts.field).is_none() {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             format!(
