@@ -25,7 +25,7 @@ CREATE TABLE lead_score.alerts (
     attachment text NOT NULL,
     model      text NOT NULL,
     lead_key   text NOT NULL,
-    kind       text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst', 'account'])),
+    kind       text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst', 'account', 'adjustment'])),
     detail     text,
     total      float8,
     at         timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -1113,7 +1113,7 @@ COMMENT ON COLUMN lead_score.alerts.id IS 'Alert id';
 COMMENT ON COLUMN lead_score.alerts.attachment IS 'Attachment that raised it';
 COMMENT ON COLUMN lead_score.alerts.model IS 'Model';
 COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text; for kind account, the account';
-COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark, burst, or account (an account reached accounts.alert)';
+COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark, burst, account (an account reached accounts.alert), or adjustment (a manual adjustment made or ended)';
 COMMENT ON COLUMN lead_score.alerts.detail IS 'What happened, for people';
 COMMENT ON COLUMN lead_score.alerts.total IS 'The lead''s total when it fired';
 COMMENT ON COLUMN lead_score.alerts.at IS 'When it fired (the writing transaction''s time)';
@@ -1203,12 +1203,13 @@ CREATE TABLE lead_score.score_history (
     mql           boolean,
     disqualified  boolean,
     probability   float8,
-    model_version integer
+    model_version integer,
+    adjustment    float8
 );
 CREATE INDEX score_history_lead ON lead_score.score_history (attachment, lead_key, recorded_at);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.score_history', '');
 COMMENT ON TABLE lead_score.score_history IS
-    'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, from attach() on.';
+    'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, and at each manual adjustment made or ended, from attach() on.';
 
 -- Each lead's last recorded classification, so a check compares with it.
 CREATE TABLE lead_score._history_heads (
@@ -1421,6 +1422,7 @@ COMMENT ON COLUMN lead_score.score_history.mql IS 'Whether it was an MQL then';
 COMMENT ON COLUMN lead_score.score_history.disqualified IS 'Whether it was disqualified then';
 COMMENT ON COLUMN lead_score.score_history.probability IS 'Predictive probability then';
 COMMENT ON COLUMN lead_score.score_history.model_version IS 'Model version then';
+COMMENT ON COLUMN lead_score.score_history.adjustment IS 'Manual adjustments then, included in fit (NULL in a backfill)';
 COMMENT ON COLUMN lead_score.class_counts.attachment IS 'Attachment';
 COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (the session time zone''s) of the count';
 COMMENT ON COLUMN lead_score.class_counts.dimension IS 'grade, label, quadrant or mql';
@@ -1526,3 +1528,232 @@ COMMENT ON FUNCTION lead_score._account_objects(text) IS
     'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
 COMMENT ON FUNCTION lead_score._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
+
+-------------------------------------------------------------------------------
+-- Manual adjustments (README, "Manual adjustments"): sales adds or subtracts
+-- points on a lead, with a reason, who and an optional expiry, as Marketo's
+-- "Change Score". They add to the lead's fit when it is read (each current
+-- view joins the adjustments active at scoring_time()), so a read as of any
+-- date is exact, an expiry needs no job, and the live path is untouched.
+-------------------------------------------------------------------------------
+CREATE TABLE lead_score.adjustments (
+    id         bigserial PRIMARY KEY,
+    attachment text NOT NULL,
+    lead_key   text NOT NULL,
+    points     float8 NOT NULL,
+    reason     text NOT NULL,
+    expires_at timestamptz,
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL,
+    ended_by   text,
+    CHECK (expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>=) created_at)
+);
+CREATE INDEX adjustments_attachment_lead ON lead_score.adjustments (attachment, lead_key);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustments', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustments_id_seq', '');
+COMMENT ON TABLE lead_score.adjustments IS
+    'Manual score adjustments: points sales added to or took from a lead, with a reason, who and an optional expiry; they count in its fit while active.';
+COMMENT ON COLUMN lead_score.adjustments.id IS 'The adjustment';
+COMMENT ON COLUMN lead_score.adjustments.attachment IS 'Attachment whose lead it adjusts';
+COMMENT ON COLUMN lead_score.adjustments.lead_key IS 'The lead''s key, as text';
+COMMENT ON COLUMN lead_score.adjustments.points IS 'Points added to the lead''s fit (negative: taken)';
+COMMENT ON COLUMN lead_score.adjustments.reason IS 'Why';
+COMMENT ON COLUMN lead_score.adjustments.expires_at IS 'When it stops counting (NULL: never); end_adjustment sets it to now';
+COMMENT ON COLUMN lead_score.adjustments.created_by IS 'Who made it (current_user)';
+COMMENT ON COLUMN lead_score.adjustments.created_at IS 'When it was made: it counts from then';
+COMMENT ON COLUMN lead_score.adjustments.ended_by IS 'Who ended it early (end_adjustment), if anyone';
+
+-- A lead's key as its score row holds it, as text (the one form the current
+-- views join on): NULL for no such lead. Refuses an attachment on Citus, where
+-- adjustments do not count yet. SECURITY DEFINER: it reads the score table,
+-- casting the key to its built-in type only.
+CREATE FUNCTION lead_score._adjustment_key(attachment text, lead_key text)
+RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    IF lead_score._citus_method((SELECT a.leads FROM lead_score.attachments a
+                                 WHERE a.name = _adjustment_key.attachment)) = 'h' THEN
+        RAISE EXCEPTION 'lead_score attachment "%" is distributed by Citus, where manual adjustments are not supported yet',
+            _adjustment_key.attachment USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- _sql raises undefined_object (42704) for an attachment that does not exist.
+    EXECUTE lead_score._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
+    RETURN k;
+END
+$$;
+
+-- Checks a new adjustment and captures its author and time; an update may only
+-- end it (column privileges), and records who did. A row that already has its
+-- time (a pg_restore of the dumped table) is kept as it is. It runs as the
+-- writer: no SECURITY DEFINER is needed.
+CREATE FUNCTION lead_score._adjustment_capture() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+            NEW.ended_by := current_user;
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.created_at IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score._max_points() THEN
+        RAISE EXCEPTION 'adjust: points must be a number other than 0, at most % either way, not %',
+            lead_score._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.reason IS NULL OR btrim(NEW.reason) = '' THEN
+        RAISE EXCEPTION 'adjust: reason must say why the points change'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.expires_at IS NOT NULL AND NEW.expires_at <= lead_score._now() THEN
+        RAISE EXCEPTION 'adjust: expires_at % is not in the future', NEW.expires_at
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    k := lead_score._adjustment_key(NEW.attachment, NEW.lead_key);
+    IF k IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    NEW.lead_key := k;
+    NEW.created_by := current_user;
+    NEW.created_at := lead_score._now();
+    NEW.ended_by := NULL;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER adjustment_capture BEFORE INSERT OR UPDATE ON lead_score.adjustments
+FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_capture();
+
+-- Times are the writer's (lead_score._now(), the transaction's start).
+-- An adjustment made or ended now (not one restored): the lead's history gets a
+-- row with its new score, and an 'adjustment' alert goes out at once, as other
+-- alerts do. SECURITY DEFINER: writers of adjustments need no rights on the
+-- history or alerts; it reads only the row's built-in values.
+CREATE FUNCTION lead_score._adjustment_recorded() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m     text;
+    s     lead_score.score;
+    alert bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.expires_at IS NOT DISTINCT FROM OLD.expires_at THEN
+        RETURN NULL;
+    END IF;
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = NEW.attachment;
+    EXECUTE lead_score._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score._now(), NEW.lead_key;
+    SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
+    INSERT INTO lead_score.alerts (attachment, model, lead_key, kind, detail, total)
+    VALUES (NEW.attachment, m, NEW.lead_key, 'adjustment',
+            pg_catalog.format('%s%s points by %s: %s%s',
+                              CASE WHEN TG_OP = 'UPDATE' THEN 'ended: ' ELSE '' END,
+                              CASE WHEN NEW.points > 0 THEN '+' ELSE '' END || NEW.points::text,
+                              coalesce(NEW.ended_by, NEW.created_by), NEW.reason,
+                              CASE WHEN TG_OP = 'INSERT' AND NEW.expires_at IS NOT NULL
+                                   THEN ' (until ' || pg_catalog.to_char(NEW.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC)'
+                                   ELSE '' END),
+            s.total)
+    RETURNING id INTO alert;
+    PERFORM pg_catalog.pg_notify('lead_score_alerts',
+                                 pg_catalog.json_build_object('id', alert, 'attachment', NEW.attachment)::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER adjustment_made AFTER INSERT ON lead_score.adjustments
+FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score._now())
+EXECUTE FUNCTION lead_score._adjustment_recorded();
+CREATE TRIGGER adjustment_ended AFTER UPDATE OF expires_at ON lead_score.adjustments
+FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_recorded();
+
+CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
+                                  expires_at timestamptz DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'INSERT INTO lead_score.adjustments (attachment, lead_key, points, reason, expires_at)
+    VALUES (adjust.attachment, adjust.lead_key, adjust.points, adjust.reason, adjust.expires_at)
+    RETURNING id';
+COMMENT ON FUNCTION lead_score.adjust(text, text, float8, text, timestamptz) IS
+    'Add (or, negative, take) points on a lead''s fit, with a reason and an optional expiry; returns the adjustment''s id. Records a history row and sends an adjustment alert.';
+
+CREATE FUNCTION lead_score.end_adjustment(id bigint)
+RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'WITH ended AS (
+        UPDATE lead_score.adjustments j SET expires_at = GREATEST(lead_score._now(), j.created_at)
+        WHERE j.id OPERATOR(pg_catalog.=) end_adjustment.id
+          AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>) lead_score._now())
+        RETURNING 1)
+    SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM ended';
+COMMENT ON FUNCTION lead_score.end_adjustment(bigint) IS
+    'End a manual adjustment now (it stops counting; its history stays); false if it had already ended or expired.';
+
+-- explain for one lead of an attachment, from its row and activities (up to
+-- scoring_time()), with a row per active manual adjustment, and the summary
+-- rows of its current score (which adjustments move).
+CREATE FUNCTION lead_score.explain_lead(attachment text, lead_key text)
+RETURNS TABLE (section text, item text, category text, events bigint,
+               raw_points float8, decayed_points float8, points float8, detail text)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 20
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text;
+    k text;
+    s lead_score.score;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = explain_lead.attachment;
+    -- _sql raises undefined_object (42704) for an attachment that does not exist.
+    SELECT * INTO s FROM lead_score.current_score(explain_lead.attachment, explain_lead.lead_key);
+    IF NOT FOUND THEN
+        RETURN;  -- no such lead: no rows, as current_score
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT x.section, x.item, x.category, x.events, x.raw_points, x.decayed_points, x.points, x.detail FROM ('
+        || lead_score._sql(explain_lead.attachment, 'explain_lead')
+        || ') x WHERE NOT (x.section = ''summary'' AND x.item = ANY (ARRAY[''fit'', ''engagement'', ''total'']))'
+        USING m, explain_lead.lead_key;
+    k := lead_score._adjustment_key(explain_lead.attachment, explain_lead.lead_key);
+    RETURN QUERY
+        SELECT 'adjustment'::text, j.reason, NULL::text, NULL::bigint, j.points, NULL::float8, j.points,
+               pg_catalog.format('by %s at %s%s', j.created_by, j.created_at,
+                                 CASE WHEN j.expires_at IS NOT NULL THEN ', until ' || j.expires_at::text ELSE '' END)
+        FROM lead_score.adjustments j
+        WHERE j.attachment = explain_lead.attachment AND j.lead_key = k
+          AND j.created_at <= lead_score.scoring_time()
+          AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
+        ORDER BY j.id;
+    RETURN QUERY VALUES
+        ('summary'::text, 'fit'::text, NULL::text, NULL::bigint, NULL::float8, NULL::float8, s.fit,
+         'grade ' || coalesce(s.grade, 'none')),
+        ('summary', 'engagement', NULL, NULL, NULL, NULL, s.engagement, 'label ' || coalesce(s.label, 'none')),
+        ('summary', 'total', NULL, NULL, NULL, NULL, s.total,
+         pg_catalog.format('quadrant %s; %s', s.quadrant, CASE WHEN s.mql THEN 'MQL' ELSE 'not an MQL' END));
+END
+$$;
+COMMENT ON FUNCTION lead_score.explain_lead(text, text) IS
+    'Why a lead of an attachment scores what it does now: explain() over its row and activities, its active manual adjustments, and its current fit, engagement and total.';
+
+REVOKE ALL ON FUNCTION lead_score._adjustment_key(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score._adjustment_key(text, text) TO lead_score_reader;
+REVOKE ALL ON FUNCTION lead_score._adjustment_recorded() FROM PUBLIC;
+COMMENT ON FUNCTION lead_score._adjustment_key(text, text) IS
+    'Internal: a lead''s key as its attachment''s score row holds it, as text (NULL for no such lead).';
+COMMENT ON FUNCTION lead_score._adjustment_capture() IS
+    'Internal: checks a new manual adjustment and captures who made it and when; records who ended one.';
+COMMENT ON FUNCTION lead_score._adjustment_recorded() IS
+    'Internal: a history row and an adjustment alert for a manual adjustment made or ended.';
+COMMENT ON FUNCTION lead_score._max_points() IS
+    'Internal: the most points a rule or a manual adjustment may give, either sign.';
+GRANT SELECT ON lead_score.adjustments TO lead_score_reader;
+GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
+    ON lead_score.adjustments TO lead_score_admin;
+GRANT USAGE ON SEQUENCE lead_score.adjustments_id_seq TO lead_score_admin;

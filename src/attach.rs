@@ -432,6 +432,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         && text_like(event_type.typid)
         && properties.iter().all(|p| text_like(p.typid));
     let account = account_column(&row.model, row.leads, &leads);
+    let adjustments = adjustments_count(row.leads);
     Attachment {
         name: attachment.to_string(),
         model: row.model,
@@ -447,7 +448,29 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         fast_append,
         placement: None,
         account,
+        adjustments,
     }
+}
+
+/// Whether manual adjustments count in the scores of an attachment of these
+/// leads: when the table of them is installed (not between installing the
+/// library and ALTER EXTENSION UPDATE from 0.1.0, whose attach would otherwise
+/// create views over a missing table) and Citus does not distribute the leads
+/// (not supported there yet). Read-only SPI, as readers in parallel workers
+/// load attachments too.
+fn adjustments_count(leads: pg_sys::Oid) -> bool {
+    // SAFETY: the one argument is an oid datum, as $1 is.
+    let usable = unsafe {
+        crate::catalog::query_row(
+            c"SELECT pg_catalog.to_regclass('lead_score.adjustments') IS NOT NULL \
+               AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
+            &[(pg_sys::OIDOID, pg_sys::Datum::from(leads))],
+        )
+    };
+    usable
+        .and_then(|r| r.into_iter().next().flatten())
+        .as_deref()
+        == Some("t")
 }
 
 /// The leads column of the model's `accounts.field`, if its current version
@@ -885,12 +908,13 @@ fn detach(attachment: &str) -> bool {
             leads.as_ref(),
             activities.as_ref(),
         ));
-        // Its history goes with it, as its scores do.
+        // Its history and manual adjustments go with it, as its scores do.
         let history = [
             "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
             "DELETE FROM lead_score.history_settings h WHERE h.attachment = $1",
             "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
             "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
+            "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
         ];
         if let Err(e) = history
             .iter()
@@ -965,6 +989,13 @@ fn score_comments() -> Vec<String> {
 #[pg_extern(name = "_score_type_ddl", immutable, strict, parallel_safe)]
 fn score_type_ddl() -> String {
     lead_score_core::sqlgen::attach::score_type()
+}
+
+/// The most points a rule or a manual adjustment may give, either sign
+/// (`lead_score_core::model::MAX_POINTS`), for `lead_score.adjust`'s check.
+#[pg_extern(name = "_max_points", immutable, strict, parallel_safe)]
+fn max_points() -> f64 {
+    lead_score_core::model::MAX_POINTS
 }
 
 /// `CREATE TYPE lead_score._applied`, from the one list of its fields.

@@ -76,6 +76,12 @@ SELECT lead_score.record_feedback('crm_sync', '5', true) IS NOT NULL AS recorded
 SELECT lead_score.record_feedback('crm_sync', '7', false, 'no_budget', 'call in Q3') IS NOT NULL AS recorded;
 SELECT lead_score.record_feedback('crm_deferred', '9', false, 'too_small') IS NOT NULL AS recorded;
 
+-- Manual adjustments: one for good, one until a date, one ended.
+SELECT lead_score.adjust('crm_sync', '5', 15, 'Met at the trade show') AS adjustment;
+SELECT lead_score.adjust('crm_deferred', '9', -20, 'On leave', '2026-07-01 00:00+00') AS adjustment;
+SELECT lead_score.adjust('crm_deferred', '7', 30, 'Asked for a quote') AS adjustment;
+SELECT lead_score.end_adjustment(3) AS ended;
+
 -- Both versions backtested (kept in lead_score.evaluations).
 SELECT count(*) AS evaluated FROM lead_score.backtest('crm_sync', '2026-05-20 12:00+00');
 

@@ -75,6 +75,7 @@ check "source: class counts" "$(value "SELECT count(*) > 0 FROM lead_score.class
 check "source: outcomes linked" "$(value "SELECT count(*) FROM lead_score.outcome_links")" 2
 check "source: feedback, one with a reason of the user's" "$(value "SELECT count(*) || ' ' || count(*) FILTER (WHERE reason = 'too_small') FROM lead_score.feedback")" "3 1"
 check "source: evaluations" "$(value "SELECT count(*) FROM lead_score.evaluations")" 2
+check "source: adjustments, one ended" "$(value "SELECT count(*) || ' ' || count(ended_by) FROM lead_score.adjustments")" "3 1"
 
 log "dump: attach run by an extension script"
 printf "default_version = '1'\nrequires = 'lead_score'\nsuperuser = true\n" | as_root tee "$extdir/$probe.control" >/dev/null

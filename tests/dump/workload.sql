@@ -47,6 +47,9 @@ SELECT 'check history recorded by tick: ' || (count(*) > 0) FROM lead_score.scor
 
 -- Feedback, rescore, a new version (published to both attachments), history.
 SELECT 'check feedback recorded: ' || (lead_score.record_feedback('crm_deferred', '20', false, 'too_small') IS NOT NULL);
+SELECT 'check adjusted: ' || (lead_score.adjust('crm_deferred', '20', 12.5, 'workload') = 4);
+SELECT 'check adjustment counted: ' || (adjustment = 12.5) FROM lead_score.crm_deferred_current WHERE lead_key = 20;
+SELECT 'check adjustment ended: ' || lead_score.end_adjustment(1);
 SELECT 'check rescore: ' || (lead_score.rescore('crm_sync') = 60);
 SELECT 'check new version published: ' || (lead_score.create_model('live',
     jsonb_set(lead_score.model_spec('live'), '{classification,mql,min_total}', '70'), 'lower MQL bar') = 3);

@@ -67,6 +67,9 @@ still_live() {
     check "$v: deferred fold after the update" "$(q "$db" "SELECT count(*) FROM lead_score.feed_pending")" 0
     check "$v: check_consistency after writes, tick, rescore and publish" \
         "$(q "$db" "SELECT (SELECT count(*) FROM lead_score.check_consistency('live')) + (SELECT count(*) FROM lead_score.check_consistency('feed'))")" 0
+    q "$db" "SELECT lead_score.adjust('live', '5', 20, 'after the update')" >/dev/null
+    check "$v: a manual adjustment counts in an attachment made before the update" \
+        "$(q "$db" "SELECT adjustment || ' ' || (SELECT count(*) FROM lead_score.current_scores WHERE attachment = 'live' AND adjustment = 20) FROM lead_score.live_current WHERE lead_key = 5")" "20 1"
     q "$db" "SELECT lead_score.detach('feed'); SELECT lead_score.attach('m', 'crm.leads', 'crm.feed', name => 'feed2', mode => 'deferred')" >/dev/null
     check "$v: detach and attach after the update" "$(q "$db" "SELECT count(*) FROM lead_score.feed2_current")" 200
 }

@@ -35,6 +35,11 @@ fn render(a: &Attachment) -> String {
         "timeline",
         "record_history",
         "backfill_history",
+        "record_history_lead",
+        "lead_key_text",
+        "explain_lead",
+        "top_leads_all",
+        "current_score_text",
         "fold",
         "clear_pending",
         "citus_outbox",
@@ -151,6 +156,7 @@ fn sync_uuid() -> Attachment {
         fast_append: false,
         placement: None,
         account: Some(Column::new("company", TextOf::Cast)),
+        adjustments: true,
     }
 }
 
@@ -176,6 +182,8 @@ fn deferred_attachment_with_the_c_trigger() {
         fast_append: true,
         placement: None,
         account: None,
+        // As on Citus: no adjustments joined.
+        adjustments: false,
     };
     check("deferred_bigint", &a);
 }
@@ -203,6 +211,7 @@ fn deferred_attachment_with_hostile_names() {
         fast_append: false,
         placement: None,
         account: Some(Column::new("acc'ount", TextOf::Output)),
+        adjustments: true,
     };
     check("deferred_hostile", &a);
     // No user text inside a dollar quote: generated SQL has none at all.

@@ -158,7 +158,11 @@ pub fn score_column_comments(relation: &str, columns: &[&str]) -> Vec<String> {
             let doc = if *c == "lead_key" {
                 Some(LEAD_KEY_DOC)
             } else {
-                SCORE.iter().find(|(f, _, _)| f == c).map(|(_, _, d)| *d)
+                SCORE
+                    .iter()
+                    .chain(CURRENT_EXTRA.iter())
+                    .find(|(f, _, _)| f == c)
+                    .map(|(_, _, d)| *d)
             };
             doc.map(|d| {
                 format!(
@@ -236,6 +240,13 @@ pub const CATEGORY_COLUMNS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The columns of each current view (and `current_scores`) after [`SCORE`]'s.
+pub const CURRENT_EXTRA: &[(&str, &str, &str)] = &[(
+    "adjustment",
+    "float8",
+    "Manual points (lead_score.adjust) active at scoring_time(); fit and total include them",
+)];
+
 /// `lead_score.current_scores` and `lead_score.current_categories`: every
 /// attachment's current and category views, a branch each
 /// ([`Attachment::current_scores_branch`]), so a filter on `attachment` prunes
@@ -256,6 +267,7 @@ pub fn current_views_statements(attachments: &[Attachment], replace: bool) -> Ve
     let scores_columns: Vec<(&str, &str, &str)> = CURRENT_SCORES_KEYS
         .iter()
         .chain(SCORE.iter())
+        .chain(CURRENT_EXTRA.iter())
         .copied()
         .collect();
     let categories_columns: Vec<(&str, &str, &str)> = CURRENT_SCORES_KEYS
@@ -414,6 +426,16 @@ pub struct Placement {
     pub models: Qualified,
 }
 
+/// Manual adjustments joined to score rows ([`Attachment::adjusted`]).
+pub struct Adjusted {
+    /// The join, aliased `j`, to add after the score rows.
+    pub join: String,
+    /// The adjusted fit.
+    pub fit: String,
+    /// The adjustments' points (0 without any).
+    pub points: String,
+}
+
 /// One attachment: a model bound to the user's lead and activity tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
@@ -441,6 +463,10 @@ pub struct Attachment {
     /// The leads column of the model's `accounts.field`, when it has one: the
     /// account views ([`Attachment::account_statements`]).
     pub account: Option<Column>,
+    /// Whether manual adjustments (`lead_score.adjustments`) count in the
+    /// scores: every attachment but one on Citus, where they are not supported
+    /// yet and its current view says `adjustment` 0.
+    pub adjustments: bool,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -856,7 +882,7 @@ impl Attachment {
     pub fn current_view_comments(&self) -> Vec<Statement> {
         let view = ours(&names::current(&self.name));
         let mut columns = vec!["lead_key"];
-        columns.extend(SCORE.iter().map(|(f, _, _)| *f));
+        columns.extend(SCORE.iter().chain(CURRENT_EXTRA.iter()).map(|(f, _, _)| *f));
         let mut out = vec![stmt(
             names::current(&self.name),
             format!(
@@ -1167,6 +1193,7 @@ FROM changed c WHERE c.alerting",
             text_of("c.lead_key", self.lead_key.text),
             SCORE
                 .iter()
+                .chain(CURRENT_EXTRA.iter())
                 .map(|(f, _, _)| format!("c.{}", ident(f)))
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -1174,12 +1201,14 @@ FROM changed c WHERE c.alerting",
         )
     }
 
-    /// The current score of every lead, at `scoring_time()`.
+    /// The current score of every lead, at `scoring_time()`, with its manual
+    /// adjustments ([`Attachment::adjusted`]) added to its fit.
     pub fn current_view(&self) -> Statement {
+        let Adjusted { join, fit, points } = self.adjusted("s");
         stmt(
             names::current(&self.name),
             format!(
-                "CREATE VIEW {} AS\nSELECT s.lead_key, {}\nFROM {} s\nCROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
+                "CREATE VIEW {} AS\nSELECT s.lead_key, {}, {points} AS adjustment\nFROM {} s{join}\nCROSS JOIN LATERAL lead_score._live_score(s.state, {fit}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
                 ours(&names::current(&self.name)),
                 SCORE
                     .iter()
@@ -1189,6 +1218,30 @@ FROM changed c WHERE c.alerting",
                 ours(&names::merged(&self.name))
             ),
         )
+    }
+
+    /// The manual adjustments of score rows aliased `alias` (with `fit` and a
+    /// typed `lead_key`) at `scoring_time()`: a join to add after them
+    /// (aliased `j`), and the adjusted fit, `fit` plus the points of the
+    /// lead's [`Attachment::adjustments_now`]. Without adjustments (Citus) no
+    /// join, and the fit as stored.
+    pub fn adjusted(&self, alias: &str) -> Adjusted {
+        if !self.adjustments {
+            return Adjusted {
+                join: String::new(),
+                fit: format!("{alias}.fit"),
+                points: "0::pg_catalog.float8".to_string(),
+            };
+        }
+        Adjusted {
+            join: format!(
+                "\nLEFT JOIN ({}) j ON j.lead_key = {}",
+                self.adjustments_now(),
+                text_of(&format!("{alias}.lead_key"), self.lead_key.text)
+            ),
+            fit: format!("{alias}.fit + coalesce(j.points, 0::pg_catalog.float8)"),
+            points: "coalesce(j.points, 0::pg_catalog.float8)".to_string(),
+        }
     }
 
     /// The declarations and first statements every trigger body shares: the
@@ -1239,6 +1292,28 @@ FROM changed c WHERE c.alerting",
         set_applied(call, "v_now")
     }
 }
+
+/// The start of the history steps' insert into `score_history`, of rows `c`
+/// (each lead's score and adjustment, `lead_key` as text) for attachment $1 at
+/// $2; without `adjustment` where the attachment has no adjustments (Citus, or
+/// 0.1.0's table before ALTER EXTENSION UPDATE).
+fn history_insert(adjustment: bool) -> String {
+    let (column, value) = if adjustment {
+        (", adjustment", ", c.adjustment")
+    } else {
+        ("", "")
+    };
+    format!(
+        "INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
+                                          quadrant, mql, disqualified, probability, model_version{column})
+    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+           c.disqualified, c.probability, c.model_version{value}"
+    )
+}
+
+/// The start of the history steps' upsert of each lead's head, from rows `c`.
+const HEADS_UPSERT: &str = "INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified";
 
 /// `_emit_alerts` over rows aliased `alias`: one call per statement, with the
 /// rows' keys as text, totals and alerts in arrays, in scan order.
@@ -2005,6 +2080,22 @@ pub enum Query {
     /// As [`Query::RecordHistory`], for every lead scored through the
     /// aggregates as of `$2` by the model `$3` (`name@N`): a past check.
     BackfillHistory,
+    /// A history row for one lead now, whatever changed, and its head moved:
+    /// $1 attachment, $2 the time recorded, $3 the lead's key as text. After a
+    /// manual adjustment is made or ended. Returns the rows written (0 for no
+    /// such lead).
+    RecordHistoryLead,
+    /// A lead's key as its score row holds it, as text (the form
+    /// `lead_score.adjustments` keeps): $1 the key as text, read as the key
+    /// type. No row for no such lead.
+    LeadKeyText,
+    /// `explain` of one lead from its row and its activities up to
+    /// `scoring_time()`, through the aggregates: $1 model, $2 the key as text.
+    ExplainLead,
+    /// `CREATE OR REPLACE VIEW lead_score.<name>_current`, as the attachment
+    /// is now: `distribute()` runs it, so a view made before its tables were
+    /// distributed stops joining the (local) adjustments.
+    CurrentView,
     /// Folds every pending event (deferred mode) and returns the alerts sent.
     Fold,
     /// Deletes every pending event: on Citus, before `RescoreDistributed`
@@ -2042,6 +2133,10 @@ impl Query {
             "account_explain" => Query::AccountExplain,
             "record_history" => Query::RecordHistory,
             "backfill_history" => Query::BackfillHistory,
+            "record_history_lead" => Query::RecordHistoryLead,
+            "lead_key_text" => Query::LeadKeyText,
+            "explain_lead" => Query::ExplainLead,
+            "current_view" => Query::CurrentView,
             "fold" => Query::Fold,
             "clear_pending" => Query::ClearPending,
             "citus_outbox" => Query::CitusOutbox,
@@ -2080,10 +2175,15 @@ impl Attachment {
             Query::Check => self.check_query(),
             Query::TopLeads => self.top_leads_query(),
             Query::TopLeadsAll => self.top_leads_all_query(),
-            Query::CurrentScore => format!(
-                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = $1",
-                ours(&names::merged(&self.name))
-            ),
+            Query::CurrentScore => {
+                let a = self.adjusted("s");
+                format!(
+                    "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = $1",
+                    a.fit,
+                    ours(&names::merged(&self.name)),
+                    a.join
+                )
+            }
             Query::Timeline => self.timeline_query(),
             Query::CurrentScoresV010 => format!(
                 "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM {} c",
@@ -2095,11 +2195,29 @@ impl Attachment {
             }),
             Query::RecordHistory => self.record_history_query(),
             Query::BackfillHistory => self.backfill_history_query(),
-            Query::CurrentScoreText => format!(
-                "SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s WHERE s.lead_key = CAST($1 AS {})",
-                ours(&names::merged(&self.name)),
+            Query::RecordHistoryLead => self.record_history_lead_query(),
+            Query::LeadKeyText => format!(
+                "SELECT {} FROM {} s WHERE s.lead_key = CAST($1 AS {})",
+                text_of("s.lead_key", self.lead_key.text),
+                self.scores(),
                 self.key_type()
             ),
+            Query::ExplainLead => self.explain_lead_query(),
+            Query::CurrentView => {
+                self.current_view()
+                    .sql
+                    .replacen("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
+            }
+            Query::CurrentScoreText => {
+                let a = self.adjusted("s");
+                format!(
+                    "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = CAST($1 AS {})",
+                    a.fit,
+                    ours(&names::merged(&self.name)),
+                    a.join,
+                    self.key_type()
+                )
+            }
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::CitusOutbox => format!(
@@ -2217,9 +2335,19 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
     /// See [`Query::RecordHistory`]. Reads the current view (at
     /// `scoring_time()`, which the caller pins to now).
     fn record_history_query(&self) -> String {
-        self.history_query(format!(
-            "cur AS (
-    SELECT {key} AS lead_key, {fields} FROM {current} c)",
+        self.history_query(format!("cur AS (\n    {})", self.current_rows("")))
+    }
+
+    /// Each lead's current score and adjustment, `lead_key` as text, from the
+    /// current view aliased `c`, with a `WHERE` clause (or none).
+    fn current_rows(&self, filter: &str) -> String {
+        format!(
+            "SELECT {key} AS lead_key, {fields}, {adjustment} AS adjustment FROM {current} c{filter}",
+            adjustment = if self.adjustments {
+                "c.adjustment"
+            } else {
+                "NULL::pg_catalog.float8"
+            },
             key = text_of("c.lead_key", self.lead_key.text),
             fields = SCORE
                 .iter()
@@ -2227,7 +2355,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
                 .collect::<Vec<_>>()
                 .join(", "),
             current = ours(&names::current(&self.name)),
-        ))
+        )
     }
 
     /// See [`Query::BackfillHistory`]: every lead scored through the
@@ -2241,7 +2369,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
     SELECT {akey} AS k, lead_score.engagement_state($3, {etype}, a.{etime}{props}) AS st
     FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
 cur AS (
-    SELECT {key} AS lead_key, {fields}
+    SELECT {key} AS lead_key, {fields}, NULL::pg_catalog.float8 AS adjustment
     FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE {lkey} IS NOT NULL)",
@@ -2271,8 +2399,7 @@ changed AS (
        OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
 heads AS (
-    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
-    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
+    {HEADS_UPSERT} FROM changed c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
       = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
@@ -2284,13 +2411,55 @@ counts AS (
                                ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
     GROUP BY v.dimension, v.class),
 ins AS (
-    INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
-                                          quadrant, mql, disqualified, probability, model_version)
-    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
-           c.disqualified, c.probability, c.model_version
+    {history_insert}
     FROM changed c
     RETURNING 1)
-SELECT pg_catalog.count(*) FROM ins"
+SELECT pg_catalog.count(*) FROM ins",
+            history_insert = history_insert(self.adjustments),
+        )
+    }
+
+    /// See [`Query::RecordHistoryLead`].
+    fn record_history_lead_query(&self) -> String {
+        format!(
+            "WITH c AS (
+    {rows}),
+heads AS (
+    {HEADS_UPSERT} FROM c c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+ins AS (
+    {history_insert}
+    FROM c c
+    RETURNING 1)
+SELECT pg_catalog.count(*) FROM ins",
+            rows = self.current_rows(&format!(
+                " WHERE c.lead_key = CAST($3 AS {})",
+                self.key_type()
+            )),
+            history_insert = history_insert(self.adjustments),
+        )
+    }
+
+    /// See [`Query::ExplainLead`]. The activities after `scoring_time()` are
+    /// left out, so a read as of a past date explains that date.
+    fn explain_lead_query(&self) -> String {
+        let etime = ident(&self.occurred_at);
+        format!(
+            "SELECT x.* FROM {leads} l
+LEFT JOIN LATERAL (
+    SELECT lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
+    FROM {activities} a WHERE {akey} = {lkey} AND a.{etime} <= lead_score.scoring_time()) e ON true
+CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
+WHERE {lkey} = CAST($2 AS {key_type})",
+            leads = self.leads.to_sql(),
+            etype = self.event_type.text_of("a"),
+            props = self.props_text("a"),
+            activities = self.activities.to_sql(),
+            akey = self.activity_lead_key.of("a"),
+            lkey = self.lead_key.of("l"),
+            key_type = self.key_type(),
         )
     }
 
@@ -2463,6 +2632,8 @@ WHERE s.k IS NULL OR e.k IS NULL
             "WITH m AS MATERIALIZED (
     SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = {name}),
+-- Each lead's manual adjustments now: a lead they raise can pass its bound.
+adj AS MATERIALIZED ({adj}),
 -- What each lead's pending events can add: per event, the points of every
 -- positive rule for its type (lead_score_core::live::event_bound).
 pb AS MATERIALIZED (
@@ -2476,20 +2647,24 @@ idx AS MATERIALIZED (
     ORDER BY s.bound DESC LIMIT $3 + 1),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
+    FROM ((SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3)
+          UNION SELECT CAST(adj.lead_key AS {key_type}) FROM adj WHERE adj.points > 0) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
+    LEFT JOIN adj ON adj.lead_key = {ikey}
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
 pc AS (
     SELECT pb.lead_key FROM pb JOIN {scores} s ON s.lead_key = pb.lead_key CROSS JOIN floor f
+    LEFT JOIN adj ON adj.lead_key = {skey}
     WHERE ($2 OR s.disqualified_by IS NULL)
-      AND s.bound + pb.extra >= f.t - 1e-9 * (1 + abs(f.t))),
+      AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
+          >= f.t - 1e-9 * (1 + abs(f.t))),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
     FROM {pending} p CROSS JOIN m
@@ -2498,9 +2673,10 @@ ps AS (
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps
+    LEFT JOIN adj ON adj.lead_key = {pskey}
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by, s.predictive,
+    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive,
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
@@ -2515,6 +2691,27 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             props = pending_props(self.properties.len(), |i| format!("p.p{i}")),
             key = text_of("r.lead_key", self.lead_key.text),
             top_lead = ours("top_lead"),
+            adj = self.adjustments_now(),
+            key_type = self.key_type(),
+            ikey = text_of("i.lead_key", self.lead_key.text),
+            skey = text_of("s.lead_key", self.lead_key.text),
+            pskey = text_of("ps.lead_key", self.lead_key.text),
+        )
+    }
+
+    /// Each lead's adjustments at `scoring_time()` (lead_key as text, points):
+    /// those made by then and not expired then, summed in id order so every
+    /// plan (and a restored copy) gives the same bits. None on Citus.
+    fn adjustments_now(&self) -> String {
+        if !self.adjustments {
+            return "SELECT NULL::pg_catalog.text AS lead_key, NULL::pg_catalog.float8 AS points WHERE false".to_string();
+        }
+        format!(
+            "SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
+    WHERE j.attachment = {} AND j.created_at <= lead_score.scoring_time()
+      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
+    GROUP BY j.lead_key",
+            literal(&self.name)
         )
     }
 
@@ -2707,14 +2904,17 @@ ORDER BY {key}",
     /// bounds do not cover (`lead_score.as_of` in the past, a long transaction):
     /// $1 n, $2 whether disqualified leads count.
     fn top_leads_all_query(&self) -> String {
+        let a = self.adjusted("s");
         format!(
             "SELECT {key}, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-FROM {merged} s
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+FROM {merged} s{join}
+CROSS JOIN LATERAL lead_score._live_score(s.state, {fit}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
 WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1",
             key = text_of("s.lead_key", self.lead_key.text),
             merged = ours(&names::merged(&self.name)),
+            join = a.join,
+            fit = a.fit,
         )
     }
 }

@@ -49,7 +49,7 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- bench_current
 CREATE VIEW "lead_score"."bench_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, 0::pg_catalog.float8 AS adjustment
 FROM "lead_score"."bench_merged" s
 CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
@@ -106,6 +106,9 @@ COMMENT ON COLUMN "lead_score"."bench_current"."predictive_score" IS 'round(100 
 
 -- bench_current
 COMMENT ON COLUMN "lead_score"."bench_current"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+
+-- bench_current
+COMMENT ON COLUMN "lead_score"."bench_current"."adjustment" IS 'Manual points (lead_score.adjust) active at scoring_time(); fit and total include them';
 
 -- bench_categories
 CREATE VIEW "lead_score"."bench_categories" AS
@@ -584,6 +587,8 @@ WHERE s.k IS NULL OR e.k IS NULL
 WITH m AS MATERIALIZED (
     SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = 'bench'),
+-- Each lead's manual adjustments now: a lead they raise can pass its bound.
+adj AS MATERIALIZED (SELECT NULL::pg_catalog.text AS lead_key, NULL::pg_catalog.float8 AS points WHERE false),
 -- What each lead's pending events can add: per event, the points of every
 -- positive rule for its type (lead_score_core::live::event_bound).
 pb AS MATERIALIZED (
@@ -597,20 +602,24 @@ idx AS MATERIALIZED (
     ORDER BY s.bound DESC LIMIT $3 + 1),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
+    FROM ((SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3)
+          UNION SELECT CAST(adj.lead_key AS "pg_catalog"."int8") FROM adj WHERE adj.points > 0) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
+    LEFT JOIN adj ON adj.lead_key = (i.lead_key)::text
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."bench_scores" s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
 pc AS (
     SELECT pb.lead_key FROM pb JOIN "lead_score"."bench_scores" s ON s.lead_key = pb.lead_key CROSS JOIN floor f
+    LEFT JOIN adj ON adj.lead_key = (s.lead_key)::text
     WHERE ($2 OR s.disqualified_by IS NULL)
-      AND s.bound + pb.extra >= f.t - 1e-9 * (1 + abs(f.t))),
+      AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
+          >= f.t - 1e-9 * (1 + abs(f.t))),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at) AS st
     FROM "lead_score"."bench_pending" p CROSS JOIN m
@@ -619,9 +628,10 @@ ps AS (
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps
+    LEFT JOIN adj ON adj.lead_key = (ps.lead_key)::text
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."bench_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit, s.disqualified_by, s.predictive,
+    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive,
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
@@ -644,7 +654,7 @@ ORDER BY a."occurred_at" DESC;
 
 -- query record_history
 WITH cur AS (
-    SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM "lead_score"."bench_current" c),
+    SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, NULL::pg_catalog.float8 AS adjustment FROM "lead_score"."bench_current" c),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -678,7 +688,7 @@ WITH fresh AS (
     SELECT a."lead_id" AS k, lead_score.engagement_state($3, (a."type")::text, a."occurred_at") AS st
     FROM "public"."activities" a WHERE a."occurred_at" <= $2 GROUP BY a."lead_id"),
 cur AS (
-    SELECT (l."id")::text AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features
+    SELECT (l."id")::text AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
     FROM "public"."leads" l LEFT JOIN fresh ON fresh.k = l."id"
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE l."id" IS NOT NULL),
@@ -710,6 +720,45 @@ ins AS (
     RETURNING 1)
 SELECT pg_catalog.count(*) FROM ins;
 
+-- query record_history_lead
+WITH c AS (
+    SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, NULL::pg_catalog.float8 AS adjustment FROM "lead_score"."bench_current" c WHERE c.lead_key = CAST($3 AS "pg_catalog"."int8")),
+heads AS (
+    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM c c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+ins AS (
+    INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
+                                          quadrant, mql, disqualified, probability, model_version)
+    SELECT $1, c.lead_key, $2, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql,
+           c.disqualified, c.probability, c.model_version
+    FROM c c
+    RETURNING 1)
+SELECT pg_catalog.count(*) FROM ins;
+
+-- query lead_key_text
+SELECT (s.lead_key)::text FROM "lead_score"."bench_scores" s WHERE s.lead_key = CAST($1 AS "pg_catalog"."int8");
+
+-- query explain_lead
+SELECT x.* FROM "public"."leads" l
+LEFT JOIN LATERAL (
+    SELECT lead_score.engagement_state($1, (a."type")::text, a."occurred_at") AS st
+    FROM "public"."activities" a WHERE a."lead_id" = l."id" AND a."occurred_at" <= lead_score.scoring_time()) e ON true
+CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
+WHERE l."id" = CAST($2 AS "pg_catalog"."int8");
+
+-- query top_leads_all
+SELECT (s.lead_key)::text, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+FROM "lead_score"."bench_merged" s
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+WHERE $2 OR NOT x.disqualified
+ORDER BY x.total DESC, s.lead_key LIMIT $1;
+
+-- query current_score_text
+SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = CAST($1 AS "pg_catalog"."int8");
+
 -- query fold
 SELECT "lead_score"."bench__fold"();
 
@@ -735,7 +784,7 @@ DROP TABLE IF EXISTS "lead_score"."bench_account_heads";
 
 -- current_scores and current_categories with this attachment alone
 CREATE VIEW "lead_score"."current_scores" AS
-SELECT 'bench'::text AS attachment, 'bench'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features"
+SELECT 'bench'::text AS attachment, 'bench'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
 FROM "lead_score"."bench_current" c;
 COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_scores"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
@@ -757,6 +806,7 @@ COMMENT ON COLUMN "lead_score"."current_scores"."model_version" IS 'Model versio
 COMMENT ON COLUMN "lead_score"."current_scores"."probability" IS 'Probability of converting from the model''s predictive section';
 COMMENT ON COLUMN "lead_score"."current_scores"."predictive_score" IS 'round(100 x probability), 0 to 100';
 COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contributions to the log-odds, [{"feature", "contribution"}]';
+COMMENT ON COLUMN "lead_score"."current_scores"."adjustment" IS 'Manual points (lead_score.adjust) active at scoring_time(); fit and total include them';
 GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
 CREATE VIEW "lead_score"."current_categories" AS
 SELECT 'bench'::text AS attachment, (c.lead_key)::text AS lead_key, c.category, c.score, c.hot

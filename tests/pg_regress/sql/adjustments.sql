@@ -1,0 +1,153 @@
+-- Manual adjustments: sales adds or takes points on a lead, with a reason, who
+-- and an optional expiry (Marketo's "Change Score"). An adjustment counts in the
+-- lead's fit while it is active, so it moves fit, total, grade, quadrant and MQL;
+-- it shows in every current view, in explain_lead, in the history, and as an
+-- 'adjustment' alert. It is read at scoring_time(), so a read as of any date is
+-- exact and an expiry needs no job.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+CREATE SCHEMA adj;
+CREATE TABLE adj.leads (id int PRIMARY KEY, title text, email text);
+CREATE TABLE adj.activities (id bigserial PRIMARY KEY, lead_id int NOT NULL REFERENCES adj.leads,
+                             type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON adj.activities (lead_id);
+INSERT INTO adj.leads VALUES
+  (1, 'VP Marketing', 'ann@acme.com'),
+  (2, 'Engineer', 'bob@acme.com'),
+  (3, 'Head of Sales', 'cy@globex.com'),
+  (4, 'Engineer', 'di@rival.com');
+INSERT INTO adj.activities (lead_id, type, occurred_at) VALUES
+  (1, 'webinar', '2026-05-30 12:00+00'),
+  (2, 'page_view', '2026-05-31 12:00+00'),
+  (3, 'demo_request', '2026-05-31 16:00+00');
+
+SELECT lead_score.create_model('adj', '{
+  "fit": {"rules": [
+      {"name": "senior", "when": {"field": "title", "regex": "\\b(vp|head)\\b"}, "points": 30},
+      {"name": "competitor", "when": {"field": "email", "regex": "@rival\\.com$"}, "disqualify": true}]},
+  "engagement": {"decay": {"kind": "exponential", "half_life": "30 days"},
+    "rules": [
+      {"name": "view", "event": "page_view", "points": 5},
+      {"name": "webinar", "event": "webinar", "points": 20},
+      {"name": "demo", "event": "demo_request", "points": 40}]},
+  "classification": {"grades": [{"name": "A", "min": 30}, {"name": "B"}],
+    "labels": [{"name": "hot", "min": 30}, {"name": "cold"}],
+    "quadrant": {"fit": 30, "engagement": 30}, "mql": {"min_total": 60}}
+}') AS version;
+SELECT lead_score.attach('adj', 'adj.leads', 'adj.activities') IS NOT NULL AS attached;
+
+SELECT lead_key, round(fit::numeric, 2) AS fit, round(engagement::numeric, 2) AS engagement,
+       round(total::numeric, 2) AS total, grade, quadrant, mql, adjustment
+FROM lead_score.adj_current ORDER BY lead_key;
+
+-- Bob met sales at a trade show: +30 points make his fit grade A and move him
+-- to account_based. adjust() returns the adjustment's id.
+SELECT lead_score.adjust('adj', '2', 30, 'Met at the trade show, budget confirmed') AS id;
+SELECT lead_key, round(fit::numeric, 2) AS fit, round(total::numeric, 2) AS total, grade, quadrant, mql, adjustment
+FROM lead_score.adj_current WHERE lead_key = 2;
+SELECT attachment, lead_key, points, reason, expires_at, created_by = current_user AS by_me,
+       created_at = lead_score.scoring_time() AS made_now, ended_by
+FROM lead_score.adjustments ORDER BY id;
+-- The same everywhere a score is read: current_score, current_scores, top_leads.
+SELECT round(fit::numeric, 2) AS fit, grade, mql FROM lead_score.current_score('adj', 2);
+SELECT attachment, lead_key, round(fit::numeric, 2) AS fit, adjustment
+FROM lead_score.current_scores WHERE attachment = 'adj' AND lead_key = '2';
+SELECT lead_key, round(total::numeric, 2) AS total FROM lead_score.top_leads('adj', 2);
+
+-- It is in the history (a row at once, with the adjustment) and alerted.
+SELECT lead_key, round(fit::numeric, 2) AS fit, grade, quadrant, mql, adjustment
+FROM lead_score.score_history WHERE attachment = 'adj' AND lead_key = '2' ORDER BY recorded_at, fit;
+SELECT lead_key, kind, detail, round(total::numeric, 2) AS total FROM lead_score.alerts
+WHERE attachment = 'adj' AND kind = 'adjustment' ORDER BY id;
+
+-- explain_lead: the rules, the adjustment, and the summary of the current
+-- score; the rule and adjustment points add up to the total.
+SELECT section, item, round(points::numeric, 2) AS points, detail ~ '^by ' AS by_someone
+FROM lead_score.explain_lead('adj', '2') WHERE section <> 'summary' OR item IN ('fit', 'total');
+SELECT round(sum(points) FILTER (WHERE section IN ('fit', 'engagement', 'adjustment'))::numeric, 2) AS parts,
+       round(sum(points) FILTER (WHERE section = 'summary' AND item = 'total')::numeric, 2) AS total
+FROM lead_score.explain_lead('adj', '2');
+
+-- A temporary one, for a week: Ann is on leave, -40 until 2026-06-08.
+SELECT lead_score.adjust('adj', '1', -40, 'On leave', '2026-06-08 00:00+00') AS id;
+SELECT lead_key, round(fit::numeric, 2) AS fit, grade, mql, adjustment FROM lead_score.adj_current WHERE lead_key = 1;
+-- Read as of a date before it was made, it does not count; after its expiry it
+-- has stopped counting, with nothing to run.
+SET lead_score.as_of = '2026-05-31 12:00+00';
+SELECT lead_key, round(fit::numeric, 2) AS fit, adjustment FROM lead_score.adj_current WHERE lead_key = 1;
+RESET lead_score.as_of;
+SET lead_score.mock_now = '2026-06-09 12:00:00+00';
+SELECT lead_key, round(fit::numeric, 2) AS fit, grade, adjustment FROM lead_score.adj_current WHERE lead_key = 1;
+SELECT count(*) AS active FROM lead_score.adjustments WHERE lead_key = '1' AND (expires_at IS NULL OR expires_at > lead_score.scoring_time());
+
+-- Ending one early: it stops counting now, says who ended it, and is history;
+-- ending it again changes nothing.
+SELECT lead_score.end_adjustment(1) AS ended;
+SELECT lead_score.end_adjustment(1) AS ended_again;
+SELECT id, expires_at, ended_by = current_user AS ended_by_me FROM lead_score.adjustments WHERE id = 1;
+SELECT lead_key, round(fit::numeric, 2) AS fit, adjustment FROM lead_score.adj_current WHERE lead_key = 2;
+SELECT detail FROM lead_score.alerts WHERE attachment = 'adj' AND kind = 'adjustment' ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS history_rows FROM lead_score.score_history WHERE attachment = 'adj' AND lead_key = '2';
+-- Read as of when it was active, it still counts.
+SET lead_score.as_of = '2026-06-05 12:00+00';
+SELECT lead_key, round(fit::numeric, 2) AS fit, adjustment FROM lead_score.adj_current WHERE lead_key = 2;
+RESET lead_score.as_of;
+
+-- Several add up; a disqualified lead stays disqualified. A key is stored as
+-- its score row holds it: '03' is lead 3.
+SELECT lead_score.adjust('adj', '03', 10, 'Referral') IS NOT NULL AS made,
+       lead_score.adjust('adj', '3', 5, 'Second referral') IS NOT NULL AS made_too,
+       lead_score.adjust('adj', '4', 100, 'Says they are switching') IS NOT NULL AS made_three;
+SELECT lead_key, round(fit::numeric, 2) AS fit, adjustment, quadrant, disqualified
+FROM lead_score.adj_current WHERE lead_key IN (3, 4) ORDER BY lead_key;
+SELECT lead_key, points FROM lead_score.adjustments WHERE reason LIKE '%eferral' ORDER BY id;
+-- top_leads stays exact: a lead raised above its stored bound is found, as a
+-- full sort finds it.
+SELECT lead_key, round(total::numeric, 2) AS total FROM lead_score.top_leads('adj', 3);
+SELECT lead_key::text, round(total::numeric, 2) AS total FROM lead_score.adj_current
+WHERE NOT disqualified ORDER BY total DESC, lead_key LIMIT 3;
+-- Adjustments are not part of the materialized scores: the live scores still
+-- equal a recompute.
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('adj');
+
+-- Errors, each naming what is wrong, and nothing written.
+\set VERBOSITY terse
+SELECT lead_score.adjust('adj', '2', 0, 'nothing');
+SELECT lead_score.adjust('adj', '2', 'NaN', 'not a number');
+SELECT lead_score.adjust('adj', '2', 2e6, 'too many');
+SELECT lead_score.adjust('adj', '2', 5, '   ');
+SELECT lead_score.adjust('adj', '2', 5, 'past', '2026-01-01');
+SELECT lead_score.adjust('adj', '99', 5, 'no such lead');
+SELECT lead_score.adjust('adj', 'two', 5, 'not a key');
+SELECT lead_score.adjust('nope', '2', 5, 'no such attachment');
+SELECT * FROM lead_score.explain_lead('nope', '2');
+\set VERBOSITY default
+SELECT count(*) AS adjustments FROM lead_score.adjustments;
+-- No such lead: explain_lead has no rows.
+SELECT count(*) AS rows FROM lead_score.explain_lead('adj', '99');
+
+-- Who may adjust: lead_score_admin; a reader sees them but cannot make or end
+-- one, nor forge who made it or when.
+CREATE ROLE adj_reader IN ROLE lead_score_reader;
+CREATE ROLE adj_admin IN ROLE lead_score_admin;
+SET ROLE adj_reader;
+SELECT count(*) AS visible FROM lead_score.adjustments;
+\set VERBOSITY terse
+SELECT lead_score.adjust('adj', '2', 5, 'reader');
+SELECT lead_score.end_adjustment(2);
+\set VERBOSITY default
+SET ROLE adj_admin;
+SELECT lead_score.adjust('adj', '2', 5, 'admin') IS NOT NULL AS made;
+\set VERBOSITY terse
+INSERT INTO lead_score.adjustments (attachment, lead_key, points, reason, created_by, created_at)
+VALUES ('adj', '2', 5, 'forged', 'someone else', '2026-01-01');
+\set VERBOSITY default
+RESET ROLE;
+SELECT points, created_by FROM lead_score.adjustments WHERE reason = 'admin';
+
+-- detach removes the attachment's adjustments with its scores and history.
+RESET lead_score.mock_now;
+SELECT lead_score.detach('adj');
+SELECT count(*) AS adjustments_left FROM lead_score.adjustments WHERE attachment = 'adj';
+DROP SCHEMA adj CASCADE;
+DROP ROLE adj_reader, adj_admin;
+SELECT lead_score.drop_model('adj');
