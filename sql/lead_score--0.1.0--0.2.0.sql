@@ -841,6 +841,16 @@ CREATE FUNCTION lead_score."_max_points"() RETURNS double precision /* f64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'max_points_wrapper';
+CREATE FUNCTION lead_score."_adjustment_points"(
+	"ids" bigint[], /* Vec < Option < i64 > > */
+	"points" double precision[], /* Vec < Option < f64 > > */
+	"created_at" timestamp with time zone[], /* Vec < Option < pgrx :: datum :: TimestampWithTimeZone > > */
+	"expires_at" timestamp with time zone[], /* Vec < Option < pgrx :: datum :: TimestampWithTimeZone > > */
+	"at" timestamp with time zone /* pgrx :: datum :: TimestampWithTimeZone */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'adjustment_points_wrapper';
 ALTER TABLE lead_score.score_history ADD COLUMN adjustment float8;
 COMMENT ON TABLE lead_score.score_history IS
     'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, and at each manual adjustment made or ended, from attach() on.';
@@ -867,6 +877,23 @@ CREATE TABLE lead_score.adjustments (
 CREATE INDEX adjustments_attachment_lead ON lead_score.adjustments (attachment, lead_key);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustments', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustments_id_seq', '');
+
+-- What readers join: one row per adjusted lead with its adjustments in arrays
+-- (_adjustment_points sums those active at a time), so a read of one lead
+-- probes its key and a scan of every lead hashes this table, whatever the
+-- number of adjustments. Kept by _adjustment_recorded with atomic upserts.
+CREATE TABLE lead_score._adjustment_sums (
+    attachment text NOT NULL,
+    lead_key   text NOT NULL,
+    ids        bigint[] NOT NULL,
+    points     float8[] NOT NULL,
+    created_at timestamptz[] NOT NULL,
+    expires_at timestamptz[] NOT NULL,
+    PRIMARY KEY (attachment, lead_key)
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score._adjustment_sums', '');
+COMMENT ON TABLE lead_score._adjustment_sums IS
+    'Internal: each adjusted lead''s manual adjustments (ids, points, created_at, expires_at), the one row the current views join.';
 COMMENT ON TABLE lead_score.adjustments IS
     'Manual score adjustments: points sales added to or took from a lead, with a reason, who and an optional expiry; they count in its fit while active.';
 COMMENT ON COLUMN lead_score.adjustments.id IS 'The adjustment';
@@ -964,6 +991,21 @@ DECLARE
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.expires_at IS NOT DISTINCT FROM OLD.expires_at THEN
         RETURN NULL;
+    END IF;
+    -- The lead's row of _adjustment_sums, in one atomic statement.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO lead_score._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
+        VALUES (NEW.attachment, NEW.lead_key, ARRAY[NEW.id], ARRAY[NEW.points], ARRAY[NEW.created_at],
+                ARRAY[NEW.expires_at])
+        ON CONFLICT (attachment, lead_key) DO UPDATE
+        SET ids = t.ids OPERATOR(pg_catalog.||) EXCLUDED.ids,
+            points = t.points OPERATOR(pg_catalog.||) EXCLUDED.points,
+            created_at = t.created_at OPERATOR(pg_catalog.||) EXCLUDED.created_at,
+            expires_at = t.expires_at OPERATOR(pg_catalog.||) EXCLUDED.expires_at;
+    ELSE
+        UPDATE lead_score._adjustment_sums t
+        SET expires_at[pg_catalog.array_position(t.ids, NEW.id)] = NEW.expires_at
+        WHERE t.attachment = NEW.attachment AND t.lead_key = NEW.lead_key;
     END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = NEW.attachment;
     EXECUTE lead_score._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score._now(), NEW.lead_key;
@@ -1067,9 +1109,11 @@ COMMENT ON FUNCTION lead_score._adjustment_capture() IS
     'Internal: checks a new manual adjustment and captures who made it and when; records who ended one.';
 COMMENT ON FUNCTION lead_score._adjustment_recorded() IS
     'Internal: a history row and an adjustment alert for a manual adjustment made or ended.';
+COMMENT ON FUNCTION lead_score._adjustment_points(bigint[], float8[], timestamptz[], timestamptz[], timestamptz) IS
+    'Internal: the points of a lead''s manual adjustments active at a time, summed in id order.';
 COMMENT ON FUNCTION lead_score._max_points() IS
     'Internal: the most points a rule or a manual adjustment may give, either sign.';
-GRANT SELECT ON lead_score.adjustments TO lead_score_reader;
+GRANT SELECT ON lead_score.adjustments, lead_score._adjustment_sums TO lead_score_reader;
 GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
     ON lead_score.adjustments TO lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.adjustments_id_seq TO lead_score_admin;

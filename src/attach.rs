@@ -462,7 +462,7 @@ fn adjustments_count(leads: pg_sys::Oid) -> bool {
     // SAFETY: the one argument is an oid datum, as $1 is.
     let usable = unsafe {
         crate::catalog::query_row(
-            c"SELECT pg_catalog.to_regclass('lead_score.adjustments') IS NOT NULL \
+            c"SELECT pg_catalog.to_regclass('lead_score._adjustment_sums') IS NOT NULL \
                AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
             &[(pg_sys::OIDOID, pg_sys::Datum::from(leads))],
         )
@@ -915,6 +915,7 @@ fn detach(attachment: &str) -> bool {
             "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
             "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
             "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
+            "DELETE FROM lead_score._adjustment_sums j WHERE j.attachment = $1",
         ];
         if let Err(e) = history
             .iter()
@@ -989,6 +990,40 @@ fn score_comments() -> Vec<String> {
 #[pg_extern(name = "_score_type_ddl", immutable, strict, parallel_safe)]
 fn score_type_ddl() -> String {
     lead_score_core::sqlgen::attach::score_type()
+}
+
+/// `_adjustment_points(ids, points, created_at, expires_at, at)`: the points
+/// of a lead's manual adjustments (one `lead_score._adjustment_sums` row)
+/// active at `at`, summed in id order (`lead_score_core::adjustments`).
+#[pg_extern(name = "_adjustment_points", immutable, strict, parallel_safe)]
+fn adjustment_points(
+    ids: Vec<Option<i64>>,
+    points: Vec<Option<f64>>,
+    created_at: Vec<Option<pgrx::datum::TimestampWithTimeZone>>,
+    expires_at: Vec<Option<pgrx::datum::TimestampWithTimeZone>>,
+    at: pgrx::datum::TimestampWithTimeZone,
+) -> f64 {
+    if points.len() != ids.len() || created_at.len() != ids.len() || expires_at.len() != ids.len() {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+            "_adjustment_points: ids, points, created_at and expires_at must have one element per adjustment",
+        );
+    }
+    let mut adjustments: Vec<lead_score_core::adjustments::Adjustment> = ids
+        .iter()
+        .zip(&points)
+        .zip(&created_at)
+        .zip(&expires_at)
+        .filter_map(|(((id, p), c), e)| {
+            Some(lead_score_core::adjustments::Adjustment {
+                id: (*id)?,
+                points: (*p)?,
+                created_at: i64::from((*c)?),
+                expires_at: e.map(i64::from),
+            })
+        })
+        .collect();
+    lead_score_core::adjustments::active_points(&mut adjustments, i64::from(at))
 }
 
 /// The most points a rule or a manual adjustment may give, either sign

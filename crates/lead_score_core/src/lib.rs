@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod adjustments;
 pub mod classify;
 pub mod condition;
 pub mod engagement;

@@ -144,6 +144,22 @@ VALUES ('adj', '2', 5, 'forged', 'someone else', '2026-01-01');
 RESET ROLE;
 SELECT points, created_by FROM lead_score.adjustments WHERE reason = 'admin';
 
+-- A deferred attachment keyed by text, with events still pending: the
+-- adjustment joins the merged score, and top_leads ranks the raised lead.
+CREATE TABLE adj.contacts (email text PRIMARY KEY, title text);
+CREATE TABLE adj.touches (email text NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON adj.touches (email);
+INSERT INTO adj.contacts VALUES ('ann@acme.com', 'VP Marketing'), ('bob@acme.com', 'Engineer');
+SELECT lead_score.attach('adj', 'adj.contacts', 'adj.touches', '{"lead_key": "email", "activity_lead_key": "email"}',
+                         name => 'adj_text', mode => 'deferred') IS NOT NULL AS attached;
+INSERT INTO adj.touches VALUES ('bob@acme.com', 'demo_request', '2026-06-09 11:00+00');
+SELECT lead_score.adjust('adj_text', 'bob@acme.com', 40, 'Champion') IS NOT NULL AS made;
+SELECT count(*) AS pending FROM lead_score.adj_text_pending;
+SELECT lead_key, round(fit::numeric, 2) AS fit, round(total::numeric, 2) AS total, adjustment, mql
+FROM lead_score.adj_text_current ORDER BY lead_key;
+SELECT lead_key, round(total::numeric, 2) AS total FROM lead_score.top_leads('adj_text', 1);
+SELECT lead_score.detach('adj_text');
+
 -- detach removes the attachment's adjustments with its scores and history.
 RESET lead_score.mock_now;
 SELECT lead_score.detach('adj');

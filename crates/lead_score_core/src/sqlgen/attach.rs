@@ -426,6 +426,16 @@ pub struct Placement {
     pub models: Qualified,
 }
 
+/// The points of the manual adjustments of a `lead_score._adjustment_sums`
+/// row aliased `alias` active at `scoring_time()`: made by then and not
+/// expired then, summed in id order so every plan (and a restored copy) gives
+/// the same bits (`lead_score_core::adjustments::active_points`).
+fn adjustment_points(alias: &str) -> String {
+    format!(
+        "lead_score._adjustment_points({alias}.ids, {alias}.points, {alias}.created_at, {alias}.expires_at, lead_score.scoring_time())"
+    )
+}
+
 /// Manual adjustments joined to score rows ([`Attachment::adjusted`]).
 pub struct Adjusted {
     /// The join, aliased `j`, to add after the score rows.
@@ -1221,10 +1231,11 @@ FROM changed c WHERE c.alerting",
     }
 
     /// The manual adjustments of score rows aliased `alias` (with `fit` and a
-    /// typed `lead_key`) at `scoring_time()`: a join to add after them
-    /// (aliased `j`), and the adjusted fit, `fit` plus the points of the
-    /// lead's [`Attachment::adjustments_now`]. Without adjustments (Citus) no
-    /// join, and the fit as stored.
+    /// typed `lead_key`) at `scoring_time()`: a join to add after them (the
+    /// lead's `_adjustment_sums` row, aliased `j`: one row per adjusted lead,
+    /// so a read of one lead probes its key and a scan of all hashes them),
+    /// and the adjusted fit, `fit` plus [`adjustment_points`]. Without
+    /// adjustments (Citus) no join, and the fit as stored.
     pub fn adjusted(&self, alias: &str) -> Adjusted {
         if !self.adjustments {
             return Adjusted {
@@ -1233,14 +1244,15 @@ FROM changed c WHERE c.alerting",
                 points: "0::pg_catalog.float8".to_string(),
             };
         }
+        let points = format!("coalesce({}, 0::pg_catalog.float8)", adjustment_points("j"));
         Adjusted {
             join: format!(
-                "\nLEFT JOIN ({}) j ON j.lead_key = {}",
-                self.adjustments_now(),
+                "\nLEFT JOIN lead_score._adjustment_sums j ON j.attachment = {} AND j.lead_key = {}",
+                literal(&self.name),
                 text_of(&format!("{alias}.lead_key"), self.lead_key.text)
             ),
-            fit: format!("{alias}.fit + coalesce(j.points, 0::pg_catalog.float8)"),
-            points: "coalesce(j.points, 0::pg_catalog.float8)".to_string(),
+            fit: format!("{alias}.fit + {points}"),
+            points,
         }
     }
 
@@ -2625,8 +2637,10 @@ WHERE s.k IS NULL OR e.k IS NULL
     /// total cannot be below. Each pending event can add at most
     /// `_event_bounds` of its type to its lead's stored bound, so only leads
     /// whose bound plus that reaches the floor have their events merged and
-    /// are ranked. Each ranked lead is read by key, so the work grows with $3 and
-    /// the pending events, not with all leads.
+    /// are ranked. A manual adjustment can raise a lead past its bound, so
+    /// each lead raised by one whose bound plus those points reaches the floor
+    /// is ranked too. Each ranked lead is read by key, so the work grows with
+    /// $3, the pending events and the adjusted leads, not with all leads.
     fn top_leads_query(&self) -> String {
         format!(
             "WITH m AS MATERIALIZED (
@@ -2647,8 +2661,7 @@ idx AS MATERIALIZED (
     ORDER BY s.bound DESC LIMIT $3 + 1),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ((SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3)
-          UNION SELECT CAST(adj.lead_key AS {key_type}) FROM adj WHERE adj.points > 0) i
+    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     LEFT JOIN adj ON adj.lead_key = {ikey}
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
@@ -2665,6 +2678,25 @@ pc AS (
     WHERE ($2 OR s.disqualified_by IS NULL)
       AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
+-- Leads outside those ranked, with no pending events, that adjustments can
+-- raise to the floor: ranked too.
+ac AS (
+    SELECT s.lead_key FROM adj
+    CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM {scores} s
+                        WHERE s.lead_key = CAST(adj.lead_key AS {key_type}) OFFSET 0) s
+    CROSS JOIN floor f
+    WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
+      AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
+      AND NOT EXISTS (SELECT 1 FROM pb WHERE pb.lead_key = s.lead_key)
+      AND NOT EXISTS (SELECT 1 FROM stored st WHERE st.lead_key = s.lead_key)),
+raised AS (
+    SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM ac
+    JOIN adj ON adj.lead_key = {ackey}
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
+                        WHERE s.lead_key = ac.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + adj.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
     FROM {pending} p CROSS JOIN m
@@ -2680,7 +2712,7 @@ merged AS (
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
-    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged) r
+    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
     ORDER BY r.total DESC, r.lead_key LIMIT $1)
 SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::{top_lead}
              FROM ranked r ORDER BY r.total DESC, r.lead_key),
@@ -2694,23 +2726,21 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             adj = self.adjustments_now(),
             key_type = self.key_type(),
             ikey = text_of("i.lead_key", self.lead_key.text),
+            ackey = text_of("ac.lead_key", self.lead_key.text),
             skey = text_of("s.lead_key", self.lead_key.text),
             pskey = text_of("ps.lead_key", self.lead_key.text),
         )
     }
 
-    /// Each lead's adjustments at `scoring_time()` (lead_key as text, points):
-    /// those made by then and not expired then, summed in id order so every
-    /// plan (and a restored copy) gives the same bits. None on Citus.
+    /// Each adjusted lead's adjustments at `scoring_time()` (lead_key as text,
+    /// points): see [`adjustment_points`]. None on Citus.
     fn adjustments_now(&self) -> String {
         if !self.adjustments {
             return "SELECT NULL::pg_catalog.text AS lead_key, NULL::pg_catalog.float8 AS points WHERE false".to_string();
         }
         format!(
-            "SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
-    WHERE j.attachment = {} AND j.created_at <= lead_score.scoring_time()
-      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
-    GROUP BY j.lead_key",
+            "SELECT j.lead_key, {} AS points FROM lead_score._adjustment_sums j WHERE j.attachment = {}",
+            adjustment_points("j"),
             literal(&self.name)
         )
     }

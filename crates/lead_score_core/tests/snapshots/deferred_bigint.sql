@@ -602,8 +602,7 @@ idx AS MATERIALIZED (
     ORDER BY s.bound DESC LIMIT $3 + 1),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ((SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3)
-          UNION SELECT CAST(adj.lead_key AS "pg_catalog"."int8") FROM adj WHERE adj.points > 0) i
+    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     LEFT JOIN adj ON adj.lead_key = (i.lead_key)::text
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
@@ -620,6 +619,25 @@ pc AS (
     WHERE ($2 OR s.disqualified_by IS NULL)
       AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
+-- Leads outside those ranked, with no pending events, that adjustments can
+-- raise to the floor: ranked too.
+ac AS (
+    SELECT s.lead_key FROM adj
+    CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score"."bench_scores" s
+                        WHERE s.lead_key = CAST(adj.lead_key AS "pg_catalog"."int8") OFFSET 0) s
+    CROSS JOIN floor f
+    WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
+      AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
+      AND NOT EXISTS (SELECT 1 FROM pb WHERE pb.lead_key = s.lead_key)
+      AND NOT EXISTS (SELECT 1 FROM stored st WHERE st.lead_key = s.lead_key)),
+raised AS (
+    SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM ac
+    JOIN adj ON adj.lead_key = (ac.lead_key)::text
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."bench_scores" s
+                        WHERE s.lead_key = ac.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + adj.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at) AS st
     FROM "lead_score"."bench_pending" p CROSS JOIN m
@@ -635,7 +653,7 @@ merged AS (
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
-    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged) r
+    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
     ORDER BY r.total DESC, r.lead_key LIMIT $1)
 SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
              FROM ranked r ORDER BY r.total DESC, r.lead_key),

@@ -49,13 +49,10 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- evil_current
 CREATE VIEW "lead_score"."evil_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, coalesce(j.points, 0::pg_catalog.float8) AS adjustment
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8) AS adjustment
 FROM "lead_score"."evil_merged" s
-LEFT JOIN (SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
-    WHERE j.attachment = 'evil' AND j.created_at <= lead_score.scoring_time()
-      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
-    GROUP BY j.lead_key) j ON j.lead_key = pg_catalog.format('%s', s.lead_key)
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(j.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
+LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key)
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
 -- evil_current
 COMMENT ON VIEW "lead_score"."evil_current" IS 'Current scores of attachment evil, one row per lead, read at lead_score.scoring_time().';
@@ -706,10 +703,7 @@ WITH m AS MATERIALIZED (
     SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = 'evil'),
 -- Each lead's manual adjustments now: a lead they raise can pass its bound.
-adj AS MATERIALIZED (SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
-    WHERE j.attachment = 'evil' AND j.created_at <= lead_score.scoring_time()
-      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
-    GROUP BY j.lead_key),
+adj AS MATERIALIZED (SELECT j.lead_key, lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()) AS points FROM lead_score._adjustment_sums j WHERE j.attachment = 'evil'),
 -- What each lead's pending events can add: per event, the points of every
 -- positive rule for its type (lead_score_core::live::event_bound).
 pb AS MATERIALIZED (
@@ -723,8 +717,7 @@ idx AS MATERIALIZED (
     ORDER BY s.bound DESC LIMIT $3 + 1),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ((SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3)
-          UNION SELECT CAST(adj.lead_key AS "crm"."lead key") FROM adj WHERE adj.points > 0) i
+    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', i.lead_key)
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
@@ -741,6 +734,25 @@ pc AS (
     WHERE ($2 OR s.disqualified_by IS NULL)
       AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
+-- Leads outside those ranked, with no pending events, that adjustments can
+-- raise to the floor: ranked too.
+ac AS (
+    SELECT s.lead_key FROM adj
+    CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score"."evil_scores" s
+                        WHERE s.lead_key = CAST(adj.lead_key AS "crm"."lead key") OFFSET 0) s
+    CROSS JOIN floor f
+    WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
+      AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
+      AND NOT EXISTS (SELECT 1 FROM pb WHERE pb.lead_key = s.lead_key)
+      AND NOT EXISTS (SELECT 1 FROM stored st WHERE st.lead_key = s.lead_key)),
+raised AS (
+    SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+    FROM ac
+    JOIN adj ON adj.lead_key = pg_catalog.format('%s', ac.lead_key)
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."evil_scores" s
+                        WHERE s.lead_key = ac.lead_key OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + adj.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st
     FROM "lead_score"."evil_pending" p CROSS JOIN m
@@ -756,18 +768,15 @@ merged AS (
                                               lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
-    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged) r
+    SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
     ORDER BY r.total DESC, r.lead_key LIMIT $1)
 SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
              FROM ranked r ORDER BY r.total DESC, r.lead_key),
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
-SELECT (lead_score._live_score(s.state, s.fit + coalesce(j.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
-LEFT JOIN (SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
-    WHERE j.attachment = 'evil' AND j.created_at <= lead_score.scoring_time()
-      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
-    GROUP BY j.lead_key) j ON j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = $1;
+SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
+LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = $1;
 
 -- query timeline
 SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[] AS properties,
@@ -877,20 +886,14 @@ WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = C
 -- query top_leads_all
 SELECT pg_catalog.format('%s', s.lead_key), x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM "lead_score"."evil_merged" s
-LEFT JOIN (SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
-    WHERE j.attachment = 'evil' AND j.created_at <= lead_score.scoring_time()
-      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
-    GROUP BY j.lead_key) j ON j.lead_key = pg_catalog.format('%s', s.lead_key)
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(j.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key)
+CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
 WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1;
 
 -- query current_score_text
-SELECT (lead_score._live_score(s.state, s.fit + coalesce(j.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
-LEFT JOIN (SELECT j.lead_key, pg_catalog.sum(j.points ORDER BY j.id) AS points FROM lead_score.adjustments j
-    WHERE j.attachment = 'evil' AND j.created_at <= lead_score.scoring_time()
-      AND (j.expires_at IS NULL OR j.expires_at > lead_score.scoring_time())
-    GROUP BY j.lead_key) j ON j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = CAST($1 AS "crm"."lead key");
+SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
+LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = CAST($1 AS "crm"."lead key");
 
 -- query fold
 SELECT "lead_score"."evil__fold"();
