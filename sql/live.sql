@@ -1581,21 +1581,15 @@ COMMENT ON COLUMN lead_score.adjustments.created_at IS 'When it was made: it cou
 COMMENT ON COLUMN lead_score.adjustments.ended_by IS 'Who ended it early (end_adjustment), if anyone';
 
 -- A lead's key as its score row holds it, as text (the one form the current
--- views join on): NULL for no such lead. Refuses an attachment on Citus, where
--- adjustments do not count yet. SECURITY DEFINER: it reads the score table,
--- casting the key to its built-in type only.
+-- views join on): NULL for no such lead. It reads the score table as the
+-- caller (lead_score_reader may).
 CREATE FUNCTION lead_score._adjustment_key(attachment text, lead_key text)
-RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     k text;
 BEGIN
-    IF lead_score._citus_method((SELECT a.leads FROM lead_score.attachments a
-                                 WHERE a.name = _adjustment_key.attachment)) = 'h' THEN
-        RAISE EXCEPTION 'lead_score attachment "%" is distributed by Citus, where manual adjustments are not supported yet',
-            _adjustment_key.attachment USING ERRCODE = 'feature_not_supported';
-    END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     EXECUTE lead_score._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
     RETURN k;
@@ -1612,9 +1606,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     k text;
+    why text;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
+        -- Changing expires_at ends an active adjustment now, and nothing else:
+        -- the past (and the history written of it) stays as it was.
         IF NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+            IF OLD.ended_by IS NOT NULL OR OLD.expires_at <= lead_score._now() THEN
+                RAISE EXCEPTION 'adjustment % has already ended', OLD.id
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'An adjustment can only be ended, once, while it counts (lead_score.end_adjustment).';
+            END IF;
+            NEW.expires_at := GREATEST(lead_score._now(), OLD.created_at);
             NEW.ended_by := current_user;
         END IF;
         RETURN NEW;
@@ -1633,6 +1636,11 @@ BEGIN
     IF NEW.expires_at IS NOT NULL AND NEW.expires_at <= lead_score._now() THEN
         RAISE EXCEPTION 'adjust: expires_at % is not in the future', NEW.expires_at
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Raises undefined_object (42704) for an attachment that does not exist.
+    why := lead_score._adjustable(NEW.attachment);
+    IF why IS NOT NULL THEN
+        RAISE EXCEPTION '%', why USING ERRCODE = 'feature_not_supported';
     END IF;
     k := lead_score._adjustment_key(NEW.attachment, NEW.lead_key);
     IF k IS NULL THEN
@@ -1657,6 +1665,7 @@ FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_capture();
 CREATE FUNCTION lead_score._adjustment_recorded() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
 AS $$
 DECLARE
     m     text;
@@ -1666,7 +1675,10 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.expires_at IS NOT DISTINCT FROM OLD.expires_at THEN
         RETURN NULL;
     END IF;
-    -- The lead's row of _adjustment_sums, in one atomic statement.
+    -- The attachment's history lock first (as tick() takes it, which skips the
+    -- attachment meanwhile), then the lead's row of _adjustment_sums, in one
+    -- atomic statement: every writer takes them in this order.
+    PERFORM lead_score._history_lock(NEW.attachment, true);
     IF TG_OP = 'INSERT' THEN
         INSERT INTO lead_score._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
         VALUES (NEW.attachment, NEW.lead_key, ARRAY[NEW.id], ARRAY[NEW.points], ARRAY[NEW.created_at],
@@ -1721,7 +1733,7 @@ RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'WITH ended AS (
         UPDATE lead_score.adjustments j SET expires_at = GREATEST(lead_score._now(), j.created_at)
-        WHERE j.id OPERATOR(pg_catalog.=) end_adjustment.id
+        WHERE j.id OPERATOR(pg_catalog.=) end_adjustment.id AND j.ended_by IS NULL
           AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>) lead_score._now())
         RETURNING 1)
     SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM ended';
@@ -1774,8 +1786,8 @@ $$;
 COMMENT ON FUNCTION lead_score.explain_lead(text, text) IS
     'Why a lead of an attachment scores what it does now: explain() over its row and activities, its active manual adjustments, and its current fit, engagement and total.';
 
-REVOKE ALL ON FUNCTION lead_score._adjustment_key(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._adjustment_key(text, text) TO lead_score_reader;
+REVOKE ALL ON FUNCTION lead_score._adjustment_key(text, text), lead_score._adjustable(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score._adjustment_key(text, text), lead_score._adjustable(text) TO lead_score_reader;
 REVOKE ALL ON FUNCTION lead_score._adjustment_recorded() FROM PUBLIC;
 COMMENT ON FUNCTION lead_score._adjustment_key(text, text) IS
     'Internal: a lead''s key as its attachment''s score row holds it, as text (NULL for no such lead).';
@@ -1785,6 +1797,8 @@ COMMENT ON FUNCTION lead_score._adjustment_recorded() IS
     'Internal: a history row and an adjustment alert for a manual adjustment made or ended.';
 COMMENT ON FUNCTION lead_score._adjustment_points(bigint[], float8[], timestamptz[], timestamptz[], timestamptz) IS
     'Internal: the points of a lead''s manual adjustments active at a time, summed in id order.';
+COMMENT ON FUNCTION lead_score._adjustable(text) IS
+    'Internal: why manual adjustments cannot be made on an attachment (Citus, a key whose text depends on the session), or NULL.';
 COMMENT ON FUNCTION lead_score._max_points() IS
     'Internal: the most points a rule or a manual adjustment may give, either sign.';
 GRANT SELECT ON lead_score.adjustments, lead_score._adjustment_sums TO lead_score_reader;

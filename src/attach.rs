@@ -21,6 +21,9 @@ struct Row {
     activities: pg_sys::Oid,
     mapping: serde_json::Value,
     mode: String,
+    /// This version's manual adjustments are installed (not 0.1.0's schema
+    /// before ALTER EXTENSION UPDATE).
+    adjustments_installed: bool,
 }
 
 fn read_row(attachment: &str) -> Option<Row> {
@@ -32,7 +35,8 @@ fn read_row(attachment: &str) -> Option<Row> {
             &format!(
                 "SELECT a.model, coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_leads'), a.leads)::oid, \
                         coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid, \
-                        a.mapping::text, a.mode \
+                        a.mapping::text, a.mode, \
+                        pg_catalog.to_regclass('lead_score._adjustment_sums') IS NOT NULL \
                  FROM {} a WHERE a.name = $1",
                 crate::citus::config_table("attachments")
             ),
@@ -50,6 +54,7 @@ fn read_row(attachment: &str) -> Option<Row> {
             activities: row.get(3)?.unwrap_or(pg_sys::InvalidOid),
             mapping: serde_json::from_str(&mapping).unwrap_or_default(),
             mode: row.get(5)?.unwrap_or_default(),
+            adjustments_installed: row.get(6)?.unwrap_or_default(),
         }))
     })
     .unwrap_or_else(|e| {
@@ -432,7 +437,9 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         && text_like(event_type.typid)
         && properties.iter().all(|p| text_like(p.typid));
     let account = account_column(&row.model, row.leads, &leads);
-    let adjustments = adjustments_count(row.leads);
+    let adjustments = row.adjustments_installed
+        && !distributed_mapping(&row.mapping)
+        && stable_text(lead_key.base, lead_key.column.text);
     Attachment {
         name: attachment.to_string(),
         model: row.model,
@@ -452,25 +459,45 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
     }
 }
 
-/// Whether manual adjustments count in the scores of an attachment of these
-/// leads: when the table of them is installed (not between installing the
-/// library and ALTER EXTENSION UPDATE from 0.1.0, whose attach would otherwise
-/// create views over a missing table) and Citus does not distribute the leads
-/// (not supported there yet). Read-only SPI, as readers in parallel workers
-/// load attachments too.
-fn adjustments_count(leads: pg_sys::Oid) -> bool {
-    // SAFETY: the one argument is an oid datum, as $1 is.
-    let usable = unsafe {
-        crate::catalog::query_row(
-            c"SELECT pg_catalog.to_regclass('lead_score._adjustment_sums') IS NOT NULL \
-               AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
-            &[(pg_sys::OIDOID, pg_sys::Datum::from(leads))],
-        )
-    };
-    usable
-        .and_then(|r| r.into_iter().next().flatten())
-        .as_deref()
-        == Some("t")
+/// Whether an attachment's mapping says Citus distributes its tables
+/// (`_distribute_tables` adds their names for every node to resolve), where
+/// manual adjustments are not supported yet.
+fn distributed_mapping(mapping: &serde_json::Value) -> bool {
+    mapping.get("citus_leads").is_some()
+}
+
+/// Whether a key type's text is the same in every session (no DateStyle,
+/// TimeZone or extra_float_digits in it), so manual adjustments, kept by the
+/// key as text, find their lead from any session: integers, numeric, text,
+/// varchar, char, uuid and enums.
+fn stable_text(base: pg_sys::Oid, text: TextOf) -> bool {
+    text == TextOf::Output
+        || [
+            pg_sys::INT2OID,
+            pg_sys::INT4OID,
+            pg_sys::INT8OID,
+            pg_sys::NUMERICOID,
+            pg_sys::TEXTOID,
+            pg_sys::VARCHAROID,
+            pg_sys::BPCHAROID,
+            pg_sys::UUIDOID,
+        ]
+        .contains(&base)
+}
+
+/// `_adjustable(attachment)`: why manual adjustments cannot be made on an
+/// attachment, or NULL when they can (see `Attachment::adjustments`).
+#[pg_extern(name = "_adjustable", stable, strict, parallel_safe)]
+fn adjustable(attachment: &str) -> Option<String> {
+    if load(attachment, false).adjustments {
+        return None;
+    }
+    let distributed = read_row(attachment).is_some_and(|r| distributed_mapping(&r.mapping));
+    Some(if distributed {
+        format!("lead_score attachment \"{attachment}\" is distributed by Citus, where manual adjustments are not supported yet")
+    } else {
+        format!("lead_score attachment \"{attachment}\": manual adjustments need a lead key of type integer, numeric, text, varchar, char, uuid or an enum, whose text is the same in every session")
+    })
 }
 
 /// The leads column of the model's `accounts.field`, if its current version
@@ -908,32 +935,33 @@ fn detach(attachment: &str) -> bool {
             leads.as_ref(),
             activities.as_ref(),
         ));
-        // Its history and manual adjustments go with it, as its scores do.
-        let history = [
-            "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
-            "DELETE FROM lead_score.history_settings h WHERE h.attachment = $1",
-            "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
-            "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
-            "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
-            "DELETE FROM lead_score._adjustment_sums j WHERE j.attachment = $1",
-        ];
-        if let Err(e) = history
-            .iter()
-            .try_for_each(|sql| Spi::run_with_args(sql, &[attachment.into()]))
-            .and_then(|_| {
-                Spi::run_with_args(
-                    "DELETE FROM lead_score.attachments a WHERE a.name = $1",
-                    &[attachment.into()],
-                )
-            })
-        {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            );
-        }
+        forget_rows(attachment);
     });
     true
+}
+
+/// Deletes an attachment's row and what is kept of it in lead_score's tables:
+/// its history and manual adjustments go with it, as its scores do (`detach`,
+/// and an attachment whose table was dropped).
+fn forget_rows(attachment: &str) {
+    let rows = [
+        "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
+        "DELETE FROM lead_score.history_settings h WHERE h.attachment = $1",
+        "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
+        "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
+        "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
+        "DELETE FROM lead_score._adjustment_sums j WHERE j.attachment = $1",
+        "DELETE FROM lead_score.attachments a WHERE a.name = $1",
+    ];
+    if let Err(e) = rows
+        .iter()
+        .try_for_each(|sql| Spi::run_with_args(sql, &[attachment.into()]))
+    {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        );
+    }
 }
 
 /// Waits for every writer of an attachment and keeps new ones out until the
@@ -1092,15 +1120,7 @@ fn forget_dropped() {
             let leads = relation(leads).map(|r| r.0);
             let activities = relation(activities).map(|r| r.0);
             run_all(&drop_statements(&name, leads.as_ref(), activities.as_ref()));
-            if let Err(e) = Spi::run_with_args(
-                "DELETE FROM lead_score.attachments a WHERE a.name = $1",
-                &[name.as_str().into()],
-            ) {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: {e}"),
-                );
-            }
+            forget_rows(&name);
             detached.push(name);
         }
         detached

@@ -158,7 +158,59 @@ SELECT count(*) AS pending FROM lead_score.adj_text_pending;
 SELECT lead_key, round(fit::numeric, 2) AS fit, round(total::numeric, 2) AS total, adjustment, mql
 FROM lead_score.adj_text_current ORDER BY lead_key;
 SELECT lead_key, round(total::numeric, 2) AS total FROM lead_score.top_leads('adj_text', 1);
-SELECT lead_score.detach('adj_text');
+-- Dropping one of its tables forgets the attachment, and its adjustments with it.
+DROP TABLE adj.touches CASCADE;
+SELECT count(*) AS attachments, (SELECT count(*) FROM lead_score.adjustments WHERE attachment = 'adj_text') AS adjustments,
+       (SELECT count(*) FROM lead_score._adjustment_sums WHERE attachment = 'adj_text') AS sums
+FROM lead_score.attachments WHERE name = 'adj_text';
+
+-- Changing expires_at by hand only ends an active adjustment, now: it cannot
+-- rewrite when one counted, nor revive one that ended.
+SET ROLE adj_admin;
+UPDATE lead_score.adjustments SET expires_at = '2030-01-01' WHERE reason = 'admin';
+SELECT expires_at = lead_score._now() AS ended_now, ended_by FROM lead_score.adjustments WHERE reason = 'admin';
+\set VERBOSITY terse
+UPDATE lead_score.adjustments SET expires_at = NULL WHERE reason = 'admin';
+\set VERBOSITY default
+RESET ROLE;
+
+-- A key whose text depends on session settings (a timestamp, here) cannot be
+-- adjusted: an adjustment keeps the key as text.
+CREATE TABLE adj.visits (at timestamptz PRIMARY KEY, title text, email text);
+CREATE TABLE adj.visit_events (at timestamptz NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON adj.visit_events (at);
+INSERT INTO adj.visits VALUES ('2026-06-01 00:00+00');
+SELECT lead_score.attach('adj', 'adj.visits', 'adj.visit_events', '{"lead_key": "at", "activity_lead_key": "at"}',
+                         name => 'adj_ts') IS NOT NULL AS attached;
+\set VERBOSITY terse
+SELECT lead_score.adjust('adj_ts', '2026-06-01 00:00+00', 5, 'timestamp key');
+\set VERBOSITY default
+SELECT adjustment FROM lead_score.adj_ts_current;
+SELECT lead_score.detach('adj_ts');
+
+-- An enum key is read from text among the enum's labels, never through a cast:
+-- a cast its owner defines from text runs for no one.
+CREATE TYPE adj.tier AS ENUM ('gold', 'silver');
+CREATE TABLE adj.ran (who name);
+CREATE FUNCTION adj.tier_in(text) RETURNS adj.tier LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO adj.ran VALUES (current_user);
+    RETURN 'gold';
+END $$;
+CREATE CAST (text AS adj.tier) WITH FUNCTION adj.tier_in(text);
+CREATE TABLE adj.tiers (tier adj.tier PRIMARY KEY, title text, email text);
+CREATE TABLE adj.tier_events (tier adj.tier NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON adj.tier_events (tier);
+INSERT INTO adj.tiers VALUES ('gold', 'VP Sales'), ('silver', 'Engineer');
+SELECT lead_score.attach('adj', 'adj.tiers', 'adj.tier_events', '{"lead_key": "tier", "activity_lead_key": "tier"}',
+                         name => 'adj_enum') IS NOT NULL AS attached;
+SELECT lead_score.adjust('adj_enum', 'silver', 12, 'Enum key') IS NOT NULL AS made;
+SELECT lead_key, adjustment FROM lead_score.adj_enum_current ORDER BY lead_key;
+SELECT fit FROM lead_score.current_score('adj_enum', 'silver');
+SELECT lead_key FROM lead_score.top_leads('adj_enum', 1);
+SELECT count(*) AS rows FROM lead_score.explain_lead('adj_enum', 'silver');
+SELECT count(*) AS hostile_cast_ran FROM adj.ran;
+SELECT lead_score.detach('adj_enum');
 
 -- detach removes the attachment's adjustments with its scores and history.
 RESET lead_score.mock_now;

@@ -2209,10 +2209,10 @@ impl Attachment {
             Query::BackfillHistory => self.backfill_history_query(),
             Query::RecordHistoryLead => self.record_history_lead_query(),
             Query::LeadKeyText => format!(
-                "SELECT {} FROM {} s WHERE s.lead_key = CAST($1 AS {})",
+                "SELECT {} FROM {} s WHERE s.lead_key = {}",
                 text_of("s.lead_key", self.lead_key.text),
                 self.scores(),
-                self.key_type()
+                self.key_of_text("$1")
             ),
             Query::ExplainLead => self.explain_lead_query(),
             Query::CurrentView => {
@@ -2223,11 +2223,11 @@ impl Attachment {
             Query::CurrentScoreText => {
                 let a = self.adjusted("s");
                 format!(
-                    "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = CAST($1 AS {})",
+                    "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = {}",
                     a.fit,
                     ours(&names::merged(&self.name)),
                     a.join,
-                    self.key_type()
+                    self.key_of_text("$1")
                 )
             }
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
@@ -2446,10 +2446,7 @@ ins AS (
     FROM c c
     RETURNING 1)
 SELECT pg_catalog.count(*) FROM ins",
-            rows = self.current_rows(&format!(
-                " WHERE c.lead_key = CAST($3 AS {})",
-                self.key_type()
-            )),
+            rows = self.current_rows(&format!(" WHERE c.lead_key = {}", self.key_of_text("$3"))),
             history_insert = history_insert(self.adjustments),
         )
     }
@@ -2464,14 +2461,14 @@ LEFT JOIN LATERAL (
     SELECT lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
     FROM {activities} a WHERE {akey} = {lkey} AND a.{etime} <= lead_score.scoring_time()) e ON true
 CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
-WHERE {lkey} = CAST($2 AS {key_type})",
+WHERE {lkey} = {key}",
+            key = self.key_of_text("$2"),
             leads = self.leads.to_sql(),
             etype = self.event_type.text_of("a"),
             props = self.props_text("a"),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),
             lkey = self.lead_key.of("l"),
-            key_type = self.key_type(),
         )
     }
 
@@ -2488,13 +2485,13 @@ WHERE {lkey} = CAST($2 AS {key_type})",
        e.rules, e.points
 FROM {activities} a
 CROSS JOIN LATERAL lead_score._event_points($1, {etype}, a.{etime}::pg_catalog.timestamptz, {array}) e
-WHERE {akey} = CAST($2 AS {key_type})
+WHERE {akey} = {key}
 ORDER BY a.{etime} DESC",
             etime = ident(&self.occurred_at),
             etype = self.event_type.text_of("a"),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),
-            key_type = self.key_type(),
+            key = self.key_of_text("$2"),
         )
     }
 
@@ -2683,7 +2680,7 @@ pc AS (
 ac AS (
     SELECT s.lead_key FROM adj
     CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM {scores} s
-                        WHERE s.lead_key = CAST(adj.lead_key AS {key_type}) OFFSET 0) s
+                        WHERE s.lead_key = {adj_key} OFFSET 0) s
     CROSS JOIN floor f
     WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
       AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
@@ -2724,12 +2721,27 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             key = text_of("r.lead_key", self.lead_key.text),
             top_lead = ours("top_lead"),
             adj = self.adjustments_now(),
-            key_type = self.key_type(),
+            adj_key = self.key_of_text("adj.lead_key"),
             ikey = text_of("i.lead_key", self.lead_key.text),
             ackey = text_of("ac.lead_key", self.lead_key.text),
             skey = text_of("s.lead_key", self.lead_key.text),
             pskey = text_of("ps.lead_key", self.lead_key.text),
         )
+    }
+
+    /// A lead key given as text (`expr`), read as the key's type. A built-in
+    /// type's cast from text (which only a superuser can define); an enum's
+    /// label is looked up among the type's labels by their output text, never
+    /// through a cast, which the enum's owner could define to run their own
+    /// code as whoever reads it. No row for text that is no label.
+    fn key_of_text(&self, expr: &str) -> String {
+        match self.lead_key.text {
+            TextOf::Cast => format!("CAST({expr} AS {})", self.key_type()),
+            TextOf::Output => format!(
+                "(SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::{})) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) {expr})",
+                self.key_type()
+            ),
+        }
     }
 
     /// Each adjusted lead's adjustments at `scoring_time()` (lead_key as text,

@@ -739,7 +739,7 @@ pc AS (
 ac AS (
     SELECT s.lead_key FROM adj
     CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score"."evil_scores" s
-                        WHERE s.lead_key = CAST(adj.lead_key AS "crm"."lead key") OFFSET 0) s
+                        WHERE s.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) adj.lead_key) OFFSET 0) s
     CROSS JOIN floor f
     WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
       AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
@@ -783,7 +783,7 @@ SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS even
        e.rules, e.points
 FROM "$$"."a;b" a
 CROSS JOIN LATERAL lead_score._event_points($1, (a."ty pe")::text, a."at\"::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[]) e
-WHERE a."k'ey" = CAST($2 AS "crm"."lead key")
+WHERE a."k'ey" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2)
 ORDER BY a."at\" DESC;
 
 -- query record_history
@@ -856,7 +856,7 @@ SELECT pg_catalog.count(*) FROM ins;
 
 -- query record_history_lead
 WITH c AS (
-    SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c WHERE c.lead_key = CAST($3 AS "crm"."lead key")),
+    SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $3)),
 heads AS (
     INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM c c
@@ -873,7 +873,7 @@ ins AS (
 SELECT pg_catalog.count(*) FROM ins;
 
 -- query lead_key_text
-SELECT pg_catalog.format('%s', s.lead_key) FROM "lead_score"."evil_scores" s WHERE s.lead_key = CAST($1 AS "crm"."lead key");
+SELECT pg_catalog.format('%s', s.lead_key) FROM "lead_score"."evil_scores" s WHERE s.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
 
 -- query explain_lead
 SELECT x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
@@ -881,7 +881,7 @@ LEFT JOIN LATERAL (
     SELECT lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
     FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= lead_score.scoring_time()) e ON true
 CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
-WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = CAST($2 AS "crm"."lead key");
+WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2);
 
 -- query top_leads_all
 SELECT pg_catalog.format('%s', s.lead_key), x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -893,7 +893,7 @@ ORDER BY x.total DESC, s.lead_key LIMIT $1;
 
 -- query current_score_text
 SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = CAST($1 AS "crm"."lead key");
+LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
 
 -- query fold
 SELECT "lead_score"."evil__fold"();
