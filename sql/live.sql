@@ -1691,7 +1691,8 @@ BEGIN
     ELSE
         UPDATE lead_score._adjustment_sums t
         SET expires_at[pg_catalog.array_position(t.ids, NEW.id)] = NEW.expires_at
-        WHERE t.attachment = NEW.attachment AND t.lead_key = NEW.lead_key;
+        WHERE t.attachment = NEW.attachment AND t.lead_key = NEW.lead_key
+          AND pg_catalog.array_position(t.ids, NEW.id) IS NOT NULL;
     END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = NEW.attachment;
     EXECUTE lead_score._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score._now(), NEW.lead_key;
