@@ -2187,15 +2187,7 @@ impl Attachment {
             Query::Check => self.check_query(),
             Query::TopLeads => self.top_leads_query(),
             Query::TopLeadsAll => self.top_leads_all_query(),
-            Query::CurrentScore => {
-                let a = self.adjusted("s");
-                format!(
-                    "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = $1",
-                    a.fit,
-                    ours(&names::merged(&self.name)),
-                    a.join
-                )
-            }
+            Query::CurrentScore => self.current_score_query("$1"),
             Query::Timeline => self.timeline_query(),
             Query::CurrentScoresV010 => format!(
                 "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM {} c",
@@ -2220,16 +2212,7 @@ impl Attachment {
                     .sql
                     .replacen("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
             }
-            Query::CurrentScoreText => {
-                let a = self.adjusted("s");
-                format!(
-                    "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = {}",
-                    a.fit,
-                    ours(&names::merged(&self.name)),
-                    a.join,
-                    self.key_of_text("$1")
-                )
-            }
+            Query::CurrentScoreText => self.current_score_query(&self.key_of_text("$1")),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::CitusOutbox => format!(
@@ -2662,9 +2645,7 @@ stored AS MATERIALIZED (
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     LEFT JOIN adj ON adj.lead_key = {ikey}
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
-                        WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    {stored_score}
     WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
@@ -2690,9 +2671,7 @@ raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
     JOIN adj ON adj.lead_key = {ackey}
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
-                        WHERE s.lead_key = ac.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + adj.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    {raised_score}
     WHERE $2 OR NOT x.disqualified),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
@@ -2703,10 +2682,7 @@ merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps
     LEFT JOIN adj ON adj.lead_key = {pskey}
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {scores} s
-                        WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive,
-                                              lead_score.scoring_time()) x
+    {merged_score}
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
     SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
@@ -2721,11 +2697,30 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             key = text_of("r.lead_key", self.lead_key.text),
             top_lead = ours("top_lead"),
             adj = self.adjustments_now(),
+            stored_score = self.score_by_key("i.lead_key", "s.state", "coalesce(adj.points, 0::pg_catalog.float8)"),
+            merged_score = self.score_by_key(
+                "ps.lead_key",
+                "lead_score._live_merge(s.state, ps.st)",
+                "coalesce(adj.points, 0::pg_catalog.float8)"
+            ),
+            raised_score = self.score_by_key("ac.lead_key", "s.state", "adj.points"),
             adj_key = self.key_of_text("adj.lead_key"),
             ikey = text_of("i.lead_key", self.lead_key.text),
             ackey = text_of("ac.lead_key", self.lead_key.text),
             skey = text_of("s.lead_key", self.lead_key.text),
             pskey = text_of("ps.lead_key", self.lead_key.text),
+        )
+    }
+
+    /// One lead's current score, adjusted: the lead whose key is `key` (of
+    /// the key's type).
+    fn current_score_query(&self, key: &str) -> String {
+        let a = self.adjusted("s");
+        format!(
+            "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = {key}",
+            a.fit,
+            ours(&names::merged(&self.name)),
+            a.join,
         )
     }
 
@@ -2742,6 +2737,19 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
                 self.key_type()
             ),
         }
+    }
+
+    /// For `top_leads`: the score row of the lead keyed `key`, read by key
+    /// (OFFSET 0 keeps it a lookup per lead rather than a join over all leads)
+    /// as `s`, and its score `x` from `state` (over `s`) with `points` added to
+    /// its fit.
+    fn score_by_key(&self, key: &str, state: &str, points: &str) -> String {
+        format!(
+            "CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {} s
+                        WHERE s.lead_key = {key} OFFSET 0) s
+    CROSS JOIN LATERAL lead_score._live_score({state}, s.fit + {points}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
+            self.scores()
+        )
     }
 
     /// Each adjusted lead's adjustments at `scoring_time()` (lead_key as text,
