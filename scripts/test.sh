@@ -23,7 +23,8 @@ cd "$ROOT"
 
 log "lint: cargo fmt --check, cargo clippy -D warnings"
 set +e
-(cargo fmt --all --check && cargo clippy --all-targets --features mock_clock -- -D warnings) 2>&1 | tail -20
+(cargo fmt --all --check && cargo clippy --all-targets --features mock_clock -- -D warnings \
+    && cargo clippy -p lead_score_core --all-targets -- -D warnings) 2>&1 | tail -20
 record "cargo fmt + clippy" "${PIPESTATUS[0]}"
 set -e
 

@@ -24,7 +24,7 @@ fn data() -> (Vec<(String, Column)>, Vec<bool>) {
         };
         let c = ["red", "blue"][(next() * 2.0) as usize];
         let eta = -1.0 + if i == "Software" { 1.5 } else { 0.0 } + e.map_or(-0.5, |e| e / 500.0);
-        won.push(next() < 1.0 / (1.0 + (-eta as f64).exp()));
+        won.push(next() < 1.0 / (1.0 + (-eta).exp()));
         industry.push(Some(i.to_string()));
         employees.push(e);
         colour.push(Some(c.to_string()));
