@@ -33,17 +33,10 @@ export PGDATABASE=$DB
 PGOPTIONS="-c client_min_messages=warning" psql_q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 
 log "setting up $LEADS leads, $ACTIVITIES activities, and attaching the benchmark model"
-psql_q -v leads="$LEADS" -v acts="$ACTIVITIES" <<'SQL'
+psql_q -v leads="$LEADS" -v acts="$ACTIVITIES" -v leads_sql="$ROOT/bench/leads.sql" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION lead_score;
-CREATE TABLE leads (id bigint PRIMARY KEY, industry text, job_title text, employees int, country text,
-                    email text, phone text, budget text, decision_maker boolean);
-INSERT INTO leads
-SELECT g, (ARRAY['Software','Financial Services','Healthcare','Retail',NULL])[1 + g % 5],
-       (ARRAY['CEO','VP Marketing','Engineer','Manager','Student'])[1 + (g / 5) % 5],
-       (g * 37) % 20000, (ARRAY['US','GB','DE','IN',NULL])[1 + (g / 25) % 5], 'x' || g || '@corp.com',
-       CASE WHEN g % 3 = 0 THEN NULL ELSE '+1-555-0100' END, (ARRAY['approved','planned',NULL])[1 + g % 3], g % 2 = 0
-FROM generate_series(1, :leads) g;
+\i :leads_sql
 CREATE TABLE activities (id bigserial PRIMARY KEY, lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL, url text);
 SELECT setseed(0.25) AS seeded \gset
 INSERT INTO activities (lead_id, type, occurred_at, url)

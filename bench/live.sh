@@ -39,17 +39,10 @@ WORK=$(mktemp -d /tmp/lead_score_live.XXXX)
 chmod 777 "$WORK"
 
 log "setting up $LEADS leads and attaching the benchmark model"
-psql_q -v leads="$LEADS" <<'SQL'
+psql_q -v leads="$LEADS" -v leads_sql="$ROOT/bench/leads.sql" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION lead_score;
-CREATE TABLE leads (id bigint PRIMARY KEY, industry text, job_title text, employees int, country text,
-                    email text, phone text, budget text, decision_maker boolean);
-INSERT INTO leads
-SELECT g, (ARRAY['Software','Financial Services','Healthcare','Retail',NULL])[1 + g % 5],
-       (ARRAY['CEO','VP Marketing','Engineer','Manager','Student'])[1 + (g / 5) % 5],
-       (g * 37) % 20000, (ARRAY['US','GB','DE','IN',NULL])[1 + (g / 25) % 5], 'x' || g || '@corp.com',
-       CASE WHEN g % 3 = 0 THEN NULL ELSE '+1-555-0100' END, (ARRAY['approved','planned',NULL])[1 + g % 3], g % 2 = 0
-FROM generate_series(1, :leads) g;
+\i :leads_sql
 -- The attached activity table and an identical plain twin, indexes included.
 CREATE TABLE activities (id bigserial PRIMARY KEY, lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL, url text);
 CREATE INDEX ON activities (lead_id);

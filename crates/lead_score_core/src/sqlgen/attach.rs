@@ -2659,7 +2659,7 @@ pc AS (
 -- Leads outside those ranked, with no pending events, that adjustments can
 -- raise to the floor: ranked too.
 ac AS (
-    SELECT s.lead_key FROM adj
+    SELECT s.lead_key, adj.points FROM adj
     CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM {scores} s
                         WHERE s.lead_key = {adj_key} OFFSET 0) s
     CROSS JOIN floor f
@@ -2670,7 +2670,6 @@ ac AS (
 raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
-    JOIN adj ON adj.lead_key = {ackey}
     {raised_score}
     WHERE $2 OR NOT x.disqualified),
 ps AS (
@@ -2703,10 +2702,9 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
                 "lead_score._live_merge(s.state, ps.st)",
                 "coalesce(adj.points, 0::pg_catalog.float8)"
             ),
-            raised_score = self.score_by_key("ac.lead_key", "s.state", "adj.points"),
+            raised_score = self.score_by_key("ac.lead_key", "s.state", "ac.points"),
             adj_key = self.key_of_text("adj.lead_key"),
             ikey = text_of("i.lead_key", self.lead_key.text),
-            ackey = text_of("ac.lead_key", self.lead_key.text),
             skey = text_of("s.lead_key", self.lead_key.text),
             pskey = text_of("ps.lead_key", self.lead_key.text),
         )

@@ -737,7 +737,7 @@ pc AS (
 -- Leads outside those ranked, with no pending events, that adjustments can
 -- raise to the floor: ranked too.
 ac AS (
-    SELECT s.lead_key FROM adj
+    SELECT s.lead_key, adj.points FROM adj
     CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score"."evil_scores" s
                         WHERE s.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) adj.lead_key) OFFSET 0) s
     CROSS JOIN floor f
@@ -748,10 +748,9 @@ ac AS (
 raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
-    JOIN adj ON adj.lead_key = pg_catalog.format('%s', ac.lead_key)
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."evil_scores" s
                         WHERE s.lead_key = ac.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + adj.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st

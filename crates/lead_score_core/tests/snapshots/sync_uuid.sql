@@ -766,7 +766,7 @@ pc AS (
 -- Leads outside those ranked, with no pending events, that adjustments can
 -- raise to the floor: ranked too.
 ac AS (
-    SELECT s.lead_key FROM adj
+    SELECT s.lead_key, adj.points FROM adj
     CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score"."live_scores" s
                         WHERE s.lead_key = CAST(adj.lead_key AS "pg_catalog"."uuid") OFFSET 0) s
     CROSS JOIN floor f
@@ -777,10 +777,9 @@ ac AS (
 raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
-    JOIN adj ON adj.lead_key = (ac.lead_key)::text
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."live_scores" s
                         WHERE s.lead_key = ac.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + adj.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ps AS (
     SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1) AS st
