@@ -1007,10 +1007,15 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.expires_at IS NOT DISTINCT FROM OLD.expires_at THEN
         RETURN NULL;
     END IF;
-    -- The attachment's history lock first (as tick() takes it, which skips the
-    -- attachment meanwhile), then the lead's row of _adjustment_sums, in one
-    -- atomic statement: every writer takes them in this order.
-    PERFORM lead_score._history_lock(NEW.attachment, true);
+    -- The attachment's history settings row first, shared: a history check
+    -- (which locks it for update; tick() skips the attachment meanwhile) and
+    -- adjusters wait for each other, adjusters not for one another. Then the
+    -- lead's row of _adjustment_sums, in one atomic statement.
+    IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment) THEN
+        INSERT INTO lead_score.history_settings AS h (attachment) VALUES (NEW.attachment)
+        ON CONFLICT (attachment) DO NOTHING;
+    END IF;
+    PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment FOR SHARE;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO lead_score._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
         VALUES (NEW.attachment, NEW.lead_key, ARRAY[NEW.id], ARRAY[NEW.points], ARRAY[NEW.created_at],

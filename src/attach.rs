@@ -438,7 +438,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         && properties.iter().all(|p| text_like(p.typid));
     let account = account_column(&row.model, row.leads, &leads);
     let adjustments = row.adjustments_installed
-        && !distributed_mapping(&row.mapping)
+        && !distributed(&row.mapping, row.leads)
         && stable_text(lead_key.base, lead_key.column.text);
     Attachment {
         name: attachment.to_string(),
@@ -459,11 +459,29 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
     }
 }
 
-/// Whether an attachment's mapping says Citus distributes its tables
-/// (`_distribute_tables` adds their names for every node to resolve), where
-/// manual adjustments are not supported yet.
-fn distributed_mapping(mapping: &serde_json::Value) -> bool {
-    mapping.get("citus_leads").is_some()
+/// Whether Citus distributes an attachment's tables, where manual adjustments
+/// are not supported yet: its mapping names them for every node to resolve
+/// (`_distribute_tables`), or, before that (inside `attach`), Citus says so
+/// of its leads. Only a database with Citus installed pays for the query.
+fn distributed(mapping: &serde_json::Value, leads: pg_sys::Oid) -> bool {
+    if mapping.get("citus_leads").is_some() {
+        return true;
+    }
+    // SAFETY: a syscache lookup by a NUL-terminated name; missing_ok.
+    if unsafe { pg_sys::get_extension_oid(c"citus".as_ptr(), true) } == pg_sys::InvalidOid {
+        return false;
+    }
+    // SAFETY: the one argument is an oid datum, as $1 is.
+    let method = unsafe {
+        crate::catalog::query_row(
+            c"SELECT lead_score._citus_method($1::pg_catalog.regclass) IS NOT DISTINCT FROM 'h'",
+            &[(pg_sys::OIDOID, pg_sys::Datum::from(leads))],
+        )
+    };
+    method
+        .and_then(|r| r.into_iter().next().flatten())
+        .as_deref()
+        == Some("t")
 }
 
 /// Whether a key type's text is the same in every session (no DateStyle,
@@ -492,7 +510,7 @@ fn adjustable(attachment: &str) -> Option<String> {
     if load(attachment, false).adjustments {
         return None;
     }
-    let distributed = read_row(attachment).is_some_and(|r| distributed_mapping(&r.mapping));
+    let distributed = read_row(attachment).is_some_and(|r| distributed(&r.mapping, r.leads));
     Some(if distributed {
         format!("lead_score attachment \"{attachment}\" is distributed by Citus, where manual adjustments are not supported yet")
     } else {
@@ -944,19 +962,34 @@ fn detach(attachment: &str) -> bool {
 /// its history and manual adjustments go with it, as its scores do (`detach`,
 /// and an attachment whose table was dropped).
 fn forget_rows(attachment: &str) {
+    // The history settings row first: every writer of history and adjustments
+    // locks it before their rows.
     let rows = [
-        "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
         "DELETE FROM lead_score.history_settings h WHERE h.attachment = $1",
+        "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
         "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
         "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
-        "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
-        "DELETE FROM lead_score._adjustment_sums j WHERE j.attachment = $1",
         "DELETE FROM lead_score.attachments a WHERE a.name = $1",
     ];
-    if let Err(e) = rows
-        .iter()
-        .try_for_each(|sql| Spi::run_with_args(sql, &[attachment.into()]))
-    {
+    // Not there between installing this library and ALTER EXTENSION UPDATE
+    // from 0.1.0.
+    let adjustments = [
+        "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
+        "DELETE FROM lead_score._adjustment_sums j WHERE j.attachment = $1",
+    ];
+    let installed = Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regclass('lead_score._adjustment_sums') IS NOT NULL",
+    );
+    if let Err(e) = installed.and_then(|installed| {
+        let extra: &[&str] = if installed == Some(true) {
+            &adjustments
+        } else {
+            &[]
+        };
+        rows.iter()
+            .chain(extra)
+            .try_for_each(|sql| Spi::run_with_args(sql, &[attachment.into()]))
+    }) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             format!("lead_score: {e}"),

@@ -97,6 +97,14 @@ for script in "$HERE"/lead_score--*.sql; do
     # V's SQL runs with this version's library until the update: its reads still work.
     check "$v: its current_scores reads with the new library" \
         "$(q "$db" "SELECT count(*) FROM lead_score.current_scores")" 400
+    # Dropping an attached table in that window forgets the attachment (this
+    # version's event trigger code, with V's tables).
+    q "$db" "CREATE TABLE crm.tmp_leads (LIKE crm.leads INCLUDING ALL);
+             CREATE TABLE crm.tmp_acts (LIKE crm.activities INCLUDING ALL);
+             SELECT lead_score.attach('m', 'crm.tmp_leads', 'crm.tmp_acts', name => 'tmp');
+             DROP TABLE crm.tmp_acts CASCADE; DROP TABLE crm.tmp_leads" >/dev/null 2>&1 || true
+    check "$v: dropping an attached table before the update forgets the attachment" \
+        "$(q "$db" "SELECT count(*) FROM lead_score.attachments WHERE name = 'tmp'")" 0
     # What V's own attach did not create (the fixture ran V's attach with this
     # library, which creates them): the update must.
     q "$db" "DROP VIEW IF EXISTS lead_score.live_categories, lead_score.feed_categories" >/dev/null

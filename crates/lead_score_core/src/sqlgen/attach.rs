@@ -2099,7 +2099,8 @@ pub enum Query {
     RecordHistoryLead,
     /// A lead's key as its score row holds it, as text (the form
     /// `lead_score.adjustments` keeps): $1 the key as text, read as the key
-    /// type. No row for no such lead.
+    /// type. No row for no such lead. Through the current view, as
+    /// [`Query::CurrentScore`].
     LeadKeyText,
     /// `explain` of one lead from its row and its activities up to
     /// `scoring_time()`, through the aggregates: $1 model, $2 the key as text.
@@ -2201,9 +2202,9 @@ impl Attachment {
             Query::BackfillHistory => self.backfill_history_query(),
             Query::RecordHistoryLead => self.record_history_lead_query(),
             Query::LeadKeyText => format!(
-                "SELECT {} FROM {} s WHERE s.lead_key = {}",
-                text_of("s.lead_key", self.lead_key.text),
-                self.scores(),
+                "SELECT {} FROM {} c WHERE c.lead_key = {}",
+                text_of("c.lead_key", self.lead_key.text),
+                ours(&names::current(&self.name)),
                 self.key_of_text("$1")
             ),
             Query::ExplainLead => self.explain_lead_query(),
@@ -2710,15 +2711,18 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
         )
     }
 
-    /// One lead's current score, adjusted: the lead whose key is `key` (of
-    /// the key's type).
+    /// One lead's current score: the current view's row of the lead whose key
+    /// is `key` (of the key's type). Through the view, so a reader locks it
+    /// before the relations under it, in the order `detach` drops them.
     fn current_score_query(&self, key: &str) -> String {
-        let a = self.adjusted("s");
         format!(
-            "SELECT (lead_score._live_score(s.state, {}, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM {} s{} WHERE s.lead_key = {key}",
-            a.fit,
-            ours(&names::merged(&self.name)),
-            a.join,
+            "SELECT {} FROM {} c WHERE c.lead_key = {key}",
+            SCORE
+                .iter()
+                .map(|(f, _, _)| format!("c.{}", ident(f)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ours(&names::current(&self.name)),
         )
     }
 

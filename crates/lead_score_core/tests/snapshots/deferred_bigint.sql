@@ -658,7 +658,7 @@ SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grad
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
-SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = $1;
+SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."bench_current" c WHERE c.lead_key = $1;
 
 -- query timeline
 SELECT a."occurred_at"::pg_catalog.timestamptz AS occurred_at, (a."type")::text AS event_type, NULL::pg_catalog.text[] AS properties,
@@ -755,7 +755,7 @@ ins AS (
 SELECT pg_catalog.count(*) FROM ins;
 
 -- query lead_key_text
-SELECT (s.lead_key)::text FROM "lead_score"."bench_scores" s WHERE s.lead_key = CAST($1 AS "pg_catalog"."int8");
+SELECT (c.lead_key)::text FROM "lead_score"."bench_current" c WHERE c.lead_key = CAST($1 AS "pg_catalog"."int8");
 
 -- query explain_lead
 SELECT x.* FROM "public"."leads" l
@@ -773,7 +773,7 @@ WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1;
 
 -- query current_score_text
-SELECT (lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."bench_merged" s WHERE s.lead_key = CAST($1 AS "pg_catalog"."int8");
+SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."bench_current" c WHERE c.lead_key = CAST($1 AS "pg_catalog"."int8");
 
 -- query fold
 SELECT "lead_score"."bench__fold"();

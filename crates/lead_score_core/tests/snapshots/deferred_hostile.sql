@@ -773,8 +773,7 @@ SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.e
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
-SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = $1;
+SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."evil_current" c WHERE c.lead_key = $1;
 
 -- query timeline
 SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[] AS properties,
@@ -871,7 +870,7 @@ ins AS (
 SELECT pg_catalog.count(*) FROM ins;
 
 -- query lead_key_text
-SELECT pg_catalog.format('%s', s.lead_key) FROM "lead_score"."evil_scores" s WHERE s.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
+SELECT pg_catalog.format('%s', c.lead_key) FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
 
 -- query explain_lead
 SELECT x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
@@ -890,8 +889,7 @@ WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1;
 
 -- query current_score_text
-SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."evil_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key) WHERE s.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
+SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
 
 -- query fold
 SELECT "lead_score"."evil__fold"();

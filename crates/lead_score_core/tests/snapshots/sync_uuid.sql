@@ -802,8 +802,7 @@ SELECT ARRAY(SELECT ROW((r.lead_key)::text, r.total, r.fit, r.engagement, r.grad
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
 -- query current_score
-SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."live_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'live' AND j.lead_key = (s.lead_key)::text WHERE s.lead_key = $1;
+SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."live_current" c WHERE c.lead_key = $1;
 
 -- query timeline
 SELECT a."at"::pg_catalog.timestamptz AS occurred_at, (a."kind")::text AS event_type, ARRAY[(a."page")::text]::pg_catalog.text[] AS properties,
@@ -900,7 +899,7 @@ ins AS (
 SELECT pg_catalog.count(*) FROM ins;
 
 -- query lead_key_text
-SELECT (s.lead_key)::text FROM "lead_score"."live_scores" s WHERE s.lead_key = CAST($1 AS "pg_catalog"."uuid");
+SELECT (c.lead_key)::text FROM "lead_score"."live_current" c WHERE c.lead_key = CAST($1 AS "pg_catalog"."uuid");
 
 -- query explain_lead
 SELECT x.* FROM "app"."people" l
@@ -919,8 +918,7 @@ WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1;
 
 -- query current_score_text
-SELECT (lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time())).* FROM "lead_score"."live_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'live' AND j.lead_key = (s.lead_key)::text WHERE s.lead_key = CAST($1 AS "pg_catalog"."uuid");
+SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."live_current" c WHERE c.lead_key = CAST($1 AS "pg_catalog"."uuid");
 
 -- query fold
 SELECT "lead_score"."live__fold"();
