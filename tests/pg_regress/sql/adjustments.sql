@@ -209,6 +209,29 @@ SELECT lead_key, adjustment FROM lead_score.adj_enum_current ORDER BY lead_key;
 SELECT fit FROM lead_score.current_score('adj_enum', 'silver');
 SELECT lead_key FROM lead_score.top_leads('adj_enum', 1);
 SELECT count(*) AS rows FROM lead_score.explain_lead('adj_enum', 'silver');
+-- A raised enum-keyed lead outside top_leads' first round (64 leads by bound):
+-- 99 leads with a webinar each, one with nothing, which +100 makes the top.
+DO $$ BEGIN
+    EXECUTE 'CREATE TYPE adj.rank AS ENUM (' || (SELECT string_agg(quote_literal('r' || lpad(g::text, 3, '0')), ', ')
+                                                 FROM generate_series(1, 100) g) || ')';
+END $$;
+CREATE TABLE adj.ranked (r adj.rank PRIMARY KEY, title text, email text);
+CREATE TABLE adj.ranked_events (r adj.rank NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON adj.ranked_events (r);
+INSERT INTO adj.ranked SELECT v, 'Engineer' FROM unnest(enum_range(NULL::adj.rank)) v;
+-- Each an hour older than the one before, so the bounds differ and the first
+-- round settles: the raised lead is found among the adjusted ones.
+INSERT INTO adj.ranked_events
+SELECT v, 'webinar', '2026-06-09 11:00+00'::timestamptz - (o * interval '1 hour')
+FROM unnest(enum_range(NULL::adj.rank)) WITH ORDINALITY AS e(v, o) WHERE v <> 'r050';
+SELECT lead_score.attach('adj', 'adj.ranked', 'adj.ranked_events', '{"lead_key": "r", "activity_lead_key": "r"}',
+                         name => 'adj_ranked') IS NOT NULL AS attached;
+SELECT lead_score.adjust('adj_ranked', 'r050', 100, 'Board member') IS NOT NULL AS made;
+SELECT lead_key, round(total::numeric, 2) AS total FROM lead_score.top_leads('adj_ranked', 2);
+SELECT lead_key::text, round(total::numeric, 2) AS total FROM lead_score.adj_ranked_current ORDER BY total DESC, lead_key LIMIT 2;
+SELECT lead_score.detach('adj_ranked');
+INSERT INTO adj.tier_events VALUES ('silver', 'page_view', '2026-06-09 10:00+00');
+SELECT occurred_at, event_type, rules FROM lead_score.timeline('adj_enum', 'silver');
 SELECT count(*) AS hostile_cast_ran FROM adj.ran;
 SELECT lead_score.detach('adj_enum');
 
