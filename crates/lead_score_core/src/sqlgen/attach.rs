@@ -1323,9 +1323,17 @@ fn history_insert(adjustment: bool) -> String {
     )
 }
 
-/// The start of the history steps' upsert of each lead's head, from rows `c`.
-const HEADS_UPSERT: &str = "INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
-    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified";
+/// The history steps' upsert of each lead's head (its classification), from
+/// rows `c` of the relation `rows`, for attachment $1.
+fn heads_upsert(rows: &str) -> String {
+    format!(
+        "INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM {rows} c
+    ON CONFLICT (attachment, lead_key) DO UPDATE
+    SET (grade, label, quadrant, mql, disqualified)
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)"
+    )
+}
 
 /// `_emit_alerts` over rows aliased `alias`: one call per statement, with the
 /// rows' keys as text, totals and alerts in arrays, in scan order.
@@ -2395,10 +2403,7 @@ changed AS (
        OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
 heads AS (
-    {HEADS_UPSERT} FROM changed c
-    ON CONFLICT (attachment, lead_key) DO UPDATE
-    SET (grade, label, quadrant, mql, disqualified)
-      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+    {heads}),
 counts AS (
     INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
     SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
@@ -2411,6 +2416,7 @@ ins AS (
     FROM changed c
     RETURNING 1)
 SELECT pg_catalog.count(*) FROM ins",
+            heads = heads_upsert("changed"),
             history_insert = history_insert(self.adjustments),
         )
     }
@@ -2421,16 +2427,14 @@ SELECT pg_catalog.count(*) FROM ins",
             "WITH c AS (
     {rows}),
 heads AS (
-    {HEADS_UPSERT} FROM c c
-    ON CONFLICT (attachment, lead_key) DO UPDATE
-    SET (grade, label, quadrant, mql, disqualified)
-      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+    {heads}),
 ins AS (
     {history_insert}
     FROM c c
     RETURNING 1)
 SELECT pg_catalog.count(*) FROM ins",
             rows = self.current_rows(&format!(" WHERE c.lead_key = {}", self.key_of_text("$3"))),
+            heads = heads_upsert("c"),
             history_insert = history_insert(self.adjustments),
         )
     }
