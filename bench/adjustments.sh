@@ -50,7 +50,7 @@ ANALYZE leads, activities;
 SQL
 psql_q -c "SELECT lead_score.create_model('bench', \$spec\$$(cat "$ROOT/bench/model.json")\$spec\$)" >/dev/null
 PGOPTIONS="-c client_min_messages=warning" psql_q -c "SELECT lead_score.attach('bench', 'leads', 'activities')" >/dev/null
-psql_q -c "VACUUM ANALYZE lead_score.bench_scores" >/dev/null
+psql_q -c "VACUUM ANALYZE lead_score_internal.bench_scores" >/dev/null
 
 # The timed reads, as functions returning milliseconds. "byhand" is each read
 # without the adjustments' join: the current view as it was before them.
@@ -65,8 +65,8 @@ END $$;
 CREATE FUNCTION full_byhand() RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t timestamptz := clock_timestamp(); n bigint;
 BEGIN
-    SELECT count(*) INTO n FROM lead_score.bench_merged s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    SELECT count(*) INTO n FROM lead_score_internal.bench_merged s
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE x.total > -1e9;
     RETURN 1000 * extract(epoch FROM clock_timestamp() - t);
 END $$;
@@ -82,8 +82,8 @@ CREATE FUNCTION one_byhand(keys bigint[]) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t timestamptz := clock_timestamp(); k bigint; v float8;
 BEGIN
     FOREACH k IN ARRAY keys LOOP
-        SELECT x.total INTO v FROM lead_score.bench_merged s
-        CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+        SELECT x.total INTO v FROM lead_score_internal.bench_merged s
+        CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
         WHERE s.lead_key = k;
     END LOOP;
     RETURN 1000 * extract(epoch FROM clock_timestamp() - t) / cardinality(keys);
@@ -126,7 +126,7 @@ psql_q -v n="$ADJUSTMENTS" -v leads="$LEADS" <<'SQL'
 SELECT count(lead_score.adjust('bench', (1 + floor(random() * :leads)::bigint)::text,
                                CASE WHEN g % 2 = 0 THEN 40 ELSE -15 END, 'bench')) AS adjusted
 FROM generate_series(1, :n) g \g /dev/null
-ANALYZE lead_score.adjustments, lead_score._adjustment_sums;
+ANALYZE lead_score.adjustments, lead_score_internal._adjustment_sums;
 SQL
 measure "$ADJUSTMENTS adjustments"
 check=$(q "SELECT count(*) FROM (SELECT lead_key, total FROM lead_score.top_leads('bench', 100)

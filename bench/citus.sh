@@ -96,10 +96,10 @@ PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "SELECT lead_score.att
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('deferred')" >/dev/null
 on "$COORD" -c "INSERT INTO d.leads SELECT * FROM crm.leads" >/dev/null
 copy_deferred=$(seconds "$COORD" "\\copy d.activities (lead_id, type, occurred_at, url) FROM '$file'")
-pending_rows=$(on "$COORD" -c "SELECT count(*) FROM lead_score.deferred_pending")
+pending_rows=$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.deferred_pending")
 mismatches_pending=$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('deferred')")
 tick_fold=$(seconds "$COORD" "SELECT lead_score.tick()")
-left=$(on "$COORD" -c "SELECT count(*) FROM lead_score.deferred_pending")
+left=$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.deferred_pending")
 mismatches_folded=$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('deferred')")
 tick_idle=$(seconds "$COORD" "SELECT lead_score.tick()")
 

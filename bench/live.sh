@@ -99,7 +99,7 @@ for ((r = 1; r <= REPS; r++)); do
         psql_q -c "TRUNCATE activities_deferred" >/dev/null
         # Again on analyzed tables: the fold's plan must not depend on statistics.
         psql_q -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" \
-               -c "ANALYZE activities_deferred, lead_score.bench_deferred_pending, lead_score.bench_deferred_scores" >/dev/null
+               -c "ANALYZE activities_deferred, lead_score_internal.bench_deferred_pending, lead_score_internal.bench_deferred_scores" >/dev/null
         fold_copy_analyzed=$(tick_s)
         tick_idle=$(tick_s)
         psql_q -c "TRUNCATE activities_deferred" >/dev/null
@@ -142,13 +142,13 @@ r2_deferred=$(run_pgbench activities_deferred); r2_sync=$(run_pgbench activities
 read -r tps_plain p50_plain p99_plain <<<"$(best "$r1_plain" "$r2_plain")"
 read -r tps_attached p50_attached p99_attached <<<"$(best "$r1_sync" "$r2_sync")"
 read -r tps_deferred p50_deferred p99_deferred <<<"$(best "$r1_deferred" "$r2_deferred")"
-pending_events=$(psql_q -tAc "SELECT count(*) FROM lead_score.bench_deferred_pending")
-pending_leads=$(psql_q -tAc "SELECT count(DISTINCT lead_key) FROM lead_score.bench_deferred_pending")
+pending_events=$(psql_q -tAc "SELECT count(*) FROM lead_score_internal.bench_deferred_pending")
+pending_leads=$(psql_q -tAc "SELECT count(DISTINCT lead_key) FROM lead_score_internal.bench_deferred_pending")
 top_pending_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
 fold_pgbench=$(tick_s)
 top_folded_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
 # The fold leaves dead rows in the pending table until (auto)vacuum; then:
-psql_q -c "VACUUM lead_score.bench_deferred_pending" >/dev/null
+psql_q -c "VACUUM lead_score_internal.bench_deferred_pending" >/dev/null
 top_vacuumed_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
 top_deferred_plan=$(psql -X -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
     -c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_level = notice" \

@@ -127,5 +127,5 @@ SELECT lead_score.create_model('crm', $spec$
 $spec$);
 
 -- Live scores: from now on every write to crm.leads or crm.activities updates
--- lead_score.crm_scores in the same transaction, and raises alerts.
+-- lead_score_internal.crm_scores in the same transaction, and raises alerts.
 SELECT lead_score.attach('crm', 'crm.leads', 'crm.activities');

@@ -1,3 +1,8 @@
+-- Internal objects have a schema of their own (src/layout.rs), created first:
+-- every part of this script puts functions there. (pgrx's own
+-- CREATE SCHEMA IF NOT EXISTS for it, later, then does nothing.)
+CREATE SCHEMA lead_score_internal;
+
 -- Models are user configuration: pg_extension_config_dump makes pg_dump keep them.
 CREATE TABLE lead_score.models (
     id              bigserial PRIMARY KEY,

@@ -4,7 +4,7 @@
 -------------------------------------------------------------------------------
 
 -- Whether the citus extension is installed in this database.
-CREATE FUNCTION lead_score._citus()
+CREATE FUNCTION lead_score_internal._citus()
 RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) ''citus'')';
@@ -12,14 +12,14 @@ AS 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERA
 -- Citus's distribution method of a table: 'h' (hash-distributed), 'n' (a
 -- reference or Citus local table), or NULL when it is not a Citus table (or
 -- Citus is not installed).
-CREATE FUNCTION lead_score._citus_method(t regclass)
+CREATE FUNCTION lead_score_internal._citus_method(t regclass)
 RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     m text;
 BEGIN
-    IF NOT lead_score._citus() THEN
+    IF NOT lead_score_internal._citus() THEN
         RETURN NULL;
     END IF;
     EXECUTE 'SELECT p.partmethod::text FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1' INTO m USING t;
@@ -37,7 +37,7 @@ $$;
 -- transaction; attach() calls it for leads that are already distributed, so
 -- its first scoring reads distributed tables only. Returns whether it changed
 -- anything.
-CREATE FUNCTION lead_score._distribute_tables(attachment text)
+CREATE FUNCTION lead_score_internal._distribute_tables(attachment text)
 RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- Citus would otherwise convert every local table linked by a foreign key to a
@@ -52,7 +52,7 @@ DECLARE
     act_col  text;
     changed  boolean := false;
 BEGIN
-    IF NOT lead_score._citus() THEN
+    IF NOT lead_score_internal._citus() THEN
         RAISE EXCEPTION 'lead_score.distribute needs the citus extension, which is not installed in this database'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Run CREATE EXTENSION citus on the coordinator first (docs/citus.md).';
@@ -62,7 +62,7 @@ BEGIN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', _distribute_tables.attachment
             USING ERRCODE = 'undefined_object';
     END IF;
-    IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+    IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
         RAISE EXCEPTION 'lead_score attachment "%": % is not a distributed table', att.name, att.leads
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Distribute it by its lead key with create_distributed_table first, and its activities co-located with it.';
@@ -83,21 +83,21 @@ BEGIN
     -- Configuration: reference tables, in foreign-key order.
     FOREACH t IN ARRAY ARRAY['lead_score.models', 'lead_score.model_versions', 'lead_score.attachments',
                              'lead_score.outcome_links']::regclass[] LOOP
-        IF lead_score._citus_method(t) IS NULL THEN
+        IF lead_score_internal._citus_method(t) IS NULL THEN
             PERFORM create_reference_table(t);
             changed := true;
         END IF;
     END LOOP;
     -- Alerts, by lead key (Citus needs it in the primary key).
-    IF lead_score._citus_method('lead_score.alerts') IS NULL THEN
+    IF lead_score_internal._citus_method('lead_score.alerts') IS NULL THEN
         ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_pkey, ADD PRIMARY KEY (lead_key, id);
         PERFORM create_distributed_table('lead_score.alerts', 'lead_key');
         changed := true;
     END IF;
     -- The attachment's outbox: the triggers on the shards write their alerts to
     -- its co-located shard, and relay_alerts() moves them to lead_score.alerts.
-    IF pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
-        EXECUTE lead_score._sql(att.name, 'citus_outbox');
+    IF pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
+        EXECUTE lead_score_internal._sql(att.name, 'citus_outbox');
         changed := true;
     END IF;
     -- A regclass in a reference table is the coordinator's OID; every node
@@ -108,10 +108,10 @@ BEGIN
         WHERE a.name = att.name;
         changed := true;
     END IF;
-    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_scores')),
-                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_pending')),
-                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
-        IF lead_score._citus_method(t) IS NULL THEN
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_scores')),
+                             pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_pending')),
+                             pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
+        IF lead_score_internal._citus_method(t) IS NULL THEN
             PERFORM create_distributed_table(t, 'lead_key', colocate_with => att.leads::text);
             changed := true;
         END IF;
@@ -135,7 +135,7 @@ $$;
 -- over the activity shards): the group's own trigger functions, which name its
 -- shards (lead_score_core::sqlgen::attach::Placement), take the place of the
 -- triggers Citus copied from the distributed tables. Idempotent.
-CREATE FUNCTION lead_score._citus_install_shard(attachment text, activity_shard text)
+CREATE FUNCTION lead_score_internal._citus_install_shard(attachment text, activity_shard text)
 RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- The functions are this node's own: a worker does not propagate them.
@@ -157,7 +157,7 @@ BEGIN
     suffix := '_' || shard;
     -- Installed already (every group has a recompute function; a deferred
     -- attachment's C insert trigger has no function of its own).
-    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
+    IF pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
         RETURN false;
     END IF;
     -- The shards of leads, activities, scores and pending that hold the same keys.
@@ -168,9 +168,9 @@ BEGIN
              WHERE d.shardid = $1'
         INTO shards
         USING shard, ARRAY[(att.mapping ->> 'citus_leads')::regclass, (att.mapping ->> 'citus_activities')::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
+                           ('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
+                           ('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
+                           ('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
     IF pg_catalog.cardinality(shards) IS DISTINCT FROM 5 THEN
         RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -182,7 +182,7 @@ BEGIN
         INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
     -- The triggers Citus copied to the shards, which call the distributed tables'
     -- functions, are replaced by the group's own.
-    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
+    FOREACH s IN ARRAY lead_score_internal._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
         EXECUTE s;
     END LOOP;
     RETURN true;
@@ -208,14 +208,14 @@ DECLARE
     r     record;
     bad   text;
 BEGIN
-    IF lead_score._distribute_tables(distribute.attachment) THEN
+    IF lead_score_internal._distribute_tables(distribute.attachment) THEN
         COMMIT;
     END IF;
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
     FOR r IN EXECUTE 'SELECT p.nodename, p.nodeport, p.shardid, p.success, p.result
                       FROM pg_catalog.run_command_on_placements($1, $2, false) p ORDER BY p.shardid'
              USING att.activities,
-                   'SELECT lead_score._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
+                   'SELECT lead_score_internal._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
     LOOP
         IF NOT r.success THEN
             bad := pg_catalog.format('%s:%s shard %s: %s', r.nodename, r.nodeport, r.shardid, r.result);
@@ -224,8 +224,8 @@ BEGIN
         END IF;
     END LOOP;
     FOR v IN SELECT c.oid FROM pg_class c
-             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'v'
-               AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',
+             WHERE c.relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
+               AND c.relkind = 'v' AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',
                                  att.name || '_categories')
              -- Each after the views it reads.
              ORDER BY c.relname IN (att.name || '_current', att.name || '_categories'),
@@ -233,7 +233,7 @@ BEGIN
     LOOP
         IF v = pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_current')) THEN
             -- As generated for distributed tables (no manual adjustments there yet).
-            EXECUTE lead_score._sql(att.name, 'current_view');
+            EXECUTE lead_score_internal._sql(att.name, 'current_view');
         ELSE
             EXECUTE 'CREATE OR REPLACE VIEW ' || v::text || ' AS ' || pg_catalog.pg_get_viewdef(v);
         END IF;
@@ -250,7 +250,7 @@ COMMENT ON PROCEDURE lead_score.distribute(text) IS
 -- of its own, which must not wait for a lock the caller's (tick's) transaction
 -- may hold on the shards: a group it cannot lock within lock_timeout is left
 -- for the next tick.
-CREATE FUNCTION lead_score._citus_fold_node(attachment text)
+CREATE FUNCTION lead_score_internal._citus_fold_node(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s'
@@ -278,7 +278,7 @@ BEGIN
                           ORDER BY s.shardid'
                  USING activities
     LOOP
-        f := pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(_citus_fold_node.attachment || '__fold_' || shard));
+        f := pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(_citus_fold_node.attachment || '__fold_' || shard));
         IF f IS NULL THEN
             RAISE WARNING 'lead_score attachment "%": shard % has no fold function; run CALL lead_score.distribute(%)',
                 _citus_fold_node.attachment, shard, pg_catalog.quote_literal(_citus_fold_node.attachment);
@@ -300,7 +300,7 @@ $$;
 -- parallel, each node in a transaction of its own (_citus_fold_node: one
 -- connection per node, not per shard); returns the alerts they wrote to the
 -- outbox, which relay_alerts() then sends.
-CREATE FUNCTION lead_score._citus_fold(attachment text)
+CREATE FUNCTION lead_score_internal._citus_fold(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -313,7 +313,7 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
-             USING 'SELECT lead_score._citus_fold_node(' || pg_catalog.quote_literal(_citus_fold.attachment) || ')'
+             USING 'SELECT lead_score_internal._citus_fold_node(' || pg_catalog.quote_literal(_citus_fold.attachment) || ')'
     LOOP
         IF NOT r.success THEN
             RAISE EXCEPTION 'lead_score: folding the pending events of attachment "%" failed on node %: %',
@@ -325,9 +325,9 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION lead_score._citus_fold(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_fold(text) IS
     'On Citus: fold a deferred attachment''s pending events on every node, shard group by shard group; tick() calls it.';
-COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_fold_node(text) IS
     'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
 
 -- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
@@ -335,7 +335,7 @@ COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
 -- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
 -- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
 -- only, which no DDL of the coordinator reaches. Returns how many it dropped.
-CREATE FUNCTION lead_score._citus_forget_node(attachment text)
+CREATE FUNCTION lead_score_internal._citus_forget_node(attachment text)
 RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- This node's own objects: nothing to propagate.
@@ -349,14 +349,14 @@ DECLARE
 BEGIN
     FOR o IN SELECT 'FUNCTION' AS kind, p.oid::regprocedure::text AS name
              FROM pg_catalog.pg_proc p
-             WHERE p.pronamespace = 'lead_score'::regnamespace
+             WHERE p.pronamespace = 'lead_score_internal'::regnamespace
                AND pg_catalog.starts_with(p.proname::text, _citus_forget_node.attachment || '__')
                AND pg_catalog.substr(p.proname::text, pg_catalog.length(_citus_forget_node.attachment) + 3)
                    ~ '^((act|lead)_(ins|upd|del|trunc)|fold|recompute)_[0-9]+$'
              UNION ALL
              SELECT 'TABLE', c.oid::regclass::text
              FROM pg_catalog.pg_class c
-             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'r'
+             WHERE c.relnamespace = 'lead_score_internal'::regnamespace AND c.relkind = 'r'
                AND pg_catalog.starts_with(c.relname::text, _citus_forget_node.attachment || '_stripes_')
                AND pg_catalog.substr(c.relname::text, pg_catalog.length(_citus_forget_node.attachment) + 10) ~ '^[0-9]+$'
              ORDER BY 1, 2
@@ -374,7 +374,7 @@ $$;
 -- of its own. A node that fails (a lock it cannot take within a second, say)
 -- only warns: its objects stay, unused, to drop by hand (docs/citus.md).
 -- Returns how many objects were dropped.
-CREATE FUNCTION lead_score._citus_forget(attachment text)
+CREATE FUNCTION lead_score_internal._citus_forget(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -383,7 +383,7 @@ DECLARE
     n bigint := 0;
 BEGIN
     FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
-             USING 'SELECT lead_score._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
+             USING 'SELECT lead_score_internal._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
     LOOP
         IF r.success THEN
             n := n + r.result::bigint;
@@ -395,15 +395,15 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION lead_score._citus_forget(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_forget(text) IS
     'On Citus: drop an attachment''s shard-group functions and stripe tables on every node; detach() calls it.';
-COMMENT ON FUNCTION lead_score._citus_forget_node(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_forget_node(text) IS
     'On a Citus node: drop an attachment''s shard-group functions (with their triggers) and stripe tables; _citus_forget calls it.';
 
 -- The alerts of a statement on a shard, written to its attachment's outbox
 -- shard on the same node (the generated trigger functions of a shard group
 -- call it, lead_score_core::sqlgen::attach::Placement); returns how many.
-CREATE FUNCTION lead_score._emit_outbox(outbox regclass, attachment text, model text, lead_keys anyarray,
+CREATE FUNCTION lead_score_internal._emit_outbox(outbox regclass, attachment text, model text, lead_keys anyarray,
                                         totals float8[], alerts jsonb[])
 RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -436,12 +436,12 @@ DECLARE
     n    bigint;
     sent bigint := 0;
 BEGIN
-    IF NOT lead_score._citus() THEN
+    IF NOT lead_score_internal._citus() THEN
         RETURN 0;
     END IF;
     FOR att IN SELECT a.name FROM lead_score.attachments a ORDER BY a.name LOOP
-        CONTINUE WHEN pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL;
-        EXECUTE lead_score._sql(att.name, 'citus_relay') INTO n;
+        CONTINUE WHEN pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL;
+        EXECUTE lead_score_internal._sql(att.name, 'citus_relay') INTO n;
         sent := sent + n;
     END LOOP;
     RETURN sent;
@@ -450,10 +450,10 @@ $$;
 COMMENT ON FUNCTION lead_score.relay_alerts() IS
     'On Citus: move the alerts written on the workers to lead_score.alerts and announce them on the coordinator (NOTIFY lead_score_alerts); tick() calls it.';
 
-REVOKE ALL ON FUNCTION lead_score._distribute_tables(text), lead_score._citus_install_shard(text, text),
-                       lead_score._citus_fold(text), lead_score._citus_fold_node(text),
-                       lead_score._citus_forget(text), lead_score._citus_forget_node(text),
-                       lead_score._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]),
+REVOKE ALL ON FUNCTION lead_score_internal._distribute_tables(text), lead_score_internal._citus_install_shard(text, text),
+                       lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
+                       lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text),
+                       lead_score_internal._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]),
                        lead_score.relay_alerts() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE lead_score.distribute(text) FROM PUBLIC;
 -- relay_alerts and the folds are granted to lead_score_admin in sql/live.sql,

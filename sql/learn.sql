@@ -7,15 +7,15 @@
 -- One IRLS iteration over a design: sums of w·x·xᵀ, x·(y − μ) and the
 -- log-likelihood at the given coefficients, in a float8[] state that the
 -- combine function adds, so parallel workers (and Citus shards) split it.
-CREATE FUNCTION lead_score._logistic_trans(state float8[], coefficients float8[], features float8[], converted boolean)
+CREATE FUNCTION lead_score_internal._logistic_trans(state float8[], coefficients float8[], features float8[], converted boolean)
 RETURNS float8[] AS 'MODULE_PATHNAME', 'lead_score_logistic_trans'
 LANGUAGE c IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lead_score._logistic_trans(float8[], float8[], float8[], boolean) IS
+COMMENT ON FUNCTION lead_score_internal._logistic_trans(float8[], float8[], float8[], boolean) IS
     'Internal: the transition of logistic_step, which updates its state in place.';
 CREATE AGGREGATE lead_score.logistic_step(coefficients float8[], features float8[], converted boolean) (
-    SFUNC = lead_score._logistic_trans,
+    SFUNC = lead_score_internal._logistic_trans,
     STYPE = float8[],
-    COMBINEFUNC = lead_score._logistic_combine,
+    COMBINEFUNC = lead_score_internal._logistic_combine,
     PARALLEL = SAFE
 );
 
@@ -24,7 +24,7 @@ RETURNS TABLE (feature text, coefficient float8, std_error float8, z_value float
                log_likelihood float8, iterations integer, converged boolean)
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT * FROM lead_score._logistic_regression(source, outcome, features, l2)';
+AS 'SELECT * FROM lead_score_internal._logistic_regression(source, outcome, features, l2)';
 
 COMMENT ON AGGREGATE lead_score.logistic_step(float8[], float8[], boolean) IS
     'One IRLS iteration of logistic regression at the given coefficients (intercept first), as a float8[] of sums.';

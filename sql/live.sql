@@ -36,43 +36,43 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.alerts_id_seq', '');
 
 -- The composite _live_apply returns; its fields are defined once, in Rust
 -- (lead_score_core::sqlgen::attach::APPLIED), with the score table's columns.
-DO $$ BEGIN EXECUTE lead_score._applied_type_ddl(); END $$;
+DO $$ BEGIN EXECUTE lead_score_internal._applied_type_ddl(); END $$;
 
-CREATE FUNCTION lead_score._live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
+CREATE FUNCTION lead_score_internal._live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
                                        prev_mql boolean, prev_quadrant text, prev_hot text[],
                                        landmark timestamptz, now timestamptz, replace boolean)
-RETURNS lead_score._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
+RETURNS lead_score_internal._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
 LANGUAGE c STABLE PARALLEL SAFE;
 
 -- The activity INSERT trigger of deferred attachments (src/pending.rs). It only
 -- runs as the trigger attach() installs on the attachment's own activity table.
-CREATE FUNCTION lead_score._append_pending() RETURNS trigger
+CREATE FUNCTION lead_score_internal._append_pending() RETURNS trigger
 AS 'MODULE_PATHNAME', 'lead_score_append_pending' LANGUAGE c VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION lead_score._live_score(state bytea, fit float8, disqualified_by text, predictive bytea,
+CREATE FUNCTION lead_score_internal._live_score(state bytea, fit float8, disqualified_by text, predictive bytea,
                                        now timestamptz)
 RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
 LANGUAGE c STABLE PARALLEL SAFE;
 
-CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz)
+CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text)
+CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text)
+CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text, text)
+CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._live_batch_combine(bytea, bytea)
+CREATE FUNCTION lead_score_internal._live_batch_combine(bytea, bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_combine' LANGUAGE c STABLE STRICT PARALLEL SAFE;
 
-CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz) (
-    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
-CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text) (
-    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
-CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text) (
-    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
-CREATE AGGREGATE lead_score._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text, text) (
-    SFUNC = lead_score._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamptz, text, timestamptz) (
+    SFUNC = lead_score_internal._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score_internal._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamptz, text, timestamptz, text) (
+    SFUNC = lead_score_internal._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score_internal._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text) (
+    SFUNC = lead_score_internal._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score_internal._live_batch_combine, PARALLEL = SAFE);
+CREATE AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamptz, text, timestamptz, text, text, text) (
+    SFUNC = lead_score_internal._live_batch_trans, STYPE = bytea, COMBINEFUNC = lead_score_internal._live_batch_combine, PARALLEL = SAFE);
 
 -- The time scores are read at: lead_score.as_of if set, else now().
 -- No SET clause and fully qualified names, so the planner can inline it safely.
@@ -80,14 +80,14 @@ CREATE FUNCTION lead_score.scoring_time()
 RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPERATOR(pg_catalog.<>) ''
                  THEN pg_catalog.current_setting('lead_score.as_of', true)::pg_catalog.timestamptz
-                 ELSE lead_score._now() END $$;
+                 ELSE lead_score_internal._now() END $$;
 
 -- Writes the alerts _live_apply returned for a statement's leads (keys as text,
 -- totals and alerts, in arrays of one order) in one INSERT, and announces each
 -- on NOTIFY channel lead_score_alerts with its id and attachment. Returns how
 -- many it wrote. NOTIFY is delivered at commit, so a rolled-back transaction
 -- leaves no alert.
-CREATE FUNCTION lead_score._emit_alerts(attachment text, model text, lead_keys text[], totals float8[], alerts jsonb[])
+CREATE FUNCTION lead_score_internal._emit_alerts(attachment text, model text, lead_keys text[], totals float8[], alerts jsonb[])
 RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -112,7 +112,7 @@ $$;
 -- Recomputes every lead of an attachment from its source tables with the
 -- set-based aggregates. With alerts, crossings (e.g. after publishing a new
 -- version) are alerted; without, the scores are simply (re)initialized.
-CREATE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
+CREATE FUNCTION lead_score_internal._rescore(att lead_score.attachments, with_alerts boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
 -- (a table not analyzed since a big load, say) can make a plan quadratic.
@@ -125,30 +125,30 @@ DECLARE
     model_id bigint;
     version integer;
     activities bigint;
-    now_   timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
+    now_   timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
 BEGIN
     SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
     -- The queries are generated in Rust (lead_score_core::sqlgen), every name quoted there.
-    EXECUTE lead_score._sql(att.name, 'count_leads') INTO n;
+    EXECUTE lead_score_internal._sql(att.name, 'count_leads') INTO n;
     RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
     -- Progress of the two scans is reported against the activities' size estimate
     -- (none if never analyzed) and the exact lead count.
     SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
-    EXECUTE lead_score._sql(att.name, 'prune');
+    EXECUTE lead_score_internal._sql(att.name, 'prune');
     -- Inserts later in this statement recompute rather than add (src/recomputed.rs).
-    PERFORM lead_score._recomputed(att.name, true);
+    PERFORM lead_score_internal._recomputed(att.name, true);
     -- On Citus the distributed rescore leaves the pending events to this
     -- (the single-node one drops them itself): it counts every activity.
-    IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) = 'h' THEN
-        EXECUTE lead_score._sql(att.name, 'clear_pending');
+    IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) = 'h' THEN
+        EXECUTE lead_score_internal._sql(att.name, 'clear_pending');
     END IF;
     -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).
-    EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+    EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
                                            THEN 'rescore_distributed' ELSE 'rescore' END)
     USING att.model, att.landmark, now_, with_alerts, model_id, version,
           activities, n, (extract(epoch FROM started) * 1000000)::bigint;
     IF with_alerts THEN
-        EXECUTE lead_score._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
+        EXECUTE lead_score_internal._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
     END IF;
     IF clock_timestamp() - started >= interval '1 second' THEN
         RAISE NOTICE 'lead_score: scored % leads for attachment % in %', n, att.name, date_trunc('second', clock_timestamp() - started);
@@ -245,36 +245,37 @@ BEGIN
             attach.activities, v_mapping ->> 'activity_lead_key';
     END IF;
 
-    PERFORM lead_score._live_check(attach.model);  -- refuses models that cannot be live
+    PERFORM lead_score_internal._live_check(attach.model);  -- refuses models that cannot be live
     -- The attachment's row, tables, views, trigger functions and triggers: generated
     -- in Rust and created as the extension's owner, after checking the caller's
     -- rights on both tables.
-    PERFORM lead_score._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
+    PERFORM lead_score_internal._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
                                        v_mapping, attach.mode);
     -- On a Citus coordinator with distributed leads, the new tables are
     -- distributed with them before the first scoring reads both (sql/citus.sql).
-    IF lead_score._citus_method(attach.leads) = 'h' THEN
-        PERFORM lead_score._distribute_tables(v_name);
+    IF lead_score_internal._citus_method(attach.leads) = 'h' THEN
+        PERFORM lead_score_internal._distribute_tables(v_name);
         -- current_scores and current_categories, which _attach_install left
         -- without this attachment: Citus refuses a view over distributed and
         -- not yet distributed tables.
-        PERFORM lead_score._refresh_current_views();
+        PERFORM lead_score_internal._refresh_current_views();
     END IF;
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     DECLARE
         att lead_score.attachments;
     BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
-        PERFORM lead_score._rescore(att, false);
+        PERFORM lead_score_internal._rescore(att, false);
     END;
     -- The starting distribution is the first history (not on Citus yet).
-    PERFORM lead_score._record_history(v_name, true);
+    PERFORM lead_score_internal._record_history(v_name, true);
+    -- The view to read: the lead_score schema holds only what users read.
     RETURN (SELECT c.oid::regclass FROM pg_class c
-            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
+            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_current');
 END
 $$;
 COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
-    'Keep live scores of a model for the given lead and activity tables.';
+    'Keep live scores of a model for the given lead and activity tables; returns the view of current scores, lead_score.<name>_current.';
 
 -- Recomputes an attachment's scores from its source tables.
 CREATE FUNCTION lead_score.rescore(attachment text)
@@ -286,10 +287,10 @@ DECLARE
 BEGIN
     -- Lock first (it waits for every writer), then read: a rebase in between
     -- would leave a stale landmark. _lock raises if there is no such attachment.
-    PERFORM lead_score._lock(rescore.attachment, true);
+    PERFORM lead_score_internal._lock(rescore.attachment, true);
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
-    RETURN lead_score._rescore(att, true);
+    RETURN lead_score_internal._rescore(att, true);
 END
 $$;
 
@@ -307,17 +308,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     att record;
-    now_    timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
+    now_    timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
     alerts  bigint := 0;
     n       bigint;
 BEGIN
     -- On Citus, deferred attachments fold first, each shard group on its node
-    -- in a transaction of its own (lead_score._citus_fold): before this
+    -- in a transaction of its own (lead_score_internal._citus_fold): before this
     -- transaction takes any lock those would wait for.
-    IF lead_score._citus() THEN
+    IF lead_score_internal._citus() THEN
         FOR att IN SELECT * FROM lead_score.attachments a
-                   WHERE a.mode = 'deferred' AND lead_score._citus_method(a.leads) = 'h' ORDER BY a.name LOOP
-            alerts := alerts + lead_score._citus_fold(att.name);
+                   WHERE a.mode = 'deferred' AND lead_score_internal._citus_method(a.leads) = 'h' ORDER BY a.name LOOP
+            alerts := alerts + lead_score_internal._citus_fold(att.name);
         END LOOP;
     END IF;
     -- Then rebases. Rebasing rewrites every row, so it takes the lock writers
@@ -326,9 +327,9 @@ BEGIN
     -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
     -- through tick's locks the writers of other attachments.
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        CONTINUE WHEN NOT lead_score_internal._rebase_due(att.model, att.landmark, now_);
         BEGIN
-            PERFORM lead_score._rebase(att.name, date_trunc('hour', now_));
+            PERFORM lead_score_internal._rebase(att.name, date_trunc('hour', now_));
         EXCEPTION WHEN lock_not_available THEN
             CONTINUE;
         END;
@@ -343,32 +344,32 @@ BEGIN
         -- this tick rebased) would otherwise deadlock with tick; a later tick
         -- takes this attachment.
         BEGIN
-            PERFORM lead_score._lock(att.name, false, true);
+            PERFORM lead_score_internal._lock(att.name, false, true);
         EXCEPTION WHEN lock_not_available THEN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            EXECUTE lead_score._sql(att.name, 'fold') INTO n;
+        IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
         END IF;
         -- Crossings caused by time alone; leads with pending events are the fold's.
-        EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+        EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
                                                THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
         -- Accounts whose total reached accounts.alert (not on Citus yet).
-        IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            alerts := alerts + lead_score._account_alerts(att.name);
+        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            alerts := alerts + lead_score_internal._account_alerts(att.name);
         END IF;
     END LOOP;
     -- On Citus, announce the alerts written on the workers (sql/citus.sql).
-    IF lead_score._citus() THEN
+    IF lead_score_internal._citus() THEN
         PERFORM lead_score.relay_alerts();
     END IF;
     -- Score history, for each attachment whose history is due (history_settings).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        PERFORM lead_score._record_history(att.name, false);
+        PERFORM lead_score_internal._record_history(att.name, false);
     END LOOP;
     RETURN alerts;
 END
@@ -386,7 +387,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
-    RETURN QUERY EXECUTE lead_score._sql(check_consistency.attachment, 'check')
+    RETURN QUERY EXECUTE lead_score_internal._sql(check_consistency.attachment, 'check')
     USING (SELECT a.model FROM lead_score.attachments a WHERE a.name = check_consistency.attachment);
 END
 $$;
@@ -399,7 +400,7 @@ RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY EXECUTE lead_score._sql(attachment, 'current_score') USING lead_key;
+    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score') USING lead_key;
 END
 $$;
 
@@ -410,7 +411,7 @@ RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY EXECUTE lead_score._sql(attachment, 'current_score_text') USING lead_key;
+    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
 END
 $$;
 
@@ -429,7 +430,7 @@ BEGIN
     IF m IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    RETURN QUERY EXECUTE lead_score._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
+    RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
 END
 $$;
 COMMENT ON FUNCTION lead_score.timeline(text, text) IS
@@ -443,7 +444,7 @@ COMMENT ON FUNCTION lead_score.timeline(text, text) IS
 -- takes four times as many from the index. A read the bounds do not cover
 -- (lead_score.as_of in the past, a transaction older than an hour) sorts every
 -- lead instead.
-DO $$ BEGIN EXECUTE lead_score._top_lead_type_ddl(); END $$;
+DO $$ BEGIN EXECUTE lead_score_internal._top_lead_type_ddl(); END $$;
 COMMENT ON TYPE lead_score.top_lead IS 'A row of top_leads: a lead''s key as text and its current score.';
 CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
 RETURNS SETOF lead_score.top_lead
@@ -463,20 +464,20 @@ BEGIN
     IF n < 0 THEN
         RAISE EXCEPTION 'top_leads: n must not be negative, got %', n USING ERRCODE = 'invalid_parameter_value';
     ELSIF n = 0 THEN
-        PERFORM lead_score._sql(top_leads.attachment, 'top_leads');
+        PERFORM lead_score_internal._sql(top_leads.attachment, 'top_leads');
         RETURN;
     END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     -- On Citus, the full sort: Citus cannot run the bounded rounds' lookups
     -- by key (a LATERAL subquery with OFFSET over intermediate results), and
     -- pushes the sort and limit down to every shard instead.
-    IF NOT lead_score._bounds_hold(lead_score.scoring_time())
-       OR lead_score._citus_method((SELECT a.leads FROM lead_score.attachments a
+    IF NOT lead_score_internal._bounds_hold(lead_score.scoring_time())
+       OR lead_score_internal._citus_method((SELECT a.leads FROM lead_score.attachments a
                                     WHERE a.name = top_leads.attachment)) = 'h' THEN
-        RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
+        RETURN QUERY EXECUTE lead_score_internal._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
         RETURN;
     END IF;
-    q := lead_score._sql(top_leads.attachment, 'top_leads');
+    q := lead_score_internal._sql(top_leads.attachment, 'top_leads');
     k := greatest(4 * n, 64);
     LOOP
         EXECUTE q INTO v_rows, v_next USING n, include_disqualified, k;
@@ -545,7 +546,9 @@ BEGIN
 END
 $$;
 
-GRANT USAGE ON SCHEMA lead_score TO lead_score_reader;
+GRANT USAGE ON SCHEMA lead_score, lead_score_internal TO lead_score_reader;
+COMMENT ON SCHEMA lead_score_internal IS
+    'lead_score internals: helper functions, score states, pending events and generated trigger functions. Not an API: use the lead_score schema.';
 GRANT SELECT ON lead_score.models, lead_score.model_versions, lead_score.model_rules,
                 lead_score.attachments, lead_score.alerts TO lead_score_reader;
 -- Attachments change only through attach, detach and tick, which check the
@@ -558,26 +561,26 @@ GRANT USAGE ON SEQUENCE lead_score.models_id_seq, lead_score.alerts_id_seq TO le
 
 -- Functions that change attachments or switch to the owner's rights: admins only.
 REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
-                       lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
-                       lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
-                       lead_score._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
-                       lead_score._lock_activities(text), lead_score._scores_exist(text, anyarray),
-                       lead_score._recomputed(text, boolean), lead_score._append_pending(),
-                       lead_score._citus_shard_sql(text, oid[], text) FROM PUBLIC;
+                       lead_score.detach(text), lead_score_internal._attach_install(text, text, oid, oid, jsonb, text),
+                       lead_score_internal._lock(text, boolean, boolean), lead_score_internal._rebase(text, timestamptz),
+                       lead_score_internal._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
+                       lead_score_internal._lock_activities(text), lead_score_internal._scores_exist(text, anyarray),
+                       lead_score_internal._recomputed(text, boolean), lead_score_internal._append_pending(),
+                       lead_score_internal._citus_shard_sql(text, oid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
-                          lead_score.detach(text), lead_score._attach_install(text, text, oid, oid, jsonb, text),
-                          lead_score._lock(text, boolean, boolean), lead_score._rebase(text, timestamptz),
-                          lead_score._recomputed(text, boolean), lead_score.relay_alerts(),
-                          lead_score._citus_fold(text), lead_score._citus_fold_node(text),
-                          lead_score._citus_forget(text), lead_score._citus_forget_node(text) TO lead_score_admin;
+                          lead_score.detach(text), lead_score_internal._attach_install(text, text, oid, oid, jsonb, text),
+                          lead_score_internal._lock(text, boolean, boolean), lead_score_internal._rebase(text, timestamptz),
+                          lead_score_internal._recomputed(text, boolean), lead_score.relay_alerts(),
+                          lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
+                          lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) TO lead_score_admin;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,
 -- so no role's DROP needs any grant on lead_score; it acts as the owner.
-CREATE FUNCTION lead_score._follow_drops() RETURNS event_trigger
+CREATE FUNCTION lead_score_internal._follow_drops() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'lead_score_follow_drops' LANGUAGE c VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION lead_score._follow_drops() FROM PUBLIC;
-CREATE EVENT TRIGGER lead_score_follow_drops ON sql_drop EXECUTE FUNCTION lead_score._follow_drops();
+REVOKE ALL ON FUNCTION lead_score_internal._follow_drops() FROM PUBLIC;
+CREATE EVENT TRIGGER lead_score_follow_drops ON sql_drop EXECUTE FUNCTION lead_score_internal._follow_drops();
 COMMENT ON EVENT TRIGGER lead_score_follow_drops IS 'Detaches attachments whose tables are dropped.';
 
 -------------------------------------------------------------------------------
@@ -601,7 +604,7 @@ RETURNS void LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM lead_score._outcome_check(link_outcomes.attachment, link_outcomes.source, link_outcomes.mapping);
+    PERFORM lead_score_internal._outcome_check(link_outcomes.attachment, link_outcomes.source, link_outcomes.mapping);
     INSERT INTO lead_score.outcome_links AS o (attachment, source, mapping)
     VALUES (link_outcomes.attachment, link_outcomes.source, link_outcomes.mapping)
     ON CONFLICT ON CONSTRAINT outcome_links_pkey DO UPDATE SET source = EXCLUDED.source, mapping = EXCLUDED.mapping, linked_at = pg_catalog.now();
@@ -643,13 +646,13 @@ COMMENT ON TABLE lead_score.evaluations IS 'Every evaluation and backtest run: o
 
 -- A time as lead_score.as_of text that reads back as the same instant whatever
 -- the session's DateStyle and TimeZone (abbreviations such as IST are ambiguous).
-CREATE FUNCTION lead_score._as_of_text(t timestamptz)
+CREATE FUNCTION lead_score_internal._as_of_text(t timestamptz)
 RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT pg_catalog.to_char(t AT TIME ZONE ''UTC'', ''YYYY-MM-DD HH24:MI:SS.US'') OPERATOR(pg_catalog.||) ''+00''';
-COMMENT ON FUNCTION lead_score._as_of_text(timestamptz) IS 'Internal: a time as unambiguous lead_score.as_of text (UTC).';
+COMMENT ON FUNCTION lead_score_internal._as_of_text(timestamptz) IS 'Internal: a time as unambiguous lead_score.as_of text (UTC).';
 
-CREATE FUNCTION lead_score._model_at(attachment text, version integer)
+CREATE FUNCTION lead_score_internal._model_at(attachment text, version integer)
 RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -672,7 +675,7 @@ END
 $$;
 
 -- The one warning of every evaluation whose outcomes have no closed_at.
-CREATE FUNCTION lead_score._warn_no_closed_at(attachment text)
+CREATE FUNCTION lead_score_internal._warn_no_closed_at(attachment text)
 RETURNS void LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -696,28 +699,28 @@ SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
 DECLARE
-    m   text := lead_score._model_at(evaluation_rows.attachment, evaluation_rows.version);
+    m   text := lead_score_internal._model_at(evaluation_rows.attachment, evaluation_rows.version);
     id  bigint;
     ver integer;
 BEGIN
     IF (cutoff IS NULL) = (days_after_creation IS NULL) THEN
         RAISE EXCEPTION 'give one of cutoff and days_after_creation' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM lead_score._warn_no_closed_at(evaluation_rows.attachment);
+    PERFORM lead_score_internal._warn_no_closed_at(evaluation_rows.attachment);
     IF days_after_creation IS NULL THEN
-        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
-        RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(cutoff), true);
+        RETURN QUERY EXECUTE lead_score_internal._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;
     ELSE
         SELECT mo.id, substring(m from '@([0-9]+)$')::integer INTO id, ver
         FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = evaluation_rows.attachment;
-        RETURN QUERY EXECUTE lead_score._evaluation_sql(evaluation_rows.attachment, true) USING m, days_after_creation, id, ver;
+        RETURN QUERY EXECUTE lead_score_internal._evaluation_sql(evaluation_rows.attachment, true) USING m, days_after_creation, id, ver;
     END IF;
 END
 $$;
 
 -- The rows as three arrays in lead-key order, so scores and outcomes pair up
 -- by position, and two versions' arrays pair up lead by lead.
-CREATE FUNCTION lead_score._evaluation_arrays(attachment text, cutoff timestamptz, version integer, days_after_creation integer)
+CREATE FUNCTION lead_score_internal._evaluation_arrays(attachment text, cutoff timestamptz, version integer, days_after_creation integer)
 RETURNS TABLE (keys text[], totals float8[], won boolean[])
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -734,25 +737,25 @@ SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
 DECLARE
-    m     text := lead_score._model_at(evaluate.attachment, evaluate.version);
+    m     text := lead_score_internal._model_at(evaluate.attachment, evaluate.version);
     all_t float8[];
     w     boolean[];
 BEGIN
     IF cutoff IS NULL OR days_after_creation IS NOT NULL THEN
         RETURN QUERY
         SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
-        FROM lead_score._evaluation_arrays(evaluate.attachment, cutoff, evaluate.version, days_after_creation) s
+        FROM lead_score_internal._evaluation_arrays(evaluate.attachment, cutoff, evaluate.version, days_after_creation) s
         CROSS JOIN LATERAL lead_score.roc_auc(s.totals, s.won) r;
         RETURN;
     END IF;
     -- At a fixed cut-off: the totals and outcomes in one pass, paired by the
     -- aggregate that collects them, with no sort (backtest's query, one version).
-    PERFORM lead_score._warn_no_closed_at(evaluate.attachment);
-    PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
-    EXECUTE lead_score._backtest_sql(evaluate.attachment, 1) INTO w, all_t USING ARRAY[m], cutoff;
+    PERFORM lead_score_internal._warn_no_closed_at(evaluate.attachment);
+    PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(cutoff), true);
+    EXECUTE lead_score_internal._backtest_sql(evaluate.attachment, 1) INTO w, all_t USING ARRAY[m], cutoff;
     RETURN QUERY
     SELECT r.leads, r.positives, r.auc, r.std_error, r.ci_lower, r.ci_upper, r.warning
-    FROM lead_score.roc_auc(lead_score._version_column(coalesce(all_t, '{}'), 1, 1), coalesce(w, '{}')) r;
+    FROM lead_score.roc_auc(lead_score_internal._version_column(coalesce(all_t, '{}'), 1, 1), coalesce(w, '{}')) r;
 END
 $$;
 
@@ -776,7 +779,7 @@ CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz 
 RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT r.* FROM lead_score._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
+AS 'SELECT r.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
     CROSS JOIN LATERAL lead_score.score_deciles(s.totals, s.won) r';
 
 -- Calibration of the scores as of a cut-off: each total mapped to a probability
@@ -788,8 +791,8 @@ CREATE FUNCTION lead_score.evaluate_calibration(attachment text, cutoff timestam
 RETURNS TABLE (bin integer, leads bigint, expected float8, observed float8, calibration_error float8, brier float8)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT c.* FROM lead_score._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
-    CROSS JOIN LATERAL lead_score.calibration(lead_score._platt(s.totals, s.won), s.won, bins) c';
+AS 'SELECT c.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
+    CROSS JOIN LATERAL lead_score.calibration(lead_score_internal._platt(s.totals, s.won), s.won, bins) c';
 COMMENT ON FUNCTION lead_score.evaluate_calibration(text, timestamptz, integer, integer, integer) IS
     'Calibration of an attachment''s scores as of a cut-off: Platt-scaled probabilities against observed conversion by bin, ECE and Brier.';
 
@@ -821,7 +824,7 @@ DECLARE
     k      text[];
     w      boolean[];
 BEGIN
-    PERFORM lead_score._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
+    PERFORM lead_score_internal._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
     SELECT a.model, mo.current_version INTO m, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
     vs := ARRAY(SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
@@ -829,21 +832,21 @@ BEGIN
     IF days_after_creation IS NULL AND cutoff IS NOT NULL AND pg_catalog.cardinality(vs) BETWEEN 1 AND 63 THEN
         -- At a fixed cut-off, every version (and the current one) is scored in
         -- one statement, one scan of the tables: the same leads by construction.
-        PERFORM lead_score._warn_no_closed_at(backtest.attachment);
+        PERFORM lead_score_internal._warn_no_closed_at(backtest.attachment);
         -- The current version is compared with every other: scored once, in
         -- its place among them or after them.
         ci := pg_catalog.array_position(vs, cur);
         names := ARRAY(SELECT m || '@' || x FROM pg_catalog.unnest(CASE WHEN ci IS NULL THEN vs || cur ELSE vs END) x);
         n := pg_catalog.cardinality(names);
         ci := coalesce(ci, n);
-        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(cutoff), true);
-        EXECUTE lead_score._backtest_sql(backtest.attachment, n) INTO w, all_t USING names, cutoff;
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(cutoff), true);
+        EXECUTE lead_score_internal._backtest_sql(backtest.attachment, n) INTO w, all_t USING names, cutoff;
         all_t := coalesce(all_t, '{}');
         w := coalesce(w, '{}');
-        base_t := lead_score._version_column(all_t, ci, n);
+        base_t := lead_score_internal._version_column(all_t, ci, n);
         FOR i IN 1 .. pg_catalog.cardinality(vs) LOOP
             v := vs[i];
-            t := lead_score._version_column(all_t, i, n);
+            t := lead_score_internal._version_column(all_t, i, n);
             RETURN QUERY
             INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, days_after_creation, leads,
                                                      positives, auc, ci_lower, ci_upper, auc_difference, difference_ci_lower,
@@ -856,14 +859,14 @@ BEGIN
         RETURN;
     END IF;
     SELECT a.totals, a.keys, a.won INTO base_t, base_k, base_w
-    FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, cur, days_after_creation) a;
+    FROM lead_score_internal._evaluation_arrays(backtest.attachment, cutoff, cur, days_after_creation) a;
     FOREACH v IN ARRAY vs LOOP
         IF v = cur THEN
             -- The current version was scored above.
             t := base_t; w := base_w; k := base_k;
         ELSE
             SELECT a.totals, a.won, a.keys INTO t, w, k
-            FROM lead_score._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
+            FROM lead_score_internal._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
         END IF;
         -- Each version's statement reads its own snapshot: the pairing holds
         -- only if they saw the same leads.
@@ -891,7 +894,7 @@ CREATE FUNCTION lead_score.suggest_points(attachment text, fields text[], max_po
 RETURNS TABLE (version integer, rule text, condition jsonb, points bigint, coefficient float8)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT * FROM lead_score._suggest_points(attachment, fields, max_points, max_rules, l2, event_types)';
+AS 'SELECT * FROM lead_score_internal._suggest_points(attachment, fields, max_points, max_rules, l2, event_types)';
 COMMENT ON FUNCTION lead_score.suggest_points(text, text[], integer, integer, float8, text[]) IS
     'Learn fit (and, for named event types, engagement) rules with integer points and a predictive model from an attachment''s outcomes, stored as a draft model version to backtest.';
 
@@ -962,7 +965,7 @@ COMMENT ON TABLE lead_score.feedback IS 'Sales feedback on handed-over leads, wi
 -- row that already has its time (a pg_restore of the dumped table) is kept as
 -- it is. It runs as the writer, who reads the score as lead_score_reader may:
 -- no SECURITY DEFINER is needed.
-CREATE FUNCTION lead_score._feedback_capture() RETURNS trigger
+CREATE FUNCTION lead_score_internal._feedback_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -995,7 +998,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER feedback_capture BEFORE INSERT ON lead_score.feedback
-FOR EACH ROW EXECUTE FUNCTION lead_score._feedback_capture();
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_capture();
 
 CREATE FUNCTION lead_score.record_feedback(attachment text, lead_key text, accepted boolean,
                                            reason text DEFAULT NULL, note text DEFAULT NULL)
@@ -1024,12 +1027,12 @@ FROM lead_score.feedback f WHERE NOT f.accepted
 GROUP BY f.attachment, f.reason;
 COMMENT ON VIEW lead_score.feedback_top_reasons IS 'Rejection reasons by how often sales gave them, per attachment.';
 
-REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb),
+REVOKE ALL ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score_internal._outcome_check(text, oid, jsonb),
                        lead_score.suggest_points(text, text[], integer, integer, float8, text[]),
-                       lead_score._suggest_points(text, text[], integer, integer, float8, text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score._outcome_check(text, oid, jsonb),
+                       lead_score_internal._suggest_points(text, text[], integer, integer, float8, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score.link_outcomes(text, regclass, jsonb), lead_score_internal._outcome_check(text, oid, jsonb),
                           lead_score.suggest_points(text, text[], integer, integer, float8, text[]),
-                          lead_score._suggest_points(text, text[], integer, integer, float8, text[]) TO lead_score_admin;
+                          lead_score_internal._suggest_points(text, text[], integer, integer, float8, text[]) TO lead_score_admin;
 GRANT SELECT ON lead_score.outcome_links, lead_score.feedback_reasons, lead_score.feedback,
                 lead_score.feedback_rates, lead_score.feedback_top_reasons,
                 lead_score.evaluations, lead_score.latest_evaluations TO lead_score_reader, lead_score_admin;
@@ -1082,11 +1085,11 @@ COMMENT ON FUNCTION lead_score.model_spec(text, integer) IS 'A model''s spec: it
 COMMENT ON FUNCTION lead_score.drop_model(text) IS 'Drop a model and its versions; false if it did not exist.';
 COMMENT ON TYPE lead_score.score IS
     'A lead''s whole score: fit, engagement, total, classification, categories and the predictive score (README, "Scoring functions").';
-COMMENT ON TYPE lead_score._applied IS 'Internal: what the live path stores in a score row.';
+COMMENT ON TYPE lead_score_internal._applied IS 'Internal: what the live path stores in a score row.';
 -- Column comments of score and top_lead, from the one
 -- definition of their fields (lead_score_core::sqlgen::attach::SCORE).
 DO $$ DECLARE c text; BEGIN
-    FOREACH c IN ARRAY lead_score._score_comments() LOOP EXECUTE c; END LOOP;
+    FOREACH c IN ARRAY lead_score_internal._score_comments() LOOP EXECUTE c; END LOOP;
 END $$;
 
 -- What every column of the extension's tables and views is (\d+).
@@ -1212,7 +1215,7 @@ COMMENT ON TABLE lead_score.score_history IS
     'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, and at each manual adjustment made or ended, from attach() on.';
 
 -- Each lead's last recorded classification, so a check compares with it.
-CREATE TABLE lead_score._history_heads (
+CREATE TABLE lead_score_internal._history_heads (
     attachment   text NOT NULL,
     lead_key     text NOT NULL,
     grade        text,
@@ -1222,8 +1225,8 @@ CREATE TABLE lead_score._history_heads (
     disqualified boolean,
     PRIMARY KEY (attachment, lead_key)
 );
-SELECT pg_catalog.pg_extension_config_dump('lead_score._history_heads', '');
-COMMENT ON TABLE lead_score._history_heads IS 'Internal: each lead''s last classification in score_history.';
+SELECT pg_catalog.pg_extension_config_dump('lead_score_internal._history_heads', '');
+COMMENT ON TABLE lead_score_internal._history_heads IS 'Internal: each lead''s last classification in score_history.';
 
 CREATE TABLE lead_score.class_counts (
     attachment text NOT NULL,
@@ -1250,7 +1253,7 @@ COMMENT ON TABLE lead_score.history_settings IS
 -- The recorders' lock on an attachment: its settings row (made with the
 -- defaults if missing), locked; waiting for it, or not (then NULL fields when
 -- another recorder holds it).
-CREATE FUNCTION lead_score._history_lock(attachment text, wait boolean)
+CREATE FUNCTION lead_score_internal._history_lock(attachment text, wait boolean)
 RETURNS lead_score.history_settings LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1271,7 +1274,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score._record_history(attachment text, force boolean)
+CREATE FUNCTION lead_score_internal._record_history(attachment text, force boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
@@ -1281,7 +1284,7 @@ AS $$
 DECLARE
     att  lead_score.attachments;
     s    lead_score.history_settings;
-    now_ timestamptz := lead_score._now();
+    now_ timestamptz := lead_score_internal._now();
     n    bigint;
 BEGIN
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = _record_history.attachment;
@@ -1290,18 +1293,18 @@ BEGIN
     ELSIF att.name IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', _record_history.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    IF lead_score._citus_method(att.leads) IS NOT NULL THEN
+    IF lead_score_internal._citus_method(att.leads) IS NOT NULL THEN
         RETURN 0;  -- not kept on Citus yet (docs/citus.md)
     END IF;
     -- One recorder at a time per attachment. tick() does not wait for another
     -- (a later tick checks); record_history() does.
-    s := lead_score._history_lock(att.name, force);
+    s := lead_score_internal._history_lock(att.name, force);
     IF NOT force AND (s.attachment IS NULL
                       OR (s.recorded_at IS NOT NULL AND s.recorded_at OPERATOR(pg_catalog.+) s.every > now_)) THEN
         RETURN 0;
     END IF;
     DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = now_::date;
-    EXECUTE lead_score._sql(att.name, 'record_history') INTO n USING att.name, now_;
+    EXECUTE lead_score_internal._sql(att.name, 'record_history') INTO n USING att.name, now_;
     -- Retention: older rows go, but each lead keeps its latest.
     DELETE FROM lead_score.score_history h
     WHERE h.attachment = att.name AND h.recorded_at < now_ OPERATOR(pg_catalog.-) s.retention
@@ -1327,7 +1330,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     att  lead_score.attachments;
-    now_ timestamptz := lead_score._now();
+    now_ timestamptz := lead_score_internal._now();
     t    timestamptz;
     n    bigint := 0;
     k    bigint;
@@ -1345,24 +1348,24 @@ BEGIN
         RAISE EXCEPTION 'backfill_history: more than 10000 steps from % by %', since, step
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
-    IF lead_score._citus_method(att.leads) IS NOT NULL THEN
+    IF lead_score_internal._citus_method(att.leads) IS NOT NULL THEN
         RETURN 0;  -- not kept on Citus yet (docs/citus.md)
     END IF;
     -- The recorders' lock, so tick() skips this attachment until this commits.
-    PERFORM lead_score._history_lock(att.name, true);
+    PERFORM lead_score_internal._history_lock(att.name, true);
     DELETE FROM lead_score.score_history h WHERE h.attachment = att.name;
-    DELETE FROM lead_score._history_heads h WHERE h.attachment = att.name;
+    DELETE FROM lead_score_internal._history_heads h WHERE h.attachment = att.name;
     DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name;
     t := since;
     WHILE t < now_ LOOP
-        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score._as_of_text(t), true);
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(t), true);
         DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = t::date;
-        EXECUTE lead_score._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
+        EXECUTE lead_score_internal._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
         n := n + k;
         t := t OPERATOR(pg_catalog.+) step;
     END LOOP;
     PERFORM pg_catalog.set_config('lead_score.as_of', '', true);
-    RETURN n + lead_score._record_history(att.name, true);
+    RETURN n + lead_score_internal._record_history(att.name, true);
 END
 $$;
 COMMENT ON FUNCTION lead_score.backfill_history(text, timestamptz, interval) IS
@@ -1371,7 +1374,7 @@ COMMENT ON FUNCTION lead_score.backfill_history(text, timestamptz, interval) IS
 CREATE FUNCTION lead_score.record_history(attachment text)
 RETURNS bigint LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT lead_score._record_history(attachment, true)';
+AS 'SELECT lead_score_internal._record_history(attachment, true)';
 COMMENT ON FUNCTION lead_score.record_history(text) IS
     'Check an attachment''s leads now and add a history row for each whose classification changed; returns the rows added.';
 
@@ -1397,17 +1400,17 @@ CREATE VIEW lead_score.history_daily AS
 SELECT c.attachment, c.day, c.dimension, c.class, c.leads FROM lead_score.class_counts c;
 COMMENT ON VIEW lead_score.history_daily IS 'Leads per grade, label, quadrant and MQL, per attachment and day.';
 
-REVOKE ALL ON FUNCTION lead_score._record_history(text, boolean), lead_score._history_lock(text, boolean),
+REVOKE ALL ON FUNCTION lead_score_internal._record_history(text, boolean), lead_score_internal._history_lock(text, boolean),
                        lead_score.record_history(text),
                        lead_score.set_history(text, interval, interval),
                        lead_score.backfill_history(text, timestamptz, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._record_history(text, boolean), lead_score._history_lock(text, boolean),
+GRANT EXECUTE ON FUNCTION lead_score_internal._record_history(text, boolean), lead_score_internal._history_lock(text, boolean),
                           lead_score.record_history(text),
                           lead_score.set_history(text, interval, interval),
                           lead_score.backfill_history(text, timestamptz, interval) TO lead_score_admin;
 GRANT SELECT ON lead_score.score_history, lead_score.class_counts, lead_score.history_daily, lead_score.history_settings
     TO lead_score_reader, lead_score_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON lead_score.score_history, lead_score._history_heads, lead_score.class_counts,
+GRANT SELECT, INSERT, UPDATE, DELETE ON lead_score.score_history, lead_score_internal._history_heads, lead_score.class_counts,
     lead_score.history_settings TO lead_score_admin;
 COMMENT ON COLUMN lead_score.score_history.attachment IS 'Attachment';
 COMMENT ON COLUMN lead_score.score_history.lead_key IS 'The lead''s key, as text';
@@ -1450,10 +1453,10 @@ END $$;
 
 -- Extension updates regenerate every attachment's functions, views and triggers
 -- (src/attach.rs, regenerate; run at the end of each sql/lead_score--A--B.sql).
-REVOKE ALL ON FUNCTION lead_score._regenerate(text), lead_score._refresh_current_views() FROM PUBLIC;
-COMMENT ON FUNCTION lead_score._regenerate(text) IS
+REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views() FROM PUBLIC;
+COMMENT ON FUNCTION lead_score_internal._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
-COMMENT ON FUNCTION lead_score._refresh_current_views() IS
+COMMENT ON FUNCTION lead_score_internal._refresh_current_views() IS
     'Internal: current_scores and current_categories over every attachment (run by extension updates, after _regenerate).';
 
 -------------------------------------------------------------------------------
@@ -1482,7 +1485,7 @@ BEGIN
     END IF;
     PERFORM lead_score.account_engaged(m, 0);  -- 22023 for a model without an accounts section
     -- The account's leads, best fit first.
-    FOR r IN EXECUTE lead_score._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
+    FOR r IN EXECUTE lead_score_internal._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
         IF r.disqualified THEN
             disqualified := disqualified + 1;
             RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
@@ -1522,11 +1525,11 @@ COMMENT ON FUNCTION lead_score.account_engagement(text, float8) IS 'An account''
 COMMENT ON FUNCTION lead_score.account_engaged(text, float8) IS 'Whether a lead of this engagement counts as engaged for its account (accounts.engaged_min).';
 COMMENT ON FUNCTION lead_score.account_quadrant(text, float8, float8, boolean) IS 'An account''s fit x engagement quadrant (accounts.quadrant, else the model''s thresholds).';
 COMMENT ON FUNCTION lead_score.account_alerting(text, float8, boolean) IS 'Whether an account of this total is at or above accounts.alert.';
-REVOKE ALL ON FUNCTION lead_score._account_objects(text), lead_score._account_alerts(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._account_objects(text), lead_score._account_alerts(text) TO lead_score_admin;
-COMMENT ON FUNCTION lead_score._account_objects(text) IS
+REVOKE ALL ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text) TO lead_score_admin;
+COMMENT ON FUNCTION lead_score_internal._account_objects(text) IS
     'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
-COMMENT ON FUNCTION lead_score._account_alerts(text) IS
+COMMENT ON FUNCTION lead_score_internal._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
 
 -------------------------------------------------------------------------------
@@ -1556,7 +1559,7 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustments_id_seq', '');
 -- (_adjustment_points sums those active at a time), so a read of one lead
 -- probes its key and a scan of every lead hashes this table, whatever the
 -- number of adjustments. Kept by _adjustment_recorded with atomic upserts.
-CREATE TABLE lead_score._adjustment_sums (
+CREATE TABLE lead_score_internal._adjustment_sums (
     attachment text NOT NULL,
     lead_key   text NOT NULL,
     ids        bigint[] NOT NULL,
@@ -1565,8 +1568,8 @@ CREATE TABLE lead_score._adjustment_sums (
     expires_at timestamptz[] NOT NULL,
     PRIMARY KEY (attachment, lead_key)
 );
-SELECT pg_catalog.pg_extension_config_dump('lead_score._adjustment_sums', '');
-COMMENT ON TABLE lead_score._adjustment_sums IS
+SELECT pg_catalog.pg_extension_config_dump('lead_score_internal._adjustment_sums', '');
+COMMENT ON TABLE lead_score_internal._adjustment_sums IS
     'Internal: each adjusted lead''s manual adjustments (ids, points, created_at, expires_at), the one row the current views join.';
 COMMENT ON TABLE lead_score.adjustments IS
     'Manual score adjustments: points sales added to or took from a lead, with a reason, who and an optional expiry; they count in its fit while active.';
@@ -1583,7 +1586,7 @@ COMMENT ON COLUMN lead_score.adjustments.ended_by IS 'Who ended it early (end_ad
 -- A lead's key as its score row holds it, as text (the one form the current
 -- views join on): NULL for no such lead. It reads the score table as the
 -- caller (lead_score_reader may).
-CREATE FUNCTION lead_score._adjustment_key(attachment text, lead_key text)
+CREATE FUNCTION lead_score_internal._adjustment_key(attachment text, lead_key text)
 RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1591,7 +1594,7 @@ DECLARE
     k text;
 BEGIN
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
-    EXECUTE lead_score._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
+    EXECUTE lead_score_internal._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
     RETURN k;
 END
 $$;
@@ -1600,7 +1603,7 @@ $$;
 -- end it (column privileges), and records who did. A row that already has its
 -- time (a pg_restore of the dumped table) is kept as it is. It runs as the
 -- writer: no SECURITY DEFINER is needed.
-CREATE FUNCTION lead_score._adjustment_capture() RETURNS trigger
+CREATE FUNCTION lead_score_internal._adjustment_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1612,12 +1615,12 @@ BEGIN
         -- Changing expires_at ends an active adjustment now, and nothing else:
         -- the past (and the history written of it) stays as it was.
         IF NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
-            IF OLD.ended_by IS NOT NULL OR OLD.expires_at <= lead_score._now() THEN
+            IF OLD.ended_by IS NOT NULL OR OLD.expires_at <= lead_score_internal._now() THEN
                 RAISE EXCEPTION 'adjustment % has already ended', OLD.id
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           HINT = 'An adjustment can only be ended, once, while it counts (lead_score.end_adjustment).';
             END IF;
-            NEW.expires_at := GREATEST(lead_score._now(), OLD.created_at);
+            NEW.expires_at := GREATEST(lead_score_internal._now(), OLD.created_at);
             NEW.ended_by := current_user;
         END IF;
         RETURN NEW;
@@ -1625,44 +1628,44 @@ BEGIN
     IF NEW.created_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
-    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score._max_points() THEN
+    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
         RAISE EXCEPTION 'adjust: points must be a number other than 0, at most % either way, not %',
-            lead_score._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
+            lead_score_internal._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NEW.reason IS NULL OR btrim(NEW.reason) = '' THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.expires_at IS NOT NULL AND NEW.expires_at <= lead_score._now() THEN
+    IF NEW.expires_at IS NOT NULL AND NEW.expires_at <= lead_score_internal._now() THEN
         RAISE EXCEPTION 'adjust: expires_at % is not in the future', NEW.expires_at
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Raises undefined_object (42704) for an attachment that does not exist.
-    why := lead_score._adjustable(NEW.attachment);
+    why := lead_score_internal._adjustable(NEW.attachment);
     IF why IS NOT NULL THEN
         RAISE EXCEPTION '%', why USING ERRCODE = 'feature_not_supported';
     END IF;
-    k := lead_score._adjustment_key(NEW.attachment, NEW.lead_key);
+    k := lead_score_internal._adjustment_key(NEW.attachment, NEW.lead_key);
     IF k IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
             USING ERRCODE = 'undefined_object';
     END IF;
     NEW.lead_key := k;
     NEW.created_by := current_user;
-    NEW.created_at := lead_score._now();
+    NEW.created_at := lead_score_internal._now();
     NEW.ended_by := NULL;
     RETURN NEW;
 END
 $$;
 CREATE TRIGGER adjustment_capture BEFORE INSERT OR UPDATE ON lead_score.adjustments
-FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_capture();
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_capture();
 
--- Times are the writer's (lead_score._now(), the transaction's start).
+-- Times are the writer's (lead_score_internal._now(), the transaction's start).
 -- An adjustment made or ended now (not one restored): the lead's history gets a
 -- row with its new score, and an 'adjustment' alert goes out at once, as other
 -- alerts do. SECURITY DEFINER: writers of adjustments need no rights on the
 -- history or alerts; it reads only the row's built-in values.
-CREATE FUNCTION lead_score._adjustment_recorded() RETURNS trigger
+CREATE FUNCTION lead_score_internal._adjustment_recorded() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
@@ -1685,7 +1688,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment FOR SHARE;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO lead_score._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
+        INSERT INTO lead_score_internal._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
         VALUES (NEW.attachment, NEW.lead_key, ARRAY[NEW.id], ARRAY[NEW.points], ARRAY[NEW.created_at],
                 ARRAY[NEW.expires_at])
         ON CONFLICT (attachment, lead_key) DO UPDATE
@@ -1694,13 +1697,13 @@ BEGIN
             created_at = t.created_at OPERATOR(pg_catalog.||) EXCLUDED.created_at,
             expires_at = t.expires_at OPERATOR(pg_catalog.||) EXCLUDED.expires_at;
     ELSE
-        UPDATE lead_score._adjustment_sums t
+        UPDATE lead_score_internal._adjustment_sums t
         SET expires_at[pg_catalog.array_position(t.ids, NEW.id)] = NEW.expires_at
         WHERE t.attachment = NEW.attachment AND t.lead_key = NEW.lead_key
           AND pg_catalog.array_position(t.ids, NEW.id) IS NOT NULL;
     END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = NEW.attachment;
-    EXECUTE lead_score._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score._now(), NEW.lead_key;
+    EXECUTE lead_score_internal._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score_internal._now(), NEW.lead_key;
     SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
     INSERT INTO lead_score.alerts (attachment, model, lead_key, kind, detail, total)
     VALUES (NEW.attachment, m, NEW.lead_key, 'adjustment',
@@ -1719,10 +1722,10 @@ BEGIN
 END
 $$;
 CREATE TRIGGER adjustment_made AFTER INSERT ON lead_score.adjustments
-FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score._now())
-EXECUTE FUNCTION lead_score._adjustment_recorded();
+FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score_internal._now())
+EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 CREATE TRIGGER adjustment_ended AFTER UPDATE OF expires_at ON lead_score.adjustments
-FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_recorded();
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)
@@ -1738,9 +1741,9 @@ CREATE FUNCTION lead_score.end_adjustment(id bigint)
 RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'WITH ended AS (
-        UPDATE lead_score.adjustments j SET expires_at = GREATEST(lead_score._now(), j.created_at)
+        UPDATE lead_score.adjustments j SET expires_at = GREATEST(lead_score_internal._now(), j.created_at)
         WHERE j.id OPERATOR(pg_catalog.=) end_adjustment.id AND j.ended_by IS NULL
-          AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>) lead_score._now())
+          AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>) lead_score_internal._now())
         RETURNING 1)
     SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM ended';
 COMMENT ON FUNCTION lead_score.end_adjustment(bigint) IS
@@ -1768,10 +1771,10 @@ BEGIN
     END IF;
     RETURN QUERY EXECUTE
         'SELECT x.section, x.item, x.category, x.events, x.raw_points, x.decayed_points, x.points, x.detail FROM ('
-        || lead_score._sql(explain_lead.attachment, 'explain_lead')
+        || lead_score_internal._sql(explain_lead.attachment, 'explain_lead')
         || ') x WHERE NOT (x.section = ''summary'' AND x.item = ANY (ARRAY[''fit'', ''engagement'', ''total'']))'
         USING m, explain_lead.lead_key;
-    k := lead_score._adjustment_key(explain_lead.attachment, explain_lead.lead_key);
+    k := lead_score_internal._adjustment_key(explain_lead.attachment, explain_lead.lead_key);
     RETURN QUERY
         SELECT 'adjustment'::text, j.reason, NULL::text, NULL::bigint, j.points, NULL::float8, j.points,
                pg_catalog.format('by %s at %s%s', j.created_by, j.created_at,
@@ -1792,22 +1795,22 @@ $$;
 COMMENT ON FUNCTION lead_score.explain_lead(text, text) IS
     'Why a lead of an attachment scores what it does now: explain() over its row and activities, its active manual adjustments, and its current fit, engagement and total.';
 
-REVOKE ALL ON FUNCTION lead_score._adjustment_key(text, text), lead_score._adjustable(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._adjustment_key(text, text), lead_score._adjustable(text) TO lead_score_reader;
-REVOKE ALL ON FUNCTION lead_score._adjustment_recorded() FROM PUBLIC;
-COMMENT ON FUNCTION lead_score._adjustment_key(text, text) IS
+REVOKE ALL ON FUNCTION lead_score_internal._adjustment_key(text, text), lead_score_internal._adjustable(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._adjustment_key(text, text), lead_score_internal._adjustable(text) TO lead_score_reader;
+REVOKE ALL ON FUNCTION lead_score_internal._adjustment_recorded() FROM PUBLIC;
+COMMENT ON FUNCTION lead_score_internal._adjustment_key(text, text) IS
     'Internal: a lead''s key as its attachment''s score row holds it, as text (NULL for no such lead).';
-COMMENT ON FUNCTION lead_score._adjustment_capture() IS
+COMMENT ON FUNCTION lead_score_internal._adjustment_capture() IS
     'Internal: checks a new manual adjustment and captures who made it and when; records who ended one.';
-COMMENT ON FUNCTION lead_score._adjustment_recorded() IS
+COMMENT ON FUNCTION lead_score_internal._adjustment_recorded() IS
     'Internal: a history row and an adjustment alert for a manual adjustment made or ended.';
-COMMENT ON FUNCTION lead_score._adjustment_points(bigint[], float8[], timestamptz[], timestamptz[], timestamptz) IS
+COMMENT ON FUNCTION lead_score_internal._adjustment_points(bigint[], float8[], timestamptz[], timestamptz[], timestamptz) IS
     'Internal: the points of a lead''s manual adjustments active at a time, summed in id order.';
-COMMENT ON FUNCTION lead_score._adjustable(text) IS
+COMMENT ON FUNCTION lead_score_internal._adjustable(text) IS
     'Internal: why manual adjustments cannot be made on an attachment (Citus, a key whose text depends on the session), or NULL.';
-COMMENT ON FUNCTION lead_score._max_points() IS
+COMMENT ON FUNCTION lead_score_internal._max_points() IS
     'Internal: the most points a rule or a manual adjustment may give, either sign.';
-GRANT SELECT ON lead_score.adjustments, lead_score._adjustment_sums TO lead_score_reader;
+GRANT SELECT ON lead_score.adjustments, lead_score_internal._adjustment_sums TO lead_score_reader;
 GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
     ON lead_score.adjustments TO lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.adjustments_id_seq TO lead_score_admin;

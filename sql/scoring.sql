@@ -8,7 +8,7 @@
 CREATE FUNCTION lead_score.validate_spec(spec jsonb)
 RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT lead_score._validate_spec_text(spec::pg_catalog.text) $$;
+AS $$ SELECT lead_score_internal._validate_spec_text(spec::pg_catalog.text) $$;
 COMMENT ON FUNCTION lead_score.validate_spec(jsonb) IS
     'Check a model spec without storing it; raises an error naming the JSON path of the first problem.';
 
@@ -54,7 +54,7 @@ BEGIN
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
     -- Account views follow the version's accounts section (its field may change).
-    PERFORM lead_score._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
+    PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     RETURN v_next;
 END
@@ -157,16 +157,16 @@ COMMENT ON FUNCTION lead_score.disqualified_by(text, record) IS
 
 -- What a score row stores of the predictive model: the lead-field features that
 -- fire, as 2-byte indices (lead_score_core::predictive::encode_fired).
-CREATE FUNCTION lead_score._predictive_on(model text, lead record)
+CREATE FUNCTION lead_score_internal._predictive_on(model text, lead record)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'lead_score_predictive_on'
 LANGUAGE c STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION lead_score._predictive_on(text, record) IS
+COMMENT ON FUNCTION lead_score_internal._predictive_on(text, record) IS
     'Internal: the predictive features a lead row fires, as stored in its score row (NULL without a predictive section).';
 
 -- The composite every scoring function returns; its fields are defined once, in
 -- Rust (lead_score_core::sqlgen::attach::SCORE).
-DO $$ BEGIN EXECUTE lead_score._score_type_ddl(); END $$;
+DO $$ BEGIN EXECUTE lead_score_internal._score_type_ddl(); END $$;
 
 -- Not strict: a NULL engagement state means the lead has no activity.
 CREATE FUNCTION lead_score.score(model text, lead record, engagement bytea DEFAULT NULL)
@@ -192,28 +192,28 @@ COMMENT ON FUNCTION lead_score.explain(text, record, bytea) IS
 -- COST 10: measured at roughly ten times a built-in operator per row (rule lookup,
 -- conditions, exp2), so the planner weighs parallel plans realistically.
 
-CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz)
+CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
 LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz, text)
+CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
 LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz, text, text)
+CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
 LANGUAGE c STABLE PARALLEL SAFE COST 10;
-CREATE FUNCTION lead_score._engagement_trans(bytea, text, text, timestamptz, text, text, text)
+CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz, text, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
 LANGUAGE c STABLE PARALLEL SAFE COST 10;
 
-CREATE FUNCTION lead_score._engagement_combine(bytea, bytea)
+CREATE FUNCTION lead_score_internal._engagement_combine(bytea, bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_combine'
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION lead_score._engagement_final(bytea)
+CREATE FUNCTION lead_score_internal._engagement_final(bytea)
 RETURNS float8 AS 'MODULE_PATHNAME', 'lead_score_engagement_final'
 LANGUAGE c STABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION lead_score._engagement_categories_final(bytea)
+CREATE FUNCTION lead_score_internal._engagement_categories_final(bytea)
 RETURNS jsonb AS 'MODULE_PATHNAME', 'lead_score_engagement_categories_final'
 LANGUAGE c STABLE STRICT PARALLEL SAFE;
 
@@ -226,49 +226,49 @@ RETURNS jsonb AS 'MODULE_PATHNAME', 'lead_score_engagement_categories_final'
 LANGUAGE c STABLE STRICT PARALLEL SAFE;
 
 CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz, p1 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz, p1 text, p2 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement(model text, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 
 CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_categories_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz, p1 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_categories_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz, p1 text, p2 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_categories_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement_categories(model text, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    FINALFUNC = lead_score._engagement_categories_final, COMBINEFUNC = lead_score._engagement_combine,
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    FINALFUNC = lead_score_internal._engagement_categories_final, COMBINEFUNC = lead_score_internal._engagement_combine,
     PARALLEL = SAFE);
 
 -- The raw state, for score() and explain(); no final function.
 CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score_internal._engagement_combine, PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz, p1 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score_internal._engagement_combine, PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz, p1 text, p2 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score_internal._engagement_combine, PARALLEL = SAFE);
 CREATE AGGREGATE lead_score.engagement_state(model text, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) (
-    SFUNC = lead_score._engagement_trans, STYPE = bytea, SSPACE = 256,
-    COMBINEFUNC = lead_score._engagement_combine, PARALLEL = SAFE);
+    SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, SSPACE = 256,
+    COMBINEFUNC = lead_score_internal._engagement_combine, PARALLEL = SAFE);

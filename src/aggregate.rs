@@ -94,7 +94,7 @@ pub unsafe extern "C-unwind" fn lead_score_engagement_trans(
     // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
     // below, "as above"), with the declared arguments: bytea, text, text,
     // timestamptz, then up to MAX_PROPERTIES text.
-    unsafe { aggregate_context(fcinfo, "lead_score._engagement_trans") };
+    unsafe { aggregate_context(fcinfo, "lead_score_internal._engagement_trans") };
     // SAFETY: as above; this call site always caches a TransCache, taken once.
     let cache = unsafe { fn_cache(fcinfo, TransCache::default) };
     // SAFETY: as above.
@@ -193,7 +193,7 @@ pub unsafe extern "C-unwind" fn lead_score_engagement_combine(
 ) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
     // below, "as above"), with two bytea arguments.
-    unsafe { aggregate_context(fcinfo, "lead_score._engagement_combine") };
+    unsafe { aggregate_context(fcinfo, "lead_score_internal._engagement_combine") };
     // Declared STRICT: PostgreSQL copies the non-null side into the aggregate context itself.
     // SAFETY: as above.
     let (Some(a), Some(b)) = (unsafe { (arg(fcinfo, 0), arg(fcinfo, 1)) }) else {

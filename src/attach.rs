@@ -36,7 +36,7 @@ fn read_row(attachment: &str) -> Option<Row> {
                 "SELECT a.model, coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_leads'), a.leads)::oid, \
                         coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid, \
                         a.mapping::text, a.mode, \
-                        pg_catalog.to_regclass('lead_score._adjustment_sums') IS NOT NULL \
+                        pg_catalog.to_regclass('lead_score_internal._adjustment_sums') IS NOT NULL \
                  FROM {} a WHERE a.name = $1",
                 crate::citus::config_table("attachments")
             ),
@@ -215,7 +215,7 @@ fn check_admin(what: &str) {
 
 fn run_all(statements: &[Statement]) {
     for s in statements {
-        if let Err(e) = Spi::run(&s.sql) {
+        if let Err(e) = Spi::run(crate::layout::for_catalog(&s.sql).as_ref()) {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                 format!("lead_score: could not create {}: {e}", s.what),
@@ -249,7 +249,7 @@ fn refresh_current_scores(excluding: &[&str]) {
             .filter(|n| !excluding.contains(&n.as_str()))
             .map(|n| load(n, false))
             .collect();
-        let exists = ours_exists("current_scores");
+        let exists = relation_exists(c"lead_score", "current_scores");
         run_all(&current_views_statements(&attachments, exists));
     });
 }
@@ -269,12 +269,12 @@ pub(crate) fn lock_current_views() {
     }
 }
 
-/// Whether lead_score's schema has a relation of this name.
-fn ours_exists(name: &str) -> bool {
+/// Whether the schema has a relation of this name.
+fn relation_exists(schema: &std::ffi::CStr, name: &str) -> bool {
     matches!(
         Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.to_regclass(pg_catalog.format('lead_score.%I', $1::text)) IS NOT NULL",
-            &[name.into()],
+            "SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+            &[schema.to_str().unwrap_or_default().into(), name.into()],
         ),
         Ok(Some(true))
     )
@@ -285,7 +285,12 @@ fn ours_exists(name: &str) -> bool {
 /// table), before the statements that comment on it and fill it.
 fn account_heads_if_missing(att: &Attachment) {
     use lead_score_core::sqlgen::attach::names;
-    if att.account.is_some() && !ours_exists(&names::account_heads(&att.name)) {
+    if att.account.is_some()
+        && !relation_exists(
+            crate::layout::internal_schema(),
+            &names::account_heads(&att.name),
+        )
+    {
         run_all(&[att.account_heads_table()]);
     }
 }
@@ -474,7 +479,7 @@ fn distributed(mapping: &serde_json::Value, leads: pg_sys::Oid) -> bool {
     // SAFETY: the one argument is an oid datum, as $1 is.
     let method = unsafe {
         crate::catalog::query_row(
-            c"SELECT lead_score._citus_method($1::pg_catalog.regclass) IS NOT DISTINCT FROM 'h'",
+            c"SELECT lead_score_internal._citus_method($1::pg_catalog.regclass) IS NOT DISTINCT FROM 'h'",
             &[(pg_sys::OIDOID, pg_sys::Datum::from(leads))],
         )
     };
@@ -505,7 +510,13 @@ fn stable_text(base: pg_sys::Oid, text: TextOf) -> bool {
 
 /// `_adjustable(attachment)`: why manual adjustments cannot be made on an
 /// attachment, or NULL when they can (see `Attachment::adjustments`).
-#[pg_extern(name = "_adjustable", stable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_adjustable",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
 fn adjustable(attachment: &str) -> Option<String> {
     if load(attachment, false).adjustments {
         return None;
@@ -539,7 +550,7 @@ fn account_column(model: &str, table: pg_sys::Oid, leads: &Qualified) -> Option<
     let usable = unsafe {
         crate::catalog::query_row(
             c"SELECT pg_catalog.to_regprocedure('lead_score.account_engaged(text, float8)') IS NOT NULL \
-               AND lead_score._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
+               AND lead_score_internal._citus_method($1::pg_catalog.regclass) IS DISTINCT FROM 'h'",
             &[(pg_sys::OIDOID, pg_sys::Datum::from(table))],
         )
     };
@@ -577,7 +588,13 @@ fn check_account_field(att: &Attachment, leads: pg_sys::Oid) {
 /// it directly: the caller's role and rights on both tables, the table kinds
 /// and the column types. Admins cannot write `lead_score.attachments` but
 /// through here, `detach` and `tick()`.
-#[pg_extern(name = "_attach_install", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_attach_install",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn attach_install(
     attachment: &str,
     model: &str,
@@ -601,9 +618,9 @@ fn attach_install(
     lock_current_views();
     run_as(owner, || {
         if let Err(e) = Spi::run_with_args(
-            "INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
+            crate::layout::for_catalog("INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
              VALUES ($1, $2, $3::pg_catalog.regclass, $4::pg_catalog.regclass, $5, \
-                     pg_catalog.date_trunc('hour', lead_score._now()), $6)",
+                     pg_catalog.date_trunc('hour', lead_score_internal._now()), $6)").as_ref(),
             &[
                 attachment.into(),
                 model.into(),
@@ -626,7 +643,10 @@ fn attach_install(
     // _distribute_tables has distributed this one's (sql/live.sql).
     let distributed = matches!(
         Spi::get_one_with_args::<bool>(
-            "SELECT lead_score._citus_method($1::regclass) = 'h'",
+            crate::layout::for_catalog(
+                "SELECT lead_score_internal._citus_method($1::regclass) = 'h'"
+            )
+            .as_ref(),
             &[leads.into()],
         ),
         Ok(Some(true))
@@ -655,7 +675,13 @@ fn seed_accounts(att: &Attachment) {
 /// Publishing a version (`create_model`) brings each attachment's account
 /// views in line with the version's `accounts` section: created or replaced
 /// for the field it names, or dropped when it has none.
-#[pg_extern(name = "_account_objects", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_account_objects",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn account_objects(attachment: &str) -> bool {
     check_admin("publish");
     let att = load(attachment, false);
@@ -665,7 +691,7 @@ fn account_objects(attachment: &str) -> bool {
     run_as(extension_owner(), || {
         use lead_score_core::sqlgen::attach::names;
         account_heads_if_missing(&att);
-        let views_exist = ours_exists(&names::accounts(&att.name));
+        let views_exist = relation_exists(c"lead_score", &names::accounts(&att.name));
         run_all(&att.account_objects_statements(views_exist))
     });
     seed_accounts(&att);
@@ -676,7 +702,13 @@ fn account_objects(attachment: &str) -> bool {
 /// `accounts.alert` since the last check are alerted once (kind `account`).
 /// Returns the alerts sent; 0 for a model without accounts, and when another
 /// `tick()` is checking the same attachment (it alerts for both).
-#[pg_extern(name = "_account_alerts", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_account_alerts",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn account_alerts(attachment: &str) -> i32 {
     check_admin("tick");
     let att = load(attachment, false);
@@ -712,7 +744,13 @@ fn account_alerts(attachment: &str) -> i32 {
 /// attachment: its functions, views, triggers, comments and privileges as this
 /// version generates them, replaced in place. Its tables and their rows are kept.
 /// On Citus the shard groups are reinstalled by `CALL lead_score.distribute`.
-#[pg_extern(name = "_regenerate", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_regenerate",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn regenerate(attachment: &str) -> bool {
     check_admin("regenerate");
     let att = load(attachment, false);
@@ -728,7 +766,12 @@ fn regenerate(attachment: &str) -> bool {
 
 /// Run by the upgrade scripts once every attachment is regenerated:
 /// `current_scores` and `current_categories` over all of them.
-#[pg_extern(name = "_refresh_current_views", volatile, parallel_unsafe)]
+#[pg_extern(
+    name = "_refresh_current_views",
+    schema = "lead_score_internal",
+    volatile,
+    parallel_unsafe
+)]
 fn refresh_current_views() -> bool {
     check_admin("regenerate");
     refresh_current_scores(&[]);
@@ -740,7 +783,13 @@ fn refresh_current_views() -> bool {
 /// to it. Raises `lock_not_available` (55P03) rather than wait for a writer;
 /// `tick()` then leaves the attachment to a later tick. Only lead_score's own
 /// tables are read or written, as the extension's owner.
-#[pg_extern(name = "_rebase", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_rebase",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
     check_admin("tick");
     // The writer's real time, whatever the caller passes (tick() passes its
@@ -761,8 +810,8 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
             sql: lock_exclusive_nowait(attachment),
         }]);
         let due = Spi::get_two_with_args::<bool, pgrx::datum::TimestampWithTimeZone>(
-            "SELECT lead_score._rebase_due(a.model, a.landmark, $2), pg_catalog.date_trunc('hour', $2) \
-             FROM lead_score.attachments a WHERE a.name = $1",
+            crate::layout::for_catalog("SELECT lead_score_internal._rebase_due(a.model, a.landmark, $2), pg_catalog.date_trunc('hour', $2) \
+             FROM lead_score.attachments a WHERE a.name = $1").as_ref(),
             &[attachment.into(), now.into()],
         );
         let Ok((Some(true), Some(landmark))) = due else {
@@ -770,7 +819,10 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
         };
         // On Citus, the form Citus can run over every shard.
         let distributed = Spi::get_one_with_args::<bool>(
-            "SELECT lead_score._citus_method($1::regclass) = 'h'",
+            crate::layout::for_catalog(
+                "SELECT lead_score_internal._citus_method($1::regclass) = 'h'",
+            )
+            .as_ref(),
             &[att.leads.to_sql().into()],
         );
         let rebase = if matches!(distributed, Ok(Some(true))) {
@@ -790,7 +842,10 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
             Query::Rebase
         };
         for (sql, args) in [
-            (att.query(rebase), vec![landmark.into()]),
+            (
+                crate::layout::for_catalog(&att.query(rebase)).into_owned(),
+                vec![landmark.into()],
+            ),
             (
                 "UPDATE lead_score.attachments a SET landmark = $2 WHERE a.name = $1".to_string(),
                 vec![attachment.into(), landmark.into()],
@@ -809,21 +864,33 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
 
 /// The SQL of a run-time query on an attachment (`lead_score_core::sqlgen::attach::Query`),
 /// for the plpgsql functions to EXECUTE with their parameters.
-#[pg_extern(name = "_sql", stable, strict, parallel_restricted)]
+#[pg_extern(
+    name = "_sql",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_restricted
+)]
 fn query_sql(attachment: &str, query: &str) -> String {
     let Some(q) = Query::parse(query) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("lead_score._sql: unknown query \"{query}\""),
+            format!("lead_score_internal._sql: unknown query \"{query}\""),
         );
     };
-    load(attachment, false).query(q)
+    crate::layout::for_catalog(&load(attachment, false).query(q)).into_owned()
 }
 
 /// On Citus, the statements that install an attachment's triggers on one shard
 /// group (`lead_score_core::sqlgen::attach::Placement`), for
-/// `lead_score._citus_install_shard` to run on the node that holds it.
-#[pg_extern(name = "_citus_shard_sql", volatile, strict, parallel_unsafe)]
+/// `lead_score_internal._citus_install_shard` to run on the node that holds it.
+#[pg_extern(
+    name = "_citus_shard_sql",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> Vec<String> {
     check_admin("_citus_shard_sql");
     let mut a = load(attachment, false);
@@ -841,7 +908,7 @@ fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> 
     {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("lead_score._citus_shard_sql: bad suffix \"{suffix}\""),
+            format!("lead_score_internal._citus_shard_sql: bad suffix \"{suffix}\""),
         );
     }
     // leads, activities, scores, pending and outbox shards, then this node's
@@ -849,7 +916,7 @@ fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> 
     let [leads, activities, scores, pending, outbox, attachments, models] = shards[..] else {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "lead_score._citus_shard_sql: expected 7 shards",
+            "lead_score_internal._citus_shard_sql: expected 7 shards",
         );
     };
     a.leads = name(leads);
@@ -862,7 +929,10 @@ fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> 
         attachments: name(attachments),
         models: name(models),
     });
-    a.shard_statements().into_iter().map(|s| s.sql).collect()
+    a.shard_statements()
+        .into_iter()
+        .map(|s| crate::layout::for_catalog(&s.sql).into_owned())
+        .collect()
 }
 
 /// Whether this is a Citus worker: a node with the citus extension that is not
@@ -903,7 +973,10 @@ fn detach(attachment: &str) -> bool {
     run_as(owner, || {
         let distributed = matches!(
             Spi::get_one_with_args::<bool>(
-                "SELECT lead_score._citus_method($1::regclass) = 'h'",
+                crate::layout::for_catalog(
+                    "SELECT lead_score_internal._citus_method($1::regclass) = 'h'"
+                )
+                .as_ref(),
                 &[row.leads.into()],
             ),
             Ok(Some(true))
@@ -939,9 +1012,10 @@ fn detach(attachment: &str) -> bool {
         // On Citus, each node's shard-group functions and stripe tables, which
         // no statement of the coordinator reaches (sql/citus.sql).
         if distributed {
-            if let Err(e) =
-                Spi::run_with_args("SELECT lead_score._citus_forget($1)", &[attachment.into()])
-            {
+            if let Err(e) = Spi::run_with_args(
+                "SELECT lead_score_internal._citus_forget($1)",
+                &[attachment.into()],
+            ) {
                 raise_code(
                     PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                     format!("lead_score: {e}"),
@@ -966,7 +1040,7 @@ fn forget_rows(attachment: &str) {
     // locks it before their rows.
     let rows = [
         "DELETE FROM lead_score.history_settings h WHERE h.attachment = $1",
-        "DELETE FROM lead_score._history_heads h WHERE h.attachment = $1",
+        "DELETE FROM lead_score_internal._history_heads h WHERE h.attachment = $1",
         "DELETE FROM lead_score.score_history h WHERE h.attachment = $1",
         "DELETE FROM lead_score.class_counts c WHERE c.attachment = $1",
         "DELETE FROM lead_score.attachments a WHERE a.name = $1",
@@ -975,10 +1049,10 @@ fn forget_rows(attachment: &str) {
     // from 0.1.0.
     let adjustments = [
         "DELETE FROM lead_score.adjustments j WHERE j.attachment = $1",
-        "DELETE FROM lead_score._adjustment_sums j WHERE j.attachment = $1",
+        "DELETE FROM lead_score_internal._adjustment_sums j WHERE j.attachment = $1",
     ];
     let installed = Spi::get_one::<bool>(
-        "SELECT pg_catalog.to_regclass('lead_score._adjustment_sums') IS NOT NULL",
+        "SELECT pg_catalog.to_regclass('lead_score_internal._adjustment_sums') IS NOT NULL",
     );
     if let Err(e) = installed.and_then(|installed| {
         let extra: &[&str] = if installed == Some(true) {
@@ -986,9 +1060,12 @@ fn forget_rows(attachment: &str) {
         } else {
             &[]
         };
-        rows.iter()
-            .chain(extra)
-            .try_for_each(|sql| Spi::run_with_args(sql, &[attachment.into()]))
+        rows.iter().chain(extra).try_for_each(|sql| {
+            Spi::run_with_args(
+                crate::layout::for_catalog(sql).as_ref(),
+                &[attachment.into()],
+            )
+        })
     }) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
@@ -1000,7 +1077,13 @@ fn forget_rows(attachment: &str) {
 /// Waits for every writer of an attachment and keeps new ones out until the
 /// transaction ends (`exclusive`), or takes the lock a writer takes. Runs as
 /// the caller, who needs write rights on the attachment's tables.
-#[pg_extern(name = "_lock", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_lock",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> bool {
     let Some(row) = read_row(attachment) else {
         undefined_attachment(attachment);
@@ -1019,7 +1102,7 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     } else {
         format!(
             "LOCK TABLE {} IN ROW EXCLUSIVE MODE",
-            lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(
+            lead_score_core::sqlgen::internal(&lead_score_core::sqlgen::attach::names::scores(
                 attachment
             ))
         )
@@ -1027,7 +1110,7 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     if nowait {
         sql.push_str(" NOWAIT");
     }
-    if let Err(e) = Spi::run(&sql) {
+    if let Err(e) = Spi::run(crate::layout::for_catalog(&sql).as_ref()) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             format!("lead_score: {e}"),
@@ -1037,26 +1120,50 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
 }
 
 /// The query of one live delta per lead from an attachment's pending events.
-#[pg_extern(name = "_pending_states", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_pending_states",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn pending_states_sql(attachment: &str, properties: i32) -> String {
     pending_states(attachment, properties.max(0) as usize)
 }
 
 /// `CREATE TYPE lead_score.score`, from the one list of its fields.
-#[pg_extern(name = "_score_comments", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_score_comments",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn score_comments() -> Vec<String> {
     lead_score_core::sqlgen::attach::score_comments()
 }
 
-#[pg_extern(name = "_score_type_ddl", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_score_type_ddl",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn score_type_ddl() -> String {
     lead_score_core::sqlgen::attach::score_type()
 }
 
 /// `_adjustment_points(ids, points, created_at, expires_at, at)`: the points
-/// of a lead's manual adjustments (one `lead_score._adjustment_sums` row)
+/// of a lead's manual adjustments (one `lead_score_internal._adjustment_sums` row)
 /// active at `at`, summed in id order (`lead_score_core::adjustments`).
-#[pg_extern(name = "_adjustment_points", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_adjustment_points",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn adjustment_points(
     ids: Vec<Option<i64>>,
     points: Vec<Option<f64>>,
@@ -1089,19 +1196,37 @@ fn adjustment_points(
 
 /// The most points a rule or a manual adjustment may give, either sign
 /// (`lead_score_core::model::MAX_POINTS`), for `lead_score.adjust`'s check.
-#[pg_extern(name = "_max_points", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_max_points",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn max_points() -> f64 {
     lead_score_core::model::MAX_POINTS
 }
 
-/// `CREATE TYPE lead_score._applied`, from the one list of its fields.
-#[pg_extern(name = "_applied_type_ddl", immutable, strict, parallel_safe)]
+/// `CREATE TYPE lead_score_internal._applied`, from the one list of its fields.
+#[pg_extern(
+    name = "_applied_type_ddl",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn applied_type_ddl() -> String {
     lead_score_core::sqlgen::attach::applied_type()
 }
 
 /// `CREATE TYPE lead_score.top_lead`, from the one list of its fields.
-#[pg_extern(name = "_top_lead_type_ddl", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_top_lead_type_ddl",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn top_lead_type_ddl() -> String {
     lead_score_core::sqlgen::attach::top_lead_type()
 }
@@ -1164,7 +1289,7 @@ fn forget_dropped() {
 }
 
 crate::v1_info!(pg_finfo_lead_score_follow_drops);
-/// `lead_score._follow_drops()`: the `sql_drop` event trigger that makes
+/// `lead_score_internal._follow_drops()`: the `sql_drop` event trigger that makes
 /// attachments follow their tables (see `forget_dropped`).
 ///
 /// # Safety

@@ -42,7 +42,7 @@ fn resolve_sql() -> CString {
     let versions = crate::citus::config_table("model_versions");
     CString::new(format!(
         "SELECT m.id, coalesce(v.version, m.current_version), \
-    (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, lead_score._now()) \
+    (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, lead_score_internal._now()) \
      - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
     FROM (SELECT $1 AS full_name, substring($1 from '^(.*)@[0-9]+$') AS base, \
                  substring($1 from '@([0-9]{{1,9}})$')::int AS version) q \
@@ -89,6 +89,16 @@ pub(crate) unsafe fn query_row(
             "lead_score: SPI_connect failed",
         );
     }
+    // Before the update from 0.1.0, internal objects are still in lead_score.
+    let moved = query
+        .to_str()
+        .ok()
+        .map(crate::layout::for_catalog)
+        .and_then(|sql| match sql {
+            std::borrow::Cow::Owned(sql) => CString::new(sql).ok(),
+            std::borrow::Cow::Borrowed(_) => None,
+        });
+    let query = moved.as_deref().unwrap_or(query);
     let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
     let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
     let nulls = vec![b' ' as std::ffi::c_char; args.len()];

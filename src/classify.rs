@@ -8,7 +8,13 @@ use pgrx::prelude::*;
 /// Validates a model spec given as JSON text (`lead_score.validate_spec(jsonb)`
 /// passes `spec::text`), raising an error that names the JSON path of the first
 /// problem. The text is checked for size and nesting before it is parsed.
-#[pg_extern(name = "_validate_spec_text", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_validate_spec_text",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 pub(crate) fn validate_spec_text(spec: &str) -> bool {
     Model::from_json_text(spec).or_raise();
     true

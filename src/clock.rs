@@ -57,19 +57,25 @@ fn clock() -> i64 {
     unsafe { pg_sys::GetCurrentTimestamp() }
 }
 
-/// `lead_score._bounds_hold(read_at)`: whether a read at `read_at` may rank
+/// `lead_score_internal._bounds_hold(read_at)`: whether a read at `read_at` may rank
 /// leads by their stored bounds, which hold for reads from an hour before each
 /// row's write on (`lead_score_core::live::BOUND_VALID_BEFORE_US`). Rows a
 /// reader sees were written before the clock now, so that is when a read at
 /// least that much before the clock cannot use them: `lead_score.as_of` in the
 /// past, or a transaction older than that.
-#[pg_extern(name = "_bounds_hold", volatile, strict, parallel_safe)]
+#[pg_extern(
+    name = "_bounds_hold",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_safe
+)]
 fn bounds_hold(read_at: pgrx::datum::TimestampWithTimeZone) -> bool {
     i64::from(read_at) >= clock().saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US)
 }
 
-/// `lead_score._now()`: the time writers use (see the module docs).
-#[pg_extern(name = "_now", stable, parallel_safe)]
+/// `lead_score_internal._now()`: the time writers use (see the module docs).
+#[pg_extern(name = "_now", schema = "lead_score_internal", stable, parallel_safe)]
 fn now_sql() -> pgrx::datum::TimestampWithTimeZone {
     // SAFETY: any i64 is a valid timestamptz bit pattern.
     unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(now()), false) }

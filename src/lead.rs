@@ -98,12 +98,12 @@ pub unsafe extern "C-unwind" fn lead_score_fit(fcinfo: pg_sys::FunctionCallInfo)
 }
 
 v1_info!(pg_finfo_lead_score_predictive_on);
-/// `lead_score._predictive_on(model text, lead record) → bytea`: the predictive
+/// `lead_score_internal._predictive_on(model text, lead record) → bytea`: the predictive
 /// lead-field features the row fires, as a score row stores them; NULL when the
 /// model has no predictive section.
 ///
 /// # Safety
-/// Called only by PostgreSQL's function manager, as `lead_score._predictive_on`
+/// Called only by PostgreSQL's function manager, as `lead_score_internal._predictive_on`
 /// (`sql/scoring.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]

@@ -238,7 +238,7 @@ v1_info!(pg_finfo_lead_score_logistic_trans);
 /// context), so it is updated without copying its p × p sums for every row.
 ///
 /// # Safety
-/// Called only by PostgreSQL's function manager, as `lead_score._logistic_trans`
+/// Called only by PostgreSQL's function manager, as `lead_score_internal._logistic_trans`
 /// (`sql/learn.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -345,7 +345,12 @@ pub unsafe extern "C-unwind" fn lead_score_logistic_trans(
 
 /// Combine of `logistic_step`: adds two partial sums (parallel workers, or
 /// Citus shards).
-#[pg_extern(name = "_logistic_combine", immutable, parallel_safe)]
+#[pg_extern(
+    name = "_logistic_combine",
+    schema = "lead_score_internal",
+    immutable,
+    parallel_safe
+)]
 fn logistic_combine(a: Option<Vec<f64>>, b: Option<Vec<f64>>) -> Option<Vec<f64>> {
     match (a, b) {
         (Some(a), Some(b)) => {
@@ -380,7 +385,12 @@ fn columns(source: pg_sys::Oid) -> Vec<String> {
 /// and convergence. Constant features are dropped with a NOTICE; features not
 /// identified (separation, standard error above 1e3) get a WARNING naming
 /// them, and a finite fit under an L2 penalty.
-#[pg_extern(name = "_logistic_regression", volatile, parallel_unsafe)]
+#[pg_extern(
+    name = "_logistic_regression",
+    schema = "lead_score_internal",
+    volatile,
+    parallel_unsafe
+)]
 fn logistic_regression(
     source: pg_sys::Oid,
     outcome: &str,
@@ -550,7 +560,13 @@ fn leads_of(attachment: &str) -> pg_sys::Oid {
 
 /// `_outcome_check(attachment, source, mapping)`: raises unless the mapping
 /// names only known keys and columns of `source` that exist.
-#[pg_extern(name = "_outcome_check", stable, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_outcome_check",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_unsafe
+)]
 fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
     if let Some(obj) = mapping.0.as_object() {
         for (k, v) in obj {
@@ -665,7 +681,13 @@ fn outcomes_of(
 /// over the attachment's linked outcomes: with a fixed cut-off ($1 model, $2
 /// cut-off), or with each lead's creation plus days ($1 model, $2 days, $3
 /// model id, $4 version).
-#[pg_extern(name = "_evaluation_sql", stable, strict, parallel_restricted)]
+#[pg_extern(
+    name = "_evaluation_sql",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_restricted
+)]
 fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
     let (att, outcomes) = outcomes_of(attachment);
     if !per_lead {
@@ -683,7 +705,13 @@ fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
 /// `_backtest_sql(attachment, versions)`: the one-pass query of `backtest`
 /// at a fixed cut-off for that many versions ($1 their `name@N` names, $2
 /// the cut-off); see `Attachment::backtest_arrays`.
-#[pg_extern(name = "_backtest_sql", stable, strict, parallel_restricted)]
+#[pg_extern(
+    name = "_backtest_sql",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_restricted
+)]
 fn backtest_sql(attachment: &str, versions: i32) -> String {
     if !(1..=64).contains(&versions) {
         raise_code(
@@ -697,7 +725,13 @@ fn backtest_sql(attachment: &str, versions: i32) -> String {
 
 /// `_version_column(totals, i, n)`: column `i` (1-based) of a lead × `n`
 /// versions float8[][] as a float8[], in lead order.
-#[pg_extern(name = "_version_column", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_version_column",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn version_column(totals: pgrx::Array<f64>, i: i32, n: i32) -> Vec<Option<f64>> {
     let flat: Vec<Option<f64>> = totals.iter().collect();
     if n < 1 || i < 1 || i > n || !flat.len().is_multiple_of(n as usize) {
@@ -724,7 +758,12 @@ fn version_column(totals: pgrx::Array<f64>, i: i32, n: i32) -> Vec<Option<f64>> 
 /// as its `predictive` section and the current version's classification and
 /// alerts (and engagement rules, unless event types are named). Returns the
 /// rules with the draft's version.
-#[pg_extern(name = "_suggest_points", volatile, parallel_unsafe)]
+#[pg_extern(
+    name = "_suggest_points",
+    schema = "lead_score_internal",
+    volatile,
+    parallel_unsafe
+)]
 fn suggest_points(
     attachment: &str,
     fields: Vec<String>,
@@ -944,7 +983,13 @@ fn suggest_points(
 /// `_platt(scores, converted)`: each score as a probability, through the
 /// logistic curve fitted to these scores and outcomes (Platt scaling), so a
 /// rule score's calibration can be measured.
-#[pg_extern(name = "_platt", immutable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_platt",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
 fn platt(scores: Vec<Option<f64>>, converted: Vec<Option<bool>>) -> Vec<Option<f64>> {
     let leads = scored(&scores, &converted);
     let rows: Vec<(Vec<f64>, bool)> = leads.iter().map(|l| (vec![l.score], l.positive)).collect();

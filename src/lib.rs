@@ -14,6 +14,12 @@ use std::ffi::CString;
 
 pgrx::pg_module_magic!(name, version);
 
+/// The internal schema: helper functions, types, score states, pending events
+/// and generated trigger functions, so `lead_score` holds only the public API
+/// (src/layout.rs). Declared here so `#[pg_extern(schema = ...)]` can name it.
+#[pg_schema]
+mod lead_score_internal {}
+
 mod aggregate;
 mod args;
 mod attach;
@@ -23,6 +29,7 @@ mod classify;
 mod clock;
 mod errors;
 mod fncache;
+mod layout;
 mod lead;
 mod learn;
 mod live;

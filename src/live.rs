@@ -67,7 +67,7 @@ v1_info!(pg_finfo_lead_score_live_batch_trans);
 /// `_live_batch(state, model_id bigint, version int, landmark timestamptz, event_type text, at timestamptz, props text...)`
 ///
 /// # Safety
-/// Called only by PostgreSQL's function manager, as `lead_score._live_batch_trans`
+/// Called only by PostgreSQL's function manager, as `lead_score_internal._live_batch_trans`
 /// (`sql/live.sql`), the transition function of the batch aggregate, with a
 /// valid `fcinfo`.
 #[pg_guard]
@@ -78,7 +78,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
     // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
     // below, "as above"), with the declared arguments: bytea, bigint, integer,
     // timestamptz, text, timestamptz, then up to MAX_PROPERTIES text.
-    unsafe { aggregate_context(fcinfo, "lead_score._live_batch") };
+    unsafe { aggregate_context(fcinfo, "lead_score_internal._live_batch") };
     // SAFETY: as above; this call site always caches a BatchCache, taken once.
     let cache = unsafe { fn_cache(fcinfo, BatchCache::default) };
     // SAFETY: as above.
@@ -158,7 +158,7 @@ v1_info!(pg_finfo_lead_score_live_batch_combine);
 ///
 /// # Safety
 /// Called only by PostgreSQL's function manager, as
-/// `lead_score._live_batch_combine` (`sql/live.sql`), the combine function of the
+/// `lead_score_internal._live_batch_combine` (`sql/live.sql`), the combine function of the
 /// batch aggregate, with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -167,7 +167,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_combine(
 ) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes this call's valid `fcinfo` (to every use of it
     // below, "as above"), with two bytea arguments.
-    unsafe { aggregate_context(fcinfo, "lead_score._live_batch_combine") };
+    unsafe { aggregate_context(fcinfo, "lead_score_internal._live_batch_combine") };
     // SAFETY: as above.
     let (Some(a), Some(b)) = (unsafe { (arg(fcinfo, 0), arg(fcinfo, 1)) }) else {
         // SAFETY: as above.
@@ -185,7 +185,13 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_combine(
 }
 
 /// An empty live state for a model version.
-#[pg_extern(name = "_live_empty", stable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_live_empty",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
 fn live_empty(
     model_id: i64,
     version: i32,
@@ -203,7 +209,12 @@ fn live_empty(
 /// A stored state with the events of a deferred attachment's pending table merged
 /// in (NULL delta: the state itself). Readers use it, so scores are current
 /// before the pending events are folded into the stored row.
-#[pg_extern(name = "_live_merge", stable, parallel_safe)]
+#[pg_extern(
+    name = "_live_merge",
+    schema = "lead_score_internal",
+    stable,
+    parallel_safe
+)]
 fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Vec<u8>> {
     let state = state?;
     let mut buf = state.to_vec();
@@ -214,14 +225,26 @@ fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Ve
 }
 
 /// Raises unless the model's current version can be kept live (see `attach`).
-#[pg_extern(name = "_live_check", stable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_live_check",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
 fn live_check(model: &str) -> bool {
     check_supported(&crate::catalog::resolve(model).compiled.model).or_raise();
     true
 }
 
 /// Moves a live state to a new landmark (see `lead_score.tick`).
-#[pg_extern(name = "_live_rebase", stable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_live_rebase",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
 fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Vec<u8> {
     let compiled = model_of(state);
     let mut buf = state.to_vec();
@@ -233,7 +256,13 @@ fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Ve
 /// version matches, the most one such event can add to a lead's total
 /// (`lead_score_core::live::event_bound`). `top_leads` bounds a lead with
 /// pending events by its stored bound plus these.
-#[pg_extern(name = "_event_bounds", stable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_event_bounds",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
 fn event_bounds(
     model_id: i64,
     version: i32,
@@ -246,7 +275,12 @@ fn event_bounds(
 /// `_event_points(model, event_type, occurred_at, properties)`: the rules one
 /// event matches and its points now (at `scoring_time()`), decayed, before
 /// caps (`EngagementModel::event_points`): a lead's timeline, per event.
-#[pg_extern(name = "_event_points", stable, parallel_safe)]
+#[pg_extern(
+    name = "_event_points",
+    schema = "lead_score_internal",
+    stable,
+    parallel_safe
+)]
 fn event_points(
     model: &str,
     event_type: Option<&str>,
@@ -319,7 +353,7 @@ v1_info!(pg_finfo_lead_score_live_score);
 /// now timestamptz) → lead_score.score`
 ///
 /// # Safety
-/// Called only by PostgreSQL's function manager, as `lead_score._live_score`
+/// Called only by PostgreSQL's function manager, as `lead_score_internal._live_score`
 /// (`sql/live.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -365,14 +399,14 @@ pub unsafe extern "C-unwind" fn lead_score_live_score(
 v1_info!(pg_finfo_lead_score_live_apply);
 /// `_live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
 ///              prev_mql bool, prev_quadrant text, prev_hot text[],
-///              landmark timestamptz, now timestamptz, replace bool) → lead_score._applied`
+///              landmark timestamptz, now timestamptz, replace bool) → lead_score_internal._applied`
 ///
 /// Merges `delta` into `stored` (or, with `replace`, takes `delta` as the whole
 /// history while keeping when each burst last fired), moves it to `landmark`,
 /// classifies at `now` and returns the alerts for what crossed.
 ///
 /// # Safety
-/// Called only by PostgreSQL's function manager, as `lead_score._live_apply`
+/// Called only by PostgreSQL's function manager, as `lead_score_internal._live_apply`
 /// (`sql/live.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -484,7 +518,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
         },
     ];
     // SAFETY: `desc` is the blessed descriptor of the declared result type,
-    // lead_score._applied, whose fields `fields` gives in order.
+    // lead_score_internal._applied, whose fields `fields` gives in order.
     unsafe { form_tuple(desc, &fields) }
 }
 
@@ -510,7 +544,13 @@ fn carry_bursts(
 }
 
 /// Whether an attachment's landmark is old enough to move (see `lead_score.tick`).
-#[pg_extern(name = "_rebase_due", stable, strict, parallel_safe)]
+#[pg_extern(
+    name = "_rebase_due",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
 fn rebase_due(
     model: &str,
     landmark: pgrx::datum::TimestampWithTimeZone,
@@ -535,7 +575,13 @@ thread_local! {
 /// Counts one row of a long scan in `attach`/`rescore` (phase 1: activities read,
 /// phase 2: leads scored) and reports how far it has got with a NOTICE about every
 /// tenth, once it has run a second. Always true, so it can sit in a WHERE clause.
-#[pg_extern(name = "_progress", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_progress",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn progress(phase: i32, total: i64, run: i64) -> bool {
     // SAFETY: only reads the clock.
     let now = || unsafe { pg_sys::GetCurrentTimestamp() };

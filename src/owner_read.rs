@@ -113,7 +113,13 @@ fn select_keys(
 /// arguments while estimating (here, the length of the array `unnest` gets),
 /// before the statement's snapshot is taken, and a model version published
 /// while the writer waited for its lock would not be found yet.
-#[pg_extern(name = "_owner_states", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_owner_states",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn owner_states(
     attachment: &str,
     keys: pgrx::AnyArray,
@@ -205,7 +211,13 @@ fn owner_states(
 /// `_lock_activities(attachment)`: takes an attachment's activity table in
 /// ACCESS SHARE mode, as any reader of it would, before a lead trigger locks
 /// any of lead_score's tables (one lock order: the user's tables first).
-#[pg_extern(name = "_lock_activities", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_lock_activities",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn lock_activities(attachment: &str) -> bool {
     let oid = Spi::get_one_with_args::<pg_sys::Oid>(
         // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
@@ -231,16 +243,23 @@ fn lock_activities(attachment: &str) -> bool {
 /// `_scores_exist(attachment, keys anyarray)`: whether any of these keys has a
 /// score row in the latest snapshot (committed or this transaction's), which
 /// a REPEATABLE READ transaction's own snapshot may not show.
-#[pg_extern(name = "_scores_exist", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_scores_exist",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
     // In a Citus shard group's trigger, its score shard (src/citus.rs).
     let scores = match crate::citus::placement() {
         Some(((schema, name), _)) => {
             lead_score_core::sqlgen::Qualified::new(&schema, &name).to_sql()
         }
-        None => lead_score_core::sqlgen::ours(&lead_score_core::sqlgen::attach::names::scores(
-            attachment,
-        )),
+        None => crate::layout::for_catalog(&lead_score_core::sqlgen::internal(
+            &lead_score_core::sqlgen::attach::names::scores(attachment),
+        ))
+        .into_owned(),
     };
     let query = std::ffi::CString::new(format!(
         "SELECT 1 FROM {scores} s WHERE s.lead_key = ANY ($1) LIMIT 1"

@@ -118,12 +118,12 @@ unsafe fn attribute_name(att: &pg_sys::FormData_pg_attribute) -> &CStr {
 }
 
 v1_info!(pg_finfo_lead_score_append_pending);
-/// `lead_score._append_pending('attachment')`: AFTER INSERT … FOR EACH STATEMENT
+/// `lead_score_internal._append_pending('attachment')`: AFTER INSERT … FOR EACH STATEMENT
 /// with `REFERENCING NEW TABLE`.
 ///
 /// # Safety
 /// Called only by PostgreSQL's function manager, as
-/// `lead_score._append_pending()` (`sql/live.sql`), with a valid `fcinfo`.
+/// `lead_score_internal._append_pending()` (`sql/live.sql`), with a valid `fcinfo`.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn lead_score_append_pending(
@@ -176,7 +176,9 @@ unsafe fn recompute_inserted(td: *mut pg_sys::TriggerData, name: &str, shard: Op
             // guarantees) is valid trigger data; this registers its transition
             // tables with this SPI connection only.
             unsafe { pg_sys::SPI_register_trigger_data(td) };
-            client.update(&sql, None, &[]).map(|_| ())
+            client
+                .update(crate::layout::for_catalog(&sql).as_ref(), None, &[])
+                .map(|_| ())
         });
         if let Err(e) = result {
             raise_code(
@@ -196,7 +198,7 @@ unsafe fn trigger_data(fcinfo: pg_sys::FunctionCallInfo) -> *mut pg_sys::Trigger
     // SAFETY: the caller guarantees `fcinfo` is valid; this only reads the tag
     // of its context node.
     if !unsafe { pgrx::trigger_support::called_as_trigger(fcinfo) } {
-        misuse("lead_score._append_pending must be called as a trigger".into());
+        misuse("lead_score_internal._append_pending must be called as a trigger".into());
     }
     // SAFETY: called as a trigger, so the context is this call's TriggerData,
     // valid for the call.
@@ -210,7 +212,7 @@ unsafe fn trigger_data(fcinfo: pg_sys::FunctionCallInfo) -> *mut pg_sys::Trigger
         || new_table.is_null()
     {
         misuse(
-            "lead_score._append_pending must fire AFTER INSERT FOR EACH STATEMENT with a NEW TABLE"
+            "lead_score_internal._append_pending must fire AFTER INSERT FOR EACH STATEMENT with a NEW TABLE"
                 .into(),
         );
     }
@@ -402,7 +404,10 @@ fn check_columns(
 unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> (String, Option<i64>) {
     // SAFETY: the caller guarantees `trigger` is valid.
     if unsafe { (*trigger).tgnargs } != 1 {
-        misuse("lead_score._append_pending takes the attachment name as its only argument".into());
+        misuse(
+            "lead_score_internal._append_pending takes the attachment name as its only argument"
+                .into(),
+        );
     }
     // SAFETY: a valid trigger with one argument has a NUL-terminated tgargs[0],
     // and a NUL-terminated name.
@@ -432,26 +437,29 @@ unsafe fn attachment_name(trigger: *const pg_sys::Trigger) -> (String, Option<i6
     match shard {
         Some(id) => (name, Some(id)),
         None => misuse(format!(
-            "lead_score._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
+            "lead_score_internal._append_pending may only be used by the trigger attach() installs, not \"{tgname}\""
         )),
     }
 }
 
-/// The attachment's pending table. Found by name in the lead_score schema, so
+/// The attachment's pending table. Found by name in the internal schema, so
 /// the target is always a pending table.
 fn pending_table(name: &str) -> pg_sys::Oid {
     lead_table(&lead_score_core::sqlgen::attach::names::pending(name))
 }
 
-/// A table of the lead_score schema, by name; raises if it is missing.
+/// A table of the internal schema, by name; raises if it is missing. Until
+/// `ALTER EXTENSION lead_score UPDATE` from 0.1.0 has run, that is still the
+/// lead_score schema (see src/layout.rs).
 fn lead_table(name: &str) -> pg_sys::Oid {
     let table = std::ffi::CString::new(name).unwrap_or_default();
+    let schema = crate::layout::internal_schema();
     // SAFETY: both names are NUL-terminated; get_namespace_oid raises if the
     // schema is missing, get_relname_relid returns InvalidOid if the table is.
     let pending = unsafe {
         pg_sys::get_relname_relid(
             table.as_ptr(),
-            pg_sys::get_namespace_oid(c"lead_score".as_ptr(), false),
+            pg_sys::get_namespace_oid(schema.as_ptr(), false),
         )
     };
     if pending == pg_sys::InvalidOid {

@@ -52,7 +52,13 @@ pub fn is_marked(attachment: &str) -> bool {
 
 /// `_recomputed(attachment, mark)`: with `mark`, records that the attachment
 /// recomputed leads in this statement; returns whether it has.
-#[pg_extern(name = "_recomputed", volatile, strict, parallel_unsafe)]
+#[pg_extern(
+    name = "_recomputed",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
 fn recomputed(attachment: &str, mark: bool) -> bool {
     if mark {
         self::mark(attachment);

@@ -44,10 +44,10 @@ check() { # check NAME GOT WANT
     fi
 }
 mismatches() { on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('default')"; }
-pending() { on "$COORD" -c "SELECT count(*) FROM lead_score.default_pending"; }
+pending() { on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_pending"; }
 # Pending events of leads with a score row: a fold leaves none. (Events of a
 # key that is no lead stay pending until the lead is created, as on one node.)
-unfolded() { on "$COORD" -c "SELECT count(*) FROM lead_score.default_pending p JOIN lead_score.default_scores s ON s.lead_key = p.lead_key"; }
+unfolded() { on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_pending p JOIN lead_score_internal.default_scores s ON s.lead_key = p.lead_key"; }
 # 0 mismatches; in deferred mode both with the write's events pending (readers
 # merge them) and after a tick() that folds them on every shard.
 consistent() {
@@ -80,7 +80,7 @@ PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distr
 check "setup: distribute() again" "$?" 0
 check "setup: attachment distributed" \
     "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lead_score.%'")" \
-    "lead_score.alerts:h lead_score.attachments:n lead_score.default_outbox:h lead_score.default_pending:h lead_score.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
+    "lead_score.alerts:h lead_score.attachments:n lead_score_internal.default_outbox:h lead_score_internal.default_pending:h lead_score_internal.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
 check "setup: views on every worker" \
     "$(on "$WORKER1" -c "SELECT count(*) FROM pg_views WHERE schemaname = 'lead_score' AND viewname LIKE 'default\_%'")" 4
 
@@ -103,7 +103,7 @@ if [ "$MODE" = deferred ]; then
     # A join Citus runs shard by shard: each lead's events are on its activities' node.
     check "each lead's pending events on the shard of its activities" \
         "$(on "$COORD" -c "SELECT count(*) FROM (SELECT lead_id, count(*) n FROM crm.activities GROUP BY lead_id) a
-                           FULL JOIN (SELECT lead_key, count(*) n FROM lead_score.default_pending GROUP BY lead_key) p
+                           FULL JOIN (SELECT lead_key, count(*) n FROM lead_score_internal.default_pending GROUP BY lead_key) p
                            ON p.lead_key = a.lead_id WHERE a.n IS DISTINCT FROM p.n")" 0
     # (Two statements: a query calling current_score() on a distributed table
     # would nest distributed execution.)
@@ -131,14 +131,14 @@ on "$COORD" -c "UPDATE crm.leads SET industry = 'Software', title = 'CTO' WHERE 
 consistent "update of leads"
 on "$COORD" -c "DELETE FROM crm.leads WHERE id IN (13, 5002)" >/dev/null
 consistent "delete of leads"
-check "deleted leads have no score" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_scores WHERE lead_key IN (13, 5002)")" 0
-before=$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score.default_outbox)")
+check "deleted leads have no score" "$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_scores WHERE lead_key IN (13, 5002)")" 0
+before=$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score_internal.default_outbox)")
 on "$COORD" -c "BEGIN" \
     -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SELECT 14, 'visit', now(), '/pricing' FROM generate_series(1, 4)" \
     -c "UPDATE crm.leads SET industry = 'Software' WHERE id = 15" -c "ROLLBACK" >/dev/null
 consistent "rolled back writes"
 check "rolled back writes leave no alert" \
-    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score.default_outbox)")" "$before"
+    "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.alerts) + (SELECT count(*) FROM lead_score_internal.default_outbox)")" "$before"
 
 log "citus ($MODE): alerts reach lead_score.alerts and a client LISTENing on the coordinator"
 on "$COORD" -c "SELECT lead_score.relay_alerts()" >/dev/null
@@ -150,7 +150,7 @@ sleep 1
 on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SELECT l, 'visit', now() - i * interval '1 minute', '/pricing' FROM generate_series(1, 3) i, (VALUES (16), (17)) v(l)" \
     -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VALUES (18, 'demo_request', now(), NULL), (18, 'download', now(), NULL), (18, 'download', now(), NULL)" \
     -c "UPDATE crm.leads SET industry = 'Software', title = 'VP' WHERE id = 18" >/dev/null
-outbox=$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_outbox")
+outbox=$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_outbox")
 pending_before=$(pending)
 ticked=$(on "$COORD" -c "SELECT lead_score.tick()")
 wait "$listener" || true
@@ -167,7 +167,7 @@ fi
 # tick() returns the alerts of its folds and time-driven crossings, and relays the outbox.
 check "tick() relays every one to lead_score.alerts" "$((alerts_after - alerts_before))" "$((outbox + ticked))"
 check "the coordinator's listener hears each once" "$notified" "$((alerts_after - alerts_before))"
-check "outbox empty after tick()" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.default_outbox")" 0
+check "outbox empty after tick()" "$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_outbox")" 0
 check "nothing left to fold after tick()" "$(unfolded)" 0
 check "alert kinds" "$(on "$COORD" -c "SELECT string_agg(DISTINCT kind, ',' ORDER BY kind) FROM lead_score.alerts WHERE lead_key IN ('16', '17', '18')")" "burst,mql,quadrant,watermark"
 echo "   (tick() returned $ticked; $notified notifications)"
@@ -179,7 +179,7 @@ check "rescore() scores every lead" "$(on "$COORD" -c "SET client_min_messages =
 consistent "rescore()"
 on "$COORD" -c "SET client_min_messages = warning" -c "SELECT lead_score.create_model('default', jsonb_set(lead_score.model_spec('default'), '{fit,rules,0,points}', '35'))" >/dev/null
 check "published version 2" "$(on "$COORD" -c "SELECT current_version FROM lead_score.models WHERE name = 'default'")" 2
-check "scores are of version 2" "$(on "$COORD" -c "SELECT DISTINCT model_version FROM lead_score.default_scores")" 2
+check "scores are of version 2" "$(on "$COORD" -c "SELECT DISTINCT model_version FROM lead_score_internal.default_scores")" 2
 consistent "publishing a new version"
 on "$COORD" -c "TRUNCATE crm.activities" >/dev/null
 consistent "truncate of activities"

@@ -68,7 +68,7 @@ value() { q -At -d source -c "$1"; }
 check "source: 2 versions of the model" "$(value "SELECT count(*) FROM lead_score.model_versions")" 2
 check "source: a sync and a deferred attachment" "$(value "SELECT string_agg(name || ':' || mode, ' ' ORDER BY name) FROM lead_score.attachments")" \
     "crm_deferred:deferred crm_sync:sync"
-check "source: deferred events pending" "$(value "SELECT count(*) FROM lead_score.crm_deferred_pending")" 3
+check "source: deferred events pending" "$(value "SELECT count(*) FROM lead_score_internal.crm_deferred_pending")" 3
 check "source: alerts" "$(value "SELECT count(DISTINCT attachment) FROM lead_score.alerts")" 2
 check "source: history of both" "$(value "SELECT count(DISTINCT attachment) FROM lead_score.score_history")" 2
 check "source: class counts" "$(value "SELECT count(*) > 0 FROM lead_score.class_counts")" t

@@ -11,7 +11,7 @@ LISTEN lead_score_alerts;
 SELECT 'check ' || a.name || ' consistent as restored: ' || (count(c.lead_key) = 0)
 FROM lead_score.attachments a LEFT JOIN LATERAL lead_score.check_consistency(a.name) c ON true
 GROUP BY a.name ORDER BY a.name;
-SELECT 'check deferred events pending: ' || (count(*) > 0) FROM lead_score.crm_deferred_pending;
+SELECT 'check deferred events pending: ' || (count(*) > 0) FROM lead_score_internal.crm_deferred_pending;
 SELECT max(id) AS last_alert FROM lead_score.alerts \gset
 
 -- Sync: an activity insert changes the score and alerts in its own statement.
@@ -30,7 +30,7 @@ UPDATE crm.leads SET sector = 'Software' WHERE id = 23;
 INSERT INTO crm.leads VALUES (61, 'Software', 'CTO', 'x61@acme.com', '2026-06-01 13:00+00');
 INSERT INTO crm."Activity Log" (lead_id, kind, occurred_at, url) VALUES (61, 'page_view', '2026-06-01 13:59+00', '/pricing');
 DELETE FROM crm.leads WHERE id = 24;
-SELECT 'check new lead scored: ' || (count(*) = 1) FROM lead_score.crm_sync_scores WHERE lead_key = 61;
+SELECT 'check new lead scored: ' || (count(*) = 1) FROM lead_score_internal.crm_sync_scores WHERE lead_key = 61;
 SELECT 'check deleted lead gone: ' || (count(*) = 0) FROM lead_score.crm_deferred_current WHERE lead_key = 24;
 SELECT 'check ' || a.name || ' consistent after writes: ' || (count(c.lead_key) = 0)
 FROM lead_score.attachments a LEFT JOIN LATERAL lead_score.check_consistency(a.name) c ON true
@@ -41,7 +41,7 @@ SET lead_score.mock_now = '2026-06-01 14:05:00+00';
 SELECT max(id) AS last_alert FROM lead_score.alerts \gset
 SELECT 'check tick alerted: ' || (lead_score.tick() > 0);
 SELECT 'check deferred alerted at tick: ' || (count(*) > 0) FROM lead_score.alerts WHERE id > :last_alert AND attachment = 'crm_deferred';
-SELECT 'check nothing pending after tick: ' || (count(*) = 0) FROM lead_score.crm_deferred_pending;
+SELECT 'check nothing pending after tick: ' || (count(*) = 0) FROM lead_score_internal.crm_deferred_pending;
 SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE id > :last_alert ORDER BY id;
 SELECT 'check history recorded by tick: ' || (count(*) > 0) FROM lead_score.score_history WHERE recorded_at = '2026-06-01 14:05:00+00';
 
@@ -61,7 +61,7 @@ SELECT count(*) AS evaluated FROM lead_score.backtest('crm_deferred', '2026-05-2
 SELECT 'check detach: ' || lead_score.detach('crm_sync');
 SELECT 'check detached objects gone: ' || (count(*) = 0) FROM pg_class WHERE relname LIKE 'crm\_sync\_%';
 SELECT 'check attach: ' || (lead_score.attach('live', 'crm.leads', 'crm."Activity Log"', '{"event_type": "kind"}',
-                                              name => 'crm_again')::text = 'lead_score.crm_again_scores');
+                                              name => 'crm_again')::text = 'lead_score_internal.crm_again_scores');
 SET lead_score.mock_now = '2026-06-01 14:10:00+00';
 SELECT max(id) AS last_alert FROM lead_score.alerts \gset
 INSERT INTO crm."Activity Log" (lead_id, kind, occurred_at, url) VALUES (33, 'demo_request', '2026-06-01 14:09+00', NULL);

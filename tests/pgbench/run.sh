@@ -23,10 +23,10 @@ deadlocks=0
 [ -n "$server_log" ] && deadlocks=$(( $(grep -c "deadlock detected" "$server_log" || true) - deadlocks_before ))
 mismatches=$(psql -X -tA -d "$db" -c "SELECT count(*) FROM lead_score.check_consistency('pb')")
 mismatches_deferred=$(psql -X -tA -d "$db" -c "SELECT count(*) FROM lead_score.check_consistency('pb_deferred')")
-pending=$(psql -X -tA -d "$db" -c "SELECT count(*) FROM lead_score.pb_deferred_pending")
+pending=$(psql -X -tA -d "$db" -c "SELECT count(*) FROM lead_score_internal.pb_deferred_pending")
 # A last tick() folds everything left, and the scores still match.
 after_tick=$(psql -X -tA -d "$db" -c "SELECT lead_score.tick()" \
-    -c "SELECT count(*) FROM lead_score.pb_deferred_pending" -c "SELECT count(*) FROM lead_score.check_consistency('pb_deferred')" | tail -2 | tr '\n' ' ')
+    -c "SELECT count(*) FROM lead_score_internal.pb_deferred_pending" -c "SELECT count(*) FROM lead_score.check_consistency('pb_deferred')" | tail -2 | tr '\n' ' ')
 events=$(psql -X -tA -d "$db" -c "SELECT count(*) FROM pb_events")
 echo "pgbench: $clients clients x $transactions transactions: processed=${processed:-?} failed=${failed:-?} aborted clients=$aborted deadlocks=$deadlocks; events now $events; mismatches=$mismatches (deferred: $mismatches_deferred, with $pending events pending; after a tick, pending and mismatches: $after_tick)"
 [ "${processed:-0}" = $((clients * transactions)) ] && [ "${failed:-1}" = 0 ] && [ "$aborted" = 0 ] \

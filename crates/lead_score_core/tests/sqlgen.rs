@@ -232,7 +232,7 @@ fn citus_shard_group() {
 }
 
 /// The same in deferred mode with the C insert trigger: the trigger on the
-/// activity shard calls `lead_score._append_pending` (which finds the
+/// activity shard calls `lead_score_internal._append_pending` (which finds the
 /// co-located pending shard itself, src/pending.rs), the group's fold and
 /// recompute functions name its shards, and so does the recompute of inserted
 /// rows the C trigger runs after a recompute in the same statement.
@@ -249,14 +249,14 @@ fn shard_group(case: &str, mut a: Attachment) {
     a.activities = Qualified::new("app", "touches_102040");
     a.placement = Some(Placement {
         suffix: "_102040".into(),
-        scores: Qualified::new("lead_score", "live_scores_102140"),
-        pending: Qualified::new("lead_score", "live_pending_102172"),
-        outbox: Qualified::new("lead_score", "live_outbox_102204"),
+        scores: Qualified::new("lead_score_internal", "live_scores_102140"),
+        pending: Qualified::new("lead_score_internal", "live_pending_102172"),
+        outbox: Qualified::new("lead_score_internal", "live_outbox_102204"),
         attachments: Qualified::new("lead_score", "attachments_102010"),
         models: Qualified::new("lead_score", "models_102008"),
     });
     let mut out = String::from(
-        "SET search_path = pg_catalog, pg_temp;\n\n-- lead_score._citus_install_shard\n",
+        "SET search_path = pg_catalog, pg_temp;\n\n-- lead_score_internal._citus_install_shard\n",
     );
     for s in a.shard_statements() {
         out.push_str(&format!("-- {}\n{};\n\n", s.what, s.sql));

@@ -88,7 +88,7 @@ GRANT SELECT ON abm.leads TO abm_reader;
 SET ROLE abm_reader;
 SELECT count(*) AS accounts FROM lead_score.abm_accounts;
 -- The heads tick() compares with hold account values too: not readable.
-SELECT count(*) FROM lead_score.abm_account_heads;
+SELECT count(*) FROM lead_score_internal.abm_account_heads;
 RESET ROLE;
 
 -- Renaming the account column leaves the views following it, and tick() and

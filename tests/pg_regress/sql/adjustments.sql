@@ -154,21 +154,21 @@ SELECT lead_score.attach('adj', 'adj.contacts', 'adj.touches', '{"lead_key": "em
                          name => 'adj_text', mode => 'deferred') IS NOT NULL AS attached;
 INSERT INTO adj.touches VALUES ('bob@acme.com', 'demo_request', '2026-06-09 11:00+00');
 SELECT lead_score.adjust('adj_text', 'bob@acme.com', 40, 'Champion') IS NOT NULL AS made;
-SELECT count(*) AS pending FROM lead_score.adj_text_pending;
+SELECT count(*) AS pending FROM lead_score_internal.adj_text_pending;
 SELECT lead_key, round(fit::numeric, 2) AS fit, round(total::numeric, 2) AS total, adjustment, mql
 FROM lead_score.adj_text_current ORDER BY lead_key;
 SELECT lead_key, round(total::numeric, 2) AS total FROM lead_score.top_leads('adj_text', 1);
 -- Dropping one of its tables forgets the attachment, and its adjustments with it.
 DROP TABLE adj.touches CASCADE;
 SELECT count(*) AS attachments, (SELECT count(*) FROM lead_score.adjustments WHERE attachment = 'adj_text') AS adjustments,
-       (SELECT count(*) FROM lead_score._adjustment_sums WHERE attachment = 'adj_text') AS sums
+       (SELECT count(*) FROM lead_score_internal._adjustment_sums WHERE attachment = 'adj_text') AS sums
 FROM lead_score.attachments WHERE name = 'adj_text';
 
 -- Changing expires_at by hand only ends an active adjustment, now: it cannot
 -- rewrite when one counted, nor revive one that ended.
 SET ROLE adj_admin;
 UPDATE lead_score.adjustments SET expires_at = '2030-01-01' WHERE reason = 'admin';
-SELECT expires_at = lead_score._now() AS ended_now, ended_by FROM lead_score.adjustments WHERE reason = 'admin';
+SELECT expires_at = lead_score_internal._now() AS ended_now, ended_by FROM lead_score.adjustments WHERE reason = 'admin';
 \set VERBOSITY terse
 UPDATE lead_score.adjustments SET expires_at = NULL WHERE reason = 'admin';
 \set VERBOSITY default

@@ -46,14 +46,14 @@ INSERT INTO feed.events (lead_id, type, occurred_at, url)
 SELECT 1, 'page_view', '2026-06-01 11:00+00'::timestamptz + i * interval '10 minutes', '/pricing'
 FROM generate_series(0, 2) AS i;
 SELECT * FROM feed.both ORDER BY lead_key;
-SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM feed.alerts;
 COMMIT;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 
 -- tick() folds the pending events and sends the same alerts the sync attachment sent.
 SELECT lead_score.tick() AS alerts_sent;
-SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM feed.alerts;
 DELETE FROM lead_score.alerts;
 
@@ -66,12 +66,12 @@ INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES
   (2, 'page_view', '2026-06-01 09:00+00', '/blog'),
   (1, 'page_view', '2026-06-01 09:00+00', '/docs'),
   (4, 'page_view', '2026-06-01 09:00+00', '/pricing');
-SELECT lead_key, count(*) AS pending FROM lead_score.feed_deferred_pending GROUP BY 1 ORDER BY 1;
+SELECT lead_key, count(*) AS pending FROM lead_score_internal.feed_deferred_pending GROUP BY 1 ORDER BY 1;
 UPDATE feed.events SET url = '/pricing/enterprise' WHERE url = '/docs';
 DELETE FROM feed.events WHERE lead_id = 2;
 UPDATE feed.leads SET sector = 'Retail' WHERE id = 3;
 INSERT INTO feed.leads VALUES (4, 'Software', 'VP');
-SELECT lead_key, count(*) AS pending FROM lead_score.feed_deferred_pending GROUP BY 1 ORDER BY 1;
+SELECT lead_key, count(*) AS pending FROM lead_score_internal.feed_deferred_pending GROUP BY 1 ORDER BY 1;
 SELECT * FROM feed.both ORDER BY lead_key;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 SELECT * FROM lead_score.check_consistency('feed_sync');
@@ -94,16 +94,16 @@ COPY feed.events (lead_id, type, occurred_at, url) FROM STDIN;
 1	page_view	2026-05-28 08:00:00+00	/pricing
 4	page_view	2026-05-29 08:00:00+00	/blog
 \.
-SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 TRUNCATE feed.events;
-SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM feed.both ORDER BY lead_key;
 
 -- rescore recomputes from the tables and leaves nothing pending.
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-06-01 08:00+00', '/pricing');
 SELECT lead_score.rescore('feed_deferred') AS leads;
-SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 
 -- An event with no time counts nowhere: not in the aggregates, not live, in
@@ -113,7 +113,7 @@ INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view'
 INSERT INTO feed.events (lead_id, type, occurred_at) VALUES (9, 'demo_request', NULL);
 INSERT INTO feed.leads VALUES (9, 'Software', 'CTO');
 UPDATE feed.events SET url = '/docs' WHERE lead_id = 2 AND occurred_at IS NULL;
-SELECT count(*) AS pending_without_time FROM lead_score.feed_deferred_pending WHERE occurred_at IS NULL;
+SELECT count(*) AS pending_without_time FROM lead_score_internal.feed_deferred_pending WHERE occurred_at IS NULL;
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 SELECT * FROM lead_score.check_consistency('feed_sync');
@@ -132,7 +132,7 @@ SET lead_score.mock_now = '2026-06-01 12:00:00+00';
 SET ROLE regress_feed_app;
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view', '2026-06-01 08:30+00', '/blog');
 RESET ROLE;
-SELECT count(*) AS pending FROM lead_score.feed_deferred_pending;
+SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 DROP OWNED BY regress_feed_app;
 DROP ROLE regress_feed_app;
@@ -149,7 +149,7 @@ WHERE t.tgname IN ('lead_score_feed_deferred_ins', 'lead_score_feed_legacy_ins')
 ORDER BY 1;
 SET TIME ZONE 'UTC';
 INSERT INTO feed.legacy_events VALUES (1, 'page_view', '2026-06-01 07:00', '/pricing'), (NULL, 'page_view', '2026-06-01 07:00', NULL);
-SELECT lead_key, event_type, occurred_at FROM lead_score.feed_legacy_pending;
+SELECT lead_key, event_type, occurred_at FROM lead_score_internal.feed_legacy_pending;
 SELECT * FROM lead_score.check_consistency('feed_legacy');
 RESET TIME ZONE;
 SELECT lead_score.detach('feed_legacy');
@@ -157,11 +157,11 @@ SELECT lead_score.detach('feed_legacy');
 -- The C trigger runs only as the trigger attach() installed, on its own table.
 CREATE TABLE feed.other (lead_id bigint, type text, occurred_at timestamptz);
 CREATE TRIGGER sneaky AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('feed_deferred');
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score_internal._append_pending('feed_deferred');
 INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
 DROP TRIGGER sneaky ON feed.other;
 CREATE TRIGGER lead_score_feed_deferred_ins AFTER INSERT ON feed.other REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score._append_pending('feed_deferred');
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score_internal._append_pending('feed_deferred');
 INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
 DROP TABLE feed.other;
 

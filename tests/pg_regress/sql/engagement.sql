@@ -107,4 +107,4 @@ SELECT lead_score.engagement('web', type, occurred_at) > 0 AS scored FROM crm.ac
 SELECT lead_score.engagement('web', NULL::text, NULL::timestamptz, NULL::text) AS empty_group;
 
 -- Calling the transition function directly is refused.
-SELECT lead_score._engagement_trans(NULL, 'web', 'page_view', now());
+SELECT lead_score_internal._engagement_trans(NULL, 'web', 'page_view', now());

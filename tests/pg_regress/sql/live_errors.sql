@@ -34,11 +34,11 @@ SELECT name FROM lead_score.attachments ORDER BY 1;
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'app.touches'::regclass AND NOT tgisinternal;
 -- A crafted or truncated state is refused with 22023, never a crash.
 SELECT what, pg_temp.try(statement) AS error FROM (VALUES
-  ('empty', $$SELECT lead_score._live_score('\x'::bytea, 0, NULL, NULL, now())$$),
-  ('truncated', $$SELECT lead_score._live_score(substr(s.state, 1, 60), s.fit, NULL, NULL, now()) FROM lead_score.live_scores s LIMIT 1$$),
-  ('garbage merged in', $$SELECT lead_score._live_merge(s.state, '\xdeadbeef'::bytea) FROM lead_score.live_scores s LIMIT 1$$),
+  ('empty', $$SELECT lead_score_internal._live_score('\x'::bytea, 0, NULL, NULL, now())$$),
+  ('truncated', $$SELECT lead_score_internal._live_score(substr(s.state, 1, 60), s.fit, NULL, NULL, now()) FROM lead_score_internal.live_scores s LIMIT 1$$),
+  ('garbage merged in', $$SELECT lead_score_internal._live_merge(s.state, '\xdeadbeef'::bytea) FROM lead_score_internal.live_scores s LIMIT 1$$),
   ('aggregate state', $$SELECT lead_score.engagement_score('\x00112233'::bytea)$$),
-  ('rebased garbage', $$SELECT lead_score._live_rebase(decode(repeat('ff', 64), 'hex'), now())$$)
+  ('rebased garbage', $$SELECT lead_score_internal._live_rebase(decode(repeat('ff', 64), 'hex'), now())$$)
 ) AS t(what, statement);
 
 -- The longest name works: every name derived from it fits in an identifier.

@@ -138,13 +138,13 @@ SELECT lead_score.grade(model => 'live', fit => 60);
 SELECT what, pg_temp.try(statement) AS result FROM (VALUES
   ('create a model', $$SELECT lead_score.create_model('mine', lead_score.model_spec('live'))$$),
   ('attach', $$SELECT lead_score.attach('live', 'sec_crm.leads', 'sec_crm.events', name => 'mine')$$),
-  ('install directly', $$SELECT lead_score._attach_install('mine', 'live', 'sec_crm.leads'::regclass::oid, 'sec_crm.events'::regclass::oid, '{}', 'sync')$$),
+  ('install directly', $$SELECT lead_score_internal._attach_install('mine', 'live', 'sec_crm.leads'::regclass::oid, 'sec_crm.events'::regclass::oid, '{}', 'sync')$$),
   ('edit attachments', $$UPDATE lead_score.attachments SET model = 'live'$$),
   ('detach', $$SELECT lead_score.detach('sec_sync')$$),
   ('tick', $$SELECT lead_score.tick()$$),
-  ('write scores', $$UPDATE lead_score.sec_sync_scores SET fit = 100$$),
-  ('stall writers', $$LOCK TABLE lead_score.sec_sync_scores IN SHARE MODE$$),
-  ('lock stripes', $$SELECT 1 FROM lead_score.sec_sync_stripes FOR UPDATE$$)
+  ('write scores', $$UPDATE lead_score_internal.sec_sync_scores SET fit = 100$$),
+  ('stall writers', $$LOCK TABLE lead_score_internal.sec_sync_scores IN SHARE MODE$$),
+  ('lock stripes', $$SELECT 1 FROM lead_score_internal.sec_sync_stripes FOR UPDATE$$)
 ) AS t(what, statement);
 RESET ROLE;
 -- A stranger reads nothing, and errors carry no Rust backtrace (the test
@@ -152,11 +152,18 @@ RESET ROLE;
 SET ROLE ls_stranger;
 SELECT pg_temp.try('SELECT count(*) FROM lead_score.alerts') AS read_alerts;
 RESET ROLE;
+-- USAGE on lead_score alone is not enough: the functions read lead_score_internal
+-- too (lead_score_reader has USAGE on both) ...
 GRANT USAGE ON SCHEMA lead_score TO ls_stranger;
 SET ROLE ls_stranger;
 SELECT lead_score.grade('live', 60);
 RESET ROLE;
-REVOKE USAGE ON SCHEMA lead_score FROM ls_stranger;
+-- ... and with both, the models are still not theirs to read.
+GRANT USAGE ON SCHEMA lead_score_internal TO ls_stranger;
+SET ROLE ls_stranger;
+SELECT lead_score.grade('live', 60);
+RESET ROLE;
+REVOKE USAGE ON SCHEMA lead_score, lead_score_internal FROM ls_stranger;
 -- An admin may only attach tables it can read and trigger.
 SET ROLE ls_owner;
 CREATE TABLE sec_crm.private (id sec_crm.lead_key PRIMARY KEY);

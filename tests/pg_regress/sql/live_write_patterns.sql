@@ -84,7 +84,7 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
 SELECT * FROM pg_temp.patterns();
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
-SELECT count(*) AS pending FROM lead_score.w_pending;
+SELECT count(*) AS pending FROM lead_score_internal.w_pending;
 SELECT lead_score.detach('w');
 
 RESET lead_score.mock_now;

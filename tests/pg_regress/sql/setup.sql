@@ -5,26 +5,38 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE extname = 'lead_score';
 
 -- Every function the extension ships is labelled: volatility, strictness, parallel safety.
-SELECT p.proname,
+-- The public API is in lead_score; everything else is in lead_score_internal.
+SELECT p.pronamespace::regnamespace AS schema, p.proname,
        pg_get_function_identity_arguments(p.oid) AS args,
        CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END AS volatility,
        p.proisstrict AS strict,
        CASE p.proparallel WHEN 's' THEN 'safe' WHEN 'r' THEN 'restricted' ELSE 'unsafe' END AS parallel,
        p.prokind
 FROM pg_proc p
-WHERE p.pronamespace = 'lead_score'::regnamespace
-ORDER BY p.proname, args;
+WHERE p.pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
+ORDER BY p.pronamespace::regnamespace::text, p.proname, args;
 
 -- Aggregates have a combine function and a bytea (not internal) state.
 SELECT a.aggfnoid::regprocedure AS aggregate, a.aggtranstype::regtype AS state_type,
        a.aggcombinefn <> 0 AS has_combine
 FROM pg_aggregate a
-WHERE a.aggfnoid::regproc::text LIKE 'lead_score.%'
+WHERE a.aggfnoid::regproc::text ~ '^lead_score(_internal)?\.'
 ORDER BY 1::text;
 
 -- Model tables are user configuration that pg_dump keeps.
 SELECT unnest(extconfig)::regclass AS dumped_config
 FROM pg_extension WHERE extname = 'lead_score' ORDER BY 1::text;
+
+-- So \df lead_score.* and a BI tool's table list show only the public API:
+-- nothing internal (named "_…") is in the lead_score schema.
+SELECT 'function' AS kind, count(*) AS internal_in_lead_score
+FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE '\_%'
+UNION ALL
+SELECT 'relation', count(*) FROM pg_class
+WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE '\_%' AND relkind <> 'S'
+UNION ALL
+SELECT 'type', count(*) FROM pg_type
+WHERE typnamespace = 'lead_score'::regnamespace AND typname LIKE '\_%' AND typcategory <> 'A';
 
 -- Every public function, aggregate, procedure, table, view and type says what
 -- it is (COMMENT ON): none is listed here. Internal ones start with "_".

@@ -84,7 +84,7 @@ SELECT lead_score.detach('tl');
 SELECT lead_score.attach('tl', 'tl.leads', 'tl.events', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "at"}', name => 'tl', mode => 'deferred') IS NOT NULL AS attached;
 INSERT INTO tl.events SELECT 1 + (i * 7) % 3000, 'webinar', '2026-06-04 11:00+00' FROM generate_series(1, 400) i;
 INSERT INTO tl.events SELECT i, 'bounce', '2026-06-04 11:50+00' FROM generate_series(1, 3000, 11) i;
-SELECT count(*) > 0 AS pending FROM lead_score.tl_pending;
+SELECT count(*) > 0 AS pending FROM lead_score_internal.tl_pending;
 SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT * FROM pg_temp.differences('tl') WHERE NOT same;

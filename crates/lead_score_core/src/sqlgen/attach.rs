@@ -13,10 +13,10 @@
 //!   the definer's rights. `attach` refuses other column types.
 //! - Locks that order writers are relation and row locks on lead_score's own
 //!   tables, which only the definer may take, not public advisory locks.
-//! - Writers use the transaction's real time (`lead_score._now()`, which is
+//! - Writers use the transaction's real time (`lead_score_internal._now()`, which is
 //!   `now()`); `lead_score.as_of` only affects reads.
 
-use super::{ident, literal, ours, Qualified};
+use super::{ident, internal, literal, ours, Qualified};
 
 /// The most engagement properties an attachment can map; the spec parser
 /// enforces the same limit (`engagement.properties`).
@@ -34,7 +34,7 @@ pub const ADMIN_ROLE: &str = "lead_score_admin";
 /// PostgreSQL's 63-byte identifiers.
 pub const MAX_NAME_LEN: usize = 41;
 
-/// Columns of the `lead_score._applied` composite that `_live_apply` returns,
+/// Columns of the `lead_score_internal._applied` composite that `_live_apply` returns,
 /// with the score table column each is stored in. The single definition of
 /// both shapes: the score table, the `_applied` type and every SET list come
 /// from it.
@@ -331,7 +331,7 @@ pub fn current_views_statements(attachments: &[Attachment], replace: bool) -> Ve
     out
 }
 
-/// `CREATE TYPE lead_score._applied`, from [`APPLIED`].
+/// `CREATE TYPE lead_score_internal._applied`, from [`APPLIED`].
 pub fn applied_type() -> String {
     let fields: Vec<String> = APPLIED
         .iter()
@@ -339,7 +339,7 @@ pub fn applied_type() -> String {
         .collect();
     format!(
         "CREATE TYPE {} AS ({})",
-        ours("_applied"),
+        internal("_applied"),
         fields.join(", ")
     )
 }
@@ -415,7 +415,7 @@ pub struct Placement {
     pub suffix: String,
     pub scores: Qualified,
     pub pending: Qualified,
-    /// The shard of `lead_score.<name>_outbox`: alerts are written there, on
+    /// The shard of `lead_score_internal.<name>_outbox`: alerts are written there, on
     /// the node, not to `lead_score.alerts`, whose shard for a lead key may be
     /// on another node (Citus cannot commit a worker's own writes to other
     /// nodes from a trigger reliably).
@@ -426,13 +426,13 @@ pub struct Placement {
     pub models: Qualified,
 }
 
-/// The points of the manual adjustments of a `lead_score._adjustment_sums`
+/// The points of the manual adjustments of a `lead_score_internal._adjustment_sums`
 /// row aliased `alias` active at `scoring_time()`: made by then and not
 /// expired then, summed in id order so every plan (and a restored copy) gives
 /// the same bits (`lead_score_core::adjustments::active_points`).
 fn adjustment_points(alias: &str) -> String {
     format!(
-        "lead_score._adjustment_points({alias}.ids, {alias}.points, {alias}.created_at, {alias}.expires_at, lead_score.scoring_time())"
+        "lead_score_internal._adjustment_points({alias}.ids, {alias}.points, {alias}.created_at, {alias}.expires_at, lead_score.scoring_time())"
     )
 }
 
@@ -624,13 +624,13 @@ impl Attachment {
     fn scores(&self) -> String {
         match &self.placement {
             Some(p) => p.scores.to_sql(),
-            None => ours(&names::scores(&self.name)),
+            None => internal(&names::scores(&self.name)),
         }
     }
     fn pending(&self) -> String {
         match &self.placement {
             Some(p) => p.pending.to_sql(),
-            None => ours(&names::pending(&self.name)),
+            None => internal(&names::pending(&self.name)),
         }
     }
     /// A name of the attachment's, with the shard group's suffix on Citus.
@@ -641,13 +641,13 @@ impl Attachment {
         }
     }
     fn stripes_table(&self) -> String {
-        ours(&self.local(names::stripes(&self.name)))
+        internal(&self.local(names::stripes(&self.name)))
     }
     fn fold_fn(&self) -> String {
-        ours(&self.local(names::fold(&self.name)))
+        internal(&self.local(names::fold(&self.name)))
     }
     fn recompute_fn(&self) -> String {
-        ours(&self.local(names::recompute(&self.name)))
+        internal(&self.local(names::recompute(&self.name)))
     }
     fn key_type(&self) -> String {
         self.key_type.to_sql()
@@ -712,7 +712,7 @@ impl Attachment {
     }
 
     /// On Citus, what a shard group needs on its node (run there, by
-    /// `lead_score._citus_install_shard`): its stripe table, functions and
+    /// `lead_score_internal._citus_install_shard`): its stripe table, functions and
     /// triggers on its lead and activity shards, and their privileges.
     pub fn shard_statements(&self) -> Vec<Statement> {
         let mut out = vec![
@@ -754,7 +754,7 @@ impl Attachment {
         out
     }
 
-    /// `CREATE TABLE lead_score.<name>_scores`, keyed by the lead's own key type.
+    /// `CREATE TABLE lead_score_internal.<name>_scores`, keyed by the lead's own key type.
     pub fn scores_table(&self) -> Statement {
         let mut cols = vec![
             format!("lead_key {} PRIMARY KEY", self.key_type()),
@@ -852,7 +852,7 @@ impl Attachment {
             names::columns(&self.name),
             format!(
                 "CREATE VIEW {} AS SELECT {} FROM {} l, {} a WHERE false",
-                ours(&names::columns(&self.name)),
+                internal(&names::columns(&self.name)),
                 cols.join(", "),
                 self.leads.to_sql(),
                 self.activities.to_sql()
@@ -874,7 +874,7 @@ impl Attachment {
                 self.scores()
             ),
             Mode::Deferred => format!(
-                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.predictive\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
+                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.predictive\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
                 self.scores(),
                 self.pending_states()
             ),
@@ -883,7 +883,7 @@ impl Attachment {
             names::merged(&self.name),
             format!(
                 "CREATE VIEW {} AS\n{body}",
-                ours(&names::merged(&self.name))
+                internal(&names::merged(&self.name))
             ),
         )
     }
@@ -987,7 +987,7 @@ impl Attachment {
         };
         let accounts = ours(&names::accounts(&self.name));
         let categories = ours(&names::account_categories(&self.name));
-        let heads = ours(&names::account_heads(&self.name));
+        let heads = internal(&names::account_heads(&self.name));
         let model = literal(&self.model);
         let text = account.text_of("l");
         let mut out = vec![
@@ -1078,15 +1078,17 @@ impl Attachment {
         let relations = [
             ("VIEW", names::accounts(&self.name)),
             ("VIEW", names::account_categories(&self.name)),
-            ("TABLE", names::account_heads(&self.name)),
         ];
         let Some(account) = &self.account else {
+            let heads = names::account_heads(&self.name);
+            let drop_heads = format!("DROP TABLE IF EXISTS {}", internal(&heads));
             return relations
                 .into_iter()
                 .map(|(kind, name)| {
                     let sql = format!("DROP {kind} IF EXISTS {}", ours(&name));
                     stmt(name, sql)
                 })
+                .chain([stmt(heads, drop_heads)])
                 .collect();
         };
         let mut out: Vec<Statement> = self
@@ -1103,7 +1105,7 @@ impl Attachment {
             names::account_heads(&self.name),
             format!(
                 "DELETE FROM {} h WHERE h.field OPERATOR(pg_catalog.<>) {}",
-                ours(&names::account_heads(&self.name)),
+                internal(&names::account_heads(&self.name)),
                 literal(&account.name)
             ),
         ));
@@ -1111,7 +1113,7 @@ impl Attachment {
             "grant",
             format!(
                 "GRANT SELECT ON {} TO {}, {}",
-                relations[..2]
+                relations
                     .iter()
                     .map(|(_, n)| ours(n))
                     .collect::<Vec<_>>()
@@ -1129,7 +1131,7 @@ impl Attachment {
             names::account_heads(&self.name),
             format!(
                 "CREATE TABLE {} (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL)",
-                ours(&names::account_heads(&self.name))
+                internal(&names::account_heads(&self.name))
             ),
         )
     }
@@ -1139,8 +1141,8 @@ impl Attachment {
     pub fn account_seed(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         Some(format!(
-            "INSERT INTO {} (account, field, alerting, total, checked_at) SELECT a.account, {}, a.alerting, a.total, lead_score._now() FROM {} a ON CONFLICT (account) DO NOTHING",
-            ours(&names::account_heads(&self.name)),
+            "INSERT INTO {} (account, field, alerting, total, checked_at) SELECT a.account, {}, a.alerting, a.total, lead_score_internal._now() FROM {} a ON CONFLICT (account) DO NOTHING",
+            internal(&names::account_heads(&self.name)),
             literal(&account.name),
             ours(&names::accounts(&self.name))
         ))
@@ -1152,7 +1154,7 @@ impl Attachment {
     /// alerts sent. The caller holds the attachment's account lock.
     pub fn account_alerts(&self) -> Option<String> {
         let account = self.account.as_ref()?;
-        let heads = ours(&names::account_heads(&self.name));
+        let heads = internal(&names::account_heads(&self.name));
         let field = literal(&account.name);
         Some(format!(
             "WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM {} a),
@@ -1165,9 +1167,9 @@ gone AS (
     DELETE FROM {heads} h WHERE NOT EXISTS (SELECT 1 FROM now n WHERE n.account = h.account)),
 moved AS (
     INSERT INTO {heads} AS h (account, field, alerting, total, checked_at)
-    SELECT c.account, {field}, c.alerting, c.total, lead_score._now() FROM changed c
+    SELECT c.account, {field}, c.alerting, c.total, lead_score_internal._now() FROM changed c
     ON CONFLICT (account) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
-SELECT coalesce(lead_score._emit_alerts({}, {},
+SELECT coalesce(lead_score_internal._emit_alerts({}, {},
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
                'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
@@ -1218,14 +1220,14 @@ FROM changed c WHERE c.alerting",
         stmt(
             names::current(&self.name),
             format!(
-                "CREATE VIEW {} AS\nSELECT s.lead_key, {}, {points} AS adjustment\nFROM {} s{join}\nCROSS JOIN LATERAL lead_score._live_score(s.state, {fit}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
+                "CREATE VIEW {} AS\nSELECT s.lead_key, {}, {points} AS adjustment\nFROM {} s{join}\nCROSS JOIN LATERAL lead_score_internal._live_score(s.state, {fit}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
                 ours(&names::current(&self.name)),
                 SCORE
                     .iter()
                     .map(|(f, _, _)| format!("x.{f}"))
                     .collect::<Vec<_>>()
                     .join(", "),
-                ours(&names::merged(&self.name))
+                internal(&names::merged(&self.name))
             ),
         )
     }
@@ -1247,7 +1249,7 @@ FROM changed c WHERE c.alerting",
         let points = format!("coalesce({}, 0::pg_catalog.float8)", adjustment_points("j"));
         Adjusted {
             join: format!(
-                "\nLEFT JOIN lead_score._adjustment_sums j ON j.attachment = {} AND j.lead_key = {}",
+                "\nLEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = {} AND j.lead_key = {}",
                 literal(&self.name),
                 text_of(&format!("{alias}.lead_key"), self.lead_key.text)
             ),
@@ -1271,7 +1273,7 @@ FROM changed c WHERE c.alerting",
         self.preamble_with(
             extra,
             &format!(
-                "    PERFORM lead_score._lock_activities({});\n",
+                "    PERFORM lead_score_internal._lock_activities({});\n",
                 literal(&self.name)
             ),
         )
@@ -1279,7 +1281,7 @@ FROM changed c WHERE c.alerting",
 
     fn preamble_with(&self, extra: &[(&str, String)], first: &str) -> String {
         let mut decls = String::from(
-            "DECLARE\n    v_now timestamptz := lead_score._now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
+            "DECLARE\n    v_now timestamptz := lead_score_internal._now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
         );
         for (name, typ) in extra {
             decls.push_str(&format!("    {name} {typ};\n"));
@@ -1327,7 +1329,7 @@ fn history_insert(adjustment: bool) -> String {
 /// rows `c` of the relation `rows`, for attachment $1.
 fn heads_upsert(rows: &str) -> String {
     format!(
-        "INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+        "INSERT INTO lead_score_internal._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM {rows} c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
@@ -1341,7 +1343,7 @@ fn heads_upsert(rows: &str) -> String {
 /// and a call costs a plpgsql statement.
 fn emit_alerts(attachment: &str, model: &str, alias: &str, key: TextOf) -> String {
     format!(
-        "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts({attachment}, {model}, pg_catalog.array_agg({}), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
+        "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts({attachment}, {model}, pg_catalog.array_agg({}), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
         text_of(&format!("{alias}.lead_key"), key)
     )
 }
@@ -1387,7 +1389,7 @@ impl Attachment {
     fn emit_alerts(&self, alias: &str) -> String {
         if let Some(p) = &self.placement {
             return format!(
-                "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox({}::regclass, {}, {}, pg_catalog.array_agg({alias}.lead_key), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
+                "CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox({}::regclass, {}, {}, pg_catalog.array_agg({alias}.lead_key), pg_catalog.array_agg({alias}.total), pg_catalog.array_agg({alias}.last_alerts)) END",
                 literal(&p.outbox.to_sql()),
                 literal(&self.name),
                 literal(&self.model),
@@ -1407,7 +1409,7 @@ impl Attachment {
     fn batch(&self, alias: &str) -> String {
         let props = self.props_text(alias);
         format!(
-            "lead_score._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, v_now){props})",
+            "lead_score_internal._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, v_now){props})",
             self.event_type.text_of(alias),
             ident(&self.occurred_at)
         )
@@ -1448,7 +1450,7 @@ impl Attachment {
     /// transaction). `v_keys` holds the keys for pass 2.
     fn apply_loop(&self, source: &str, delta: &str, replace: bool, also: &str) -> String {
         let apply = format!(
-            "lead_score._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})"
+            "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})"
         );
         format!(
             "    FOR v_pass IN 1..2 LOOP
@@ -1467,7 +1469,7 @@ impl Attachment {
         -- lead created and committed after this transaction's snapshot is not
         -- seen here; rather than lose its events, fail as a serialization
         -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist({name}, v_keys) THEN
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score_internal._scores_exist({name}, v_keys) THEN
             RAISE EXCEPTION 'could not serialize access: a lead of these events was created after this transaction began'
                 USING ERRCODE = 'serialization_failure';
         END IF;
@@ -1522,7 +1524,7 @@ impl Attachment {
             name,
             format!(
                 "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off{citus}\nAS {}",
-                ours(name),
+                internal(name),
                 literal(body)
             ),
         )
@@ -1535,14 +1537,14 @@ impl Attachment {
     /// events committed after the statement began stay pending for the next.
     pub fn fold_function(&self) -> Statement {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
-        let apply = "lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
+        let apply = "lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
         let body = format!(
             "{preamble}    WITH locked AS (
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
     moved AS (DELETE FROM {pending} p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
           FROM moved m GROUP BY m.lead_key),
     up AS (
         UPDATE {scores} s SET {set}
@@ -1643,7 +1645,7 @@ END
     -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE {scores} IN ROW EXCLUSIVE MODE;
 {guard}    INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
-    SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score._now()){values} FROM new_rows n
+    SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score_internal._now()){values} FROM new_rows n
     WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL;
     RETURN NULL;
 END
@@ -1693,7 +1695,7 @@ END
             scores = self.scores(),
             apply = self.apply_loop(
                 &source,
-                "coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark))",
+                "coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark))",
                 true,
                 &also
             ),
@@ -1714,7 +1716,7 @@ END
         let akey = self.activity_lead_key.of("n");
         format!(
             "SELECT {}(ARRAY(SELECT {akey} FROM new_rows n WHERE {akey} IS NOT NULL))",
-            ours(&format!("{}{suffix}", names::recompute(&self.name)))
+            internal(&format!("{}{suffix}", names::recompute(&self.name)))
         )
     }
 
@@ -1735,7 +1737,7 @@ END
             "    -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
     -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
-    IF lead_score._recomputed({}, false) THEN
+    IF lead_score_internal._recomputed({}, false) THEN
         PERFORM {};
         RETURN NULL;
     END IF;
@@ -1757,7 +1759,7 @@ END
         };
         format!(
             "BEGIN
-    PERFORM lead_score._recomputed({name}, true);
+    PERFORM lead_score_internal._recomputed({name}, true);
     PERFORM {recompute}(ARRAY({keys}));
     RETURN NULL;
 END
@@ -1769,7 +1771,7 @@ END
 
     /// TRUNCATE of activities empties every lead's engagement.
     fn activities_truncate_body(&self) -> String {
-        let apply = "lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true)";
+        let apply = "lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true)";
         format!(
             "{preamble}    {all_stripes}
     PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
@@ -1837,7 +1839,7 @@ END
 {steps}    -- New leads' engagement from the activities they already have.
     v_new := ARRAY({new_without_row});
     IF v_new <> '{{}}' THEN
-        PERFORM lead_score._recomputed({name}, true);
+        PERFORM lead_score_internal._recomputed({name}, true);
     END IF;
     WITH {with}fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest({owner_states})) AS t(k, st)
@@ -1847,9 +1849,9 @@ END
         SELECT {lkey_l}, f.fit, f.dq, f.pr, {applied_fields}, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq,
-                           lead_score._predictive_on({model}, l) AS pr) f
+                           lead_score_internal._predictive_on({model}, l) AS pr) f
         LEFT JOIN fresh ON fresh.k = {lkey_l}
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE {lkey_l} IS NOT NULL
         ORDER BY {lkey_l}
@@ -1870,7 +1872,7 @@ END
             owner_states = self.owner_states("v_new"),
             score_columns = score_columns(),
             applied_fields = applied_fields("a", "a.alerts"),
-            set = self.set_applied("lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),
+            set = self.set_applied("lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),
             emit = self.emit_alerts("u"),
         )
     }
@@ -1924,11 +1926,14 @@ END
             && self.deferred()
             && self.fast_append
         {
-            format!("lead_score._append_pending({})", literal(&self.name))
+            format!(
+                "lead_score_internal._append_pending({})",
+                literal(&self.name)
+            )
         } else {
             format!(
                 "{}()",
-                ours(&self.local(names::trigger_fn(&self.name, table, write)))
+                internal(&self.local(names::trigger_fn(&self.name, table, write)))
             )
         };
         let mut name = trigger_name(&self.name, write);
@@ -1966,7 +1971,7 @@ END
                         "revoke",
                         format!(
                             "REVOKE ALL ON FUNCTION {}() FROM PUBLIC",
-                            ours(&self.local(names::trigger_fn(&self.name, table, write)))
+                            internal(&self.local(names::trigger_fn(&self.name, table, write)))
                         ),
                     ));
                 }
@@ -1992,7 +1997,7 @@ END
         let readable = [
             self.scores(),
             self.pending(),
-            ours(&names::merged(&self.name)),
+            internal(&names::merged(&self.name)),
             ours(&names::current(&self.name)),
             ours(&names::categories(&self.name)),
         ];
@@ -2037,7 +2042,7 @@ END
 }
 
 /// The queries lead_score's functions run on an attachment at run time, each
-/// with its parameters as `$n`. See `lead_score._sql(attachment, query)`.
+/// with its parameters as `$n`. See `lead_score_internal._sql(attachment, query)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Query {
     /// `count(*)` of the leads.
@@ -2122,7 +2127,7 @@ pub enum Query {
     /// Deletes every pending event: on Citus, before `RescoreDistributed`
     /// (which recomputes from the activities), in the same transaction.
     ClearPending,
-    /// On Citus: `CREATE TABLE lead_score.<name>_outbox` (see [`Placement`]).
+    /// On Citus: `CREATE TABLE lead_score_internal.<name>_outbox` (see [`Placement`]).
     CitusOutbox,
     /// On Citus: moves the outbox's alerts to `lead_score.alerts` and notifies
     /// each, on the coordinator; returns how many.
@@ -2187,7 +2192,7 @@ impl Attachment {
                 self.scores()
             ),
             Query::Rebase => format!(
-                "UPDATE {} SET state = lead_score._live_rebase(state, $1)",
+                "UPDATE {} SET state = lead_score_internal._live_rebase(state, $1)",
                 self.scores()
             ),
             Query::TimeCrossings => self.time_crossings_query(),
@@ -2226,7 +2231,7 @@ impl Attachment {
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::CitusOutbox => format!(
                 "CREATE TABLE {} (lead_key {} NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())",
-                ours(&names::outbox(&self.name)),
+                internal(&names::outbox(&self.name)),
                 self.key_type()
             ),
             Query::CitusRelay => format!(
@@ -2237,7 +2242,7 @@ written AS (
     RETURNING t.id, t.attachment)
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w",
-                ours(&names::outbox(&self.name)),
+                internal(&names::outbox(&self.name)),
                 text_of("m.lead_key", self.lead_key.text)
             ),
             Query::RecomputeInserted => format!("SELECT {}", self.recompute_inserted()),
@@ -2255,22 +2260,22 @@ FROM (SELECT * FROM written ORDER BY id) w",
         format!(
             "WITH gone AS (DELETE FROM {pending}),
 fresh AS (
-    SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
-    FROM {activities} a WHERE lead_score._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
+    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    FROM {activities} a WHERE lead_score_internal._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
 INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
 SELECT {lkey}, f.fit, f.dq, f.pr, {first}, $3
 FROM {leads} l
 CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-                           lead_score._predictive_on($1, l) AS pr) f
+                           lead_score_internal._predictive_on($1, l) AS pr) f
 LEFT JOIN fresh ON fresh.k = {lkey}
-CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
-WHERE {lkey} IS NOT NULL AND lead_score._progress(2, $8, $9)
+WHERE {lkey} IS NOT NULL AND lead_score_internal._progress(2, $8, $9)
 ORDER BY {lkey}
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
     ({columns}, updated_at) =
     (SELECT {again}, $3
-     FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+     FROM lead_score_internal._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)",
             pending = self.pending(),
             etype = self.event_type.text_of("a"),
@@ -2316,15 +2321,15 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
 SELECT f.k, f.fit, f.dq, f.pr,
        {chosen}, $3
 FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-             lead_score._predictive_on($1, l) AS pr
+             lead_score_internal._predictive_on($1, l) AS pr
       FROM {leads} l WHERE {lkey} IS NOT NULL) f
 LEFT JOIN (
-    SELECT {akey} AS k, lead_score._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
     FROM {activities} a WHERE a.{etime} IS NOT NULL GROUP BY {akey}) fresh ON fresh.k = f.k
-CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 LEFT JOIN {scores} o ON o.lead_key = f.k
-LEFT JOIN LATERAL lead_score._live_apply(o.state, a.state, f.fit, f.dq,
+LEFT JOIN LATERAL lead_score_internal._live_apply(o.state, a.state, f.fit, f.dq,
                                          o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns}, updated_at) =
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, {excluded}, EXCLUDED.updated_at)",
@@ -2398,7 +2403,7 @@ cur AS (
             "WITH {cur},
 changed AS (
     SELECT cur.* FROM cur
-    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
     WHERE h.lead_key IS NULL
        OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
@@ -2472,7 +2477,7 @@ WHERE {lkey} = {key}",
             "SELECT a.{etime}::pg_catalog.timestamptz AS occurred_at, {etype} AS event_type, {array} AS properties,
        e.rules, e.points
 FROM {activities} a
-CROSS JOIN LATERAL lead_score._event_points($1, {etype}, a.{etime}::pg_catalog.timestamptz, {array}) e
+CROSS JOIN LATERAL lead_score_internal._event_points($1, {etype}, a.{etime}::pg_catalog.timestamptz, {array}) e
 WHERE {akey} = {key}
 ORDER BY a.{etime} DESC",
             etime = ident(&self.occurred_at),
@@ -2502,8 +2507,8 @@ ORDER BY a.{etime} DESC",
     INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
     SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, {fields}, s.updated_at
     FROM {scores} s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
-    CROSS JOIN LATERAL lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
     WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
            OR x.hot_categories IS DISTINCT FROM s.hot_categories)
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
@@ -2524,7 +2529,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
     fn rebase_distributed_query(&self) -> String {
         format!(
             "INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, predictive, state, bound)
-SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score._live_rebase(s.state, $1), s.bound FROM {scores} s
+SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score_internal._live_rebase(s.state, $1), s.bound FROM {scores} s
 ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
             scores = self.scores(),
         )
@@ -2534,7 +2539,7 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
         format!(
             "WITH due AS (
     SELECT s.lead_key FROM {scores} s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
     WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
            OR x.hot_categories IS DISTINCT FROM s.hot_categories)
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
@@ -2548,7 +2553,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
             scores = self.scores(),
             pending = self.pending(),
             set = set_applied(
-                "lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false)",
+                "lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false)",
                 "$1"
             ),
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
@@ -2587,7 +2592,7 @@ expected AS (
     WHERE {lkey} IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM {merged} s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
 SELECT {key},
        CASE WHEN s.k IS NULL THEN 'missing score'
             WHEN e.k IS NULL THEN 'score without lead'
@@ -2605,7 +2610,7 @@ WHERE s.k IS NULL OR e.k IS NULL
    OR abs(e.probability - s.probability) > 1e-9",
             fresh = self.fresh_states(false),
             leads = self.leads.to_sql(),
-            merged = ours(&names::merged(&self.name)),
+            merged = internal(&names::merged(&self.name)),
             key = text_of("coalesce(e.k, s.k)", self.lead_key.text),
         )
     }
@@ -2638,7 +2643,7 @@ adj AS MATERIALIZED ({adj}),
 pb AS MATERIALIZED (
     SELECT p.lead_key, pg_catalog.sum(coalesce(b.bound, 0)) AS extra
     FROM {pending} p
-    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score._event_bounds(m.id, m.version) e) b
+    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e) b
            ON b.event_type = p.event_type
     GROUP BY p.lead_key),
 idx AS MATERIALIZED (
@@ -2678,7 +2683,7 @@ raised AS (
     {raised_score}
     WHERE $2 OR NOT x.disqualified),
 ps AS (
-    SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
+    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
     FROM {pending} p CROSS JOIN m
     WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
     GROUP BY p.lead_key),
@@ -2704,7 +2709,7 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             stored_score = self.score_by_key("i.lead_key", "s.state", "coalesce(adj.points, 0::pg_catalog.float8)"),
             merged_score = self.score_by_key(
                 "ps.lead_key",
-                "lead_score._live_merge(s.state, ps.st)",
+                "lead_score_internal._live_merge(s.state, ps.st)",
                 "coalesce(adj.points, 0::pg_catalog.float8)"
             ),
             raised_score = self.score_by_key("ac.lead_key", "s.state", "ac.points"),
@@ -2753,7 +2758,7 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
         format!(
             "CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM {} s
                         WHERE s.lead_key = {key} OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score({state}, s.fit + {points}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
+    CROSS JOIN LATERAL lead_score_internal._live_score({state}, s.fit + {points}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x",
             self.scores()
         )
     }
@@ -2765,7 +2770,7 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             return "SELECT NULL::pg_catalog.text AS lead_key, NULL::pg_catalog.float8 AS points WHERE false".to_string();
         }
         format!(
-            "SELECT j.lead_key, {} AS points FROM lead_score._adjustment_sums j WHERE j.attachment = {}",
+            "SELECT j.lead_key, {} AS points FROM lead_score_internal._adjustment_sums j WHERE j.attachment = {}",
             adjustment_points("j"),
             literal(&self.name)
         )
@@ -2865,7 +2870,7 @@ FROM (SELECT oc.won, ARRAY[{totals}] AS totals
         };
         format!(
             "WITH fresh AS (
-    SELECT {akey} AS k, lead_score._live_batch($3, $4, {cut_l2}, {etype}, a.{etime}{props}) AS st
+    SELECT {akey} AS k, lead_score_internal._live_batch($3, $4, {cut_l2}, {etype}, a.{etime}{props}) AS st
     FROM {activities} a JOIN {leads} l2 ON {lkey2} = {akey}
     WHERE a.{etime} <= {cut_l2} GROUP BY {akey}),
 outcome AS ({per_lead})
@@ -2874,9 +2879,9 @@ FROM {leads} l
 JOIN outcome oc ON oc.k = {lkey}
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL (SELECT {cut_l} AS at) c
-CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
                                           lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score._predictive_on($1, l), c.at) x
+                                          lead_score_internal._predictive_on($1, l), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             cut_l2 = cutoff("l2"),
             cut_l = cutoff("l"),
@@ -2943,7 +2948,7 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
         format!(
             "SELECT oc.won{cols}{ev_cols}
 FROM {leads} l JOIN ({per_lead}) oc ON oc.k = {lkey}
-CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
     SELECT {sums}
     FROM {activities} a WHERE {akey} = {lkey} AND {etime} <= c.at) ev ON true
@@ -2964,11 +2969,11 @@ ORDER BY {key}",
         format!(
             "SELECT {key}, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM {merged} s{join}
-CROSS JOIN LATERAL lead_score._live_score(s.state, {fit}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+CROSS JOIN LATERAL lead_score_internal._live_score(s.state, {fit}, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
 WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1",
             key = text_of("s.lead_key", self.lead_key.text),
-            merged = ours(&names::merged(&self.name)),
+            merged = internal(&names::merged(&self.name)),
             join = a.join,
             fit = a.fit,
         )
@@ -2979,7 +2984,7 @@ impl Attachment {
     /// The one read of the user's activity table the triggers make: the events
     /// of the leads in `$1` (an array of keys), each row with the 1-based
     /// position of its key in `$1`, its event type as text, its time and its
-    /// properties as text. `lead_score._owner_states` runs it as the table's
+    /// properties as text. `lead_score_internal._owner_states` runs it as the table's
     /// owner, in a security-restricted operation, so no code of the owner's
     /// (a CHECK constraint or index expression the planner folds, a cast) ever
     /// runs with the trigger's rights.
@@ -2998,7 +3003,7 @@ impl Attachment {
     /// activity), read as the activity table's owner: `_owner_states`.
     fn owner_states(&self, keys: &str) -> String {
         format!(
-            "lead_score._owner_states({}, {keys}, v_model_id, v_version, v_landmark, v_now)",
+            "lead_score_internal._owner_states({}, {keys}, v_model_id, v_version, v_landmark, v_now)",
             literal(&self.name)
         )
     }
@@ -3031,30 +3036,32 @@ pub fn drop_statements(
             let f = names::trigger_fn(attachment, table, write);
             out.push(stmt(
                 f.clone(),
-                format!("DROP FUNCTION IF EXISTS {}()", ours(&f)),
+                format!("DROP FUNCTION IF EXISTS {}()", internal(&f)),
             ));
         }
     }
     for f in [names::fold(attachment), names::recompute(attachment)] {
         out.push(stmt(
             f.clone(),
-            format!("DROP FUNCTION IF EXISTS {}", ours(&f)),
+            format!("DROP FUNCTION IF EXISTS {}", internal(&f)),
         ));
     }
-    for (kind, name) in [
-        ("VIEW", names::accounts(attachment)),
-        ("VIEW", names::account_categories(attachment)),
-        ("TABLE", names::account_heads(attachment)),
-        ("VIEW", names::categories(attachment)),
-        ("VIEW", names::current(attachment)),
-        ("VIEW", names::merged(attachment)),
-        ("VIEW", names::columns(attachment)),
-        ("TABLE", names::scores(attachment)),
-        ("TABLE", names::pending(attachment)),
-        ("TABLE", names::stripes(attachment)),
-        ("TABLE", names::outbox(attachment)),
+    let public = |n: String| (ours(&n), n);
+    let private = |n: String| (internal(&n), n);
+    for (kind, (qualified, name)) in [
+        ("VIEW", public(names::accounts(attachment))),
+        ("VIEW", public(names::account_categories(attachment))),
+        ("TABLE", private(names::account_heads(attachment))),
+        ("VIEW", public(names::categories(attachment))),
+        ("VIEW", public(names::current(attachment))),
+        ("VIEW", private(names::merged(attachment))),
+        ("VIEW", private(names::columns(attachment))),
+        ("TABLE", private(names::scores(attachment))),
+        ("TABLE", private(names::pending(attachment))),
+        ("TABLE", private(names::stripes(attachment))),
+        ("TABLE", private(names::outbox(attachment))),
     ] {
-        let sql = format!("DROP {kind} IF EXISTS {}", ours(&name));
+        let sql = format!("DROP {kind} IF EXISTS {qualified}");
         out.push(stmt(name, sql));
     }
     out
@@ -3073,8 +3080,8 @@ pub fn lock_exclusive_nowait(attachment: &str) -> String {
 pub fn lock_exclusive(attachment: &str) -> String {
     format!(
         "LOCK TABLE {}, {} IN EXCLUSIVE MODE",
-        ours(&names::scores(attachment)),
-        ours(&names::pending(attachment))
+        internal(&names::scores(attachment)),
+        internal(&names::pending(attachment))
     )
 }
 
@@ -3082,13 +3089,13 @@ pub fn lock_exclusive(attachment: &str) -> String {
 /// for readers: the merged view and `top_leads`.
 pub fn pending_states(attachment: &str, properties: usize) -> String {
     format!(
-        "SELECT p.lead_key, lead_score._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at{}) AS st
+        "SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at{}) AS st
 FROM {} p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = {}) k
 GROUP BY p.lead_key",
         pending_props(properties, |i| format!("p.p{i}")),
-        ours(&names::pending(attachment)),
+        internal(&names::pending(attachment)),
         literal(attachment)
     )
 }
@@ -3137,7 +3144,7 @@ mod tests {
     fn applied_type_comes_from_one_list() {
         assert_eq!(
             applied_type(),
-            "CREATE TYPE \"lead_score\".\"_applied\" AS (\"state\" bytea, \"engagement\" float8, \"total\" float8, \"mql\" boolean, \"quadrant\" text, \"hot_categories\" text[], \"bound\" float8, \"last_activity\" timestamptz, \"model_version\" integer, \"alerts\" jsonb)"
+            "CREATE TYPE \"lead_score_internal\".\"_applied\" AS (\"state\" bytea, \"engagement\" float8, \"total\" float8, \"mql\" boolean, \"quadrant\" text, \"hot_categories\" text[], \"bound\" float8, \"last_activity\" timestamptz, \"model_version\" integer, \"alerts\" jsonb)"
         );
     }
 }

@@ -62,12 +62,22 @@ impl Qualified {
     }
 }
 
-/// The schema every lead_score object lives in.
+/// The schema of lead_score's public API: what users call and read.
 pub const SCHEMA: &str = "lead_score";
+
+/// The schema of everything else: internal functions, score states, pending
+/// events and the generated trigger functions, kept out of `\\df lead_score.*`
+/// and out of what a BI tool lists.
+pub const INTERNAL_SCHEMA: &str = "lead_score_internal";
 
 /// A name in the lead_score schema.
 pub fn ours(name: &str) -> String {
     Qualified::new(SCHEMA, name).to_sql()
+}
+
+/// A name in the internal schema.
+pub fn internal(name: &str) -> String {
+    Qualified::new(INTERNAL_SCHEMA, name).to_sql()
 }
 
 #[cfg(test)]
@@ -96,6 +106,7 @@ mod tests {
     #[test]
     fn qualified_names() {
         assert_eq!(Qualified::new("crm", "Leads").to_sql(), "\"crm\".\"Leads\"");
-        assert_eq!(ours("x_scores"), "\"lead_score\".\"x_scores\"");
+        assert_eq!(ours("x_current"), "\"lead_score\".\"x_current\"");
+        assert_eq!(internal("x_scores"), "\"lead_score_internal\".\"x_scores\"");
     }
 }

@@ -1,47 +1,47 @@
 SET search_path = pg_catalog, pg_temp;
 
--- lead_score._citus_install_shard
+-- lead_score_internal._citus_install_shard
 -- stripes
-CREATE TABLE "lead_score"."live_stripes_102040" (stripe integer PRIMARY KEY);
+CREATE TABLE "lead_score_internal"."live_stripes_102040" (stripe integer PRIMARY KEY);
 
 -- stripes rows
-INSERT INTO "lead_score"."live_stripes_102040" (stripe) SELECT pg_catalog.generate_series(0, 1023);
+INSERT INTO "lead_score_internal"."live_stripes_102040" (stripe) SELECT pg_catalog.generate_series(0, 1023);
 
 -- live__fold_102040
-CREATE FUNCTION "lead_score"."live__fold_102040"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__fold_102040"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
     WITH locked AS (
-        SELECT s.lead_key FROM "lead_score"."live_scores_102140" s
-        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score"."live_pending_102172" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
+        SELECT s.lead_key FROM "lead_score_internal"."live_scores_102140" s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending_102172" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM "lead_score"."live_pending_102172" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+    moved AS (DELETE FROM "lead_score_internal"."live_pending_102172" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox(''"lead_score"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN v_count;
 END
 ';
 
 -- live__recompute_102040
-CREATE FUNCTION "lead_score"."live__recompute_102040"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__recompute_102040"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -49,7 +49,7 @@ AS 'DECLARE
     v_keys "pg_catalog"."uuid"[];
     v_pass integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
     SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
@@ -57,16 +57,16 @@ BEGIN
         RETURN;
     END IF;
     -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
-            UPDATE "lead_score"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox(''"lead_score"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -76,25 +76,25 @@ BEGIN
         -- lead created and committed after this transaction''s snapshot is not
         -- seen here; rather than lose its events, fail as a serialization
         -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score_internal._scores_exist(''live'', v_keys) THEN
             RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     END LOOP;
     RETURN;
 END
 ';
 
 -- live__act_ins_102040
-CREATE FUNCTION "lead_score"."live__act_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__act_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -102,14 +102,14 @@ AS 'DECLARE
     v_keys "pg_catalog"."uuid"[];
     v_pass integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
     -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
     -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
-    IF lead_score._recomputed(''live'', false) THEN
-        PERFORM "lead_score"."live__recompute_102040"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
+    IF lead_score_internal._recomputed(''live'', false) THEN
+        PERFORM "lead_score_internal"."live__recompute_102040"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
         RETURN NULL;
     END IF;
     -- Locks go in one order everywhere: stripes (in stripe order), then score
@@ -117,18 +117,18 @@ BEGIN
     -- A lead''s stripe is taken before its score row even by a single-row
     -- insert: a later statement of the same transaction may need the stripe,
     -- and must not wait for it while holding the row.
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
-        PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
     -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
+        WITH d AS (SELECT n."person" AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
         up AS (
-            UPDATE "lead_score"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox(''"lead_score"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -138,251 +138,251 @@ BEGIN
         -- lead created and committed after this transaction''s snapshot is not
         -- seen here; rather than lose its events, fail as a serialization
         -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score_internal._scores_exist(''live'', v_keys) THEN
             RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     END LOOP;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_ins_102040 on "app"."touches_102040"
-CREATE OR REPLACE TRIGGER "lead_score_live_ins_102040" AFTER INSERT ON "app"."touches_102040" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_ins_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_ins_102040" AFTER INSERT ON "app"."touches_102040" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_ins_102040"();
 
 -- live__act_upd_102040
-CREATE FUNCTION "lead_score"."live__act_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__act_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'BEGIN
-    PERFORM lead_score._recomputed(''live'', true);
-    PERFORM "lead_score"."live__recompute_102040"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
+    PERFORM lead_score_internal._recomputed(''live'', true);
+    PERFORM "lead_score_internal"."live__recompute_102040"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_upd_102040 on "app"."touches_102040"
-CREATE OR REPLACE TRIGGER "lead_score_live_upd_102040" AFTER UPDATE ON "app"."touches_102040" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_upd_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_upd_102040" AFTER UPDATE ON "app"."touches_102040" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_upd_102040"();
 
 -- live__act_del_102040
-CREATE FUNCTION "lead_score"."live__act_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__act_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'BEGIN
-    PERFORM lead_score._recomputed(''live'', true);
-    PERFORM "lead_score"."live__recompute_102040"(ARRAY(SELECT o."person" FROM old_rows o));
+    PERFORM lead_score_internal._recomputed(''live'', true);
+    PERFORM "lead_score_internal"."live__recompute_102040"(ARRAY(SELECT o."person" FROM old_rows o));
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_del_102040 on "app"."touches_102040"
-CREATE OR REPLACE TRIGGER "lead_score_live_del_102040" AFTER DELETE ON "app"."touches_102040" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_del_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_del_102040" AFTER DELETE ON "app"."touches_102040" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_del_102040"();
 
 -- live__act_trunc_102040
-CREATE FUNCTION "lead_score"."live__act_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__act_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores_102140" s ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_pending_102172";
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_pending_102172";
     WITH up AS (
-        UPDATE "lead_score"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox(''"lead_score"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_trunc_102040 on "app"."touches_102040"
-CREATE OR REPLACE TRIGGER "lead_score_live_trunc_102040" AFTER TRUNCATE ON "app"."touches_102040" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_trunc_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_trunc_102040" AFTER TRUNCATE ON "app"."touches_102040" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_trunc_102040"();
 
 -- live__lead_ins_102040
-CREATE FUNCTION "lead_score"."live__lead_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__lead_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
 BEGIN
-    PERFORM lead_score._lock_activities(''live'');
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    PERFORM lead_score_internal._lock_activities(''live'');
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     -- New leads'' engagement from the activities they already have.
-    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores_102140" x WHERE x.lead_key = l."person_id"));
+    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" x WHERE x.lead_key = l."person_id"));
     IF v_new <> ''{}'' THEN
-        PERFORM lead_score._recomputed(''live'', true);
+        PERFORM lead_score_internal._recomputed(''live'', true);
     END IF;
     WITH fresh AS (
-        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        INSERT INTO "lead_score_internal"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score._predictive_on(''live'', l) AS pr) f
+                           lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox(''"lead_score"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_ins_102008 on "app"."people_102008"
-CREATE OR REPLACE TRIGGER "lead_score_live_ins_102008" AFTER INSERT ON "app"."people_102008" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_ins_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_ins_102008" AFTER INSERT ON "app"."people_102008" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_ins_102040"();
 
 -- live__lead_upd_102040
-CREATE FUNCTION "lead_score"."live__lead_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__lead_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
 BEGIN
-    PERFORM lead_score._lock_activities(''live'');
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    PERFORM lead_score_internal._lock_activities(''live'');
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
-    DELETE FROM "lead_score"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
+    DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     -- New leads'' engagement from the activities they already have.
-    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores_102140" x WHERE x.lead_key = l."person_id"));
+    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" x WHERE x.lead_key = l."person_id"));
     IF v_new <> ''{}'' THEN
-        PERFORM lead_score._recomputed(''live'', true);
+        PERFORM lead_score_internal._recomputed(''live'', true);
     END IF;
     WITH fresh AS (
-        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        INSERT INTO "lead_score_internal"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score._predictive_on(''live'', l) AS pr) f
+                           lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_outbox(''"lead_score"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_upd_102008 on "app"."people_102008"
-CREATE OR REPLACE TRIGGER "lead_score_live_upd_102008" AFTER UPDATE ON "app"."people_102008" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_upd_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_upd_102008" AFTER UPDATE ON "app"."people_102008" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_upd_102040"();
 
 -- live__lead_del_102040
-CREATE FUNCTION "lead_score"."live__lead_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__lead_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
-    DELETE FROM "lead_score"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o);
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
+    DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o);
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_del_102008 on "app"."people_102008"
-CREATE OR REPLACE TRIGGER "lead_score_live_del_102008" AFTER DELETE ON "app"."people_102008" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_del_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_del_102008" AFTER DELETE ON "app"."people_102008" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_del_102040"();
 
 -- live__lead_trunc_102040
-CREATE FUNCTION "lead_score"."live__lead_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score","live_scores_102140","app","touches_102040"]'
+CREATE FUNCTION "lead_score_internal"."live__lead_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores_102140" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes_102040" t ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores_102140" s ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_scores_102140";
-    DELETE FROM "lead_score"."live_pending_102172";
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_scores_102140";
+    DELETE FROM "lead_score_internal"."live_pending_102172";
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_trunc_102008 on "app"."people_102008"
-CREATE OR REPLACE TRIGGER "lead_score_live_trunc_102008" AFTER TRUNCATE ON "app"."people_102008" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_trunc_102040"();
+CREATE OR REPLACE TRIGGER "lead_score_live_trunc_102008" AFTER TRUNCATE ON "app"."people_102008" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_trunc_102040"();
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_ins_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_ins_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_upd_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_upd_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_del_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_del_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_trunc_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_trunc_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_ins_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_ins_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_upd_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_upd_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_del_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_del_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_trunc_102040"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_trunc_102040"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__recompute_102040"("pg_catalog"."uuid"[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__recompute_102040"("pg_catalog"."uuid"[]) FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__fold_102040"("pg_catalog"."uuid"[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__fold_102040"("pg_catalog"."uuid"[]) FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON "lead_score"."live_stripes_102040" FROM PUBLIC;
+REVOKE ALL ON "lead_score_internal"."live_stripes_102040" FROM PUBLIC;
 

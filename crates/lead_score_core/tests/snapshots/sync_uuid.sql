@@ -2,7 +2,7 @@ SET search_path = pg_catalog, pg_temp;
 
 -- attach
 -- live_scores
-CREATE TABLE "lead_score"."live_scores" (
+CREATE TABLE "lead_score_internal"."live_scores" (
     lead_key "pg_catalog"."uuid" PRIMARY KEY,
     fit float8 NOT NULL,
     disqualified_by text,
@@ -21,30 +21,30 @@ CREATE TABLE "lead_score"."live_scores" (
 );
 
 -- live_scores_bound
-CREATE INDEX "live_scores_bound" ON "lead_score"."live_scores" (bound DESC);
+CREATE INDEX "live_scores_bound" ON "lead_score_internal"."live_scores" (bound DESC);
 
 -- live_pending
-CREATE TABLE "lead_score"."live_pending" (lead_key "pg_catalog"."uuid" NOT NULL, event_type text, occurred_at timestamptz, p1 text) USING heap;
+CREATE TABLE "lead_score_internal"."live_pending" (lead_key "pg_catalog"."uuid" NOT NULL, event_type text, occurred_at timestamptz, p1 text) USING heap;
 
 -- live_stripes
-CREATE TABLE "lead_score"."live_stripes" (stripe integer PRIMARY KEY);
+CREATE TABLE "lead_score_internal"."live_stripes" (stripe integer PRIMARY KEY);
 
 -- live_stripes rows
-INSERT INTO "lead_score"."live_stripes" (stripe) SELECT pg_catalog.generate_series(0, 1023);
+INSERT INTO "lead_score_internal"."live_stripes" (stripe) SELECT pg_catalog.generate_series(0, 1023);
 
 -- live_columns
-CREATE VIEW "lead_score"."live_columns" AS SELECT l."person_id" AS c1, a."person" AS c2, a."kind" AS c3, a."at" AS c4, a."page" AS c5 FROM "app"."people" l, "app"."touches" a WHERE false;
+CREATE VIEW "lead_score_internal"."live_columns" AS SELECT l."person_id" AS c1, a."person" AS c2, a."kind" AS c3, a."at" AS c4, a."page" AS c5 FROM "app"."people" l, "app"."touches" a WHERE false;
 
 -- live_merged
-CREATE VIEW "lead_score"."live_merged" AS
-SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."live_scores" s;
+CREATE VIEW "lead_score_internal"."live_merged" AS
+SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."live_scores" s;
 
 -- live_current
 CREATE VIEW "lead_score"."live_current" AS
-SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8) AS adjustment
-FROM "lead_score"."live_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'live' AND j.lead_key = (s.lead_key)::text
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
+SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, coalesce(lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8) AS adjustment
+FROM "lead_score_internal"."live_merged" s
+LEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = 'live' AND j.lead_key = (s.lead_key)::text
+CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + coalesce(lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
 -- live_current
 COMMENT ON VIEW "lead_score"."live_current" IS 'Current scores of attachment live, one row per lead, read at lead_score.scoring_time().';
@@ -126,40 +126,40 @@ COMMENT ON COLUMN "lead_score"."live_categories"."score" IS 'The lead''s score i
 COMMENT ON COLUMN "lead_score"."live_categories"."hot" IS 'The score is at or above the category''s watermark';
 
 -- live__fold
-CREATE FUNCTION "lead_score"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
     WITH locked AS (
-        SELECT s.lead_key FROM "lead_score"."live_scores" s
-        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
+        SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM "lead_score"."live_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+    moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN v_count;
 END
 ';
 
 -- live__recompute
-CREATE FUNCTION "lead_score"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -167,7 +167,7 @@ AS 'DECLARE
     v_keys "pg_catalog"."uuid"[];
     v_pass integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
     SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
@@ -175,16 +175,16 @@ BEGIN
         RETURN;
     END IF;
     -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
+        WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
-            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, coalesce(d.st, lead_score._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -194,25 +194,25 @@ BEGIN
         -- lead created and committed after this transaction''s snapshot is not
         -- seen here; rather than lose its events, fail as a serialization
         -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score_internal._scores_exist(''live'', v_keys) THEN
             RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     END LOOP;
     RETURN;
 END
 ';
 
 -- live__act_ins
-CREATE FUNCTION "lead_score"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
@@ -220,14 +220,14 @@ AS 'DECLARE
     v_keys "pg_catalog"."uuid"[];
     v_pass integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
     -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
     -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
-    IF lead_score._recomputed(''live'', false) THEN
-        PERFORM "lead_score"."live__recompute"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
+    IF lead_score_internal._recomputed(''live'', false) THEN
+        PERFORM "lead_score_internal"."live__recompute"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
         RETURN NULL;
     END IF;
     -- Locks go in one order everywhere: stripes (in stripe order), then score
@@ -235,18 +235,18 @@ BEGIN
     -- A lead''s stripe is taken before its score row even by a single-row
     -- insert: a later statement of the same transaction may need the stripe,
     -- and must not wait for it while holding the row.
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
-        PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
     -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT n."person" AS k, lead_score._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
+        WITH d AS (SELECT n."person" AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
         up AS (
-            UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -256,220 +256,220 @@ BEGIN
         -- lead created and committed after this transaction''s snapshot is not
         -- seen here; rather than lose its events, fail as a serialization
         -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score._scores_exist(''live'', v_keys) THEN
+        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score_internal._scores_exist(''live'', v_keys) THEN
             RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     END LOOP;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_ins on "app"."touches"
-CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_ins"();
+CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_ins"();
 
 -- live__act_upd
-CREATE FUNCTION "lead_score"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'BEGIN
-    PERFORM lead_score._recomputed(''live'', true);
-    PERFORM "lead_score"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
+    PERFORM lead_score_internal._recomputed(''live'', true);
+    PERFORM "lead_score_internal"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_upd on "app"."touches"
-CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_upd"();
+CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_upd"();
 
 -- live__act_del
-CREATE FUNCTION "lead_score"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'BEGIN
-    PERFORM lead_score._recomputed(''live'', true);
-    PERFORM "lead_score"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o));
+    PERFORM lead_score_internal._recomputed(''live'', true);
+    PERFORM "lead_score_internal"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o));
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_del on "app"."touches"
-CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."touches" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_del"();
+CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."touches" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_del"();
 
 -- live__act_trunc
-CREATE FUNCTION "lead_score"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_pending";
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_pending";
     WITH up AS (
-        UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, lead_score._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
+        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_trunc on "app"."touches"
-CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."touches" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__act_trunc"();
+CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."touches" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_trunc"();
 
 -- live__lead_ins
-CREATE FUNCTION "lead_score"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
 BEGIN
-    PERFORM lead_score._lock_activities(''live'');
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    PERFORM lead_score_internal._lock_activities(''live'');
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     -- New leads'' engagement from the activities they already have.
-    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
+    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" x WHERE x.lead_key = l."person_id"));
     IF v_new <> ''{}'' THEN
-        PERFORM lead_score._recomputed(''live'', true);
+        PERFORM lead_score_internal._recomputed(''live'', true);
     END IF;
     WITH fresh AS (
-        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score._predictive_on(''live'', l) AS pr) f
+                           lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_ins on "app"."people"
-CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."people" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_ins"();
+CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."people" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_ins"();
 
 -- live__lead_upd
-CREATE FUNCTION "lead_score"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
 BEGIN
-    PERFORM lead_score._lock_activities(''live'');
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    PERFORM lead_score_internal._lock_activities(''live'');
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
-    DELETE FROM "lead_score"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
+    DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     -- New leads'' engagement from the activities they already have.
-    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score"."live_scores" x WHERE x.lead_key = l."person_id"));
+    v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" x WHERE x.lead_key = l."person_id"));
     IF v_new <> ''{}'' THEN
-        PERFORM lead_score._recomputed(''live'', true);
+        PERFORM lead_score_internal._recomputed(''live'', true);
     END IF;
     WITH fresh AS (
-        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
+        SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
-        INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+        INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score._predictive_on(''live'', l) AS pr) f
+                           lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
-        CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty(v_model_id, v_version, v_landmark)),
+        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_upd on "app"."people"
-CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."people" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_upd"();
+CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."people" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_upd"();
 
 -- live__lead_del
-CREATE FUNCTION "lead_score"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
-    DELETE FROM "lead_score"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o);
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
+    DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o);
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_del on "app"."people"
-CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."people" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_del"();
+CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."people" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_del"();
 
 -- live__lead_trunc
-CREATE FUNCTION "lead_score"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score._now();
+    v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
 BEGIN
-    LOCK TABLE "lead_score"."live_scores" IN ROW EXCLUSIVE MODE;
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
-    PERFORM 1 FROM "lead_score"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score"."live_scores";
-    DELETE FROM "lead_score"."live_pending";
+    PERFORM 1 FROM "lead_score_internal"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
+    DELETE FROM "lead_score_internal"."live_scores";
+    DELETE FROM "lead_score_internal"."live_pending";
     RETURN NULL;
 END
 ';
 
 -- trigger lead_score_live_trunc on "app"."people"
-CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."people" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score"."live__lead_trunc"();
+CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."people" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_trunc"();
 
 -- live_account_categories
 CREATE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
@@ -497,7 +497,7 @@ LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DE
            FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
 
 -- live_account_heads
-CREATE TABLE "lead_score"."live_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+CREATE TABLE "lead_score_internal"."live_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
 
 -- live_accounts
 COMMENT ON VIEW "lead_score"."live_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
@@ -545,94 +545,94 @@ COMMENT ON COLUMN "lead_score"."live_account_categories"."category" IS 'A catego
 COMMENT ON COLUMN "lead_score"."live_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
 
 -- live_accounts
-COMMENT ON TABLE "lead_score"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
+COMMENT ON TABLE "lead_score_internal"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
 
 -- live_accounts
-COMMENT ON COLUMN "lead_score"."live_account_heads"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."account" IS 'The account (as text)';
 
 -- live_accounts
-COMMENT ON COLUMN "lead_score"."live_account_heads"."field" IS 'The accounts.field it was read from (rows of another field are stale)';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."field" IS 'The accounts.field it was read from (rows of another field are stale)';
 
 -- live_accounts
-COMMENT ON COLUMN "lead_score"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
 
 -- live_accounts
-COMMENT ON COLUMN "lead_score"."live_account_heads"."total" IS 'Its total then';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."total" IS 'Its total then';
 
 -- live_accounts
-COMMENT ON COLUMN "lead_score"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_ins"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_ins"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_upd"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_upd"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_del"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_del"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__act_trunc"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__act_trunc"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_ins"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_ins"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_upd"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_upd"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_del"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_del"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__lead_trunc"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__lead_trunc"() FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__recompute"("pg_catalog"."uuid"[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__recompute"("pg_catalog"."uuid"[]) FROM PUBLIC;
 
 -- revoke
-REVOKE ALL ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__fold"("pg_catalog"."uuid"[]) FROM PUBLIC;
 
 -- grant
-GRANT EXECUTE ON FUNCTION "lead_score"."live__fold"("pg_catalog"."uuid"[]) TO "lead_score_admin";
+GRANT EXECUTE ON FUNCTION "lead_score_internal"."live__fold"("pg_catalog"."uuid"[]) TO "lead_score_admin";
 
 -- grant
-GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_reader";
+GRANT SELECT ON "lead_score_internal"."live_scores", "lead_score_internal"."live_pending", "lead_score_internal"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_reader";
 
 -- grant
-GRANT SELECT ON "lead_score"."live_scores", "lead_score"."live_pending", "lead_score"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_admin";
+GRANT SELECT ON "lead_score_internal"."live_scores", "lead_score_internal"."live_pending", "lead_score_internal"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_admin";
 
 -- grant
-GRANT INSERT, UPDATE, DELETE ON "lead_score"."live_scores", "lead_score"."live_pending" TO "lead_score_admin";
+GRANT INSERT, UPDATE, DELETE ON "lead_score_internal"."live_scores", "lead_score_internal"."live_pending" TO "lead_score_admin";
 
 -- query count_leads
 SELECT pg_catalog.count(*) FROM "app"."people";
 
 -- query prune
-DELETE FROM "lead_score"."live_scores" s WHERE NOT EXISTS (SELECT 1 FROM "app"."people" l WHERE l."person_id" = s.lead_key);
+DELETE FROM "lead_score_internal"."live_scores" s WHERE NOT EXISTS (SELECT 1 FROM "app"."people" l WHERE l."person_id" = s.lead_key);
 
 -- query rescore
-WITH gone AS (DELETE FROM "lead_score"."live_pending"),
+WITH gone AS (DELETE FROM "lead_score_internal"."live_pending"),
 fresh AS (
-    SELECT a."person" AS k, lead_score._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
-    FROM "app"."touches" a WHERE lead_score._progress(1, $7, $9) AND a."at" IS NOT NULL GROUP BY a."person")
-INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+    SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
+    FROM "app"."touches" a WHERE lead_score_internal._progress(1, $7, $9) AND a."at" IS NOT NULL GROUP BY a."person")
+INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "app"."people" l
 CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-                           lead_score._predictive_on($1, l) AS pr) f
+                           lead_score_internal._predictive_on($1, l) AS pr) f
 LEFT JOIN fresh ON fresh.k = l."person_id"
-CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
-WHERE l."person_id" IS NOT NULL AND lead_score._progress(2, $8, $9)
+WHERE l."person_id" IS NOT NULL AND lead_score_internal._progress(2, $8, $9)
 ORDER BY l."person_id"
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
     (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
     (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.bound, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
-     FROM lead_score._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
+     FROM lead_score_internal._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
 
 -- query rescore_distributed
-INSERT INTO "lead_score"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT f.k, f.fit, f.dq, f.pr,
        CASE WHEN o.lead_key IS NULL THEN a.state ELSE r.state END,
        CASE WHEN o.lead_key IS NULL THEN a.engagement ELSE r.engagement END,
@@ -645,59 +645,59 @@ SELECT f.k, f.fit, f.dq, f.pr,
        CASE WHEN o.lead_key IS NULL THEN a.model_version ELSE r.model_version END,
        CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, $3
 FROM (SELECT l."person_id" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-             lead_score._predictive_on($1, l) AS pr
+             lead_score_internal._predictive_on($1, l) AS pr
       FROM "app"."people" l WHERE l."person_id" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."person" AS k, lead_score._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
+    SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
     FROM "app"."touches" a WHERE a."at" IS NOT NULL GROUP BY a."person") fresh ON fresh.k = f.k
-CROSS JOIN LATERAL lead_score._live_apply(NULL, coalesce(fresh.st, lead_score._live_empty($5, $6, $2)),
+CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
-LEFT JOIN "lead_score"."live_scores" o ON o.lead_key = f.k
-LEFT JOIN LATERAL lead_score._live_apply(o.state, a.state, f.fit, f.dq,
+LEFT JOIN "lead_score_internal"."live_scores" o ON o.lead_key = f.k
+LEFT JOIN LATERAL lead_score_internal._live_apply(o.state, a.state, f.fit, f.dq,
                                          o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, EXCLUDED.updated_at);
 
 -- query rescore_alerts
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score_internal"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
-UPDATE "lead_score"."live_scores" SET state = lead_score._live_rebase(state, $1);
+UPDATE "lead_score_internal"."live_scores" SET state = lead_score_internal._live_rebase(state, $1);
 
 -- query rebase_distributed
-INSERT INTO "lead_score"."live_scores" AS t (lead_key, fit, disqualified_by, predictive, state, bound)
-SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score._live_rebase(s.state, $1), s.bound FROM "lead_score"."live_scores" s
+INSERT INTO "lead_score_internal"."live_scores" AS t (lead_key, fit, disqualified_by, predictive, state, bound)
+SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score_internal._live_rebase(s.state, $1), s.bound FROM "lead_score_internal"."live_scores" s
 ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state;
 
 -- query time_crossings
 WITH due AS (
-    SELECT s.lead_key FROM "lead_score"."live_scores" s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
     WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
            OR x.hot_categories IS DISTINCT FROM s.hot_categories)
-      AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_pending" p WHERE p.lead_key = s.lead_key)
+      AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (
-    UPDATE "lead_score"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
+    UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, $1 FROM lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a)
     FROM due WHERE s.lead_key = due.lead_key
     RETURNING s.lead_key, s.total, s.last_alerts)
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query time_crossings_distributed
 WITH up AS (
-    INSERT INTO "lead_score"."live_scores" AS t (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
+    INSERT INTO "lead_score_internal"."live_scores" AS t (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
     SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, s.updated_at
-    FROM "lead_score"."live_scores" s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
-    CROSS JOIN LATERAL lead_score._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
+    FROM "lead_score_internal"."live_scores" s
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
     WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
            OR x.hot_categories IS DISTINCT FROM s.hot_categories)
-      AND NOT EXISTS (SELECT 1 FROM "lead_score"."live_pending" p WHERE p.lead_key = s.lead_key)
+      AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = s.lead_key)
     ON CONFLICT (lead_key) DO UPDATE SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, $1)
     WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
     RETURNING t.lead_key, t.total, t.last_alerts)
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query check
@@ -709,8 +709,8 @@ expected AS (
     CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
     WHERE l."person_id" IS NOT NULL),
 stored AS (
-    SELECT s.lead_key AS k, x.* FROM "lead_score"."live_merged" s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
+    SELECT s.lead_key AS k, x.* FROM "lead_score_internal"."live_merged" s
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
 SELECT (coalesce(e.k, s.k))::text,
        CASE WHEN s.k IS NULL THEN 'missing score'
             WHEN e.k IS NULL THEN 'score without lead'
@@ -732,17 +732,17 @@ WITH m AS MATERIALIZED (
     SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = 'live'),
 -- Each lead's manual adjustments now: a lead they raise can pass its bound.
-adj AS MATERIALIZED (SELECT j.lead_key, lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()) AS points FROM lead_score._adjustment_sums j WHERE j.attachment = 'live'),
+adj AS MATERIALIZED (SELECT j.lead_key, lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()) AS points FROM lead_score_internal._adjustment_sums j WHERE j.attachment = 'live'),
 -- What each lead's pending events can add: per event, the points of every
 -- positive rule for its type (lead_score_core::live::event_bound).
 pb AS MATERIALIZED (
     SELECT p.lead_key, pg_catalog.sum(coalesce(b.bound, 0)) AS extra
-    FROM "lead_score"."live_pending" p
-    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score._event_bounds(m.id, m.version) e) b
+    FROM "lead_score_internal"."live_pending" p
+    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e) b
            ON b.event_type = p.event_type
     GROUP BY p.lead_key),
 idx AS MATERIALIZED (
-    SELECT s.lead_key, s.bound FROM "lead_score"."live_scores" s WHERE $2 OR s.disqualified_by IS NULL
+    SELECT s.lead_key, s.bound FROM "lead_score_internal"."live_scores" s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -750,15 +750,15 @@ stored AS MATERIALIZED (
     LEFT JOIN pb ON pb.lead_key = i.lead_key
     LEFT JOIN adj ON adj.lead_key = (i.lead_key)::text
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."live_scores" s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."live_scores" s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
 pc AS (
-    SELECT pb.lead_key FROM pb JOIN "lead_score"."live_scores" s ON s.lead_key = pb.lead_key CROSS JOIN floor f
+    SELECT pb.lead_key FROM pb JOIN "lead_score_internal"."live_scores" s ON s.lead_key = pb.lead_key CROSS JOIN floor f
     LEFT JOIN adj ON adj.lead_key = (s.lead_key)::text
     WHERE ($2 OR s.disqualified_by IS NULL)
       AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
@@ -767,7 +767,7 @@ pc AS (
 -- raise to the floor: ranked too.
 ac AS (
     SELECT s.lead_key, adj.points FROM adj
-    CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score"."live_scores" s
+    CROSS JOIN LATERAL (SELECT s.lead_key, s.bound, s.disqualified_by FROM "lead_score_internal"."live_scores" s
                         WHERE s.lead_key = CAST(adj.lead_key AS "pg_catalog"."uuid") OFFSET 0) s
     CROSS JOIN floor f
     WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
@@ -777,22 +777,22 @@ ac AS (
 raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."live_scores" s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."live_scores" s
                         WHERE s.lead_key = ac.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ps AS (
-    SELECT p.lead_key, lead_score._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1) AS st
-    FROM "lead_score"."live_pending" p CROSS JOIN m
+    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1) AS st
+    FROM "lead_score_internal"."live_pending" p CROSS JOIN m
     WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
     GROUP BY p.lead_key),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps
     LEFT JOIN adj ON adj.lead_key = (ps.lead_key)::text
-    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score"."live_scores" s
+    CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."live_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score._live_score(lead_score._live_merge(s.state, ps.st), s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(lead_score_internal._live_merge(s.state, ps.st), s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
     SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
@@ -808,7 +808,7 @@ SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c
 SELECT a."at"::pg_catalog.timestamptz AS occurred_at, (a."kind")::text AS event_type, ARRAY[(a."page")::text]::pg_catalog.text[] AS properties,
        e.rules, e.points
 FROM "app"."touches" a
-CROSS JOIN LATERAL lead_score._event_points($1, (a."kind")::text, a."at"::pg_catalog.timestamptz, ARRAY[(a."page")::text]::pg_catalog.text[]) e
+CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."kind")::text, a."at"::pg_catalog.timestamptz, ARRAY[(a."page")::text]::pg_catalog.text[]) e
 WHERE a."person" = CAST($2 AS "pg_catalog"."uuid")
 ORDER BY a."at" DESC;
 
@@ -817,12 +817,12 @@ WITH cur AS (
     SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."live_current" c),
 changed AS (
     SELECT cur.* FROM cur
-    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
     WHERE h.lead_key IS NULL
        OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
 heads AS (
-    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    INSERT INTO lead_score_internal._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
@@ -854,12 +854,12 @@ cur AS (
     WHERE l."person_id" IS NOT NULL),
 changed AS (
     SELECT cur.* FROM cur
-    LEFT JOIN lead_score._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
+    LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
     WHERE h.lead_key IS NULL
        OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
 heads AS (
-    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    INSERT INTO lead_score_internal._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
@@ -884,7 +884,7 @@ SELECT pg_catalog.count(*) FROM ins;
 WITH c AS (
     SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."live_current" c WHERE c.lead_key = CAST($3 AS "pg_catalog"."uuid")),
 heads AS (
-    INSERT INTO lead_score._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
+    INSERT INTO lead_score_internal._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM c c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
@@ -911,9 +911,9 @@ WHERE l."person_id" = CAST($2 AS "pg_catalog"."uuid");
 
 -- query top_leads_all
 SELECT (s.lead_key)::text, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-FROM "lead_score"."live_merged" s
-LEFT JOIN lead_score._adjustment_sums j ON j.attachment = 'live' AND j.lead_key = (s.lead_key)::text
-CROSS JOIN LATERAL lead_score._live_score(s.state, s.fit + coalesce(lead_score._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+FROM "lead_score_internal"."live_merged" s
+LEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = 'live' AND j.lead_key = (s.lead_key)::text
+CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + coalesce(lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
 WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1;
 
@@ -921,16 +921,16 @@ ORDER BY x.total DESC, s.lead_key LIMIT $1;
 SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."live_current" c WHERE c.lead_key = CAST($1 AS "pg_catalog"."uuid");
 
 -- query fold
-SELECT "lead_score"."live__fold"();
+SELECT "lead_score_internal"."live__fold"();
 
 -- query clear_pending
-DELETE FROM "lead_score"."live_pending";
+DELETE FROM "lead_score_internal"."live_pending";
 
 -- query citus_outbox
-CREATE TABLE "lead_score"."live_outbox" (lead_key "pg_catalog"."uuid" NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp());
+CREATE TABLE "lead_score_internal"."live_outbox" (lead_key "pg_catalog"."uuid" NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp());
 
 -- query citus_relay
-WITH moved AS (DELETE FROM "lead_score"."live_outbox" o RETURNING o.*),
+WITH moved AS (DELETE FROM "lead_score_internal"."live_outbox" o RETURNING o.*),
 written AS (
     INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total, at)
     SELECT m.attachment, m.model, (m.lead_key)::text, m.kind, m.detail, m.total, m.at FROM moved m ORDER BY m.at
@@ -939,22 +939,22 @@ SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.jso
 FROM (SELECT * FROM written ORDER BY id) w;
 
 -- query account_seed
-INSERT INTO "lead_score"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
+INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
 
 -- query account_alerts
 WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM "lead_score"."live_accounts" a),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
-    LEFT JOIN "lead_score"."live_account_heads" h ON h.account = n.account AND h.field = 'company'
+    LEFT JOIN "lead_score_internal"."live_account_heads" h ON h.account = n.account AND h.field = 'company'
     WHERE h.account IS NULL OR h.alerting IS DISTINCT FROM n.alerting),
 -- An account with no lead left is forgotten: if it comes back, it is new.
 gone AS (
-    DELETE FROM "lead_score"."live_account_heads" h WHERE NOT EXISTS (SELECT 1 FROM now n WHERE n.account = h.account)),
+    DELETE FROM "lead_score_internal"."live_account_heads" h WHERE NOT EXISTS (SELECT 1 FROM now n WHERE n.account = h.account)),
 moved AS (
-    INSERT INTO "lead_score"."live_account_heads" AS h (account, field, alerting, total, checked_at)
-    SELECT c.account, 'company', c.alerting, c.total, lead_score._now() FROM changed c
+    INSERT INTO "lead_score_internal"."live_account_heads" AS h (account, field, alerting, total, checked_at)
+    SELECT c.account, 'company', c.alerting, c.total, lead_score_internal._now() FROM changed c
     ON CONFLICT (account) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
-SELECT coalesce(lead_score._emit_alerts('live', 'live',
+SELECT coalesce(lead_score_internal._emit_alerts('live', 'live',
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
                'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
@@ -1004,13 +1004,13 @@ COMMENT ON VIEW "lead_score"."live_account_categories" IS 'Category scores of th
 COMMENT ON COLUMN "lead_score"."live_account_categories"."account" IS 'The account (as text)';
 COMMENT ON COLUMN "lead_score"."live_account_categories"."category" IS 'A category the model declares';
 COMMENT ON COLUMN "lead_score"."live_account_categories"."score" IS 'The category scores of the account''s leads, summed (each capped per lead)';
-COMMENT ON TABLE "lead_score"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
-COMMENT ON COLUMN "lead_score"."live_account_heads"."account" IS 'The account (as text)';
-COMMENT ON COLUMN "lead_score"."live_account_heads"."field" IS 'The accounts.field it was read from (rows of another field are stale)';
-COMMENT ON COLUMN "lead_score"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
-COMMENT ON COLUMN "lead_score"."live_account_heads"."total" IS 'Its total then';
-COMMENT ON COLUMN "lead_score"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
-DELETE FROM "lead_score"."live_account_heads" h WHERE h.field OPERATOR(pg_catalog.<>) 'company';
+COMMENT ON TABLE "lead_score_internal"."live_account_heads" IS 'Internal: whether each account was alerting when tick() last checked, so it alerts once per crossing.';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."account" IS 'The account (as text)';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."field" IS 'The accounts.field it was read from (rows of another field are stale)';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."alerting" IS 'Its total was at or above accounts.alert';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."total" IS 'Its total then';
+COMMENT ON COLUMN "lead_score_internal"."live_account_heads"."checked_at" IS 'When tick() (or attach) recorded it';
+DELETE FROM "lead_score_internal"."live_account_heads" h WHERE h.field OPERATOR(pg_catalog.<>) 'company';
 GRANT SELECT ON "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_reader", "lead_score_admin";
 
 -- current_scores and current_categories with this attachment alone
@@ -1068,7 +1068,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (deals)
 WITH fresh AS (
-    SELECT a."person" AS k, lead_score._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."kind")::text, a."at", (a."page")::text) AS st
+    SELECT a."person" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."kind")::text, a."at", (a."page")::text) AS st
     FROM "app"."touches" a JOIN "app"."people" l2 ON l2."person_id" = a."person"
     WHERE a."at" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."person"),
 outcome AS (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
@@ -1078,9 +1078,9 @@ FROM "app"."people" l
 JOIN outcome oc ON oc.k = l."person_id"
 LEFT JOIN fresh ON fresh.k = l."person_id"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
-CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
                                           lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score._predictive_on($1, l), c.at) x
+                                          lead_score_internal._predictive_on($1, l), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
@@ -1102,7 +1102,7 @@ FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_
 SELECT oc.won, (l."industry")::pg_catalog.text, (l."it's")::pg_catalog.text, coalesce(ev.e0, 0)::pg_catalog.float8, coalesce(ev.e1, 0)::pg_catalog.float8
 FROM "app"."people" l JOIN (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1) oc ON oc.k = l."person_id"
-CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
     SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'page_view') AS e0,
            pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'o''clock') AS e1
@@ -1124,7 +1124,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (one row a lead)
 WITH fresh AS (
-    SELECT a."person" AS k, lead_score._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."kind")::text, a."at", (a."page")::text) AS st
+    SELECT a."person" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."kind")::text, a."at", (a."page")::text) AS st
     FROM "app"."touches" a JOIN "app"."people" l2 ON l2."person_id" = a."person"
     WHERE a."at" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."person"),
 outcome AS (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
@@ -1134,9 +1134,9 @@ FROM "app"."people" l
 JOIN outcome oc ON oc.k = l."person_id"
 LEFT JOIN fresh ON fresh.k = l."person_id"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
-CROSS JOIN LATERAL lead_score._live_score(coalesce(fresh.st, lead_score._live_empty($3, $4, c.at)),
+CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
                                           lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score._predictive_on($1, l), c.at) x
+                                          lead_score_internal._predictive_on($1, l), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
@@ -1158,7 +1158,7 @@ FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_
 SELECT oc.won, (l."industry")::pg_catalog.text, (l."it's")::pg_catalog.text, coalesce(ev.e0, 0)::pg_catalog.float8, coalesce(ev.e1, 0)::pg_catalog.float8
 FROM "app"."people" l JOIN (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL) oc ON oc.k = l."person_id"
-CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score._now()) AS at) c
+CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
     SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'page_view') AS e0,
            pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'o''clock') AS e1
@@ -1174,24 +1174,24 @@ DROP TRIGGER IF EXISTS "lead_score_live_ins" ON "app"."people";
 DROP TRIGGER IF EXISTS "lead_score_live_upd" ON "app"."people";
 DROP TRIGGER IF EXISTS "lead_score_live_del" ON "app"."people";
 DROP TRIGGER IF EXISTS "lead_score_live_trunc" ON "app"."people";
-DROP FUNCTION IF EXISTS "lead_score"."live__act_ins"();
-DROP FUNCTION IF EXISTS "lead_score"."live__act_upd"();
-DROP FUNCTION IF EXISTS "lead_score"."live__act_del"();
-DROP FUNCTION IF EXISTS "lead_score"."live__act_trunc"();
-DROP FUNCTION IF EXISTS "lead_score"."live__lead_ins"();
-DROP FUNCTION IF EXISTS "lead_score"."live__lead_upd"();
-DROP FUNCTION IF EXISTS "lead_score"."live__lead_del"();
-DROP FUNCTION IF EXISTS "lead_score"."live__lead_trunc"();
-DROP FUNCTION IF EXISTS "lead_score"."live__fold";
-DROP FUNCTION IF EXISTS "lead_score"."live__recompute";
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__act_ins"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__act_upd"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__act_del"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__act_trunc"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_ins"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_upd"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_del"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_trunc"();
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__fold";
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__recompute";
 DROP VIEW IF EXISTS "lead_score"."live_accounts";
 DROP VIEW IF EXISTS "lead_score"."live_account_categories";
-DROP TABLE IF EXISTS "lead_score"."live_account_heads";
+DROP TABLE IF EXISTS "lead_score_internal"."live_account_heads";
 DROP VIEW IF EXISTS "lead_score"."live_categories";
 DROP VIEW IF EXISTS "lead_score"."live_current";
-DROP VIEW IF EXISTS "lead_score"."live_merged";
-DROP VIEW IF EXISTS "lead_score"."live_columns";
-DROP TABLE IF EXISTS "lead_score"."live_scores";
-DROP TABLE IF EXISTS "lead_score"."live_pending";
-DROP TABLE IF EXISTS "lead_score"."live_stripes";
-DROP TABLE IF EXISTS "lead_score"."live_outbox";
+DROP VIEW IF EXISTS "lead_score_internal"."live_merged";
+DROP VIEW IF EXISTS "lead_score_internal"."live_columns";
+DROP TABLE IF EXISTS "lead_score_internal"."live_scores";
+DROP TABLE IF EXISTS "lead_score_internal"."live_pending";
+DROP TABLE IF EXISTS "lead_score_internal"."live_stripes";
+DROP TABLE IF EXISTS "lead_score_internal"."live_outbox";
