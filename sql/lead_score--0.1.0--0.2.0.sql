@@ -3,15 +3,76 @@
 -- database has the same catalog as a fresh install of 0.2.0.
 \echo Use "ALTER EXTENSION lead_score UPDATE" to load this file. \quit
 
+-- 0.2.0 keeps internal objects out of the lead_score schema, so \df lead_score.*
+-- and a BI tool list only the public API (README, "Choices made"). Everything
+-- named "_…" that 0.1.0 put there moves to lead_score_internal, and so do each
+-- attachment's score, pending and stripe tables, its merged and columns views
+-- and its trigger functions. Moving keeps their rows, grants and dependencies;
+-- the regeneration at the end of this script then replaces what changed.
+CREATE SCHEMA lead_score_internal;
+DO $move$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN
+        SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind,
+               p.oid::pg_catalog.regprocedure::text AS name
+        FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+          AND (pg_catalog.starts_with(p.proname::text, '_')
+               OR EXISTS (SELECT 1 FROM lead_score.attachments a
+                          WHERE pg_catalog.starts_with(p.proname::text, a.name OPERATOR(pg_catalog.||) '__')))
+        UNION ALL
+        SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::pg_catalog.regclass::text
+        FROM pg_catalog.pg_class c
+        WHERE c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+          AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v}'::"char"[])
+          AND (pg_catalog.starts_with(c.relname::text, '_')
+               OR EXISTS (SELECT 1 FROM lead_score.attachments a
+                          WHERE c.relname::text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
+                                OPERATOR(pg_catalog.||) '_(scores|pending|stripes|outbox|account_heads|merged|columns)(_[0-9]+)?$')))
+        UNION ALL
+        SELECT 'TYPE', t.oid::pg_catalog.regtype::text
+        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.typrelid
+        WHERE t.typnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+          AND c.relkind OPERATOR(pg_catalog.=) 'c' AND pg_catalog.starts_with(t.typname::text, '_')
+        ORDER BY 1, 2
+    LOOP
+        EXECUTE 'ALTER ' OPERATOR(pg_catalog.||) o.kind OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) o.name
+             OPERATOR(pg_catalog.||) ' SET SCHEMA lead_score_internal';
+    END LOOP;
+    -- SQL and plpgsql bodies name what they call, as text: those of 0.1.0 that
+    -- this script does not replace below now call it where it is (the same
+    -- rewrite as the install script's, so the bodies are 0.2.0's).
+    FOR o IN
+        SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+        JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+             AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid AND e.extname OPERATOR(pg_catalog.=) 'lead_score'
+        WHERE l.lanname OPERATOR(pg_catalog.=) ANY ('{sql,plpgsql}'::text[])
+          AND p.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::"char"[])
+          AND pg_catalog.strpos(p.prosrc, 'lead_score.') OPERATOR(pg_catalog.>) 0
+        ORDER BY p.oid
+    LOOP
+        EXECUTE pg_catalog.replace(pg_catalog.replace(pg_catalog.pg_get_functiondef(o.oid),
+                                                      'lead_score._', 'lead_score_internal._'),
+                                   'lead_score."_', 'lead_score_internal."_');
+    END LOOP;
+END
+$move$;
+GRANT USAGE ON SCHEMA lead_score_internal TO lead_score_reader;
+COMMENT ON SCHEMA lead_score_internal IS
+    'lead_score internals: helper functions, score states, pending events and generated trigger functions. Not an API: use the lead_score schema.';
+
 -- Extension updates regenerate every attachment's generated objects (src/attach.rs).
-CREATE FUNCTION lead_score."_regenerate"("attachment" text) RETURNS bool
+CREATE FUNCTION lead_score_internal."_regenerate"("attachment" text) RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'regenerate_wrapper';
-CREATE FUNCTION lead_score."_refresh_current_views"() RETURNS bool
+CREATE FUNCTION lead_score_internal."_refresh_current_views"() RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'refresh_current_views_wrapper';
-REVOKE ALL ON FUNCTION lead_score._regenerate(text), lead_score._refresh_current_views() FROM PUBLIC;
-COMMENT ON FUNCTION lead_score._regenerate(text) IS
+REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views() FROM PUBLIC;
+COMMENT ON FUNCTION lead_score_internal._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
-COMMENT ON FUNCTION lead_score._refresh_current_views() IS
+COMMENT ON FUNCTION lead_score_internal._refresh_current_views() IS
     'Internal: current_scores and current_categories over every attachment (run by extension updates, after _regenerate).';
 
 -- current_scores becomes a view that attach and detach generate, a branch per
@@ -19,7 +80,7 @@ COMMENT ON FUNCTION lead_score._refresh_current_views() IS
 -- creates it when something is attached. A view of yours over it must be dropped
 -- first, and created again after the update.
 DROP VIEW lead_score.current_scores;
-DROP FUNCTION lead_score._current_scores();
+DROP FUNCTION lead_score_internal._current_scores();
 
 -- SHOW lead_score.as_of works in every new session of this database, before
 -- anything has loaded the library: the setting exists from the start, empty (now).
@@ -66,13 +127,13 @@ CREATE FUNCTION lead_score."account_alerting"(
 STRICT STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'account_alerting_wrapper';
-CREATE FUNCTION lead_score."_account_objects"(
+CREATE FUNCTION lead_score_internal."_account_objects"(
 	"attachment" TEXT /* & str */
 ) RETURNS bool /* bool */
 STRICT VOLATILE PARALLEL UNSAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'account_objects_wrapper';
-CREATE FUNCTION lead_score."_account_alerts"(
+CREATE FUNCTION lead_score_internal."_account_alerts"(
 	"attachment" TEXT /* & str */
 ) RETURNS INT /* i32 */
 STRICT VOLATILE PARALLEL UNSAFE 
@@ -99,7 +160,7 @@ BEGIN
     END IF;
     PERFORM lead_score.account_engaged(m, 0);  -- 22023 for a model without an accounts section
     -- The account's leads, best fit first.
-    FOR r IN EXECUTE lead_score._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
+    FOR r IN EXECUTE lead_score_internal._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
         IF r.disqualified THEN
             disqualified := disqualified + 1;
             RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
@@ -139,11 +200,11 @@ COMMENT ON FUNCTION lead_score.account_engagement(text, float8) IS 'An account''
 COMMENT ON FUNCTION lead_score.account_engaged(text, float8) IS 'Whether a lead of this engagement counts as engaged for its account (accounts.engaged_min).';
 COMMENT ON FUNCTION lead_score.account_quadrant(text, float8, float8, boolean) IS 'An account''s fit x engagement quadrant (accounts.quadrant, else the model''s thresholds).';
 COMMENT ON FUNCTION lead_score.account_alerting(text, float8, boolean) IS 'Whether an account of this total is at or above accounts.alert.';
-REVOKE ALL ON FUNCTION lead_score._account_objects(text), lead_score._account_alerts(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._account_objects(text), lead_score._account_alerts(text) TO lead_score_admin;
-COMMENT ON FUNCTION lead_score._account_objects(text) IS
+REVOKE ALL ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text) TO lead_score_admin;
+COMMENT ON FUNCTION lead_score_internal._account_objects(text) IS
     'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
-COMMENT ON FUNCTION lead_score._account_alerts(text) IS
+COMMENT ON FUNCTION lead_score_internal._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
 -- Account alerts.
 ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_kind_check,
@@ -190,7 +251,7 @@ BEGIN
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
     -- Account views follow the version's accounts section (its field may change).
-    PERFORM lead_score._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
+    PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     RETURN v_next;
 END
@@ -207,14 +268,14 @@ DECLARE
     r     record;
     bad   text;
 BEGIN
-    IF lead_score._distribute_tables(distribute.attachment) THEN
+    IF lead_score_internal._distribute_tables(distribute.attachment) THEN
         COMMIT;
     END IF;
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
     FOR r IN EXECUTE 'SELECT p.nodename, p.nodeport, p.shardid, p.success, p.result
                       FROM pg_catalog.run_command_on_placements($1, $2, false) p ORDER BY p.shardid'
              USING att.activities,
-                   'SELECT lead_score._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
+                   'SELECT lead_score_internal._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
     LOOP
         IF NOT r.success THEN
             bad := pg_catalog.format('%s:%s shard %s: %s', r.nodename, r.nodeport, r.shardid, r.result);
@@ -223,8 +284,8 @@ BEGIN
         END IF;
     END LOOP;
     FOR v IN SELECT c.oid FROM pg_class c
-             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'v'
-               AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',
+             WHERE c.relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
+               AND c.relkind = 'v' AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',
                                  att.name || '_categories')
              -- Each after the views it reads.
              ORDER BY c.relname IN (att.name || '_current', att.name || '_categories'),
@@ -232,7 +293,7 @@ BEGIN
     LOOP
         IF v = pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_current')) THEN
             -- As generated for distributed tables (no manual adjustments there yet).
-            EXECUTE lead_score._sql(att.name, 'current_view');
+            EXECUTE lead_score_internal._sql(att.name, 'current_view');
         ELSE
             EXECUTE 'CREATE OR REPLACE VIEW ' || v::text || ' AS ' || pg_catalog.pg_get_viewdef(v);
         END IF;
@@ -250,7 +311,7 @@ $$;
 -- shard groups' objects on every node (_citus_forget, _citus_forget_node).
 -------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION lead_score._distribute_tables(attachment text)
+CREATE OR REPLACE FUNCTION lead_score_internal._distribute_tables(attachment text)
 RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- Citus would otherwise convert every local table linked by a foreign key to a
@@ -265,7 +326,7 @@ DECLARE
     act_col  text;
     changed  boolean := false;
 BEGIN
-    IF NOT lead_score._citus() THEN
+    IF NOT lead_score_internal._citus() THEN
         RAISE EXCEPTION 'lead_score.distribute needs the citus extension, which is not installed in this database'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Run CREATE EXTENSION citus on the coordinator first (docs/citus.md).';
@@ -275,7 +336,7 @@ BEGIN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', _distribute_tables.attachment
             USING ERRCODE = 'undefined_object';
     END IF;
-    IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+    IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
         RAISE EXCEPTION 'lead_score attachment "%": % is not a distributed table', att.name, att.leads
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Distribute it by its lead key with create_distributed_table first, and its activities co-located with it.';
@@ -296,21 +357,21 @@ BEGIN
     -- Configuration: reference tables, in foreign-key order.
     FOREACH t IN ARRAY ARRAY['lead_score.models', 'lead_score.model_versions', 'lead_score.attachments',
                              'lead_score.outcome_links']::regclass[] LOOP
-        IF lead_score._citus_method(t) IS NULL THEN
+        IF lead_score_internal._citus_method(t) IS NULL THEN
             PERFORM create_reference_table(t);
             changed := true;
         END IF;
     END LOOP;
     -- Alerts, by lead key (Citus needs it in the primary key).
-    IF lead_score._citus_method('lead_score.alerts') IS NULL THEN
+    IF lead_score_internal._citus_method('lead_score.alerts') IS NULL THEN
         ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_pkey, ADD PRIMARY KEY (lead_key, id);
         PERFORM create_distributed_table('lead_score.alerts', 'lead_key');
         changed := true;
     END IF;
     -- The attachment's outbox: the triggers on the shards write their alerts to
     -- its co-located shard, and relay_alerts() moves them to lead_score.alerts.
-    IF pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
-        EXECUTE lead_score._sql(att.name, 'citus_outbox');
+    IF pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL THEN
+        EXECUTE lead_score_internal._sql(att.name, 'citus_outbox');
         changed := true;
     END IF;
     -- A regclass in a reference table is the coordinator's OID; every node
@@ -321,10 +382,10 @@ BEGIN
         WHERE a.name = att.name;
         changed := true;
     END IF;
-    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_scores')),
-                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_pending')),
-                             pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
-        IF lead_score._citus_method(t) IS NULL THEN
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_scores')),
+                             pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_pending')),
+                             pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox'))] LOOP
+        IF lead_score_internal._citus_method(t) IS NULL THEN
             PERFORM create_distributed_table(t, 'lead_key', colocate_with => att.leads::text);
             changed := true;
         END IF;
@@ -344,7 +405,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION lead_score._citus_install_shard(attachment text, activity_shard text)
+CREATE OR REPLACE FUNCTION lead_score_internal._citus_install_shard(attachment text, activity_shard text)
 RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- The functions are this node's own: a worker does not propagate them.
@@ -366,7 +427,7 @@ BEGIN
     suffix := '_' || shard;
     -- Installed already (every group has a recompute function; a deferred
     -- attachment's C insert trigger has no function of its own).
-    IF pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
+    IF pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
         RETURN false;
     END IF;
     -- The shards of leads, activities, scores and pending that hold the same keys.
@@ -377,9 +438,9 @@ BEGIN
              WHERE d.shardid = $1'
         INTO shards
         USING shard, ARRAY[(att.mapping ->> 'citus_leads')::regclass, (att.mapping ->> 'citus_activities')::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
-                           ('lead_score.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
+                           ('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_scores'))::regclass,
+                           ('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_pending'))::regclass,
+                           ('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox'))::regclass];
     IF pg_catalog.cardinality(shards) IS DISTINCT FROM 5 THEN
         RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -391,7 +452,7 @@ BEGIN
         INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
     -- The triggers Citus copied to the shards, which call the distributed tables'
     -- functions, are replaced by the group's own.
-    FOREACH s IN ARRAY lead_score._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
+    FOREACH s IN ARRAY lead_score_internal._citus_shard_sql(att.name, (shards || refs)::oid[], suffix) LOOP
         EXECUTE s;
     END LOOP;
     RETURN true;
@@ -405,7 +466,7 @@ $$;
 -- of its own, which must not wait for a lock the caller's (tick's) transaction
 -- may hold on the shards: a group it cannot lock within lock_timeout is left
 -- for the next tick.
-CREATE FUNCTION lead_score._citus_fold_node(attachment text)
+CREATE FUNCTION lead_score_internal._citus_fold_node(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s'
@@ -433,7 +494,7 @@ BEGIN
                           ORDER BY s.shardid'
                  USING activities
     LOOP
-        f := pg_catalog.to_regproc('lead_score.' || pg_catalog.quote_ident(_citus_fold_node.attachment || '__fold_' || shard));
+        f := pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(_citus_fold_node.attachment || '__fold_' || shard));
         IF f IS NULL THEN
             RAISE WARNING 'lead_score attachment "%": shard % has no fold function; run CALL lead_score.distribute(%)',
                 _citus_fold_node.attachment, shard, pg_catalog.quote_literal(_citus_fold_node.attachment);
@@ -455,7 +516,7 @@ $$;
 -- parallel, each node in a transaction of its own (_citus_fold_node: one
 -- connection per node, not per shard); returns the alerts they wrote to the
 -- outbox, which relay_alerts() then sends.
-CREATE FUNCTION lead_score._citus_fold(attachment text)
+CREATE FUNCTION lead_score_internal._citus_fold(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -468,7 +529,7 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
-             USING 'SELECT lead_score._citus_fold_node(' || pg_catalog.quote_literal(_citus_fold.attachment) || ')'
+             USING 'SELECT lead_score_internal._citus_fold_node(' || pg_catalog.quote_literal(_citus_fold.attachment) || ')'
     LOOP
         IF NOT r.success THEN
             RAISE EXCEPTION 'lead_score: folding the pending events of attachment "%" failed on node %: %',
@@ -480,9 +541,9 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION lead_score._citus_fold(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_fold(text) IS
     'On Citus: fold a deferred attachment''s pending events on every node, shard group by shard group; tick() calls it.';
-COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_fold_node(text) IS
     'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
 
 -- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
@@ -490,7 +551,7 @@ COMMENT ON FUNCTION lead_score._citus_fold_node(text) IS
 -- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
 -- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
 -- only, which no DDL of the coordinator reaches. Returns how many it dropped.
-CREATE FUNCTION lead_score._citus_forget_node(attachment text)
+CREATE FUNCTION lead_score_internal._citus_forget_node(attachment text)
 RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- This node's own objects: nothing to propagate.
@@ -504,14 +565,14 @@ DECLARE
 BEGIN
     FOR o IN SELECT 'FUNCTION' AS kind, p.oid::regprocedure::text AS name
              FROM pg_catalog.pg_proc p
-             WHERE p.pronamespace = 'lead_score'::regnamespace
+             WHERE p.pronamespace = 'lead_score_internal'::regnamespace
                AND pg_catalog.starts_with(p.proname::text, _citus_forget_node.attachment || '__')
                AND pg_catalog.substr(p.proname::text, pg_catalog.length(_citus_forget_node.attachment) + 3)
                    ~ '^((act|lead)_(ins|upd|del|trunc)|fold|recompute)_[0-9]+$'
              UNION ALL
              SELECT 'TABLE', c.oid::regclass::text
              FROM pg_catalog.pg_class c
-             WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind = 'r'
+             WHERE c.relnamespace = 'lead_score_internal'::regnamespace AND c.relkind = 'r'
                AND pg_catalog.starts_with(c.relname::text, _citus_forget_node.attachment || '_stripes_')
                AND pg_catalog.substr(c.relname::text, pg_catalog.length(_citus_forget_node.attachment) + 10) ~ '^[0-9]+$'
              ORDER BY 1, 2
@@ -529,7 +590,7 @@ $$;
 -- of its own. A node that fails (a lock it cannot take within a second, say)
 -- only warns: its objects stay, unused, to drop by hand (docs/citus.md).
 -- Returns how many objects were dropped.
-CREATE FUNCTION lead_score._citus_forget(attachment text)
+CREATE FUNCTION lead_score_internal._citus_forget(attachment text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -538,7 +599,7 @@ DECLARE
     n bigint := 0;
 BEGIN
     FOR r IN EXECUTE 'SELECT p.nodeid, p.success, p.result FROM pg_catalog.run_command_on_all_nodes($1) p ORDER BY p.nodeid'
-             USING 'SELECT lead_score._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
+             USING 'SELECT lead_score_internal._citus_forget_node(' || pg_catalog.quote_literal(_citus_forget.attachment) || ')'
     LOOP
         IF r.success THEN
             n := n + r.result::bigint;
@@ -550,15 +611,15 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION lead_score._citus_forget(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_forget(text) IS
     'On Citus: drop an attachment''s shard-group functions and stripe tables on every node; detach() calls it.';
-COMMENT ON FUNCTION lead_score._citus_forget_node(text) IS
+COMMENT ON FUNCTION lead_score_internal._citus_forget_node(text) IS
     'On a Citus node: drop an attachment''s shard-group functions (with their triggers) and stripe tables; _citus_forget calls it.';
 
-REVOKE ALL ON FUNCTION lead_score._citus_fold(text), lead_score._citus_fold_node(text),
-                       lead_score._citus_forget(text), lead_score._citus_forget_node(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._citus_fold(text), lead_score._citus_fold_node(text),
-                          lead_score._citus_forget(text), lead_score._citus_forget_node(text) TO lead_score_admin;
+REVOKE ALL ON FUNCTION lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
+                       lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
+                          lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) TO lead_score_admin;
 
 CREATE OR REPLACE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
                                   mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
@@ -640,36 +701,37 @@ BEGIN
             attach.activities, v_mapping ->> 'activity_lead_key';
     END IF;
 
-    PERFORM lead_score._live_check(attach.model);  -- refuses models that cannot be live
+    PERFORM lead_score_internal._live_check(attach.model);  -- refuses models that cannot be live
     -- The attachment's row, tables, views, trigger functions and triggers: generated
     -- in Rust and created as the extension's owner, after checking the caller's
     -- rights on both tables.
-    PERFORM lead_score._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
+    PERFORM lead_score_internal._attach_install(v_name, attach.model, attach.leads::oid, attach.activities::oid,
                                        v_mapping, attach.mode);
     -- On a Citus coordinator with distributed leads, the new tables are
     -- distributed with them before the first scoring reads both (sql/citus.sql).
-    IF lead_score._citus_method(attach.leads) = 'h' THEN
-        PERFORM lead_score._distribute_tables(v_name);
+    IF lead_score_internal._citus_method(attach.leads) = 'h' THEN
+        PERFORM lead_score_internal._distribute_tables(v_name);
         -- current_scores and current_categories, which _attach_install left
         -- without this attachment: Citus refuses a view over distributed and
         -- not yet distributed tables.
-        PERFORM lead_score._refresh_current_views();
+        PERFORM lead_score_internal._refresh_current_views();
     END IF;
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     DECLARE
         att lead_score.attachments;
     BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
-        PERFORM lead_score._rescore(att, false);
+        PERFORM lead_score_internal._rescore(att, false);
     END;
     -- The starting distribution is the first history (not on Citus yet).
-    PERFORM lead_score._record_history(v_name, true);
+    PERFORM lead_score_internal._record_history(v_name, true);
+    -- The view to read: the lead_score schema holds only what users read.
     RETURN (SELECT c.oid::regclass FROM pg_class c
-            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_scores');
+            WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relname = v_name || '_current');
 END
 $$;
 
-CREATE OR REPLACE FUNCTION lead_score._rescore(att lead_score.attachments, with_alerts boolean)
+CREATE OR REPLACE FUNCTION lead_score_internal._rescore(att lead_score.attachments, with_alerts boolean)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
 -- (a table not analyzed since a big load, say) can make a plan quadratic.
@@ -682,30 +744,30 @@ DECLARE
     model_id bigint;
     version integer;
     activities bigint;
-    now_   timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
+    now_   timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
 BEGIN
     SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
     -- The queries are generated in Rust (lead_score_core::sqlgen), every name quoted there.
-    EXECUTE lead_score._sql(att.name, 'count_leads') INTO n;
+    EXECUTE lead_score_internal._sql(att.name, 'count_leads') INTO n;
     RAISE NOTICE 'lead_score: scoring % leads of % for attachment %', n, att.leads, att.name;
     -- Progress of the two scans is reported against the activities' size estimate
     -- (none if never analyzed) and the exact lead count.
     SELECT greatest(c.reltuples, 0)::bigint INTO activities FROM pg_class c WHERE c.oid = att.activities;
-    EXECUTE lead_score._sql(att.name, 'prune');
+    EXECUTE lead_score_internal._sql(att.name, 'prune');
     -- Inserts later in this statement recompute rather than add (src/recomputed.rs).
-    PERFORM lead_score._recomputed(att.name, true);
+    PERFORM lead_score_internal._recomputed(att.name, true);
     -- On Citus the distributed rescore leaves the pending events to this
     -- (the single-node one drops them itself): it counts every activity.
-    IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) = 'h' THEN
-        EXECUTE lead_score._sql(att.name, 'clear_pending');
+    IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) = 'h' THEN
+        EXECUTE lead_score_internal._sql(att.name, 'clear_pending');
     END IF;
     -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).
-    EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+    EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
                                            THEN 'rescore_distributed' ELSE 'rescore' END)
     USING att.model, att.landmark, now_, with_alerts, model_id, version,
           activities, n, (extract(epoch FROM started) * 1000000)::bigint;
     IF with_alerts THEN
-        EXECUTE lead_score._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
+        EXECUTE lead_score_internal._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
     END IF;
     IF clock_timestamp() - started >= interval '1 second' THEN
         RAISE NOTICE 'lead_score: scored % leads for attachment % in %', n, att.name, date_trunc('second', clock_timestamp() - started);
@@ -725,17 +787,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     att record;
-    now_    timestamptz := lead_score._now();  -- real time: lead_score.as_of is for reads only
+    now_    timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
     alerts  bigint := 0;
     n       bigint;
 BEGIN
     -- On Citus, deferred attachments fold first, each shard group on its node
-    -- in a transaction of its own (lead_score._citus_fold): before this
+    -- in a transaction of its own (lead_score_internal._citus_fold): before this
     -- transaction takes any lock those would wait for.
-    IF lead_score._citus() THEN
+    IF lead_score_internal._citus() THEN
         FOR att IN SELECT * FROM lead_score.attachments a
-                   WHERE a.mode = 'deferred' AND lead_score._citus_method(a.leads) = 'h' ORDER BY a.name LOOP
-            alerts := alerts + lead_score._citus_fold(att.name);
+                   WHERE a.mode = 'deferred' AND lead_score_internal._citus_method(a.leads) = 'h' ORDER BY a.name LOOP
+            alerts := alerts + lead_score_internal._citus_fold(att.name);
         END LOOP;
     END IF;
     -- Then rebases. Rebasing rewrites every row, so it takes the lock writers
@@ -744,9 +806,9 @@ BEGIN
     -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
     -- through tick's locks the writers of other attachments.
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        CONTINUE WHEN NOT lead_score._rebase_due(att.model, att.landmark, now_);
+        CONTINUE WHEN NOT lead_score_internal._rebase_due(att.model, att.landmark, now_);
         BEGIN
-            PERFORM lead_score._rebase(att.name, date_trunc('hour', now_));
+            PERFORM lead_score_internal._rebase(att.name, date_trunc('hour', now_));
         EXCEPTION WHEN lock_not_available THEN
             CONTINUE;
         END;
@@ -761,32 +823,32 @@ BEGIN
         -- this tick rebased) would otherwise deadlock with tick; a later tick
         -- takes this attachment.
         BEGIN
-            PERFORM lead_score._lock(att.name, false, true);
+            PERFORM lead_score_internal._lock(att.name, false, true);
         EXCEPTION WHEN lock_not_available THEN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.mode = 'deferred' AND lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            EXECUTE lead_score._sql(att.name, 'fold') INTO n;
+        IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
         END IF;
         -- Crossings caused by time alone; leads with pending events are the fold's.
-        EXECUTE lead_score._sql(att.name, CASE WHEN lead_score._citus_method(att.leads) = 'h'
+        EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
                                                THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
         -- Accounts whose total reached accounts.alert (not on Citus yet).
-        IF lead_score._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            alerts := alerts + lead_score._account_alerts(att.name);
+        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            alerts := alerts + lead_score_internal._account_alerts(att.name);
         END IF;
     END LOOP;
     -- On Citus, announce the alerts written on the workers (sql/citus.sql).
-    IF lead_score._citus() THEN
+    IF lead_score_internal._citus() THEN
         PERFORM lead_score.relay_alerts();
     END IF;
     -- Score history, for each attachment whose history is due (history_settings).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
-        PERFORM lead_score._record_history(att.name, false);
+        PERFORM lead_score_internal._record_history(att.name, false);
     END LOOP;
     RETURN alerts;
 END
@@ -810,20 +872,20 @@ BEGIN
     IF n < 0 THEN
         RAISE EXCEPTION 'top_leads: n must not be negative, got %', n USING ERRCODE = 'invalid_parameter_value';
     ELSIF n = 0 THEN
-        PERFORM lead_score._sql(top_leads.attachment, 'top_leads');
+        PERFORM lead_score_internal._sql(top_leads.attachment, 'top_leads');
         RETURN;
     END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     -- On Citus, the full sort: Citus cannot run the bounded rounds' lookups
     -- by key (a LATERAL subquery with OFFSET over intermediate results), and
     -- pushes the sort and limit down to every shard instead.
-    IF NOT lead_score._bounds_hold(lead_score.scoring_time())
-       OR lead_score._citus_method((SELECT a.leads FROM lead_score.attachments a
+    IF NOT lead_score_internal._bounds_hold(lead_score.scoring_time())
+       OR lead_score_internal._citus_method((SELECT a.leads FROM lead_score.attachments a
                                     WHERE a.name = top_leads.attachment)) = 'h' THEN
-        RETURN QUERY EXECUTE lead_score._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
+        RETURN QUERY EXECUTE lead_score_internal._sql(top_leads.attachment, 'top_leads_all') USING n, include_disqualified;
         RETURN;
     END IF;
-    q := lead_score._sql(top_leads.attachment, 'top_leads');
+    q := lead_score_internal._sql(top_leads.attachment, 'top_leads');
     k := greatest(4 * n, 64);
     LOOP
         EXECUTE q INTO v_rows, v_next USING n, include_disqualified, k;
@@ -837,17 +899,17 @@ END
 $$;
 
 -- Manual adjustments (0.2.0).
-CREATE FUNCTION lead_score."_max_points"() RETURNS double precision /* f64 */
+CREATE FUNCTION lead_score_internal."_max_points"() RETURNS double precision /* f64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'max_points_wrapper';
-CREATE FUNCTION lead_score."_adjustable"(
+CREATE FUNCTION lead_score_internal."_adjustable"(
 	"attachment" TEXT /* & str */
 ) RETURNS TEXT /* Option < String > */
 STRICT STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'adjustable_wrapper';
-CREATE FUNCTION lead_score."_adjustment_points"(
+CREATE FUNCTION lead_score_internal."_adjustment_points"(
 	"ids" bigint[], /* Vec < Option < i64 > > */
 	"points" double precision[], /* Vec < Option < f64 > > */
 	"created_at" timestamp with time zone[], /* Vec < Option < pgrx :: datum :: TimestampWithTimeZone > > */
@@ -888,7 +950,7 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustments_id_seq', '');
 -- (_adjustment_points sums those active at a time), so a read of one lead
 -- probes its key and a scan of every lead hashes this table, whatever the
 -- number of adjustments. Kept by _adjustment_recorded with atomic upserts.
-CREATE TABLE lead_score._adjustment_sums (
+CREATE TABLE lead_score_internal._adjustment_sums (
     attachment text NOT NULL,
     lead_key   text NOT NULL,
     ids        bigint[] NOT NULL,
@@ -897,8 +959,8 @@ CREATE TABLE lead_score._adjustment_sums (
     expires_at timestamptz[] NOT NULL,
     PRIMARY KEY (attachment, lead_key)
 );
-SELECT pg_catalog.pg_extension_config_dump('lead_score._adjustment_sums', '');
-COMMENT ON TABLE lead_score._adjustment_sums IS
+SELECT pg_catalog.pg_extension_config_dump('lead_score_internal._adjustment_sums', '');
+COMMENT ON TABLE lead_score_internal._adjustment_sums IS
     'Internal: each adjusted lead''s manual adjustments (ids, points, created_at, expires_at), the one row the current views join.';
 COMMENT ON TABLE lead_score.adjustments IS
     'Manual score adjustments: points sales added to or took from a lead, with a reason, who and an optional expiry; they count in its fit while active.';
@@ -915,7 +977,7 @@ COMMENT ON COLUMN lead_score.adjustments.ended_by IS 'Who ended it early (end_ad
 -- A lead's key as its score row holds it, as text (the one form the current
 -- views join on): NULL for no such lead. It reads the score table as the
 -- caller (lead_score_reader may).
-CREATE FUNCTION lead_score._adjustment_key(attachment text, lead_key text)
+CREATE FUNCTION lead_score_internal._adjustment_key(attachment text, lead_key text)
 RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -923,7 +985,7 @@ DECLARE
     k text;
 BEGIN
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
-    EXECUTE lead_score._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
+    EXECUTE lead_score_internal._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
     RETURN k;
 END
 $$;
@@ -932,7 +994,7 @@ $$;
 -- end it (column privileges), and records who did. A row that already has its
 -- time (a pg_restore of the dumped table) is kept as it is. It runs as the
 -- writer: no SECURITY DEFINER is needed.
-CREATE FUNCTION lead_score._adjustment_capture() RETURNS trigger
+CREATE FUNCTION lead_score_internal._adjustment_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -944,12 +1006,12 @@ BEGIN
         -- Changing expires_at ends an active adjustment now, and nothing else:
         -- the past (and the history written of it) stays as it was.
         IF NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
-            IF OLD.ended_by IS NOT NULL OR OLD.expires_at <= lead_score._now() THEN
+            IF OLD.ended_by IS NOT NULL OR OLD.expires_at <= lead_score_internal._now() THEN
                 RAISE EXCEPTION 'adjustment % has already ended', OLD.id
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           HINT = 'An adjustment can only be ended, once, while it counts (lead_score.end_adjustment).';
             END IF;
-            NEW.expires_at := GREATEST(lead_score._now(), OLD.created_at);
+            NEW.expires_at := GREATEST(lead_score_internal._now(), OLD.created_at);
             NEW.ended_by := current_user;
         END IF;
         RETURN NEW;
@@ -957,44 +1019,44 @@ BEGIN
     IF NEW.created_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
-    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score._max_points() THEN
+    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
         RAISE EXCEPTION 'adjust: points must be a number other than 0, at most % either way, not %',
-            lead_score._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
+            lead_score_internal._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NEW.reason IS NULL OR btrim(NEW.reason) = '' THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.expires_at IS NOT NULL AND NEW.expires_at <= lead_score._now() THEN
+    IF NEW.expires_at IS NOT NULL AND NEW.expires_at <= lead_score_internal._now() THEN
         RAISE EXCEPTION 'adjust: expires_at % is not in the future', NEW.expires_at
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Raises undefined_object (42704) for an attachment that does not exist.
-    why := lead_score._adjustable(NEW.attachment);
+    why := lead_score_internal._adjustable(NEW.attachment);
     IF why IS NOT NULL THEN
         RAISE EXCEPTION '%', why USING ERRCODE = 'feature_not_supported';
     END IF;
-    k := lead_score._adjustment_key(NEW.attachment, NEW.lead_key);
+    k := lead_score_internal._adjustment_key(NEW.attachment, NEW.lead_key);
     IF k IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
             USING ERRCODE = 'undefined_object';
     END IF;
     NEW.lead_key := k;
     NEW.created_by := current_user;
-    NEW.created_at := lead_score._now();
+    NEW.created_at := lead_score_internal._now();
     NEW.ended_by := NULL;
     RETURN NEW;
 END
 $$;
 CREATE TRIGGER adjustment_capture BEFORE INSERT OR UPDATE ON lead_score.adjustments
-FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_capture();
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_capture();
 
--- Times are the writer's (lead_score._now(), the transaction's start).
+-- Times are the writer's (lead_score_internal._now(), the transaction's start).
 -- An adjustment made or ended now (not one restored): the lead's history gets a
 -- row with its new score, and an 'adjustment' alert goes out at once, as other
 -- alerts do. SECURITY DEFINER: writers of adjustments need no rights on the
 -- history or alerts; it reads only the row's built-in values.
-CREATE FUNCTION lead_score._adjustment_recorded() RETURNS trigger
+CREATE FUNCTION lead_score_internal._adjustment_recorded() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
@@ -1017,7 +1079,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment FOR SHARE;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO lead_score._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
+        INSERT INTO lead_score_internal._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
         VALUES (NEW.attachment, NEW.lead_key, ARRAY[NEW.id], ARRAY[NEW.points], ARRAY[NEW.created_at],
                 ARRAY[NEW.expires_at])
         ON CONFLICT (attachment, lead_key) DO UPDATE
@@ -1026,13 +1088,13 @@ BEGIN
             created_at = t.created_at OPERATOR(pg_catalog.||) EXCLUDED.created_at,
             expires_at = t.expires_at OPERATOR(pg_catalog.||) EXCLUDED.expires_at;
     ELSE
-        UPDATE lead_score._adjustment_sums t
+        UPDATE lead_score_internal._adjustment_sums t
         SET expires_at[pg_catalog.array_position(t.ids, NEW.id)] = NEW.expires_at
         WHERE t.attachment = NEW.attachment AND t.lead_key = NEW.lead_key
           AND pg_catalog.array_position(t.ids, NEW.id) IS NOT NULL;
     END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = NEW.attachment;
-    EXECUTE lead_score._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score._now(), NEW.lead_key;
+    EXECUTE lead_score_internal._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score_internal._now(), NEW.lead_key;
     SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
     INSERT INTO lead_score.alerts (attachment, model, lead_key, kind, detail, total)
     VALUES (NEW.attachment, m, NEW.lead_key, 'adjustment',
@@ -1051,10 +1113,10 @@ BEGIN
 END
 $$;
 CREATE TRIGGER adjustment_made AFTER INSERT ON lead_score.adjustments
-FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score._now())
-EXECUTE FUNCTION lead_score._adjustment_recorded();
+FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score_internal._now())
+EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 CREATE TRIGGER adjustment_ended AFTER UPDATE OF expires_at ON lead_score.adjustments
-FOR EACH ROW EXECUTE FUNCTION lead_score._adjustment_recorded();
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)
@@ -1070,9 +1132,9 @@ CREATE FUNCTION lead_score.end_adjustment(id bigint)
 RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'WITH ended AS (
-        UPDATE lead_score.adjustments j SET expires_at = GREATEST(lead_score._now(), j.created_at)
+        UPDATE lead_score.adjustments j SET expires_at = GREATEST(lead_score_internal._now(), j.created_at)
         WHERE j.id OPERATOR(pg_catalog.=) end_adjustment.id AND j.ended_by IS NULL
-          AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>) lead_score._now())
+          AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>) lead_score_internal._now())
         RETURNING 1)
     SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM ended';
 COMMENT ON FUNCTION lead_score.end_adjustment(bigint) IS
@@ -1100,10 +1162,10 @@ BEGIN
     END IF;
     RETURN QUERY EXECUTE
         'SELECT x.section, x.item, x.category, x.events, x.raw_points, x.decayed_points, x.points, x.detail FROM ('
-        || lead_score._sql(explain_lead.attachment, 'explain_lead')
+        || lead_score_internal._sql(explain_lead.attachment, 'explain_lead')
         || ') x WHERE NOT (x.section = ''summary'' AND x.item = ANY (ARRAY[''fit'', ''engagement'', ''total'']))'
         USING m, explain_lead.lead_key;
-    k := lead_score._adjustment_key(explain_lead.attachment, explain_lead.lead_key);
+    k := lead_score_internal._adjustment_key(explain_lead.attachment, explain_lead.lead_key);
     RETURN QUERY
         SELECT 'adjustment'::text, j.reason, NULL::text, NULL::bigint, j.points, NULL::float8, j.points,
                pg_catalog.format('by %s at %s%s', j.created_by, j.created_at,
@@ -1124,25 +1186,51 @@ $$;
 COMMENT ON FUNCTION lead_score.explain_lead(text, text) IS
     'Why a lead of an attachment scores what it does now: explain() over its row and activities, its active manual adjustments, and its current fit, engagement and total.';
 
-REVOKE ALL ON FUNCTION lead_score._adjustment_key(text, text), lead_score._adjustable(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score._adjustment_key(text, text), lead_score._adjustable(text) TO lead_score_reader;
-REVOKE ALL ON FUNCTION lead_score._adjustment_recorded() FROM PUBLIC;
-COMMENT ON FUNCTION lead_score._adjustment_key(text, text) IS
+REVOKE ALL ON FUNCTION lead_score_internal._adjustment_key(text, text), lead_score_internal._adjustable(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._adjustment_key(text, text), lead_score_internal._adjustable(text) TO lead_score_reader;
+REVOKE ALL ON FUNCTION lead_score_internal._adjustment_recorded() FROM PUBLIC;
+COMMENT ON FUNCTION lead_score_internal._adjustment_key(text, text) IS
     'Internal: a lead''s key as its attachment''s score row holds it, as text (NULL for no such lead).';
-COMMENT ON FUNCTION lead_score._adjustment_capture() IS
+COMMENT ON FUNCTION lead_score_internal._adjustment_capture() IS
     'Internal: checks a new manual adjustment and captures who made it and when; records who ended one.';
-COMMENT ON FUNCTION lead_score._adjustment_recorded() IS
+COMMENT ON FUNCTION lead_score_internal._adjustment_recorded() IS
     'Internal: a history row and an adjustment alert for a manual adjustment made or ended.';
-COMMENT ON FUNCTION lead_score._adjustment_points(bigint[], float8[], timestamptz[], timestamptz[], timestamptz) IS
+COMMENT ON FUNCTION lead_score_internal._adjustment_points(bigint[], float8[], timestamptz[], timestamptz[], timestamptz) IS
     'Internal: the points of a lead''s manual adjustments active at a time, summed in id order.';
-COMMENT ON FUNCTION lead_score._adjustable(text) IS
+COMMENT ON FUNCTION lead_score_internal._adjustable(text) IS
     'Internal: why manual adjustments cannot be made on an attachment (Citus, a key whose text depends on the session), or NULL.';
-COMMENT ON FUNCTION lead_score._max_points() IS
+COMMENT ON FUNCTION lead_score_internal._max_points() IS
     'Internal: the most points a rule or a manual adjustment may give, either sign.';
-GRANT SELECT ON lead_score.adjustments, lead_score._adjustment_sums TO lead_score_reader;
+GRANT SELECT ON lead_score.adjustments, lead_score_internal._adjustment_sums TO lead_score_reader;
 GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
     ON lead_score.adjustments TO lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.adjustments_id_seq TO lead_score_admin;
+
+-- Each attachment's outbox is internal now.
+CREATE OR REPLACE FUNCTION lead_score.relay_alerts()
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att  record;
+    n    bigint;
+    sent bigint := 0;
+BEGIN
+    IF NOT lead_score_internal._citus() THEN
+        RETURN 0;
+    END IF;
+    FOR att IN SELECT a.name FROM lead_score.attachments a ORDER BY a.name LOOP
+        CONTINUE WHEN pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox')) IS NULL;
+        EXECUTE lead_score_internal._sql(att.name, 'citus_relay') INTO n;
+        sent := sent + n;
+    END LOOP;
+    RETURN sent;
+END
+$$;
+
+-- attach returns the view users read, now that the scores table is internal.
+COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
+    'Keep live scores of a model for the given lead and activity tables; returns the view of current scores, lead_score.<name>_current.';
 
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
@@ -1157,11 +1245,11 @@ BEGIN
                 quote_literal(a.name), a.name;
             CONTINUE;
         END IF;
-        PERFORM lead_score._regenerate(a.name);
+        PERFORM lead_score_internal._regenerate(a.name);
     END LOOP;
     -- The views over every attachment, once all are up to date.
     IF EXISTS (SELECT 1 FROM lead_score.attachments) THEN
-        PERFORM lead_score._refresh_current_views();
+        PERFORM lead_score_internal._refresh_current_views();
     END IF;
 END
 $regenerate$;

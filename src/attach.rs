@@ -1216,7 +1216,7 @@ fn max_points() -> f64 {
     parallel_safe
 )]
 fn applied_type_ddl() -> String {
-    lead_score_core::sqlgen::attach::applied_type()
+    crate::layout::for_catalog(&lead_score_core::sqlgen::attach::applied_type()).into_owned()
 }
 
 /// `CREATE TYPE lead_score.top_lead`, from the one list of its fields.

@@ -691,7 +691,7 @@ fn outcomes_of(
 fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
     let (att, outcomes) = outcomes_of(attachment);
     if !per_lead {
-        return att.evaluation_rows(&outcomes);
+        return crate::layout::for_catalog(&att.evaluation_rows(&outcomes)).into_owned();
     }
     let Some(created) = outcomes.lead_created_at.clone() else {
         raise_code(
@@ -699,7 +699,7 @@ fn evaluation_sql(attachment: &str, per_lead: bool) -> String {
             format!("a cut-off after creation needs the leads' creation time: link_outcomes('{attachment}', …) with \"lead_created_at\" in the mapping"),
         );
     };
-    att.evaluation_rows_per_lead(&outcomes, &created)
+    crate::layout::for_catalog(&att.evaluation_rows_per_lead(&outcomes, &created)).into_owned()
 }
 
 /// `_backtest_sql(attachment, versions)`: the one-pass query of `backtest`
@@ -720,7 +720,7 @@ fn backtest_sql(attachment: &str, versions: i32) -> String {
         );
     }
     let (att, outcomes) = outcomes_of(attachment);
-    att.backtest_arrays(&outcomes, versions as usize)
+    crate::layout::for_catalog(&att.backtest_arrays(&outcomes, versions as usize)).into_owned()
 }
 
 /// `_version_column(totals, i, n)`: column `i` (1-based) of a lead × `n`

@@ -6,7 +6,7 @@
 -- the same have the same lead_score objects.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-CREATE TEMP VIEW ours AS SELECT n.oid FROM pg_namespace n WHERE n.nspname IN ('lead_score', 'crm');
+CREATE TEMP VIEW ours AS SELECT n.oid FROM pg_namespace n WHERE n.nspname IN ('lead_score', 'lead_score_internal', 'crm');
 CREATE TEMP VIEW members AS
 SELECT d.classid, d.objid FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND e.extname = 'lead_score';

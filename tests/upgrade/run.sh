@@ -41,6 +41,9 @@ catalog() { psql -X -q -v ON_ERROR_STOP=1 -d "$1" -f "$HERE/catalog.sql" >"$2"; 
 # What must survive an update, as one line per table (row counts and a digest of
 # the columns that do not depend on when the row was written).
 survivors() {
+    # The pending table is in lead_score until the update, then in lead_score_internal.
+    local pending
+    pending=$(q "$1" "SELECT coalesce(to_regclass('lead_score_internal.feed_pending'), to_regclass('lead_score.feed_pending'))")
     q "$1" "SET lead_score.as_of = '$ASOF'; SELECT 'models ' || count(*) || ' ' || md5(string_agg(name || current_version, ',' ORDER BY name)) FROM lead_score.models
             UNION ALL SELECT 'versions ' || count(*) || ' ' || md5(string_agg(version || spec::text, ',' ORDER BY version)) FROM lead_score.model_versions
             UNION ALL SELECT 'attachments ' || count(*) || ' ' || md5(string_agg(name || mode || mapping::text, ',' ORDER BY name)) FROM lead_score.attachments
@@ -50,7 +53,7 @@ survivors() {
             UNION ALL SELECT 'outcome links ' || count(*) FROM lead_score.outcome_links
             UNION ALL SELECT 'live ' || count(*) || ' ' || md5(string_agg(lead_key || ' ' || total || grade || label, ',' ORDER BY lead_key)) FROM lead_score.live_current
             UNION ALL SELECT 'feed ' || count(*) || ' ' || md5(string_agg(lead_key || ' ' || total || grade || label, ',' ORDER BY lead_key)) FROM lead_score.feed_current
-            UNION ALL SELECT 'pending ' || count(*) FROM lead_score.feed_pending"
+            UNION ALL SELECT 'pending ' || count(*) FROM $pending"
 }
 # After an update: both attachments exact, and live for every kind of write.
 still_live() {
@@ -64,7 +67,7 @@ still_live() {
              UPDATE crm.leads SET industry = 'Retail' WHERE id = 3; DELETE FROM crm.activities WHERE lead_id = 4;
              SELECT lead_score.tick(); SELECT lead_score.rescore('live');
              SELECT lead_score.create_model('m', jsonb_set(lead_score.model_spec('m'), '{fit,completeness,points}', '14'));" >/dev/null
-    check "$v: deferred fold after the update" "$(q "$db" "SELECT count(*) FROM lead_score.feed_pending")" 0
+    check "$v: deferred fold after the update" "$(q "$db" "SELECT count(*) FROM lead_score_internal.feed_pending")" 0
     check "$v: check_consistency after writes, tick, rescore and publish" \
         "$(q "$db" "SELECT (SELECT count(*) FROM lead_score.check_consistency('live')) + (SELECT count(*) FROM lead_score.check_consistency('feed'))")" 0
     q "$db" "SELECT lead_score.adjust('live', '5', 20, 'after the update')" >/dev/null
