@@ -15,27 +15,28 @@ DECLARE
     o record;
 BEGIN
     FOR o IN
-        SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind,
-               p.oid::pg_catalog.regprocedure::text AS name
+        SELECT CASE WHEN p.prokind OPERATOR(pg_catalog.=) 'a' THEN 'AGGREGATE'
+                    WHEN p.prokind OPERATOR(pg_catalog.=) 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind,
+               p.oid::pg_catalog.regprocedure::pg_catalog.text AS name
         FROM pg_catalog.pg_proc p
         WHERE p.pronamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
-          AND (pg_catalog.starts_with(p.proname::text, '_')
+          AND (pg_catalog.starts_with(p.proname::pg_catalog.text, '_')
                OR EXISTS (SELECT 1 FROM lead_score.attachments a
-                          WHERE pg_catalog.starts_with(p.proname::text, a.name OPERATOR(pg_catalog.||) '__')))
+                          WHERE pg_catalog.starts_with(p.proname::pg_catalog.text, a.name OPERATOR(pg_catalog.||) '__')))
         UNION ALL
-        SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::pg_catalog.regclass::text
+        SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::pg_catalog.regclass::pg_catalog.text
         FROM pg_catalog.pg_class c
         WHERE c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
-          AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v}'::"char"[])
-          AND (pg_catalog.starts_with(c.relname::text, '_')
+          AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v}'::pg_catalog."char"[])
+          AND (pg_catalog.starts_with(c.relname::pg_catalog.text, '_')
                OR EXISTS (SELECT 1 FROM lead_score.attachments a
-                          WHERE c.relname::text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
+                          WHERE c.relname::pg_catalog.text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
                                 OPERATOR(pg_catalog.||) '_(scores|pending|stripes|outbox|account_heads|merged|columns)(_[0-9]+)?$')))
         UNION ALL
-        SELECT 'TYPE', t.oid::pg_catalog.regtype::text
+        SELECT 'TYPE', t.oid::pg_catalog.regtype::pg_catalog.text
         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.typrelid
         WHERE t.typnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
-          AND c.relkind OPERATOR(pg_catalog.=) 'c' AND pg_catalog.starts_with(t.typname::text, '_')
+          AND c.relkind OPERATOR(pg_catalog.=) 'c' AND pg_catalog.starts_with(t.typname::pg_catalog.text, '_')
         ORDER BY 1, 2
     LOOP
         EXECUTE 'ALTER ' OPERATOR(pg_catalog.||) o.kind OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) o.name
@@ -49,8 +50,8 @@ BEGIN
         JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
              AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
         JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid AND e.extname OPERATOR(pg_catalog.=) 'lead_score'
-        WHERE l.lanname OPERATOR(pg_catalog.=) ANY ('{sql,plpgsql}'::text[])
-          AND p.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::"char"[])
+        WHERE l.lanname OPERATOR(pg_catalog.=) ANY ('{sql,plpgsql}'::pg_catalog.text[])
+          AND p.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog."char"[])
           AND pg_catalog.strpos(p.prosrc, 'lead_score.') OPERATOR(pg_catalog.>) 0
         ORDER BY p.oid
     LOOP

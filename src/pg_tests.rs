@@ -142,13 +142,13 @@ mod tests {
     /// parser accepts: one limit, `lead_score_core::MAX_PROPERTIES`.
     #[pg_test]
     fn aggregates_take_max_properties() {
-        for (name, fixed) in [
-            ("engagement", 3),
-            ("engagement_state", 3),
-            ("_live_batch", 5),
+        for (schema, name, fixed) in [
+            ("lead_score", "engagement", 3),
+            ("lead_score", "engagement_state", 3),
+            ("lead_score_internal", "_live_batch", 5),
         ] {
             let most = Spi::get_one::<i16>(&format!(
-                "SELECT max(pronargs) FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname = '{name}'"
+                "SELECT max(pronargs) FROM pg_proc WHERE pronamespace = '{schema}'::regnamespace AND proname = '{name}'"
             ));
             assert_eq!(
                 most,

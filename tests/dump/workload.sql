@@ -61,7 +61,7 @@ SELECT count(*) AS evaluated FROM lead_score.backtest('crm_deferred', '2026-05-2
 SELECT 'check detach: ' || lead_score.detach('crm_sync');
 SELECT 'check detached objects gone: ' || (count(*) = 0) FROM pg_class WHERE relname LIKE 'crm\_sync\_%';
 SELECT 'check attach: ' || (lead_score.attach('live', 'crm.leads', 'crm."Activity Log"', '{"event_type": "kind"}',
-                                              name => 'crm_again')::text = 'lead_score_internal.crm_again_scores');
+                                              name => 'crm_again')::text = 'lead_score.crm_again_current');
 SET lead_score.mock_now = '2026-06-01 14:10:00+00';
 SELECT max(id) AS last_alert FROM lead_score.alerts \gset
 INSERT INTO crm."Activity Log" (lead_id, kind, occurred_at, url) VALUES (33, 'demo_request', '2026-06-01 14:09+00', NULL);

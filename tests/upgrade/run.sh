@@ -96,6 +96,19 @@ for script in "$HERE"/lead_score--*.sql; do
     fresh_db "$db"
     q "$db" "CREATE EXTENSION lead_score VERSION '$v'" >/dev/null
     psql_q -d "$db" -f "$HERE/fixture.sql" >/dev/null
+    # V's attachments keep working with this library before the update (its
+    # internal objects are still where V put them, src/layout.rs): every kind
+    # of write, a fold, and the checks.
+    q "$db" "INSERT INTO crm.activities (lead_id, type, occurred_at) VALUES (7, 'page_view', now());
+             UPDATE crm.activities SET url = '/pricing' WHERE lead_id = 8;
+             DELETE FROM crm.activities WHERE lead_id = 9;
+             UPDATE crm.leads SET title = 'VP Marketing' WHERE id = 10;
+             INSERT INTO crm.feed (lead_id, type, occurred_at) VALUES (11, 'demo_request', now());
+             SELECT lead_score.tick();" >/dev/null
+    check "$v: writes and tick() before the update keep both attachments exact" \
+        "$(q "$db" "SELECT (SELECT count(*) FROM lead_score.check_consistency('live')) + (SELECT count(*) FROM lead_score.check_consistency('feed'))")" 0
+    check "$v: tick() before the update folds the pending events" \
+        "$(q "$db" "SELECT count(*) FROM lead_score.feed_pending")" 0
     survivors "$db" >"$WORK/$v.before"
     # V's SQL runs with this version's library until the update: its reads still work.
     check "$v: its current_scores reads with the new library" \
