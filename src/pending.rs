@@ -83,9 +83,9 @@ const SHARD_TARGET_SQL: &str = "SELECT \
      AND d.logicalrelid = pg_catalog.to_regclass(a.mapping ->> 'citus_activities') \
      AND pg_catalog.to_regclass(pg_catalog.shard_name(d.logicalrelid, d.shardid))::oid = $3 \
     JOIN pg_catalog.pg_dist_shard p ON p.shardminvalue = d.shardminvalue \
-     AND p.logicalrelid = pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(a.name || '_pending')) \
+     AND p.logicalrelid = pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(a.name || '_pending')) \
     JOIN pg_catalog.pg_dist_shard s ON s.shardminvalue = d.shardminvalue \
-     AND s.logicalrelid = pg_catalog.to_regclass('lead_score.' || pg_catalog.quote_ident(a.name || '_scores')) \
+     AND s.logicalrelid = pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(a.name || '_scores')) \
     WHERE a.name = $1 AND a.mode = 'deferred'";
 
 fn misuse(message: String) -> ! {

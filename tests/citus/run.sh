@@ -79,10 +79,10 @@ check "setup: attachment mode" "$(on "$COORD" -c "SELECT mode FROM lead_score.at
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
 check "setup: distribute() again" "$?" 0
 check "setup: attachment distributed" \
-    "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lead_score.%'")" \
-    "lead_score.alerts:h lead_score.attachments:n lead_score_internal.default_outbox:h lead_score_internal.default_pending:h lead_score_internal.default_scores:h lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n"
+    "$(on "$COORD" -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text ~ '^lead_score(_internal)?\\.'")" \
+    "lead_score.alerts:h lead_score.attachments:n lead_score.model_versions:n lead_score.models:n lead_score.outcome_links:n lead_score_internal.default_outbox:h lead_score_internal.default_pending:h lead_score_internal.default_scores:h"
 check "setup: views on every worker" \
-    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_views WHERE schemaname = 'lead_score' AND viewname LIKE 'default\_%'")" 4
+    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_views WHERE schemaname IN ('lead_score', 'lead_score_internal') AND viewname LIKE 'default\_%'")" 4
 
 # The same data on the cluster (through the triggers) and on the single node.
 data="
@@ -254,8 +254,8 @@ check "second attachment, then tick(): 0 mismatches in both" \
 check "detach() of the second attachment" "$(on "$COORD" -c "SELECT lead_score.detach('second')")" t
 
 log "citus ($MODE): detach() drops the shard groups' own objects on every node"
-shard_objects="SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'default\_\_%')
-                    + (SELECT count(*) FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'default\_%')"
+shard_objects="SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace) AND proname LIKE 'default\_\_%')
+                    + (SELECT count(*) FROM pg_class WHERE relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace) AND relname LIKE 'default\_%')"
 check "before detach(): shard-group objects on a worker" \
     "$([ "$(on "$WORKER1" -c "$shard_objects")" -gt 100 ] && echo yes || echo no)" yes
 check "detach()" "$(on "$COORD" -c "SELECT lead_score.detach('default')")" t
