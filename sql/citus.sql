@@ -331,7 +331,7 @@ COMMENT ON FUNCTION lead_score_internal._citus_fold_node(text) IS
     'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
 
 -- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
--- attachment's shard-group functions (lead_score.<name>__<trigger>_<shard id>,
+-- attachment's shard-group functions (lead_score_internal.<name>__<trigger>_<shard id>,
 -- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
 -- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
 -- only, which no DDL of the coordinator reaches. Returns how many it dropped.

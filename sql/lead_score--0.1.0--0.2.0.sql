@@ -8,12 +8,35 @@
 -- named "_…" that 0.1.0 put there moves to lead_score_internal, and so do each
 -- attachment's score, pending and stripe tables, its merged and columns views
 -- and its trigger functions. Moving keeps their rows, grants and dependencies;
--- the regeneration at the end of this script then replaces what changed.
+-- the regeneration at the end of this script then replaces what changed. On a
+-- Citus node, a shard group's own trigger functions and stripe table (names that
+-- end in _<shard id>) are dropped instead, with their triggers on the shards:
+-- CALL lead_score.distribute(attachment) installs them again (docs/citus.md).
 CREATE SCHEMA lead_score_internal;
 DO $move$
 DECLARE
     o record;
 BEGIN
+    FOR o IN
+        SELECT 'FUNCTION' AS kind, p.oid::pg_catalog.regprocedure::pg_catalog.text AS name
+        FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+          AND EXISTS (SELECT 1 FROM lead_score.attachments a
+                      WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
+                            OPERATOR(pg_catalog.||) '__((act|lead)_(ins|upd|del|trunc)|fold|recompute)_[0-9]+$'))
+        UNION ALL
+        SELECT 'TABLE', c.oid::pg_catalog.regclass::pg_catalog.text
+        FROM pg_catalog.pg_class c
+        WHERE c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+          AND c.relkind OPERATOR(pg_catalog.=) 'r'
+          AND EXISTS (SELECT 1 FROM lead_score.attachments a
+                      WHERE c.relname::pg_catalog.text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
+                            OPERATOR(pg_catalog.||) '_stripes_[0-9]+$'))
+        ORDER BY 1, 2
+    LOOP
+        EXECUTE 'DROP ' OPERATOR(pg_catalog.||) o.kind OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) o.name
+             OPERATOR(pg_catalog.||) ' CASCADE';
+    END LOOP;
     FOR o IN
         SELECT CASE WHEN p.prokind OPERATOR(pg_catalog.=) 'a' THEN 'AGGREGATE'
                     WHEN p.prokind OPERATOR(pg_catalog.=) 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind,
@@ -31,7 +54,7 @@ BEGIN
           AND (pg_catalog.starts_with(c.relname::pg_catalog.text, '_')
                OR EXISTS (SELECT 1 FROM lead_score.attachments a
                           WHERE c.relname::pg_catalog.text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
-                                OPERATOR(pg_catalog.||) '_(scores|pending|stripes|outbox|account_heads|merged|columns)(_[0-9]+)?$')))
+                                OPERATOR(pg_catalog.||) '_(scores|pending|stripes|outbox|account_heads|merged|columns)$')))
         UNION ALL
         SELECT 'TYPE', t.oid::pg_catalog.regtype::pg_catalog.text
         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.typrelid
@@ -548,7 +571,7 @@ COMMENT ON FUNCTION lead_score_internal._citus_fold_node(text) IS
     'On a Citus node: fold the pending events of the shard groups of a deferred attachment this node holds; _citus_fold calls it.';
 
 -- On each node (by run_command_on_all_nodes, from _citus_forget): drops an
--- attachment's shard-group functions (lead_score.<name>__<trigger>_<shard id>,
+-- attachment's shard-group functions (lead_score_internal.<name>__<trigger>_<shard id>,
 -- __fold_<shard id>, __recompute_<shard id>), their triggers on the shards with
 -- them, and its stripe tables (<name>_stripes_<shard id>): objects of this node
 -- only, which no DDL of the coordinator reaches. Returns how many it dropped.
@@ -1229,6 +1252,7 @@ BEGIN
 END
 $$;
 
+COMMENT ON COLUMN lead_score.attachments.name IS 'Attachment name; its views are lead_score.<name>_*, its other objects lead_score_internal.<name>_*';
 -- attach returns the view users read, now that the scores table is internal.
 COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
     'Keep live scores of a model for the given lead and activity tables; returns the view of current scores, lead_score.<name>_current.';

@@ -158,9 +158,9 @@ END
 $$;
 
 -- Binds a model to the user's lead and activity tables: creates
--- lead_score.<name>_scores (keyed by the leads' own key type), the view
+-- lead_score_internal.<name>_scores (keyed by the leads' own key type), the view
 -- lead_score.<name>_current, and statement-level triggers on both tables, then
--- scores every existing lead.
+-- scores every existing lead. Returns the view.
 --
 -- mapping keys (defaults in brackets): lead_key [id], activity_lead_key [lead_id],
 -- event_type [type], occurred_at [occurred_at], properties: {"spec property": "column"}
@@ -1104,7 +1104,7 @@ COMMENT ON COLUMN lead_score.model_versions.spec IS 'The validated JSON spec';
 COMMENT ON COLUMN lead_score.model_versions.note IS 'Free text given with the version (create_model''s note, or suggest_points'' summary)';
 COMMENT ON COLUMN lead_score.model_versions.created_at IS 'When the version was stored';
 COMMENT ON COLUMN lead_score.model_versions.created_by IS 'Role that stored it';
-COMMENT ON COLUMN lead_score.attachments.name IS 'Attachment name; its objects are lead_score.<name>_*';
+COMMENT ON COLUMN lead_score.attachments.name IS 'Attachment name; its views are lead_score.<name>_*, its other objects lead_score_internal.<name>_*';
 COMMENT ON COLUMN lead_score.attachments.model IS 'Model it scores with';
 COMMENT ON COLUMN lead_score.attachments.leads IS 'Leads table';
 COMMENT ON COLUMN lead_score.attachments.activities IS 'Activity table';

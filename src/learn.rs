@@ -857,7 +857,7 @@ fn suggest_points(
     let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); fields.len()];
     let mut decayed: Vec<Vec<f64>> = vec![Vec::new(); events.len()];
     Spi::connect(|client| {
-        for row in client.select(&query, None, &[])? {
+        for row in client.select(crate::layout::for_catalog(&query).as_ref(), None, &[])? {
             won.push(row.get::<bool>(1)?.unwrap_or(false));
             for (j, col) in texts.iter_mut().enumerate() {
                 col.push(row.get::<String>(j + 2)?);

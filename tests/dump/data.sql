@@ -25,7 +25,7 @@ BEGIN
                           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                             AND c.oid::regclass::text || '.' || a.attname = ANY (wall)) AS masked
              FROM pg_class c
-             WHERE c.relnamespace IN ('lead_score'::regnamespace, 'crm'::regnamespace)
+             WHERE c.relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace, 'crm'::regnamespace)
                AND c.relkind IN ('r', 'v', 'S')
              ORDER BY 1 LOOP
         IF r.relkind = 'S' THEN

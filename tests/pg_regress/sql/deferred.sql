@@ -173,8 +173,8 @@ SELECT * FROM lead_score.top_leads('feed_nope', 5);
 -- detach removes the pending table, the fold function and the views too.
 DROP VIEW feed.both;
 SELECT lead_score.detach('feed_deferred'), lead_score.detach('feed_sync');
-SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'feed\_%';
-SELECT count(*) AS functions_left FROM pg_proc WHERE pronamespace = 'lead_score'::regnamespace AND proname LIKE 'feed\_%';
+SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace) AND relname LIKE 'feed\_%';
+SELECT count(*) AS functions_left FROM pg_proc WHERE pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace) AND proname LIKE 'feed\_%';
 RESET lead_score.mock_now;
 DROP SCHEMA feed CASCADE;
 SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'feed']) m;

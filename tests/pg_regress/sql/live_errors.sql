@@ -61,7 +61,7 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
 DROP TABLE app.touches;
 DROP TABLE app.touches CASCADE;
 SELECT count(*) AS attachments FROM lead_score.attachments;
-SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'lead_score'::regnamespace AND relname LIKE 'live%';
+SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace) AND relname LIKE 'live%';
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'app.people'::regclass AND NOT tgisinternal;
 SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules,0,points}', '41')) AS published;
 RESET lead_score.mock_now;
