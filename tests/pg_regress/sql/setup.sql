@@ -21,11 +21,12 @@ SELECT a.aggfnoid::regprocedure AS aggregate, a.aggtranstype::regtype AS state_t
        a.aggcombinefn <> 0 AS has_combine
 FROM pg_aggregate a
 WHERE a.aggfnoid::regproc::text ~ '^lead_score(_internal)?\.'
-ORDER BY 1::text;
+ORDER BY a.aggfnoid::regprocedure::text;
 
 -- Model tables are user configuration that pg_dump keeps.
-SELECT unnest(extconfig)::regclass AS dumped_config
-FROM pg_extension WHERE extname = 'lead_score' ORDER BY 1::text;
+SELECT d.dumped_config
+FROM (SELECT unnest(extconfig)::regclass AS dumped_config FROM pg_extension WHERE extname = 'lead_score') d
+ORDER BY d.dumped_config::text;
 
 -- So \df lead_score.* and a BI tool's table list show only the public API:
 -- nothing internal (named "_…") is in the lead_score schema.
@@ -62,4 +63,4 @@ FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'c')
   AND c.relname NOT LIKE '\_%' AND a.attnum > 0 AND NOT a.attisdropped
   AND col_description(c.oid, a.attnum) IS NULL
-ORDER BY 1::text, a.attnum;
+ORDER BY c.oid::regclass::text, a.attnum;
