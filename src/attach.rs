@@ -269,6 +269,20 @@ pub(crate) fn lock_current_views() {
     }
 }
 
+/// Whether a table (its OID, or its name as text) is a hash-distributed Citus table.
+fn hash_distributed(table: pgrx::datum::DatumWithOid) -> bool {
+    matches!(
+        Spi::get_one_with_args::<bool>(
+            crate::layout::for_catalog(
+                "SELECT lead_score_internal._citus_method($1::regclass) = 'h'"
+            )
+            .as_ref(),
+            &[table],
+        ),
+        Ok(Some(true))
+    )
+}
+
 /// Whether the schema has a relation of this name.
 fn relation_exists(schema: &std::ffi::CStr, name: &str) -> bool {
     matches!(
@@ -641,16 +655,7 @@ fn attach_install(
     // On Citus, a view over a distributed table cannot name a table that is not
     // distributed yet: attach() refreshes the views over every attachment once
     // _distribute_tables has distributed this one's (sql/live.sql).
-    let distributed = matches!(
-        Spi::get_one_with_args::<bool>(
-            crate::layout::for_catalog(
-                "SELECT lead_score_internal._citus_method($1::regclass) = 'h'"
-            )
-            .as_ref(),
-            &[leads.into()],
-        ),
-        Ok(Some(true))
-    );
+    let distributed = hash_distributed(leads.into());
     let this = [attachment];
     refresh_current_scores(if distributed { &this } else { &[] });
     true
@@ -818,14 +823,7 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
             return false;
         };
         // On Citus, the form Citus can run over every shard.
-        let distributed = Spi::get_one_with_args::<bool>(
-            crate::layout::for_catalog(
-                "SELECT lead_score_internal._citus_method($1::regclass) = 'h'",
-            )
-            .as_ref(),
-            &[att.leads.to_sql().into()],
-        );
-        let rebase = if matches!(distributed, Ok(Some(true))) {
+        let rebase = if hash_distributed(att.leads.to_sql().into()) {
             // It then writes lead_score.attachments, a reference table with a
             // foreign key, which Citus allows after a multi-shard write only
             // over one connection per node.
@@ -971,16 +969,7 @@ fn detach(attachment: &str) -> bool {
     // Before any table lock: see lock_current_views.
     lock_current_views();
     run_as(owner, || {
-        let distributed = matches!(
-            Spi::get_one_with_args::<bool>(
-                crate::layout::for_catalog(
-                    "SELECT lead_score_internal._citus_method($1::regclass) = 'h'"
-                )
-                .as_ref(),
-                &[row.leads.into()],
-            ),
-            Ok(Some(true))
-        );
+        let distributed = hash_distributed(row.leads.into());
         if distributed {
             // Citus drops the attachment's distributed functions over one
             // connection per node, which it refuses after the multi-shard DROP
