@@ -12,11 +12,45 @@
 -- Citus node, a shard group's own trigger functions and stripe table (names that
 -- end in _<shard id>) are dropped instead, with their triggers on the shards:
 -- CALL lead_score.distribute(attachment) installs them again (docs/citus.md).
-CREATE SCHEMA lead_score_internal;
+--
+-- On a Citus worker the schema can exist already: the coordinator's update
+-- creates it on the workers (below) before it moves its distributed tables,
+-- whose shards Citus moves at once, and Citus runs this script on the workers
+-- only after the coordinator's. There it becomes the extension's, as it is on
+-- the coordinator.
+-- On a Citus worker, Citus runs this script as a task of the coordinator's
+-- update, where reading lead_score.attachments (a reference table) would be a
+-- nested distributed query, refused by default. It reads this node's copy; the
+-- setting ends with the script.
+SELECT pg_catalog.set_config('citus.allow_nested_distributed_execution', 'on', true)
+WHERE pg_catalog.current_setting('citus.allow_nested_distributed_execution', true) IS NOT NULL;
+DO $schema$
+BEGIN
+    IF pg_catalog.to_regnamespace('lead_score_internal') IS NULL THEN
+        CREATE SCHEMA lead_score_internal;
+    ELSE
+        ALTER EXTENSION lead_score ADD SCHEMA lead_score_internal;
+    END IF;
+END
+$schema$;
 DO $move$
 DECLARE
     o record;
+    workers boolean := false;
+    created bigint;
 BEGIN
+    -- A Citus coordinator with workers: ALTER TABLE … SET SCHEMA of a
+    -- distributed table below is sent to every worker, which must have the
+    -- schema first (run_command_on_workers commits there at once).
+    IF pg_catalog.to_regproc('pg_catalog.citus_is_coordinator') IS NOT NULL THEN
+        EXECUTE 'SELECT pg_catalog.citus_is_coordinator() AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node n
+                 WHERE n.noderole OPERATOR(pg_catalog.=) ''primary'' AND n.groupid OPERATOR(pg_catalog.<>) 0)'
+        INTO workers;
+    END IF;
+    IF workers THEN
+        EXECUTE 'SELECT pg_catalog.count(*) FROM pg_catalog.run_command_on_workers($c$DO $d$ BEGIN PERFORM pg_catalog.set_config(''citus.enable_ddl_propagation'', ''off'', true); CREATE SCHEMA IF NOT EXISTS lead_score_internal; END $d$$c$) r WHERE r.success'
+        INTO created;
+    END IF;
     FOR o IN
         SELECT 'FUNCTION' AS kind, p.oid::pg_catalog.regprocedure::pg_catalog.text AS name
         FROM pg_catalog.pg_proc p
@@ -230,9 +264,16 @@ COMMENT ON FUNCTION lead_score_internal._account_objects(text) IS
     'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
 COMMENT ON FUNCTION lead_score_internal._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
--- Account alerts.
-ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_kind_check,
-    ADD CONSTRAINT alerts_kind_check CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['mql', 'mql_lost', 'quadrant', 'watermark', 'burst', 'account', 'adjustment']));
+-- Account alerts. On Citus, where alerts is distributed, an ALTER TABLE that
+-- adds a constraint must do nothing else, and Citus sends an ALTER TABLE's
+-- query text to the workers: run at the top level of this script, that text
+-- would be the whole script, so each runs by EXECUTE.
+DO $kinds$
+BEGIN
+    EXECUTE 'ALTER TABLE lead_score.alerts DROP CONSTRAINT alerts_kind_check';
+    EXECUTE 'ALTER TABLE lead_score.alerts ADD CONSTRAINT alerts_kind_check CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY[''mql'', ''mql_lost'', ''quadrant'', ''watermark'', ''burst'', ''account'', ''adjustment'']))';
+END
+$kinds$;
 COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text; for kind account, the account';
 COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark, burst, account (an account reached accounts.alert), or adjustment (a manual adjustment made or ended)';
 -- Publishing brings the account views in line (tick() is replaced below, with the Citus changes).
@@ -1262,19 +1303,30 @@ COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, tex
 DO $regenerate$
 DECLARE
     a record;
+    propagate text;
 BEGIN
     FOR a IN SELECT name, mapping ? 'citus_leads' AS citus FROM lead_score.attachments ORDER BY name LOOP
-        -- On Citus the triggers are the shards' own: distribute() reinstalls them.
+        -- On Citus the triggers are the shards' own: distribute() reinstalls them. A
+        -- WARNING, as PostgreSQL shows nothing below that from an extension script.
         IF a.citus THEN
-            RAISE NOTICE 'lead_score: run CALL lead_score.distribute(%) to update attachment "%" on its shards',
+            RAISE WARNING 'lead_score: run CALL lead_score.distribute(%) to update attachment "%" on its shards',
                 quote_literal(a.name), a.name;
             CONTINUE;
         END IF;
         PERFORM lead_score_internal._regenerate(a.name);
     END LOOP;
-    -- The views over every attachment, once all are up to date.
+    -- The views over every attachment, once all are up to date. On Citus, on
+    -- this node only: Citus runs this script on each worker after the
+    -- coordinator's, and there it replaces the worker's own 0.1.0 views.
     IF EXISTS (SELECT 1 FROM lead_score.attachments) THEN
+        propagate := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+        IF propagate IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        END IF;
         PERFORM lead_score_internal._refresh_current_views();
+        IF propagate IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', propagate, true);
+        END IF;
     END IF;
 END
 $regenerate$;

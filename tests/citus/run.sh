@@ -271,6 +271,10 @@ cluster_stop
 for mode in ${CITUS_MODES:-sync deferred}; do
     suite "$mode"
 done
+# The extension update from 0.1.0 on a fresh cluster (CITUS_UPGRADE=0 skips it).
+if [ "${CITUS_UPGRADE:-1}" = 1 ]; then
+    SKIP_INSTALL=1 OUT="$OUT_ROOT" bash "$here/upgrade.sh" || failures=$((failures + 1))
+fi
 
 echo
 if [ "$failures" = 0 ]; then
