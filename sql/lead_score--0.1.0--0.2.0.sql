@@ -893,7 +893,9 @@ BEGIN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+        -- Pending events: a deferred attachment's, and those a sync writer's
+        -- commit left for a lead another transaction held (not on Citus).
+        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
             EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
         END IF;
@@ -1297,6 +1299,13 @@ COMMENT ON COLUMN lead_score.attachments.name IS 'Attachment name; its views are
 -- attach returns the view users read, now that the scores table is internal.
 COMMENT ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text) IS
     'Keep live scores of a model for the given lead and activity tables; returns the view of current scores, lead_score.<name>_current.';
+
+-- sync inserts append their events, and the writer's commit folds them
+-- (src/commit_fold.rs): the regeneration below installs each attachment's
+-- commit fold and its new insert trigger.
+CREATE FUNCTION lead_score_internal."_fold_at_commit"("attachment" text, "tids" tid[]) RETURNS bool
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fold_at_commit_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._fold_at_commit(text, tid[]) FROM PUBLIC;
 
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.

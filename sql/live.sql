@@ -349,7 +349,9 @@ BEGIN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+        -- Pending events: a deferred attachment's, and those a sync writer's
+        -- commit left for a lead another transaction held (not on Citus).
+        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
             EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
         END IF;
@@ -566,6 +568,7 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score_internal._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score_internal._lock_activities(text), lead_score_internal._scores_exist(text, anyarray),
                        lead_score_internal._recomputed(text, boolean), lead_score_internal._append_pending(),
+                       lead_score_internal._fold_at_commit(text, tid[]),
                        lead_score_internal._citus_shard_sql(text, oid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score_internal._attach_install(text, text, oid, oid, jsonb, text),

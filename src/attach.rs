@@ -450,14 +450,14 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
     };
     let text_like = |t: pg_sys::Oid| t == pg_sys::TEXTOID || t == pg_sys::VARCHAROID;
     // The C trigger copies values as they are, so their stored types must match.
-    let fast_append = mode == Mode::Deferred
-        && akey.typid == lead_key.base
+    let fast_append = akey.typid == lead_key.base
         && occurred_at.typid == pg_sys::TIMESTAMPTZOID
         && text_like(event_type.typid)
         && properties.iter().all(|p| text_like(p.typid));
     let account = account_column(&row.model, row.leads, &leads);
+    let distributed = distributed(&row.mapping, row.leads);
     let adjustments = row.adjustments_installed
-        && !distributed(&row.mapping, row.leads)
+        && !distributed
         && stable_text(lead_key.base, lead_key.column.text);
     Attachment {
         name: attachment.to_string(),
@@ -475,6 +475,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         placement: None,
         account,
         adjustments,
+        distributed,
     }
 }
 

@@ -27,6 +27,7 @@ mod catalog;
 mod citus;
 mod classify;
 mod clock;
+mod commit_fold;
 mod errors;
 mod fncache;
 mod layout;

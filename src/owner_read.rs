@@ -129,7 +129,7 @@ fn owner_states(
     now: TimestampWithTimeZone,
 ) -> Vec<Option<Vec<u8>>> {
     let n = (&keys).into_iter().count();
-    let mut states: Vec<Option<Vec<u8>>> = vec![None; n];
+    let states: Vec<Option<Vec<u8>>> = vec![None; n];
     if n == 0 {
         return states;
     }
@@ -148,63 +148,109 @@ fn owner_states(
         att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
     }
     let query = att.owner_read_query();
-    let deferred = att.mode == lead_score_core::sqlgen::attach::Mode::Deferred;
+    // Attachments whose inserts append (deferred, and sync off Citus).
+    let appends = att.appends();
     let props = model.engagement.properties.len();
     let owner = activities_owner(attachment);
     let query = std::ffi::CString::new(query).unwrap_or_default();
-    run_as(owner, || {
-        // sync: the latest snapshot, as PostgreSQL's foreign-key checks read: a
-        // REPEATABLE READ writer must count the activities other transactions
-        // committed after its snapshot (it waited for them on the lead's
-        // stripe), and not those they deleted. deferred: the statement's
-        // snapshot, the one the trigger drops the lead's pending events with,
-        // so each event is counted from the table or from the pending table,
-        // never both.
-        // SAFETY: both calls return a snapshot valid for this statement.
-        let snapshot = unsafe {
-            if deferred {
-                pg_sys::GetActiveSnapshot()
-            } else {
-                pg_sys::GetLatestSnapshot()
-            }
-        };
-        let mut texts: Vec<Option<String>> = vec![None; props];
-        select_keys(&query, &keys, snapshot, 0, |col| {
-            // The columns are those of owner_read_query: int8, text,
-            // timestamptz, then text.
-            let (d, null) = col(1);
-            // SAFETY: column 1 is an int8 datum of the current row.
-            let Some(i) = (unsafe { i64::from_datum(d, null) }) else {
-                return;
+    // Each counted row as (key's position, event type, time, properties).
+    type Row = (i64, Option<String>, i64, Vec<Option<String>>);
+    let read = |latest: bool, rows: Option<&mut Vec<Row>>| -> Vec<Option<Vec<u8>>> {
+        let mut states: Vec<Option<Vec<u8>>> = vec![None; n];
+        let mut rows = rows;
+        run_as(owner, || {
+            // SAFETY: both calls return a snapshot valid for this statement.
+            let snapshot = unsafe {
+                if latest {
+                    pg_sys::GetLatestSnapshot()
+                } else {
+                    pg_sys::GetActiveSnapshot()
+                }
             };
-            let Some(slot) = states.get_mut((i - 1) as usize) else {
-                return;
-            };
-            let (d, null) = col(2);
-            // SAFETY: column 2 is a text datum of the current row.
-            let event_type = unsafe { String::from_datum(d, null) };
-            // No time: skipped, as the aggregates do.
-            let (d, null) = col(3);
-            // SAFETY: column 3 is a timestamptz datum (cast in the query).
-            let Some(at) = (unsafe { TimestampWithTimeZone::from_datum(d, null) }) else {
-                return;
-            };
-            let at = i64::from(at).min(now);
-            for (p, text) in texts.iter_mut().enumerate() {
-                let (d, null) = col(4 + p as i32);
-                // SAFETY: the property columns are text datums (cast in the query).
-                *text = unsafe { String::from_datum(d, null) };
-            }
-            let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
-            for (v, t) in values.iter_mut().zip(&texts) {
-                *v = t.as_deref().map_or(Value::Null, Value::Text);
-            }
-            let state = slot.get_or_insert_with(|| new_live(model, key));
-            if let Some(event_type) = event_type.as_deref() {
-                live_add(model, state, event_type, at, &values[..props]);
-            }
+            let mut texts: Vec<Option<String>> = vec![None; props];
+            select_keys(&query, &keys, snapshot, 0, |col| {
+                // The columns are those of owner_read_query: int8, text,
+                // timestamptz, then text.
+                let (d, null) = col(1);
+                // SAFETY: column 1 is an int8 datum of the current row.
+                let Some(i) = (unsafe { i64::from_datum(d, null) }) else {
+                    return;
+                };
+                let Some(slot) = states.get_mut((i - 1) as usize) else {
+                    return;
+                };
+                let (d, null) = col(2);
+                // SAFETY: column 2 is a text datum of the current row.
+                let event_type = unsafe { String::from_datum(d, null) };
+                // No time: skipped, as the aggregates do.
+                let (d, null) = col(3);
+                // SAFETY: column 3 is a timestamptz datum (cast in the query).
+                let Some(at) = (unsafe { TimestampWithTimeZone::from_datum(d, null) }) else {
+                    return;
+                };
+                let at = i64::from(at).min(now);
+                for (p, text) in texts.iter_mut().enumerate() {
+                    let (d, null) = col(4 + p as i32);
+                    // SAFETY: the property columns are text datums (cast in the query).
+                    *text = unsafe { String::from_datum(d, null) };
+                }
+                if let Some(rows) = rows.as_deref_mut() {
+                    rows.push((i, event_type.clone(), at, texts.clone()));
+                }
+                let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
+                for (v, t) in values.iter_mut().zip(&texts) {
+                    *v = t.as_deref().map_or(Value::Null, Value::Text);
+                }
+                let state = slot.get_or_insert_with(|| new_live(model, key));
+                if let Some(event_type) = event_type.as_deref() {
+                    live_add(model, state, event_type, at, &values[..props]);
+                }
+            });
         });
+        states
+    };
+    // Inserts update score rows in the writing statement (sync on Citus): the
+    // latest snapshot, as PostgreSQL's foreign-key checks read. A REPEATABLE
+    // READ writer must count the activities other transactions committed
+    // after its snapshot (it waited for them on the lead's stripe), and not
+    // those they deleted.
+    if !appends {
+        return read(true, None);
+    }
+    // Inserts append: the statement's snapshot, the one the trigger drops the
+    // lead's pending events with, so each event is counted from the table or
+    // from the pending table, never both. Under REPEATABLE READ that snapshot
+    // is the transaction's. Activities inserted since are still pending (their
+    // writers found no score row to fold them into, or this transaction holds
+    // it), so they count later; but one updated or deleted since (of a lead
+    // this transaction creates, say) would be counted as it was. Then the
+    // writer fails as a serialization conflict (retry it), as PostgreSQL fails
+    // an update of a row changed since the snapshot.
+    // SAFETY: reads the transaction's isolation level; no arguments.
+    let snapshot_is_old = unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
+    if !snapshot_is_old {
+        return read(false, None);
+    }
+    let (mut seen, mut now_there) = (Vec::new(), Vec::new());
+    let states = read(false, Some(&mut seen));
+    read(true, Some(&mut now_there));
+    let mut left: std::collections::HashMap<&Row, usize> = std::collections::HashMap::new();
+    for r in &now_there {
+        *left.entry(r).or_default() += 1;
+    }
+    let gone = seen.iter().any(|r| match left.get_mut(r) {
+        Some(c) if *c > 0 => {
+            *c -= 1;
+            false
+        }
+        _ => true,
     });
+    if gone {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            "could not serialize access: activities of these leads were updated or deleted after this transaction began",
+        );
+    }
     states
 }
 

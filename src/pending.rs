@@ -48,6 +48,9 @@ struct Target {
     /// Attribute number, type and name in the activity table of the lead key,
     /// event type, time and properties, in the pending table's column order.
     columns: Vec<(i16, pg_sys::Oid, std::ffi::CString)>,
+    /// A `sync` attachment's name: the writer's commit folds what this
+    /// appends (src/commit_fold.rs).
+    fold_at_commit: Option<String>,
 }
 
 thread_local! {
@@ -61,8 +64,8 @@ const TARGET_SQL: &CStr = c"SELECT a.activities::oid::text, \
        FROM unnest(ARRAY[a.mapping ->> 'activity_lead_key', a.mapping ->> 'event_type', a.mapping ->> 'occurred_at'] \
                    || ARRAY(SELECT jsonb_array_elements_text(a.mapping -> 'property_columns'))) WITH ORDINALITY AS c(col, ord) \
        JOIN pg_catalog.pg_attribute t ON t.attrelid = a.activities AND t.attname = c.col AND NOT t.attisdropped), \
-      jsonb_array_length(a.mapping -> 'property_columns')::text \
-    FROM lead_score.attachments a WHERE a.name = $1 AND a.mode = 'deferred'";
+      jsonb_array_length(a.mapping -> 'property_columns')::text, a.mode \
+    FROM lead_score.attachments a WHERE a.name = $1";
 
 /// On a Citus shard: the activity shard's mapped columns (as in `TARGET_SQL`),
 /// then the co-located pending and score shards' OIDs, for `$1` the
@@ -148,7 +151,10 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
     // SAFETY: `td` is this call's trigger data, of an AFTER INSERT statement
     // trigger with a NEW TABLE (checked above), and `target` is its trigger's,
     // checked against its table's columns.
-    unsafe { append(td, &target, now) };
+    let tids = unsafe { append(td, &target, now) };
+    if let Some(name) = &target.fold_at_commit {
+        crate::commit_fold::register(name, &tids);
+    }
     pg_sys::Datum::from(0)
 }
 
@@ -282,7 +288,7 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     });
     let Some(row) = row else {
         misuse(format!(
-            "lead_score attachment \"{name}\" does not exist or is not deferred"
+            "lead_score attachment \"{name}\" does not exist"
         ));
     };
     let activities = pg_sys::Oid::from(
@@ -302,10 +308,12 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     let columns = unsafe { mapped_columns(source, row[1].as_deref().unwrap_or("")) };
     check_columns(&name, &columns, row[2].as_deref());
     let scores = lead_table(&lead_score_core::sqlgen::attach::names::scores(&name));
+    let fold_at_commit = (row[3].as_deref() == Some("sync")).then_some(name);
     Target {
         pending,
         scores,
         columns,
+        fold_at_commit,
     }
 }
 
@@ -369,10 +377,13 @@ unsafe fn find_shard_target(td: *const pg_sys::TriggerData, name: &str, shard: i
     // SAFETY: `source` is the activity shard's descriptor, valid for the call.
     let columns = unsafe { mapped_columns(source, row[0].as_deref().unwrap_or("")) };
     check_columns(name, &columns, row[1].as_deref());
+    // Deferred only (SHARD_TARGET_SQL): on Citus, sync shard groups update
+    // their score rows in the writing statement.
     Target {
         pending,
         scores,
         columns,
+        fold_at_commit: None,
     }
 }
 
@@ -513,7 +524,11 @@ fn copies_as(source: pg_sys::Oid, pending: pg_sys::Oid) -> bool {
 /// # Safety
 /// `td` must be the valid trigger data of the running AFTER INSERT statement
 /// trigger, with a NEW TABLE; `target` must be its trigger's (`target_of`).
-unsafe fn append(td: *const pg_sys::TriggerData, target: &Target, now: i64) {
+unsafe fn append(
+    td: *const pg_sys::TriggerData,
+    target: &Target,
+    now: i64,
+) -> Vec<pg_sys::ItemPointerData> {
     // SAFETY: the caller guarantees `td` is valid, and so are its relation and
     // NEW TABLE.
     let (source, store) = unsafe { ((*(*td).tg_relation).rd_att, (*td).tg_newtable) };
@@ -528,10 +543,11 @@ unsafe fn append(td: *const pg_sys::TriggerData, target: &Target, now: i64) {
     let rel = open_pending(target);
     // SAFETY: `store` is the NEW TABLE, whose rows `source` describes; `rel` is
     // open for writing and checked against `target` by open_pending.
-    unsafe { copy_rows(store, source, rel, target, now) };
+    let tids = unsafe { copy_rows(store, source, rel, target, now) };
     // SAFETY: closes the relation opened above. NoLock: its lock is held to the
     // end of the transaction, as for any table written to.
     unsafe { pg_sys::table_close(rel, pg_sys::NoLock as i32) };
+    tids
 }
 
 /// Opens the target's pending table for writing, checked to be what the fast
@@ -584,7 +600,7 @@ unsafe fn copy_rows(
     rel: pg_sys::Relation,
     target: &Target,
     now: i64,
-) {
+) -> Vec<pg_sys::ItemPointerData> {
     // SAFETY: `source` is a valid descriptor; the slot is dropped below.
     let slot = unsafe { pg_sys::MakeSingleTupleTableSlot(source, &pg_sys::TTSOpsMinimalTuple) };
     // Other triggers of the statement read the same transition table: use a
@@ -604,7 +620,8 @@ unsafe fn copy_rows(
     let large = unsafe { pg_sys::tuplestore_tuple_count(store) } > INSERT_BATCH as i64;
     // SAFETY: `rel` is the checked pending table and `slot` the slot rows are
     // read into; both outlive the writer, finished below.
-    let mut writer = unsafe { BatchWriter::start(rel, cid, large, slot) };
+    let mut writer =
+        unsafe { BatchWriter::start(rel, cid, large, slot, target.fold_at_commit.is_some()) };
     // SAFETY: while `rel` is open, its descriptor has `natts` attributes, as
     // many as `target` maps (checked by open_pending).
     let pending = unsafe { (*(*rel).rd_att).attrs.as_slice(target.columns.len()) };
@@ -640,11 +657,12 @@ unsafe fn copy_rows(
         // type (copies_as, checked by open_pending), none pointing into TOAST.
         unsafe { writer.push(&mut values, &mut nulls) };
     }
-    writer.finish();
+    let tids = writer.finish();
     // SAFETY: drops the slot made above, which the writer no longer uses.
     unsafe { pg_sys::ExecDropSingleTupleTableSlot(slot) };
     // SAFETY: `store` is a valid tuplestore; selects back its read pointer 0.
     unsafe { pg_sys::tuplestore_select_read_pointer(store, 0) };
+    tids
 }
 
 /// Reads the row in `slot` into `values` and `nulls`, in pending-column order.
@@ -713,6 +731,8 @@ struct BatchWriter {
     /// One slot per row of a batch, made on first use; the first `used` are full.
     slots: Vec<*mut pg_sys::TupleTableSlot>,
     used: usize,
+    /// The written rows' ctids, for a `sync` attachment's commit fold.
+    tids: Option<Vec<pg_sys::ItemPointerData>>,
 }
 
 impl BatchWriter {
@@ -728,6 +748,7 @@ impl BatchWriter {
         cid: pg_sys::CommandId,
         large: bool,
         source: *mut pg_sys::TupleTableSlot,
+        track: bool,
     ) -> BatchWriter {
         // SAFETY: the caller guarantees `rel` is open, so its descriptor is valid.
         let desc = unsafe { (*rel).rd_att };
@@ -762,6 +783,7 @@ impl BatchWriter {
             outer,
             slots: Vec::new(),
             used: 0,
+            tids: track.then(Vec::new),
         }
     }
 
@@ -814,6 +836,13 @@ impl BatchWriter {
                     self.bulk,
                 );
                 for &s in &self.slots[..self.used] {
+                    // heap_multi_insert set each slot's ctid; past what a
+                    // commit folds by ctid, the count is all that matters.
+                    if let Some(t) = &mut self.tids {
+                        if t.len() <= crate::commit_fold::MAX_TRACKED_ROWS {
+                            t.push((*s).tts_tid);
+                        }
+                    }
                     pg_sys::ExecClearTuple(s);
                 }
             }
@@ -830,8 +859,10 @@ impl BatchWriter {
         }
     }
 
-    /// Writes the last batch and releases what `start` and `push` acquired.
-    fn finish(mut self) {
+    /// Writes the last batch and releases what `start` and `push` acquired;
+    /// returns the rows' ctids when tracked (at most one past
+    /// `commit_fold::MAX_TRACKED_ROWS`).
+    fn finish(mut self) -> Vec<pg_sys::ItemPointerData> {
         self.flush();
         // SAFETY: switches back to the context current before `start`; nothing
         // points into the batch memory after the flush, and nothing uses the
@@ -846,5 +877,6 @@ impl BatchWriter {
                 pg_sys::ExecDropSingleTupleTableSlot(s);
             }
         }
+        self.tids.take().unwrap_or_default()
     }
 }

@@ -39,16 +39,23 @@ CREATE VIEW feed.alerts AS
 SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment LIKE 'feed%' ORDER BY id;
 SELECT * FROM feed.both ORDER BY lead_key;
 
--- Inside the writing transaction both read the same scores. The sync attachment
--- has alerted already; the deferred one holds the events as pending.
+-- Inside the writing transaction both read the same scores, with the events
+-- pending in both: the sync attachment's commit folds them and sends their
+-- alerts; the deferred one keeps them for tick().
 BEGIN;
 INSERT INTO feed.events (lead_id, type, occurred_at, url)
 SELECT 1, 'page_view', '2026-06-01 11:00+00'::timestamptz + i * interval '10 minutes', '/pricing'
 FROM generate_series(0, 2) AS i;
 SELECT * FROM feed.both ORDER BY lead_key;
-SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
+SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending) AS sync_pending,
+       (SELECT count(*) FROM lead_score_internal.feed_deferred_pending) AS deferred_pending;
 SELECT * FROM feed.alerts;
 COMMIT;
+-- The commit folded the sync attachment's events and sent its alerts.
+SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending) AS sync_pending,
+       (SELECT count(*) FROM lead_score_internal.feed_deferred_pending) AS deferred_pending;
+SELECT * FROM feed.alerts;
+DELETE FROM lead_score.alerts;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 
 -- tick() folds the pending events and sends the same alerts the sync attachment sent.

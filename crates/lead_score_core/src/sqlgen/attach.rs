@@ -477,6 +477,10 @@ pub struct Attachment {
     /// scores: every attachment but one on Citus, where they are not supported
     /// yet and its current view says `adjustment` 0.
     pub adjustments: bool,
+    /// Whether the leads are a hash-distributed Citus table. A `sync`
+    /// attachment's shard groups then update score rows in the writing
+    /// statement ([`Attachment::appends`]).
+    pub distributed: bool,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -581,6 +585,10 @@ pub mod names {
     pub fn fold(a: &str) -> String {
         format!("{a}__fold")
     }
+    /// The fold a `sync` writer's commit runs over the events it appended.
+    pub fn commit_fold(a: &str) -> String {
+        format!("{a}__commit_fold")
+    }
     pub fn recompute(a: &str) -> String {
         format!("{a}__recompute")
     }
@@ -655,6 +663,16 @@ impl Attachment {
     fn deferred(&self) -> bool {
         self.mode == Mode::Deferred
     }
+    /// Whether activity inserts append their events to the pending table:
+    /// always in `deferred` mode, and in `sync` mode everywhere but on Citus,
+    /// where the writer's commit folds them (`lead_score_internal._fold_at_commit`),
+    /// so no insert holds a lead's score row from its statement to its commit.
+    pub fn appends(&self) -> bool {
+        self.deferred() || (!self.distributed && self.placement.is_none())
+    }
+    fn commit_fold_fn(&self) -> String {
+        internal(&names::commit_fold(&self.name))
+    }
 
     /// Every statement `attach` runs, in order (the attachment row itself is
     /// written by the caller, before).
@@ -671,7 +689,11 @@ impl Attachment {
         ];
         out.extend(self.current_view_comments());
         out.extend(self.categories_view());
-        out.extend([self.fold_function(), self.recompute_function()]);
+        out.extend([
+            self.fold_function(),
+            self.commit_fold_function(),
+            self.recompute_function(),
+        ]);
         for table in [Table::Activities, Table::Leads] {
             for write in Write::ALL {
                 if let Some(f) = self.trigger_function(table, write) {
@@ -868,12 +890,12 @@ impl Attachment {
     /// Each score row with its pending events merged in: what every reader
     /// sees. A sync attachment has none, and its view stays a plain scan.
     pub fn merged_view(&self) -> Statement {
-        let body = match self.mode {
-            Mode::Sync => format!(
+        let body = match self.appends() {
+            false => format!(
                 "SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.predictive FROM {} s",
                 self.scores()
             ),
-            Mode::Deferred => format!(
+            true => format!(
                 "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.predictive\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
                 self.scores(),
                 self.pending_states()
@@ -1570,14 +1592,75 @@ END
         )
     }
 
+    /// The fold a `sync` writer's commit runs (`lead_score_internal._fold_at_commit`):
+    /// the events it appended (`tids`, their rows in the pending table; NULL
+    /// for every pending event, after a large statement), as [`Self::fold_function`]
+    /// folds them. Score rows another transaction holds are skipped, so a
+    /// commit never waits for, or deadlocks with, another writer; their events
+    /// stay pending, exact for every reader, until `tick()` or that lead's next
+    /// write folds them. A serialization failure (a `REPEATABLE READ` writer
+    /// whose lead's score row changed after its snapshot) leaves them pending
+    /// too, rather than fail the commit.
+    pub fn commit_fold_function(&self) -> Statement {
+        let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
+        let apply = "lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
+        // One statement per case, so each has its own plan: by ctid (a TID
+        // scan of the pending table) or a scan of all of it.
+        let fold = |rows: &str| {
+            format!(
+                "WITH locked AS (
+            SELECT s.lead_key FROM {scores} s
+            WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
+            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+        moved AS (DELETE FROM {pending} p USING locked l WHERE {rows} AND p.lead_key = l.lead_key RETURNING p.*),
+        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
+              FROM moved m GROUP BY m.lead_key),
+        up AS (
+            UPDATE {scores} s SET {set}
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts)
+        SELECT {emit} INTO STRICT v_count
+        FROM up u WHERE u.last_alerts IS NOT NULL;",
+                scores = self.scores(),
+                pending = self.pending(),
+                set = self.set_applied(apply),
+                emit = self.emit_alerts("u"),
+            )
+        };
+        let body = format!(
+            "{preamble}    BEGIN
+        IF tids IS NULL THEN
+        {all}
+        ELSE
+        {some}
+        END IF;
+    EXCEPTION WHEN serialization_failure THEN
+        v_count := 0;
+    END;
+    RETURN v_count;
+END
+",
+            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            all = fold("true"),
+            some = fold("p.ctid = ANY (tids)"),
+        );
+        self.function(
+            &names::commit_fold(&self.name),
+            "tids pg_catalog.tid[]",
+            "bigint",
+            true,
+            &body,
+        )
+    }
+
     /// The trigger function for a write on a table; `None` where the trigger
     /// calls a shared function (the deferred C insert trigger).
     pub fn trigger_function(&self, table: Table, write: Write) -> Option<Statement> {
         let body = match (table, write) {
-            (Table::Activities, Write::Insert) => match self.mode {
-                Mode::Deferred if self.fast_append => return None,
-                Mode::Deferred => self.activities_append_body(),
-                Mode::Sync => self.activities_insert_body(),
+            (Table::Activities, Write::Insert) => match self.appends() {
+                true if self.fast_append => return None,
+                true => self.activities_append_body(),
+                false => self.activities_insert_body(),
             },
             (Table::Activities, Write::Update | Write::Delete) => {
                 self.activities_recompute_body(write)
@@ -1640,13 +1723,26 @@ END
         let props = pending_props(self.properties.len(), |i| format!("p{i}"));
         let values = self.props_text("n");
         let akey = self.activity_lead_key.of("n");
+        // sync: the writer's commit folds the rows appended (their ctids).
+        let (declare, insert, register) = if self.deferred() {
+            ("", "    ", String::new())
+        } else {
+            (
+                "DECLARE\n    v_tids pg_catalog.tid[];\n",
+                "    WITH a AS (\n    ",
+                format!(
+                    "\n    RETURNING ctid)\n    SELECT pg_catalog.array_agg(a.ctid) INTO v_tids FROM a;\n    PERFORM lead_score_internal._fold_at_commit({}, v_tids)",
+                    literal(&self.name)
+                ),
+            )
+        };
         format!(
-            "BEGIN
+            "{declare}BEGIN
     -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE {scores} IN ROW EXCLUSIVE MODE;
-{guard}    INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
+{guard}{insert}INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
     SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score_internal._now()){values} FROM new_rows n
-    WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL;
+    WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL{register};
     RETURN NULL;
 END
 ",
@@ -1670,7 +1766,7 @@ END
         // Dropped in the recompute's statement, which reads the same snapshot, and
         // only for leads whose (locked) score row it rewrote; a lead without one
         // keeps its events until it is created, which counts them from the table.
-        let also = if self.deferred() {
+        let also = if self.appends() {
             format!(
                 "gone AS (DELETE FROM {} p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),",
                 self.pending()
@@ -1821,7 +1917,7 @@ END
             ));
         }
         let mut with = String::new();
-        if self.deferred() {
+        if self.appends() {
             // Fold known leads' pending events first, so classification and alerts
             // see them; a new lead's are counted from the source table, so drop them.
             steps.push_str(&format!(
@@ -1923,7 +2019,7 @@ END
     pub fn trigger(&self, table: Table, write: Write) -> Statement {
         let function = if table == Table::Activities
             && write == Write::Insert
-            && self.deferred()
+            && self.appends()
             && self.fast_append
         {
             format!(
@@ -1994,6 +2090,15 @@ END
             "grant",
             format!("GRANT EXECUTE ON FUNCTION {fold} TO {}", ident(ADMIN_ROLE)),
         ));
+        if self.placement.is_none() {
+            out.push(stmt(
+                "revoke",
+                format!(
+                    "REVOKE ALL ON FUNCTION {}(pg_catalog.tid[]) FROM PUBLIC",
+                    self.commit_fold_fn()
+                ),
+            ));
+        }
         let readable = [
             self.scores(),
             self.pending(),
@@ -3040,7 +3145,11 @@ pub fn drop_statements(
             ));
         }
     }
-    for f in [names::fold(attachment), names::recompute(attachment)] {
+    for f in [
+        names::fold(attachment),
+        names::commit_fold(attachment),
+        names::recompute(attachment),
+    ] {
         out.push(stmt(
             f.clone(),
             format!("DROP FUNCTION IF EXISTS {}", internal(&f)),

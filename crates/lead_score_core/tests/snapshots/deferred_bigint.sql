@@ -162,6 +162,56 @@ BEGIN
 END
 ';
 
+-- bench__commit_fold
+CREATE FUNCTION "lead_score_internal"."bench__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := lead_score_internal._now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score_internal"."bench_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
+    BEGIN
+        IF tids IS NULL THEN
+        WITH locked AS (
+            SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s
+            WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."bench_pending" p WHERE true)
+            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+        moved AS (DELETE FROM "lead_score_internal"."bench_pending" p USING locked l WHERE true AND p.lead_key = l.lead_key RETURNING p.*),
+        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st
+              FROM moved m GROUP BY m.lead_key),
+        up AS (
+            UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts)
+        SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+        FROM up u WHERE u.last_alerts IS NOT NULL;
+        ELSE
+        WITH locked AS (
+            SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s
+            WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."bench_pending" p WHERE p.ctid = ANY (tids))
+            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+        moved AS (DELETE FROM "lead_score_internal"."bench_pending" p USING locked l WHERE p.ctid = ANY (tids) AND p.lead_key = l.lead_key RETURNING p.*),
+        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st
+              FROM moved m GROUP BY m.lead_key),
+        up AS (
+            UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts)
+        SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+        FROM up u WHERE u.last_alerts IS NOT NULL;
+        END IF;
+    EXCEPTION WHEN serialization_failure THEN
+        v_count := 0;
+    END;
+    RETURN v_count;
+END
+';
+
 -- bench__recompute
 CREATE FUNCTION "lead_score_internal"."bench__recompute"(keys "pg_catalog"."int8"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -450,6 +500,9 @@ REVOKE ALL ON FUNCTION "lead_score_internal"."bench__fold"("pg_catalog"."int8"[]
 
 -- grant
 GRANT EXECUTE ON FUNCTION "lead_score_internal"."bench__fold"("pg_catalog"."int8"[]) TO "lead_score_admin";
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score_internal"."bench__commit_fold"(pg_catalog.tid[]) FROM PUBLIC;
 
 -- grant
 GRANT SELECT ON "lead_score_internal"."bench_scores", "lead_score_internal"."bench_pending", "lead_score_internal"."bench_merged", "lead_score"."bench_current", "lead_score"."bench_categories" TO "lead_score_reader";
@@ -968,6 +1021,7 @@ DROP FUNCTION IF EXISTS "lead_score_internal"."bench__lead_upd"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."bench__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."bench__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."bench__fold";
+DROP FUNCTION IF EXISTS "lead_score_internal"."bench__commit_fold";
 DROP FUNCTION IF EXISTS "lead_score_internal"."bench__recompute";
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";
 DROP VIEW IF EXISTS "lead_score"."bench_account_categories";

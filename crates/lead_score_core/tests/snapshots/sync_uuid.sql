@@ -37,7 +37,15 @@ CREATE VIEW "lead_score_internal"."live_columns" AS SELECT l."person_id" AS c1, 
 
 -- live_merged
 CREATE VIEW "lead_score_internal"."live_merged" AS
-SELECT s.lead_key, s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."live_scores" s;
+SELECT s.lead_key,
+       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,
+       s.fit, s.disqualified_by, s.predictive
+FROM "lead_score_internal"."live_scores" s
+LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1) AS st
+FROM "lead_score_internal"."live_pending" p
+CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
+            JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'live') k
+GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- live_current
 CREATE VIEW "lead_score"."live_current" AS
@@ -155,6 +163,56 @@ BEGIN
 END
 ';
 
+-- live__commit_fold
+CREATE FUNCTION "lead_score_internal"."live__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_now timestamptz := lead_score_internal._now();
+    v_landmark timestamptz;
+    v_model_id bigint;
+    v_version integer;
+    v_count bigint;
+BEGIN
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
+    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
+    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    BEGIN
+        IF tids IS NULL THEN
+        WITH locked AS (
+            SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
+            WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE true)
+            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+        moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE true AND p.lead_key = l.lead_key RETURNING p.*),
+        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+              FROM moved m GROUP BY m.lead_key),
+        up AS (
+            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts)
+        SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+        FROM up u WHERE u.last_alerts IS NOT NULL;
+        ELSE
+        WITH locked AS (
+            SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
+            WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
+            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+        moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE p.ctid = ANY (tids) AND p.lead_key = l.lead_key RETURNING p.*),
+        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+              FROM moved m GROUP BY m.lead_key),
+        up AS (
+            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+            FROM d WHERE s.lead_key = d.k
+            RETURNING s.lead_key, s.total, s.last_alerts)
+        SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+        FROM up u WHERE u.last_alerts IS NOT NULL;
+        END IF;
+    EXCEPTION WHEN serialization_failure THEN
+        v_count := 0;
+    END;
+    RETURN v_count;
+END
+';
+
 -- live__recompute
 CREATE FUNCTION "lead_score_internal"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -184,6 +242,7 @@ BEGIN
             UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
+        gone AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
         sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
@@ -212,17 +271,10 @@ END
 CREATE FUNCTION "lead_score_internal"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
-    v_now timestamptz := lead_score_internal._now();
-    v_landmark timestamptz;
-    v_model_id bigint;
-    v_version integer;
-    v_count bigint;
-    v_keys "pg_catalog"."uuid"[];
-    v_pass integer;
+    v_tids pg_catalog.tid[];
 BEGIN
+    -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
-    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
-    FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
     -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
     -- CTEs fire the UPDATE or DELETE trigger first) may have counted these rows
     -- already; recomputing is right either way.
@@ -230,42 +282,13 @@ BEGIN
         PERFORM "lead_score_internal"."live__recompute"(ARRAY(SELECT n."person" FROM new_rows n WHERE n."person" IS NOT NULL));
         RETURN NULL;
     END IF;
-    -- Locks go in one order everywhere: stripes (in stripe order), then score
-    -- rows (in key order), so concurrent statements cannot deadlock on them.
-    -- A lead''s stripe is taken before its score row even by a single-row
-    -- insert: a later statement of the same transaction may need the stripe,
-    -- and must not wait for it while holding the row.
-    PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-    IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
-        PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
-    END IF;
-    -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
-    FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT n."person" AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", v_now), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
-        up AS (
-            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts),
-        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
-        -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
-        -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
-        SELECT (SELECT n FROM sent),
-               (SELECT pg_catalog.array_agg(d.k) FROM d LEFT JOIN up ON up.lead_key = d.k WHERE up.lead_key IS NULL)
-        INTO v_count, v_keys;
-        -- Keys still without a score row after pass 2: under REPEATABLE READ a
-        -- lead created and committed after this transaction''s snapshot is not
-        -- seen here; rather than lose its events, fail as a serialization
-        -- conflict (the application retries, as for any).
-        IF v_pass = 2 AND v_keys IS NOT NULL AND lead_score_internal._scores_exist(''live'', v_keys) THEN
-            RAISE EXCEPTION ''could not serialize access: a lead of these events was created after this transaction began''
-                USING ERRCODE = ''serialization_failure'';
-        END IF;
-        EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
-        -- Lock the rows the other transaction created before pass 2 reads the
-        -- activities, so its snapshot already sees whatever last wrote them.
-        PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
-    END LOOP;
+    WITH a AS (
+    INSERT INTO "lead_score_internal"."live_pending" (lead_key, event_type, occurred_at, p1)
+    SELECT n."person", (n."kind")::text, LEAST(n."at", lead_score_internal._now()), (n."page")::text FROM new_rows n
+    WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL
+    RETURNING ctid)
+    SELECT pg_catalog.array_agg(a.ctid) INTO v_tids FROM a;
+    PERFORM lead_score_internal._fold_at_commit(''live'', v_tids);
     RETURN NULL;
 END
 ';
@@ -344,12 +367,14 @@ BEGIN
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
     PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
+    PERFORM "lead_score_internal"."live__fold"(ARRAY(SELECT n."person_id" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" x WHERE x.lead_key = l."person_id"));
     IF v_new <> ''{}'' THEN
         PERFORM lead_score_internal._recomputed(''live'', true);
     END IF;
-    WITH fresh AS (
+    WITH gone AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" x WHERE x.lead_key = l."person_id"))),
+    fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
@@ -394,12 +419,14 @@ BEGIN
     PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
+    PERFORM "lead_score_internal"."live__fold"(ARRAY(SELECT n."person_id" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" x WHERE x.lead_key = l."person_id"));
     IF v_new <> ''{}'' THEN
         PERFORM lead_score_internal._recomputed(''live'', true);
     END IF;
-    WITH fresh AS (
+    WITH gone AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" x WHERE x.lead_key = l."person_id"))),
+    fresh AS (
         SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_new), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_new, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)
         WHERE t.st IS NOT NULL),
     up AS (
@@ -594,6 +621,9 @@ REVOKE ALL ON FUNCTION "lead_score_internal"."live__fold"("pg_catalog"."uuid"[])
 
 -- grant
 GRANT EXECUTE ON FUNCTION "lead_score_internal"."live__fold"("pg_catalog"."uuid"[]) TO "lead_score_admin";
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score_internal"."live__commit_fold"(pg_catalog.tid[]) FROM PUBLIC;
 
 -- grant
 GRANT SELECT ON "lead_score_internal"."live_scores", "lead_score_internal"."live_pending", "lead_score_internal"."live_merged", "lead_score"."live_current", "lead_score"."live_categories", "lead_score"."live_accounts", "lead_score"."live_account_categories" TO "lead_score_reader";
@@ -1183,6 +1213,7 @@ DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_upd"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."live__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."live__fold";
+DROP FUNCTION IF EXISTS "lead_score_internal"."live__commit_fold";
 DROP FUNCTION IF EXISTS "lead_score_internal"."live__recompute";
 DROP VIEW IF EXISTS "lead_score"."live_accounts";
 DROP VIEW IF EXISTS "lead_score"."live_account_categories";
