@@ -33,6 +33,25 @@ use std::cell::RefCell;
 /// each of its own rows by ctid.
 pub const MAX_TRACKED_ROWS: usize = 10_000;
 
+/// Whether `attachment` was made by this version (it has a commit fold):
+/// between installing this library and ALTER EXTENSION UPDATE, a `sync`
+/// attachment 0.1.0 made still updates score rows in its insert statements.
+pub fn installed(attachment: &str) -> bool {
+    let name = lead_score_core::sqlgen::attach::names::commit_fold(attachment);
+    let signature = crate::layout::for_catalog(&format!(
+        "{}(pg_catalog.tid[])",
+        lead_score_core::sqlgen::internal(&name)
+    ))
+    .into_owned();
+    matches!(
+        Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+            &[signature.into()],
+        ),
+        Ok(Some(true))
+    )
+}
+
 /// One attachment's events appended in this transaction: their ctids, or
 /// `None` for "too many, fold them all".
 struct Appended {
@@ -106,8 +125,10 @@ fn fold_all() {
 fn fold(a: &Appended) {
     let name = lead_score_core::sqlgen::attach::names::commit_fold(&a.attachment);
     let function = lead_score_core::sqlgen::internal(&name);
-    let sql = format!("SELECT {function}($1)");
-    let signature = format!("{function}(pg_catalog.tid[])");
+    // Before ALTER EXTENSION UPDATE moves them, in lead_score (src/layout.rs).
+    let sql = crate::layout::for_catalog(&format!("SELECT {function}($1)")).into_owned();
+    let signature =
+        crate::layout::for_catalog(&format!("{function}(pg_catalog.tid[])")).into_owned();
     let tids = a.tids.clone();
     // As the extension's owner, who owns the function (SECURITY DEFINER, with
     // EXECUTE revoked from PUBLIC so no one else calls it) and its schema.

@@ -148,8 +148,12 @@ fn owner_states(
         att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
     }
     let query = att.owner_read_query();
-    // Attachments whose inserts append (deferred, and sync off Citus).
-    let appends = att.appends();
+    // Attachments whose inserts append (deferred, and sync off Citus; not a
+    // sync attachment 0.1.0 made, before ALTER EXTENSION UPDATE regenerates it).
+    let appends = att.appends()
+        && (att.mode == lead_score_core::sqlgen::attach::Mode::Deferred
+            || crate::layout::updated()
+            || crate::commit_fold::installed(attachment));
     let props = model.engagement.properties.len();
     let owner = activities_owner(attachment);
     let query = std::ffi::CString::new(query).unwrap_or_default();

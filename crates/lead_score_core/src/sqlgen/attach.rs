@@ -1627,10 +1627,16 @@ END
                 emit = self.emit_alerts("u"),
             )
         };
+        // After a large statement: every pending event, with hash and merge
+        // joins only and memory to hash them in one pass, as tick() folds (no
+        // row estimate of a table just loaded can make the plan quadratic).
         let body = format!(
             "{preamble}    BEGIN
         IF tids IS NULL THEN
+        v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
+        PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
         {all}
+        PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true);
         ELSE
         {some}
         END IF;
@@ -1640,7 +1646,10 @@ END
     RETURN v_count;
 END
 ",
-            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            preamble = self.preamble(&[
+                ("v_count", "bigint".into()),
+                ("v_settings", "text[]".into()),
+            ]),
             all = fold("true"),
             some = fold("p.ctid = ANY (tids)"),
         );

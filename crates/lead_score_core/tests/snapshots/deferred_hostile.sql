@@ -172,12 +172,15 @@ AS E'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_settings text[];
 BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
     BEGIN
         IF tids IS NULL THEN
+        v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
+        PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
         WITH locked AS (
             SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
             WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."evil_pending" p WHERE true)
@@ -191,6 +194,7 @@ BEGIN
             RETURNING s.lead_key, s.total, s.last_alerts)
         SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
         FROM up u WHERE u.last_alerts IS NOT NULL;
+        PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
         ELSE
         WITH locked AS (
             SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
