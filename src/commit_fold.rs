@@ -4,7 +4,7 @@
 //! table, as a `deferred` one does, and registers them here; just before the
 //! transaction commits (or prepares), its events are folded into the score
 //! rows and their alerts sent, by the attachment's generated
-//! `<name>__commit_fold(tids)`. Readers merge pending events until then, so
+//! `<name>__commit_fold(tids)` (an empty array: every pending event). Readers merge pending events until then, so
 //! scores stay exact inside the writing transaction.
 //!
 //! Folding at commit rather than in the statement is what keeps a `sync`
@@ -23,9 +23,8 @@
 //! nothing; a ctid the heap reused since holds another pending row, whose fold
 //! is as right as any.
 
-use crate::errors::raise_code;
 use pgrx::prelude::*;
-use pgrx::{register_xact_callback, PgSqlErrorCode, PgXactCallbackEvent};
+use pgrx::{register_xact_callback, IntoDatum, PgXactCallbackEvent};
 use std::cell::RefCell;
 
 /// Past this many rows in one transaction, its commit folds every pending
@@ -33,23 +32,31 @@ use std::cell::RefCell;
 /// each of its own rows by ctid.
 pub const MAX_TRACKED_ROWS: usize = 10_000;
 
+/// The OID of `attachment`'s commit fold, `<name>__commit_fold(tid[])` in the
+/// internal schema (in `lead_score` before ALTER EXTENSION UPDATE, src/layout.rs),
+/// if it exists. A syscache lookup: no SPI, no parsing.
+fn commit_fold_oid(attachment: &str) -> Option<pg_sys::Oid> {
+    let name = lead_score_core::sqlgen::attach::names::commit_fold(attachment);
+    let name = std::ffi::CString::new(name).ok()?;
+    let argtypes = [pg_sys::TIDARRAYOID];
+    // SAFETY: two String nodes made from palloc'd copies of NUL-terminated
+    // strings, in a list of the current memory context; LookupFuncName reads
+    // them and returns InvalidOid when missing_ok and no such function exists.
+    let oid = unsafe {
+        let schema = pg_sys::makeString(pg_sys::pstrdup(crate::layout::internal_schema().as_ptr()));
+        let function = pg_sys::makeString(pg_sys::pstrdup(name.as_ptr()));
+        let list = pg_sys::lappend(std::ptr::null_mut(), schema.cast());
+        let list = pg_sys::lappend(list, function.cast());
+        pg_sys::LookupFuncName(list, 1, argtypes.as_ptr(), true)
+    };
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
 /// Whether `attachment` was made by this version (it has a commit fold):
 /// between installing this library and ALTER EXTENSION UPDATE, a `sync`
 /// attachment 0.1.0 made still updates score rows in its insert statements.
 pub fn installed(attachment: &str) -> bool {
-    let name = lead_score_core::sqlgen::attach::names::commit_fold(attachment);
-    let signature = crate::layout::for_catalog(&format!(
-        "{}(pg_catalog.tid[])",
-        lead_score_core::sqlgen::internal(&name)
-    ))
-    .into_owned();
-    matches!(
-        Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
-            &[signature.into()],
-        ),
-        Ok(Some(true))
-    )
+    commit_fold_oid(attachment).is_some()
 }
 
 /// One attachment's events appended in this transaction: their ctids, or
@@ -123,31 +130,21 @@ fn fold_all() {
 }
 
 fn fold(a: &Appended) {
-    let name = lead_score_core::sqlgen::attach::names::commit_fold(&a.attachment);
-    let function = lead_score_core::sqlgen::internal(&name);
-    // Before ALTER EXTENSION UPDATE moves them, in lead_score (src/layout.rs).
-    let sql = crate::layout::for_catalog(&format!("SELECT {function}($1)")).into_owned();
-    let signature =
-        crate::layout::for_catalog(&format!("{function}(pg_catalog.tid[])")).into_owned();
-    let tids = a.tids.clone();
-    // As the extension's owner, who owns the function (SECURITY DEFINER, with
-    // EXECUTE revoked from PUBLIC so no one else calls it) and its schema.
-    crate::owner::run_as(crate::owner::extension_owner(), || {
-        // Detached in this transaction after the insert: nothing to fold into.
-        let exists = Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
-            &[signature.into()],
-        );
-        if !matches!(exists, Ok(Some(true))) {
-            return;
-        }
-        if let Err(e) = Spi::get_one_with_args::<i64>(&sql, &[tids.into()]) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: folding attachment \"{}\" at commit: {e}", a.attachment),
-            );
-        }
-    });
+    // Detached in this transaction after the insert: nothing to fold into.
+    let Some(function) = commit_fold_oid(&a.attachment) else {
+        return;
+    };
+    // An empty array asks for every pending event of the attachment.
+    let tids = a.tids.clone().unwrap_or_default();
+    let Some(arg) = tids.into_datum() else {
+        return;
+    };
+    // Called through the function manager, not SPI: it is SECURITY DEFINER
+    // (owned by the extension's owner, EXECUTE revoked from PUBLIC), so it runs
+    // with its owner's rights and settings whoever commits.
+    // SAFETY: `function` takes one tid[] argument, `arg`, and returns a
+    // non-null bigint; an ERROR it raises aborts the committing transaction.
+    unsafe { pg_sys::OidFunctionCall1Coll(function, pg_sys::InvalidOid, arg) };
 }
 
 /// `_fold_at_commit(attachment, tids)`: the plpgsql insert trigger of a `sync`

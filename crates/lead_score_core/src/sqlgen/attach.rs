@@ -1593,8 +1593,8 @@ END
     }
 
     /// The fold a `sync` writer's commit runs (`lead_score_internal._fold_at_commit`):
-    /// the events it appended (`tids`, their rows in the pending table; NULL
-    /// for every pending event, after a large statement), as [`Self::fold_function`]
+    /// the events it appended (`tids`, their rows in the pending table; an
+    /// empty array for every pending event, after a large statement), as [`Self::fold_function`]
     /// folds them. Score rows another transaction holds are skipped, so a
     /// commit never waits for, or deadlocks with, another writer; their events
     /// stay pending, exact for every reader, until `tick()` or that lead's next
@@ -1632,7 +1632,7 @@ END
         // row estimate of a table just loaded can make the plan quadratic).
         let body = format!(
             "{preamble}    BEGIN
-        IF tids IS NULL THEN
+        IF pg_catalog.cardinality(tids) = 0 THEN
         v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
         PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
         {all}
@@ -1653,13 +1653,21 @@ END
             all = fold("true"),
             some = fold("p.ctid = ANY (tids)"),
         );
-        self.function(
+        let mut f = self.function(
             &names::commit_fold(&self.name),
             "tids pg_catalog.tid[]",
             "bigint",
             true,
             &body,
-        )
+        );
+        // Every commit passes new ctids: a custom plan would be planned again
+        // each time (measured: 0.58 against 0.37 ms per one-row insert and commit).
+        f.sql = f.sql.replacen(
+            "SET row_security = off",
+            "SET row_security = off SET plan_cache_mode = force_generic_plan",
+            1,
+        );
+        f
     }
 
     /// The trigger function for a write on a table; `None` where the trigger

@@ -164,7 +164,7 @@ END
 
 -- bench__commit_fold
 CREATE FUNCTION "lead_score_internal"."bench__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET row_security = off
+SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
@@ -177,7 +177,7 @@ BEGIN
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
     BEGIN
-        IF tids IS NULL THEN
+        IF pg_catalog.cardinality(tids) = 0 THEN
         v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
         PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
         WITH locked AS (
