@@ -34,20 +34,28 @@ pub const MAX_TRACKED_ROWS: usize = 10_000;
 
 /// The OID of `attachment`'s commit fold, `<name>__commit_fold(tid[])` in the
 /// internal schema (in `lead_score` before ALTER EXTENSION UPDATE, src/layout.rs),
-/// if it exists. A syscache lookup: no SPI, no parsing.
+/// if it exists. Syscache lookups, with no privilege check on the schema (the
+/// writer need not have USAGE on it), no SPI and no parsing.
 fn commit_fold_oid(attachment: &str) -> Option<pg_sys::Oid> {
     let name = lead_score_core::sqlgen::attach::names::commit_fold(attachment);
     let name = std::ffi::CString::new(name).ok()?;
     let argtypes = [pg_sys::TIDARRAYOID];
-    // SAFETY: two String nodes made from palloc'd copies of NUL-terminated
-    // strings, in a list of the current memory context; LookupFuncName reads
-    // them and returns InvalidOid when missing_ok and no such function exists.
+    // SAFETY: syscache lookups by a NUL-terminated schema name (missing_ok)
+    // and by (name, argument types, schema), the key PostgreSQL's own
+    // ProcedureCreate uses; the oidvector is palloc'd in the current context.
     let oid = unsafe {
-        let schema = pg_sys::makeString(pg_sys::pstrdup(crate::layout::internal_schema().as_ptr()));
-        let function = pg_sys::makeString(pg_sys::pstrdup(name.as_ptr()));
-        let list = pg_sys::lappend(std::ptr::null_mut(), schema.cast());
-        let list = pg_sys::lappend(list, function.cast());
-        pg_sys::LookupFuncName(list, 1, argtypes.as_ptr(), true)
+        let schema = pg_sys::get_namespace_oid(crate::layout::internal_schema().as_ptr(), true);
+        if schema == pg_sys::InvalidOid {
+            return None;
+        }
+        pg_sys::GetSysCacheOid(
+            pg_sys::SysCacheIdentifier::PROCNAMEARGSNSP as i32,
+            pg_sys::Anum_pg_proc_oid as pg_sys::AttrNumber,
+            pg_sys::Datum::from(name.as_ptr()),
+            pg_sys::Datum::from(pg_sys::buildoidvector(argtypes.as_ptr(), 1)),
+            pg_sys::Datum::from(schema),
+            pg_sys::Datum::from(0),
+        )
     };
     (oid != pg_sys::InvalidOid).then_some(oid)
 }

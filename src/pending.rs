@@ -287,9 +287,7 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
         unsafe { query_row(TARGET_SQL, &[(pg_sys::TEXTOID, text)]) }
     });
     let Some(row) = row else {
-        misuse(format!(
-            "lead_score attachment \"{name}\" does not exist"
-        ));
+        misuse(format!("lead_score attachment \"{name}\" does not exist"));
     };
     let activities = pg_sys::Oid::from(
         row[0]
