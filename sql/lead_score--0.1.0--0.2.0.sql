@@ -24,32 +24,57 @@
 -- setting ends with the script.
 SELECT pg_catalog.set_config('citus.allow_nested_distributed_execution', 'on', true)
 WHERE pg_catalog.current_setting('citus.allow_nested_distributed_execution', true) IS NOT NULL;
+-- Only there, and only a schema this role owns, holding no function and only
+-- its own tables (the shards Citus moved there already): anywhere else an
+-- existing lead_score_internal (made by another role, say, to own the schema
+-- of the extension's SECURITY DEFINER functions) is refused, as CREATE SCHEMA
+-- would refuse it.
 DO $schema$
+DECLARE
+    worker boolean := false;
 BEGIN
     IF pg_catalog.to_regnamespace('lead_score_internal') IS NULL THEN
         CREATE SCHEMA lead_score_internal;
-    ELSE
-        ALTER EXTENSION lead_score ADD SCHEMA lead_score_internal;
+        RETURN;
     END IF;
+    IF pg_catalog.to_regproc('pg_catalog.citus_is_coordinator') IS NOT NULL THEN
+        EXECUTE 'SELECT NOT pg_catalog.citus_is_coordinator()' INTO worker;
+    END IF;
+    IF NOT worker
+       OR (SELECT n.nspowner OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'lead_score_internal')
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) 'lead_score_internal'::pg_catalog.regnamespace
+                  AND c.relowner OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER))
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) 'lead_score_internal'::pg_catalog.regnamespace) THEN
+        RAISE EXCEPTION 'schema "lead_score_internal" already exists'
+            USING ERRCODE = 'duplicate_schema',
+                  HINT = 'lead_score 0.2.0 keeps its internal objects there: rename or drop that schema, then update again.';
+    END IF;
+    ALTER EXTENSION lead_score ADD SCHEMA lead_score_internal;
 END
 $schema$;
 DO $move$
 DECLARE
     o record;
     workers boolean := false;
-    created bigint;
+    failed bigint;  -- workers where creating the schema failed
 BEGIN
     -- A Citus coordinator with workers: ALTER TABLE … SET SCHEMA of a
     -- distributed table below is sent to every worker, which must have the
-    -- schema first (run_command_on_workers commits there at once).
+    -- schema first (run_command_on_workers commits there at once; each
+    -- worker's own update then checks whose it is, above).
     IF pg_catalog.to_regproc('pg_catalog.citus_is_coordinator') IS NOT NULL THEN
         EXECUTE 'SELECT pg_catalog.citus_is_coordinator() AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node n
                  WHERE n.noderole OPERATOR(pg_catalog.=) ''primary'' AND n.groupid OPERATOR(pg_catalog.<>) 0)'
         INTO workers;
     END IF;
     IF workers THEN
-        EXECUTE 'SELECT pg_catalog.count(*) FROM pg_catalog.run_command_on_workers($c$DO $d$ BEGIN PERFORM pg_catalog.set_config(''citus.enable_ddl_propagation'', ''off'', true); CREATE SCHEMA IF NOT EXISTS lead_score_internal; END $d$$c$) r WHERE r.success'
-        INTO created;
+        EXECUTE 'SELECT pg_catalog.count(*) FILTER (WHERE NOT r.success) FROM pg_catalog.run_command_on_workers($c$DO $d$ BEGIN PERFORM pg_catalog.set_config(''citus.enable_ddl_propagation'', ''off'', true); CREATE SCHEMA IF NOT EXISTS lead_score_internal; END $d$$c$) r'
+        INTO failed;
+        IF failed OPERATOR(pg_catalog.>) 0 THEN
+            RAISE EXCEPTION 'lead_score: could not create schema lead_score_internal on % Citus worker(s)', failed
+                USING HINT = 'See the workers'' logs.';
+        END IF;
     END IF;
     FOR o IN
         SELECT 'FUNCTION' AS kind, p.oid::pg_catalog.regprocedure::pg_catalog.text AS name
@@ -823,7 +848,9 @@ BEGIN
     PERFORM lead_score_internal._recomputed(att.name, true);
     -- On Citus the distributed rescore leaves the pending events to this
     -- (the single-node one drops them itself): it counts every activity.
-    IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) = 'h' THEN
+    -- (In either mode: a sync attachment made before its tables were
+    -- distributed may have pending events left.)
+    IF lead_score_internal._citus_method(att.leads) = 'h' THEN
         EXECUTE lead_score_internal._sql(att.name, 'clear_pending');
     END IF;
     -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).

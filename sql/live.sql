@@ -139,7 +139,9 @@ BEGIN
     PERFORM lead_score_internal._recomputed(att.name, true);
     -- On Citus the distributed rescore leaves the pending events to this
     -- (the single-node one drops them itself): it counts every activity.
-    IF att.mode = 'deferred' AND lead_score_internal._citus_method(att.leads) = 'h' THEN
+    -- (In either mode: a sync attachment made before its tables were
+    -- distributed may have pending events left.)
+    IF lead_score_internal._citus_method(att.leads) = 'h' THEN
         EXECUTE lead_score_internal._sql(att.name, 'clear_pending');
     END IF;
     -- Citus plans the distributed variant (lead_score_core::sqlgen::attach::Query).

@@ -475,7 +475,9 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         placement: None,
         account,
         adjustments,
-        distributed,
+        // Before ALTER EXTENSION UPDATE from 0.1.0 there is no
+        // _fold_at_commit: sync keeps 0.1.0's in-statement path (src/layout.rs).
+        sync_in_statement: distributed || !crate::layout::updated(),
     }
 }
 

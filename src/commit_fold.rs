@@ -18,7 +18,8 @@
 //!
 //! The registry lives for one transaction: PostgreSQL's transaction callbacks
 //! (through pgrx, registered by the first insert of a transaction) fold at
-//! pre-commit or pre-prepare and forget it on abort. Rows appended in a
+//! pre-commit and forget it at commit, prepare (a prepared transaction's events
+//! are left to `tick()`: it may not send NOTIFY) and abort. Rows appended in a
 //! subtransaction that rolled back are dead, so folding their ctids finds
 //! nothing; a ctid the heap reused since holds another pending row, whose fold
 //! is as right as any.
@@ -60,13 +61,6 @@ fn commit_fold_oid(attachment: &str) -> Option<pg_sys::Oid> {
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
-/// Whether `attachment` was made by this version (it has a commit fold):
-/// between installing this library and ALTER EXTENSION UPDATE, a `sync`
-/// attachment 0.1.0 made still updates score rows in its insert statements.
-pub fn installed(attachment: &str) -> bool {
-    commit_fold_oid(attachment).is_some()
-}
-
 /// One attachment's events appended in this transaction: their ctids, or
 /// `None` for "too many, fold them all".
 struct Appended {
@@ -106,7 +100,11 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
     });
     if first {
         register_xact_callback(PgXactCallbackEvent::PreCommit, fold_all);
-        register_xact_callback(PgXactCallbackEvent::PrePrepare, fold_all);
+        // A prepared transaction cannot send NOTIFY, which alerts do: its
+        // events stay pending, exact for every reader, for tick() to fold once
+        // COMMIT PREPARED has made them visible.
+        register_xact_callback(PgXactCallbackEvent::PrePrepare, forget);
+        register_xact_callback(PgXactCallbackEvent::Commit, forget);
         register_xact_callback(PgXactCallbackEvent::Abort, forget);
     }
 }

@@ -206,7 +206,7 @@ fn live_empty(
     new_live(&compiled.model, key)
 }
 
-/// A stored state with the events of a deferred attachment's pending table merged
+/// A stored state with the events of an attachment's pending table merged
 /// in (NULL delta: the state itself). Readers use it, so scores are current
 /// before the pending events are folded into the stored row.
 #[pg_extern(

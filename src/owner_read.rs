@@ -148,20 +148,13 @@ fn owner_states(
         att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
     }
     let query = att.owner_read_query();
-    // Attachments whose inserts append (deferred, and sync off Citus; not a
-    // sync attachment 0.1.0 made, before ALTER EXTENSION UPDATE regenerates it).
-    let appends = att.appends()
-        && (att.mode == lead_score_core::sqlgen::attach::Mode::Deferred
-            || crate::layout::updated()
-            || crate::commit_fold::installed(attachment));
+    // Attachments whose inserts append (deferred, and sync off Citus).
+    let appends = att.appends();
     let props = model.engagement.properties.len();
     let owner = activities_owner(attachment);
     let query = std::ffi::CString::new(query).unwrap_or_default();
-    // Each counted row as (key's position, event type, time, properties).
-    type Row = (i64, Option<String>, i64, Vec<Option<String>>);
-    let read = |latest: bool, rows: Option<&mut Vec<Row>>| -> Vec<Option<Vec<u8>>> {
+    let read = |latest: bool| -> Vec<Option<Vec<u8>>> {
         let mut states: Vec<Option<Vec<u8>>> = vec![None; n];
-        let mut rows = rows;
         run_as(owner, || {
             // SAFETY: both calls return a snapshot valid for this statement.
             let snapshot = unsafe {
@@ -198,9 +191,6 @@ fn owner_states(
                     // SAFETY: the property columns are text datums (cast in the query).
                     *text = unsafe { String::from_datum(d, null) };
                 }
-                if let Some(rows) = rows.as_deref_mut() {
-                    rows.push((i, event_type.clone(), at, texts.clone()));
-                }
                 let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
                 for (v, t) in values.iter_mut().zip(&texts) {
                     *v = t.as_deref().map_or(Value::Null, Value::Text);
@@ -219,40 +209,24 @@ fn owner_states(
     // after its snapshot (it waited for them on the lead's stripe), and not
     // those they deleted.
     if !appends {
-        return read(true, None);
+        return read(true);
     }
     // Inserts append: the statement's snapshot, the one the trigger drops the
     // lead's pending events with, so each event is counted from the table or
     // from the pending table, never both. Under REPEATABLE READ that snapshot
-    // is the transaction's. Activities inserted since are still pending (their
-    // writers found no score row to fold them into, or this transaction holds
-    // it), so they count later; but one updated or deleted since (of a lead
-    // this transaction creates, say) would be counted as it was. Then the
-    // writer fails as a serialization conflict (retry it), as PostgreSQL fails
-    // an update of a row changed since the snapshot.
+    // is the transaction's, and the table may have changed since: an activity
+    // of a lead this transaction creates updated or deleted meanwhile would be
+    // counted as it was, and one inserted meanwhile may no longer be pending (a
+    // rescore in between emptied the pending table). So if the latest snapshot
+    // gives any other state, the writer fails as a serialization conflict
+    // (retry it), as PostgreSQL fails an update of a row changed since.
+    let states = read(false);
     // SAFETY: reads the transaction's isolation level; no arguments.
     let snapshot_is_old = unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
-    if !snapshot_is_old {
-        return read(false, None);
-    }
-    let (mut seen, mut now_there) = (Vec::new(), Vec::new());
-    let states = read(false, Some(&mut seen));
-    read(true, Some(&mut now_there));
-    let mut left: std::collections::HashMap<&Row, usize> = std::collections::HashMap::new();
-    for r in &now_there {
-        *left.entry(r).or_default() += 1;
-    }
-    let gone = seen.iter().any(|r| match left.get_mut(r) {
-        Some(c) if *c > 0 => {
-            *c -= 1;
-            false
-        }
-        _ => true,
-    });
-    if gone {
+    if snapshot_is_old && read(true) != states {
         raise_code(
             PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-            "could not serialize access: activities of these leads were updated or deleted after this transaction began",
+            "could not serialize access: activities of these leads changed after this transaction began",
         );
     }
     states

@@ -1,5 +1,7 @@
-//! The activity INSERT trigger of a deferred attachment: appends the statement's
-//! events to the attachment's pending table.
+//! The activity INSERT trigger of an attachment whose inserts append (deferred,
+//! and sync off Citus): appends the statement's events to the attachment's
+//! pending table; for sync, registers them for the writer's commit to fold
+//! (src/commit_fold.rs).
 //!
 //! It is on the hot path of every insert, so it is a C trigger that copies the
 //! transition table's rows straight into the pending heap: no plpgsql, no SPI

@@ -157,7 +157,7 @@ fn sync_uuid() -> Attachment {
         placement: None,
         account: Some(Column::new("company", TextOf::Cast)),
         adjustments: true,
-        distributed: false,
+        sync_in_statement: false,
     }
 }
 
@@ -185,7 +185,7 @@ fn deferred_attachment_with_the_c_trigger() {
         account: None,
         // As on Citus: no adjustments joined.
         adjustments: false,
-        distributed: false,
+        sync_in_statement: false,
     };
     check("deferred_bigint", &a);
 }
@@ -214,7 +214,7 @@ fn deferred_attachment_with_hostile_names() {
         placement: None,
         account: Some(Column::new("acc'ount", TextOf::Output)),
         adjustments: true,
-        distributed: false,
+        sync_in_statement: false,
     };
     check("deferred_hostile", &a);
     // No user text inside a dollar quote: generated SQL has none at all.

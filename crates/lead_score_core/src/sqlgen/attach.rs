@@ -477,10 +477,11 @@ pub struct Attachment {
     /// scores: every attachment but one on Citus, where they are not supported
     /// yet and its current view says `adjustment` 0.
     pub adjustments: bool,
-    /// Whether the leads are a hash-distributed Citus table. A `sync`
-    /// attachment's shard groups then update score rows in the writing
-    /// statement ([`Attachment::appends`]).
-    pub distributed: bool,
+    /// Whether `sync` inserts update score rows in the writing statement
+    /// rather than append ([`Attachment::appends`]): on Citus (the leads are a
+    /// hash-distributed table), and before ALTER EXTENSION UPDATE from 0.1.0,
+    /// whose catalog has no `_fold_at_commit`.
+    pub sync_in_statement: bool,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -668,7 +669,7 @@ impl Attachment {
     /// where the writer's commit folds them (`lead_score_internal._fold_at_commit`),
     /// so no insert holds a lead's score row from its statement to its commit.
     pub fn appends(&self) -> bool {
-        self.deferred() || (!self.distributed && self.placement.is_none())
+        self.deferred() || (!self.sync_in_statement && self.placement.is_none())
     }
     fn commit_fold_fn(&self) -> String {
         internal(&names::commit_fold(&self.name))
@@ -720,7 +721,8 @@ impl Attachment {
             ("CREATE TRIGGER ", "CREATE OR REPLACE TRIGGER "),
         ];
         const KEEP: [&str; 4] = ["CREATE OR REPLACE ", "COMMENT ON ", "GRANT ", "REVOKE "];
-        self.create_statements()
+        let mut out: Vec<Statement> = self
+            .create_statements()
             .into_iter()
             .filter_map(|s| {
                 for (create, replace) in REPLACE {
@@ -730,7 +732,22 @@ impl Attachment {
                 }
                 KEEP.iter().any(|k| s.sql.starts_with(k)).then_some(s)
             })
-            .collect()
+            .collect();
+        // A trigger now calling a shared function (the C insert trigger, which
+        // 0.2.0's sync attachments use too) leaves its old function unused:
+        // dropped, once the trigger above no longer calls it.
+        for table in [Table::Activities, Table::Leads] {
+            for write in Write::ALL {
+                if self.trigger_function(table, write).is_none() {
+                    let f = names::trigger_fn(&self.name, table, write);
+                    out.push(stmt(
+                        f.clone(),
+                        format!("DROP FUNCTION IF EXISTS {}()", internal(&f)),
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// On Citus, what a shard group needs on its node (run there, by
@@ -816,9 +833,10 @@ impl Attachment {
         )
     }
 
-    /// Events not yet folded into the score rows (deferred mode; empty in sync
-    /// mode). No index: it would cost inserts more than the scans of a table
-    /// `tick()` keeps small.
+    /// Events not yet folded into the score rows (in sync mode, until the
+    /// writer's commit folds them; empty where sync updates score rows in the
+    /// statement, [`Attachment::appends`]). No index: it would cost inserts more
+    /// than the scans of a table `tick()` keeps small.
     pub fn pending_table(&self) -> Statement {
         stmt(
             names::pending(&self.name),
@@ -888,7 +906,8 @@ impl Attachment {
     }
 
     /// Each score row with its pending events merged in: what every reader
-    /// sees. A sync attachment has none, and its view stays a plain scan.
+    /// sees. Where inserts update score rows in the statement (sync on Citus)
+    /// there are none, and the view stays a plain scan.
     pub fn merged_view(&self) -> Statement {
         let body = match self.appends() {
             false => format!(
@@ -2244,7 +2263,8 @@ pub enum Query {
     /// is now: `distribute()` runs it, so a view made before its tables were
     /// distributed stops joining the (local) adjustments.
     CurrentView,
-    /// Folds every pending event (deferred mode) and returns the alerts sent.
+    /// Folds every pending event (deferred mode, and what sync commits left)
+    /// and returns the alerts sent.
     Fold,
     /// Deletes every pending event: on Citus, before `RescoreDistributed`
     /// (which recomputes from the activities), in the same transaction.
