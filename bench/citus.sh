@@ -36,7 +36,7 @@ seconds() { # seconds PORT SQL: wall time of one statement, from psql's \timing
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # The documented setup (docs/citus.md) on the cluster, and its plain part on the single node.
-awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' "$ROOT/docs/citus.md" >"$OUT/setup.sql"
+citus_setup_sql >"$OUT/setup.sql"
 grep -v -e 'citus' -e 'create_distributed_table' -e 'lead_score.attach' -e 'lead_score.distribute' "$OUT/setup.sql" >"$OUT/single.sql"
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -f "$OUT/setup.sql" >/dev/null
 PGOPTIONS="-c client_min_messages=warning" on "$SINGLE" -f "$OUT/single.sql" >/dev/null

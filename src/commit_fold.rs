@@ -129,19 +129,19 @@ fn fold_all() {
     // transaction, whose cleanup pops it.
     unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
     for a in list {
-        fold(&a);
+        fold(a);
     }
     // SAFETY: pops the snapshot pushed above.
     unsafe { pg_sys::PopActiveSnapshot() };
 }
 
-fn fold(a: &Appended) {
+fn fold(a: Appended) {
     // Detached in this transaction after the insert: nothing to fold into.
     let Some(function) = commit_fold_oid(&a.attachment) else {
         return;
     };
     // An empty array asks for every pending event of the attachment.
-    let tids = a.tids.clone().unwrap_or_default();
+    let tids = a.tids.unwrap_or_default();
     let Some(arg) = tids.into_datum() else {
         return;
     };

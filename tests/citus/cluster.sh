@@ -103,3 +103,21 @@ install_lead_score() {
 
 # psql on a node: on NODE_PORT [args...]
 on() { local port=$1; shift; psql -X -v ON_ERROR_STOP=1 -qtA -p "$port" "$@"; }
+
+# citus_setup_sql: the setup block of docs/citus.md, as SQL (the suites run it verbatim).
+citus_setup_sql() {
+    awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' "$ROOT/docs/citus.md"
+}
+
+# The suites' checks: check NAME GOT WANT prints ok or FAILED under $MODE
+# and counts failures; mismatches of the attachment 'default'.
+failures=0
+check() {
+    if [ "$2" = "$3" ]; then
+        echo "ok: $MODE: $1"
+    else
+        echo "FAILED: $MODE: $1: got '$2', want '$3'"
+        failures=$((failures + 1))
+    fi
+}
+mismatches() { on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('default')"; }

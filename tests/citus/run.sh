@@ -34,16 +34,6 @@ OUT_ROOT=${OUT:-$ROOT/target/test-results/citus}
 install_lead_score
 trap cluster_stop EXIT
 
-failures=0
-check() { # check NAME GOT WANT
-    if [ "$2" = "$3" ]; then
-        echo "ok: $MODE: $1"
-    else
-        echo "FAILED: $MODE: $1: got '$2', want '$3'"
-        failures=$((failures + 1))
-    fi
-}
-mismatches() { on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('default')"; }
 pending() { on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_pending"; }
 # Pending events of leads with a score row: a fold leaves none. (Events of a
 # key that is no lead stay pending until the lead is created, as on one node.)
@@ -67,8 +57,7 @@ mkdir -p "$OUT"
 chmod 777 "$OUT" 2>/dev/null || true
 
 log "citus ($MODE): the setup of docs/citus.md, verbatim$([ "$MODE" = deferred ] && echo ", attached with mode => 'deferred'")"
-awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' \
-    "$ROOT/docs/citus.md" >"$OUT/setup.sql"
+citus_setup_sql >"$OUT/setup.sql"
 if [ "$MODE" = deferred ]; then
     sed -i "s/^SELECT lead_score.attach('default', 'crm.leads', 'crm.activities');$/SELECT lead_score.attach('default', 'crm.leads', 'crm.activities', mode => 'deferred');/" "$OUT/setup.sql"
     check "setup: attached in deferred mode" "$(grep -c "mode => 'deferred'" "$OUT/setup.sql")" 1
@@ -188,7 +177,7 @@ check "no engagement left" "$(on "$COORD" -c "SELECT count(*) FROM lead_score.de
 log "citus ($MODE): engagement pushdown, bit for bit against a single node"
 on "$COORD" -c "TRUNCATE crm.activities" -c "$(echo "$data" | sed -n '/INSERT INTO crm.activities/,$p')" >/dev/null
 consistent "reload of activities"
-awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' "$ROOT/docs/citus.md" |
+citus_setup_sql |
     grep -v -e 'citus' -e 'create_distributed_table' -e 'lead_score.attach' -e 'lead_score.distribute' >"$OUT/single.sql"
 PGOPTIONS="-c client_min_messages=warning" on "$SINGLE" -f "$OUT/single.sql" >/dev/null
 on "$SINGLE" -c "$data" >/dev/null

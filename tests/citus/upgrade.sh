@@ -17,23 +17,14 @@ source "$here/cluster.sh"
 EXTDIR=$("$PG_BIN/pg_config" --sharedir)/extension
 OUT=${OUT:-$ROOT/target/test-results/citus}/upgrade
 mkdir -p "$OUT"
-failures=0
-check() { # check NAME GOT WANT
-    if [ "$2" = "$3" ]; then
-        echo "ok: upgrade: $1"
-    else
-        echo "FAILED: upgrade: $1: got '$2', want '$3'"
-        failures=$((failures + 1))
-    fi
-}
-mismatches() { on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('default')"; }
+MODE=upgrade  # the label of check's lines (cluster.sh)
 trap cluster_stop EXIT
 
 log "citus (upgrade): a cluster set up with lead_score 0.1.0"
 # The frozen 0.1.0 install script, beside the current one (as tests/upgrade/run.sh does).
 as_root cp "$ROOT/tests/upgrade/lead_score--0.1.0.sql" "$EXTDIR/"
 cluster_start
-awk '/<!-- citus-setup:begin/ {on = 1; next} /<!-- citus-setup:end/ {on = 0} on && !/^```/' "$ROOT/docs/citus.md" |
+citus_setup_sql |
     sed "s/^CREATE EXTENSION lead_score; .*/CREATE EXTENSION lead_score VERSION '0.1.0';/" >"$OUT/setup.sql"
 check "setup: creates version 0.1.0" "$(grep -c "VERSION '0.1.0'" "$OUT/setup.sql")" 1
 PGOPTIONS="-c client_min_messages=error" on "$COORD" -f "$OUT/setup.sql" >/dev/null

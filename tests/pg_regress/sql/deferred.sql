@@ -172,6 +172,18 @@ CREATE TRIGGER lead_score_feed_deferred_ins AFTER INSERT ON feed.other REFERENCI
 INSERT INTO feed.other VALUES (1, 'demo_request', '2026-06-01 07:00+00');
 DROP TABLE feed.other;
 
+-- A sync commit folds the rows it appended by ctid, and after more than 10,000
+-- in one transaction every pending event of the attachment, as tick() does:
+-- either way nothing of it is left pending, and the scores are exact.
+INSERT INTO feed.events (lead_id, type, occurred_at, url)
+SELECT 1 + g % 3, 'page_view', '2026-05-20 00:00+00'::timestamptz + g * interval '1 second', '/blog'
+FROM generate_series(1, 10001) g;
+SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending) AS sync_pending,
+       (SELECT count(*) FROM lead_score.check_consistency('feed_sync')) AS sync_mismatches,
+       (SELECT count(*) FROM lead_score.check_consistency('feed_deferred')) AS deferred_mismatches;
+DELETE FROM feed.events WHERE occurred_at >= '2026-05-20 00:00+00' AND occurred_at < '2026-05-21 00:00+00' AND url = '/blog';
+DELETE FROM lead_score.alerts;
+
 -- The mode must be one of the two.
 SELECT lead_score.attach('feed', 'feed.leads', 'feed.events', name => 'feed_lazy', mode => 'lazy');
 -- An attachment that does not exist is named as such.

@@ -1577,30 +1577,16 @@ impl Attachment {
     /// another transaction holds are skipped, so a fold never waits; they and
     /// events committed after the statement began stay pending for the next.
     pub fn fold_function(&self) -> Statement {
-        let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
-        let apply = "lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
         let body = format!(
-            "{preamble}    WITH locked AS (
-        SELECT s.lead_key FROM {scores} s
-        WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
-        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM {pending} p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
-          FROM moved m GROUP BY m.lead_key),
-    up AS (
-        UPDATE {scores} s SET {set}
-        FROM d WHERE s.lead_key = d.k
-        RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT {emit} INTO STRICT v_count
-    FROM up u WHERE u.last_alerts IS NOT NULL;
+            "{preamble}    {fold}
     RETURN v_count;
 END
 ",
             preamble = self.preamble(&[("v_count", "bigint".into())]),
-            scores = self.scores(),
-            pending = self.pending(),
-            set = self.set_applied(apply),
-            emit = self.emit_alerts("u"),
+            fold = self.fold_statement(
+                "keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))",
+                ""
+            ),
         );
         self.function(
             &self.local(names::fold(&self.name)),
@@ -1611,53 +1597,57 @@ END
         )
     }
 
+    /// The statement of a fold, into `v_count` (the alerts sent): the pending
+    /// rows `rows` selects, of the leads whose score rows it can lock without
+    /// waiting, deleted (those `moved_rows` also selects, a condition ending in
+    /// `AND`, or all of them) and merged into the score rows.
+    fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
+        let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
+        let apply = "lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
+        format!(
+            "WITH locked AS (
+        SELECT s.lead_key FROM {scores} s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+    moved AS (DELETE FROM {pending} p USING locked l WHERE {moved_rows}p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
+          FROM moved m GROUP BY m.lead_key),
+    up AS (
+        UPDATE {scores} s SET {set}
+        FROM d WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT {emit} INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;",
+            scores = self.scores(),
+            pending = self.pending(),
+            set = self.set_applied(apply),
+            emit = self.emit_alerts("u"),
+        )
+    }
+
     /// The fold a `sync` writer's commit runs (`lead_score_internal._fold_at_commit`):
     /// the events it appended (`tids`, their rows in the pending table; an
     /// empty array for every pending event, after a large statement), as [`Self::fold_function`]
     /// folds them. Score rows another transaction holds are skipped, so a
     /// commit never waits for, or deadlocks with, another writer; their events
-    /// stay pending, exact for every reader, until `tick()` or that lead's next
-    /// write folds them. A serialization failure (a `REPEATABLE READ` writer
+    /// stay pending, exact for every reader, until `tick()` (or a recompute or
+    /// fit change of that lead) folds them. A serialization failure (a `REPEATABLE READ` writer
     /// whose lead's score row changed after its snapshot) leaves them pending
     /// too, rather than fail the commit.
     pub fn commit_fold_function(&self) -> Statement {
-        let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
-        let apply = "lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
-        // One statement per case, so each has its own plan: by ctid (a TID
-        // scan of the pending table) or a scan of all of it.
-        let fold = |rows: &str| {
-            format!(
-                "WITH locked AS (
-            SELECT s.lead_key FROM {scores} s
-            WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
-            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-        moved AS (DELETE FROM {pending} p USING locked l WHERE {rows} AND p.lead_key = l.lead_key RETURNING p.*),
-        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
-              FROM moved m GROUP BY m.lead_key),
-        up AS (
-            UPDATE {scores} s SET {set}
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts)
-        SELECT {emit} INTO STRICT v_count
-        FROM up u WHERE u.last_alerts IS NOT NULL;",
-                scores = self.scores(),
-                pending = self.pending(),
-                set = self.set_applied(apply),
-                emit = self.emit_alerts("u"),
-            )
-        };
-        // After a large statement: every pending event, with hash and merge
-        // joins only and memory to hash them in one pass, as tick() folds (no
-        // row estimate of a table just loaded can make the plan quadratic).
+        // After a large statement, every pending event: the attachment's fold,
+        // with hash and merge joins only and memory to hash them in one pass,
+        // as tick() runs it (no row estimate of a table just loaded can make
+        // the plan quadratic). Otherwise the rows appended, by ctid (a TID scan).
         let body = format!(
             "{preamble}    BEGIN
         IF pg_catalog.cardinality(tids) = 0 THEN
-        v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
-        PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
-        {all}
-        PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true);
+            v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
+            PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
+            v_count := {fold_fn}();
+            PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true);
         ELSE
-        {some}
+            {some}
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
@@ -1669,8 +1659,8 @@ END
                 ("v_count", "bigint".into()),
                 ("v_settings", "text[]".into()),
             ]),
-            all = fold("true"),
-            some = fold("p.ctid = ANY (tids)"),
+            fold_fn = self.fold_fn(),
+            some = self.fold_statement("p.ctid = ANY (tids)", "p.ctid = ANY (tids) AND "),
         );
         let mut f = self.function(
             &names::commit_fold(&self.name),

@@ -179,36 +179,24 @@ BEGIN
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
     BEGIN
         IF pg_catalog.cardinality(tids) = 0 THEN
-        v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
-        PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
-        WITH locked AS (
-            SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
-            WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE true)
-            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-        moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE true AND p.lead_key = l.lead_key RETURNING p.*),
-        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
-              FROM moved m GROUP BY m.lead_key),
-        up AS (
-            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts)
-        SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
-        FROM up u WHERE u.last_alerts IS NOT NULL;
-        PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
+            v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
+            PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
+            v_count := "lead_score_internal"."live__fold"();
+            PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
         ELSE
-        WITH locked AS (
-            SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
-            WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
-            ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-        moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE p.ctid = ANY (tids) AND p.lead_key = l.lead_key RETURNING p.*),
-        d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
-              FROM moved m GROUP BY m.lead_key),
-        up AS (
-            UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
-            FROM d WHERE s.lead_key = d.k
-            RETURNING s.lead_key, s.total, s.last_alerts)
-        SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
-        FROM up u WHERE u.last_alerts IS NOT NULL;
+            WITH locked AS (
+        SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+    moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE p.ctid = ANY (tids) AND p.lead_key = l.lead_key RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+          FROM moved m GROUP BY m.lead_key),
+    up AS (
+        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        FROM d WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
