@@ -1334,6 +1334,14 @@ CREATE FUNCTION lead_score_internal."_fold_at_commit"("attachment" text, "tids" 
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fold_at_commit_wrapper';
 REVOKE ALL ON FUNCTION lead_score_internal._fold_at_commit(text, tid[]) FROM PUBLIC;
 
+-- A full fold (tick()) drops the events of keys that are no lead once no lead
+-- creator can need them; these tell it which (the regeneration below installs
+-- the new fold functions).
+CREATE FUNCTION lead_score_internal."_snapshot_horizon"() RETURNS xid
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'snapshot_horizon_wrapper';
+CREATE FUNCTION lead_score_internal."_xid_precedes"("a" xid, "b" xid) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wrapper';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

@@ -880,3 +880,40 @@ impl BatchWriter {
         self.tids.take().unwrap_or_default()
     }
 }
+
+/// `_snapshot_horizon()`: a transaction ID that every snapshot still in use
+/// (and every later one) sees as ended: the oldest one any backend's snapshot
+/// or running transaction holds, across databases. A pending row written by
+/// an older, committed transaction has its activity row visible to every lead
+/// creator, so none of them needs it pending (the fold's cleanup of events of
+/// keys with no lead, in sqlgen's `fold_function`).
+#[pg_extern(
+    name = "_snapshot_horizon",
+    schema = "lead_score_internal",
+    volatile,
+    parallel_unsafe
+)]
+fn snapshot_horizon() -> pg_sys::TransactionId {
+    // SAFETY: computes the horizon from the proc array under its own locks; a
+    // null relation asks for the shared horizon, the oldest of all.
+    unsafe { pg_sys::GetOldestNonRemovableTransactionId(std::ptr::null_mut()) }
+}
+
+/// `_xid_precedes(a, b)`: whether transaction ID `a` is older than `b`, modulo
+/// wraparound, as PostgreSQL compares them (`TransactionIdPrecedes`).
+#[pg_extern(
+    name = "_xid_precedes",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
+fn xid_precedes(a: pg_sys::TransactionId, b: pg_sys::TransactionId) -> bool {
+    let (a, b) = (a.into_inner(), b.into_inner());
+    let first_normal = pg_sys::TransactionId::FIRST_NORMAL.into_inner();
+    if a < first_normal || b < first_normal {
+        // A permanent ID (frozen, bootstrap) precedes every normal one.
+        return a < b;
+    }
+    (a.wrapping_sub(b) as i32) < 0
+}

@@ -113,6 +113,35 @@ SELECT lead_score.rescore('feed_deferred') AS leads;
 SELECT count(*) AS pending FROM lead_score_internal.feed_deferred_pending;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 
+-- Events of a key that is no lead (a visitor who never becomes one) wait in
+-- the pending table in both modes, as lead 4's did above. tick() drops them
+-- once no snapshot in use can have missed their activity (a lead created later
+-- counts them from the activity table), so they do not pile up until a rescore.
+INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (777, 'page_view', '2026-06-01 09:00+00', '/pricing');
+SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending WHERE lead_key = 777) AS sync_pending,
+       (SELECT count(*) FROM lead_score_internal.feed_deferred_pending WHERE lead_key = 777) AS deferred_pending;
+-- (Ticks again while another session's snapshot, an autovacuum's say, is older than the insert.)
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        PERFORM lead_score.tick();
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM lead_score_internal.feed_sync_pending WHERE lead_key = 777)
+              AND NOT EXISTS (SELECT 1 FROM lead_score_internal.feed_deferred_pending WHERE lead_key = 777);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending WHERE lead_key = 777) AS sync_pending,
+       (SELECT count(*) FROM lead_score_internal.feed_deferred_pending WHERE lead_key = 777) AS deferred_pending;
+-- The visitor becomes a lead: its page view counts, read from the activity table.
+INSERT INTO feed.leads VALUES (777, 'Software', 'CTO');
+SELECT lead_key, sync_engagement, deferred_engagement FROM feed.both WHERE lead_key = 777;
+SELECT * FROM lead_score.check_consistency('feed_deferred');
+SELECT * FROM lead_score.check_consistency('feed_sync');
+DELETE FROM feed.leads WHERE id = 777;
+DELETE FROM feed.events WHERE lead_id = 777;
+DELETE FROM lead_score.alerts;
+
 -- An event with no time counts nowhere: not in the aggregates, not live, in
 -- either mode, whether inserted, recomputed or counted for a new lead.
 ALTER TABLE feed.events ALTER COLUMN occurred_at DROP NOT NULL;

@@ -25,6 +25,11 @@ pub use crate::model::MAX_PROPERTIES;
 /// Stripe locks a writer takes for keys that have no score row yet.
 pub const STRIPES: u32 = 1024;
 
+/// The stripe of a lead key (an expression of it).
+fn stripe_of(key: &str) -> String {
+    format!("(pg_catalog.hash_array(ARRAY[{key}]) & {})", STRIPES - 1)
+}
+
 /// The roles lead_score ships; see README, "Roles".
 pub const READER_ROLE: &str = "lead_score_reader";
 pub const ADMIN_ROLE: &str = "lead_score_admin";
@@ -1461,9 +1466,9 @@ impl Attachment {
     /// the same for every writer whatever their session settings.
     fn lock_stripes(&self, keys: &str) -> String {
         format!(
-            "PERFORM 1 FROM {} t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & {} FROM ({keys}) AS k(k)) ORDER BY t.stripe FOR UPDATE;",
+            "PERFORM 1 FROM {} t WHERE t.stripe IN (SELECT DISTINCT {} FROM ({keys}) AS k(k)) ORDER BY t.stripe FOR UPDATE;",
             self.stripes_table(),
-            STRIPES - 1
+            stripe_of("k.k")
         )
     }
 
@@ -1576,17 +1581,56 @@ impl Attachment {
     /// before their pending rows are deleted, as every other writer does. Rows
     /// another transaction holds are skipped, so a fold never waits; they and
     /// events committed after the statement began stay pending for the next.
+    ///
+    /// A fold of everything (`keys` NULL: `tick()`, and a commit after a large
+    /// statement) also drops the events of keys that have no score row, that
+    /// is no lead (a visitor who never became one), once no lead creator can
+    /// need them. A lead's creation counts its activities from the activity
+    /// table and drops the pending events its snapshot sees, so an event is
+    /// needed pending only by a creator whose snapshot missed its activity.
+    /// The fold takes, without waiting, the stripes of those keys (a creator
+    /// holds its key's stripe from before its read until it commits; under
+    /// READ COMMITTED it reads with a snapshot taken once it holds it), then,
+    /// in later statements (new snapshots: READ COMMITTED only), drops the
+    /// events whose key still has no score row, if the transaction that wrote
+    /// them ended before every snapshot still in use began. That covers any
+    /// older snapshot too (a REPEATABLE READ creator's, which fails with a
+    /// serialization error when its activities changed since anyway).
     pub fn fold_function(&self) -> Statement {
+        let pending = self.pending();
+        let scores = self.scores();
+        let no_lead =
+            format!("NOT EXISTS (SELECT 1 FROM {scores} s WHERE s.lead_key = q.lead_key)");
         let body = format!(
             "{preamble}    {fold}
+    IF keys IS NULL AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
+        v_stripes := ARRAY(
+            SELECT t.stripe FROM {stripes} t
+            WHERE t.stripe IN (SELECT {stripe_q} FROM {pending} q WHERE {no_lead})
+            ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
+        IF v_stripes <> '{{}}' THEN
+            v_horizon := lead_score_internal._snapshot_horizon();
+            DELETE FROM {pending} p WHERE p.ctid = ANY (ARRAY(
+                SELECT q.ctid FROM {pending} q
+                WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND {no_lead}
+                  AND {stripe_q} = ANY (v_stripes)
+                FOR UPDATE OF q SKIP LOCKED));
+        END IF;
+    END IF;
     RETURN v_count;
 END
 ",
-            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            preamble = self.preamble(&[
+                ("v_count", "bigint".into()),
+                ("v_stripes", "integer[]".into()),
+                ("v_horizon", "xid".into()),
+            ]),
             fold = self.fold_statement(
                 "keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))",
                 ""
             ),
+            stripes = self.stripes_table(),
+            stripe_q = stripe_of("q.lead_key"),
         );
         self.function(
             &self.local(names::fold(&self.name)),
@@ -2165,6 +2209,15 @@ END
                 "GRANT INSERT, UPDATE, DELETE ON {}, {} TO {}",
                 self.scores(),
                 self.pending(),
+                ident(ADMIN_ROLE)
+            ),
+        ));
+        // tick()'s fold locks the stripes of keys that are no lead.
+        out.push(stmt(
+            "grant",
+            format!(
+                "GRANT SELECT, UPDATE ON {} TO {}",
+                self.stripes_table(),
                 ident(ADMIN_ROLE)
             ),
         ));

@@ -16,6 +16,8 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_stripes integer[];
+    v_horizon xid;
 BEGIN
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
@@ -33,6 +35,20 @@ BEGIN
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
+    IF keys IS NULL AND pg_catalog.current_setting(''transaction_isolation'') = ''read committed'' THEN
+        v_stripes := ARRAY(
+            SELECT t.stripe FROM "lead_score_internal"."live_stripes_102040" t
+            WHERE t.stripe IN (SELECT (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) FROM "lead_score_internal"."live_pending_102172" q WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = q.lead_key))
+            ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
+        IF v_stripes <> ''{}'' THEN
+            v_horizon := lead_score_internal._snapshot_horizon();
+            DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.ctid = ANY (ARRAY(
+                SELECT q.ctid FROM "lead_score_internal"."live_pending_102172" q
+                WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = q.lead_key)
+                  AND (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) = ANY (v_stripes)
+                FOR UPDATE OF q SKIP LOCKED));
+        END IF;
+    END IF;
     RETURN v_count;
 END
 ';
@@ -57,7 +73,7 @@ BEGIN
         RETURN;
     END IF;
     -- Stripes first, then score rows: one lock order.
-    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
     -- Recompute is idempotent: pass 2 just repeats it for keys that had no score row.
     FOR v_pass IN 1..2 LOOP
@@ -81,7 +97,7 @@ BEGIN
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -117,7 +133,7 @@ BEGIN
     -- A lead''s stripe is taken before its score row even by a single-row
     -- insert: a later statement of the same transaction may need the stripe,
     -- and must not wait for it while holding the row.
-    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     IF (SELECT pg_catalog.count(*) > 1 FROM new_rows) THEN
         PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     END IF;
@@ -143,7 +159,7 @@ BEGIN
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         EXIT WHEN v_keys IS NULL OR v_pass = 2;
-        PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+        PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT pg_catalog.unnest(v_keys)) AS k(k)) ORDER BY t.stripe FOR UPDATE;
         -- Lock the rows the other transaction created before pass 2 reads the
         -- activities, so its snapshot already sees whatever last wrote them.
         PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = ANY (v_keys) ORDER BY s.lead_key FOR UPDATE;
@@ -224,7 +240,7 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."person_id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" x WHERE x.lead_key = l."person_id"));
@@ -272,7 +288,7 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
@@ -319,7 +335,7 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
-    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT pg_catalog.hash_array(ARRAY[k.k]) & 1023 FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
+    PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
     DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o);
