@@ -57,7 +57,12 @@ PGOPTIONS="-c client_min_messages=warning" psql_q -c "SELECT lead_score.attach('
 attach_time=$(seconds_since "$start")
 PGOPTIONS="-c client_min_messages=warning" psql_q \
     -c "SELECT lead_score.attach('bench', 'leads', 'activities_deferred', name => 'bench_deferred', mode => 'deferred')" >/dev/null
-echo "attach (scores $LEADS leads from scratch): $attach_time"
+# Of which the first history rows (one per lead, and its head), recorded again
+# in a transaction that is rolled back.
+history_ms=$(psql -X -q -c "BEGIN" -c "DELETE FROM lead_score.score_history WHERE attachment = 'bench'" \
+    -c "DELETE FROM lead_score_internal._history_heads WHERE attachment = 'bench'" -c '\timing on' \
+    -c "SELECT lead_score_internal._record_history('bench', true)" -c '\timing off' -c "ROLLBACK" | awk '/^Time:/{print $2}')
+echo "attach (scores $LEADS leads from scratch): $attach_time, of which recording the first history rows: $history_ms ms"
 
 log "writing $COPY_ROWS activities to a file for COPY"
 psql_q -v rows="$COPY_ROWS" -v leads="$LEADS" -v file="$WORK/activities.tsv" <<'SQL'
@@ -169,6 +174,7 @@ consistency_deferred=$(psql_q -tAc "SELECT count(*) FROM lead_score.check_consis
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo
 echo "leads=$LEADS copy_rows=$COPY_ROWS clients=$CLIENTS seconds=$SECONDS_ reps=$REPS cores=$(nproc)"
+echo "attach: $attach_time, of which the first history rows: $history_ms ms"
 printf 'COPY %s activities: plain %.0f ms, sync %.0f ms, deferred %.0f ms (medians; runs plain: %s; sync: %s; deferred: %s)\n' \
     "$COPY_ROWS" "$copy_plain" "$copy_attached" "$copy_deferred" "$plain" "$attached" "$deferred"
 echo "  COPY sync / plain: $(ratio "$copy_attached" "$copy_plain"), deferred / plain: $(ratio "$copy_deferred" "$copy_plain")  (target <= 1.3)"
