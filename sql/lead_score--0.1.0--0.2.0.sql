@@ -882,6 +882,7 @@ DECLARE
     now_    timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
     alerts  bigint := 0;
     n       bigint;
+    locked  text[] := '{}';
 BEGIN
     -- On Citus, deferred attachments fold first, each shard group on its node
     -- in a transaction of its own (lead_score_internal._citus_fold): before this
@@ -925,6 +926,7 @@ BEGIN
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
             EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
+            locked := locked || att.name;
         END IF;
         -- Crossings caused by time alone; leads with pending events are the fold's.
         EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
@@ -943,6 +945,13 @@ BEGIN
     -- Score history, for each attachment whose history is due (history_settings).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         PERFORM lead_score_internal._record_history(att.name, false);
+    END LOOP;
+    -- Last, the pending events of keys that are no lead (visitors who never
+    -- became leads), of the attachments locked above (not on Citus yet). The
+    -- stripes this takes make lead writers in them wait until tick() commits,
+    -- so nothing after it waits for a writer.
+    FOR i IN 1 .. pg_catalog.cardinality(locked) LOOP
+        EXECUTE lead_score_internal._sql(locked[i], 'drop_orphans') INTO n;
     END LOOP;
     RETURN alerts;
 END
@@ -1334,10 +1343,10 @@ CREATE FUNCTION lead_score_internal."_fold_at_commit"("attachment" text, "tids" 
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fold_at_commit_wrapper';
 REVOKE ALL ON FUNCTION lead_score_internal._fold_at_commit(text, tid[]) FROM PUBLIC;
 
--- A full fold (tick()) drops the events of keys that are no lead once no lead
+-- tick() drops the pending events of keys that are no lead once no lead
 -- creator can need them; these tell it which (the regeneration below installs
--- the new fold functions).
-CREATE FUNCTION lead_score_internal."_snapshot_horizon"() RETURNS xid
+-- each attachment's <name>__drop_orphans).
+CREATE FUNCTION lead_score_internal."_snapshot_horizon"("pending" oid) RETURNS xid
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'snapshot_horizon_wrapper';
 CREATE FUNCTION lead_score_internal."_xid_precedes"("a" xid, "b" xid) RETURNS bool
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wrapper';

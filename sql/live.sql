@@ -313,6 +313,7 @@ DECLARE
     now_    timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
     alerts  bigint := 0;
     n       bigint;
+    locked  text[] := '{}';
 BEGIN
     -- On Citus, deferred attachments fold first, each shard group on its node
     -- in a transaction of its own (lead_score_internal._citus_fold): before this
@@ -356,6 +357,7 @@ BEGIN
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
             EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
+            locked := locked || att.name;
         END IF;
         -- Crossings caused by time alone; leads with pending events are the fold's.
         EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
@@ -374,6 +376,13 @@ BEGIN
     -- Score history, for each attachment whose history is due (history_settings).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         PERFORM lead_score_internal._record_history(att.name, false);
+    END LOOP;
+    -- Last, the pending events of keys that are no lead (visitors who never
+    -- became leads), of the attachments locked above (not on Citus yet). The
+    -- stripes this takes make lead writers in them wait until tick() commits,
+    -- so nothing after it waits for a writer.
+    FOR i IN 1 .. pg_catalog.cardinality(locked) LOOP
+        EXECUTE lead_score_internal._sql(locked[i], 'drop_orphans') INTO n;
     END LOOP;
     RETURN alerts;
 END

@@ -120,17 +120,20 @@ SELECT * FROM lead_score.check_consistency('feed_deferred');
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (777, 'page_view', '2026-06-01 09:00+00', '/pricing');
 SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending WHERE lead_key = 777) AS sync_pending,
        (SELECT count(*) FROM lead_score_internal.feed_deferred_pending WHERE lead_key = 777) AS deferred_pending;
--- (Ticks again while another session's snapshot, an autovacuum's say, is older than the insert.)
-DO $$
+-- (Ticks again, each in a transaction of its own, while another session's
+-- snapshot, an autovacuum's say, is older than the insert.)
+CREATE PROCEDURE feed.tick_until_dropped() LANGUAGE plpgsql AS $$
 BEGIN
     FOR i IN 1..100 LOOP
         PERFORM lead_score.tick();
+        COMMIT;
         EXIT WHEN NOT EXISTS (SELECT 1 FROM lead_score_internal.feed_sync_pending WHERE lead_key = 777)
               AND NOT EXISTS (SELECT 1 FROM lead_score_internal.feed_deferred_pending WHERE lead_key = 777);
         PERFORM pg_sleep(0.1);
     END LOOP;
 END
 $$;
+CALL feed.tick_until_dropped();
 SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending WHERE lead_key = 777) AS sync_pending,
        (SELECT count(*) FROM lead_score_internal.feed_deferred_pending WHERE lead_key = 777) AS deferred_pending;
 -- The visitor becomes a lead: its page view counts, read from the activity table.

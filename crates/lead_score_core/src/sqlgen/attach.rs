@@ -598,6 +598,10 @@ pub mod names {
     pub fn recompute(a: &str) -> String {
         format!("{a}__recompute")
     }
+    /// Drops the pending events of keys that are no lead (`tick()`, last).
+    pub fn drop_orphans(a: &str) -> String {
+        format!("{a}__drop_orphans")
+    }
     pub fn trigger_fn(a: &str, table: super::Table, write: super::Write) -> String {
         let t = match table {
             super::Table::Leads => "lead",
@@ -679,6 +683,9 @@ impl Attachment {
     fn commit_fold_fn(&self) -> String {
         internal(&names::commit_fold(&self.name))
     }
+    fn drop_orphans_fn(&self) -> String {
+        internal(&self.local(names::drop_orphans(&self.name)))
+    }
 
     /// Every statement `attach` runs, in order (the attachment row itself is
     /// written by the caller, before).
@@ -698,6 +705,7 @@ impl Attachment {
         out.extend([
             self.fold_function(),
             self.commit_fold_function(),
+            self.drop_orphans_function(),
             self.recompute_function(),
         ]);
         for table in [Table::Activities, Table::Leads] {
@@ -776,6 +784,7 @@ impl Attachment {
                 ),
             ),
             self.fold_function(),
+            self.drop_orphans_function(),
             self.recompute_function(),
         ];
         for table in [Table::Activities, Table::Leads] {
@@ -1581,60 +1590,81 @@ impl Attachment {
     /// before their pending rows are deleted, as every other writer does. Rows
     /// another transaction holds are skipped, so a fold never waits; they and
     /// events committed after the statement began stay pending for the next.
-    ///
-    /// A fold of everything (`keys` NULL: `tick()`, and a commit after a large
-    /// statement) also drops the events of keys that have no score row, that
-    /// is no lead (a visitor who never became one), once no lead creator can
-    /// need them. A lead's creation counts its activities from the activity
-    /// table and drops the pending events its snapshot sees, so an event is
-    /// needed pending only by a creator whose snapshot missed its activity.
-    /// The fold takes, without waiting, the stripes of those keys (a creator
-    /// holds its key's stripe from before its read until it commits; under
-    /// READ COMMITTED it reads with a snapshot taken once it holds it), then,
-    /// in later statements (new snapshots: READ COMMITTED only), drops the
-    /// events whose key still has no score row, if the transaction that wrote
-    /// them ended before every snapshot still in use began. That covers any
-    /// older snapshot too (a REPEATABLE READ creator's, which fails with a
-    /// serialization error when its activities changed since anyway).
     pub fn fold_function(&self) -> Statement {
+        let body = format!(
+            "{preamble}    {fold}
+    RETURN v_count;
+END
+",
+            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            fold = self.fold_statement(
+                "keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))",
+                ""
+            ),
+        );
+        self.function(
+            &self.local(names::fold(&self.name)),
+            &format!("keys {}[] DEFAULT NULL", self.key_type()),
+            "bigint",
+            false,
+            &body,
+        )
+    }
+
+    /// Drops the pending events of keys that have no score row, that is no
+    /// lead (a visitor who never became one), once no lead creator can need
+    /// them; returns how many. `tick()` runs it last, since the stripes it
+    /// takes make lead writers of those stripes wait until tick commits.
+    ///
+    /// A lead's creation counts its activities from the activity table and
+    /// drops the pending events its snapshot sees, so an event is needed
+    /// pending only by a creator whose snapshot missed its activity. This takes,
+    /// without waiting, the stripes of those keys (a creator holds its key's
+    /// stripe from before its read until it commits; under READ COMMITTED it
+    /// reads with a snapshot taken once it holds it), then, in later statements
+    /// (new snapshots: READ COMMITTED only), drops the events whose key still
+    /// has no score row, if the transaction that wrote them ended before every
+    /// snapshot of this database still in use began. A REPEATABLE READ creator
+    /// whose snapshot is older than this drop fails with a serialization error
+    /// when it deletes the dropped events itself (retry it); none counts wrong.
+    pub fn drop_orphans_function(&self) -> Statement {
         let pending = self.pending();
         let scores = self.scores();
         let no_lead =
             format!("NOT EXISTS (SELECT 1 FROM {scores} s WHERE s.lead_key = q.lead_key)");
         let body = format!(
-            "{preamble}    {fold}
-    IF keys IS NULL AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
-        v_stripes := ARRAY(
-            SELECT t.stripe FROM {stripes} t
-            WHERE t.stripe IN (SELECT {stripe_q} FROM {pending} q WHERE {no_lead})
-            ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
-        IF v_stripes <> '{{}}' THEN
-            v_horizon := lead_score_internal._snapshot_horizon();
-            DELETE FROM {pending} p WHERE p.ctid = ANY (ARRAY(
-                SELECT q.ctid FROM {pending} q
-                WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND {no_lead}
-                  AND {stripe_q} = ANY (v_stripes)
-                FOR UPDATE OF q SKIP LOCKED));
-        END IF;
+            "DECLARE
+    v_stripes integer[];
+    v_horizon xid;
+    v_count bigint := 0;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
     END IF;
+    v_stripes := ARRAY(
+        SELECT t.stripe FROM {stripes} t
+        WHERE t.stripe IN (SELECT {stripe_q} FROM {pending} q WHERE {no_lead})
+        ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
+    IF v_stripes = '{{}}' THEN
+        RETURN 0;
+    END IF;
+    v_horizon := lead_score_internal._snapshot_horizon({pending_literal}::pg_catalog.regclass::pg_catalog.oid);
+    DELETE FROM {pending} p WHERE p.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM {pending} q
+        WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND {no_lead}
+          AND {stripe_q} = ANY (v_stripes)
+        FOR UPDATE OF q SKIP LOCKED));
+    GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END
 ",
-            preamble = self.preamble(&[
-                ("v_count", "bigint".into()),
-                ("v_stripes", "integer[]".into()),
-                ("v_horizon", "xid".into()),
-            ]),
-            fold = self.fold_statement(
-                "keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))",
-                ""
-            ),
             stripes = self.stripes_table(),
             stripe_q = stripe_of("q.lead_key"),
+            pending_literal = literal(&pending),
         );
         self.function(
-            &self.local(names::fold(&self.name)),
-            &format!("keys {}[] DEFAULT NULL", self.key_type()),
+            &self.local(names::drop_orphans(&self.name)),
+            "",
             "bigint",
             false,
             &body,
@@ -2160,6 +2190,18 @@ END
             "grant",
             format!("GRANT EXECUTE ON FUNCTION {fold} TO {}", ident(ADMIN_ROLE)),
         ));
+        let drop_orphans = format!("{}()", self.drop_orphans_fn());
+        out.push(stmt(
+            "revoke",
+            format!("REVOKE ALL ON FUNCTION {drop_orphans} FROM PUBLIC"),
+        ));
+        out.push(stmt(
+            "grant",
+            format!(
+                "GRANT EXECUTE ON FUNCTION {drop_orphans} TO {}",
+                ident(ADMIN_ROLE)
+            ),
+        ));
         if self.placement.is_none() {
             out.push(stmt(
                 "revoke",
@@ -2309,6 +2351,9 @@ pub enum Query {
     /// Folds every pending event (deferred mode, and what sync commits left)
     /// and returns the alerts sent.
     Fold,
+    /// Drops the pending events of keys that are no lead (see
+    /// [`Attachment::drop_orphans_function`]).
+    DropOrphans,
     /// Deletes every pending event: on Citus, before `RescoreDistributed`
     /// (which recomputes from the activities), in the same transaction.
     ClearPending,
@@ -2349,6 +2394,7 @@ impl Query {
             "explain_lead" => Query::ExplainLead,
             "current_view" => Query::CurrentView,
             "fold" => Query::Fold,
+            "drop_orphans" => Query::DropOrphans,
             "clear_pending" => Query::ClearPending,
             "citus_outbox" => Query::CitusOutbox,
             "citus_relay" => Query::CitusRelay,
@@ -2413,6 +2459,7 @@ impl Attachment {
             }
             Query::CurrentScoreText => self.current_score_query(&self.key_of_text("$1")),
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
+            Query::DropOrphans => format!("SELECT {}()", self.drop_orphans_fn()),
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::CitusOutbox => format!(
                 "CREATE TABLE {} (lead_key {} NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())",
@@ -3228,6 +3275,7 @@ pub fn drop_statements(
     for f in [
         names::fold(attachment),
         names::commit_fold(attachment),
+        names::drop_orphans(attachment),
         names::recompute(attachment),
     ] {
         out.push(stmt(

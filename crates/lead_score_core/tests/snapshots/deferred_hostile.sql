@@ -142,8 +142,6 @@ AS E'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
-    v_stripes integer[];
-    v_horizon xid;
 BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
@@ -161,20 +159,6 @@ BEGIN
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
-    IF keys IS NULL AND pg_catalog.current_setting(''transaction_isolation'') = ''read committed'' THEN
-        v_stripes := ARRAY(
-            SELECT t.stripe FROM "lead_score_internal"."evil_stripes" t
-            WHERE t.stripe IN (SELECT (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) FROM "lead_score_internal"."evil_pending" q WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = q.lead_key))
-            ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
-        IF v_stripes <> ''{}'' THEN
-            v_horizon := lead_score_internal._snapshot_horizon();
-            DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (ARRAY(
-                SELECT q.ctid FROM "lead_score_internal"."evil_pending" q
-                WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = q.lead_key)
-                  AND (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) = ANY (v_stripes)
-                FOR UPDATE OF q SKIP LOCKED));
-        END IF;
-    END IF;
     RETURN v_count;
 END
 ';
@@ -217,6 +201,35 @@ BEGIN
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
     END;
+    RETURN v_count;
+END
+';
+
+-- evil__drop_orphans
+CREATE FUNCTION "lead_score_internal"."evil__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET row_security = off
+AS 'DECLARE
+    v_stripes integer[];
+    v_horizon xid;
+    v_count bigint := 0;
+BEGIN
+    IF pg_catalog.current_setting(''transaction_isolation'') <> ''read committed'' THEN
+        RETURN 0;
+    END IF;
+    v_stripes := ARRAY(
+        SELECT t.stripe FROM "lead_score_internal"."evil_stripes" t
+        WHERE t.stripe IN (SELECT (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) FROM "lead_score_internal"."evil_pending" q WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = q.lead_key))
+        ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
+    IF v_stripes = ''{}'' THEN
+        RETURN 0;
+    END IF;
+    v_horizon := lead_score_internal._snapshot_horizon(''"lead_score_internal"."evil_pending"''::pg_catalog.regclass::pg_catalog.oid);
+    DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM "lead_score_internal"."evil_pending" q
+        WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = q.lead_key)
+          AND (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) = ANY (v_stripes)
+        FOR UPDATE OF q SKIP LOCKED));
+    GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END
 ';
@@ -623,6 +636,12 @@ REVOKE ALL ON FUNCTION "lead_score_internal"."evil__fold"("crm"."lead key"[]) FR
 
 -- grant
 GRANT EXECUTE ON FUNCTION "lead_score_internal"."evil__fold"("crm"."lead key"[]) TO "lead_score_admin";
+
+-- revoke
+REVOKE ALL ON FUNCTION "lead_score_internal"."evil__drop_orphans"() FROM PUBLIC;
+
+-- grant
+GRANT EXECUTE ON FUNCTION "lead_score_internal"."evil__drop_orphans"() TO "lead_score_admin";
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score_internal"."evil__commit_fold"(pg_catalog.tid[]) FROM PUBLIC;
@@ -1219,6 +1238,7 @@ DROP FUNCTION IF EXISTS "lead_score_internal"."evil__lead_del"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."evil__lead_trunc"();
 DROP FUNCTION IF EXISTS "lead_score_internal"."evil__fold";
 DROP FUNCTION IF EXISTS "lead_score_internal"."evil__commit_fold";
+DROP FUNCTION IF EXISTS "lead_score_internal"."evil__drop_orphans";
 DROP FUNCTION IF EXISTS "lead_score_internal"."evil__recompute";
 DROP VIEW IF EXISTS "lead_score"."evil_accounts";
 DROP VIEW IF EXISTS "lead_score"."evil_account_categories";
