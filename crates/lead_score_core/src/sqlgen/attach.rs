@@ -784,7 +784,6 @@ impl Attachment {
                 ),
             ),
             self.fold_function(),
-            self.drop_orphans_function(),
             self.recompute_function(),
         ];
         for table in [Table::Activities, Table::Leads] {
@@ -2190,18 +2189,21 @@ END
             "grant",
             format!("GRANT EXECUTE ON FUNCTION {fold} TO {}", ident(ADMIN_ROLE)),
         ));
-        let drop_orphans = format!("{}()", self.drop_orphans_fn());
-        out.push(stmt(
-            "revoke",
-            format!("REVOKE ALL ON FUNCTION {drop_orphans} FROM PUBLIC"),
-        ));
-        out.push(stmt(
-            "grant",
-            format!(
-                "GRANT EXECUTE ON FUNCTION {drop_orphans} TO {}",
-                ident(ADMIN_ROLE)
-            ),
-        ));
+        // Not on a Citus shard group, which tick() does not drop for (docs/citus.md).
+        if self.placement.is_none() {
+            let drop_orphans = format!("{}()", self.drop_orphans_fn());
+            out.push(stmt(
+                "revoke",
+                format!("REVOKE ALL ON FUNCTION {drop_orphans} FROM PUBLIC"),
+            ));
+            out.push(stmt(
+                "grant",
+                format!(
+                    "GRANT EXECUTE ON FUNCTION {drop_orphans} TO {}",
+                    ident(ADMIN_ROLE)
+                ),
+            ));
+        }
         if self.placement.is_none() {
             out.push(stmt(
                 "revoke",
@@ -3361,6 +3363,8 @@ mod tests {
             names::merged(&name),
             names::current(&name),
             names::fold(&name),
+            names::commit_fold(&name),
+            names::drop_orphans(&name),
         ] {
             assert!(n.len() <= 63, "{n}");
         }

@@ -37,35 +37,6 @@ BEGIN
 END
 ';
 
--- live__drop_orphans_102040
-CREATE FUNCTION "lead_score_internal"."live__drop_orphans_102040"() RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
-    v_stripes integer[];
-    v_horizon xid;
-    v_count bigint := 0;
-BEGIN
-    IF pg_catalog.current_setting(''transaction_isolation'') <> ''read committed'' THEN
-        RETURN 0;
-    END IF;
-    v_stripes := ARRAY(
-        SELECT t.stripe FROM "lead_score_internal"."live_stripes_102040" t
-        WHERE t.stripe IN (SELECT (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) FROM "lead_score_internal"."live_pending_102172" q WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = q.lead_key))
-        ORDER BY t.stripe FOR UPDATE SKIP LOCKED);
-    IF v_stripes = ''{}'' THEN
-        RETURN 0;
-    END IF;
-    v_horizon := lead_score_internal._snapshot_horizon(''"lead_score_internal"."live_pending_102172"''::pg_catalog.regclass::pg_catalog.oid);
-    DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.ctid = ANY (ARRAY(
-        SELECT q.ctid FROM "lead_score_internal"."live_pending_102172" q
-        WHERE lead_score_internal._xid_precedes(q.xmin, v_horizon) AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = q.lead_key)
-          AND (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) = ANY (v_stripes)
-        FOR UPDATE OF q SKIP LOCKED));
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    RETURN v_count;
-END
-';
-
 -- live__recompute_102040
 CREATE FUNCTION "lead_score_internal"."live__recompute_102040"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
@@ -351,9 +322,6 @@ REVOKE ALL ON FUNCTION "lead_score_internal"."live__recompute_102040"("pg_catalo
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score_internal"."live__fold_102040"("pg_catalog"."uuid"[]) FROM PUBLIC;
-
--- revoke
-REVOKE ALL ON FUNCTION "lead_score_internal"."live__drop_orphans_102040"() FROM PUBLIC;
 
 -- revoke
 REVOKE ALL ON "lead_score_internal"."live_stripes_102040" FROM PUBLIC;
