@@ -1348,6 +1348,8 @@ REVOKE ALL ON FUNCTION lead_score_internal._fold_at_commit(text, tid[]) FROM PUB
 -- each attachment's <name>__drop_orphans).
 CREATE FUNCTION lead_score_internal."_snapshot_horizon"("pending" oid) RETURNS xid
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'snapshot_horizon_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._snapshot_horizon(oid) TO lead_score_admin;
 CREATE FUNCTION lead_score_internal."_xid_precedes"("a" xid, "b" xid) RETURNS bool
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wrapper';
 

@@ -581,6 +581,10 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score_internal._recomputed(text, boolean), lead_score_internal._append_pending(),
                        lead_score_internal._fold_at_commit(text, tid[]),
                        lead_score_internal._citus_shard_sql(text, oid[], text) FROM PUBLIC;
+-- tick()'s drop of events of keys that are no lead runs as its caller, an
+-- admin; the horizon opens the pending table by OID, so admins only.
+REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._snapshot_horizon(oid) TO lead_score_admin;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score_internal._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score_internal._lock(text, boolean, boolean), lead_score_internal._rebase(text, timestamptz),
