@@ -224,7 +224,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'account_alerts_wrapper';
 CREATE FUNCTION lead_score.explain_account(attachment text, account text)
 RETURNS TABLE (section text, item text, fit float8, engagement float8, detail text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -959,7 +959,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
 RETURNS SETOF lead_score.top_lead
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE ROWS 100
 -- Lookups by key stay nested loops (LATERAL … OFFSET 0); every other join is
 -- hashed or merged, so no estimate can make one quadratic.
 SET enable_nestloop = off
@@ -1249,7 +1249,7 @@ COMMENT ON FUNCTION lead_score.end_adjustment(bigint) IS
 CREATE FUNCTION lead_score.explain_lead(attachment text, lead_key text)
 RETURNS TABLE (section text, item text, category text, events bigint,
                raw_points float8, decayed_points float8, points float8, detail text)
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 20
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE ROWS 20
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1352,6 +1352,17 @@ REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score_internal._snapshot_horizon(oid) TO lead_score_admin;
 CREATE FUNCTION lead_score_internal."_xid_precedes"("a" xid, "b" xid) RETURNS bool
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wrapper';
+
+-- Activity updates and deletes append a recompute marker to the pending table
+-- rather than rewrite the lead's score row in the statement; readers and folds
+-- recompute a marked lead from the activity table with this (src/owner_read.rs).
+CREATE FUNCTION lead_score_internal."_read_states"("attachment" TEXT, "keys" anyarray, "model_id" bigint, "version" INT, "landmark" timestamp with time zone) RETURNS bytea[]
+STABLE STRICT PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'read_states_wrapper';
+
+-- Reads of a marked lead recompute it through SPI, which a parallel query may
+-- not run: the functions that read the current views are parallel unsafe.
+ALTER FUNCTION lead_score.current_score(text, anyelement) PARALLEL UNSAFE;
+ALTER FUNCTION lead_score.current_score(text, text) PARALLEL UNSAFE;
 
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.

@@ -409,7 +409,7 @@ $$;
 -- that is not a lead. _sql raises undefined_object (42704) for an attachment
 -- that does not exist.
 CREATE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
-RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL UNSAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -420,7 +420,7 @@ $$;
 -- The same for a key written as text (or an untyped literal: '42'), read as the
 -- attachment's key type.
 CREATE FUNCTION lead_score.current_score(attachment text, lead_key text)
-RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL UNSAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -461,7 +461,7 @@ DO $$ BEGIN EXECUTE lead_score_internal._top_lead_type_ddl(); END $$;
 COMMENT ON TYPE lead_score.top_lead IS 'A row of top_leads: a lead''s key as text and its current score.';
 CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
 RETURNS SETOF lead_score.top_lead
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 100
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE ROWS 100
 -- Lookups by key stay nested loops (LATERAL … OFFSET 0); every other join is
 -- hashed or merged, so no estimate can make one quadratic.
 SET enable_nestloop = off
@@ -1484,7 +1484,7 @@ COMMENT ON FUNCTION lead_score_internal._refresh_current_views() IS
 -- an account's score is made of.
 CREATE FUNCTION lead_score.explain_account(attachment text, account text)
 RETURNS TABLE (section text, item text, fit float8, engagement float8, detail text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1773,7 +1773,7 @@ COMMENT ON FUNCTION lead_score.end_adjustment(bigint) IS
 CREATE FUNCTION lead_score.explain_lead(attachment text, lead_key text)
 RETURNS TABLE (section text, item text, category text, events bigint,
                raw_points float8, decayed_points float8, points float8, detail text)
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 20
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE ROWS 20
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -1120,7 +1120,7 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     parallel_safe
 )]
 fn pending_states_sql(attachment: &str, properties: i32) -> String {
-    pending_states(attachment, properties.max(0) as usize)
+    pending_states(attachment, properties.max(0) as usize, false)
 }
 
 /// `CREATE TYPE lead_score.score`, from the one list of its fields.

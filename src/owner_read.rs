@@ -128,34 +128,93 @@ fn owner_states(
     landmark: TimestampWithTimeZone,
     now: TimestampWithTimeZone,
 ) -> Vec<Option<Vec<u8>>> {
-    let n = (&keys).into_iter().count();
-    let states: Vec<Option<Vec<u8>>> = vec![None; n];
-    if n == 0 {
-        return states;
-    }
-    let compiled = by_key(model_id, version);
-    let model = &compiled.model;
-    check_supported(model).or_raise();
     let key = LiveKey {
         model_id,
         version,
         landmark: i64::from(landmark),
     };
-    let now = i64::from(now);
-    let mut att = crate::attach::load(attachment, false);
-    // In a Citus shard group's trigger, its activity shard (src/citus.rs).
-    if let Some((_, (schema, name))) = crate::citus::placement() {
-        att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
+    let Some(read) = StateReader::new(attachment, &keys, key, i64::from(now)) else {
+        return Vec::new();
+    };
+    let appends = read.appends;
+    // Inserts update score rows in the writing statement (sync on Citus): the
+    // latest snapshot, as PostgreSQL's foreign-key checks read. A REPEATABLE
+    // READ writer must count the activities other transactions committed
+    // after its snapshot (it waited for them on the lead's stripe), and not
+    // those they deleted.
+    if !appends {
+        return read.states(true);
     }
-    let query = att.owner_read_query();
-    // Attachments whose inserts append (deferred, and sync off Citus).
-    let appends = att.appends();
-    let props = model.engagement.properties.len();
-    let owner = activities_owner(attachment);
-    let query = std::ffi::CString::new(query).unwrap_or_default();
-    let read = |latest: bool| -> Vec<Option<Vec<u8>>> {
+    // Inserts append: the statement's snapshot, the one the trigger drops the
+    // lead's pending events with, so each event is counted from the table or
+    // from the pending table, never both. Under REPEATABLE READ that snapshot
+    // is the transaction's, and the table may have changed since: an activity
+    // of a lead this transaction creates updated or deleted meanwhile would be
+    // counted as it was, and one inserted meanwhile may no longer be pending (a
+    // rescore in between emptied the pending table). So if the latest snapshot
+    // gives any other state, the writer fails as a serialization conflict
+    // (retry it), as PostgreSQL fails an update of a row changed since.
+    let states = read.states(false);
+    // SAFETY: reads the transaction's isolation level; no arguments.
+    let snapshot_is_old = unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
+    if snapshot_is_old && read.states(true) != states {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            "could not serialize access: activities of these leads changed after this transaction began",
+        );
+    }
+    states
+}
+
+/// Reads leads' activities from an attachment's activity table, as its owner,
+/// into live states (`_owner_states`, `_read_states`).
+struct StateReader<'a> {
+    keys: &'a pgrx::AnyArray,
+    n: usize,
+    compiled: &'static crate::catalog::Compiled,
+    key: LiveKey,
+    now: i64,
+    query: std::ffi::CString,
+    owner: pg_sys::Oid,
+    /// Whether the attachment's inserts append (deferred, and sync off Citus).
+    appends: bool,
+}
+
+impl<'a> StateReader<'a> {
+    /// `None` when there are no keys (nothing is read).
+    fn new(attachment: &str, keys: &'a pgrx::AnyArray, key: LiveKey, now: i64) -> Option<Self> {
+        let n = keys.into_iter().count();
+        if n == 0 {
+            return None;
+        }
+        let compiled = by_key(key.model_id, key.version);
+        check_supported(&compiled.model).or_raise();
+        let mut att = crate::attach::load(attachment, false);
+        // In a Citus shard group's trigger, its activity shard (src/citus.rs).
+        if let Some((_, (schema, name))) = crate::citus::placement() {
+            att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
+        }
+        let query = std::ffi::CString::new(att.owner_read_query()).unwrap_or_default();
+        Some(StateReader {
+            keys,
+            n,
+            compiled,
+            key,
+            now,
+            query,
+            owner: activities_owner(attachment),
+            appends: att.appends(),
+        })
+    }
+
+    /// One state per key, in order (NULL for a lead with no activity), read
+    /// with the latest snapshot or the statement's.
+    fn states(&self, latest: bool) -> Vec<Option<Vec<u8>>> {
+        let model = &self.compiled.model;
+        let props = model.engagement.properties.len();
+        let (n, now, key) = (self.n, self.now, self.key);
         let mut states: Vec<Option<Vec<u8>>> = vec![None; n];
-        run_as(owner, || {
+        run_as(self.owner, || {
             // SAFETY: both calls return a snapshot valid for this statement.
             let snapshot = unsafe {
                 if latest {
@@ -165,7 +224,7 @@ fn owner_states(
                 }
             };
             let mut texts: Vec<Option<String>> = vec![None; props];
-            select_keys(&query, &keys, snapshot, 0, |col| {
+            select_keys(&self.query, self.keys, snapshot, 0, |col| {
                 // The columns are those of owner_read_query: int8, text,
                 // timestamptz, then text.
                 let (d, null) = col(1);
@@ -202,34 +261,94 @@ fn owner_states(
             });
         });
         states
-    };
-    // Inserts update score rows in the writing statement (sync on Citus): the
-    // latest snapshot, as PostgreSQL's foreign-key checks read. A REPEATABLE
-    // READ writer must count the activities other transactions committed
-    // after its snapshot (it waited for them on the lead's stripe), and not
-    // those they deleted.
-    if !appends {
-        return read(true);
     }
-    // Inserts append: the statement's snapshot, the one the trigger drops the
-    // lead's pending events with, so each event is counted from the table or
-    // from the pending table, never both. Under REPEATABLE READ that snapshot
-    // is the transaction's, and the table may have changed since: an activity
-    // of a lead this transaction creates updated or deleted meanwhile would be
-    // counted as it was, and one inserted meanwhile may no longer be pending (a
-    // rescore in between emptied the pending table). So if the latest snapshot
-    // gives any other state, the writer fails as a serialization conflict
-    // (retry it), as PostgreSQL fails an update of a row changed since.
-    let states = read(false);
-    // SAFETY: reads the transaction's isolation level; no arguments.
-    let snapshot_is_old = unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
-    if snapshot_is_old && read(true) != states {
+}
+
+/// Whether the current user may read attachment `attachment`'s scores: SELECT
+/// on its current view or on its merged view (syscache lookups, no SPI).
+fn may_read_scores(attachment: &str) -> bool {
+    use lead_score_core::sqlgen::attach::names;
+    let internal = crate::layout::internal_schema();
+    [
+        (c"lead_score", names::current(attachment)),
+        (internal, names::merged(attachment)),
+    ]
+    .into_iter()
+    .any(|(schema, name)| {
+        let Ok(name) = std::ffi::CString::new(name) else {
+            return false;
+        };
+        // SAFETY: syscache lookups by NUL-terminated names (missing_ok), and a
+        // privilege check of the current user on a relation that exists.
+        unsafe {
+            let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
+            if nsp == pg_sys::InvalidOid {
+                return false;
+            }
+            let rel = pg_sys::get_relname_relid(name.as_ptr(), nsp);
+            rel != pg_sys::InvalidOid
+                && pg_sys::pg_class_aclcheck(
+                    rel,
+                    pg_sys::GetUserId(),
+                    pg_sys::ACL_SELECT as pg_sys::AclMode,
+                ) == pg_sys::AclResult::ACLCHECK_OK
+        }
+    })
+}
+
+/// `_read_states(attachment, keys anyarray, model_id, version, landmark)`:
+/// one live state per key, in order, from the lead's activities as the
+/// statement's snapshot sees them (an empty state for a lead with none).
+///
+/// What readers and folds use for a lead whose pending rows include a
+/// recompute marker (an activity update or delete): its score row is stale
+/// until a fold recomputes it, so every reader recomputes it from the table,
+/// with its own snapshot, and ignores its pending events (the table holds
+/// them). Run as the activity table's owner, as `_owner_states`; callable by
+/// whoever may read the attachment's scores (its current or merged view), as
+/// the views that call it are. Stable: one snapshot, no writes. Parallel
+/// unsafe: it switches user and reads through SPI (pgrx's SPI reads assign a
+/// transaction id, which a parallel operation may not), so a query over a
+/// current view runs serially.
+#[pg_extern(
+    name = "_read_states",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_unsafe
+)]
+fn read_states(
+    attachment: &str,
+    keys: pgrx::AnyArray,
+    model_id: i64,
+    version: i32,
+    landmark: TimestampWithTimeZone,
+) -> Vec<Vec<u8>> {
+    if !may_read_scores(attachment) {
         raise_code(
-            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-            "could not serialize access: activities of these leads changed after this transaction began",
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for the scores of lead_score attachment \"{attachment}\""),
         );
     }
-    states
+    let key = LiveKey {
+        model_id,
+        version,
+        landmark: i64::from(landmark),
+    };
+    // The attachment and model are read as the extension's owner: a reader
+    // needs no rights on lead_score's catalog beyond the view it reads.
+    let now = crate::clock::now();
+    let reader = crate::owner::run_as(crate::owner::extension_owner(), || {
+        StateReader::new(attachment, &keys, key, now)
+    });
+    let Some(read) = reader else {
+        return Vec::new();
+    };
+    let model = &read.compiled.model;
+    read.states(false)
+        .into_iter()
+        .map(|s| s.unwrap_or_else(|| new_live(model, key)))
+        .collect()
 }
 
 /// `_lock_activities(attachment)`: takes an attachment's activity table in

@@ -65,9 +65,11 @@ SELECT * FROM feed.alerts;
 DELETE FROM lead_score.alerts;
 
 -- Every kind of write, with events still pending: new events (one for lead 4,
--- which does not exist yet), an activity UPDATE and DELETE (recomputed from the
--- table, dropping those leads' pending events), a fit change (folds that lead's
--- pending events first) and a new lead (its events come from the table).
+-- which does not exist yet), an activity UPDATE and DELETE (each appends a
+-- recompute marker, a pending row with no time, for the leads it touches: every
+-- reader recomputes those leads from the table until a fold does), a fit change
+-- (folds that lead's pending events first, recomputing it if marked) and a new
+-- lead (its events come from the table).
 INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES
   (3, 'demo_request', '2026-06-01 09:00+00', NULL),
   (2, 'page_view', '2026-06-01 09:00+00', '/blog'),
@@ -78,7 +80,9 @@ UPDATE feed.events SET url = '/pricing/enterprise' WHERE url = '/docs';
 DELETE FROM feed.events WHERE lead_id = 2;
 UPDATE feed.leads SET sector = 'Retail' WHERE id = 3;
 INSERT INTO feed.leads VALUES (4, 'Software', 'VP');
-SELECT lead_key, count(*) AS pending FROM lead_score_internal.feed_deferred_pending GROUP BY 1 ORDER BY 1;
+SELECT lead_key, count(*) FILTER (WHERE occurred_at IS NOT NULL) AS events,
+       count(*) FILTER (WHERE occurred_at IS NULL) AS markers
+FROM lead_score_internal.feed_deferred_pending GROUP BY 1 ORDER BY 1;
 SELECT * FROM feed.both ORDER BY lead_key;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 SELECT * FROM lead_score.check_consistency('feed_sync');
@@ -152,12 +156,18 @@ INSERT INTO feed.events (lead_id, type, occurred_at, url) VALUES (1, 'page_view'
 INSERT INTO feed.events (lead_id, type, occurred_at) VALUES (9, 'demo_request', NULL);
 INSERT INTO feed.leads VALUES (9, 'Software', 'CTO');
 UPDATE feed.events SET url = '/docs' WHERE lead_id = 2 AND occurred_at IS NULL;
-SELECT count(*) AS pending_without_time FROM lead_score_internal.feed_deferred_pending WHERE occurred_at IS NULL;
+-- (A recompute marker has neither type nor time.)
+SELECT count(*) AS pending_without_time FROM lead_score_internal.feed_deferred_pending
+WHERE occurred_at IS NULL AND event_type IS NOT NULL;
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 SELECT * FROM lead_score.check_consistency('feed_sync');
 DELETE FROM feed.leads WHERE id = 9;
 DELETE FROM feed.events WHERE occurred_at IS NULL;
+-- Deleting the activities of a lead already deleted leaves a recompute marker of
+-- its key, in both modes, as an event of a key that is no lead does: tick()
+-- drops it (a lead created later counts its activities from the table).
+SELECT lead_key, event_type, occurred_at FROM lead_score_internal.feed_sync_pending;
 ALTER TABLE feed.events ALTER COLUMN occurred_at SET NOT NULL;
 
 -- Applications need no grants on lead_score's objects: here a role that may only
@@ -210,7 +220,7 @@ DROP TABLE feed.other;
 INSERT INTO feed.events (lead_id, type, occurred_at, url)
 SELECT 1 + g % 3, 'page_view', '2026-05-20 00:00+00'::timestamptz + g * interval '1 second', '/blog'
 FROM generate_series(1, 10001) g;
-SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending) AS sync_pending,
+SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending WHERE occurred_at IS NOT NULL) AS sync_pending,
        (SELECT count(*) FROM lead_score.check_consistency('feed_sync')) AS sync_mismatches,
        (SELECT count(*) FROM lead_score.check_consistency('feed_deferred')) AS deferred_mismatches;
 DELETE FROM feed.events WHERE occurred_at >= '2026-05-20 00:00+00' AND occurred_at < '2026-05-21 00:00+00' AND url = '/blog';

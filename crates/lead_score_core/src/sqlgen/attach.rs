@@ -680,6 +680,24 @@ impl Attachment {
     pub fn appends(&self) -> bool {
         self.deferred() || (!self.sync_in_statement && self.placement.is_none())
     }
+    /// Whether activity `UPDATE` and `DELETE` append a recompute marker (a
+    /// pending row with no time) rather than recompute
+    /// their leads in the statement: wherever inserts append and a writer's
+    /// commit folds (not on Citus, nor before ALTER EXTENSION UPDATE from
+    /// 0.1.0). Then no activity write holds a lead's score row past its
+    /// statement; readers recompute a marked lead from the activity table
+    /// (`lead_score_internal._read_states`) until a fold does.
+    pub fn marks(&self) -> bool {
+        !self.sync_in_statement && self.placement.is_none()
+    }
+    /// The recomputed state of the lead keyed `key` (an expression over a
+    /// score row), for readers and folds of a marked lead.
+    fn read_state(&self, key: &str, model: &str, version: &str, landmark: &str) -> String {
+        format!(
+            "(lead_score_internal._read_states({}, ARRAY[{key}], {model}, {version}, {landmark}))[1]",
+            literal(&self.name)
+        )
+    }
     fn commit_fold_fn(&self) -> String {
         internal(&names::commit_fold(&self.name))
     }
@@ -915,7 +933,7 @@ impl Attachment {
 
     /// One live delta per lead from the pending events: readers merge it.
     pub fn pending_states(&self) -> String {
-        pending_states(&self.name, self.properties.len())
+        pending_states(&self.name, self.properties.len(), self.marks())
     }
 
     /// Each score row with its pending events merged in: what every reader
@@ -928,7 +946,15 @@ impl Attachment {
                 self.scores()
             ),
             true => format!(
-                "SELECT s.lead_key,\n       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.predictive\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
+                "SELECT s.lead_key,\n       CASE {}WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,\n       s.fit, s.disqualified_by, s.predictive\nFROM {} s\nLEFT JOIN ({}) d ON d.lead_key = s.lead_key",
+                if self.marks() {
+                    format!(
+                        "WHEN d.rc THEN {} ",
+                        self.read_state("s.lead_key", "d.id", "d.current_version", "d.landmark")
+                    )
+                } else {
+                    String::new()
+                },
                 self.scores(),
                 self.pending_states()
             ),
@@ -1674,16 +1700,47 @@ END
     /// rows `rows` selects, of the leads whose score rows it can lock without
     /// waiting, deleted (those `moved_rows` also selects, a condition ending in
     /// `AND`, or all of them) and merged into the score rows.
+    ///
+    /// Where activity updates and deletes leave recompute markers
+    /// ([`Self::marks`]), a lead whose moved rows include one is recomputed
+    /// from the activity table instead, and every pending row of it the
+    /// statement sees is deleted (the table, read with the same snapshot,
+    /// holds them all); an event another transaction commits later stays
+    /// pending, on top of the recomputed row, and a marker another transaction
+    /// commits later makes readers recompute again. An additive fold of a lead
+    /// that has a marker it does not move is harmless: readers recompute such
+    /// a lead, and its marker's fold replaces the row.
     fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
-        let apply = "lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)";
+        let (delta, replace, rc, recompute) = if self.marks() {
+            let more = if moved_rows.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\n    more AS (DELETE FROM {} p WHERE p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),",
+                    self.pending()
+                )
+            };
+            (
+                format!(
+                    "CASE WHEN d.rc THEN {} ELSE d.st END",
+                    self.read_state("s.lead_key", "v_model_id", "v_version", "v_landmark")
+                ),
+                "d.rc",
+                ", pg_catalog.bool_or(m.occurred_at IS NULL) AS rc",
+                more,
+            )
+        } else {
+            ("d.st".to_string(), "false", "", String::new())
+        };
+        let apply = format!("lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})");
         format!(
             "WITH locked AS (
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM {pending} p USING locked l WHERE {moved_rows}p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st
+    moved AS (DELETE FROM {pending} p USING locked l WHERE {moved_rows}p.lead_key = l.lead_key RETURNING p.*),{recompute}
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
           FROM moved m GROUP BY m.lead_key),
     up AS (
         UPDATE {scores} s SET {set}
@@ -1693,7 +1750,7 @@ END
     FROM up u WHERE u.last_alerts IS NOT NULL;",
             scores = self.scores(),
             pending = self.pending(),
-            set = self.set_applied(apply),
+            set = self.set_applied(&apply),
             emit = self.emit_alerts("u"),
         )
     }
@@ -1952,6 +2009,31 @@ END
             ),
             _ => format!("SELECT {} FROM old_rows o", self.activity_lead_key.of("o")),
         };
+        if self.marks() {
+            // One marker per touched key, lead or not yet (a lead being created
+            // meanwhile may have counted the old row). `sync`: the commit folds
+            // them, as it folds inserts.
+            let register = match self.deferred() {
+                true => String::new(),
+                false => format!(
+                    "\n    PERFORM lead_score_internal._fold_at_commit({}, v_tids);",
+                    literal(&self.name)
+                ),
+            };
+            return format!(
+                "DECLARE
+    v_tids pg_catalog.tid[];
+BEGIN
+    LOCK TABLE {scores} IN ROW EXCLUSIVE MODE;
+    WITH m AS (INSERT INTO {pending} (lead_key) SELECT DISTINCT q.k FROM ({keys}) AS q(k) WHERE q.k IS NOT NULL RETURNING ctid)
+    SELECT pg_catalog.array_agg(m.ctid) INTO v_tids FROM m;{register}
+    RETURN NULL;
+END
+",
+                scores = self.scores(),
+                pending = self.pending(),
+            );
+        }
         format!(
             "BEGIN
     PERFORM lead_score_internal._recomputed({name}, true);
@@ -2865,7 +2947,29 @@ WHERE s.k IS NULL OR e.k IS NULL
     /// each lead raised by one whose bound plus those points reaches the floor
     /// is ranked too. Each ranked lead is read by key, so the work grows with
     /// $3, the pending events and the adjusted leads, not with all leads.
+    ///
+    /// A lead with a recompute marker ([`Self::marks`]) can have any score:
+    /// its marker adds no bound (infinity), so it is always ranked, recomputed
+    /// from the activity table.
     fn top_leads_query(&self) -> String {
+        let (event_bound, ps_rc, ps_m, merged_state) = if self.marks() {
+            (
+                "CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(b.bound, 0) END",
+                ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc",
+                " CROSS JOIN m",
+                format!(
+                    "CASE WHEN ps.rc THEN {} ELSE lead_score_internal._live_merge(s.state, ps.st) END",
+                    self.read_state("ps.lead_key", "m.id", "m.version", "m.landmark")
+                ),
+            )
+        } else {
+            (
+                "coalesce(b.bound, 0)",
+                "",
+                "",
+                "lead_score_internal._live_merge(s.state, ps.st)".to_string(),
+            )
+        };
         format!(
             "WITH m AS MATERIALIZED (
     SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
@@ -2875,7 +2979,7 @@ adj AS MATERIALIZED ({adj}),
 -- What each lead's pending events can add: per event, the points of every
 -- positive rule for its type (lead_score_core::live::event_bound).
 pb AS MATERIALIZED (
-    SELECT p.lead_key, pg_catalog.sum(coalesce(b.bound, 0)) AS extra
+    SELECT p.lead_key, pg_catalog.sum({event_bound}) AS extra
     FROM {pending} p
     LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e) b
            ON b.event_type = p.event_type
@@ -2917,13 +3021,13 @@ raised AS (
     {raised_score}
     WHERE $2 OR NOT x.disqualified),
 ps AS (
-    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st
+    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st{ps_rc}
     FROM {pending} p CROSS JOIN m
     WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
     GROUP BY p.lead_key),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ps
+    FROM ps{ps_m}
     LEFT JOIN adj ON adj.lead_key = {pskey}
     {merged_score}
     WHERE $2 OR NOT x.disqualified),
@@ -2943,9 +3047,12 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             stored_score = self.score_by_key("i.lead_key", "s.state", "coalesce(adj.points, 0::pg_catalog.float8)"),
             merged_score = self.score_by_key(
                 "ps.lead_key",
-                "lead_score_internal._live_merge(s.state, ps.st)",
+                &merged_state,
                 "coalesce(adj.points, 0::pg_catalog.float8)"
             ),
+            event_bound = event_bound,
+            ps_rc = ps_rc,
+            ps_m = ps_m,
             raised_score = self.score_by_key("ac.lead_key", "s.state", "ac.points"),
             adj_key = self.key_of_text("adj.lead_key"),
             ikey = text_of("i.lead_key", self.lead_key.text),
@@ -3326,13 +3433,24 @@ pub fn lock_exclusive(attachment: &str) -> String {
 
 /// A query of one live delta per lead from an attachment's pending events,
 /// for readers: the merged view and `top_leads`.
-pub fn pending_states(attachment: &str, properties: usize) -> String {
+///
+/// With `marks` ([`Attachment::marks`]), also whether the lead has a
+/// recompute marker (`rc`) and the model and landmark to recompute it with.
+pub fn pending_states(attachment: &str, properties: usize, marks: bool) -> String {
+    let (rc, group) = if marks {
+        (
+            ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc, k.id, k.current_version, k.landmark",
+            ", k.id, k.current_version, k.landmark",
+        )
+    } else {
+        ("", "")
+    };
     format!(
-        "SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at{}) AS st
+        "SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at{}) AS st{rc}
 FROM {} p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = {}) k
-GROUP BY p.lead_key",
+GROUP BY p.lead_key{group}",
         pending_props(properties, |i| format!("p.p{i}")),
         internal(&names::pending(attachment)),
         literal(attachment)

@@ -38,14 +38,14 @@ CREATE VIEW "lead_score_internal"."live_columns" AS SELECT l."person_id" AS c1, 
 -- live_merged
 CREATE VIEW "lead_score_internal"."live_merged" AS
 SELECT s.lead_key,
-       CASE WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,
+       CASE WHEN d.rc THEN (lead_score_internal._read_states('live', ARRAY[s.lead_key], d.id, d.current_version, d.landmark))[1] WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,
        s.fit, s.disqualified_by, s.predictive
 FROM "lead_score_internal"."live_scores" s
-LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1) AS st
+LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc, k.id, k.current_version, k.landmark
 FROM "lead_score_internal"."live_pending" p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'live') k
-GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
+GROUP BY p.lead_key, k.id, k.current_version, k.landmark) d ON d.lead_key = s.lead_key;
 
 -- live_current
 CREATE VIEW "lead_score"."live_current" AS
@@ -151,10 +151,10 @@ BEGIN
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
     moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN (lead_score_internal._read_states(''live'', ARRAY[s.lead_key], v_model_id, v_version, v_landmark))[1] ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -189,10 +189,11 @@ BEGIN
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
     moved AS (DELETE FROM "lead_score_internal"."live_pending" p USING locked l WHERE p.ctid = ANY (tids) AND p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
+    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) a)
+        UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN (lead_score_internal._read_states(''live'', ARRAY[s.lead_key], v_model_id, v_version, v_landmark))[1] ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -320,9 +321,13 @@ CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING
 -- live__act_upd
 CREATE FUNCTION "lead_score_internal"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'BEGIN
-    PERFORM lead_score_internal._recomputed(''live'', true);
-    PERFORM "lead_score_internal"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
+AS 'DECLARE
+    v_tids pg_catalog.tid[];
+BEGIN
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
+    WITH m AS (INSERT INTO "lead_score_internal"."live_pending" (lead_key) SELECT DISTINCT q.k FROM (SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL RETURNING ctid)
+    SELECT pg_catalog.array_agg(m.ctid) INTO v_tids FROM m;
+    PERFORM lead_score_internal._fold_at_commit(''live'', v_tids);
     RETURN NULL;
 END
 ';
@@ -333,9 +338,13 @@ CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING
 -- live__act_del
 CREATE FUNCTION "lead_score_internal"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'BEGIN
-    PERFORM lead_score_internal._recomputed(''live'', true);
-    PERFORM "lead_score_internal"."live__recompute"(ARRAY(SELECT o."person" FROM old_rows o));
+AS 'DECLARE
+    v_tids pg_catalog.tid[];
+BEGIN
+    LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
+    WITH m AS (INSERT INTO "lead_score_internal"."live_pending" (lead_key) SELECT DISTINCT q.k FROM (SELECT o."person" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL RETURNING ctid)
+    SELECT pg_catalog.array_agg(m.ctid) INTO v_tids FROM m;
+    PERFORM lead_score_internal._fold_at_commit(''live'', v_tids);
     RETURN NULL;
 END
 ';
@@ -796,7 +805,7 @@ adj AS MATERIALIZED (SELECT j.lead_key, lead_score_internal._adjustment_points(j
 -- What each lead's pending events can add: per event, the points of every
 -- positive rule for its type (lead_score_core::live::event_bound).
 pb AS MATERIALIZED (
-    SELECT p.lead_key, pg_catalog.sum(coalesce(b.bound, 0)) AS extra
+    SELECT p.lead_key, pg_catalog.sum(CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(b.bound, 0) END) AS extra
     FROM "lead_score_internal"."live_pending" p
     LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e) b
            ON b.event_type = p.event_type
@@ -842,17 +851,17 @@ raised AS (
     CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ps AS (
-    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1) AS st
+    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
     FROM "lead_score_internal"."live_pending" p CROSS JOIN m
     WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
     GROUP BY p.lead_key),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ps
+    FROM ps CROSS JOIN m
     LEFT JOIN adj ON adj.lead_key = (ps.lead_key)::text
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."live_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score_internal._live_score(lead_score_internal._live_merge(s.state, ps.st), s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN ps.rc THEN (lead_score_internal._read_states('live', ARRAY[ps.lead_key], m.id, m.version, m.landmark))[1] ELSE lead_score_internal._live_merge(s.state, ps.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
     SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
