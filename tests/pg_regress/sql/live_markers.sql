@@ -63,12 +63,12 @@ COMMIT;
 -- 2. The sync commit folded its marker (recomputing lead 2 and alerting on its
 -- demo request); the deferred marker waits for tick(), which does the same.
 SELECT * FROM mk.pending ORDER BY mode, lead_key;
-SELECT attachment, lead_key, kind, detail FROM lead_score.alerts ORDER BY id;
+SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment LIKE 'mk%' ORDER BY id;
 SELECT lead_score.tick() AS alerts_sent;
 SELECT * FROM mk.pending ORDER BY mode, lead_key;
-SELECT attachment, lead_key, kind, detail FROM lead_score.alerts ORDER BY id;
+SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment LIKE 'mk%' ORDER BY id;
 SELECT round(total::numeric, 3) AS stored_total FROM lead_score_internal.mk_deferred_scores WHERE lead_key = 2;
-DELETE FROM lead_score.alerts;
+DELETE FROM lead_score.alerts WHERE attachment LIKE 'mk%';
 
 -- 3. A lead's new events and its marker: readers recompute the lead from the
 -- table, which holds the new events too, so nothing counts twice; a fold that
@@ -101,7 +101,7 @@ UPDATE mk.events SET occurred_at = occurred_at - interval '1 hour' WHERE lead_id
 SELECT lead_key, round(total::numeric, 3) AS total FROM lead_score.top_leads('mk_deferred', 3);
 SELECT lead_key, round(total::numeric, 3) AS total FROM lead_score.mk_deferred_current ORDER BY total DESC, lead_key;
 SELECT lead_score.tick() >= 0 AS ticked;
-DELETE FROM lead_score.alerts;
+DELETE FROM lead_score.alerts WHERE attachment LIKE 'mk%';
 
 -- 5. Readers recompute a marked lead as the activity table's owner, through
 -- lead_score_internal._read_states, which anyone who may read the attachment's
@@ -135,4 +135,4 @@ SELECT lead_score.detach('mk_sync');
 SELECT lead_score.detach('mk_deferred');
 DROP SCHEMA mk CASCADE;
 SELECT lead_score.drop_model('live');
-DELETE FROM lead_score.alerts;
+DELETE FROM lead_score.alerts WHERE attachment LIKE 'mk%';

@@ -698,6 +698,14 @@ impl Attachment {
             literal(&self.name)
         )
     }
+    /// `(k, st)` rows: the recomputed state of each key `keys` (an array
+    /// query, given twice, in one order) selects, read in one batch.
+    fn read_states_rows(&self, keys: &str, model: &str, version: &str, landmark: &str) -> String {
+        format!(
+            "ROWS FROM (pg_catalog.unnest({keys}), pg_catalog.unnest(lead_score_internal._read_states({}, {keys}, {model}, {version}, {landmark}))) AS t(k, st)",
+            literal(&self.name)
+        )
+    }
     fn commit_fold_fn(&self) -> String {
         internal(&names::commit_fold(&self.name))
     }
@@ -1712,7 +1720,7 @@ END
     /// a lead, and its marker's fold replaces the row.
     fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
-        let (delta, replace, rc, recompute) = if self.marks() {
+        let (delta, replace, rc, recompute, read, join) = if self.marks() {
             let more = if moved_rows.is_empty() {
                 String::new()
             } else {
@@ -1721,17 +1729,26 @@ END
                     self.pending()
                 )
             };
+            // The marked leads, recomputed in one read of their activities.
+            let read = format!(
+                "\n    r AS (SELECT t.k, t.st FROM {}),",
+                self.read_states_rows(
+                    "ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)",
+                    "v_model_id",
+                    "v_version",
+                    "v_landmark"
+                )
+            );
             (
-                format!(
-                    "CASE WHEN d.rc THEN {} ELSE d.st END",
-                    self.read_state("s.lead_key", "v_model_id", "v_version", "v_landmark")
-                ),
+                "CASE WHEN d.rc THEN r.st ELSE d.st END",
                 "d.rc",
                 ", pg_catalog.bool_or(m.occurred_at IS NULL) AS rc",
                 more,
+                read,
+                " LEFT JOIN r ON r.k = d.k",
             )
         } else {
-            ("d.st".to_string(), "false", "", String::new())
+            ("d.st", "false", "", String::new(), String::new(), "")
         };
         let apply = format!("lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})");
         format!(
@@ -1741,10 +1758,10 @@ END
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
     moved AS (DELETE FROM {pending} p USING locked l WHERE {moved_rows}p.lead_key = l.lead_key RETURNING p.*),{recompute}
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
-          FROM moved m GROUP BY m.lead_key),
+          FROM moved m GROUP BY m.lead_key),{read}
     up AS (
         UPDATE {scores} s SET {set}
-        FROM d WHERE s.lead_key = d.k
+        FROM d{join} WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT {emit} INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;",
@@ -2956,17 +2973,23 @@ WHERE s.k IS NULL OR e.k IS NULL
             (
                 "CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(b.bound, 0) END",
                 ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc",
-                " CROSS JOIN m",
                 format!(
-                    "CASE WHEN ps.rc THEN {} ELSE lead_score_internal._live_merge(s.state, ps.st) END",
-                    self.read_state("ps.lead_key", "m.id", "m.version", "m.landmark")
+                    " LEFT JOIN (SELECT t.k, t.st FROM m, {}) rs ON rs.k = ps.lead_key",
+                    self.read_states_rows(
+                        "ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)",
+                        "m.id",
+                        "m.version",
+                        "m.landmark"
+                    )
                 ),
+                "CASE WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END"
+                    .to_string(),
             )
         } else {
             (
                 "coalesce(b.bound, 0)",
                 "",
-                "",
+                String::new(),
                 "lead_score_internal._live_merge(s.state, ps.st)".to_string(),
             )
         };

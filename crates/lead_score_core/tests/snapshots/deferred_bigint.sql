@@ -152,9 +152,10 @@ BEGIN
     moved AS (DELETE FROM "lead_score_internal"."bench_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''bench'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k), v_model_id, v_version, v_landmark))) AS t(k, st)),
     up AS (
-        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN (lead_score_internal._read_states(''bench'', ARRAY[s.lead_key], v_model_id, v_version, v_landmark))[1] ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
-        FROM d WHERE s.lead_key = d.k
+        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
+        FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -191,9 +192,10 @@ BEGIN
     more AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''bench'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k), v_model_id, v_version, v_landmark))) AS t(k, st)),
     up AS (
-        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN (lead_score_internal._read_states(''bench'', ARRAY[s.lead_key], v_model_id, v_version, v_landmark))[1] ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
-        FROM d WHERE s.lead_key = d.k
+        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
+        FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -734,11 +736,11 @@ ps AS (
     GROUP BY p.lead_key),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ps CROSS JOIN m
+    FROM ps LEFT JOIN (SELECT t.k, t.st FROM m, ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('bench', ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key), m.id, m.version, m.landmark))) AS t(k, st)) rs ON rs.k = ps.lead_key
     LEFT JOIN adj ON adj.lead_key = (ps.lead_key)::text
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."bench_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN ps.rc THEN (lead_score_internal._read_states('bench', ARRAY[ps.lead_key], m.id, m.version, m.landmark))[1] ELSE lead_score_internal._live_merge(s.state, ps.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
     SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
