@@ -48,7 +48,7 @@ pub fn now() -> i64 {
 
 /// Microseconds since 2000-01-01 now (or the mock): the wall clock, not the
 /// transaction's start.
-fn clock() -> i64 {
+pub fn clock() -> i64 {
     #[cfg(feature = "mock_clock")]
     if MOCK_NOW.get().is_some_and(|m| !m.as_bytes().is_empty()) {
         return now();

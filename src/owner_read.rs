@@ -106,8 +106,10 @@ fn select_keys(
 
 /// `_owner_states(attachment, keys anyarray, model_id, version, landmark, now)`:
 /// one live delta per key of `keys`, in order, from the lead's activities (NULL
-/// for a lead with none). An event dated after `now` counts as of `now`, as in
-/// the insert triggers; one with no time does not count, as in the aggregates.
+/// for a lead with none). An event dated after `now`, or after the clock if
+/// later (a row another transaction wrote since this one began), counts as of
+/// that time, as in the insert triggers; one with no time does not count, as
+/// in the aggregates.
 ///
 /// Volatile, not stable: the planner evaluates stable functions with known
 /// arguments while estimating (here, the length of the array `unnest` gets),
@@ -212,7 +214,14 @@ impl<'a> StateReader<'a> {
     fn states(&self, latest: bool) -> Vec<Option<Vec<u8>>> {
         let model = &self.compiled.model;
         let props = model.engagement.properties.len();
-        let (n, now, key) = (self.n, self.now, self.key);
+        // An event dated after its write counts as of the write. A read from
+        // the table cannot know when each row was written, only that every row
+        // its snapshot sees was written before now by the clock; a transaction
+        // older than the writer's (a commit fold, tick(), a lead created while
+        // others write) would count a row written since it began as if dated at
+        // its own start, for less than the aggregates give it.
+        let now = self.now.max(crate::clock::clock());
+        let (n, key) = (self.n, self.key);
         let mut states: Vec<Option<Vec<u8>>> = vec![None; n];
         run_as(self.owner, || {
             // tick() and a large commit's fold turn nested loops off for their
