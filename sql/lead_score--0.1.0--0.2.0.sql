@@ -1356,8 +1356,11 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wr
 -- Activity updates and deletes append a recompute marker to the pending table
 -- rather than rewrite the lead's score row in the statement; readers and folds
 -- recompute a marked lead from the activity table with this (src/owner_read.rs).
-CREATE FUNCTION lead_score_internal."_read_states"("attachment" TEXT, "keys" anyarray, "model_id" bigint, "version" INT, "landmark" timestamp with time zone) RETURNS bytea[]
+CREATE FUNCTION lead_score_internal."_read_states"("attachment" TEXT, "keys" anyarray) RETURNS bytea[]
 STABLE STRICT PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'read_states_wrapper';
+-- tick() runs an attachment's fold as its caller, an admin; a fold that
+-- recomputes marked leads takes the activity table's lock first.
+GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_admin;
 
 -- Reads of a marked lead recompute it through SPI, which a parallel query may
 -- not run: the functions that read the current views are parallel unsafe.

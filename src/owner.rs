@@ -21,12 +21,21 @@ use pgrx::PgSqlErrorCode;
 
 /// The role that owns the extension (and every object `attach` creates).
 pub fn extension_owner() -> pg_sys::Oid {
-    let owner = Spi::get_one::<pg_sys::Oid>(
-        "SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'lead_score'",
-    );
+    // A read-only query: pgrx's Spi::get_one would assign a transaction id,
+    // which a reader on a hot standby cannot (src/owner_read.rs reads with it).
+    // SAFETY: no arguments.
+    let row = unsafe {
+        crate::catalog::query_row(
+            c"SELECT e.extowner::pg_catalog.text FROM pg_catalog.pg_extension e WHERE e.extname = 'lead_score'",
+            &[],
+        )
+    };
+    let owner = row
+        .and_then(|r| r.into_iter().next().flatten())
+        .and_then(|o| o.parse::<u32>().ok());
     match owner {
-        Ok(Some(o)) => o,
-        _ => raise_code(
+        Some(o) => pg_sys::Oid::from(o),
+        None => raise_code(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             "lead_score: the extension is not installed in this database",
         ),

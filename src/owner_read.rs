@@ -21,19 +21,27 @@ use pgrx::PgSqlErrorCode;
 
 /// The owner of an attachment's activity table.
 fn activities_owner(attachment: &str) -> pg_sys::Oid {
-    let owner = Spi::get_one_with_args::<pg_sys::Oid>(
-        // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
-        &format!(
-            "SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = \
-             (SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities) \
-              FROM {} a WHERE a.name = $1)",
-            crate::citus::config_table("attachments")
-        ),
-        &[attachment.into()],
-    );
+    // A read-only query (pgrx's Spi::get_one would assign a transaction id,
+    // which a read on a hot standby cannot).
+    let query = std::ffi::CString::new(format!(
+        "SELECT c.relowner::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.oid = \
+         (SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities) \
+          FROM {} a WHERE a.name = $1)",
+        crate::citus::config_table("attachments")
+    ))
+    .unwrap_or_default();
+    let name = std::ffi::CString::new(attachment).unwrap_or_default();
+    // SAFETY: the one argument is a text datum, as $1 is; it lives until the call returns.
+    let row = unsafe {
+        let text = pg_sys::cstring_to_text(name.as_ptr());
+        crate::catalog::query_row(&query, &[(pg_sys::TEXTOID, pg_sys::Datum::from(text))])
+    };
+    let owner = row
+        .and_then(|r| r.into_iter().next().flatten())
+        .and_then(|o| o.parse::<u32>().ok());
     match owner {
-        Ok(Some(o)) => o,
-        _ => raise_code(
+        Some(o) => pg_sys::Oid::from(o),
+        None => raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score attachment \"{attachment}\" does not exist"),
         ),
@@ -298,6 +306,8 @@ fn may_read_scores(attachment: &str) -> bool {
     [
         (c"lead_score", names::current(attachment)),
         (internal, names::merged(attachment)),
+        (internal, names::scores(attachment)),
+        (c"lead_score", "current_scores".to_string()),
     ]
     .into_iter()
     .any(|(schema, name)| {
@@ -322,19 +332,22 @@ fn may_read_scores(attachment: &str) -> bool {
     })
 }
 
-/// `_read_states(attachment, keys anyarray, model_id, version, landmark)`:
-/// one live state per key, in order, from the lead's activities as the
-/// statement's snapshot sees them (an empty state for a lead with none).
+/// `_read_states(attachment, keys anyarray)`: one live state per key, in
+/// order, from the lead's activities as the statement's snapshot sees them (an
+/// empty state for a lead with none), for the attachment's current model and
+/// landmark.
 ///
 /// What readers and folds use for a lead whose pending rows include a
 /// recompute marker (an activity update or delete): its score row is stale
 /// until a fold recomputes it, so every reader recomputes it from the table,
 /// with its own snapshot, and ignores its pending events (the table holds
-/// them). Run as the activity table's owner, as `_owner_states`; callable by
-/// whoever may read the attachment's scores (its current or merged view), as
-/// the views that call it are. Stable: one snapshot, no writes. Parallel
-/// unsafe: it switches user and reads through SPI (pgrx's SPI reads assign a
-/// transaction id, which a parallel operation may not), so a query over a
+/// them). Run as the activity table's owner, as `_owner_states`, after
+/// checking that the caller may read the attachment's scores (its current or
+/// merged view, its score table, or `lead_score.current_scores`, as the views
+/// that call it are read) and that `keys` are of the attachment's key type (so
+/// no cast or operator of the caller's choosing runs as the owner). Stable:
+/// one snapshot, no writes, no transaction id (it works on a hot standby).
+/// Parallel unsafe: it switches user and reads through SPI, so a query over a
 /// current view runs serially.
 #[pg_extern(
     name = "_read_states",
@@ -343,31 +356,59 @@ fn may_read_scores(attachment: &str) -> bool {
     strict,
     parallel_unsafe
 )]
-fn read_states(
-    attachment: &str,
-    keys: pgrx::AnyArray,
-    model_id: i64,
-    version: i32,
-    landmark: TimestampWithTimeZone,
-) -> Vec<Vec<u8>> {
+fn read_states(attachment: &str, keys: pgrx::AnyArray) -> Vec<Vec<u8>> {
+    if (&keys).into_iter().next().is_none() {
+        return Vec::new();
+    }
     if !may_read_scores(attachment) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("permission denied for the scores of lead_score attachment \"{attachment}\""),
         );
     }
-    let key = LiveKey {
-        model_id,
-        version,
-        landmark: i64::from(landmark),
-    };
+    let now = crate::clock::now();
     // The attachment and model are read as the extension's owner: a reader
     // needs no rights on lead_score's catalog beyond the view it reads.
-    let now = crate::clock::now();
     let reader = crate::owner::run_as(crate::owner::extension_owner(), || {
-        StateReader::new(attachment, &keys, key, now)
+        let att = crate::attach::load(attachment, false);
+        // SAFETY: the element type of a valid array type oid (InvalidOid if none).
+        let element = unsafe { pg_sys::get_element_type(keys.oid()) };
+        if element == pg_sys::InvalidOid || element != type_oid(&att.key_type) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!(
+                    "_read_states: keys must be an array of attachment \"{attachment}\"'s key type"
+                ),
+            );
+        }
+        let query = std::ffi::CString::new(crate::layout::for_catalog(
+            "SELECT m.id::pg_catalog.text, m.current_version::pg_catalog.text, \
+             (EXTRACT(EPOCH FROM a.landmark - '2000-01-01 00:00:00+00'::pg_catalog.timestamptz) * 1000000)::pg_catalog.int8::pg_catalog.text \
+             FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = $1",
+        ).as_ref())
+        .unwrap_or_default();
+        let name = std::ffi::CString::new(attachment).unwrap_or_default();
+        // SAFETY: the one argument is a text datum, as $1 is.
+        let row = unsafe {
+            let text = pg_sys::cstring_to_text(name.as_ptr());
+            crate::catalog::query_row(&query, &[(pg_sys::TEXTOID, pg_sys::Datum::from(text))])
+        };
+        let field =
+            |i: usize| -> Option<i64> { row.as_ref()?.get(i)?.as_deref()?.parse::<i64>().ok() };
+        let (Some(model_id), Some(version), Some(landmark)) = (field(0), field(1), field(2)) else {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("lead_score attachment \"{attachment}\" does not exist"),
+            );
+        };
+        let key = LiveKey {
+            model_id,
+            version: version as i32,
+            landmark,
+        };
+        StateReader::new(attachment, &keys, key, now).map(|r| (r, key))
     });
-    let Some(read) = reader else {
+    let Some((read, key)) = reader else {
         return Vec::new();
     };
     let model = &read.compiled.model;
@@ -375,6 +416,31 @@ fn read_states(
         .into_iter()
         .map(|s| s.unwrap_or_else(|| new_live(model, key)))
         .collect()
+}
+
+/// The oid of a type named `q` (schema-qualified), by syscache.
+fn type_oid(q: &lead_score_core::sqlgen::Qualified) -> pg_sys::Oid {
+    let (Ok(schema), Ok(name)) = (
+        std::ffi::CString::new(q.schema.as_str()),
+        std::ffi::CString::new(q.name.as_str()),
+    ) else {
+        return pg_sys::InvalidOid;
+    };
+    // SAFETY: syscache lookups by NUL-terminated names (missing_ok for the schema).
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
+        if nsp == pg_sys::InvalidOid {
+            return pg_sys::InvalidOid;
+        }
+        pg_sys::GetSysCacheOid(
+            pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
+            pg_sys::Anum_pg_type_oid as pg_sys::AttrNumber,
+            pg_sys::Datum::from(name.as_ptr()),
+            pg_sys::Datum::from(nsp),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    }
 }
 
 /// `_lock_activities(attachment)`: takes an attachment's activity table in

@@ -691,18 +691,18 @@ impl Attachment {
         !self.sync_in_statement && self.placement.is_none()
     }
     /// The recomputed state of the lead keyed `key` (an expression over a
-    /// score row), for readers and folds of a marked lead.
-    fn read_state(&self, key: &str, model: &str, version: &str, landmark: &str) -> String {
+    /// score row), for readers of a marked lead.
+    fn read_state(&self, key: &str) -> String {
         format!(
-            "(lead_score_internal._read_states({}, ARRAY[{key}], {model}, {version}, {landmark}))[1]",
+            "(lead_score_internal._read_states({}, ARRAY[{key}]))[1]",
             literal(&self.name)
         )
     }
     /// `(k, st)` rows: the recomputed state of each key `keys` (an array
     /// query, given twice, in one order) selects, read in one batch.
-    fn read_states_rows(&self, keys: &str, model: &str, version: &str, landmark: &str) -> String {
+    fn read_states_rows(&self, keys: &str) -> String {
         format!(
-            "ROWS FROM (pg_catalog.unnest({keys}), pg_catalog.unnest(lead_score_internal._read_states({}, {keys}, {model}, {version}, {landmark}))) AS t(k, st)",
+            "ROWS FROM (pg_catalog.unnest({keys}), pg_catalog.unnest(lead_score_internal._read_states({}, {keys}))) AS t(k, st)",
             literal(&self.name)
         )
     }
@@ -958,7 +958,7 @@ impl Attachment {
                 if self.marks() {
                     format!(
                         "WHEN d.rc THEN {} ",
-                        self.read_state("s.lead_key", "d.id", "d.current_version", "d.landmark")
+                        self.read_state("s.lead_key")
                     )
                 } else {
                     String::new()
@@ -1629,7 +1629,7 @@ impl Attachment {
     RETURN v_count;
 END
 ",
-            preamble = self.preamble(&[("v_count", "bigint".into())]),
+            preamble = self.fold_preamble(&[("v_count", "bigint".into())]),
             fold = self.fold_statement(
                 "keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))",
                 ""
@@ -1704,6 +1704,19 @@ END
         )
     }
 
+    /// A fold's preamble. Where it may recompute marked leads
+    /// ([`Self::marks`]), it reads the activity table, so it takes that
+    /// table's lock first, as lead triggers do (one lock order: the user's
+    /// tables first), and declares `v_locked`, the keys whose score rows it holds.
+    fn fold_preamble(&self, extra: &[(&str, String)]) -> String {
+        if !self.marks() {
+            return self.preamble(extra);
+        }
+        let mut extra = extra.to_vec();
+        extra.push(("v_locked", format!("{}[]", self.key_type())));
+        self.preamble_reading_activities(&extra)
+    }
+
     /// The statement of a fold, into `v_count` (the alerts sent): the pending
     /// rows `rows` selects, of the leads whose score rows it can lock without
     /// waiting, deleted (those `moved_rows` also selects, a condition ending in
@@ -1732,12 +1745,7 @@ END
             // The marked leads, recomputed in one read of their activities.
             let read = format!(
                 "\n    r AS (SELECT t.k, t.st FROM {}),",
-                self.read_states_rows(
-                    "ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)",
-                    "v_model_id",
-                    "v_version",
-                    "v_landmark"
-                )
+                self.read_states_rows("ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)")
             );
             (
                 "CASE WHEN d.rc THEN r.st ELSE d.st END",
@@ -1751,6 +1759,31 @@ END
             ("d.st", "false", "", String::new(), String::new(), "")
         };
         let apply = format!("lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})");
+        if self.marks() {
+            // The rows are locked first, in a statement of their own: the next
+            // one takes a new snapshot (READ COMMITTED), which sees every version
+            // of them committed before they were locked, so a recompute from the
+            // activity table never replaces a newer row with an older state.
+            return format!(
+                "v_locked := ARRAY(
+        SELECT s.lead_key FROM {scores} s
+        WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),{recompute}
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
+          FROM moved m GROUP BY m.lead_key),{read}
+    up AS (
+        UPDATE {scores} s SET {set}
+        FROM d{join} WHERE s.lead_key = d.k
+        RETURNING s.lead_key, s.total, s.last_alerts)
+    SELECT {emit} INTO STRICT v_count
+    FROM up u WHERE u.last_alerts IS NOT NULL;",
+                scores = self.scores(),
+                pending = self.pending(),
+                set = self.set_applied(&apply),
+                emit = self.emit_alerts("u"),
+            );
+        }
         format!(
             "WITH locked AS (
         SELECT s.lead_key FROM {scores} s
@@ -1802,7 +1835,7 @@ END
     RETURN v_count;
 END
 ",
-            preamble = self.preamble(&[
+            preamble = self.fold_preamble(&[
                 ("v_count", "bigint".into()),
                 ("v_settings", "text[]".into()),
             ]),
@@ -2974,12 +3007,9 @@ WHERE s.k IS NULL OR e.k IS NULL
                 "CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(b.bound, 0) END",
                 ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc",
                 format!(
-                    " LEFT JOIN (SELECT t.k, t.st FROM m, {}) rs ON rs.k = ps.lead_key",
+                    " LEFT JOIN (SELECT t.k, t.st FROM {}) rs ON rs.k = ps.lead_key",
                     self.read_states_rows(
-                        "ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)",
-                        "m.id",
-                        "m.version",
-                        "m.landmark"
+                        "ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)"
                     )
                 ),
                 "CASE WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END"
@@ -3458,22 +3488,19 @@ pub fn lock_exclusive(attachment: &str) -> String {
 /// for readers: the merged view and `top_leads`.
 ///
 /// With `marks` ([`Attachment::marks`]), also whether the lead has a
-/// recompute marker (`rc`) and the model and landmark to recompute it with.
+/// recompute marker (`rc`).
 pub fn pending_states(attachment: &str, properties: usize, marks: bool) -> String {
-    let (rc, group) = if marks {
-        (
-            ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc, k.id, k.current_version, k.landmark",
-            ", k.id, k.current_version, k.landmark",
-        )
+    let rc = if marks {
+        ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc"
     } else {
-        ("", "")
+        ""
     };
     format!(
         "SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at{}) AS st{rc}
 FROM {} p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = {}) k
-GROUP BY p.lead_key{group}",
+GROUP BY p.lead_key",
         pending_props(properties, |i| format!("p.p{i}")),
         internal(&names::pending(attachment)),
         literal(attachment)

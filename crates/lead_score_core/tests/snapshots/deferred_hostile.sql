@@ -38,14 +38,14 @@ CREATE VIEW "lead_score_internal"."evil_columns" AS SELECT l."x$body$; COPY (SEL
 -- evil_merged
 CREATE VIEW "lead_score_internal"."evil_merged" AS
 SELECT s.lead_key,
-       CASE WHEN d.rc THEN (lead_score_internal._read_states('evil', ARRAY[s.lead_key], d.id, d.current_version, d.landmark))[1] WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,
+       CASE WHEN d.rc THEN (lead_score_internal._read_states('evil', ARRAY[s.lead_key]))[1] WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,
        s.fit, s.disqualified_by, s.predictive
 FROM "lead_score_internal"."evil_scores" s
-LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc, k.id, k.current_version, k.landmark
+LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
 FROM "lead_score_internal"."evil_pending" p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'evil') k
-GROUP BY p.lead_key, k.id, k.current_version, k.landmark) d ON d.lead_key = s.lead_key;
+GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 
 -- evil_current
 CREATE VIEW "lead_score"."evil_current" AS
@@ -142,18 +142,20 @@ AS E'DECLARE
     v_model_id bigint;
     v_version integer;
     v_count bigint;
+    v_locked "crm"."lead key"[];
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''evil'');
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
-    WITH locked AS (
+    v_locked := ARRAY(
         SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."evil_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
-        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM "lead_score_internal"."evil_pending" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    WITH moved AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k), v_model_id, v_version, v_landmark))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
@@ -174,7 +176,9 @@ AS E'DECLARE
     v_version integer;
     v_count bigint;
     v_settings text[];
+    v_locked "crm"."lead key"[];
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''evil'');
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
@@ -185,15 +189,15 @@ BEGIN
             v_count := "lead_score_internal"."evil__fold"();
             PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
         ELSE
-            WITH locked AS (
+            v_locked := ARRAY(
         SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (tids))
-        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM "lead_score_internal"."evil_pending" p USING locked l WHERE p.ctid = ANY (tids) AND p.lead_key = l.lead_key RETURNING p.*),
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    WITH moved AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     more AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k), v_model_id, v_version, v_landmark))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now FROM lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
@@ -851,7 +855,7 @@ ps AS (
     GROUP BY p.lead_key),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ps LEFT JOIN (SELECT t.k, t.st FROM m, ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('evil', ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key), m.id, m.version, m.landmark))) AS t(k, st)) rs ON rs.k = ps.lead_key
+    FROM ps LEFT JOIN (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('evil', ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)))) AS t(k, st)) rs ON rs.k = ps.lead_key
     LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', ps.lead_key)
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."evil_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
