@@ -1738,7 +1738,7 @@ END
                 String::new()
             } else {
                 format!(
-                    "\n    more AS (DELETE FROM {} p WHERE p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),",
+                    "\n    more AS (DELETE FROM {} p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),",
                     self.pending()
                 )
             };
@@ -1826,8 +1826,8 @@ END
             PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
             v_count := {fold_fn}();
             PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true);
-        ELSE
-            {some}
+        ELSE{tid_scans_on}
+            {some}{tid_scans_off}
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
@@ -1841,6 +1841,21 @@ END
             ]),
             fold_fn = self.fold_fn(),
             some = self.fold_statement("p.ctid = ANY (tids)", "p.ctid = ANY (tids) AND "),
+            // The pending table's statistics say little (rows come and go by
+            // the thousand between autovacuums, and a busy sync attachment's
+            // table is mostly dead rows): its rows are found by ctid, never by
+            // a scan of it. Where the fold is two statements, the planner is
+            // told so.
+            tid_scans_on = if self.marks() {
+                "\n            v_settings := ARRAY[pg_catalog.current_setting('enable_seqscan')];\n            PERFORM pg_catalog.set_config('enable_seqscan', 'off', true);"
+            } else {
+                ""
+            },
+            tid_scans_off = if self.marks() {
+                "\n            PERFORM pg_catalog.set_config('enable_seqscan', v_settings[1], true);"
+            } else {
+                ""
+            },
         );
         let mut f = self.function(
             &names::commit_fold(&self.name),

@@ -189,12 +189,14 @@ BEGIN
             v_count := "lead_score_internal"."evil__fold"();
             PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
         ELSE
+            v_settings := ARRAY[pg_catalog.current_setting(''enable_seqscan'')];
+            PERFORM pg_catalog.set_config(''enable_seqscan'', ''off'', true);
             v_locked := ARRAY(
         SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
     WITH moved AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    more AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
+    more AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)))) AS t(k, st)),
@@ -204,6 +206,7 @@ BEGIN
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
+            PERFORM pg_catalog.set_config(''enable_seqscan'', v_settings[1], true);
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
