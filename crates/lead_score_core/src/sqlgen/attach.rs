@@ -1759,37 +1759,33 @@ END
             ("d.st", "false", "", String::new(), String::new(), "")
         };
         let apply = format!("lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})");
-        if self.marks() {
+        let head = if self.marks() {
             // The rows are locked first, in a statement of their own: the next
             // one takes a new snapshot (READ COMMITTED), which sees every version
             // of them committed before they were locked, so a recompute from the
             // activity table never replaces a newer row with an older state.
-            return format!(
+            format!(
                 "v_locked := ARRAY(
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
-    WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),{recompute}
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
-          FROM moved m GROUP BY m.lead_key),{read}
-    up AS (
-        UPDATE {scores} s SET {set}
-        FROM d{join} WHERE s.lead_key = d.k
-        RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT {emit} INTO STRICT v_count
-    FROM up u WHERE u.last_alerts IS NOT NULL;",
+    WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),",
                 scores = self.scores(),
                 pending = self.pending(),
-                set = self.set_applied(&apply),
-                emit = self.emit_alerts("u"),
-            );
-        }
-        format!(
-            "WITH locked AS (
+            )
+        } else {
+            format!(
+                "WITH locked AS (
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
-    moved AS (DELETE FROM {pending} p USING locked l WHERE {moved_rows}p.lead_key = l.lead_key RETURNING p.*),{recompute}
+    moved AS (DELETE FROM {pending} p USING locked l WHERE {moved_rows}p.lead_key = l.lead_key RETURNING p.*),",
+                scores = self.scores(),
+                pending = self.pending(),
+            )
+        };
+        format!(
+            "{head}{recompute}
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
           FROM moved m GROUP BY m.lead_key),{read}
     up AS (
@@ -1799,7 +1795,6 @@ END
     SELECT {emit} INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;",
             scores = self.scores(),
-            pending = self.pending(),
             set = self.set_applied(&apply),
             emit = self.emit_alerts("u"),
         )
