@@ -1367,6 +1367,12 @@ GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_sco
 ALTER FUNCTION lead_score.current_score(text, anyelement) PARALLEL UNSAFE;
 ALTER FUNCTION lead_score.current_score(text, text) PARALLEL UNSAFE;
 
+-- tick() finds the rows whose classification time alone changed by their
+-- classification only (src/live.rs), not by their whole score.
+CREATE FUNCTION lead_score_internal."_live_crossed"("state" bytea, "fit" double precision, "disqualified_by" TEXT,
+    "mql" bool, "quadrant" TEXT, "hot_categories" TEXT[], "now" timestamp with time zone) RETURNS bool
+STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_crossed_wrapper';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

@@ -478,6 +478,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         // Before ALTER EXTENSION UPDATE from 0.1.0 there is no
         // _fold_at_commit: sync keeps 0.1.0's in-statement path (src/layout.rs).
         sync_in_statement: distributed || !crate::layout::updated(),
+        catalog_0_1: !crate::layout::updated(),
     }
 }
 

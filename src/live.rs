@@ -11,8 +11,8 @@ use crate::lead::{form_tuple, hot_categories, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
-    check_supported, classification_alerts, detect_bursts, live_add, live_key, live_len,
-    live_merge, new_live, rebase, Classified, LiveAt, LiveKey,
+    check_supported, classification_alerts, classify_at, detect_bursts, live_add, live_key,
+    live_len, live_merge, new_live, rebase, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Value};
 use pgrx::prelude::*;
@@ -394,6 +394,51 @@ pub unsafe extern "C-unwind" fn lead_score_live_score(
     // SAFETY: `desc` is the blessed descriptor of the declared result type,
     // lead_score.score, whose fields score_fields gives in order.
     unsafe { form_tuple(desc, &score_fields(&s, compiled.version)) }
+}
+
+/// `_live_crossed(state, fit, disqualified_by, mql, quadrant, hot_categories, now)`:
+/// whether a score row's stored classification differs from the one its state
+/// reads at `now` (`lead_score_core::live::classify_at`): the rows whose
+/// crossings time alone caused, which `tick()` rewrites and alerts on. A row
+/// with no stored classification has crossed. Only the classification, so
+/// a scan of every score row costs one decay and comparison per row.
+#[pg_extern(
+    name = "_live_crossed",
+    schema = "lead_score_internal",
+    stable,
+    parallel_safe
+)]
+fn live_crossed(
+    state: Option<&[u8]>,
+    fit: Option<f64>,
+    disqualified_by: Option<&str>,
+    mql: Option<bool>,
+    quadrant: Option<&str>,
+    hot_categories: Option<pgrx::Array<&str>>,
+    now: Option<pgrx::datum::TimestampWithTimeZone>,
+) -> Option<bool> {
+    let (state, now) = (state?, now?);
+    let compiled = model_of(state);
+    let next = classify_at(
+        &compiled.model,
+        state,
+        fit.unwrap_or(0.0),
+        disqualified_by.is_some(),
+        i64::from(now),
+    )
+    .or_raise();
+    let (Some(mql), Some(quadrant), Some(hot)) = (mql, quadrant, hot_categories) else {
+        return Some(true);
+    };
+    Some(
+        mql != next.mql
+            || quadrant != next.quadrant
+            || hot.len() != next.hot.len()
+            || hot
+                .iter()
+                .zip(&next.hot)
+                .any(|(h, n)| h != Some(n.as_str())),
+    )
 }
 
 v1_info!(pg_finfo_lead_score_live_apply);

@@ -527,6 +527,41 @@ pub struct Classified {
     pub hot: Vec<String>,
 }
 
+/// The classification a writer reads from a live state at `now` (after every
+/// event the state holds, as [`read_time`] gives it), for a lead of `fit`,
+/// disqualified or not: what `tick()` compares with the stored classification
+/// to find the crossings that time alone caused. The same as classifying
+/// [`Model::score`] of the state, without the rest of the score.
+pub fn classify_at(
+    model: &Model,
+    buf: &[u8],
+    fit: f64,
+    disqualified: bool,
+    now: i64,
+) -> Result<Classified> {
+    let at = read_time(model, buf, now, false)?;
+    let live = LiveAt::new(model, buf, at)?;
+    let mut categories = Vec::new();
+    let engagement = model.engagement.finalize(&live, &mut categories, &mut ());
+    let c = &model.classification;
+    Ok(Classified {
+        mql: c.is_mql(fit, engagement, disqualified),
+        quadrant: c
+            .quadrant(fit, engagement, disqualified)
+            .as_str()
+            .to_string(),
+        hot: model
+            .engagement
+            .categories
+            .iter()
+            .zip(&categories)
+            .enumerate()
+            .filter(|(i, (_, &score))| model.engagement.above_watermark(*i, score))
+            .map(|(_, (category, _))| category.name.clone())
+            .collect(),
+    })
+}
+
 /// One reason to alert sales.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertEvent {

@@ -4,10 +4,10 @@ mod common;
 use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
-    check_supported, classification_alerts, detect_bursts, live_add, live_merge, new_live, rebase,
-    Classified, LiveAt, LiveKey,
+    check_supported, classification_alerts, classify_at, detect_bursts, live_add, live_merge,
+    new_live, read_time, rebase, Classified, LiveAt, LiveKey,
 };
-use lead_score_core::{Model, Value};
+use lead_score_core::{FitOutcome, Model, Value};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -299,6 +299,35 @@ proptest! {
         let mut merged = fold(&evs[cut..]);
         live_merge(&m, &mut merged, &fold(&evs[..cut])).unwrap();
         prop_assert!((engagement_live(&m, &serial, NOW) - engagement_live(&m, &merged, NOW)).abs() < 1e-9);
+    }
+}
+
+proptest! {
+    /// What tick() compares (classify_at) is the classification of the whole
+    /// score, at every fit, disqualified or not, read before, at or after the
+    /// last event.
+    #[test]
+    fn classify_at_classifies_like_the_score(
+        evs in events(),
+        fit in 0.0f64..80.0,
+        disqualified in any::<bool>(),
+        read_back in -(30 * DAY)..(500 * DAY),
+    ) {
+        let m = live_model();
+        let mut live = new_live(&m, lkey(NOW - 100 * DAY));
+        for &(e, age, p) in &evs {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+        }
+        let now = NOW - read_back;
+        let at = LiveAt::new(&m, &live, read_time(&m, &live, now, false).unwrap()).unwrap();
+        let fit_outcome = FitOutcome { score: fit, disqualified_by: disqualified.then_some(0) };
+        let s = m.score(fit_outcome, Some(&at as &dyn RuleTotals));
+        let expected = Classified {
+            mql: s.mql,
+            quadrant: s.quadrant.as_str().to_string(),
+            hot: s.categories.iter().filter(|c| c.above_watermark).map(|c| c.name.clone()).collect(),
+        };
+        prop_assert_eq!(classify_at(&m, &live, fit, disqualified, now).unwrap(), expected);
     }
 }
 

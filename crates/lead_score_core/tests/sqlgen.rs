@@ -158,6 +158,7 @@ fn sync_uuid() -> Attachment {
         account: Some(Column::new("company", TextOf::Cast)),
         adjustments: true,
         sync_in_statement: false,
+        catalog_0_1: false,
     }
 }
 
@@ -186,6 +187,7 @@ fn deferred_attachment_with_the_c_trigger() {
         // As on Citus: no adjustments joined.
         adjustments: false,
         sync_in_statement: false,
+        catalog_0_1: false,
     };
     check("deferred_bigint", &a);
 }
@@ -215,6 +217,7 @@ fn deferred_attachment_with_hostile_names() {
         account: Some(Column::new("acc'ount", TextOf::Output)),
         adjustments: true,
         sync_in_statement: false,
+        catalog_0_1: false,
     };
     check("deferred_hostile", &a);
     // No user text inside a dollar quote: generated SQL has none at all.
@@ -329,4 +332,27 @@ fn current_scores_with_no_attachment() {
         .starts_with("CREATE OR REPLACE VIEW \"lead_score\".\"current_scores\""));
     assert!(s[0].sql.ends_with(" WHERE false"));
     assert!(s[0].sql.contains("NULL::text AS \"disqualified_by\""));
+}
+
+/// tick() picks what time alone moved with `_live_crossed`, which 0.2.0 added:
+/// on 0.1.0's catalog (before ALTER EXTENSION UPDATE) it compares whole scores,
+/// as 0.1.0 did.
+#[test]
+fn time_crossings_on_the_0_1_catalog() {
+    let mut a = sync_uuid();
+    for q in [Query::TimeCrossings, Query::TimeCrossingsDistributed] {
+        let sql = a.query(q);
+        assert!(
+            sql.contains("_live_crossed(") && !sql.contains("_live_score("),
+            "{sql}"
+        );
+    }
+    a.catalog_0_1 = true;
+    for q in [Query::TimeCrossings, Query::TimeCrossingsDistributed] {
+        let sql = a.query(q);
+        assert!(
+            !sql.contains("_live_crossed(") && sql.contains("_live_score("),
+            "{sql}"
+        );
+    }
 }

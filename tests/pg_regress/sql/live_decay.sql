@@ -59,6 +59,19 @@ SET lead_score.as_of = '2026-06-09 12:00:00+00';
 SELECT right(lead_key::text, 1) AS person, engagement FROM lead_score.recent_current
 WHERE lead_key = '00000000-0000-0000-0000-000000000004';
 RESET lead_score.as_of;
+-- tick() finds the leads time alone moved by their classification only
+-- (lead_score_internal._live_crossed), not by their whole score: read at any
+-- time, it picks the rows whose whole score classifies differently from the
+-- stored row, and a row without a stored classification.
+SELECT t AS read_at,
+       count(*) FILTER (WHERE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, t)) AS crossed,
+       count(*) FILTER (WHERE x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
+                           OR x.hot_categories IS DISTINCT FROM s.hot_categories) AS classified_differently,
+       count(*) FILTER (WHERE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, NULL, NULL, NULL, t)) AS unclassified
+FROM lead_score_internal.recent_scores s
+CROSS JOIN unnest(ARRAY['2026-06-11 12:00+00', '2026-06-25 12:00+00', '2027-06-01 00:00+00']::timestamptz[]) t
+CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, t) x
+GROUP BY t ORDER BY t;
 SELECT lead_score.detach('recent');
 SET lead_score.mock_now = '2027-01-14 20:00:00+00';
 

@@ -487,6 +487,10 @@ pub struct Attachment {
     /// hash-distributed table), and before ALTER EXTENSION UPDATE from 0.1.0,
     /// whose catalog has no `_fold_at_commit`.
     pub sync_in_statement: bool,
+    /// Whether the catalog is still 0.1.0's (this library installed, ALTER
+    /// EXTENSION UPDATE not run yet): then no function 0.2.0 added may be
+    /// called, and the queries that would call one keep 0.1.0's form.
+    pub catalog_0_1: bool,
 }
 
 /// Whether `name` can name an attachment: a lower-case identifier short enough
@@ -687,6 +691,23 @@ impl Attachment {
     /// 0.1.0). Then no activity write holds a lead's score row past its
     /// statement; readers recompute a marked lead from the activity table
     /// (`lead_score_internal._read_states`) until a fold does.
+    /// The join and condition that pick the score rows `s` whose stored
+    /// classification is not the one their state reads at `$1`: time alone
+    /// moved them across a threshold (see `tick()`). By classification only
+    /// (`_live_crossed`), except on 0.1.0's catalog, which has not got it.
+    fn crossed(&self) -> (&'static str, &'static str) {
+        if self.catalog_0_1 {
+            (
+                "\n    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x",
+                "(x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant\n           OR x.hot_categories IS DISTINCT FROM s.hot_categories)",
+            )
+        } else {
+            (
+                "",
+                "lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)",
+            )
+        }
+    }
     pub fn marks(&self) -> bool {
         !self.sync_in_statement && self.placement.is_none()
     }
@@ -1461,12 +1482,15 @@ fn applied_fields(alias: &str, alerts: &str) -> String {
         .join(", ")
 }
 
-/// `SET (columns) = (SELECT a.fields, <now> FROM <call> a)`.
+/// `SET (columns) = (SELECT (a.x).fields, <now> FROM (SELECT <call> AS x OFFSET 0) a)`:
+/// the call is made once per row (`OFFSET 0` keeps the subquery from being
+/// pulled up, which would make it once per field), and as a plain call, not
+/// a function scan (which puts each row's one result in a tuplestore).
 fn set_applied(call: &str, now: &str) -> String {
     format!(
-        "({}, updated_at) = (SELECT {}, {now} FROM {call} a)",
+        "({}, updated_at) = (SELECT {}, {now} FROM (SELECT {call} AS x OFFSET 0) a)",
         score_columns(),
-        applied_fields("a", "a.alerts")
+        applied_fields("(a.x)", "(a.x).alerts")
     )
 }
 
@@ -1743,9 +1767,13 @@ END
                 )
             };
             // The marked leads, recomputed in one read of their activities.
+            // Found in `moved`, not in `d`: `d` is then read once, so it is
+            // not written out (states and all) before the update reads it.
             let read = format!(
                 "\n    r AS (SELECT t.k, t.st FROM {}),",
-                self.read_states_rows("ARRAY(SELECT d.k FROM d WHERE d.rc ORDER BY d.k)")
+                self.read_states_rows(
+                    "ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)"
+                )
             );
             (
                 "CASE WHEN d.rc THEN r.st ELSE d.st END",
@@ -2882,11 +2910,9 @@ ORDER BY a.{etime} DESC",
             "WITH up AS (
     INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
     SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, {fields}, s.updated_at
-    FROM {scores} s
-    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
+    FROM {scores} s{crossed_join}
     CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
-    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
-           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+    WHERE {crossed}
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
     ON CONFLICT (lead_key) DO UPDATE SET ({columns}, updated_at) = ({excluded}, $1)
     WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
@@ -2897,6 +2923,8 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
             pending = self.pending(),
             fields = applied_fields("a", "a.alerts"),
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
+            crossed_join = self.crossed().0,
+            crossed = self.crossed().1,
         )
     }
 
@@ -2911,18 +2939,20 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
         )
     }
 
+    /// Every row is classified at `$1` (`_live_crossed`: the classification
+    /// only, no whole score), and only the rows that crossed are then looked
+    /// up, locked and rewritten, by key: so a tick where nothing crossed costs
+    /// one scan of the score table, and no join of it.
     fn time_crossings_query(&self) -> String {
         format!(
             "WITH due AS (
-    SELECT s.lead_key FROM {scores} s
-    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x
-    WHERE (x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant
-           OR x.hot_categories IS DISTINCT FROM s.hot_categories)
+    SELECT s.lead_key FROM {scores} s{crossed_join}
+    WHERE {crossed}
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (
     UPDATE {scores} s SET {set}
-    FROM due WHERE s.lead_key = due.lead_key
+    WHERE s.lead_key = ANY (ARRAY(SELECT due.lead_key FROM due))
     RETURNING s.lead_key, s.total, s.last_alerts)
 SELECT {emit}
 FROM up u WHERE u.last_alerts IS NOT NULL",
@@ -2933,6 +2963,8 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
                 "$1"
             ),
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
+            crossed_join = self.crossed().0,
+            crossed = self.crossed().1,
         )
     }
 
