@@ -1372,6 +1372,9 @@ ALTER FUNCTION lead_score.current_score(text, text) PARALLEL UNSAFE;
 CREATE FUNCTION lead_score_internal."_live_crossed"("state" bytea, "fit" double precision, "disqualified_by" TEXT,
     "mql" bool, "quadrant" TEXT, "hot_categories" TEXT[], "now" timestamp with time zone) RETURNS bool
 STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_crossed_wrapper';
+-- and skips the leads time cannot move, for models whose scores time only lowers.
+CREATE FUNCTION lead_score_internal."_lowering_version"("model" TEXT) RETURNS INT
+STABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'lowering_version_wrapper';
 
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.

@@ -441,6 +441,22 @@ fn live_crossed(
     )
 }
 
+/// `_lowering_version(model)`: the model's current version when time alone
+/// can only lower its scores (`lead_score_core::live::time_only_lowers`), else
+/// NULL. `tick()` does not classify again the leads of that version whose
+/// stored classification is as low as it can be: time cannot move them.
+#[pg_extern(
+    name = "_lowering_version",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
+fn lowering_version(model: &str) -> Option<i32> {
+    let r = crate::catalog::resolve(model);
+    lead_score_core::live::time_only_lowers(&r.compiled.model).then_some(r.compiled.version)
+}
+
 v1_info!(pg_finfo_lead_score_live_apply);
 /// `_live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
 ///              prev_mql bool, prev_quadrant text, prev_hot text[],

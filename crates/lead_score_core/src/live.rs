@@ -562,6 +562,36 @@ pub fn classify_at(
     })
 }
 
+/// Whether time alone can only lower a model's engagement and category
+/// scores, until a lead's next event: no rule with negative points decays (a
+/// negative rule without decay takes the same off at every time), and every
+/// other effect of time (decay, windows, the inactivity penalty) only lowers
+/// them. Then every classification only moves down with time (from MQL to
+/// not, from a high-engagement quadrant to a low one, out of a hot category),
+/// and a lead classified as low as it can be ([`is_lowest`]) cannot cross by
+/// time alone: `tick()` does not classify it again.
+pub fn time_only_lowers(model: &Model) -> bool {
+    model
+        .engagement
+        .rules
+        .iter()
+        .all(|r| r.points >= 0.0 || matches!(r.decay, EventDecay::None))
+}
+
+/// The quadrants of high engagement, which time can leave.
+pub const HIGH_ENGAGEMENT_QUADRANTS: [crate::Quadrant; 2] =
+    [crate::Quadrant::ActNow, crate::Quadrant::CheckFit];
+
+/// Whether a classification is as low as time can take it: not an MQL, no
+/// quadrant of high engagement, no hot category.
+pub fn is_lowest(c: &Classified) -> bool {
+    !c.mql
+        && c.hot.is_empty()
+        && !HIGH_ENGAGEMENT_QUADRANTS
+            .iter()
+            .any(|q| q.as_str() == c.quadrant)
+}
+
 /// One reason to alert sales.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertEvent {

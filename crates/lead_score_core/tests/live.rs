@@ -4,8 +4,8 @@ mod common;
 use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
-    check_supported, classification_alerts, classify_at, detect_bursts, live_add, live_merge,
-    new_live, read_time, rebase, Classified, LiveAt, LiveKey,
+    check_supported, classification_alerts, classify_at, detect_bursts, is_lowest, live_add,
+    live_merge, new_live, read_time, rebase, time_only_lowers, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Model, Value};
 use proptest::prelude::*;
@@ -329,6 +329,56 @@ proptest! {
         };
         prop_assert_eq!(classify_at(&m, &live, fit, disqualified, now).unwrap(), expected);
     }
+}
+
+proptest! {
+    /// When time only lowers a model's scores, a lead classified as low as it
+    /// can be at one time is classified the same at every later time (what
+    /// lets tick() skip it), and a higher one only moves down.
+    #[test]
+    fn time_only_lowers_classifications(
+        evs in events(),
+        fit in 0.0f64..80.0,
+        disqualified in any::<bool>(),
+        first in -(30 * DAY)..(200 * DAY),
+        later in 0i64..(400 * DAY),
+    ) {
+        let m = live_model();
+        prop_assert!(time_only_lowers(&m));
+        let mut live = new_live(&m, lkey(NOW - 100 * DAY));
+        for &(e, age, p) in &evs {
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+        }
+        let a = classify_at(&m, &live, fit, disqualified, NOW + first).unwrap();
+        let b = classify_at(&m, &live, fit, disqualified, NOW + first + later).unwrap();
+        if is_lowest(&a) {
+            prop_assert_eq!(&a, &b);
+        }
+        prop_assert!(a.mql || !b.mql);
+        prop_assert!(b.hot.iter().all(|h| a.hot.contains(h)));
+        prop_assert!(is_lowest(&b) || !is_lowest(&a));
+    }
+}
+
+/// A negative rule that decays gives points back with time: such a model may
+/// cross upwards by time alone.
+#[test]
+fn decaying_negative_points_can_raise_scores() {
+    let mut spec = base_spec();
+    assert!(time_only_lowers(&model(&spec)));
+    set(
+        &mut spec,
+        "engagement.rules.4.decay",
+        json!({"kind": "exponential", "half_life": "5 days"}),
+    );
+    assert!(!time_only_lowers(&model(&spec)));
+    let mut spec = base_spec();
+    set(
+        &mut spec,
+        "engagement.rules.4.decay",
+        json!({"kind": "window", "window": "5 days"}),
+    );
+    assert!(!time_only_lowers(&model(&spec)));
 }
 
 #[test]

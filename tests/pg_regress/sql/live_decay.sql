@@ -72,10 +72,34 @@ FROM lead_score_internal.recent_scores s
 CROSS JOIN unnest(ARRAY['2026-06-11 12:00+00', '2026-06-25 12:00+00', '2027-06-01 00:00+00']::timestamptz[]) t
 CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, t) x
 GROUP BY t ORDER BY t;
+-- It skips the leads time cannot move: where time only lowers a model's
+-- scores (no rule with negative points decays), a lead that is no MQL, in no
+-- quadrant of high engagement and in no hot category stays so.
+-- _lowering_version names the model version for which that holds.
+SELECT lead_score_internal._lowering_version('live') = 1 AS live_only_cools;
+-- A negative rule that decays gives its points back with time: a lead can then
+-- rise across a threshold by time alone, and tick() checks every lead.
+SELECT lead_score.create_model('forgiving', jsonb_insert(lead_score.model_spec('live'), '{engagement,rules,3}',
+    '{"name": "complaint", "event": "complaint", "points": -30, "decay": {"kind": "exponential", "half_life": "1 hour"}}'));
+SELECT lead_score_internal._lowering_version('forgiving') IS NULL AS forgiving_can_rise;
+SELECT lead_score.attach('forgiving', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}');
+SET lead_score.mock_now = '2026-07-01 12:00:00+00';
+INSERT INTO app.touches (person, kind, at) VALUES
+  ('00000000-0000-0000-0000-000000000004', 'demo_request', '2026-07-01 12:00+00'),
+  ('00000000-0000-0000-0000-000000000004', 'complaint', '2026-07-01 12:00+00');
+SELECT right(lead_key::text, 1) AS person, round(engagement::numeric, 3) AS engagement, quadrant, mql
+FROM lead_score.forgiving_current WHERE lead_key = '00000000-0000-0000-0000-000000000004';
+DELETE FROM lead_score.alerts;
+-- A day later the complaint is 24 half-lives old: the lead is an MQL, by time alone.
+SET lead_score.mock_now = '2026-07-02 12:00:00+00';
+SELECT lead_score.tick() > 0 AS alerted;
+SELECT person, attachment, kind, detail FROM app.new_alerts WHERE attachment = 'forgiving';
+SELECT * FROM lead_score.check_consistency('forgiving');
+SELECT lead_score.detach('forgiving');
 SELECT lead_score.detach('recent');
 SET lead_score.mock_now = '2027-01-14 20:00:00+00';
 
 SELECT lead_score.detach('fast');
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'fast', 'recent']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'fast', 'recent', 'forgiving']) m;

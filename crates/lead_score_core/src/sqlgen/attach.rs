@@ -708,6 +708,29 @@ impl Attachment {
             )
         }
     }
+    /// [`Self::crossed`]'s condition, not evaluated for a row of model
+    /// version `$4`'s current one (`$4` the model's name) when time can only
+    /// lower that version's scores (`_lowering_version`,
+    /// `lead_score_core::live::time_only_lowers`) and the row is classified as
+    /// low as it can be (`is_lowest`: not an MQL, no quadrant of high
+    /// engagement, no hot category): time cannot move it. A `CASE`, so the
+    /// columns are compared before the state is read. Not on 0.1.0's catalog.
+    fn crossed_unless_lowest(&self) -> String {
+        let crossed = self.crossed().1;
+        if self.catalog_0_1 {
+            return crossed.to_string();
+        }
+        let high = crate::live::HIGH_ENGAGEMENT_QUADRANTS
+            .iter()
+            .map(|q| literal(q.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "CASE WHEN s.model_version = (SELECT lead_score_internal._lowering_version($4)) AND s.mql IS FALSE
+               AND s.quadrant <> ALL (ARRAY[{high}]) AND s.hot_categories = '{{}}'::text[]
+          THEN false ELSE {crossed} END"
+        )
+    }
     pub fn marks(&self) -> bool {
         !self.sync_in_statement && self.placement.is_none()
     }
@@ -2940,9 +2963,10 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
     }
 
     /// Every row is classified at `$1` (`_live_crossed`: the classification
-    /// only, no whole score), and only the rows that crossed are then looked
-    /// up, locked and rewritten, by key: so a tick where nothing crossed costs
-    /// one scan of the score table, and no join of it.
+    /// only, no whole score), but for those time cannot move, and only the
+    /// rows that crossed are then looked up, locked and rewritten, by key: so
+    /// a tick where nothing crossed costs one scan of the score table, and no
+    /// join of it.
     fn time_crossings_query(&self) -> String {
         format!(
             "WITH due AS (
@@ -2964,7 +2988,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
             ),
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
             crossed_join = self.crossed().0,
-            crossed = self.crossed().1,
+            crossed = self.crossed_unless_lowest(),
         )
     }
 

@@ -627,7 +627,9 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state;
 -- query time_crossings
 WITH due AS (
     SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s
-    WHERE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)
+    WHERE CASE WHEN s.model_version = (SELECT lead_score_internal._lowering_version($4)) AND s.mql IS FALSE
+               AND s.quadrant <> ALL (ARRAY['act_now', 'check_fit']) AND s.hot_categories = '{}'::text[]
+          THEN false ELSE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1) END
       AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (
