@@ -143,7 +143,8 @@ fn owner_states(
         version,
         landmark: i64::from(landmark),
     };
-    let Some(read) = StateReader::new(attachment, &keys, key, i64::from(now)) else {
+    let att = crate::attach::load(attachment, false);
+    let Some(read) = StateReader::new(att, &keys, key, i64::from(now)) else {
         return Vec::new();
     };
     let appends = read.appends;
@@ -191,15 +192,20 @@ struct StateReader<'a> {
 }
 
 impl<'a> StateReader<'a> {
-    /// `None` when there are no keys (nothing is read).
-    fn new(attachment: &str, keys: &'a pgrx::AnyArray, key: LiveKey, now: i64) -> Option<Self> {
+    /// `None` when there are no keys (nothing is read). `att` is the
+    /// attachment as its caller loaded it.
+    fn new(
+        mut att: lead_score_core::sqlgen::attach::Attachment,
+        keys: &'a pgrx::AnyArray,
+        key: LiveKey,
+        now: i64,
+    ) -> Option<Self> {
         let n = keys.into_iter().count();
         if n == 0 {
             return None;
         }
         let compiled = by_key(key.model_id, key.version);
         check_supported(&compiled.model).or_raise();
-        let mut att = crate::attach::load(attachment, false);
         // In a Citus shard group's trigger, its activity shard (src/citus.rs).
         if let Some((_, (schema, name))) = crate::citus::placement() {
             att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
@@ -212,7 +218,7 @@ impl<'a> StateReader<'a> {
             key,
             now,
             query,
-            owner: activities_owner(attachment),
+            owner: activities_owner(&att.name),
             appends: att.appends(),
         })
     }
@@ -406,7 +412,7 @@ fn read_states(attachment: &str, keys: pgrx::AnyArray) -> Vec<Vec<u8>> {
             version: version as i32,
             landmark,
         };
-        StateReader::new(attachment, &keys, key, now).map(|r| (r, key))
+        StateReader::new(att, &keys, key, now).map(|r| (r, key))
     });
     let Some((read, key)) = reader else {
         return Vec::new();
