@@ -576,6 +576,10 @@ pub fn time_only_lowers(model: &Model) -> bool {
         .rules
         .iter()
         .all(|r| r.points >= 0.0 || matches!(r.decay, EventDecay::None))
+        && model
+            .engagement
+            .inactivity
+            .is_none_or(|step| step.points >= 0.0)
 }
 
 /// The quadrants of high engagement, which time can leave.

@@ -343,20 +343,24 @@ proptest! {
         first in -(30 * DAY)..(200 * DAY),
         later in 0i64..(400 * DAY),
     ) {
-        let m = live_model();
-        prop_assert!(time_only_lowers(&m));
-        let mut live = new_live(&m, lkey(NOW - 100 * DAY));
-        for &(e, age, p) in &evs {
-            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+        // Exponential decay; and no decay but an inactivity penalty.
+        let mut stepped = base_spec();
+        set(&mut stepped, "engagement.decay", json!({"kind": "step", "points": 5, "every": "7 days"}));
+        for m in [live_model(), model(&stepped)] {
+            prop_assert!(time_only_lowers(&m));
+            let mut live = new_live(&m, lkey(NOW - 100 * DAY));
+            for &(e, age, p) in &evs {
+                live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            }
+            let a = classify_at(&m, &live, fit, disqualified, NOW + first).unwrap();
+            let b = classify_at(&m, &live, fit, disqualified, NOW + first + later).unwrap();
+            if is_lowest(&a) {
+                prop_assert_eq!(&a, &b);
+            }
+            prop_assert!(a.mql || !b.mql);
+            prop_assert!(b.hot.iter().all(|h| a.hot.contains(h)));
+            prop_assert!(is_lowest(&b) || !is_lowest(&a));
         }
-        let a = classify_at(&m, &live, fit, disqualified, NOW + first).unwrap();
-        let b = classify_at(&m, &live, fit, disqualified, NOW + first + later).unwrap();
-        if is_lowest(&a) {
-            prop_assert_eq!(&a, &b);
-        }
-        prop_assert!(a.mql || !b.mql);
-        prop_assert!(b.hot.iter().all(|h| a.hot.contains(h)));
-        prop_assert!(is_lowest(&b) || !is_lowest(&a));
     }
 }
 
