@@ -302,6 +302,15 @@ proptest! {
     }
 }
 
+/// A live state holding `evs`, against a landmark 100 days before NOW.
+fn live_of(m: &Model, evs: &[Ev]) -> Vec<u8> {
+    let mut live = new_live(m, lkey(NOW - 100 * DAY));
+    for &(e, age, p) in evs {
+        live_add(m, &mut live, EVENTS[e], NOW - age, &url(p));
+    }
+    live
+}
+
 proptest! {
     /// What tick() compares (classify_at) is the classification of the whole
     /// score, at every fit, disqualified or not, read before, at or after the
@@ -314,10 +323,7 @@ proptest! {
         read_back in -(30 * DAY)..(500 * DAY),
     ) {
         let m = live_model();
-        let mut live = new_live(&m, lkey(NOW - 100 * DAY));
-        for &(e, age, p) in &evs {
-            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
-        }
+        let live = live_of(&m, &evs);
         let now = NOW - read_back;
         let at = LiveAt::new(&m, &live, read_time(&m, &live, now, false).unwrap()).unwrap();
         let fit_outcome = FitOutcome { score: fit, disqualified_by: disqualified.then_some(0) };
@@ -329,9 +335,7 @@ proptest! {
         };
         prop_assert_eq!(classify_at(&m, &live, fit, disqualified, now).unwrap(), expected);
     }
-}
 
-proptest! {
     /// When time only lowers a model's scores, a lead classified as low as it
     /// can be at one time is classified the same at every later time (what
     /// lets tick() skip it), and a higher one only moves down.
@@ -348,10 +352,7 @@ proptest! {
         set(&mut stepped, "engagement.decay", json!({"kind": "step", "points": 5, "every": "7 days"}));
         for m in [live_model(), model(&stepped)] {
             prop_assert!(time_only_lowers(&m));
-            let mut live = new_live(&m, lkey(NOW - 100 * DAY));
-            for &(e, age, p) in &evs {
-                live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
-            }
+            let live = live_of(&m, &evs);
             let a = classify_at(&m, &live, fit, disqualified, NOW + first).unwrap();
             let b = classify_at(&m, &live, fit, disqualified, NOW + first + later).unwrap();
             if is_lowest(&a) {

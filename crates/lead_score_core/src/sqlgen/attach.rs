@@ -684,6 +684,41 @@ impl Attachment {
     pub fn appends(&self) -> bool {
         self.deferred() || (!self.sync_in_statement && self.placement.is_none())
     }
+    /// The join and condition that pick the score rows `s` whose stored
+    /// classification is not the one their state reads at `$1`: time alone
+    /// moved them across a threshold (see `tick()`). By classification only
+    /// (`_live_crossed`); with `skip_lowest`, not for a row of model `$4`'s
+    /// current version when time can only lower that version's scores
+    /// (`_lowering_version`, `lead_score_core::live::time_only_lowers`) and
+    /// the row is classified as low as it can be (`is_lowest`: not an MQL,
+    /// no quadrant of high engagement, no hot category), in a `CASE`, so the
+    /// columns are compared before the state is read. On 0.1.0's catalog,
+    /// which has neither function, whole scores are compared, as 0.1.0 did.
+    fn crossed(&self, skip_lowest: bool) -> (&'static str, String) {
+        if self.catalog_0_1 {
+            return (
+                "\n    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x",
+                "(x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant\n           OR x.hot_categories IS DISTINCT FROM s.hot_categories)".into(),
+            );
+        }
+        let crossed = "lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)";
+        if !skip_lowest {
+            return ("", crossed.into());
+        }
+        let high = crate::live::HIGH_ENGAGEMENT_QUADRANTS
+            .iter()
+            .map(|q| literal(q.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        (
+            "",
+            format!(
+                "CASE WHEN s.model_version = (SELECT lead_score_internal._lowering_version($4)) AND s.mql IS FALSE
+               AND s.quadrant <> ALL (ARRAY[{high}]) AND s.hot_categories = '{{}}'::text[]
+          THEN false ELSE {crossed} END"
+            ),
+        )
+    }
     /// Whether activity `UPDATE` and `DELETE` append a recompute marker (a
     /// pending row with no time) rather than recompute
     /// their leads in the statement: wherever inserts append and a writer's
@@ -691,46 +726,6 @@ impl Attachment {
     /// 0.1.0). Then no activity write holds a lead's score row past its
     /// statement; readers recompute a marked lead from the activity table
     /// (`lead_score_internal._read_states`) until a fold does.
-    /// The join and condition that pick the score rows `s` whose stored
-    /// classification is not the one their state reads at `$1`: time alone
-    /// moved them across a threshold (see `tick()`). By classification only
-    /// (`_live_crossed`), except on 0.1.0's catalog, which has not got it.
-    fn crossed(&self) -> (&'static str, &'static str) {
-        if self.catalog_0_1 {
-            (
-                "\n    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, $1) x",
-                "(x.mql IS DISTINCT FROM s.mql OR x.quadrant IS DISTINCT FROM s.quadrant\n           OR x.hot_categories IS DISTINCT FROM s.hot_categories)",
-            )
-        } else {
-            (
-                "",
-                "lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)",
-            )
-        }
-    }
-    /// [`Self::crossed`]'s condition, not evaluated for a row of model
-    /// version `$4`'s current one (`$4` the model's name) when time can only
-    /// lower that version's scores (`_lowering_version`,
-    /// `lead_score_core::live::time_only_lowers`) and the row is classified as
-    /// low as it can be (`is_lowest`: not an MQL, no quadrant of high
-    /// engagement, no hot category): time cannot move it. A `CASE`, so the
-    /// columns are compared before the state is read. Not on 0.1.0's catalog.
-    fn crossed_unless_lowest(&self) -> String {
-        let crossed = self.crossed().1;
-        if self.catalog_0_1 {
-            return crossed.to_string();
-        }
-        let high = crate::live::HIGH_ENGAGEMENT_QUADRANTS
-            .iter()
-            .map(|q| literal(q.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "CASE WHEN s.model_version = (SELECT lead_score_internal._lowering_version($4)) AND s.mql IS FALSE
-               AND s.quadrant <> ALL (ARRAY[{high}]) AND s.hot_categories = '{{}}'::text[]
-          THEN false ELSE {crossed} END"
-        )
-    }
     pub fn marks(&self) -> bool {
         !self.sync_in_statement && self.placement.is_none()
     }
@@ -2923,6 +2918,7 @@ ORDER BY a.{etime} DESC",
     /// row's `updated_at` as read travels in `EXCLUDED.updated_at`: a row a
     /// writer changed meanwhile is left for the next tick.
     fn time_crossings_distributed_query(&self) -> String {
+        let crossed = self.crossed(false);
         let columns = score_columns();
         let excluded = APPLIED
             .iter()
@@ -2946,8 +2942,8 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
             pending = self.pending(),
             fields = applied_fields("a", "a.alerts"),
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
-            crossed_join = self.crossed().0,
-            crossed = self.crossed().1,
+            crossed_join = crossed.0,
+            crossed = crossed.1,
         )
     }
 
@@ -2968,6 +2964,7 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
     /// a tick where nothing crossed costs one scan of the score table, and no
     /// join of it.
     fn time_crossings_query(&self) -> String {
+        let crossed = self.crossed(true);
         format!(
             "WITH due AS (
     SELECT s.lead_key FROM {scores} s{crossed_join}
@@ -2987,8 +2984,8 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
                 "$1"
             ),
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
-            crossed_join = self.crossed().0,
-            crossed = self.crossed_unless_lowest(),
+            crossed_join = crossed.0,
+            crossed = crossed.1,
         )
     }
 
