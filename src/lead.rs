@@ -304,7 +304,7 @@ pub(crate) fn score_fields(s: &Score, version: i32) -> [Option<pg_sys::Datum>; S
         Some(pg_sys::Datum::from(s.disqualified_by.is_some())),
         s.disqualified_by.as_deref().and_then(|d| d.into_datum()),
         pgrx::JsonB(serde_json::Value::Object(categories)).into_datum(),
-        hot_categories(s).into_datum(),
+        lead_score_core::live::hot_categories(s).into_datum(),
         s.last_activity.map(pg_sys::Datum::from),
         Some(pg_sys::Datum::from(version)),
         s.prediction
@@ -324,14 +324,6 @@ fn top_features(p: &Prediction) -> Option<pg_sys::Datum> {
         .map(|(name, c)| serde_json::json!({"feature": name, "contribution": c}))
         .collect();
     pgrx::JsonB(serde_json::Value::Array(items)).into_datum()
-}
-
-pub(crate) fn hot_categories(s: &Score) -> Vec<String> {
-    s.categories
-        .iter()
-        .filter(|c| c.above_watermark)
-        .map(|c| c.name.clone())
-        .collect()
 }
 
 v1_info!(pg_finfo_lead_score_explain);

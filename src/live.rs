@@ -7,7 +7,7 @@ use crate::args::{arg, nargs, return_null, text_arg};
 use crate::catalog::{by_key, Compiled};
 use crate::errors::{raise_code, OrRaise};
 use crate::fncache::fn_cache;
-use crate::lead::{form_tuple, hot_categories, result_desc, score_fields};
+use crate::lead::{form_tuple, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
@@ -526,11 +526,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     let disq = unsafe { arg(fcinfo, 3).map(|d| text_arg(d)) };
     // Writers read at their own time, after every event they have seen.
     let score = score_at(compiled, &buf, fit, disq, &[], now, false);
-    let next = Classified {
-        mql: score.mql,
-        quadrant: score.quadrant.as_str().to_string(),
-        hot: hot_categories(&score),
-    };
+    let next = Classified::of(&score);
     // SAFETY: as above.
     let prev = match unsafe { (arg(fcinfo, 4), arg(fcinfo, 5)) } {
         (Some(mql), Some(quadrant)) => Some(Classified {

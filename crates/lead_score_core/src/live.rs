@@ -527,6 +527,29 @@ pub struct Classified {
     pub hot: Vec<String>,
 }
 
+impl Classified {
+    /// A whole score's classification: what a writer stores with the score
+    /// row and compares with the one stored before. [`classify_at`] gives the
+    /// same from a live state without the rest of the score.
+    pub fn of(score: &crate::Score) -> Classified {
+        Classified {
+            mql: score.mql,
+            quadrant: score.quadrant.as_str().to_string(),
+            hot: hot_categories(score),
+        }
+    }
+}
+
+/// A score's categories at or above their watermark, in the model's order.
+pub fn hot_categories(score: &crate::Score) -> Vec<String> {
+    score
+        .categories
+        .iter()
+        .filter(|c| c.above_watermark)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// The classification a writer reads from a live state at `now` (after every
 /// event the state holds, as [`read_time`] gives it), for a lead of `fit`,
 /// disqualified or not: what `tick()` compares with the stored classification

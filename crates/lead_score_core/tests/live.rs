@@ -328,12 +328,7 @@ proptest! {
         let at = LiveAt::new(&m, &live, read_time(&m, &live, now, false).unwrap()).unwrap();
         let fit_outcome = FitOutcome { score: fit, disqualified_by: disqualified.then_some(0) };
         let s = m.score(fit_outcome, Some(&at as &dyn RuleTotals));
-        let expected = Classified {
-            mql: s.mql,
-            quadrant: s.quadrant.as_str().to_string(),
-            hot: s.categories.iter().filter(|c| c.above_watermark).map(|c| c.name.clone()).collect(),
-        };
-        prop_assert_eq!(classify_at(&m, &live, fit, disqualified, now).unwrap(), expected);
+        prop_assert_eq!(classify_at(&m, &live, fit, disqualified, now).unwrap(), Classified::of(&s));
     }
 
     /// When time only lowers a model's scores, a lead classified as low as it
