@@ -1376,6 +1376,28 @@ STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_crossed_wrapper';
 CREATE FUNCTION lead_score_internal."_lowering_version"("model" TEXT) RETURNS INT
 STABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'lowering_version_wrapper';
 
+-- What waits to be folded, per attachment: one scan of each pending table. A
+-- deferred attachment whose pending_events keeps growing between two tick()s
+-- has a tick() that does not keep up (see README, Performance).
+CREATE FUNCTION lead_score.pending_summary()
+RETURNS TABLE (attachment text, mode text, pending_events bigint, pending_leads bigint, marked_leads bigint)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att record;
+BEGIN
+    FOR att IN SELECT a.name, a.mode FROM lead_score.attachments a ORDER BY a.name LOOP
+        attachment := att.name;
+        mode := att.mode;
+        EXECUTE lead_score_internal._sql(att.name, 'pending_summary') INTO pending_events, pending_leads, marked_leads;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION lead_score.pending_summary() IS
+    'Per attachment: the activity events waiting to be folded, the leads they belong to, and the leads with a recompute marker.';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

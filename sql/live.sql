@@ -503,6 +503,28 @@ BEGIN
 END
 $$;
 
+-- What waits to be folded, per attachment: one scan of each pending table. A
+-- deferred attachment whose pending_events keeps growing between two tick()s
+-- has a tick() that does not keep up (see README, Performance).
+CREATE FUNCTION lead_score.pending_summary()
+RETURNS TABLE (attachment text, mode text, pending_events bigint, pending_leads bigint, marked_leads bigint)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att record;
+BEGIN
+    FOR att IN SELECT a.name, a.mode FROM lead_score.attachments a ORDER BY a.name LOOP
+        attachment := att.name;
+        mode := att.mode;
+        EXECUTE lead_score_internal._sql(att.name, 'pending_summary') INTO pending_events, pending_leads, marked_leads;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION lead_score.pending_summary() IS
+    'Per attachment: the activity events waiting to be folded, the leads they belong to, and the leads with a recompute marker.';
+
 -- lead_score.current_scores, every attachment's current scores for BI tools, is a
 -- view attach and detach generate (a branch per attachment, so filters push down;
 -- lead_score_core::sqlgen::attach::current_scores_statements).

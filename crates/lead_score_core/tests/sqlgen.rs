@@ -44,6 +44,7 @@ fn render(a: &Attachment) -> String {
         "clear_pending",
         "citus_outbox",
         "citus_relay",
+        "pending_summary",
     ] {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));

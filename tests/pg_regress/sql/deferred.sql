@@ -57,6 +57,8 @@ SELECT (SELECT count(*) FROM lead_score_internal.feed_sync_pending) AS sync_pend
 SELECT * FROM feed.alerts;
 DELETE FROM lead_score.alerts;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
+-- pending_summary() shows what waits, per attachment: a backlog for tick().
+SELECT * FROM lead_score.pending_summary() WHERE attachment LIKE 'feed%';
 
 -- tick() folds the pending events and sends the same alerts the sync attachment sent.
 SELECT lead_score.tick() AS alerts_sent;
@@ -83,6 +85,9 @@ INSERT INTO feed.leads VALUES (4, 'Software', 'VP');
 SELECT lead_key, count(*) FILTER (WHERE occurred_at IS NOT NULL) AS events,
        count(*) FILTER (WHERE occurred_at IS NULL) AS markers
 FROM lead_score_internal.feed_deferred_pending GROUP BY 1 ORDER BY 1;
+-- The same, summed per attachment: lead 3's event went with its fit change and
+-- lead 4's with its creation; two events and two marked leads wait.
+SELECT * FROM lead_score.pending_summary() WHERE attachment LIKE 'feed%';
 SELECT * FROM feed.both ORDER BY lead_key;
 SELECT * FROM lead_score.check_consistency('feed_deferred');
 SELECT * FROM lead_score.check_consistency('feed_sync');

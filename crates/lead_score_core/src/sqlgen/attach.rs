@@ -2555,6 +2555,10 @@ pub enum Query {
     /// In an INSERT trigger on the activities (its NEW TABLE is `new_rows`):
     /// recomputes the inserted rows' leads.
     RecomputeInserted,
+    /// What waits in the pending table, for `lead_score.pending_summary()`:
+    /// the events, the leads they belong to, and the leads with a recompute
+    /// marker. One scan of the pending table.
+    PendingSummary,
 }
 
 impl Query {
@@ -2589,6 +2593,7 @@ impl Query {
             "citus_outbox" => Query::CitusOutbox,
             "citus_relay" => Query::CitusRelay,
             "recompute_inserted" => Query::RecomputeInserted,
+            "pending_summary" => Query::PendingSummary,
             _ => return None,
         })
     }
@@ -2651,6 +2656,12 @@ impl Attachment {
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
             Query::DropOrphans => format!("SELECT {}()", self.drop_orphans_fn()),
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
+            // A marker is the one pending row with no time (an event with no
+            // time is never appended: it counts nowhere).
+            Query::PendingSummary => format!(
+                "SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.count(DISTINCT p.lead_key), pg_catalog.count(DISTINCT p.lead_key) FILTER (WHERE p.occurred_at IS NULL) FROM {} p",
+                self.pending()
+            ),
             Query::CitusOutbox => format!(
                 "CREATE TABLE {} (lead_key {} NOT NULL, attachment text NOT NULL, model text NOT NULL, kind text NOT NULL, detail text, total float8, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())",
                 internal(&names::outbox(&self.name)),

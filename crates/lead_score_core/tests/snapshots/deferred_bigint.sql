@@ -890,6 +890,9 @@ written AS (
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
 
+-- query pending_summary
+SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.count(DISTINCT p.lead_key), pg_catalog.count(DISTINCT p.lead_key) FILTER (WHERE p.occurred_at IS NULL) FROM "lead_score_internal"."bench_pending" p;
+
 -- account objects when a version is published
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";
 DROP VIEW IF EXISTS "lead_score"."bench_account_categories";
