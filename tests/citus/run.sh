@@ -141,6 +141,10 @@ on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) SEL
     -c "UPDATE crm.leads SET industry = 'Software', title = 'VP' WHERE id = 18" >/dev/null
 outbox=$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_outbox")
 pending_before=$(pending)
+# pending_summary() counts them through the coordinator, as a scan of the shards does.
+check "pending_summary() counts the pending events" \
+    "$(on "$COORD" -c "SELECT pending_events FROM lead_score.pending_summary() WHERE attachment = 'default'")" \
+    "$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.default_pending WHERE occurred_at IS NOT NULL")"
 ticked=$(on "$COORD" -c "SELECT lead_score.tick()")
 wait "$listener" || true
 alerts_after=$(on "$COORD" -c "SELECT count(*) FROM lead_score.alerts")

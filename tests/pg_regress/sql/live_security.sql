@@ -135,6 +135,7 @@ SELECT (lead_score.current_score('sec_sync', 'k1'::sec_crm.lead_key)).grade, (le
 SELECT count(*) > 0 AS has_rules FROM lead_score.model_rules WHERE model = 'live';
 SELECT count(*) > 0 AS has_alerts FROM lead_score.alerts;
 SELECT lead_score.grade(model => 'live', fit => 60);
+SELECT attachment, pending_events >= 0 AS sees_pending FROM lead_score.pending_summary() WHERE attachment LIKE 'sec%';
 SELECT what, pg_temp.try(statement) AS result FROM (VALUES
   ('create a model', $$SELECT lead_score.create_model('mine', lead_score.model_spec('live'))$$),
   ('attach', $$SELECT lead_score.attach('live', 'sec_crm.leads', 'sec_crm.events', name => 'mine')$$),
@@ -151,6 +152,7 @@ RESET ROLE;
 -- server runs with RUST_BACKTRACE=1).
 SET ROLE ls_stranger;
 SELECT pg_temp.try('SELECT count(*) FROM lead_score.alerts') AS read_alerts;
+SELECT pg_temp.try('SELECT count(*) FROM lead_score.pending_summary()') AS read_pending;
 RESET ROLE;
 -- USAGE on lead_score alone is not enough: the functions read lead_score_internal
 -- too (lead_score_reader has USAGE on both) ...
