@@ -309,6 +309,15 @@ fn account_heads_if_missing(att: &Attachment) {
     }
 }
 
+/// The stale-marker table of an attachment made before this version had one,
+/// before the folds that read it are replaced.
+fn stale_if_missing(att: &Attachment) {
+    use lead_score_core::sqlgen::attach::names;
+    if !relation_exists(crate::layout::internal_schema(), &names::stale(&att.name)) {
+        run_all(&[att.stale_table()]);
+    }
+}
+
 /// Every attachment committed by now, with this transaction's own changes,
 /// whatever the isolation level: under REPEATABLE READ the transaction's
 /// snapshot may predate an attach that committed while this one waited for
@@ -767,6 +776,7 @@ fn regenerate(attachment: &str) -> bool {
     // objects stay the attachment's, as when `attach` creates them.
     run_as(extension_owner(), || {
         account_heads_if_missing(&att);
+        stale_if_missing(&att);
         run_all(&att.replace_statements())
     });
     seed_accounts(&att);

@@ -567,6 +567,11 @@ pub mod names {
     pub fn stripes(a: &str) -> String {
         format!("{a}_stripes")
     }
+    /// Leads a `sync` fold left a recompute marker pending for (see
+    /// [`super::Attachment::stale_table`]).
+    pub fn stale(a: &str) -> String {
+        format!("{a}_stale")
+    }
     /// On Citus: alerts written on the shards, until `relay_alerts` moves them.
     pub fn outbox(a: &str) -> String {
         format!("{a}_outbox")
@@ -729,6 +734,14 @@ impl Attachment {
     pub fn marks(&self) -> bool {
         !self.sync_in_statement && self.placement.is_none()
     }
+    /// Whether folds keep [`Attachment::stale_table`]: where markers are left
+    /// and inserts fold at their writer's commit (`sync`, [`Self::marks`]).
+    pub fn tracks_stale(&self) -> bool {
+        self.marks() && self.mode == Mode::Sync
+    }
+    fn stale(&self) -> String {
+        internal(&names::stale(&self.name))
+    }
     /// The recomputed state of the lead keyed `key` (an expression over a
     /// score row), for readers of a marked lead.
     fn read_state(&self, key: &str) -> String {
@@ -759,6 +772,7 @@ impl Attachment {
             self.scores_table(),
             self.bound_index(),
             self.pending_table(),
+            self.stale_table(),
             self.stripes_table_ddl(),
             self.stripes_rows(),
             self.columns_view(),
@@ -789,9 +803,10 @@ impl Attachment {
     /// What an extension update runs for an existing attachment (`_regenerate`):
     /// its functions, views, triggers, comments and privileges as this version
     /// creates them, each replaced in place. Tables, indexes and stripe rows are
-    /// left alone with their data, and views keep their dependants. (A table
-    /// this version adds, the account heads, is created first by the caller:
-    /// [`Attachment::account_heads_table`].)
+    /// left alone with their data, and views keep their dependants. (Tables
+    /// this version adds, the account heads and the stale markers, are created
+    /// first by the caller: [`Attachment::account_heads_table`],
+    /// [`Attachment::stale_table`].)
     pub fn replace_statements(&self) -> Vec<Statement> {
         const REPLACE: [(&str, &str); 3] = [
             ("CREATE FUNCTION ", "CREATE OR REPLACE FUNCTION "),
@@ -923,6 +938,26 @@ impl Attachment {
                 self.pending(),
                 self.key_type(),
                 pending_props(self.properties.len(), |i| format!("p{i} text"))
+            ),
+        )
+    }
+
+    /// The leads of `sync` recompute markers a fold left pending because
+    /// another transaction held the lead's score row: that row does not count
+    /// the update or delete yet. The next fold that locks the lead, a writer's
+    /// commit folding only its own events included, recomputes it from the
+    /// activity table with every pending row of it, so the alerts of an
+    /// insert folded onto it are judged against its recomputed score, and
+    /// deletes its rows here. Rarely more than a few rows, read whole by every
+    /// `sync` fold; no index. Where nothing tracks them
+    /// ([`Self::tracks_stale`]), created all the same, and empty.
+    pub fn stale_table(&self) -> Statement {
+        stmt(
+            names::stale(&self.name),
+            format!(
+                "CREATE TABLE {} (lead_key {} NOT NULL) USING heap",
+                self.stale(),
+                self.key_type()
             ),
         )
     }
@@ -1756,6 +1791,9 @@ END
         }
         let mut extra = extra.to_vec();
         extra.push(("v_locked", format!("{}[]", self.key_type())));
+        if self.tracks_stale() {
+            extra.push(("v_stale", format!("{}[]", self.key_type())));
+        }
         self.preamble_reading_activities(&extra)
     }
 
@@ -1775,12 +1813,19 @@ END
     /// a lead, and its marker's fold replaces the row.
     fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
+        // A moved row that makes its lead a recompute: a marker, or any row of
+        // a lead whose marker an earlier fold left pending (`v_stale`).
+        let marked = if self.tracks_stale() {
+            "(m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))"
+        } else {
+            "m.occurred_at IS NULL"
+        };
         let (delta, replace, rc, recompute, read, join) = if self.marks() {
             let more = if moved_rows.is_empty() {
                 String::new()
             } else {
                 format!(
-                    "\n    more AS (DELETE FROM {} p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),",
+                    "\n    more AS (DELETE FROM {} p WHERE (SELECT pg_catalog.bool_or({marked}) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE {marked})),",
                     self.pending()
                 )
             };
@@ -1789,20 +1834,27 @@ END
             // not written out (states and all) before the update reads it.
             let read = format!(
                 "\n    r AS (SELECT t.k, t.st FROM {}),",
-                self.read_states_rows(
-                    "ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)"
-                )
+                self.read_states_rows(&format!(
+                    "ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE {marked} ORDER BY 1)"
+                ))
             );
             (
                 "CASE WHEN d.rc THEN r.st ELSE d.st END",
                 "d.rc",
-                ", pg_catalog.bool_or(m.occurred_at IS NULL) AS rc",
+                format!(", pg_catalog.bool_or({marked}) AS rc"),
                 more,
                 read,
                 " LEFT JOIN r ON r.k = d.k",
             )
         } else {
-            ("d.st", "false", "", String::new(), String::new(), "")
+            (
+                "d.st",
+                "false",
+                String::new(),
+                String::new(),
+                String::new(),
+                "",
+            )
         };
         let apply = format!("lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})");
         let head = if self.marks() {
@@ -1814,10 +1866,19 @@ END
                 "v_locked := ARRAY(
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
-        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);{stale}
     WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),",
                 scores = self.scores(),
                 pending = self.pending(),
+                stale = if self.tracks_stale() {
+                    format!(
+                        "
+    v_stale := ARRAY(SELECT DISTINCT t.lead_key FROM {} t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) ORDER BY 1);",
+                        self.stale()
+                    )
+                } else {
+                    String::new()
+                },
             )
         } else {
             format!(
@@ -1839,10 +1900,24 @@ END
         FROM d{join} WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT {emit} INTO STRICT v_count
-    FROM up u WHERE u.last_alerts IS NOT NULL;",
+    FROM up u WHERE u.last_alerts IS NOT NULL;{stale}",
             scores = self.scores(),
             set = self.set_applied(&apply),
             emit = self.emit_alerts("u"),
+            // The locked leads' stale rows go with their recompute; the
+            // markers of leads it could not lock are recorded for the next
+            // fold of each (the rows it moved are gone from the pending table).
+            stale = if self.tracks_stale() {
+                format!(
+                    "
+    DELETE FROM {stale} t WHERE t.lead_key = ANY (v_stale);
+    INSERT INTO {stale} (lead_key) SELECT DISTINCT p.lead_key FROM {pending} p WHERE ({rows}) AND p.occurred_at IS NULL;",
+                    stale = self.stale(),
+                    pending = self.pending(),
+                )
+            } else {
+                String::new()
+            },
         )
     }
 
@@ -1871,7 +1946,7 @@ END
             {some}{tid_scans_off}
         END IF;
     EXCEPTION WHEN serialization_failure THEN
-        v_count := 0;
+        v_count := 0;{stale_on_failure}
     END;
     RETURN v_count;
 END
@@ -1880,6 +1955,18 @@ END
                 ("v_count", "bigint".into()),
                 ("v_settings", "text[]".into()),
             ]),
+            // Its markers stay pending: recorded, as a fold records those it leaves.
+            stale_on_failure = if self.tracks_stale() {
+                format!(
+                    "
+        INSERT INTO {} (lead_key) SELECT DISTINCT p.lead_key FROM {} p
+        WHERE (pg_catalog.cardinality(tids) = 0 OR p.ctid = ANY (tids)) AND p.occurred_at IS NULL;",
+                    self.stale(),
+                    self.pending()
+                )
+            } else {
+                String::new()
+            },
             fold_fn = self.fold_fn(),
             some = self.fold_statement("p.ctid = ANY (tids)", "p.ctid = ANY (tids) AND "),
             // The pending table's statistics say little (rows come and go by
@@ -2444,6 +2531,16 @@ END
                 ident(ADMIN_ROLE)
             ),
         ));
+        if self.tracks_stale() {
+            out.push(stmt(
+                "grant",
+                format!(
+                    "GRANT SELECT, INSERT, DELETE ON {} TO {}",
+                    self.stale(),
+                    ident(ADMIN_ROLE)
+                ),
+            ));
+        }
         // tick()'s fold locks the stripes of keys that are no lead.
         out.push(stmt(
             "grant",
@@ -2690,8 +2787,14 @@ FROM (SELECT * FROM written ORDER BY id) w",
         let columns = score_columns();
         let first = applied_fields("a", "NULL");
         let again = applied_fields("r", "CASE WHEN $4 THEN r.alerts END");
+        // Every marker goes with the pending events: so do the stale rows.
+        let stale = if self.tracks_stale() {
+            format!("\nstale AS (DELETE FROM {}),", self.stale())
+        } else {
+            String::new()
+        };
         format!(
-            "WITH gone AS (DELETE FROM {pending}),
+            "WITH gone AS (DELETE FROM {pending}),{stale}
 fresh AS (
     SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
     FROM {activities} a WHERE lead_score_internal._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
@@ -3531,6 +3634,7 @@ pub fn drop_statements(
         ("VIEW", private(names::columns(attachment))),
         ("TABLE", private(names::scores(attachment))),
         ("TABLE", private(names::pending(attachment))),
+        ("TABLE", private(names::stale(attachment))),
         ("TABLE", private(names::stripes(attachment))),
         ("TABLE", private(names::outbox(attachment))),
     ] {

@@ -26,6 +26,9 @@ CREATE INDEX "bench_scores_bound" ON "lead_score_internal"."bench_scores" (bound
 -- bench_pending
 CREATE TABLE "lead_score_internal"."bench_pending" (lead_key "pg_catalog"."int8" NOT NULL, event_type text, occurred_at timestamptz) USING heap;
 
+-- bench_stale
+CREATE TABLE "lead_score_internal"."bench_stale" (lead_key "pg_catalog"."int8" NOT NULL) USING heap;
+
 -- bench_stripes
 CREATE TABLE "lead_score_internal"."bench_stripes" (stripe integer PRIMARY KEY);
 
@@ -1080,5 +1083,6 @@ DROP VIEW IF EXISTS "lead_score_internal"."bench_merged";
 DROP VIEW IF EXISTS "lead_score_internal"."bench_columns";
 DROP TABLE IF EXISTS "lead_score_internal"."bench_scores";
 DROP TABLE IF EXISTS "lead_score_internal"."bench_pending";
+DROP TABLE IF EXISTS "lead_score_internal"."bench_stale";
 DROP TABLE IF EXISTS "lead_score_internal"."bench_stripes";
 DROP TABLE IF EXISTS "lead_score_internal"."bench_outbox";

@@ -26,6 +26,9 @@ CREATE INDEX "evil_scores_bound" ON "lead_score_internal"."evil_scores" (bound D
 -- evil_pending
 CREATE TABLE "lead_score_internal"."evil_pending" (lead_key "crm"."lead key" NOT NULL, event_type text, occurred_at timestamptz, p1 text, p2 text) USING heap;
 
+-- evil_stale
+CREATE TABLE "lead_score_internal"."evil_stale" (lead_key "crm"."lead key" NOT NULL) USING heap;
+
 -- evil_stripes
 CREATE TABLE "lead_score_internal"."evil_stripes" (stripe integer PRIMARY KEY);
 
@@ -1266,5 +1269,6 @@ DROP VIEW IF EXISTS "lead_score_internal"."evil_merged";
 DROP VIEW IF EXISTS "lead_score_internal"."evil_columns";
 DROP TABLE IF EXISTS "lead_score_internal"."evil_scores";
 DROP TABLE IF EXISTS "lead_score_internal"."evil_pending";
+DROP TABLE IF EXISTS "lead_score_internal"."evil_stale";
 DROP TABLE IF EXISTS "lead_score_internal"."evil_stripes";
 DROP TABLE IF EXISTS "lead_score_internal"."evil_outbox";

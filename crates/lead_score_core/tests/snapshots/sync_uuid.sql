@@ -26,6 +26,9 @@ CREATE INDEX "live_scores_bound" ON "lead_score_internal"."live_scores" (bound D
 -- live_pending
 CREATE TABLE "lead_score_internal"."live_pending" (lead_key "pg_catalog"."uuid" NOT NULL, event_type text, occurred_at timestamptz, p1 text) USING heap;
 
+-- live_stale
+CREATE TABLE "lead_score_internal"."live_stale" (lead_key "pg_catalog"."uuid" NOT NULL) USING heap;
+
 -- live_stripes
 CREATE TABLE "lead_score_internal"."live_stripes" (stripe integer PRIMARY KEY);
 
@@ -143,6 +146,7 @@ AS 'DECLARE
     v_version integer;
     v_count bigint;
     v_locked "pg_catalog"."uuid"[];
+    v_stale "pg_catalog"."uuid"[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
@@ -152,16 +156,19 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    v_stale := ARRAY(SELECT DISTINCT t.lead_key FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) ORDER BY 1);
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
+    DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = ANY (v_stale);
+    INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE (keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))) AND p.occurred_at IS NULL;
     RETURN v_count;
 END
 ';
@@ -177,6 +184,7 @@ AS 'DECLARE
     v_count bigint;
     v_settings text[];
     v_locked "pg_catalog"."uuid"[];
+    v_stale "pg_catalog"."uuid"[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
@@ -195,21 +203,26 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    v_stale := ARRAY(SELECT DISTINCT t.lead_key FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) ORDER BY 1);
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)))),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
+    DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = ANY (v_stale);
+    INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE (p.ctid = ANY (tids)) AND p.occurred_at IS NULL;
             PERFORM pg_catalog.set_config(''enable_seqscan'', v_settings[1], true);
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
+        INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+        WHERE (pg_catalog.cardinality(tids) = 0 OR p.ctid = ANY (tids)) AND p.occurred_at IS NULL;
     END;
     RETURN v_count;
 END
@@ -680,6 +693,9 @@ GRANT SELECT ON "lead_score_internal"."live_scores", "lead_score_internal"."live
 GRANT INSERT, UPDATE, DELETE ON "lead_score_internal"."live_scores", "lead_score_internal"."live_pending" TO "lead_score_admin";
 
 -- grant
+GRANT SELECT, INSERT, DELETE ON "lead_score_internal"."live_stale" TO "lead_score_admin";
+
+-- grant
 GRANT SELECT, UPDATE ON "lead_score_internal"."live_stripes" TO "lead_score_admin";
 
 -- query count_leads
@@ -690,6 +706,7 @@ DELETE FROM "lead_score_internal"."live_scores" s WHERE NOT EXISTS (SELECT 1 FRO
 
 -- query rescore
 WITH gone AS (DELETE FROM "lead_score_internal"."live_pending"),
+stale AS (DELETE FROM "lead_score_internal"."live_stale"),
 fresh AS (
     SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
     FROM "app"."touches" a WHERE lead_score_internal._progress(1, $7, $9) AND a."at" IS NOT NULL GROUP BY a."person")
@@ -1274,5 +1291,6 @@ DROP VIEW IF EXISTS "lead_score_internal"."live_merged";
 DROP VIEW IF EXISTS "lead_score_internal"."live_columns";
 DROP TABLE IF EXISTS "lead_score_internal"."live_scores";
 DROP TABLE IF EXISTS "lead_score_internal"."live_pending";
+DROP TABLE IF EXISTS "lead_score_internal"."live_stale";
 DROP TABLE IF EXISTS "lead_score_internal"."live_stripes";
 DROP TABLE IF EXISTS "lead_score_internal"."live_outbox";
