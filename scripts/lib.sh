@@ -85,6 +85,7 @@ full_page_writes = off
 max_wal_size = 4GB
 jit = off
 log_min_messages = warning
+max_prepared_transactions = 10
 CONF
     fi
     if ! as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then

@@ -318,6 +318,42 @@ fn stale_if_missing(att: &Attachment) {
     }
 }
 
+/// In a `sync` writer's `PREPARE TRANSACTION` (src/commit_fold.rs): its
+/// events stay pending for `tick()`, so the leads of its recompute markers
+/// (the rows at `tids`, or every marker for `None`) are recorded as a fold
+/// records the markers it leaves behind
+/// (`lead_score_core::sqlgen::attach::Attachment::stale_table`), as the
+/// extension's owner. Nothing for an attachment detached in the transaction.
+pub(crate) fn record_stale(attachment: &str, tids: Option<&[pg_sys::ItemPointerData]>) {
+    use lead_score_core::sqlgen::attach::names;
+    if !relation_exists(crate::layout::internal_schema(), &names::stale(attachment)) {
+        return;
+    }
+    let att = load(attachment, false);
+    if !att.tracks_stale() {
+        return;
+    }
+    run_as(extension_owner(), || {
+        let result = match tids {
+            Some(t) => Spi::run_with_args(
+                crate::layout::for_catalog(&att.query(Query::RecordStale)).as_ref(),
+                &[t.to_vec().into()],
+            ),
+            None => {
+                Spi::run(crate::layout::for_catalog(&att.query(Query::RecordStaleAll)).as_ref())
+            }
+        };
+        if let Err(e) = result {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!(
+                    "lead_score attachment \"{attachment}\": could not record its markers: {e}"
+                ),
+            );
+        }
+    });
+}
+
 /// Every attachment committed by now, with this transaction's own changes,
 /// whatever the isolation level: under REPEATABLE READ the transaction's
 /// snapshot may predate an attach that committed while this one waited for

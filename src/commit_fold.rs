@@ -102,11 +102,34 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
         register_xact_callback(PgXactCallbackEvent::PreCommit, fold_all);
         // A prepared transaction cannot send NOTIFY, which alerts do: its
         // events stay pending, exact for every reader, for tick() to fold once
-        // COMMIT PREPARED has made them visible.
-        register_xact_callback(PgXactCallbackEvent::PrePrepare, forget);
+        // COMMIT PREPARED has made them visible; its markers are recorded.
+        register_xact_callback(PgXactCallbackEvent::PrePrepare, record_prepared);
         register_xact_callback(PgXactCallbackEvent::Commit, forget);
         register_xact_callback(PgXactCallbackEvent::Abort, forget);
     }
+}
+
+/// At `PREPARE TRANSACTION`: nothing is folded (see above), but the leads of
+/// the recompute markers appended are recorded, so that an insert's commit
+/// folding onto one of them after `COMMIT PREPARED` recomputes it rather than
+/// judge its alerts against a score that does not count the update or delete
+/// (`crate::attach::record_stale`).
+fn record_prepared() {
+    let mut list = APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()).0);
+    forget();
+    if list.is_empty() {
+        return;
+    }
+    list.sort_by(|a, b| a.attachment.cmp(&b.attachment));
+    // SAFETY: as in fold_all: pushes the transaction's snapshot for SPI and
+    // pops it below; an ERROR in between aborts the transaction, whose cleanup
+    // pops it.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
+    for a in &list {
+        crate::attach::record_stale(&a.attachment, a.tids.as_deref());
+    }
+    // SAFETY: pops the snapshot pushed above.
+    unsafe { pg_sys::PopActiveSnapshot() };
 }
 
 fn forget() {

@@ -45,6 +45,7 @@ fn render(a: &Attachment) -> String {
         "citus_outbox",
         "citus_relay",
         "pending_summary",
+        "record_stale",
     ] {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));

@@ -772,13 +772,17 @@ impl Attachment {
             self.scores_table(),
             self.bound_index(),
             self.pending_table(),
-            self.stale_table(),
             self.stripes_table_ddl(),
             self.stripes_rows(),
             self.columns_view(),
             self.merged_view(),
             self.current_view(),
         ];
+        // Not while the catalog is 0.1.0's: the update moves only the tables
+        // 0.1.0 made, and creates this one ([`Self::stale_table`]).
+        if !self.catalog_0_1 {
+            out.insert(3, self.stale_table());
+        }
         out.extend(self.current_view_comments());
         out.extend(self.categories_view());
         out.extend([
@@ -959,6 +963,23 @@ impl Attachment {
                 self.stale(),
                 self.key_type()
             ),
+        )
+    }
+
+    /// Records, in [`Self::stale_table`], the leads of the recompute markers
+    /// among the pending rows `rows` selects: those that are leads (a key that
+    /// is no lead has nothing to recompute) and not recorded yet. Each looked
+    /// up by key, in scalar subqueries the planner does not turn into a join
+    /// over every score row.
+    fn record_stale(&self, rows: &str) -> String {
+        format!(
+            "INSERT INTO {stale} (lead_key) SELECT DISTINCT p.lead_key FROM {pending} p
+           WHERE ({rows}) AND p.occurred_at IS NULL
+             AND (SELECT true FROM {scores} s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM {stale} t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL",
+            stale = self.stale(),
+            pending = self.pending(),
+            scores = self.scores(),
         )
     }
 
@@ -1791,9 +1812,6 @@ END
         }
         let mut extra = extra.to_vec();
         extra.push(("v_locked", format!("{}[]", self.key_type())));
-        if self.tracks_stale() {
-            extra.push(("v_stale", format!("{}[]", self.key_type())));
-        }
         self.preamble_reading_activities(&extra)
     }
 
@@ -1809,14 +1827,25 @@ END
     /// holds them all); an event another transaction commits later stays
     /// pending, on top of the recomputed row, and a marker another transaction
     /// commits later makes readers recompute again. An additive fold of a lead
-    /// that has a marker it does not move is harmless: readers recompute such
-    /// a lead, and its marker's fold replaces the row.
+    /// that has a marker it does not move is harmless for readers, who
+    /// recompute such a lead, and its marker's fold replaces the row.
+    ///
+    /// In `sync` mode ([`Self::tracks_stale`]) an insert's commit moves only its
+    /// own rows, so a marker another fold left behind would not make it
+    /// recompute, and its alerts would be judged against a score that does not
+    /// count that update or delete. Every fold therefore records, in the same
+    /// statement (one snapshot), the leads whose markers among its rows it
+    /// could not lock (`lb`, into [`Self::stale_table`]; a key that is no lead
+    /// has nothing to recompute, and is looked up by key, a scalar subquery
+    /// the planner does not turn into a join over every score row), and takes the stale rows of the leads it
+    /// locked (`sl`): those leads are recomputed, with every pending row of
+    /// theirs the statement sees, marker included.
     fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
         // A moved row that makes its lead a recompute: a marker, or any row of
-        // a lead whose marker an earlier fold left pending (`v_stale`).
+        // a lead whose marker an earlier fold left pending (`sl`).
         let marked = if self.tracks_stale() {
-            "(m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))"
+            "(m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))"
         } else {
             "m.occurred_at IS NULL"
         };
@@ -1866,15 +1895,19 @@ END
                 "v_locked := ARRAY(
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
-        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);{stale}
-    WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),",
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),{stale}",
                 scores = self.scores(),
                 pending = self.pending(),
                 stale = if self.tracks_stale() {
                     format!(
                         "
-    v_stale := ARRAY(SELECT DISTINCT t.lead_key FROM {} t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) ORDER BY 1);",
-                        self.stale()
+    sl AS (DELETE FROM {stale} t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
+    lb AS ({record}),",
+                        stale = self.stale(),
+                        record = self.record_stale(&format!(
+                            "({rows}) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))"
+                        )),
                     )
                 } else {
                     String::new()
@@ -1900,24 +1933,10 @@ END
         FROM d{join} WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT {emit} INTO STRICT v_count
-    FROM up u WHERE u.last_alerts IS NOT NULL;{stale}",
+    FROM up u WHERE u.last_alerts IS NOT NULL;",
             scores = self.scores(),
             set = self.set_applied(&apply),
             emit = self.emit_alerts("u"),
-            // The locked leads' stale rows go with their recompute; the
-            // markers of leads it could not lock are recorded for the next
-            // fold of each (the rows it moved are gone from the pending table).
-            stale = if self.tracks_stale() {
-                format!(
-                    "
-    DELETE FROM {stale} t WHERE t.lead_key = ANY (v_stale);
-    INSERT INTO {stale} (lead_key) SELECT DISTINCT p.lead_key FROM {pending} p WHERE ({rows}) AND p.occurred_at IS NULL;",
-                    stale = self.stale(),
-                    pending = self.pending(),
-                )
-            } else {
-                String::new()
-            },
         )
     }
 
@@ -1956,13 +1975,17 @@ END
                 ("v_settings", "text[]".into()),
             ]),
             // Its markers stay pending: recorded, as a fold records those it leaves.
+            // (Two statements, so the one by ctid is a TID scan.)
             stale_on_failure = if self.tracks_stale() {
                 format!(
                     "
-        INSERT INTO {} (lead_key) SELECT DISTINCT p.lead_key FROM {} p
-        WHERE (pg_catalog.cardinality(tids) = 0 OR p.ctid = ANY (tids)) AND p.occurred_at IS NULL;",
-                    self.stale(),
-                    self.pending()
+        IF pg_catalog.cardinality(tids) = 0 THEN
+            {};
+        ELSE
+            {};
+        END IF;",
+                    self.record_stale("true"),
+                    self.record_stale("p.ctid = ANY (tids)"),
                 )
             } else {
                 String::new()
@@ -2652,6 +2675,13 @@ pub enum Query {
     /// In an INSERT trigger on the activities (its NEW TABLE is `new_rows`):
     /// recomputes the inserted rows' leads.
     RecomputeInserted,
+    /// In a `sync` writer's `PREPARE TRANSACTION`, which leaves its events
+    /// pending: records the leads of its recompute markers among the pending
+    /// rows at ctids $1 ([`Attachment::stale_table`]).
+    RecordStale,
+    /// [`Query::RecordStale`] for every pending marker (a transaction that
+    /// appended too many rows to track them by ctid).
+    RecordStaleAll,
     /// What waits in the pending table, for `lead_score.pending_summary()`:
     /// the events, the leads they belong to, and the leads with a recompute
     /// marker. One scan of the pending table.
@@ -2691,6 +2721,8 @@ impl Query {
             "citus_relay" => Query::CitusRelay,
             "recompute_inserted" => Query::RecomputeInserted,
             "pending_summary" => Query::PendingSummary,
+            "record_stale" => Query::RecordStale,
+            "record_stale_all" => Query::RecordStaleAll,
             _ => return None,
         })
     }
@@ -2753,6 +2785,8 @@ impl Attachment {
             Query::Fold => format!("SELECT {}()", self.fold_fn()),
             Query::DropOrphans => format!("SELECT {}()", self.drop_orphans_fn()),
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
+            Query::RecordStale => self.record_stale("p.ctid = ANY ($1)"),
+            Query::RecordStaleAll => self.record_stale("true"),
             // A marker is the one pending row with no time (an event with no
             // time is never appended: it counts nowhere).
             Query::PendingSummary => format!(

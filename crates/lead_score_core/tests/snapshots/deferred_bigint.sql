@@ -896,6 +896,12 @@ FROM (SELECT * FROM written ORDER BY id) w;
 -- query pending_summary
 SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.count(DISTINCT p.lead_key), pg_catalog.count(DISTINCT p.lead_key) FILTER (WHERE p.occurred_at IS NULL) FROM "lead_score_internal"."bench_pending" p;
 
+-- query record_stale
+INSERT INTO "lead_score_internal"."bench_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."bench_pending" p
+           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."bench_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+
 -- account objects when a version is published
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";
 DROP VIEW IF EXISTS "lead_score"."bench_account_categories";

@@ -1012,6 +1012,12 @@ FROM (SELECT * FROM written ORDER BY id) w;
 -- query pending_summary
 SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.count(DISTINCT p.lead_key), pg_catalog.count(DISTINCT p.lead_key) FILTER (WHERE p.occurred_at IS NULL) FROM "lead_score_internal"."evil_pending" p;
 
+-- query record_stale
+INSERT INTO "lead_score_internal"."evil_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."evil_pending" p
+           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."evil_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+
 -- query account_seed
 INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."evil_accounts" a ON CONFLICT (account) DO NOTHING;
 

@@ -146,7 +146,6 @@ AS 'DECLARE
     v_version integer;
     v_count bigint;
     v_locked "pg_catalog"."uuid"[];
-    v_stale "pg_catalog"."uuid"[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
@@ -156,19 +155,21 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
-    v_stale := ARRAY(SELECT DISTINCT t.lead_key FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) ORDER BY 1);
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))) AS rc
+    sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
+    lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+           WHERE ((keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
-    DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = ANY (v_stale);
-    INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE (keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))) AND p.occurred_at IS NULL;
     RETURN v_count;
 END
 ';
@@ -184,7 +185,6 @@ AS 'DECLARE
     v_count bigint;
     v_settings text[];
     v_locked "pg_catalog"."uuid"[];
-    v_stale "pg_catalog"."uuid"[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
@@ -203,26 +203,37 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
-    v_stale := ARRAY(SELECT DISTINCT t.lead_key FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) ORDER BY 1);
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)))),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key = ANY (v_stale))) AS rc
+    sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
+    lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+           WHERE ((p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL),
+    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)))),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key = ANY (v_stale)) ORDER BY 1)))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
-    DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = ANY (v_stale);
-    INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE (p.ctid = ANY (tids)) AND p.occurred_at IS NULL;
             PERFORM pg_catalog.set_config(''enable_seqscan'', v_settings[1], true);
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
-        INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-        WHERE (pg_catalog.cardinality(tids) = 0 OR p.ctid = ANY (tids)) AND p.occurred_at IS NULL;
+        IF pg_catalog.cardinality(tids) = 0 THEN
+            INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+           WHERE (true) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+        ELSE
+            INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+           WHERE (p.ctid = ANY (tids)) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+        END IF;
     END;
     RETURN v_count;
 END
@@ -1033,6 +1044,12 @@ FROM (SELECT * FROM written ORDER BY id) w;
 
 -- query pending_summary
 SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.count(DISTINCT p.lead_key), pg_catalog.count(DISTINCT p.lead_key) FILTER (WHERE p.occurred_at IS NULL) FROM "lead_score_internal"."live_pending" p;
+
+-- query record_stale
+INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL
+             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
+             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
