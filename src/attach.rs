@@ -314,7 +314,7 @@ fn account_heads_if_missing(att: &Attachment) {
 fn stale_if_missing(att: &Attachment) {
     use lead_score_core::sqlgen::attach::names;
     if !relation_exists(crate::layout::internal_schema(), &names::stale(&att.name)) {
-        run_all(&[att.stale_table()]);
+        run_all(&[att.stale_table(), att.stale_index()]);
     }
 }
 
@@ -322,18 +322,19 @@ fn stale_if_missing(att: &Attachment) {
 /// events stay pending for `tick()`, so the leads of its recompute markers
 /// (the rows at `tids`, or every marker for `None`) are recorded as a fold
 /// records the markers it leaves behind
-/// (`lead_score_core::sqlgen::attach::Attachment::stale_table`), as the
-/// extension's owner. Nothing for an attachment detached in the transaction.
+/// (`lead_score_core::sqlgen::attach::Attachment::stale_table`). All of it as
+/// the extension's owner, lookups included: the writer needs no rights on
+/// lead_score's schemas. Nothing for an attachment detached in the transaction.
 pub(crate) fn record_stale(attachment: &str, tids: Option<&[pg_sys::ItemPointerData]>) {
     use lead_score_core::sqlgen::attach::names;
-    if !relation_exists(crate::layout::internal_schema(), &names::stale(attachment)) {
-        return;
-    }
-    let att = load(attachment, false);
-    if !att.tracks_stale() {
-        return;
-    }
     run_as(extension_owner(), || {
+        if !relation_exists(crate::layout::internal_schema(), &names::stale(attachment)) {
+            return;
+        }
+        let att = load(attachment, false);
+        if !att.tracks_stale() {
+            return;
+        }
         let result = match tids {
             Some(t) => Spi::run_with_args(
                 crate::layout::for_catalog(&att.query(Query::RecordStale)).as_ref(),

@@ -572,6 +572,9 @@ pub mod names {
     pub fn stale(a: &str) -> String {
         format!("{a}_stale")
     }
+    pub fn stale_index(a: &str) -> String {
+        format!("{a}_stale_lead_key")
+    }
     /// On Citus: alerts written on the shards, until `relay_alerts` moves them.
     pub fn outbox(a: &str) -> String {
         format!("{a}_outbox")
@@ -781,7 +784,7 @@ impl Attachment {
         // Not while the catalog is 0.1.0's: the update moves only the tables
         // 0.1.0 made, and creates this one ([`Self::stale_table`]).
         if !self.catalog_0_1 {
-            out.insert(3, self.stale_table());
+            out.splice(3..3, [self.stale_table(), self.stale_index()]);
         }
         out.extend(self.current_view_comments());
         out.extend(self.categories_view());
@@ -966,20 +969,33 @@ impl Attachment {
         )
     }
 
-    /// Records, in [`Self::stale_table`], the leads of the recompute markers
-    /// among the pending rows `rows` selects: those that are leads (a key that
-    /// is no lead has nothing to recompute) and not recorded yet. Each looked
-    /// up by key, in scalar subqueries the planner does not turn into a join
-    /// over every score row.
+    /// The stale rows of a fold's locked leads are found by key, however many
+    /// a big activity delete left meanwhile (until `tick()` drops those whose
+    /// markers are gone). Not unique: a writer recording one never waits.
+    pub fn stale_index(&self) -> Statement {
+        stmt(
+            names::stale_index(&self.name),
+            format!(
+                "CREATE INDEX {} ON {} (lead_key)",
+                ident(&names::stale_index(&self.name)),
+                self.stale()
+            ),
+        )
+    }
+
+    /// Records, in [`Self::stale_table`], the keys of the recompute markers
+    /// among the pending rows `rows` selects. Every one, recorded or not, lead
+    /// or not: a row already there may be taken by a fold that cannot see
+    /// this marker, and a key with no score row yet may be a lead being
+    /// created whose count missed the update or delete. A marker and its row
+    /// are seen together (one transaction writes both), and `tick()` drops
+    /// the rows whose markers are gone ([`Self::drop_orphans_function`]).
     fn record_stale(&self, rows: &str) -> String {
         format!(
-            "INSERT INTO {stale} (lead_key) SELECT DISTINCT p.lead_key FROM {pending} p
-           WHERE ({rows}) AND p.occurred_at IS NULL
-             AND (SELECT true FROM {scores} s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM {stale} t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL",
-            stale = self.stale(),
-            pending = self.pending(),
-            scores = self.scores(),
+            "INSERT INTO {} (lead_key) SELECT DISTINCT p.lead_key FROM {} p
+           WHERE ({rows}) AND p.occurred_at IS NULL",
+            self.stale(),
+            self.pending(),
         )
     }
 
@@ -1771,7 +1787,7 @@ END
 BEGIN
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
         RETURN 0;
-    END IF;
+    END IF;{stale}
     v_stripes := ARRAY(
         SELECT t.stripe FROM {stripes} t
         WHERE t.stripe IN (SELECT {stripe_q} FROM {pending} q WHERE {no_lead})
@@ -1792,6 +1808,19 @@ END
             stripes = self.stripes_table(),
             stripe_q = stripe_of("q.lead_key"),
             pending_literal = literal(&pending),
+            // The stale rows whose markers are gone: folded with their lead,
+            // dropped with a key that is no lead, or with a deleted lead. A
+            // marker and its row are seen together, and a fold that moves a
+            // marker takes its row in the same statement.
+            stale = if self.tracks_stale() {
+                format!(
+                    "
+    DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = t.lead_key AND p.occurred_at IS NULL);",
+                    self.stale()
+                )
+            } else {
+                String::new()
+            },
         );
         self.function(
             &self.local(names::drop_orphans(&self.name)),

@@ -29,6 +29,9 @@ CREATE TABLE "lead_score_internal"."bench_pending" (lead_key "pg_catalog"."int8"
 -- bench_stale
 CREATE TABLE "lead_score_internal"."bench_stale" (lead_key "pg_catalog"."int8" NOT NULL) USING heap;
 
+-- bench_stale_lead_key
+CREATE INDEX "bench_stale_lead_key" ON "lead_score_internal"."bench_stale" (lead_key);
+
 -- bench_stripes
 CREATE TABLE "lead_score_internal"."bench_stripes" (stripe integer PRIMARY KEY);
 
@@ -898,9 +901,7 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 
 -- query record_stale
 INSERT INTO "lead_score_internal"."bench_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."bench_pending" p
-           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."bench_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
 -- account objects when a version is published
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";

@@ -29,6 +29,9 @@ CREATE TABLE "lead_score_internal"."evil_pending" (lead_key "crm"."lead key" NOT
 -- evil_stale
 CREATE TABLE "lead_score_internal"."evil_stale" (lead_key "crm"."lead key" NOT NULL) USING heap;
 
+-- evil_stale_lead_key
+CREATE INDEX "evil_stale_lead_key" ON "lead_score_internal"."evil_stale" (lead_key);
+
 -- evil_stripes
 CREATE TABLE "lead_score_internal"."evil_stripes" (stripe integer PRIMARY KEY);
 
@@ -1014,9 +1017,7 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 
 -- query record_stale
 INSERT INTO "lead_score_internal"."evil_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."evil_pending" p
-           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."evil_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."evil_accounts" a ON CONFLICT (account) DO NOTHING;

@@ -29,6 +29,9 @@ CREATE TABLE "lead_score_internal"."live_pending" (lead_key "pg_catalog"."uuid" 
 -- live_stale
 CREATE TABLE "lead_score_internal"."live_stale" (lead_key "pg_catalog"."uuid" NOT NULL) USING heap;
 
+-- live_stale_lead_key
+CREATE INDEX "live_stale_lead_key" ON "lead_score_internal"."live_stale" (lead_key);
+
 -- live_stripes
 CREATE TABLE "lead_score_internal"."live_stripes" (stripe integer PRIMARY KEY);
 
@@ -158,9 +161,7 @@ BEGIN
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
     lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE ((keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL),
+           WHERE ((keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
           FROM moved m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)))) AS t(k, st)),
@@ -206,9 +207,7 @@ BEGIN
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
     lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE ((p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL),
+           WHERE ((p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL),
     more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)))),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
           FROM moved m GROUP BY m.lead_key),
@@ -225,14 +224,10 @@ BEGIN
         v_count := 0;
         IF pg_catalog.cardinality(tids) = 0 THEN
             INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (true) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+           WHERE (true) AND p.occurred_at IS NULL;
         ELSE
             INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (p.ctid = ANY (tids)) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+           WHERE (p.ctid = ANY (tids)) AND p.occurred_at IS NULL;
         END IF;
     END;
     RETURN v_count;
@@ -250,6 +245,7 @@ BEGIN
     IF pg_catalog.current_setting(''transaction_isolation'') <> ''read committed'' THEN
         RETURN 0;
     END IF;
+    DELETE FROM "lead_score_internal"."live_stale" t WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = t.lead_key AND p.occurred_at IS NULL);
     v_stripes := ARRAY(
         SELECT t.stripe FROM "lead_score_internal"."live_stripes" t
         WHERE t.stripe IN (SELECT (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) FROM "lead_score_internal"."live_pending" q WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = q.lead_key))
@@ -1047,9 +1043,7 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 
 -- query record_stale
 INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL
-             AND (SELECT true FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key)
-             AND (SELECT true FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = p.lead_key LIMIT 1) IS NULL;
+           WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
