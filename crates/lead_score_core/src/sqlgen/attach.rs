@@ -955,9 +955,10 @@ impl Attachment {
     /// commit folding only its own events included, recomputes it from the
     /// activity table with every pending row of it, so the alerts of an
     /// insert folded onto it are judged against its recomputed score, and
-    /// deletes its rows here. Rarely more than a few rows, read whole by every
-    /// `sync` fold; no index. Where nothing tracks them
-    /// ([`Self::tracks_stale`]), created all the same, and empty.
+    /// deletes its rows here. Usually empty; found by key
+    /// ([`Self::stale_index`]); `tick()` drops the rows whose markers are gone.
+    /// Where nothing tracks them ([`Self::tracks_stale`]), created all the
+    /// same, and empty.
     pub fn stale_table(&self) -> Statement {
         stmt(
             names::stale(&self.name),
@@ -1811,12 +1812,16 @@ END
             // The stale rows whose markers are gone: folded with their lead,
             // dropped with a key that is no lead, or with a deleted lead. A
             // marker and its row are seen together, and a fold that moves a
-            // marker takes its row in the same statement.
+            // marker takes its row in the same statement. Rows a fold holds
+            // are skipped (and a fold skips those this holds): neither waits.
             stale = if self.tracks_stale() {
                 format!(
                     "
-    DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = t.lead_key AND p.occurred_at IS NULL);",
-                    self.stale()
+    DELETE FROM {stale} t WHERE t.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM {stale} q
+        WHERE NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = q.lead_key AND p.occurred_at IS NULL)
+        FOR UPDATE OF q SKIP LOCKED));",
+                    stale = self.stale()
                 )
             } else {
                 String::new()
@@ -1864,9 +1869,8 @@ END
     /// recompute, and its alerts would be judged against a score that does not
     /// count that update or delete. Every fold therefore records, in the same
     /// statement (one snapshot), the leads whose markers among its rows it
-    /// could not lock (`lb`, into [`Self::stale_table`]; a key that is no lead
-    /// has nothing to recompute, and is looked up by key, a scalar subquery
-    /// the planner does not turn into a join over every score row), and takes the stale rows of the leads it
+    /// could not lock (`lb`, into [`Self::stale_table`]; any key: one with no
+    /// score row yet may be a lead being created), and takes the stale rows of the leads it
     /// locked (`sl`): those leads are recomputed, with every pending row of
     /// theirs the statement sees, marker included.
     fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
@@ -1931,12 +1935,24 @@ END
                 stale = if self.tracks_stale() {
                     format!(
                         "
-    sl AS (DELETE FROM {stale} t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
-    lb AS ({record}),",
+    sl AS (DELETE FROM {stale} t WHERE t.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM {stale} q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
+        RETURNING t.lead_key),{record}",
                         stale = self.stale(),
-                        record = self.record_stale(&format!(
-                            "({rows}) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))"
-                        )),
+                        // A commit's own markers of the leads it could not lock.
+                        // (tick()'s and a fit change's folds leave only markers
+                        // their own writers recorded; a commit that appended too
+                        // many rows to track records after its fold.)
+                        record = if moved_rows.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "\n    lb AS ({}),",
+                                self.record_stale(&format!(
+                                    "({rows}) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))"
+                                ))
+                            )
+                        },
                     )
                 } else {
                     String::new()
@@ -1988,7 +2004,7 @@ END
         IF pg_catalog.cardinality(tids) = 0 THEN
             v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
             PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
-            v_count := {fold_fn}();
+            v_count := {fold_fn}();{record_all}
             PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true);
         ELSE{tid_scans_on}
             {some}{tid_scans_off}
@@ -2004,6 +2020,13 @@ END
                 ("v_settings", "text[]".into()),
             ]),
             // Its markers stay pending: recorded, as a fold records those it leaves.
+            // Too many rows to track: every marker the fold left (others'
+            // included, recorded again: harmless).
+            record_all = if self.tracks_stale() {
+                format!("\n            {};", self.record_stale("true"))
+            } else {
+                String::new()
+            },
             // (Two statements, so the one by ctid is a TID scan.)
             stale_on_failure = if self.tracks_stale() {
                 format!(
@@ -2587,7 +2610,7 @@ END
             out.push(stmt(
                 "grant",
                 format!(
-                    "GRANT SELECT, INSERT, DELETE ON {} TO {}",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}",
                     self.stale(),
                     ident(ADMIN_ROLE)
                 ),

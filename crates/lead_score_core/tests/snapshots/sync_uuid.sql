@@ -159,9 +159,9 @@ BEGIN
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
-    lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE ((keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL),
+    sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM "lead_score_internal"."live_stale" q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
+        RETURNING t.lead_key),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
           FROM moved m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)))) AS t(k, st)),
@@ -196,6 +196,8 @@ BEGIN
             v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
             PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
             v_count := "lead_score_internal"."live__fold"();
+            INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
+           WHERE (true) AND p.occurred_at IS NULL;
             PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
         ELSE
             v_settings := ARRAY[pg_catalog.current_setting(''enable_seqscan'')];
@@ -205,7 +207,9 @@ BEGIN
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING t.lead_key),
+    sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM "lead_score_internal"."live_stale" q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
+        RETURNING t.lead_key),
     lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
            WHERE ((p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND p.occurred_at IS NULL),
     more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)))),
@@ -245,7 +249,10 @@ BEGIN
     IF pg_catalog.current_setting(''transaction_isolation'') <> ''read committed'' THEN
         RETURN 0;
     END IF;
-    DELETE FROM "lead_score_internal"."live_stale" t WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = t.lead_key AND p.occurred_at IS NULL);
+    DELETE FROM "lead_score_internal"."live_stale" t WHERE t.ctid = ANY (ARRAY(
+        SELECT q.ctid FROM "lead_score_internal"."live_stale" q
+        WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = q.lead_key AND p.occurred_at IS NULL)
+        FOR UPDATE OF q SKIP LOCKED));
     v_stripes := ARRAY(
         SELECT t.stripe FROM "lead_score_internal"."live_stripes" t
         WHERE t.stripe IN (SELECT (pg_catalog.hash_array(ARRAY[q.lead_key]) & 1023) FROM "lead_score_internal"."live_pending" q WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = q.lead_key))
@@ -700,7 +707,7 @@ GRANT SELECT ON "lead_score_internal"."live_scores", "lead_score_internal"."live
 GRANT INSERT, UPDATE, DELETE ON "lead_score_internal"."live_scores", "lead_score_internal"."live_pending" TO "lead_score_admin";
 
 -- grant
-GRANT SELECT, INSERT, DELETE ON "lead_score_internal"."live_stale" TO "lead_score_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON "lead_score_internal"."live_stale" TO "lead_score_admin";
 
 -- grant
 GRANT SELECT, UPDATE ON "lead_score_internal"."live_stripes" TO "lead_score_admin";
