@@ -115,44 +115,35 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
 /// judge its alerts against a score that does not count the update or delete
 /// (`crate::attach::record_stale`).
 fn record_prepared() {
-    let mut list = APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()).0);
-    forget();
-    if list.is_empty() {
-        return;
-    }
-    list.sort_by(|a, b| a.attachment.cmp(&b.attachment));
-    // SAFETY: as in fold_all: pushes the transaction's snapshot for SPI and
-    // pops it below; an ERROR in between aborts the transaction, whose cleanup
-    // pops it.
-    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
-    for a in &list {
-        crate::attach::record_stale(&a.attachment, a.tids.as_deref());
-    }
-    // SAFETY: pops the snapshot pushed above.
-    unsafe { pg_sys::PopActiveSnapshot() };
+    take_appended(|a| crate::attach::record_stale(&a.attachment, a.tids.as_deref()));
 }
 
 fn forget() {
     APPENDED.with(|a| *a.borrow_mut() = (Vec::new(), false));
 }
 
-/// Folds every attachment's appended events, in attachment name order (one
-/// order for every committing writer).
+/// Folds every attachment's appended events.
 fn fold_all() {
+    take_appended(fold);
+}
+
+/// Takes this transaction's appends and runs `each` on each attachment's, in
+/// attachment name order (one order for every committing writer), with a
+/// snapshot for SPI: at pre-commit or pre-prepare the last statement's is gone
+/// (each SPI query then takes its own, as a statement does).
+fn take_appended(each: impl Fn(Appended)) {
     let mut list = APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()).0);
     forget();
     if list.is_empty() {
         return;
     }
     list.sort_by(|a, b| a.attachment.cmp(&b.attachment));
-    // At pre-commit the last statement's snapshot is gone; SPI needs one to
-    // run in (each of its queries then takes its own, as a statement does).
     // SAFETY: pushes the transaction's snapshot (a fresh one under READ
     // COMMITTED) and pops it below; an ERROR in between aborts the
     // transaction, whose cleanup pops it.
     unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
     for a in list {
-        fold(a);
+        each(a);
     }
     // SAFETY: pops the snapshot pushed above.
     unsafe { pg_sys::PopActiveSnapshot() };
