@@ -567,7 +567,7 @@ pub mod names {
     pub fn stripes(a: &str) -> String {
         format!("{a}_stripes")
     }
-    /// Leads a `sync` fold left a recompute marker pending for (see
+    /// Keys whose `sync` recompute marker a fold left pending (see
     /// [`super::Attachment::stale_table`]).
     pub fn stale(a: &str) -> String {
         format!("{a}_stale")
@@ -949,8 +949,9 @@ impl Attachment {
         )
     }
 
-    /// The leads of `sync` recompute markers a fold left pending because
-    /// another transaction held the lead's score row: that row does not count
+    /// The keys of `sync` recompute markers a fold left pending (another
+    /// transaction held the lead's score row, or had not committed the lead
+    /// yet), or a prepared transaction appended: the score row does not count
     /// the update or delete yet. The next fold that locks the lead, a writer's
     /// commit folding only its own events included, recomputes it from the
     /// activity table with every pending row of it, so the alerts of an
