@@ -512,3 +512,47 @@ fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
     select_keys(&query, &keys, snapshot, 1, |_| found = true);
     found
 }
+
+/// `_stale_since_snapshot(attachment, keys anyarray)`: under `REPEATABLE READ`
+/// or `SERIALIZABLE`, whether the attachment's stale table holds a row of these
+/// keys that the transaction's snapshot does not see (recorded by a transaction
+/// that committed after it began); always false under `READ COMMITTED`. A fold
+/// of a lead so recorded would judge its alerts against a score that misses an
+/// update or delete it cannot see, so it fails as a serialization conflict
+/// instead (sqlgen's `fold_statement`).
+#[pg_extern(
+    name = "_stale_since_snapshot",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn stale_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
+    // SAFETY: reads the transaction's isolation level; no arguments.
+    if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
+        return false;
+    }
+    let att = crate::attach::load(attachment, false);
+    let query = std::ffi::CString::new(
+        crate::layout::for_catalog(&att.query(lead_score_core::sqlgen::attach::Query::StaleRows))
+            .as_ref(),
+    )
+    .unwrap_or_default();
+    let rows = |snapshot: pg_sys::Snapshot| {
+        let mut tids = Vec::new();
+        select_keys(&query, &keys, snapshot, 0, |col| {
+            let (d, null) = col(1);
+            // SAFETY: column 1 is a tid datum of the current row.
+            if let Some(tid) = unsafe { pg_sys::ItemPointerData::from_datum(d, null) } {
+                tids.push(pgrx::itemptr::item_pointer_to_u64(tid));
+            }
+        });
+        tids.sort_unstable();
+        tids
+    };
+    // SAFETY: the statement's snapshot, valid while it runs.
+    let seen = rows(unsafe { pg_sys::GetActiveSnapshot() });
+    // SAFETY: returns the latest snapshot, valid for this statement.
+    let latest = rows(unsafe { pg_sys::GetLatestSnapshot() });
+    latest.iter().any(|t| seen.binary_search(t).is_err())
+}

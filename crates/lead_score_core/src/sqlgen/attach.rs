@@ -1746,9 +1746,12 @@ impl Attachment {
 END
 ",
             preamble = self.fold_preamble(&[("v_count", "bigint".into())]),
+            // A fit change's keys: their leads may have no pending row this
+            // snapshot sees. tick(): the rows it locked.
             fold = self.fold_statement(
                 "keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys))",
-                ""
+                "",
+                "coalesce(keys, v_locked)"
             ),
         );
         self.function(
@@ -1873,8 +1876,11 @@ END
     /// could not lock (`lb`, into [`Self::stale_table`]; any key: one with no
     /// score row yet may be a lead being created), and takes the stale rows of the leads it
     /// locked (`sl`): those leads are recomputed, with every pending row of
-    /// theirs the statement sees, marker included.
-    fn fold_statement(&self, rows: &str, moved_rows: &str) -> String {
+    /// theirs the statement sees, marker included. Under `REPEATABLE READ`
+    /// a stale row recorded after the transaction began is not seen: the fold
+    /// fails as a serialization conflict if the keys `probe` (an array
+    /// expression) have one.
+    fn fold_statement(&self, rows: &str, moved_rows: &str, probe: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
         // A moved row that makes its lead a recompute: a marker, or any row of
         // a lead whose marker an earlier fold left pending (`sl`).
@@ -1929,10 +1935,31 @@ END
                 "v_locked := ARRAY(
         SELECT s.lead_key FROM {scores} s
         WHERE s.lead_key IN (SELECT p.lead_key FROM {pending} p WHERE {rows})
-        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+        ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);{since}
     WITH moved AS (DELETE FROM {pending} p WHERE {moved_rows}p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),{stale}",
                 scores = self.scores(),
                 pending = self.pending(),
+                // Under REPEATABLE READ the snapshot is the transaction's: a
+                // lead recorded stale by a transaction that committed after it
+                // began (its row was held then, so not updated since, and this
+                // lock succeeded) is not seen in `sl`, nor is its marker, and
+                // its events (or a fit change, which folds its keys: `probe`)
+                // would be applied to a score that still counts what that
+                // transaction deleted. Such a lead is a serialization conflict
+                // (under READ COMMITTED, false at once: the next statement's
+                // snapshot sees every row recorded before the lock was taken).
+                since = if self.tracks_stale() {
+                    format!(
+                        "
+    IF {probe} <> '{{}}' AND lead_score_internal._stale_since_snapshot({}, {probe}) THEN
+        RAISE EXCEPTION 'could not serialize access: activities of these leads changed after this transaction began'
+            USING ERRCODE = 'serialization_failure';
+    END IF;",
+                        literal(&self.name)
+                    )
+                } else {
+                    String::new()
+                },
                 stale = if self.tracks_stale() {
                     format!(
                         "
@@ -2044,7 +2071,7 @@ END
                 String::new()
             },
             fold_fn = self.fold_fn(),
-            some = self.fold_statement("p.ctid = ANY (tids)", "p.ctid = ANY (tids) AND "),
+            some = self.fold_statement("p.ctid = ANY (tids)", "p.ctid = ANY (tids) AND ", "v_locked"),
             // The pending table's statistics say little (rows come and go by
             // the thousand between autovacuums, and a busy sync attachment's
             // table is mostly dead rows): its rows are found by ctid, never by
@@ -2739,6 +2766,11 @@ pub enum Query {
     /// the events, the leads they belong to, and the leads with a recompute
     /// marker. One scan of the pending table.
     PendingSummary,
+    /// The ctids of the stale table's rows of the keys `$1`
+    /// ([`Attachment::stale_table`]): a `REPEATABLE READ` commit fold reads
+    /// them with its own and with the latest snapshot, to find the rows
+    /// recorded since it began (`_stale_since_snapshot`).
+    StaleRows,
 }
 
 impl Query {
@@ -2776,6 +2808,7 @@ impl Query {
             "pending_summary" => Query::PendingSummary,
             "record_stale" => Query::RecordStale,
             "record_stale_all" => Query::RecordStaleAll,
+            "stale_rows" => Query::StaleRows,
             _ => return None,
         })
     }
@@ -2840,6 +2873,10 @@ impl Attachment {
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::RecordStale => self.record_stale("p.ctid = ANY ($1)"),
             Query::RecordStaleAll => self.record_stale("true"),
+            Query::StaleRows => format!(
+                "SELECT t.ctid FROM {} t WHERE t.lead_key = ANY ($1)",
+                self.stale()
+            ),
             // A marker is the one pending row with no time (an event with no
             // time is never appended: it counts nowhere).
             Query::PendingSummary => format!(

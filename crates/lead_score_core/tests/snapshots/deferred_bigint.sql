@@ -903,6 +903,9 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 INSERT INTO "lead_score_internal"."bench_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."bench_pending" p
            WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
+-- query stale_rows
+SELECT t.ctid FROM "lead_score_internal"."bench_stale" t WHERE t.lead_key = ANY ($1);
+
 -- account objects when a version is published
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";
 DROP VIEW IF EXISTS "lead_score"."bench_account_categories";

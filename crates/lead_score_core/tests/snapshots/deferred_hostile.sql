@@ -1019,6 +1019,9 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 INSERT INTO "lead_score_internal"."evil_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."evil_pending" p
            WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
+-- query stale_rows
+SELECT t.ctid FROM "lead_score_internal"."evil_stale" t WHERE t.lead_key = ANY ($1);
+
 -- query account_seed
 INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."evil_accounts" a ON CONFLICT (account) DO NOTHING;
 

@@ -158,6 +158,10 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    IF coalesce(keys, v_locked) <> ''{}'' AND lead_score_internal._stale_since_snapshot(''live'', coalesce(keys, v_locked)) THEN
+        RAISE EXCEPTION ''could not serialize access: activities of these leads changed after this transaction began''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.ctid = ANY (ARRAY(
         SELECT q.ctid FROM "lead_score_internal"."live_stale" q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
@@ -206,6 +210,10 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    IF v_locked <> ''{}'' AND lead_score_internal._stale_since_snapshot(''live'', v_locked) THEN
+        RAISE EXCEPTION ''could not serialize access: activities of these leads changed after this transaction began''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.ctid = ANY (ARRAY(
         SELECT q.ctid FROM "lead_score_internal"."live_stale" q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
@@ -1051,6 +1059,9 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 -- query record_stale
 INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
            WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
+
+-- query stale_rows
+SELECT t.ctid FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = ANY ($1);
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
