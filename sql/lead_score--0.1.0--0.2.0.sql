@@ -1398,15 +1398,15 @@ $$;
 COMMENT ON FUNCTION lead_score.pending_summary() IS
     'Per attachment: the activity events waiting to be folded, the leads they belong to, and the leads with a recompute marker.';
 
--- A REPEATABLE READ fold of a lead another transaction recorded stale after
--- the fold's snapshot began fails as a serialization conflict (a commit's fold
--- leaves its events pending, a fit change fails): this finds such rows
--- (src/owner_read.rs).
-CREATE FUNCTION lead_score_internal."_stale_since_snapshot"("attachment" TEXT, "keys" anyarray) RETURNS bool
-STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'stale_since_snapshot_wrapper';
-REVOKE ALL ON FUNCTION lead_score_internal._stale_since_snapshot(text, anyarray) FROM PUBLIC;
+-- A REPEATABLE READ fold of a lead whose activities another transaction wrote
+-- after the fold's snapshot began, and that are not folded yet, fails as a
+-- serialization conflict (a sync commit's fold leaves its events pending, a
+-- lead update fails): this finds such leads (src/owner_read.rs).
+CREATE FUNCTION lead_score_internal."_pending_since_snapshot"("attachment" TEXT, "keys" anyarray) RETURNS bool
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'pending_since_snapshot_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._pending_since_snapshot(text, anyarray) FROM PUBLIC;
 -- tick() runs the fold that calls it as its caller, an admin.
-GRANT EXECUTE ON FUNCTION lead_score_internal._stale_since_snapshot(text, anyarray) TO lead_score_admin;
+GRANT EXECUTE ON FUNCTION lead_score_internal._pending_since_snapshot(text, anyarray) TO lead_score_admin;
 
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.

@@ -513,28 +513,29 @@ fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
     found
 }
 
-/// `_stale_since_snapshot(attachment, keys anyarray)`: under `REPEATABLE READ`
-/// or `SERIALIZABLE`, whether the attachment's stale table holds a row of these
-/// keys that the transaction's snapshot does not see (recorded by a transaction
-/// that committed after it began); always false under `READ COMMITTED`. A fold
-/// of a lead so recorded would judge its alerts against a score that misses an
-/// update or delete it cannot see, so it fails as a serialization conflict
-/// instead (sqlgen's `fold_statement`).
+/// `_pending_since_snapshot(attachment, keys anyarray)`: under `REPEATABLE
+/// READ` or `SERIALIZABLE`, whether one of these leads (those with a score row)
+/// has a pending row, event or recompute marker, that the latest snapshot sees
+/// and the transaction's does not: a write of its activities, committed after
+/// the transaction began, that its score row does not count yet (sqlgen's
+/// `Query::PendingOf`). Always false under `READ COMMITTED`. A fold of such a
+/// lead would judge its alerts against a score that misses that write, so it
+/// fails as a serialization conflict instead (sqlgen's `fold_statement`).
 #[pg_extern(
-    name = "_stale_since_snapshot",
+    name = "_pending_since_snapshot",
     schema = "lead_score_internal",
     volatile,
     strict,
     parallel_unsafe
 )]
-fn stale_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
+fn pending_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
     // SAFETY: reads the transaction's isolation level; no arguments.
     if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
         return false;
     }
     let att = crate::attach::load(attachment, false);
     let query = std::ffi::CString::new(
-        crate::layout::for_catalog(&att.query(lead_score_core::sqlgen::attach::Query::StaleRows))
+        crate::layout::for_catalog(&att.query(lead_score_core::sqlgen::attach::Query::PendingOf))
             .as_ref(),
     )
     .unwrap_or_default();

@@ -46,7 +46,7 @@ fn render(a: &Attachment) -> String {
         "citus_relay",
         "pending_summary",
         "record_stale",
-        "stale_rows",
+        "pending_of",
     ] {
         let query = Query::parse(q).unwrap();
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));

@@ -1877,9 +1877,9 @@ END
     /// score row yet may be a lead being created), and takes the stale rows of the leads it
     /// locked (`sl`): those leads are recomputed, with every pending row of
     /// theirs the statement sees, marker included. Under `REPEATABLE READ`
-    /// a stale row recorded after the transaction began is not seen: the fold
-    /// fails as a serialization conflict if the keys `probe` (an array
-    /// expression) have one.
+    /// pending rows written after the transaction began are not seen: the
+    /// fold fails as a serialization conflict if a lead of the keys `probe`
+    /// (an array expression) has one ([`Query::PendingOf`]).
     fn fold_statement(&self, rows: &str, moved_rows: &str, probe: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
         // A moved row that makes its lead a recompute: a marker, or any row of
@@ -1940,18 +1940,21 @@ END
                 scores = self.scores(),
                 pending = self.pending(),
                 // Under REPEATABLE READ the snapshot is the transaction's: a
-                // lead recorded stale by a transaction that committed after it
-                // began (its row was held then, so not updated since, and this
-                // lock succeeded) is not seen in `sl`, nor is its marker, and
-                // its events (or a fit change, which folds its keys: `probe`)
-                // would be applied to a score that still counts what that
-                // transaction deleted. Such a lead is a serialization conflict
-                // (under READ COMMITTED, false at once: the next statement's
-                // snapshot sees every row recorded before the lock was taken).
-                since = if self.tracks_stale() {
+                // write of a lead's activities committed after it began and not
+                // folded since (in sync mode, its commit found the lead's row
+                // held, so the row was not updated since and this lock
+                // succeeded; in deferred mode it waits for tick()) is not seen,
+                // neither its pending rows nor (sync) its record in `sl`, and
+                // the lead's events (or a fit change, which folds its keys:
+                // `probe`) would be judged against a score that misses it (an
+                // event it added, an activity it deleted). Such a lead is a
+                // serialization conflict (under READ COMMITTED, false at once:
+                // the next statement's snapshot sees every row written before
+                // the lock was taken).
+                since = if self.marks() {
                     format!(
                         "
-    IF {probe} <> '{{}}' AND lead_score_internal._stale_since_snapshot({}, {probe}) THEN
+    IF {probe} <> '{{}}' AND lead_score_internal._pending_since_snapshot({}, {probe}) THEN
         RAISE EXCEPTION 'could not serialize access: activities of these leads changed after this transaction began'
             USING ERRCODE = 'serialization_failure';
     END IF;",
@@ -2766,11 +2769,12 @@ pub enum Query {
     /// the events, the leads they belong to, and the leads with a recompute
     /// marker. One scan of the pending table.
     PendingSummary,
-    /// The ctids of the stale table's rows of the keys `$1`
-    /// ([`Attachment::stale_table`]): a `REPEATABLE READ` commit fold reads
-    /// them with its own and with the latest snapshot, to find the rows
-    /// recorded since it began (`_stale_since_snapshot`).
-    StaleRows,
+    /// The ctids of the pending rows (events and markers) of the leads keyed
+    /// `$1` that have a score row: what their score rows do not count yet. A
+    /// `REPEATABLE READ` fold reads them with its own and with the latest
+    /// snapshot, to find those written since it began
+    /// (`_pending_since_snapshot`).
+    PendingOf,
 }
 
 impl Query {
@@ -2808,7 +2812,7 @@ impl Query {
             "pending_summary" => Query::PendingSummary,
             "record_stale" => Query::RecordStale,
             "record_stale_all" => Query::RecordStaleAll,
-            "stale_rows" => Query::StaleRows,
+            "pending_of" => Query::PendingOf,
             _ => return None,
         })
     }
@@ -2873,9 +2877,13 @@ impl Attachment {
             Query::ClearPending => format!("DELETE FROM {}", self.pending()),
             Query::RecordStale => self.record_stale("p.ctid = ANY ($1)"),
             Query::RecordStaleAll => self.record_stale("true"),
-            Query::StaleRows => format!(
-                "SELECT t.ctid FROM {} t WHERE t.lead_key = ANY ($1)",
-                self.stale()
+            // No index on the pending table: one scan, keys hashed. (A key with
+            // no score row is a lead being created: counted from the activity
+            // table, `_owner_states`.)
+            Query::PendingOf => format!(
+                "SELECT p.ctid FROM {} p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM {} s WHERE s.lead_key = p.lead_key)",
+                self.pending(),
+                self.scores()
             ),
             // A marker is the one pending row with no time (an event with no
             // time is never appended: it counts nowhere).

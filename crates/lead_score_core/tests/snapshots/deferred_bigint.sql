@@ -157,6 +157,10 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."bench_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    IF coalesce(keys, v_locked) <> ''{}'' AND lead_score_internal._pending_since_snapshot(''bench'', coalesce(keys, v_locked)) THEN
+        RAISE EXCEPTION ''could not serialize access: activities of these leads changed after this transaction began''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
@@ -200,6 +204,10 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."bench_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
+    IF v_locked <> ''{}'' AND lead_score_internal._pending_since_snapshot(''bench'', v_locked) THEN
+        RAISE EXCEPTION ''could not serialize access: activities of these leads changed after this transaction began''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     more AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
@@ -903,8 +911,8 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 INSERT INTO "lead_score_internal"."bench_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."bench_pending" p
            WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
--- query stale_rows
-SELECT t.ctid FROM "lead_score_internal"."bench_stale" t WHERE t.lead_key = ANY ($1);
+-- query pending_of
+SELECT p.ctid FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key);
 
 -- account objects when a version is published
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";

@@ -158,7 +158,7 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
-    IF coalesce(keys, v_locked) <> ''{}'' AND lead_score_internal._stale_since_snapshot(''live'', coalesce(keys, v_locked)) THEN
+    IF coalesce(keys, v_locked) <> ''{}'' AND lead_score_internal._pending_since_snapshot(''live'', coalesce(keys, v_locked)) THEN
         RAISE EXCEPTION ''could not serialize access: activities of these leads changed after this transaction began''
             USING ERRCODE = ''serialization_failure'';
     END IF;
@@ -210,7 +210,7 @@ BEGIN
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED);
-    IF v_locked <> ''{}'' AND lead_score_internal._stale_since_snapshot(''live'', v_locked) THEN
+    IF v_locked <> ''{}'' AND lead_score_internal._pending_since_snapshot(''live'', v_locked) THEN
         RAISE EXCEPTION ''could not serialize access: activities of these leads changed after this transaction began''
             USING ERRCODE = ''serialization_failure'';
     END IF;
@@ -1060,8 +1060,8 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
            WHERE (p.ctid = ANY ($1)) AND p.occurred_at IS NULL;
 
--- query stale_rows
-SELECT t.ctid FROM "lead_score_internal"."live_stale" t WHERE t.lead_key = ANY ($1);
+-- query pending_of
+SELECT p.ctid FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key);
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
