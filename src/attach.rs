@@ -319,9 +319,9 @@ fn stale_if_missing(att: &Attachment) {
 }
 
 /// In a `sync` writer's `PREPARE TRANSACTION` (src/commit_fold.rs): its
-/// events stay pending for `tick()`, so the leads of its recompute markers
-/// (the rows at `tids`, or every marker for `None`) are recorded as a fold
-/// records the markers it leaves behind
+/// events stay pending for `tick()`, so the leads of its pending rows (the
+/// rows at `tids`, or every pending row for `None`) are recorded as a fold
+/// records the rows it leaves behind
 /// (`lead_score_core::sqlgen::attach::Attachment::stale_table`). All of it as
 /// the extension's owner, lookups included: the writer needs no rights on
 /// lead_score's schemas. Nothing for an attachment detached in the transaction.
@@ -348,7 +348,7 @@ pub(crate) fn record_stale(attachment: &str, tids: Option<&[pg_sys::ItemPointerD
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                 format!(
-                    "lead_score attachment \"{attachment}\": could not record its markers: {e}"
+                    "lead_score attachment \"{attachment}\": could not record its pending rows: {e}"
                 ),
             );
         }

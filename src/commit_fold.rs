@@ -102,7 +102,7 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
         register_xact_callback(PgXactCallbackEvent::PreCommit, fold_all);
         // A prepared transaction cannot send NOTIFY, which alerts do: its
         // events stay pending, exact for every reader, for tick() to fold once
-        // COMMIT PREPARED has made them visible; its markers are recorded.
+        // COMMIT PREPARED has made them visible; their leads are recorded.
         register_xact_callback(PgXactCallbackEvent::PrePrepare, record_prepared);
         register_xact_callback(PgXactCallbackEvent::Commit, forget);
         register_xact_callback(PgXactCallbackEvent::Abort, forget);
@@ -110,9 +110,9 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
 }
 
 /// At `PREPARE TRANSACTION`: nothing is folded (see above), but the leads of
-/// the recompute markers appended are recorded, so that an insert's commit
-/// folding onto one of them after `COMMIT PREPARED` recomputes it rather than
-/// judge its alerts against a score that does not count the update or delete
+/// the rows appended (markers and events) are recorded, so that an insert's
+/// commit folding onto one of them after `COMMIT PREPARED` recomputes it
+/// rather than judge its alerts against a score that does not count them
 /// (`crate::attach::record_stale`).
 fn record_prepared() {
     take_appended(|a| crate::attach::record_stale(&a.attachment, a.tids.as_deref()));

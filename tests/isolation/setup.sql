@@ -11,3 +11,7 @@ CREATE FUNCTION iso_model() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT '{
                      "labels": [{"name": "hot", "min": 30}, {"name": "cold"}],
                      "quadrant": {"fit": 50, "engagement": 30}, "mql": {"min_total": 80}}
 }'::jsonb $$;
+-- The same with a rule of negative points (stale_event.spec).
+CREATE FUNCTION iso_model_negative() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_set(iso_model(), '{engagement,rules}',
+                   (iso_model() #> '{engagement,rules}') || '[{"name": "unsubscribe", "event": "unsubscribe", "points": -20}]'::jsonb) $$;

@@ -949,16 +949,16 @@ impl Attachment {
         )
     }
 
-    /// The keys of `sync` recompute markers a fold left pending (another
-    /// transaction held the lead's score row, or had not committed the lead
-    /// yet), or a prepared transaction appended: the score row does not count
-    /// the update or delete yet. The next fold that locks the lead, a writer's
+    /// The keys of `sync` recompute markers (and of leads' events) a fold left
+    /// pending (another transaction held the lead's score row, or had not
+    /// committed the lead yet), or a prepared transaction appended: the score
+    /// row does not count them yet. The next fold that locks the lead, a writer's
     /// commit folding only its own events included, recomputes it from the
     /// activity table with every pending row of it, so the alerts of an
     /// insert folded onto it are judged against its recomputed score, and
     /// deletes its rows here. Usually empty; found by key
-    /// ([`Self::stale_index`]); `tick()` drops the rows whose markers are gone.
-    /// Where nothing tracks them ([`Self::tracks_stale`]), created all the
+    /// ([`Self::stale_index`]); `tick()` drops the rows whose pending rows are
+    /// gone. Where nothing tracks them ([`Self::tracks_stale`]), created all the
     /// same, and empty.
     pub fn stale_table(&self) -> Statement {
         stmt(
@@ -985,19 +985,24 @@ impl Attachment {
         )
     }
 
-    /// Records, in [`Self::stale_table`], the keys of the recompute markers
-    /// among the pending rows `rows` selects. Every one, recorded or not, lead
-    /// or not: a row already there may be taken by a fold that cannot see
-    /// this marker, and a key with no score row yet may be a lead being
-    /// created whose count missed the update or delete. A marker and its row
-    /// are seen together (one transaction writes both), and `tick()` drops
-    /// the rows whose markers are gone ([`Self::drop_orphans_function`]).
+    /// Records, in [`Self::stale_table`], the keys of the pending rows `rows`
+    /// selects that a fold leaves behind: every recompute marker, and every
+    /// event of a lead (a key with a score row). Every one, recorded or not:
+    /// a row already there may be taken by a fold that cannot see this one,
+    /// and for a marker, a key with no score row yet may be a lead being
+    /// created whose count missed the update or delete. An event left behind
+    /// matters too: the next insert's commit folds only its own events, and
+    /// judged against a score without one of negative points it would alert
+    /// on a crossing the lead never made. A pending row and its record are
+    /// seen together (one transaction writes both), and `tick()` drops the
+    /// records whose pending rows are gone ([`Self::drop_orphans_function`]).
     fn record_stale(&self, rows: &str) -> String {
         format!(
             "INSERT INTO {} (lead_key) SELECT DISTINCT p.lead_key FROM {} p
-           WHERE ({rows}) AND p.occurred_at IS NULL",
+           WHERE ({rows}) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM {} s WHERE s.lead_key = p.lead_key))",
             self.stale(),
             self.pending(),
+            self.scores(),
         )
     }
 
@@ -1813,17 +1818,18 @@ END
             stripes = self.stripes_table(),
             stripe_q = stripe_of("q.lead_key"),
             pending_literal = literal(&pending),
-            // The stale rows whose markers are gone: folded with their lead,
-            // dropped with a key that is no lead, or with a deleted lead. A
-            // marker and its row are seen together, and a fold that moves a
-            // marker takes its row in the same statement. Rows a fold holds
-            // are skipped (and a fold skips those this holds): neither waits.
+            // The stale rows whose pending rows are gone: folded with their
+            // lead, dropped with a key that is no lead, or with a deleted lead.
+            // A pending row and its record are seen together, and a fold that
+            // moves a recorded lead's rows takes its record in the same
+            // statement. Rows a fold holds are skipped (and a fold skips those
+            // this holds): neither waits.
             stale = if self.tracks_stale() {
                 format!(
                     "
     DELETE FROM {stale} t WHERE t.ctid = ANY (ARRAY(
         SELECT q.ctid FROM {stale} q
-        WHERE NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = q.lead_key AND p.occurred_at IS NULL)
+        WHERE NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = q.lead_key)
         FOR UPDATE OF q SKIP LOCKED));",
                     stale = self.stale()
                 )
@@ -1869,12 +1875,13 @@ END
     /// recompute such a lead, and its marker's fold replaces the row.
     ///
     /// In `sync` mode ([`Self::tracks_stale`]) an insert's commit moves only its
-    /// own rows, so a marker another fold left behind would not make it
-    /// recompute, and its alerts would be judged against a score that does not
-    /// count that update or delete. Every fold therefore records, in the same
-    /// statement (one snapshot), the leads whose markers among its rows it
-    /// could not lock (`lb`, into [`Self::stale_table`]; any key: one with no
-    /// score row yet may be a lead being created), and takes the stale rows of the leads it
+    /// own rows, so a marker (or an event) another fold left behind would not
+    /// make it recompute, and its alerts would be judged against a score that
+    /// does not count that update or delete (or event). Every fold therefore
+    /// records, in the same statement (one snapshot), the leads whose rows it
+    /// could not lock (`lb`, into [`Self::stale_table`], [`Self::record_stale`];
+    /// for a marker any key: one with no score row yet may be a lead being
+    /// created), and takes the stale rows of the leads it
     /// locked (`sl`): those leads are recomputed, with every pending row of
     /// theirs the statement sees, marker included. Under `REPEATABLE READ`
     /// pending rows written after the transaction began are not seen: the
