@@ -949,10 +949,10 @@ impl Attachment {
         )
     }
 
-    /// The keys of `sync` recompute markers (and of leads' events) a fold left
-    /// pending (another transaction held the lead's score row, or had not
-    /// committed the lead yet), or a prepared transaction appended: the score
-    /// row does not count them yet. The next fold that locks the lead, a writer's
+    /// The keys of the `sync` pending rows (recompute markers and events) a
+    /// fold left behind (another transaction held the lead's score row, or had
+    /// not committed the lead yet, or the key is no lead), or a prepared
+    /// transaction appended: no score row counts them yet. The next fold that locks the lead, a writer's
     /// commit folding only its own events included, recomputes it from the
     /// activity table with every pending row of it, so the alerts of an
     /// insert folded onto it are judged against its recomputed score, and
@@ -986,23 +986,23 @@ impl Attachment {
     }
 
     /// Records, in [`Self::stale_table`], the keys of the pending rows `rows`
-    /// selects that a fold leaves behind: every recompute marker, and every
-    /// event of a lead (a key with a score row). Every one, recorded or not:
-    /// a row already there may be taken by a fold that cannot see this one,
-    /// and for a marker, a key with no score row yet may be a lead being
-    /// created whose count missed the update or delete. An event left behind
-    /// matters too: the next insert's commit folds only its own events, and
-    /// judged against a score without one of negative points it would alert
-    /// on a crossing the lead never made. A pending row and its record are
-    /// seen together (one transaction writes both), and `tick()` drops the
-    /// records whose pending rows are gone ([`Self::drop_orphans_function`]).
+    /// selects that a fold leaves behind, recompute markers and events alike:
+    /// the next insert's commit folds only its own events, and judged against
+    /// a score without an update, a delete or an event of negative points it
+    /// would alert on a crossing the lead never made. Every one, recorded or
+    /// not, lead or not: a row already there may be taken by a fold that
+    /// cannot see this one, and a key with no score row in this snapshot may
+    /// be a lead being created (or created since, under `REPEATABLE READ`, or
+    /// before a prepared transaction commits) whose count missed the row. A
+    /// pending row and its record are seen together (one transaction writes
+    /// both), and `tick()` drops the records whose pending rows are gone
+    /// ([`Self::drop_orphans_function`]), a visitor's with its events.
     fn record_stale(&self, rows: &str) -> String {
         format!(
             "INSERT INTO {} (lead_key) SELECT DISTINCT p.lead_key FROM {} p
-           WHERE ({rows}) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM {} s WHERE s.lead_key = p.lead_key))",
+           WHERE {rows}",
             self.stale(),
             self.pending(),
-            self.scores(),
         )
     }
 
@@ -1880,8 +1880,8 @@ END
     /// does not count that update or delete (or event). Every fold therefore
     /// records, in the same statement (one snapshot), the leads whose rows it
     /// could not lock (`lb`, into [`Self::stale_table`], [`Self::record_stale`];
-    /// for a marker any key: one with no score row yet may be a lead being
-    /// created), and takes the stale rows of the leads it
+    /// any key: one with no score row yet may be a lead being created), and
+    /// takes the stale rows of the leads it
     /// locked (`sl`): those leads are recomputed, with every pending row of
     /// theirs the statement sees, marker included. Under `REPEATABLE READ`
     /// pending rows written after the transaction began are not seen: the

@@ -909,7 +909,7 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 
 -- query record_stale
 INSERT INTO "lead_score_internal"."bench_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."bench_pending" p
-           WHERE (p.ctid = ANY ($1)) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key));
+           WHERE p.ctid = ANY ($1);
 
 -- query pending_of
 SELECT p.ctid FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key);

@@ -201,7 +201,7 @@ BEGIN
             PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
             v_count := "lead_score_internal"."live__fold"();
             INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (true) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key));
+           WHERE true;
             PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
         ELSE
             v_settings := ARRAY[pg_catalog.current_setting(''enable_seqscan'')];
@@ -219,7 +219,7 @@ BEGIN
         SELECT q.ctid FROM "lead_score_internal"."live_stale" q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
         RETURNING t.lead_key),
     lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE ((p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key))),
+           WHERE (p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))),
     more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)))),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
           FROM moved m GROUP BY m.lead_key),
@@ -236,10 +236,10 @@ BEGIN
         v_count := 0;
         IF pg_catalog.cardinality(tids) = 0 THEN
             INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (true) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key));
+           WHERE true;
         ELSE
             INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (p.ctid = ANY (tids)) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key));
+           WHERE p.ctid = ANY (tids);
         END IF;
     END;
     RETURN v_count;
@@ -1058,7 +1058,7 @@ SELECT pg_catalog.count(*) FILTER (WHERE p.occurred_at IS NOT NULL), pg_catalog.
 
 -- query record_stale
 INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
-           WHERE (p.ctid = ANY ($1)) AND (p.occurred_at IS NULL OR EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key));
+           WHERE p.ctid = ANY ($1);
 
 -- query pending_of
 SELECT p.ctid FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key);
