@@ -952,8 +952,9 @@ impl Attachment {
     /// The keys of the `sync` pending rows (recompute markers and events) a
     /// fold left behind (another transaction held the lead's score row, or had
     /// not committed the lead yet, or the key is no lead), or a prepared
-    /// transaction appended: no score row counts them yet. The next fold that locks the lead, a writer's
-    /// commit folding only its own events included, recomputes it from the
+    /// transaction appended: no score row counts them yet. The next fold that
+    /// locks the lead, a writer's commit folding only its own events included,
+    /// recomputes it from the
     /// activity table with every pending row of it, so the alerts of an
     /// insert folded onto it are judged against its recomputed score, and
     /// deletes its rows here. Usually empty; found by key
@@ -1890,7 +1891,7 @@ END
     fn fold_statement(&self, rows: &str, moved_rows: &str, probe: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
         // A moved row that makes its lead a recompute: a marker, or any row of
-        // a lead whose marker an earlier fold left pending (`sl`).
+        // a lead whose pending rows an earlier fold left behind (`sl`).
         let marked = if self.tracks_stale() {
             "(m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))"
         } else {
