@@ -973,8 +973,8 @@ impl Attachment {
     }
 
     /// The stale rows of a fold's locked leads are found by key, however many
-    /// a big activity delete left meanwhile (until `tick()` drops those whose
-    /// markers are gone). Not unique: a writer recording one never waits.
+    /// a big activity write left meanwhile (until `tick()` drops those whose
+    /// pending rows are gone). Not unique: a writer recording one never waits.
     pub fn stale_index(&self) -> Statement {
         stmt(
             names::stale_index(&self.name),
