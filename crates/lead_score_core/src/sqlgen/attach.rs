@@ -567,7 +567,7 @@ pub mod names {
     pub fn stripes(a: &str) -> String {
         format!("{a}_stripes")
     }
-    /// Keys whose `sync` recompute marker a fold left pending (see
+    /// Keys whose `sync` pending rows (markers and events) a fold left (see
     /// [`super::Attachment::stale_table`]).
     pub fn stale(a: &str) -> String {
         format!("{a}_stale")
@@ -954,10 +954,9 @@ impl Attachment {
     /// not committed the lead yet, or the key is no lead), or a prepared
     /// transaction appended: no score row counts them yet. The next fold that
     /// locks the lead, a writer's commit folding only its own events included,
-    /// recomputes it from the
-    /// activity table with every pending row of it, so the alerts of an
-    /// insert folded onto it are judged against its recomputed score, and
-    /// deletes its rows here. Usually empty; found by key
+    /// folds every pending row of it (recomputing it from the activity table
+    /// if one is a marker), so the alerts of an insert folded onto it are
+    /// judged against its exact score, and deletes its rows here. Usually empty; found by key
     /// ([`Self::stale_index`]); `tick()` drops the rows whose pending rows are
     /// gone. Where nothing tracks them ([`Self::tracks_stale`]), created all the
     /// same, and empty.
@@ -1882,44 +1881,57 @@ END
     /// records, in the same statement (one snapshot), the leads whose rows it
     /// could not lock (`lb`, into [`Self::stale_table`], [`Self::record_stale`];
     /// any key: one with no score row yet may be a lead being created), and
-    /// takes the stale rows of the leads it
-    /// locked (`sl`): those leads are recomputed, with every pending row of
-    /// theirs the statement sees, marker included. Under `REPEATABLE READ`
+    /// takes the stale rows of the leads it locked (`sl`): it folds every
+    /// pending row of those leads the statement sees, not only its own, so
+    /// their events are added too and a lead with a marker among them is
+    /// recomputed (a lead whose rows are events only is not: readers add the
+    /// same events to the same stored state, and a recompute would cost its
+    /// whole activity history on every fold of a lead writers keep hot).
+    /// Under `REPEATABLE READ`
     /// pending rows written after the transaction began are not seen: the
     /// fold fails as a serialization conflict if a lead of the keys `probe`
     /// (an array expression) has one ([`Query::PendingOf`]).
     fn fold_statement(&self, rows: &str, moved_rows: &str, probe: &str) -> String {
         let props = pending_props(self.properties.len(), |i| format!("m.p{i}"));
-        // A moved row that makes its lead a recompute: a marker, or any row of
-        // a lead whose pending rows an earlier fold left behind (`sl`).
-        let marked = if self.tracks_stale() {
+        // A moved row whose lead's every pending row the fold takes, when it
+        // moves only some (`moved_rows`): a marker, or any row of a lead whose
+        // pending rows an earlier fold left behind (`sl`).
+        let takes_all = if self.tracks_stale() {
             "(m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))"
         } else {
             "m.occurred_at IS NULL"
         };
-        let (delta, replace, rc, recompute, read, join) = if self.marks() {
-            let more = if moved_rows.is_empty() {
-                String::new()
+        let (delta, replace, rc, recompute, rows_of, read, join) = if self.marks() {
+            // The rest of those leads' pending rows, deleted (the rows `moved`
+            // deleted are not deleted, nor returned, twice) and folded with
+            // `moved`'s: events are added, and a lead with a marker among them
+            // is recomputed.
+            let (more, rows_of) = if moved_rows.is_empty() {
+                (String::new(), "moved")
             } else {
-                format!(
-                    "\n    more AS (DELETE FROM {} p WHERE (SELECT pg_catalog.bool_or({marked}) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE {marked})),",
-                    self.pending()
+                (
+                    format!(
+                        "\n    more AS (DELETE FROM {} p WHERE (SELECT pg_catalog.bool_or({takes_all}) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE {takes_all}) RETURNING p.*),",
+                        self.pending()
+                    ),
+                    "(SELECT * FROM moved UNION ALL SELECT * FROM more)",
                 )
             };
             // The marked leads, recomputed in one read of their activities.
-            // Found in `moved`, not in `d`: `d` is then read once, so it is
-            // not written out (states and all) before the update reads it.
+            // Found in the moved rows, not in `d`: `d` is then read once, so it
+            // is not written out (states and all) before the update reads it.
             let read = format!(
                 "\n    r AS (SELECT t.k, t.st FROM {}),",
                 self.read_states_rows(&format!(
-                    "ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE {marked} ORDER BY 1)"
+                    "ARRAY(SELECT DISTINCT m.lead_key FROM {rows_of} m WHERE m.occurred_at IS NULL ORDER BY 1)"
                 ))
             );
             (
                 "CASE WHEN d.rc THEN r.st ELSE d.st END",
                 "d.rc",
-                format!(", pg_catalog.bool_or({marked}) AS rc"),
+                ", pg_catalog.bool_or(m.occurred_at IS NULL) AS rc".to_string(),
                 more,
+                rows_of,
                 read,
                 " LEFT JOIN r ON r.k = d.k",
             )
@@ -1929,6 +1941,7 @@ END
                 "false",
                 String::new(),
                 String::new(),
+                "moved",
                 String::new(),
                 "",
             )
@@ -2011,7 +2024,7 @@ END
         format!(
             "{head}{recompute}
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
-          FROM moved m GROUP BY m.lead_key),{read}
+          FROM {rows_of} m GROUP BY m.lead_key),{read}
     up AS (
         UPDATE {scores} s SET {set}
         FROM d{join} WHERE s.lead_key = d.k
@@ -2767,10 +2780,10 @@ pub enum Query {
     /// recomputes the inserted rows' leads.
     RecomputeInserted,
     /// In a `sync` writer's `PREPARE TRANSACTION`, which leaves its events
-    /// pending: records the leads of its recompute markers among the pending
-    /// rows at ctids $1 ([`Attachment::stale_table`]).
+    /// pending: records the leads of the pending rows (markers and events) at
+    /// ctids $1 ([`Attachment::stale_table`]).
     RecordStale,
-    /// [`Query::RecordStale`] for every pending marker (a transaction that
+    /// [`Query::RecordStale`] for every pending row (a transaction that
     /// appended too many rows to track them by ctid).
     RecordStaleAll,
     /// What waits in the pending table, for `lead_score.pending_summary()`:

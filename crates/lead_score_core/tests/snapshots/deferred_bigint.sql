@@ -209,10 +209,10 @@ BEGIN
             USING ERRCODE = ''serialization_failure'';
     END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    more AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL)),
+    more AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL) RETURNING p.*),
     d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
-          FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''bench'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st)),
+          FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m GROUP BY m.lead_key),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''bench'', ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k

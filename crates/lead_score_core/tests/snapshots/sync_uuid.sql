@@ -166,9 +166,9 @@ BEGIN
     sl AS (DELETE FROM "lead_score_internal"."live_stale" t WHERE t.ctid = ANY (ARRAY(
         SELECT q.ctid FROM "lead_score_internal"."live_stale" q WHERE q.lead_key IN (SELECT pg_catalog.unnest(v_locked)) FOR UPDATE OF q SKIP LOCKED))
         RETURNING t.lead_key),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)))) AS t(k, st)),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
@@ -220,10 +220,10 @@ BEGIN
         RETURNING t.lead_key),
     lb AS (INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead_key FROM "lead_score_internal"."live_pending" p
            WHERE (p.ctid = ANY (tids)) AND p.lead_key NOT IN (SELECT pg_catalog.unnest(v_locked))),
-    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)))),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) AS rc
-          FROM moved m GROUP BY m.lead_key),
-    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl)) ORDER BY 1)))) AS t(k, st)),
+    more AS (DELETE FROM "lead_score_internal"."live_pending" p WHERE (SELECT pg_catalog.bool_or((m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE (m.occurred_at IS NULL OR m.lead_key IN (SELECT sl.lead_key FROM sl))) RETURNING p.*),
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+          FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m GROUP BY m.lead_key),
+    r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''live'', ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st)),
     up AS (
         UPDATE "lead_score_internal"."live_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
