@@ -518,7 +518,9 @@ fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
 /// has a pending row, event or recompute marker, that the latest snapshot sees
 /// and the transaction's does not: a write of its activities, committed after
 /// the transaction began, that its score row does not count yet (sqlgen's
-/// `Query::PendingOf`). Always false under `READ COMMITTED`. A fold of such a
+/// `Query::PendingOf`, one read of the pending table with the latest snapshot,
+/// each row's inserting transaction checked against the transaction's
+/// snapshot). Always false under `READ COMMITTED`. A fold of such a
 /// lead would judge its alerts against a score that misses that write, so it
 /// fails as a serialization conflict instead (sqlgen's `fold_statement`).
 #[pg_extern(
@@ -539,21 +541,28 @@ fn pending_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
             .as_ref(),
     )
     .unwrap_or_default();
-    let rows = |snapshot: pg_sys::Snapshot| {
-        let mut tids = Vec::new();
-        select_keys(&query, &keys, snapshot, 0, |col| {
-            let (d, null) = col(1);
-            // SAFETY: column 1 is a tid datum of the current row.
-            if let Some(tid) = unsafe { pg_sys::ItemPointerData::from_datum(d, null) } {
-                tids.push(pgrx::itemptr::item_pointer_to_u64(tid));
-            }
-        });
-        tids.sort_unstable();
-        tids
-    };
-    // SAFETY: the statement's snapshot, valid while it runs.
-    let seen = rows(unsafe { pg_sys::GetActiveSnapshot() });
+    // SAFETY: the statement's snapshot (under REPEATABLE READ, a copy of the
+    // transaction's), valid while this statement runs; the read below pushes
+    // its own.
+    let ours = unsafe { pg_sys::GetActiveSnapshot() };
+    let mut newer = false;
+    // One read with the latest snapshot: a row it sees is one ours does not when
+    // the transaction that wrote it was still running (or not yet begun) for
+    // ours, and is not this one (a subtransaction of it included).
     // SAFETY: returns the latest snapshot, valid for this statement.
-    let latest = rows(unsafe { pg_sys::GetLatestSnapshot() });
-    latest.iter().any(|t| seen.binary_search(t).is_err())
+    let latest = unsafe { pg_sys::GetLatestSnapshot() };
+    select_keys(&query, &keys, latest, 0, |col| {
+        let (d, null) = col(1);
+        if null || newer {
+            return;
+        }
+        let xmin = pg_sys::TransactionId::from_inner(d.value() as u32);
+        // SAFETY: both read shared transaction state for an xid of a row just
+        // read; `ours` is the live snapshot above.
+        newer = unsafe {
+            !pg_sys::TransactionIdIsCurrentTransactionId(xmin)
+                && pg_sys::XidInMVCCSnapshot(xmin, ours)
+        };
+    });
+    newer
 }

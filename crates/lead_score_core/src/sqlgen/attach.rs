@@ -2790,11 +2790,11 @@ pub enum Query {
     /// the events, the leads they belong to, and the leads with a recompute
     /// marker. One scan of the pending table.
     PendingSummary,
-    /// The ctids of the pending rows (events and markers) of the leads keyed
-    /// `$1` that have a score row: what their score rows do not count yet. A
-    /// `REPEATABLE READ` fold reads them with its own and with the latest
-    /// snapshot, to find those written since it began
-    /// (`_pending_since_snapshot`).
+    /// The inserting transactions (`xmin`) of the pending rows (events and
+    /// markers) of the leads keyed `$1` that have a score row: what their
+    /// score rows do not count yet. A `REPEATABLE READ` fold reads them with
+    /// the latest snapshot and checks each against its own, to find those
+    /// written since it began (`_pending_since_snapshot`).
     PendingOf,
 }
 
@@ -2902,7 +2902,7 @@ impl Attachment {
             // no score row is a lead being created: counted from the activity
             // table, `_owner_states`.)
             Query::PendingOf => format!(
-                "SELECT p.ctid FROM {} p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM {} s WHERE s.lead_key = p.lead_key)",
+                "SELECT p.xmin FROM {} p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM {} s WHERE s.lead_key = p.lead_key)",
                 self.pending(),
                 self.scores()
             ),

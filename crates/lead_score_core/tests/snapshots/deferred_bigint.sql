@@ -912,7 +912,7 @@ INSERT INTO "lead_score_internal"."bench_stale" (lead_key) SELECT DISTINCT p.lea
            WHERE p.ctid = ANY ($1);
 
 -- query pending_of
-SELECT p.ctid FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key);
+SELECT p.xmin FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = p.lead_key);
 
 -- account objects when a version is published
 DROP VIEW IF EXISTS "lead_score"."bench_accounts";

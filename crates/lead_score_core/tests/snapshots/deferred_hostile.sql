@@ -1028,7 +1028,7 @@ INSERT INTO "lead_score_internal"."evil_stale" (lead_key) SELECT DISTINCT p.lead
            WHERE p.ctid = ANY ($1);
 
 -- query pending_of
-SELECT p.ctid FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = p.lead_key);
+SELECT p.xmin FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = p.lead_key);
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."evil_accounts" a ON CONFLICT (account) DO NOTHING;

@@ -1061,7 +1061,7 @@ INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead
            WHERE p.ctid = ANY ($1);
 
 -- query pending_of
-SELECT p.ctid FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key);
+SELECT p.xmin FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key);
 
 -- query account_seed
 INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
