@@ -71,6 +71,16 @@ DELETE FROM app.people WHERE person_id = '00000000-0000-0000-0000-000000000009';
 SELECT * FROM pg_temp.patterns();
 COMMIT;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
+-- A lead write beside an activity insert, in one statement, after a delete in
+-- the same transaction, whose marker waits for the commit (see the deferred
+-- case below): the insert is counted once.
+BEGIN;
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000003' AND kind = 'page_view';
+SELECT count(*) AS markers FROM lead_score_internal.w_pending WHERE occurred_at IS NULL;
+WITH u AS (UPDATE app.people SET job = job WHERE person_id = '00000000-0000-0000-0000-000000000003' RETURNING person_id)
+INSERT INTO app.touches (person, kind, at, page) SELECT person_id, 'page_view', '2026-06-01 11:45+00', '/pricing' FROM u;
+COMMIT;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
 SELECT lead_score.detach('w');
 
 -- deferred: the same patterns, with inserts going to the pending table.
@@ -85,6 +95,26 @@ SELECT * FROM pg_temp.patterns();
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
 SELECT count(*) AS pending FROM lead_score_internal.w_pending;
+
+-- A lead write beside an activity insert, in one statement, while the lead has
+-- a recompute marker pending (a delete tick() has not folded): the lead
+-- trigger, which fires first here (its statement ran first), folds and so
+-- recomputes the lead from the table, which already holds the statement's new
+-- activity, so that insert's trigger recomputes too rather than add the
+-- activity again (it was counted twice).
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000003' AND kind = 'page_view';
+SELECT count(*) AS markers FROM lead_score_internal.w_pending WHERE occurred_at IS NULL;
+WITH u AS (UPDATE app.people SET job = job WHERE person_id = '00000000-0000-0000-0000-000000000003' RETURNING person_id)
+INSERT INTO app.touches (person, kind, at, page) SELECT person_id, 'page_view', '2026-06-01 11:45+00', '/pricing' FROM u;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
+SELECT round(total::numeric, 3) AS total_3 FROM lead_score.current_score('w', '00000000-0000-0000-0000-000000000003'::uuid);
+-- The same for tick() run in a statement that inserts activities.
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000003' AND kind = 'page_view';
+WITH a AS (INSERT INTO app.touches (person, kind, at, page)
+           VALUES ('00000000-0000-0000-0000-000000000003', 'page_view', '2026-06-01 11:50+00', '/pricing') RETURNING person)
+SELECT lead_score.tick() >= 0 AS ticked FROM (SELECT count(*) FROM a) x;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
+SELECT round(total::numeric, 3) AS total_3 FROM lead_score.current_score('w', '00000000-0000-0000-0000-000000000003'::uuid);
 SELECT lead_score.detach('w');
 
 RESET lead_score.mock_now;

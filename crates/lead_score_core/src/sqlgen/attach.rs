@@ -1920,11 +1920,17 @@ END
             // The marked leads, recomputed in one read of their activities.
             // Found in the moved rows, not in `d`: `d` is then read once, so it
             // is not written out (states and all) before the update reads it.
+            // A recompute reads rows this statement inserted whose INSERT
+            // trigger has not fired yet (a lead write or tick() beside an
+            // activity insert, in writable CTEs): each one marks the statement
+            // (src/recomputed.rs), so those triggers recompute too rather than
+            // add the rows again.
             let read = format!(
-                "\n    r AS (SELECT t.k, t.st FROM {}),",
+                "\n    r AS (SELECT t.k, t.st FROM {} WHERE lead_score_internal._recomputed({}, true)),",
                 self.read_states_rows(&format!(
                     "ARRAY(SELECT DISTINCT m.lead_key FROM {rows_of} m WHERE m.occurred_at IS NULL ORDER BY 1)"
-                ))
+                )),
+                literal(&self.name)
             );
             (
                 "CASE WHEN d.rc THEN r.st ELSE d.st END",
