@@ -86,6 +86,12 @@ INSERT INTO tl.events SELECT 1 + (i * 7) % 3000, 'webinar', '2026-06-04 11:00+00
 INSERT INTO tl.events SELECT i, 'bounce', '2026-06-04 11:50+00' FROM generate_series(1, 3000, 11) i;
 SELECT count(*) > 0 AS pending FROM lead_score_internal.tl_pending;
 SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+-- Deleted demo requests leave recompute markers: those leads can have any
+-- score, so they are ranked wherever their bound stands, the leads at the top
+-- of the index among them.
+DELETE FROM tl.events WHERE type = 'demo_request' AND (lead_id % 7 = 0 OR lead_id IN (SELECT t.lead_key::bigint FROM lead_score.top_leads('tl', 20) t));
+SELECT count(DISTINCT lead_key) > 20 AS marked FROM lead_score_internal.tl_pending WHERE occurred_at IS NULL;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('tl');

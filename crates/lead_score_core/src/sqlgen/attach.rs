@@ -3324,39 +3324,59 @@ WHERE s.k IS NULL OR e.k IS NULL
     /// (NULL once it has no more): when that is below the n-th total, no lead
     /// left out can enter (see `lead_score_core::live::upper_bound`).
     ///
-    /// It ranks the first $3 leads of the index that have no pending events,
-    /// by their stored state; their n-th total is a floor the answer's n-th
-    /// total cannot be below. Each pending event can add at most
-    /// `_event_bounds` of its type to its lead's stored bound, so only leads
-    /// whose bound plus that reaches the floor have their events merged and
-    /// are ranked. A manual adjustment can raise a lead past its bound, so
-    /// each lead raised by one whose bound plus those points reaches the floor
-    /// is ranked too. Each ranked lead is read by key, so the work grows with
-    /// $3, the pending events and the adjusted leads, not with all leads.
+    /// It ranks the first $3 leads of the index exactly, their pending events
+    /// merged (found in the one read of the pending table that also sums what
+    /// every lead's events can add); their n-th total is a floor the answer's
+    /// n-th total cannot be below. Each pending event can add at most
+    /// `_event_bounds` of its type to its lead's stored bound, so of the other
+    /// leads only those whose bound plus that reaches the floor have their
+    /// events merged and are ranked. A manual adjustment can raise a lead past
+    /// its bound, so each lead raised by one whose bound plus those points
+    /// reaches the floor is ranked too. Each ranked lead is read by key, so the
+    /// work grows with $3, the pending events and the adjusted leads, not with
+    /// all leads.
     ///
     /// A lead with a recompute marker ([`Self::marks`]) can have any score:
     /// its marker adds no bound (infinity), so it is always ranked, recomputed
     /// from the activity table.
     fn top_leads_query(&self) -> String {
-        let (event_bound, ps_rc, ps_m, merged_state) = if self.marks() {
+        // Per event, from the types' bounds read once (two arrays): no join, so
+        // the pending rows are never sorted by type.
+        let bound_of = "coalesce(((SELECT e.bounds FROM eb e))[pg_catalog.array_position((SELECT e.types FROM eb e), p.event_type)], 0)";
+        let props = pending_props(self.properties.len(), |i| format!("p.p{i}"));
+        let (event_bound, ps_rc, ps_m, merged_state, top_rs, top_state) = if self.marks() {
+            let recomputed = |from: &str, alias: &str| {
+                format!(
+                    " LEFT JOIN (SELECT t.k, t.st FROM {}) {alias} ON {alias}.k = ",
+                    self.read_states_rows(from)
+                )
+            };
             (
-                "CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(b.bound, 0) END",
+                format!("CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE {bound_of} END"),
                 ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc",
                 format!(
-                    " LEFT JOIN (SELECT t.k, t.st FROM {}) rs ON rs.k = ps.lead_key",
-                    self.read_states_rows(
-                        "ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)"
-                    )
+                    "{}ps.lead_key",
+                    recomputed("ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)", "rs")
                 ),
                 "CASE WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END"
                     .to_string(),
+                format!(
+                    "{}i.lead_key",
+                    recomputed(
+                        "ARRAY(SELECT q.lead_key FROM pb q WHERE q.rc AND q.lead_key IN (SELECT t.lead_key FROM top t) ORDER BY q.lead_key)",
+                        "rt"
+                    )
+                ),
+                "CASE WHEN pb.lead_key IS NULL THEN s.state WHEN pb.rc THEN rt.st ELSE lead_score_internal._live_merge(s.state, pb.st) END",
             )
         } else {
             (
-                "coalesce(b.bound, 0)",
+                bound_of.to_string(),
                 "",
                 String::new(),
                 "lead_score_internal._live_merge(s.state, ps.st)".to_string(),
+                String::new(),
+                "CASE WHEN pb.lead_key IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, pb.st) END",
             )
         };
         format!(
@@ -3365,25 +3385,31 @@ WHERE s.k IS NULL OR e.k IS NULL
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = {name}),
 -- Each lead's manual adjustments now: a lead they raise can pass its bound.
 adj AS MATERIALIZED ({adj}),
--- What each lead's pending events can add: per event, the points of every
--- positive rule for its type (lead_score_core::live::event_bound).
-pb AS MATERIALIZED (
-    SELECT p.lead_key, pg_catalog.sum({event_bound}) AS extra
-    FROM {pending} p
-    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e) b
-           ON b.event_type = p.event_type
-    GROUP BY p.lead_key),
+-- The most an event of each type can add: the points of every positive rule
+-- for it (lead_score_core::live::event_bound).
+eb AS MATERIALIZED (
+    SELECT pg_catalog.array_agg(e.event_type) AS types, pg_catalog.array_agg(e.bound) AS bounds
+    FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e),
 idx AS MATERIALIZED (
     SELECT s.lead_key, s.bound FROM {scores} s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
+top AS MATERIALIZED (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3),
+-- One read of the pending table: what each lead's events can add, and the
+-- first leads' events merged.
+pb AS MATERIALIZED (
+    SELECT p.lead_key, pg_catalog.sum({event_bound}) AS extra,
+           lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props})
+               FILTER (WHERE p.lead_key IN (SELECT t.lead_key FROM top t)) AS st{ps_rc}
+    FROM {pending} p CROSS JOIN m
+    GROUP BY p.lead_key),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
-    LEFT JOIN pb ON pb.lead_key = i.lead_key
+    FROM top i
+    LEFT JOIN pb ON pb.lead_key = i.lead_key{top_rs}
     LEFT JOIN adj ON adj.lead_key = {ikey}
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     {stored_score}
-    WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
+    WHERE $2 OR NOT x.disqualified),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
@@ -3391,6 +3417,7 @@ pc AS (
     SELECT pb.lead_key FROM pb JOIN {scores} s ON s.lead_key = pb.lead_key CROSS JOIN floor f
     LEFT JOIN adj ON adj.lead_key = {skey}
     WHERE ($2 OR s.disqualified_by IS NULL)
+      AND pb.lead_key NOT IN (SELECT t.lead_key FROM top t)
       AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
 -- Leads outside those ranked, with no pending events, that adjustments can
@@ -3403,7 +3430,7 @@ ac AS (
     WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
       AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
       AND NOT EXISTS (SELECT 1 FROM pb WHERE pb.lead_key = s.lead_key)
-      AND NOT EXISTS (SELECT 1 FROM stored st WHERE st.lead_key = s.lead_key)),
+      AND NOT EXISTS (SELECT 1 FROM top t WHERE t.lead_key = s.lead_key)),
 raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
@@ -3429,19 +3456,15 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             name = literal(&self.name),
             pending = self.pending(),
             scores = self.scores(),
-            props = pending_props(self.properties.len(), |i| format!("p.p{i}")),
             key = text_of("r.lead_key", self.lead_key.text),
             top_lead = ours("top_lead"),
             adj = self.adjustments_now(),
-            stored_score = self.score_by_key("i.lead_key", "s.state", "coalesce(adj.points, 0::pg_catalog.float8)"),
+            stored_score = self.score_by_key("i.lead_key", top_state, "coalesce(adj.points, 0::pg_catalog.float8)"),
             merged_score = self.score_by_key(
                 "ps.lead_key",
                 &merged_state,
                 "coalesce(adj.points, 0::pg_catalog.float8)"
             ),
-            event_bound = event_bound,
-            ps_rc = ps_rc,
-            ps_m = ps_m,
             raised_score = self.score_by_key("ac.lead_key", "s.state", "ac.points"),
             adj_key = self.key_of_text("adj.lead_key"),
             ikey = text_of("i.lead_key", self.lead_key.text),

@@ -700,27 +700,33 @@ WITH m AS MATERIALIZED (
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = 'bench'),
 -- Each lead's manual adjustments now: a lead they raise can pass its bound.
 adj AS MATERIALIZED (SELECT NULL::pg_catalog.text AS lead_key, NULL::pg_catalog.float8 AS points WHERE false),
--- What each lead's pending events can add: per event, the points of every
--- positive rule for its type (lead_score_core::live::event_bound).
-pb AS MATERIALIZED (
-    SELECT p.lead_key, pg_catalog.sum(CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(b.bound, 0) END) AS extra
-    FROM "lead_score_internal"."bench_pending" p
-    LEFT JOIN (SELECT e.event_type, e.bound FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e) b
-           ON b.event_type = p.event_type
-    GROUP BY p.lead_key),
+-- The most an event of each type can add: the points of every positive rule
+-- for it (lead_score_core::live::event_bound).
+eb AS MATERIALIZED (
+    SELECT pg_catalog.array_agg(e.event_type) AS types, pg_catalog.array_agg(e.bound) AS bounds
+    FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e),
 idx AS MATERIALIZED (
     SELECT s.lead_key, s.bound FROM "lead_score_internal"."bench_scores" s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
+top AS MATERIALIZED (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3),
+-- One read of the pending table: what each lead's events can add, and the
+-- first leads' events merged.
+pb AS MATERIALIZED (
+    SELECT p.lead_key, pg_catalog.sum(CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(((SELECT e.bounds FROM eb e))[pg_catalog.array_position((SELECT e.types FROM eb e), p.event_type)], 0) END) AS extra,
+           lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at)
+               FILTER (WHERE p.lead_key IN (SELECT t.lead_key FROM top t)) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
+    FROM "lead_score_internal"."bench_pending" p CROSS JOIN m
+    GROUP BY p.lead_key),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
-    LEFT JOIN pb ON pb.lead_key = i.lead_key
+    FROM top i
+    LEFT JOIN pb ON pb.lead_key = i.lead_key LEFT JOIN (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM pb q WHERE q.rc AND q.lead_key IN (SELECT t.lead_key FROM top t) ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('bench', ARRAY(SELECT q.lead_key FROM pb q WHERE q.rc AND q.lead_key IN (SELECT t.lead_key FROM top t) ORDER BY q.lead_key)))) AS t(k, st)) rt ON rt.k = i.lead_key
     LEFT JOIN adj ON adj.lead_key = (i.lead_key)::text
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."bench_scores" s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
-    WHERE pb.lead_key IS NULL AND ($2 OR NOT x.disqualified)),
+    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN pb.lead_key IS NULL THEN s.state WHEN pb.rc THEN rt.st ELSE lead_score_internal._live_merge(s.state, pb.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    WHERE $2 OR NOT x.disqualified),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
@@ -728,6 +734,7 @@ pc AS (
     SELECT pb.lead_key FROM pb JOIN "lead_score_internal"."bench_scores" s ON s.lead_key = pb.lead_key CROSS JOIN floor f
     LEFT JOIN adj ON adj.lead_key = (s.lead_key)::text
     WHERE ($2 OR s.disqualified_by IS NULL)
+      AND pb.lead_key NOT IN (SELECT t.lead_key FROM top t)
       AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
 -- Leads outside those ranked, with no pending events, that adjustments can
@@ -740,7 +747,7 @@ ac AS (
     WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
       AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
       AND NOT EXISTS (SELECT 1 FROM pb WHERE pb.lead_key = s.lead_key)
-      AND NOT EXISTS (SELECT 1 FROM stored st WHERE st.lead_key = s.lead_key)),
+      AND NOT EXISTS (SELECT 1 FROM top t WHERE t.lead_key = s.lead_key)),
 raised AS (
     SELECT ac.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ac
