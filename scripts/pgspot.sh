@@ -2,7 +2,10 @@
 # Lints lead_score's SQL with pgspot (Timescale's checker for extension scripts):
 # the installed extension script, and the SQL attach generates (the snapshot
 # files, which are exactly what attach and the run-time functions run). Any
-# finding fails, except those tests/pgspot/allowed.txt explains.
+# finding fails, except those tests/pgspot/allowed.txt explains. Then
+# scripts/check_labels.py over the same files and the upgrade scripts: every
+# function says its volatility, strictness and parallel safety, and every
+# aggregate is parallel safe with a combine function and a non-internal state.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PGSPOT_VERSION=0.9.4
@@ -31,4 +34,6 @@ for f in "$SCRIPT" "$ROOT"/crates/lead_score_core/tests/snapshots/*.sql; do
         status=1
     fi
 done
+python3 "$ROOT/scripts/check_labels.py" "$SCRIPT" "$ROOT"/sql/lead_score--*--*.sql \
+    "$ROOT"/crates/lead_score_core/tests/snapshots/*.sql || status=1
 exit $status

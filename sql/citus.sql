@@ -5,7 +5,7 @@
 
 -- Whether the citus extension is installed in this database.
 CREATE FUNCTION lead_score_internal._citus()
-RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
+RETURNS boolean LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) ''citus'')';
 
@@ -405,7 +405,7 @@ COMMENT ON FUNCTION lead_score_internal._citus_forget_node(text) IS
 -- call it, lead_score_core::sqlgen::attach::Placement); returns how many.
 CREATE FUNCTION lead_score_internal._emit_outbox(outbox regclass, attachment text, model text, lead_keys anyarray,
                                         totals float8[], alerts jsonb[])
-RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS integer LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -428,7 +428,7 @@ $$;
 -- _emit_alerts does on a single node, when this commits. tick() calls it.
 -- Without Citus there is no outbox, and it returns 0.
 CREATE FUNCTION lead_score.relay_alerts()
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

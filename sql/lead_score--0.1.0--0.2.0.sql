@@ -224,7 +224,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'account_alerts_wrapper';
 CREATE FUNCTION lead_score.explain_account(attachment text, account text)
 RETURNS TABLE (section text, item text, fit float8, engagement float8, detail text)
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -304,7 +304,7 @@ COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark,
 -- Publishing brings the account views in line (tick() is replaced below, with the Citus changes).
 CREATE OR REPLACE FUNCTION lead_score.create_model(name text, spec jsonb, note text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -714,7 +714,7 @@ GRANT EXECUTE ON FUNCTION lead_score_internal._citus_fold(text), lead_score_inte
 CREATE OR REPLACE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
                                   mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
 RETURNS regclass
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -822,7 +822,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION lead_score_internal._rescore(att lead_score.attachments, with_alerts boolean)
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
 -- (a table not analyzed since a big load, say) can make a plan quadratic.
 SET enable_nestloop = off
@@ -869,7 +869,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION lead_score.tick()
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
 -- (a table not analyzed since a big load, say) can make a plan quadratic; and
 -- memory for a fold of a million events to hash in one pass.
@@ -1098,7 +1098,7 @@ $$;
 -- time (a pg_restore of the dumped table) is kept as it is. It runs as the
 -- writer: no SECURITY DEFINER is needed.
 CREATE FUNCTION lead_score_internal._adjustment_capture() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1160,7 +1160,7 @@ FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_capture();
 -- alerts do. SECURITY DEFINER: writers of adjustments need no rights on the
 -- history or alerts; it reads only the row's built-in values.
 CREATE FUNCTION lead_score_internal._adjustment_recorded() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
@@ -1223,7 +1223,7 @@ FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)
-RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'INSERT INTO lead_score.adjustments (attachment, lead_key, points, reason, expires_at)
     VALUES (adjust.attachment, adjust.lead_key, adjust.points, adjust.reason, adjust.expires_at)
@@ -1311,7 +1311,7 @@ GRANT USAGE ON SEQUENCE lead_score.adjustments_id_seq TO lead_score_admin;
 
 -- Each attachment's outbox is internal now.
 CREATE OR REPLACE FUNCTION lead_score.relay_alerts()
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1371,7 +1371,7 @@ ALTER FUNCTION lead_score.current_score(text, text) PARALLEL UNSAFE;
 -- classification only (src/live.rs), not by their whole score.
 CREATE FUNCTION lead_score_internal."_live_crossed"("state" bytea, "fit" double precision, "disqualified_by" TEXT,
     "mql" bool, "quadrant" TEXT, "hot_categories" TEXT[], "now" timestamp with time zone) RETURNS bool
-STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_crossed_wrapper';
+STABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_crossed_wrapper';
 -- and skips the leads time cannot move, for models whose scores time only lowers.
 CREATE FUNCTION lead_score_internal."_lowering_version"("model" TEXT) RETURNS INT
 STABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'lowering_version_wrapper';
@@ -1381,7 +1381,7 @@ STABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'lowering_version_w
 -- has a tick() that does not keep up (see README, Performance).
 CREATE FUNCTION lead_score.pending_summary()
 RETURNS TABLE (attachment text, mode text, pending_events bigint, pending_leads bigint, marked_leads bigint)
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -9,7 +9,7 @@
 -- combine function adds, so parallel workers (and Citus shards) split it.
 CREATE FUNCTION lead_score_internal._logistic_trans(state float8[], coefficients float8[], features float8[], converted boolean)
 RETURNS float8[] AS 'MODULE_PATHNAME', 'lead_score_logistic_trans'
-LANGUAGE c IMMUTABLE PARALLEL SAFE;
+LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION lead_score_internal._logistic_trans(float8[], float8[], float8[], boolean) IS
     'Internal: the transition of logistic_step, which updates its state in place.';
 CREATE AGGREGATE lead_score.logistic_step(coefficients float8[], features float8[], converted boolean) (

@@ -42,26 +42,26 @@ CREATE FUNCTION lead_score_internal._live_apply(stored bytea, delta bytea, fit f
                                        prev_mql boolean, prev_quadrant text, prev_hot text[],
                                        landmark timestamptz, now timestamptz, replace boolean)
 RETURNS lead_score_internal._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
-LANGUAGE c STABLE PARALLEL SAFE;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 -- The activity INSERT trigger of deferred attachments (src/pending.rs). It only
 -- runs as the trigger attach() installs on the attachment's own activity table.
 CREATE FUNCTION lead_score_internal._append_pending() RETURNS trigger
-AS 'MODULE_PATHNAME', 'lead_score_append_pending' LANGUAGE c VOLATILE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'lead_score_append_pending' LANGUAGE c VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
 CREATE FUNCTION lead_score_internal._live_score(state bytea, fit float8, disqualified_by text, predictive bytea,
                                        now timestamptz)
 RETURNS lead_score.score AS 'MODULE_PATHNAME', 'lead_score_live_score'
-LANGUAGE c STABLE PARALLEL SAFE;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz)
-RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text)
-RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text)
-RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamptz, text, timestamptz, text, text, text)
-RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE PARALLEL SAFE COST 10;
+RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_trans' LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._live_batch_combine(bytea, bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_live_batch_combine' LANGUAGE c STABLE STRICT PARALLEL SAFE;
 
@@ -77,7 +77,7 @@ CREATE AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamptz, t
 -- The time scores are read at: lead_score.as_of if set, else now().
 -- No SET clause and fully qualified names, so the planner can inline it safely.
 CREATE FUNCTION lead_score.scoring_time()
-RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
+RETURNS timestamptz LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPERATOR(pg_catalog.<>) ''
                  THEN pg_catalog.current_setting('lead_score.as_of', true)::pg_catalog.timestamptz
                  ELSE lead_score_internal._now() END $$;
@@ -88,7 +88,7 @@ AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPER
 -- many it wrote. NOTIFY is delivered at commit, so a rolled-back transaction
 -- leaves no alert.
 CREATE FUNCTION lead_score_internal._emit_alerts(attachment text, model text, lead_keys text[], totals float8[], alerts jsonb[])
-RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS integer LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -113,7 +113,7 @@ $$;
 -- set-based aggregates. With alerts, crossings (e.g. after publishing a new
 -- version) are alerted; without, the scores are simply (re)initialized.
 CREATE FUNCTION lead_score_internal._rescore(att lead_score.attachments, with_alerts boolean)
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
 -- (a table not analyzed since a big load, say) can make a plan quadratic.
 SET enable_nestloop = off
@@ -170,7 +170,7 @@ $$;
 CREATE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
                                   mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
 RETURNS regclass
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -300,7 +300,7 @@ $$;
 -- moves forward-decay landmarks before they age, and alerts on crossings caused
 -- only by time passing (decay below the MQL threshold, a category cooling off).
 CREATE FUNCTION lead_score.tick()
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
 -- (a table not analyzed since a big load, say) can make a plan quadratic; and
 -- memory for a fold of a million events to hash in one pass.
@@ -409,7 +409,7 @@ $$;
 -- that is not a lead. _sql raises undefined_object (42704) for an attachment
 -- that does not exist.
 CREATE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
-RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL UNSAFE ROWS 1
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -420,7 +420,7 @@ $$;
 -- The same for a key written as text (or an untyped literal: '42'), read as the
 -- attachment's key type.
 CREATE FUNCTION lead_score.current_score(attachment text, lead_key text)
-RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE PARALLEL UNSAFE ROWS 1
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -433,7 +433,7 @@ $$;
 -- timeline. It reads the activity table as the caller.
 CREATE FUNCTION lead_score.timeline(attachment text, lead_key text)
 RETURNS TABLE (occurred_at timestamptz, event_type text, properties text[], rules text[], points float8)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -508,7 +508,7 @@ $$;
 -- has a tick() that does not keep up (see README, Performance).
 CREATE FUNCTION lead_score.pending_summary()
 RETURNS TABLE (attachment text, mode text, pending_events bigint, pending_leads bigint, marked_leads bigint)
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -620,7 +620,7 @@ GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, tex
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,
 -- so no role's DROP needs any grant on lead_score; it acts as the owner.
 CREATE FUNCTION lead_score_internal._follow_drops() RETURNS event_trigger
-AS 'MODULE_PATHNAME', 'lead_score_follow_drops' LANGUAGE c VOLATILE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'lead_score_follow_drops' LANGUAGE c VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION lead_score_internal._follow_drops() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_follow_drops ON sql_drop EXECUTE FUNCTION lead_score_internal._follow_drops();
 COMMENT ON EVENT TRIGGER lead_score_follow_drops IS 'Detaches attachments whose tables are dropped.';
@@ -695,7 +695,7 @@ AS 'SELECT pg_catalog.to_char(t AT TIME ZONE ''UTC'', ''YYYY-MM-DD HH24:MI:SS.US
 COMMENT ON FUNCTION lead_score_internal._as_of_text(timestamptz) IS 'Internal: a time as unambiguous lead_score.as_of text (UTC).';
 
 CREATE FUNCTION lead_score_internal._model_at(attachment text, version integer)
-RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
+RETURNS text LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -718,7 +718,7 @@ $$;
 
 -- The one warning of every evaluation whose outcomes have no closed_at.
 CREATE FUNCTION lead_score_internal._warn_no_closed_at(attachment text)
-RETURNS void LANGUAGE plpgsql STABLE PARALLEL SAFE
+RETURNS void LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -736,7 +736,7 @@ $$;
 CREATE FUNCTION lead_score.evaluation_rows(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                            days_after_creation integer DEFAULT NULL)
 RETURNS TABLE (lead_key text, won boolean, total float8, grade text, label text, quadrant text, mql boolean, disqualified boolean)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
@@ -764,7 +764,7 @@ $$;
 -- by position, and two versions' arrays pair up lead by lead.
 CREATE FUNCTION lead_score_internal._evaluation_arrays(attachment text, cutoff timestamptz, version integer, days_after_creation integer)
 RETURNS TABLE (keys text[], totals float8[], won boolean[])
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"),
            pg_catalog.array_agg(e.total ORDER BY e.lead_key COLLATE "C"),
@@ -774,7 +774,7 @@ AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"),
 CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                     days_after_creation integer DEFAULT NULL)
 RETURNS TABLE (leads bigint, positives bigint, auc float8, std_error float8, ci_lower float8, ci_upper float8, warning text)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
@@ -804,7 +804,7 @@ $$;
 CREATE FUNCTION lead_score.evaluate_classes(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                             days_after_creation integer DEFAULT NULL)
 RETURNS TABLE (dimension text, class text, leads bigint, positives bigint, conversion_rate float8)
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'WITH e AS MATERIALIZED (SELECT * FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation))
     SELECT d.dimension, d.class, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE d.won),
@@ -819,7 +819,7 @@ AS 'WITH e AS MATERIALIZED (SELECT * FROM lead_score.evaluation_rows(attachment,
 CREATE FUNCTION lead_score.evaluate_deciles(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                             days_after_creation integer DEFAULT NULL)
 RETURNS TABLE (decile integer, leads bigint, positives bigint, conversion_rate float8, lift float8, min_score float8, max_score float8)
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT r.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
     CROSS JOIN LATERAL lead_score.score_deciles(s.totals, s.won) r';
@@ -831,7 +831,7 @@ AS 'SELECT r.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, v
 CREATE FUNCTION lead_score.evaluate_calibration(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                                 days_after_creation integer DEFAULT NULL, bins integer DEFAULT 10)
 RETURNS TABLE (bin integer, leads bigint, expected float8, observed float8, calibration_error float8, brier float8)
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT c.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
     CROSS JOIN LATERAL lead_score.calibration(lead_score_internal._platt(s.totals, s.won), s.won, bins) c';
@@ -845,7 +845,7 @@ COMMENT ON FUNCTION lead_score.evaluate_calibration(text, timestamptz, integer, 
 CREATE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz DEFAULT NULL, versions integer[] DEFAULT NULL,
                                     days_after_creation integer DEFAULT NULL)
 RETURNS SETOF lead_score.evaluations
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
@@ -934,7 +934,7 @@ CREATE FUNCTION lead_score.suggest_points(attachment text, fields text[], max_po
                                           max_rules integer DEFAULT NULL, l2 float8 DEFAULT 1,
                                           event_types text[] DEFAULT NULL)
 RETURNS TABLE (version integer, rule text, condition jsonb, points bigint, coefficient float8)
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'SELECT * FROM lead_score_internal._suggest_points(attachment, fields, max_points, max_rules, l2, event_types)';
 COMMENT ON FUNCTION lead_score.suggest_points(text, text[], integer, integer, float8, text[]) IS
@@ -1008,7 +1008,7 @@ COMMENT ON TABLE lead_score.feedback IS 'Sales feedback on handed-over leads, wi
 -- it is. It runs as the writer, who reads the score as lead_score_reader may:
 -- no SECURITY DEFINER is needed.
 CREATE FUNCTION lead_score_internal._feedback_capture() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1044,7 +1044,7 @@ FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_capture();
 
 CREATE FUNCTION lead_score.record_feedback(attachment text, lead_key text, accepted boolean,
                                            reason text DEFAULT NULL, note text DEFAULT NULL)
-RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'INSERT INTO lead_score.feedback (attachment, lead_key, accepted, reason, note)
     VALUES (record_feedback.attachment, record_feedback.lead_key, record_feedback.accepted,
@@ -1296,7 +1296,7 @@ COMMENT ON TABLE lead_score.history_settings IS
 -- defaults if missing), locked; waiting for it, or not (then NULL fields when
 -- another recorder holds it).
 CREATE FUNCTION lead_score_internal._history_lock(attachment text, wait boolean)
-RETURNS lead_score.history_settings LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS lead_score.history_settings LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1317,7 +1317,7 @@ END
 $$;
 
 CREATE FUNCTION lead_score_internal._record_history(attachment text, force boolean)
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 SET enable_nestloop = off
@@ -1364,7 +1364,7 @@ $$;
 -- Fit uses each lead's current attributes, and every lead of the table counts
 -- (lead_score does not know when a lead was created).
 CREATE FUNCTION lead_score.backfill_history(attachment text, since timestamptz, step interval DEFAULT '1 day')
-RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 SET enable_nestloop = off
@@ -1421,7 +1421,7 @@ COMMENT ON FUNCTION lead_score.record_history(text) IS
     'Check an attachment''s leads now and add a history row for each whose classification changed; returns the rows added.';
 
 CREATE FUNCTION lead_score.set_history(attachment text, every interval DEFAULT '1 hour', retention interval DEFAULT '2 years')
-RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -1508,7 +1508,7 @@ COMMENT ON FUNCTION lead_score_internal._refresh_current_views() IS
 -- an account's score is made of.
 CREATE FUNCTION lead_score.explain_account(attachment text, account text)
 RETURNS TABLE (section text, item text, fit float8, engagement float8, detail text)
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1646,7 +1646,7 @@ $$;
 -- time (a pg_restore of the dumped table) is kept as it is. It runs as the
 -- writer: no SECURITY DEFINER is needed.
 CREATE FUNCTION lead_score_internal._adjustment_capture() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1708,7 +1708,7 @@ FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_capture();
 -- alerts do. SECURITY DEFINER: writers of adjustments need no rights on the
 -- history or alerts; it reads only the row's built-in values.
 CREATE FUNCTION lead_score_internal._adjustment_recorded() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lead_score.as_of = ''
 AS $$
@@ -1771,7 +1771,7 @@ FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)
-RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE
+RETURNS bigint LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'INSERT INTO lead_score.adjustments (attachment, lead_key, points, reason, expires_at)
     VALUES (adjust.attachment, adjust.lead_key, adjust.points, adjust.reason, adjust.expires_at)
@@ -1856,3 +1856,11 @@ GRANT SELECT ON lead_score.adjustments, lead_score_internal._adjustment_sums TO 
 GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
     ON lead_score.adjustments TO lead_score_admin;
 GRANT USAGE ON SEQUENCE lead_score.adjustments_id_seq TO lead_score_admin;
+
+-- pgrx writes no strictness clause for the Rust functions that take NULLs
+-- (Option arguments); every function of the extension says it, so these do too.
+ALTER FUNCTION lead_score_internal._live_crossed(bytea, float8, text, boolean, text, text[], timestamptz) CALLED ON NULL INPUT;
+ALTER FUNCTION lead_score_internal._logistic_combine(float8[], float8[]) CALLED ON NULL INPUT;
+ALTER FUNCTION lead_score_internal._live_merge(bytea, bytea) CALLED ON NULL INPUT;
+ALTER FUNCTION lead_score_internal._event_points(text, text, timestamptz, text[]) CALLED ON NULL INPUT;
+ALTER FUNCTION lead_score_internal._suggest_points(text, text[], integer, integer, float8, text[]) CALLED ON NULL INPUT;

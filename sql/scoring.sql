@@ -17,7 +17,7 @@ COMMENT ON FUNCTION lead_score.validate_spec(jsonb) IS
 -- The spec is validated first, so an invalid spec stores nothing.
 CREATE FUNCTION lead_score.create_model(name text, spec jsonb, note text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -65,7 +65,7 @@ COMMENT ON FUNCTION lead_score.create_model(text, jsonb, text) IS
 -- The spec of a model version (the current one by default), for export.
 CREATE FUNCTION lead_score.model_spec(name text, version integer DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT v.spec
@@ -172,7 +172,7 @@ DO $$ BEGIN EXECUTE lead_score_internal._score_type_ddl(); END $$;
 CREATE FUNCTION lead_score.score(model text, lead record, engagement bytea DEFAULT NULL)
 RETURNS lead_score.score
 AS 'MODULE_PATHNAME', 'lead_score_score'
-LANGUAGE c STABLE PARALLEL SAFE COST 10;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 COMMENT ON FUNCTION lead_score.score(text, record, bytea) IS
     'The whole score of one lead from its row and its engagement_state().';
 
@@ -180,7 +180,7 @@ CREATE FUNCTION lead_score.explain(model text, lead record, engagement bytea DEF
 RETURNS TABLE (section text, item text, category text, events bigint,
                raw_points float8, decayed_points float8, points float8, detail text)
 AS 'MODULE_PATHNAME', 'lead_score_explain'
-LANGUAGE c STABLE PARALLEL SAFE ROWS 20;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE ROWS 20;
 COMMENT ON FUNCTION lead_score.explain(text, record, bytea) IS
     'Why a lead scores what it does: rules fired, raw, decayed and capped points.';
 
@@ -194,16 +194,16 @@ COMMENT ON FUNCTION lead_score.explain(text, record, bytea) IS
 
 CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
-LANGUAGE c STABLE PARALLEL SAFE COST 10;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
-LANGUAGE c STABLE PARALLEL SAFE COST 10;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
-LANGUAGE c STABLE PARALLEL SAFE COST 10;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 CREATE FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamptz, text, text, text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_trans'
-LANGUAGE c STABLE PARALLEL SAFE COST 10;
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10;
 
 CREATE FUNCTION lead_score_internal._engagement_combine(bytea, bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'lead_score_engagement_combine'

@@ -1732,7 +1732,7 @@ impl Attachment {
         stmt(
             name,
             format!(
-                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off{citus}\nAS {}",
+                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off{citus}\nAS {}",
                 internal(name),
                 literal(body)
             ),

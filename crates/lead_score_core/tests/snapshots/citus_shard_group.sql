@@ -8,7 +8,7 @@ CREATE TABLE "lead_score_internal"."live_stripes_102040" (stripe integer PRIMARY
 INSERT INTO "lead_score_internal"."live_stripes_102040" (stripe) SELECT pg_catalog.generate_series(0, 1023);
 
 -- live__fold_102040
-CREATE FUNCTION "lead_score_internal"."live__fold_102040"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__fold_102040"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -38,7 +38,7 @@ END
 ';
 
 -- live__recompute_102040
-CREATE FUNCTION "lead_score_internal"."live__recompute_102040"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__recompute_102040"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -91,7 +91,7 @@ END
 ';
 
 -- live__act_ins_102040
-CREATE FUNCTION "lead_score_internal"."live__act_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -156,7 +156,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_ins_102040" AFTER INSERT ON "app"."touches_102040" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_ins_102040"();
 
 -- live__act_upd_102040
-CREATE FUNCTION "lead_score_internal"."live__act_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'BEGIN
     PERFORM lead_score_internal._recomputed(''live'', true);
@@ -169,7 +169,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_upd_102040" AFTER UPDATE ON "app"."touches_102040" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_upd_102040"();
 
 -- live__act_del_102040
-CREATE FUNCTION "lead_score_internal"."live__act_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'BEGIN
     PERFORM lead_score_internal._recomputed(''live'', true);
@@ -182,7 +182,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_del_102040" AFTER DELETE ON "app"."touches_102040" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_del_102040"();
 
 -- live__act_trunc_102040
-CREATE FUNCTION "lead_score_internal"."live__act_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -210,7 +210,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_trunc_102040" AFTER TRUNCATE ON "app"."touches_102040" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_trunc_102040"();
 
 -- live__lead_ins_102040
-CREATE FUNCTION "lead_score_internal"."live__lead_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -258,7 +258,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_ins_102008" AFTER INSERT ON "app"."people_102008" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_ins_102040"();
 
 -- live__lead_upd_102040
-CREATE FUNCTION "lead_score_internal"."live__lead_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -308,7 +308,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_upd_102008" AFTER UPDATE ON "app"."people_102008" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_upd_102040"();
 
 -- live__lead_del_102040
-CREATE FUNCTION "lead_score_internal"."live__lead_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -331,7 +331,7 @@ END
 CREATE OR REPLACE TRIGGER "lead_score_live_del_102008" AFTER DELETE ON "app"."people_102008" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_del_102040"();
 
 -- live__lead_trunc_102040
-CREATE FUNCTION "lead_score_internal"."live__lead_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();

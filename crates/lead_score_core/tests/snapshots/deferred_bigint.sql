@@ -139,7 +139,7 @@ COMMENT ON COLUMN "lead_score"."bench_categories"."score" IS 'The lead''s score 
 COMMENT ON COLUMN "lead_score"."bench_categories"."hot" IS 'The score is at or above the category''s watermark';
 
 -- bench__fold
-CREATE FUNCTION "lead_score_internal"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -176,7 +176,7 @@ END
 ';
 
 -- bench__commit_fold
-CREATE FUNCTION "lead_score_internal"."bench__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -229,7 +229,7 @@ END
 ';
 
 -- bench__drop_orphans
-CREATE FUNCTION "lead_score_internal"."bench__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."bench__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_stripes integer[];
@@ -258,7 +258,7 @@ END
 ';
 
 -- bench__recompute
-CREATE FUNCTION "lead_score_internal"."bench__recompute"(keys "pg_catalog"."int8"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."bench__recompute"(keys "pg_catalog"."int8"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -315,7 +315,7 @@ END
 CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."activities" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_score_internal._append_pending('bench');
 
 -- bench__act_upd
-CREATE FUNCTION "lead_score_internal"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -331,7 +331,7 @@ END
 CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."activities" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__act_upd"();
 
 -- bench__act_del
-CREATE FUNCTION "lead_score_internal"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -347,7 +347,7 @@ END
 CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."activities" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__act_del"();
 
 -- bench__act_trunc
-CREATE FUNCTION "lead_score_internal"."bench__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -375,7 +375,7 @@ END
 CREATE TRIGGER "lead_score_bench_trunc" AFTER TRUNCATE ON "public"."activities" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__act_trunc"();
 
 -- bench__lead_ins
-CREATE FUNCTION "lead_score_internal"."bench__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -425,7 +425,7 @@ END
 CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."leads" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_ins"();
 
 -- bench__lead_upd
-CREATE FUNCTION "lead_score_internal"."bench__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -477,7 +477,7 @@ END
 CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."leads" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_upd"();
 
 -- bench__lead_del
-CREATE FUNCTION "lead_score_internal"."bench__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -500,7 +500,7 @@ END
 CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."leads" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_del"();
 
 -- bench__lead_trunc
-CREATE FUNCTION "lead_score_internal"."bench__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."bench__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();

@@ -140,7 +140,7 @@ COMMENT ON COLUMN "lead_score"."evil_categories"."score" IS 'The lead''s score i
 COMMENT ON COLUMN "lead_score"."evil_categories"."hot" IS 'The score is at or above the category''s watermark';
 
 -- evil__fold
-CREATE FUNCTION "lead_score_internal"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -177,7 +177,7 @@ END
 ';
 
 -- evil__commit_fold
-CREATE FUNCTION "lead_score_internal"."evil__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -230,7 +230,7 @@ END
 ';
 
 -- evil__drop_orphans
-CREATE FUNCTION "lead_score_internal"."evil__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."evil__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_stripes integer[];
@@ -259,7 +259,7 @@ END
 ';
 
 -- evil__recompute
-CREATE FUNCTION "lead_score_internal"."evil__recompute"(keys "crm"."lead key"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."evil__recompute"(keys "crm"."lead key"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -313,7 +313,7 @@ END
 ';
 
 -- evil__act_ins
-CREATE FUNCTION "lead_score_internal"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'BEGIN
     -- The score table first, as every writer locks it (see src/pending.rs).
@@ -336,7 +336,7 @@ END
 CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "$$"."a;b" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_ins"();
 
 -- evil__act_upd
-CREATE FUNCTION "lead_score_internal"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -352,7 +352,7 @@ END
 CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "$$"."a;b" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_upd"();
 
 -- evil__act_del
-CREATE FUNCTION "lead_score_internal"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -368,7 +368,7 @@ END
 CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "$$"."a;b" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_del"();
 
 -- evil__act_trunc
-CREATE FUNCTION "lead_score_internal"."evil__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -396,7 +396,7 @@ END
 CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "$$"."a;b" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_trunc"();
 
 -- evil__lead_ins
-CREATE FUNCTION "lead_score_internal"."evil__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -446,7 +446,7 @@ END
 CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_ins"();
 
 -- evil__lead_upd
-CREATE FUNCTION "lead_score_internal"."evil__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -498,7 +498,7 @@ END
 CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_upd"();
 
 -- evil__lead_del
-CREATE FUNCTION "lead_score_internal"."evil__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS E'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -521,7 +521,7 @@ END
 CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_del"();
 
 -- evil__lead_trunc
-CREATE FUNCTION "lead_score_internal"."evil__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."evil__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();

@@ -140,7 +140,7 @@ COMMENT ON COLUMN "lead_score"."live_categories"."score" IS 'The lead''s score i
 COMMENT ON COLUMN "lead_score"."live_categories"."hot" IS 'The score is at or above the category''s watermark';
 
 -- live__fold
-CREATE FUNCTION "lead_score_internal"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -180,7 +180,7 @@ END
 ';
 
 -- live__commit_fold
-CREATE FUNCTION "lead_score_internal"."live__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -247,7 +247,7 @@ END
 ';
 
 -- live__drop_orphans
-CREATE FUNCTION "lead_score_internal"."live__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_stripes integer[];
@@ -280,7 +280,7 @@ END
 ';
 
 -- live__recompute
-CREATE FUNCTION "lead_score_internal"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+CREATE FUNCTION "lead_score_internal"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -334,7 +334,7 @@ END
 ';
 
 -- live__act_ins
-CREATE FUNCTION "lead_score_internal"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -363,7 +363,7 @@ END
 CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_ins"();
 
 -- live__act_upd
-CREATE FUNCTION "lead_score_internal"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -380,7 +380,7 @@ END
 CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_upd"();
 
 -- live__act_del
-CREATE FUNCTION "lead_score_internal"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_tids pg_catalog.tid[];
@@ -397,7 +397,7 @@ END
 CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."touches" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_del"();
 
 -- live__act_trunc
-CREATE FUNCTION "lead_score_internal"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -425,7 +425,7 @@ END
 CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."touches" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_trunc"();
 
 -- live__lead_ins
-CREATE FUNCTION "lead_score_internal"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -475,7 +475,7 @@ END
 CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."people" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_ins"();
 
 -- live__lead_upd
-CREATE FUNCTION "lead_score_internal"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -527,7 +527,7 @@ END
 CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."people" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_upd"();
 
 -- live__lead_del
-CREATE FUNCTION "lead_score_internal"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
@@ -550,7 +550,7 @@ END
 CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."people" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_del"();
 
 -- live__lead_trunc
-CREATE FUNCTION "lead_score_internal"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+CREATE FUNCTION "lead_score_internal"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
 AS 'DECLARE
     v_now timestamptz := lead_score_internal._now();
