@@ -1408,6 +1408,15 @@ REVOKE ALL ON FUNCTION lead_score_internal._pending_since_snapshot(text, anyarra
 -- tick() runs the fold that calls it as its caller, an admin.
 GRANT EXECUTE ON FUNCTION lead_score_internal._pending_since_snapshot(text, anyarray) TO lead_score_admin;
 
+COMMENT ON SCHEMA lead_score IS
+    'lead_score: lead scoring models, live scores of attached tables, alerts, evaluation and learning. The API; internals are in lead_score_internal.';
+-- The id sequences of the public tables.
+COMMENT ON SEQUENCE lead_score.models_id_seq IS 'Ids of lead_score.models.';
+COMMENT ON SEQUENCE lead_score.alerts_id_seq IS 'Ids of lead_score.alerts, in the order alerts are written.';
+COMMENT ON SEQUENCE lead_score.evaluations_id_seq IS 'Ids of lead_score.evaluations.';
+COMMENT ON SEQUENCE lead_score.feedback_id_seq IS 'Ids of lead_score.feedback.';
+COMMENT ON SEQUENCE lead_score.adjustments_id_seq IS 'Ids of lead_score.adjustments (end_adjustment takes one).';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

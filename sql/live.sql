@@ -582,6 +582,8 @@ END
 $$;
 
 GRANT USAGE ON SCHEMA lead_score, lead_score_internal TO lead_score_reader;
+COMMENT ON SCHEMA lead_score IS
+    'lead_score: lead scoring models, live scores of attached tables, alerts, evaluation and learning. The API; internals are in lead_score_internal.';
 COMMENT ON SCHEMA lead_score_internal IS
     'lead_score internals: helper functions, score states, pending events and generated trigger functions. Not an API: use the lead_score schema.';
 GRANT SELECT ON lead_score.models, lead_score.model_versions, lead_score.model_rules,
@@ -1864,3 +1866,10 @@ ALTER FUNCTION lead_score_internal._logistic_combine(float8[], float8[]) CALLED 
 ALTER FUNCTION lead_score_internal._live_merge(bytea, bytea) CALLED ON NULL INPUT;
 ALTER FUNCTION lead_score_internal._event_points(text, text, timestamptz, text[]) CALLED ON NULL INPUT;
 ALTER FUNCTION lead_score_internal._suggest_points(text, text[], integer, integer, float8, text[]) CALLED ON NULL INPUT;
+
+-- The id sequences of the tables above, public objects too.
+COMMENT ON SEQUENCE lead_score.models_id_seq IS 'Ids of lead_score.models.';
+COMMENT ON SEQUENCE lead_score.alerts_id_seq IS 'Ids of lead_score.alerts, in the order alerts are written.';
+COMMENT ON SEQUENCE lead_score.evaluations_id_seq IS 'Ids of lead_score.evaluations.';
+COMMENT ON SEQUENCE lead_score.feedback_id_seq IS 'Ids of lead_score.feedback.';
+COMMENT ON SEQUENCE lead_score.adjustments_id_seq IS 'Ids of lead_score.adjustments (end_adjustment takes one).';

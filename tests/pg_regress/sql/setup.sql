@@ -39,8 +39,9 @@ UNION ALL
 SELECT 'type', count(*) FROM pg_type
 WHERE typnamespace = 'lead_score'::regnamespace AND typname LIKE '\_%' AND typcategory <> 'A';
 
--- Every public function, aggregate, procedure, table, view and type says what
--- it is (COMMENT ON): none is listed here. Internal ones start with "_".
+-- Every public function, aggregate, procedure, table, view, sequence and type,
+-- and both schemas, say what they are (COMMENT ON): none is listed here.
+-- Internal ones start with "_".
 SELECT 'function' AS kind, p.oid::regprocedure::text AS object
 FROM pg_proc p
 WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname NOT LIKE '\_%'
@@ -48,8 +49,12 @@ WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname NOT LIKE '\_%'
 UNION ALL
 SELECT 'relation', c.oid::regclass::text
 FROM pg_class c
-WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p')
+WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'S')
   AND c.relname NOT LIKE '\_%' AND obj_description(c.oid, 'pg_class') IS NULL
+UNION ALL
+SELECT 'schema', n.nspname::text
+FROM pg_namespace n
+WHERE n.nspname IN ('lead_score', 'lead_score_internal') AND obj_description(n.oid, 'pg_namespace') IS NULL
 UNION ALL
 SELECT 'type', t.oid::regtype::text
 FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
