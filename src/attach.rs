@@ -318,6 +318,20 @@ fn stale_if_missing(att: &Attachment) {
     }
 }
 
+/// The pending table's index of a `sync` attachment made before this version
+/// had one ([`Attachment::pending_index`]).
+fn pending_index_if_missing(att: &Attachment) {
+    use lead_score_core::sqlgen::attach::names;
+    if let Some(index) = att.pending_index() {
+        if !relation_exists(
+            crate::layout::internal_schema(),
+            &names::pending_index(&att.name),
+        ) {
+            run_all(&[index]);
+        }
+    }
+}
+
 /// In a `sync` writer's `PREPARE TRANSACTION` (src/commit_fold.rs): its
 /// events stay pending for `tick()`, so the leads of its pending rows (the
 /// rows at `tids`, or every pending row for `None`) are recorded as a fold
@@ -814,6 +828,7 @@ fn regenerate(attachment: &str) -> bool {
     run_as(extension_owner(), || {
         account_heads_if_missing(&att);
         stale_if_missing(&att);
+        pending_index_if_missing(&att);
         run_all(&att.replace_statements())
     });
     seed_accounts(&att);

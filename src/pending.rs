@@ -540,19 +540,35 @@ unsafe fn append(
     // SAFETY: locks a relation by OID in the mode any writer takes; held to the
     // end of the transaction like any table lock.
     unsafe { pg_sys::LockRelationOid(target.scores, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE) };
-    let rel = open_pending(target);
+    let (rel, index) = open_pending(target);
     // SAFETY: `store` is the NEW TABLE, whose rows `source` describes; `rel` is
-    // open for writing and checked against `target` by open_pending.
-    let tids = unsafe { copy_rows(store, source, rel, target, now) };
-    // SAFETY: closes the relation opened above. NoLock: its lock is held to the
-    // end of the transaction, as for any table written to.
-    unsafe { pg_sys::table_close(rel, pg_sys::NoLock as i32) };
+    // open for writing and checked against `target` by open_pending, as is
+    // `index`, its index if it has one.
+    let tids = unsafe { copy_rows(store, source, rel, index, target, now) };
+    // SAFETY: closes the relations opened above. NoLock: their locks are held
+    // to the end of the transaction, as for any table written to.
+    unsafe {
+        if let Some(index) = index {
+            pg_sys::index_close(index.rel, pg_sys::NoLock as i32);
+        }
+        pg_sys::table_close(rel, pg_sys::NoLock as i32);
+    }
     tids
 }
 
+/// A `sync` pending table's index by lead key
+/// (`lead_score_core::sqlgen::attach::Attachment::pending_index`), open for
+/// inserts.
+#[derive(Clone, Copy)]
+struct PendingIndex {
+    rel: pg_sys::Relation,
+    info: *mut pg_sys::IndexInfo,
+}
+
 /// Opens the target's pending table for writing, checked to be what the fast
-/// path writes into. If a check fails, the ERROR's abort closes it.
-fn open_pending(target: &Target) -> pg_sys::Relation {
+/// path writes into, with its index (a `sync` attachment's only). If a check
+/// fails, the ERROR's abort closes them.
+fn open_pending(target: &Target) -> (pg_sys::Relation, Option<PendingIndex>) {
     // SAFETY: table_open raises unless the oid is a table; RowExclusiveLock is
     // the lock an INSERT takes.
     let rel = unsafe { pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32) };
@@ -566,15 +582,49 @@ fn open_pending(target: &Target) -> pg_sys::Relation {
         )
     };
     // Rows are written to the heap directly, so it must be a plain heap table
-    // with no index to maintain (on Citus, a distributed table is not).
+    // (on Citus, a distributed table is not) whose only index, if any, is the
+    // one `attach` gives a sync attachment's, kept below.
+    // SAFETY: `rel` is open; the list is the relcache's copy, in the current
+    // memory context.
+    let indexes = unsafe { pg_sys::RelationGetIndexList(rel) };
+    // SAFETY: a valid (possibly empty, NIL) list of OIDs.
+    let count = unsafe { pg_sys::list_length(indexes) };
+    let index = match count {
+        0 => None,
+        // SAFETY: the list's one OID is an index of `rel`, opened with the lock
+        // an INSERT takes on it; BuildIndexInfo reads its catalog entry.
+        1 if target.fold_at_commit.is_some() => Some(unsafe {
+            let rel = pg_sys::index_open(
+                pg_sys::list_nth_oid(indexes, 0),
+                pg_sys::RowExclusiveLock as pg_sys::LOCKMODE,
+            );
+            PendingIndex {
+                rel,
+                info: pg_sys::BuildIndexInfo(rel),
+            }
+        }),
+        _ => None,
+    };
+    // SAFETY: `index`'s IndexInfo was built above and is valid while it is open.
+    let index_ok = index.is_none_or(|i| unsafe {
+        let info = &*i.info;
+        info.ii_Am == pg_sys::BTREE_AM_OID
+            && info.ii_NumIndexAttrs == 1
+            && info.ii_IndexAttrNumbers[0] == 1
+            && info.ii_Expressions.is_null()
+            && info.ii_Predicate.is_null()
+            && !info.ii_Unique
+            && info.ii_ReadyForInserts
+    });
     if form.relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char
         || form.relam != pg_sys::HEAP_TABLE_AM_OID
-        || form.relhasindex
+        || (count > 0 && index.is_none())
+        || !index_ok
         || attrs.len() != target.columns.len()
     {
         raise_code(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "lead_score: a pending table must stay the plain heap table attach() made, with its columns and no index",
+            "lead_score: a pending table must stay as attach() made it: a plain heap table with its columns, and no index but a sync attachment's own",
         );
     }
     for ((_, typ, _), att) in target.columns.iter().zip(attrs) {
@@ -585,7 +635,7 @@ fn open_pending(target: &Target) -> pg_sys::Relation {
             );
         }
     }
-    rel
+    (rel, index)
 }
 
 /// Copies the rows of the NEW TABLE that have a lead key into the pending table.
@@ -593,11 +643,13 @@ fn open_pending(target: &Target) -> pg_sys::Relation {
 /// # Safety
 /// `store` must be the running statement's NEW TABLE, whose rows `source`
 /// describes; `rel` must be the pending table, open for writing and checked
-/// against `target` (`open_pending`), whose columns `target` maps from `source`.
+/// against `target` (`open_pending`), whose columns `target` maps from `source`,
+/// and `index` its index, if it has one, open and checked with it.
 unsafe fn copy_rows(
     store: *mut pg_sys::Tuplestorestate,
     source: pg_sys::TupleDesc,
     rel: pg_sys::Relation,
+    index: Option<PendingIndex>,
     target: &Target,
     now: i64,
 ) -> Vec<pg_sys::ItemPointerData> {
@@ -618,10 +670,18 @@ unsafe fn copy_rows(
     let cid = unsafe { pg_sys::GetCurrentCommandId(true) };
     // SAFETY: `store` is a valid tuplestore.
     let large = unsafe { pg_sys::tuplestore_tuple_count(store) } > INSERT_BATCH as i64;
-    // SAFETY: `rel` is the checked pending table and `slot` the slot rows are
-    // read into; both outlive the writer, finished below.
-    let mut writer =
-        unsafe { BatchWriter::start(rel, cid, large, slot, target.fold_at_commit.is_some()) };
+    // SAFETY: `rel` is the checked pending table, `index` its checked index and
+    // `slot` the slot rows are read into; all outlive the writer, finished below.
+    let mut writer = unsafe {
+        BatchWriter::start(
+            rel,
+            index,
+            cid,
+            large,
+            slot,
+            target.fold_at_commit.is_some(),
+        )
+    };
     // SAFETY: while `rel` is open, its descriptor has `natts` attributes, as
     // many as `target` maps (checked by open_pending).
     let pending = unsafe { (*(*rel).rd_att).attrs.as_slice(target.columns.len()) };
@@ -715,6 +775,8 @@ unsafe fn read_row(
 /// PostgreSQL's abort releases it all (see the module docs).
 struct BatchWriter {
     rel: pg_sys::Relation,
+    /// The pending table's index, whose entries are written with the rows.
+    index: Option<PendingIndex>,
     /// The pending table's descriptor.
     desc: pg_sys::TupleDesc,
     cid: pg_sys::CommandId,
@@ -740,11 +802,13 @@ impl BatchWriter {
     ///
     /// # Safety
     /// `rel` must be the pending table, open for writing and checked
-    /// (`open_pending`); `source` must be a valid slot. Both must stay so until
+    /// (`open_pending`), with `index` its index if it has one, open and checked
+    /// with it; `source` must be a valid slot. All must stay so until
     /// the writer is finished, and the memory context current now must not be
     /// switched away from in between (other than by the writer itself).
     unsafe fn start(
         rel: pg_sys::Relation,
+        index: Option<PendingIndex>,
         cid: pg_sys::CommandId,
         large: bool,
         source: *mut pg_sys::TupleTableSlot,
@@ -775,6 +839,7 @@ impl BatchWriter {
         };
         BatchWriter {
             rel,
+            index,
             desc,
             cid,
             source,
@@ -825,7 +890,9 @@ impl BatchWriter {
         if self.used > 0 {
             // SAFETY: the first `used` slots hold rows formed for the pending
             // table, open for writing (start's contract), written with the
-            // statement's command id; emptying the slots frees the rows.
+            // statement's command id, then indexed in its index (open and
+            // checked, start's contract) with their deformed keys; emptying
+            // the slots frees the rows.
             unsafe {
                 pg_sys::heap_multi_insert(
                     self.rel,
@@ -836,8 +903,26 @@ impl BatchWriter {
                     self.bulk,
                 );
                 for &s in &self.slots[..self.used] {
-                    // heap_multi_insert set each slot's ctid; past what a
-                    // commit folds by ctid, the count is all that matters.
+                    // heap_multi_insert set each slot's ctid, which the index
+                    // entry points to: the row's lead key (column 1, checked
+                    // by open_pending), never null, deformed from the slot.
+                    if let Some(index) = self.index {
+                        if (*s).tts_nvalid < 1 {
+                            pg_sys::slot_getsomeattrs_int(s, 1);
+                        }
+                        pg_sys::index_insert(
+                            index.rel,
+                            (*s).tts_values,
+                            (*s).tts_isnull,
+                            &mut (*s).tts_tid,
+                            self.rel,
+                            pg_sys::IndexUniqueCheck::UNIQUE_CHECK_NO,
+                            false,
+                            index.info,
+                        );
+                    }
+                    // Past what a commit folds by ctid, the count is all that
+                    // matters.
                     if let Some(t) = &mut self.tids {
                         if t.len() <= crate::commit_fold::MAX_TRACKED_ROWS {
                             t.push((*s).tts_tid);

@@ -72,7 +72,7 @@ SELECT attachment, lead_key AS account, kind, detail FROM lead_score.alerts WHER
 SELECT lead_score.tick() AS alerts_sent;  -- no new crossing
 
 -- A filter on the account reaches the leads table: with its index, one account
--- reads only its own leads, and their score rows by key.
+-- reads only its own leads, and their score rows and pending rows by key.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set scans :abs_srcdir '/fixtures/scans.sql'
 \i :scans

@@ -46,6 +46,35 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FR
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'app.touches'::regclass AND NOT tgisinternal;
 SELECT lead_score.detach(repeat('a', 41));
 
+-- The pending table stays as attach made it. A sync attachment's has one
+-- index, by lead key (a reader of one lead and a commit folding a marked lead
+-- find its rows by key), which its inserts keep, one row or many (amcheck:
+-- every row has its entry); a deferred attachment's has none, its inserts
+-- writing the heap alone. Any other index is refused at the next insert, with
+-- 55000, and the insert writes nothing.
+SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'later', mode => 'deferred') IS NOT NULL AS attached;
+SELECT c.relname AS pending_table, i.indexrelid::regclass AS index
+FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid
+WHERE c.relname IN ('live_pending', 'later_pending') ORDER BY 1;
+CREATE EXTENSION amcheck;
+BEGIN;
+INSERT INTO app.touches (person, kind, at)
+SELECT '00000000-0000-0000-0000-000000000002', 'page_view', '2026-05-31 12:00+00' FROM generate_series(1, 1500);
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000003', 'webinar', '2026-05-31 13:00+00');
+SELECT count(*) AS sync_pending, bt_index_check('lead_score_internal.live_pending_lead_key', true) IS NOT NULL AS every_row_indexed
+FROM lead_score_internal.live_pending;
+ROLLBACK;
+DROP EXTENSION amcheck;
+CREATE INDEX live_extra ON lead_score_internal.live_pending (occurred_at);
+SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS sync_with_a_second_index;
+DROP INDEX lead_score_internal.live_extra;
+CREATE INDEX later_extra ON lead_score_internal.later_pending (event_type);
+SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS deferred_with_an_index;
+DROP INDEX lead_score_internal.later_extra;
+SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS as_attach_made_them;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('live');
+SELECT lead_score.detach('later');
+
 -- The mapped columns cannot change type or go while attached: the triggers
 -- read them, and attach checked their types.
 ALTER TABLE app.touches ALTER COLUMN kind TYPE varchar(40);

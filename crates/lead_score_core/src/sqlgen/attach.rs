@@ -564,6 +564,9 @@ pub mod names {
     pub fn pending(a: &str) -> String {
         format!("{a}_pending")
     }
+    pub fn pending_index(a: &str) -> String {
+        format!("{a}_pending_lead_key")
+    }
     pub fn stripes(a: &str) -> String {
         format!("{a}_stripes")
     }
@@ -775,17 +778,21 @@ impl Attachment {
             self.scores_table(),
             self.bound_index(),
             self.pending_table(),
+        ];
+        // Not while the catalog is 0.1.0's: the update moves only the tables
+        // 0.1.0 made, and creates these ([`Self::stale_table`],
+        // [`Self::pending_index`]).
+        if !self.catalog_0_1 {
+            out.extend(self.pending_index());
+            out.extend([self.stale_table(), self.stale_index()]);
+        }
+        out.extend([
             self.stripes_table_ddl(),
             self.stripes_rows(),
             self.columns_view(),
             self.merged_view(),
             self.current_view(),
-        ];
-        // Not while the catalog is 0.1.0's: the update moves only the tables
-        // 0.1.0 made, and creates this one ([`Self::stale_table`]).
-        if !self.catalog_0_1 {
-            out.splice(3..3, [self.stale_table(), self.stale_index()]);
-        }
+        ]);
         out.extend(self.current_view_comments());
         out.extend(self.categories_view());
         out.extend([
@@ -935,8 +942,8 @@ impl Attachment {
 
     /// Events not yet folded into the score rows (in sync mode, until the
     /// writer's commit folds them; empty where sync updates score rows in the
-    /// statement, [`Attachment::appends`]). No index: it would cost inserts more
-    /// than the scans of a table `tick()` keeps small.
+    /// statement, [`Attachment::appends`]). Indexed by key in `sync` mode only
+    /// ([`Self::pending_index`]).
     pub fn pending_table(&self) -> Statement {
         stmt(
             names::pending(&self.name),
@@ -947,6 +954,29 @@ impl Attachment {
                 pending_props(self.properties.len(), |i| format!("p{i} text"))
             ),
         )
+    }
+
+    /// In `sync` mode, the pending rows of a lead are found by key: a reader of
+    /// one lead, a commit that folds a marked or stale lead and the
+    /// `REPEATABLE READ` probe would otherwise read every pending row, and
+    /// events of keys that are no lead (visitors) stay there until `tick()`
+    /// drops them (500,000 of them made one-row activity deletes 25 times
+    /// slower, README Performance). Inserts fill it by SQL, so it is kept as
+    /// any index is. Not in `deferred` mode: its C trigger appends without
+    /// index entries, and keeping one per event made a COPY of a million
+    /// events into a table like the pending one 3.6 to 4.1 s slower, more
+    /// than the 1.3x target of the whole deferred COPY allows.
+    pub fn pending_index(&self) -> Option<Statement> {
+        (self.mode == Mode::Sync).then(|| {
+            stmt(
+                names::pending_index(&self.name),
+                format!(
+                    "CREATE INDEX {} ON {} (lead_key)",
+                    ident(&names::pending_index(&self.name)),
+                    self.pending()
+                ),
+            )
+        })
     }
 
     /// The keys of the `sync` pending rows (recompute markers and events) a
@@ -3886,6 +3916,9 @@ mod tests {
             names::scores(&name),
             names::bound_index(&name),
             names::pending(&name),
+            names::pending_index(&name),
+            names::stale(&name),
+            names::stale_index(&name),
             names::stripes(&name),
             names::columns(&name),
             names::merged(&name),

@@ -26,6 +26,9 @@ CREATE INDEX "live_scores_bound" ON "lead_score_internal"."live_scores" (bound D
 -- live_pending
 CREATE TABLE "lead_score_internal"."live_pending" (lead_key "pg_catalog"."uuid" NOT NULL, event_type text, occurred_at timestamptz, p1 text) USING heap;
 
+-- live_pending_lead_key
+CREATE INDEX "live_pending_lead_key" ON "lead_score_internal"."live_pending" (lead_key);
+
 -- live_stale
 CREATE TABLE "lead_score_internal"."live_stale" (lead_key "pg_catalog"."uuid" NOT NULL) USING heap;
 
