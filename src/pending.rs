@@ -11,7 +11,8 @@
 //! attachment's own activity table, so no one can point it anywhere else.
 //!
 //! Each function that acquires something releases it before it returns
-//! normally: the pending table opened with table_open (`append`), the tuple
+//! normally: the pending table opened with table_open and a `sync` pending
+//! table's indexes opened with index_open (`append`), the tuple
 //! table slots and the transition table's read pointer selection
 //! (`copy_rows`), the bulk-insert state, the batch memory context and the
 //! batch's slots (`BatchWriter::finish`). On ERROR (a Rust panic unwinding to
@@ -540,15 +541,15 @@ unsafe fn append(
     // SAFETY: locks a relation by OID in the mode any writer takes; held to the
     // end of the transaction like any table lock.
     unsafe { pg_sys::LockRelationOid(target.scores, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE) };
-    let (rel, index) = open_pending(target);
+    let (rel, indexes) = open_pending(target);
     // SAFETY: `store` is the NEW TABLE, whose rows `source` describes; `rel` is
-    // open for writing and checked against `target` by open_pending, as is
-    // `index`, its index if it has one.
-    let tids = unsafe { copy_rows(store, source, rel, index, target, now) };
+    // open for writing and checked against `target` by open_pending, as are
+    // `indexes`, the indexes it keeps.
+    let tids = unsafe { copy_rows(store, source, rel, &indexes, target, now) };
     // SAFETY: closes the relations opened above. NoLock: their locks are held
     // to the end of the transaction, as for any table written to.
     unsafe {
-        if let Some(index) = index {
+        for index in &indexes {
             pg_sys::index_close(index.rel, pg_sys::NoLock as i32);
         }
         pg_sys::table_close(rel, pg_sys::NoLock as i32);
@@ -566,9 +567,12 @@ struct PendingIndex {
 }
 
 /// Opens the target's pending table for writing, checked to be what the fast
-/// path writes into, with its index (a `sync` attachment's only). If a check
-/// fails, the ERROR's abort closes them.
-fn open_pending(target: &Target) -> (pg_sys::Relation, Option<PendingIndex>) {
+/// path writes into, with the indexes to keep: none in `deferred` mode; in
+/// `sync` mode the one `attach` made, and its copies while a REINDEX or
+/// CREATE INDEX CONCURRENTLY builds them (an index not yet ready for inserts is
+/// skipped, as PostgreSQL's executor does). If a check fails, the ERROR's abort
+/// closes them.
+fn open_pending(target: &Target) -> (pg_sys::Relation, Vec<PendingIndex>) {
     // SAFETY: table_open raises unless the oid is a table; RowExclusiveLock is
     // the lock an INSERT takes.
     let rel = unsafe { pg_sys::table_open(target.pending, pg_sys::RowExclusiveLock as i32) };
@@ -581,45 +585,55 @@ fn open_pending(target: &Target) -> (pg_sys::Relation, Option<PendingIndex>) {
             (*desc).attrs.as_slice((*desc).natts as usize),
         )
     };
-    // Rows are written to the heap directly, so it must be a plain heap table
-    // (on Citus, a distributed table is not) whose only index, if any, is the
-    // one `attach` gives a sync attachment's, kept below.
     // SAFETY: `rel` is open; the list is the relcache's copy, in the current
     // memory context.
-    let indexes = unsafe { pg_sys::RelationGetIndexList(rel) };
+    let list = unsafe { pg_sys::RelationGetIndexList(rel) };
     // SAFETY: a valid (possibly empty, NIL) list of OIDs.
-    let count = unsafe { pg_sys::list_length(indexes) };
-    let index = match count {
-        0 => None,
-        // SAFETY: the list's one OID is an index of `rel`, opened with the lock
-        // an INSERT takes on it; BuildIndexInfo reads its catalog entry.
-        1 if target.fold_at_commit.is_some() => Some(unsafe {
-            let rel = pg_sys::index_open(
-                pg_sys::list_nth_oid(indexes, 0),
-                pg_sys::RowExclusiveLock as pg_sys::LOCKMODE,
-            );
-            PendingIndex {
-                rel,
-                info: pg_sys::BuildIndexInfo(rel),
+    let count = unsafe { pg_sys::list_length(list) };
+    let mut indexes = Vec::new();
+    // Every index a sync pending table has must be one the fast path can keep:
+    // a plain btree on the lead key alone (column 1), neither unique nor an
+    // exclusion constraint, with no expression or predicate.
+    let mut keepable = true;
+    if target.fold_at_commit.is_some() {
+        for i in 0..count {
+            // SAFETY: each OID of the list is an index of `rel`, opened with the
+            // lock an INSERT takes on it; BuildIndexInfo reads its catalog entry
+            // into the current memory context, which outlives the writer.
+            let index = unsafe {
+                let rel = pg_sys::index_open(
+                    pg_sys::list_nth_oid(list, i),
+                    pg_sys::RowExclusiveLock as pg_sys::LOCKMODE,
+                );
+                PendingIndex {
+                    rel,
+                    info: pg_sys::BuildIndexInfo(rel),
+                }
+            };
+            // SAFETY: the IndexInfo just built, valid while the index is open.
+            let info = unsafe { &*index.info };
+            if !info.ii_ReadyForInserts {
+                // SAFETY: opened above; its lock is kept, as for the others.
+                unsafe { pg_sys::index_close(index.rel, pg_sys::NoLock as i32) };
+                continue;
             }
-        }),
-        _ => None,
-    };
-    // SAFETY: `index`'s IndexInfo was built above and is valid while it is open.
-    let index_ok = index.is_none_or(|i| unsafe {
-        let info = &*i.info;
-        info.ii_Am == pg_sys::BTREE_AM_OID
-            && info.ii_NumIndexAttrs == 1
-            && info.ii_IndexAttrNumbers[0] == 1
-            && info.ii_Expressions.is_null()
-            && info.ii_Predicate.is_null()
-            && !info.ii_Unique
-            && info.ii_ReadyForInserts
-    });
+            keepable &= info.ii_Am == pg_sys::BTREE_AM_OID
+                && info.ii_NumIndexAttrs == 1
+                && info.ii_IndexAttrNumbers[0] == 1
+                && info.ii_Expressions.is_null()
+                && info.ii_Predicate.is_null()
+                && !info.ii_Unique
+                && info.ii_ExclusionOps.is_null();
+            indexes.push(index);
+        }
+    } else {
+        keepable = count == 0;
+    }
+    // Rows are written to the heap directly, so it must be a plain heap table
+    // (on Citus, a distributed table is not).
     if form.relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char
         || form.relam != pg_sys::HEAP_TABLE_AM_OID
-        || (count > 0 && index.is_none())
-        || !index_ok
+        || !keepable
         || attrs.len() != target.columns.len()
     {
         raise_code(
@@ -635,7 +649,7 @@ fn open_pending(target: &Target) -> (pg_sys::Relation, Option<PendingIndex>) {
             );
         }
     }
-    (rel, index)
+    (rel, indexes)
 }
 
 /// Copies the rows of the NEW TABLE that have a lead key into the pending table.
@@ -644,12 +658,12 @@ fn open_pending(target: &Target) -> (pg_sys::Relation, Option<PendingIndex>) {
 /// `store` must be the running statement's NEW TABLE, whose rows `source`
 /// describes; `rel` must be the pending table, open for writing and checked
 /// against `target` (`open_pending`), whose columns `target` maps from `source`,
-/// and `index` its index, if it has one, open and checked with it.
+/// and `indexes` the indexes to keep, open and checked with it.
 unsafe fn copy_rows(
     store: *mut pg_sys::Tuplestorestate,
     source: pg_sys::TupleDesc,
     rel: pg_sys::Relation,
-    index: Option<PendingIndex>,
+    indexes: &[PendingIndex],
     target: &Target,
     now: i64,
 ) -> Vec<pg_sys::ItemPointerData> {
@@ -670,12 +684,13 @@ unsafe fn copy_rows(
     let cid = unsafe { pg_sys::GetCurrentCommandId(true) };
     // SAFETY: `store` is a valid tuplestore.
     let large = unsafe { pg_sys::tuplestore_tuple_count(store) } > INSERT_BATCH as i64;
-    // SAFETY: `rel` is the checked pending table, `index` its checked index and
-    // `slot` the slot rows are read into; all outlive the writer, finished below.
+    // SAFETY: `rel` is the checked pending table, `indexes` its checked indexes
+    // and `slot` the slot rows are read into; all outlive the writer, finished
+    // below.
     let mut writer = unsafe {
         BatchWriter::start(
             rel,
-            index,
+            indexes.to_vec(),
             cid,
             large,
             slot,
@@ -775,8 +790,8 @@ unsafe fn read_row(
 /// PostgreSQL's abort releases it all (see the module docs).
 struct BatchWriter {
     rel: pg_sys::Relation,
-    /// The pending table's index, whose entries are written with the rows.
-    index: Option<PendingIndex>,
+    /// The pending table's indexes, whose entries are written with the rows.
+    indexes: Vec<PendingIndex>,
     /// The pending table's descriptor.
     desc: pg_sys::TupleDesc,
     cid: pg_sys::CommandId,
@@ -802,13 +817,13 @@ impl BatchWriter {
     ///
     /// # Safety
     /// `rel` must be the pending table, open for writing and checked
-    /// (`open_pending`), with `index` its index if it has one, open and checked
+    /// (`open_pending`), with `indexes` the indexes to keep, open and checked
     /// with it; `source` must be a valid slot. All must stay so until
     /// the writer is finished, and the memory context current now must not be
     /// switched away from in between (other than by the writer itself).
     unsafe fn start(
         rel: pg_sys::Relation,
-        index: Option<PendingIndex>,
+        indexes: Vec<PendingIndex>,
         cid: pg_sys::CommandId,
         large: bool,
         source: *mut pg_sys::TupleTableSlot,
@@ -839,7 +854,7 @@ impl BatchWriter {
         };
         BatchWriter {
             rel,
-            index,
+            indexes,
             desc,
             cid,
             source,
@@ -906,10 +921,10 @@ impl BatchWriter {
                     // heap_multi_insert set each slot's ctid, which the index
                     // entry points to: the row's lead key (column 1, checked
                     // by open_pending), never null, deformed from the slot.
-                    if let Some(index) = self.index {
-                        if (*s).tts_nvalid < 1 {
-                            pg_sys::slot_getsomeattrs_int(s, 1);
-                        }
+                    if !self.indexes.is_empty() && (*s).tts_nvalid < 1 {
+                        pg_sys::slot_getsomeattrs_int(s, 1);
+                    }
+                    for index in &self.indexes {
                         pg_sys::index_insert(
                             index.rel,
                             (*s).tts_values,

@@ -65,9 +65,17 @@ SELECT count(*) AS sync_pending, bt_index_check('lead_score_internal.live_pendin
 FROM lead_score_internal.live_pending;
 ROLLBACK;
 DROP EXTENSION amcheck;
+-- The index can be rebuilt without blocking writers: while REINDEX ...
+-- CONCURRENTLY builds its copy, inserts keep both (a copy not yet ready for
+-- inserts is skipped, as PostgreSQL does), and the rebuilt one afterwards.
+REINDEX INDEX CONCURRENTLY lead_score_internal.live_pending_lead_key;
+SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS after_a_reindex;
 CREATE INDEX live_extra ON lead_score_internal.live_pending (occurred_at);
 SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS sync_with_a_second_index;
 DROP INDEX lead_score_internal.live_extra;
+ALTER TABLE lead_score_internal.live_pending ADD CONSTRAINT live_exclusive EXCLUDE USING btree (lead_key WITH =);
+SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS sync_with_an_exclusion_constraint;
+ALTER TABLE lead_score_internal.live_pending DROP CONSTRAINT live_exclusive;
 CREATE INDEX later_extra ON lead_score_internal.later_pending (event_type);
 SELECT pg_temp.try($$INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000001', 'webinar', '2026-05-31 13:00+00')$$) AS deferred_with_an_index;
 DROP INDEX lead_score_internal.later_extra;
