@@ -964,9 +964,9 @@ impl Attachment {
     /// 16.78 s instead of 0.90 s, README Performance). The C insert trigger
     /// (src/pending.rs) writes its entries with the rows. Not in `deferred`
     /// mode: its C trigger appends without index entries, and keeping one per
-    /// event made a COPY of a million
-    /// events into a table like the pending one 3.6 to 4.1 s slower, more
-    /// than the 1.3x target of the whole deferred COPY allows.
+    /// event made a COPY of a million events into a table like the pending
+    /// one 3.6 to 4.1 s slower, more than the 1.3x target of the whole
+    /// deferred COPY allows.
     pub fn pending_index(&self) -> Option<Statement> {
         (self.mode == Mode::Sync).then(|| {
             stmt(
