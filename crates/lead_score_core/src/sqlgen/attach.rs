@@ -633,6 +633,12 @@ pub struct Statement {
     pub sql: String,
 }
 
+/// `CREATE INDEX name ON table (columns)`, the statement named as its index.
+fn create_index(name: String, table: &str, columns: &str) -> Statement {
+    let sql = format!("CREATE INDEX {} ON {table} ({columns})", ident(&name));
+    stmt(name, sql)
+}
+
 fn stmt(what: impl Into<String>, sql: impl Into<String>) -> Statement {
     Statement {
         what: what.into(),
@@ -930,14 +936,7 @@ impl Attachment {
 
     /// The index `top_leads` walks: leads by the highest total they can have.
     pub fn bound_index(&self) -> Statement {
-        stmt(
-            names::bound_index(&self.name),
-            format!(
-                "CREATE INDEX {} ON {} (bound DESC)",
-                ident(&names::bound_index(&self.name)),
-                self.scores()
-            ),
-        )
+        create_index(names::bound_index(&self.name), &self.scores(), "bound DESC")
     }
 
     /// Events not yet folded into the score rows (in sync mode, until the
@@ -969,13 +968,10 @@ impl Attachment {
     /// deferred COPY allows.
     pub fn pending_index(&self) -> Option<Statement> {
         (self.mode == Mode::Sync).then(|| {
-            stmt(
+            create_index(
                 names::pending_index(&self.name),
-                format!(
-                    "CREATE INDEX {} ON {} (lead_key)",
-                    ident(&names::pending_index(&self.name)),
-                    self.pending()
-                ),
+                &self.pending(),
+                "lead_key",
             )
         })
     }
@@ -1006,14 +1002,7 @@ impl Attachment {
     /// a big activity write left meanwhile (until `tick()` drops those whose
     /// pending rows are gone). Not unique: a writer recording one never waits.
     pub fn stale_index(&self) -> Statement {
-        stmt(
-            names::stale_index(&self.name),
-            format!(
-                "CREATE INDEX {} ON {} (lead_key)",
-                ident(&names::stale_index(&self.name)),
-                self.stale()
-            ),
-        )
+        create_index(names::stale_index(&self.name), &self.stale(), "lead_key")
     }
 
     /// Records, in [`Self::stale_table`], the keys of the pending rows `rows`
