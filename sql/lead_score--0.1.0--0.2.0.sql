@@ -1417,6 +1417,18 @@ COMMENT ON SEQUENCE lead_score.evaluations_id_seq IS 'Ids of lead_score.evaluati
 COMMENT ON SEQUENCE lead_score.feedback_id_seq IS 'Ids of lead_score.feedback.';
 COMMENT ON SEQUENCE lead_score.adjustments_id_seq IS 'Ids of lead_score.adjustments (end_adjustment takes one).';
 
+-- Attached tables stay as their triggers read them: renaming or dropping a
+-- column an attachment reads, and inheritance or partitioning of an attached
+-- table, are refused before they run (src/ddl_guard.rs). A C function, so no
+-- role's DDL needs any grant on lead_score.
+CREATE FUNCTION lead_score_internal._guard_ddl() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'lead_score_guard_ddl' LANGUAGE c VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION lead_score_internal._guard_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE')
+    EXECUTE FUNCTION lead_score_internal._guard_ddl();
+COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming or dropping a column an attachment reads, and putting an attached table in an inheritance hierarchy.';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

@@ -627,6 +627,18 @@ REVOKE ALL ON FUNCTION lead_score_internal._follow_drops() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_follow_drops ON sql_drop EXECUTE FUNCTION lead_score_internal._follow_drops();
 COMMENT ON EVENT TRIGGER lead_score_follow_drops IS 'Detaches attachments whose tables are dropped.';
 
+-- Attached tables stay as their triggers read them: renaming or dropping a
+-- column an attachment reads, and inheritance or partitioning of an attached
+-- table, are refused before they run (src/ddl_guard.rs). A C function, so no
+-- role's DDL needs any grant on lead_score.
+CREATE FUNCTION lead_score_internal._guard_ddl() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'lead_score_guard_ddl' LANGUAGE c VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION lead_score_internal._guard_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE')
+    EXECUTE FUNCTION lead_score_internal._guard_ddl();
+COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming or dropping a column an attachment reads, and putting an attached table in an inheritance hierarchy.';
+
 -------------------------------------------------------------------------------
 -- Outcomes and sales feedback (README, "Evaluation and learning").
 -------------------------------------------------------------------------------

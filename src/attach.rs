@@ -713,6 +713,15 @@ fn attach_install(
     });
     // The caller's rights on both tables, checked as the caller.
     let att = load(attachment, true);
+    check_plain(leads, &att.leads, "leads");
+    check_plain(activities, &att.activities, "activities");
+    check_key_collation(leads, &att.leads, "lead_key", &att.lead_key.name);
+    check_key_collation(
+        activities,
+        &att.activities,
+        "activity_lead_key",
+        &att.activity_lead_key.name,
+    );
     check_account_field(&att, leads);
     run_as(owner, || run_all(&att.create_statements()));
     seed_accounts(&att);
@@ -723,6 +732,52 @@ fn attach_install(
     let this = [attachment];
     refresh_current_scores(if distributed { &this } else { &[] });
     true
+}
+
+/// Refuses a table that is partitioned, a partition, or in an inheritance
+/// hierarchy: a write through another table of the hierarchy (a partition
+/// written directly, a parent's UPDATE of a child's rows) fires only that
+/// table's statement triggers, so it would not be scored. The
+/// `lead_score_guard_ddl` event trigger keeps attached tables out of one
+/// (src/ddl_guard.rs).
+fn check_plain(table: pg_sys::Oid, qualified: &Qualified, what: &str) {
+    let in_hierarchy = Spi::get_one_with_args::<bool>(
+        "SELECT c.relkind = 'p' OR c.relispartition \
+                OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) \
+         FROM pg_catalog.pg_class c WHERE c.oid = $1",
+        &[table.into()],
+    );
+    if matches!(in_hierarchy, Ok(Some(true))) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "{what}: {} is partitioned, a partition, or has inheritance parents or children, which attach does not support: writes through another table of the hierarchy would not be scored",
+                qualified.to_sql()
+            ),
+        );
+    }
+}
+
+/// Refuses a key column with a nondeterministic collation (a case-insensitive
+/// ICU one, say): keys its collation calls equal differ as the score and
+/// pending tables store and compare them, so an event of `alice` would not
+/// reach the lead `Alice`.
+fn check_key_collation(table: pg_sys::Oid, qualified: &Qualified, key: &str, column: &str) {
+    let nondeterministic = Spi::get_one_with_args::<bool>(
+        "SELECT NOT co.collisdeterministic FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+        &[table.into(), column.into()],
+    );
+    if matches!(nondeterministic, Ok(Some(true))) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "mapping.{key}: column \"{column}\" of {} has a nondeterministic collation, which attach does not support: lead keys must be equal only when they are the same",
+                qualified.to_sql()
+            ),
+        );
+    }
 }
 
 /// Records which of an attachment's accounts are alerting now, so `tick()`
@@ -1289,10 +1344,11 @@ fn top_lead_type_ddl() -> String {
 /// Detaches every attachment one of whose tables no longer exists: its
 /// triggers went with the table; its functions, views, tables and row go now.
 /// Runs as the extension's owner, whoever dropped the table.
-fn forget_dropped() {
-    // Nothing to do while the extension itself, or its schema, is being
-    // dropped. Checked without privileges, since any role may be dropping
-    // something: only catalog lookups by name, no access to lead_score's tables.
+/// Whether the event triggers have attachments to look after: the extension
+/// is installed (not being created or dropped, nor its schema) and this is no
+/// Citus worker. Checked without privileges, since any role may be running
+/// DDL: only catalog lookups by name, no access to lead_score's tables.
+pub(crate) fn installed() -> bool {
     // SAFETY: syscache lookups by NUL-terminated names; missing_ok returns
     // InvalidOid instead of raising.
     let installed = unsafe {
@@ -1301,7 +1357,11 @@ fn forget_dropped() {
             && pg_sys::get_relname_relid(c"attachments".as_ptr(), ns) != pg_sys::InvalidOid
             && pg_sys::get_extension_oid(c"lead_score".as_ptr(), true) != pg_sys::InvalidOid
     };
-    if !installed || citus_worker() {
+    installed && !citus_worker()
+}
+
+fn forget_dropped() {
+    if !installed() {
         return;
     }
     let detached = run_as(extension_owner(), || {

@@ -28,6 +28,7 @@ mod citus;
 mod classify;
 mod clock;
 mod commit_fold;
+mod ddl_guard;
 mod errors;
 mod fncache;
 mod layout;

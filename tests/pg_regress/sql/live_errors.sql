@@ -13,6 +13,17 @@ CREATE TYPE app.point AS (x float8, y float8);
 ALTER TABLE app.touches ADD COLUMN location app.point;
 \set try :abs_srcdir '/fixtures/try.sql'
 \i :try
+-- A partitioned table, a partition and an inheritance child: a write through
+-- another table of the hierarchy would not fire the attached table's
+-- statement triggers. A key whose collation calls different keys equal (a
+-- case-insensitive ICU one): the score rows keep keys as they are.
+CREATE TABLE app.parted (LIKE app.touches) PARTITION BY RANGE (at);
+CREATE TABLE app.parted_2026 PARTITION OF app.parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE app.touches_parent (LIKE app.touches);
+CREATE TABLE app.touches_child () INHERITS (app.touches_parent);
+CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE app.ci_people (person_id text COLLATE app.ci PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE app.ci_touches (person text COLLATE app.ci, kind text, at timestamptz, page text);
 SELECT lead_score.create_model('windowed', jsonb_set(lead_score.model_spec('live'), '{engagement,decay}', '{"kind": "window", "window": "30 days"}'));
 SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('no such column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "id"}', name => 'typo')$$),
@@ -27,7 +38,11 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('not a table', $$SELECT lead_score.attach('live', 'app.people_view', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'view')$$),
   ('one table twice', $$SELECT lead_score.attach('live', 'app.touches', 'app.touches', '{"lead_key": "person", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}', name => 'twice')$$),
   ('a composite column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "location"}}', name => 'composite')$$),
-  ('not a time', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "page", "properties": {"url": "page"}}', name => 'time')$$)
+  ('not a time', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "page", "properties": {"url": "page"}}', name => 'time')$$),
+  ('partitioned', $$SELECT lead_score.attach('live', 'app.people', 'app.parted', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'parted')$$),
+  ('a partition', $$SELECT lead_score.attach('live', 'app.people', 'app.parted_2026', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'part')$$),
+  ('an inheritance child', $$SELECT lead_score.attach('live', 'app.people', 'app.touches_child', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'child')$$),
+  ('a case-insensitive key', $$SELECT lead_score.attach('live', 'app.ci_people', 'app.ci_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'ci')$$)
 ) AS t(mistake, statement);
 -- None of them left an attachment, table or trigger behind.
 SELECT name FROM lead_score.attachments ORDER BY 1;
@@ -87,6 +102,29 @@ SELECT lead_score.detach('later');
 -- read them, and attach checked their types.
 ALTER TABLE app.touches ALTER COLUMN kind TYPE varchar(40);
 ALTER TABLE app.touches DROP COLUMN page;
+-- Nor can a column an attachment reads be renamed, or dropped with CASCADE
+-- (which would take the view along): the mapped columns of both tables and
+-- the fit fields of its model's current version (2BP01, before the statement
+-- runs). Other columns stay free.
+SELECT change, pg_temp.try(statement) AS error FROM (VALUES
+  ('rename a property', $$ALTER TABLE app.touches RENAME COLUMN page TO url$$),
+  ('rename the event type', $$ALTER TABLE app.touches RENAME COLUMN kind TO kind2$$),
+  ('rename the lead key', $$ALTER TABLE app.people RENAME COLUMN person_id TO id$$),
+  ('rename a fit field', $$ALTER TABLE app.people RENAME COLUMN job TO title$$),
+  ('drop a fit field', $$ALTER TABLE app.people DROP COLUMN job$$),
+  ('drop with cascade', $$ALTER TABLE app.touches DROP COLUMN page CASCADE$$)
+) AS t(change, statement);
+ALTER TABLE app.people ADD COLUMN nickname text;
+ALTER TABLE app.people RENAME COLUMN nickname TO alias;
+ALTER TABLE app.people DROP COLUMN alias;
+-- An attached table stays out of inheritance hierarchies (0A000): a write
+-- through another table of one would not fire its triggers.
+SELECT change, pg_temp.try(statement) AS error FROM (VALUES
+  ('a child', $$CREATE TABLE app.touches_2026 () INHERITS (app.touches)$$),
+  ('a parent', $$ALTER TABLE app.touches INHERIT app.touches_parent$$),
+  ('a partition', $$ALTER TABLE app.parted ATTACH PARTITION app.touches FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')$$)
+) AS t(change, statement);
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('live');
 SELECT lead_score.detach('live');
 ALTER TABLE app.touches DROP COLUMN page;
 

@@ -22,6 +22,20 @@ INSERT INTO shop.events VALUES ('L1', 'page_view', '2026-06-05 00:00+00'), ('L2'
 SELECT l.code, round(c.fit::numeric, 3) AS fit, round(c.engagement::numeric, 3) AS engagement
 FROM shop.leads l JOIN lead_score.shop_current c ON c.lead_key = l.code ORDER BY 1;
 SELECT * FROM lead_score.check_consistency('shop');
+-- A key too long for a btree index entry (over 2,704 bytes once compressed)
+-- cannot be a lead: the lead table's primary key refuses it. The pending
+-- table's index by lead key refuses it too, with the same error (54000), for
+-- an event of a key that is no lead (the events here may have no lead, as a
+-- visitor's, nor an index of their own), and the statement writes nothing.
+ALTER TABLE shop.events DROP CONSTRAINT events_code_fkey;
+DROP INDEX shop.events_code_idx;
+SELECT string_agg(md5(g::text), '') AS long_key FROM generate_series(1, 100) g \gset
+\set VERBOSITY terse
+INSERT INTO shop.leads VALUES (:'long_key', 'Software');
+INSERT INTO shop.events VALUES ('L1', 'webinar', '2026-06-15 00:00+00'), (:'long_key', 'webinar', '2026-06-15 00:00+00');
+\set VERBOSITY default
+SELECT count(*) AS events, (SELECT count(*) FROM lead_score_internal.shop_pending) AS pending FROM shop.events;
+CREATE INDEX ON shop.events (code);
 SELECT lead_score.detach('shop');
 
 -- Live scores sum in floating point, the aggregates in fixed point: 0.3 - 0.1 -

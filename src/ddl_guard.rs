@@ -1,0 +1,275 @@
+//! Keeps attached tables as their triggers read them.
+//!
+//! The triggers and generated functions of an attachment name the columns they
+//! read, and only the statements run against the attached tables themselves
+//! fire them. The `<name>_columns` view stops a mapped column being dropped or
+//! retyped; the `ddl_command_start` event trigger `lead_score_guard_ddl`
+//! refuses, before they run, the changes a view cannot stop:
+//! - renaming a column an attachment reads (a mapped column, a fit field of its
+//!   model's current version, the accounts field);
+//! - dropping one (also with `CASCADE`, which would drop the view);
+//! - giving an attached table inheritance parents or children, or making it a
+//!   partition: a write through another table of the hierarchy would not fire
+//!   its statement triggers (`attach` refuses such tables, `check_plain`).
+
+use crate::errors::raise_code;
+use crate::owner::{extension_owner, run_as};
+use pgrx::prelude::*;
+use pgrx::{PgList, PgSqlErrorCode};
+use std::ffi::CStr;
+
+/// What a statement would do to a table.
+enum Change {
+    /// A column renamed or dropped (`what`: "rename" or "drop").
+    Column {
+        table: pg_sys::Oid,
+        column: String,
+        what: &'static str,
+    },
+    /// The table would join an inheritance hierarchy or become a partition.
+    Hierarchy { table: pg_sys::Oid },
+}
+
+/// The table a `RangeVar` names, if it exists (no lock: the statement takes
+/// its own, and a table found here is only looked up in lead_score's rows).
+///
+/// # Safety
+/// `rv` must be null or a valid `RangeVar`.
+unsafe fn table_of(rv: *const pg_sys::RangeVar) -> Option<pg_sys::Oid> {
+    if rv.is_null() {
+        return None;
+    }
+    // SAFETY: `rv` is a valid RangeVar (the caller's guarantee); with
+    // RVR_MISSING_OK a missing relation gives InvalidOid instead of raising.
+    let oid = unsafe {
+        pg_sys::RangeVarGetRelidExtended(
+            rv,
+            pg_sys::NoLock as pg_sys::LOCKMODE,
+            pg_sys::RVROption::RVR_MISSING_OK,
+            None,
+            std::ptr::null_mut(),
+        )
+    };
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+/// # Safety
+/// `s` must be null or a NUL-terminated string.
+unsafe fn name_of(s: *const std::ffi::c_char) -> Option<String> {
+    if s.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string (the caller's guarantee).
+    Some(unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned())
+}
+
+/// The changes to tables a statement's parse tree asks for.
+///
+/// # Safety
+/// `tree` must be null or a valid parse tree node.
+unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
+    let mut out = Vec::new();
+    if tree.is_null() {
+        return out;
+    }
+    // SAFETY: `tree` is a valid node (the caller's guarantee); each cast below
+    // follows a check of its node tag, and every list holds the nodes
+    // PostgreSQL's grammar puts there.
+    unsafe {
+        if pgrx::is_a(tree, pg_sys::NodeTag::T_RenameStmt) {
+            let stmt = tree as *mut pg_sys::RenameStmt;
+            if (*stmt).renameType == pg_sys::ObjectType::OBJECT_COLUMN {
+                if let (Some(table), Some(column)) =
+                    (table_of((*stmt).relation), name_of((*stmt).subname))
+                {
+                    out.push(Change::Column {
+                        table,
+                        column,
+                        what: "rename",
+                    });
+                }
+            }
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_AlterTableStmt) {
+            let stmt = tree as *mut pg_sys::AlterTableStmt;
+            let Some(table) = table_of((*stmt).relation) else {
+                return out;
+            };
+            let cmds = PgList::<pg_sys::AlterTableCmd>::from_pg((*stmt).cmds);
+            for cmd in cmds.iter_ptr() {
+                match (*cmd).subtype {
+                    pg_sys::AlterTableType::AT_DropColumn => {
+                        if let Some(column) = name_of((*cmd).name) {
+                            out.push(Change::Column {
+                                table,
+                                column,
+                                what: "drop",
+                            });
+                        }
+                    }
+                    pg_sys::AlterTableType::AT_AddInherit => {
+                        out.push(Change::Hierarchy { table });
+                        if let Some(parent) = table_of((*cmd).def as *const pg_sys::RangeVar) {
+                            out.push(Change::Hierarchy { table: parent });
+                        }
+                    }
+                    pg_sys::AlterTableType::AT_AttachPartition => {
+                        let part = (*cmd).def as *const pg_sys::PartitionCmd;
+                        if !part.is_null() {
+                            if let Some(p) = table_of((*part).name) {
+                                out.push(Change::Hierarchy { table: p });
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateStmt) {
+            let stmt = tree as *mut pg_sys::CreateStmt;
+            let parents = PgList::<pg_sys::RangeVar>::from_pg((*stmt).inhRelations);
+            for parent in parents.iter_ptr() {
+                if let Some(table) = table_of(parent) {
+                    out.push(Change::Hierarchy { table });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An attachment of a table and the columns of it that the attachment reads.
+struct Reader {
+    attachment: String,
+    columns: Vec<String>,
+}
+
+/// The attachments that read `table`, with the columns they read of it.
+fn readers(table: pg_sys::Oid) -> Vec<Reader> {
+    let rows: Vec<(String, String, bool, serde_json::Value)> = Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT a.name, a.model, a.leads::pg_catalog.oid = $1, a.mapping::pg_catalog.text \
+             FROM lead_score.attachments a WHERE a.leads::pg_catalog.oid = $1 OR a.activities::pg_catalog.oid = $1 \
+             ORDER BY a.name",
+            None,
+            &[table.into()],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mapping: String = row.get(4)?.unwrap_or_default();
+            out.push((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<String>(2)?.unwrap_or_default(),
+                row.get::<bool>(3)?.unwrap_or(false),
+                serde_json::from_str(&mapping).unwrap_or(serde_json::Value::Null),
+            ));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_default();
+    rows.into_iter()
+        .map(|(attachment, model, is_leads, mapping)| {
+            let named = |key: &str| mapping.get(key).and_then(|v| v.as_str()).map(String::from);
+            let mut columns: Vec<String> = Vec::new();
+            if is_leads {
+                columns.extend(named("lead_key"));
+                let compiled = crate::catalog::resolve(&model).compiled;
+                columns.extend(compiled.model.fit.fields.iter().cloned());
+                if let Some(accounts) = &compiled.model.accounts {
+                    columns.push(accounts.field.clone());
+                }
+            } else {
+                columns.extend(
+                    ["activity_lead_key", "event_type", "occurred_at"]
+                        .into_iter()
+                        .filter_map(named),
+                );
+                if let Some(props) = mapping.get("property_columns").and_then(|p| p.as_array()) {
+                    columns.extend(props.iter().filter_map(|p| p.as_str()).map(String::from));
+                }
+            }
+            Reader {
+                attachment,
+                columns,
+            }
+        })
+        .collect()
+}
+
+fn table_name(table: pg_sys::Oid) -> String {
+    crate::attach::relation(table)
+        .map(|(q, _)| q.to_sql())
+        .unwrap_or_else(|| table.to_u32().to_string())
+}
+
+/// Refuses a statement's changes to attached tables (see the module comment).
+fn guard(changes: Vec<Change>) {
+    if changes.is_empty() || !crate::attach::installed() {
+        return;
+    }
+    run_as(extension_owner(), || {
+        for change in changes {
+            match change {
+                Change::Column {
+                    table,
+                    column,
+                    what,
+                } => {
+                    for r in readers(table) {
+                        if r.columns.contains(&column) {
+                            ereport!(
+                                ERROR,
+                                PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                                format!(
+                                    "cannot {what} column \"{column}\" of {}: lead_score attachment \"{}\" reads it",
+                                    table_name(table),
+                                    r.attachment
+                                ),
+                                "Publish a model version that does not read it, or detach the attachment (lead_score.detach) and attach it again with another mapping."
+                            );
+                        }
+                    }
+                }
+                Change::Hierarchy { table } => {
+                    if let Some(r) = readers(table).first() {
+                        raise_code(
+                            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                            format!(
+                                "{} is attached (lead_score attachment \"{}\"): it cannot gain inheritance parents or children, nor become a partition, since writes through another table of the hierarchy would not be scored",
+                                table_name(table),
+                                r.attachment
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
+crate::v1_info!(pg_finfo_lead_score_guard_ddl);
+/// `lead_score_internal._guard_ddl()`: the `ddl_command_start` event trigger
+/// `lead_score_guard_ddl` (see the module comment).
+///
+/// # Safety
+/// Called only by PostgreSQL's function manager, as that event trigger
+/// (`sql/live.sql`).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn lead_score_guard_ddl(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called as an event trigger, so the context is this call's
+    // EventTriggerData (checked by its tag), whose parse tree is the
+    // statement's, valid while it runs.
+    let changes = unsafe {
+        let context = (*fcinfo).context;
+        if context.is_null() || !pgrx::is_a(context, pg_sys::NodeTag::T_EventTriggerData) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED,
+                "lead_score_internal._guard_ddl() runs only as an event trigger",
+            );
+        }
+        changes((*(context as *mut pg_sys::EventTriggerData)).parsetree)
+    };
+    guard(changes);
+    pg_sys::Datum::from(0)
+}
