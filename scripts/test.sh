@@ -138,6 +138,12 @@ bash "$ROOT/tests/pgbench/deadlocks.sh" lead_score_deadlocks 3
 record "pgbench deadlocks" "$?"
 set -e
 
+log "deadlocks: publishing against writers of a model attached twice (tests/pgbench/publish_deadlock.sh)"
+set +e
+bash "$ROOT/tests/pgbench/publish_deadlock.sh" lead_score_publish_deadlock 10
+record "pgbench publish deadlocks" "$?"
+set -e
+
 # Every SQL block of README.md, in order, on a fresh database of the test cluster.
 log "readme: tests/readme/run.sh"
 set +e

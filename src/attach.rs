@@ -1201,10 +1201,15 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     if exclusive {
         // A rescore reads the user's tables: take them first, as writers do,
         // so a TRUNCATE of either and a rescore wait instead of deadlocking.
+        // In SHARE mode, which waits for every writer of them in flight and
+        // holds new ones at their table: a publish rescores each attachment of
+        // its model in name order, while a statement's triggers lock those
+        // attachments in trigger-name order (`a_d` before `a`); with a writer
+        // already past its first trigger, the two would deadlock.
         for oid in [row.activities, row.leads] {
             // SAFETY: locks a relation by OID in a standard mode, held to the
             // end of the transaction; a dropped table's OID locks nothing.
-            unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+            unsafe { pg_sys::LockRelationOid(oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
         }
     }
     let mut sql = if exclusive {
