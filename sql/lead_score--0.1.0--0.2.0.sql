@@ -978,6 +978,12 @@ BEGIN
         PERFORM lead_score_internal._sql(top_leads.attachment, 'top_leads');
         RETURN;
     END IF;
+    -- The activity table first, as writers take it: a marked lead's recompute
+    -- reads it, and detach takes it before lead_score's tables (a role
+    -- without lead_score_reader's grants reads without this order).
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(top_leads.attachment);
+    END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     -- On Citus, the full sort: Citus cannot run the bounded rounds' lookups
     -- by key (a LATERAL subquery with OFFSET over intermediate results), and
@@ -1416,6 +1422,43 @@ COMMENT ON SEQUENCE lead_score.alerts_id_seq IS 'Ids of lead_score.alerts, in th
 COMMENT ON SEQUENCE lead_score.evaluations_id_seq IS 'Ids of lead_score.evaluations.';
 COMMENT ON SEQUENCE lead_score.feedback_id_seq IS 'Ids of lead_score.feedback.';
 COMMENT ON SEQUENCE lead_score.adjustments_id_seq IS 'Ids of lead_score.adjustments (end_adjustment takes one).';
+
+-- Readers take the activity table's lock before lead_score's, as writers do:
+-- a marked lead's recompute reads it, and detach takes it first.
+CREATE OR REPLACE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The activity table first, as top_leads.
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(current_score.attachment);
+    END IF;
+    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score') USING lead_key;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.current_score(attachment text, lead_key text)
+RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(current_score.attachment);
+    END IF;
+    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_reader;
+
+-- Under REPEATABLE READ, a trigger or fold whose snapshot predates a publish
+-- or a rebase of its attachment fails as a serialization conflict rather than
+-- score with the older version or landmark (src/owner_read.rs).
+CREATE FUNCTION lead_score_internal."_catalog_since_snapshot"("attachment" TEXT, "landmark" timestamp with time zone, "version" INT) RETURNS bool
+CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'catalog_since_snapshot_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) TO lead_score_admin;
 
 -- Attached tables stay as their triggers read them: renaming or dropping a
 -- column an attachment reads, and inheritance or partitioning of an attached

@@ -413,6 +413,10 @@ RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARA
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- The activity table first, as top_leads.
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(current_score.attachment);
+    END IF;
     RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score') USING lead_key;
 END
 $$;
@@ -424,6 +428,9 @@ RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARA
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(current_score.attachment);
+    END IF;
     RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
 END
 $$;
@@ -479,6 +486,12 @@ BEGIN
     ELSIF n = 0 THEN
         PERFORM lead_score_internal._sql(top_leads.attachment, 'top_leads');
         RETURN;
+    END IF;
+    -- The activity table first, as writers take it: a marked lead's recompute
+    -- reads it, and detach takes it before lead_score's tables (a role
+    -- without lead_score_reader's grants reads without this order).
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(top_leads.attachment);
     END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     -- On Citus, the full sort: Citus cannot run the bounded rounds' lookups
@@ -609,7 +622,14 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
 -- tick()'s drop of events of keys that are no lead runs as its caller, an
 -- admin; the horizon opens the pending table by OID, so admins only.
 REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
+-- Every trigger and fold checks, under REPEATABLE READ, that no publish or
+-- rebase committed since its snapshot; tick() runs folds as its caller.
+REVOKE ALL ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) TO lead_score_admin;
 GRANT EXECUTE ON FUNCTION lead_score_internal._snapshot_horizon(oid) TO lead_score_admin;
+-- Readers take the activity table's lock before lead_score's (top_leads,
+-- current_score), as writers do.
+GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_reader;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score_internal._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score_internal._lock_activities(text), lead_score_internal._pending_since_snapshot(text, anyarray),
@@ -1878,6 +1898,7 @@ ALTER FUNCTION lead_score_internal._logistic_combine(float8[], float8[]) CALLED 
 ALTER FUNCTION lead_score_internal._live_merge(bytea, bytea) CALLED ON NULL INPUT;
 ALTER FUNCTION lead_score_internal._event_points(text, text, timestamptz, text[]) CALLED ON NULL INPUT;
 ALTER FUNCTION lead_score_internal._suggest_points(text, text[], integer, integer, float8, text[]) CALLED ON NULL INPUT;
+ALTER FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) CALLED ON NULL INPUT;
 
 -- The id sequences of the tables above, public objects too.
 COMMENT ON SEQUENCE lead_score.models_id_seq IS 'Ids of lead_score.models.';

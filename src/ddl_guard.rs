@@ -6,7 +6,7 @@
 //! retyped; the `ddl_command_start` event trigger `lead_score_guard_ddl`
 //! refuses, before they run, the changes a view cannot stop:
 //! - renaming a column an attachment reads (a mapped column, a fit field of its
-//!   model's current version, the accounts field);
+//!   model's current version);
 //! - dropping one (also with `CASCADE`, which would drop the view);
 //! - giving an attached table inheritance parents or children, or making it a
 //!   partition: a write through another table of the hierarchy would not fire
@@ -171,11 +171,10 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
             let mut columns: Vec<String> = Vec::new();
             if is_leads {
                 columns.extend(named("lead_key"));
+                // (Not the accounts field: the account views name it, and
+                // follow a rename, which publishing then picks up.)
                 let compiled = crate::catalog::resolve(&model).compiled;
                 columns.extend(compiled.model.fit.fields.iter().cloned());
-                if let Some(accounts) = &compiled.model.accounts {
-                    columns.push(accounts.field.clone());
-                }
             } else {
                 columns.extend(
                     ["activity_lead_key", "event_type", "occurred_at"]

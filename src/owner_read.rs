@@ -566,3 +566,88 @@ fn pending_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
     });
     newer
 }
+
+/// `_catalog_since_snapshot(attachment, landmark, version)`: under `REPEATABLE
+/// READ` or `SERIALIZABLE`, whether the attachment's landmark or its model's
+/// current version, as the latest snapshot sees them, differ from these (read
+/// with the transaction's snapshot): a rebase or a publish committed after the
+/// transaction began. A trigger or fold would then score with the older model
+/// version or landmark, and store states no other writer can merge, so it fails
+/// as a serialization conflict instead (sqlgen's preamble; the writer holds the
+/// score table's lock, which a publish or rebase takes in `EXCLUSIVE` mode, so
+/// none can commit in between). Always false under `READ COMMITTED`, whose
+/// statement snapshot is taken once that lock is held.
+#[pg_extern(
+    name = "_catalog_since_snapshot",
+    schema = "lead_score_internal",
+    volatile,
+    parallel_unsafe
+)]
+fn catalog_since_snapshot(
+    attachment: &str,
+    landmark: Option<pgrx::datum::TimestampWithTimeZone>,
+    version: Option<i32>,
+) -> bool {
+    // SAFETY: reads the transaction's isolation level; no arguments.
+    if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
+        return false;
+    }
+    let query = c"SELECT a.landmark IS NOT DISTINCT FROM $2 AND m.current_version IS NOT DISTINCT FROM $3 \
+        FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = $1";
+    let mut same = false;
+    // SAFETY: SPI is connected and finished here, around one prepared query
+    // whose three arguments are a text, a timestamptz and an integer datum (or
+    // null), as declared; the one row is read while the tuple table is alive.
+    unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: SPI_connect failed",
+            );
+        }
+        let mut types = [pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID, pg_sys::INT4OID];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), 3, types.as_mut_ptr());
+        if plan.is_null() {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "lead_score: could not prepare a read of the attachment",
+            );
+        }
+        let name = attachment.into_datum().unwrap_or(pg_sys::Datum::from(0));
+        let mut values = [
+            name,
+            landmark.into_datum().unwrap_or(pg_sys::Datum::from(0)),
+            version.into_datum().unwrap_or(pg_sys::Datum::from(0)),
+        ];
+        let flag = |null: bool| if null { b'n' } else { b' ' } as std::ffi::c_char;
+        let nulls = [
+            flag(false),
+            flag(landmark.is_none()),
+            flag(version.is_none()),
+        ];
+        let rc = pg_sys::SPI_execute_snapshot(
+            plan,
+            values.as_mut_ptr(),
+            nulls.as_ptr(),
+            pg_sys::GetLatestSnapshot(),
+            std::ptr::null_mut(),
+            true,
+            false,
+            1,
+        );
+        if rc != pg_sys::SPI_OK_SELECT as i32 {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: a read of the attachment failed ({rc})"),
+            );
+        }
+        if pg_sys::SPI_processed > 0 {
+            let table = pg_sys::SPI_tuptable;
+            let mut isnull = false;
+            let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut isnull);
+            same = !isnull && d.value() != 0;
+        }
+        pg_sys::SPI_finish();
+    }
+    !same
+}

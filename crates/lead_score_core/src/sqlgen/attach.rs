@@ -1519,8 +1519,25 @@ FROM changed c WHERE c.alerting",
                 "lead_score.models".to_string(),
             ),
         };
+        // Under REPEATABLE READ the row just read is the transaction
+        // snapshot's: a publish or rebase committed since (it took the score
+        // table's lock, which this one now holds, before committing) would be
+        // missed, and the scores written with an older version or landmark.
+        // Such a writer fails as a serialization conflict. (Not on Citus,
+        // whose triggers read the catalog's shards on the node.)
+        let since = if self.placement.is_none() {
+            format!(
+                "    IF lead_score_internal._catalog_since_snapshot({name}, v_landmark, v_version) THEN
+        RAISE EXCEPTION 'could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began', {name}
+            USING ERRCODE = 'serialization_failure';
+    END IF;\n",
+                name = literal(&self.name)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM {attachments} a JOIN {models} m ON m.name = a.model WHERE a.name = {};\n",
+            "{decls}BEGIN\n{first}    LOCK TABLE {} IN ROW EXCLUSIVE MODE;\n    SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version\n    FROM {attachments} a JOIN {models} m ON m.name = a.model WHERE a.name = {};\n{since}",
             self.scores(),
             literal(&self.name)
         )

@@ -154,6 +154,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     v_locked := ARRAY(
         SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."evil_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
@@ -192,6 +196,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     BEGIN
         IF pg_catalog.cardinality(tids) = 0 THEN
             v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
@@ -273,6 +281,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
     IF v_keys IS NULL THEN
         RETURN;
@@ -380,6 +392,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."evil_pending";
@@ -410,6 +426,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     PERFORM "lead_score_internal"."evil__fold"(ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n));
@@ -460,6 +480,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
@@ -509,6 +533,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
@@ -532,6 +560,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
+    IF lead_score_internal._catalog_since_snapshot(''evil'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''evil''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."evil_scores";

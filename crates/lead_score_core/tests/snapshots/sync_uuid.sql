@@ -157,6 +157,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     v_locked := ARRAY(
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
@@ -198,6 +202,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     BEGIN
         IF pg_catalog.cardinality(tids) = 0 THEN
             v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
@@ -297,6 +305,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     SELECT pg_catalog.array_agg(DISTINCT t.k) INTO v_keys FROM pg_catalog.unnest(keys) AS t(k) WHERE t.k IS NOT NULL;
     IF v_keys IS NULL THEN
         RETURN;
@@ -412,6 +424,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_pending";
@@ -442,6 +458,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n) ORDER BY s.lead_key FOR UPDATE;
     PERFORM "lead_score_internal"."live__fold"(ARRAY(SELECT n."person_id" FROM new_rows n));
@@ -492,6 +512,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
@@ -541,6 +565,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."live_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_scores" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o);
@@ -564,6 +592,10 @@ BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
+    IF lead_score_internal._catalog_since_snapshot(''live'', v_landmark, v_version) THEN
+        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''live''
+            USING ERRCODE = ''serialization_failure'';
+    END IF;
     PERFORM 1 FROM "lead_score_internal"."live_stripes" t ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_scores";
