@@ -44,3 +44,24 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
         }
     }
 }
+
+/// Under `REPEATABLE READ` or `SERIALIZABLE`, raises a serialization failure
+/// for an attachment the transaction's snapshot does not show but the latest
+/// snapshot does: it was attached after the snapshot was taken (retry the
+/// transaction). Returns otherwise (under `READ COMMITTED`, or for an
+/// attachment that does not exist at all).
+pub fn attached_after_snapshot(attachment: &str) {
+    // SAFETY: reads the transaction's isolation level.
+    if unsafe { pgrx::pg_sys::XactIsoLevel } < pgrx::pg_sys::XACT_REPEATABLE_READ as i32 {
+        return;
+    }
+    let owner = crate::owner::extension_owner();
+    if crate::owner::run_as(owner, || {
+        crate::owner_read::attachment_in_latest(attachment)
+    }) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            format!("could not serialize access: lead_score attachment \"{attachment}\" was attached after this transaction began"),
+        );
+    }
+}

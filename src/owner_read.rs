@@ -470,6 +470,11 @@ fn lock_activities(attachment: &str) -> bool {
         &[attachment.into()],
     );
     let Ok(Some(oid)) = oid else {
+        // A lead trigger of an attachment made after a REPEATABLE READ
+        // transaction's snapshot: a serialization failure, not a missing one.
+        // (Readers call this too: for them, as for the trigger, the snapshot
+        // is what decides.)
+        crate::errors::attached_after_snapshot(attachment);
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score attachment \"{attachment}\" does not exist"),
@@ -650,4 +655,37 @@ fn catalog_since_snapshot(
         pg_sys::SPI_finish();
     }
     !same
+}
+
+/// Whether the latest snapshot shows this attachment (one the transaction's
+/// snapshot may not: `errors::attached_after_snapshot`).
+pub(crate) fn attachment_in_latest(attachment: &str) -> bool {
+    let query = c"SELECT 1 FROM lead_score.attachments a WHERE a.name = $1";
+    let mut found = false;
+    // SAFETY: SPI is connected and finished here, around one prepared query
+    // whose one argument is a text datum, as declared.
+    unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            return false;
+        }
+        let mut types = [pg_sys::TEXTOID];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+        if !plan.is_null() {
+            let mut values = [attachment.into_datum().unwrap_or(pg_sys::Datum::from(0))];
+            let nulls = [b' ' as std::ffi::c_char];
+            let rc = pg_sys::SPI_execute_snapshot(
+                plan,
+                values.as_mut_ptr(),
+                nulls.as_ptr(),
+                pg_sys::GetLatestSnapshot(),
+                std::ptr::null_mut(),
+                true,
+                false,
+                1,
+            );
+            found = rc == pg_sys::SPI_OK_SELECT as i32 && pg_sys::SPI_processed > 0;
+        }
+        pg_sys::SPI_finish();
+    }
+    found
 }

@@ -290,6 +290,7 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
         unsafe { query_row(TARGET_SQL, &[(pg_sys::TEXTOID, text)]) }
     });
     let Some(row) = row else {
+        crate::errors::attached_after_snapshot(&name);
         misuse(format!("lead_score attachment \"{name}\" does not exist"));
     };
     let activities = pg_sys::Oid::from(
