@@ -1460,6 +1460,12 @@ CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '
 REVOKE ALL ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) TO lead_score_admin;
 
+-- Dates, times, intervals, floats and bytea read as text by the string
+-- operators: written with the session settings their text depends on pinned,
+-- so every session stores and recomputes the same text (src/stable_text.rs).
+CREATE FUNCTION lead_score_internal."_stable_text"("value" anyelement) RETURNS TEXT
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'stable_text_wrapper';
+
 -- Attached tables stay as their triggers read them: renaming or dropping a
 -- column an attachment reads, and inheritance or partitioning of an attached
 -- table, are refused before they run (src/ddl_guard.rs). A C function, so no

@@ -158,7 +158,11 @@ fn mapped(table: pg_sys::Oid, qualified: &Qualified, key: &str, column: &str) ->
         (typid, base, pg_sys::get_typtype(base) as u8)
     };
     let text = if base.to_u32() < pg_sys::FirstNormalObjectId {
-        TextOf::Cast
+        if crate::stable_text::depends_on_settings(typid) {
+            TextOf::Stable
+        } else {
+            TextOf::Cast
+        }
     } else if typtype == b'e' {
         TextOf::Output
     } else {

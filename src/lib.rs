@@ -40,6 +40,7 @@ mod owner_read;
 mod pending;
 mod recomputed;
 mod row;
+mod stable_text;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!(

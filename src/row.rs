@@ -19,6 +19,10 @@ enum Kind {
     Bool,
     /// Any other type is read through its output function.
     Other(pg_sys::Oid),
+    /// A built-in type whose text depends on session settings (a date, a
+    /// time, an interval): through its output function with them pinned
+    /// (src/stable_text.rs), so every session reads the same text.
+    Pinned(pg_sys::Oid),
 }
 
 /// The mapping from a row type to a model's fit fields, rebuilt when either changes.
@@ -55,6 +59,7 @@ fn kind_of(typid: pg_sys::Oid) -> Kind {
         pg_sys::FLOAT8OID => Kind::Float8,
         pg_sys::NUMERICOID => Kind::Numeric,
         pg_sys::BOOLOID => Kind::Bool,
+        other if crate::stable_text::depends_on_settings(other) => Kind::Pinned(output_fn(other)),
         other => Kind::Other(output_fn(other)),
     }
 }
@@ -241,12 +246,17 @@ impl RowMapping {
             );
         }
         // Types read through their output function need owned text first.
+        let mut pinned = false;
         for (slot, &(att, kind)) in self.columns.iter().enumerate() {
             // numeric keeps PostgreSQL's text too (its scale: 100.50), for the
             // string operators.
             let func = match kind {
                 Kind::Other(func) => func,
                 Kind::Numeric => pg_sys::Oid::from(pg_sys::F_NUMERIC_OUT),
+                Kind::Pinned(_) => {
+                    pinned |= !self.nulls[att];
+                    continue;
+                }
                 _ => continue,
             };
             {
@@ -261,6 +271,24 @@ impl RowMapping {
                     self.scratch[slot].push_str(&text.to_string_lossy());
                 }
             }
+        }
+        if pinned {
+            crate::stable_text::pinned(|| {
+                for (slot, &(att, kind)) in self.columns.iter().enumerate() {
+                    let Kind::Pinned(func) = kind else { continue };
+                    self.scratch[slot].clear();
+                    if !self.nulls[att] {
+                        // SAFETY: `func` is the output function of the
+                        // attribute's type and the datum a non-null value of
+                        // it (deformed above); it returns a palloc'd
+                        // NUL-terminated string.
+                        let text = unsafe {
+                            CStr::from_ptr(pg_sys::OidOutputFunctionCall(func, self.datums[att]))
+                        };
+                        self.scratch[slot].push_str(&text.to_string_lossy());
+                    }
+                }
+            });
         }
         let this: &'a RowMapping = self;
         for (slot, &(att, kind)) in this.columns.iter().enumerate() {
@@ -305,7 +333,7 @@ impl RowMapping {
                         }
                     }
                     Kind::Bool => Value::Bool(d.value() != 0),
-                    Kind::Other(_) => Value::Text(this.scratch[slot].as_str()),
+                    Kind::Other(_) | Kind::Pinned(_) => Value::Text(this.scratch[slot].as_str()),
                 }
             };
             out[slot] = fit.normalize(value);

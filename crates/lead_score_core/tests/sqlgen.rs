@@ -212,6 +212,8 @@ fn deferred_attachment_with_hostile_names() {
         properties: vec![
             Column::new("$$", TextOf::Cast),
             Column::new("ü", TextOf::Output),
+            // A date or timestamp property: its text with settings pinned.
+            Column::new("d\"ue", TextOf::Stable),
         ],
         key_type: Qualified::new("crm", "lead key"),
         mode: Mode::Deferred,

@@ -31,5 +31,39 @@ SELECT id, lead_score.fit('cond', l) FROM cond.leads l ORDER BY id;
 SELECT lead_score.engagement_score(lead_score.engagement_state('cond', 'visit', now(), url)) AS points
 FROM (VALUES ('/pricing'), ('   '), (''), (NULL)) AS e(url) GROUP BY url IS NOT NULL AND url <> '' AND trim(url) <> ''
 ORDER BY 1;
+
+-- Dates, times, intervals and floats are read as text with the settings their
+-- text depends on pinned (DateStyle ISO, TimeZone UTC, IntervalStyle
+-- postgres, extra_float_digits 1): a writer with other settings (a driver
+-- that sets the client's time zone, say) stores what every other session
+-- recomputes. A timestamptz reads in UTC.
+CREATE TABLE cond.people (id bigint PRIMARY KEY, signed_up timestamptz, born date);
+CREATE TABLE cond.acts (lead_id bigint, type text, occurred_at timestamptz, due date, amount float8);
+CREATE INDEX ON cond.acts (lead_id);
+SELECT lead_score.create_model('pinned', '{
+  "fit": {"rules": [
+    {"name": "signed up at 03:00 UTC", "when": {"field": "signed_up", "regex": "^2026-12-04 03:00:00\\+00$"}, "points": 10},
+    {"name": "born in 1990", "when": {"field": "born", "regex": "^1990-"}, "points": 20}]},
+  "engagement": {"properties": ["due", "amount"], "rules": [
+    {"name": "due in January", "event": "quote", "when": {"field": "due", "regex": "^2027-01-"}, "points": 40},
+    {"name": "amount, all its digits", "event": "quote", "when": {"field": "amount", "contains": "012345"}, "points": 80}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}');
+SELECT lead_score.attach('pinned', 'cond.people', 'cond.acts') IS NOT NULL AS attached;
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'SQL, MDY';
+SET extra_float_digits = -3;
+SELECT '2026-12-04 03:00+00'::timestamptz::text AS signed_up_here, '2027-01-15'::date::text AS due_here, 0.123456789012345::float8::text AS amount_here;
+INSERT INTO cond.people VALUES (1, '2026-12-04 03:00+00', '1990-05-01'), (2, '2026-12-04 04:00+00', '1991-05-01');
+INSERT INTO cond.acts VALUES (1, 'quote', now(), '2027-01-15', 0.123456789012345), (2, 'quote', now(), '2027-02-15', 0.5);
+SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
+SELECT lead_key, fit, round(engagement::numeric) AS engagement FROM lead_score.pinned_current ORDER BY 1;
+RESET TimeZone;
+RESET DateStyle;
+RESET extra_float_digits;
+SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('pinned');
+SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
-SELECT lead_score.drop_model('cond');
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'pinned']) m;

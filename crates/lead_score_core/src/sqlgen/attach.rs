@@ -375,6 +375,12 @@ pub enum TextOf {
     /// An enum: its output function, through `format('%s', …)`, which never
     /// looks at user-defined casts.
     Output,
+    /// A built-in type whose text depends on session settings (dates, times,
+    /// intervals, floats, bytea, and arrays and ranges of them): its output
+    /// function with those settings pinned (`lead_score_internal._stable_text`,
+    /// `src/stable_text.rs`), so every session stores and recomputes the same
+    /// text. Read back from text (a key) with its cast, as [`TextOf::Cast`].
+    Stable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,6 +410,7 @@ fn text_of(expr: &str, how: TextOf) -> String {
     match how {
         TextOf::Cast => format!("({expr})::text"),
         TextOf::Output => format!("pg_catalog.format('%s', {expr})"),
+        TextOf::Stable => format!("lead_score_internal._stable_text({expr})"),
     }
 }
 
@@ -3532,7 +3539,7 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
     /// code as whoever reads it. No row for text that is no label.
     fn key_of_text(&self, expr: &str) -> String {
         match self.lead_key.text {
-            TextOf::Cast => format!("CAST({expr} AS {})", self.key_type()),
+            TextOf::Cast | TextOf::Stable => format!("CAST({expr} AS {})", self.key_type()),
             TextOf::Output => format!(
                 "(SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::{})) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) {expr})",
                 self.key_type()

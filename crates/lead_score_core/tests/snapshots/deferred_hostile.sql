@@ -24,7 +24,7 @@ CREATE TABLE "lead_score_internal"."evil_scores" (
 CREATE INDEX "evil_scores_bound" ON "lead_score_internal"."evil_scores" (bound DESC);
 
 -- evil_pending
-CREATE TABLE "lead_score_internal"."evil_pending" (lead_key "crm"."lead key" NOT NULL, event_type text, occurred_at timestamptz, p1 text, p2 text) USING heap;
+CREATE TABLE "lead_score_internal"."evil_pending" (lead_key "crm"."lead key" NOT NULL, event_type text, occurred_at timestamptz, p1 text, p2 text, p3 text) USING heap;
 
 -- evil_stale
 CREATE TABLE "lead_score_internal"."evil_stale" (lead_key "crm"."lead key" NOT NULL) USING heap;
@@ -39,7 +39,7 @@ CREATE TABLE "lead_score_internal"."evil_stripes" (stripe integer PRIMARY KEY);
 INSERT INTO "lead_score_internal"."evil_stripes" (stripe) SELECT pg_catalog.generate_series(0, 1023);
 
 -- evil_columns
-CREATE VIEW "lead_score_internal"."evil_columns" AS SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS c1, a."k'ey" AS c2, a."ty pe" AS c3, a."at\" AS c4, a."$$" AS c5, a."ü" AS c6 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l, "$$"."a;b" a WHERE false;
+CREATE VIEW "lead_score_internal"."evil_columns" AS SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS c1, a."k'ey" AS c2, a."ty pe" AS c3, a."at\" AS c4, a."$$" AS c5, a."ü" AS c6, a."d""ue" AS c7 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l, "$$"."a;b" a WHERE false;
 
 -- evil_merged
 CREATE VIEW "lead_score_internal"."evil_merged" AS
@@ -47,7 +47,7 @@ SELECT s.lead_key,
        CASE WHEN d.rc THEN (lead_score_internal._read_states('evil', ARRAY[s.lead_key]))[1] WHEN d.st IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, d.st) END AS state,
        s.fit, s.disqualified_by, s.predictive
 FROM "lead_score_internal"."evil_scores" s
-LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
+LEFT JOIN (SELECT p.lead_key, lead_score_internal._live_batch(k.id, k.current_version, k.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
 FROM "lead_score_internal"."evil_pending" p
 CROSS JOIN (SELECT m.id, m.current_version, a.landmark FROM lead_score.attachments a
             JOIN lead_score.models m ON m.name = a.model WHERE a.name = 'evil') k
@@ -167,7 +167,7 @@ BEGIN
             USING ERRCODE = ''serialization_failure'';
     END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2, m.p3) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM moved m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st) WHERE lead_score_internal._recomputed(''evil'', true)),
     up AS (
@@ -219,7 +219,7 @@ BEGIN
     END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     more AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL) RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1, m.p2, m.p3) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
           FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st) WHERE lead_score_internal._recomputed(''evil'', true)),
     up AS (
@@ -337,8 +337,8 @@ AS E'BEGIN
         PERFORM "lead_score_internal"."evil__recompute"(ARRAY(SELECT n."k''ey" FROM new_rows n WHERE n."k''ey" IS NOT NULL));
         RETURN NULL;
     END IF;
-    INSERT INTO "lead_score_internal"."evil_pending" (lead_key, event_type, occurred_at, p1, p2)
-    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score_internal._now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü") FROM new_rows n
+    INSERT INTO "lead_score_internal"."evil_pending" (lead_key, event_type, occurred_at, p1, p2, p3)
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score_internal._now()), (n."$$")::text, pg_catalog.format(''%s'', n."ü"), lead_score_internal._stable_text(n."d""ue") FROM new_rows n
     WHERE n."k''ey" IS NOT NULL AND n."at\\" IS NOT NULL;
     RETURN NULL;
 END
@@ -729,7 +729,7 @@ DELETE FROM "lead_score_internal"."evil_scores" s WHERE NOT EXISTS (SELECT 1 FRO
 -- query rescore
 WITH gone AS (DELETE FROM "lead_score_internal"."evil_pending"),
 fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE lead_score_internal._progress(1, $7, $9) AND a."at\" IS NOT NULL GROUP BY a."k'ey")
 INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
@@ -764,7 +764,7 @@ FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ 
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."at\" IS NOT NULL GROUP BY a."k'ey") fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
@@ -816,7 +816,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query check
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a GROUP BY a."k'ey"),
 expected AS (
     SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -860,7 +860,7 @@ top AS MATERIALIZED (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT 
 -- first leads' events merged.
 pb AS MATERIALIZED (
     SELECT p.lead_key, pg_catalog.sum(CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(((SELECT e.bounds FROM eb e))[pg_catalog.array_position((SELECT e.types FROM eb e), p.event_type)], 0) END) AS extra,
-           lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2)
+           lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3)
                FILTER (WHERE p.lead_key IN (SELECT t.lead_key FROM top t)) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
     FROM "lead_score_internal"."evil_pending" p CROSS JOIN m
     GROUP BY p.lead_key),
@@ -903,7 +903,7 @@ raised AS (
     CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ps AS (
-    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
+    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
     FROM "lead_score_internal"."evil_pending" p CROSS JOIN m
     WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
     GROUP BY p.lead_key),
@@ -926,10 +926,10 @@ SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.e
 SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."evil_current" c WHERE c.lead_key = $1;
 
 -- query timeline
-SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[] AS properties,
+SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[] AS properties,
        e.rules, e.points
 FROM "$$"."a;b" a
-CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, a."at\"::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü")]::pg_catalog.text[]) e
+CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, a."at\"::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[]) e
 WHERE a."k'ey" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2)
 ORDER BY a."at\" DESC;
 
@@ -966,7 +966,7 @@ SELECT pg_catalog.count(*) FROM ins;
 
 -- query backfill_history
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
 cur AS (
     SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
@@ -1025,7 +1025,7 @@ SELECT pg_catalog.format('%s', c.lead_key) FROM "lead_score"."evil_current" c WH
 -- query explain_lead
 SELECT x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 LEFT JOIN LATERAL (
-    SELECT lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= lead_score.scoring_time()) e ON true
 CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
 WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2);
@@ -1182,11 +1182,11 @@ COMMENT ON COLUMN "lead_score"."current_categories"."hot" IS 'The score is at or
 GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
+SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
 -- query evaluation_rows (deals)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
@@ -1199,7 +1199,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (deals)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
     WHERE a."at\" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
@@ -1216,9 +1216,9 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st1,
-           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st2,
-           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st3
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
     FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
@@ -1242,7 +1242,7 @@ ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SE
 
 -- query evaluation_rows (one row a lead)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
@@ -1255,7 +1255,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (one row a lead)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
     WHERE a."at\" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
@@ -1272,9 +1272,9 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st1,
-           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st2,
-           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü")) AS st3
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
     FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
