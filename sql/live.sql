@@ -191,6 +191,10 @@ BEGIN
         RAISE EXCEPTION 'mode: must be ''sync'' or ''deferred'', got %', coalesce(quote_literal(attach.mode), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF jsonb_typeof(m) <> 'object' THEN
+        RAISE EXCEPTION 'mapping: must be a JSON object such as {"lead_key": "id"}, got a JSON %', jsonb_typeof(m)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT k INTO bad FROM jsonb_object_keys(m) k
     -- property_columns is derived (and stored); a stored mapping can be passed back as is.
     -- citus_leads and citus_activities are added by lead_score.distribute (sql/citus.sql).
@@ -198,6 +202,28 @@ BEGIN
                     'citus_leads', 'citus_activities') LIMIT 1;
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_each(m) e(k, v)
+    WHERE k IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at') AND jsonb_typeof(v) <> 'string' LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.%: must be a column name (a JSON string), got %', bad, m -> bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF m ? 'properties' AND jsonb_typeof(m -> 'properties') <> 'object' THEN
+        RAISE EXCEPTION 'mapping.properties: must be a JSON object of {"spec property": "column"}, got %', m -> 'properties'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_each(coalesce(m -> 'properties', '{}')) e(k, v) WHERE jsonb_typeof(v) <> 'string' LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.properties.%: must be a column name (a JSON string), got %', bad, m -> 'properties' -> bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(coalesce(m -> 'properties', '{}')) k
+    WHERE NOT coalesce(spec -> 'engagement' -> 'properties', '[]') ? k LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'mapping.properties.%: model "%" has no such event property (engagement.properties: %)',
+            bad, attach.model, coalesce(spec -> 'engagement' -> 'properties', '[]')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     v_name := coalesce(attach.name, attach.model);
@@ -287,6 +313,10 @@ AS $$
 DECLARE
     att lead_score.attachments;
 BEGIN
+    IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to rescore: needs the privileges of role lead_score_admin'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     -- Lock first (it waits for every writer), then read: a rebase in between
     -- would leave a stale landmark. _lock raises if there is no such attachment.
     PERFORM lead_score_internal._lock(rescore.attachment, true);
@@ -315,6 +345,10 @@ DECLARE
     n       bigint;
     locked  text[] := '{}';
 BEGIN
+    IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     -- On Citus, deferred attachments fold first, each shard group on its node
     -- in a transaction of its own (lead_score_internal._citus_fold): before this
     -- transaction takes any lock those would wait for.

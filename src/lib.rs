@@ -142,12 +142,14 @@ unsafe extern "C-unwind" fn check_as_of(
         && pgrx::PgTryBuilder::new(|| {
             // SAFETY: `value` is a NUL-terminated string; the input function
             // reads it and raises a normal ERROR for a malformed value.
-            unsafe {
+            let t = unsafe {
                 let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
                 pg_sys::getTypeInputInfo(pg_sys::TIMESTAMPTZOID, &mut input, &mut ioparam);
-                pg_sys::OidInputFunctionCall(input, value, ioparam, -1);
-            }
-            true
+                pg_sys::OidInputFunctionCall(input, value, ioparam, -1)
+            };
+            // 'infinity' and '-infinity' are times no score is read at.
+            let t = t.value() as i64;
+            t != i64::MIN && t != i64::MAX
         })
         .catch_others(|_| false)
         .execute();
@@ -155,7 +157,7 @@ unsafe extern "C-unwind" fn check_as_of(
         // SAFETY: PostgreSQL reads this palloc'd string for the error's detail.
         unsafe {
             pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
-                c"lead_score.as_of must be empty (now) or a timestamp with time zone, such as '2026-01-01' or '2026-01-01 12:00+00'.".as_ptr(),
+                c"lead_score.as_of must be empty (now) or a finite timestamp with time zone, such as '2026-01-01' or '2026-01-01 12:00+00'.".as_ptr(),
             );
         }
     }

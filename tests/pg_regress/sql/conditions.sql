@@ -64,6 +64,7 @@ RESET DateStyle;
 RESET extra_float_digits;
 SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('pinned');
+DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
 SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'pinned']) m;

@@ -85,6 +85,8 @@ SHOW lead_score.as_of;
 -- A value that is not a time is refused when it is set (22023), and the old one stays.
 SET lead_score.as_of = 'last tuesday';
 SET lead_score.as_of = '2026-13-01';
+-- Nor is an infinite one: no score is read at it.
+SET lead_score.as_of = 'infinity';
 SHOW lead_score.as_of;
 -- A new session knows the setting before anything loads the library (CREATE
 -- EXTENSION made it a setting of the database, empty: now).

@@ -143,6 +143,7 @@ SELECT what, pg_temp.try(statement) AS result FROM (VALUES
   ('edit attachments', $$UPDATE lead_score.attachments SET model = 'live'$$),
   ('detach', $$SELECT lead_score.detach('sec_sync')$$),
   ('tick', $$SELECT lead_score.tick()$$),
+  ('rescore', $$SELECT lead_score.rescore('sec_sync')$$),
   ('write scores', $$UPDATE lead_score_internal.sec_sync_scores SET fit = 100$$),
   ('stall writers', $$LOCK TABLE lead_score_internal.sec_sync_scores IN SHARE MODE$$),
   ('lock stripes', $$SELECT 1 FROM lead_score_internal.sec_sync_stripes FOR UPDATE$$)
