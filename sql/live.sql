@@ -661,9 +661,6 @@ REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) TO lead_score_admin;
 GRANT EXECUTE ON FUNCTION lead_score_internal._snapshot_horizon(oid) TO lead_score_admin;
--- Readers take the activity table's lock before lead_score's (top_leads,
--- current_score), as writers do.
-GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_reader;
 GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, text),
                           lead_score.detach(text), lead_score_internal._attach_install(text, text, oid, oid, jsonb, text),
                           lead_score_internal._lock_activities(text), lead_score_internal._pending_since_snapshot(text, anyarray),
@@ -671,6 +668,10 @@ GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, tex
                           lead_score_internal._recomputed(text, boolean), lead_score.relay_alerts(),
                           lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
                           lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) TO lead_score_admin;
+-- Readers take the activity table's lock before lead_score's (top_leads,
+-- current_score), as writers do
+-- (after the admins' grant, as the update from 0.1.0 grants them).
+GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_reader;
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

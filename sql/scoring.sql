@@ -55,7 +55,14 @@ BEGIN
     -- old version's scores until this transaction commits.
     -- Account views follow the version's accounts section (its field may change).
     PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
-    PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
+    -- In the order a statement fires their insert triggers (by trigger name,
+    -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
+    -- activity insert lock their pending tables and its commit folds their
+    -- score tables: a model attached twice to the same tables (a_x and a_x_d,
+    -- whose triggers fire a_x_d's first) is published without closing a cycle
+    -- with a writer between its two triggers.
+    PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name
+    ORDER BY (a.name || '_ins') COLLATE "C";
     RETURN v_next;
 END
 $$;

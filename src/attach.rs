@@ -523,17 +523,24 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
     let adjustments = row.adjustments_installed
         && !distributed
         && stable_text(lead_key.base, lead_key.column.text);
+    let key_type = type_name(lead_key.base);
+    // 0.1.0's catalog has no _stable_text: its triggers keep the cast.
+    let catalog_0_1 = !crate::layout::updated();
+    let column = |m: Mapped| match m.column.text {
+        TextOf::Stable if catalog_0_1 => Column::new(&m.column.name, TextOf::Cast),
+        _ => m.column,
+    };
     Attachment {
         name: attachment.to_string(),
         model: row.model,
         leads,
         activities,
-        lead_key: lead_key.column,
-        activity_lead_key: akey.column,
-        event_type: event_type.column,
+        lead_key: column(lead_key),
+        activity_lead_key: column(akey),
+        event_type: column(event_type),
         occurred_at: occurred_at.column.name,
-        properties: properties.into_iter().map(|p| p.column).collect(),
-        key_type: type_name(lead_key.base),
+        properties: properties.into_iter().map(column).collect(),
+        key_type,
         mode,
         fast_append,
         placement: None,
@@ -541,8 +548,8 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         adjustments,
         // Before ALTER EXTENSION UPDATE from 0.1.0 there is no
         // _fold_at_commit: sync keeps 0.1.0's in-statement path (src/layout.rs).
-        sync_in_statement: distributed || !crate::layout::updated(),
-        catalog_0_1: !crate::layout::updated(),
+        sync_in_statement: distributed || catalog_0_1,
+        catalog_0_1,
     }
 }
 
@@ -1205,15 +1212,10 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     if exclusive {
         // A rescore reads the user's tables: take them first, as writers do,
         // so a TRUNCATE of either and a rescore wait instead of deadlocking.
-        // In SHARE mode, which waits for every writer of them in flight and
-        // holds new ones at their table: a publish rescores each attachment of
-        // its model in name order, while a statement's triggers lock those
-        // attachments in trigger-name order (`a_d` before `a`); with a writer
-        // already past its first trigger, the two would deadlock.
         for oid in [row.activities, row.leads] {
             // SAFETY: locks a relation by OID in a standard mode, held to the
             // end of the transaction; a dropped table's OID locks nothing.
-            unsafe { pg_sys::LockRelationOid(oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
+            unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
         }
     }
     let mut sql = if exclusive {

@@ -128,7 +128,9 @@ fn fold_all() {
 }
 
 /// Takes this transaction's appends and runs `each` on each attachment's, in
-/// attachment name order (one order for every committing writer), with a
+/// the order their insert triggers fire (`lead_score_<name>_ins` bytewise: one
+/// order for every committing writer, and the one publishing rescores in,
+/// sql/scoring.sql), with a
 /// snapshot for SPI: at pre-commit or pre-prepare the last statement's is gone
 /// (each SPI query then takes its own, as a statement does).
 fn take_appended(each: impl Fn(Appended)) {
@@ -137,7 +139,7 @@ fn take_appended(each: impl Fn(Appended)) {
     if list.is_empty() {
         return;
     }
-    list.sort_by(|a, b| a.attachment.cmp(&b.attachment));
+    list.sort_by_cached_key(|a| format!("{}_ins", a.attachment));
     // SAFETY: pushes the transaction's snapshot (a fresh one under READ
     // COMMITTED) and pops it below; an ERROR in between aborts the
     // transaction, whose cleanup pops it.

@@ -7,7 +7,8 @@
 //! refuses, before they run, the changes a view cannot stop:
 //! - renaming a column an attachment reads (a mapped column, a fit field of its
 //!   model's current version);
-//! - dropping one (also with `CASCADE`, which would drop the view);
+//! - dropping one (also with `CASCADE`, which would drop the view), or the
+//!   accounts field (which may be renamed: the account views follow it);
 //! - giving an attached table inheritance parents or children, or making it a
 //!   partition: a write through another table of the hierarchy would not fire
 //!   its statement triggers (`attach` refuses such tables, `check_plain`).
@@ -123,7 +124,10 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     _ => {}
                 }
             }
-        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateStmt) {
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateStmt)
+            || pgrx::is_a(tree, pg_sys::NodeTag::T_CreateForeignTableStmt)
+        {
+            // A CreateForeignTableStmt begins with its CreateStmt (`base`).
             let stmt = tree as *mut pg_sys::CreateStmt;
             let parents = PgList::<pg_sys::RangeVar>::from_pg((*stmt).inhRelations);
             for parent in parents.iter_ptr() {
@@ -139,7 +143,11 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
 /// An attachment of a table and the columns of it that the attachment reads.
 struct Reader {
     attachment: String,
+    /// Neither renamed nor dropped.
     columns: Vec<String>,
+    /// Not dropped (the accounts field: the account views follow a rename,
+    /// which publishing then picks up, but a drop with CASCADE would take them).
+    kept: Vec<String>,
 }
 
 /// The attachments that read `table`, with the columns they read of it.
@@ -164,17 +172,22 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
         }
         Ok::<_, pgrx::spi::Error>(out)
     })
-    .unwrap_or_default();
+    .unwrap_or_else(|e| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: could not read the attachments of a table: {e}"),
+        )
+    });
     rows.into_iter()
         .map(|(attachment, model, is_leads, mapping)| {
             let named = |key: &str| mapping.get(key).and_then(|v| v.as_str()).map(String::from);
             let mut columns: Vec<String> = Vec::new();
+            let mut kept: Vec<String> = Vec::new();
             if is_leads {
                 columns.extend(named("lead_key"));
-                // (Not the accounts field: the account views name it, and
-                // follow a rename, which publishing then picks up.)
                 let compiled = crate::catalog::resolve(&model).compiled;
                 columns.extend(compiled.model.fit.fields.iter().cloned());
+                kept.extend(compiled.model.accounts.as_ref().map(|a| a.field.clone()));
             } else {
                 columns.extend(
                     ["activity_lead_key", "event_type", "occurred_at"]
@@ -188,6 +201,7 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
             Reader {
                 attachment,
                 columns,
+                kept,
             }
         })
         .collect()
@@ -213,7 +227,9 @@ fn guard(changes: Vec<Change>) {
                     what,
                 } => {
                     for r in readers(table) {
-                        if r.columns.contains(&column) {
+                        if r.columns.contains(&column)
+                            || (what == "drop" && r.kept.contains(&column))
+                        {
                             ereport!(
                                 ERROR,
                                 PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,

@@ -102,6 +102,9 @@ SELECT count(*) AS leads FROM lead_score.abm_current;
 SELECT account, round(total::numeric, 2) AS total FROM lead_score.abm_accounts ORDER BY 1;
 SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{accounts,field}', '"org"')) AS version;
 SELECT lead_score.tick() AS alerts_sent;  -- the same accounts under the new field: nothing crossed
+-- It cannot be dropped while attached, even with CASCADE (which would take the
+-- account views along): publish a version without accounts first.
+ALTER TABLE abm.leads DROP COLUMN org CASCADE;
 
 -- The account functions BI tools can call too, and their errors: a model without
 -- accounts, an accounts.field that is not a column of the leads table.

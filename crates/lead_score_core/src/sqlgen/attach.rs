@@ -1495,24 +1495,48 @@ FROM changed c WHERE c.alerting",
     /// writer's real time, the lock that orders it against publishing and
     /// rebasing (which take EXCLUSIVE), then the landmark and model version.
     fn preamble(&self, extra: &[(&str, String)]) -> String {
-        self.preamble_with(extra, "")
+        self.preamble_with(extra, "", true)
     }
 
     /// The preamble of a lead trigger, which reads the activity table: it takes
     /// that table's lock before any of lead_score's, as activity writers hold
     /// it (their statement's) before theirs, so a TRUNCATE of the activities and
     /// a lead write wait for each other instead of deadlocking.
-    fn preamble_reading_activities(&self, extra: &[(&str, String)]) -> String {
+    fn preamble_reading_activities(&self, extra: &[(&str, String)], check: bool) -> String {
         self.preamble_with(
             extra,
             &format!(
                 "    PERFORM lead_score_internal._lock_activities({});\n",
                 literal(&self.name)
             ),
+            check,
         )
     }
 
-    fn preamble_with(&self, extra: &[(&str, String)], first: &str) -> String {
+    /// Under REPEATABLE READ the landmark and model version a preamble reads
+    /// are the transaction snapshot's: a publish or rebase committed since (it
+    /// took the score table's lock, which the preamble has now taken, before
+    /// committing) would be missed, and the scores written with an older
+    /// version or landmark. Such a writer fails as a serialization conflict,
+    /// with each line indented by `indent`. (Not on Citus, whose triggers read
+    /// the catalog's shards on the node, nor on 0.1.0's catalog, which has no
+    /// such function.)
+    fn catalog_check(&self, indent: &str) -> String {
+        if self.placement.is_some() || self.catalog_0_1 {
+            return String::new();
+        }
+        format!(
+            "{indent}IF lead_score_internal._catalog_since_snapshot({name}, v_landmark, v_version) THEN
+{indent}    RAISE EXCEPTION 'could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began', {name}
+{indent}        USING ERRCODE = 'serialization_failure';
+{indent}END IF;\n",
+            name = literal(&self.name)
+        )
+    }
+
+    /// With `check`, the preamble ends with [`Self::catalog_check`] (the
+    /// commit fold runs it inside its block instead).
+    fn preamble_with(&self, extra: &[(&str, String)], first: &str, check: bool) -> String {
         let mut decls = String::from(
             "DECLARE\n    v_now timestamptz := lead_score_internal._now();\n    v_landmark timestamptz;\n    v_model_id bigint;\n    v_version integer;\n",
         );
@@ -1526,20 +1550,8 @@ FROM changed c WHERE c.alerting",
                 "lead_score.models".to_string(),
             ),
         };
-        // Under REPEATABLE READ the row just read is the transaction
-        // snapshot's: a publish or rebase committed since (it took the score
-        // table's lock, which this one now holds, before committing) would be
-        // missed, and the scores written with an older version or landmark.
-        // Such a writer fails as a serialization conflict. (Not on Citus,
-        // whose triggers read the catalog's shards on the node.)
-        let since = if self.placement.is_none() {
-            format!(
-                "    IF lead_score_internal._catalog_since_snapshot({name}, v_landmark, v_version) THEN
-        RAISE EXCEPTION 'could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began', {name}
-            USING ERRCODE = 'serialization_failure';
-    END IF;\n",
-                name = literal(&self.name)
-            )
+        let since = if check {
+            self.catalog_check("    ")
         } else {
             String::new()
         };
@@ -1895,12 +1907,17 @@ END
     /// table's lock first, as lead triggers do (one lock order: the user's
     /// tables first), and declares `v_locked`, the keys whose score rows it holds.
     fn fold_preamble(&self, extra: &[(&str, String)]) -> String {
+        self.fold_preamble_with(extra, true)
+    }
+
+    /// [`Self::fold_preamble`], with [`Self::catalog_check`] or without.
+    fn fold_preamble_with(&self, extra: &[(&str, String)], check: bool) -> String {
         if !self.marks() {
-            return self.preamble(extra);
+            return self.preamble_with(extra, "", check);
         }
         let mut extra = extra.to_vec();
         extra.push(("v_locked", format!("{}[]", self.key_type())));
-        self.preamble_reading_activities(&extra)
+        self.preamble_reading_activities(&extra, check)
     }
 
     /// The statement of a fold, into `v_count` (the alerts sent): the pending
@@ -2103,7 +2120,7 @@ END
         // the plan quadratic). Otherwise the rows appended, by ctid (a TID scan).
         let body = format!(
             "{preamble}    BEGIN
-        IF pg_catalog.cardinality(tids) = 0 THEN
+{check}        IF pg_catalog.cardinality(tids) = 0 THEN
             v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
             PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
             v_count := {fold_fn}();{record_all}
@@ -2117,10 +2134,17 @@ END
     RETURN v_count;
 END
 ",
-            preamble = self.fold_preamble(&[
-                ("v_count", "bigint".into()),
-                ("v_settings", "text[]".into()),
-            ]),
+            // The catalog check inside the block: a publish since a
+            // REPEATABLE READ writer's snapshot leaves its events pending for
+            // tick(), which folds them with the new version.
+            preamble = self.fold_preamble_with(
+                &[
+                    ("v_count", "bigint".into()),
+                    ("v_settings", "text[]".into()),
+                ],
+                false,
+            ),
+            check = self.catalog_check("        "),
             // Its markers stay pending: recorded, as a fold records those it leaves.
             // Too many rows to track: every marker the fold left (others'
             // included, recorded again: harmless).
@@ -2510,10 +2534,13 @@ END
     RETURN NULL;
 END
 ",
-            preamble = self.preamble_reading_activities(&[
-                ("v_count", "bigint".into()),
-                ("v_new", format!("{}[]", self.key_type())),
-            ]),
+            preamble = self.preamble_reading_activities(
+                &[
+                    ("v_count", "bigint".into()),
+                    ("v_new", format!("{}[]", self.key_type())),
+                ],
+                true,
+            ),
             stripes = self.lock_all_stripes(&keys),
             name = literal(&self.name),
             owner_states = self.owner_states("v_new"),

@@ -195,11 +195,11 @@ BEGIN
     LOCK TABLE "lead_score_internal"."bench_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''bench'';
-    IF lead_score_internal._catalog_since_snapshot(''bench'', v_landmark, v_version) THEN
-        RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''bench''
-            USING ERRCODE = ''serialization_failure'';
-    END IF;
     BEGIN
+        IF lead_score_internal._catalog_since_snapshot(''bench'', v_landmark, v_version) THEN
+            RAISE EXCEPTION ''could not serialize access: the model of lead_score attachment % was published, or its landmark moved, after this transaction began'', ''bench''
+                USING ERRCODE = ''serialization_failure'';
+        END IF;
         IF pg_catalog.cardinality(tids) = 0 THEN
             v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
             PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
