@@ -705,6 +705,7 @@ fn attach_install(
     let owner = extension_owner();
     // Before any table lock: see lock_current_views.
     lock_current_views();
+    check_sibling_names(attachment, model, leads, activities);
     run_as(owner, || {
         if let Err(e) = Spi::run_with_args(
             crate::layout::for_catalog("INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
@@ -743,6 +744,47 @@ fn attach_install(
     let this = [attachment];
     refresh_current_scores(if distributed { &this } else { &[] });
     true
+}
+
+/// Refuses a name whose triggers would fire in another order, for some kind of
+/// write, than those of another attachment of the same model to one of the
+/// same tables (`lead_score_core::sqlgen::attach::trigger_orders_agree`): a
+/// publish of that model could then deadlock with such a write.
+fn check_sibling_names(attachment: &str, model: &str, leads: pg_sys::Oid, activities: pg_sys::Oid) {
+    let siblings: Vec<String> = run_as(extension_owner(), || {
+        Spi::connect(|client| {
+            let rows = client.select(
+                "SELECT a.name FROM lead_score.attachments a \
+                 WHERE a.model = $1 AND a.name <> $2 \
+                   AND (a.leads::pg_catalog.oid IN ($3, $4) OR a.activities::pg_catalog.oid IN ($3, $4)) \
+                 ORDER BY 1",
+                None,
+                &[model.into(), attachment.into(), leads.into(), activities.into()],
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.extend(row.get::<String>(1)?);
+            }
+            Ok::<_, pgrx::spi::Error>(out)
+        })
+        .unwrap_or_else(|e| {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            )
+        })
+    });
+    if let Some(other) = siblings
+        .iter()
+        .find(|o| !lead_score_core::sqlgen::attach::trigger_orders_agree(attachment, o))
+    {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("attachment name \"{attachment}\": its triggers would fire before those of \"{other}\" (model \"{model}\", the same tables) for some writes and after them for others"),
+            "A publish of the model could then deadlock with a write. Pick a name whose order against the other one is the same for every trigger, such as one ending in \"_d\" or starting with another letter."
+        );
+    }
 }
 
 /// Refuses a table that is partitioned, a partition, or in an inheritance

@@ -4,9 +4,9 @@
 # changes, lead key changes, one-row activity updates and deletes, and a
 # transaction writing one lead in two statements) on 5 hot
 # leads and on 100k leads, on plain tables, on sync and deferred attachments
-# and on tables with both (one model attached twice, named so that their
-# triggers fire in the other order than a publish rescores them: a_X_d's
-# before a_X's), with tick(), rescore(), publishing and detach/attach running
+# and on tables with both (one model attached twice, as a_X and a_X_d, whose
+# triggers fire a_X_d's first: a publish rescores them in that order), with
+# tick(), rescore(), publishing and detach/attach running
 # alongside the attached runs. Plain tables never deadlock on this mix; attached
 # ones must not either, must fail no transaction, and must end with scores that
 # equal a recompute. Runs against the cluster described by PGHOST/PGPORT/PGUSER.

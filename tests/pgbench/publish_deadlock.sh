@@ -2,13 +2,13 @@
 # Deadlock test: single-row activity inserts and lead fit changes (8 pgbench
 # clients, 5 hot leads) on tables a model is attached to twice, sync as
 # "a_x" and deferred as "a_x_d", while the model is published every 0.2 s.
-# A statement fires a_x_d's triggers before a_x's (trigger names sort so),
-# and a sync commit folds a_x; a publish rescores a_x then a_x_d. A publish
-# used to lock a_x's scores and wait for a_x_d's while a writer held a_x_d's
-# and waited for a_x's: a deadlock where plain tables have none (56 in 10,012
-# transactions, found by a review). A publish now takes the user's tables first,
-# in SHARE mode. Must end with no failed transaction and scores equal to a
-# recompute. Runs against the cluster described by PGHOST/PGPORT/PGUSER.
+# A statement fires a_x_d's triggers before a_x's (trigger names sort so). A
+# publish used to rescore a_x then a_x_d (name order): it locked a_x's tables
+# and waited for a_x_d's while a writer held a_x_d's and waited for a_x's, a
+# deadlock where plain tables have none (56 in 10,012 transactions, found by a
+# review). Publishing and sync commit folds now go in trigger order. Must end
+# with no failed transaction and scores equal to a recompute. Runs against the
+# cluster described by PGHOST/PGPORT/PGUSER.
 #   bash tests/pgbench/publish_deadlock.sh [DB] [SECONDS]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -47,6 +47,7 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('partitioned', $$SELECT lead_score.attach('live', 'app.people', 'app.parted', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'parted')$$),
   ('a partition', $$SELECT lead_score.attach('live', 'app.people', 'app.parted_2026', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'part')$$),
   ('an inheritance child', $$SELECT lead_score.attach('live', 'app.people', 'app.touches_child', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'child')$$),
+  ('triggers in two orders', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'live_k')$$),
   ('a case-insensitive key', $$SELECT lead_score.attach('live', 'app.ci_people', 'app.ci_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'ci')$$)
 ) AS t(mistake, statement);
 -- None of them left an attachment, table or trigger behind.

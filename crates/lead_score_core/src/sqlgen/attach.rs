@@ -560,6 +560,21 @@ pub fn trigger_name(attachment: &str, write: Write) -> String {
     format!("lead_score_{attachment}_{}", write.suffix())
 }
 
+/// Whether two attachments' triggers fire in the same order for every kind of
+/// write. PostgreSQL fires a statement's triggers in name order (bytewise),
+/// and a write's triggers lock their attachments' tables in that order; a
+/// publish of a model attached twice to the same tables rescores the two in
+/// their insert triggers' order (and a `sync` commit folds them so). Names
+/// such as `a` and `a_k` disagree (`lead_score_a_ins` fires before
+/// `lead_score_a_k_ins`, `lead_score_a_k_upd` before `lead_score_a_upd`): an
+/// update between its two triggers and a publish could each hold what the
+/// other waits for, so `attach` refuses such a pair for one model's
+/// attachments of the same tables.
+pub fn trigger_orders_agree(a: &str, b: &str) -> bool {
+    let order = |w: Write| trigger_name(a, w).cmp(&trigger_name(b, w));
+    Write::ALL.iter().all(|&w| order(w) == order(Write::Insert))
+}
+
 /// Unquoted names of an attachment's objects in the lead_score schema.
 pub mod names {
     pub fn scores(a: &str) -> String {
@@ -3941,6 +3956,29 @@ GROUP BY p.lead_key",
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trigger_orders() {
+        // A suffix of letters that sort before every trigger suffix's first
+        // letter (d, i, t, u): one order for every write.
+        assert!(trigger_orders_agree("a", "a_d"));
+        assert!(trigger_orders_agree("a", "b"));
+        assert!(trigger_orders_agree("a_x", "a_x_d"));
+        assert!(trigger_orders_agree("a", "a_v"));
+        // Between them: insert and update (or delete) disagree.
+        assert!(!trigger_orders_agree("a", "a_k"));
+        assert!(!trigger_orders_agree("a", "a_e"));
+        assert!(!trigger_orders_agree("a_k", "a"));
+        // Whatever the pair, the relation is symmetric.
+        for (x, y) in [
+            ("web", "web_deferred"),
+            ("pb", "pb_deferred"),
+            ("a", "a_s"),
+            ("x1", "x1_2"),
+        ] {
+            assert_eq!(trigger_orders_agree(x, y), trigger_orders_agree(y, x));
+        }
+    }
 
     #[test]
     fn names_fit_in_identifiers() {
