@@ -58,14 +58,31 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
                 | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
         );
     }
-    // SAFETY: a new GUC nest level, popped by AtEOXact_GUC below (or by abort).
-    let nest = unsafe { pg_sys::NewGUCNestLevel() };
-    for (name, value) in [
+    // Popped by AtEOXact_GUC below (or by abort).
+    let nest = push_settings(&[
         (c"search_path", c"pg_catalog, pg_temp"),
         (c"row_security", c"off"),
         // DROP … IF EXISTS of what a user already dropped is not news.
         (c"client_min_messages", c"warning"),
-    ] {
+    ]);
+    let result = outside_extension(f);
+    // SAFETY: pops exactly the nest level pushed above and restores the pair
+    // saved above.
+    unsafe {
+        pg_sys::AtEOXact_GUC(true, nest);
+        pg_sys::SetUserIdAndSecContext(user, context);
+    }
+    result
+}
+
+/// Opens a GUC nest level and sets each setting at it, as `SET` in the
+/// session would, saving the old values; returns the level, for
+/// `AtEOXact_GUC(true, level)` to pop and restore them (an ERROR before that
+/// aborts the (sub)transaction, which pops it).
+pub fn push_settings(settings: &[(&std::ffi::CStr, &std::ffi::CStr)]) -> i32 {
+    // SAFETY: a new nest level, which the caller pops.
+    let nest = unsafe { pg_sys::NewGUCNestLevel() };
+    for (name, value) in settings {
         // SAFETY: both strings are NUL-terminated and outlive the call; the
         // setting is saved at this nest level and undone with it.
         unsafe {
@@ -81,14 +98,7 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
             );
         }
     }
-    let result = outside_extension(f);
-    // SAFETY: pops exactly the nest level pushed above and restores the pair
-    // saved above.
-    unsafe {
-        pg_sys::AtEOXact_GUC(true, nest);
-        pg_sys::SetUserIdAndSecContext(user, context);
-    }
-    result
+    nest
 }
 
 /// Runs `f` as if no extension script were running, so what it creates

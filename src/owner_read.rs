@@ -599,10 +599,49 @@ fn catalog_since_snapshot(
     }
     let query = c"SELECT a.landmark IS NOT DISTINCT FROM $2 AND m.current_version IS NOT DISTINCT FROM $3 \
         FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = $1";
-    let mut same = false;
+    let same = first_bool_in_latest(
+        query,
+        &[
+            (pg_sys::TEXTOID, attachment.into_datum()),
+            (pg_sys::TIMESTAMPTZOID, landmark.into_datum()),
+            (pg_sys::INT4OID, version.into_datum()),
+        ],
+    );
+    same != Some(true)
+}
+
+/// Whether the latest snapshot shows this attachment (one the transaction's
+/// snapshot may not: `errors::attached_after_snapshot`).
+pub(crate) fn attachment_in_latest(attachment: &str) -> bool {
+    first_bool_in_latest(
+        c"SELECT true FROM lead_score.attachments a WHERE a.name = $1",
+        &[(pg_sys::TEXTOID, attachment.into_datum())],
+    )
+    .is_some()
+}
+
+/// The first column of the first row `query` returns, a boolean, read with
+/// the latest snapshot (rows committed after the transaction's snapshot
+/// included): `None` for no row. `args` are the query's parameters, each with
+/// its type (`None`: SQL NULL).
+fn first_bool_in_latest(
+    query: &std::ffi::CStr,
+    args: &[(pg_sys::Oid, Option<pg_sys::Datum>)],
+) -> Option<bool> {
+    let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
+    let mut values: Vec<pg_sys::Datum> = args
+        .iter()
+        .map(|a| a.1.unwrap_or(pg_sys::Datum::from(0)))
+        .collect();
+    let nulls: Vec<std::ffi::c_char> = args
+        .iter()
+        .map(|a| if a.1.is_none() { b'n' } else { b' ' } as std::ffi::c_char)
+        .collect();
+    let mut out = None;
     // SAFETY: SPI is connected and finished here, around one prepared query
-    // whose three arguments are a text, a timestamptz and an integer datum (or
-    // null), as declared; the one row is read while the tuple table is alive.
+    // whose parameters are `args`, each a datum of its declared type (or
+    // null); the row is read while the tuple table is alive. An ERROR in
+    // between is cleaned up by the (sub)transaction's abort.
     unsafe {
         if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
             raise_code(
@@ -610,26 +649,13 @@ fn catalog_since_snapshot(
                 "lead_score: SPI_connect failed",
             );
         }
-        let mut types = [pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID, pg_sys::INT4OID];
-        let plan = pg_sys::SPI_prepare(query.as_ptr(), 3, types.as_mut_ptr());
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), types.len() as i32, types.as_mut_ptr());
         if plan.is_null() {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "lead_score: could not prepare a read of the attachment",
+                "lead_score: could not prepare a read of the attachments",
             );
         }
-        let name = attachment.into_datum().unwrap_or(pg_sys::Datum::from(0));
-        let mut values = [
-            name,
-            landmark.into_datum().unwrap_or(pg_sys::Datum::from(0)),
-            version.into_datum().unwrap_or(pg_sys::Datum::from(0)),
-        ];
-        let flag = |null: bool| if null { b'n' } else { b' ' } as std::ffi::c_char;
-        let nulls = [
-            flag(false),
-            flag(landmark.is_none()),
-            flag(version.is_none()),
-        ];
         let rc = pg_sys::SPI_execute_snapshot(
             plan,
             values.as_mut_ptr(),
@@ -643,49 +669,16 @@ fn catalog_since_snapshot(
         if rc != pg_sys::SPI_OK_SELECT as i32 {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: a read of the attachment failed ({rc})"),
+                format!("lead_score: a read of the attachments failed ({rc})"),
             );
         }
         if pg_sys::SPI_processed > 0 {
             let table = pg_sys::SPI_tuptable;
             let mut isnull = false;
             let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut isnull);
-            same = !isnull && d.value() != 0;
+            out = Some(!isnull && d.value() != 0);
         }
         pg_sys::SPI_finish();
     }
-    !same
-}
-
-/// Whether the latest snapshot shows this attachment (one the transaction's
-/// snapshot may not: `errors::attached_after_snapshot`).
-pub(crate) fn attachment_in_latest(attachment: &str) -> bool {
-    let query = c"SELECT 1 FROM lead_score.attachments a WHERE a.name = $1";
-    let mut found = false;
-    // SAFETY: SPI is connected and finished here, around one prepared query
-    // whose one argument is a text datum, as declared.
-    unsafe {
-        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
-            return false;
-        }
-        let mut types = [pg_sys::TEXTOID];
-        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
-        if !plan.is_null() {
-            let mut values = [attachment.into_datum().unwrap_or(pg_sys::Datum::from(0))];
-            let nulls = [b' ' as std::ffi::c_char];
-            let rc = pg_sys::SPI_execute_snapshot(
-                plan,
-                values.as_mut_ptr(),
-                nulls.as_ptr(),
-                pg_sys::GetLatestSnapshot(),
-                std::ptr::null_mut(),
-                true,
-                false,
-                1,
-            );
-            found = rc == pg_sys::SPI_OK_SELECT as i32 && pg_sys::SPI_processed > 0;
-        }
-        pg_sys::SPI_finish();
-    }
-    found
+    out
 }

@@ -57,25 +57,7 @@ pub(crate) fn depends_on_settings(typid: pg_sys::Oid) -> bool {
 /// Runs `f` with [`PINNED`] in force, then restores the session's settings.
 /// If `f` raises an ERROR, the (sub)transaction's abort restores them.
 pub(crate) fn pinned<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: a GUC nest level opened here and closed below, around settings
-    // of built-in parameters to valid values (a bad one would raise, and the
-    // abort would pop the level).
-    let level = unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        for (name, value) in PINNED {
-            pg_sys::set_config_option(
-                name.as_ptr(),
-                value.as_ptr(),
-                pg_sys::GucContext::PGC_USERSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
-        }
-        level
-    };
+    let level = crate::owner::push_settings(&PINNED);
     let out = f();
     // SAFETY: pops the level opened above, restoring the saved settings.
     unsafe { pg_sys::AtEOXact_GUC(true, level) };
