@@ -219,6 +219,24 @@ impl RowMapping {
         }
     }
 
+    /// Writes the text of each deformed non-null value of the columns `output`
+    /// gives an output function for into its scratch string (emptied first).
+    fn write_texts(&mut self, output: impl Fn(Kind) -> Option<pg_sys::Oid>) {
+        for (slot, &(att, kind)) in self.columns.iter().enumerate() {
+            let Some(func) = output(kind) else { continue };
+            self.scratch[slot].clear();
+            if !self.nulls[att] {
+                // SAFETY: `func` is the output function of the attribute's
+                // type and the datum a non-null value of it (deformed by
+                // `read`); it returns a palloc'd NUL-terminated string.
+                let text = unsafe {
+                    CStr::from_ptr(pg_sys::OidOutputFunctionCall(func, self.datums[att]))
+                };
+                self.scratch[slot].push_str(&text.to_string_lossy());
+            }
+        }
+    }
+
     /// Deforms the row and fills `out` (one entry per fit field) with normalized values.
     ///
     /// # Safety
@@ -245,49 +263,25 @@ impl RowMapping {
                 self.nulls.as_mut_ptr(),
             );
         }
-        // Types read through their output function need owned text first.
-        let mut pinned = false;
-        for (slot, &(att, kind)) in self.columns.iter().enumerate() {
-            // numeric keeps PostgreSQL's text too (its scale: 100.50), for the
-            // string operators.
-            let func = match kind {
-                Kind::Other(func) => func,
-                Kind::Numeric => pg_sys::Oid::from(pg_sys::F_NUMERIC_OUT),
-                Kind::Pinned(_) => {
-                    pinned |= !self.nulls[att];
-                    continue;
-                }
-                _ => continue,
-            };
-            {
-                self.scratch[slot].clear();
-                if !self.nulls[att] {
-                    // SAFETY: `func` is the output function of the attribute's
-                    // type and the datum a non-null value of it (deformed above);
-                    // it returns a palloc'd NUL-terminated string.
-                    let text = unsafe {
-                        CStr::from_ptr(pg_sys::OidOutputFunctionCall(func, self.datums[att]))
-                    };
-                    self.scratch[slot].push_str(&text.to_string_lossy());
-                }
-            }
-        }
+        // Types read through their output function need owned text first:
+        // numeric keeps PostgreSQL's text too (its scale: 100.50), for the
+        // string operators; types whose text depends on session settings are
+        // written with those pinned, all in one scope.
+        self.write_texts(|kind| match kind {
+            Kind::Other(func) => Some(func),
+            Kind::Numeric => Some(pg_sys::Oid::from(pg_sys::F_NUMERIC_OUT)),
+            _ => None,
+        });
+        let pinned = self
+            .columns
+            .iter()
+            .any(|&(att, kind)| matches!(kind, Kind::Pinned(_)) && !self.nulls[att]);
         if pinned {
             crate::stable_text::pinned(|| {
-                for (slot, &(att, kind)) in self.columns.iter().enumerate() {
-                    let Kind::Pinned(func) = kind else { continue };
-                    self.scratch[slot].clear();
-                    if !self.nulls[att] {
-                        // SAFETY: `func` is the output function of the
-                        // attribute's type and the datum a non-null value of
-                        // it (deformed above); it returns a palloc'd
-                        // NUL-terminated string.
-                        let text = unsafe {
-                            CStr::from_ptr(pg_sys::OidOutputFunctionCall(func, self.datums[att]))
-                        };
-                        self.scratch[slot].push_str(&text.to_string_lossy());
-                    }
-                }
+                self.write_texts(|kind| match kind {
+                    Kind::Pinned(func) => Some(func),
+                    _ => None,
+                })
             });
         }
         let this: &'a RowMapping = self;
