@@ -705,7 +705,12 @@ fn attach_install(
     let owner = extension_owner();
     // Before any table lock: see lock_current_views.
     lock_current_views();
-    check_sibling_names(attachment, model, leads, activities);
+    if let Some(refusal) = sibling_refusals(attachment, model, leads, activities, false)
+        .into_iter()
+        .next()
+    {
+        refusal.raise();
+    }
     run_as(owner, || {
         if let Err(e) = Spi::run_with_args(
             crate::layout::for_catalog("INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
@@ -725,15 +730,9 @@ fn attach_install(
     });
     // The caller's rights on both tables, checked as the caller.
     let att = load(attachment, true);
-    check_plain(leads, &att.leads, "leads");
-    check_plain(activities, &att.activities, "activities");
-    check_key_collation(leads, &att.leads, "lead_key", &att.lead_key.name);
-    check_key_collation(
-        activities,
-        &att.activities,
-        "activity_lead_key",
-        &att.activity_lead_key.name,
-    );
+    if let Some(refusal) = refusals(&att, leads, activities).into_iter().next() {
+        refusal.raise();
+    }
     check_account_field(&att, leads);
     run_as(owner, || run_all(&att.create_statements()));
     seed_accounts(&att);
@@ -746,11 +745,57 @@ fn attach_install(
     true
 }
 
-/// Refuses a name whose triggers would fire in another order, for some kind of
-/// write, than those of another attachment of the same model to one of the
-/// same tables (`lead_score_core::sqlgen::attach::trigger_orders_agree`): a
-/// publish of that model could then deadlock with such a write.
-fn check_sibling_names(attachment: &str, model: &str, leads: pg_sys::Oid, activities: pg_sys::Oid) {
+/// Why `attach` refuses a table, a key column or a name: raised by `attach`,
+/// and reported as a WARNING when an update regenerates an attachment made
+/// before the refusal existed (`_regenerate`).
+struct Refusal {
+    code: PgSqlErrorCode,
+    message: String,
+    detail: Option<String>,
+}
+
+impl Refusal {
+    fn raise(self) -> ! {
+        if let Some(detail) = self.detail {
+            ereport!(ERROR, self.code, self.message, detail);
+        }
+        raise_code(self.code, self.message)
+    }
+
+    /// For an attachment that exists: it keeps working as before, and the
+    /// WARNING says what to do.
+    fn warn(self, attachment: &str) {
+        let mut report = pg_sys::panic::ErrorReport::new(
+            self.code,
+            format!(
+                "lead_score attachment \"{attachment}\" would be refused by attach now: {}",
+                self.message
+            ),
+            "regenerate",
+        )
+        .set_hint(format!(
+            "It works as before until then: detach it with lead_score.detach('{attachment}') and attach it again once this is fixed."
+        ));
+        if let Some(detail) = self.detail {
+            report = report.set_detail(detail);
+        }
+        report.report(pgrx::PgLogLevel::WARNING);
+    }
+}
+
+/// A name whose triggers would fire in another order, for some kind of write,
+/// than those of another attachment of the same model to one of the same
+/// tables (`lead_score_core::sqlgen::attach::trigger_orders_agree`): a publish
+/// of that model could then deadlock with such a write. Every such sibling,
+/// in name order; with `earlier_only`, only those before this name, so each
+/// pair is reported once.
+fn sibling_refusals(
+    attachment: &str,
+    model: &str,
+    leads: pg_sys::Oid,
+    activities: pg_sys::Oid,
+    earlier_only: bool,
+) -> Vec<Refusal> {
     let siblings: Vec<String> = run_as(extension_owner(), || {
         Spi::connect(|client| {
             let rows = client.select(
@@ -774,63 +819,79 @@ fn check_sibling_names(attachment: &str, model: &str, leads: pg_sys::Oid, activi
             )
         })
     });
-    if let Some(other) = siblings
+    siblings
         .iter()
-        .find(|o| !lead_score_core::sqlgen::attach::trigger_orders_agree(attachment, o))
-    {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("attachment name \"{attachment}\": its triggers would fire before those of \"{other}\" (model \"{model}\", the same tables) for some writes and after them for others"),
-            "A publish of the model could then deadlock with a write. Pick a name whose order against the other one is the same for every trigger, such as one ending in \"_d\" or starting with another letter."
-        );
-    }
+        .filter(|o| !earlier_only || o.as_str() < attachment)
+        .filter(|o| !lead_score_core::sqlgen::attach::trigger_orders_agree(attachment, o))
+        .map(|other| Refusal {
+            code: PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            message: format!("attachment name \"{attachment}\": its triggers would fire before those of \"{other}\" (model \"{model}\", the same tables) for some writes and after them for others"),
+            detail: Some("A publish of the model could then deadlock with a write. Pick a name whose order against the other one is the same for every trigger, such as one ending in \"_d\" or starting with another letter.".into()),
+        })
+        .collect()
 }
 
-/// Refuses a table that is partitioned, a partition, or in an inheritance
-/// hierarchy: a write through another table of the hierarchy (a partition
-/// written directly, a parent's UPDATE of a child's rows) fires only that
-/// table's statement triggers, so it would not be scored. The
-/// `lead_score_guard_ddl` event trigger keeps attached tables out of one
-/// (src/ddl_guard.rs).
-fn check_plain(table: pg_sys::Oid, qualified: &Qualified, what: &str) {
-    let in_hierarchy = Spi::get_one_with_args::<bool>(
-        "SELECT c.relkind = 'p' OR c.relispartition \
-                OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) \
-         FROM pg_catalog.pg_class c WHERE c.oid = $1",
-        &[table.into()],
-    );
-    if matches!(in_hierarchy, Ok(Some(true))) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!(
-                "{what}: {} is partitioned, a partition, or has inheritance parents or children, which attach does not support: writes through another table of the hierarchy would not be scored",
-                qualified.to_sql()
-            ),
+/// What `attach` refuses in an attachment's tables, in this order: a table
+/// that is partitioned, a partition, or in an inheritance hierarchy (a write
+/// through another table of the hierarchy, a partition written directly or a
+/// parent's UPDATE of a child's rows, fires only that table's statement
+/// triggers, so it would not be scored; the `lead_score_guard_ddl` event
+/// trigger keeps attached tables out of one, src/ddl_guard.rs); and a key
+/// column with a nondeterministic collation (a case-insensitive ICU one, say:
+/// keys its collation calls equal differ as the score and pending tables store
+/// and compare them, so an event of `alice` would not reach the lead `Alice`).
+fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Vec<Refusal> {
+    let tables = [
+        (leads, &att.leads, "leads"),
+        (activities, &att.activities, "activities"),
+    ];
+    let keys = [
+        (leads, &att.leads, "lead_key", &att.lead_key.name),
+        (
+            activities,
+            &att.activities,
+            "activity_lead_key",
+            &att.activity_lead_key.name,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, qualified, what) in tables {
+        let in_hierarchy = Spi::get_one_with_args::<bool>(
+            "SELECT c.relkind = 'p' OR c.relispartition \
+                    OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) \
+             FROM pg_catalog.pg_class c WHERE c.oid = $1",
+            &[table.into()],
         );
+        if matches!(in_hierarchy, Ok(Some(true))) {
+            out.push(Refusal {
+                code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                message: format!(
+                    "{what}: {} is partitioned, a partition, or has inheritance parents or children, which attach does not support: writes through another table of the hierarchy would not be scored",
+                    qualified.to_sql()
+                ),
+                detail: None,
+            });
+        }
     }
-}
-
-/// Refuses a key column with a nondeterministic collation (a case-insensitive
-/// ICU one, say): keys its collation calls equal differ as the score and
-/// pending tables store and compare them, so an event of `alice` would not
-/// reach the lead `Alice`.
-fn check_key_collation(table: pg_sys::Oid, qualified: &Qualified, key: &str, column: &str) {
-    let nondeterministic = Spi::get_one_with_args::<bool>(
-        "SELECT NOT co.collisdeterministic FROM pg_catalog.pg_attribute a \
-         JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
-         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
-        &[table.into(), column.into()],
-    );
-    if matches!(nondeterministic, Ok(Some(true))) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!(
-                "mapping.{key}: column \"{column}\" of {} has a nondeterministic collation, which attach does not support: lead keys must be equal only when they are the same",
-                qualified.to_sql()
-            ),
+    for (table, qualified, key, column) in keys {
+        let nondeterministic = Spi::get_one_with_args::<bool>(
+            "SELECT NOT co.collisdeterministic FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+             WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+            &[table.into(), column.as_str().into()],
         );
+        if matches!(nondeterministic, Ok(Some(true))) {
+            out.push(Refusal {
+                code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                message: format!(
+                    "mapping.{key}: column \"{column}\" of {} has a nondeterministic collation, which attach does not support: lead keys must be equal only when they are the same",
+                    qualified.to_sql()
+                ),
+                detail: None,
+            });
+        }
     }
+    out
 }
 
 /// Records which of an attachment's accounts are alerting now, so `tick()`
@@ -931,6 +992,21 @@ fn account_alerts(attachment: &str) -> i32 {
 fn regenerate(attachment: &str) -> bool {
     check_admin("regenerate");
     let att = load(attachment, false);
+    // An attachment made before attach refused these (by 0.1.0) keeps
+    // working as it did; the update says which ones to detach.
+    if let Some(row) = read_row(attachment) {
+        let mut found = refusals(&att, row.leads, row.activities);
+        found.extend(sibling_refusals(
+            attachment,
+            &att.model,
+            row.leads,
+            row.activities,
+            true,
+        ));
+        for refusal in found {
+            refusal.warn(attachment);
+        }
+    }
     // run_as runs it outside the extension script (src/owner.rs), so the
     // objects stay the attachment's, as when `attach` creates them.
     run_as(extension_owner(), || {

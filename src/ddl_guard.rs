@@ -11,7 +11,7 @@
 //!   accounts field (which may be renamed: the account views follow it);
 //! - giving an attached table inheritance parents or children, or making it a
 //!   partition: a write through another table of the hierarchy would not fire
-//!   its statement triggers (`attach` refuses such tables, `check_plain`).
+//!   its statement triggers (`attach` refuses such tables, `refusals` in src/attach.rs).
 
 use crate::errors::raise_code;
 use crate::owner::{extension_owner, run_as};
