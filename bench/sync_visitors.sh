@@ -2,8 +2,9 @@
 # Benchmark (not a test) of a `sync` attachment while events of keys that are
 # no lead (visitors) wait in its pending table, as they do until `tick()` drops
 # them: N one-row activity deletes, each its own transaction (its commit folds
-# the lead's recompute marker), and one-lead reads (`current_score`), first
-# with no visitor events pending, then with V of them. A pending table read in
+# the lead's recompute marker), and one-lead reads (`current_score`, and as a
+# baseline the same reads of `<name>_current` by key), first with no visitor
+# events pending, then with V of them. A pending table read in
 # full by those would make both grow with V; found by key, they stay flat.
 #   bash bench/sync_visitors.sh [--leads L] [--visitors V] [--deletes N]
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -52,18 +53,20 @@ seconds() { # seconds SQLFILE: how long psql takes to run it
 }
 
 measure() { # measure LABEL
-    local deletes reads
+    local deletes reads lookups
     deletes=$(mktemp /tmp/lead_score_visitors.XXXX)
     reads=$(mktemp /tmp/lead_score_visitors.XXXX)
+    lookups=$(mktemp /tmp/lead_score_visitors.XXXX)
     for i in $(seq 1 "$DELETES"); do
         local lead=$(((i * 97 + RANDOM) % LEADS + 1))
         echo "BEGIN; DELETE FROM activities WHERE id = (SELECT min(id) FROM activities WHERE lead_id = $lead); COMMIT;" >>"$deletes"
         echo "SELECT total FROM lead_score.current_score('visitors', $lead::bigint);" >>"$reads"
+        echo "SELECT total FROM lead_score.visitors_current WHERE lead_key = $lead;" >>"$lookups"
     done
-    printf '%-32s %8s s for %s deletes, %8s s for %s current_score reads (%s events pending)\n' "$1" \
-        "$(seconds "$deletes")" "$DELETES" "$(seconds "$reads")" "$DELETES" \
+    printf '%-32s %8s s for %s deletes, %8s s for %s current_score reads, %8s s for the same reads of the view by key (%s events pending)\n' "$1" \
+        "$(seconds "$deletes")" "$DELETES" "$(seconds "$reads")" "$DELETES" "$(seconds "$lookups")" \
         "$(psql -X -Atc 'SELECT count(*) FROM lead_score_internal.visitors_pending')"
-    rm -f "$deletes" "$reads"
+    rm -f "$deletes" "$reads" "$lookups"
 }
 
 measure "no visitor events pending"

@@ -399,15 +399,7 @@ fn attachment_names_now() -> Vec<String> {
 /// the mapped columns' types. With `check_rights`, also checks the caller may
 /// attach those tables (for `attach`; readers need no rights on them).
 pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
-    if !valid_name(attachment) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
-        );
-    }
-    let Some(row) = read_row(attachment) else {
-        undefined_attachment(attachment)
-    };
+    let row = existing_row(attachment);
     let mut tables = Vec::new();
     for (oid, what) in [(row.leads, "leads"), (row.activities, "activities")] {
         let Some((q, kind)) = relation(oid) else {
@@ -1126,7 +1118,54 @@ fn query_sql(attachment: &str, query: &str) -> String {
             format!("lead_score_internal._sql: unknown query \"{query}\""),
         );
     };
-    crate::layout::for_catalog(&load(attachment, false).query(q)).into_owned()
+    let sql = match q {
+        // current_score runs once per lead: only what its query needs (the
+        // name, and for a key as text the key's type), not the whole
+        // attachment, which costs several catalog reads.
+        Query::CurrentScore => {
+            existing_row(attachment);
+            lead_score_core::sqlgen::attach::current_score_query(attachment, "$1")
+        }
+        Query::CurrentScoreText => {
+            let (text, key_type) = key_as_text(attachment);
+            lead_score_core::sqlgen::attach::current_score_query(
+                attachment,
+                &lead_score_core::sqlgen::attach::key_of_text(text, &key_type, "$1"),
+            )
+        }
+        _ => load(attachment, false).query(q),
+    };
+    crate::layout::for_catalog(&sql).into_owned()
+}
+
+/// An attachment's catalog row, or `undefined_object` (42704) as `load` raises.
+fn existing_row(attachment: &str) -> Row {
+    if !valid_name(attachment) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
+        );
+    }
+    read_row(attachment).unwrap_or_else(|| undefined_attachment(attachment))
+}
+
+/// How an attachment's lead key reads as text, and its type: what `load`
+/// finds for them, without the rest of the attachment.
+fn key_as_text(attachment: &str) -> (TextOf, Qualified) {
+    let row = existing_row(attachment);
+    let Some((leads, _)) = relation(row.leads) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("lead_score attachment \"{attachment}\": its leads table no longer exists"),
+        );
+    };
+    let key = mapped(
+        row.leads,
+        &leads,
+        "lead_key",
+        mapping_str(&row.mapping, "lead_key"),
+    );
+    (key.column.text, type_name(key.base))
 }
 
 /// On Citus, the statements that install an attachment's triggers on one shard

@@ -560,6 +560,38 @@ pub fn trigger_name(attachment: &str, write: Write) -> String {
     format!("lead_score_{attachment}_{}", write.suffix())
 }
 
+/// One lead's score from attachment `name`'s current view, for the key
+/// expression `key` ([`Query::CurrentScore`], [`Query::CurrentScoreText`]).
+/// It needs only the name and, for a key given as text, [`key_of_text`]: so
+/// `current_score`, called once per lead, does not load the whole attachment.
+pub fn current_score_query(name: &str, key: &str) -> String {
+    format!(
+        "SELECT {} FROM {} c WHERE c.lead_key = {key}",
+        SCORE
+            .iter()
+            .map(|(f, _, _)| format!("c.{}", ident(f)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ours(&names::current(name)),
+    )
+}
+
+/// A lead key given as text (`expr`), read as `key_type`, a key column's
+/// type whose text is `text`. A built-in type's cast from text (which only a
+/// superuser can define); an enum's label is looked up among the type's
+/// labels by their output text, never through a cast, which the enum's owner
+/// could define to run their own code as whoever reads it. No row for text
+/// that is no label.
+pub fn key_of_text(text: TextOf, key_type: &Qualified, expr: &str) -> String {
+    match text {
+        TextOf::Cast | TextOf::Stable => format!("CAST({expr} AS {})", key_type.to_sql()),
+        TextOf::Output => format!(
+            "(SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::{})) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) {expr})",
+            key_type.to_sql()
+        ),
+    }
+}
+
 /// Whether two attachments' triggers fire in the same order for every kind of
 /// write. PostgreSQL fires a statement's triggers in name order (bytewise),
 /// and a write's triggers lock their attachments' tables in that order; a
@@ -3563,30 +3595,13 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
     /// is `key` (of the key's type). Through the view, so a reader locks it
     /// before the relations under it, in the order `detach` drops them.
     fn current_score_query(&self, key: &str) -> String {
-        format!(
-            "SELECT {} FROM {} c WHERE c.lead_key = {key}",
-            SCORE
-                .iter()
-                .map(|(f, _, _)| format!("c.{}", ident(f)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ours(&names::current(&self.name)),
-        )
+        current_score_query(&self.name, key)
     }
 
-    /// A lead key given as text (`expr`), read as the key's type. A built-in
-    /// type's cast from text (which only a superuser can define); an enum's
-    /// label is looked up among the type's labels by their output text, never
-    /// through a cast, which the enum's owner could define to run their own
-    /// code as whoever reads it. No row for text that is no label.
+    /// A lead key given as text (`expr`), read as the key's type
+    /// ([`key_of_text`]).
     fn key_of_text(&self, expr: &str) -> String {
-        match self.lead_key.text {
-            TextOf::Cast | TextOf::Stable => format!("CAST({expr} AS {})", self.key_type()),
-            TextOf::Output => format!(
-                "(SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::{})) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) {expr})",
-                self.key_type()
-            ),
-        }
+        key_of_text(self.lead_key.text, &self.key_type, expr)
     }
 
     /// For `top_leads`: the score row of the lead keyed `key`, read by key
