@@ -59,6 +59,8 @@ INSERT INTO cond.people VALUES (1, '2026-12-04 03:00+00', '1990-05-01'), (2, '20
 INSERT INTO cond.acts VALUES (1, 'quote', now(), '2027-01-15', 0.123456789012345), (2, 'quote', now(), '2027-02-15', 0.5);
 SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
 SELECT lead_key, fit, round(engagement::numeric) AS engagement FROM lead_score.pinned_current ORDER BY 1;
+-- Only the reads were pinned: the session keeps its own settings.
+SELECT current_setting('TimeZone') AS tz, current_setting('DateStyle') AS datestyle, current_setting('extra_float_digits') AS digits;
 RESET TimeZone;
 RESET DateStyle;
 RESET extra_float_digits;
