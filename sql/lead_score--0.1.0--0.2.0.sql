@@ -152,11 +152,16 @@ CREATE FUNCTION lead_score_internal."_regenerate"("attachment" text) RETURNS boo
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'regenerate_wrapper';
 CREATE FUNCTION lead_score_internal."_refresh_current_views"() RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'refresh_current_views_wrapper';
-REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views() FROM PUBLIC;
+CREATE FUNCTION lead_score_internal."_report_refusals"("attachment" text) RETURNS integer
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'report_refusals_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views(),
+                       lead_score_internal._report_refusals(text) FROM PUBLIC;
 COMMENT ON FUNCTION lead_score_internal._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
 COMMENT ON FUNCTION lead_score_internal._refresh_current_views() IS
     'Internal: current_scores and current_categories over every attachment (run by extension updates, after _regenerate).';
+COMMENT ON FUNCTION lead_score_internal._report_refusals(text) IS
+    'Internal: a WARNING for each thing attach would refuse now in an existing attachment (run by extension updates).';
 
 -- current_scores becomes a view that attach and detach generate, a branch per
 -- attachment, so filters push down (it was a function scan). The loop below
@@ -1545,6 +1550,8 @@ DECLARE
     propagate text;
 BEGIN
     FOR a IN SELECT name, mapping ? 'citus_leads' AS citus FROM lead_score.attachments ORDER BY name LOOP
+        -- What attach refuses now and 0.1.0 did not (WARNINGs; it keeps working).
+        PERFORM lead_score_internal._report_refusals(a.name);
         -- On Citus the triggers are the shards' own: distribute() reinstalls them. A
         -- WARNING, as PostgreSQL shows nothing below that from an extension script.
         IF a.citus THEN

@@ -1564,11 +1564,14 @@ END $$;
 
 -- Extension updates regenerate every attachment's functions, views and triggers
 -- (src/attach.rs, regenerate; run at the end of each sql/lead_score--A--B.sql).
-REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views() FROM PUBLIC;
+REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views(),
+                       lead_score_internal._report_refusals(text) FROM PUBLIC;
 COMMENT ON FUNCTION lead_score_internal._regenerate(text) IS
     'Internal: replace an attachment''s generated functions, views and triggers with the ones this version generates (run by extension updates).';
 COMMENT ON FUNCTION lead_score_internal._refresh_current_views() IS
     'Internal: current_scores and current_categories over every attachment (run by extension updates, after _regenerate).';
+COMMENT ON FUNCTION lead_score_internal._report_refusals(text) IS
+    'Internal: a WARNING for each thing attach would refuse now in an existing attachment (run by extension updates).';
 
 -------------------------------------------------------------------------------
 -- Account scores (README, "Account scores"): for a model with an accounts

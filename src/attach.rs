@@ -738,12 +738,14 @@ fn attach_install(
 }
 
 /// Why `attach` refuses a table, a key column or a name: raised by `attach`,
-/// and reported as a WARNING when an update regenerates an attachment made
-/// before the refusal existed (`_regenerate`).
+/// and reported as a WARNING by an update for an attachment made before the
+/// refusal existed (`_report_refusals`).
 struct Refusal {
     code: PgSqlErrorCode,
     message: String,
     detail: Option<String>,
+    /// For an existing attachment: how to attach it again once detached.
+    again: &'static str,
 }
 
 impl Refusal {
@@ -763,10 +765,11 @@ impl Refusal {
                 "lead_score attachment \"{attachment}\" would be refused by attach now: {}",
                 self.message
             ),
-            "regenerate",
+            "report_refusals",
         )
         .set_hint(format!(
-            "It works as before until then: detach it with lead_score.detach('{attachment}') and attach it again once this is fixed."
+            "It works as before until then: detach it with lead_score.detach('{attachment}') and attach it again {}.",
+            self.again
         ));
         if let Some(detail) = self.detail {
             report = report.set_detail(detail);
@@ -819,6 +822,7 @@ fn sibling_refusals(
             code: PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             message: format!("attachment name \"{attachment}\": its triggers would fire before those of \"{other}\" (model \"{model}\", the same tables) for some writes and after them for others"),
             detail: Some("A publish of the model could then deadlock with a write. Pick a name whose order against the other one is the same for every trigger, such as one ending in \"_d\" or starting with another letter.".into()),
+            again: "under such a name",
         })
         .collect()
 }
@@ -862,6 +866,7 @@ fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Ve
                     qualified.to_sql()
                 ),
                 detail: None,
+                again: "once this is fixed",
             });
         }
     }
@@ -880,6 +885,7 @@ fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Ve
                     qualified.to_sql()
                 ),
                 detail: None,
+                again: "once this is fixed",
             });
         }
     }
@@ -984,21 +990,6 @@ fn account_alerts(attachment: &str) -> i32 {
 fn regenerate(attachment: &str) -> bool {
     check_admin("regenerate");
     let att = load(attachment, false);
-    // An attachment made before attach refused these (by 0.1.0) keeps
-    // working as it did; the update says which ones to detach.
-    if let Some(row) = read_row(attachment) {
-        let mut found = refusals(&att, row.leads, row.activities);
-        found.extend(sibling_refusals(
-            attachment,
-            &att.model,
-            row.leads,
-            row.activities,
-            true,
-        ));
-        for refusal in found {
-            refusal.warn(attachment);
-        }
-    }
     // run_as runs it outside the extension script (src/owner.rs), so the
     // objects stay the attachment's, as when `attach` creates them.
     run_as(extension_owner(), || {
@@ -1009,6 +1000,36 @@ fn regenerate(attachment: &str) -> bool {
     });
     seed_accounts(&att);
     true
+}
+
+/// Run by `ALTER EXTENSION lead_score UPDATE` (the upgrade scripts) for every
+/// attachment, on Citus too: a WARNING for each thing `attach` would refuse
+/// in it now (one per pair of sibling names), which an attachment made by an
+/// older version may have. It keeps working as before. Returns how many.
+#[pg_extern(
+    name = "_report_refusals",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn report_refusals(attachment: &str) -> i32 {
+    check_admin("regenerate");
+    let att = load(attachment, false);
+    let row = existing_row(attachment);
+    let mut found = refusals(&att, row.leads, row.activities);
+    found.extend(sibling_refusals(
+        attachment,
+        &att.model,
+        row.leads,
+        row.activities,
+        true,
+    ));
+    let count = found.len();
+    for refusal in found {
+        refusal.warn(attachment);
+    }
+    i32::try_from(count).unwrap_or(i32::MAX)
 }
 
 /// Run by the upgrade scripts once every attachment is regenerated:

@@ -88,6 +88,9 @@ SELECT round(total::numeric, 3) AS total, grade FROM lead_score.current_score('l
 SELECT count(*) AS rows FROM lead_score.current_score('live', '00000000-0000-0000-0000-0000000000ff'::uuid);
 SELECT * FROM lead_score.current_score('nope', 1);
 SELECT * FROM lead_score.current_score('nope', '1');
+-- (The query current_score runs names the attachment's view; it too checks the attachment exists.)
+SELECT lead_score_internal._sql('nope', 'current_score');
+SELECT lead_score_internal._sql('nope', 'current_score_text');
 -- The leads with the highest total now, ties by key. Disqualified leads (a
 -- competitor's staff) are left out unless asked for. top_leads walks an
 -- index of each lead's highest possible total, so it reads a few leads, not all
