@@ -168,4 +168,56 @@ mod tests {
             refused.is_err_and(|e| e.to_string().starts_with("engagement.properties: at most")),
         );
     }
+
+    /// Which types are read with pinned settings (src/stable_text.rs): the
+    /// listed scalars, and through domains, arrays, ranges, multiranges and
+    /// composites the types they hold; not the others.
+    #[pg_test]
+    fn settings_dependent_types() {
+        Spi::run(
+            "CREATE SCHEMA st;
+             CREATE DOMAIN st.day AS date;
+             CREATE TYPE st.span AS RANGE (subtype = timestamptz);
+             CREATE TYPE st.pair AS (n int, d text);
+             CREATE DOMAIN st.tag AS text;",
+        )
+        .unwrap();
+        let depends = |t: &str| {
+            let oid = Spi::get_one::<pg_sys::Oid>(&format!("SELECT '{t}'::regtype::oid"))
+                .unwrap()
+                .unwrap();
+            crate::stable_text::depends_on_settings(oid)
+        };
+        for t in [
+            "date",
+            "timestamptz",
+            "interval",
+            "real",
+            "float8",
+            "bytea",
+            "money",
+            "st.day",
+            "st.day[]",
+            "money[]",
+            "tstzrange",
+            "datemultirange",
+            "st.span",
+            "st.span_multirange",
+            "st.span[]",
+            "st.pair",
+        ] {
+            assert!(depends(t), "{t} depends on settings");
+        }
+        for t in [
+            "text",
+            "st.tag[]",
+            "int4[]",
+            "numeric",
+            "boolean",
+            "uuid",
+            "int4range",
+        ] {
+            assert!(!depends(t), "{t} does not depend on settings");
+        }
+    }
 }

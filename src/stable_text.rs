@@ -2,9 +2,9 @@
 //!
 //! The string operators of a spec (`contains`, `regex`, and `eq` on text)
 //! see a value as its type's output function writes it. For dates, times,
-//! intervals, floats and bytea that text depends on session settings
+//! intervals, floats, bytea and money that text depends on session settings
 //! (`DateStyle`, `TimeZone`, `IntervalStyle`, `extra_float_digits`,
-//! `bytea_output`): a score stored by a writer with other settings than the
+//! `bytea_output`, `lc_monetary`): a score stored by a writer with other settings than the
 //! session that recomputes it would differ. So such values are written with
 //! those settings pinned to the defaults below, as postgres_fdw pins them for
 //! the values it sends: fit fields (src/row.rs) and event properties
@@ -24,13 +24,14 @@ const TIME: [(&CStr, &CStr); 3] = [
 const FLOAT: [(&CStr, &CStr); 1] = [(c"extra_float_digits", c"1")];
 /// The setting every bytea is written with: PostgreSQL's default.
 const BYTEA: [(&CStr, &CStr); 1] = [(c"bytea_output", c"hex")];
-/// All of them, for a row's values of any of those types.
-const PINNED: [(&CStr, &CStr); 5] = [TIME[0], TIME[1], TIME[2], FLOAT[0], BYTEA[0]];
+/// The setting every money value is written with: the C locale's format.
+const MONEY: [(&CStr, &CStr); 1] = [(c"lc_monetary", c"C")];
+/// All of them: for a row's values of any of those types, and for a
+/// composite, whose fields may be of any.
+const PINNED: [(&CStr, &CStr); 6] = [TIME[0], TIME[1], TIME[2], FLOAT[0], BYTEA[0], MONEY[0]];
 
-/// Built-in types whose text depends on settings, and which: dates, times,
-/// intervals and ranges of them on [`TIME`], floats on [`FLOAT`], bytea on
-/// [`BYTEA`].
-const SETTING_DEPENDENT: [(pg_sys::Oid, &[(&CStr, &CStr)]); 15] = [
+/// Built-in scalar types whose text depends on settings, and which.
+const SETTING_DEPENDENT: [(pg_sys::Oid, &[(&CStr, &CStr)]); 10] = [
     (pg_sys::DATEOID, &TIME),
     (pg_sys::TIMEOID, &TIME),
     (pg_sys::TIMETZOID, &TIME),
@@ -40,36 +41,37 @@ const SETTING_DEPENDENT: [(pg_sys::Oid, &[(&CStr, &CStr)]); 15] = [
     (pg_sys::FLOAT4OID, &FLOAT),
     (pg_sys::FLOAT8OID, &FLOAT),
     (pg_sys::BYTEAOID, &BYTEA),
-    (pg_sys::DATERANGEOID, &TIME),
-    (pg_sys::TSRANGEOID, &TIME),
-    (pg_sys::TSTZRANGEOID, &TIME),
-    (pg_sys::DATEMULTIRANGEOID, &TIME),
-    (pg_sys::TSMULTIRANGEOID, &TIME),
-    (pg_sys::TSTZMULTIRANGEOID, &TIME),
+    (pg_sys::MONEYOID, &MONEY),
 ];
 
-/// The settings a type's text (a domain's base type's, an array's
-/// elements') depends on; none for most types.
+/// The settings a type's text depends on: a listed scalar's; a domain's base
+/// type's; an array's elements'; a range's subtype's and a multirange's
+/// range's; every one for a composite. None for other types.
 fn settings_of(typid: pg_sys::Oid) -> &'static [(&'static CStr, &'static CStr)] {
-    // SAFETY: syscache lookups; getBaseType raises for an unknown type and
-    // get_element_type returns InvalidOid for a type that is no array.
-    let (base, element) = unsafe {
+    // SAFETY: syscache lookups; getBaseType raises for an unknown type, and
+    // the others return InvalidOid for a type that is no array, range or
+    // multirange.
+    let (base, element, subtype, range, typtype) = unsafe {
         let base = pg_sys::getBaseType(typid);
-        (base, pg_sys::get_element_type(base))
+        (
+            base,
+            pg_sys::get_element_type(base),
+            pg_sys::get_range_subtype(base),
+            pg_sys::get_multirange_range(base),
+            pg_sys::get_typtype(base) as u8,
+        )
     };
-    let listed = |t: pg_sys::Oid| {
-        SETTING_DEPENDENT
-            .iter()
-            .find(|(o, _)| *o == t)
-            .map(|(_, s)| *s)
-    };
-    listed(base)
-        .or_else(|| {
-            (element != pg_sys::InvalidOid)
-                .then(|| listed(element))
-                .flatten()
-        })
-        .unwrap_or(&[])
+    if let Some((_, settings)) = SETTING_DEPENDENT.iter().find(|(t, _)| *t == base) {
+        return settings;
+    }
+    match [element, subtype, range]
+        .into_iter()
+        .find(|&t| t != pg_sys::InvalidOid)
+    {
+        Some(inner) => settings_of(inner),
+        None if typtype == pg_sys::TYPTYPE_COMPOSITE => &PINNED,
+        None => &[],
+    }
 }
 
 /// Whether a type's text (a domain's base type's, an array's elements') may

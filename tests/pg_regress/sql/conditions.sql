@@ -37,13 +37,17 @@ ORDER BY 1;
 -- postgres, extra_float_digits 1): a writer with other settings (a driver
 -- that sets the client's time zone, say) stores what every other session
 -- recomputes. A timestamptz reads in UTC.
-CREATE TABLE cond.people (id bigint PRIMARY KEY, signed_up timestamptz, born date);
+-- So are values that hold them: arrays (of a domain over date, here), ranges,
+-- composites.
+CREATE DOMAIN cond.day AS date;
+CREATE TABLE cond.people (id bigint PRIMARY KEY, signed_up timestamptz, born date, renewals cond.day[]);
 CREATE TABLE cond.acts (lead_id bigint, type text, occurred_at timestamptz, due date, amount float8);
 CREATE INDEX ON cond.acts (lead_id);
 SELECT lead_score.create_model('pinned', '{
   "fit": {"rules": [
     {"name": "signed up at 03:00 UTC", "when": {"field": "signed_up", "regex": "^2026-12-04 03:00:00\\+00$"}, "points": 10},
-    {"name": "born in 1990", "when": {"field": "born", "regex": "^1990-"}, "points": 20}]},
+    {"name": "born in 1990", "when": {"field": "born", "regex": "^1990-"}, "points": 20},
+    {"name": "renews in January", "when": {"field": "renewals", "contains": "2027-01-"}, "points": 5}]},
   "engagement": {"properties": ["due", "amount"], "rules": [
     {"name": "due in January", "event": "quote", "when": {"field": "due", "regex": "^2027-01-"}, "points": 40},
     {"name": "amount, all its digits", "event": "quote", "when": {"field": "amount", "contains": "012345"}, "points": 80}]},
@@ -55,7 +59,8 @@ SET TimeZone = 'America/Los_Angeles';
 SET DateStyle = 'SQL, MDY';
 SET extra_float_digits = -3;
 SELECT '2026-12-04 03:00+00'::timestamptz::text AS signed_up_here, '2027-01-15'::date::text AS due_here, 0.123456789012345::float8::text AS amount_here;
-INSERT INTO cond.people VALUES (1, '2026-12-04 03:00+00', '1990-05-01'), (2, '2026-12-04 04:00+00', '1991-05-01');
+SELECT '{2027-01-15}'::cond.day[]::text AS renewals_here;
+INSERT INTO cond.people VALUES (1, '2026-12-04 03:00+00', '1990-05-01', '{2027-01-15}'), (2, '2026-12-04 04:00+00', '1991-05-01', '{2027-02-15}');
 INSERT INTO cond.acts VALUES (1, 'quote', now(), '2027-01-15', 0.123456789012345), (2, 'quote', now(), '2027-02-15', 0.5);
 SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
 SELECT lead_key, fit, round(engagement::numeric) AS engagement FROM lead_score.pinned_current ORDER BY 1;
