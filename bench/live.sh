@@ -6,7 +6,8 @@
 #      TPS and p50/p99 latency, attached vs plain;
 #   3. top_leads(…, 100) out of N leads, against a full sort, with its scans;
 #   4. deferred mode: the tick() that folds what 1 and 2 left pending (fresh
-#      and analyzed tables), and top_leads with those events pending.
+#      and analyzed tables), and top_leads and current_score with those
+#      events pending.
 #   bash bench/live.sh [--leads N] [--copy-rows M] [--clients C] [--seconds S] [--reps R]
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -87,6 +88,17 @@ copy_ms() { # copy_ms TABLE: time one COPY of the file into TABLE, then empty it
     psql_q -c "VACUUM lead_score_internal.bench_scores, lead_score_internal.bench_deferred_scores" >/dev/null
     echo "$ms"
 }
+one_lead_ms() { # one_lead_ms ATTACHMENT: mean ms of 50 current_score reads of spread leads, one session
+    local f="$WORK/one_lead.sql" start end
+    : >"$f"
+    for i in $(seq 1 50); do
+        echo "SELECT total FROM lead_score.current_score('$1', $(( (i * 7919) % LEADS + 1 ))::bigint);" >>"$f"
+    done
+    start=$(date +%s%N)
+    psql_q -f "$f" >/dev/null
+    end=$(date +%s%N)
+    awk -v ns=$((end - start)) 'BEGIN {printf "%.1f", ns / 1e6 / 50}'
+}
 top_ms() { # top_ms ATTACHMENT: time top_leads(ATTACHMENT, 100), the second of two runs
     psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('$1', 100)" \
         -c "SELECT * FROM lead_score.top_leads('$1', 100)" | awk '/^Time:/{t = $2} END {print t}'
@@ -103,8 +115,10 @@ for ((r = 1; r <= REPS; r++)); do
         psql_q -c "CHECKPOINT" >/dev/null
         deferred+="$(psql -X -q -c '\timing on' -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" | awk '/^Time:/{print $2}') "
         top_copy_pending_ms=$(top_ms bench_deferred)
+        one_copy_pending_ms=$(one_lead_ms bench_deferred)
         fold_copy=$(tick_s)
         top_copy_folded_ms=$(top_ms bench_deferred)
+        one_copy_folded_ms=$(one_lead_ms bench_deferred)
         psql_q -c "TRUNCATE activities_deferred" >/dev/null
         # Again on analyzed tables: the fold's plan must not depend on statistics.
         psql_q -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" \
@@ -185,6 +199,7 @@ printf 'COPY %s activities: plain %.0f ms, sync %.0f ms, deferred %.0f ms (media
 echo "  COPY sync / plain: $(ratio "$copy_attached" "$copy_plain"), deferred / plain: $(ratio "$copy_deferred" "$copy_plain")  (target <= 1.3)"
 echo "  tick() folding the $COPY_ROWS copied events (deferred): $fold_copy s; again on analyzed tables: $fold_copy_analyzed s; tick() with nothing pending: $tick_idle s"
 echo "  top_leads('bench_deferred', 100) with those $COPY_ROWS events pending: $top_copy_pending_ms ms; once folded: $top_copy_folded_ms ms"
+echo "  current_score('bench_deferred', key) with those events pending: $one_copy_pending_ms ms a read (mean of 50); once folded: $one_copy_folded_ms ms"
 echo "single-row INSERT, $CLIENTS clients: plain $tps_plain TPS (p50 $p50_plain ms, p99 $p99_plain ms)"
 echo "  sync $tps_attached TPS (p50 $p50_attached ms, p99 $p99_attached ms); deferred $tps_deferred TPS (p50 $p50_deferred ms, p99 $p99_deferred ms)"
 echo "  insert TPS sync / plain: $(ratio "$tps_attached" "$tps_plain"), deferred / plain: $(ratio "$tps_deferred" "$tps_plain")  (target >= 0.7)"
