@@ -88,14 +88,7 @@ fn with_settings<R>(settings: &[(&CStr, &CStr)], f: impl FnOnce() -> R) -> R {
     let differing: Vec<(&CStr, &CStr)> = settings
         .iter()
         .copied()
-        .filter(|(name, value)| {
-            // SAFETY: a NUL-terminated name of a built-in setting (not
-            // missing_ok: it exists); the result is read before any other
-            // GUC call can reuse its buffer.
-            let current =
-                unsafe { CStr::from_ptr(pg_sys::GetConfigOption(name.as_ptr(), false, false)) };
-            current != *value
-        })
+        .filter(|&(name, value)| !in_force(name, value))
         .collect();
     if differing.is_empty() {
         return f();
@@ -105,6 +98,27 @@ fn with_settings<R>(settings: &[(&CStr, &CStr)], f: impl FnOnce() -> R) -> R {
     // SAFETY: pops the level opened above, restoring the saved settings.
     unsafe { pg_sys::AtEOXact_GUC(true, level) };
     out
+}
+
+/// Whether the session's `name` already writes what `value` would. By its
+/// text, except the time zone: a zone whose offset from UTC is always 0
+/// (`Etc/UTC`, `UCT`, a server's default in many containers) writes every
+/// timestamp as `UTC` does in the ISO style pinned with it (`+00`).
+fn in_force(name: &CStr, value: &CStr) -> bool {
+    if name == TIME[2].0 {
+        let mut offset: std::ffi::c_long = 0;
+        // SAFETY: session_timezone is the session's zone, set before any
+        // query runs; pg_get_timezone_offset only reads it and writes the
+        // offset when it is fixed.
+        let fixed =
+            unsafe { pg_sys::pg_get_timezone_offset(pg_sys::session_timezone, &mut offset) };
+        return fixed && offset == 0;
+    }
+    // SAFETY: a NUL-terminated name of a built-in setting (not missing_ok:
+    // it exists); the result is read before any other GUC call can reuse
+    // its buffer.
+    let current = unsafe { CStr::from_ptr(pg_sys::GetConfigOption(name.as_ptr(), false, false)) };
+    current == value
 }
 
 /// Runs `f` with every setting of [`PINNED`] in force (see [`with_settings`]):

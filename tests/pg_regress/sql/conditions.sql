@@ -71,6 +71,14 @@ RESET DateStyle;
 RESET extra_float_digits;
 SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('pinned');
+-- A zone that is UTC under another name writes the same text, so it is left
+-- as it is; any other zone, a fixed offset too, is pinned to UTC.
+SET TimeZone = 'Etc/UTC';
+SELECT lead_score_internal._stable_text('2026-12-04 03:00+00'::timestamptz) AS in_etc_utc;
+SET TimeZone = 'Etc/GMT+5';
+SELECT lead_score_internal._stable_text('2026-12-04 03:00+00'::timestamptz) AS in_gmt_minus_5,
+       '2026-12-04 03:00+00'::timestamptz::text AS its_own_text;
+RESET TimeZone;
 DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
