@@ -174,6 +174,7 @@ top_folded_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_lead
 # The fold leaves dead rows in the pending table until (auto)vacuum; then:
 psql_q -c "VACUUM lead_score_internal.bench_deferred_pending" >/dev/null
 top_vacuumed_ms=$(psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('bench_deferred', 100)" | awk '/^Time:/{print $2}')
+one_vacuumed_ms=$(one_lead_ms bench_deferred)
 top_deferred_plan=$(psql -X -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
     -c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_level = notice" \
     -c "SET client_min_messages = notice" -c "SELECT count(*) FROM lead_score.top_leads('bench_deferred', 100)" 2>&1 \
@@ -207,6 +208,7 @@ echo "  runs (tps p50 p99): plain $r1_plain | $r2_plain; sync $r1_sync | $r2_syn
 echo "  tick() folding the events pending after each deferred run: $fold_first s, then $fold_pgbench s ($pending_events events on $pending_leads leads)"
 echo "top_leads('bench', 100) of $LEADS leads (sync): $top_sync_ms ms; a full sort of the current view: $full_sort_ms ms; its scans:"
 echo "$top_sync_plan"
+echo "current_score('bench_deferred', key) with nothing pending, once vacuumed: $one_vacuumed_ms ms a read (mean of 50)"
 echo "top_leads('bench_deferred', 100): $top_pending_ms ms with $pending_events events pending, $top_folded_ms ms after tick(), $top_vacuumed_ms ms once vacuumed; its scans:"
 echo "$top_deferred_plan"
 echo "check_consistency mismatches after the run: sync $consistency, deferred $consistency_deferred"
