@@ -1542,6 +1542,13 @@ CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
 COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming or dropping a column an attachment reads, and putting an attached table in an inheritance hierarchy.';
 
+-- top_leads bounds what a lead's pending events can add by the bound of their
+-- own merged state (caps, repeats, conditions and decay counted), not by the
+-- points of every rule of each event's type.
+DROP FUNCTION lead_score_internal._event_bounds(bigint, integer);
+CREATE FUNCTION lead_score_internal."_live_bound"("state" bytea, "at" timestamp with time zone) RETURNS double precision
+STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_bound_wrapper';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

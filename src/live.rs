@@ -252,11 +252,31 @@ fn live_rebase(state: &[u8], landmark: pgrx::datum::TimestampWithTimeZone) -> Ve
     buf
 }
 
+/// `_live_bound(state, at)`: the highest engagement a live state can score
+/// when read at `at` or later (`lead_score_core::live::upper_bound`). Of a
+/// state holding a lead's pending events alone, it bounds what they add to
+/// the lead's stored bound: `top_leads` ranks only leads it lets reach the
+/// floor.
+#[pg_extern(
+    name = "_live_bound",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
+fn live_bound(state: &[u8], at: pgrx::datum::TimestampWithTimeZone) -> f64 {
+    let compiled = model_of(state);
+    lead_score_core::live::upper_bound(&compiled.model, state, i64::from(at)).or_raise()
+}
+
 /// `_event_bounds(model_id, version)`: for each event type a rule of the model
 /// version matches, the most one such event can add to a lead's total
 /// (`lead_score_core::live::event_bound`). `top_leads` bounds a lead with
-/// pending events by its stored bound plus these.
+/// pending events by its stored bound plus these on 0.1.0's catalog, before
+/// `ALTER EXTENSION lead_score UPDATE`; 0.2.0 drops the function and uses
+/// `_live_bound`, but keeps the symbol, so 0.1.0's install script still loads.
 #[pg_extern(
+    sql = false,
     name = "_event_bounds",
     schema = "lead_score_internal",
     stable,

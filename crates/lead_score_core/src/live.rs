@@ -362,6 +362,15 @@ pub const BOUND_VALID_BEFORE_US: i64 = 3_600_000_000;
 /// inactivity penalty (a new event would lift it). Every step of
 /// `EngagementModel::finalize` is monotone in the rules'
 /// points, so the result bounds every later read. `top_leads` ranks by it.
+///
+/// It also bounds what events add: the bound of a state holding only some
+/// events, taken at `from`, is at least what adding them to any other state
+/// adds to that state's read at `from` or later. A rule's value grows by at
+/// most theirs (sums add; a `once` rule keeps the newer of two values; a
+/// window counts the events of both), and every cap is `min(cap, x)` of a
+/// sum of non-negative values, which grows by at most what is added, and by
+/// at most the cap. `top_leads` bounds a lead with pending events this way
+/// (`_live_bound`).
 pub fn upper_bound(model: &Model, buf: &[u8], from: i64) -> Result<f64> {
     let mut bounded = buf.to_vec();
     for (i, rule) in model.engagement.rules.iter().enumerate() {
@@ -380,7 +389,9 @@ pub fn upper_bound(model: &Model, buf: &[u8], from: i64) -> Result<f64> {
 }
 
 /// The most one event of `event_type` can add to [`upper_bound`]: the points
-/// of every positive rule for that type, whatever its conditions.
+/// of every positive rule for that type, whatever its conditions. Looser than
+/// the bound of the events' own state (above); `top_leads` uses it only on
+/// 0.1.0's catalog, which has no `_live_bound`.
 pub fn event_bound(model: &Model, event_type: &str) -> f64 {
     model
         .engagement

@@ -364,3 +364,22 @@ fn time_crossings_on_the_0_1_catalog() {
         );
     }
 }
+
+/// top_leads bounds what a lead's pending events can add with `_live_bound`,
+/// which 0.2.0 added: on 0.1.0's catalog (before ALTER EXTENSION UPDATE) it
+/// sums the per-type bounds of `_event_bounds`, as 0.1.0 did.
+#[test]
+fn top_leads_on_the_0_1_catalog() {
+    let mut a = sync_uuid();
+    let sql = a.query(Query::TopLeads);
+    assert!(
+        sql.contains("_live_bound(") && !sql.contains("_event_bounds("),
+        "{sql}"
+    );
+    a.catalog_0_1 = true;
+    let sql = a.query(Query::TopLeads);
+    assert!(
+        !sql.contains("_live_bound(") && sql.contains("_event_bounds("),
+        "{sql}"
+    );
+}

@@ -86,6 +86,22 @@ INSERT INTO tl.events SELECT 1 + (i * 7) % 3000, 'webinar', '2026-06-04 11:00+00
 INSERT INTO tl.events SELECT i, 'bounce', '2026-06-04 11:50+00' FROM generate_series(1, 3000, 11) i;
 SELECT count(*) > 0 AS pending FROM lead_score_internal.tl_pending;
 SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+-- A demo request each for 1,000 leads: more leads than a round ranks first
+-- by bound or by what their events can add, so most come in only because
+-- their bound plus what their events can add reaches the floor.
+INSERT INTO tl.events SELECT 1 + (i * 3) % 3000, 'demo_request', '2026-06-04 11:55+00' FROM generate_series(1, 1000) i;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+-- Forty events each for 150 leads: their pending events lift them above every
+-- stored bound, so the best leads are not at the top of the index. What each
+-- lead's events can add is bounded by their own state (caps, repeats, decay),
+-- and the leads they can lift most are ranked first.
+INSERT INTO tl.events
+SELECT 2000 + i % 150, t, '2026-06-04 11:00+00'::timestamptz + (i % 50) * interval '1 minute'
+FROM generate_series(1, 1500) i, unnest(ARRAY['demo_request', 'webinar', 'download', 'page_view']) t;
+SELECT count(*) FILTER (WHERE t.lead_key::bigint BETWEEN 2000 AND 2149) AS lifted,
+       min(t.total) > (SELECT max(s.bound) FROM lead_score_internal.tl_scores s) AS above_every_bound
+FROM lead_score.top_leads('tl', 20) t;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
 -- Deleted demo requests leave recompute markers: those leads can have any
 -- score, so they are ranked wherever their bound stands, the leads at the top
 -- of the index among them.

@@ -3442,88 +3442,125 @@ WHERE s.k IS NULL OR e.k IS NULL
     /// (NULL once it has no more): when that is below the n-th total, no lead
     /// left out can enter (see `lead_score_core::live::upper_bound`).
     ///
-    /// It ranks the first $3 leads of the index exactly, their pending events
-    /// merged (found in the one read of the pending table that also sums what
-    /// every lead's events can add); their n-th total is a floor the answer's
-    /// n-th total cannot be below. Each pending event can add at most
-    /// `_event_bounds` of its type to its lead's stored bound, so of the other
-    /// leads only those whose bound plus that reaches the floor have their
-    /// events merged and are ranked. A manual adjustment can raise a lead past
-    /// its bound, so each lead raised by one whose bound plus those points
-    /// reaches the floor is ranked too. Each ranked lead is read by key, so the
-    /// work grows with $3, the pending events and the adjusted leads, not with
-    /// all leads.
+    /// One read of the pending table bounds what each lead's events can add:
+    /// the bound of their merged state alone, at the read's time (caps and
+    /// repeats as they count, conditions matched, decayed; see
+    /// `lead_score_core::live::upper_bound`). The first $3
+    /// leads of the index and the $3 leads whose events can add the most are
+    /// ranked exactly, their pending events merged; their n-th total is a
+    /// floor the answer's n-th total cannot be below. (With many events
+    /// pending, the best leads are often those the events lift above every
+    /// stored bound; the index alone would give a floor far below the answer's,
+    /// and rank most leads with pending events.) Of the other leads with
+    /// pending events, only those whose bound plus what their events can add
+    /// reaches the floor are ranked. The highest bound in the index, plus the
+    /// largest adjustment, rules out first, without a lookup, every lead whose
+    /// events cannot add enough. A manual adjustment can raise a lead past its
+    /// bound, so each lead raised by one whose bound plus those points reaches
+    /// the floor is ranked too. Each ranked lead is read by key, so the work
+    /// grows with $3, the pending events and the adjusted leads, not with all
+    /// leads.
     ///
     /// A lead with a recompute marker ([`Self::marks`]) can have any score:
     /// its marker adds no bound (infinity), so it is always ranked, recomputed
     /// from the activity table.
     fn top_leads_query(&self) -> String {
-        // Per event, from the types' bounds read once (two arrays): no join, so
-        // the pending rows are never sorted by type.
-        let bound_of = "coalesce(((SELECT e.bounds FROM eb e))[pg_catalog.array_position((SELECT e.types FROM eb e), p.event_type)], 0)";
-        let props = pending_props(self.properties.len(), |i| format!("p.p{i}"));
-        let (event_bound, ps_rc, ps_m, merged_state, top_rs, top_state) = if self.marks() {
-            let recomputed = |from: &str, alias: &str| {
-                format!(
-                    " LEFT JOIN (SELECT t.k, t.st FROM {}) {alias} ON {alias}.k = ",
-                    self.read_states_rows(from)
-                )
-            };
+        let batch = format!(
+            "lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{})",
+            pending_props(self.properties.len(), |i| format!("p.p{i}"))
+        );
+        let rc = if self.marks() {
+            ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc"
+        } else {
+            ""
+        };
+        // What a lead's pending events can add to its stored bound: the bound
+        // of their merged state alone (lead_score_core::live::upper_bound), or
+        // with a marker among them, anything. 0.1.0's catalog has no
+        // `_live_bound`: there, the points of every positive rule of each
+        // event's type (lead_score_core::live::event_bound), read once as two
+        // arrays (`eb`), so the pending rows are never joined or sorted by type.
+        let (eb, bound) = if self.catalog_0_1 {
             (
-                format!("CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE {bound_of} END"),
-                ", pg_catalog.bool_or(p.occurred_at IS NULL) AS rc",
-                format!(
-                    "{}ps.lead_key",
-                    recomputed("ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)", "rs")
-                ),
-                "CASE WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END"
-                    .to_string(),
-                format!(
-                    "{}i.lead_key",
-                    recomputed(
-                        "ARRAY(SELECT q.lead_key FROM pb q WHERE q.rc AND q.lead_key IN (SELECT t.lead_key FROM top t) ORDER BY q.lead_key)",
-                        "rt"
-                    )
-                ),
-                "CASE WHEN pb.lead_key IS NULL THEN s.state WHEN pb.rc THEN rt.st ELSE lead_score_internal._live_merge(s.state, pb.st) END",
+                "
+-- The most an event of each type can add (0.1.0's catalog).
+eb AS MATERIALIZED (
+    SELECT pg_catalog.array_agg(e.event_type) AS types, pg_catalog.array_agg(e.bound) AS bounds
+    FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e),",
+                "pg_catalog.sum(coalesce(((SELECT e.bounds FROM eb e))[pg_catalog.array_position((SELECT e.types FROM eb e), p.event_type)], 0))".to_string(),
             )
         } else {
             (
-                bound_of.to_string(),
                 "",
-                String::new(),
-                "lead_score_internal._live_merge(s.state, ps.st)".to_string(),
-                String::new(),
-                "CASE WHEN pb.lead_key IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, pb.st) END",
+                format!("lead_score_internal._live_bound({batch}, lead_score.scoring_time())"),
             )
         };
+        let extra = if self.marks() {
+            format!("CASE WHEN pg_catalog.bool_or(p.occurred_at IS NULL) THEN 'Infinity'::pg_catalog.float8 ELSE {bound} END")
+        } else {
+            bound
+        };
+        // The pending events of the leads `keys` selects, merged per lead (and
+        // whether they include a recompute marker). The test is not a
+        // top-level condition (IS TRUE), so it stays a hashed lookup per row
+        // rather than a join that may sort the whole pending table.
+        let states = |keys: &str| {
+            format!(
+                "SELECT p.lead_key, {batch} AS st{rc}
+    FROM {pending} p CROSS JOIN m
+    WHERE (p.lead_key IN ({keys})) IS TRUE
+    GROUP BY p.lead_key",
+                pending = self.pending(),
+            )
+        };
+        // A ranked lead's state (over its score row `s`) and what it needs
+        // joined: `pending`'s row of the lead keyed `key`, if any, merged, or
+        // where it has a marker, the lead recomputed (`recomputed`'s row).
+        let state = |pending: &str, key: &str, recomputed: &str| {
+            if self.marks() {
+                (
+                    format!(
+                        " LEFT JOIN (SELECT t.k, t.st FROM {}) {recomputed} ON {recomputed}.k = {key}",
+                        self.read_states_rows(&format!(
+                            "ARRAY(SELECT q.lead_key FROM {pending} q WHERE q.rc ORDER BY q.lead_key)"
+                        ))
+                    ),
+                    format!("CASE WHEN {pending}.lead_key IS NULL THEN s.state WHEN {pending}.rc THEN {recomputed}.st ELSE lead_score_internal._live_merge(s.state, {pending}.st) END"),
+                )
+            } else {
+                (
+                    String::new(),
+                    format!("CASE WHEN {pending}.lead_key IS NULL THEN s.state ELSE lead_score_internal._live_merge(s.state, {pending}.st) END"),
+                )
+            }
+        };
+        let (top_rs, top_state) = state("tp", "i.lead_key", "rt");
+        let (ps_rs, ps_state) = state("ps", "ps.lead_key", "rs");
+        let slack = "f.t - 1e-9 * (1 + abs(f.t))";
         format!(
             "WITH m AS MATERIALIZED (
     SELECT mo.id, mo.current_version AS version, a.landmark FROM lead_score.attachments a
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = {name}),
 -- Each lead's manual adjustments now: a lead they raise can pass its bound.
-adj AS MATERIALIZED ({adj}),
--- The most an event of each type can add: the points of every positive rule
--- for it (lead_score_core::live::event_bound).
-eb AS MATERIALIZED (
-    SELECT pg_catalog.array_agg(e.event_type) AS types, pg_catalog.array_agg(e.bound) AS bounds
-    FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e),
+adj AS MATERIALIZED ({adj}),{eb}
 idx AS MATERIALIZED (
     SELECT s.lead_key, s.bound FROM {scores} s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
-top AS MATERIALIZED (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3),
--- One read of the pending table: what each lead's events can add, and the
--- first leads' events merged.
+-- One read of the pending table: what each lead's events can add.
 pb AS MATERIALIZED (
-    SELECT p.lead_key, pg_catalog.sum({event_bound}) AS extra,
-           lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props})
-               FILTER (WHERE p.lead_key IN (SELECT t.lead_key FROM top t)) AS st{ps_rc}
-    FROM {pending} p CROSS JOIN m
-    GROUP BY p.lead_key),
+    SELECT p.lead_key, {extra} AS extra
+    FROM {pending} p CROSS JOIN m GROUP BY p.lead_key),
+-- Ranked first: the first leads of the index, and the leads whose events can
+-- add the most.
+top AS MATERIALIZED (
+    SELECT i.lead_key FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
+    UNION
+    SELECT q.lead_key FROM (SELECT pb.lead_key FROM pb ORDER BY pb.extra DESC LIMIT $3) q),
+tp AS MATERIALIZED ({top_pending}),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM top i
-    LEFT JOIN pb ON pb.lead_key = i.lead_key{top_rs}
+    LEFT JOIN tp ON tp.lead_key = i.lead_key{top_rs}
     LEFT JOIN adj ON adj.lead_key = {ikey}
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     {stored_score}
@@ -3531,13 +3568,26 @@ stored AS MATERIALIZED (
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
+-- The most a lead's stored bound and adjustment can be.
+most AS (
+    SELECT coalesce((SELECT pg_catalog.max(i.bound) FROM idx i), '-Infinity'::pg_catalog.float8)
+           + coalesce((SELECT pg_catalog.max(adj.points) FROM adj WHERE adj.points > 0), 0::pg_catalog.float8) AS b),
+-- The other leads with pending events that can reach the floor. Those whose
+-- events cannot add enough even to the highest bound are left out before any
+-- lookup (OFFSET 0).
 pc AS (
-    SELECT pb.lead_key FROM pb JOIN {scores} s ON s.lead_key = pb.lead_key CROSS JOIN floor f
-    LEFT JOIN adj ON adj.lead_key = {skey}
+    SELECT q.lead_key FROM (
+        SELECT pb.lead_key, pb.extra FROM pb CROSS JOIN floor f CROSS JOIN most b
+        WHERE b.b + pb.extra >= {slack}
+          AND pb.lead_key NOT IN (SELECT t.lead_key FROM top t)
+        OFFSET 0) q
+    CROSS JOIN LATERAL (SELECT s.bound, s.disqualified_by FROM {scores} s
+                        WHERE s.lead_key = q.lead_key OFFSET 0) s
+    CROSS JOIN floor f
+    LEFT JOIN adj ON adj.lead_key = {qkey}
     WHERE ($2 OR s.disqualified_by IS NULL)
-      AND pb.lead_key NOT IN (SELECT t.lead_key FROM top t)
-      AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
-          >= f.t - 1e-9 * (1 + abs(f.t))),
+      AND s.bound + q.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
+          >= {slack}),
 -- Leads outside those ranked, with no pending events, that adjustments can
 -- raise to the floor: ranked too.
 ac AS (
@@ -3546,7 +3596,7 @@ ac AS (
                         WHERE s.lead_key = {adj_key} OFFSET 0) s
     CROSS JOIN floor f
     WHERE adj.points > 0 AND ($2 OR s.disqualified_by IS NULL)
-      AND s.bound + adj.points >= f.t - 1e-9 * (1 + abs(f.t))
+      AND s.bound + adj.points >= {slack}
       AND NOT EXISTS (SELECT 1 FROM pb WHERE pb.lead_key = s.lead_key)
       AND NOT EXISTS (SELECT 1 FROM top t WHERE t.lead_key = s.lead_key)),
 raised AS (
@@ -3554,14 +3604,10 @@ raised AS (
     FROM ac
     {raised_score}
     WHERE $2 OR NOT x.disqualified),
-ps AS (
-    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at{props}) AS st{ps_rc}
-    FROM {pending} p CROSS JOIN m
-    WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
-    GROUP BY p.lead_key),
+ps AS MATERIALIZED ({pc_pending}),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
-    FROM ps{ps_m}
+    FROM ps{ps_rs}
     LEFT JOIN adj ON adj.lead_key = {pskey}
     {merged_score}
     WHERE $2 OR NOT x.disqualified),
@@ -3574,19 +3620,21 @@ SELECT ARRAY(SELECT ROW({key}, r.total, r.fit, r.engagement, r.grade, r.label, r
             name = literal(&self.name),
             pending = self.pending(),
             scores = self.scores(),
+            top_pending = states("SELECT t.lead_key FROM top t"),
+            pc_pending = states("SELECT pc.lead_key FROM pc"),
             key = text_of("r.lead_key", self.lead_key.text),
             top_lead = ours("top_lead"),
             adj = self.adjustments_now(),
-            stored_score = self.score_by_key("i.lead_key", top_state, "coalesce(adj.points, 0::pg_catalog.float8)"),
+            stored_score = self.score_by_key("i.lead_key", &top_state, "coalesce(adj.points, 0::pg_catalog.float8)"),
             merged_score = self.score_by_key(
                 "ps.lead_key",
-                &merged_state,
+                &ps_state,
                 "coalesce(adj.points, 0::pg_catalog.float8)"
             ),
             raised_score = self.score_by_key("ac.lead_key", "s.state", "ac.points"),
             adj_key = self.key_of_text("adj.lead_key"),
             ikey = text_of("i.lead_key", self.lead_key.text),
-            skey = text_of("s.lead_key", self.lead_key.text),
+            qkey = text_of("q.lead_key", self.lead_key.text),
             pskey = text_of("ps.lead_key", self.lead_key.text),
         )
     }

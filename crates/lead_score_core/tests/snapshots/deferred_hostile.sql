@@ -847,42 +847,55 @@ WITH m AS MATERIALIZED (
     JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = 'evil'),
 -- Each lead's manual adjustments now: a lead they raise can pass its bound.
 adj AS MATERIALIZED (SELECT j.lead_key, lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()) AS points FROM lead_score_internal._adjustment_sums j WHERE j.attachment = 'evil'),
--- The most an event of each type can add: the points of every positive rule
--- for it (lead_score_core::live::event_bound).
-eb AS MATERIALIZED (
-    SELECT pg_catalog.array_agg(e.event_type) AS types, pg_catalog.array_agg(e.bound) AS bounds
-    FROM m CROSS JOIN LATERAL lead_score_internal._event_bounds(m.id, m.version) e),
 idx AS MATERIALIZED (
     SELECT s.lead_key, s.bound FROM "lead_score_internal"."evil_scores" s WHERE $2 OR s.disqualified_by IS NULL
     ORDER BY s.bound DESC LIMIT $3 + 1),
-top AS MATERIALIZED (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3),
--- One read of the pending table: what each lead's events can add, and the
--- first leads' events merged.
+-- One read of the pending table: what each lead's events can add.
 pb AS MATERIALIZED (
-    SELECT p.lead_key, pg_catalog.sum(CASE WHEN p.occurred_at IS NULL THEN 'Infinity'::pg_catalog.float8 ELSE coalesce(((SELECT e.bounds FROM eb e))[pg_catalog.array_position((SELECT e.types FROM eb e), p.event_type)], 0) END) AS extra,
-           lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3)
-               FILTER (WHERE p.lead_key IN (SELECT t.lead_key FROM top t)) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
+    SELECT p.lead_key, CASE WHEN pg_catalog.bool_or(p.occurred_at IS NULL) THEN 'Infinity'::pg_catalog.float8 ELSE lead_score_internal._live_bound(lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3), lead_score.scoring_time()) END AS extra
+    FROM "lead_score_internal"."evil_pending" p CROSS JOIN m GROUP BY p.lead_key),
+-- Ranked first: the first leads of the index, and the leads whose events can
+-- add the most.
+top AS MATERIALIZED (
+    SELECT i.lead_key FROM (SELECT idx.lead_key FROM idx ORDER BY idx.bound DESC LIMIT $3) i
+    UNION
+    SELECT q.lead_key FROM (SELECT pb.lead_key FROM pb ORDER BY pb.extra DESC LIMIT $3) q),
+tp AS MATERIALIZED (SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
     FROM "lead_score_internal"."evil_pending" p CROSS JOIN m
+    WHERE (p.lead_key IN (SELECT t.lead_key FROM top t)) IS TRUE
     GROUP BY p.lead_key),
 stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM top i
-    LEFT JOIN pb ON pb.lead_key = i.lead_key LEFT JOIN (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM pb q WHERE q.rc AND q.lead_key IN (SELECT t.lead_key FROM top t) ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('evil', ARRAY(SELECT q.lead_key FROM pb q WHERE q.rc AND q.lead_key IN (SELECT t.lead_key FROM top t) ORDER BY q.lead_key)))) AS t(k, st)) rt ON rt.k = i.lead_key
+    LEFT JOIN tp ON tp.lead_key = i.lead_key LEFT JOIN (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM tp q WHERE q.rc ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('evil', ARRAY(SELECT q.lead_key FROM tp q WHERE q.rc ORDER BY q.lead_key)))) AS t(k, st)) rt ON rt.k = i.lead_key
     LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', i.lead_key)
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."evil_scores" s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN pb.lead_key IS NULL THEN s.state WHEN pb.rc THEN rt.st ELSE lead_score_internal._live_merge(s.state, pb.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN tp.lead_key IS NULL THEN s.state WHEN tp.rc THEN rt.st ELSE lead_score_internal._live_merge(s.state, tp.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 floor AS (
     SELECT coalesce((SELECT st.total FROM stored st ORDER BY st.total DESC OFFSET $1 - 1 LIMIT 1),
                     '-Infinity'::pg_catalog.float8) AS t),
+-- The most a lead's stored bound and adjustment can be.
+most AS (
+    SELECT coalesce((SELECT pg_catalog.max(i.bound) FROM idx i), '-Infinity'::pg_catalog.float8)
+           + coalesce((SELECT pg_catalog.max(adj.points) FROM adj WHERE adj.points > 0), 0::pg_catalog.float8) AS b),
+-- The other leads with pending events that can reach the floor. Those whose
+-- events cannot add enough even to the highest bound are left out before any
+-- lookup (OFFSET 0).
 pc AS (
-    SELECT pb.lead_key FROM pb JOIN "lead_score_internal"."evil_scores" s ON s.lead_key = pb.lead_key CROSS JOIN floor f
-    LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', s.lead_key)
+    SELECT q.lead_key FROM (
+        SELECT pb.lead_key, pb.extra FROM pb CROSS JOIN floor f CROSS JOIN most b
+        WHERE b.b + pb.extra >= f.t - 1e-9 * (1 + abs(f.t))
+          AND pb.lead_key NOT IN (SELECT t.lead_key FROM top t)
+        OFFSET 0) q
+    CROSS JOIN LATERAL (SELECT s.bound, s.disqualified_by FROM "lead_score_internal"."evil_scores" s
+                        WHERE s.lead_key = q.lead_key OFFSET 0) s
+    CROSS JOIN floor f
+    LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', q.lead_key)
     WHERE ($2 OR s.disqualified_by IS NULL)
-      AND pb.lead_key NOT IN (SELECT t.lead_key FROM top t)
-      AND s.bound + pb.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
+      AND s.bound + q.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
 -- Leads outside those ranked, with no pending events, that adjustments can
 -- raise to the floor: ranked too.
@@ -902,10 +915,9 @@ raised AS (
                         WHERE s.lead_key = ac.lead_key OFFSET 0) s
     CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + ac.points, s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
-ps AS (
-    SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
+ps AS MATERIALIZED (SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.version, m.landmark, p.event_type, p.occurred_at, p.p1, p.p2, p.p3) AS st, pg_catalog.bool_or(p.occurred_at IS NULL) AS rc
     FROM "lead_score_internal"."evil_pending" p CROSS JOIN m
-    WHERE p.lead_key IN (SELECT pc.lead_key FROM pc)
+    WHERE (p.lead_key IN (SELECT pc.lead_key FROM pc)) IS TRUE
     GROUP BY p.lead_key),
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -913,7 +925,7 @@ merged AS (
     LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', ps.lead_key)
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."evil_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
-    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
+    CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN ps.lead_key IS NULL THEN s.state WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
     WHERE $2 OR NOT x.disqualified),
 ranked AS (
     SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
