@@ -103,6 +103,13 @@ top_ms() { # top_ms ATTACHMENT: time top_leads(ATTACHMENT, 100), the second of t
     psql -X -q -c '\timing on' -c "SELECT * FROM lead_score.top_leads('$1', 100)" \
         -c "SELECT * FROM lead_score.top_leads('$1', 100)" | awk '/^Time:/{t = $2} END {print t}'
 }
+same_as_sort() { # same_as_sort ATTACHMENT: whether top_leads(ATTACHMENT, 100) gives a full sort's leads, in order
+    psql_q -tAc "SELECT (SELECT array_agg(t.lead_key ORDER BY t.o) FROM lead_score.top_leads('$1', 100)
+                             WITH ORDINALITY AS t(lead_key, total, fit, engagement, grade, label, quadrant, mql, disqualified, o))
+                      = (SELECT array_agg(c.lead_key::text ORDER BY c.total DESC, c.lead_key)
+                         FROM (SELECT lead_key, total FROM lead_score.$1_current WHERE NOT disqualified
+                               ORDER BY total DESC, lead_key LIMIT 100) c)"
+}
 tick_s() { # tick_s: time one tick(), which folds the deferred attachment's pending events
     psql -X -q -c '\timing on' -c "SELECT lead_score.tick()" | awk '/^Time:/{printf "%.1f", $2 / 1000}'
 }
@@ -115,6 +122,7 @@ for ((r = 1; r <= REPS; r++)); do
         psql_q -c "CHECKPOINT" >/dev/null
         deferred+="$(psql -X -q -c '\timing on' -c "COPY activities_deferred (lead_id, type, occurred_at, url) FROM '$WORK/activities.tsv'" | awk '/^Time:/{print $2}') "
         top_copy_pending_ms=$(top_ms bench_deferred)
+        top_copy_pending_same=$(same_as_sort bench_deferred)
         one_copy_pending_ms=$(one_lead_ms bench_deferred)
         fold_copy=$(tick_s)
         top_copy_folded_ms=$(top_ms bench_deferred)
@@ -199,7 +207,7 @@ printf 'COPY %s activities: plain %.0f ms, sync %.0f ms, deferred %.0f ms (media
     "$COPY_ROWS" "$copy_plain" "$copy_attached" "$copy_deferred" "$plain" "$attached" "$deferred"
 echo "  COPY sync / plain: $(ratio "$copy_attached" "$copy_plain"), deferred / plain: $(ratio "$copy_deferred" "$copy_plain")  (target <= 1.3)"
 echo "  tick() folding the $COPY_ROWS copied events (deferred): $fold_copy s; again on analyzed tables: $fold_copy_analyzed s; tick() with nothing pending: $tick_idle s"
-echo "  top_leads('bench_deferred', 100) with those $COPY_ROWS events pending: $top_copy_pending_ms ms; once folded: $top_copy_folded_ms ms"
+echo "  top_leads('bench_deferred', 100) with those $COPY_ROWS events pending: $top_copy_pending_ms ms (the full sort's 100 leads: $top_copy_pending_same); once folded: $top_copy_folded_ms ms"
 echo "  current_score('bench_deferred', key) with those events pending: $one_copy_pending_ms ms a read (mean of 50); once folded: $one_copy_folded_ms ms"
 echo "single-row INSERT, $CLIENTS clients: plain $tps_plain TPS (p50 $p50_plain ms, p99 $p99_plain ms)"
 echo "  sync $tps_attached TPS (p50 $p50_attached ms, p99 $p99_attached ms); deferred $tps_deferred TPS (p50 $p50_deferred ms, p99 $p99_deferred ms)"
