@@ -9,6 +9,9 @@
 //! those settings pinned to the defaults below, as postgres_fdw pins them for
 //! the values it sends: fit fields (src/row.rs) and event properties
 //! (`lead_score_internal._stable_text`, which sqlgen's `TextOf::Stable` calls).
+//! A `timestamptz` in a session outside UTC is the exception: it is written as
+//! the `timestamp` of the same instant with UTC's offset, which is the same
+//! text, because setting `TimeZone` costs more than the output itself.
 
 use pgrx::prelude::*;
 use std::ffi::CStr;
@@ -133,11 +136,31 @@ pub(crate) fn pinned<R>(f: impl FnOnce() -> R) -> R {
 /// # Safety
 /// `value` must be a non-null datum of type `typid`.
 pub(crate) unsafe fn output_pinned(typid: pg_sys::Oid, value: pg_sys::Datum) -> String {
+    // SAFETY: a syscache lookup, which raises for an unknown type.
+    let base = unsafe { pg_sys::getBaseType(typid) };
+    if base == pg_sys::TIMESTAMPTZOID && !in_force(TIME[2].0, TIME[2].1) {
+        // A session outside UTC: the timestamp of the same microseconds, whose
+        // text depends on no time zone, with UTC's offset (setting TimeZone
+        // for each value costs more than the output itself).
+        // SAFETY: a timestamptz datum is a timestamp datum of the same instant
+        // in UTC (both are int64 microseconds since 2000-01-01 00:00 UTC).
+        let text = unsafe { output(pg_sys::TIMESTAMPOID, value, &TIME[..2]) };
+        return lead_score_core::condition::utc_timestamptz_text(&text);
+    }
+    // SAFETY: the caller's guarantee.
+    unsafe { output(typid, value, settings_of(typid)) }
+}
+
+/// A value's text as its output function writes it with `settings` in force.
+///
+/// # Safety
+/// `value` must be a non-null datum of type `typid`.
+unsafe fn output(typid: pg_sys::Oid, value: pg_sys::Datum, settings: &[(&CStr, &CStr)]) -> String {
     let mut func = pg_sys::InvalidOid;
     let mut is_varlena = false;
     // SAFETY: a syscache lookup, which raises for an unknown type.
     unsafe { pg_sys::getTypeOutputInfo(typid, &mut func, &mut is_varlena) };
-    with_settings(settings_of(typid), || {
+    with_settings(settings, || {
         // SAFETY: `func` is the output function of `typid`, and `value` a
         // non-null datum of it (the caller's guarantee); it returns a
         // palloc'd NUL-terminated string.

@@ -100,6 +100,23 @@ pub fn pg_real_text(r: f32) -> String {
     }
 }
 
+/// A `timestamptz` as PostgreSQL writes it in UTC with the ISO date style,
+/// from the ISO text of the `timestamp` of the same instant: the UTC offset
+/// `+00` follows the time, before the era of a BC date (`0044-03-15
+/// 12:00:00+00 BC`); `infinity` and `-infinity` have none. A `timestamp` and a
+/// `timestamptz` hold the same microseconds, and only the latter's text
+/// depends on the session's time zone, so this gives UTC's text without
+/// setting `TimeZone` (src/stable_text.rs).
+pub fn utc_timestamptz_text(timestamp_text: &str) -> String {
+    if timestamp_text.ends_with("infinity") {
+        return timestamp_text.to_string();
+    }
+    match timestamp_text.strip_suffix(" BC") {
+        Some(ad) => format!("{ad}+00 BC"),
+        None => format!("{timestamp_text}+00"),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Literal {
     Text { text: String, number: Option<f64> },
@@ -371,6 +388,23 @@ fn parse_op(obj: &mut Obj, name: &str, path: &str) -> Result<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamptz_text_in_utc() {
+        for (ts, want) in [
+            ("2026-12-04 03:00:00", "2026-12-04 03:00:00+00"),
+            ("2026-12-04 03:00:00.5", "2026-12-04 03:00:00.5+00"),
+            ("0044-03-15 12:00:00 BC", "0044-03-15 12:00:00+00 BC"),
+            (
+                "294276-12-31 23:59:59.999999",
+                "294276-12-31 23:59:59.999999+00",
+            ),
+            ("infinity", "infinity"),
+            ("-infinity", "-infinity"),
+        ] {
+            assert_eq!(utc_timestamptz_text(ts), want, "{ts}");
+        }
+    }
 
     #[test]
     fn floats_print_as_postgresql_prints_them() {

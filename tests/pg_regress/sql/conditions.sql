@@ -78,6 +78,24 @@ SELECT lead_score_internal._stable_text('2026-12-04 03:00+00'::timestamptz) AS i
 SET TimeZone = 'Etc/GMT+5';
 SELECT lead_score_internal._stable_text('2026-12-04 03:00+00'::timestamptz) AS in_gmt_minus_5,
        '2026-12-04 03:00+00'::timestamptz::text AS its_own_text;
+-- Outside UTC, a timestamptz is written as the timestamp of the same instant
+-- with UTC's offset, without setting TimeZone: the same text as in UTC for
+-- fractions, BC dates, both ends of the range and infinity, whatever the
+-- session's zone and date style.
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, MDY';
+CREATE TEMP TABLE stamps AS
+SELECT v, v::text AS in_utc FROM unnest(ARRAY['2026-12-04 03:00:00.5+00', '2026-03-29 01:30+00', '0044-03-15 12:00+00 BC',
+    '4714-11-24 00:00:00+00 BC', '294276-12-31 23:59:59.999999+00', 'infinity', '-infinity']::timestamptz[]) v;
+RESET DateStyle;
+SET TimeZone = 'America/New_York';
+SELECT current_setting('DateStyle') AS datestyle, in_utc, lead_score_internal._stable_text(v) = in_utc AS same FROM stamps ORDER BY v;
+SET TimeZone = 'Asia/Kolkata';
+SET DateStyle = 'SQL, DMY';
+SELECT count(*) FILTER (WHERE lead_score_internal._stable_text(v) <> in_utc) AS differ,
+       min(v::text) AS own_text FROM stamps WHERE v = '2026-12-04 03:00:00.5+00';
+SELECT count(*) FILTER (WHERE lead_score_internal._stable_text(v) <> in_utc) AS differ FROM stamps;
+RESET DateStyle;
 RESET TimeZone;
 DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
