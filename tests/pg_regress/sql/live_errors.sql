@@ -59,7 +59,8 @@ SELECT what, pg_temp.try(statement) AS error FROM (VALUES
   ('truncated', $$SELECT lead_score_internal._live_score(substr(s.state, 1, 60), s.fit, NULL, NULL, now()) FROM lead_score_internal.live_scores s LIMIT 1$$),
   ('garbage merged in', $$SELECT lead_score_internal._live_merge(s.state, '\xdeadbeef'::bytea) FROM lead_score_internal.live_scores s LIMIT 1$$),
   ('aggregate state', $$SELECT lead_score.engagement_score('\x00112233'::bytea)$$),
-  ('rebased garbage', $$SELECT lead_score_internal._live_rebase(decode(repeat('ff', 64), 'hex'), now())$$)
+  ('rebased garbage', $$SELECT lead_score_internal._live_rebase(decode(repeat('ff', 64), 'hex'), now())$$),
+  ('bound of a truncated state', $$SELECT lead_score_internal._live_bound(substr(s.state, 1, 60), now()) FROM lead_score_internal.live_scores s LIMIT 1$$)
 ) AS t(what, statement);
 
 -- The longest name works: every name derived from it fits in an identifier.
