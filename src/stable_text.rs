@@ -136,9 +136,13 @@ pub(crate) fn pinned<R>(f: impl FnOnce() -> R) -> R {
 /// # Safety
 /// `value` must be a non-null datum of type `typid`.
 pub(crate) unsafe fn output_pinned(typid: pg_sys::Oid, value: pg_sys::Datum) -> String {
-    // SAFETY: a syscache lookup, which raises for an unknown type.
-    let base = unsafe { pg_sys::getBaseType(typid) };
-    if base == pg_sys::TIMESTAMPTZOID && !in_force(TIME[2].0, TIME[2].1) {
+    let settings = settings_of(typid);
+    // Only a type whose text depends on the time zone is looked at again.
+    if settings.contains(&TIME[2])
+        && !in_force(TIME[2].0, TIME[2].1)
+        // SAFETY: a syscache lookup, which raises for an unknown type.
+        && unsafe { pg_sys::getBaseType(typid) } == pg_sys::TIMESTAMPTZOID
+    {
         // A session outside UTC: the timestamp of the same microseconds, whose
         // text depends on no time zone, with UTC's offset (setting TimeZone
         // for each value costs more than the output itself).
@@ -148,7 +152,7 @@ pub(crate) unsafe fn output_pinned(typid: pg_sys::Oid, value: pg_sys::Datum) -> 
         return lead_score_core::condition::utc_timestamptz_text(&text);
     }
     // SAFETY: the caller's guarantee.
-    unsafe { output(typid, value, settings_of(typid)) }
+    unsafe { output(typid, value, settings) }
 }
 
 /// A value's text as its output function writes it with `settings` in force.
