@@ -136,12 +136,18 @@ pub(crate) fn pinned<R>(f: impl FnOnce() -> R) -> R {
 /// # Safety
 /// `value` must be a non-null datum of type `typid`.
 pub(crate) unsafe fn output_pinned(typid: pg_sys::Oid, value: pg_sys::Datum) -> String {
-    let settings = settings_of(typid);
-    // Only a type whose text depends on the time zone is looked at again.
+    let plain_timestamptz = typid == pg_sys::TIMESTAMPTZOID;
+    let settings = if plain_timestamptz {
+        &TIME[..]
+    } else {
+        settings_of(typid)
+    };
+    // A type whose text does not depend on the time zone is not looked up again.
     if settings.contains(&TIME[2])
         && !in_force(TIME[2].0, TIME[2].1)
-        // SAFETY: a syscache lookup, which raises for an unknown type.
-        && unsafe { pg_sys::getBaseType(typid) } == pg_sys::TIMESTAMPTZOID
+        && (plain_timestamptz
+            // SAFETY: a syscache lookup, which raises for an unknown type.
+            || unsafe { pg_sys::getBaseType(typid) } == pg_sys::TIMESTAMPTZOID)
     {
         // A session outside UTC: the timestamp of the same microseconds, whose
         // text depends on no time zone, with UTC's offset (setting TimeZone
