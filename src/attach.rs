@@ -663,6 +663,42 @@ fn check_account_field(att: &Attachment, leads: pg_sys::Oid) {
     }
 }
 
+/// The keys of a mapping `attach` hands to `_attach_install`. Not
+/// `citus_leads` or `citus_activities`: every reader resolves those names to
+/// find the attachment's tables, so only `distribute` writes them, from the
+/// attachment's own tables (an admin calling `_attach_install` could otherwise
+/// point an attachment's reads at a table of another role, or at a catalog).
+const INSTALL_MAPPING_KEYS: [&str; 6] = [
+    "lead_key",
+    "activity_lead_key",
+    "event_type",
+    "occurred_at",
+    "properties",
+    "property_columns",
+];
+
+/// Refuses a mapping with a key [`INSTALL_MAPPING_KEYS`] does not list.
+fn check_install_mapping(mapping: &serde_json::Value) {
+    let Some(object) = mapping.as_object() else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "mapping: must be a JSON object such as {\"lead_key\": \"id\"}",
+        );
+    };
+    if let Some(key) = object
+        .keys()
+        .find(|k| !INSTALL_MAPPING_KEYS.contains(&k.as_str()))
+    {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "mapping.{key}: unknown key (expected {})",
+                INSTALL_MAPPING_KEYS.join(", ")
+            ),
+        );
+    }
+}
+
 /// Writes an attachment's row and creates its objects (tables, views, trigger
 /// functions and triggers) for `attach`, which has validated the mapping.
 /// Checks everything that matters for safety itself, since an admin may call
@@ -694,6 +730,7 @@ fn attach_install(
     // Models that cannot be live are refused here too, not only by attach.
     lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
         .or_raise();
+    check_install_mapping(&mapping.0);
     let owner = extension_owner();
     // Before any table lock: see lock_current_views.
     lock_current_views();
@@ -892,14 +929,23 @@ fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Ve
     out
 }
 
+/// Every lead's key and account, read as the leads table's owner
+/// (`crate::owner_read::account_members`): the account checks below run as
+/// the extension's owner over these, never over the user's table.
+fn account_members(att: &Attachment) -> (Vec<String>, Vec<String>) {
+    let leads = existing_row(&att.name).leads;
+    crate::owner_read::account_members(att, crate::pending::table_owner(leads))
+}
+
 /// Records which of an attachment's accounts are alerting now, so `tick()`
 /// alerts only on later crossings (`attach`, updates, publishing).
 fn seed_accounts(att: &Attachment) {
     let Some(sql) = att.account_seed() else {
         return;
     };
+    let (keys, accounts) = account_members(att);
     run_as(extension_owner(), || {
-        if let Err(e) = Spi::run(&sql) {
+        if let Err(e) = Spi::run_with_args(&sql, &[keys.into(), accounts.into()]) {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                 format!("lead_score: {e}"),
@@ -957,6 +1003,7 @@ fn account_alerts(attachment: &str) -> i32 {
     let Some(sql) = att.account_alerts().filter(|_| alerts) else {
         return 0;
     };
+    let (keys, accounts) = account_members(&att);
     run_as(extension_owner(), || {
         let locked = Spi::get_one_with_args::<bool>(
             "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('lead_score.account_alerts'), pg_catalog.hashtext($1))",
@@ -965,7 +1012,7 @@ fn account_alerts(attachment: &str) -> i32 {
         if !matches!(locked, Ok(Some(true))) {
             return 0;
         }
-        Spi::get_one::<i32>(&sql)
+        Spi::get_one_with_args::<i32>(&sql, &[keys.into(), accounts.into()])
             .unwrap_or_else(|e| {
                 raise_code(
                     PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,

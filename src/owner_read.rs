@@ -48,22 +48,41 @@ fn activities_owner(attachment: &str) -> pg_sys::Oid {
     }
 }
 
-/// A column of the current row: its datum and whether it is NULL.
-type Column<'a> = &'a dyn Fn(i32) -> (pg_sys::Datum, bool);
+/// A column of the current row: its datum, whether it is NULL, and its type.
+type Column<'a> = &'a dyn Fn(i32) -> (pg_sys::Datum, bool, pg_sys::Oid);
 
-/// Runs `query`, whose one parameter `$1` is `keys`, with `snapshot` (at most
-/// `limit` rows, 0 for all), and calls `each` for every row with a reader of
-/// its columns. The read-only SPI session the two callers below share.
+/// A column that generated SQL reads as text for a table's owner
+/// (`owner_text_of` in lead_score_core's sqlgen): a text datum, or a value of
+/// a built-in type whose text depends on settings, written here as
+/// `_stable_text` writes it (the owner may have no rights on lead_score's
+/// schemas). NULL for NULL.
+fn column_text(col: Column, c: i32) -> Option<String> {
+    let (d, null, typid) = col(c);
+    if null {
+        None
+    } else if typid == pg_sys::TEXTOID {
+        // SAFETY: a non-null text datum of the current row.
+        unsafe { String::from_datum(d, false) }
+    } else {
+        // SAFETY: a non-null datum of the current row, of type `typid`.
+        Some(unsafe { crate::stable_text::output_pinned(typid, d) })
+    }
+}
+
+/// Runs `query`, whose one parameter `$1` is `keys` (none without keys), with
+/// `snapshot` (at most `limit` rows, 0 for all), and calls `each` for every
+/// row with a reader of its columns. The read-only SPI session the callers
+/// below share.
 fn select_keys(
     query: &std::ffi::CStr,
-    keys: &pgrx::AnyArray,
+    keys: Option<&pgrx::AnyArray>,
     snapshot: pg_sys::Snapshot,
     limit: i64,
     mut each: impl FnMut(Column),
 ) {
     // SAFETY: SPI is connected and finished here, around one prepared query
-    // whose one argument is `keys` with its own array type; rows are read while
-    // the tuple table is alive, before SPI_finish frees it.
+    // whose one argument, if any, is `keys` with its own array type; rows are
+    // read while the tuple table is alive, before SPI_finish frees it.
     unsafe {
         if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
             raise_code(
@@ -71,15 +90,16 @@ fn select_keys(
                 "lead_score: SPI_connect failed",
             );
         }
-        let mut types = [keys.oid()];
-        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+        let n = i32::from(keys.is_some());
+        let mut types = [keys.map_or(pg_sys::InvalidOid, |k| k.oid())];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), n, types.as_mut_ptr());
         if plan.is_null() {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                 "lead_score: could not prepare a read of the keys",
             );
         }
-        let mut values = [keys.datum()];
+        let mut values = [keys.map_or(pg_sys::Datum::from(0), |k| k.datum())];
         let nulls = [b' ' as std::ffi::c_char];
         let rc = pg_sys::SPI_execute_snapshot(
             plan,
@@ -104,12 +124,38 @@ fn select_keys(
             let col = |c: i32| {
                 let mut isnull = false;
                 let d = pg_sys::SPI_getbinval(tuple, desc, c, &mut isnull);
-                (d, isnull)
+                (d, isnull, pg_sys::SPI_gettypeid(desc, c))
             };
             each(&col);
         }
         pg_sys::SPI_finish();
     }
+}
+
+/// The key and account of every lead of attachment `att` that has an account,
+/// as text: sqlgen's `account_members`, read as the leads table's owner
+/// (`leads_owner`) in a security-restricted operation, with the statement's
+/// snapshot, for the account checks to run over as the extension's owner.
+pub(crate) fn account_members(
+    att: &lead_score_core::sqlgen::attach::Attachment,
+    leads_owner: pg_sys::Oid,
+) -> (Vec<String>, Vec<String>) {
+    let (mut keys, mut accounts) = (Vec::new(), Vec::new());
+    let Some(query) = att.account_members() else {
+        return (keys, accounts);
+    };
+    let query = std::ffi::CString::new(query).unwrap_or_default();
+    run_as(leads_owner, || {
+        // SAFETY: the statement's snapshot, valid while this statement runs.
+        let snapshot = unsafe { pg_sys::GetActiveSnapshot() };
+        select_keys(&query, None, snapshot, 0, |col| {
+            if let (Some(k), Some(a)) = (column_text(col, 1), column_text(col, 2)) {
+                keys.push(k);
+                accounts.push(a);
+            }
+        });
+    });
+    (keys, accounts)
 }
 
 /// `_owner_states(attachment, keys anyarray, model_id, version, landmark, now)`:
@@ -264,10 +310,10 @@ impl<'a> StateReader<'a> {
                 }
             };
             let mut texts: Vec<Option<String>> = vec![None; props];
-            select_keys(&self.query, self.keys, snapshot, 0, |col| {
-                // The columns are those of owner_read_query: int8, text,
-                // timestamptz, then text.
-                let (d, null) = col(1);
+            select_keys(&self.query, Some(self.keys), snapshot, 0, |col| {
+                // The columns are those of owner_read_query: int8, text (see
+                // column_text), timestamptz, then text (as the second).
+                let (d, null, _) = col(1);
                 // SAFETY: column 1 is an int8 datum of the current row.
                 let Some(i) = (unsafe { i64::from_datum(d, null) }) else {
                     return;
@@ -275,20 +321,16 @@ impl<'a> StateReader<'a> {
                 let Some(slot) = states.get_mut((i - 1) as usize) else {
                     return;
                 };
-                let (d, null) = col(2);
-                // SAFETY: column 2 is a text datum of the current row.
-                let event_type = unsafe { String::from_datum(d, null) };
+                let event_type = column_text(col, 2);
                 // No time: skipped, as the aggregates do.
-                let (d, null) = col(3);
+                let (d, null, _) = col(3);
                 // SAFETY: column 3 is a timestamptz datum (cast in the query).
                 let Some(at) = (unsafe { TimestampWithTimeZone::from_datum(d, null) }) else {
                     return;
                 };
                 let at = i64::from(at).min(now);
                 for (p, text) in texts.iter_mut().enumerate() {
-                    let (d, null) = col(4 + p as i32);
-                    // SAFETY: the property columns are text datums (cast in the query).
-                    *text = unsafe { String::from_datum(d, null) };
+                    *text = column_text(col, 4 + p as i32);
                 }
                 let mut values = [Value::Null; lead_score_core::MAX_PROPERTIES];
                 for (v, t) in values.iter_mut().zip(&texts) {
@@ -514,7 +556,7 @@ fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
     let mut found = false;
     // SAFETY: returns the latest snapshot, valid for this statement.
     let snapshot = unsafe { pg_sys::GetLatestSnapshot() };
-    select_keys(&query, &keys, snapshot, 1, |_| found = true);
+    select_keys(&query, Some(&keys), snapshot, 1, |_| found = true);
     found
 }
 
@@ -556,8 +598,8 @@ fn pending_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
     // ours, and is not this one (a subtransaction of it included).
     // SAFETY: returns the latest snapshot, valid for this statement.
     let latest = unsafe { pg_sys::GetLatestSnapshot() };
-    select_keys(&query, &keys, latest, 0, |col| {
-        let (d, null) = col(1);
+    select_keys(&query, Some(&keys), latest, 0, |col| {
+        let (d, null, _) = col(1);
         if null || newer {
             return;
         }

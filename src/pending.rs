@@ -482,7 +482,7 @@ fn lead_table(name: &str) -> pg_sys::Oid {
 }
 
 /// The owner of a table.
-fn table_owner(relid: pg_sys::Oid) -> pg_sys::Oid {
+pub(crate) fn table_owner(relid: pg_sys::Oid) -> pg_sys::Oid {
     // SAFETY: table_open raises unless `relid` is a table; while it is open its
     // relcache entry is valid, and it is closed (and its lock released) at once.
     unsafe {

@@ -404,6 +404,22 @@ impl Column {
     fn text_of(&self, alias: &str) -> String {
         text_of(&self.of(alias), self.text)
     }
+    /// `alias.column` as text in a read run as a user's table's owner
+    /// ([`owner_text_of`]).
+    fn owner_text_of(&self, alias: &str) -> String {
+        owner_text_of(&self.of(alias), self.text)
+    }
+}
+
+/// [`text_of`] in a query a table's owner runs, who may have no rights on
+/// lead_score's schemas: a [`TextOf::Stable`] value is read as it is, and the
+/// reader writes it as text as `_stable_text` does (`src/owner_read.rs`).
+/// Every other column is text already.
+fn owner_text_of(expr: &str, how: TextOf) -> String {
+    match how {
+        TextOf::Stable => expr.to_string(),
+        _ => text_of(expr, how),
+    }
 }
 
 fn text_of(expr: &str, how: TextOf) -> String {
@@ -1252,6 +1268,52 @@ impl Attachment {
         )
     }
 
+    /// Each account's leads summed, as `g`: over `from` (the leads joined
+    /// with the current view as `c`), the account being `account`. What the
+    /// accounts view and `tick()`'s account checks ([`Self::account_now`])
+    /// both read.
+    fn account_groups(&self, account: &str, from: &str) -> String {
+        let model = literal(&self.model);
+        format!(
+            "(SELECT {account} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified\n      FROM {from}\n      GROUP BY 1) g"
+        )
+    }
+
+    /// The lead key and account of every lead that has one, both as text (a
+    /// value whose text depends on settings as it is: [`owner_text_of`]). Run
+    /// as the leads table's owner, in a security-restricted operation
+    /// (`src/owner_read.rs`): the account checks run as the extension's owner,
+    /// so they never read the leads table themselves, where planning the read
+    /// could run code of the table's owner (an immutable function the planner
+    /// folds) with the extension owner's rights.
+    pub fn account_members(&self) -> Option<String> {
+        let account = self.account.as_ref()?;
+        Some(format!(
+            "SELECT {}, {} FROM {} l WHERE {} IS NOT NULL AND {} IS NOT NULL",
+            self.lead_key.owner_text_of("l"),
+            account.owner_text_of("l"),
+            self.leads.to_sql(),
+            self.lead_key.of("l"),
+            account.of("l")
+        ))
+    }
+
+    /// Each account's total now and whether it is alerting, as the accounts
+    /// view has them, over the leads' keys `$1` and accounts `$2` (text
+    /// arrays, from [`Self::account_members`]).
+    fn account_now(&self) -> String {
+        let from = format!(
+            "ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)\n      JOIN {} c ON {} OPERATOR(pg_catalog.=) l.k",
+            ours(&names::current(&self.name)),
+            text_of("c.lead_key", self.lead_key.text)
+        );
+        format!(
+            "SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting({}, g.fit + g.engagement, g.disqualified) AS alerting\nFROM {}",
+            literal(&self.model),
+            self.account_groups("l.account", &from)
+        )
+    }
+
     /// Sums run in lead key order, so an account's scores do not depend on
     /// the order rows are read in (a restored copy gives the same bits).
     /// For a model with an `accounts` section: `<name>_account_categories`
@@ -1281,8 +1343,11 @@ impl Attachment {
             stmt(
                 names::accounts(&self.name),
                 format!(
-                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM (SELECT {text} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified\n      FROM {}\n      GROUP BY 1) g\nLEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM {categories} k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account",
-                    self.account_leads(account, &ours(&names::current(&self.name)))
+                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM {}\nLEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM {categories} k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account",
+                    self.account_groups(
+                        &text,
+                        &self.account_leads(account, &ours(&names::current(&self.name)))
+                    )
                 ),
             ),
             self.account_heads_table(),
@@ -1417,27 +1482,29 @@ impl Attachment {
     }
 
     /// Records which accounts are alerting, without alerting (`attach`, and
-    /// whenever the account objects are regenerated).
+    /// whenever the account objects are regenerated). `$1` and `$2`: see
+    /// [`Self::account_now`].
     pub fn account_seed(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         Some(format!(
-            "INSERT INTO {} (account, field, alerting, total, checked_at) SELECT a.account, {}, a.alerting, a.total, lead_score_internal._now() FROM {} a ON CONFLICT (account) DO NOTHING",
+            "INSERT INTO {} (account, field, alerting, total, checked_at) SELECT a.account, {}, a.alerting, a.total, lead_score_internal._now() FROM ({}) a ON CONFLICT (account) DO NOTHING",
             internal(&names::account_heads(&self.name)),
             literal(&account.name),
-            ours(&names::accounts(&self.name))
+            self.account_now()
         ))
     }
 
     /// `tick()`'s account alerts: the accounts whose alerting changed since the
     /// last check are recorded, and those now alerting are alerted once, kind
     /// `account`, with the account in `lead_key`. Returns the
-    /// alerts sent. The caller holds the attachment's account lock.
+    /// alerts sent. The caller holds the attachment's account lock. `$1` and
+    /// `$2`: see [`Self::account_now`].
     pub fn account_alerts(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         let heads = internal(&names::account_heads(&self.name));
         let field = literal(&account.name);
         Some(format!(
-            "WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM {} a),
+            "WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM ({}) a),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
     LEFT JOIN {heads} h ON h.account = n.account AND h.field = {field}
@@ -1454,7 +1521,7 @@ SELECT coalesce(lead_score_internal._emit_alerts({}, {},
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
                'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
 FROM changed c WHERE c.alerting",
-            ours(&names::accounts(&self.name)),
+            self.account_now(),
             literal(&self.name),
             literal(&self.model)
         ))
@@ -3886,15 +3953,20 @@ impl Attachment {
     /// The one read of the user's activity table the triggers make: the events
     /// of the leads in `$1` (an array of keys), each row with the 1-based
     /// position of its key in `$1`, its event type as text, its time and its
-    /// properties as text. `lead_score_internal._owner_states` runs it as the table's
+    /// properties as text (a value whose text depends on settings as it is:
+    /// [`owner_text_of`]). `lead_score_internal._owner_states` runs it as the table's
     /// owner, in a security-restricted operation, so no code of the owner's
     /// (a CHECK constraint or index expression the planner folds, a cast) ever
     /// runs with the trigger's rights.
     pub fn owner_read_query(&self) -> String {
-        let props = self.props_text("a");
+        let props: String = self
+            .properties
+            .iter()
+            .map(|p| format!(", {}", p.owner_text_of("a")))
+            .collect();
         format!(
             "SELECT k.i, {etype}, (a.{etime})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
-            etype = self.event_type.text_of("a"),
+            etype = self.event_type.owner_text_of("a"),
             etime = ident(&self.occurred_at),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),

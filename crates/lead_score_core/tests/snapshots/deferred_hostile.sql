@@ -1082,10 +1082,26 @@ INSERT INTO "lead_score_internal"."evil_stale" (lead_key) SELECT DISTINCT p.lead
 SELECT p.xmin FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = p.lead_key);
 
 -- query account_seed
-INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."evil_accounts" a ON CONFLICT (account) DO NOTHING;
+INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM (SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting
+FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
+      JOIN "lead_score"."evil_current" c ON pg_catalog.format('%s', c.lead_key) OPERATOR(pg_catalog.=) l.k
+      GROUP BY 1) g) a ON CONFLICT (account) DO NOTHING;
 
 -- query account_alerts
-WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM "lead_score"."evil_accounts" a),
+WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM (SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting
+FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
+      JOIN "lead_score"."evil_current" c ON pg_catalog.format('%s', c.lead_key) OPERATOR(pg_catalog.=) l.k
+      GROUP BY 1) g) a),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
     LEFT JOIN "lead_score_internal"."evil_account_heads" h ON h.account = n.account AND h.field = 'acc''ount'
@@ -1194,7 +1210,7 @@ COMMENT ON COLUMN "lead_score"."current_categories"."hot" IS 'The score is at or
 GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue") FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
+SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü"), a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
 -- query evaluation_rows (deals)
 WITH fresh AS (

@@ -1118,10 +1118,26 @@ INSERT INTO "lead_score_internal"."live_stale" (lead_key) SELECT DISTINCT p.lead
 SELECT p.xmin FROM "lead_score_internal"."live_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."live_scores" s WHERE s.lead_key = p.lead_key);
 
 -- query account_seed
-INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM "lead_score"."live_accounts" a ON CONFLICT (account) DO NOTHING;
+INSERT INTO "lead_score_internal"."live_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'company', a.alerting, a.total, lead_score_internal._now() FROM (SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting('live', g.fit + g.engagement, g.disqualified) AS alerting
+FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
+      JOIN "lead_score"."live_current" c ON (c.lead_key)::text OPERATOR(pg_catalog.=) l.k
+      GROUP BY 1) g) a ON CONFLICT (account) DO NOTHING;
 
 -- query account_alerts
-WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM "lead_score"."live_accounts" a),
+WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM (SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting('live', g.fit + g.engagement, g.disqualified) AS alerting
+FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
+             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
+             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
+             lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
+             pg_catalog.bool_and(c.disqualified) AS disqualified
+      FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
+      JOIN "lead_score"."live_current" c ON (c.lead_key)::text OPERATOR(pg_catalog.=) l.k
+      GROUP BY 1) g) a),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
     LEFT JOIN "lead_score_internal"."live_account_heads" h ON h.account = n.account AND h.field = 'company'

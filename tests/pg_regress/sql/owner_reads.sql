@@ -1,0 +1,122 @@
+-- lead_score reads a user's tables only as their owner (in a
+-- security-restricted operation), or as the role that calls it. Planning a
+-- read of a table can run its owner's code: the planner folds immutable
+-- functions in CHECK constraints, index expressions and the expressions of
+-- extended statistics. So:
+--   * the triggers read the activity table as its owner (live_security.sql);
+--   * the account checks of attach, publishing and tick(), which run as the
+--     extension's owner, read the leads table's account column as its owner,
+--     never the leads table themselves;
+--   * the owner needs no rights on lead_score's schemas for either: values
+--     whose text depends on settings are written as text after the read;
+--   * _attach_install, which admins may call, reads no table but the two it
+--     is given.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try :abs_srcdir '/fixtures/try.sql'
+\i :try
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS or_owner, or_admin;
+RESET client_min_messages;
+-- The owner of the tables is no lead_score role at all.
+CREATE ROLE or_owner;
+CREATE ROLE or_admin IN ROLE lead_score_admin;
+CREATE SCHEMA or_crm AUTHORIZATION or_owner;
+
+SET ROLE or_owner;
+CREATE TABLE or_crm.ran_as (who name, superuser boolean);
+CREATE FUNCTION or_crm.log_it() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    INSERT INTO or_crm.ran_as SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+    RETURN true;
+END $$;
+-- Declared immutable, so the planner runs it while it plans.
+CREATE FUNCTION or_crm.imm() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN or_crm.log_it(); END $$;
+CREATE TABLE or_crm.leads (id bigint PRIMARY KEY, company text, title text);
+-- Two event properties whose text depends on settings: a float and a timestamptz.
+CREATE TABLE or_crm.acts (lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL,
+                          amount float8, seen timestamptz);
+CREATE INDEX ON or_crm.acts (lead_id);
+INSERT INTO or_crm.leads VALUES (1, 'acme.com', 'VP'), (2, 'acme.com', 'Intern'), (3, 'globex.com', 'VP');
+GRANT USAGE ON SCHEMA or_crm TO or_admin;
+GRANT SELECT, TRIGGER ON or_crm.leads, or_crm.acts TO or_admin;
+GRANT INSERT ON or_crm.ran_as TO PUBLIC;
+-- An empty table named like a catalog, and leads keyed like it, which an
+-- admin may attach.
+CREATE TABLE or_crm.pg_authid (oid oid, rolname name, rolvaliduntil timestamptz, rolpassword text);
+CREATE TABLE or_crm.role_leads (oid oid PRIMARY KEY, company text, title text);
+GRANT SELECT, TRIGGER ON or_crm.pg_authid, or_crm.role_leads TO or_admin;
+RESET ROLE;
+
+SET ROLE or_admin;
+SELECT lead_score.create_model('or_model', '{
+  "fit": {"rules": [{"name": "vp", "when": {"field": "title", "eq": "VP"}, "points": 30}]},
+  "engagement": {"properties": ["amount", "seen"],
+    "decay": {"kind": "exponential", "half_life": "30 days"},
+    "rules": [
+      {"name": "paid", "event": "order", "when": {"field": "amount", "eq": "1.5"}, "points": 20},
+      {"name": "seen in UTC", "event": "order", "when": {"field": "seen", "regex": "^2026-06-01 10:00:00\\+00$"}, "points": 5},
+      {"name": "webinar", "event": "webinar", "points": 25}]},
+  "classification": {"grades": [{"name": "A", "min": 30}, {"name": "B"}],
+    "labels": [{"name": "hot", "min": 30}, {"name": "cold"}],
+    "quadrant": {"fit": 30, "engagement": 30}, "mql": {"min_total": 60}},
+  "accounts": {"field": "company", "alert": 65}}') IS NOT NULL AS published;
+SELECT lead_score.attach('or_model', 'or_crm.leads', 'or_crm.acts', name => 'or_live') IS NOT NULL AS attached;
+-- _attach_install takes only the mapping keys attach writes. The names of the
+-- tables for Citus nodes are distribute's to write, from the attachment's own
+-- tables: here the name resolves to the empty table now, and would resolve to
+-- the real catalog (password hashes) where the triggers pin search_path.
+SET search_path = or_crm, pg_catalog;
+SELECT pg_temp.try($$SELECT lead_score_internal._attach_install('or_forged', 'or_model', 'or_crm.role_leads'::regclass,
+    'or_crm.pg_authid'::regclass, '{"lead_key": "oid", "activity_lead_key": "oid", "event_type": "rolname",
+    "occurred_at": "rolvaliduntil", "properties": {}, "property_columns": ["rolpassword", "rolvaliduntil"],
+    "citus_activities": "pg_authid"}', 'sync')$$) AS forged_mapping;
+RESET search_path;
+RESET ROLE;
+SELECT count(*) AS forged FROM lead_score.attachments WHERE name = 'or_forged';
+
+-- The trap: statistics on an expression that calls the owner's function.
+SET ROLE or_owner;
+CREATE STATISTICS or_crm.trap ON ((or_crm.imm() AND id IS NOT NULL)) FROM or_crm.leads;
+RESET ROLE;
+-- A new session, so nothing about the table is cached yet, in another time zone.
+\c
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+SET TimeZone = 'America/New_York';
+-- The owner writes events, deletes one (the lead is recomputed from the
+-- table, read as the owner) and adds a lead that has events already.
+SET ROLE or_owner;
+INSERT INTO or_crm.acts VALUES
+  (1, 'order', '2026-06-01 10:00+00', 1.5, '2026-06-01 10:00+00'),
+  (1, 'order', '2026-06-01 10:30+00', 2.5, '2026-06-01 10:30+00'),
+  (1, 'webinar', '2026-06-01 11:00+00', NULL, NULL),
+  (2, 'webinar', '2026-06-01 11:00+00', NULL, NULL),
+  (4, 'order', '2026-06-01 11:00+00', 1.5, '2026-06-01 10:00+00');
+DELETE FROM or_crm.acts WHERE lead_id = 1 AND amount = 2.5;
+INSERT INTO or_crm.leads VALUES (4, 'globex.com', 'Intern');
+-- Everything below runs as the admin until the owner's function has been
+-- looked at: a superuser reading the leads table would run it too.
+SET ROLE or_admin;
+-- 'paid' and 'seen in UTC' counted, in this time zone too.
+SELECT lead_key, round(engagement::numeric, 3) AS engagement FROM lead_score.or_live_current ORDER BY 1;
+SELECT * FROM lead_score.check_consistency('or_live');
+-- tick() checks the accounts: acme reaches the alert.
+SELECT lead_score.tick() >= 0 AS ticked;
+-- Publishing a version records the accounts again.
+SELECT lead_score.create_model('or_model', lead_score.model_spec('or_model')) IS NOT NULL AS republished;
+RESET ROLE;
+-- The owner's function ran, always as a role that is no superuser: the owner
+-- (account checks, triggers) or the admin (reads as the caller). Before, the
+-- account checks ran it as the extension's owner.
+SELECT who IN ('or_owner', 'or_admin') AS ours, superuser, count(*) > 0 AS ran
+FROM or_crm.ran_as GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'or_live' AND kind = 'account' ORDER BY id;
+-- What the checks recorded is what the accounts view says.
+SELECT h.account, h.alerting, round(h.total::numeric, 3) = round(a.total::numeric, 3) AS total_as_view
+FROM lead_score_internal.or_live_account_heads h JOIN lead_score.or_live_accounts a USING (account) ORDER BY 1;
+
+SELECT lead_score.detach('or_live');
+DELETE FROM lead_score.alerts WHERE attachment = 'or_live';
+SELECT lead_score.drop_model('or_model');
+DROP SCHEMA or_crm CASCADE;
+DROP ROLE or_owner, or_admin;
