@@ -31,6 +31,17 @@ FROM lead_score.score_history ORDER BY lead_key, recorded_at;
 -- Two weeks on, decay alone moves leads: record_history checks at once.
 SET lead_score.mock_now = '2026-06-15 12:00:00+00';
 SELECT lead_score.record_history('live') AS rows_added;
+-- The day's leads per class, in every dimension (NULL: no grade or label),
+-- are what the current view counts.
+SELECT dimension, class, leads FROM lead_score.class_counts WHERE day = '2026-06-15' ORDER BY 1, 2;
+SELECT (SELECT array_agg(x ORDER BY x) FROM (
+            SELECT format('%s/%s/%s', dimension, class, leads) AS x
+            FROM lead_score.class_counts WHERE day = '2026-06-15') k)
+     = (SELECT array_agg(x ORDER BY x) FROM (
+            SELECT format('%s/%s/%s', d.dimension, d.class, count(*)) AS x FROM lead_score.live_current c
+            CROSS JOIN LATERAL (VALUES ('grade', c.grade), ('label', c.label), ('quadrant', c.quadrant),
+                                       ('mql', CASE WHEN c.mql THEN 'MQL' ELSE 'not MQL' END)) d(dimension, class)
+            GROUP BY d.dimension, d.class) v) AS counts_match;
 SELECT right(lead_key, 1) AS person, count(*) AS rows, max(recorded_at) AS last
 FROM lead_score.score_history GROUP BY lead_key ORDER BY lead_key;
 -- A lead's score over time, as a BI tool would chart it.

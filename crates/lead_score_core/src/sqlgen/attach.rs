@@ -3289,13 +3289,19 @@ changed AS (
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
 heads AS (
     {heads}),
+-- One hashed pass over cur for the four dimensions (GROUPING: the set's bit
+-- is 0, the others' 1, first argument highest).
 counts AS (
     INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
-    SELECT $1, ($2)::pg_catalog.date, v.dimension, v.class, pg_catalog.count(*)
-    FROM cur
-    CROSS JOIN LATERAL (VALUES ('grade', cur.grade), ('label', cur.label), ('quadrant', cur.quadrant),
-                               ('mql', CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END)) v(dimension, class)
-    GROUP BY v.dimension, v.class),
+    SELECT $1, ($2)::pg_catalog.date,
+           CASE GROUPING(c.grade, c.label, c.quadrant, c.mql)
+               WHEN 7 THEN 'grade' WHEN 11 THEN 'label' WHEN 13 THEN 'quadrant' ELSE 'mql' END,
+           CASE GROUPING(c.grade, c.label, c.quadrant, c.mql)
+               WHEN 7 THEN c.grade WHEN 11 THEN c.label WHEN 13 THEN c.quadrant ELSE c.mql END,
+           pg_catalog.count(*)
+    FROM (SELECT cur.grade, cur.label, cur.quadrant, CASE WHEN cur.mql THEN 'MQL' ELSE 'not MQL' END AS mql
+          FROM cur) c
+    GROUP BY GROUPING SETS ((c.grade), (c.label), (c.quadrant), (c.mql))),
 ins AS (
     {history_insert}
     FROM changed c
