@@ -851,6 +851,11 @@ BEGIN
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = v_name;
         PERFORM lead_score_internal._rescore(att, false);
     END;
+    -- The accounts already alerting, now that the leads are scored: tick()
+    -- alerts only on later crossings.
+    IF spec ? 'accounts' THEN
+        PERFORM lead_score_internal._account_objects(v_name);
+    END IF;
     -- The starting distribution is the first history (not on Citus yet).
     PERFORM lead_score_internal._record_history(v_name, true);
     -- The view to read: the lead_score schema holds only what users read.

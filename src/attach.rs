@@ -764,7 +764,7 @@ fn attach_install(
     }
     check_account_field(&att, leads);
     run_as(owner, || run_all(&att.create_statements()));
-    seed_accounts(&att);
+    // attach() records which accounts alert once it has scored the leads.
     // On Citus, a view over a distributed table cannot name a table that is not
     // distributed yet: attach() refreshes the views over every attachment once
     // _distribute_tables has distributed this one's (sql/live.sql).

@@ -115,6 +115,30 @@ SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'or_live
 SELECT h.account, h.alerting, round(h.total::numeric, 3) = round(a.total::numeric, 3) AS total_as_view
 FROM lead_score_internal.or_live_account_heads h JOIN lead_score.or_live_accounts a USING (account) ORDER BY 1;
 
+-- The checks find each lead by its key read back from text; an enum's by its
+-- label. initech alerts from the start: attach records that once it has
+-- scored the leads, so tick() sends no alert for it (it did before).
+SET ROLE or_owner;
+CREATE TYPE or_crm.person AS ENUM ('ann', 'bo');
+CREATE TABLE or_crm.people (id or_crm.person PRIMARY KEY, company text, title text);
+CREATE TABLE or_crm.touches (lead_id or_crm.person NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL,
+                             amount float8, seen timestamptz);
+CREATE INDEX ON or_crm.touches (lead_id);
+INSERT INTO or_crm.people VALUES ('ann', 'initech.com', 'VP'), ('bo', 'initech.com', 'Intern');
+INSERT INTO or_crm.touches VALUES ('ann', 'webinar', '2026-06-01 11:00+00', NULL, NULL),
+                                  ('bo', 'webinar', '2026-06-01 11:00+00', NULL, NULL);
+GRANT SELECT, TRIGGER ON or_crm.people, or_crm.touches TO or_admin;
+RESET ROLE;
+SET ROLE or_admin;
+SELECT lead_score.attach('or_model', 'or_crm.people', 'or_crm.touches', name => 'or_enum') IS NOT NULL AS attached;
+SELECT lead_score.tick() >= 0 AS ticked;
+RESET ROLE;
+SELECT h.account, h.alerting, round(h.total::numeric, 3) = round(a.total::numeric, 3) AS total_as_view
+FROM lead_score_internal.or_enum_account_heads h JOIN lead_score.or_enum_accounts a USING (account) ORDER BY 1;
+SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'or_enum' AND kind = 'account' ORDER BY id;
+SELECT lead_score.detach('or_enum');
+DELETE FROM lead_score.alerts WHERE attachment = 'or_enum';
+
 SELECT lead_score.detach('or_live');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_live';
 SELECT lead_score.drop_model('or_model');

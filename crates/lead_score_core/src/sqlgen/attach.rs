@@ -1302,10 +1302,18 @@ impl Attachment {
     /// view has them, over the leads' keys `$1` and accounts `$2` (text
     /// arrays, from [`Self::account_members`]).
     fn account_now(&self) -> String {
+        // By key (hashed), read back from its text as its type; an enum's by
+        // its label (a lookup per key would cost more than the text).
+        let on = match self.lead_key.text {
+            TextOf::Output => format!(
+                "{} OPERATOR(pg_catalog.=) l.k",
+                text_of("c.lead_key", TextOf::Output)
+            ),
+            TextOf::Cast | TextOf::Stable => format!("c.lead_key = {}", self.key_of_text("l.k")),
+        };
         let from = format!(
-            "ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)\n      JOIN {} c ON {} OPERATOR(pg_catalog.=) l.k",
+            "ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)\n      JOIN {} c ON {on}",
             ours(&names::current(&self.name)),
-            text_of("c.lead_key", self.lead_key.text)
         );
         format!(
             "SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting({}, g.fit + g.engagement, g.disqualified) AS alerting\nFROM {}",

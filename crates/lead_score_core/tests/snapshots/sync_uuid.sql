@@ -1137,7 +1137,7 @@ FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
              lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
-      JOIN "lead_score"."live_current" c ON (c.lead_key)::text OPERATOR(pg_catalog.=) l.k
+      JOIN "lead_score"."live_current" c ON c.lead_key = CAST(l.k AS "pg_catalog"."uuid")
       GROUP BY 1) g) a ON CONFLICT (account) DO NOTHING;
 
 -- query account_alerts
@@ -1148,7 +1148,7 @@ FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
              lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
-      JOIN "lead_score"."live_current" c ON (c.lead_key)::text OPERATOR(pg_catalog.=) l.k
+      JOIN "lead_score"."live_current" c ON c.lead_key = CAST(l.k AS "pg_catalog"."uuid")
       GROUP BY 1) g) a),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
