@@ -2684,7 +2684,11 @@ END
     RETURN NULL;
 END
 ",
-            preamble = self.preamble(&[]),
+            // The activity table's lock first, as every lead trigger takes it:
+            // a lead delete that then reads activities in its transaction
+            // waits for a TRUNCATE of them rather than deadlocking with its
+            // wait for the stripes.
+            preamble = self.preamble_reading_activities(&[], true),
             stripes = self.lock_all_stripes(&format!("SELECT {lkey} FROM old_rows o")),
             scores = self.scores(),
             pending = self.pending(),
@@ -2702,7 +2706,8 @@ END
 END
 ",
             all_stripes = self.lock_every_stripe(),
-            preamble = self.preamble(&[]),
+            // As a lead delete (above).
+            preamble = self.preamble_reading_activities(&[], true),
             scores = self.scores(),
             pending = self.pending(),
         )

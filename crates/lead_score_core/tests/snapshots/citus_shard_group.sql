@@ -316,6 +316,7 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
@@ -339,6 +340,7 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';

@@ -530,6 +530,7 @@ AS E'DECLARE
     v_model_id bigint;
     v_version integer;
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''evil'');
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';
@@ -557,6 +558,7 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''evil'');
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''evil'';

@@ -562,6 +562,7 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
@@ -589,6 +590,7 @@ AS 'DECLARE
     v_model_id bigint;
     v_version integer;
 BEGIN
+    PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
     SELECT a.landmark, m.id, m.current_version INTO v_landmark, v_model_id, v_version
     FROM lead_score.attachments a JOIN lead_score.models m ON m.name = a.model WHERE a.name = ''live'';
