@@ -46,6 +46,52 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
 }
 
 /// Under `REPEATABLE READ` or `SERIALIZABLE`, raises a serialization failure
+/// for an attachment detached and attached again under the same name after
+/// the transaction's snapshot was taken: its tables are new, and the snapshot
+/// sees none of their rows, so a read would find no lead and a write would
+/// miss the scores. Its score table as the snapshot's catalog shows it (the old
+/// one) is then not the one its name resolves to now. (Readers and lead
+/// triggers call this through `_lock_activities`.)
+pub fn reattached_after_snapshot(attachment: &str) {
+    // SAFETY: reads the transaction's isolation level.
+    if unsafe { pgrx::pg_sys::XactIsoLevel } < pgrx::pg_sys::XACT_REPEATABLE_READ as i32 {
+        return;
+    }
+    let schema = crate::layout::internal_schema();
+    let Ok(scores) =
+        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment))
+    else {
+        return;
+    };
+    // A read-only query (no transaction id: readers may run on a hot standby).
+    // SAFETY: both arguments are text datums, as $1 and $2 are; they live
+    // until the call returns.
+    let row = unsafe {
+        let (schema, scores) = (
+            pg_sys::cstring_to_text(schema.as_ptr()),
+            pg_sys::cstring_to_text(scores.as_ptr()),
+        );
+        crate::catalog::query_row(
+            c"SELECT (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                      WHERE n.nspname = $1 AND c.relname = $2) \
+                     IS NOT DISTINCT FROM \
+                     pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::pg_catalog.oid",
+            &[
+                (pg_sys::TEXTOID, pg_sys::Datum::from(schema)),
+                (pg_sys::TEXTOID, pg_sys::Datum::from(scores)),
+            ],
+        )
+    };
+    let same = row.and_then(|r| r.into_iter().next().flatten());
+    if same.as_deref() == Some("f") {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            format!("could not serialize access: lead_score attachment \"{attachment}\" was detached, or detached and attached again, after this transaction began"),
+        );
+    }
+}
+
+/// Under `REPEATABLE READ` or `SERIALIZABLE`, raises a serialization failure
 /// for an attachment the transaction's snapshot does not show but the latest
 /// snapshot does: it was attached after the snapshot was taken (retry the
 /// transaction). Returns otherwise (under `READ COMMITTED`, or for an

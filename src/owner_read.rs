@@ -525,6 +525,10 @@ fn lock_activities(attachment: &str) -> bool {
     // SAFETY: locks a relation by OID in a standard mode; released at the end
     // of the transaction like any table lock.
     unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+    // Not in a Citus shard group's trigger, whose score table is a shard.
+    if crate::citus::placement().is_none() {
+        crate::errors::reattached_after_snapshot(attachment);
+    }
     true
 }
 
