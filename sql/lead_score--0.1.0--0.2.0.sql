@@ -1554,6 +1554,12 @@ DROP FUNCTION lead_score_internal._event_bounds(bigint, integer);
 CREATE FUNCTION lead_score_internal."_live_bound"("state" bytea, "at" timestamp with time zone) RETURNS double precision
 STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_bound_wrapper';
 
+-- Writes cap an event's time at the clock when the trigger runs, not at the
+-- transaction's start: an event stamped during its transaction counts at its
+-- own time, as the aggregates count it.
+CREATE FUNCTION lead_score_internal."_clock"() RETURNS timestamp with time zone
+STRICT VOLATILE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'clock_sql_wrapper';
+
 -- Keep this last: every attachment's generated objects as 0.2.0 creates them.
 -- Attachments on Citus are reinstalled on their shards by CALL lead_score.distribute.
 DO $regenerate$

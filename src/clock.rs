@@ -74,6 +74,16 @@ fn bounds_hold(read_at: pgrx::datum::TimestampWithTimeZone) -> bool {
     i64::from(read_at) >= clock().saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US)
 }
 
+/// `lead_score_internal._clock()`: the clock (or the mock), which a write caps
+/// its events' times at: an event stamped after its transaction began but
+/// before the write counts at its own time, as the aggregates count it.
+#[pg_extern(name = "_clock", schema = "lead_score_internal", volatile, parallel_safe)]
+fn clock_sql() -> pgrx::datum::TimestampWithTimeZone {
+    // SAFETY: any i64 is a valid timestamptz bit pattern.
+    unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(clock()), false) }
+        .unwrap_or_else(|| unreachable!())
+}
+
 /// `lead_score_internal._now()`: the time writers use (see the module docs).
 #[pg_extern(name = "_now", schema = "lead_score_internal", stable, parallel_safe)]
 fn now_sql() -> pgrx::datum::TimestampWithTimeZone {

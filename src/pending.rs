@@ -149,8 +149,9 @@ pub unsafe extern "C-unwind" fn lead_score_append_pending(
             return pg_sys::Datum::from(0);
         }
     }
-    // The writer's real time: lead_score.as_of only affects reads.
-    let now = crate::clock::now();
+    // The writer's real time, the clock now (lead_score.as_of only affects
+    // reads): events dated later count as of it (sqlgen's `write_time`).
+    let now = crate::clock::clock();
     // SAFETY: `td` is this call's trigger data, of an AFTER INSERT statement
     // trigger with a NEW TABLE (checked above), and `target` is its trigger's,
     // checked against its table's columns.
@@ -724,8 +725,8 @@ unsafe fn copy_rows(
         if nulls[2] {
             continue; // no time: the aggregates skip it, and so do live scores
         }
-        // As the sync trigger's least(occurred_at, now): an event dated after the
-        // write counts as of the write.
+        // As the sync trigger's least(occurred_at, _clock()): an event dated
+        // after the write counts as of the write.
         if (values[2].value() as i64) > now {
             values[2] = pg_sys::Datum::from(now);
         }

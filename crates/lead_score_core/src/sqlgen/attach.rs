@@ -1796,10 +1796,24 @@ impl Attachment {
     fn batch(&self, alias: &str) -> String {
         let props = self.props_text(alias);
         format!(
-            "lead_score_internal._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, v_now){props})",
+            "lead_score_internal._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, {}){props})",
             self.event_type.text_of(alias),
-            ident(&self.occurred_at)
+            ident(&self.occurred_at),
+            self.write_time()
         )
+    }
+
+    /// The time of a write, which an event's time is capped at: the clock when
+    /// the trigger runs (`lead_score_internal._clock()`), not the transaction's
+    /// start, so an event stamped during its transaction (`clock_timestamp()`,
+    /// an application's clock) counts at its own time, as the aggregates count
+    /// it. On 0.1.0's catalog, which has no `_clock`, the transaction's start.
+    fn write_time(&self) -> &'static str {
+        if self.catalog_0_1 {
+            "lead_score_internal._now()"
+        } else {
+            "lead_score_internal._clock()"
+        }
     }
 
     /// Locks the stripes of the keys a query returns, in stripe order. The
@@ -2413,7 +2427,7 @@ END
     -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE {scores} IN ROW EXCLUSIVE MODE;
 {guard}{insert}INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
-    SELECT {akey}, {etype}, LEAST(n.{etime}, lead_score_internal._now()){values} FROM new_rows n
+    SELECT {akey}, {etype}, LEAST(n.{etime}, {write_time}){values} FROM new_rows n
     WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL{register};
     RETURN NULL;
 END
@@ -2423,6 +2437,7 @@ END
             guard = self.insert_guard(),
             etype = self.event_type.text_of("n"),
             etime = ident(&self.occurred_at),
+            write_time = self.write_time(),
         )
     }
 
