@@ -77,7 +77,12 @@ fn bounds_hold(read_at: pgrx::datum::TimestampWithTimeZone) -> bool {
 /// `lead_score_internal._clock()`: the clock (or the mock), which a write caps
 /// its events' times at: an event stamped after its transaction began but
 /// before the write counts at its own time, as the aggregates count it.
-#[pg_extern(name = "_clock", schema = "lead_score_internal", volatile, parallel_safe)]
+#[pg_extern(
+    name = "_clock",
+    schema = "lead_score_internal",
+    volatile,
+    parallel_safe
+)]
 fn clock_sql() -> pgrx::datum::TimestampWithTimeZone {
     // SAFETY: any i64 is a valid timestamptz bit pattern.
     unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(clock()), false) }
