@@ -69,3 +69,12 @@ WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm
   AND c.relname NOT LIKE '\_%' AND a.attnum > 0 AND NOT a.attisdropped
   AND col_description(c.oid, a.attnum) IS NULL
 ORDER BY c.oid::regclass::text, a.attnum;
+
+-- A function that turns nested loops off has plans that cost in the billions;
+-- it turns PostgreSQL's JIT off too, which would otherwise compile every call
+-- (top_leads took 1.3 s instead of 11 ms on 1,000,000 leads with jit = on).
+SELECT p.oid::regprocedure AS nested_loops_off_but_jit_on
+FROM pg_proc p
+WHERE p.pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
+  AND 'enable_nestloop=off' = ANY (p.proconfig) AND NOT 'jit=off' = ANY (p.proconfig)
+ORDER BY 1;

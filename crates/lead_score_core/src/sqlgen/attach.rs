@@ -2253,14 +2253,14 @@ END
         // After a large statement, every pending event: the attachment's fold,
         // with hash and merge joins only and memory to hash them in one pass,
         // as tick() runs it (no row estimate of a table just loaded can make
-        // the plan quadratic). Otherwise the rows appended, by ctid (a TID scan).
+        // the plan quadratic), and no JIT (those plans cost in the billions). Otherwise the rows appended, by ctid (a TID scan).
         let body = format!(
             "{preamble}    BEGIN
 {check}        IF pg_catalog.cardinality(tids) = 0 THEN
-            v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem')];
-            PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true);
+            v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem'), pg_catalog.current_setting('jit')];
+            PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true), pg_catalog.set_config('jit', 'off', true);
             v_count := {fold_fn}();{record_all}
-            PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true);
+            PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true), pg_catalog.set_config('jit', v_settings[3], true);
         ELSE{tid_scans_on}
             {some}{tid_scans_off}
         END IF;

@@ -202,10 +202,10 @@ BEGIN
                 USING ERRCODE = ''serialization_failure'';
         END IF;
         IF pg_catalog.cardinality(tids) = 0 THEN
-            v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem'')];
-            PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true);
+            v_settings := ARRAY[pg_catalog.current_setting(''enable_nestloop''), pg_catalog.current_setting(''work_mem''), pg_catalog.current_setting(''jit'')];
+            PERFORM pg_catalog.set_config(''enable_nestloop'', ''off'', true), pg_catalog.set_config(''work_mem'', ''128MB'', true), pg_catalog.set_config(''jit'', ''off'', true);
             v_count := "lead_score_internal"."evil__fold"();
-            PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true);
+            PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true), pg_catalog.set_config(''jit'', v_settings[3], true);
         ELSE
             v_settings := ARRAY[pg_catalog.current_setting(''enable_seqscan'')];
             PERFORM pg_catalog.set_config(''enable_seqscan'', ''off'', true);
