@@ -1003,15 +1003,18 @@ fn account_alerts(attachment: &str) -> i32 {
     let Some(sql) = att.account_alerts().filter(|_| alerts) else {
         return 0;
     };
-    let (keys, accounts) = account_members(&att);
-    run_as(extension_owner(), || {
-        let locked = Spi::get_one_with_args::<bool>(
+    let locked = run_as(extension_owner(), || {
+        Spi::get_one_with_args::<bool>(
             "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('lead_score.account_alerts'), pg_catalog.hashtext($1))",
             &[attachment.into()],
-        );
-        if !matches!(locked, Ok(Some(true))) {
-            return 0;
-        }
+        )
+    });
+    if !matches!(locked, Ok(Some(true))) {
+        return 0;
+    }
+    // Only once this check holds the lock: a tick() that loses it reads nothing.
+    let (keys, accounts) = account_members(&att);
+    run_as(extension_owner(), || {
         Spi::get_one_with_args::<i32>(&sql, &[keys.into(), accounts.into()])
             .unwrap_or_else(|e| {
                 raise_code(

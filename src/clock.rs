@@ -1,7 +1,9 @@
-//! The time writers use: the transaction's start, as `now()`.
+//! The time writers use: the transaction's start, as `now()`, to score and
+//! classify; and the clock (`clock`, `_clock()`) to cap event times at when a
+//! trigger writes or reads them, so an event stamped during its transaction
+//! counts at its own time.
 //!
-//! `lead_score.as_of` moves reads only; a writer's settings never change what
-//! is stored. Builds with the `mock_clock` feature (the test suite's, never a
+//! `lead_score.as_of` moves reads only. Builds with the `mock_clock` feature (the test suite's, never a
 //! release) add `lead_score.mock_now`, a superuser-only setting that stands in
 //! for the transaction's time, as TimescaleDB's debug builds mock
 //! `current_timestamp`, so tests can let days pass in a second.

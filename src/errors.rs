@@ -49,9 +49,10 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
 /// for an attachment detached and attached again under the same name after
 /// the transaction's snapshot was taken: its tables are new, and the snapshot
 /// sees none of their rows, so a read would find no lead and a write would
-/// miss the scores. Its score table as the snapshot's catalog shows it (the old
-/// one) is then not the one its name resolves to now. (Readers and lead
-/// triggers call this through `_lock_activities`.)
+/// miss the scores. The score table its name resolves to now is then one the
+/// snapshot's catalog does not show (by OID: a table the update from 0.1.0
+/// moved to another schema keeps it). (Readers and lead triggers call this
+/// through `_lock_activities`.)
 pub fn reattached_after_snapshot(attachment: &str) {
     // SAFETY: reads the transaction's isolation level.
     if unsafe { pgrx::pg_sys::XactIsoLevel } < pgrx::pg_sys::XACT_REPEATABLE_READ as i32 {
@@ -72,10 +73,8 @@ pub fn reattached_after_snapshot(attachment: &str) {
             pg_sys::cstring_to_text(scores.as_ptr()),
         );
         crate::catalog::query_row(
-            c"SELECT (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                      WHERE n.nspname = $1 AND c.relname = $2) \
-                     IS NOT DISTINCT FROM \
-                     pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::pg_catalog.oid",
+            c"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
+                             WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::pg_catalog.oid)",
             &[
                 (pg_sys::TEXTOID, pg_sys::Datum::from(schema)),
                 (pg_sys::TEXTOID, pg_sys::Datum::from(scores)),

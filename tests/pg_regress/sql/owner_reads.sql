@@ -138,6 +138,29 @@ FROM lead_score_internal.or_enum_account_heads h JOIN lead_score.or_enum_account
 SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'or_enum' AND kind = 'account' ORDER BY id;
 SELECT lead_score.detach('or_enum');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_enum';
+-- A uuid key, and an account held in a float column, whose text depends on
+-- settings: the owner's read writes it as the view does, in any session.
+SET ROLE or_owner;
+CREATE TABLE or_crm.contacts (id uuid PRIMARY KEY, company float8, title text);
+CREATE TABLE or_crm.calls (lead_id uuid NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL,
+                           amount float8, seen timestamptz);
+CREATE INDEX ON or_crm.calls (lead_id);
+INSERT INTO or_crm.contacts VALUES ('00000000-0000-0000-0000-000000000001', 0.1, 'VP'),
+                                   ('00000000-0000-0000-0000-000000000002', 0.1, 'Intern'),
+                                   ('00000000-0000-0000-0000-000000000003', 2.5, 'VP');
+INSERT INTO or_crm.calls VALUES ('00000000-0000-0000-0000-000000000002', 'webinar', '2026-06-01 11:00+00', NULL, NULL);
+GRANT SELECT, TRIGGER ON or_crm.contacts, or_crm.calls TO or_admin;
+RESET ROLE;
+SET ROLE or_admin;
+SET extra_float_digits = 3;
+SELECT lead_score.attach('or_model', 'or_crm.contacts', 'or_crm.calls', name => 'or_uuid') IS NOT NULL AS attached;
+RESET extra_float_digits;
+SELECT lead_score.tick() >= 0 AS ticked;
+RESET ROLE;
+SELECT h.account, h.alerting, round(h.total::numeric, 3) = round(a.total::numeric, 3) AS total_as_view
+FROM lead_score_internal.or_uuid_account_heads h JOIN lead_score.or_uuid_accounts a USING (account) ORDER BY 1;
+SELECT lead_score.detach('or_uuid');
+DELETE FROM lead_score.alerts WHERE attachment = 'or_uuid';
 
 SELECT lead_score.detach('or_live');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_live';
