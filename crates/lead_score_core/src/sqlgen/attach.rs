@@ -1808,11 +1808,13 @@ impl Attachment {
     /// start, so an event stamped during its transaction (`clock_timestamp()`,
     /// an application's clock) counts at its own time, as the aggregates count
     /// it. On 0.1.0's catalog, which has no `_clock`, the transaction's start.
+    /// A subquery, so the statement reads the clock once (an InitPlan), not
+    /// per row: the trigger runs after every row of its statement was made.
     fn write_time(&self) -> &'static str {
         if self.catalog_0_1 {
             "lead_score_internal._now()"
         } else {
-            "lead_score_internal._clock()"
+            "(SELECT lead_score_internal._clock())"
         }
     }
 

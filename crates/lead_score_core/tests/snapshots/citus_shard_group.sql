@@ -123,7 +123,7 @@ BEGIN
     END IF;
     -- Pass 1 adds every lead''s delta; pass 2 only the leads that had no score row.
     FOR v_pass IN 1..2 LOOP
-        WITH d AS (SELECT n."person" AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", lead_score_internal._clock()), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
+        WITH d AS (SELECT n."person" AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, (n."kind")::text, LEAST(n."at", (SELECT lead_score_internal._clock())), (n."page")::text) AS st FROM new_rows n WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL AND (v_pass = 1 OR n."person" = ANY (v_keys)) GROUP BY n."person"),
         up AS (
             UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) AS x OFFSET 0) a)
             FROM d WHERE s.lead_key = d.k

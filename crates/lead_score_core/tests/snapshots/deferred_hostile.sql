@@ -338,7 +338,7 @@ AS E'BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO "lead_score_internal"."evil_pending" (lead_key, event_type, occurred_at, p1, p2, p3)
-    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", lead_score_internal._clock()), (n."$$")::text, pg_catalog.format(''%s'', n."ü"), lead_score_internal._stable_text(n."d""ue") FROM new_rows n
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", (SELECT lead_score_internal._clock())), (n."$$")::text, pg_catalog.format(''%s'', n."ü"), lead_score_internal._stable_text(n."d""ue") FROM new_rows n
     WHERE n."k''ey" IS NOT NULL AND n."at\\" IS NOT NULL;
     RETURN NULL;
 END

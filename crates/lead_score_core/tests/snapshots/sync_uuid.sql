@@ -365,7 +365,7 @@ BEGIN
     END IF;
     WITH a AS (
     INSERT INTO "lead_score_internal"."live_pending" (lead_key, event_type, occurred_at, p1)
-    SELECT n."person", (n."kind")::text, LEAST(n."at", lead_score_internal._clock()), (n."page")::text FROM new_rows n
+    SELECT n."person", (n."kind")::text, LEAST(n."at", (SELECT lead_score_internal._clock())), (n."page")::text FROM new_rows n
     WHERE n."person" IS NOT NULL AND n."at" IS NOT NULL
     RETURNING ctid)
     SELECT pg_catalog.array_agg(a.ctid) INTO v_tids FROM a;
