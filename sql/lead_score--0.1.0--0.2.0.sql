@@ -751,15 +751,9 @@ BEGIN
         RAISE EXCEPTION 'mapping: must be a JSON object such as {"lead_key": "id"}, got a JSON %', jsonb_typeof(m)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT k INTO bad FROM jsonb_object_keys(m) k
-    -- property_columns is derived (and stored); a stored mapping can be passed back as is.
-    -- citus_leads and citus_activities are added by lead_score.distribute (sql/citus.sql).
-    WHERE k NOT IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at', 'properties', 'property_columns',
-                    'citus_leads', 'citus_activities') LIMIT 1;
-    IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'mapping.%: unknown key (expected lead_key, activity_lead_key, event_type, occurred_at, properties)', bad
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    -- Unknown keys (22023). A stored mapping can be passed back as is: its
+    -- derived keys are taken and rebuilt below (lead_score_core::mapping lists them).
+    PERFORM lead_score_internal._check_mapping_keys(m);
     SELECT k INTO bad FROM jsonb_each(m) e(k, v)
     WHERE k IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at') AND jsonb_typeof(v) <> 'string' LIMIT 1;
     IF bad IS NOT NULL THEN
@@ -1568,6 +1562,11 @@ STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'live_bound_wrapper
 -- own time, as the aggregates count it.
 CREATE FUNCTION lead_score_internal."_clock"() RETURNS timestamp with time zone
 STRICT VOLATILE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'clock_sql_wrapper';
+
+-- attach checks its mapping's keys against the one list in Rust
+-- (lead_score_core::mapping), as _attach_install does.
+CREATE FUNCTION lead_score_internal."_check_mapping_keys"("mapping" jsonb) RETURNS boolean
+STRICT IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'check_attach_mapping_keys_wrapper';
 
 -- Plans of these cost in the billions (nested loops off): PostgreSQL's JIT
 -- would compile every call. (Those this script replaces say so themselves.)

@@ -4,6 +4,7 @@
 
 use crate::errors::{raise_code, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
+use lead_score_core::mapping::Check;
 use lead_score_core::sqlgen::attach::{
     current_views_statements, drop_statements, lock_exclusive, lock_exclusive_nowait,
     pending_states, valid_name, Attachment, Column, Mode, Placement, Query, Statement, TextOf,
@@ -663,40 +664,33 @@ fn check_account_field(att: &Attachment, leads: pg_sys::Oid) {
     }
 }
 
-/// The keys of a mapping `attach` hands to `_attach_install`. Not
-/// `citus_leads` or `citus_activities`: every reader resolves those names to
-/// find the attachment's tables, so only `distribute` writes them, from the
-/// attachment's own tables (an admin calling `_attach_install` could otherwise
-/// point an attachment's reads at a table of another role, or at a catalog).
-const INSTALL_MAPPING_KEYS: [&str; 6] = [
-    "lead_key",
-    "activity_lead_key",
-    "event_type",
-    "occurred_at",
-    "properties",
-    "property_columns",
-];
-
-/// Refuses a mapping with a key [`INSTALL_MAPPING_KEYS`] does not list.
-fn check_install_mapping(mapping: &serde_json::Value) {
+/// Raises 22023 for the first key of `mapping` that `check` refuses
+/// (`lead_score_core::mapping` lists the keys and who writes each).
+fn check_mapping_keys(mapping: &serde_json::Value, check: Check) {
     let Some(object) = mapping.as_object() else {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             "mapping: must be a JSON object such as {\"lead_key\": \"id\"}",
         );
     };
-    if let Some(key) = object
-        .keys()
-        .find(|k| !INSTALL_MAPPING_KEYS.contains(&k.as_str()))
-    {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!(
-                "mapping.{key}: unknown key (expected {})",
-                INSTALL_MAPPING_KEYS.join(", ")
-            ),
-        );
+    if let Some(message) = check.refuse(object.keys().map(String::as_str)) {
+        raise_code(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message);
     }
+}
+
+/// `attach`'s check of its caller's mapping keys: every key a stored mapping
+/// holds, so a stored mapping can be passed back as is (`attach` keeps only
+/// the caller's keys).
+#[pg_extern(
+    name = "_check_mapping_keys",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
+fn check_attach_mapping_keys(mapping: pgrx::JsonB) -> bool {
+    check_mapping_keys(&mapping.0, Check::Attach);
+    true
 }
 
 /// Writes an attachment's row and creates its objects (tables, views, trigger
@@ -730,7 +724,7 @@ fn attach_install(
     // Models that cannot be live are refused here too, not only by attach.
     lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
         .or_raise();
-    check_install_mapping(&mapping.0);
+    check_mapping_keys(&mapping.0, Check::Install);
     let owner = extension_owner();
     // Before any table lock: see lock_current_views.
     lock_current_views();

@@ -18,6 +18,7 @@ pub mod header;
 pub mod interval;
 pub mod live;
 pub mod logistic;
+pub mod mapping;
 pub mod model;
 pub mod predictive;
 pub mod progress;
