@@ -129,6 +129,9 @@ DECLARE
     version integer;
     activities bigint;
     now_   timestamptz := lead_score_internal._now();  -- real time: lead_score.as_of is for reads only
+    -- Events are capped at the clock, as writes cap them (the locks are held:
+    -- every event this reads was written before it).
+    cap_   timestamptz := lead_score_internal._clock();
 BEGIN
     SELECT m.id, m.current_version INTO model_id, version FROM lead_score.models m WHERE m.name = att.model;
     -- The queries are generated in Rust (lead_score_core::sqlgen), every name quoted there.
@@ -151,7 +154,7 @@ BEGIN
     EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
                                            THEN 'rescore_distributed' ELSE 'rescore' END)
     USING att.model, att.landmark, now_, with_alerts, model_id, version,
-          activities, n, (extract(epoch FROM started) * 1000000)::bigint;
+          activities, n, (extract(epoch FROM started) * 1000000)::bigint, cap_;
     IF with_alerts THEN
         EXECUTE lead_score_internal._sql(att.name, 'rescore_alerts') USING att.name, att.model, now_;
     END IF;

@@ -33,6 +33,14 @@ FROM wt.acts a JOIN lead_score_internal.wt_d_pending p ON p.lead_key = a.lead_id
 SELECT set_config('lead_score.as_of', (now() + interval '1 minute')::text, true) IS NOT NULL AS read_ahead;
 SELECT * FROM lead_score.check_consistency('wt');
 SELECT * FROM lead_score.check_consistency('wt_d');
+-- rescore caps event times at the clock as well (once it holds its locks):
+-- the event keeps its own time. Before, rescore capped it at the
+-- transaction's start, and check_consistency reported both leads' scores.
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.rescore('wt') AS rescored, lead_score.rescore('wt_d') AS rescored_deferred;
+RESET client_min_messages;
+SELECT * FROM lead_score.check_consistency('wt');
+SELECT * FROM lead_score.check_consistency('wt_d');
 -- Lead 2's event is dated an hour ahead: it counts as of its write, and is
 -- reported until its time.
 INSERT INTO wt.acts VALUES (2, 'demo', now() + interval '1 hour');

@@ -3153,9 +3153,24 @@ FROM (SELECT * FROM written ORDER BY id) w",
         }
     }
 
-    /// Activity rows aliased `a` as `_live_batch` arguments, at $5/$6/$2 and now $3.
+    /// What `_rescore` caps event times at: the clock it read once its locks
+    /// were held ($10), as writes cap them at the clock when their trigger
+    /// runs, so an event stamped during the rescoring transaction counts at its
+    /// own time. On 0.1.0's catalog, whose `_rescore` passes no clock, the
+    /// transaction's start ($3).
+    fn rescore_cap(&self) -> &'static str {
+        if self.catalog_0_1 {
+            "$3"
+        } else {
+            "$10"
+        }
+    }
+
+    /// Activity rows aliased `a` as `_live_batch` arguments, at $5/$6/$2, now
+    /// $3, capped at [`Self::rescore_cap`].
     fn rescore_query(&self) -> String {
         let props = self.props_text("a");
+        let cap = self.rescore_cap();
         let akey = self.activity_lead_key.of("a");
         let lkey = self.lead_key.of("l");
         let columns = score_columns();
@@ -3170,7 +3185,7 @@ FROM (SELECT * FROM written ORDER BY id) w",
         format!(
             "WITH gone AS (DELETE FROM {pending}),{stale}
 fresh AS (
-    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, {cap}){props}) AS st
     FROM {activities} a WHERE lead_score_internal._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
 INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
 SELECT {lkey}, f.fit, f.dq, f.pr, {first}, $3
@@ -3204,6 +3219,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
     /// `Rescore`'s `ON CONFLICT` branch does, when there is one.
     fn rescore_distributed_query(&self) -> String {
         let props = self.props_text("a");
+        let cap = self.rescore_cap();
         let akey = self.activity_lead_key.of("a");
         let lkey = self.lead_key.of("l");
         let columns = score_columns();
@@ -3234,7 +3250,7 @@ FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_
              lead_score_internal._predictive_on($1, l) AS pr
       FROM {leads} l WHERE {lkey} IS NOT NULL) f
 LEFT JOIN (
-    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, $3){props}) AS st
+    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, {cap}){props}) AS st
     FROM {activities} a WHERE a.{etime} IS NOT NULL GROUP BY {akey}) fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a

@@ -616,7 +616,7 @@ DELETE FROM "lead_score_internal"."bench_scores" s WHERE NOT EXISTS (SELECT 1 FR
 -- query rescore
 WITH gone AS (DELETE FROM "lead_score_internal"."bench_pending"),
 fresh AS (
-    SELECT a."lead_id" AS k, lead_score_internal._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
+    SELECT a."lead_id" AS k, lead_score_internal._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $10)) AS st
     FROM "public"."activities" a WHERE lead_score_internal._progress(1, $7, $9) AND a."occurred_at" IS NOT NULL GROUP BY a."lead_id")
 INSERT INTO "lead_score_internal"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
@@ -651,7 +651,7 @@ FROM (SELECT l."id" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "public"."leads" l WHERE l."id" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."lead_id" AS k, lead_score_internal._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $3)) AS st
+    SELECT a."lead_id" AS k, lead_score_internal._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $10)) AS st
     FROM "public"."activities" a WHERE a."occurred_at" IS NOT NULL GROUP BY a."lead_id") fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a

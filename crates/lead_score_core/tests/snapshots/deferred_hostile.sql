@@ -731,7 +731,7 @@ DELETE FROM "lead_score_internal"."evil_scores" s WHERE NOT EXISTS (SELECT 1 FRO
 -- query rescore
 WITH gone AS (DELETE FROM "lead_score_internal"."evil_pending"),
 fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE lead_score_internal._progress(1, $7, $9) AND a."at\" IS NOT NULL GROUP BY a."k'ey")
 INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
@@ -766,7 +766,7 @@ FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ 
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $3), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."at\" IS NOT NULL GROUP BY a."k'ey") fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a

@@ -767,7 +767,7 @@ DELETE FROM "lead_score_internal"."live_scores" s WHERE NOT EXISTS (SELECT 1 FRO
 WITH gone AS (DELETE FROM "lead_score_internal"."live_pending"),
 stale AS (DELETE FROM "lead_score_internal"."live_stale"),
 fresh AS (
-    SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
+    SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $10), (a."page")::text) AS st
     FROM "app"."touches" a WHERE lead_score_internal._progress(1, $7, $9) AND a."at" IS NOT NULL GROUP BY a."person")
 INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
@@ -802,7 +802,7 @@ FROM (SELECT l."person_id" AS k, lead_score.fit($1, l) AS fit, lead_score.disqua
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "app"."people" l WHERE l."person_id" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $3), (a."page")::text) AS st
+    SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $10), (a."page")::text) AS st
     FROM "app"."touches" a WHERE a."at" IS NOT NULL GROUP BY a."person") fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
