@@ -131,8 +131,8 @@ BEGIN
 END
 $$;
 
--- Phase 2, run on the node that holds a shard group (by run_command_on_placements
--- over the activity shards): the group's own trigger functions, which name its
+-- Phase 2, run on the node that holds a shard group (by _citus_install_node,
+-- for each activity shard of its node): the group's own trigger functions, which name its
 -- shards (lead_score_core::sqlgen::attach::Placement), take the place of the
 -- triggers Citus copied from the distributed tables. Idempotent.
 CREATE FUNCTION lead_score_internal._citus_install_shard(attachment text, activity_shard text)
@@ -143,7 +143,8 @@ SET citus.enable_ddl_propagation = off
 AS $$
 DECLARE
     att      record;
-    shard    bigint := substring(activity_shard from '_([0-9]+)$')::bigint;
+    -- shard_name()'s text: <table>_<shard id>, in double quotes when the name needs them.
+    shard    bigint := substring(activity_shard from '_([0-9]+)"?$')::bigint;
     shards   regclass[];
     refs     regclass[];
     suffix   text;
@@ -189,12 +190,48 @@ BEGIN
 END
 $$;
 
+-- Phase 2 on one node (run_command_on_all_nodes, from distribute): installs
+-- every shard group whose activity shard this node holds. The node finds its
+-- shards itself: no shard's name travels inside a command's text (a table
+-- name may hold a quote). Returns how many groups it installed.
+CREATE FUNCTION lead_score_internal._citus_install_node(attachment text)
+RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    activities regclass;
+    shard      text;
+    n          integer := 0;
+BEGIN
+    SELECT pg_catalog.to_regclass(a.mapping ->> 'citus_activities') INTO activities
+    FROM lead_score.attachments a WHERE a.name = _citus_install_node.attachment;
+    IF activities IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" is not distributed on this node', _citus_install_node.attachment
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- The activity shards placed on this node (its group).
+    FOR shard IN EXECUTE 'SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid) FROM pg_catalog.pg_dist_shard s
+                          JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+                          WHERE s.logicalrelid = $1
+                            AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+                          ORDER BY s.shardid'
+                 USING activities
+    LOOP
+        IF lead_score_internal._citus_install_shard(_citus_install_node.attachment, shard) THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score_internal._citus_install_node(text) FROM PUBLIC;
+
 -- Makes an attachment run on a Citus cluster; run it on the coordinator after
 -- attach(). Idempotent, and again after moving or splitting shards.
 --  1. _distribute_tables (above), committed if it changed anything, so that
 --     every node sees the new shards.
 --  2. Each shard group gets trigger functions of its own on its node
---     (_citus_install_shard): Citus cannot plan a query that joins a trigger's
+--     (_citus_install_node, on every node, then _citus_install_shard): Citus cannot plan a query that joins a trigger's
 --     transition table with a distributed table, so a shard's triggers write
 --     its co-located score shard directly, as plain PostgreSQL.
 --  3. The attachment's views are recreated, so Citus creates them on every node.
@@ -212,13 +249,15 @@ BEGIN
         COMMIT;
     END IF;
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
-    FOR r IN EXECUTE 'SELECT p.nodename, p.nodeport, p.shardid, p.success, p.result
-                      FROM pg_catalog.run_command_on_placements($1, $2, false) p ORDER BY p.shardid'
-             USING att.activities,
-                   'SELECT lead_score_internal._citus_install_shard(' || pg_catalog.quote_literal(att.name) || ', ''%s'')'
+    -- Each node installs the shard groups it holds (_citus_install_node): the
+    -- command carries only the attachment's name, quoted.
+    FOR r IN EXECUTE 'SELECT n.nodename, n.nodeport, p.success, p.result
+                      FROM pg_catalog.run_command_on_all_nodes($1) p
+                      JOIN pg_catalog.pg_dist_node n ON n.nodeid = p.nodeid ORDER BY p.nodeid'
+             USING 'SELECT lead_score_internal._citus_install_node(' || pg_catalog.quote_literal(att.name) || ')'
     LOOP
         IF NOT r.success THEN
-            bad := pg_catalog.format('%s:%s shard %s: %s', r.nodename, r.nodeport, r.shardid, r.result);
+            bad := pg_catalog.format('%s:%s: %s', r.nodename, r.nodeport, r.result);
             RAISE EXCEPTION 'lead_score.distribute: installing the triggers of attachment "%" failed on %', att.name, bad
                 USING ERRCODE = 'external_routine_exception';
         END IF;

@@ -14,7 +14,7 @@
 use crate::catalog::query_row;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 
 /// `lead_score.citus_placement`: in a shard group's trigger functions, the
@@ -34,17 +34,88 @@ pub fn register() {
 }
 
 /// The shards of the running shard group's trigger: (scores, activities), each
-/// as (schema, name).
-pub fn placement() -> Option<((String, String), (String, String))> {
+/// as (schema, name), once checked to be shards of `attachment`'s own score
+/// and activity tables on this node. Every session may set the setting, and
+/// the readers that take it read as the activity table's owner: any other
+/// value raises 22023, so it can never point a read at a table of the
+/// session's choosing. Checked once per backend for each value and attachment
+/// (a shard's name is never reused).
+pub fn placement(attachment: &str) -> Option<((String, String), (String, String))> {
     let value = PLACEMENT.get()?;
-    let v: Vec<String> = serde_json::from_str(value.to_str().ok()?).ok()?;
-    match v.as_slice() {
-        [s1, s2, a1, a2] => Some(((s1.clone(), s2.clone()), (a1.clone(), a2.clone()))),
-        _ => None,
+    if value.as_bytes().is_empty() {
+        return None;
+    }
+    let text = value.to_str().unwrap_or("");
+    let parsed = serde_json::from_str::<Vec<String>>(text)
+        .ok()
+        .and_then(|v| match v.as_slice() {
+            [s1, s2, a1, a2] => Some(((s1.clone(), s2.clone()), (a1.clone(), a2.clone()))),
+            _ => None,
+        });
+    let key = (text.to_string(), attachment.to_string());
+    if CHECKED.with(|c| c.borrow().contains(&key)) {
+        return parsed;
+    }
+    match &parsed {
+        Some((scores, activities)) if shards_of(attachment, scores, activities) => {
+            CHECKED.with(|c| c.borrow_mut().insert(key));
+            parsed
+        }
+        _ => crate::errors::raise_code(
+            pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "lead_score.citus_placement is internal: it does not name the shards of attachment \"{attachment}\" on this node"
+            ),
+        ),
     }
 }
 
+/// Whether `scores` and `activities` are this node's shards of the
+/// attachment's score table and of its (distributed) activity table.
+fn shards_of(attachment: &str, scores: &(String, String), activities: &(String, String)) -> bool {
+    use lead_score_core::sqlgen::{internal, Qualified};
+    // SAFETY: a read-only catalog query without parameters.
+    let citus = unsafe {
+        query_row(
+            c"SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL",
+            &[],
+        )
+    };
+    if !matches!(citus.as_deref(), Some([Some(t)]) if t == "t") {
+        return false;
+    }
+    let query = format!(
+        "SELECT pg_catalog.count(DISTINCT s.logicalrelid) FROM {} a \
+         JOIN pg_catalog.pg_dist_shard s \
+           ON (s.logicalrelid = pg_catalog.to_regclass($2) \
+               AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = pg_catalog.to_regclass($3)) \
+           OR (s.logicalrelid = pg_catalog.to_regclass(a.mapping ->> 'citus_activities') \
+               AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = pg_catalog.to_regclass($4)) \
+         WHERE a.name = $1",
+        config_table("attachments")
+    );
+    let logical = internal(&lead_score_core::sqlgen::attach::names::scores(attachment));
+    let scores = Qualified::new(&scores.0, &scores.1).to_sql();
+    let activities = Qualified::new(&activities.0, &activities.1).to_sql();
+    pgrx::Spi::connect(|client| {
+        let rows = client.select(
+            &query,
+            Some(1),
+            &[
+                attachment.into(),
+                logical.as_str().into(),
+                scores.as_str().into(),
+                activities.as_str().into(),
+            ],
+        )?;
+        Ok::<_, pgrx::spi::Error>(rows.first().get::<i64>(1)?.unwrap_or(0) == 2)
+    })
+    .unwrap_or(false)
+}
+
 thread_local! {
+    /// (setting, attachment) pairs [`placement`] has checked.
+    static CHECKED: RefCell<HashSet<(String, String)>> = RefCell::new(HashSet::new());
     /// Configuration table → the name of its shard on this node, once found.
     static SHARDS: RefCell<HashMap<&'static str, String>> = RefCell::new(HashMap::new());
 }

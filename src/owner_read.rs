@@ -253,7 +253,7 @@ impl<'a> StateReader<'a> {
         let compiled = by_key(key.model_id, key.version);
         check_supported(&compiled.model).or_raise();
         // In a Citus shard group's trigger, its activity shard (src/citus.rs).
-        if let Some((_, (schema, name))) = crate::citus::placement() {
+        if let Some((_, (schema, name))) = crate::citus::placement(&att.name) {
             att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
         }
         let query = std::ffi::CString::new(att.owner_read_query()).unwrap_or_default();
@@ -526,7 +526,7 @@ fn lock_activities(attachment: &str) -> bool {
     // of the transaction like any table lock.
     unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
     // Not in a Citus shard group's trigger, whose score table is a shard.
-    if crate::citus::placement().is_none() {
+    if crate::citus::placement(attachment).is_none() {
         crate::errors::reattached_after_snapshot(attachment);
     }
     true
@@ -544,7 +544,7 @@ fn lock_activities(attachment: &str) -> bool {
 )]
 fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
     // In a Citus shard group's trigger, its score shard (src/citus.rs).
-    let scores = match crate::citus::placement() {
+    let scores = match crate::citus::placement(attachment) {
         Some(((schema, name), _)) => {
             lead_score_core::sqlgen::Qualified::new(&schema, &name).to_sql()
         }

@@ -231,6 +231,49 @@ on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 consistent "16 concurrent clients, then tick()"
 if [ "$failures" != 0 ]; then tail -5 "$OUT/pgbench.log"; fi
 
+if [ "$MODE" = sync ]; then
+log "citus ($MODE): security: a table name that ends a string literal; lead_score.citus_placement"
+# The owner of two distributed tables, one named to end a string literal and
+# run its own command. distribute() runs as a superuser on every node: before,
+# the shard's name went inside a literal of the command each node ran.
+hostile='cit."x'\'') WHERE false;ALTER ROLE cit_owner SUPERUSER;--"'
+on "$COORD" -c "CREATE ROLE cit_owner LOGIN" -c "CREATE ROLE cit_reader IN ROLE lead_score_reader" \
+    -c "CREATE SCHEMA cit AUTHORIZATION cit_owner" >/dev/null
+on "$COORD" -c "SET ROLE cit_owner" \
+    -c "CREATE TABLE cit.leads (id bigint PRIMARY KEY, industry text, title text, email text)" \
+    -c "CREATE TABLE $hostile (id bigserial, lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL, url text, PRIMARY KEY (lead_id, id))" \
+    -c "SELECT create_distributed_table('cit.leads', 'id')" \
+    -c "SELECT create_distributed_table(\$\$$hostile\$\$, 'lead_id', colocate_with => 'cit.leads')" \
+    -c "INSERT INTO cit.leads VALUES (1, 'Software', 'VP', 'a@example.com'), (2, 'Retail', 'CTO', 'b@example.com')" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" \
+    -c "SELECT lead_score.attach('default', 'cit.leads', \$\$$hostile\$\$, name => 'hostile')" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('hostile')"
+check "distribute() of a table named to end a literal" "$?" 0
+superuser="SELECT rolsuper FROM pg_roles WHERE rolname = 'cit_owner'"
+check "its owner is no superuser on any node" \
+    "$(on "$COORD" -c "$superuser") $(on "$WORKER1" -c "$superuser") $(on "$WORKER2" -c "$superuser")" "f f f"
+on "$COORD" -c "INSERT INTO $hostile (lead_id, type, occurred_at, url) VALUES (1, 'visit', now(), '/pricing'), (2, 'demo_request', now(), NULL)" >/dev/null
+check "its shards' triggers score the writes" \
+    "$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('hostile')") $(on "$COORD" -c "SELECT count(*) FROM lead_score.hostile_current WHERE engagement > 0")" "0 2"
+check "detach() of it" "$(on "$COORD" -c "SELECT lead_score.detach('hostile')")" t
+# A reader points lead_score.citus_placement, which the shard groups' trigger
+# functions set, at a view of its own: the owner's reads refuse it (22023), on
+# the coordinator and on a worker, and never read the view.
+placement="SET ROLE cit_reader;
+CREATE TEMP VIEW decoy AS SELECT 1::bigint AS lead_id, 'visit'::text AS type, now() AS occurred_at, '/x'::text AS url;
+GRANT SELECT ON decoy TO PUBLIC;
+SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', 'default_scores', nspname, 'decoy')::text, false)
+FROM pg_namespace WHERE oid = pg_my_temp_schema();
+SELECT lead_score_internal._read_states('default', ARRAY[1::bigint]);"
+on "$COORD" -c "$placement" >"$OUT/placement_coordinator.log" 2>&1 || true
+# (A worker refuses a reader's views and grants, DDL a coordinator propagates:
+# there the decoy is a temporary table. The refusal comes before any read.)
+grep -v '^GRANT' <<<"${placement/CREATE TEMP VIEW decoy AS/CREATE TEMP TABLE decoy AS}" |
+    on "$WORKER1" -a -f - >"$OUT/placement_worker.log" 2>&1 || true
+check "lead_score.citus_placement set by a reader: refused on the coordinator and a worker" \
+    "$(grep -c 'does not name the shards' "$OUT/placement_coordinator.log") $(grep -c 'does not name the shards' "$OUT/placement_worker.log")" "1 1"
+fi
+
 log "citus ($MODE): a second attachment of the same tables, in the other mode"
 other=$([ "$MODE" = sync ] && echo deferred || echo sync)
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" \

@@ -16,7 +16,7 @@ SET lead_score.mock_now = '2026-06-01 12:00:00+00';
 \set try :abs_srcdir '/fixtures/try.sql'
 \i :try
 SET client_min_messages = warning;
-DROP ROLE IF EXISTS or_owner, or_admin;
+DROP ROLE IF EXISTS or_owner, or_admin, or_reader, or_writer;
 RESET client_min_messages;
 -- The owner of the tables is no lead_score role at all.
 CREATE ROLE or_owner;
@@ -162,8 +162,40 @@ FROM lead_score_internal.or_uuid_account_heads h JOIN lead_score.or_uuid_account
 SELECT lead_score.detach('or_uuid');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_uuid';
 
+-- lead_score.citus_placement names the shards a Citus shard group's trigger
+-- functions work on (their SET clause sets it), and every session may set it.
+-- The owner's reads take it only when it names this node's shards of the
+-- attachment's own tables (never, here: no Citus), and raise 22023 otherwise.
+-- Before, a reader, or a writer with no lead_score role, pointed it at a view
+-- of their own, which was then read as the activity table's owner.
+\i :try
+DELETE FROM or_crm.ran_as;
+CREATE ROLE or_reader IN ROLE lead_score_reader;
+CREATE ROLE or_writer;
+GRANT USAGE ON SCHEMA or_crm TO or_reader, or_writer;
+GRANT INSERT ON or_crm.leads TO or_writer;
+SET ROLE or_reader;
+CREATE TEMP VIEW decoy AS
+SELECT 1::bigint AS lead_id, CASE WHEN or_crm.log_it() THEN 'webinar' END AS type, now() AS occurred_at,
+       NULL::float8 AS amount, NULL::timestamptz AS seen;
+GRANT SELECT ON decoy TO PUBLIC;
+SELECT set_config('lead_score.citus_placement',
+                  json_build_array('lead_score_internal', 'or_live_scores', nspname, 'decoy')::text, false) IS NOT NULL AS pointed
+FROM pg_namespace WHERE oid = pg_my_temp_schema();
+SELECT pg_temp.try($$SELECT lead_score_internal._read_states('or_live', ARRAY[1::bigint])$$) AS reader_states;
+SELECT pg_temp.try($$SELECT lead_score.current_score('or_live', 1::bigint)$$) AS reader_current_score;
+RESET ROLE;
+SET ROLE or_writer;
+SELECT pg_temp.try($$INSERT INTO or_crm.leads VALUES (1001, 'acme.com', 'VP')$$) AS writer_new_lead;
+RESET ROLE;
+RESET lead_score.citus_placement;
+-- The view never ran, and the lead was not written.
+SELECT count(*) AS decoy_ran FROM or_crm.ran_as;
+SELECT count(*) AS new_leads FROM or_crm.leads WHERE id = 1001;
+DROP VIEW pg_temp.decoy;
+
 SELECT lead_score.detach('or_live');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_live';
 SELECT lead_score.drop_model('or_model');
 DROP SCHEMA or_crm CASCADE;
-DROP ROLE or_owner, or_admin;
+DROP ROLE or_owner, or_admin, or_reader, or_writer;
