@@ -110,3 +110,24 @@ pub fn attached_after_snapshot(attachment: &str) {
         );
     }
 }
+
+/// `value`, or 22004 naming the argument: for functions that take NULL in
+/// some arguments (so are not strict) but not in this one.
+pub fn not_null<T>(value: Option<T>, argument: &str) -> T {
+    value.unwrap_or_else(|| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("{argument} must not be NULL"),
+        )
+    })
+}
+
+/// The elements of an array argument, or 22004 naming the first NULL one
+/// (`fields[2]`, 1-based as SQL's subscripts).
+pub fn no_null_elements<T>(values: Vec<Option<T>>, argument: &str) -> Vec<T> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| not_null(v, &format!("{argument}[{}]", i + 1)))
+        .collect()
+}

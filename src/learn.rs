@@ -351,8 +351,9 @@ pub unsafe extern "C-unwind" fn lead_score_logistic_trans(
     immutable,
     parallel_safe
 )]
-fn logistic_combine(a: Option<Vec<f64>>, b: Option<Vec<f64>>) -> Option<Vec<f64>> {
-    match (a, b) {
+fn logistic_combine(a: Option<Vec<Option<f64>>>, b: Option<Vec<Option<f64>>>) -> Option<Vec<f64>> {
+    let state = |s: Vec<Option<f64>>| crate::errors::no_null_elements(s, "state");
+    match (a.map(state), b.map(state)) {
         (Some(a), Some(b)) => {
             let mut x = Step::from_slice(&a).or_raise();
             x.merge(&Step::from_slice(&b).or_raise()).or_raise();
@@ -394,7 +395,7 @@ fn columns(source: pg_sys::Oid) -> Vec<String> {
 fn logistic_regression(
     source: pg_sys::Oid,
     outcome: &str,
-    features: Vec<String>,
+    features: Vec<Option<String>>,
     l2: f64,
 ) -> TableIterator<
     'static,
@@ -409,6 +410,7 @@ fn logistic_regression(
         name!(converged, bool),
     ),
 > {
+    let features = crate::errors::no_null_elements(features, "features");
     if !(l2 >= 0.0 && l2.is_finite()) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -765,12 +767,12 @@ fn version_column(totals: pgrx::Array<f64>, i: i32, n: i32) -> Vec<Option<f64>> 
     parallel_unsafe
 )]
 fn suggest_points(
-    attachment: &str,
-    fields: Vec<String>,
-    max_points: i32,
+    attachment: Option<&str>,
+    fields: Option<Vec<Option<String>>>,
+    max_points: Option<i32>,
     max_rules: Option<i32>,
-    l2: f64,
-    event_types: Option<Vec<String>>,
+    l2: Option<f64>,
+    event_types: Option<Vec<Option<String>>>,
 ) -> TableIterator<
     'static,
     (
@@ -781,7 +783,13 @@ fn suggest_points(
         name!(coefficient, f64),
     ),
 > {
+    use crate::errors::{no_null_elements, not_null};
     use lead_score_core::suggest::{self, Column};
+    let attachment = not_null(attachment, "attachment");
+    let fields = no_null_elements(not_null(fields, "fields"), "fields");
+    let max_points = not_null(max_points, "max_points");
+    let l2 = not_null(l2, "l2");
+    let event_types = event_types.map(|e| no_null_elements(e, "event_types"));
     if fields.is_empty() {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

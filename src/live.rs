@@ -302,12 +302,12 @@ fn event_bounds(
     parallel_safe
 )]
 fn event_points(
-    model: &str,
+    model: Option<&str>,
     event_type: Option<&str>,
     occurred_at: Option<pgrx::datum::TimestampWithTimeZone>,
     properties: Option<Vec<Option<String>>>,
 ) -> TableIterator<'static, (name!(rules, Vec<String>), name!(points, f64))> {
-    let resolved = crate::catalog::resolve(model);
+    let resolved = crate::catalog::resolve(crate::errors::not_null(model, "model"));
     let m = &resolved.compiled.model;
     let (Some(event_type), Some(at)) = (event_type, occurred_at) else {
         return TableIterator::once((Vec::new(), 0.0));

@@ -237,6 +237,33 @@ struct StateReader<'a> {
     appends: bool,
 }
 
+/// How many keys `keys` holds, none of them NULL: every caller passes keys of
+/// score rows, and NULL elements raise 22004 (pgrx's iteration of an
+/// `anyarray` with NULL elements reads past its data).
+fn key_count(keys: &pgrx::AnyArray) -> usize {
+    // SAFETY: `keys` is a non-NULL array datum (its functions are strict);
+    // pg_detoast_datum returns it, or a detoasted copy, as a plain in-memory
+    // array, whose header RawArray reads.
+    let (n, nulls) = unsafe {
+        let ptr = pg_sys::pg_detoast_datum(keys.datum().cast_mut_ptr()).cast::<pg_sys::ArrayType>();
+        let raw =
+            pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new(ptr).unwrap_or_else(|| {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    "keys must not be NULL",
+                )
+            }));
+        (raw.len(), raw.any_nulls())
+    };
+    if nulls {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "keys must not contain NULL",
+        );
+    }
+    n
+}
+
 impl<'a> StateReader<'a> {
     /// `None` when there are no keys (nothing is read). `att` is the
     /// attachment as its caller loaded it.
@@ -246,7 +273,7 @@ impl<'a> StateReader<'a> {
         key: LiveKey,
         now: i64,
     ) -> Option<Self> {
-        let n = keys.into_iter().count();
+        let n = key_count(keys);
         if n == 0 {
             return None;
         }
@@ -405,7 +432,7 @@ fn may_read_scores(attachment: &str) -> bool {
     parallel_unsafe
 )]
 fn read_states(attachment: &str, keys: pgrx::AnyArray) -> Vec<Vec<u8>> {
-    if (&keys).into_iter().next().is_none() {
+    if key_count(&keys) == 0 {
         return Vec::new();
     }
     if !may_read_scores(attachment) {
@@ -635,10 +662,11 @@ fn pending_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
     parallel_unsafe
 )]
 fn catalog_since_snapshot(
-    attachment: &str,
+    attachment: Option<&str>,
     landmark: Option<pgrx::datum::TimestampWithTimeZone>,
     version: Option<i32>,
 ) -> bool {
+    let attachment = crate::errors::not_null(attachment, "attachment");
     // SAFETY: reads the transaction's isolation level; no arguments.
     if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32 {
         return false;

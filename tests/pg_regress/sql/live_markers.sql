@@ -117,6 +117,7 @@ SELECT lead_key, round(total::numeric, 3) AS total FROM lead_score.mk_deferred_c
 -- Only with keys of the attachment's key type, so no cast or operator the
 -- caller chose runs as the table's owner.
 SELECT pg_temp.try($$SELECT lead_score_internal._read_states('mk_deferred', ARRAY['3'::text])$$) AS other_key_type;
+SELECT pg_temp.try($$SELECT lead_score_internal._read_states('mk_deferred', ARRAY[NULL, 3]::bigint[])$$) AS null_key;
 SET ROLE regress_mk_nobody;
 SELECT pg_temp.try($$SELECT lead_score_internal._read_states('mk_deferred', ARRAY[3::bigint])$$) AS nobody_reads_activities;
 RESET ROLE;

@@ -105,6 +105,11 @@ FROM lead_score.backtest('live', '2026-05-15 12:00+00', versions => ARRAY[2, 3])
 SELECT version, rule, points FROM lead_score.suggest_points('live', ARRAY['sector', 'job'], max_points => 20, max_rules => 1);
 -- A field the leads table does not have; publishing after a draft takes the next number.
 SELECT * FROM lead_score.suggest_points('live', ARRAY['title']);
+-- NULL where a value is needed (22004, naming the argument).
+SELECT * FROM lead_score.suggest_points('live', NULL);
+SELECT * FROM lead_score.suggest_points('live', ARRAY['sector', NULL]);
+SELECT * FROM lead_score.suggest_points('live', ARRAY['sector'], max_points => NULL);
+SELECT * FROM lead_score.suggest_points('live', ARRAY['sector'], event_types => ARRAY[NULL]);
 SELECT lead_score.create_model('live', lead_score.model_spec('live', 3)) AS published;
 
 -- Sales feedback: a rep accepts one lead and rejects another, with a reason;
