@@ -162,7 +162,7 @@ BEGIN
         RETURN false;
     END IF;
     -- The shards of leads, activities, scores and pending that hold the same keys.
-    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(o.logicalrelid, o.shardid)::regclass ORDER BY x.i)
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(o.logicalrelid, o.shardid, false)::regclass ORDER BY x.i)
              FROM pg_catalog.pg_dist_shard d
              CROSS JOIN LATERAL unnest($2) WITH ORDINALITY AS x(rel, i)
              JOIN pg_catalog.pg_dist_shard o ON o.logicalrelid = x.rel AND o.shardminvalue = d.shardminvalue
@@ -177,7 +177,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- This node's shards of the reference tables the triggers read.
-    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(d.logicalrelid, d.shardid)::regclass ORDER BY x.i)
+    EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(d.logicalrelid, d.shardid, false)::regclass ORDER BY x.i)
              FROM unnest($1) WITH ORDINALITY AS x(rel, i)
              JOIN pg_catalog.pg_dist_shard d ON d.logicalrelid = x.rel'
         INTO refs USING ARRAY['lead_score.attachments', 'lead_score.models']::regclass[];
@@ -193,7 +193,7 @@ $$;
 -- Phase 2 on one node (run_command_on_all_nodes, from distribute): installs
 -- every shard group whose activity shard this node holds. The node finds its
 -- shards itself: no shard's name travels inside a command's text (a table
--- name may hold a quote). Returns how many groups it installed.
+-- name may hold a quote). Returns how many groups it holds, all installed.
 CREATE FUNCTION lead_score_internal._citus_install_node(attachment text)
 RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -210,16 +210,15 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- The activity shards placed on this node (its group).
-    FOR shard IN EXECUTE 'SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid) FROM pg_catalog.pg_dist_shard s
+    FOR shard IN EXECUTE 'SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid, false) FROM pg_catalog.pg_dist_shard s
                           JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
                           WHERE s.logicalrelid = $1
                             AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
                           ORDER BY s.shardid'
                  USING activities
     LOOP
-        IF lead_score_internal._citus_install_shard(_citus_install_node.attachment, shard) THEN
-            n := n + 1;
-        END IF;
+        PERFORM lead_score_internal._citus_install_shard(_citus_install_node.attachment, shard);
+        n := n + 1;
     END LOOP;
     RETURN n;
 END
@@ -244,24 +243,37 @@ DECLARE
     v     regclass;
     r     record;
     bad   text;
+    installed  bigint := 0;
+    placements bigint;
 BEGIN
     IF lead_score_internal._distribute_tables(distribute.attachment) THEN
         COMMIT;
     END IF;
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
     -- Each node installs the shard groups it holds (_citus_install_node): the
-    -- command carries only the attachment's name, quoted.
-    FOR r IN EXECUTE 'SELECT n.nodename, n.nodeport, p.success, p.result
+    -- command carries only the attachment's name, quoted. Every placement of
+    -- the activity shards must be accounted for.
+    FOR r IN EXECUTE 'SELECT coalesce(n.nodename || '':'' || n.nodeport, ''node '' || p.nodeid) AS node, p.success, p.result
                       FROM pg_catalog.run_command_on_all_nodes($1) p
-                      JOIN pg_catalog.pg_dist_node n ON n.nodeid = p.nodeid ORDER BY p.nodeid'
+                      LEFT JOIN pg_catalog.pg_dist_node n ON n.nodeid = p.nodeid ORDER BY p.nodeid'
              USING 'SELECT lead_score_internal._citus_install_node(' || pg_catalog.quote_literal(att.name) || ')'
     LOOP
         IF NOT r.success THEN
-            bad := pg_catalog.format('%s:%s: %s', r.nodename, r.nodeport, r.result);
+            bad := pg_catalog.format('%s: %s', r.node, r.result);
             RAISE EXCEPTION 'lead_score.distribute: installing the triggers of attachment "%" failed on %', att.name, bad
                 USING ERRCODE = 'external_routine_exception';
         END IF;
+        installed := installed + r.result::bigint;
     END LOOP;
+    EXECUTE 'SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_placement p
+             JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid WHERE s.logicalrelid = $1'
+        INTO placements USING att.activities;
+    IF installed <> placements THEN
+        RAISE EXCEPTION 'lead_score.distribute: the nodes installed the triggers of % of the % placements of attachment "%"''s activity shards',
+            installed, placements, att.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Every node needs Citus metadata (citus_activate_node); then call lead_score.distribute again.';
+    END IF;
     FOR v IN SELECT c.oid FROM pg_class c
              WHERE c.relnamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
                AND c.relkind = 'v' AND c.relname IN (att.name || '_columns', att.name || '_merged', att.name || '_current',

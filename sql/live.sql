@@ -203,7 +203,7 @@ BEGIN
     END IF;
     -- Unknown keys (22023). A stored mapping can be passed back as is: its
     -- derived keys are taken and rebuilt below (lead_score_core::mapping lists them).
-    PERFORM lead_score_internal._check_mapping_keys(m);
+    PERFORM lead_score_internal._check_mapping_keys(ARRAY(SELECT jsonb_object_keys(m)));
     SELECT k INTO bad FROM jsonb_each(m) e(k, v)
     WHERE k IN ('lead_key', 'activity_lead_key', 'event_type', 'occurred_at') AND jsonb_typeof(v) <> 'string' LIMIT 1;
     IF bad IS NOT NULL THEN

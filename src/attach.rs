@@ -678,7 +678,7 @@ fn check_mapping_keys(mapping: &serde_json::Value, check: Check) {
     }
 }
 
-/// `attach`'s check of its caller's mapping keys: every key a stored mapping
+/// `attach`'s check of its caller's mapping's keys: every key a stored mapping
 /// holds, so a stored mapping can be passed back as is (`attach` keeps only
 /// the caller's keys).
 #[pg_extern(
@@ -688,8 +688,13 @@ fn check_mapping_keys(mapping: &serde_json::Value, check: Check) {
     strict,
     parallel_safe
 )]
-fn check_attach_mapping_keys(mapping: pgrx::JsonB) -> bool {
-    check_mapping_keys(&mapping.0, Check::Attach);
+fn check_attach_mapping_keys(keys: Vec<Option<String>>) -> bool {
+    // The keys, not the mapping: a JSON value nested deeper than serde's
+    // limit would fail to convert before any check (XX000).
+    let keys = crate::errors::no_null_elements(keys, "keys");
+    if let Some(message) = Check::Attach.refuse(keys.iter().map(String::as_str)) {
+        raise_code(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message);
+    }
     true
 }
 

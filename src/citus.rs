@@ -34,88 +34,126 @@ pub fn register() {
 }
 
 /// The shards of the running shard group's trigger: (scores, activities), each
-/// as (schema, name), once checked to be shards of `attachment`'s own score
-/// and activity tables on this node. Every session may set the setting, and
-/// the readers that take it read as the activity table's owner: any other
-/// value raises 22023, so it can never point a read at a table of the
-/// session's choosing. Checked once per backend for each value and attachment
-/// (a shard's name is never reused).
+/// as (schema, name), once checked to be this node's shards of `attachment`'s
+/// own score and activity tables. Every session may set the setting, and the
+/// readers that take it read as the activity table's owner: any other value
+/// raises 22023, so it can never point a read at a relation of the session's
+/// choosing. The names are resolved in their own schemas (never a temporary
+/// one, never through `search_path`), and the check runs with `search_path`
+/// pinned; it is remembered per backend by the relations' OIDs.
 pub fn placement(attachment: &str) -> Option<((String, String), (String, String))> {
     let value = PLACEMENT.get()?;
     if value.as_bytes().is_empty() {
         return None;
     }
-    let text = value.to_str().unwrap_or("");
-    let parsed = serde_json::from_str::<Vec<String>>(text)
-        .ok()
-        .and_then(|v| match v.as_slice() {
-            [s1, s2, a1, a2] => Some(((s1.clone(), s2.clone()), (a1.clone(), a2.clone()))),
-            _ => None,
-        });
-    let key = (text.to_string(), attachment.to_string());
-    if CHECKED.with(|c| c.borrow().contains(&key)) {
-        return parsed;
-    }
-    match &parsed {
-        Some((scores, activities)) if shards_of(attachment, scores, activities) => {
-            CHECKED.with(|c| c.borrow_mut().insert(key));
-            parsed
-        }
-        _ => crate::errors::raise_code(
+    let refuse = || -> ! {
+        crate::errors::raise_code(
             pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!(
                 "lead_score.citus_placement is internal: it does not name the shards of attachment \"{attachment}\" on this node"
             ),
-        ),
-    }
-}
-
-/// Whether `scores` and `activities` are this node's shards of the
-/// attachment's score table and of its (distributed) activity table.
-fn shards_of(attachment: &str, scores: &(String, String), activities: &(String, String)) -> bool {
-    use lead_score_core::sqlgen::{internal, Qualified};
-    // SAFETY: a read-only catalog query without parameters.
-    let citus = unsafe {
-        query_row(
-            c"SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL",
-            &[],
         )
     };
-    if !matches!(citus.as_deref(), Some([Some(t)]) if t == "t") {
-        return false;
+    let Some((scores, activities)) = value
+        .to_str()
+        .ok()
+        .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+        .and_then(|v| match v.as_slice() {
+            [s1, s2, a1, a2] => Some(((s1.clone(), s2.clone()), (a1.clone(), a2.clone()))),
+            _ => None,
+        })
+    else {
+        refuse()
+    };
+    let (Some(scores_oid), Some(activities_oid)) = (relation(&scores), relation(&activities))
+    else {
+        refuse()
+    };
+    let key = (attachment.to_string(), scores_oid, activities_oid);
+    if !CHECKED.with(|c| c.borrow().contains(&key)) {
+        if !shards_of(attachment, scores_oid, activities_oid) {
+            refuse();
+        }
+        CHECKED.with(|c| c.borrow_mut().insert(key));
     }
-    let query = format!(
-        "SELECT pg_catalog.count(DISTINCT s.logicalrelid) FROM {} a \
-         JOIN pg_catalog.pg_dist_shard s \
-           ON (s.logicalrelid = pg_catalog.to_regclass($2) \
-               AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = pg_catalog.to_regclass($3)) \
-           OR (s.logicalrelid = pg_catalog.to_regclass(a.mapping ->> 'citus_activities') \
-               AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = pg_catalog.to_regclass($4)) \
-         WHERE a.name = $1",
-        config_table("attachments")
+    Some((scores, activities))
+}
+
+/// The OID of the relation `name` in schema `schema`, looked up in that
+/// schema alone; `None` if either is missing or the schema is temporary.
+fn relation((schema, name): &(String, String)) -> Option<u32> {
+    let (schema, name) = (
+        CString::new(schema.as_str()).ok()?,
+        CString::new(name.as_str()).ok()?,
     );
-    let logical = internal(&lead_score_core::sqlgen::attach::names::scores(attachment));
-    let scores = Qualified::new(&scores.0, &scores.1).to_sql();
-    let activities = Qualified::new(&activities.0, &activities.1).to_sql();
-    pgrx::Spi::connect(|client| {
-        let rows = client.select(
-            &query,
-            Some(1),
-            &[
-                attachment.into(),
-                logical.as_str().into(),
-                scores.as_str().into(),
-                activities.as_str().into(),
-            ],
-        )?;
-        Ok::<_, pgrx::spi::Error>(rows.first().get::<i64>(1)?.unwrap_or(0) == 2)
-    })
-    .unwrap_or(false)
+    // SAFETY: catalog lookups by NUL-terminated names; missing_ok, and
+    // get_relname_relid returns InvalidOid for a missing relation.
+    let oid = unsafe {
+        let nsp = pgrx::pg_sys::get_namespace_oid(schema.as_ptr(), true);
+        if nsp == pgrx::pg_sys::InvalidOid || pgrx::pg_sys::isAnyTempNamespace(nsp) {
+            return None;
+        }
+        pgrx::pg_sys::get_relname_relid(name.as_ptr(), nsp)
+    };
+    (oid != pgrx::pg_sys::InvalidOid).then(|| oid.to_u32())
+}
+
+/// Whether the relations `scores` and `activities` are shards placed on this
+/// node of the attachment's score table and of its (distributed) activity
+/// table. Run with `search_path` pinned (it may be called from a function
+/// without a SET clause), every operator qualified.
+fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
+    use lead_score_core::sqlgen::{attach::names, internal};
+    let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
+    let result = (|| {
+        // SAFETY: a read-only catalog query without parameters.
+        let citus = unsafe {
+            query_row(
+                c"SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL",
+                &[],
+            )
+        };
+        if !matches!(citus.as_deref(), Some([Some(t)]) if t == "t") {
+            return false;
+        }
+        let query = format!(
+            "SELECT pg_catalog.count(*) FROM {} a \
+             CROSS JOIN LATERAL (VALUES (pg_catalog.to_regclass($2)::pg_catalog.oid, $3::pg_catalog.oid), \
+                 (pg_catalog.to_regclass(a.mapping ->> 'citus_activities')::pg_catalog.oid, $4::pg_catalog.oid)) AS t(logical, shard) \
+             WHERE a.name OPERATOR(pg_catalog.=) $1 AND EXISTS ( \
+                 SELECT 1 FROM pg_catalog.pg_dist_shard s \
+                 JOIN pg_catalog.pg_dist_placement p ON p.shardid OPERATOR(pg_catalog.=) s.shardid \
+                 WHERE s.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) t.logical \
+                   AND p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) \
+                   AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid, false))::pg_catalog.oid \
+                       OPERATOR(pg_catalog.=) t.shard)",
+            config_table("attachments")
+        );
+        let logical =
+            crate::layout::for_catalog(&internal(&names::scores(attachment))).into_owned();
+        pgrx::Spi::connect(|client| {
+            let rows = client.select(
+                &query,
+                Some(1),
+                &[
+                    attachment.into(),
+                    logical.as_str().into(),
+                    i64::from(scores).into(),
+                    i64::from(activities).into(),
+                ],
+            )?;
+            Ok::<_, pgrx::spi::Error>(rows.first().get::<i64>(1)?.unwrap_or(0) == 2)
+        })
+        .unwrap_or(false)
+    })();
+    // SAFETY: pops exactly the nest level pushed above.
+    unsafe { pgrx::pg_sys::AtEOXact_GUC(true, nest) };
+    result
 }
 
 thread_local! {
-    /// (setting, attachment) pairs [`placement`] has checked.
-    static CHECKED: RefCell<HashSet<(String, String)>> = RefCell::new(HashSet::new());
+    /// (attachment, scores OID, activities OID) that [`placement`] has checked.
+    static CHECKED: RefCell<HashSet<(String, u32, u32)>> = RefCell::new(HashSet::new());
     /// Configuration table → the name of its shard on this node, once found.
     static SHARDS: RefCell<HashMap<&'static str, String>> = RefCell::new(HashMap::new());
 }
@@ -144,16 +182,23 @@ pub fn config_table(table: &'static str) -> String {
     if !matches!(installed.as_deref(), Some([Some(t)]) if t == "t") {
         return plain;
     }
+    // Qualified always (a shard of a table in public too), every operator
+    // qualified, with search_path pinned: it may run from a function without
+    // a SET clause, and what it finds is remembered for the backend.
     let query = CString::new(format!(
-        "SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid) FROM pg_catalog.pg_dist_shard s \
-         JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = s.logicalrelid \
-         WHERE s.logicalrelid = pg_catalog.to_regclass({}) AND p.partmethod = 'n' \
-           AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) IS NOT NULL",
+        "SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid, false) FROM pg_catalog.pg_dist_shard s \
+         JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) s.logicalrelid::pg_catalog.oid \
+         WHERE s.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass({})::pg_catalog.oid \
+           AND p.partmethod OPERATOR(pg_catalog.=) 'n' \
+           AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid, false)) IS NOT NULL",
         lead_score_core::sqlgen::literal(&plain)
     ))
     .unwrap_or_default();
+    let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
     // SAFETY: a read-only catalog query without parameters.
     let shard = unsafe { query_row(query.as_c_str(), &[]) };
+    // SAFETY: pops exactly the nest level pushed above.
+    unsafe { pgrx::pg_sys::AtEOXact_GUC(true, nest) };
     match shard.as_deref() {
         Some([Some(s)]) => {
             SHARDS.with(|m| m.borrow_mut().insert(table, s.clone()));

@@ -82,12 +82,12 @@ const SHARD_TARGET_SQL: &str = "SELECT \
                    || ARRAY(SELECT jsonb_array_elements_text(a.mapping -> 'property_columns'))) WITH ORDINALITY AS c(col, ord) \
        JOIN pg_catalog.pg_attribute t ON t.attrelid = $3 AND t.attname = c.col AND NOT t.attisdropped), \
       jsonb_array_length(a.mapping -> 'property_columns')::text, \
-      pg_catalog.to_regclass(pg_catalog.shard_name(p.logicalrelid, p.shardid))::oid::text, \
-      pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid))::oid::text \
+      pg_catalog.to_regclass(pg_catalog.shard_name(p.logicalrelid, p.shardid, false))::oid::text, \
+      pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid, false))::oid::text \
     FROM {attachments} a \
     JOIN pg_catalog.pg_dist_shard d ON d.shardid = $2 \
      AND d.logicalrelid = pg_catalog.to_regclass(a.mapping ->> 'citus_activities') \
-     AND pg_catalog.to_regclass(pg_catalog.shard_name(d.logicalrelid, d.shardid))::oid = $3 \
+     AND pg_catalog.to_regclass(pg_catalog.shard_name(d.logicalrelid, d.shardid, false))::oid = $3 \
     JOIN pg_catalog.pg_dist_shard p ON p.shardminvalue = d.shardminvalue \
      AND p.logicalrelid = pg_catalog.to_regclass('lead_score_internal.' || pg_catalog.quote_ident(a.name || '_pending')) \
     JOIN pg_catalog.pg_dist_shard s ON s.shardminvalue = d.shardminvalue \

@@ -236,9 +236,10 @@ log "citus ($MODE): security: a table name that ends a string literal; lead_scor
 # The owner of two distributed tables, one named to end a string literal and
 # run its own command. distribute() runs as a superuser on every node: before,
 # the shard's name went inside a literal of the command each node ran.
-hostile='cit."x'\'') WHERE false;ALTER ROLE cit_owner SUPERUSER;--"'
+# It is in public, whose shards' names Citus writes without a schema.
+hostile='public."x'\'') WHERE false;ALTER ROLE cit_owner SUPERUSER;--"'
 on "$COORD" -c "CREATE ROLE cit_owner LOGIN" -c "CREATE ROLE cit_reader IN ROLE lead_score_reader" \
-    -c "CREATE SCHEMA cit AUTHORIZATION cit_owner" >/dev/null
+    -c "CREATE SCHEMA cit AUTHORIZATION cit_owner" -c "GRANT CREATE ON SCHEMA public TO cit_owner" >/dev/null
 on "$COORD" -c "SET ROLE cit_owner" \
     -c "CREATE TABLE cit.leads (id bigint PRIMARY KEY, industry text, title text, email text)" \
     -c "CREATE TABLE $hostile (id bigserial, lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL, url text, PRIMARY KEY (lead_id, id))" \
@@ -255,6 +256,23 @@ check "its owner is no superuser on any node" \
 on "$COORD" -c "INSERT INTO $hostile (lead_id, type, occurred_at, url) VALUES (1, 'visit', now(), '/pricing'), (2, 'demo_request', now(), NULL)" >/dev/null
 check "its shards' triggers score the writes" \
     "$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('hostile')") $(on "$COORD" -c "SELECT count(*) FROM lead_score.hostile_current WHERE engagement > 0")" "0 2"
+# A reader names, as the activity shard, a temporary table of its own named
+# like one of the attachment's activity shards on this worker (the name alone
+# matches for a table in public): refused, as any temporary relation is.
+# (Citus hides shards from pg_class: their names come from shard_name.)
+shard_of="FROM pg_dist_shard s JOIN pg_dist_placement p ON p.shardid = s.shardid
+  WHERE p.groupid = (SELECT groupid FROM pg_dist_local_group)"
+relname="(parse_ident(shard_name(s.logicalrelid, s.shardid, false)))[2]"
+on "$WORKER1" -a -f - >"$OUT/placement_public.log" 2>&1 <<SQL || true
+SELECT $relname AS act $shard_of AND s.logicalrelid::text LIKE '%ALTER ROLE%' ORDER BY 1 LIMIT 1 \gset
+SELECT $relname AS sc $shard_of AND s.logicalrelid = 'lead_score_internal.hostile_scores'::regclass ORDER BY 1 LIMIT 1 \gset
+SET ROLE cit_reader;
+CREATE TEMP TABLE :"act" (lead_id bigint, type text, occurred_at timestamptz, url text);
+SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', :'sc', 'pg_temp', :'act')::text, false);
+SELECT lead_score_internal._read_states('hostile', ARRAY[1::bigint]);
+SQL
+check "a temporary table named like an activity shard of a table in public: refused" \
+    "$(grep -c 'does not name the shards' "$OUT/placement_public.log")" 1
 check "detach() of it" "$(on "$COORD" -c "SELECT lead_score.detach('hostile')")" t
 # A reader points lead_score.citus_placement, which the shard groups' trigger
 # functions set, at a view of its own: the owner's reads refuse it (22023), on

@@ -30,6 +30,7 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('key types differ', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id",
       "activity_lead_key": "touch_id", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}', name => 'types')$$),
   ('unknown mapping key', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_kee": "x"}', name => 'keys')$$),
+  ('unknown key, deeply nested', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', ('{"zz": ' || repeat('[', 300) || repeat(']', 300) || '}')::jsonb, name => 'keys')$$),
   ('mapping not an object', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '[1]', name => 'keys')$$),
   ('column not a string', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": null}', name => 'keys')$$),
   ('properties not an object', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"properties": ["page"]}', name => 'keys')$$),
