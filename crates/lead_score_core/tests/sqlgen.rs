@@ -383,3 +383,26 @@ fn top_leads_on_the_0_1_catalog() {
         "{sql}"
     );
 }
+
+/// rescore caps event times at $10, the clock `_rescore` reads once it holds
+/// its locks; on 0.1.0's catalog, whose `_rescore` passes nine parameters, at
+/// $3, the transaction's start.
+#[test]
+fn rescore_cap_on_the_0_1_catalog() {
+    let mut a = sync_uuid();
+    for q in [Query::Rescore, Query::RescoreDistributed] {
+        let sql = a.query(q);
+        assert!(
+            sql.contains("LEAST(a.\"at\", $10)") && !sql.contains("LEAST(a.\"at\", $3)"),
+            "{sql}"
+        );
+    }
+    a.catalog_0_1 = true;
+    for q in [Query::Rescore, Query::RescoreDistributed] {
+        let sql = a.query(q);
+        assert!(
+            sql.contains("LEAST(a.\"at\", $3)") && !sql.contains("$10"),
+            "{sql}"
+        );
+    }
+}

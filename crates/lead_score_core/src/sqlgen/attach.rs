@@ -2912,7 +2912,8 @@ pub enum Query {
     Prune,
     /// Recomputes every lead from the tables: $1 model, $2 landmark, $3 now,
     /// $4 with alerts, $5 model id, $6 version, $7 activities (estimate),
-    /// $8 leads, $9 progress run id.
+    /// $8 leads, $9 progress run id, $10 the clock events are capped at (not
+    /// on 0.1.0's catalog, which caps at $3).
     Rescore,
     /// `Rescore` for leads distributed by Citus, with the same parameters. Citus
     /// refuses functions that are not immutable in `ON CONFLICT DO UPDATE SET`,
