@@ -40,7 +40,7 @@ pub fn register() {
 /// raises 22023, so it can never point a read at a relation of the session's
 /// choosing. The names are resolved in their own schemas (never a temporary
 /// one, never through `search_path`), and the check runs with `search_path`
-/// pinned; it is remembered per backend by the relations' OIDs.
+/// pinned; it is remembered for the transaction by the relations' OIDs.
 pub fn placement(attachment: &str) -> Option<((String, String), (String, String))> {
     let value = PLACEMENT.get()?;
     if value.as_bytes().is_empty() {
@@ -69,12 +69,22 @@ pub fn placement(attachment: &str) -> Option<((String, String), (String, String)
     else {
         refuse()
     };
+    // SAFETY: MyProc is this backend's PGPROC for its whole life; lxid is
+    // its current local transaction id.
+    let xact = unsafe { (*pgrx::pg_sys::MyProc).lxid };
     let key = (attachment.to_string(), scores_oid, activities_oid);
-    if !CHECKED.with(|c| c.borrow().contains(&key)) {
+    let known = CHECKED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != xact {
+            *c = (xact, HashSet::new());
+        }
+        c.1.contains(&key)
+    });
+    if !known {
         if !shards_of(attachment, scores_oid, activities_oid) {
             refuse();
         }
-        CHECKED.with(|c| c.borrow_mut().insert(key));
+        CHECKED.with(|c| c.borrow_mut().1.insert(key));
     }
     Some((scores, activities))
 }
@@ -98,9 +108,9 @@ fn relation((schema, name): &(String, String)) -> Option<u32> {
     (oid != pgrx::pg_sys::InvalidOid).then(|| oid.to_u32())
 }
 
-/// Whether the relations `scores` and `activities` are shards placed on this
-/// node of the attachment's score table and of its (distributed) activity
-/// table. Run with `search_path` pinned (it may be called from a function
+/// Whether the relations `scores` and `activities` are the shards, placed on
+/// this node, of one shard group of the attachment's score table and of its
+/// (distributed) activity table. Run with `search_path` pinned (it may be called from a function
 /// without a SET clause), every operator qualified.
 fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
     use lead_score_core::sqlgen::{attach::names, internal};
@@ -116,17 +126,24 @@ fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
         if !matches!(citus.as_deref(), Some([Some(t)]) if t == "t") {
             return false;
         }
+        // Both placed on this node's group, and of one shard group (the
+        // same hash range).
         let query = format!(
             "SELECT pg_catalog.count(*) FROM {} a \
-             CROSS JOIN LATERAL (VALUES (pg_catalog.to_regclass($2)::pg_catalog.oid, $3::pg_catalog.oid), \
-                 (pg_catalog.to_regclass(a.mapping ->> 'citus_activities')::pg_catalog.oid, $4::pg_catalog.oid)) AS t(logical, shard) \
-             WHERE a.name OPERATOR(pg_catalog.=) $1 AND EXISTS ( \
-                 SELECT 1 FROM pg_catalog.pg_dist_shard s \
-                 JOIN pg_catalog.pg_dist_placement p ON p.shardid OPERATOR(pg_catalog.=) s.shardid \
-                 WHERE s.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) t.logical \
-                   AND p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) \
-                   AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid, false))::pg_catalog.oid \
-                       OPERATOR(pg_catalog.=) t.shard)",
+             JOIN pg_catalog.pg_dist_shard ss \
+               ON ss.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)::pg_catalog.oid \
+             JOIN pg_catalog.pg_dist_shard sa \
+               ON sa.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(a.mapping ->> 'citus_activities')::pg_catalog.oid \
+              AND sa.shardminvalue OPERATOR(pg_catalog.=) ss.shardminvalue \
+             JOIN pg_catalog.pg_dist_placement ps ON ps.shardid OPERATOR(pg_catalog.=) ss.shardid \
+             JOIN pg_catalog.pg_dist_placement pa ON pa.shardid OPERATOR(pg_catalog.=) sa.shardid \
+             WHERE a.name OPERATOR(pg_catalog.=) $1 \
+               AND ps.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) \
+               AND pa.groupid OPERATOR(pg_catalog.=) ps.groupid \
+               AND pg_catalog.to_regclass(pg_catalog.shard_name(ss.logicalrelid, ss.shardid, false))::pg_catalog.oid \
+                   OPERATOR(pg_catalog.=) $3::pg_catalog.oid \
+               AND pg_catalog.to_regclass(pg_catalog.shard_name(sa.logicalrelid, sa.shardid, false))::pg_catalog.oid \
+                   OPERATOR(pg_catalog.=) $4::pg_catalog.oid",
             config_table("attachments")
         );
         let logical =
@@ -142,7 +159,7 @@ fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
                     i64::from(activities).into(),
                 ],
             )?;
-            Ok::<_, pgrx::spi::Error>(rows.first().get::<i64>(1)?.unwrap_or(0) == 2)
+            Ok::<_, pgrx::spi::Error>(rows.first().get::<i64>(1)?.unwrap_or(0) == 1)
         })
         .unwrap_or(false)
     })();
@@ -151,9 +168,14 @@ fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
     result
 }
 
+/// An attachment and the OIDs of the score and activity shards checked for it.
+type Checked = (String, u32, u32);
+
 thread_local! {
-    /// (attachment, scores OID, activities OID) that [`placement`] has checked.
-    static CHECKED: RefCell<HashSet<(String, u32, u32)>> = RefCell::new(HashSet::new());
+    /// The (attachment, scores OID, activities OID) that [`placement`] has
+    /// checked in the local transaction it names: a shard moved or dropped
+    /// since is checked again in the next transaction.
+    static CHECKED: RefCell<(u32, HashSet<Checked>)> = RefCell::new((0, HashSet::new()));
     /// Configuration table → the name of its shard on this node, once found.
     static SHARDS: RefCell<HashMap<&'static str, String>> = RefCell::new(HashMap::new());
 }
@@ -183,8 +205,9 @@ pub fn config_table(table: &'static str) -> String {
         return plain;
     }
     // Qualified always (a shard of a table in public too), every operator
-    // qualified, with search_path pinned: it may run from a function without
-    // a SET clause, and what it finds is remembered for the backend.
+    // qualified, as the extension's owner with search_path pinned: it may run
+    // from a function without a SET clause, and what it finds is remembered
+    // for the backend.
     let query = CString::new(format!(
         "SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid, false) FROM pg_catalog.pg_dist_shard s \
          JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) s.logicalrelid::pg_catalog.oid \
@@ -194,11 +217,12 @@ pub fn config_table(table: &'static str) -> String {
         lead_score_core::sqlgen::literal(&plain)
     ))
     .unwrap_or_default();
-    let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
-    // SAFETY: a read-only catalog query without parameters.
-    let shard = unsafe { query_row(query.as_c_str(), &[]) };
-    // SAFETY: pops exactly the nest level pushed above.
-    unsafe { pgrx::pg_sys::AtEOXact_GUC(true, nest) };
+    // As the extension's owner (run_as pins search_path too): a writer with
+    // no rights on lead_score's schemas reaches this from a shard's trigger.
+    let shard = crate::owner::run_as(crate::owner::extension_owner(), || {
+        // SAFETY: a read-only catalog query without parameters.
+        unsafe { query_row(query.as_c_str(), &[]) }
+    });
     match shard.as_deref() {
         Some([Some(s)]) => {
             SHARDS.with(|m| m.borrow_mut().insert(table, s.clone()));

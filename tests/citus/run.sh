@@ -264,15 +264,19 @@ shard_of="FROM pg_dist_shard s JOIN pg_dist_placement p ON p.shardid = s.shardid
   WHERE p.groupid = (SELECT groupid FROM pg_dist_local_group)"
 relname="(parse_ident(shard_name(s.logicalrelid, s.shardid, false)))[2]"
 on "$WORKER1" -a -f - >"$OUT/placement_public.log" 2>&1 <<SQL || true
-SELECT $relname AS act $shard_of AND s.logicalrelid::text LIKE '%ALTER ROLE%' ORDER BY 1 LIMIT 1 \gset
-SELECT $relname AS sc $shard_of AND s.logicalrelid = 'lead_score_internal.hostile_scores'::regclass ORDER BY 1 LIMIT 1 \gset
+SELECT $relname AS act, s.shardminvalue AS lo $shard_of AND s.logicalrelid::text LIKE '%ALTER ROLE%' ORDER BY 1 LIMIT 1 \gset
+SELECT $relname AS sc $shard_of AND s.logicalrelid = 'lead_score_internal.hostile_scores'::regclass AND s.shardminvalue = :'lo' \gset
 SET ROLE cit_reader;
+-- The group's own shards are taken (as its trigger functions name them).
+SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', :'sc', 'public', :'act')::text, false);
+SELECT 'own shards: ' || count(*) FROM unnest(lead_score_internal._read_states('hostile', ARRAY[1::bigint]));
 CREATE TEMP TABLE :"act" (lead_id bigint, type text, occurred_at timestamptz, url text);
-SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', :'sc', 'pg_temp', :'act')::text, false);
+SELECT nspname AS tmp FROM pg_namespace WHERE oid = pg_my_temp_schema() \gset
+SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', :'sc', :'tmp', :'act')::text, false);
 SELECT lead_score_internal._read_states('hostile', ARRAY[1::bigint]);
 SQL
-check "a temporary table named like an activity shard of a table in public: refused" \
-    "$(grep -c 'does not name the shards' "$OUT/placement_public.log")" 1
+check "its own shards named by a reader: taken; a temporary table named like its activity shard: refused" \
+    "$(grep -c 'own shards: 1' "$OUT/placement_public.log") $(grep -c 'does not name the shards' "$OUT/placement_public.log")" "1 1"
 check "detach() of it" "$(on "$COORD" -c "SELECT lead_score.detach('hostile')")" t
 # A reader points lead_score.citus_placement, which the shard groups' trigger
 # functions set, at a view of its own: the owner's reads refuse it (22023), on
