@@ -231,7 +231,6 @@ on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 consistent "16 concurrent clients, then tick()"
 if [ "$failures" != 0 ]; then tail -5 "$OUT/pgbench.log"; fi
 
-if [ "$MODE" = sync ]; then
 log "citus ($MODE): security: a table name that ends a string literal; lead_score.citus_placement"
 # The owner of two distributed tables, one named to end a string literal and
 # run its own command. distribute() runs as a superuser on every node: before,
@@ -247,7 +246,7 @@ on "$COORD" -c "SET ROLE cit_owner" \
     -c "SELECT create_distributed_table(\$\$$hostile\$\$, 'lead_id', colocate_with => 'cit.leads')" \
     -c "INSERT INTO cit.leads VALUES (1, 'Software', 'VP', 'a@example.com'), (2, 'Retail', 'CTO', 'b@example.com')" >/dev/null
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" \
-    -c "SELECT lead_score.attach('default', 'cit.leads', \$\$$hostile\$\$, name => 'hostile')" >/dev/null
+    -c "SELECT lead_score.attach('default', 'cit.leads', \$\$$hostile\$\$, name => 'hostile', mode => '$MODE')" >/dev/null
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('hostile')"
 check "distribute() of a table named to end a literal" "$?" 0
 superuser="SELECT rolsuper FROM pg_roles WHERE rolname = 'cit_owner'"
@@ -256,6 +255,9 @@ check "its owner is no superuser on any node" \
 on "$COORD" -c "INSERT INTO $hostile (lead_id, type, occurred_at, url) VALUES (1, 'visit', now(), '/pricing'), (2, 'demo_request', now(), NULL)" >/dev/null
 check "its shards' triggers score the writes" \
     "$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('hostile')") $(on "$COORD" -c "SELECT count(*) FROM lead_score.hostile_current WHERE engagement > 0")" "0 2"
+on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
+check "then tick(): 0 mismatches, nothing pending" \
+    "$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('hostile')") $(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.hostile_pending")" "0 0"
 # A reader names, as the activity shard, a temporary table of its own named
 # like one of the attachment's activity shards on this worker (the name alone
 # matches for a table in public): refused, as any temporary relation is.
@@ -294,7 +296,6 @@ grep -v '^GRANT' <<<"${placement/CREATE TEMP VIEW decoy AS/CREATE TEMP TABLE dec
     on "$WORKER1" -a -f - >"$OUT/placement_worker.log" 2>&1 || true
 check "lead_score.citus_placement set by a reader: refused on the coordinator and a worker" \
     "$(grep -c 'does not name the shards' "$OUT/placement_coordinator.log") $(grep -c 'does not name the shards' "$OUT/placement_worker.log")" "1 1"
-fi
 
 log "citus ($MODE): a second attachment of the same tables, in the other mode"
 other=$([ "$MODE" = sync ] && echo deferred || echo sync)
