@@ -132,8 +132,8 @@ END
 $$;
 
 -- Phase 2, run on the node that holds a shard group (by _citus_install_node,
--- for each activity shard of its node): the group's own trigger functions, which name its
--- shards (lead_score_core::sqlgen::attach::Placement), take the place of the
+-- for each activity shard of its node): the group's own trigger functions,
+-- which name its shards (lead_score_core::sqlgen::attach::Placement), take the place of the
 -- triggers Citus copied from the distributed tables. Idempotent.
 CREATE FUNCTION lead_score_internal._citus_install_shard(attachment text, activity_shard text)
 RETURNS boolean LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
@@ -230,9 +230,10 @@ REVOKE ALL ON FUNCTION lead_score_internal._citus_install_node(text) FROM PUBLIC
 --  1. _distribute_tables (above), committed if it changed anything, so that
 --     every node sees the new shards.
 --  2. Each shard group gets trigger functions of its own on its node
---     (_citus_install_node, on every node, then _citus_install_shard): Citus cannot plan a query that joins a trigger's
---     transition table with a distributed table, so a shard's triggers write
---     its co-located score shard directly, as plain PostgreSQL.
+--     (_citus_install_node, on every node, then _citus_install_shard): Citus
+--     cannot plan a query that joins a trigger's transition table with a
+--     distributed table, so a shard's triggers write its co-located score
+--     shard directly, as plain PostgreSQL.
 --  3. The attachment's views are recreated, so Citus creates them on every node.
 CREATE PROCEDURE lead_score.distribute(attachment text)
 LANGUAGE plpgsql

@@ -110,8 +110,8 @@ fn relation((schema, name): &(String, String)) -> Option<u32> {
 
 /// Whether the relations `scores` and `activities` are the shards, placed on
 /// this node, of one shard group of the attachment's score table and of its
-/// (distributed) activity table. Run with `search_path` pinned (it may be called from a function
-/// without a SET clause), every operator qualified.
+/// (distributed) activity table. Run with `search_path` pinned (it may be
+/// called from a function without a SET clause), every operator qualified.
 fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
     use lead_score_core::sqlgen::{attach::names, internal};
     let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
