@@ -156,11 +156,6 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     suffix := '_' || shard;
-    -- Installed already (every group has a recompute function; a deferred
-    -- attachment's C insert trigger has no function of its own).
-    IF pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
-        RETURN false;
-    END IF;
     -- The shards of leads, activities, scores and pending that hold the same keys.
     EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(o.logicalrelid, o.shardid, false)::regclass ORDER BY x.i)
              FROM pg_catalog.pg_dist_shard d
@@ -175,6 +170,30 @@ BEGIN
     IF pg_catalog.cardinality(shards) IS DISTINCT FROM 5 THEN
         RAISE EXCEPTION 'lead_score attachment "%": no co-located shards for shard %', att.name, shard
             USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- Installed already: the activity shard's update trigger calls the group's
+    -- own function (every group has one, in both modes). A group whose
+    -- functions exist without that was moved away and back: Citus rebuilt its
+    -- shards with the distributed tables' triggers, and the functions left on
+    -- this node are dropped and made again.
+    IF pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(att.name || '__recompute' || suffix)) IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                   WHERE t.tgrelid = shards[2]
+                     AND t.tgfoid = pg_catalog.to_regproc('lead_score_internal.' || pg_catalog.quote_ident(att.name || '__act_upd' || suffix))) THEN
+            RETURN false;
+        END IF;
+        FOR s IN SELECT 'DROP FUNCTION ' || p.oid::regprocedure::text || ' CASCADE' FROM pg_catalog.pg_proc p
+                 WHERE p.pronamespace = 'lead_score_internal'::regnamespace
+                   AND p.proname::text IN (SELECT att.name || '__' || k || suffix
+                                           FROM unnest(ARRAY['act_ins', 'act_upd', 'act_del', 'act_trunc', 'lead_ins', 'lead_upd',
+                                                             'lead_del', 'lead_trunc', 'fold', 'recompute']) k)
+                 UNION ALL
+                 SELECT 'DROP TABLE ' || c.oid::regclass::text FROM pg_catalog.pg_class c
+                 WHERE c.relnamespace = 'lead_score_internal'::regnamespace AND c.relkind = 'r'
+                   AND c.relname::text = att.name || '_stripes' || suffix
+        LOOP
+            EXECUTE s;
+        END LOOP;
     END IF;
     -- This node's shards of the reference tables the triggers read.
     EXECUTE 'SELECT pg_catalog.array_agg(pg_catalog.shard_name(d.logicalrelid, d.shardid, false)::regclass ORDER BY x.i)

@@ -297,6 +297,27 @@ grep -v '^GRANT' <<<"${placement/CREATE TEMP VIEW decoy AS/CREATE TEMP TABLE dec
 check "lead_score.citus_placement set by a reader: refused on the coordinator and a worker" \
     "$(grep -c 'does not name the shards' "$OUT/placement_coordinator.log") $(grep -c 'does not name the shards' "$OUT/placement_worker.log")" "1 1"
 
+log "citus ($MODE): a shard group moved away and back gets its own triggers again"
+# Citus rebuilds a moved shard with the distributed table's triggers; the
+# group's functions stay on the node it left. Before, distribute() took those
+# for an installed group when the shard came back, and left it unscored.
+moved=$(on "$COORD" -c "SELECT s.shardid FROM pg_dist_shard s JOIN pg_dist_placement p ON p.shardid = s.shardid
+                        JOIN pg_dist_node n ON n.groupid = p.groupid
+                        WHERE s.logicalrelid = 'crm.activities'::regclass AND n.nodeport = $WORKER1 ORDER BY 1 LIMIT 1")
+move() { on "$COORD" -c "SELECT citus_move_shard_placement($moved, '127.0.0.1', $1, '127.0.0.1', $2, shard_transfer_mode => 'block_writes')" \
+            -c "CALL citus_cleanup_orphaned_resources()" >/dev/null; }
+move "$WORKER1" "$WORKER2"
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
+move "$WORKER2" "$WORKER1"
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
+check "moved back: distribute() gives the activity shard the group's own trigger" \
+    "$(on "$WORKER1" -c "SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = to_regclass(shard_name('crm.activities'::regclass, $moved, false))
+                         AND t.tgfoid = to_regproc('lead_score_internal.default__act_upd_$moved')")" 1
+lead=$(on "$COORD" -c "SELECT l.id FROM crm.leads l WHERE get_shard_id_for_distribution_column('crm.activities', l.id) = $moved ORDER BY 1 LIMIT 1")
+on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VALUES ($lead, 'demo_request', now(), NULL), ($lead, 'visit', now(), '/pricing')" \
+    -c "UPDATE crm.activities SET url = '/pricing' WHERE lead_id = $lead AND url IS NULL" >/dev/null
+consistent "a shard group moved away and back"
+
 log "citus ($MODE): a second attachment of the same tables, in the other mode"
 other=$([ "$MODE" = sync ] && echo deferred || echo sync)
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" \
