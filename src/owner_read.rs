@@ -238,8 +238,8 @@ struct StateReader<'a> {
 }
 
 /// How many keys `keys` holds, none of them NULL: every caller passes keys of
-/// score rows, and NULL elements raise 22004 (pgrx's iteration of an
-/// `anyarray` with NULL elements reads past its data).
+/// score rows, and NULL elements raise 22004 (they trip a bounds assertion
+/// in pgrx's iteration of an `anyarray`), before any element is read.
 fn key_count(keys: &pgrx::AnyArray) -> usize {
     // SAFETY: `keys` is a non-NULL array datum (its functions are strict);
     // pg_detoast_datum returns it, or a detoasted copy, as a plain in-memory
