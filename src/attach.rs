@@ -673,7 +673,12 @@ fn check_mapping_keys(mapping: &serde_json::Value, check: Check) {
             "mapping: must be a JSON object such as {\"lead_key\": \"id\"}",
         );
     };
-    if let Some(message) = check.refuse(object.keys().map(String::as_str)) {
+    refuse_keys(object.keys().map(String::as_str), check);
+}
+
+/// Raises 22023 naming the first of `keys` that `check` refuses.
+fn refuse_keys<'a>(keys: impl IntoIterator<Item = &'a str>, check: Check) {
+    if let Some(message) = check.refuse(keys) {
         raise_code(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message);
     }
 }
@@ -692,9 +697,7 @@ fn check_attach_mapping_keys(keys: Vec<Option<String>>) -> bool {
     // The keys, not the mapping: a JSON value nested deeper than serde's
     // limit would fail to convert before any check (XX000).
     let keys = crate::errors::no_null_elements(keys, "keys");
-    if let Some(message) = Check::Attach.refuse(keys.iter().map(String::as_str)) {
-        raise_code(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message);
-    }
+    refuse_keys(keys.iter().map(String::as_str), Check::Attach);
     true
 }
 

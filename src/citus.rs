@@ -116,14 +116,7 @@ fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
     use lead_score_core::sqlgen::{attach::names, internal};
     let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
     let result = (|| {
-        // SAFETY: a read-only catalog query without parameters.
-        let citus = unsafe {
-            query_row(
-                c"SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL",
-                &[],
-            )
-        };
-        if !matches!(citus.as_deref(), Some([Some(t)]) if t == "t") {
+        if !citus_installed() {
             return false;
         }
         // Both placed on this node's group, and of one shard group (the
@@ -168,6 +161,24 @@ fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
     result
 }
 
+/// Whether Citus is loaded (it defines the setting looked up first, at no
+/// cost) and installed in this database (its catalog exists).
+fn citus_installed() -> bool {
+    let name = c"citus.allow_nested_distributed_execution";
+    // SAFETY: looks a setting up by a NUL-terminated name; missing_ok.
+    if unsafe { pgrx::pg_sys::GetConfigOption(name.as_ptr(), true, false) }.is_null() {
+        return false;
+    }
+    // SAFETY: a read-only catalog query without parameters.
+    let installed = unsafe {
+        query_row(
+            c"SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL",
+            &[],
+        )
+    };
+    matches!(installed.as_deref(), Some([Some(t)]) if t == "t")
+}
+
 /// An attachment and the OIDs of the score and activity shards checked for it.
 type Checked = (String, u32, u32);
 
@@ -188,20 +199,7 @@ pub fn config_table(table: &'static str) -> String {
     if let Some(name) = SHARDS.with(|s| s.borrow().get(table).cloned()) {
         return name;
     }
-    // Citus loaded (it defines this setting) and installed in this database.
-    let name = c"citus.allow_nested_distributed_execution";
-    // SAFETY: looks a setting up by a NUL-terminated name; missing_ok.
-    if unsafe { pgrx::pg_sys::GetConfigOption(name.as_ptr(), true, false) }.is_null() {
-        return plain;
-    }
-    // SAFETY: a read-only catalog query without parameters.
-    let installed = unsafe {
-        query_row(
-            c"SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL",
-            &[],
-        )
-    };
-    if !matches!(installed.as_deref(), Some([Some(t)]) if t == "t") {
+    if !citus_installed() {
         return plain;
     }
     // Qualified always (a shard of a table in public too), every operator
