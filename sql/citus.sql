@@ -212,15 +212,16 @@ $$;
 -- Phase 2 on one node (run_command_on_all_nodes, from distribute): installs
 -- every shard group whose activity shard this node holds. The node finds its
 -- shards itself: no shard's name travels inside a command's text (a table
--- name may hold a quote). Returns how many groups it holds, all installed.
+-- name may hold a quote). Returns the ids of the activity shards it holds,
+-- their groups all installed, in order.
 CREATE FUNCTION lead_score_internal._citus_install_node(attachment text)
-RETURNS integer LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+RETURNS bigint[] LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     activities regclass;
-    shard      text;
-    n          integer := 0;
+    shard      record;
+    ids        bigint[] := '{}';
 BEGIN
     SELECT pg_catalog.to_regclass(a.mapping ->> 'citus_activities') INTO activities
     FROM lead_score.attachments a WHERE a.name = _citus_install_node.attachment;
@@ -229,17 +230,17 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- The activity shards placed on this node (its group).
-    FOR shard IN EXECUTE 'SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid, false) FROM pg_catalog.pg_dist_shard s
+    FOR shard IN EXECUTE 'SELECT s.shardid AS id, pg_catalog.shard_name(s.logicalrelid, s.shardid, false) AS name FROM pg_catalog.pg_dist_shard s
                           JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
                           WHERE s.logicalrelid = $1
                             AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
                           ORDER BY s.shardid'
                  USING activities
     LOOP
-        PERFORM lead_score_internal._citus_install_shard(_citus_install_node.attachment, shard);
-        n := n + 1;
+        PERFORM lead_score_internal._citus_install_shard(_citus_install_node.attachment, shard.name);
+        ids := ids || shard.id;
     END LOOP;
-    RETURN n;
+    RETURN ids;
 END
 $$;
 REVOKE ALL ON FUNCTION lead_score_internal._citus_install_node(text) FROM PUBLIC;
@@ -263,8 +264,8 @@ DECLARE
     v     regclass;
     r     record;
     bad   text;
-    installed  bigint := 0;
-    placements bigint;
+    groups     integer[] := '{}';
+    shards     bigint[] := '{}';
 BEGIN
     IF lead_score_internal._distribute_tables(distribute.attachment) THEN
         COMMIT;
@@ -272,8 +273,10 @@ BEGIN
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = distribute.attachment;
     -- Each node installs the shard groups it holds (_citus_install_node): the
     -- command carries only the attachment's name, quoted. Every placement of
-    -- the activity shards must be accounted for.
-    FOR r IN EXECUTE 'SELECT coalesce(n.nodename || '':'' || n.nodeport, ''node '' || p.nodeid) AS node, p.success, p.result
+    -- the activity shards must be installed by the node of its group, and
+    -- nothing else: a node whose metadata differs from the coordinator's
+    -- (a group installed twice, or on a node that does not hold it) fails.
+    FOR r IN EXECUTE 'SELECT coalesce(n.nodename || '':'' || n.nodeport, ''node '' || p.nodeid) AS node, n.groupid, p.success, p.result
                       FROM pg_catalog.run_command_on_all_nodes($1) p
                       LEFT JOIN pg_catalog.pg_dist_node n ON n.nodeid = p.nodeid ORDER BY p.nodeid'
              USING 'SELECT lead_score_internal._citus_install_node(' || pg_catalog.quote_literal(att.name) || ')'
@@ -283,14 +286,25 @@ BEGIN
             RAISE EXCEPTION 'lead_score.distribute: installing the triggers of attachment "%" failed on %', att.name, bad
                 USING ERRCODE = 'external_routine_exception';
         END IF;
-        installed := installed + r.result::bigint;
+        shards := shards || r.result::bigint[];
+        groups := groups || pg_catalog.array_fill(r.groupid, ARRAY[pg_catalog.cardinality(r.result::bigint[])]);
     END LOOP;
-    EXECUTE 'SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_placement p
-             JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid WHERE s.logicalrelid = $1'
-        INTO placements USING att.activities;
-    IF installed <> placements THEN
-        RAISE EXCEPTION 'lead_score.distribute: the nodes installed the triggers of % of the % placements of attachment "%"''s activity shards',
-            installed, placements, att.name
+    -- The first five that differ, and how many more.
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''shard %s of group %s %s'', y.shardid, y.groupid, y.what), '', '' ORDER BY y.n)
+                    FILTER (WHERE y.n <= 5)
+                    || CASE WHEN pg_catalog.count(*) > 5 THEN pg_catalog.format('' and %s more'', pg_catalog.count(*) - 5) ELSE '''' END
+             FROM (SELECT x.*, pg_catalog.row_number() OVER (ORDER BY x.shardid, x.groupid, x.what) AS n
+             FROM ((SELECT p.groupid, p.shardid, ''not installed'' AS what FROM pg_catalog.pg_dist_placement p
+                    JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid WHERE s.logicalrelid = $1
+                    EXCEPT SELECT g, id, ''not installed'' FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS i(g, id))
+                   UNION ALL
+                   (SELECT g, id, ''installed, not placed there'' FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS i(g, id)
+                    EXCEPT ALL SELECT p.groupid, p.shardid, ''installed, not placed there'' FROM pg_catalog.pg_dist_placement p
+                    JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid WHERE s.logicalrelid = $1)) x) y'
+        INTO bad USING att.activities, groups, shards;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'lead_score.distribute: the nodes installed attachment "%"''s activity shards unlike the coordinator''s placements: %',
+            att.name, bad
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Every node needs Citus metadata (citus_activate_node); then call lead_score.distribute again.';
     END IF;

@@ -318,6 +318,28 @@ on "$COORD" -c "INSERT INTO crm.activities (lead_id, type, occurred_at, url) VAL
     -c "UPDATE crm.activities SET url = '/pricing' WHERE lead_id = $lead AND url IS NULL" >/dev/null
 consistent "a shard group moved away and back"
 
+log "citus ($MODE): distribute() checks that each node installed its own placements"
+# A node whose metadata is stale could install groups it does not hold and
+# miss its own. Here worker 2's installer reports worker 1's shards instead of
+# its own: as many (the groups are spread evenly), which a check by counts
+# (its first form) would pass; by sets, distribute() names what differs (55000).
+own_install=$(on "$WORKER2" -c "SELECT pg_get_functiondef('lead_score_internal._citus_install_node(text)'::regprocedure)")
+shards_on() { on "$COORD" -c "SELECT array_agg(s.shardid ORDER BY s.shardid) FROM pg_dist_shard s
+                              JOIN pg_dist_placement p ON p.shardid = s.shardid JOIN pg_dist_node n ON n.groupid = p.groupid
+                              WHERE s.logicalrelid = 'crm.activities'::regclass AND n.nodeport = $1"; }
+check "distribute(): the workers hold as many activity shards" \
+    "$(on "$COORD" -c "SELECT cardinality('$(shards_on "$WORKER1")'::bigint[]) = cardinality('$(shards_on "$WORKER2")'::bigint[])")" t
+# (A worker takes DDL of the extension's objects only with propagation off.)
+on "$WORKER2" -c "SET citus.enable_ddl_propagation = off" \
+    -c "CREATE OR REPLACE FUNCTION lead_score_internal._citus_install_node(attachment text) RETURNS bigint[]
+        LANGUAGE sql AS \$\$SELECT '$(shards_on "$WORKER1")'::bigint[]\$\$" >/dev/null
+on "$COORD" -c '\set VERBOSITY verbose' -c "CALL lead_score.distribute('default')" >"$OUT/distribute_stale.log" 2>&1 || true
+printf 'SET citus.enable_ddl_propagation = off;\n%s;\n' "$own_install" | on "$WORKER2" -f - >/dev/null
+check "distribute() with a node's installs unlike its placements: 55000, naming a shard of each kind" \
+    "$(grep '^ERROR:  55000: ' "$OUT/distribute_stale.log" | grep -c -e 'group [0-9]* not installed' | tr -d ' ') $(grep '^ERROR:  55000: ' "$OUT/distribute_stale.log" | grep -c 'installed, not placed there')" "1 1"
+PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
+check "distribute() again once the node installs its own" "$?" 0
+
 log "citus ($MODE): a second attachment of the same tables, in the other mode"
 other=$([ "$MODE" = sync ] && echo deferred || echo sync)
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" \
