@@ -296,6 +296,29 @@ grep -v '^GRANT' <<<"${placement/CREATE TEMP VIEW decoy AS/CREATE TEMP TABLE dec
     on "$WORKER1" -a -f - >"$OUT/placement_worker.log" 2>&1 || true
 check "lead_score.citus_placement set by a reader: refused on the coordinator and a worker" \
     "$(grep -c 'does not name the shards' "$OUT/placement_coordinator.log") $(grep -c 'does not name the shards' "$OUT/placement_worker.log")" "1 1"
+# The same, with the reader's own = on regclass first on its search_path (it
+# says every two relations are equal), calling _lock_activities directly: the
+# check's SQL runs under a pinned search_path with qualified operators. (The
+# reader may log in and create a schema for this, which Citus creates on every
+# node as its owner, and may use crm, as to_regclass needs.)
+on "$COORD" -c "ALTER ROLE cit_reader LOGIN" -c "GRANT CREATE ON DATABASE postgres TO cit_reader" \
+    -c "GRANT USAGE ON SCHEMA crm TO cit_reader" >/dev/null
+on "$COORD" -v ON_ERROR_STOP=0 -a -f - >"$OUT/placement_operator.log" 2>&1 <<'SQL' || true
+SET ROLE cit_reader;
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.same(regclass, regclass) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = regclass, RIGHTARG = regclass, FUNCTION = evil.same);
+CREATE TABLE evil.decoy (lead_id bigint, type text, occurred_at timestamptz, url text);
+SET search_path = evil, pg_catalog;
+SELECT 'hijacked: ' || ('pg_class'::regclass = 'pg_proc'::regclass);
+SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', 'default_scores', 'evil', 'decoy')::text, false);
+SELECT lead_score_internal._lock_activities('default');
+SELECT lead_score_internal._read_states('default', ARRAY[1::bigint]);
+SQL
+on "$COORD" -c "DROP SCHEMA evil CASCADE" -c "REVOKE CREATE ON DATABASE postgres FROM cit_reader" \
+    -c "REVOKE USAGE ON SCHEMA crm FROM cit_reader" -c "ALTER ROLE cit_reader NOLOGIN" >/dev/null 2>&1
+check "…with a reader's own = on regclass: refused, by _lock_activities and _read_states" \
+    "$(grep -c 'hijacked: true' "$OUT/placement_operator.log") $(grep -c 'does not name the shards' "$OUT/placement_operator.log")" "1 2"
 
 log "citus ($MODE): a shard group moved away and back gets its own triggers again"
 # Citus rebuilds a moved shard with the distributed table's triggers; the
