@@ -9,15 +9,21 @@
 #  3. The same COPY into distributed tables attached in deferred mode (the C
 #     trigger on each activity shard appends to its pending shard), and the
 #     tick() that then folds the COPY_ROWS pending events on every shard group.
+#  4. Single-row inserts through the coordinator (pgbench, CLIENTS clients,
+#     INSERT_SECONDS seconds each, one activity of a random lead per transaction), into
+#     the plain, the sync and the deferred distributed tables: the
+#     small-transaction throughput of each, and ratios to plain.
 #
 #   bash bench/citus.sh                                  # 1M leads x 10M activities, 1M COPY
-#   LEADS=100000 ACTIVITIES=1000000 COPY_ROWS=100000 bash bench/citus.sh
+#   LEADS=100000 ACTIVITIES=1000000 COPY_ROWS=100000 CLIENTS=4 INSERT_SECONDS=10 bash bench/citus.sh
 #   PG_BIN=/opt/pgc/lib/postgresql/15/bin SKIP_INSTALL=1 bash bench/citus.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LEADS=${LEADS:-1000000}
 ACTIVITIES=${ACTIVITIES:-10000000}
 COPY_ROWS=${COPY_ROWS:-1000000}
+CLIENTS=${CLIENTS:-8}
+SECONDS_=${INSERT_SECONDS:-20}
 export CITUS_DIR=${CITUS_DIR:-/tmp/citus_bench} CITUS_PORT=${CITUS_PORT:-29111} CITUS_SHARED_BUFFERS=${CITUS_SHARED_BUFFERS:-1GB}
 source "$here/../tests/citus/cluster.sh"
 citus_available || { echo "citus is not installed under $PG_BIN: run ../shared/citus/build.sh"; exit 1; }
@@ -103,6 +109,24 @@ left=$(on "$COORD" -c "SELECT count(*) FROM lead_score_internal.deferred_pending
 mismatches_folded=$(on "$COORD" -c "SELECT count(*) FROM lead_score.check_consistency('deferred')")
 tick_idle=$(seconds "$COORD" "SELECT lead_score.tick()")
 
+# 4. Single-row inserts, a round of each table, twice; the better round of each.
+log "single-row inserts: $CLIENTS clients, ${SECONDS_}s per table and round"
+tps() { # tps TABLE: pgbench TPS of one-activity inserts into TABLE
+    printf '%s\n' '\set l random(1, '"$LEADS"')' \
+        "INSERT INTO $1 (lead_id, type, occurred_at, url) VALUES (:l, 'visit', now() - random() * interval '1 hour', '/pricing');" \
+        >"$OUT/insert_$1.sql"
+    "$PG_BIN/pgbench" -n -p "$COORD" -c "$CLIENTS" -j 2 -T "$SECONDS_" -f "$OUT/insert_$1.sql" postgres 2>&1 |
+        tee "$OUT/pgbench_$1.log" | awk '/^tps = / {printf "%.0f", $3}'
+}
+best() { awk -v a="$1" -v b="$2" 'BEGIN {print (a > b) ? a : b}'; }
+tps_plain=0 tps_sync=0 tps_deferred=0
+for round in 1 2; do
+    tps_plain=$(best "$tps_plain" "$(tps b.plain)")
+    tps_sync=$(best "$tps_sync" "$(tps crm.activities)")
+    tps_deferred=$(best "$tps_deferred" "$(tps d.activities)")
+done
+mismatches_inserts=$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('deferred'))")
+
 cat <<REPORT | tee "$OUT/report.txt"
 
 Citus benchmark: coordinator + 2 workers and a single node, all on this machine ($(nproc) cores)
@@ -117,4 +141,7 @@ deferred COPY of $COPY_ROWS activities: ${copy_deferred}s, ratio to nothing atta
   pending events after it: $pending_rows; consistency mismatches before tick(): $mismatches_pending
 tick() folding them on every shard group: ${tick_fold}s; pending left: $left; mismatches after: $mismatches_folded
 tick() with nothing to fold: ${tick_idle}s
+single-row inserts ($CLIENTS clients, better of 2 rounds of ${SECONDS_}s): nothing attached $tps_plain TPS,
+  sync $tps_sync TPS (ratio $(ratio "$tps_sync" "$tps_plain")), deferred $tps_deferred TPS (ratio $(ratio "$tps_deferred" "$tps_plain"));
+  consistency mismatches after them (both attachments): $mismatches_inserts
 REPORT
