@@ -395,7 +395,7 @@ BEGIN
         groups := groups || pg_catalog.array_fill(r.groupid, ARRAY[pg_catalog.cardinality(r.result::bigint[])]);
     END LOOP;
     -- The first five that differ, and how many more.
-    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''shard %s of group %s %s'', y.shardid, y.groupid, y.what), '', '' ORDER BY y.n)
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''shard %s of group %s %s'', y.shardid, coalesce(y.groupid::text, ''?''), y.what), '', '' ORDER BY y.n)
                     FILTER (WHERE y.n <= 5)
                     || CASE WHEN pg_catalog.count(*) > 5 THEN pg_catalog.format('' and %s more'', pg_catalog.count(*) - 5) ELSE '''' END
              FROM (SELECT x.*, pg_catalog.row_number() OVER (ORDER BY x.shardid, x.groupid, x.what) AS n
