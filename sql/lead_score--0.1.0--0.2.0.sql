@@ -403,8 +403,8 @@ BEGIN
                     JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid WHERE s.logicalrelid = $1
                     EXCEPT SELECT g, id, ''not installed'' FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS i(g, id))
                    UNION ALL
-                   (SELECT g, id, ''installed, not placed there'' FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS i(g, id)
-                    EXCEPT ALL SELECT p.groupid, p.shardid, ''installed, not placed there'' FROM pg_catalog.pg_dist_placement p
+                   (SELECT g, id, ''installed where not placed, or twice'' FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS i(g, id)
+                    EXCEPT ALL SELECT p.groupid, p.shardid, ''installed where not placed, or twice'' FROM pg_catalog.pg_dist_placement p
                     JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid WHERE s.logicalrelid = $1)) x) y'
         INTO bad USING att.activities, groups, shards;
     IF bad IS NOT NULL THEN

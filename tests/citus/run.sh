@@ -296,6 +296,28 @@ grep -v '^GRANT' <<<"${placement/CREATE TEMP VIEW decoy AS/CREATE TEMP TABLE dec
     on "$WORKER1" -a -f - >"$OUT/placement_worker.log" 2>&1 || true
 check "lead_score.citus_placement set by a reader: refused on the coordinator and a worker" \
     "$(grep -c 'does not name the shards' "$OUT/placement_coordinator.log") $(grep -c 'does not name the shards' "$OUT/placement_worker.log")" "1 1"
+# Real tables on worker 1 (made by its superuser) named like the shards of a
+# group that worker 2 holds: the names resolve (to_regclass: Citus hides
+# relations named like shards from pg_class), but those shards are not placed
+# on this node's group: refused.
+other_group="FROM pg_dist_shard s JOIN pg_dist_placement p ON p.shardid = s.shardid
+  WHERE p.groupid <> (SELECT groupid FROM pg_dist_local_group)"
+on "$WORKER1" -v ON_ERROR_STOP=0 -a -f - >"$OUT/placement_other_node.log" 2>&1 <<SQL || true
+SELECT $relname AS act, s.shardminvalue AS lo $other_group AND s.logicalrelid = 'crm.activities'::regclass ORDER BY 1 LIMIT 1 \gset
+SELECT $relname AS sc $other_group AND s.logicalrelid = 'lead_score_internal.default_scores'::regclass AND s.shardminvalue = :'lo' \gset
+SET citus.enable_ddl_propagation = off;
+CREATE TABLE crm.:"act" (id bigint, lead_id bigint, type text, occurred_at timestamptz, url text);
+CREATE TABLE lead_score_internal.:"sc" (LIKE lead_score_internal.default_scores);
+GRANT SELECT ON crm.:"act", lead_score_internal.:"sc" TO PUBLIC;
+SELECT 'look-alikes: ' || count(r) FROM (VALUES (to_regclass(format('crm.%I', :'act'))), (to_regclass(format('lead_score_internal.%I', :'sc')))) v(r);
+SET ROLE cit_reader;
+SELECT set_config('lead_score.citus_placement', json_build_array('lead_score_internal', :'sc', 'crm', :'act')::text, false);
+SELECT lead_score_internal._read_states('default', ARRAY[1::bigint]);
+RESET ROLE;
+DROP TABLE crm.:"act", lead_score_internal.:"sc";
+SQL
+check "real tables on a worker named like the shards another worker holds: refused" \
+    "$(grep -c 'look-alikes: 2' "$OUT/placement_other_node.log") $(grep -c 'does not name the shards' "$OUT/placement_other_node.log")" "1 1"
 # The same, with the reader's own = on regclass first on its search_path (it
 # says every two relations are equal), calling _lock_activities directly: the
 # check's SQL runs under a pinned search_path with qualified operators. (The
@@ -363,8 +385,17 @@ printf 'SET citus.enable_ddl_propagation = off;\n%s;\n' "$own_install" | on "$WO
 differ=$(( $(on "$COORD" -c "SELECT cardinality('$(shards_on "$WORKER1")'::bigint[]) + cardinality('$(shards_on "$WORKER2")'::bigint[])") - 5 ))
 stale_error=$(grep '^ERROR:  55000: ' "$OUT/distribute_stale.log" || true)
 check "distribute() with a node's installs unlike its placements: 55000, naming shards of each kind, then how many more" \
-    "$(grep -c 'group [0-9]* not installed' <<<"$stale_error") $(grep -c 'installed, not placed there' <<<"$stale_error") $(grep -o 'and [0-9]* more$' <<<"$stale_error")" \
+    "$(grep -c 'group [0-9]* not installed' <<<"$stale_error") $(grep -c 'installed where not placed, or twice' <<<"$stale_error") $(grep -o 'and [0-9]* more$' <<<"$stale_error")" \
     "1 1 and $differ more"
+# A node that reports one of its shards twice (as two installs of one group).
+on "$WORKER2" -c "SET citus.enable_ddl_propagation = off" \
+    -c "CREATE OR REPLACE FUNCTION lead_score_internal._citus_install_node(attachment text) RETURNS bigint[]
+        LANGUAGE sql AS \$\$SELECT '$(shards_on "$WORKER2")'::bigint[] || ('$(shards_on "$WORKER2")'::bigint[])[1]\$\$" >/dev/null
+on "$COORD" -c '\set VERBOSITY verbose' -c "CALL lead_score.distribute('default')" >"$OUT/distribute_twice.log" 2>&1 || true
+printf 'SET citus.enable_ddl_propagation = off;\n%s;\n' "$own_install" | on "$WORKER2" -f - >/dev/null
+check "distribute() with a shard reported twice: 55000, that shard alone" \
+    "$(grep '^ERROR:  55000: ' "$OUT/distribute_twice.log" | grep -o 'placements: .*')" \
+    "placements: shard $(on "$COORD" -c "SELECT ('$(shards_on "$WORKER2")'::bigint[])[1]") of group $(on "$COORD" -c "SELECT groupid FROM pg_dist_node WHERE nodeport = $WORKER2") installed where not placed, or twice"
 PGOPTIONS="-c client_min_messages=warning" on "$COORD" -c "CALL lead_score.distribute('default')"
 check "distribute() again once the node installs its own" "$?" 0
 
