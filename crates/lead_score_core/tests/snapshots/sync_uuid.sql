@@ -215,8 +215,8 @@ BEGIN
            WHERE true;
             PERFORM pg_catalog.set_config(''enable_nestloop'', v_settings[1], true), pg_catalog.set_config(''work_mem'', v_settings[2], true), pg_catalog.set_config(''jit'', v_settings[3], true);
         ELSE
-            v_settings := ARRAY[pg_catalog.current_setting(''enable_seqscan'')];
-            PERFORM pg_catalog.set_config(''enable_seqscan'', ''off'', true);
+            v_settings := ARRAY[pg_catalog.current_setting(''enable_seqscan''), pg_catalog.current_setting(''enable_indexscan'')];
+            PERFORM pg_catalog.set_config(''enable_seqscan'', ''off'', true), pg_catalog.set_config(''enable_indexscan'', ''off'', true);
             v_locked := ARRAY(
         SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending" p WHERE p.ctid = ANY (tids))
@@ -241,7 +241,7 @@ BEGIN
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''live'', ''live'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
-            PERFORM pg_catalog.set_config(''enable_seqscan'', v_settings[1], true);
+            PERFORM pg_catalog.set_config(''enable_seqscan'', v_settings[1], true), pg_catalog.set_config(''enable_indexscan'', v_settings[2], true);
         END IF;
     EXCEPTION WHEN serialization_failure THEN
         v_count := 0;
