@@ -47,8 +47,8 @@ SELECT count(*) AS pending_after_commit FROM lead_score_internal.cf_sync_pending
 SELECT lead_key, round(total::numeric, 3) AS total FROM lead_score.cf_sync_current ORDER BY lead_key;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('cf_sync');
 
--- The planner settings the fold changes are its own: the session's are as
--- they were.
+-- The fold sets its planner settings for its transaction only (set_config's
+-- is_local): the session's are as they were.
 SELECT current_setting('enable_seqscan') AS enable_seqscan, current_setting('enable_indexscan') AS enable_indexscan;
 
 SELECT lead_score.detach('cf_sync');

@@ -1761,6 +1761,31 @@ fn applied_fields(alias: &str, alerts: &str) -> String {
 /// the call is made once per row (`OFFSET 0` keeps the subquery from being
 /// pulled up, which would make it once per field), and as a plain call, not
 /// a function scan (which puts each row's one result in a tuplestore).
+/// PL/pgSQL that sets `settings` for the transaction, keeping the values it
+/// replaces in `v_settings`, and the PL/pgSQL that puts those back: one list,
+/// so each value goes back to the setting it came from.
+fn local_settings(settings: &[(&str, &str)]) -> (String, String) {
+    let list = |f: &dyn Fn(usize, &str, &str) -> String| {
+        settings
+            .iter()
+            .enumerate()
+            .map(|(i, (name, value))| f(i + 1, &literal(name), &literal(value)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    (
+        format!(
+            "v_settings := ARRAY[{}];\n            PERFORM {};",
+            list(&|_, name, _| format!("pg_catalog.current_setting({name})")),
+            list(&|_, name, value| format!("pg_catalog.set_config({name}, {value}, true)")),
+        ),
+        format!(
+            "PERFORM {};",
+            list(&|i, name, _| format!("pg_catalog.set_config({name}, v_settings[{i}], true)")),
+        ),
+    )
+}
+
 fn set_applied(call: &str, now: &str) -> String {
     format!(
         "({}, updated_at) = (SELECT {}, {now} FROM (SELECT {call} AS x OFFSET 0) a)",
@@ -2256,13 +2281,18 @@ END
         // with hash and merge joins only and memory to hash them in one pass,
         // as tick() runs it (no row estimate of a table just loaded can make
         // the plan quadratic), and no JIT (those plans cost in the billions). Otherwise the rows appended, by ctid (a TID scan).
+        let bulk = local_settings(&[
+            ("enable_nestloop", "off"),
+            ("work_mem", "128MB"),
+            ("jit", "off"),
+        ]);
+        let tid_scans = local_settings(&[("enable_seqscan", "off"), ("enable_indexscan", "off")]);
         let body = format!(
             "{preamble}    BEGIN
 {check}        IF pg_catalog.cardinality(tids) = 0 THEN
-            v_settings := ARRAY[pg_catalog.current_setting('enable_nestloop'), pg_catalog.current_setting('work_mem'), pg_catalog.current_setting('jit')];
-            PERFORM pg_catalog.set_config('enable_nestloop', 'off', true), pg_catalog.set_config('work_mem', '128MB', true), pg_catalog.set_config('jit', 'off', true);
+            {bulk_on}
             v_count := {fold_fn}();{record_all}
-            PERFORM pg_catalog.set_config('enable_nestloop', v_settings[1], true), pg_catalog.set_config('work_mem', v_settings[2], true), pg_catalog.set_config('jit', v_settings[3], true);
+            {bulk_off}
         ELSE{tid_scans_on}
             {some}{tid_scans_off}
         END IF;
@@ -2307,7 +2337,11 @@ END
                 String::new()
             },
             fold_fn = self.fold_fn(),
-            some = self.fold_statement("p.ctid = ANY (tids)", "p.ctid = ANY (tids) AND ", "v_locked"),
+            some = self.fold_statement(
+                "p.ctid = ANY (tids)",
+                "p.ctid = ANY (tids) AND ",
+                "v_locked"
+            ),
             // The pending table's statistics say little (rows come and go by
             // the thousand between autovacuums, and a busy sync attachment's
             // table is mostly dead rows): its rows are found by ctid, never by
@@ -2318,15 +2352,17 @@ END
             // statements, the planner is told so; lookups by key are bitmap
             // scans meanwhile.
             tid_scans_on = if self.marks() {
-                "\n            v_settings := ARRAY[pg_catalog.current_setting('enable_seqscan'), pg_catalog.current_setting('enable_indexscan')];\n            PERFORM pg_catalog.set_config('enable_seqscan', 'off', true), pg_catalog.set_config('enable_indexscan', 'off', true);"
+                format!("\n            {}", tid_scans.0)
             } else {
-                ""
+                String::new()
             },
             tid_scans_off = if self.marks() {
-                "\n            PERFORM pg_catalog.set_config('enable_seqscan', v_settings[1], true), pg_catalog.set_config('enable_indexscan', v_settings[2], true);"
+                format!("\n            {}", tid_scans.1)
             } else {
-                ""
+                String::new()
             },
+            bulk_on = bulk.0,
+            bulk_off = bulk.1,
         );
         let mut f = self.function(
             &names::commit_fold(&self.name),
