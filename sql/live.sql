@@ -240,6 +240,11 @@ BEGIN
         'activity_lead_key', coalesce(m ->> 'activity_lead_key', 'lead_id'),
         'event_type', coalesce(m ->> 'event_type', 'type'),
         'occurred_at', coalesce(m ->> 'occurred_at', 'occurred_at'));
+    -- _attach_install checks the zone, and for a timestamp or date time
+    -- without one stores the session's TimeZone.
+    IF m ? 'time_zone' THEN
+        v_mapping := v_mapping || jsonb_build_object('time_zone', m -> 'time_zone');
+    END IF;
     FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
         prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
     END LOOP;

@@ -479,6 +479,13 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
             ),
         );
     }
+    // A timestamptz is an instant already (`_attach_install` refuses a zone
+    // for one); before 0.2.0 no zone was stored (each session's TimeZone).
+    let time_zone = m
+        .get("time_zone")
+        .and_then(|v| v.as_str())
+        .filter(|_| occurred_at.base != pg_sys::TIMESTAMPTZOID)
+        .map(str::to_string);
     let properties: Vec<Mapped> = m
         .get("property_columns")
         .and_then(|v| v.as_array())
@@ -532,6 +539,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
         activity_lead_key: column(akey),
         event_type: column(event_type),
         occurred_at: occurred_at.column.name,
+        time_zone,
         properties: properties.into_iter().map(column).collect(),
         key_type,
         mode,
@@ -733,6 +741,7 @@ fn attach_install(
     lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
         .or_raise();
     check_mapping_keys(&mapping.0, Check::Install);
+    let mapping = pgrx::JsonB(with_time_zone(mapping.0, activities));
     let owner = extension_owner();
     // Before any table lock: see lock_current_views.
     lock_current_views();
@@ -774,6 +783,68 @@ fn attach_install(
     let this = [attachment];
     refresh_current_scores(if distributed { &this } else { &[] });
     true
+}
+
+/// The mapping to store, with `time_zone` checked and, for a `timestamp` or
+/// `date` activity time (or a domain over one), set: the zone every writer and
+/// reader takes its values in, the caller's `mapping.time_zone` or else the
+/// session's `TimeZone` now. Without one, each session would read the same
+/// value as another instant, and the live scores of writers in different zones
+/// would differ from every recompute. A zone for a timestamptz, whose values are
+/// instants, is refused, and so is a zone PostgreSQL does not know by name
+/// (`pg_timezone_names`): an abbreviation's meaning depends on a session's
+/// `timezone_abbreviations`. A missing or unreadable column is left to `load`.
+fn with_time_zone(mut mapping: serde_json::Value, activities: pg_sys::Oid) -> serde_json::Value {
+    let column = mapping_str(&mapping, "occurred_at").to_string();
+    let Some(attnum) = attnum(activities, &column) else {
+        return mapping;
+    };
+    // SAFETY: the column exists (above); these only read syscaches.
+    let base = unsafe { pg_sys::getBaseType(pg_sys::get_atttype(activities, attnum)) };
+    let local = base == pg_sys::TIMESTAMPOID || base == pg_sys::DATEOID;
+    let zone = match mapping.get("time_zone") {
+        None if local => {
+            // SAFETY: reads a built-in setting by a NUL-terminated name; the
+            // result is copied before anything can change it.
+            let current = unsafe {
+                let value = pg_sys::GetConfigOption(c"TimeZone".as_ptr(), false, false);
+                (!value.is_null())
+                    .then(|| std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned())
+            };
+            current.unwrap_or_else(|| "UTC".to_string())
+        }
+        None => return mapping,
+        Some(serde_json::Value::String(zone)) if local => zone.clone(),
+        Some(serde_json::Value::String(_)) if base == pg_sys::TIMESTAMPTZOID => raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "mapping.time_zone: column \"{column}\" is timestamp with time zone, whose values are instants: no time zone applies"
+            ),
+        ),
+        Some(serde_json::Value::String(_)) => return mapping,
+        Some(other) => raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "mapping.time_zone: must be a time zone name (a JSON string) such as \"Europe/Berlin\", got {other}"
+            ),
+        ),
+    };
+    let known = CString::new(zone.as_str())
+        .ok()
+        // SAFETY: looks a zone up by a NUL-terminated name (NULL if unknown).
+        .is_some_and(|name| !unsafe { pg_sys::pg_tzset(name.as_ptr()) }.is_null());
+    if !known {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "mapping.time_zone: time zone \"{zone}\" not recognized (a name from pg_timezone_names, such as \"Europe/Berlin\" or \"UTC\")"
+            ),
+        );
+    }
+    if let Some(object) = mapping.as_object_mut() {
+        object.insert("time_zone".into(), serde_json::Value::String(zone));
+    }
+    mapping
 }
 
 /// Why `attach` refuses a table, a key column or a name: raised by `attach`,

@@ -17,11 +17,12 @@ pub enum Writer {
 }
 
 /// Every key a stored mapping may hold, in the README's order.
-pub const KEYS: [(&str, Writer); 8] = [
+pub const KEYS: [(&str, Writer); 9] = [
     ("lead_key", Writer::Caller),
     ("activity_lead_key", Writer::Caller),
     ("event_type", Writer::Caller),
     ("occurred_at", Writer::Caller),
+    ("time_zone", Writer::Caller),
     ("properties", Writer::Caller),
     ("property_columns", Writer::Attach),
     ("citus_leads", Writer::Distribute),
@@ -81,7 +82,7 @@ mod tests {
             Check::Attach.refuse(["lead_key", "colour"]).as_deref(),
             Some(
                 "mapping.colour: unknown key (expected lead_key, activity_lead_key, event_type, \
-                 occurred_at, properties)"
+                 occurred_at, time_zone, properties)"
             )
         );
     }
@@ -98,7 +99,7 @@ mod tests {
                 .as_deref(),
             Some(
                 "mapping.citus_leads: unknown key (expected lead_key, activity_lead_key, \
-                 event_type, occurred_at, properties, property_columns)"
+                 event_type, occurred_at, time_zone, properties, property_columns)"
             )
         );
         assert!(Check::Install.refuse(["citus_activities"]).is_some());

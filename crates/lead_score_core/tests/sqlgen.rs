@@ -153,6 +153,7 @@ fn sync_uuid() -> Attachment {
         activity_lead_key: Column::new("person", TextOf::Cast),
         event_type: Column::new("kind", TextOf::Cast),
         occurred_at: "at".into(),
+        time_zone: None,
         properties: vec![Column::new("page", TextOf::Cast)],
         key_type: Qualified::new("pg_catalog", "uuid"),
         mode: Mode::Sync,
@@ -181,6 +182,7 @@ fn deferred_attachment_with_the_c_trigger() {
         activity_lead_key: Column::new("lead_id", TextOf::Cast),
         event_type: Column::new("type", TextOf::Cast),
         occurred_at: "occurred_at".into(),
+        time_zone: None,
         properties: vec![],
         key_type: Qualified::new("pg_catalog", "int8"),
         mode: Mode::Deferred,
@@ -209,6 +211,8 @@ fn deferred_attachment_with_hostile_names() {
         activity_lead_key: Column::new("k'ey", TextOf::Output),
         event_type: Column::new("ty pe", TextOf::Cast),
         occurred_at: "at\\".into(),
+        // A `timestamp` or `date` time, read in the mapping's zone.
+        time_zone: Some("Europe/Berlin'; SELECT $body$".into()),
         properties: vec![
             Column::new("$$", TextOf::Cast),
             Column::new("ü", TextOf::Output),

@@ -195,7 +195,7 @@ DROP ROLE regress_feed_app;
 -- It needs text (or varchar) event types and properties and a timestamptz time;
 -- an activity table with other types gets an equivalent plpgsql trigger.
 CREATE TABLE feed.legacy_events (lead_id bigint, type varchar(20), at timestamp, url text);
-SELECT lead_score.attach('feed', 'feed.leads', 'feed.legacy_events', '{"occurred_at": "at"}',
+SELECT lead_score.attach('feed', 'feed.leads', 'feed.legacy_events', '{"occurred_at": "at", "time_zone": "UTC"}',
                          name => 'feed_legacy', mode => 'deferred') IS NOT NULL AS attached;
 SELECT c.relname AS activities, t.tgfoid::regproc AS trigger_function
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid

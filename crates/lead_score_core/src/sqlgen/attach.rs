@@ -485,8 +485,14 @@ pub struct Attachment {
     pub lead_key: Column,
     pub activity_lead_key: Column,
     pub event_type: Column,
-    /// A timestamptz column.
+    /// The activity time: a timestamptz, timestamp or date column.
     pub occurred_at: String,
+    /// The zone a `timestamp` or `date` activity time is read in
+    /// (`mapping.time_zone`), so every writer and reader takes it as the same
+    /// instant; `None` for a timestamptz column, and for an attachment made
+    /// before 0.2.0, which reads it in each session's `TimeZone` (see
+    /// [`Attachment::time_of`]).
+    pub time_zone: Option<String>,
     /// The activity columns of the spec's `engagement.properties`, in order.
     pub properties: Vec<Column>,
     /// The lead key's type (its base type, for a domain).
@@ -1821,11 +1827,26 @@ impl Attachment {
     fn batch(&self, alias: &str) -> String {
         let props = self.props_text(alias);
         format!(
-            "lead_score_internal._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({alias}.{}, {}){props})",
+            "lead_score_internal._live_batch(v_model_id, v_version, v_landmark, {}, LEAST({}, {}){props})",
             self.event_type.text_of(alias),
-            ident(&self.occurred_at),
+            self.time_of(alias),
             self.write_time()
         )
+    }
+
+    /// The activity time of the row aliased `alias`, as a timestamptz: the
+    /// column as it is, or a `timestamp` or `date` read in the attachment's
+    /// `time_zone` (`timezone(zone, timestamp)`, immutable). Every activity
+    /// time the generated SQL reads goes through here.
+    fn time_of(&self, alias: &str) -> String {
+        match &self.time_zone {
+            None => format!("{alias}.{}", ident(&self.occurred_at)),
+            Some(zone) => format!(
+                "pg_catalog.timezone({}, {alias}.{}::pg_catalog.timestamp)",
+                literal(zone),
+                ident(&self.occurred_at)
+            ),
+        }
     }
 
     /// The time of a write, which an event's time is capped at: the clock when
@@ -2411,9 +2432,9 @@ END
     fn activities_insert_body(&self) -> String {
         let akey = self.activity_lead_key.of("n");
         let source = format!(
-            "SELECT {akey} AS k, {batch} AS st FROM new_rows n WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL AND (v_pass = 1 OR {akey} = ANY (v_keys)) GROUP BY {akey}",
+            "SELECT {akey} AS k, {batch} AS st FROM new_rows n WHERE {akey} IS NOT NULL AND {tn} IS NOT NULL AND (v_pass = 1 OR {akey} = ANY (v_keys)) GROUP BY {akey}",
             batch = self.batch("n"),
-            etime = ident(&self.occurred_at)
+            tn = self.time_of("n")
         );
         format!(
             "{preamble}{guard}    -- Locks go in one order everywhere: stripes (in stripe order), then score
@@ -2469,8 +2490,8 @@ END
     -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE {scores} IN ROW EXCLUSIVE MODE;
 {guard}{insert}INSERT INTO {pending} (lead_key, event_type, occurred_at{props})
-    SELECT {akey}, {etype}, LEAST(n.{etime}, {write_time}){values} FROM new_rows n
-    WHERE {akey} IS NOT NULL AND n.{etime} IS NOT NULL{register};
+    SELECT {akey}, {etype}, LEAST({tn}, {write_time}){values} FROM new_rows n
+    WHERE {akey} IS NOT NULL AND {tn} IS NOT NULL{register};
     RETURN NULL;
 END
 ",
@@ -2478,7 +2499,7 @@ END
             scores = self.scores(),
             guard = self.insert_guard(),
             etype = self.event_type.text_of("n"),
-            etime = ident(&self.occurred_at),
+            tn = self.time_of("n"),
             write_time = self.write_time(),
         )
     }
@@ -3226,8 +3247,8 @@ FROM (SELECT * FROM written ORDER BY id) w",
         format!(
             "WITH gone AS (DELETE FROM {pending}),{stale}
 fresh AS (
-    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, {cap}){props}) AS st
-    FROM {activities} a WHERE lead_score_internal._progress(1, $7, $9) AND a.{etime} IS NOT NULL GROUP BY {akey})
+    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST({ta}, {cap}){props}) AS st
+    FROM {activities} a WHERE lead_score_internal._progress(1, $7, $9) AND {ta} IS NOT NULL GROUP BY {akey})
 INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
 SELECT {lkey}, f.fit, f.dq, f.pr, {first}, $3
 FROM {leads} l
@@ -3245,7 +3266,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
                                  s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)",
             pending = self.pending(),
             etype = self.event_type.text_of("a"),
-            etime = ident(&self.occurred_at),
+            ta = self.time_of("a"),
             activities = self.activities.to_sql(),
             scores = self.scores(),
             columns = columns,
@@ -3291,8 +3312,8 @@ FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_
              lead_score_internal._predictive_on($1, l) AS pr
       FROM {leads} l WHERE {lkey} IS NOT NULL) f
 LEFT JOIN (
-    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST(a.{etime}, {cap}){props}) AS st
-    FROM {activities} a WHERE a.{etime} IS NOT NULL GROUP BY {akey}) fresh ON fresh.k = f.k
+    SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST({ta}, {cap}){props}) AS st
+    FROM {activities} a WHERE {ta} IS NOT NULL GROUP BY {akey}) fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 LEFT JOIN {scores} o ON o.lead_key = f.k
@@ -3302,7 +3323,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, {excluded}, EXCLUDED.updated_at)",
             scores = self.scores(),
             etype = self.event_type.text_of("a"),
-            etime = ident(&self.occurred_at),
+            ta = self.time_of("a"),
             activities = self.activities.to_sql(),
             leads = self.leads.to_sql(),
         )
@@ -3339,11 +3360,11 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
     fn backfill_history_query(&self) -> String {
         let lkey = self.lead_key.of("l");
         let akey = self.activity_lead_key.of("a");
-        let etime = ident(&self.occurred_at);
+        let ta = self.time_of("a");
         self.history_query(format!(
             "fresh AS (
-    SELECT {akey} AS k, lead_score.engagement_state($3, {etype}, a.{etime}{props}) AS st
-    FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
+    SELECT {akey} AS k, lead_score.engagement_state($3, {etype}, {ta}{props}) AS st
+    FROM {activities} a WHERE {ta} <= $2 GROUP BY {akey}),
 cur AS (
     SELECT {key} AS lead_key, {fields}, NULL::pg_catalog.float8 AS adjustment
     FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
@@ -3420,12 +3441,12 @@ SELECT pg_catalog.count(*) FROM ins",
     /// See [`Query::ExplainLead`]. The activities after `scoring_time()` are
     /// left out, so a read as of a past date explains that date.
     fn explain_lead_query(&self) -> String {
-        let etime = ident(&self.occurred_at);
+        let ta = self.time_of("a");
         format!(
             "SELECT x.* FROM {leads} l
 LEFT JOIN LATERAL (
-    SELECT lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
-    FROM {activities} a WHERE {akey} = {lkey} AND a.{etime} <= lead_score.scoring_time()) e ON true
+    SELECT lead_score.engagement_state($1, {etype}, {ta}{props}) AS st
+    FROM {activities} a WHERE {akey} = {lkey} AND {ta} <= lead_score.scoring_time()) e ON true
 CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
 WHERE {lkey} = {key}",
             key = self.key_of_text("$2"),
@@ -3447,13 +3468,13 @@ WHERE {lkey} = {key}",
             format!("ARRAY[{}]::pg_catalog.text[]", props.join(", "))
         };
         format!(
-            "SELECT a.{etime}::pg_catalog.timestamptz AS occurred_at, {etype} AS event_type, {array} AS properties,
+            "SELECT {ta}::pg_catalog.timestamptz AS occurred_at, {etype} AS event_type, {array} AS properties,
        e.rules, e.points
 FROM {activities} a
-CROSS JOIN LATERAL lead_score_internal._event_points($1, {etype}, a.{etime}::pg_catalog.timestamptz, {array}) e
+CROSS JOIN LATERAL lead_score_internal._event_points($1, {etype}, {ta}::pg_catalog.timestamptz, {array}) e
 WHERE {akey} = {key}
-ORDER BY a.{etime} DESC",
-            etime = ident(&self.occurred_at),
+ORDER BY {ta} DESC",
+            ta = self.time_of("a"),
             etype = self.event_type.text_of("a"),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),
@@ -3544,16 +3565,16 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
     /// aggregates ($1 the model), those after `$2` left out when `until` is set.
     fn fresh_states(&self, until: bool) -> String {
         let akey = self.activity_lead_key.of("a");
-        let etime = ident(&self.occurred_at);
+        let ta = self.time_of("a");
         format!(
             "fresh AS (
-    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, a.{etime}{props}) AS st
+    SELECT {akey} AS k, lead_score.engagement_state($1, {etype}, {ta}{props}) AS st
     FROM {activities} a{filter} GROUP BY {akey})",
             etype = self.event_type.text_of("a"),
             props = self.props_text("a"),
             activities = self.activities.to_sql(),
             filter = if until {
-                format!(" WHERE a.{etime} <= $2")
+                format!(" WHERE {ta} <= $2")
             } else {
                 String::new()
             },
@@ -3876,13 +3897,11 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
     pub fn backtest_arrays(&self, outcomes: &super::learn::Outcomes, versions: usize) -> String {
         let lkey = self.lead_key.of("l");
         let akey = self.activity_lead_key.of("a");
-        let etime = ident(&self.occurred_at);
+        let ta = self.time_of("a");
         let etype = self.event_type.text_of("a");
         let props = self.props_text("a");
         let states: Vec<String> = (1..=versions)
-            .map(|i| {
-                format!("lead_score.engagement_state($1[{i}], {etype}, a.{etime}{props}) AS st{i}")
-            })
+            .map(|i| format!("lead_score.engagement_state($1[{i}], {etype}, {ta}{props}) AS st{i}"))
             .collect();
         let totals: Vec<String> = (1..=versions)
             .map(|i| format!("(lead_score.score($1[{i}], l, fresh.st{i})).total"))
@@ -3890,7 +3909,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
         format!(
             "WITH fresh AS (
     SELECT {akey} AS k, {states}
-    FROM {activities} a WHERE a.{etime} <= $2 GROUP BY {akey}),
+    FROM {activities} a WHERE {ta} <= $2 GROUP BY {akey}),
 outcome AS ({per_lead})
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
 FROM (SELECT oc.won, ARRAY[{totals}] AS totals
@@ -3932,9 +3951,9 @@ FROM (SELECT oc.won, ARRAY[{totals}] AS totals
         };
         format!(
             "WITH fresh AS (
-    SELECT {akey} AS k, lead_score_internal._live_batch($3, $4, {cut_l2}, {etype}, a.{etime}{props}) AS st
+    SELECT {akey} AS k, lead_score_internal._live_batch($3, $4, {cut_l2}, {etype}, {ta}{props}) AS st
     FROM {activities} a JOIN {leads} l2 ON {lkey2} = {akey}
-    WHERE a.{etime} <= {cut_l2} GROUP BY {akey}),
+    WHERE {ta} <= {cut_l2} GROUP BY {akey}),
 outcome AS ({per_lead})
 SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM {leads} l
@@ -3948,7 +3967,7 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             cut_l2 = cutoff("l2"),
             cut_l = cutoff("l"),
             etype = self.event_type.text_of("a"),
-            etime = ident(&self.occurred_at),
+            ta = self.time_of("a"),
             activities = self.activities.to_sql(),
             leads = self.leads.to_sql(),
             per_lead = outcomes.per_lead(&self.key_type()),
@@ -3982,7 +4001,7 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
                 per_lead = outcomes.per_lead(&self.key_type()),
             );
         }
-        let etime = format!("a.{}", ident(&self.occurred_at));
+        let etime = self.time_of("a");
         let age = format!("pg_catalog.date_part('epoch', c.at - {etime}) * 1e6");
         let weight = match decay {
             EventDecay::None => "1".to_string(),
@@ -4058,9 +4077,9 @@ impl Attachment {
             .map(|p| format!(", {}", p.owner_text_of("a")))
             .collect();
         format!(
-            "SELECT k.i, {etype}, (a.{etime})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
+            "SELECT k.i, {etype}, ({ta})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
             etype = self.event_type.owner_text_of("a"),
-            etime = ident(&self.occurred_at),
+            ta = self.time_of("a"),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),
         )

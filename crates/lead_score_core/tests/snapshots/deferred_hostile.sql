@@ -338,8 +338,8 @@ AS E'BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO "lead_score_internal"."evil_pending" (lead_key, event_type, occurred_at, p1, p2, p3)
-    SELECT n."k''ey", (n."ty pe")::text, LEAST(n."at\\", (SELECT lead_score_internal._clock())), (n."$$")::text, pg_catalog.format(''%s'', n."ü"), lead_score_internal._stable_text(n."d""ue") FROM new_rows n
-    WHERE n."k''ey" IS NOT NULL AND n."at\\" IS NOT NULL;
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(pg_catalog.timezone(''Europe/Berlin''''; SELECT $body$'', n."at\\"::pg_catalog.timestamp), (SELECT lead_score_internal._clock())), (n."$$")::text, pg_catalog.format(''%s'', n."ü"), lead_score_internal._stable_text(n."d""ue") FROM new_rows n
+    WHERE n."k''ey" IS NOT NULL AND pg_catalog.timezone(''Europe/Berlin''''; SELECT $body$'', n."at\\"::pg_catalog.timestamp) IS NOT NULL;
     RETURN NULL;
 END
 ';
@@ -731,8 +731,8 @@ DELETE FROM "lead_score_internal"."evil_scores" s WHERE NOT EXISTS (SELECT 1 FRO
 -- query rescore
 WITH gone AS (DELETE FROM "lead_score_internal"."evil_pending"),
 fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
-    FROM "$$"."a;b" a WHERE lead_score_internal._progress(1, $7, $9) AND a."at\" IS NOT NULL GROUP BY a."k'ey")
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    FROM "$$"."a;b" a WHERE lead_score_internal._progress(1, $7, $9) AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) IS NOT NULL GROUP BY a."k'ey")
 INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
@@ -766,8 +766,8 @@ FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ 
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(a."at\", $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
-    FROM "$$"."a;b" a WHERE a."at\" IS NOT NULL GROUP BY a."k'ey") fresh ON fresh.k = f.k
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) IS NOT NULL GROUP BY a."k'ey") fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 LEFT JOIN "lead_score_internal"."evil_scores" o ON o.lead_key = f.k
@@ -818,7 +818,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query check
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a GROUP BY a."k'ey"),
 expected AS (
     SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -940,12 +940,12 @@ SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.e
 SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."evil_current" c WHERE c.lead_key = $1;
 
 -- query timeline
-SELECT a."at\"::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[] AS properties,
+SELECT pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[] AS properties,
        e.rules, e.points
 FROM "$$"."a;b" a
-CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, a."at\"::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[]) e
+CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[]) e
 WHERE a."k'ey" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2)
-ORDER BY a."at\" DESC;
+ORDER BY pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) DESC;
 
 -- query record_history
 WITH cur AS (
@@ -986,8 +986,8 @@ SELECT pg_catalog.count(*) FROM ins;
 
 -- query backfill_history
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
-    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 cur AS (
     SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
     FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -1051,8 +1051,8 @@ SELECT pg_catalog.format('%s', c.lead_key) FROM "lead_score"."evil_current" c WH
 -- query explain_lead
 SELECT x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 LEFT JOIN LATERAL (
-    SELECT lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
-    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= lead_score.scoring_time()) e ON true
+    SELECT lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= lead_score.scoring_time()) e ON true
 CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
 WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2);
 
@@ -1224,12 +1224,12 @@ COMMENT ON COLUMN "lead_score"."current_categories"."hot" IS 'The score is at or
 GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."ty pe")::text, (a."at\")::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü"), a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
+SELECT k.i, (a."ty pe")::text, (pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp))::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü"), a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
 -- query evaluation_rows (deals)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
-    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
 SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -1241,9 +1241,9 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (deals)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
-    WHERE a."at\" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
+    WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
 SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -1258,10 +1258,10 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
-           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
-           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
-    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
+    FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
@@ -1277,15 +1277,15 @@ FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ 
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1) oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
-    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
-           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
-    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= c.at) ev ON true
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
+    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= c.at) ev ON true
 ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é");
 
 -- query evaluation_rows (one row a lead)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
-    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
 SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -1297,9 +1297,9 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (one row a lead)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
-    WHERE a."at\" <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
+    WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
 SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
@@ -1314,10 +1314,10 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
-           lead_score.engagement_state($1[2], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
-           lead_score.engagement_state($1[3], (a."ty pe")::text, a."at\", (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
-    FROM "$$"."a;b" a WHERE a."at\" <= $2 GROUP BY a."k'ey"),
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
+    FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
@@ -1333,9 +1333,9 @@ FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ 
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL) oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
-    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
-           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at\") * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
-    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND a."at\" <= c.at) ev ON true
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
+    FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= c.at) ev ON true
 ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é");
 
 -- detach
