@@ -518,6 +518,13 @@ fn type_oid(q: &lead_score_core::sqlgen::Qualified) -> pg_sys::Oid {
     }
 }
 
+thread_local! {
+    /// `_lock_activities`' lookup of an attachment's activity table, kept
+    /// (`SPI_keepplan`) with the query text it was planned from.
+    static LOCK_PLAN: std::cell::RefCell<Option<(String, pgrx::spi::OwnedPreparedStatement)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// `_lock_activities(attachment)`: takes an attachment's activity table in
 /// ACCESS SHARE mode, as any reader of it would, before a lead trigger locks
 /// any of lead_score's tables (one lock order: the user's tables first).
@@ -529,15 +536,34 @@ fn type_oid(q: &lead_score_core::sqlgen::Qualified) -> pg_sys::Oid {
     parallel_unsafe
 )]
 fn lock_activities(attachment: &str) -> bool {
-    let oid = Spi::get_one_with_args::<pg_sys::Oid>(
-        // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
-        &format!(
-            "SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid \
-             FROM {} a WHERE a.name = $1",
-            crate::citus::config_table("attachments")
-        ),
-        &[attachment.into()],
+    // The name distribute() stored on Citus, where the regclass is the coordinator's OID.
+    let query = format!(
+        "SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)::oid \
+         FROM {} a WHERE a.name = $1",
+        crate::citus::config_table("attachments")
     );
+    // Every sync write and every reader calls this: the lookup is planned once
+    // per backend (per query text: the table differs on Citus and before the
+    // update from 0.1.0), as plpgsql keeps its plans; PostgreSQL replans it
+    // after DDL on the table.
+    let oid = LOCK_PLAN.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        Spi::connect(|client| {
+            if cell.as_ref().is_none_or(|(q, _)| *q != query) {
+                let plan = client
+                    .prepare(query.as_str(), &[pg_sys::PgOid::from(pg_sys::TEXTOID)])?
+                    .keep();
+                *cell = Some((query.clone(), plan));
+            }
+            match cell.as_ref() {
+                Some((_, plan)) => client
+                    .select(plan, Some(1), &[attachment.into()])?
+                    .first()
+                    .get_one::<pg_sys::Oid>(),
+                None => Ok(None),
+            }
+        })
+    });
     let Ok(Some(oid)) = oid else {
         // A lead trigger of an attachment made after a REPEATABLE READ
         // transaction's snapshot: a serialization failure, not a missing one.
