@@ -791,9 +791,11 @@ fn attach_install(
 /// session's `TimeZone` now. Without one, each session would read the same
 /// value as another instant, and the live scores of writers in different zones
 /// would differ from every recompute. A zone for a timestamptz, whose values are
-/// instants, is refused, and so is a zone PostgreSQL does not know by name
-/// (`pg_timezone_names`): an abbreviation's meaning depends on a session's
-/// `timezone_abbreviations`. A missing or unreadable column is left to `load`.
+/// instants, is refused; so is a name that `timezone()` could read as an
+/// abbreviation, whose meaning depends on a session's `timezone_abbreviations`
+/// (`lead_score_core::mapping::stored_zone`, which stores the UTC aliases as
+/// `Etc/UTC`), and one the zone database does not list (`pg_timezone_names`).
+/// A missing or unreadable column is left to `load`.
 fn with_time_zone(mut mapping: serde_json::Value, activities: pg_sys::Oid) -> serde_json::Value {
     let column = mapping_str(&mapping, "occurred_at").to_string();
     let Some(attnum) = attnum(activities, &column) else {
@@ -829,15 +831,29 @@ fn with_time_zone(mut mapping: serde_json::Value, activities: pg_sys::Oid) -> se
             ),
         ),
     };
-    let known = CString::new(zone.as_str())
-        .ok()
-        // SAFETY: looks a zone up by a NUL-terminated name (NULL if unknown).
-        .is_some_and(|name| !unsafe { pg_sys::pg_tzset(name.as_ptr()) }.is_null());
-    if !known {
+    // Whose zone it is, for the message: the caller's, or the session's.
+    let whose = if mapping.get("time_zone").is_some() {
+        "time zone"
+    } else {
+        "the session's TimeZone"
+    };
+    let zone = lead_score_core::mapping::stored_zone(&zone).unwrap_or_else(|why| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("mapping.time_zone: {whose} {why}"),
+        )
+    });
+    // A name of the zone database, not a POSIX string ("5" is UTC-5 there,
+    // the opposite of SET TIME ZONE 5): attach runs this once.
+    let known = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = $1)",
+        &[zone.as_str().into()],
+    );
+    if known != Ok(Some(true)) {
         raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!(
-                "mapping.time_zone: time zone \"{zone}\" not recognized (a name from pg_timezone_names, such as \"Europe/Berlin\" or \"UTC\")"
+                "mapping.time_zone: {whose} \"{zone}\" is not a name from pg_timezone_names, such as \"Europe/Berlin\" or \"Etc/UTC\""
             ),
         );
     }

@@ -519,10 +519,12 @@ fn type_oid(q: &lead_score_core::sqlgen::Qualified) -> pg_sys::Oid {
 }
 
 thread_local! {
-    /// `_lock_activities`' lookup of an attachment's activity table, kept
-    /// (`SPI_keepplan`) with the query text it was planned from.
-    static LOCK_PLAN: std::cell::RefCell<Option<(String, pgrx::spi::OwnedPreparedStatement)>> =
-        const { std::cell::RefCell::new(None) };
+    /// `_lock_activities`' lookups of an attachment's activity table, kept
+    /// (`SPI_keepplan`) by the query text each was planned from: at most one
+    /// per catalog layout. Never freed, as plpgsql keeps its plans: freeing one
+    /// as the backend exits could run while PostgreSQL is shutting it down.
+    static LOCK_PLANS: std::cell::RefCell<std::collections::HashMap<String, &'static pgrx::spi::OwnedPreparedStatement>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// `_lock_activities(attachment)`: takes an attachment's activity table in
@@ -546,23 +548,26 @@ fn lock_activities(attachment: &str) -> bool {
     // per backend (per query text: the table differs on Citus and before the
     // update from 0.1.0), as plpgsql keeps its plans; PostgreSQL replans it
     // after DDL on the table.
-    let oid = LOCK_PLAN.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        Spi::connect(|client| {
-            if cell.as_ref().is_none_or(|(q, _)| *q != query) {
-                let plan = client
-                    .prepare(query.as_str(), &[pg_sys::PgOid::from(pg_sys::TEXTOID)])?
-                    .keep();
-                *cell = Some((query.clone(), plan));
+    // Read-only (pgrx's select): a reader takes no transaction id, so it runs
+    // on a hot standby; a writer, which has one, reads with a fresh snapshot.
+    let kept = LOCK_PLANS.with(|plans| plans.borrow().get(&query).copied());
+    let oid = Spi::connect(|client| {
+        let plan = match kept {
+            Some(plan) => plan,
+            None => {
+                let plan: &'static pgrx::spi::OwnedPreparedStatement = Box::leak(Box::new(
+                    client
+                        .prepare(query.as_str(), &[pg_sys::PgOid::from(pg_sys::TEXTOID)])?
+                        .keep(),
+                ));
+                LOCK_PLANS.with(|plans| plans.borrow_mut().insert(query.clone(), plan));
+                plan
             }
-            match cell.as_ref() {
-                Some((_, plan)) => client
-                    .select(plan, Some(1), &[attachment.into()])?
-                    .first()
-                    .get_one::<pg_sys::Oid>(),
-                None => Ok(None),
-            }
-        })
+        };
+        client
+            .select(plan, Some(1), &[attachment.into()])?
+            .first()
+            .get_one::<pg_sys::Oid>()
     });
     let Ok(Some(oid)) = oid else {
         // A lead trigger of an attachment made after a REPEATABLE READ

@@ -70,9 +70,46 @@ impl Check {
     }
 }
 
+/// Names of the zone at offset 0 that PostgreSQL's `timezone(text, timestamp)`
+/// may read as an abbreviation first: stored as `Etc/UTC`, which it cannot.
+const UTC_ALIASES: [&str; 6] = ["utc", "uct", "universal", "zulu", "gmt", "greenwich"];
+
+/// The zone an attachment stores for `mapping.time_zone` (`zone` given by the
+/// caller, or the session's `TimeZone`), or why it cannot: `timezone(zone,
+/// timestamp)` looks a name up among the session's `timezone_abbreviations`
+/// before the zone database, so a name of letters alone (`CET`, `EST`, `IST`)
+/// could mean another offset in another session. Every shipped abbreviation is
+/// letters alone; an Area/Location name (`Europe/Paris`) or one with digits
+/// (`PST8PDT`) is never one. The UTC aliases become `Etc/UTC`. (Whether the
+/// zone database knows the name is checked by the caller.)
+pub fn stored_zone(zone: &str) -> Result<String, String> {
+    if !zone.is_empty() && zone.chars().all(|c| c.is_ascii_alphabetic()) {
+        if UTC_ALIASES.contains(&zone.to_ascii_lowercase().as_str()) {
+            return Ok("Etc/UTC".to_string());
+        }
+        return Err(format!(
+            "\"{zone}\" can also be read as a time zone abbreviation, whose meaning depends on a session's timezone_abbreviations: name the zone by its area and location, such as \"Europe/Paris\""
+        ));
+    }
+    Ok(zone.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zones_that_cannot_be_read_as_abbreviations() {
+        assert_eq!(stored_zone("Europe/Berlin").as_deref(), Ok("Europe/Berlin"));
+        assert_eq!(stored_zone("PST8PDT").as_deref(), Ok("PST8PDT"));
+        assert_eq!(stored_zone("Etc/GMT+5").as_deref(), Ok("Etc/GMT+5"));
+        for utc in ["UTC", "utc", "Zulu", "GMT", "UCT", "Universal", "Greenwich"] {
+            assert_eq!(stored_zone(utc).as_deref(), Ok("Etc/UTC"), "{utc}");
+        }
+        for abbreviation in ["CET", "EST", "IST", "Japan"] {
+            assert!(stored_zone(abbreviation).is_err(), "{abbreviation}");
+        }
+    }
 
     #[test]
     fn attach_takes_a_stored_mapping_back() {

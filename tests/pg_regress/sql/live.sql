@@ -98,6 +98,12 @@ SELECT lead_score_internal._sql('nope', 'current_score_text');
 SELECT right(lead_key, 1) AS person, round(total::numeric, 3) AS total, quadrant, disqualified FROM lead_score.top_leads('live', 2);
 SELECT right(lead_key, 1) AS person, round(total::numeric, 3) AS total, disqualified
 FROM lead_score.top_leads('live', 10, include_disqualified => true);
+-- Readers take no transaction id, so they run on a hot standby too.
+BEGIN;
+SELECT count(*) AS leads FROM lead_score.top_leads('live', 2);
+SELECT count(*) AS rows FROM lead_score.current_score('live', '00000000-0000-0000-0000-000000000001');
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
 -- A sales rep's timeline of one lead: its activities, newest first, the rules
 -- each matches and the points it gives now (decayed; before caps).
 SELECT occurred_at, event_type, properties, rules, round(points::numeric, 3) AS points

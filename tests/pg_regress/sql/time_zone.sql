@@ -26,7 +26,8 @@ SELECT lead_score.create_model('tz', '{"fit": {"rules": []},
   "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
                      "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}}}') IS NOT NULL AS published;
 SET LOCAL client_min_messages = warning;
--- Attached in UTC, without a zone: the mapping stores the session's.
+-- Attached in UTC, without a zone: the mapping stores the session's (UTC as
+-- Etc/UTC, see below).
 SET LOCAL TimeZone = 'UTC';
 SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at"}') IS NOT NULL AS attached;
 -- Deferred, with a zone of its own (a name ending in _d: its triggers fire
@@ -80,14 +81,28 @@ INSERT INTO tz.visits VALUES (1, 'demo', '2026-06-20');
 SELECT lead_key, round(engagement::numeric, 6) AS engagement FROM lead_score.tz_day_current WHERE lead_key = '1';
 SELECT * FROM lead_score.check_consistency('tz_day');
 
--- Refused, SQLSTATE 22023, naming mapping.time_zone: an unknown zone, an
--- abbreviation (its meaning depends on a session's timezone_abbreviations),
--- a zone that is not a JSON string, and a zone for a timestamptz.
+-- UTC and its aliases are stored as Etc/UTC, which PostgreSQL cannot read as
+-- an abbreviation.
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": "Zulu"}', name => 'zulu') IS NOT NULL AS attached;
+RESET client_min_messages;
+SELECT mapping ->> 'time_zone' AS time_zone FROM lead_score.attachments WHERE name = 'zulu';
+SELECT lead_score.detach('zulu');
+
+-- Refused, SQLSTATE 22023, naming mapping.time_zone: a zone the zone database
+-- does not list, a POSIX string (5 is UTC-5 there, the opposite of SET TIME
+-- ZONE 5), names PostgreSQL could read as abbreviations (CET has no summer
+-- time as an abbreviation and has it as a zone; EST is +10 in the Australia
+-- set), a zone that is not a JSON string, a zone for a timestamptz, and a
+-- session's TimeZone that could be read as an abbreviation.
 SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('unknown zone', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": "Mars/Olympus"}', name => 'bad')$$),
-  ('abbreviation', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": "IST"}', name => 'bad')$$),
+  ('POSIX string', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": "5"}', name => 'bad')$$),
+  ('abbreviation', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": "CET"}', name => 'bad')$$),
+  ('abbreviation', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": "EST"}', name => 'bad')$$),
   ('not a string', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at", "time_zone": 9}', name => 'bad')$$),
-  ('timestamptz', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts_tz', '{"occurred_at": "at", "time_zone": "UTC"}', name => 'bad')$$)
+  ('timestamptz', $$SELECT lead_score.attach('tz', 'tz.leads', 'tz.acts_tz', '{"occurred_at": "at", "time_zone": "UTC"}', name => 'bad')$$),
+  ('session in CET', $$SELECT set_config('TimeZone', 'CET', true), lead_score.attach('tz', 'tz.leads', 'tz.acts', '{"occurred_at": "at"}', name => 'bad')$$)
 ) t(mistake, statement);
 -- Nothing was written.
 SELECT count(*) AS bad_attachments FROM lead_score.attachments WHERE name = 'bad';
