@@ -586,8 +586,35 @@ fn lock_activities(attachment: &str) -> bool {
     // Not in a Citus shard group's trigger, whose score table is a shard.
     if crate::citus::placement(attachment).is_none() {
         crate::errors::reattached_after_snapshot(attachment);
+        // Under READ COMMITTED the statement's snapshot can predate a detach
+        // that committed while this waited for the lock: the lock has read its
+        // invalidations, so the catalog no longer has the score table. The
+        // caller stops here, at an attachment that does not exist (42704),
+        // rather than at a relation its snapshot still names.
+        if !scores_table_exists(attachment) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("lead_score attachment \"{attachment}\" does not exist"),
+            );
+        }
     }
     true
+}
+
+/// Whether the catalog, as this backend now sees it, has `attachment`'s score
+/// table: syscache lookups, no snapshot and no SPI.
+fn scores_table_exists(attachment: &str) -> bool {
+    let Ok(name) =
+        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment))
+    else {
+        return false;
+    };
+    // SAFETY: syscache lookups by NUL-terminated names (missing_ok for the schema).
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(crate::layout::internal_schema().as_ptr(), true);
+        nsp != pg_sys::InvalidOid
+            && pg_sys::get_relname_relid(name.as_ptr(), nsp) != pg_sys::InvalidOid
+    }
 }
 
 /// `_scores_exist(attachment, keys anyarray)`: whether any of these keys has a
