@@ -45,17 +45,24 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
     }
 }
 
-/// Under `REPEATABLE READ` or `SERIALIZABLE`, raises a serialization failure
-/// for an attachment detached and attached again under the same name after
-/// the transaction's snapshot was taken: its tables are new, and the snapshot
-/// sees none of their rows, so a read would find no lead and a write would
-/// miss the scores. The score table its name resolves to now is then one the
-/// snapshot's catalog does not show (by OID: a table the update from 0.1.0
-/// moved to another schema keeps it). (Readers and lead triggers call this
-/// through `_lock_activities`.)
-pub fn reattached_after_snapshot(attachment: &str) {
+/// Raises a serialization failure for an attachment detached and attached
+/// again under the same name after the active snapshot was taken (the
+/// transaction's, under `REPEATABLE READ` or `SERIALIZABLE`; under `READ
+/// COMMITTED`, a reader's statement's, which waited for the activity table
+/// meanwhile): its tables are new, and the snapshot sees none of their rows,
+/// so a read would find no lead and a write would miss the scores. The score
+/// table its name resolves to now is then one the snapshot's catalog does not
+/// show (by OID: a table the update from 0.1.0 moved to another schema keeps
+/// it). Under `REPEATABLE READ` a table that is `gone` fails the same way;
+/// under `READ COMMITTED` this returns, and the caller reports an attachment
+/// that does not exist. (Readers and lead triggers call this through
+/// `_lock_activities`, when the score table's catalog row is newer than the
+/// snapshot or gone.)
+pub fn reattached_after_snapshot(attachment: &str, gone: bool) {
     // SAFETY: reads the transaction's isolation level.
-    if unsafe { pgrx::pg_sys::XactIsoLevel } < pgrx::pg_sys::XACT_REPEATABLE_READ as i32 {
+    let repeatable =
+        unsafe { pgrx::pg_sys::XactIsoLevel } >= pgrx::pg_sys::XACT_REPEATABLE_READ as i32;
+    if gone && !repeatable {
         return;
     }
     let schema = crate::layout::internal_schema();
@@ -85,7 +92,11 @@ pub fn reattached_after_snapshot(attachment: &str) {
     if same.as_deref() == Some("f") {
         raise_code(
             PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-            format!("could not serialize access: lead_score attachment \"{attachment}\" was detached, or detached and attached again, after this transaction began"),
+            if repeatable {
+                format!("could not serialize access: lead_score attachment \"{attachment}\" was detached, or detached and attached again, after this transaction began")
+            } else {
+                format!("could not serialize access: lead_score attachment \"{attachment}\" was detached and attached again after this statement began")
+            },
         );
     }
 }

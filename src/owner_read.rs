@@ -584,14 +584,22 @@ fn lock_activities(attachment: &str) -> bool {
     // of the transaction like any table lock.
     unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
     // Not in a Citus shard group's trigger, whose score table is a shard.
+    // The active snapshot can predate a detach, or a detach and an attach
+    // under the same name, that committed while this waited for the lock (a
+    // reader's statement under READ COMMITTED; any statement under REPEATABLE
+    // READ): the lock has read their invalidations, so the catalog now has no
+    // score table, or one the snapshot does not see. The caller stops here,
+    // at an attachment that does not exist (42704) or a serialization
+    // failure, rather than at a relation its snapshot names or a new table
+    // whose rows it cannot see (no lead at all). The usual case costs three
+    // syscache lookups; only a catalog row newer than the snapshot is checked
+    // by a query.
     if crate::citus::placement(attachment).is_none() {
-        crate::errors::reattached_after_snapshot(attachment);
-        // Under READ COMMITTED the statement's snapshot can predate a detach
-        // that committed while this waited for the lock: the lock has read its
-        // invalidations, so the catalog no longer has the score table. The
-        // caller stops here, at an attachment that does not exist (42704),
-        // rather than at a relation its snapshot still names.
-        if !scores_table_exists(attachment) {
+        let seen = scores_table_seen(attachment);
+        if seen != Some(true) {
+            crate::errors::reattached_after_snapshot(attachment, seen.is_none());
+        }
+        if seen.is_none() {
             raise_code(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
                 format!("lead_score attachment \"{attachment}\" does not exist"),
@@ -601,19 +609,45 @@ fn lock_activities(attachment: &str) -> bool {
     true
 }
 
-/// Whether the catalog, as this backend now sees it, has `attachment`'s score
-/// table: syscache lookups, no snapshot and no SPI.
-fn scores_table_exists(attachment: &str) -> bool {
-    let Ok(name) =
-        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment))
-    else {
-        return false;
-    };
-    // SAFETY: syscache lookups by NUL-terminated names (missing_ok for the schema).
+/// Whether the active snapshot sees the catalog row of `attachment`'s score
+/// table as the catalog now has it (by syscache: no SPI), or `None` without
+/// one. `Some(false)` for a table made after the snapshot, and also for one
+/// whose row a later transaction updated (a GRANT, say), which
+/// `reattached_after_snapshot` then tells apart.
+fn scores_table_seen(attachment: &str) -> Option<bool> {
+    let name =
+        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment)).ok()?;
+    // SAFETY: syscache lookups by NUL-terminated names (missing_ok for the
+    // schema) and by OID; the tuple's header is read before ReleaseSysCache,
+    // and the snapshot is the active one, set while a query calls this.
     unsafe {
         let nsp = pg_sys::get_namespace_oid(crate::layout::internal_schema().as_ptr(), true);
-        nsp != pg_sys::InvalidOid
-            && pg_sys::get_relname_relid(name.as_ptr(), nsp) != pg_sys::InvalidOid
+        if nsp == pg_sys::InvalidOid {
+            return None;
+        }
+        let oid = pg_sys::get_relname_relid(name.as_ptr(), nsp);
+        if oid == pg_sys::InvalidOid {
+            return None;
+        }
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::RELOID as i32,
+            pg_sys::Datum::from(oid),
+        );
+        if tuple.is_null() {
+            return None;
+        }
+        let header = (*tuple).t_data;
+        let frozen =
+            u32::from((*header).t_infomask) & pg_sys::HEAP_XMIN_FROZEN == pg_sys::HEAP_XMIN_FROZEN;
+        let xmin = (*header).t_choice.t_heap.t_xmin;
+        pg_sys::ReleaseSysCache(tuple);
+        if frozen || !pg_sys::ActiveSnapshotSet() {
+            return Some(true);
+        }
+        Some(
+            pg_sys::TransactionIdIsCurrentTransactionId(xmin)
+                || !pg_sys::XidInMVCCSnapshot(xmin, pg_sys::GetActiveSnapshot()),
+        )
     }
 }
 
