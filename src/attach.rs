@@ -804,7 +804,8 @@ fn with_time_zone(mut mapping: serde_json::Value, activities: pg_sys::Oid) -> se
     // SAFETY: the column exists (above); these only read syscaches.
     let base = unsafe { pg_sys::getBaseType(pg_sys::get_atttype(activities, attnum)) };
     let local = base == pg_sys::TIMESTAMPOID || base == pg_sys::DATEOID;
-    let zone = match mapping.get("time_zone") {
+    // The zone, and whose it is (for messages): the caller's, or the session's.
+    let (zone, whose) = match mapping.get("time_zone") {
         None if local => {
             // SAFETY: reads a built-in setting by a NUL-terminated name; the
             // result is copied before anything can change it.
@@ -813,10 +814,11 @@ fn with_time_zone(mut mapping: serde_json::Value, activities: pg_sys::Oid) -> se
                 (!value.is_null())
                     .then(|| std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned())
             };
-            current.unwrap_or_else(|| "UTC".to_string())
+            let current = current.unwrap_or_else(|| "UTC".to_string());
+            (current, "the session's TimeZone")
         }
         None => return mapping,
-        Some(serde_json::Value::String(zone)) if local => zone.clone(),
+        Some(serde_json::Value::String(zone)) if local => (zone.clone(), "time zone"),
         Some(serde_json::Value::String(_)) if base == pg_sys::TIMESTAMPTZOID => raise_code(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!(
@@ -830,12 +832,6 @@ fn with_time_zone(mut mapping: serde_json::Value, activities: pg_sys::Oid) -> se
                 "mapping.time_zone: must be a time zone name (a JSON string) such as \"Europe/Berlin\", got {other}"
             ),
         ),
-    };
-    // Whose zone it is, for the message: the caller's, or the session's.
-    let whose = if mapping.get("time_zone").is_some() {
-        "time zone"
-    } else {
-        "the session's TimeZone"
     };
     let zone = lead_score_core::mapping::stored_zone(&zone).unwrap_or_else(|why| {
         raise_code(

@@ -45,62 +45,6 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
     }
 }
 
-/// Raises a serialization failure for an attachment detached and attached
-/// again under the same name after the active snapshot was taken (the
-/// transaction's, under `REPEATABLE READ` or `SERIALIZABLE`; under `READ
-/// COMMITTED`, a reader's statement's, which waited for the activity table
-/// meanwhile): its tables are new, and the snapshot sees none of their rows,
-/// so a read would find no lead and a write would miss the scores. The score
-/// table its name resolves to now is then one the snapshot's catalog does not
-/// show (by OID: a table the update from 0.1.0 moved to another schema keeps
-/// it). Under `REPEATABLE READ` a table that is `gone` fails the same way;
-/// under `READ COMMITTED` this returns, and the caller reports an attachment
-/// that does not exist. (Readers and lead triggers call this through
-/// `_lock_activities`, when the score table's catalog row is newer than the
-/// snapshot or gone.)
-pub fn reattached_after_snapshot(attachment: &str, gone: bool) {
-    // SAFETY: reads the transaction's isolation level.
-    let repeatable =
-        unsafe { pgrx::pg_sys::XactIsoLevel } >= pgrx::pg_sys::XACT_REPEATABLE_READ as i32;
-    if gone && !repeatable {
-        return;
-    }
-    let schema = crate::layout::internal_schema();
-    let Ok(scores) =
-        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment))
-    else {
-        return;
-    };
-    // A read-only query (no transaction id: readers may run on a hot standby).
-    // SAFETY: both arguments are text datums, as $1 and $2 are; they live
-    // until the call returns.
-    let row = unsafe {
-        let (schema, scores) = (
-            pg_sys::cstring_to_text(schema.as_ptr()),
-            pg_sys::cstring_to_text(scores.as_ptr()),
-        );
-        crate::catalog::query_row(
-            c"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
-                             WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::pg_catalog.oid)",
-            &[
-                (pg_sys::TEXTOID, pg_sys::Datum::from(schema)),
-                (pg_sys::TEXTOID, pg_sys::Datum::from(scores)),
-            ],
-        )
-    };
-    let same = row.and_then(|r| r.into_iter().next().flatten());
-    if same.as_deref() == Some("f") {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-            if repeatable {
-                format!("could not serialize access: lead_score attachment \"{attachment}\" was detached, or detached and attached again, after this transaction began")
-            } else {
-                format!("could not serialize access: lead_score attachment \"{attachment}\" was detached and attached again after this statement began")
-            },
-        );
-    }
-}
-
 /// Under `REPEATABLE READ` or `SERIALIZABLE`, raises a serialization failure
 /// for an attachment the transaction's snapshot does not show but the latest
 /// snapshot does: it was attached after the snapshot was taken (retry the

@@ -584,44 +584,69 @@ fn lock_activities(attachment: &str) -> bool {
     // of the transaction like any table lock.
     unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
     // Not in a Citus shard group's trigger, whose score table is a shard.
-    // The active snapshot can predate a detach, or a detach and an attach
-    // under the same name, that committed while this waited for the lock (a
-    // reader's statement under READ COMMITTED; any statement under REPEATABLE
-    // READ): the lock has read their invalidations, so the catalog now has no
-    // score table, or one the snapshot does not see. The caller stops here,
-    // at an attachment that does not exist (42704) or a serialization
-    // failure, rather than at a relation its snapshot names or a new table
-    // whose rows it cannot see (no lead at all). The usual case costs three
-    // syscache lookups; only a catalog row newer than the snapshot is checked
-    // by a query.
     if crate::citus::placement(attachment).is_none() {
-        let seen = scores_table_seen(attachment);
-        if seen != Some(true) {
-            crate::errors::reattached_after_snapshot(attachment, seen.is_none());
-        }
-        if seen.is_none() {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-                format!("lead_score attachment \"{attachment}\" does not exist"),
-            );
-        }
+        scores_table_current(attachment);
     }
     true
 }
 
-/// Whether the active snapshot sees the catalog row of `attachment`'s score
-/// table as the catalog now has it (by syscache: no SPI), or `None` without
-/// one. `Some(false)` for a table made after the snapshot, and also for one
-/// whose row a later transaction updated (a GRANT, say), which
-/// `reattached_after_snapshot` then tells apart.
-fn scores_table_seen(attachment: &str) -> Option<bool> {
-    let name =
-        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment)).ok()?;
+/// After `_lock_activities` took the lock: stops a caller whose active
+/// snapshot predates a detach, or a detach and an attach under the same name,
+/// that committed while it waited (a reader's statement under READ COMMITTED;
+/// any statement under REPEATABLE READ). The lock has read their
+/// invalidations, so the catalog now has no score table, or one the snapshot
+/// does not see; the caller would fail at a relation its snapshot names, or
+/// read a new table whose rows it cannot see (no lead at all). Instead:
+/// - no score table: the attachment does not exist (42704) under READ
+///   COMMITTED, a serialization failure (40001) under REPEATABLE READ;
+/// - a score table the snapshot does not show: 40001 at every level.
+///
+/// The usual case costs three syscache lookups. Only a catalog row newer than
+/// the snapshot (a new table, or one a later `GRANT` updated) is checked by a
+/// query, read-only: readers take no transaction id, and may run on a hot
+/// standby.
+fn scores_table_current(attachment: &str) {
+    // SAFETY: reads the transaction's isolation level.
+    let repeatable = unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
+    let schema = crate::layout::internal_schema();
+    // Attachment names are text, with no NUL: this always holds.
+    let Ok(name) =
+        std::ffi::CString::new(lead_score_core::sqlgen::attach::names::scores(attachment))
+    else {
+        return;
+    };
+    match scores_table_seen(schema, &name) {
+        Some(true) => return,
+        // Newer than the snapshot: a new table, or one a later GRANT updated.
+        Some(false) if snapshot_shows_table(schema, &name) => return,
+        Some(false) => {}
+        None if !repeatable => raise_code(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("lead_score attachment \"{attachment}\" does not exist"),
+        ),
+        None => {}
+    }
+    raise_code(
+        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+        if repeatable {
+            format!("could not serialize access: lead_score attachment \"{attachment}\" was detached, or detached and attached again, after this transaction began")
+        } else {
+            format!("could not serialize access: lead_score attachment \"{attachment}\" was detached and attached again after this statement began")
+        },
+    );
+}
+
+/// Whether the active snapshot sees the catalog row of the score table
+/// `schema.name` as the catalog now has it (by syscache: no SPI), or `None`
+/// without one. `Some(false)` for a table made after the snapshot, and also
+/// for one whose row a later transaction updated (a GRANT, say), which
+/// [`snapshot_shows_table`] tells apart.
+fn scores_table_seen(schema: &std::ffi::CStr, name: &std::ffi::CStr) -> Option<bool> {
     // SAFETY: syscache lookups by NUL-terminated names (missing_ok for the
     // schema) and by OID; the tuple's header is read before ReleaseSysCache,
     // and the snapshot is the active one, set while a query calls this.
     unsafe {
-        let nsp = pg_sys::get_namespace_oid(crate::layout::internal_schema().as_ptr(), true);
+        let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
         if nsp == pg_sys::InvalidOid {
             return None;
         }
@@ -649,6 +674,30 @@ fn scores_table_seen(attachment: &str) -> Option<bool> {
                 || !pg_sys::XidInMVCCSnapshot(xmin, pg_sys::GetActiveSnapshot()),
         )
     }
+}
+
+/// Whether the active snapshot's `pg_class` has the table that `schema.name`
+/// resolves to now, by OID (a table the update from 0.1.0 moved to another
+/// schema keeps it): false for a table made after the snapshot. A read-only
+/// query: no transaction id.
+fn snapshot_shows_table(schema: &std::ffi::CStr, name: &std::ffi::CStr) -> bool {
+    // SAFETY: both arguments are text datums, as $1 and $2 are; they live
+    // until the call returns.
+    let row = unsafe {
+        let (schema, name) = (
+            pg_sys::cstring_to_text(schema.as_ptr()),
+            pg_sys::cstring_to_text(name.as_ptr()),
+        );
+        crate::catalog::query_row(
+            c"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
+                             WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))::pg_catalog.oid)",
+            &[
+                (pg_sys::TEXTOID, pg_sys::Datum::from(schema)),
+                (pg_sys::TEXTOID, pg_sys::Datum::from(name)),
+            ],
+        )
+    };
+    row.and_then(|r| r.into_iter().next().flatten()).as_deref() != Some("f")
 }
 
 /// `_scores_exist(attachment, keys anyarray)`: whether any of these keys has a
