@@ -24,6 +24,9 @@ DECLARE
     v_model_id bigint;
     v_current  integer;
     v_next     integer;
+    v_attached text;
+    v_columns  jsonb;
+    v_wanted   jsonb;
 BEGIN
     IF name IS NULL OR spec IS NULL THEN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
@@ -44,6 +47,26 @@ BEGIN
     IF v_current > 0 AND (SELECT v.spec = create_model.spec FROM lead_score.model_versions v
                           WHERE v.model_id = v_model_id AND v.version = v_current) THEN
         RETURN v_current;
+    END IF;
+    -- An attachment passes the event properties to its triggers and pending
+    -- table by position, from the columns the version it was attached with
+    -- named (mapping.property_columns): a version whose engagement.properties
+    -- map to other columns (one added, removed or reordered) would read each
+    -- as another, silently. Refused before the version is stored.
+    SELECT a.name, coalesce(a.mapping -> 'property_columns', '[]'), c.columns INTO v_attached, v_columns, v_wanted
+    FROM lead_score.attachments a
+    CROSS JOIN LATERAL (
+        SELECT coalesce(jsonb_agg(coalesce(a.mapping -> 'properties' ->> p.p, p.p) ORDER BY p.o), '[]') AS columns
+        FROM jsonb_array_elements_text(coalesce(create_model.spec -> 'engagement' -> 'properties', '[]'))
+             WITH ORDINALITY AS p(p, o)) c
+    WHERE a.model = create_model.name
+      AND coalesce(a.mapping -> 'property_columns', '[]') IS DISTINCT FROM c.columns
+    ORDER BY a.name LIMIT 1;
+    IF v_attached IS NOT NULL THEN
+        RAISE EXCEPTION 'lead_score.create_model: engagement.properties: model "%" is attached as "%", which reads the event properties from columns %; this version''s would be read from %',
+            create_model.name, v_attached, v_columns, v_wanted
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Detach "%s", publish the version, then attach it again.', v_attached);
     END IF;
     -- After the newest version, which may be a draft (suggest_points) newer than the current one.
     SELECT coalesce(max(v.version), 0) + 1 INTO v_next FROM lead_score.model_versions v WHERE v.model_id = v_model_id;

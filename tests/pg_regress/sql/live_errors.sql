@@ -132,6 +132,19 @@ SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('a parent', $$ALTER TABLE app.touches INHERIT app.touches_parent$$),
   ('a partition', $$ALTER TABLE app.parted ATTACH PARTITION app.touches FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')$$)
 ) AS t(change, statement);
+-- Nor can a version of its model that reads other event properties be
+-- published (0A000, naming the attachment): the triggers and the pending table
+-- pass the properties by position, from the columns the attached version's
+-- named, and would read a new one as another. The current version stays.
+SELECT lead_score.model_spec('live') -> 'engagement' -> 'properties' AS properties,
+       (SELECT mapping -> 'property_columns' FROM lead_score.attachments WHERE name = 'live') AS columns;
+SELECT change, pg_temp.try(statement) AS error FROM (VALUES
+  ('a property added', $$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{engagement,properties}', '["url", "kind"]'))$$),
+  ('a property added first', $$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{engagement,properties}', '["kind", "url"]'))$$)
+) AS t(change, statement);
+SELECT current_version FROM lead_score.models WHERE name = 'live';
+-- A version reading the same columns publishes, and is scored at once.
+SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{engagement,rules,0,points}', '3')) AS published;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('live');
 SELECT lead_score.detach('live');
 ALTER TABLE app.touches DROP COLUMN page;
