@@ -110,12 +110,15 @@ fn relation((schema, name): &(String, String)) -> Option<u32> {
 
 /// Whether the relations `scores` and `activities` are the shards, placed on
 /// this node, of one shard group of the attachment's score table and of its
-/// (distributed) activity table. Run with `search_path` pinned (it may be
-/// called from a function without a SET clause), every operator qualified.
+/// (distributed) activity table. Run as the extension's owner, with
+/// `search_path` pinned (it may be called from a function without a SET
+/// clause), every operator qualified: `to_regclass` checks USAGE on the schema
+/// it looks in, and the planner may evaluate it for rows the query filters
+/// out, such as another attachment's tables in a schema the caller may not
+/// use, which raised "permission denied for schema" instead of refusing.
 fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
     use lead_score_core::sqlgen::{attach::names, internal};
-    let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
-    let result = (|| {
+    crate::owner::run_as(crate::owner::extension_owner(), || {
         if !citus_installed() {
             return false;
         }
@@ -155,10 +158,7 @@ fn shards_of(attachment: &str, scores: u32, activities: u32) -> bool {
             Ok::<_, pgrx::spi::Error>(rows.first().get::<i64>(1)?.unwrap_or(0) == 1)
         })
         .unwrap_or(false)
-    })();
-    // SAFETY: pops exactly the nest level pushed above.
-    unsafe { pgrx::pg_sys::AtEOXact_GUC(true, nest) };
-    result
+    })
 }
 
 /// Whether Citus is loaded (it defines the setting looked up first, at no

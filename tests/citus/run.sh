@@ -322,7 +322,7 @@ check "real tables on a worker named like the shards another worker holds: refus
 # says every two relations are equal), calling _lock_activities directly: the
 # check's SQL runs under a pinned search_path with qualified operators. (The
 # reader may log in and create a schema for this, which Citus creates on every
-# node as its owner, and may use crm, as to_regclass needs.)
+# node as its owner, and may use crm.)
 on "$COORD" -c "ALTER ROLE cit_reader LOGIN" -c "GRANT CREATE ON DATABASE postgres TO cit_reader" \
     -c "GRANT USAGE ON SCHEMA crm TO cit_reader" >/dev/null
 on "$COORD" -v ON_ERROR_STOP=0 -a -f - >"$OUT/placement_operator.log" 2>&1 <<'SQL' || true
