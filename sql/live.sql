@@ -557,7 +557,7 @@ BEGIN
         RETURN;
     END IF;
     q := lead_score_internal._sql(top_leads.attachment, 'top_leads');
-    k := greatest(4 * n, 64);
+    k := greatest(4::bigint * n, 64);  -- bigint: 4 × n may not fit an integer
     LOOP
         EXECUTE q INTO v_rows, v_next USING n, include_disqualified, k;
         v_nth := v_rows[n].total;

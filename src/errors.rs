@@ -16,6 +16,7 @@ pub fn raise(error: &Error) -> ! {
         }
         Error::Json(_) => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
         Error::Unsupported(_) => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        Error::Prerequisite(_) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
     };
     raise_code(code, error.to_string());
 }

@@ -149,7 +149,8 @@ pub unsafe extern "C-unwind" fn lead_score_live_batch_trans(
         unsafe { text_arg(event_type) },
         at.value() as i64,
         &props[..n_props],
-    );
+    )
+    .or_raise();
     pg_sys::Datum::from(state)
 }
 

@@ -365,7 +365,7 @@ impl<'a> StateReader<'a> {
                 }
                 let state = slot.get_or_insert_with(|| new_live(model, key));
                 if let Some(event_type) = event_type.as_deref() {
-                    live_add(model, state, event_type, at, &values[..props]);
+                    live_add(model, state, event_type, at, &values[..props]).or_raise();
                 }
             });
         });

@@ -18,6 +18,10 @@ pub enum Error {
     /// Input an evaluation or a fit cannot use (one outcome only, a NaN score).
     #[error("{0}")]
     Invalid(String),
+    /// Something must be done first: live scores whose landmark `tick()` has
+    /// not moved for too long.
+    #[error("{0}")]
+    Prerequisite(String),
 }
 
 impl Error {

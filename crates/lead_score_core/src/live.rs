@@ -175,9 +175,12 @@ pub fn live_key(buf: &[u8], model: &Model) -> Result<LiveKey> {
 }
 
 /// Forward exponents are bounded so that a sum of many events stays finite:
-/// 2^512 × points × events is far below f64::MAX. Rebasing keeps real events well
-/// inside it; only events dated far in the future reach the bound.
-const MAX_FORWARD_EXPONENT: f64 = 512.0;
+/// 2^512 × points × events is far below f64::MAX. `tick()` rebases every 64
+/// half-lives, which keeps real events well inside it: an event past it is
+/// refused by [`live_add`] (it would count for less than it is worth), and
+/// reads past it in either direction are bounded here or refused by
+/// [`read_time`].
+pub const MAX_FORWARD_EXPONENT: f64 = 512.0;
 
 /// 2^((to − from) / half_life) for forward decay.
 fn forward_factor(decay: EventDecay, from: i64, to: i64) -> f64 {
@@ -190,8 +193,39 @@ fn forward_factor(decay: EventDecay, from: i64, to: i64) -> f64 {
 }
 
 /// Adds one event. `properties` follow `engagement.properties`.
-pub fn live_add(model: &Model, buf: &mut [u8], event_type: &str, at: i64, properties: &[Value]) {
+///
+/// Refused, before anything is written, when a decaying rule it matches puts
+/// it more than [`MAX_FORWARD_EXPONENT`] half-lives after the state's landmark:
+/// its forward value would be capped, so it would count for less than it is
+/// worth. `tick()` moves the landmark long before (every 64 half-lives); only
+/// an attachment whose `tick()` has not run for that long meets this.
+pub fn live_add(
+    model: &Model,
+    buf: &mut [u8],
+    event_type: &str,
+    at: i64,
+    properties: &[Value],
+) -> Result<()> {
     let landmark = get_i64(buf, OFF_LANDMARK);
+    if let Some(matching) = model.engagement.rules_by_event.get(event_type) {
+        for &index in matching {
+            let rule = &model.engagement.rules[index as usize];
+            let EventDecay::Exponential { half_life } = rule.decay else {
+                continue;
+            };
+            let halves = at.saturating_sub(landmark) as f64 / half_life;
+            if halves > MAX_FORWARD_EXPONENT
+                && rule.when.as_ref().is_none_or(|c| c.eval(properties))
+            {
+                return Err(Error::Prerequisite(format!(
+                    "an event of rule \"{}\" is {halves:.0} half-lives after the live scores' landmark, \
+                     more than {MAX_FORWARD_EXPONENT}: lead_score.tick() moves the landmark every 64 half-lives; \
+                     run it (schedule it every minute) and try again",
+                    rule.name
+                )));
+            }
+        }
+    }
     if at > get_i64(buf, OFF_LAST) {
         put_i64(buf, OFF_LAST, at);
     }
@@ -229,6 +263,7 @@ pub fn live_add(model: &Model, buf: &mut [u8], event_type: &str, at: i64, proper
             push_ring(buf, alert_at(model, a) + 8, alert.count, at);
         }
     }
+    Ok(())
 }
 
 /// Keeps the `n` most recent times, newest first.

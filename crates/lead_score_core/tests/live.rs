@@ -64,7 +64,7 @@ proptest! {
         let mut live = new_live(&m, lkey(NOW - landmark_back));
         let mut agg = new_state(&m.engagement, key_at(NOW));
         for &(e, age, p) in &evs {
-            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p)).unwrap();
             m.engagement.accumulate(&mut agg, EVENTS[e], NOW - age, &url(p));
         }
         let a = m.engagement_of(Some(&State::new(&agg).unwrap() as &dyn RuleTotals)).0;
@@ -79,7 +79,7 @@ proptest! {
         let fold = |slice: &[Ev], landmark: i64| {
             let mut b = new_live(&m, lkey(landmark));
             for &(e, age, p) in slice {
-                live_add(&m, &mut b, EVENTS[e], NOW - age, &url(p));
+                live_add(&m, &mut b, EVENTS[e], NOW - age, &url(p)).unwrap();
             }
             b
         };
@@ -104,7 +104,7 @@ proptest! {
         let m = model(&spec);
         let mut live = new_live(&m, lkey(NOW));
         for &(e, age, p) in &evs {
-            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p)).unwrap();
         }
         prop_assert!(engagement_live(&m, &live, NOW + later) <= engagement_live(&m, &live, NOW) + 1e-9);
     }
@@ -123,20 +123,29 @@ fn five_thousand_half_lives_later_is_finite() {
             landmark = now;
             rebase(&m, &mut live, landmark);
         }
-        live_add(&m, &mut live, "page_view", now, &url(false));
+        live_add(&m, &mut live, "page_view", now, &url(false)).unwrap();
         let e = engagement_live(&m, &live, now);
         assert!(e.is_finite(), "half-life {i}: {e}");
     }
     // Steady state of 1 point per half-life: 1 + 1/2 + 1/4 + ... = 2.
     let e = engagement_live(&m, &live, 4999 * step);
     assert!((e - 2.0).abs() < 1e-9, "{e}");
-    // Without rebasing, an event 2000 half-lives past the landmark hits the
-    // forward-exponent bound: finite, but no longer its true value. This is why
-    // tick() rebases long before that.
+    // Without rebasing, an event 2000 half-lives past the landmark would hit the
+    // forward-exponent bound and count for less than it is worth: it is refused,
+    // naming the rule, and the state is left as it was. tick() rebases long
+    // before that (every 64 half-lives).
     let mut naive = new_live(&m, lkey(0));
-    live_add(&m, &mut naive, "page_view", 2000 * step, &url(false));
-    let e = engagement_live(&m, &naive, 2000 * step);
-    assert!(e.is_finite() && (e - 1.0).abs() > 0.5, "{e}");
+    let before = naive.clone();
+    let refused = live_add(&m, &mut naive, "page_view", 2000 * step, &url(false)).unwrap_err();
+    assert!(
+        matches!(&refused, lead_score_core::Error::Prerequisite(m) if m.contains("2000 half-lives") && m.contains("tick()")),
+        "{refused}"
+    );
+    assert_eq!(naive, before);
+    // At the bound itself it still counts in full.
+    live_add(&m, &mut naive, "page_view", 512 * step, &url(false)).unwrap();
+    let e = engagement_live(&m, &naive, 512 * step);
+    assert!((e - 1.0).abs() < 1e-9, "{e}");
 }
 
 #[test]
@@ -150,8 +159,11 @@ fn future_events_never_overflow() {
     );
     let m = model(&spec);
     let mut live = new_live(&m, lkey(NOW));
-    live_add(&m, &mut live, "page_view", NOW + 3 * 365 * DAY, &url(false));
-    live_add(&m, &mut live, "page_view", NOW, &url(false));
+    // Past the forward-exponent bound: refused (writers date no event after
+    // their write, so only a landmark tick() has not moved gets here).
+    assert!(live_add(&m, &mut live, "page_view", NOW + 3 * 365 * DAY, &url(false)).is_err());
+    live_add(&m, &mut live, "page_view", NOW + 500 * HOUR, &url(false)).unwrap();
+    live_add(&m, &mut live, "page_view", NOW, &url(false)).unwrap();
     for now in [NOW, NOW + 400 * DAY, NOW + 3 * 365 * DAY] {
         rebase(&m, &mut live, now);
         let e = engagement_live(&m, &live, now);
@@ -167,8 +179,8 @@ fn rebase_keeps_the_score() {
     let m = live_model();
     let mut live = new_live(&m, lkey(NOW - 50 * DAY));
     for age in [0, DAY, 7 * DAY, 40 * DAY] {
-        live_add(&m, &mut live, "download", NOW - age, &url(false));
-        live_add(&m, &mut live, "demo_request", NOW - age, &url(false));
+        live_add(&m, &mut live, "download", NOW - age, &url(false)).unwrap();
+        live_add(&m, &mut live, "demo_request", NOW - age, &url(false)).unwrap();
     }
     let before = engagement_live(&m, &live, NOW);
     rebase(&m, &mut live, NOW);
@@ -183,7 +195,7 @@ fn bursts_fire_once_per_set_of_events() {
     let add = |stored: &mut Vec<u8>, times: &[(i64, &str)]| {
         let mut batch = new_live(&m, lkey(t0));
         for &(t, u) in times {
-            live_add(&m, &mut batch, "page_view", t, &[Value::Text(u)]);
+            live_add(&m, &mut batch, "page_view", t, &[Value::Text(u)]).unwrap();
         }
         live_merge(&m, stored, &batch).unwrap();
         detect_bursts(&m, stored)
@@ -223,7 +235,7 @@ fn bursts_fire_once_per_set_of_events() {
     );
     // A single demo request alerts at once (count 1).
     let mut batch = new_live(&m, lkey(t0));
-    live_add(&m, &mut batch, "demo_request", day2, &[Value::Null]);
+    live_add(&m, &mut batch, "demo_request", day2, &[Value::Null]).unwrap();
     live_merge(&m, &mut stored, &batch).unwrap();
     assert_eq!(detect_bursts(&m, &mut stored), vec![1]);
 }
@@ -274,7 +286,7 @@ proptest! {
         let mut live = new_live(&m, lkey(NOW - 50 * DAY));
         let mut agg = new_state(&m.engagement, key_at(read_at));
         for &(e, age, p) in &evs {
-            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p)).unwrap();
             m.engagement.accumulate(&mut agg, EVENTS[e], NOW - age, &url(p));
         }
         let a = m.engagement_of(Some(&State::new(&agg).unwrap() as &dyn RuleTotals));
@@ -291,7 +303,7 @@ proptest! {
         let fold = |slice: &[Ev]| {
             let mut b = new_live(&m, lkey(NOW));
             for &(e, age, p) in slice {
-                live_add(&m, &mut b, EVENTS[e], NOW - age, &url(p));
+                live_add(&m, &mut b, EVENTS[e], NOW - age, &url(p)).unwrap();
             }
             b
         };
@@ -306,7 +318,7 @@ proptest! {
 fn live_of(m: &Model, evs: &[Ev]) -> Vec<u8> {
     let mut live = new_live(m, lkey(NOW - 100 * DAY));
     for &(e, age, p) in evs {
-        live_add(m, &mut live, EVENTS[e], NOW - age, &url(p));
+        live_add(m, &mut live, EVENTS[e], NOW - age, &url(p)).unwrap();
     }
     live
 }
@@ -435,7 +447,7 @@ proptest! {
         let cut = cut.min(evs.len());
         let mut live = new_live(&m, lkey(NOW - 20 * DAY));
         for &(e, age, p) in &evs[..cut] {
-            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p));
+            live_add(&m, &mut live, EVENTS[e], NOW - age, &url(p)).unwrap();
         }
         let bound = lead_score_core::live::upper_bound(&m, &live, NOW).unwrap();
         let at = lead_score_core::live::read_time(&m, &live, NOW + later, false).unwrap();
@@ -446,8 +458,8 @@ proptest! {
         // they add.
         let mut pending = new_live(&m, lkey(NOW - 20 * DAY));
         for &(e, age, p) in &evs[cut..] {
-            live_add(&m, &mut live, EVENTS[e], NOW - age + ahead, &url(p));
-            live_add(&m, &mut pending, EVENTS[e], NOW - age + ahead, &url(p));
+            live_add(&m, &mut live, EVENTS[e], NOW - age + ahead, &url(p)).unwrap();
+            live_add(&m, &mut pending, EVENTS[e], NOW - age + ahead, &url(p)).unwrap();
         }
         let added = lead_score_core::live::upper_bound(&m, &pending, NOW + later).unwrap();
         let at = lead_score_core::live::read_time(&m, &live, NOW + later, false).unwrap();
@@ -489,21 +501,21 @@ fn upper_bound_covers_negative_points_decaying_and_a_lifted_penalty() {
     };
     // An unsubscribe decays toward 0: the score rises within the week.
     let mut live = new_live(&m, lkey(NOW));
-    live_add(&m, &mut live, "demo_request", NOW - DAY, &url(false));
-    live_add(&m, &mut live, "unsubscribe", NOW, &url(false));
+    live_add(&m, &mut live, "demo_request", NOW - DAY, &url(false)).unwrap();
+    live_add(&m, &mut live, "unsubscribe", NOW, &url(false)).unwrap();
     let bound = lead_score_core::live::upper_bound(&m, &live, NOW).unwrap();
     assert!(score(&live, NOW + 6 * DAY) > score(&live, NOW));
     assert!(score(&live, NOW + 6 * DAY) <= bound);
     // Idle for five weeks: a new visit lifts the 25-point penalty as well as
     // adding its own 10.
     let mut idle = new_live(&m, lkey(NOW));
-    live_add(&m, &mut idle, "demo_request", NOW - 35 * DAY, &url(false));
+    live_add(&m, &mut idle, "demo_request", NOW - 35 * DAY, &url(false)).unwrap();
     let bound = lead_score_core::live::upper_bound(&m, &idle, NOW).unwrap();
     assert_eq!(score(&idle, NOW), 25.0);
-    live_add(&m, &mut idle, "page_view", NOW, &url(false));
+    live_add(&m, &mut idle, "page_view", NOW, &url(false)).unwrap();
     assert_eq!(score(&idle, NOW), 60.0);
     let mut visit = new_live(&m, lkey(NOW));
-    live_add(&m, &mut visit, "page_view", NOW, &url(false));
+    live_add(&m, &mut visit, "page_view", NOW, &url(false)).unwrap();
     assert_eq!(
         lead_score_core::live::upper_bound(&m, &visit, NOW).unwrap(),
         10.0

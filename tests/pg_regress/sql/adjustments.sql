@@ -235,6 +235,15 @@ SELECT occurred_at, event_type, rules FROM lead_score.timeline('adj_enum', 'silv
 SELECT count(*) AS hostile_cast_ran FROM adj.ran;
 SELECT lead_score.detach('adj_enum');
 
+-- An adjustment alerts at once (NOTIFY), and PostgreSQL cannot prepare a
+-- transaction that sent one: PREPARE TRANSACTION fails (0A000) and rolls it back.
+SELECT count(*) AS adjustments_before FROM lead_score.adjustments WHERE attachment = 'adj';
+BEGIN;
+SELECT lead_score.adjust('adj', '2', 1, 'Prepared elsewhere') IS NOT NULL AS made;
+PREPARE TRANSACTION 'lead_score_adjusted';
+SELECT count(*) AS adjustments_after, (SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'lead_score_adjusted') AS prepared
+FROM lead_score.adjustments WHERE attachment = 'adj';
+
 -- detach removes the attachment's adjustments with its scores and history.
 RESET lead_score.mock_now;
 SELECT lead_score.detach('adj');

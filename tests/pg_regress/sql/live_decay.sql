@@ -99,7 +99,27 @@ SELECT lead_score.detach('forgiving');
 SELECT lead_score.detach('recent');
 SET lead_score.mock_now = '2027-01-14 20:00:00+00';
 
+-- tick() moves the landmark every 64 half-lives. Left unrun for more than 512,
+-- an event's forward value would be capped, and it would count for less than
+-- it is worth: such an event is refused (55000, naming the rule), never
+-- stored wrong. A sync write fails; a deferred one appends, and its readers
+-- fail until tick() runs, which moves the landmark and folds it in full.
+SELECT lead_score.attach('fast', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'fast'),
+                         name => 'quick', mode => 'deferred') IS NOT NULL AS attached;
+SELECT name, landmark FROM lead_score.attachments WHERE name IN ('fast', 'quick') ORDER BY name;
+SET lead_score.mock_now = '2027-02-07 20:00:00+00';  -- 24 days later: no tick() ran
+\set VERBOSITY terse
+INSERT INTO app.touches (person, kind, at, page) VALUES ('00000000-0000-0000-0000-000000000001', 'page_view', '2027-02-07 19:00:00+00', '/pricing');
 SELECT lead_score.detach('fast');
+INSERT INTO app.touches (person, kind, at, page) VALUES ('00000000-0000-0000-0000-000000000001', 'page_view', '2027-02-07 19:00:00+00', '/pricing');
+SELECT total FROM lead_score.current_score('quick', '00000000-0000-0000-0000-000000000001'::uuid);
+\set VERBOSITY default
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT name, landmark FROM lead_score.attachments WHERE name = 'quick';
+-- The visit (2) and pricing (5) points, one half-life old.
+SELECT round(engagement::numeric, 6) AS engagement FROM lead_score.current_score('quick', '00000000-0000-0000-0000-000000000001'::uuid);
+SELECT * FROM lead_score.check_consistency('quick');
+SELECT lead_score.detach('quick');
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
 SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'fast', 'recent', 'forgiving']) m;

@@ -78,6 +78,9 @@ RESET lead_score.as_of;
 -- n = 0 gives no row; a negative n is an error.
 SELECT count(*) AS rows FROM lead_score.top_leads('tl', 0);
 SELECT * FROM lead_score.top_leads('tl', -1);
+-- The largest n asks for every lead: the full sort's leads, in its order.
+SELECT (SELECT array_agg(t.lead_key ORDER BY t.o) FROM lead_score.top_leads('tl', 2147483647) WITH ORDINALITY AS t(lead_key, total, fit, engagement, grade, label, quadrant, mql, disqualified, o))
+     = (SELECT array_agg(c.lead_key::text ORDER BY c.total DESC, c.lead_key) FROM lead_score.tl_current c WHERE NOT c.disqualified) AS every_lead;
 SELECT lead_score.detach('tl');
 
 -- Deferred: events wait in the pending table, and top_leads ranks their leads too.
