@@ -69,14 +69,37 @@ fn column_text(col: Column, c: i32) -> Option<String> {
     }
 }
 
+/// Which of its own transaction's writes a read with a given snapshot sees.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Own {
+    /// Every command's so far, the running statement's included: SPI advances
+    /// the snapshot's command id. What a trigger of the statement reads.
+    Included,
+    /// Those the snapshot's command id shows, as the statement's own query
+    /// sees them, without the rows its writable CTEs insert: what a reader
+    /// reads (PostgreSQL runs a stable SQL function's queries so).
+    AsOfSnapshot,
+}
+
+/// The snapshot [`StateReader::states`] reads with.
+#[derive(Clone, Copy)]
+enum Snap {
+    /// The latest, with every write of this transaction so far.
+    Latest,
+    /// The statement's, with every write of this transaction so far.
+    Statement,
+    /// The statement's, as its query sees the table ([`Own::AsOfSnapshot`]).
+    Query,
+}
+
 /// Runs `query`, whose one parameter `$1` is `keys` (none without keys), with
-/// `snapshot` (at most `limit` rows, 0 for all), and calls `each` for every
-/// row with a reader of its columns. The read-only SPI session the callers
-/// below share.
+/// `snapshot` and `own` (at most `limit` rows, 0 for all), and calls `each`
+/// for every row with a reader of its columns. The read-only SPI session the
+/// callers below share.
 fn select_keys(
     query: &std::ffi::CStr,
     keys: Option<&pgrx::AnyArray>,
-    snapshot: pg_sys::Snapshot,
+    (snapshot, own): (pg_sys::Snapshot, Own),
     limit: i64,
     mut each: impl FnMut(Column),
 ) {
@@ -107,7 +130,8 @@ fn select_keys(
             nulls.as_ptr(),
             snapshot,
             std::ptr::null_mut(),
-            false,
+            // read_only: run with exactly `snapshot`, its command id kept.
+            own == Own::AsOfSnapshot,
             false,
             limit as std::ffi::c_long,
         );
@@ -148,7 +172,7 @@ pub(crate) fn account_members(
     run_as(leads_owner, || {
         // SAFETY: the statement's snapshot, valid while this statement runs.
         let snapshot = unsafe { pg_sys::GetActiveSnapshot() };
-        select_keys(&query, None, snapshot, 0, |col| {
+        select_keys(&query, None, (snapshot, Own::Included), 0, |col| {
             if let (Some(k), Some(a)) = (column_text(col, 1), column_text(col, 2)) {
                 keys.push(k);
                 accounts.push(a);
@@ -200,7 +224,7 @@ fn owner_states(
     // after its snapshot (it waited for them on the lead's stripe), and not
     // those they deleted.
     if !appends {
-        return read.states(true);
+        return read.states(Snap::Latest);
     }
     // Inserts append: the statement's snapshot, the one the trigger drops the
     // lead's pending events with, so each event is counted from the table or
@@ -211,10 +235,10 @@ fn owner_states(
     // rescore in between emptied the pending table). So if the latest snapshot
     // gives any other state, the writer fails as a serialization conflict
     // (retry it), as PostgreSQL fails an update of a row changed since.
-    let states = read.states(false);
+    let states = read.states(Snap::Statement);
     // SAFETY: reads the transaction's isolation level; no arguments.
     let snapshot_is_old = unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
-    if snapshot_is_old && read.states(true) != states {
+    if snapshot_is_old && read.states(Snap::Latest) != states {
         raise_code(
             PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
             "could not serialize access: activities of these leads changed after this transaction began",
@@ -297,8 +321,8 @@ impl<'a> StateReader<'a> {
     }
 
     /// One state per key, in order (NULL for a lead with no activity), read
-    /// with the latest snapshot or the statement's.
-    fn states(&self, latest: bool) -> Vec<Option<Vec<u8>>> {
+    /// with the snapshot `at` names.
+    fn states(&self, at: Snap) -> Vec<Option<Vec<u8>>> {
         let model = &self.compiled.model;
         let props = model.engagement.properties.len();
         // An event dated after its write counts as of the write. A read from
@@ -330,10 +354,10 @@ impl<'a> StateReader<'a> {
             }
             // SAFETY: both calls return a snapshot valid for this statement.
             let snapshot = unsafe {
-                if latest {
-                    pg_sys::GetLatestSnapshot()
-                } else {
-                    pg_sys::GetActiveSnapshot()
+                match at {
+                    Snap::Latest => (pg_sys::GetLatestSnapshot(), Own::Included),
+                    Snap::Statement => (pg_sys::GetActiveSnapshot(), Own::Included),
+                    Snap::Query => (pg_sys::GetActiveSnapshot(), Own::AsOfSnapshot),
                 }
             };
             let mut texts: Vec<Option<String>> = vec![None; props];
@@ -487,7 +511,11 @@ fn read_states(attachment: &str, keys: pgrx::AnyArray) -> Vec<Vec<u8>> {
         return Vec::new();
     };
     let model = &read.compiled.model;
-    read.states(false)
+    // As the reader's statement sees the table: a lead's activity that a
+    // writable CTE of that statement inserts is not counted, as the
+    // statement's other queries (the aggregates, a sync attachment's score
+    // rows) do not see it; its insert trigger counts it once the statement ends.
+    read.states(Snap::Query)
         .into_iter()
         .map(|s| s.unwrap_or_else(|| new_live(model, key)))
         .collect()
@@ -728,7 +756,9 @@ fn scores_exist(attachment: &str, keys: pgrx::AnyArray) -> bool {
     let mut found = false;
     // SAFETY: returns the latest snapshot, valid for this statement.
     let snapshot = unsafe { pg_sys::GetLatestSnapshot() };
-    select_keys(&query, Some(&keys), snapshot, 1, |_| found = true);
+    select_keys(&query, Some(&keys), (snapshot, Own::Included), 1, |_| {
+        found = true
+    });
     found
 }
 
@@ -770,7 +800,7 @@ fn pending_since_snapshot(attachment: &str, keys: pgrx::AnyArray) -> bool {
     // ours, and is not this one (a subtransaction of it included).
     // SAFETY: returns the latest snapshot, valid for this statement.
     let latest = unsafe { pg_sys::GetLatestSnapshot() };
-    select_keys(&query, Some(&keys), latest, 0, |col| {
+    select_keys(&query, Some(&keys), (latest, Own::Included), 0, |col| {
         let (d, null, _) = col(1);
         if null || newer {
             return;

@@ -115,6 +115,24 @@ WITH a AS (INSERT INTO app.touches (person, kind, at, page)
 SELECT lead_score.tick() >= 0 AS ticked FROM (SELECT count(*) FROM a) x;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
 SELECT round(total::numeric, 3) AS total_3 FROM lead_score.current_score('w', '00000000-0000-0000-0000-000000000003'::uuid);
+-- A reader in a statement whose writable CTE inserts an activity of a lead
+-- with a recompute marker pending: current_score, top_leads and the view
+-- recompute the lead as the statement's snapshot shows the table, without the
+-- CTE's row, as a from-scratch score in the same statement does (they counted
+-- it: 66.998 against 60.000). The insert counts it once the statement ends.
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000003' AND kind = 'page_view';
+SELECT count(*) AS markers FROM lead_score_internal.w_pending WHERE occurred_at IS NULL;
+WITH a AS (INSERT INTO app.touches (person, kind, at, page)
+           VALUES ('00000000-0000-0000-0000-000000000003', 'page_view', '2026-06-01 11:55+00', '/pricing') RETURNING person)
+SELECT (SELECT count(*) FROM a) AS inserted,
+       (SELECT round((lead_score.score('live', p,
+                 (SELECT lead_score.engagement_state('live', t.kind, t.at, t.page) FROM app.touches t WHERE t.person = p.person_id))).total::numeric, 3)
+        FROM app.people p WHERE p.person_id = '00000000-0000-0000-0000-000000000003') AS from_scratch,
+       (SELECT round(total::numeric, 3) FROM lead_score.current_score('w', '00000000-0000-0000-0000-000000000003'::uuid)) AS current_score,
+       (SELECT round(total::numeric, 3) FROM lead_score.top_leads('w', 10) WHERE lead_key = '00000000-0000-0000-0000-000000000003') AS top_leads,
+       (SELECT round(total::numeric, 3) FROM lead_score.w_current WHERE lead_key = '00000000-0000-0000-0000-000000000003') AS view;
+SELECT round(total::numeric, 3) AS total_3_after FROM lead_score.current_score('w', '00000000-0000-0000-0000-000000000003'::uuid);
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('w');
 SELECT lead_score.detach('w');
 
 RESET lead_score.mock_now;
