@@ -374,6 +374,12 @@ BEGIN
             sent := sent + n;
         EXCEPTION WHEN lock_not_available THEN
             NULL;  -- a later tick folds it
+        WHEN object_not_in_prerequisite_state THEN
+            -- Events past the forward-decay bound of a landmark more than 512
+            -- half-lives old: this tick rebases after its folds, the next one
+            -- folds them in full.
+            RAISE WARNING 'lead_score attachment "%": shard % left to fold after a rebase: %',
+                _citus_fold_node.attachment, shard, SQLERRM;
         END;
     END LOOP;
     RETURN sent;

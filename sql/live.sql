@@ -357,6 +357,8 @@ DECLARE
     alerts  bigint := 0;
     n       bigint;
     locked  text[] := '{}';
+    stale   text[] := '{}';  -- attachments whose due rebase a writer held off
+    held    text[] := '{}';  -- and of those, the ones left unfolded
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -381,6 +383,7 @@ BEGIN
         BEGIN
             PERFORM lead_score_internal._rebase(att.name, date_trunc('hour', now_));
         EXCEPTION WHEN lock_not_available THEN
+            stale := stale || att.name;
             CONTINUE;
         END;
     END LOOP;
@@ -402,7 +405,20 @@ BEGIN
         -- Pending events: a deferred attachment's, and those a sync writer's
         -- commit left for a lead another transaction held (not on Citus).
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
+            IF att.name = ANY (stale) THEN
+                -- Its landmark may be more than 512 half-lives old: the fold
+                -- refuses events past that bound (55000). Then the attachment
+                -- is left whole, its events pending, for a tick that rebases it.
+                BEGIN
+                    EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
+                EXCEPTION WHEN object_not_in_prerequisite_state THEN
+                    RAISE WARNING 'lead_score attachment "%" left to fold after a rebase: %', att.name, SQLERRM;
+                    held := held || att.name;
+                    CONTINUE;
+                END;
+            ELSE
+                EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
+            END IF;
             alerts := alerts + n;
             locked := locked || att.name;
         END IF;
@@ -422,6 +438,7 @@ BEGIN
     END IF;
     -- Score history, for each attachment whose history is due (history_settings).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        CONTINUE WHEN att.name = ANY (held);  -- its readers fail until a rebase
         PERFORM lead_score_internal._record_history(att.name, false);
     END LOOP;
     -- Last, the pending events of keys that are no lead (visitors who never

@@ -15,3 +15,6 @@ CREATE FUNCTION iso_model() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT '{
 CREATE FUNCTION iso_model_negative() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_set(iso_model(), '{engagement,rules}',
                    (iso_model() #> '{engagement,rules}') || '[{"name": "unsubscribe", "event": "unsubscribe", "points": -20}]'::jsonb) $$;
+-- The same with a 1-minute half-life, the shortest (stale_landmark.spec).
+CREATE FUNCTION iso_model_minute() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_set(iso_model(), '{engagement,decay,half_life}', '"1 minute"') $$;
