@@ -434,7 +434,9 @@ fn may_read_scores(attachment: &str) -> bool {
 /// `_read_states(attachment, keys anyarray)`: one live state per key, in
 /// order, from the lead's activities as the statement's snapshot sees them (an
 /// empty state for a lead with none), for the attachment's current model and
-/// landmark.
+/// landmark: without the rows the statement itself inserts. (A fold runs as a
+/// command of its own, after the statement that called it, whose rows its
+/// snapshot therefore shows.)
 ///
 /// What readers and folds use for a lead whose pending rows include a
 /// recompute marker (an activity update or delete): its score row is stale
