@@ -306,6 +306,22 @@ END
 $kinds$;
 COMMENT ON COLUMN lead_score.alerts.lead_key IS 'The lead''s key, as text; for kind account, the account';
 COMMENT ON COLUMN lead_score.alerts.kind IS 'mql, mql_lost, quadrant, watermark, burst, account (an account reached accounts.alert), or adjustment (a manual adjustment made or ended)';
+
+-- The activity columns an attachment reads a model version's event properties
+-- from, in the version's order (engagement.properties): each property's column
+-- in the mapping's "properties" map, or the column of its own name. attach
+-- stores them as mapping.property_columns, and create_model refuses a version
+-- of an attached model for which they differ: the one statement of that rule.
+CREATE FUNCTION lead_score_internal._property_columns(spec jsonb, properties jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(coalesce(properties ->> p.p, p.p) ORDER BY p.o), '[]')
+    FROM jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) WITH ORDINALITY AS p(p, o)
+$$;
+COMMENT ON FUNCTION lead_score_internal._property_columns(jsonb, jsonb) IS
+    'Internal: the activity columns an attachment reads a version''s event properties from, in order.';
+
 -- Publishing brings the account views in line (tick() is replaced below, with the Citus changes).
 CREATE OR REPLACE FUNCTION lead_score.create_model(name text, spec jsonb, note text DEFAULT NULL)
 RETURNS integer
@@ -347,10 +363,7 @@ BEGIN
     -- as another, silently. Refused before the version is stored.
     SELECT a.name, coalesce(a.mapping -> 'property_columns', '[]'), c.columns INTO v_attached, v_columns, v_wanted
     FROM lead_score.attachments a
-    CROSS JOIN LATERAL (
-        SELECT coalesce(jsonb_agg(coalesce(a.mapping -> 'properties' ->> p.p, p.p) ORDER BY p.o), '[]') AS columns
-        FROM jsonb_array_elements_text(coalesce(create_model.spec -> 'engagement' -> 'properties', '[]'))
-             WITH ORDINALITY AS p(p, o)) c
+    CROSS JOIN LATERAL (SELECT lead_score_internal._property_columns(create_model.spec, a.mapping -> 'properties') AS columns) c
     WHERE a.model = create_model.name
       AND coalesce(a.mapping -> 'property_columns', '[]') IS DISTINCT FROM c.columns
     ORDER BY a.name LIMIT 1;
@@ -908,9 +921,7 @@ BEGIN
     IF m ? 'time_zone' THEN
         v_mapping := v_mapping || jsonb_build_object('time_zone', m -> 'time_zone');
     END IF;
-    FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
-        prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
-    END LOOP;
+    prop_cols := lead_score_internal._property_columns(spec, m -> 'properties');
     v_mapping := v_mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
 
     -- Every mapped column must exist; keys must have the same type on both sides.

@@ -165,6 +165,21 @@ BEGIN
 END
 $$;
 
+-- The activity columns an attachment reads a model version's event properties
+-- from, in the version's order (engagement.properties): each property's column
+-- in the mapping's "properties" map, or the column of its own name. attach
+-- stores them as mapping.property_columns, and create_model refuses a version
+-- of an attached model for which they differ: the one statement of that rule.
+CREATE FUNCTION lead_score_internal._property_columns(spec jsonb, properties jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(coalesce(properties ->> p.p, p.p) ORDER BY p.o), '[]')
+    FROM jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) WITH ORDINALITY AS p(p, o)
+$$;
+COMMENT ON FUNCTION lead_score_internal._property_columns(jsonb, jsonb) IS
+    'Internal: the activity columns an attachment reads a version''s event properties from, in order.';
+
 -- Binds a model to the user's lead and activity tables: creates
 -- lead_score_internal.<name>_scores (keyed by the leads' own key type), the view
 -- lead_score.<name>_current, and statement-level triggers on both tables, then
@@ -245,9 +260,7 @@ BEGIN
     IF m ? 'time_zone' THEN
         v_mapping := v_mapping || jsonb_build_object('time_zone', m -> 'time_zone');
     END IF;
-    FOR p IN SELECT jsonb_array_elements_text(coalesce(spec -> 'engagement' -> 'properties', '[]')) LOOP
-        prop_cols := prop_cols || to_jsonb(coalesce(m -> 'properties' ->> p, p));
-    END LOOP;
+    prop_cols := lead_score_internal._property_columns(spec, m -> 'properties');
     v_mapping := v_mapping || jsonb_build_object('properties', coalesce(m -> 'properties', '{}'), 'property_columns', prop_cols);
 
     -- Every mapped column must exist; keys must have the same type on both sides.

@@ -55,10 +55,7 @@ BEGIN
     -- as another, silently. Refused before the version is stored.
     SELECT a.name, coalesce(a.mapping -> 'property_columns', '[]'), c.columns INTO v_attached, v_columns, v_wanted
     FROM lead_score.attachments a
-    CROSS JOIN LATERAL (
-        SELECT coalesce(jsonb_agg(coalesce(a.mapping -> 'properties' ->> p.p, p.p) ORDER BY p.o), '[]') AS columns
-        FROM jsonb_array_elements_text(coalesce(create_model.spec -> 'engagement' -> 'properties', '[]'))
-             WITH ORDINALITY AS p(p, o)) c
+    CROSS JOIN LATERAL (SELECT lead_score_internal._property_columns(create_model.spec, a.mapping -> 'properties') AS columns) c
     WHERE a.model = create_model.name
       AND coalesce(a.mapping -> 'property_columns', '[]') IS DISTINCT FROM c.columns
     ORDER BY a.name LIMIT 1;
