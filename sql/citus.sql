@@ -376,8 +376,11 @@ BEGIN
             NULL;  -- a later tick folds it
         WHEN object_not_in_prerequisite_state THEN
             -- Events past the forward-decay bound of a landmark more than 512
-            -- half-lives old: this tick rebases after its folds, the next one
-            -- folds them in full.
+            -- half-lives old (55000 itself, not the rest of its class): this
+            -- tick rebases after its folds, the next one folds them in full.
+            IF SQLSTATE <> '55000' THEN
+                RAISE;
+            END IF;
             RAISE WARNING 'lead_score attachment "%": shard % left to fold after a rebase: %',
                 _citus_fold_node.attachment, shard, SQLERRM;
         END;

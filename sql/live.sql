@@ -345,6 +345,14 @@ BEGIN
     PERFORM lead_score_internal._lock(rescore.attachment, true);
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+    -- A landmark due to move goes first, as tick() moves it, under the lock
+    -- held: a version published with a shorter half-life may find it more
+    -- than 512 of its half-lives old, past the forward-decay bound its events
+    -- must stay within, which no tick() would move before the publish.
+    IF lead_score_internal._rebase_due(att.model, att.landmark, lead_score_internal._now()) THEN
+        PERFORM lead_score_internal._rebase(att.name, lead_score_internal._now());
+        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+    END IF;
     RETURN lead_score_internal._rescore(att, true);
 END
 $$;
@@ -371,7 +379,7 @@ DECLARE
     n       bigint;
     locked  text[] := '{}';
     stale   text[] := '{}';  -- attachments whose due rebase a writer held off
-    held    text[] := '{}';  -- and of those, the ones left unfolded
+    held    text[] := '{}';  -- and of those, the ones left whole (see below)
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -415,23 +423,23 @@ BEGIN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+        -- A landmark whose due rebase writers held off until it is more than
+        -- about 490 of the model's shortest half-lives old (_rebase_due's 64,
+        -- over the last 13% of that age): an event may be past the forward-
+        -- decay bound of 512, which its fold and readers refuse (55000). Such
+        -- an attachment is left whole, its events pending, for a tick that
+        -- rebases it; the others go on. Below that age no event can be past it.
+        IF att.name = ANY (stale)
+           AND lead_score_internal._rebase_due(att.model, att.landmark + (now_ - att.landmark) * 0.87, now_) THEN
+            RAISE WARNING 'lead_score attachment "%" left to fold until a tick moves its landmark, which writers in flight held off', att.name
+                USING HINT = 'Look for a long-running or idle transaction that wrote to its tables.';
+            held := held || att.name;
+            CONTINUE;
+        END IF;
         -- Pending events: a deferred attachment's, and those a sync writer's
         -- commit left for a lead another transaction held (not on Citus).
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            IF att.name = ANY (stale) THEN
-                -- Its landmark may be more than 512 half-lives old: the fold
-                -- refuses events past that bound (55000). Then the attachment
-                -- is left whole, its events pending, for a tick that rebases it.
-                BEGIN
-                    EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
-                EXCEPTION WHEN object_not_in_prerequisite_state THEN
-                    RAISE WARNING 'lead_score attachment "%" left to fold after a rebase: %', att.name, SQLERRM;
-                    held := held || att.name;
-                    CONTINUE;
-                END;
-            ELSE
-                EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
-            END IF;
+            EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
             alerts := alerts + n;
             locked := locked || att.name;
         END IF;

@@ -1184,8 +1184,13 @@ fn refresh_current_views() -> bool {
 /// `tick()`'s rebase of one attachment: once no writer is in flight, and if
 /// still due, moves its landmark to the hour of `now` and rescales every state
 /// to it. Raises `lock_not_available` (55P03) rather than wait for a writer;
-/// `tick()` then leaves the attachment to a later tick. Only lead_score's own
-/// tables are read or written, as the extension's owner.
+/// `tick()` then leaves the attachment to a later tick. Once the landmark is
+/// more than `URGENT_REBASE_AFTER_HALF_LIVES` (256) half-lives old, as under
+/// writes that never pause, it waits for the writers in flight instead, for
+/// up to 10 s (or the session's shorter `lock_timeout`): new writers queue
+/// behind it for that while, rather than fail at 512 half-lives, where events
+/// are refused. Only lead_score's own tables are read or written, as the
+/// extension's owner.
 #[pg_extern(
     name = "_rebase",
     schema = "lead_score_internal",
@@ -1208,9 +1213,32 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
     .unwrap_or_else(|| unreachable!());
     let att = load(attachment, false);
     run_as(extension_owner(), || {
+        let urgent = rebase_urgent(attachment, i64::from(now));
+        if urgent {
+            // SAFETY: the setting's NUL-terminated name and value; saved at
+            // run_as's GUC nest level and undone with it.
+            unsafe {
+                if pg_sys::LockTimeout <= 0 || pg_sys::LockTimeout > 10_000 {
+                    pg_sys::set_config_option(
+                        c"lock_timeout".as_ptr(),
+                        c"10s".as_ptr(),
+                        pg_sys::GucContext::PGC_USERSET,
+                        pg_sys::GucSource::PGC_S_SESSION,
+                        pg_sys::GucAction::GUC_ACTION_SAVE,
+                        true,
+                        0,
+                        false,
+                    );
+                }
+            }
+        }
         run_all(&[Statement {
             what: "lock on the attachment's tables".into(),
-            sql: lock_exclusive_nowait(attachment),
+            sql: if urgent {
+                lock_exclusive(attachment)
+            } else {
+                lock_exclusive_nowait(attachment)
+            },
         }]);
         let due = Spi::get_two_with_args::<bool, pgrx::datum::TimestampWithTimeZone>(
             crate::layout::for_catalog("SELECT lead_score_internal._rebase_due(a.model, a.landmark, $2), pg_catalog.date_trunc('hour', $2) \
@@ -1255,6 +1283,24 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
             }
         }
         true
+    })
+}
+
+/// Whether an attachment's landmark is more than
+/// `URGENT_REBASE_AFTER_HALF_LIVES` of its model's shortest half-lives before
+/// `now` (a rebase then waits for writers: see `rebase`).
+fn rebase_urgent(attachment: &str, now: i64) -> bool {
+    let row = Spi::get_two_with_args::<String, pgrx::datum::TimestampWithTimeZone>(
+        "SELECT a.model, a.landmark FROM lead_score.attachments a WHERE a.name = $1",
+        &[attachment.into()],
+    );
+    let Ok((Some(model), Some(landmark))) = row else {
+        return false;
+    };
+    let compiled = crate::catalog::resolve(&model).compiled;
+    lead_score_core::live::shortest_half_life(&compiled.model).is_some_and(|h| {
+        (now - i64::from(landmark)) as f64 / h
+            > lead_score_core::live::URGENT_REBASE_AFTER_HALF_LIVES
     })
 }
 

@@ -29,6 +29,11 @@ const HEADER_LEN: usize = crate::header::LEN + 16;
 /// forward values then stay below 2^64 × points.
 pub const REBASE_AFTER_HALF_LIVES: f64 = 64.0;
 
+/// Past this many half-lives, half of [`MAX_FORWARD_EXPONENT`], a rebase
+/// writers keep holding off waits for them (a short while) instead of
+/// leaving the attachment to a later tick.
+pub const URGENT_REBASE_AFTER_HALF_LIVES: f64 = MAX_FORWARD_EXPONENT / 2.0;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveKey {
     pub model_id: i64,
