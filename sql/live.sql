@@ -378,8 +378,7 @@ DECLARE
     alerts  bigint := 0;
     n       bigint;
     locked  text[] := '{}';
-    stale   text[] := '{}';  -- attachments whose due rebase a writer held off
-    held    text[] := '{}';  -- and of those, the ones left whole (see below)
+    held    text[] := '{}';  -- attachments left whole: see the rebases
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -398,19 +397,36 @@ BEGIN
     -- take in the mode that excludes them, before this transaction holds any
     -- score row. It does not wait: an attachment with a writer in flight (an open
     -- transaction, say) is rebased by a later tick, so no writer stalls tick, nor
-    -- through tick's locks the writers of other attachments.
+    -- through tick's locks the writers of other attachments. Except once a
+    -- landmark is 256 half-lives old, under writes that never pause: then the
+    -- first such rebase of this tick, while it holds no other attachment's
+    -- lock, waits for the writers in flight, up to 10 s (_rebase).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         CONTINUE WHEN NOT lead_score_internal._rebase_due(att.model, att.landmark, now_);
         BEGIN
             PERFORM lead_score_internal._rebase(att.name, date_trunc('hour', now_));
         EXCEPTION WHEN lock_not_available THEN
-            stale := stale || att.name;
+            -- A landmark the rebase could not move, now more than about 490
+            -- of the model's shortest half-lives old (_rebase_due's 64 over the
+            -- last 13% of that age, in seconds): an event may be past the
+            -- forward-decay bound of 512, which folds and readers refuse
+            -- (55000). Such an attachment is left whole this tick, its events
+            -- pending, for one that rebases it; the others go on. Below that
+            -- age no event can be past it (events count as of their write).
+            IF lead_score_internal._rebase_due(att.model,
+                   att.landmark + extract(epoch FROM lead_score_internal._clock() - att.landmark) * 0.87 * interval '1 second',
+                   lead_score_internal._clock()) THEN
+                RAISE WARNING 'lead_score attachment "%" left to fold until a tick moves its landmark, which writers in flight held off', att.name
+                    USING HINT = 'Look for a long-running or idle transaction that wrote to its tables.';
+                held := held || att.name;
+            END IF;
             CONTINUE;
         END;
     END LOOP;
     -- Then folds and time-driven crossings. Both skip the rows writers hold, so
     -- tick() never waits on a writer; a later tick picks those leads up.
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
+        CONTINUE WHEN att.name = ANY (held);
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
         CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
         -- The lock writers take, so no rebase or publish runs until this commits.
@@ -423,19 +439,6 @@ BEGIN
             CONTINUE;
         END;
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        -- A landmark whose due rebase writers held off until it is more than
-        -- about 490 of the model's shortest half-lives old (_rebase_due's 64,
-        -- over the last 13% of that age): an event may be past the forward-
-        -- decay bound of 512, which its fold and readers refuse (55000). Such
-        -- an attachment is left whole, its events pending, for a tick that
-        -- rebases it; the others go on. Below that age no event can be past it.
-        IF att.name = ANY (stale)
-           AND lead_score_internal._rebase_due(att.model, att.landmark + (now_ - att.landmark) * 0.87, now_) THEN
-            RAISE WARNING 'lead_score attachment "%" left to fold until a tick moves its landmark, which writers in flight held off', att.name
-                USING HINT = 'Look for a long-running or idle transaction that wrote to its tables.';
-            held := held || att.name;
-            CONTINUE;
-        END IF;
         -- Pending events: a deferred attachment's, and those a sync writer's
         -- commit left for a lead another transaction held (not on Citus).
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN

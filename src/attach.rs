@@ -1187,10 +1187,12 @@ fn refresh_current_views() -> bool {
 /// `tick()` then leaves the attachment to a later tick. Once the landmark is
 /// more than `URGENT_REBASE_AFTER_HALF_LIVES` (256) half-lives old, as under
 /// writes that never pause, it waits for the writers in flight instead, for
-/// up to 10 s (or the session's shorter `lock_timeout`): new writers queue
-/// behind it for that while, rather than fail at 512 half-lives, where events
-/// are refused. Only lead_score's own tables are read or written, as the
-/// extension's owner.
+/// up to 10 s a table (or the session's shorter `lock_timeout`): new writers
+/// queue behind it for that while, rather than fail at 512 half-lives, where
+/// events are refused. Only while the transaction holds no other
+/// attachment's lock from an earlier rebase, so the wait closes no cycle.
+/// Only lead_score's own tables are read or written, as the extension's
+/// owner.
 #[pg_extern(
     name = "_rebase",
     schema = "lead_score_internal",
@@ -1212,8 +1214,16 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
     }
     .unwrap_or_else(|| unreachable!());
     let att = load(attachment, false);
+    // SAFETY: MyProc is this backend's PGPROC for its whole life; lxid is
+    // its current local transaction id.
+    let xact = unsafe { (*pg_sys::MyProc).lxid };
     run_as(extension_owner(), || {
-        let urgent = rebase_urgent(attachment, i64::from(now));
+        // Waiting is safe only while this transaction holds no attachment's
+        // lock in EXCLUSIVE mode (an earlier rebase's, in tick()'s name order):
+        // a writer of that attachment queued behind it, and holding this one,
+        // would close a cycle. So one waiting rebase per tick(), the first.
+        let urgent =
+            rebase_urgent(attachment, i64::from(now)) && REBASE_LOCKED.with(|c| c.get()) != xact;
         if urgent {
             // SAFETY: the setting's NUL-terminated name and value; saved at
             // run_as's GUC nest level and undone with it.
@@ -1240,6 +1250,7 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
                 lock_exclusive_nowait(attachment)
             },
         }]);
+        REBASE_LOCKED.with(|c| c.set(xact));
         let due = Spi::get_two_with_args::<bool, pgrx::datum::TimestampWithTimeZone>(
             crate::layout::for_catalog("SELECT lead_score_internal._rebase_due(a.model, a.landmark, $2), pg_catalog.date_trunc('hour', $2) \
              FROM lead_score.attachments a WHERE a.name = $1").as_ref(),
@@ -1284,6 +1295,12 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
         }
         true
     })
+}
+
+thread_local! {
+    /// The local transaction in which `rebase` last took an attachment's lock
+    /// in EXCLUSIVE mode (held to its end): later rebases in it do not wait.
+    static REBASE_LOCKED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Whether an attachment's landmark is more than
