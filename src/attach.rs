@@ -1224,23 +1224,11 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
         // would close a cycle. So one waiting rebase per tick(), the first.
         let urgent =
             rebase_urgent(attachment, i64::from(now)) && REBASE_LOCKED.with(|c| c.get()) != xact;
-        if urgent {
-            // SAFETY: the setting's NUL-terminated name and value; saved at
-            // run_as's GUC nest level and undone with it.
-            unsafe {
-                if pg_sys::LockTimeout <= 0 || pg_sys::LockTimeout > 10_000 {
-                    pg_sys::set_config_option(
-                        c"lock_timeout".as_ptr(),
-                        c"10s".as_ptr(),
-                        pg_sys::GucContext::PGC_USERSET,
-                        pg_sys::GucSource::PGC_S_SESSION,
-                        pg_sys::GucAction::GUC_ACTION_SAVE,
-                        true,
-                        0,
-                        false,
-                    );
-                }
-            }
+        // SAFETY: reads the backend's lock_timeout setting, in milliseconds.
+        let timeout = unsafe { pg_sys::LockTimeout };
+        if urgent && (timeout <= 0 || timeout > 10_000) {
+            // Saved at run_as's GUC nest level and undone with it.
+            crate::owner::save_setting(c"lock_timeout", c"10s");
         }
         run_all(&[Statement {
             what: "lock on the attachment's tables".into(),
@@ -1314,11 +1302,8 @@ fn rebase_urgent(attachment: &str, now: i64) -> bool {
     let Ok((Some(model), Some(landmark))) = row else {
         return false;
     };
-    let compiled = crate::catalog::resolve(&model).compiled;
-    lead_score_core::live::shortest_half_life(&compiled.model).is_some_and(|h| {
-        (now - i64::from(landmark)) as f64 / h
-            > lead_score_core::live::URGENT_REBASE_AFTER_HALF_LIVES
-    })
+    crate::live::half_lives_since(&model, i64::from(landmark), now)
+        .is_some_and(|age| age > lead_score_core::live::URGENT_REBASE_AFTER_HALF_LIVES)
 }
 
 /// The SQL of a run-time query on an attachment (`lead_score_core::sqlgen::attach::Query`),

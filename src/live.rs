@@ -634,14 +634,16 @@ fn rebase_due(
     landmark: pgrx::datum::TimestampWithTimeZone,
     now: pgrx::datum::TimestampWithTimeZone,
 ) -> bool {
+    half_lives_since(model, i64::from(landmark), i64::from(now))
+        .is_some_and(|age| age > lead_score_core::live::REBASE_AFTER_HALF_LIVES)
+}
+
+/// How many of `model`'s (current version's) shortest half-lives `now` is
+/// after `landmark` (both in microseconds); `None` without exponential decay.
+pub(crate) fn half_lives_since(model: &str, landmark: i64, now: i64) -> Option<f64> {
     let r = crate::catalog::resolve(model);
-    match lead_score_core::live::shortest_half_life(&r.compiled.model) {
-        Some(h) => {
-            (i64::from(now) - i64::from(landmark)) as f64 / h
-                > lead_score_core::live::REBASE_AFTER_HALF_LIVES
-        }
-        None => false,
-    }
+    lead_score_core::live::shortest_half_life(&r.compiled.model)
+        .map(|h| (now - landmark) as f64 / h)
 }
 
 thread_local! {

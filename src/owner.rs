@@ -83,22 +83,29 @@ pub fn push_settings(settings: &[(&std::ffi::CStr, &std::ffi::CStr)]) -> i32 {
     // SAFETY: a new nest level, which the caller pops.
     let nest = unsafe { pg_sys::NewGUCNestLevel() };
     for (name, value) in settings {
-        // SAFETY: both strings are NUL-terminated and outlive the call; the
-        // setting is saved at this nest level and undone with it.
-        unsafe {
-            pg_sys::set_config_option(
-                name.as_ptr(),
-                value.as_ptr(),
-                pg_sys::GucContext::PGC_USERSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
-        }
+        save_setting(name, value);
     }
     nest
+}
+
+/// Sets `name` to `value`, as `SET` in the session would, saving the old value
+/// at the current GUC nest level (`push_settings`', or `run_as`'s), to be
+/// restored when that level is popped.
+pub fn save_setting(name: &std::ffi::CStr, value: &std::ffi::CStr) {
+    // SAFETY: both strings are NUL-terminated and outlive the call; the
+    // setting is saved at the current nest level and undone with it.
+    unsafe {
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+    }
 }
 
 /// Runs `f` as if no extension script were running, so what it creates

@@ -338,20 +338,8 @@ impl<'a> StateReader<'a> {
             // tick() and a large commit's fold turn nested loops off for their
             // own plans; this read looks leads up by key, planned with their
             // number known (a custom plan of its one query), so it may use them.
-            // SAFETY: NUL-terminated strings; saved at run_as's GUC nest level
-            // and undone with it.
-            unsafe {
-                pg_sys::set_config_option(
-                    c"enable_nestloop".as_ptr(),
-                    c"on".as_ptr(),
-                    pg_sys::GucContext::PGC_USERSET,
-                    pg_sys::GucSource::PGC_S_SESSION,
-                    pg_sys::GucAction::GUC_ACTION_SAVE,
-                    true,
-                    0,
-                    false,
-                );
-            }
+            // Saved at run_as's GUC nest level and undone with it.
+            crate::owner::save_setting(c"enable_nestloop", c"on");
             // SAFETY: both calls return a snapshot valid for this statement.
             let snapshot = unsafe {
                 match at {
