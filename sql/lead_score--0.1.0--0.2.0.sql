@@ -1043,6 +1043,11 @@ BEGIN
 END
 $$;
 
+-- Whether tick() leaves an attachment whose rebase writers held off whole
+-- (src/live.rs).
+CREATE FUNCTION lead_score_internal."_rebase_overdue"("model" text, "landmark" timestamptz, "now" timestamptz) RETURNS bool
+STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'rebase_overdue_wrapper';
+
 CREATE OR REPLACE FUNCTION lead_score.tick()
 RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 -- Bulk work over every lead: hash and merge joins only, so no row estimate
@@ -1089,16 +1094,14 @@ BEGIN
         BEGIN
             PERFORM lead_score_internal._rebase(att.name, date_trunc('hour', now_));
         EXCEPTION WHEN lock_not_available THEN
-            -- A landmark the rebase could not move, now more than about 490
-            -- of the model's shortest half-lives old (_rebase_due's 64 over the
-            -- last 13% of that age, in seconds): an event may be past the
-            -- forward-decay bound of 512, which folds and readers refuse
-            -- (55000). Such an attachment is left whole this tick, its events
-            -- pending, for one that rebases it; the others go on. Below that
-            -- age no event can be past it (events count as of their write).
-            IF lead_score_internal._rebase_due(att.model,
-                   att.landmark + extract(epoch FROM lead_score_internal._clock() - att.landmark) * 0.87 * interval '1 second',
-                   lead_score_internal._clock()) THEN
+            -- A landmark the rebase could not move, now more than 492 of the
+            -- model's shortest half-lives old (HOLD_AFTER_HALF_LIVES): an event
+            -- may be past the forward-decay bound of 512, which folds and
+            -- readers refuse (55000). Such an attachment is left whole this
+            -- tick, its events pending, for one that rebases it; the others go
+            -- on. Below that age no event can be past it (events count as of
+            -- their write).
+            IF lead_score_internal._rebase_overdue(att.model, att.landmark, lead_score_internal._clock()) THEN
                 RAISE WARNING 'lead_score attachment "%" left to fold until a tick moves its landmark, which writers in flight held off', att.name
                     USING HINT = 'Look for a long-running or idle transaction that wrote to its tables.';
                 held := held || att.name;

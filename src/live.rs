@@ -638,6 +638,24 @@ fn rebase_due(
         .is_some_and(|age| age > lead_score_core::live::REBASE_AFTER_HALF_LIVES)
 }
 
+/// Whether an attachment whose rebase could not run is to be left whole by
+/// `tick()` (`lead_score_core::live::HOLD_AFTER_HALF_LIVES`).
+#[pg_extern(
+    name = "_rebase_overdue",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
+fn rebase_overdue(
+    model: &str,
+    landmark: pgrx::datum::TimestampWithTimeZone,
+    now: pgrx::datum::TimestampWithTimeZone,
+) -> bool {
+    half_lives_since(model, i64::from(landmark), i64::from(now))
+        .is_some_and(|age| age > lead_score_core::live::HOLD_AFTER_HALF_LIVES)
+}
+
 /// How many of `model`'s (current version's) shortest half-lives `now` is
 /// after `landmark` (both in microseconds); `None` without exponential decay.
 pub(crate) fn half_lives_since(model: &str, landmark: i64, now: i64) -> Option<f64> {

@@ -34,6 +34,14 @@ pub const REBASE_AFTER_HALF_LIVES: f64 = 64.0;
 /// leaving the attachment to a later tick.
 pub const URGENT_REBASE_AFTER_HALF_LIVES: f64 = MAX_FORWARD_EXPONENT / 2.0;
 
+/// Past this many half-lives, an attachment whose rebase writers still held
+/// off is left whole by `tick()`, its events pending, until a tick moves its
+/// landmark: an event may then be past [`MAX_FORWARD_EXPONENT`], which folds
+/// and readers refuse. Below it none can be (events count as of their
+/// write); the margin of 20 half-lives covers events committed while a tick
+/// runs.
+pub const HOLD_AFTER_HALF_LIVES: f64 = MAX_FORWARD_EXPONENT - 20.0;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveKey {
     pub model_id: i64,

@@ -149,6 +149,26 @@ fn five_thousand_half_lives_later_is_finite() {
 }
 
 #[test]
+fn landmark_ages_are_ordered() {
+    // tick() moves a landmark at 64 half-lives, waits for writers past 256,
+    // leaves an attachment whose move they held off whole past 492, before
+    // events are refused past 512, which an event at 492 is not.
+    use lead_score_core::live::{
+        HOLD_AFTER_HALF_LIVES, MAX_FORWARD_EXPONENT, REBASE_AFTER_HALF_LIVES,
+        URGENT_REBASE_AFTER_HALF_LIVES,
+    };
+    assert!(REBASE_AFTER_HALF_LIVES < URGENT_REBASE_AFTER_HALF_LIVES);
+    assert!(URGENT_REBASE_AFTER_HALF_LIVES < HOLD_AFTER_HALF_LIVES);
+    assert!(HOLD_AFTER_HALF_LIVES < MAX_FORWARD_EXPONENT);
+    let m = live_model();
+    let step = 10 * DAY;
+    let mut live = new_live(&m, lkey(0));
+    let at = (HOLD_AFTER_HALF_LIVES * step as f64) as i64;
+    live_add(&m, &mut live, "page_view", at, &url(false)).unwrap();
+    assert!((engagement_live(&m, &live, at) - 1.0).abs() < 1e-9);
+}
+
+#[test]
 fn future_events_never_overflow() {
     // An event dated three years ahead with a 1-hour half-life would be 2^26280.
     let mut spec = base_spec();
