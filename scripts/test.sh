@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: core unit and property tests, #[pg_test] bindings tests,
-# pg_regress and isolation suites, and a pgbench consistency run, against a
-# throwaway PostgreSQL 15 cluster; then the Citus suite on a cluster of its own.
+# pg_regress and isolation suites, pgbench consistency and deadlock runs and a
+# seeded differential fuzz of live scores, against a throwaway PostgreSQL 15
+# cluster; then the README, upgrade, examples, Citus and dump suites.
 source "$(dirname "$0")/lib.sh"
 
 TEST_DIR=${TEST_DIR:-/tmp/lead_score_test}
@@ -142,6 +143,12 @@ log "deadlocks: publishing against writers of a model attached twice (tests/pgbe
 set +e
 bash "$ROOT/tests/pgbench/publish_deadlock.sh" lead_score_publish_deadlock 10
 record "pgbench publish deadlocks" "$?"
+set -e
+
+log "fuzz: live scores against a recompute, seeded write mixes (tests/fuzz/run.sh)"
+set +e
+bash "$ROOT/tests/fuzz/run.sh" 200 1 2 3
+record "fuzz" "$?"
 set -e
 
 # Every SQL block of README.md, in order, on a fresh database of the test cluster.
