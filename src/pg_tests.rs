@@ -220,4 +220,20 @@ mod tests {
             assert!(!depends(t), "{t} does not depend on settings");
         }
     }
+
+    #[pg_test]
+    fn landmark_ages_due_and_overdue() {
+        setup();
+        // Half-life 7 days: a rebase is due past 64 of them (448 days), and an
+        // attachment whose rebase writers held off is left whole past 492.
+        let at = |days: i64, f: &str| {
+            Spi::get_one::<bool>(&format!(
+                "SELECT lead_score_internal.{f}('t', '2020-01-01', '2020-01-01'::timestamptz + interval '{days} days')"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        assert!(!at(447, "_rebase_due") && at(449, "_rebase_due"));
+        assert!(!at(491 * 7, "_rebase_overdue") && at(493 * 7, "_rebase_overdue"));
+    }
 }

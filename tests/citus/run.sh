@@ -413,17 +413,18 @@ on "$COORD" -c "SELECT lead_score.tick()" >/dev/null
 check "second attachment, then tick(): 0 mismatches in both" \
     "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
 # A publish that finds only the second attachment's landmark due (here set
-# 2,000 days back: 66 of the model's 30-day half-lives, over the 64 that make a
-# rebase due) moves it before rescoring it, after the first attachment's
-# rescore ran over every shard in parallel.
-back=$(on "$COORD" -c "SELECT landmark - interval '2000 days' FROM lead_score.attachments WHERE name = 'second'")
+# 500 days back: 71 of the model's 7-day half-lives, over the 64 that make a
+# rebase due) moves it before rescoring it, in the transaction in which the
+# first attachment's rescore ran over every shard.
+back=$(on "$COORD" -c "SELECT landmark - interval '500 days' FROM lead_score.attachments WHERE name = 'second'")
 on "$COORD" -c "UPDATE lead_score.attachments SET landmark = '$back' WHERE name = 'second'" >/dev/null
+versions="SELECT max(v.version) FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'default'"
+next=$(( $(on "$COORD" -c "$versions") + 1 ))
 published=$(on "$COORD" -c "SET client_min_messages = warning" \
     -c "SELECT lead_score.create_model('default', jsonb_set(lead_score.model_spec('default'), '{fit,rules,0,points}', '36'))" 2>&1 || true)
-check "publish with the second attachment's landmark due" "$published" \
-    "$(on "$COORD" -c "SELECT max(version) FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'default'")"
-check "its landmark moved to the hour" \
-    "$(on "$COORD" -c "SELECT landmark = date_trunc('hour', now()) FROM lead_score.attachments WHERE name = 'second'")" t
+check "publish with the second attachment's landmark due" "$published" "$next"
+check "its landmark moved, and is not due" \
+    "$(on "$COORD" -c "SELECT landmark > '$back' AND NOT lead_score_internal._rebase_due(model, landmark, now()) FROM lead_score.attachments WHERE name = 'second'")" t
 check "then 0 mismatches in both" \
     "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
 check "detach() of the second attachment" "$(on "$COORD" -c "SELECT lead_score.detach('second')")" t

@@ -508,6 +508,7 @@ WHERE (v.lead_key IS NULL OR r.k IS NULL
                 except Exception:
                     pass
                 self.log.append("-- error %s: %s" % (code, str(e).strip().splitlines()[0]))
+                self.log.append("ROLLBACK;")
                 if code == '40001':
                     continue
                 if code in ('23505',):

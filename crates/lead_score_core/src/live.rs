@@ -42,6 +42,12 @@ pub const URGENT_REBASE_AFTER_HALF_LIVES: f64 = MAX_FORWARD_EXPONENT / 2.0;
 /// runs.
 pub const HOLD_AFTER_HALF_LIVES: f64 = MAX_FORWARD_EXPONENT - 20.0;
 
+// tick() moves a landmark, then waits for writers, then leaves an attachment
+// whole, all before events are refused.
+const _: () = assert!(REBASE_AFTER_HALF_LIVES < URGENT_REBASE_AFTER_HALF_LIVES);
+const _: () = assert!(URGENT_REBASE_AFTER_HALF_LIVES < HOLD_AFTER_HALF_LIVES);
+const _: () = assert!(HOLD_AFTER_HALF_LIVES < MAX_FORWARD_EXPONENT);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveKey {
     pub model_id: i64,

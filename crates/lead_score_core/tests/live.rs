@@ -149,17 +149,11 @@ fn five_thousand_half_lives_later_is_finite() {
 }
 
 #[test]
-fn landmark_ages_are_ordered() {
-    // tick() moves a landmark at 64 half-lives, waits for writers past 256,
-    // leaves an attachment whose move they held off whole past 492, before
-    // events are refused past 512, which an event at 492 is not.
-    use lead_score_core::live::{
-        HOLD_AFTER_HALF_LIVES, MAX_FORWARD_EXPONENT, REBASE_AFTER_HALF_LIVES,
-        URGENT_REBASE_AFTER_HALF_LIVES,
-    };
-    assert!(REBASE_AFTER_HALF_LIVES < URGENT_REBASE_AFTER_HALF_LIVES);
-    assert!(URGENT_REBASE_AFTER_HALF_LIVES < HOLD_AFTER_HALF_LIVES);
-    assert!(HOLD_AFTER_HALF_LIVES < MAX_FORWARD_EXPONENT);
+fn an_event_at_the_hold_age_still_counts() {
+    // tick() leaves an attachment whose rebase writers held off whole past
+    // 492 half-lives (the constants' order is asserted where they are
+    // defined); an event at that age is not yet refused, and counts in full.
+    use lead_score_core::live::HOLD_AFTER_HALF_LIVES;
     let m = live_model();
     let step = 10 * DAY;
     let mut live = new_live(&m, lkey(0));
