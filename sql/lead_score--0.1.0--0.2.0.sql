@@ -1676,6 +1676,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     att lead_score.attachments;
+    n   bigint;
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to rescore: needs the privileges of role lead_score_admin'
@@ -1686,13 +1687,24 @@ BEGIN
     PERFORM lead_score_internal._lock(rescore.attachment, true);
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
-    -- A landmark due to move goes first, as tick() moves it, under the lock
-    -- held: a version published with a shorter half-life may find it more
-    -- than 512 of its half-lives old, past the forward-decay bound its events
-    -- must stay within, which no tick() would move before the publish.
+    -- A landmark due to move moves here, as tick() would move it, under the
+    -- lock held: a version published with a shorter half-life may find it
+    -- more than 512 of its half-lives old, past the forward-decay bound its
+    -- events must stay within, which no tick() would move before the publish.
+    -- Every state is computed at the new landmark (tick()'s: the hour of the
+    -- transaction's time), then _rebase moves the attachment's landmark
+    -- there and rewrites only the states not at it: none, so each score row
+    -- is written once.
     IF lead_score_internal._rebase_due(att.model, att.landmark, lead_score_internal._now()) THEN
+        att.landmark := date_trunc('hour', lead_score_internal._now());
+        n := lead_score_internal._rescore(att, true);
         PERFORM lead_score_internal._rebase(att.name, lead_score_internal._now());
-        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = rescore.attachment;
+        -- A statement of its own, to see what _rebase wrote.
+        IF (SELECT a.landmark FROM lead_score.attachments a WHERE a.name = rescore.attachment) IS DISTINCT FROM att.landmark THEN
+            RAISE EXCEPTION 'lead_score: the landmark of attachment "%" did not move to %', att.name, att.landmark
+                USING ERRCODE = 'internal_error';
+        END IF;
+        RETURN n;
     END IF;
     RETURN lead_score_internal._rescore(att, true);
 END

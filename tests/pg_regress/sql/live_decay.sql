@@ -122,12 +122,20 @@ SELECT * FROM lead_score.check_consistency('quick');
 -- Publishing a version with a shorter half-life can find the landmark more
 -- than 512 of its half-lives before an event: here 1 hour to 1 minute, 23
 -- hours after the landmark, with a visit a minute old. The publish moves the
--- landmark first, as tick() would (rescored at the old landmark, the visit
--- was refused with 55000: 1,379 half-lives after it), and scores
--- the visit in full: 7 points, one half-life old.
+-- landmark, as tick() would (rescored at the old landmark, the visit was
+-- refused with 55000: 1,379 half-lives after it), and scores the visit in
+-- full: 7 points, one half-life old. It computes every state at the new
+-- landmark, so moving the landmark rewrites none: each score row is
+-- written once (the rescore's upsert), not twice. (The count is this
+-- transaction's; the flush before it sends earlier ones' counts away.)
 SET lead_score.mock_now = '2027-02-08 19:00:00+00';
 INSERT INTO app.touches (person, kind, at, page) VALUES ('00000000-0000-0000-0000-000000000001', 'page_view', '2027-02-08 18:59:00+00', '/pricing');
+SELECT pg_stat_force_next_flush();
+BEGIN;
 SELECT lead_score.create_model('fast', jsonb_set(lead_score.model_spec('fast'), '{engagement,decay,half_life}', '"1 minute"')) AS version;
+SELECT pg_stat_get_xact_tuples_updated('lead_score_internal.quick_scores'::regclass) AS score_row_writes,
+       (SELECT count(*) FROM lead_score_internal.quick_scores) AS score_rows;
+COMMIT;
 SELECT name, landmark FROM lead_score.attachments WHERE name = 'quick';
 SELECT round(engagement::numeric, 6) AS engagement FROM lead_score.current_score('quick', '00000000-0000-0000-0000-000000000001'::uuid);
 SELECT * FROM lead_score.check_consistency('quick');

@@ -2988,7 +2988,7 @@ pub enum Query {
     RescoreDistributed,
     /// Sends the alerts a rescore at $3 stored: $1 attachment, $2 model.
     RescoreAlerts,
-    /// Moves every state to landmark $1.
+    /// Moves every state to landmark $1 (writing only those not at it).
     Rebase,
     /// Alerts on crossings caused by time alone: $1 now, $2 landmark,
     /// $3 attachment, $4 model.
@@ -3140,8 +3140,11 @@ impl Attachment {
                 emit_alerts("$1", "$2", "s", self.lead_key.text),
                 self.scores()
             ),
+            // Only the states not at $1 yet: rescore() computes every state
+            // at a due landmark before moving it, so none is written twice.
             Query::Rebase => format!(
-                "UPDATE {} SET state = lead_score_internal._live_rebase(state, $1)",
+                "UPDATE {} SET state = lead_score_internal._live_rebase(state, $1) \
+                 WHERE state IS DISTINCT FROM lead_score_internal._live_rebase(state, $1)",
                 self.scores()
             ),
             Query::TimeCrossings => self.time_crossings_query(),
@@ -3525,6 +3528,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
         format!(
             "INSERT INTO {scores} AS t (lead_key, fit, disqualified_by, predictive, state, bound)
 SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score_internal._live_rebase(s.state, $1), s.bound FROM {scores} s
+WHERE s.state IS DISTINCT FROM lead_score_internal._live_rebase(s.state, $1)
 ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
             scores = self.scores(),
         )

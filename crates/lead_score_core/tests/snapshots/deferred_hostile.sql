@@ -780,11 +780,12 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, state, e
 SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($1, $2, pg_catalog.array_agg(pg_catalog.format('%s', s.lead_key)), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score_internal"."evil_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
-UPDATE "lead_score_internal"."evil_scores" SET state = lead_score_internal._live_rebase(state, $1);
+UPDATE "lead_score_internal"."evil_scores" SET state = lead_score_internal._live_rebase(state, $1) WHERE state IS DISTINCT FROM lead_score_internal._live_rebase(state, $1);
 
 -- query rebase_distributed
 INSERT INTO "lead_score_internal"."evil_scores" AS t (lead_key, fit, disqualified_by, predictive, state, bound)
 SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, lead_score_internal._live_rebase(s.state, $1), s.bound FROM "lead_score_internal"."evil_scores" s
+WHERE s.state IS DISTINCT FROM lead_score_internal._live_rebase(s.state, $1)
 ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state;
 
 -- query time_crossings
