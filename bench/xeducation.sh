@@ -15,11 +15,7 @@ BENCH_PORT=${BENCH_PORT:-28818}
 VENV=${VENV:-$ROOT/target/xeducation-venv}
 
 ensure_deps
-if [ ! -x "$VENV/bin/python" ]; then
-    log "installing scikit-learn, statsmodels and pandas from PyPI into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q "scikit-learn==1.5.*" "statsmodels==0.14.*" "pandas==2.2.*" "numpy<2.1"
-fi
+ensure_venv "$VENV" "scikit-learn==1.5.*" "statsmodels==0.14.*" "pandas==2.2.*" "numpy<2.1"
 PROFILE=release install_extension
 start_cluster "$BENCH_DIR" "$BENCH_PORT"
 trap 'stop_cluster "$BENCH_DIR"' EXIT

@@ -27,19 +27,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
 fi
 
 # A Python virtualenv with the pinned clients, rebuilt when requirements.txt changes.
-wanted=$(sha1sum "$HERE/requirements.txt" | cut -c1-12)
-if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$wanted" ]; then
-    if ! python3 -c "import ensurepip" 2>/dev/null; then
-        log "installing python3-venv"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    fi
-    log "creating $VENV (psycopg, dbt-postgres)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q -r "$HERE/requirements.txt"
-    echo "$wanted" >"$VENV/.requirements"
-fi
+ensure_venv "$VENV" -r "$HERE/requirements.txt"
 
 start_cluster "$EXAMPLES_DIR" "$EXAMPLES_PORT"
 trap 'stop_cluster "$EXAMPLES_DIR"' EXIT

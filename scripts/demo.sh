@@ -31,11 +31,7 @@ psql -X -d lead_score_demo -v ON_ERROR_STOP=1 -f "$ROOT/scripts/demo_report.sql"
 
 # Pictures: matplotlib from PyPI, in a venv of the demo's own.
 VENV=${VENV:-$ROOT/target/demo-venv}
-if [ ! -x "$VENV/bin/python" ]; then
-    log "installing matplotlib from PyPI into $VENV"
-    python3 -m venv "$VENV" 2>/dev/null || { as_root apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"; }
-    "$VENV/bin/pip" install -q "matplotlib>=3.7,<4"
-fi
+ensure_venv "$VENV" "matplotlib>=3.7,<4"
 PICTURES=${PICTURES:-$ROOT/target/demo}
 PGDATABASE=lead_score_demo "$VENV/bin/python" "$ROOT/scripts/demo_plots.py" "$PICTURES" >/dev/null
 log "pictures: $PICTURES/quadrants.png (fit x engagement by quadrant), $PICTURES/history.png (leads per quadrant over time)"

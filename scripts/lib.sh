@@ -20,6 +20,27 @@ as_pg_user() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# ensure_venv DIR PIP_ARG...: a Python virtualenv in DIR with what `pip install
+# PIP_ARG...` installs (package specs, or -r FILE), made again when those
+# arguments or the files they name change. Installs python3-venv if missing.
+ensure_venv() {
+    local venv=$1 wanted a
+    shift
+    wanted=$({ printf '%s\n' "$@"; for a in "$@"; do if [ -f "$a" ]; then cat "$a"; fi; done; } | sha1sum | cut -c1-12)
+    if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements" 2>/dev/null)" = "$wanted" ]; then
+        return 0
+    fi
+    if ! python3 -c "import ensurepip" 2>/dev/null; then
+        log "installing python3-venv"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    log "creating $venv: pip install $*"
+    rm -rf "$venv"
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q "$@" || return 1
+    echo "$wanted" >"$venv/.requirements"
+}
+
 ensure_deps() {
     local missing=()
     for p in "${APT_PACKAGES[@]}"; do

@@ -17,18 +17,7 @@ seeds=("$@")
 FUZZ_OUT=${FUZZ_OUT:-$ROOT/target/test-results/fuzz}
 VENV=$ROOT/target/fuzz-venv
 
-wanted=$(sha1sum "$here/requirements.txt" | cut -c1-12)
-if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$wanted" ]; then
-    if ! python3 -c "import ensurepip" 2>/dev/null; then
-        log "installing python3-venv"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    fi
-    log "creating $VENV (psycopg2)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q -r "$here/requirements.txt" || exit 1
-    echo "$wanted" >"$VENV/.requirements"
-fi
+ensure_venv "$VENV" -r "$here/requirements.txt" || exit 1
 
 mkdir -p "$FUZZ_OUT" && rm -f "$FUZZ_OUT"/fail_*.sql
 failed=0
