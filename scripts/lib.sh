@@ -23,11 +23,23 @@ as_pg_user() {
 # ensure_venv DIR PIP_ARG...: a Python virtualenv in DIR with what `pip install
 # PIP_ARG...` installs (package specs, or -r FILE), made again when those
 # arguments or the files they name change. Installs python3-venv if missing.
+# Only a DIR this function made (it has a .requirements stamp) is ever removed:
+# into another existing virtualenv (a VENV of the user's own) it only installs.
 ensure_venv() {
     local venv=$1 wanted a
     shift
     wanted=$({ printf '%s\n' "$@"; for a in "$@"; do if [ -f "$a" ]; then cat "$a"; fi; done; } | sha1sum | cut -c1-12)
     if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements" 2>/dev/null)" = "$wanted" ]; then
+        return 0
+    fi
+    if [ -e "$venv" ] && [ ! -f "$venv/.requirements" ]; then
+        if [ ! -x "$venv/bin/pip" ]; then
+            log "$venv exists and is not a virtualenv: remove it, or set another directory"
+            return 1
+        fi
+        log "installing into $venv: pip install $*"
+        "$venv/bin/pip" install -q "$@" || return 1
+        echo "$wanted" >"$venv/.requirements"
         return 0
     fi
     if ! python3 -c "import ensurepip" 2>/dev/null; then

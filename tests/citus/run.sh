@@ -414,8 +414,8 @@ check "second attachment, then tick(): 0 mismatches in both" \
     "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
 # A publish that finds only the second attachment's landmark due (here set
 # 500 days back: 71 of the model's 7-day half-lives, over the 64 that make a
-# rebase due) moves it before rescoring it, in the transaction in which the
-# first attachment's rescore ran over every shard.
+# rebase due) rescores it at the new landmark and then moves it, in the
+# transaction in which the first attachment's rescore ran over every shard.
 back=$(on "$COORD" -c "SELECT landmark - interval '500 days' FROM lead_score.attachments WHERE name = 'second'")
 on "$COORD" -c "UPDATE lead_score.attachments SET landmark = '$back' WHERE name = 'second'" >/dev/null
 versions="SELECT max(v.version) FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'default'"
