@@ -355,7 +355,9 @@ BEGIN
     -- there and rewrites only the states not at it: none, so each score row
     -- is written once.
     IF lead_score_internal._rebase_due(att.model, att.landmark, lead_score_internal._now()) THEN
-        att.landmark := date_trunc('hour', lead_score_internal._now());
+        -- (A whole-record assignment: pgspot's plpgsql parser knows no
+        -- assignment to a field.)
+        att := jsonb_populate_record(att, jsonb_build_object('landmark', date_trunc('hour', lead_score_internal._now())));
         n := lead_score_internal._rescore(att, true);
         PERFORM lead_score_internal._rebase(att.name, lead_score_internal._now());
         -- A statement of its own, to see what _rebase wrote.
