@@ -1302,8 +1302,12 @@ fn rebase_urgent(attachment: &str, now: i64) -> bool {
     let Ok((Some(model), Some(landmark))) = row else {
         return false;
     };
-    crate::live::half_lives_since(&model, i64::from(landmark), now)
-        .is_some_and(|age| age > lead_score_core::live::URGENT_REBASE_AFTER_HALF_LIVES)
+    crate::live::landmark_older_than(
+        &model,
+        i64::from(landmark),
+        now,
+        lead_score_core::live::URGENT_REBASE_AFTER_HALF_LIVES,
+    )
 }
 
 /// The SQL of a run-time query on an attachment (`lead_score_core::sqlgen::attach::Query`),

@@ -634,8 +634,12 @@ fn rebase_due(
     landmark: pgrx::datum::TimestampWithTimeZone,
     now: pgrx::datum::TimestampWithTimeZone,
 ) -> bool {
-    half_lives_since(model, i64::from(landmark), i64::from(now))
-        .is_some_and(|age| age > lead_score_core::live::REBASE_AFTER_HALF_LIVES)
+    landmark_older_than(
+        model,
+        i64::from(landmark),
+        i64::from(now),
+        lead_score_core::live::REBASE_AFTER_HALF_LIVES,
+    )
 }
 
 /// Whether an attachment whose rebase could not run is to be left whole by
@@ -652,16 +656,22 @@ fn rebase_overdue(
     landmark: pgrx::datum::TimestampWithTimeZone,
     now: pgrx::datum::TimestampWithTimeZone,
 ) -> bool {
-    half_lives_since(model, i64::from(landmark), i64::from(now))
-        .is_some_and(|age| age > lead_score_core::live::HOLD_AFTER_HALF_LIVES)
+    landmark_older_than(
+        model,
+        i64::from(landmark),
+        i64::from(now),
+        lead_score_core::live::HOLD_AFTER_HALF_LIVES,
+    )
 }
 
-/// How many of `model`'s (current version's) shortest half-lives `now` is
-/// after `landmark` (both in microseconds); `None` without exponential decay.
-pub(crate) fn half_lives_since(model: &str, landmark: i64, now: i64) -> Option<f64> {
+/// Whether `now` is more than `half_lives` of `model`'s (current version's)
+/// shortest half-lives after `landmark` (both in microseconds); never without
+/// exponential decay. `_rebase_due`, `_rebase_overdue` and `rebase`'s
+/// urgency each compare with their own limit.
+pub(crate) fn landmark_older_than(model: &str, landmark: i64, now: i64, half_lives: f64) -> bool {
     let r = crate::catalog::resolve(model);
     lead_score_core::live::shortest_half_life(&r.compiled.model)
-        .map(|h| (now - landmark) as f64 / h)
+        .is_some_and(|h| (now - landmark) as f64 / h > half_lives)
 }
 
 thread_local! {
