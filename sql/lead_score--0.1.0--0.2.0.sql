@@ -1067,6 +1067,7 @@ DECLARE
     n       bigint;
     locked  text[] := '{}';
     held    text[] := '{}';  -- attachments left whole: see the rebases
+    again   boolean;
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -1137,6 +1138,15 @@ BEGIN
                                                THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
         INTO n USING now_, att.landmark, att.name, att.model;
         alerts := alerts + n;
+        -- Bounds gone stale as time passed, at the top of the bound index, where
+        -- top_leads walks (not on Citus, whose top_leads sorts every lead): in
+        -- rounds, while a round finds enough of them.
+        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            LOOP
+                EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again USING now_;
+                EXIT WHEN NOT again;
+            END LOOP;
+        END IF;
         -- Accounts whose total reached accounts.alert (not on Citus yet).
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
             alerts := alerts + lead_score_internal._account_alerts(att.name);
@@ -1295,7 +1305,7 @@ COMMENT ON COLUMN lead_score.adjustments.ended_by IS 'Who ended it early (end_ad
 -- views join on): NULL for no such lead. It reads the score table as the
 -- caller (lead_score_reader may).
 CREATE FUNCTION lead_score_internal._adjustment_key(attachment text, lead_key text)
-RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1580,6 +1590,10 @@ GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_sco
 -- not run: the functions that read the current views are parallel unsafe.
 ALTER FUNCTION lead_score.current_score(text, anyelement) PARALLEL UNSAFE;
 ALTER FUNCTION lead_score.current_score(text, text) PARALLEL UNSAFE;
+-- timeline() runs its query through lead_score_internal._sql, which is
+-- parallel restricted: in a parallel worker that loads the library first,
+-- lead_score.as_of would be lost, and the points computed as of now.
+ALTER FUNCTION lead_score.timeline(text, text) PARALLEL RESTRICTED;
 
 -- tick() finds the rows whose classification time alone changed by their
 -- classification only (src/live.rs), not by their whole score.
@@ -1726,7 +1740,8 @@ CREATE FUNCTION lead_score_internal._guard_ddl() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'lead_score_guard_ddl' LANGUAGE c VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION lead_score_internal._guard_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE',
+                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW')
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
 COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming or dropping a column an attachment reads, and putting an attached table in an inheritance hierarchy.';
 

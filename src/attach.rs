@@ -737,6 +737,7 @@ fn attach_install(
             format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
         );
     }
+    check_names_free(attachment);
     // Models that cannot be live are refused here too, not only by attach.
     lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
         .or_raise();
@@ -906,6 +907,67 @@ impl Refusal {
 /// of that model could then deadlock with such a write. Every such sibling,
 /// in name order; with `earlier_only`, only those before this name, so each
 /// pair is reported once.
+/// Refuses an attachment name any of whose objects
+/// (`lead_score_core::sqlgen::attach::names::all`) another attachment has or
+/// may create (`names::shared`: `x_account` and `x`, whose account views, once
+/// its model has accounts, include `x_account_categories`), or that an object of
+/// lead_score's schemas already has (`current` would create
+/// `current_categories`, the view of every attachment's categories).
+fn check_names_free(attachment: &str) {
+    use lead_score_core::sqlgen::attach::names;
+    let ours = names::all(attachment);
+    let (others, taken): (Vec<String>, Option<String>) = run_as(extension_owner(), || {
+        Spi::connect(|client| {
+            let mut others = Vec::new();
+            for row in client.select(
+                "SELECT a.name FROM lead_score.attachments a WHERE a.name <> $1 ORDER BY 1",
+                None,
+                &[attachment.into()],
+            )? {
+                others.extend(row.get::<String>(1)?);
+            }
+            let mut taken = None;
+            for row in client.select(
+                    "SELECT n.nspname || '.' || x.name FROM (                          SELECT c.relnamespace AS ns, c.relname::pg_catalog.text AS name FROM pg_catalog.pg_class c                          UNION ALL SELECT p.pronamespace, p.proname::pg_catalog.text FROM pg_catalog.pg_proc p) x                      JOIN pg_catalog.pg_namespace n ON n.oid = x.ns                      WHERE n.nspname IN ('lead_score', 'lead_score_internal') AND x.name = ANY ($1)                      ORDER BY 1 LIMIT 1",
+                    None,
+                &[ours.clone().into()],
+            )? {
+                taken = row.get::<String>(1)?;
+            }
+            Ok::<_, pgrx::spi::Error>((others, taken))
+        })
+        .unwrap_or_else(|e| {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            )
+        })
+    });
+    if let Some((other, name)) = others
+        .iter()
+        .find_map(|o| names::shared(attachment, o).map(|n| (o, n)))
+    {
+        name_taken(format!("attachment name \"{attachment}\" would create \"{name}\", a name of attachment \"{other}\" too"));
+    }
+    if let Some(name) = taken {
+        name_taken(format!(
+            "attachment name \"{attachment}\" would create {name}, which exists"
+        ));
+    }
+}
+
+/// `duplicate_object` (42710), as for a name in use, with the same hint.
+fn name_taken(message: String) -> ! {
+    pg_sys::panic::ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+        message,
+        "check_names_free",
+    )
+    .set_hint("Pass another name => '...'.")
+    .report(pgrx::PgLogLevel::ERROR);
+    unreachable!("an ERROR does not return")
+}
+
 fn sibling_refusals(
     attachment: &str,
     model: &str,
@@ -1740,6 +1802,7 @@ fn forget_dropped() {
     if !installed() {
         return;
     }
+    run_as(extension_owner(), crate::ddl_guard::refuse_dropped_columns);
     let detached = run_as(extension_owner(), || {
         let gone: Vec<(String, pg_sys::Oid, pg_sys::Oid)> = Spi::connect(|client| {
             let rows = client.select(

@@ -12,6 +12,11 @@
 //! - giving an attached table inheritance parents or children, or making it a
 //!   partition: a write through another table of the hierarchy would not fire
 //!   its statement triggers (`attach` refuses such tables, `refusals` in src/attach.rs).
+//!
+//! It also sees `ALTER VIEW` and `ALTER MATERIALIZED VIEW`, which PostgreSQL
+//! lets rename a table's columns too. A column dropped without being named (a
+//! `DROP DOMAIN … CASCADE` of its type) is refused after the fact, from the
+//! `sql_drop` event trigger ([`refuse_dropped_columns`]).
 
 use crate::errors::raise_code;
 use crate::owner::{extension_owner, run_as};
@@ -258,6 +263,53 @@ fn guard(changes: Vec<Change>) {
             }
         }
     });
+}
+
+/// From the `sql_drop` event trigger (`lead_score_follow_drops`): refuses a
+/// statement that dropped a column an attachment reads by a route the
+/// `ddl_command_start` guard does not see, since the column is not named: a
+/// `DROP DOMAIN`, `DROP TYPE` or `DROP COLLATION … CASCADE` (or of a schema
+/// holding one) drops the columns of that type or collation, and the
+/// `<name>_columns` view with them. The error rolls the statement back.
+/// Columns of a table dropped by the same statement are the attachment's
+/// to follow (`forget_dropped`).
+pub fn refuse_dropped_columns() {
+    let dropped: Vec<(pg_sys::Oid, String)> = Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT d.objid, d.address_names[3] FROM pg_catalog.pg_event_trigger_dropped_objects() d \
+             WHERE d.object_type = 'table column' \
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() t \
+                               WHERE t.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                                 AND t.objid = d.objid AND t.objsubid = 0)",
+            None,
+            &[],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let (Some(table), Some(column)) =
+                (row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)
+            {
+                out.push((table, column));
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_else(|e| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: could not read the dropped columns: {e}"),
+        )
+    });
+    guard(
+        dropped
+            .into_iter()
+            .map(|(table, column)| Change::Column {
+                table,
+                column,
+                what: "drop",
+            })
+            .collect(),
+    );
 }
 
 crate::v1_info!(pg_finfo_lead_score_guard_ddl);

@@ -409,6 +409,26 @@ pub fn detect_bursts(model: &Model, buf: &mut [u8]) -> Vec<usize> {
 /// transaction, or `lead_score.as_of`) cannot use the bounds.
 pub const BOUND_VALID_BEFORE_US: i64 = 3_600_000_000;
 
+/// How many score rows of the highest stored bounds a round of `tick()`'s
+/// bound refresh checks, lowering those whose bound is stale (see
+/// [`BOUND_STALE_MARGIN`]): a lead hot long ago and not written since keeps
+/// its bound, and `top_leads` walks past every such lead above the n-th
+/// total. The rows a round lowered fall down the index; while a round lowers
+/// at least [`BOUND_REFRESH_AGAIN`], `tick()` runs another on the rows now
+/// first. Each round lowers what it found stale, so the rounds end.
+pub const BOUND_REFRESH_ROWS: i64 = 10_000;
+
+/// See [`BOUND_REFRESH_ROWS`]: once a round finds fewer stale bounds than
+/// this (1% of the rows it checks), `tick()` stops.
+pub const BOUND_REFRESH_AGAIN: i64 = BOUND_REFRESH_ROWS / 100;
+const _: () = assert!(BOUND_REFRESH_AGAIN > 0);
+
+/// A stored bound is stale once it is above the bound its state gives at the
+/// tick's time by more than this share of `1 + |that bound|` (a lead at 100
+/// points, by more than 1.01 points): so the leads at the top of the index
+/// are rewritten once their bound has fallen that much, not at every tick.
+pub const BOUND_STALE_MARGIN: f64 = 0.01;
+
 /// The highest engagement a live state can score at any time from `from` on,
 /// until events are added: negative rules count 0 (their points decay toward
 /// 0, so they only ever take less off), positive rules as at `from` (or at the

@@ -29,6 +29,7 @@ fn render(a: &Attachment) -> String {
         "rebase_distributed",
         "time_crossings",
         "time_crossings_distributed",
+        "refresh_bounds",
         "check",
         "top_leads",
         "current_score",

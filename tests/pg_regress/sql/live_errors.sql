@@ -41,6 +41,8 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('no such model', $$SELECT lead_score.attach('nope', 'app.people', 'app.touches')$$),
   ('name taken', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'))$$),
   ('name too long', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => repeat('a', 42))$$),
+  ('a name lead_score uses', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'current')$$),
+  ('a name another attachment may use', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'live_account')$$),
   ('not a table', $$SELECT lead_score.attach('live', 'app.people_view', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'view')$$),
   ('one table twice', $$SELECT lead_score.attach('live', 'app.touches', 'app.touches', '{"lead_key": "person", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}', name => 'twice')$$),
   ('a composite column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "location"}}', name => 'composite')$$),
@@ -120,8 +122,27 @@ SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('rename the lead key', $$ALTER TABLE app.people RENAME COLUMN person_id TO id$$),
   ('rename a fit field', $$ALTER TABLE app.people RENAME COLUMN job TO title$$),
   ('drop a fit field', $$ALTER TABLE app.people DROP COLUMN job$$),
-  ('drop with cascade', $$ALTER TABLE app.touches DROP COLUMN page CASCADE$$)
+  ('drop with cascade', $$ALTER TABLE app.touches DROP COLUMN page CASCADE$$),
+  ('rename through ALTER VIEW', $$ALTER VIEW app.touches RENAME COLUMN page TO url$$),
+  ('rename through ALTER MATERIALIZED VIEW', $$ALTER MATERIALIZED VIEW app.people RENAME COLUMN job TO title$$)
 ) AS t(change, statement);
+-- A column also goes with its type: DROP DOMAIN … CASCADE (or DROP TYPE, or
+-- DROP COLLATION) drops the columns of that type without naming them. For a
+-- column an attachment reads, the drop is refused once it has run (2BP01),
+-- and rolled back.
+CREATE DOMAIN app.sector_t AS text;
+CREATE DOMAIN app.page_t AS text;
+CREATE TABLE app.d_people (person_id uuid PRIMARY KEY, sector app.sector_t, job text, email text);
+CREATE TABLE app.d_touches (person uuid, kind text, at timestamptz, page app.page_t);
+SELECT lead_score.attach('live', 'app.d_people', 'app.d_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'domains') IS NOT NULL AS attached;
+SELECT change, pg_temp.try(statement) AS error FROM (VALUES
+  ('the type of a property', $$DROP DOMAIN app.page_t CASCADE$$),
+  ('the type of a fit field', $$DROP DOMAIN app.sector_t CASCADE$$)
+) AS t(change, statement);
+SELECT a.attrelid::regclass AS "table", a.attname AS "column", a.atttypid::regtype AS type FROM pg_attribute a
+WHERE a.attrelid IN ('app.d_people'::regclass, 'app.d_touches'::regclass) AND a.attname IN ('sector', 'page') ORDER BY 1, 2;
+SELECT lead_score.detach('domains');
+DROP DOMAIN app.page_t CASCADE;
 ALTER TABLE app.people ADD COLUMN nickname text;
 ALTER TABLE app.people RENAME COLUMN nickname TO alias;
 ALTER TABLE app.people DROP COLUMN alias;

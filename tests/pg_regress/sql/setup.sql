@@ -16,6 +16,18 @@ FROM pg_proc p
 WHERE p.pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
 ORDER BY p.pronamespace::regnamespace::text, p.proname, args;
 
+-- A parallel-safe SQL or plpgsql function calls no function of lead_score's
+-- that is not: in a parallel worker, the called one would run there anyway
+-- (and a worker that loads the library itself loses lead_score.as_of).
+SELECT p.oid::regprocedure AS parallel_safe, q.oid::regprocedure AS calls, q.proparallel
+FROM pg_proc p
+JOIN pg_proc q ON q.pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
+             AND q.proparallel <> 's'
+             AND p.prosrc ~ (q.pronamespace::regnamespace::text || '\.' || q.proname || '\s*\(')
+WHERE p.pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
+  AND p.proparallel = 's' AND p.prolang IN ((SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql')))
+ORDER BY 1, 2;
+
 -- Aggregates have a combine function and a bytea (not internal) state.
 SELECT a.aggfnoid::regprocedure AS aggregate, a.aggtranstype::regtype AS state_type,
        a.aggcombinefn <> 0 AS has_combine

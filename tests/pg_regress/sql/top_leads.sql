@@ -81,9 +81,34 @@ SELECT * FROM lead_score.top_leads('tl', -1);
 -- The largest n asks for every lead: the full sort's leads, in its order.
 SELECT (SELECT array_agg(t.lead_key ORDER BY t.o) FROM lead_score.top_leads('tl', 2147483647) WITH ORDINALITY AS t(lead_key, total, fit, engagement, grade, label, quadrant, mql, disqualified, o))
      = (SELECT array_agg(c.lead_key::text ORDER BY c.total DESC, c.lead_key) FROM lead_score.tl_current c WHERE NOT c.disqualified) AS every_lead;
+-- A bound is set when its row is written, so as scores decay with no write,
+-- bounds go stale: top_leads stays exact, but walks past every lead whose
+-- bound is at or above the n-th total. Sixteen days on (over five half-lives),
+-- tick() rewrites the rows of the 10,000 highest bounds (here, every lead's)
+-- whose bound is more than 1% above what their state gives now, as a write
+-- would; the scores stay as they were.
+SET lead_score.mock_now = '2026-06-20 12:00:00+00';
+CREATE TEMP VIEW stale AS
+SELECT s.lead_key FROM lead_score_internal.tl_scores s
+CROSS JOIN LATERAL (SELECT coalesce(s.fit, 0) + lead_score_internal._live_bound(s.state, '2026-06-20 11:00+00') AS now_bound) b
+WHERE s.bound - b.now_bound > 0.01 * (1 + abs(b.now_bound));
+CREATE TEMP VIEW walked AS  -- the leads top_leads('tl', 100) ranks at least
+SELECT count(*) AS leads FROM lead_score_internal.tl_scores s
+WHERE s.bound >= (SELECT min(t.total) FROM lead_score.top_leads('tl', 100) t);
+CREATE TEMP TABLE before_tick AS SELECT c.*, (SELECT w.leads FROM walked w) AS walked FROM lead_score.tl_current c;
+SELECT count(*) > 1000 AS many_stale FROM stale;
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT count(*) AS stale FROM stale;
+SELECT (SELECT max(b.walked) FROM before_tick b) AS walked_before, (SELECT w.leads FROM walked w) AS walked_after;
+SELECT count(*) AS changed FROM before_tick b JOIN lead_score.tl_current c USING (lead_key)
+WHERE abs(b.total - c.total) > 1e-9 OR b.quadrant <> c.quadrant OR b.mql <> c.mql;
+SELECT * FROM pg_temp.differences('tl') WHERE NOT same;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('tl');
+DROP VIEW stale, walked;
 SELECT lead_score.detach('tl');
 
 -- Deferred: events wait in the pending table, and top_leads ranks their leads too.
+SET lead_score.mock_now = '2026-06-04 12:00:00+00';
 SELECT lead_score.attach('tl', 'tl.leads', 'tl.events', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "at"}', name => 'tl', mode => 'deferred') IS NOT NULL AS attached;
 INSERT INTO tl.events SELECT 1 + (i * 7) % 3000, 'webinar', '2026-06-04 11:00+00' FROM generate_series(1, 400) i;
 INSERT INTO tl.events SELECT i, 'bounce', '2026-06-04 11:50+00' FROM generate_series(1, 3000, 11) i;

@@ -693,6 +693,45 @@ pub mod names {
     pub fn drop_orphans(a: &str) -> String {
         format!("{a}__drop_orphans")
     }
+    /// Every relation and function name attachment `a` creates, or may
+    /// create later (the account views, once its model has accounts), in
+    /// `lead_score` or `lead_score_internal`, whatever its model and mode.
+    pub fn all(a: &str) -> Vec<String> {
+        let mut out = vec![
+            scores(a),
+            bound_index(a),
+            pending(a),
+            pending_index(a),
+            stripes(a),
+            stale(a),
+            stale_index(a),
+            outbox(a),
+            columns(a),
+            merged(a),
+            current(a),
+            categories(a),
+            accounts(a),
+            account_categories(a),
+            account_heads(a),
+            fold(a),
+            commit_fold(a),
+            recompute(a),
+            drop_orphans(a),
+        ];
+        for table in [super::Table::Leads, super::Table::Activities] {
+            for write in super::Write::ALL {
+                out.push(trigger_fn(a, table, write));
+            }
+        }
+        out
+    }
+    /// A name attachments `a` and `b` would both create, if any: a name is
+    /// the attachment's followed by a suffix, and one suffix can end another
+    /// (`x_account` + `_categories` is `x` + `_account_categories`).
+    pub fn shared(a: &str, b: &str) -> Option<String> {
+        let theirs = all(b);
+        all(a).into_iter().find(|n| theirs.contains(n))
+    }
     pub fn trigger_fn(a: &str, table: super::Table, write: super::Write) -> String {
         let t = match table {
             super::Table::Leads => "lead",
@@ -2993,6 +3032,13 @@ pub enum Query {
     /// Alerts on crossings caused by time alone: $1 now, $2 landmark,
     /// $3 attachment, $4 model.
     TimeCrossings,
+    /// Lowers the stale bounds among the first [`crate::live::BOUND_REFRESH_ROWS`]
+    /// rows of the bound index to what their states give at $1 (now), so
+    /// `top_leads` does not walk past leads that were hot long ago; returns
+    /// whether it lowered at least [`crate::live::BOUND_REFRESH_AGAIN`], in
+    /// which case the next rows may be stale too and `tick()` runs it again.
+    /// Not on Citus, whose `top_leads` sorts every lead.
+    RefreshBounds,
     /// `TimeCrossings` for leads distributed by Citus, with the same
     /// parameters. Citus refuses `FOR UPDATE` over many shards, so the due rows
     /// are updated directly, and it waits for writers holding them instead
@@ -3091,6 +3137,7 @@ impl Query {
             "rescore_alerts" => Query::RescoreAlerts,
             "rebase" => Query::Rebase,
             "time_crossings" => Query::TimeCrossings,
+            "refresh_bounds" => Query::RefreshBounds,
             "time_crossings_distributed" => Query::TimeCrossingsDistributed,
             "rebase_distributed" => Query::RebaseDistributed,
             "check" => Query::Check,
@@ -3148,6 +3195,7 @@ impl Attachment {
                 self.scores()
             ),
             Query::TimeCrossings => self.time_crossings_query(),
+            Query::RefreshBounds => self.refresh_bounds_query(),
             Query::TimeCrossingsDistributed => self.time_crossings_distributed_query(),
             Query::RebaseDistributed => self.rebase_distributed_query(),
             Query::Check => self.check_query(),
@@ -3562,6 +3610,44 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
             emit = emit_alerts("$3", "$4", "u", self.lead_key.text),
             crossed_join = crossed.0,
             crossed = crossed.1,
+        )
+    }
+
+    /// See [`Query::RefreshBounds`]. The first rows of the bound index are
+    /// read by key, those whose bound is stale at `$1` (above what their fit
+    /// and state give a read from [`crate::live::BOUND_VALID_BEFORE_US`] before
+    /// `$1` on, as `_live_apply` sets it, by more than
+    /// [`crate::live::BOUND_STALE_MARGIN`]) are locked in key order, skipping
+    /// those writers hold and those with pending events (the fold's), and
+    /// their bound alone is set: their scores do not change.
+    fn refresh_bounds_query(&self) -> String {
+        let margin = format!(
+            "{}::pg_catalog.float8",
+            literal(&crate::live::BOUND_STALE_MARGIN.to_string())
+        );
+        let fresh = format!(
+            "(coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - {}::pg_catalog.interval))",
+            literal(&format!("{} microseconds", crate::live::BOUND_VALID_BEFORE_US))
+        );
+        format!(
+            "WITH top AS (
+    SELECT s.lead_key FROM {scores} s ORDER BY s.bound DESC LIMIT {rows}),
+due AS (
+    SELECT s.lead_key FROM {scores} s
+    WHERE s.lead_key = ANY (ARRAY(SELECT t.lead_key FROM top t))
+      AND s.bound - {fresh} > {margin} * (1 + pg_catalog.abs({fresh}))
+      AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+up AS (
+    UPDATE {scores} s SET bound = {fresh}
+    WHERE s.lead_key = ANY (ARRAY(SELECT due.lead_key FROM due))
+    RETURNING 1)
+SELECT pg_catalog.count(*) >= {again} FROM up",
+            scores = self.scores(),
+            pending = self.pending(),
+            rows = crate::live::BOUND_REFRESH_ROWS,
+            margin = margin,
+            again = crate::live::BOUND_REFRESH_AGAIN,
         )
     }
 
@@ -4259,6 +4345,34 @@ mod tests {
         ] {
             assert!(n.len() <= 63, "{n}");
         }
+    }
+
+    #[test]
+    fn names_of_two_attachments_differ_unless_one_ends_the_other() {
+        assert_eq!(
+            names::shared("x", "x_account").as_deref(),
+            Some("x_account_categories")
+        );
+        assert_eq!(
+            names::shared("x_account", "x").as_deref(),
+            Some("x_account_categories")
+        );
+        assert_eq!(names::shared("x", "x"), Some(names::scores("x")));
+        for (a, b) in [
+            ("x", "y"),
+            ("x", "x_"),
+            ("x_", "x__"),
+            ("live", "live_d"),
+            ("a", "a_scores"),
+        ] {
+            assert_eq!(names::shared(a, b), None, "{a} {b}");
+        }
+        // Every name is distinct within one attachment too.
+        let all = names::all("x");
+        let mut sorted = all.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), all.len());
     }
 
     #[test]

@@ -853,6 +853,21 @@ WITH up AS (
 SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
+-- query refresh_bounds
+WITH top AS (
+    SELECT s.lead_key FROM "lead_score_internal"."live_scores" s ORDER BY s.bound DESC LIMIT 10000),
+due AS (
+    SELECT s.lead_key FROM "lead_score_internal"."live_scores" s
+    WHERE s.lead_key = ANY (ARRAY(SELECT t.lead_key FROM top t))
+      AND s.bound - (coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval)) > '0.01'::pg_catalog.float8 * (1 + pg_catalog.abs((coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval))))
+      AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
+up AS (
+    UPDATE "lead_score_internal"."live_scores" s SET bound = (coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval))
+    WHERE s.lead_key = ANY (ARRAY(SELECT due.lead_key FROM due))
+    RETURNING 1)
+SELECT pg_catalog.count(*) >= 100 FROM up;
+
 -- query check
 WITH fresh AS (
     SELECT a."person" AS k, lead_score.engagement_state($1, (a."kind")::text, a."at", (a."page")::text) AS st
