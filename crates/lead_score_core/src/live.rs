@@ -104,6 +104,21 @@ pub fn check_supported(model: &Model) -> Result<()> {
             )));
         }
     }
+    // A capped window rule keeps only its most recent events (as many as its
+    // cap can use), which is all its points need; a predictive feature on it
+    // weighs every matching event of the window.
+    if let Some(p) = &model.predictive {
+        for (j, f) in p.features.iter().enumerate() {
+            let Some(r) = f.rule() else { continue };
+            let rule = &model.engagement.rules[r];
+            if let (EventDecay::Window { .. }, Repeat::Cap(_)) = (&rule.decay, &rule.repeat) {
+                return Err(Error::Unsupported(format!(
+                    "predictive.features[{j}] (\"{}\"): live scores keep only the events of window rule \"{}\" that its cap can count, and this feature weighs every one in the window; use the aggregates, or weigh a rule without window decay",
+                    f.name, rule.name
+                )));
+            }
+        }
+    }
     Ok(())
 }
 

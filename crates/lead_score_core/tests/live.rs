@@ -273,6 +273,26 @@ fn window_decay_is_live_when_bounded() {
     );
     assert!(check_supported(&model(&spec)).is_ok());
     assert!(check_supported(&live_model()).is_ok());
+    // Rule 1 keeps its two latest events, which is all its cap counts; a
+    // predictive feature on it would weigh every event in the window. On the
+    // "once" rule it weighs one, as the aggregates do.
+    let (r0, r1) = (
+        spec["engagement"]["rules"][0]["name"].clone(),
+        spec["engagement"]["rules"][1]["name"].clone(),
+    );
+    set(
+        &mut spec,
+        "predictive",
+        json!({"intercept": -1, "features": [{"name": "latest", "rule": r0, "weight": 1}]}),
+    );
+    assert!(check_supported(&model(&spec)).is_ok());
+    set(
+        &mut spec,
+        "predictive",
+        json!({"intercept": -1, "features": [{"name": "latest", "rule": r0, "weight": 1}, {"name": "every", "rule": r1, "weight": 0.5}]}),
+    );
+    let err = check_supported(&model(&spec)).unwrap_err().to_string();
+    assert!(err.starts_with("predictive.features[1] (\"every\"): live scores keep only"), "{err}");
 }
 
 fn window_model() -> Model {

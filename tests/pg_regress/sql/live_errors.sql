@@ -25,6 +25,11 @@ CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', determinist
 CREATE TABLE app.ci_people (person_id text COLLATE app.ci PRIMARY KEY, sector text, job text, email text);
 CREATE TABLE app.ci_touches (person text COLLATE app.ci, kind text, at timestamptz, page text);
 SELECT lead_score.create_model('windowed', jsonb_set(lead_score.model_spec('live'), '{engagement,decay}', '{"kind": "window", "window": "30 days"}'));
+-- Visits in a 10-day window, capped at 4 points: live scores keep the two
+-- latest, all the points need, but a predictive feature would weigh them all.
+SELECT lead_score.create_model('predwin', jsonb_set(jsonb_set(lead_score.model_spec('live'),
+    '{engagement,rules,0}', '{"name": "visit", "event": "page_view", "points": 2, "repeat": {"cap": 4}, "decay": {"kind": "window", "window": "10 days"}}'),
+    '{predictive}', '{"intercept": -2, "features": [{"name": "visits", "rule": "visit", "weight": 0.5}]}'));
 SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('no such column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "id"}', name => 'typo')$$),
   ('key types differ', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id",
@@ -38,6 +43,7 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('property not in the spec', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"properties": {"zzz": "page"}}', name => 'keys')$$),
   ('bad name', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{}', name => 'Live Scores')$$),
   ('window decay', $$SELECT lead_score.attach('windowed', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'))$$),
+  ('a predictive feature on a capped window rule', $$SELECT lead_score.attach('predwin', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'predwin')$$),
   ('no such model', $$SELECT lead_score.attach('nope', 'app.people', 'app.touches')$$),
   ('name taken', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'))$$),
   ('name too long', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => repeat('a', 42))$$),
@@ -161,7 +167,8 @@ SELECT lead_score.model_spec('live') -> 'engagement' -> 'properties' AS properti
        (SELECT mapping -> 'property_columns' FROM lead_score.attachments WHERE name = 'live') AS columns;
 SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('a property added', $$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{engagement,properties}', '["url", "kind"]'))$$),
-  ('a property added first', $$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{engagement,properties}', '["kind", "url"]'))$$)
+  ('a property added first', $$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{engagement,properties}', '["kind", "url"]'))$$),
+  ('a predictive feature on a capped window rule', $$SELECT lead_score.create_model('live', lead_score.model_spec('predwin'))$$)
 ) AS t(change, statement);
 SELECT current_version FROM lead_score.models WHERE name = 'live';
 -- A version reading the same columns publishes, and is scored at once.
@@ -183,5 +190,5 @@ SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'app.people'::r
 SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules,0,points}', '41')) AS published;
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'windowed']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'windowed', 'predwin']) m;
 
