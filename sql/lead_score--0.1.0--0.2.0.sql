@@ -1741,7 +1741,7 @@ AS 'MODULE_PATHNAME', 'lead_score_guard_ddl' LANGUAGE c VOLATILE CALLED ON NULL 
 REVOKE ALL ON FUNCTION lead_score_internal._guard_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE',
-                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW')
+                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'DROP INDEX')
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
 COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming or dropping a column an attachment reads, and putting an attached table in an inheritance hierarchy.';
 

@@ -1054,6 +1054,34 @@ fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Ve
             });
         }
     }
+    // One score row per lead: the lead key must be unique and never NULL.
+    let key = &att.lead_key.name;
+    let not_null = Spi::get_one_with_args::<bool>(
+        "SELECT a.attnotnull FROM pg_catalog.pg_attribute a \
+         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+        &[leads.into(), key.as_str().into()],
+    );
+    if !crate::ddl_guard::key_index_exists(leads, key, pg_sys::InvalidOid) {
+        out.push(Refusal {
+            code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            message: format!(
+                "mapping.lead_key: column \"{key}\" of {} has no unique index of its own (a primary key, or a UNIQUE constraint on it alone, not deferrable), which attach needs: two lead rows with one key would share one score",
+                att.leads.to_sql()
+            ),
+            detail: None,
+            again: "once this is fixed",
+        });
+    } else if matches!(not_null, Ok(Some(false))) {
+        out.push(Refusal {
+            code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            message: format!(
+                "mapping.lead_key: column \"{key}\" of {} may be NULL, which attach does not support: a lead needs a key (make it NOT NULL)",
+                att.leads.to_sql()
+            ),
+            detail: None,
+            again: "once this is fixed",
+        });
+    }
     for (table, qualified, key, column) in keys {
         let nondeterministic = Spi::get_one_with_args::<bool>(
             "SELECT NOT co.collisdeterministic FROM pg_catalog.pg_attribute a \

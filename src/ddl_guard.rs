@@ -13,6 +13,10 @@
 //!   partition: a write through another table of the hierarchy would not fire
 //!   its statement triggers (`attach` refuses such tables, `refusals` in src/attach.rs).
 //!
+//! - dropping the NOT NULL of a lead key, or its last unique index (`DROP
+//!   INDEX`, or `ALTER TABLE … DROP CONSTRAINT`): `attach` needs the key unique
+//!   and not null.
+//!
 //! It also sees `ALTER VIEW` and `ALTER MATERIALIZED VIEW`, which PostgreSQL
 //! lets rename a table's columns too. A column dropped without being named (a
 //! `DROP DOMAIN … CASCADE` of its type) is refused after the fact, from the
@@ -34,6 +38,57 @@ enum Change {
     },
     /// The table would join an inheritance hierarchy or become a partition.
     Hierarchy { table: pg_sys::Oid },
+    /// A column would lose its NOT NULL.
+    NotNull { table: pg_sys::Oid, column: String },
+    /// An index would be dropped (by `DROP INDEX`, or with its constraint).
+    Index {
+        table: pg_sys::Oid,
+        index: pg_sys::Oid,
+    },
+}
+
+/// Whether `table` has a unique index on its column `column` alone, other
+/// than `except`: not partial, not on an expression, checked at once (not
+/// deferrable), valid. `attach` needs one on the lead key
+/// (`refusals` in src/attach.rs), and a drop may not take the last one.
+/// (`InvalidOid` goes to SPI as NULL, hence `IS DISTINCT FROM`.)
+pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: pg_sys::Oid) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             WHERE i.indrelid = $1 AND a.attname = $2::pg_catalog.name AND i.indexrelid IS DISTINCT FROM $3 \
+               AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1 \
+               AND i.indpred IS NULL AND i.indexprs IS NULL)",
+        &[table.into(), column.into(), except.into()],
+    )
+    .unwrap_or_else(|e| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: could not read the indexes of a table: {e}"),
+        )
+    })
+    .unwrap_or(false)
+}
+
+/// The table of index `index`, if it is one.
+fn table_of_index(index: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid = $1",
+        &[index.into()],
+    )
+    .ok()
+    .flatten()
+}
+
+/// The index behind constraint `name` of `table`, if any.
+fn index_of_constraint(table: pg_sys::Oid, name: &str) -> Option<pg_sys::Oid> {
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT c.conindid FROM pg_catalog.pg_constraint c \
+         WHERE c.conrelid = $1 AND c.conname = $2::pg_catalog.name AND c.conindid <> 0",
+        &[table.into(), name.into()],
+    )
+    .ok()
+    .flatten()
 }
 
 /// The table a `RangeVar` names, if it exists (no lock: the statement takes
@@ -112,6 +167,18 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                             });
                         }
                     }
+                    pg_sys::AlterTableType::AT_DropNotNull => {
+                        if let Some(column) = name_of((*cmd).name) {
+                            out.push(Change::NotNull { table, column });
+                        }
+                    }
+                    pg_sys::AlterTableType::AT_DropConstraint => {
+                        if let Some(index) =
+                            name_of((*cmd).name).and_then(|c| index_of_constraint(table, &c))
+                        {
+                            out.push(Change::Index { table, index });
+                        }
+                    }
                     pg_sys::AlterTableType::AT_AddInherit => {
                         out.push(Change::Hierarchy { table });
                         if let Some(parent) = table_of((*cmd).def as *const pg_sys::RangeVar) {
@@ -127,6 +194,20 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         }
                     }
                     _ => {}
+                }
+            }
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_DropStmt) {
+            let stmt = tree as *mut pg_sys::DropStmt;
+            if (*stmt).removeType == pg_sys::ObjectType::OBJECT_INDEX {
+                // Each object of a DROP INDEX is a list of name parts.
+                let objects = PgList::<pg_sys::List>::from_pg((*stmt).objects);
+                for names in objects.iter_ptr() {
+                    let rv = pg_sys::makeRangeVarFromNameList(names);
+                    if let Some(index) = table_of(rv) {
+                        if let Some(table) = table_of_index(index) {
+                            out.push(Change::Index { table, index });
+                        }
+                    }
                 }
             }
         } else if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateStmt)
@@ -148,6 +229,8 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
 /// An attachment of a table and the columns of it that the attachment reads.
 struct Reader {
     attachment: String,
+    /// Of the leads table: its lead key column.
+    lead_key: Option<String>,
     /// Neither renamed nor dropped.
     columns: Vec<String>,
     /// Not dropped (the accounts field: the account views follow a rename,
@@ -188,6 +271,7 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
             let named = |key: &str| mapping.get(key).and_then(|v| v.as_str()).map(String::from);
             let mut columns: Vec<String> = Vec::new();
             let mut kept: Vec<String> = Vec::new();
+            let lead_key = if is_leads { named("lead_key") } else { None };
             if is_leads {
                 columns.extend(named("lead_key"));
                 let compiled = crate::catalog::resolve(&model).compiled;
@@ -205,6 +289,7 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
             }
             Reader {
                 attachment,
+                lead_key,
                 columns,
                 kept,
             }
@@ -244,6 +329,43 @@ fn guard(changes: Vec<Change>) {
                                     r.attachment
                                 ),
                                 "Publish a model version that does not read it, or detach the attachment (lead_score.detach) and attach it again with another mapping."
+                            );
+                        }
+                    }
+                }
+                Change::NotNull { table, column } => {
+                    for r in readers(table) {
+                        if r.lead_key.as_deref() == Some(column.as_str()) {
+                            ereport!(
+                                ERROR,
+                                PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                                format!(
+                                    "cannot drop the NOT NULL of column \"{column}\" of {}: lead_score attachment \"{}\" reads it as the lead key",
+                                    table_name(table),
+                                    r.attachment
+                                ),
+                                "A lead needs a key: detach the attachment (lead_score.detach) first."
+                            );
+                        }
+                    }
+                }
+                Change::Index { table, index } => {
+                    for r in readers(table) {
+                        let Some(key) = r.lead_key.as_deref() else {
+                            continue;
+                        };
+                        if key_index_exists(table, key, pg_sys::InvalidOid)
+                            && !key_index_exists(table, key, index)
+                        {
+                            ereport!(
+                                ERROR,
+                                PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                                format!(
+                                    "cannot drop the unique index on column \"{key}\" of {}: lead_score attachment \"{}\" needs its lead key unique",
+                                    table_name(table),
+                                    r.attachment
+                                ),
+                                "Two lead rows with one key would share one score: detach the attachment (lead_score.detach) first, or create another unique index on the key."
                             );
                         }
                     }

@@ -292,7 +292,10 @@ fn window_decay_is_live_when_bounded() {
         json!({"intercept": -1, "features": [{"name": "latest", "rule": r0, "weight": 1}, {"name": "every", "rule": r1, "weight": 0.5}]}),
     );
     let err = check_supported(&model(&spec)).unwrap_err().to_string();
-    assert!(err.starts_with("predictive.features[1] (\"every\"): live scores keep only"), "{err}");
+    assert!(
+        err.starts_with("predictive.features[1] (\"every\"): live scores keep only"),
+        "{err}"
+    );
 }
 
 fn window_model() -> Model {

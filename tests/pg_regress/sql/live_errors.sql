@@ -21,6 +21,10 @@ CREATE TABLE app.parted (LIKE app.touches) PARTITION BY RANGE (at);
 CREATE TABLE app.parted_2026 PARTITION OF app.parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE TABLE app.touches_parent (LIKE app.touches);
 CREATE TABLE app.touches_child () INHERITS (app.touches_parent);
+-- Lead tables whose key is not unique, or may be NULL: one score row per
+-- lead needs a key that names one row.
+CREATE TABLE app.dup_people (person_id uuid NOT NULL, sector text, job text, email text);
+CREATE TABLE app.null_people (person_id uuid UNIQUE, sector text, job text, email text);
 CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE TABLE app.ci_people (person_id text COLLATE app.ci PRIMARY KEY, sector text, job text, email text);
 CREATE TABLE app.ci_touches (person text COLLATE app.ci, kind text, at timestamptz, page text);
@@ -57,6 +61,8 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('a partition', $$SELECT lead_score.attach('live', 'app.people', 'app.parted_2026', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'part')$$),
   ('an inheritance child', $$SELECT lead_score.attach('live', 'app.people', 'app.touches_child', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'child')$$),
   ('triggers in two orders', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'live_k')$$),
+  ('a key that is not unique', $$SELECT lead_score.attach('live', 'app.dup_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'dup')$$),
+  ('a key that may be NULL', $$SELECT lead_score.attach('live', 'app.null_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'nullable')$$),
   ('a case-insensitive key', $$SELECT lead_score.attach('live', 'app.ci_people', 'app.ci_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'ci')$$)
 ) AS t(mistake, statement);
 -- None of them left an attachment, table or trigger behind.
@@ -149,6 +155,18 @@ SELECT a.attrelid::regclass AS "table", a.attname AS "column", a.atttypid::regty
 WHERE a.attrelid IN ('app.d_people'::regclass, 'app.d_touches'::regclass) AND a.attname IN ('sector', 'page') ORDER BY 1, 2;
 SELECT lead_score.detach('domains');
 DROP DOMAIN app.page_t CASCADE;
+-- Nor may the lead key lose its NOT NULL, or its last unique index (2BP01,
+-- before the statement runs); another unique index may go.
+CREATE TABLE app.u_people (person_id uuid NOT NULL CONSTRAINT u_people_uq UNIQUE, sector text, job text, email text);
+CREATE UNIQUE INDEX u_people_key ON app.u_people (person_id);
+CREATE TABLE app.u_touches (person uuid, kind text, at timestamptz, page text);
+SELECT lead_score.attach('live', 'app.u_people', 'app.u_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'uniq') IS NOT NULL AS attached;
+SELECT change, pg_temp.try(statement) AS error FROM (VALUES
+  ('the NOT NULL', $$ALTER TABLE app.u_people ALTER COLUMN person_id DROP NOT NULL$$),
+  ('one of two unique indexes', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_uq$$),
+  ('the last unique index', $$DROP INDEX app.u_people_key$$)
+) AS t(change, statement);
+SELECT lead_score.detach('uniq');
 ALTER TABLE app.people ADD COLUMN nickname text;
 ALTER TABLE app.people RENAME COLUMN nickname TO alias;
 ALTER TABLE app.people DROP COLUMN alias;
