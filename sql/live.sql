@@ -205,6 +205,11 @@ DECLARE
     prop_cols jsonb := '[]';
     p        text;
 BEGIN
+    IF attach.model IS NULL OR attach.leads IS NULL OR attach.activities IS NULL THEN
+        RAISE EXCEPTION 'attach: % must not be NULL',
+            CASE WHEN attach.model IS NULL THEN 'model' WHEN attach.leads IS NULL THEN 'leads' ELSE 'activities' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF spec IS NULL THEN
         RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
     END IF;
@@ -526,6 +531,9 @@ RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARA
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF current_score.attachment IS NULL THEN
+        RAISE EXCEPTION 'current_score: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     -- The activity table first, as top_leads.
     IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
         PERFORM lead_score_internal._lock_activities(current_score.attachment);
@@ -541,6 +549,9 @@ RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARA
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF current_score.attachment IS NULL THEN
+        RAISE EXCEPTION 'current_score: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
         PERFORM lead_score_internal._lock_activities(current_score.attachment);
     END IF;
@@ -1168,9 +1179,18 @@ AS $$
 DECLARE
     s lead_score.score;
 BEGIN
+    IF NEW.attachment IS NULL OR NEW.lead_key IS NULL OR NEW.accepted IS NULL THEN
+        RAISE EXCEPTION 'record_feedback: % must not be NULL',
+            CASE WHEN NEW.attachment IS NULL THEN 'attachment' WHEN NEW.lead_key IS NULL THEN 'lead_key' ELSE 'accepted' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF NOT NEW.accepted AND NEW.reason IS NULL THEN
         RAISE EXCEPTION 'record_feedback: a rejection needs a reason (see lead_score.feedback_reasons)'
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.reason IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_score.feedback_reasons r WHERE r.reason = NEW.reason) THEN
+        RAISE EXCEPTION 'record_feedback: reason "%" is not in lead_score.feedback_reasons', NEW.reason
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Add it there first, or give one of its reasons.';
     END IF;
     IF NEW.given_at IS NOT NULL THEN
         RETURN NEW;
@@ -1541,6 +1561,10 @@ BEGIN
     IF att.name IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', backfill_history.attachment USING ERRCODE = 'undefined_object';
     END IF;
+    IF since IN ('-infinity', 'infinity') THEN
+        RAISE EXCEPTION 'backfill_history: since must be a finite time, got %', since
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF step IS NULL OR step <= '0'::interval OR since IS NULL OR since >= now_ THEN
         RAISE EXCEPTION 'backfill_history: since must be in the past and step positive, got % and %', since, step
             USING ERRCODE = 'invalid_parameter_value';
@@ -1588,6 +1612,16 @@ AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = set_history.attachment) THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', set_history.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    IF set_history.every IS NULL OR set_history.retention IS NULL THEN
+        RAISE EXCEPTION 'set_history: % must not be NULL', CASE WHEN set_history.every IS NULL THEN 'every' ELSE 'retention' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF set_history.every <= '0'::interval OR set_history.retention <= '0'::interval THEN
+        RAISE EXCEPTION 'set_history: % must be a positive interval, got %',
+            CASE WHEN set_history.every <= '0'::interval THEN 'every' ELSE 'retention' END,
+            CASE WHEN set_history.every <= '0'::interval THEN set_history.every ELSE set_history.retention END
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
     VALUES (set_history.attachment, set_history.every, set_history.retention)
@@ -1836,6 +1870,10 @@ BEGIN
     IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
         RAISE EXCEPTION 'adjust: points must be a number other than 0, at most % either way, not %',
             lead_score_internal._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.attachment IS NULL OR NEW.lead_key IS NULL THEN
+        RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.attachment IS NULL THEN 'attachment' ELSE 'lead_key' END
+            USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF NEW.reason IS NULL OR btrim(NEW.reason) = '' THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'

@@ -32,6 +32,10 @@ BEGIN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF btrim(name) = '' THEN
+        RAISE EXCEPTION 'lead_score.create_model: name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- 'name@N' names version N of model name (lead_score.score('default@3', …)).
     IF name OPERATOR(pg_catalog.~) '@[0-9]+$' THEN
         RAISE EXCEPTION 'lead_score.create_model: a model name may not end in @ and digits, which name a version: %', name
@@ -105,11 +109,20 @@ $$;
 -- Removes a model and all its versions.
 CREATE FUNCTION lead_score.drop_model(name text)
 RETURNS boolean
-LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH d AS (DELETE FROM lead_score.models m WHERE m.name = drop_model.name RETURNING 1)
-    SELECT count(*) > 0 FROM d
+DECLARE
+    v_attached text;
+BEGIN
+    SELECT a.name INTO v_attached FROM lead_score.attachments a WHERE a.model = drop_model.name ORDER BY a.name LIMIT 1;
+    IF v_attached IS NOT NULL THEN
+        RAISE EXCEPTION 'drop_model: model "%" is attached as "%"', drop_model.name, v_attached
+            USING ERRCODE = 'dependent_objects_still_exist', HINT = format('Detach it first: lead_score.detach(%L).', v_attached);
+    END IF;
+    DELETE FROM lead_score.models m WHERE m.name = drop_model.name;
+    RETURN FOUND;
+END
 $$;
 
 -- Every rule of every model version as a row, for BI tools.

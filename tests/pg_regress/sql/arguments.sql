@@ -1,0 +1,39 @@
+-- A function given a NULL where it needs a value, or a value it cannot use,
+-- raises an error that names the argument: 22004 for a NULL, 22023 for a bad
+-- value, never a constraint's or plpgsql's own message.
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixtures :abs_srcdir '/fixtures/live_app.sql'
+\i :fixtures
+\set try :abs_srcdir '/fixtures/try.sql'
+\i :try
+SELECT lead_score.attach('live', 'app.people', 'app.touches',
+    '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind",
+      "occurred_at": "at", "properties": {"url": "page"}}') IS NOT NULL AS attached;
+SELECT call, pg_temp.try(statement) AS error FROM (VALUES
+  ('create_model, no name', $$SELECT lead_score.create_model(NULL, lead_score.model_spec('live'))$$),
+  ('create_model, a blank name', $$SELECT lead_score.create_model('  ', lead_score.model_spec('live'))$$),
+  ('attach, no model', $$SELECT lead_score.attach(NULL, 'app.people', 'app.touches')$$),
+  ('attach, no lead table', $$SELECT lead_score.attach('live', NULL, 'app.touches', name => 'other')$$),
+  ('attach, no activity table', $$SELECT lead_score.attach('live', 'app.people', NULL, name => 'other')$$),
+  ('current_score, no attachment', $$SELECT * FROM lead_score.current_score(NULL, '00000000-0000-0000-0000-000000000001')$$),
+  ('current_score by key, no attachment', $$SELECT * FROM lead_score.current_score(NULL, '00000000-0000-0000-0000-000000000001'::uuid)$$),
+  ('adjust, no lead', $$SELECT lead_score.adjust('live', NULL, 5, 'met at a fair')$$),
+  ('record_feedback, no lead', $$SELECT lead_score.record_feedback('live', NULL, true)$$),
+  ('record_feedback, an unknown reason', $$SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', false, 'too_tall')$$),
+  ('set_history, no interval', $$SELECT lead_score.set_history('live', NULL, NULL)$$),
+  ('set_history, a zero interval', $$SELECT lead_score.set_history('live', '0 seconds')$$),
+  ('set_history, a negative retention', $$SELECT lead_score.set_history('live', '1 hour', '-1 day')$$),
+  ('backfill_history, since -infinity', $$SELECT lead_score.backfill_history('live', '-infinity')$$),
+  ('drop_model of an attached model', $$SELECT lead_score.drop_model('live')$$)
+) AS t(call, statement);
+-- None of them wrote anything.
+SELECT (SELECT count(*) FROM lead_score.models WHERE name IN ('live', '  ')) AS models,
+       (SELECT count(*) FROM lead_score.adjustments) AS adjustments,
+       (SELECT count(*) FROM lead_score.feedback) AS feedback,
+       (SELECT h.every || ' every, kept ' || h.retention FROM lead_score.history_settings h WHERE h.attachment = 'live') AS history;
+-- Once detached, the model can be dropped.
+SELECT lead_score.detach('live');
+SELECT lead_score.drop_model('live');
+RESET lead_score.mock_now;
+DROP SCHEMA app CASCADE;
