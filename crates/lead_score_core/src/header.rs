@@ -30,6 +30,17 @@ pub const LEN: usize = 48;
 /// The last-activity value of a state with no event.
 pub const NO_ACTIVITY: i64 = i64::MIN;
 
+/// PostgreSQL's timestamptz range, in microseconds since 2000-01-01: from
+/// `MIN_TIMESTAMP` (4713 BC) up to, not including, `END_TIMESTAMP`.
+pub const MIN_TIME: i64 = -211_813_488_000_000_000;
+pub const END_TIME: i64 = 9_223_371_331_200_000_000;
+
+/// Whether `t` is a time a state may hold: one in PostgreSQL's range, or
+/// ±infinity (`i64::MIN`, which is also [`NO_ACTIVITY`], and `i64::MAX`).
+pub fn valid_time(t: i64) -> bool {
+    t == i64::MIN || t == i64::MAX || (MIN_TIME..END_TIME).contains(&t)
+}
+
 #[inline]
 pub fn get_i64(buf: &[u8], at: usize) -> i64 {
     let mut b = [0u8; 8];
@@ -81,6 +92,16 @@ impl Header {
         if buf.len() < LEN || get_u32(buf, OFF_MAGIC) != magic {
             return Err(Error::State(format!("not {what}")));
         }
+        // A crafted state could hold a time PostgreSQL cannot show, or a
+        // negative count: refused here, not returned or raised later.
+        if !valid_time(get_i64(buf, OFF_TIME))
+            || !valid_time(get_i64(buf, OFF_LAST))
+            || get_i64(buf, OFF_EVENTS) < 0
+        {
+            return Err(Error::State(format!(
+                "{what} holds a time outside PostgreSQL's range or a negative event count"
+            )));
+        }
         Ok(Header {
             magic,
             rules: get_u32(buf, OFF_RULES),
@@ -100,6 +121,36 @@ pub fn model_of(buf: &[u8]) -> Option<(i64, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_out_of_range_are_refused() {
+        let mut buf = vec![0u8; LEN];
+        Header {
+            magic: 7,
+            rules: 0,
+            model_id: 1,
+            version: 1,
+            time: 0,
+        }
+        .write(&mut buf);
+        assert!(Header::read(&buf, 7, "a state").is_ok());
+        for (at, bad) in [
+            (OFF_LAST, END_TIME),
+            (OFF_LAST, i64::MAX - 1),
+            (OFF_TIME, MIN_TIME - 1),
+            (OFF_EVENTS, -1),
+        ] {
+            let mut b = buf.clone();
+            put_i64(&mut b, at, bad);
+            let err = Header::read(&b, 7, "a state").unwrap_err().to_string();
+            assert!(err.contains("outside PostgreSQL's range"), "{err}");
+        }
+        for good in [i64::MIN, i64::MAX, MIN_TIME, END_TIME - 1] {
+            let mut b = buf.clone();
+            put_i64(&mut b, OFF_LAST, good);
+            assert!(Header::read(&b, 7, "a state").is_ok());
+        }
+    }
 
     #[test]
     fn round_trip() {

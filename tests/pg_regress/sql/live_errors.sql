@@ -75,7 +75,9 @@ SELECT what, pg_temp.try(statement) AS error FROM (VALUES
   ('garbage merged in', $$SELECT lead_score_internal._live_merge(s.state, '\xdeadbeef'::bytea) FROM lead_score_internal.live_scores s LIMIT 1$$),
   ('aggregate state', $$SELECT lead_score.engagement_score('\x00112233'::bytea)$$),
   ('rebased garbage', $$SELECT lead_score_internal._live_rebase(decode(repeat('ff', 64), 'hex'), now())$$),
-  ('bound of a truncated state', $$SELECT lead_score_internal._live_bound(substr(s.state, 1, 60), now()) FROM lead_score_internal.live_scores s LIMIT 1$$)
+  ('bound of a truncated state', $$SELECT lead_score_internal._live_bound(substr(s.state, 1, 60), now()) FROM lead_score_internal.live_scores s LIMIT 1$$),
+  ('a last activity PostgreSQL cannot show', $$SELECT lead_score_internal._live_score(overlay(s.state PLACING '\xfeffffffffffff7f'::bytea FROM 33 FOR 8), s.fit, NULL, NULL, now()) FROM lead_score_internal.live_scores s LIMIT 1$$),
+  ('an aggregate state with one', $$SELECT lead_score.score('live', p, overlay((SELECT lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x')) PLACING '\xfeffffffffffff7f'::bytea FROM 33 FOR 8)) FROM app.people p LIMIT 1$$)
 ) AS t(what, statement);
 
 -- The longest name works: every name derived from it fits in an identifier.
