@@ -575,13 +575,18 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
             if !matches!(
                 k.as_str(),
                 "lead_key" | "won" | "closed_at" | "lead_created_at"
-            ) || !v.is_string()
-            {
+            ) {
                 raise_code(
                     PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                     format!(
-                        "mapping.{k}: expected one of lead_key, won, closed_at, lead_created_at, naming a column"
+                        "mapping.{k}: unknown key (expected lead_key, won, closed_at, lead_created_at, each naming a column)"
                     ),
+                );
+            }
+            if !v.is_string() {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!("mapping.{k}: must be a column name (a JSON string), got {v}"),
                 );
             }
         }
@@ -620,6 +625,37 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
                     format!(
                         "mapping.{what}: column \"{name}\" of {} does not exist",
                         qualified.to_sql()
+                    ),
+                );
+            }
+            // The evaluations read won as a boolean and closed_at as a time.
+            let wanted: &[&str] = match what {
+                "won" => &["boolean"],
+                "closed_at" => &[
+                    "timestamp with time zone",
+                    "timestamp without time zone",
+                    "date",
+                ],
+                _ => continue,
+            };
+            let ty = Spi::get_one_with_args::<String>(
+                "SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a \
+                 WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+                &[source.into(), name.as_str().into()],
+            )
+            .or_raise()
+            .unwrap_or_default();
+            if !wanted.contains(&ty.as_str()) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                    format!(
+                        "mapping.{what}: column \"{name}\" of {} is {ty}, not {}",
+                        qualified.to_sql(),
+                        if what == "won" {
+                            "boolean"
+                        } else {
+                            "a timestamp or date"
+                        }
                     ),
                 );
             }

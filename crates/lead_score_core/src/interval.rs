@@ -6,6 +6,25 @@ pub const MICROS_PER_SECOND: f64 = 1_000_000.0;
 /// Parses a positive duration. Months count as 30 days and years as 365.25 days,
 /// the same convention PostgreSQL uses for `extract(epoch from interval)`.
 pub fn parse_interval(text: &str) -> Option<i64> {
+    let micros = interval_seconds(text)? * MICROS_PER_SECOND;
+    if !micros.is_finite() || micros < 1.0 || micros > MAX_INTERVAL_MICROS {
+        return None;
+    }
+    Some(micros.round() as i64)
+}
+
+/// The longest interval a spec may give, in microseconds (73,067 years):
+/// four of them still fit a timestamp difference.
+pub const MAX_INTERVAL_MICROS: f64 = i64::MAX as f64 / 4.0;
+
+/// Whether `text` reads as an interval longer than [`MAX_INTERVAL_MICROS`],
+/// so an error can say so rather than call it invalid.
+pub fn interval_too_long(text: &str) -> bool {
+    interval_seconds(text).is_some_and(|s| s * MICROS_PER_SECOND > MAX_INTERVAL_MICROS)
+}
+
+/// The seconds `text` reads as, before any bound.
+fn interval_seconds(text: &str) -> Option<f64> {
     let mut tokens = text.split_whitespace().peekable();
     let mut total_seconds = 0.0f64;
     let mut any = false;
@@ -37,11 +56,7 @@ pub fn parse_interval(text: &str) -> Option<i64> {
         total_seconds += number * seconds_per_unit;
         any = true;
     }
-    let micros = total_seconds * MICROS_PER_SECOND;
-    if !any || !micros.is_finite() || micros < 1.0 || micros > i64::MAX as f64 / 4.0 {
-        return None;
-    }
-    Some(micros.round() as i64)
+    any.then_some(total_seconds)
 }
 
 #[cfg(test)]

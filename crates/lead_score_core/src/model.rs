@@ -340,6 +340,15 @@ fn interval_at(obj: &mut Obj, key: &'static str) -> Result<i64> {
         }
     };
     parse_interval(text).ok_or_else(|| {
+        if crate::interval::interval_too_long(text) {
+            return Error::spec(
+                &path,
+                format!(
+                    "must be at most {:.0} years, got \"{text}\"",
+                    (crate::interval::MAX_INTERVAL_MICROS / 1e6 / (365.25 * 86_400.0)).floor()
+                ),
+            );
+        }
         Error::spec(
             &path,
             format!("must be a positive interval such as \"30 days\", got \"{text}\""),

@@ -151,6 +151,10 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
 SELECT * FROM lead_score.evaluate('other', '2026-05-15');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "is_won"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"owner": "person"}');
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": 5}');
+-- won must be a boolean and closed_at a time: the evaluations read them so.
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "closed_at"}');
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "closed_at": "won"}');
 -- Without closed_at, leads already won or lost at the cut-off count too: a warning says so.
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person"}');
 SELECT leads FROM lead_score.evaluate('other', '2026-05-15 12:00+00');

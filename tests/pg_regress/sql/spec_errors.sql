@@ -48,6 +48,7 @@ FROM good, LATERAL (VALUES
   ('not an object',      '[1, 2]'::jsonb),
   ('points out of range', jsonb_set(spec, '{engagement,rules,0,points}', '1e12')),
   ('half-life too short', jsonb_set(spec, '{engagement,decay}', '{"kind": "exponential", "half_life": "5 seconds"}')),
+  ('half-life too long',  jsonb_set(spec, '{engagement,decay}', '{"kind": "exponential", "half_life": "1000000 years"}')),
   ('too many properties', jsonb_set(spec, '{engagement,properties}', '["url", "a", "b", "c"]'))
 ) AS t(mistake, bad);
 
