@@ -7,7 +7,7 @@ pub const MICROS_PER_SECOND: f64 = 1_000_000.0;
 /// the same convention PostgreSQL uses for `extract(epoch from interval)`.
 pub fn parse_interval(text: &str) -> Option<i64> {
     let micros = interval_seconds(text)? * MICROS_PER_SECOND;
-    if !micros.is_finite() || micros < 1.0 || micros > MAX_INTERVAL_MICROS {
+    if !micros.is_finite() || !(1.0..=MAX_INTERVAL_MICROS).contains(&micros) {
         return None;
     }
     Some(micros.round() as i64)
