@@ -386,6 +386,11 @@ BEGIN
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
     -- Account views follow the version's accounts section (its field may change).
+    -- A version live scores could not keep equal to a recompute is refused
+    -- while the model is attached (_live_check: what attach refuses).
+    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
+        PERFORM lead_score_internal._live_check(create_model.name);
+    END IF;
     PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
@@ -1077,6 +1082,7 @@ DECLARE
     locked  text[] := '{}';
     held    text[] := '{}';  -- attachments left whole: see the rebases
     again   boolean;
+    floor_  float8;  -- where the next bound-refresh round starts in the index
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -1151,8 +1157,9 @@ BEGIN
         -- top_leads walks (not on Citus, whose top_leads sorts every lead): in
         -- rounds, while a round finds enough of them.
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            floor_ := 'Infinity';
             LOOP
-                EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again USING now_;
+                EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again, floor_ USING now_, floor_;
                 EXIT WHEN NOT again;
             END LOOP;
         END IF;
@@ -1850,6 +1857,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    IF set_history.attachment IS NULL THEN
+        RAISE EXCEPTION 'set_history: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = set_history.attachment) THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', set_history.attachment USING ERRCODE = 'undefined_object';
     END IF;
@@ -1886,6 +1896,9 @@ DECLARE
     n    bigint := 0;
     k    bigint;
 BEGIN
+    IF backfill_history.attachment IS NULL THEN
+        RAISE EXCEPTION 'backfill_history: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = backfill_history.attachment;
     IF att.name IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', backfill_history.attachment USING ERRCODE = 'undefined_object';

@@ -399,6 +399,7 @@ DECLARE
     locked  text[] := '{}';
     held    text[] := '{}';  -- attachments left whole: see the rebases
     again   boolean;
+    floor_  float8;  -- where the next bound-refresh round starts in the index
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -473,8 +474,9 @@ BEGIN
         -- top_leads walks (not on Citus, whose top_leads sorts every lead): in
         -- rounds, while a round finds enough of them.
         IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+            floor_ := 'Infinity';
             LOOP
-                EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again USING now_;
+                EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again, floor_ USING now_, floor_;
                 EXIT WHEN NOT again;
             END LOOP;
         END IF;
@@ -1557,6 +1559,9 @@ DECLARE
     n    bigint := 0;
     k    bigint;
 BEGIN
+    IF backfill_history.attachment IS NULL THEN
+        RAISE EXCEPTION 'backfill_history: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT * INTO att FROM lead_score.attachments a WHERE a.name = backfill_history.attachment;
     IF att.name IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', backfill_history.attachment USING ERRCODE = 'undefined_object';
@@ -1610,6 +1615,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    IF set_history.attachment IS NULL THEN
+        RAISE EXCEPTION 'set_history: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = set_history.attachment) THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', set_history.attachment USING ERRCODE = 'undefined_object';
     END IF;

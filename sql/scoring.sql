@@ -78,6 +78,11 @@ BEGIN
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
     -- Account views follow the version's accounts section (its field may change).
+    -- A version live scores could not keep equal to a recompute is refused
+    -- while the model is attached (_live_check: what attach refuses).
+    IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
+        PERFORM lead_score_internal._live_check(create_model.name);
+    END IF;
     PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an

@@ -737,15 +737,16 @@ fn attach_install(
             format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
         );
     }
-    check_names_free(attachment);
     // Models that cannot be live are refused here too, not only by attach.
-    lead_score_core::live::check_supported(&crate::catalog::resolve(model).compiled.model)
+    lead_score_core::live::check_attachable(&crate::catalog::resolve(model).compiled.model)
         .or_raise();
     check_mapping_keys(&mapping.0, Check::Install);
     let mapping = pgrx::JsonB(with_time_zone(mapping.0, activities));
     let owner = extension_owner();
     // Before any table lock: see lock_current_views.
     lock_current_views();
+    // Under that lock, which attaches queue on: two cannot both pass.
+    check_names_free(attachment);
     if let Some(refusal) = sibling_refusals(attachment, model, leads, activities, false)
         .into_iter()
         .next()
@@ -901,12 +902,6 @@ impl Refusal {
     }
 }
 
-/// A name whose triggers would fire in another order, for some kind of write,
-/// than those of another attachment of the same model to one of the same
-/// tables (`lead_score_core::sqlgen::attach::trigger_orders_agree`): a publish
-/// of that model could then deadlock with such a write. Every such sibling,
-/// in name order; with `earlier_only`, only those before this name, so each
-/// pair is reported once.
 /// Refuses an attachment name any of whose objects
 /// (`lead_score_core::sqlgen::attach::names::all`) another attachment has or
 /// may create (`names::shared`: `x_account` and `x`, whose account views, once
@@ -968,6 +963,12 @@ fn name_taken(message: String) -> ! {
     unreachable!("an ERROR does not return")
 }
 
+/// A name whose triggers would fire in another order, for some kind of write,
+/// than those of another attachment of the same model to one of the same
+/// tables (`lead_score_core::sqlgen::attach::trigger_orders_agree`): a publish
+/// of that model could then deadlock with such a write. Every such sibling,
+/// in name order; with `earlier_only`, only those before this name, so each
+/// pair is reported once.
 fn sibling_refusals(
     attachment: &str,
     model: &str,
@@ -1061,7 +1062,7 @@ fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Ve
          WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
         &[leads.into(), key.as_str().into()],
     );
-    if !crate::ddl_guard::key_index_exists(leads, key, pg_sys::InvalidOid) {
+    if !crate::ddl_guard::key_index_exists(leads, key, &[]) {
         out.push(Refusal {
             code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
             message: format!(
@@ -1243,6 +1244,16 @@ fn report_refusals(attachment: &str) -> i32 {
     let att = load(attachment, false);
     let row = existing_row(attachment);
     let mut found = refusals(&att, row.leads, row.activities);
+    if let Err(e) =
+        lead_score_core::live::check_attachable(&crate::catalog::resolve(&att.model).compiled.model)
+    {
+        found.push(Refusal {
+            code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            message: e.to_string(),
+            detail: None,
+            again: "once its model is fixed",
+        });
+    }
     found.extend(sibling_refusals(
         attachment,
         &att.model,

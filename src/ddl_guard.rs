@@ -51,15 +51,14 @@ enum Change {
 /// than `except`: not partial, not on an expression, checked at once (not
 /// deferrable), valid. `attach` needs one on the lead key
 /// (`refusals` in src/attach.rs), and a drop may not take the last one.
-/// (`InvalidOid` goes to SPI as NULL, hence `IS DISTINCT FROM`.)
-pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: pg_sys::Oid) -> bool {
+pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: &[pg_sys::Oid]) -> bool {
     Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i \
              JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
-             WHERE i.indrelid = $1 AND a.attname = $2::pg_catalog.name AND i.indexrelid IS DISTINCT FROM $3 \
+             WHERE i.indrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT (i.indexrelid = ANY ($3)) \
                AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1 \
                AND i.indpred IS NULL AND i.indexprs IS NULL)",
-        &[table.into(), column.into(), except.into()],
+        &[table.into(), column.into(), except.to_vec().into()],
     )
     .unwrap_or_else(|e| {
         raise_code(
@@ -84,7 +83,7 @@ fn table_of_index(index: pg_sys::Oid) -> Option<pg_sys::Oid> {
 fn index_of_constraint(table: pg_sys::Oid, name: &str) -> Option<pg_sys::Oid> {
     Spi::get_one_with_args::<pg_sys::Oid>(
         "SELECT c.conindid FROM pg_catalog.pg_constraint c \
-         WHERE c.conrelid = $1 AND c.conname = $2::pg_catalog.name AND c.conindid <> 0",
+         WHERE c.conrelid = $1 AND c.conname = $2::pg_catalog.name AND c.contype IN ('p', 'u')",
         &[table.into(), name.into()],
     )
     .ok()
@@ -308,6 +307,13 @@ fn guard(changes: Vec<Change>) {
     if changes.is_empty() || !crate::attach::installed() {
         return;
     }
+    let indexes: Vec<(pg_sys::Oid, pg_sys::Oid)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Index { table, index } => Some((*table, *index)),
+            _ => None,
+        })
+        .collect();
     run_as(extension_owner(), || {
         for change in changes {
             match change {
@@ -334,6 +340,16 @@ fn guard(changes: Vec<Change>) {
                     }
                 }
                 Change::NotNull { table, column } => {
+                    // A key that may be NULL already (an attachment from
+                    // 0.1.0, which did not refuse one) loses nothing.
+                    let not_null = Spi::get_one_with_args::<bool>(
+                        "SELECT a.attnotnull FROM pg_catalog.pg_attribute a \
+                         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+                        &[table.into(), column.as_str().into()],
+                    );
+                    if !matches!(not_null, Ok(Some(true))) {
+                        continue;
+                    }
                     for r in readers(table) {
                         if r.lead_key.as_deref() == Some(column.as_str()) {
                             ereport!(
@@ -350,12 +366,19 @@ fn guard(changes: Vec<Change>) {
                     }
                 }
                 Change::Index { table, index } => {
+                    // Every index the statement drops from this table at once.
+                    let dropping: Vec<pg_sys::Oid> = indexes
+                        .iter()
+                        .filter(|(t, _)| *t == table)
+                        .map(|(_, i)| *i)
+                        .chain(std::iter::once(index))
+                        .collect();
                     for r in readers(table) {
                         let Some(key) = r.lead_key.as_deref() else {
                             continue;
                         };
-                        if key_index_exists(table, key, pg_sys::InvalidOid)
-                            && !key_index_exists(table, key, index)
+                        if key_index_exists(table, key, &[])
+                            && !key_index_exists(table, key, &dropping)
                         {
                             ereport!(
                                 ERROR,

@@ -639,7 +639,8 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
                 _ => continue,
             };
             let ty = Spi::get_one_with_args::<String>(
-                "SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a \
+                "SELECT pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) \
+                 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
                  WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
                 &[source.into(), name.as_str().into()],
             )

@@ -234,7 +234,8 @@ fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Ve
     parallel_safe
 )]
 fn live_check(model: &str) -> bool {
-    check_supported(&crate::catalog::resolve(model).compiled.model).or_raise();
+    lead_score_core::live::check_attachable(&crate::catalog::resolve(model).compiled.model)
+        .or_raise();
     true
 }
 

@@ -104,6 +104,15 @@ pub fn check_supported(model: &Model) -> Result<()> {
             )));
         }
     }
+    Ok(())
+}
+
+/// What `attach` and publishing refuse beyond [`check_supported`]: a model
+/// whose live probability would not equal the recompute's. Not checked on
+/// writes and reads, so an attachment made before it was refused keeps
+/// working (`_report_refusals` names it at an update).
+pub fn check_attachable(model: &Model) -> Result<()> {
+    check_supported(model)?;
     // A capped window rule keeps only its most recent events (as many as its
     // cap can use), which is all its points need; a predictive feature on it
     // weighs every matching event of the window.

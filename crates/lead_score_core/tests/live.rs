@@ -4,8 +4,9 @@ mod common;
 use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
-    check_supported, classification_alerts, classify_at, detect_bursts, is_lowest, live_add,
-    live_merge, new_live, read_time, rebase, time_only_lowers, Classified, LiveAt, LiveKey,
+    check_attachable, check_supported, classification_alerts, classify_at, detect_bursts,
+    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, Classified,
+    LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Model, Value};
 use proptest::prelude::*;
@@ -285,13 +286,15 @@ fn window_decay_is_live_when_bounded() {
         "predictive",
         json!({"intercept": -1, "features": [{"name": "latest", "rule": r0, "weight": 1}]}),
     );
-    assert!(check_supported(&model(&spec)).is_ok());
+    assert!(check_attachable(&model(&spec)).is_ok());
     set(
         &mut spec,
         "predictive",
         json!({"intercept": -1, "features": [{"name": "latest", "rule": r0, "weight": 1}, {"name": "every", "rule": r1, "weight": 0.5}]}),
     );
-    let err = check_supported(&model(&spec)).unwrap_err().to_string();
+    // Writes and reads of an attachment made before still work.
+    assert!(check_supported(&model(&spec)).is_ok());
+    let err = check_attachable(&model(&spec)).unwrap_err().to_string();
     assert!(
         err.starts_with("predictive.features[1] (\"every\"): live scores keep only"),
         "{err}"

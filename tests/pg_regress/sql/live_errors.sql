@@ -161,11 +161,16 @@ DROP DOMAIN app.page_t CASCADE;
 -- before the statement runs); another unique index may go.
 CREATE TABLE app.u_people (person_id uuid NOT NULL CONSTRAINT u_people_uq UNIQUE, sector text, job text, email text);
 CREATE UNIQUE INDEX u_people_key ON app.u_people (person_id);
+CREATE UNIQUE INDEX u_people_key2 ON app.u_people (person_id);
+ALTER TABLE app.u_people ADD COLUMN referrer uuid CONSTRAINT u_people_ref REFERENCES app.u_people (person_id);
 CREATE TABLE app.u_touches (person uuid, kind text, at timestamptz, page text);
 SELECT lead_score.attach('live', 'app.u_people', 'app.u_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'uniq') IS NOT NULL AS attached;
 SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('the NOT NULL', $$ALTER TABLE app.u_people ALTER COLUMN person_id DROP NOT NULL$$),
-  ('one of two unique indexes', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_uq$$),
+  ('a foreign key to the key', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_ref$$),
+  ('one of three unique indexes', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_uq$$),
+  ('the last two at once', $$DROP INDEX app.u_people_key, app.u_people_key2$$),
+  ('one of the last two', $$DROP INDEX app.u_people_key2$$),
   ('the last unique index', $$DROP INDEX app.u_people_key$$)
 ) AS t(change, statement);
 SELECT lead_score.detach('uniq');

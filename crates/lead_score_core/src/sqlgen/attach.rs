@@ -3033,11 +3033,13 @@ pub enum Query {
     /// $3 attachment, $4 model.
     TimeCrossings,
     /// Lowers the stale bounds among the first [`crate::live::BOUND_REFRESH_ROWS`]
-    /// rows of the bound index to what their states give at $1 (now), so
-    /// `top_leads` does not walk past leads that were hot long ago; returns
-    /// whether it lowered at least [`crate::live::BOUND_REFRESH_AGAIN`], in
-    /// which case the next rows may be stale too and `tick()` runs it again.
-    /// Not on Citus, whose `top_leads` sorts every lead.
+    /// rows of the bound index at or below $2 to what their states give at $1
+    /// (now), so `top_leads` does not walk past leads that were hot long ago;
+    /// returns whether it lowered at least [`crate::live::BOUND_REFRESH_AGAIN`],
+    /// in which case the next rows may be stale too, and the lowest bound it
+    /// read: `tick()` runs it again from there (`Infinity` first), so no round
+    /// walks the index entries earlier rounds left dead. Not on Citus, whose
+    /// `top_leads` sorts every lead.
     RefreshBounds,
     /// `TimeCrossings` for leads distributed by Citus, with the same
     /// parameters. Citus refuses `FOR UPDATE` over many shards, so the due rows
@@ -3631,7 +3633,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
         );
         format!(
             "WITH top AS (
-    SELECT s.lead_key FROM {scores} s ORDER BY s.bound DESC LIMIT {rows}),
+    SELECT s.lead_key, s.bound FROM {scores} s WHERE s.bound <= $2 ORDER BY s.bound DESC LIMIT {rows}),
 due AS (
     SELECT s.lead_key FROM {scores} s
     WHERE s.lead_key = ANY (ARRAY(SELECT t.lead_key FROM top t))
@@ -3642,7 +3644,7 @@ up AS (
     UPDATE {scores} s SET bound = {fresh}
     WHERE s.lead_key = ANY (ARRAY(SELECT due.lead_key FROM due))
     RETURNING 1)
-SELECT pg_catalog.count(*) >= {again} FROM up",
+SELECT pg_catalog.count(*) >= {again}, (SELECT pg_catalog.min(t.bound) FROM top t) FROM up",
             scores = self.scores(),
             pending = self.pending(),
             rows = crate::live::BOUND_REFRESH_ROWS,

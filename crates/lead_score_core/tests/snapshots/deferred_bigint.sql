@@ -704,7 +704,7 @@ FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query refresh_bounds
 WITH top AS (
-    SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s ORDER BY s.bound DESC LIMIT 10000),
+    SELECT s.lead_key, s.bound FROM "lead_score_internal"."bench_scores" s WHERE s.bound <= $2 ORDER BY s.bound DESC LIMIT 10000),
 due AS (
     SELECT s.lead_key FROM "lead_score_internal"."bench_scores" s
     WHERE s.lead_key = ANY (ARRAY(SELECT t.lead_key FROM top t))
@@ -715,7 +715,7 @@ up AS (
     UPDATE "lead_score_internal"."bench_scores" s SET bound = (coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval))
     WHERE s.lead_key = ANY (ARRAY(SELECT due.lead_key FROM due))
     RETURNING 1)
-SELECT pg_catalog.count(*) >= 100 FROM up;
+SELECT pg_catalog.count(*) >= 100, (SELECT pg_catalog.min(t.bound) FROM top t) FROM up;
 
 -- query check
 WITH fresh AS (
