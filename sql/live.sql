@@ -540,7 +540,20 @@ BEGIN
     IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
         PERFORM lead_score_internal._lock_activities(current_score.attachment);
     END IF;
-    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score') USING lead_key;
+    BEGIN
+        RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score') USING lead_key;
+    EXCEPTION WHEN undefined_function THEN
+        -- No = between the key column and lead_key's type (a uuid for a
+        -- bigint key): name both, not the internal query.
+        RAISE EXCEPTION 'current_score: lead_key is %, which does not compare with attachment "%"''s key of type %',
+            pg_catalog.pg_typeof(lead_key), current_score.attachment,
+            (SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
+               JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
+                AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
+              WHERE a.name OPERATOR(pg_catalog.=) current_score.attachment)
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Pass the key as its own type, or as text: current_score(attachment, key::text).';
+    END;
 END
 $$;
 
@@ -721,6 +734,15 @@ BEGIN
     END IF;
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'lead_score_reader', 'MEMBER') THEN
         GRANT lead_score_reader TO lead_score_admin;
+    END IF;
+    -- A comment of yours on either role is kept.
+    IF pg_catalog.shobj_description('lead_score_reader'::regrole, 'pg_authid') IS NULL THEN
+        COMMENT ON ROLE lead_score_reader IS
+            'lead_score: reads models, rules, current scores and alerts. Grant it to login roles (README, Roles).';
+    END IF;
+    IF pg_catalog.shobj_description('lead_score_admin'::regrole, 'pg_authid') IS NULL THEN
+        COMMENT ON ROLE lead_score_admin IS
+            'lead_score: lead_score_reader, and creates models, attaches, detaches, rescores and ticks (README, Roles).';
     END IF;
 END
 $$;

@@ -45,6 +45,8 @@ const INSERT_BATCH: usize = 1000;
 /// Where a trigger's events go and where they come from.
 #[derive(Clone)]
 struct Target {
+    /// The attachment's name, for errors.
+    attachment: String,
     pending: pg_sys::Oid,
     /// The attachment's score table, locked before the pending table (see `append`).
     scores: pg_sys::Oid,
@@ -311,8 +313,9 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     let columns = unsafe { mapped_columns(source, row[1].as_deref().unwrap_or("")) };
     check_columns(&name, &columns, row[2].as_deref());
     let scores = lead_table(&lead_score_core::sqlgen::attach::names::scores(&name));
-    let fold_at_commit = (row[3].as_deref() == Some("sync")).then_some(name);
+    let fold_at_commit = (row[3].as_deref() == Some("sync")).then(|| name.clone());
     Target {
+        attachment: name,
         pending,
         scores,
         columns,
@@ -383,6 +386,7 @@ unsafe fn find_shard_target(td: *const pg_sys::TriggerData, name: &str, shard: i
     // Deferred only (SHARD_TARGET_SQL): on Citus, sync shard groups update
     // their score rows in the writing statement.
     Target {
+        attachment: name.to_owned(),
         pending,
         scores,
         columns,
@@ -640,14 +644,20 @@ fn open_pending(target: &Target) -> (pg_sys::Relation, Vec<PendingIndex>) {
     {
         raise_code(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "lead_score: a pending table must stay as attach() made it: a plain heap table with its columns, and no index but a sync attachment's own",
+            format!(
+                "lead_score attachment \"{}\": its pending table must stay as attach() made it: a plain heap table with its columns, and no index but a sync attachment's own",
+                target.attachment
+            ),
         );
     }
     for ((_, typ, _), att) in target.columns.iter().zip(attrs) {
         if !copies_as(*typ, att.atttypid) {
             raise_code(
                 PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                "lead_score: an activity column's type no longer matches its pending column; attach again",
+                format!(
+                    "lead_score attachment \"{}\": an activity column's type no longer matches its pending column; attach again",
+                    target.attachment
+                ),
             );
         }
     }

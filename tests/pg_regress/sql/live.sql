@@ -19,6 +19,12 @@ SELECT right(p.person_id::text, 1) AS person, p.job, round(c.fit::numeric, 2) AS
        round(c.engagement::numeric, 3) AS engagement, c.quadrant, c.mql, c.hot_categories
 FROM app.people p JOIN lead_score.live_current c ON c.lead_key = p.person_id;
 SELECT * FROM app.scored ORDER BY person;
+-- attach put a statement-level trigger per kind of write on each table, each
+-- saying what it is (\d app.touches lists them).
+SELECT c.relname AS "table", t.tgname AS trigger, obj_description(t.oid, 'pg_trigger') AS comment
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE t.tgrelid IN ('app.people'::regclass, 'app.touches'::regclass) AND NOT t.tgisinternal
+ORDER BY 1, 2;
 
 -- Three pricing views within an hour: a burst; person 1 also becomes an MQL,
 -- moves to act_now and crosses the pricing watermark. One alert each.

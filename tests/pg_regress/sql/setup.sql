@@ -72,6 +72,10 @@ SELECT 'type', t.oid::regtype::text
 FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
 WHERE t.typnamespace = 'lead_score'::regnamespace AND t.typname NOT LIKE '\_%'
   AND obj_description(t.oid, 'pg_type') IS NULL
+UNION ALL
+SELECT 'role', r.rolname::text
+FROM pg_roles r
+WHERE r.rolname IN ('lead_score_reader', 'lead_score_admin') AND shobj_description(r.oid, 'pg_authid') IS NULL
 ORDER BY 1, 2;
 
 -- ... and so does every column of them.

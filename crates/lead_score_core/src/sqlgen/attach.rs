@@ -928,6 +928,7 @@ impl Attachment {
                     out.push(f);
                 }
                 out.push(self.trigger(table, write));
+                out.extend(self.trigger_comment(table, write));
             }
         }
         out.extend(self.account_statements());
@@ -2874,6 +2875,29 @@ END
                 write.referencing()
             ),
         )
+    }
+
+    /// `COMMENT ON TRIGGER` for [`Self::trigger`] (not on a Citus shard, whose
+    /// trigger copies Citus names and manages).
+    pub fn trigger_comment(&self, table: Table, write: Write) -> Option<Statement> {
+        if self.placement.is_some() {
+            return None;
+        }
+        let name = trigger_name(&self.name, write);
+        let doc = format!(
+            "lead_score attachment {}: keeps its live scores current after each {} of this table (lead_score.detach removes it).",
+            self.name,
+            write.event()
+        );
+        Some(stmt(
+            format!("comment on trigger {name}"),
+            format!(
+                "COMMENT ON TRIGGER {} ON {} IS {}",
+                ident(&name),
+                self.table(table).to_sql(),
+                literal(&doc)
+            ),
+        ))
     }
 
     /// Who may do what with the attachment's objects. Nobody but the owner may

@@ -326,6 +326,9 @@ END
 -- trigger lead_score_bench_ins on "public"."activities"
 CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."activities" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_score_internal._append_pending('bench');
 
+-- comment on trigger lead_score_bench_ins
+COMMENT ON TRIGGER "lead_score_bench_ins" ON "public"."activities" IS 'lead_score attachment bench: keeps its live scores current after each INSERT of this table (lead_score.detach removes it).';
+
 -- bench__act_upd
 CREATE FUNCTION "lead_score_internal"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -342,6 +345,9 @@ END
 -- trigger lead_score_bench_upd on "public"."activities"
 CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."activities" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__act_upd"();
 
+-- comment on trigger lead_score_bench_upd
+COMMENT ON TRIGGER "lead_score_bench_upd" ON "public"."activities" IS 'lead_score attachment bench: keeps its live scores current after each UPDATE of this table (lead_score.detach removes it).';
+
 -- bench__act_del
 CREATE FUNCTION "lead_score_internal"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -357,6 +363,9 @@ END
 
 -- trigger lead_score_bench_del on "public"."activities"
 CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."activities" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__act_del"();
+
+-- comment on trigger lead_score_bench_del
+COMMENT ON TRIGGER "lead_score_bench_del" ON "public"."activities" IS 'lead_score attachment bench: keeps its live scores current after each DELETE of this table (lead_score.detach removes it).';
 
 -- bench__act_trunc
 CREATE FUNCTION "lead_score_internal"."bench__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -389,6 +398,9 @@ END
 
 -- trigger lead_score_bench_trunc on "public"."activities"
 CREATE TRIGGER "lead_score_bench_trunc" AFTER TRUNCATE ON "public"."activities" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__act_trunc"();
+
+-- comment on trigger lead_score_bench_trunc
+COMMENT ON TRIGGER "lead_score_bench_trunc" ON "public"."activities" IS 'lead_score attachment bench: keeps its live scores current after each TRUNCATE of this table (lead_score.detach removes it).';
 
 -- bench__lead_ins
 CREATE FUNCTION "lead_score_internal"."bench__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -443,6 +455,9 @@ END
 
 -- trigger lead_score_bench_ins on "public"."leads"
 CREATE TRIGGER "lead_score_bench_ins" AFTER INSERT ON "public"."leads" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_ins"();
+
+-- comment on trigger lead_score_bench_ins
+COMMENT ON TRIGGER "lead_score_bench_ins" ON "public"."leads" IS 'lead_score attachment bench: keeps its live scores current after each INSERT of this table (lead_score.detach removes it).';
 
 -- bench__lead_upd
 CREATE FUNCTION "lead_score_internal"."bench__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -500,6 +515,9 @@ END
 -- trigger lead_score_bench_upd on "public"."leads"
 CREATE TRIGGER "lead_score_bench_upd" AFTER UPDATE ON "public"."leads" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_upd"();
 
+-- comment on trigger lead_score_bench_upd
+COMMENT ON TRIGGER "lead_score_bench_upd" ON "public"."leads" IS 'lead_score attachment bench: keeps its live scores current after each UPDATE of this table (lead_score.detach removes it).';
+
 -- bench__lead_del
 CREATE FUNCTION "lead_score_internal"."bench__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -528,6 +546,9 @@ END
 -- trigger lead_score_bench_del on "public"."leads"
 CREATE TRIGGER "lead_score_bench_del" AFTER DELETE ON "public"."leads" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_del"();
 
+-- comment on trigger lead_score_bench_del
+COMMENT ON TRIGGER "lead_score_bench_del" ON "public"."leads" IS 'lead_score attachment bench: keeps its live scores current after each DELETE of this table (lead_score.detach removes it).';
+
 -- bench__lead_trunc
 CREATE FUNCTION "lead_score_internal"."bench__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -555,6 +576,9 @@ END
 
 -- trigger lead_score_bench_trunc on "public"."leads"
 CREATE TRIGGER "lead_score_bench_trunc" AFTER TRUNCATE ON "public"."leads" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."bench__lead_trunc"();
+
+-- comment on trigger lead_score_bench_trunc
+COMMENT ON TRIGGER "lead_score_bench_trunc" ON "public"."leads" IS 'lead_score attachment bench: keeps its live scores current after each TRUNCATE of this table (lead_score.detach removes it).';
 
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score_internal"."bench__act_upd"() FROM PUBLIC;

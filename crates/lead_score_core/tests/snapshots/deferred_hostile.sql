@@ -347,6 +347,9 @@ END
 -- trigger lead_score_evil_ins on "$$"."a;b"
 CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "$$"."a;b" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_ins"();
 
+-- comment on trigger lead_score_evil_ins
+COMMENT ON TRIGGER "lead_score_evil_ins" ON "$$"."a;b" IS 'lead_score attachment evil: keeps its live scores current after each INSERT of this table (lead_score.detach removes it).';
+
 -- evil__act_upd
 CREATE FUNCTION "lead_score_internal"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -363,6 +366,9 @@ END
 -- trigger lead_score_evil_upd on "$$"."a;b"
 CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "$$"."a;b" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_upd"();
 
+-- comment on trigger lead_score_evil_upd
+COMMENT ON TRIGGER "lead_score_evil_upd" ON "$$"."a;b" IS 'lead_score attachment evil: keeps its live scores current after each UPDATE of this table (lead_score.detach removes it).';
+
 -- evil__act_del
 CREATE FUNCTION "lead_score_internal"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -378,6 +384,9 @@ END
 
 -- trigger lead_score_evil_del on "$$"."a;b"
 CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "$$"."a;b" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_del"();
+
+-- comment on trigger lead_score_evil_del
+COMMENT ON TRIGGER "lead_score_evil_del" ON "$$"."a;b" IS 'lead_score attachment evil: keeps its live scores current after each DELETE of this table (lead_score.detach removes it).';
 
 -- evil__act_trunc
 CREATE FUNCTION "lead_score_internal"."evil__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -410,6 +419,9 @@ END
 
 -- trigger lead_score_evil_trunc on "$$"."a;b"
 CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "$$"."a;b" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__act_trunc"();
+
+-- comment on trigger lead_score_evil_trunc
+COMMENT ON TRIGGER "lead_score_evil_trunc" ON "$$"."a;b" IS 'lead_score attachment evil: keeps its live scores current after each TRUNCATE of this table (lead_score.detach removes it).';
 
 -- evil__lead_ins
 CREATE FUNCTION "lead_score_internal"."evil__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -464,6 +476,9 @@ END
 
 -- trigger lead_score_evil_ins on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CREATE TRIGGER "lead_score_evil_ins" AFTER INSERT ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_ins"();
+
+-- comment on trigger lead_score_evil_ins
+COMMENT ON TRIGGER "lead_score_evil_ins" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS 'lead_score attachment evil: keeps its live scores current after each INSERT of this table (lead_score.detach removes it).';
 
 -- evil__lead_upd
 CREATE FUNCTION "lead_score_internal"."evil__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -521,6 +536,9 @@ END
 -- trigger lead_score_evil_upd on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CREATE TRIGGER "lead_score_evil_upd" AFTER UPDATE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_upd"();
 
+-- comment on trigger lead_score_evil_upd
+COMMENT ON TRIGGER "lead_score_evil_upd" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS 'lead_score attachment evil: keeps its live scores current after each UPDATE of this table (lead_score.detach removes it).';
+
 -- evil__lead_del
 CREATE FUNCTION "lead_score_internal"."evil__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -549,6 +567,9 @@ END
 -- trigger lead_score_evil_del on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CREATE TRIGGER "lead_score_evil_del" AFTER DELETE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_del"();
 
+-- comment on trigger lead_score_evil_del
+COMMENT ON TRIGGER "lead_score_evil_del" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS 'lead_score attachment evil: keeps its live scores current after each DELETE of this table (lead_score.detach removes it).';
+
 -- evil__lead_trunc
 CREATE FUNCTION "lead_score_internal"."evil__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -576,6 +597,9 @@ END
 
 -- trigger lead_score_evil_trunc on "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CREATE TRIGGER "lead_score_evil_trunc" AFTER TRUNCATE ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."evil__lead_trunc"();
+
+-- comment on trigger lead_score_evil_trunc
+COMMENT ON TRIGGER "lead_score_evil_trunc" ON "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS 'lead_score attachment evil: keeps its live scores current after each TRUNCATE of this table (lead_score.detach removes it).';
 
 -- evil_account_categories
 CREATE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS

@@ -377,6 +377,9 @@ END
 -- trigger lead_score_live_ins on "app"."touches"
 CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."touches" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_ins"();
 
+-- comment on trigger lead_score_live_ins
+COMMENT ON TRIGGER "lead_score_live_ins" ON "app"."touches" IS 'lead_score attachment live: keeps its live scores current after each INSERT of this table (lead_score.detach removes it).';
+
 -- live__act_upd
 CREATE FUNCTION "lead_score_internal"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -394,6 +397,9 @@ END
 -- trigger lead_score_live_upd on "app"."touches"
 CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."touches" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_upd"();
 
+-- comment on trigger lead_score_live_upd
+COMMENT ON TRIGGER "lead_score_live_upd" ON "app"."touches" IS 'lead_score attachment live: keeps its live scores current after each UPDATE of this table (lead_score.detach removes it).';
+
 -- live__act_del
 CREATE FUNCTION "lead_score_internal"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -410,6 +416,9 @@ END
 
 -- trigger lead_score_live_del on "app"."touches"
 CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."touches" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_del"();
+
+-- comment on trigger lead_score_live_del
+COMMENT ON TRIGGER "lead_score_live_del" ON "app"."touches" IS 'lead_score attachment live: keeps its live scores current after each DELETE of this table (lead_score.detach removes it).';
 
 -- live__act_trunc
 CREATE FUNCTION "lead_score_internal"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -442,6 +451,9 @@ END
 
 -- trigger lead_score_live_trunc on "app"."touches"
 CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."touches" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__act_trunc"();
+
+-- comment on trigger lead_score_live_trunc
+COMMENT ON TRIGGER "lead_score_live_trunc" ON "app"."touches" IS 'lead_score attachment live: keeps its live scores current after each TRUNCATE of this table (lead_score.detach removes it).';
 
 -- live__lead_ins
 CREATE FUNCTION "lead_score_internal"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -496,6 +508,9 @@ END
 
 -- trigger lead_score_live_ins on "app"."people"
 CREATE TRIGGER "lead_score_live_ins" AFTER INSERT ON "app"."people" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_ins"();
+
+-- comment on trigger lead_score_live_ins
+COMMENT ON TRIGGER "lead_score_live_ins" ON "app"."people" IS 'lead_score attachment live: keeps its live scores current after each INSERT of this table (lead_score.detach removes it).';
 
 -- live__lead_upd
 CREATE FUNCTION "lead_score_internal"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -553,6 +568,9 @@ END
 -- trigger lead_score_live_upd on "app"."people"
 CREATE TRIGGER "lead_score_live_upd" AFTER UPDATE ON "app"."people" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_upd"();
 
+-- comment on trigger lead_score_live_upd
+COMMENT ON TRIGGER "lead_score_live_upd" ON "app"."people" IS 'lead_score attachment live: keeps its live scores current after each UPDATE of this table (lead_score.detach removes it).';
+
 -- live__lead_del
 CREATE FUNCTION "lead_score_internal"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -581,6 +599,9 @@ END
 -- trigger lead_score_live_del on "app"."people"
 CREATE TRIGGER "lead_score_live_del" AFTER DELETE ON "app"."people" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_del"();
 
+-- comment on trigger lead_score_live_del
+COMMENT ON TRIGGER "lead_score_live_del" ON "app"."people" IS 'lead_score attachment live: keeps its live scores current after each DELETE of this table (lead_score.detach removes it).';
+
 -- live__lead_trunc
 CREATE FUNCTION "lead_score_internal"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
@@ -608,6 +629,9 @@ END
 
 -- trigger lead_score_live_trunc on "app"."people"
 CREATE TRIGGER "lead_score_live_trunc" AFTER TRUNCATE ON "app"."people" FOR EACH STATEMENT EXECUTE FUNCTION "lead_score_internal"."live__lead_trunc"();
+
+-- comment on trigger lead_score_live_trunc
+COMMENT ON TRIGGER "lead_score_live_trunc" ON "app"."people" IS 'lead_score attachment live: keeps its live scores current after each TRUNCATE of this table (lead_score.detach removes it).';
 
 -- live_account_categories
 CREATE VIEW "lead_score"."live_account_categories" WITH (security_invoker = true) AS
