@@ -604,7 +604,9 @@ COMMENT ON FUNCTION lead_score.timeline(text, text) IS
 -- their exact score, until the next bound is below the n-th total. Each round
 -- takes four times as many from the index. A read the bounds do not cover
 -- (lead_score.as_of in the past, a transaction older than an hour) sorts every
--- lead instead.
+-- lead instead. STABLE, so every round reads the calling statement's snapshot:
+-- the rows _bounds_hold was checked for (a tick() committing between two
+-- rounds does not change what the next round sees).
 DO $$ BEGIN EXECUTE lead_score_internal._top_lead_type_ddl(); END $$;
 COMMENT ON TYPE lead_score.top_lead IS 'A row of top_leads: a lead''s key as text and its current score.';
 CREATE FUNCTION lead_score.top_leads(attachment text, n integer DEFAULT 100, include_disqualified boolean DEFAULT false)
