@@ -411,3 +411,92 @@ fn rescore_cap_on_the_0_1_catalog() {
         );
     }
 }
+
+/// The quoted identifiers at the start of `s`: `"a"."b"` gives ["a", "b"].
+fn leading_idents(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(body) = rest.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = body.char_indices();
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if body[i + 1..].starts_with('"') {
+                    name.push('"');
+                    chars.next();
+                } else {
+                    end = i + 1;
+                    break;
+                }
+            } else {
+                name.push(c);
+            }
+        }
+        out.push(name);
+        rest = &body[end..];
+        match rest.strip_prefix('.') {
+            Some(r) => rest = r,
+            None => break,
+        }
+    }
+    out
+}
+
+/// `names::all`, which `attach` checks against existing objects and other
+/// attachments, lists every relation and function `attach` creates in
+/// lead_score's schemas: a name added to the generated SQL but not to the list
+/// would escape the check.
+#[test]
+fn names_all_lists_every_object_attach_creates() {
+    use lead_score_core::sqlgen::attach::names;
+    let deferred = Attachment {
+        mode: Mode::Deferred,
+        fast_append: true,
+        account: None,
+        ..sync_uuid()
+    };
+    for a in [sync_uuid(), deferred] {
+        let all = names::all(&a.name);
+        let mut seen = 0;
+        for s in a.create_statements() {
+            let Some(rest) = s.sql.strip_prefix("CREATE ") else {
+                continue;
+            };
+            let rest = rest.strip_prefix("UNLOGGED ").unwrap_or(rest);
+            let (ours, name) = if let Some(r) = rest.strip_prefix("INDEX ") {
+                let ids = leading_idents(r);
+                let on = r
+                    .split(" ON ")
+                    .nth(1)
+                    .map(leading_idents)
+                    .unwrap_or_default();
+                (
+                    on.first().is_some_and(|s| s.starts_with("lead_score")),
+                    ids.last().cloned(),
+                )
+            } else if let Some(r) = ["TABLE ", "VIEW ", "FUNCTION "]
+                .iter()
+                .find_map(|k| rest.strip_prefix(k))
+            {
+                let ids = leading_idents(r);
+                (
+                    ids.len() == 2 && ids[0].starts_with("lead_score"),
+                    ids.last().cloned(),
+                )
+            } else {
+                continue;
+            };
+            let name = name.unwrap_or_else(|| panic!("no name in {}", s.sql));
+            if ours {
+                seen += 1;
+                assert!(
+                    all.contains(&name),
+                    "attach {} creates {name}, which names::all does not list",
+                    a.name
+                );
+            }
+        }
+        assert!(seen >= 20, "{}: only {seen} objects found", a.name);
+    }
+}
