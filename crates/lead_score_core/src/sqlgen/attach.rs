@@ -3645,7 +3645,9 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
     /// `$1` on, as `_live_apply` sets it, by more than
     /// [`crate::live::BOUND_STALE_MARGIN`]) are locked in key order, skipping
     /// those writers hold and those with pending events (the fold's), and
-    /// their bound alone is set: their scores do not change.
+    /// their bound alone is set: their scores do not change. The fresh bound
+    /// is computed once per row read (`f`, kept apart by OFFSET 0), and again
+    /// for the rows it lowers.
     fn refresh_bounds_query(&self) -> String {
         let margin = format!(
             "{}::pg_catalog.float8",
@@ -3660,8 +3662,9 @@ FROM up u WHERE u.last_alerts IS NOT NULL",
     SELECT s.lead_key, s.bound FROM {scores} s WHERE s.bound <= $2 ORDER BY s.bound DESC LIMIT {rows}),
 due AS (
     SELECT s.lead_key FROM {scores} s
+    CROSS JOIN LATERAL (SELECT {fresh} AS bound OFFSET 0) f
     WHERE s.lead_key = ANY (ARRAY(SELECT t.lead_key FROM top t))
-      AND s.bound - {fresh} > {margin} * (1 + pg_catalog.abs({fresh}))
+      AND s.bound - f.bound > {margin} * (1 + pg_catalog.abs(f.bound))
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (

@@ -846,8 +846,9 @@ WITH top AS (
     SELECT s.lead_key, s.bound FROM "lead_score_internal"."evil_scores" s WHERE s.bound <= $2 ORDER BY s.bound DESC LIMIT 10000),
 due AS (
     SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
+    CROSS JOIN LATERAL (SELECT (coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval)) AS bound OFFSET 0) f
     WHERE s.lead_key = ANY (ARRAY(SELECT t.lead_key FROM top t))
-      AND s.bound - (coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval)) > '0.01'::pg_catalog.float8 * (1 + pg_catalog.abs((coalesce(s.fit, 0::pg_catalog.float8) + lead_score_internal._live_bound(s.state, $1 - '3600000000 microseconds'::pg_catalog.interval))))
+      AND s.bound - f.bound > '0.01'::pg_catalog.float8 * (1 + pg_catalog.abs(f.bound))
       AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (
