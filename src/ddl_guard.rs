@@ -242,7 +242,9 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
     let rows: Vec<(String, String, bool, serde_json::Value)> = Spi::connect(|client| {
         let rows = client.select(
             "SELECT a.name, a.model, a.leads::pg_catalog.oid = $1, a.mapping::pg_catalog.text \
-             FROM lead_score.attachments a WHERE a.leads::pg_catalog.oid = $1 OR a.activities::pg_catalog.oid = $1 \
+             FROM lead_score.attachments a WHERE (a.leads::pg_catalog.oid = $1 OR a.activities::pg_catalog.oid = $1) \
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = a.leads::pg_catalog.oid) \
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = a.activities::pg_catalog.oid) \
              ORDER BY a.name",
             None,
             &[table.into()],
@@ -417,7 +419,9 @@ fn guard(changes: Vec<Change>) {
 /// holding one) drops the columns of that type or collation, and the
 /// `<name>_columns` view with them. The error rolls the statement back.
 /// Columns of a table dropped by the same statement are the attachment's
-/// to follow (`forget_dropped`).
+/// to follow (`forget_dropped`), and so is an attachment one of whose tables
+/// the statement dropped (`readers` leaves it out): its other table's columns
+/// may go with it.
 pub fn refuse_dropped_columns() {
     let dropped: Vec<(pg_sys::Oid, String)> = Spi::connect(|client| {
         let rows = client.select(

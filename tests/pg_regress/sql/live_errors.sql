@@ -155,6 +155,24 @@ SELECT change, pg_temp.try(statement) AS error FROM (VALUES
 ) AS t(change, statement);
 SELECT a.attrelid::regclass AS "table", a.attname AS "column", a.atttypid::regtype AS type FROM pg_attribute a
 WHERE a.attrelid IN ('app.d_people'::regclass, 'app.d_touches'::regclass) AND a.attname IN ('sector', 'page') ORDER BY 1, 2;
+-- A statement that also drops one of an attachment's tables detaches it, so
+-- its other table's columns may go: DROP SCHEMA … CASCADE of a schema with the
+-- lead table and an activity column's type, unless another attachment reads
+-- that column too.
+CREATE SCHEMA app2;
+CREATE DOMAIN app2.page_t AS text;
+CREATE TABLE app2.people (person_id uuid PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE app.s_touches (person uuid, kind text, at timestamptz, page app2.page_t);
+SELECT lead_score.attach('live', 'app2.people', 'app.s_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'schemas') IS NOT NULL AS attached;
+SELECT lead_score.attach('live', 'app.d_people', 'app.s_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'kept') IS NOT NULL AS attached;
+SET client_min_messages = warning;
+SELECT pg_temp.try($$DROP SCHEMA app2 CASCADE$$) AS another_attachment_reads_it;
+SELECT lead_score.detach('kept');
+DROP SCHEMA app2 CASCADE;
+RESET client_min_messages;
+SELECT (SELECT count(*) FROM lead_score.attachments WHERE name = 'schemas') AS attachments,
+       (SELECT count(*) FROM pg_attribute WHERE attrelid = 'app.s_touches'::regclass AND attname = 'page') AS page_columns;
+DROP TABLE app.s_touches;
 SELECT lead_score.detach('domains');
 DROP DOMAIN app.page_t CASCADE;
 -- Nor may the lead key lose its NOT NULL, or its last unique index (2BP01,
