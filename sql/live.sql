@@ -738,11 +738,11 @@ BEGIN
         GRANT lead_score_reader TO lead_score_admin;
     END IF;
     -- A comment of yours on either role is kept.
-    IF pg_catalog.shobj_description('lead_score_reader'::regrole, 'pg_authid') IS NULL THEN
+    IF pg_catalog.shobj_description('lead_score_reader'::pg_catalog.regrole, 'pg_authid') IS NULL THEN
         COMMENT ON ROLE lead_score_reader IS
             'lead_score: reads models, rules, current scores and alerts. Grant it to login roles (README, Roles).';
     END IF;
-    IF pg_catalog.shobj_description('lead_score_admin'::regrole, 'pg_authid') IS NULL THEN
+    IF pg_catalog.shobj_description('lead_score_admin'::pg_catalog.regrole, 'pg_authid') IS NULL THEN
         COMMENT ON ROLE lead_score_admin IS
             'lead_score: lead_score_reader, and creates models, attaches, detaches, rescores and ticks (README, Roles).';
     END IF;
