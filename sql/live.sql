@@ -1548,7 +1548,7 @@ BEGIN
                       OR (s.recorded_at IS NOT NULL AND s.recorded_at OPERATOR(pg_catalog.+) s.every > now_)) THEN
         RETURN 0;
     END IF;
-    DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = now_::date;
+    DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = pg_catalog.timezone('UTC', now_)::date;
     EXECUTE lead_score_internal._sql(att.name, 'record_history') INTO n USING att.name, now_;
     -- Retention: older rows go, but each lead keeps its latest.
     DELETE FROM lead_score.score_history h
@@ -1556,7 +1556,7 @@ BEGIN
       AND EXISTS (SELECT 1 FROM lead_score.score_history l
                   WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > h.recorded_at);
     DELETE FROM lead_score.class_counts c
-    WHERE c.attachment = att.name AND c.day < (now_ OPERATOR(pg_catalog.-) s.retention)::date;
+    WHERE c.attachment = att.name AND c.day < pg_catalog.timezone('UTC', now_ OPERATOR(pg_catalog.-) s.retention)::date;
     UPDATE lead_score.history_settings h SET recorded_at = now_ WHERE h.attachment = att.name;
     RETURN n;
 END
@@ -1614,7 +1614,7 @@ BEGIN
     t := since;
     WHILE t < now_ LOOP
         PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(t), true);
-        DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = t::date;
+        DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = pg_catalog.timezone('UTC', t)::date;
         EXECUTE lead_score_internal._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
         n := n + k;
         t := t OPERATOR(pg_catalog.+) step;
@@ -1695,7 +1695,7 @@ COMMENT ON COLUMN lead_score.score_history.probability IS 'Predictive probabilit
 COMMENT ON COLUMN lead_score.score_history.model_version IS 'Model version then';
 COMMENT ON COLUMN lead_score.score_history.adjustment IS 'Manual adjustments then, included in fit (NULL in a backfill)';
 COMMENT ON COLUMN lead_score.class_counts.attachment IS 'Attachment';
-COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (the session time zone''s) of the count';
+COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (in UTC, whatever the session''s time zone) of the count';
 COMMENT ON COLUMN lead_score.class_counts.dimension IS 'grade, label, quadrant or mql';
 COMMENT ON COLUMN lead_score.class_counts.class IS 'The grade, label, quadrant, or MQL / not MQL';
 COMMENT ON COLUMN lead_score.class_counts.leads IS 'Leads in it at the day''s last check';

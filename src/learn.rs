@@ -453,8 +453,16 @@ fn logistic_regression(
             outcome: outcome.to_string(),
             features: names.clone(),
         };
-        let state: Option<Vec<f64>> =
-            Spi::get_one_with_args(&design.step_query(), &[beta.clone().into()]).or_raise();
+        // No row limit (Spi::get_one_with_args asks for 1 row): PostgreSQL
+        // runs a plan with a row limit without parallel workers, and this
+        // scan is the one the README says workers split.
+        let state: Option<Vec<f64>> = Spi::connect(|client| {
+            client
+                .select(design.step_query().as_str(), None, &[beta.clone().into()])?
+                .first()
+                .get_one()
+        })
+        .or_raise();
         let Some(state) = state else {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

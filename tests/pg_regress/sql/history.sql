@@ -49,6 +49,14 @@ SELECT recorded_at, round(total::numeric, 3) AS total, quadrant
 FROM lead_score.score_history WHERE lead_key = '00000000-0000-0000-0000-000000000001' ORDER BY recorded_at;
 -- Leads per quadrant over time, one row per day and class.
 SELECT day, class, leads FROM lead_score.history_daily WHERE dimension = 'quadrant' ORDER BY day, class;
+-- Days are UTC days: a check at 23:30 UTC from a session in Tokyo (where it
+-- is already the next day) counts on the UTC day.
+SET lead_score.mock_now = '2026-06-15 23:30:00+00';
+SET TimeZone = 'Asia/Tokyo';
+SELECT lead_score.record_history('live') >= 0 AS checked;
+RESET TimeZone;
+SELECT day, count(*) AS classes FROM lead_score.class_counts WHERE day >= '2026-06-15' GROUP BY day ORDER BY day;
+SET lead_score.mock_now = '2026-06-15 12:00:00+00';
 
 -- History from before attach: backfill_history scores every lead through the
 -- aggregates as of each day (with its current attributes) and replaces the

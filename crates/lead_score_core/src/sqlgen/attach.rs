@@ -3478,7 +3478,7 @@ heads AS (
 -- is 0, the others' 1, first argument highest).
 counts AS (
     INSERT INTO lead_score.class_counts (attachment, day, dimension, class, leads)
-    SELECT $1, ($2)::pg_catalog.date,
+    SELECT $1, pg_catalog.timezone('UTC', $2)::pg_catalog.date,
            CASE GROUPING(c.grade, c.label, c.quadrant, c.mql)
                WHEN 7 THEN 'grade' WHEN 11 THEN 'label' WHEN 13 THEN 'quadrant' ELSE 'mql' END,
            CASE GROUPING(c.grade, c.label, c.quadrant, c.mql)
