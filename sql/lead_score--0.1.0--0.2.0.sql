@@ -1375,7 +1375,11 @@ BEGIN
     IF NEW.created_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
-    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
+    IF NEW.points IS NULL OR NEW.reason IS NULL THEN
+        RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.points IS NULL THEN 'points' ELSE 'reason' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
         RAISE EXCEPTION 'adjust: points must be a number other than 0, at most % either way, not %',
             lead_score_internal._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1383,7 +1387,7 @@ BEGIN
         RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.attachment IS NULL THEN 'attachment' ELSE 'lead_key' END
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF NEW.reason IS NULL OR btrim(NEW.reason) = '' THEN
+    IF btrim(NEW.reason) = '' THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -2053,3 +2057,98 @@ END
 $$;
 COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (in UTC, whatever the session''s time zone) of the count';
 COMMENT ON COLUMN lead_score.history_daily.day IS 'Day (in UTC, whatever the session''s time zone) of the count';
+
+-- backtest refuses a version that does not exist.
+CREATE OR REPLACE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz DEFAULT NULL, versions integer[] DEFAULT NULL,
+                                    days_after_creation integer DEFAULT NULL)
+RETURNS SETOF lead_score.evaluations
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+AS $$
+DECLARE
+    m      text;
+    cur    integer;
+    v      integer;
+    vs     integer[];
+    names  text[];
+    n      integer;
+    ci     integer;
+    i      integer;
+    base_t float8[];
+    base_k text[];
+    base_w boolean[];
+    all_t  float8[];
+    t      float8[];
+    k      text[];
+    w      boolean[];
+BEGIN
+    PERFORM lead_score_internal._model_at(backtest.attachment, NULL);  -- raises for an unknown attachment
+    SELECT a.model, mo.current_version INTO m, cur
+    FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
+    vs := ARRAY(SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
+                WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version);
+    -- Every version asked for must exist, as evaluate's version must.
+    SELECT x INTO v FROM pg_catalog.unnest(versions) x WHERE x IS NULL OR x OPERATOR(pg_catalog.<>) ALL (vs) LIMIT 1;
+    IF FOUND THEN
+        IF v IS NULL THEN
+            RAISE EXCEPTION 'backtest: versions must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'lead_score model "%" has no version %', m, v USING ERRCODE = 'undefined_object';
+    END IF;
+    IF days_after_creation IS NULL AND cutoff IS NOT NULL AND pg_catalog.cardinality(vs) BETWEEN 1 AND 63 THEN
+        -- At a fixed cut-off, every version (and the current one) is scored in
+        -- one statement, one scan of the tables: the same leads by construction.
+        PERFORM lead_score_internal._warn_no_closed_at(backtest.attachment);
+        -- The current version is compared with every other: scored once, in
+        -- its place among them or after them.
+        ci := pg_catalog.array_position(vs, cur);
+        names := ARRAY(SELECT m || '@' || x FROM pg_catalog.unnest(CASE WHEN ci IS NULL THEN vs || cur ELSE vs END) x);
+        n := pg_catalog.cardinality(names);
+        ci := coalesce(ci, n);
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(cutoff), true);
+        EXECUTE lead_score_internal._backtest_sql(backtest.attachment, n) INTO w, all_t USING names, cutoff;
+        all_t := coalesce(all_t, '{}');
+        w := coalesce(w, '{}');
+        base_t := lead_score_internal._version_column(all_t, ci, n);
+        FOR i IN 1 .. pg_catalog.cardinality(vs) LOOP
+            v := vs[i];
+            t := lead_score_internal._version_column(all_t, i, n);
+            RETURN QUERY
+            INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, days_after_creation, leads,
+                                                     positives, auc, ci_lower, ci_upper, auc_difference, difference_ci_lower,
+                                                     difference_ci_upper, p_value, better, warning)
+            SELECT backtest.attachment, m, v, v = cur, cutoff, days_after_creation, r.leads, r.positives, r.auc, r.ci_lower,
+                   r.ci_upper, d.difference, d.ci_lower, d.ci_upper, d.p_value, d.a_better, r.warning
+            FROM lead_score.roc_auc(t, w) r CROSS JOIN lead_score.auc_difference(t, base_t, w) d
+            RETURNING e.*;
+        END LOOP;
+        RETURN;
+    END IF;
+    SELECT a.totals, a.keys, a.won INTO base_t, base_k, base_w
+    FROM lead_score_internal._evaluation_arrays(backtest.attachment, cutoff, cur, days_after_creation) a;
+    FOREACH v IN ARRAY vs LOOP
+        IF v = cur THEN
+            -- The current version was scored above.
+            t := base_t; w := base_w; k := base_k;
+        ELSE
+            SELECT a.totals, a.won, a.keys INTO t, w, k
+            FROM lead_score_internal._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
+        END IF;
+        -- Each version's statement reads its own snapshot: the pairing holds
+        -- only if they saw the same leads.
+        IF k IS DISTINCT FROM base_k THEN
+            RAISE EXCEPTION 'backtest: the leads or outcomes changed while it ran; run it again, or in a REPEATABLE READ transaction'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        RETURN QUERY
+        INSERT INTO lead_score.evaluations AS e (attachment, model, version, is_current, cutoff, days_after_creation, leads,
+                                                 positives, auc, ci_lower, ci_upper, auc_difference, difference_ci_lower,
+                                                 difference_ci_upper, p_value, better, warning)
+        SELECT backtest.attachment, m, v, v = cur, cutoff, days_after_creation, r.leads, r.positives, r.auc, r.ci_lower,
+               r.ci_upper, d.difference, d.ci_lower, d.ci_upper, d.p_value, d.a_better, r.warning
+        FROM lead_score.roc_auc(t, w) r CROSS JOIN lead_score.auc_difference(t, base_t, w) d
+        RETURNING e.*;
+    END LOOP;
+END
+$$;

@@ -1062,6 +1062,14 @@ BEGIN
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = backtest.attachment;
     vs := ARRAY(SELECT x.version FROM lead_score.model_versions x JOIN lead_score.models mo ON mo.id = x.model_id
                 WHERE mo.name = m AND (versions IS NULL OR x.version = ANY (versions)) ORDER BY x.version);
+    -- Every version asked for must exist, as evaluate's version must.
+    SELECT x INTO v FROM pg_catalog.unnest(versions) x WHERE x IS NULL OR x OPERATOR(pg_catalog.<>) ALL (vs) LIMIT 1;
+    IF FOUND THEN
+        IF v IS NULL THEN
+            RAISE EXCEPTION 'backtest: versions must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'lead_score model "%" has no version %', m, v USING ERRCODE = 'undefined_object';
+    END IF;
     IF days_after_creation IS NULL AND cutoff IS NOT NULL AND pg_catalog.cardinality(vs) BETWEEN 1 AND 63 THEN
         -- At a fixed cut-off, every version (and the current one) is scored in
         -- one statement, one scan of the tables: the same leads by construction.
@@ -1899,7 +1907,11 @@ BEGIN
     IF NEW.created_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
-    IF NEW.points IS NULL OR NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
+    IF NEW.points IS NULL OR NEW.reason IS NULL THEN
+        RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.points IS NULL THEN 'points' ELSE 'reason' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NEW.points = 0 OR NOT abs(NEW.points) <= lead_score_internal._max_points() THEN
         RAISE EXCEPTION 'adjust: points must be a number other than 0, at most % either way, not %',
             lead_score_internal._max_points(), NEW.points USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1907,7 +1919,7 @@ BEGIN
         RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.attachment IS NULL THEN 'attachment' ELSE 'lead_key' END
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF NEW.reason IS NULL OR btrim(NEW.reason) = '' THEN
+    IF btrim(NEW.reason) = '' THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;

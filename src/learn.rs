@@ -365,6 +365,19 @@ fn logistic_combine(a: Option<Vec<Option<f64>>>, b: Option<Vec<Option<f64>>>) ->
 }
 
 /// The columns of a relation, for checking a design's names.
+/// The type of column `name` of `source` (a domain's base type), as
+/// `format_type` writes it; empty if there is no such column.
+fn base_type(source: pg_sys::Oid, name: &str) -> String {
+    Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) \
+         FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT a.attisdropped",
+        &[source.into(), name.into()],
+    )
+    .or_raise()
+    .unwrap_or_default()
+}
+
 fn columns(source: pg_sys::Oid) -> Vec<String> {
     Spi::connect(|client| {
         client
@@ -439,6 +452,39 @@ fn logistic_regression(
             raise_code(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
                 format!("column \"{name}\" of {} does not exist", qualified.to_sql()),
+            );
+        }
+    }
+    // The step query reads the outcome as a boolean and each feature as a
+    // float8: other types would fail there with a cast error naming neither.
+    const NUMBERS: [&str; 6] = [
+        "smallint",
+        "integer",
+        "bigint",
+        "real",
+        "double precision",
+        "numeric",
+    ];
+    let ty = base_type(source, outcome);
+    if ty != "boolean" {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "outcome: column \"{outcome}\" of {} is {ty}, not boolean",
+                qualified.to_sql()
+            ),
+        );
+    }
+    for (i, name) in features.iter().enumerate() {
+        let ty = base_type(source, name);
+        if !NUMBERS.contains(&ty.as_str()) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!(
+                    "features[{}]: column \"{name}\" of {} is {ty}, not a number (fit a view that encodes it as one, such as flag::int)",
+                    i + 1,
+                    qualified.to_sql()
+                ),
             );
         }
     }
@@ -614,10 +660,22 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
     let have = columns(source);
     let (key, won, closed, created) = outcome_columns(&mapping.0);
     if let Some(created) = created {
-        if !columns(leads_of(attachment)).contains(&created) {
+        let leads = leads_of(attachment);
+        if !columns(leads).contains(&created) {
             raise_code(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
                 format!("mapping.lead_created_at: the leads table has no column \"{created}\""),
+            );
+        }
+        // The evaluations read it as a time.
+        let ty = base_type(leads, &created);
+        if !matches!(
+            ty.as_str(),
+            "timestamp with time zone" | "timestamp without time zone" | "date"
+        ) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!("mapping.lead_created_at: column \"{created}\" of the leads table is {ty}, not a timestamp or date"),
             );
         }
     }
@@ -646,14 +704,7 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
                 ],
                 _ => continue,
             };
-            let ty = Spi::get_one_with_args::<String>(
-                "SELECT pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) \
-                 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-                 WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
-                &[source.into(), name.as_str().into()],
-            )
-            .or_raise()
-            .unwrap_or_default();
+            let ty = base_type(source, &name);
             if !wanted.contains(&ty.as_str()) {
                 raise_code(
                     PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,

@@ -20,6 +20,8 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('current_score by key, no attachment', $$SELECT * FROM lead_score.current_score(NULL, '00000000-0000-0000-0000-000000000001'::uuid)$$),
   ('current_score by a key of another type', $$SELECT * FROM lead_score.current_score('live', 42)$$),
   ('adjust, no lead', $$SELECT lead_score.adjust('live', NULL, 5, 'met at a fair')$$),
+  ('adjust, no points', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', NULL, 'met at a fair')$$),
+  ('adjust, no reason', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', 5, NULL)$$),
   ('record_feedback, no lead', $$SELECT lead_score.record_feedback('live', NULL, true)$$),
   ('record_feedback, an unknown reason', $$SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', false, 'too_tall')$$),
   ('set_history, no attachment', $$SELECT lead_score.set_history(NULL)$$),

@@ -66,6 +66,9 @@ SELECT feature, round(coefficient::numeric, 2) AS coefficient, converged FROM le
 SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x9']);
 SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1'], l2 => -1);
 SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1', NULL]);
+-- The outcome is a boolean, each feature a number (42804).
+SELECT * FROM lead_score.logistic_regression('design', 'x1', ARRAY['x2']);
+SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1', 'converted']);
 UPDATE design SET x1 = NULL WHERE lead_id = 7;
 SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1']);
 SELECT * FROM lead_score.roc_auc(ARRAY[0.1, 0.2], ARRAY[true, true]);

@@ -101,6 +101,9 @@ SELECT version, rule, condition, points FROM lead_score.suggest_points('live', A
 SELECT current_version FROM lead_score.models WHERE name = 'live';
 SELECT version, is_current, round(auc::numeric, 3) AS auc, round(auc_difference::numeric, 3) AS difference, better
 FROM lead_score.backtest('live', '2026-05-15 12:00+00', versions => ARRAY[2, 3]);
+-- A version that does not exist is an error (42704), as for evaluate.
+SELECT * FROM lead_score.backtest('live', '2026-05-15 12:00+00', versions => ARRAY[2, 99]);
+SELECT * FROM lead_score.backtest('live', '2026-05-15 12:00+00', versions => ARRAY[NULL]::int[]);
 -- The sparse variant keeps at most max_rules rules.
 SELECT version, rule, points FROM lead_score.suggest_points('live', ARRAY['sector', 'job'], max_points => 20, max_rules => 1);
 -- A field the leads table does not have; publishing after a draft takes the next number.
@@ -152,9 +155,10 @@ SELECT * FROM lead_score.evaluate('other', '2026-05-15');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "is_won"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"owner": "person"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": 5}');
--- won must be a boolean and closed_at a time: the evaluations read them so.
+-- won must be a boolean, closed_at and lead_created_at times: the evaluations read them so.
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "closed_at"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "closed_at": "won"}');
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "lead_created_at": "sector"}');
 -- Without closed_at, leads already won or lost at the cut-off count too: a warning says so.
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person"}');
 SELECT leads FROM lead_score.evaluate('other', '2026-05-15 12:00+00');
