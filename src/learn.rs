@@ -139,6 +139,7 @@ fn score_deciles(
     ),
 > {
     let rows: Vec<_> = stats::deciles(&scored(&scores, &converted))
+        .or_raise()
         .into_iter()
         .map(|d| {
             (
@@ -397,7 +398,8 @@ fn columns(source: pg_sys::Oid) -> Vec<String> {
 /// IRLS, one parallel scan of `source` per iteration, and returns one row per
 /// coefficient (the intercept first) with the fit's log-likelihood, iterations
 /// and convergence. Constant features are dropped with a NOTICE; features not
-/// identified (separation, standard error above 1e3) get a WARNING naming
+/// identified (separation: a standard error above 1e3 per unit of the
+/// feature's range; or a copy of other features) get a WARNING naming
 /// them, and a finite fit under an L2 penalty.
 #[pg_extern(
     name = "_logistic_regression",
@@ -562,7 +564,7 @@ fn logistic_regression(
             })
             .collect();
         pgrx::warning!(
-            "logistic_regression: standard errors above {} for {}: the outcome separates on them (or they copy other features); pass l2 > 0 for a finite, stable fit",
+            "logistic_regression: standard errors above {} per feature range, or copies of other features, for {}: the outcome separates on them (or they copy other features); pass l2 > 0 for a finite, stable fit",
             lead_score_core::logistic::MAX_STANDARD_ERROR,
             which.join(", ")
         );
@@ -579,7 +581,7 @@ fn logistic_regression(
                 fit.coefficients[j],
                 fit.standard_errors[j],
                 z,
-                2.0 * (1.0 - stats::normal_cdf(z.abs())),
+                stats::two_sided_p_value(z),
                 fit.log_likelihood,
                 fit.iterations as i32,
                 fit.converged,

@@ -20,8 +20,13 @@ pub const TOLERANCE: f64 = 1e-10;
 /// so the coefficients are exact to rounding, and sums that rounding keeps
 /// from settling further (millions of rows, in any order) still stop.
 pub const STEP_TOLERANCE: f64 = 1e-6;
-/// A standard error above this means the coefficient is not identified
-/// (separation, or a feature that is almost a copy of others).
+/// A standardized standard error above this means the coefficient is not
+/// identified (separation, or a feature that is almost a copy of others).
+/// A feature's standard error is standardized by the feature's range (largest
+/// value less smallest), so it is the standard error of the change in
+/// log-odds across the feature's observed values, and rescaling a feature
+/// does not change it; the intercept's is its own (as for a feature of range
+/// 1). See [`standardized_standard_errors`].
 pub const MAX_STANDARD_ERROR: f64 = 1e3;
 /// At most this many coefficients (intercept included).
 pub const MAX_FEATURES: usize = 200;
@@ -185,30 +190,78 @@ impl Step {
         h
     }
 
-    /// The next coefficients: β + (H + λD)⁻¹ (g − λDβ). None if the penalized
-    /// Hessian is singular.
+    /// The next coefficients: β + (H + λD)⁻¹ (g − λDβ). A coefficient whose
+    /// column of the penalized Hessian is (numerically) a combination of the
+    /// columns before it, such as the second of two copies of a feature, is
+    /// left where it is and the step solves for the others. None if the step
+    /// is not finite.
     pub fn newton(&self, beta: &[f64], lambda: f64) -> Option<Vec<f64>> {
         let h = self.penalized_hessian(lambda);
         let mut g = self.gradient.clone();
         for j in 1..self.p {
             g[j] -= lambda * beta[j];
         }
-        let delta = cholesky_solve(&h, self.p, &g)?;
+        let delta = Cholesky::new(&h, self.p).solve(&g)?;
         Some(beta.iter().zip(delta).map(|(b, d)| b + d).collect())
     }
 
-    /// Standard errors: the square roots of the diagonal of (H + λD)⁻¹.
+    /// Standard errors: the square roots of the diagonal of (H + λD)⁻¹, with
+    /// the coefficients that [`Step::newton`] leaves out (copies of others)
+    /// infinite. None if the others are not finite.
     pub fn standard_errors(&self, lambda: f64) -> Option<Vec<f64>> {
+        self.standard_errors_and_collinear(lambda).0
+    }
+
+    /// [`Step::standard_errors`], and the coefficients (1-based features)
+    /// that are copies of others, or copied (see [`Cholesky::collinear`]).
+    fn standard_errors_and_collinear(&self, lambda: f64) -> (Option<Vec<f64>>, Vec<usize>) {
         let h = self.penalized_hessian(lambda);
         let p = self.p;
+        let factor = Cholesky::new(&h, p);
         let mut out = Vec::with_capacity(p);
         for j in 0..p {
+            if factor.aliased[j] {
+                out.push(f64::INFINITY);
+                continue;
+            }
             let mut e = vec![0.0; p];
             e[j] = 1.0;
-            let col = cholesky_solve(&h, p, &e)?;
+            let Some(col) = factor.solve(&e) else {
+                return (None, factor.collinear());
+            };
             out.push(col[j].max(0.0).sqrt());
         }
-        Some(out)
+        (Some(out), factor.collinear())
+    }
+
+    /// Each coefficient's unit: the feature's range (largest value less
+    /// smallest), 1 for the intercept and for a feature without a range.
+    fn ranges(&self) -> Vec<f64> {
+        (0..self.p)
+            .map(|j| {
+                let r = self.max[j] - self.min[j];
+                if j == 0 || !(r > 0.0 && r.is_finite()) {
+                    1.0
+                } else {
+                    r
+                }
+            })
+            .collect()
+    }
+
+    /// Each coefficient's largest effect per unit: the largest |value| of the
+    /// feature, 1 for the intercept (and for a feature that is 0 throughout).
+    fn magnitudes(&self) -> Vec<f64> {
+        (0..self.p)
+            .map(|j| {
+                let m = self.max[j].abs().max(self.min[j].abs());
+                if j == 0 || !(m > 0.0 && m.is_finite()) {
+                    1.0
+                } else {
+                    m
+                }
+            })
+            .collect()
     }
 
     /// The penalized log-likelihood at `beta`.
@@ -217,44 +270,114 @@ impl Step {
     }
 }
 
-/// Solves A x = b for a symmetric positive definite A (row-major n × n) by
-/// Cholesky; None if A is not positive definite.
-fn cholesky_solve(a: &[f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    let scale = (0..n).map(|i| a[i * n + i].abs()).fold(0.0, f64::max);
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                if s <= 1e-12 * scale.max(1e-300) {
-                    return None;
+/// A column whose Cholesky pivot is at most this fraction of its own diagonal
+/// entry is taken as a linear combination of the columns before it
+/// ("aliased"). Comparing each pivot with its own column's diagonal, not with
+/// the largest one, makes the test invariant under rescaling the features
+/// (H → D·H·D for a diagonal D): the ratio is 1 − R² of that column on the
+/// ones before it, in the weights' inner product, whatever the units.
+const PIVOT_TOLERANCE: f64 = 1e-10;
+
+/// A Cholesky factor L (row-major n × n, A = L·Lᵀ) of a symmetric positive
+/// semi-definite A, in which aliased columns (see [`PIVOT_TOLERANCE`]) are
+/// left out: their rows of L keep the coefficients on the earlier columns
+/// (to name what they copy), their columns of L are 0, and a solve gives
+/// them 0.
+struct Cholesky {
+    n: usize,
+    l: Vec<f64>,
+    diagonal: Vec<f64>,
+    aliased: Vec<bool>,
+}
+
+impl Cholesky {
+    fn new(a: &[f64], n: usize) -> Cholesky {
+        let mut l = vec![0.0; n * n];
+        let mut aliased = vec![false; n];
+        let diagonal: Vec<f64> = (0..n).map(|i| a[i * n + i]).collect();
+        for i in 0..n {
+            for j in 0..=i {
+                if j < i && aliased[j] {
+                    continue;
                 }
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
+                let mut s = a[i * n + j];
+                for k in 0..j {
+                    s -= l[i * n + k] * l[j * n + k];
+                }
+                if i == j {
+                    // Also catches a NaN pivot, and a diagonal entry ≤ 0.
+                    let kept = diagonal[i] > 0.0 && s > PIVOT_TOLERANCE * diagonal[i];
+                    if !kept {
+                        aliased[i] = true;
+                    } else {
+                        l[i * n + i] = s.sqrt();
+                    }
+                } else {
+                    l[i * n + j] = s / l[j * n + j];
+                }
             }
         }
-    }
-    let mut y = vec![0.0; n];
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i * n + k] * y[k];
+        Cholesky {
+            n,
+            l,
+            diagonal,
+            aliased,
         }
-        y[i] = s / l[i * n + i];
     }
-    let mut x = vec![0.0; n];
-    for i in (0..n).rev() {
-        let mut s = y[i];
-        for k in i + 1..n {
-            s -= l[k * n + i] * x[k];
+
+    /// Solves A x = b with every aliased component of x 0 (so the other
+    /// components solve the system without the aliased columns); None if the
+    /// solution is not finite.
+    fn solve(&self, b: &[f64]) -> Option<Vec<f64>> {
+        let (n, l) = (self.n, &self.l);
+        let mut y = vec![0.0; n];
+        for i in (0..n).filter(|&i| !self.aliased[i]) {
+            let mut s = b[i];
+            for k in 0..i {
+                s -= l[i * n + k] * y[k];
+            }
+            y[i] = s / l[i * n + i];
         }
-        x[i] = s / l[i * n + i];
+        let mut x = vec![0.0; n];
+        for i in (0..n).rev().filter(|&i| !self.aliased[i]) {
+            let mut s = y[i];
+            for k in i + 1..n {
+                s -= l[k * n + i] * x[k];
+            }
+            x[i] = s / l[i * n + i];
+        }
+        x.iter().all(|v| v.is_finite()).then_some(x)
     }
-    x.iter().all(|v| v.is_finite()).then_some(x)
+
+    /// The aliased columns, and each non-aliased column j ≥ 1 that one of
+    /// them copies in part: with column i ≈ Σ c_j · column j over the earlier
+    /// non-aliased columns, those j whose term is not negligible
+    /// (|c_j|·√A_jj > 1e-6·√A_ii, a unit-free comparison). Column 0 (the
+    /// intercept) is never named as a copied column.
+    fn collinear(&self) -> Vec<usize> {
+        let (n, l) = (self.n, &self.l);
+        let mut out = vec![false; n];
+        for i in (0..n).filter(|&i| self.aliased[i]) {
+            out[i] = true;
+            // Lᵀ c = (row i of L) over the earlier non-aliased columns.
+            let mut c = vec![0.0; i];
+            for j in (0..i).rev().filter(|&j| !self.aliased[j]) {
+                let mut s = l[i * n + j];
+                for k in j + 1..i {
+                    s -= l[k * n + j] * c[k];
+                }
+                c[j] = s / l[j * n + j];
+            }
+            for j in 1..i {
+                if !self.aliased[j]
+                    && c[j].abs() * self.diagonal[j].sqrt() > 1e-6 * self.diagonal[i].sqrt()
+                {
+                    out[j] = true;
+                }
+            }
+        }
+        (0..n).filter(|&j| out[j]).collect()
+    }
 }
 
 /// A step's sums, borrowed from a [`Step`] or from its flat form.
@@ -273,12 +396,20 @@ struct Sums<'a> {
 /// come here, so the aggregate and an in-memory fit sum identically.
 fn accumulate(s: Sums<'_>, beta: &[f64], features: &[f64], y: bool) -> Result<()> {
     let p = s.p;
-    if features.len() + 1 != p || beta.len() != p {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    if features.len() + 1 != p {
         return Err(Error::Invalid(format!(
-            "a row has {} features and the coefficients {}, but the fit has {} (with the intercept)",
-            features.len(),
-            beta.len(),
-            p
+            "a row has {}, but the fit has {} and an intercept",
+            plural(features.len(), "feature"),
+            plural(p - 1, "feature"),
+        )));
+    }
+    if beta.len() != p {
+        return Err(Error::Invalid(format!(
+            "got {}, but the fit has {} and an intercept ({})",
+            plural(beta.len(), "coefficient"),
+            plural(p - 1, "feature"),
+            plural(p, "coefficient"),
         )));
     }
     if let Some(bad) = features.iter().position(|v| !v.is_finite()) {
@@ -291,7 +422,11 @@ fn accumulate(s: Sums<'_>, beta: &[f64], features: &[f64], y: bool) -> Result<()
     let x = |j: usize| if j == 0 { 1.0 } else { features[j - 1] };
     let eta: f64 = (0..p).map(|j| x(j) * beta[j]).sum();
     let mu = sigmoid(eta);
-    let w = mu * (1.0 - mu);
+    // μ(1 − μ) from the smaller of μ and 1 − μ, which keeps its precision
+    // where the other rounds to 1: a row far on either side of the curve
+    // keeps its (tiny) weight, symmetrically.
+    let tail = sigmoid(-eta.abs());
+    let w = tail * (1.0 - tail);
     let yv = if y { 1.0 } else { 0.0 };
     // log μ = −log(1 + e^−η), log(1 − μ) = −log(1 + e^η).
     *s.log_likelihood -= if y { log1p_exp(-eta) } else { log1p_exp(eta) };
@@ -366,7 +501,12 @@ pub struct Fit {
     pub iterations: usize,
     pub converged: bool,
     /// Indexes (1-based, as features; 0 is the intercept) of coefficients
-    /// whose standard error exceeds [`MAX_STANDARD_ERROR`].
+    /// whose standardized standard error exceeds [`MAX_STANDARD_ERROR`] (see
+    /// [`standardized_standard_errors`]), and of features that copy others
+    /// or are copied, exactly or nearly (a linear combination, in the fit's
+    /// weights): the later of those is left out of the Newton steps (so it
+    /// stays at 0, the start) with an infinite standard error and a z of 0,
+    /// and the others are fitted without it.
     pub unidentified: Vec<usize>,
     /// The input's features (1-based) these coefficients are for, after
     /// the intercept: constant features are dropped.
@@ -403,12 +543,19 @@ pub fn advance(
         .filter(|n| n.iter().all(|b| b.is_finite()));
     // Converged when the objective has settled and the next Newton step would
     // move no coefficient by more than STEP_TOLERANCE (relative); that last
-    // step is taken (see STEP_TOLERANCE).
-    let largest = beta.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+    // step is taken (see STEP_TOLERANCE). A coefficient's move is measured by
+    // how far it moves the linear predictor at most (times the feature's
+    // largest |value|), so the test does not depend on the features' units.
+    let unit = step.magnitudes();
+    let largest = beta
+        .iter()
+        .zip(&unit)
+        .fold(0.0f64, |m, (b, u)| m.max((b * u).abs()));
     let step_small = next.as_ref().is_none_or(|n| {
         n.iter()
             .zip(beta)
-            .all(|(a, b)| (a - b).abs() <= STEP_TOLERANCE * (1.0 + largest))
+            .zip(&unit)
+            .all(|((a, b), u)| ((a - b) * u).abs() <= STEP_TOLERANCE * (1.0 + largest))
     });
     let converged = step_small
         && previous
@@ -424,14 +571,13 @@ pub fn advance(
         _ => beta.to_vec(),
     };
     let beta = final_beta.as_slice();
-    // Done (or the Hessian is singular: no further step is possible).
-    let se = step
-        .standard_errors(lambda)
-        .unwrap_or_else(|| vec![f64::INFINITY; step.p]);
-    let unidentified = se
+    // Done (or the step is not finite: no further step is possible).
+    let (se, collinear) = step.standard_errors_and_collinear(lambda);
+    let se = se.unwrap_or_else(|| vec![f64::INFINITY; step.p]);
+    let unidentified = standardized_standard_errors(step, &se)
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.is_nan() || **s > MAX_STANDARD_ERROR)
+        .filter(|&(j, s)| s.is_nan() || *s > MAX_STANDARD_ERROR || collinear.contains(&j))
         .map(|(j, _)| j)
         .collect();
     let z = beta
@@ -455,6 +601,19 @@ pub fn advance(
         unidentified,
         features: (1..step.p).collect(),
     }))
+}
+
+/// Standard errors in the unit of each feature's range (see
+/// [`MAX_STANDARD_ERROR`]): `standard_errors[j]` times feature j's largest
+/// less smallest value, the intercept's unchanged. Rescaling a feature by c
+/// divides its coefficient and standard error by c and multiplies its range
+/// by c, so these do not change.
+pub fn standardized_standard_errors(step: &Step, standard_errors: &[f64]) -> Vec<f64> {
+    standard_errors
+        .iter()
+        .zip(step.ranges())
+        .map(|(s, r)| if s.is_infinite() { *s } else { s * r })
+        .collect()
 }
 
 /// Fits in memory (tests, and small inputs): rows of features without the

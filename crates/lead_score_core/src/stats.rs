@@ -90,16 +90,25 @@ fn cov(a: &[f64], b: &[f64]) -> f64 {
         / (a.len() - 1) as f64
 }
 
+/// An error naming the first score that is NaN or infinite, as
+/// `argument[i]` with i 1-based in the order given (the SQL layer passes the
+/// leads in array order, those without a score or an outcome left out).
+fn check_finite(argument: &str, scores: impl IntoIterator<Item = f64>) -> Result<()> {
+    match scores.into_iter().enumerate().find(|(_, s)| !s.is_finite()) {
+        Some((i, s)) => Err(Error::Invalid(format!(
+            "{argument}[{}] is {s}; evaluation needs finite scores",
+            i + 1
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The scores of the converted and of the other leads (every score finite,
+/// see [`check_finite`]).
 fn split(leads: &[Scored]) -> Result<(Vec<f64>, Vec<f64>)> {
     let mut pos = Vec::new();
     let mut neg = Vec::new();
     for l in leads {
-        if !l.score.is_finite() {
-            return Err(Error::Invalid(format!(
-                "a score is {}; evaluation needs finite scores",
-                l.score
-            )));
-        }
         if l.positive {
             pos.push(l.score);
         } else {
@@ -141,6 +150,7 @@ fn canonical(leads: &[Scored]) -> Vec<Scored> {
 }
 
 pub fn auc(leads: &[Scored]) -> Result<Auc> {
+    check_finite("scores", leads.iter().map(|l| l.score))?;
     let leads = &canonical(leads)[..];
     let (pos, neg) = split(leads)?;
     let c = components(&pos, &neg);
@@ -171,6 +181,16 @@ pub struct PairedAuc {
     pub p_value: f64,
 }
 
+/// The two-sided p-value of a standard normal statistic z, erfc(|z|/√2),
+/// computed directly from the tail (not as 2·(1 − Φ(|z|)), which rounds to
+/// 0 from z ≈ 8.3 on); 1 for a NaN z.
+pub fn two_sided_p_value(z: f64) -> f64 {
+    if z.is_nan() {
+        return 1.0;
+    }
+    erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
+}
+
 impl PairedAuc {
     /// Whether model a is better: the interval of the difference excludes 0 above it.
     pub fn a_better(&self) -> bool {
@@ -180,12 +200,21 @@ impl PairedAuc {
 
 /// `scores_a[i]` and `scores_b[i]` are two models' scores of lead i, whose
 /// outcome is `positive[i]`.
+///
+/// DeLong's variance needs the sample covariances of the components over the
+/// converted leads and over the others, so at least 2 of each. With fewer,
+/// the standard error is undefined (it would come out 0, and any difference
+/// "significant"): it is then NaN, the interval is every possible difference
+/// [−1, 1], the p-value is 1 and [`PairedAuc::a_better`] is false. The AUCs
+/// and their difference are still given.
 pub fn paired_auc(scores_a: &[f64], scores_b: &[f64], positive: &[bool]) -> Result<PairedAuc> {
     if scores_a.len() != scores_b.len() || scores_a.len() != positive.len() {
         return Err(Error::Invalid(
             "paired evaluation needs both scores of every lead".into(),
         ));
     }
+    check_finite("scores_a", scores_a.iter().copied())?;
+    check_finite("scores_b", scores_b.iter().copied())?;
     // One canonical order of the leads (see `canonical`), kept as pairs.
     let mut order: Vec<usize> = (0..positive.len()).collect();
     order.sort_by(|&i, &j| {
@@ -223,11 +252,22 @@ pub fn paired_auc(scores_a: &[f64], scores_b: &[f64], positive: &[bool]) -> Resu
     let (m, n) = (ca.v10.len() as f64, ca.v01.len() as f64);
     let var = (cov(&ca.v10, &ca.v10) + cov(&cb.v10, &cb.v10) - 2.0 * cov(&ca.v10, &cb.v10)) / m
         + (cov(&ca.v01, &ca.v01) + cov(&cb.v01, &cb.v01) - 2.0 * cov(&ca.v01, &cb.v01)) / n;
-    let se = var.max(0.0).sqrt();
     let (a, b) = (ca.auc(), cb.auc());
     let d = a - b;
+    if m < 2.0 || n < 2.0 {
+        return Ok(PairedAuc {
+            a,
+            b,
+            difference: d,
+            se: f64::NAN,
+            lower: -1.0,
+            upper: 1.0,
+            p_value: 1.0,
+        });
+    }
+    let se = var.max(0.0).sqrt();
     let p_value = if se > 0.0 {
-        2.0 * (1.0 - normal_cdf((d / se).abs()))
+        two_sided_p_value(d / se)
     } else if d == 0.0 {
         1.0
     } else {
@@ -287,12 +327,14 @@ pub struct Decile {
 
 /// Leads split into ten groups by score, best first. Leads with the same
 /// score stay in one group, so groups can differ in size when scores tie.
-pub fn deciles(leads: &[Scored]) -> Vec<Decile> {
+/// A score that is NaN or infinite is an error, as for [`auc`].
+pub fn deciles(leads: &[Scored]) -> Result<Vec<Decile>> {
+    check_finite("scores", leads.iter().map(|l| l.score))?;
     let mut sorted: Vec<Scored> = leads.to_vec();
     sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
     let total = sorted.len();
     if total == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let overall = sorted.iter().filter(|l| l.positive).count() as f64 / total as f64;
     let mut out = Vec::new();
@@ -320,7 +362,7 @@ pub fn deciles(leads: &[Scored]) -> Vec<Decile> {
         });
         start = end;
     }
-    out
+    Ok(out)
 }
 
 /// One bin of predicted probability: how many leads, their mean prediction

@@ -331,29 +331,46 @@ pub fn suggest(
     })
 }
 
-/// The highest total fit rules with these weights can give: per field, its
-/// best rule (bands of a numeric field add up, so their positive weights do;
-/// its other levels exclude each other).
+/// The highest total fit rules with these weights can give a lead: the sum
+/// over fields of each field's best. A field's rules other than numeric
+/// bands (its text or boolean levels, and "missing") exclude each other, and
+/// a lead may have none of them (the reference level: 0), so they give at
+/// most the largest of 0 and their weights. A numeric field's bands are `gt`
+/// thresholds, so a lead above one threshold is above every lower one too:
+/// the bands give the sums of the weights of the lowest 0, 1, 2, … thresholds,
+/// and their best is the largest of those running sums (0 included), which
+/// is not the sum of the positive weights when the signs are mixed. A
+/// missing value has no band, so the field's best is the larger of the two.
 fn highest_total(weights: &[(&Feature, f64)]) -> f64 {
-    let mut by_field: Vec<(&str, f64, f64)> = Vec::new(); // field, best single, sum of positive bands
+    /// A band: its `gt` threshold and weight.
+    type Band = (f64, f64);
+    // field, best single rule (or 0), its bands
+    let mut by_field: Vec<(&str, f64, Vec<Band>)> = Vec::new();
     for (f, b) in weights {
-        let band = f.condition.get("gt").is_some();
         let entry = match by_field.iter_mut().find(|(name, _, _)| *name == f.field) {
             Some(e) => e,
             None => {
-                by_field.push((&f.field, 0.0, 0.0));
+                by_field.push((&f.field, 0.0, Vec::new()));
                 by_field.last_mut().expect("just pushed")
             }
         };
-        if band {
-            entry.2 += b.max(0.0);
-        } else {
-            entry.1 = entry.1.max(*b);
+        match f.condition.get("gt").and_then(serde_json::Value::as_f64) {
+            Some(threshold) => entry.2.push((threshold, *b)),
+            None => entry.1 = entry.1.max(*b),
         }
     }
     by_field
-        .iter()
-        .map(|(_, single, bands)| single.max(*bands))
+        .iter_mut()
+        .map(|(_, single, bands)| {
+            bands.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut running = 0.0;
+            let mut best = 0.0f64;
+            for (_, w) in bands.iter() {
+                running += w;
+                best = best.max(running);
+            }
+            single.max(best)
+        })
         .sum()
 }
 

@@ -89,8 +89,10 @@ proptest! {
         let positive: Vec<bool> = (0..scores.len()).map(|i| (i as u64 * 7 + seed).is_multiple_of(3)).collect();
         prop_assume!(positive.iter().any(|&p| p) && positive.iter().any(|&p| !p));
         let p = stats::paired_auc(&scores, &scores, &positive).unwrap();
-        prop_assert!(p.difference.abs() < 1e-12 && p.se < 1e-9);
-        prop_assert!(!p.a_better());
+        prop_assert!(p.difference.abs() < 1e-12);
+        // NaN when there are fewer than 2 leads of an outcome (undefined).
+        prop_assert!(p.se.is_nan() || p.se < 1e-9);
+        prop_assert!(!p.a_better() && p.p_value == 1.0);
     }
 }
 
@@ -130,7 +132,7 @@ fn deciles_keep_ties_together_and_lift_is_relative() {
             positive: i >= 90 || i % 10 == 0,
         });
     }
-    let d = stats::deciles(&ls);
+    let d = stats::deciles(&ls).unwrap();
     assert_eq!(d.len(), 10);
     assert_eq!(d[0].max_score, 9.0);
     assert_eq!(d[0].leads, 10);
@@ -144,7 +146,7 @@ fn deciles_keep_ties_together_and_lift_is_relative() {
             positive: i % 2 == 0,
         })
         .collect();
-    assert_eq!(stats::deciles(&tied).len(), 1);
+    assert_eq!(stats::deciles(&tied).unwrap().len(), 1);
 }
 
 #[test]
@@ -359,4 +361,185 @@ fn auc_is_the_same_to_the_last_bit_in_any_row_order() {
         p,
         lead_score_core::stats::paired_auc(&ra, &rb, &ry).unwrap()
     );
+}
+
+/// One feature x in 0..9 times `c`, 2000 rows, the outcome logistic in x.
+fn scaled(c: f64) -> Vec<(Vec<f64>, bool)> {
+    let mut state = 987654321u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..2000)
+        .map(|i| {
+            let x = (i % 10) as f64;
+            let y = next() < 1.0 / (1.0 + (-(-2.0 + 0.5 * x)).exp());
+            (vec![x * c], y)
+        })
+        .collect()
+}
+
+#[test]
+fn logistic_regression_is_scale_invariant() {
+    let base = logistic::fit(&scaled(1.0), 0.0).unwrap();
+    assert!(base.converged && base.unidentified.is_empty(), "{base:?}");
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
+    for c in [1e-7, 1e-6, 1e5, 3e5, 1e8] {
+        let f = logistic::fit(&scaled(c), 0.0).unwrap();
+        assert!(f.converged, "c = {c}: {f:?}");
+        assert!(f.unidentified.is_empty(), "c = {c}: {f:?}");
+        assert!(
+            close(f.coefficients[0], base.coefficients[0]),
+            "c = {c}: {f:?}"
+        );
+        assert!(
+            close(f.coefficients[1] * c, base.coefficients[1]),
+            "c = {c}: {f:?}"
+        );
+        assert!(
+            close(f.standard_errors[0], base.standard_errors[0]),
+            "c = {c}: {f:?}"
+        );
+        assert!(
+            close(f.standard_errors[1] * c, base.standard_errors[1]),
+            "c = {c}: {f:?}"
+        );
+        assert!(close(f.z[1], base.z[1]), "c = {c}: {f:?}");
+    }
+}
+
+#[test]
+fn separation_is_reported_at_any_scale() {
+    for c in [1e-7, 1.0, 3e5, 1e8] {
+        let rows: Vec<(Vec<f64>, bool)> = (0..200)
+            .map(|i| {
+                let x = (i as f64 - 99.5) / 10.0;
+                (vec![x * c], x > 0.0)
+            })
+            .collect();
+        let f = logistic::fit(&rows, 0.0).unwrap();
+        assert!(f.unidentified.contains(&1), "c = {c}: {f:?}");
+    }
+}
+
+#[test]
+fn a_duplicated_feature_is_flagged_and_the_rest_still_fits() {
+    let rows: Vec<(Vec<f64>, bool)> = scaled(1.0)
+        .into_iter()
+        .map(|(x, y)| (vec![x[0], x[0]], y))
+        .collect();
+    let f = logistic::fit(&rows, 0.0).unwrap();
+    assert_eq!(f.unidentified, vec![1, 2], "{f:?}");
+    let base = logistic::fit(&scaled(1.0), 0.0).unwrap();
+    // The intercept and the sum of the copies' coefficients are the one-copy fit's.
+    assert!(
+        (f.coefficients[0] - base.coefficients[0]).abs() < 1e-6,
+        "{f:?}"
+    );
+    assert!((f.coefficients[1] + f.coefficients[2] - base.coefficients[1]).abs() < 1e-6);
+    assert!((f.standard_errors[0] - base.standard_errors[0]).abs() < 1e-6);
+    assert!(f.converged, "{f:?}");
+    // Its predictions are the one-copy fit's.
+    for x in [0.0, 4.0, 9.0] {
+        let a = logistic::predict(&f.coefficients, &[x, x]);
+        let b = logistic::predict(&base.coefficients, &[x]);
+        assert!((a - b).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn platt_scaling_fits_large_scores() {
+    // _platt fits one feature, the score, with no penalty.
+    let scores = [1e6, 2e6, 3e6, 4e6, 5e6];
+    let won = [false, true, false, true, true];
+    let rows: Vec<(Vec<f64>, bool)> = scores.iter().zip(won).map(|(s, y)| (vec![*s], y)).collect();
+    let f = logistic::fit(&rows, 0.0).unwrap();
+    assert!(f.converged && f.unidentified.is_empty(), "{f:?}");
+    assert!(f.coefficients[1] > 0.0, "{f:?}");
+    let p: Vec<f64> = scores
+        .iter()
+        .map(|s| logistic::predict(&f.coefficients, &[*s]))
+        .collect();
+    // At the maximum likelihood (with an intercept) the mean prediction is the base rate.
+    assert!((p.iter().sum::<f64>() / 5.0 - 0.6).abs() < 1e-9, "{p:?}");
+    assert!(p.windows(2).all(|w| w[0] < w[1]), "{p:?}");
+    // The same fit as on scores in millions.
+    let small: Vec<(Vec<f64>, bool)> = rows.iter().map(|(x, y)| (vec![x[0] / 1e6], *y)).collect();
+    let g = logistic::fit(&small, 0.0).unwrap();
+    assert!((f.coefficients[1] * 1e6 - g.coefficients[1]).abs() < 1e-6 * g.coefficients[1].abs());
+}
+
+#[test]
+fn a_row_of_the_wrong_width_says_how_many_features_each_has() {
+    let mut s = Step::new(3);
+    let e = s.add(&[0.0; 3], &[1.0], true).unwrap_err().to_string();
+    assert!(
+        e.contains("a row has 1 feature") && e.contains("2 features"),
+        "{e}"
+    );
+    let e = s.add(&[0.0; 2], &[1.0, 2.0], true).unwrap_err().to_string();
+    assert!(e.contains("2 coefficients"), "{e}");
+}
+
+#[test]
+fn paired_delong_with_too_few_of_an_outcome_declares_nothing() {
+    // Two leads: the covariances of DeLong's components need 2 of each outcome.
+    let p = stats::paired_auc(&[2.0, 1.0], &[1.0, 2.0], &[true, false]).unwrap();
+    assert_eq!((p.a, p.b, p.difference), (1.0, 0.0, 1.0));
+    assert!(p.se.is_nan(), "{p:?}");
+    assert_eq!((p.lower, p.upper, p.p_value), (-1.0, 1.0, 1.0), "{p:?}");
+    assert!(!p.a_better());
+    // One converted lead among many.
+    let positive: Vec<bool> = (0..50).map(|i| i == 0).collect();
+    let a: Vec<f64> = (0..50)
+        .map(|i| if i == 0 { 100.0 } else { i as f64 })
+        .collect();
+    let b: Vec<f64> = (0..50).map(|i| i as f64).collect();
+    let p = stats::paired_auc(&a, &b, &positive).unwrap();
+    assert!(
+        p.difference > 0.9 && p.p_value == 1.0 && !p.a_better(),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn p_values_keep_their_tail() {
+    // erfc(9/√2) = 2.257e-19; 2·(1 − Φ(9)) rounds to 0.
+    let p = stats::two_sided_p_value(9.0);
+    assert!((p / 2.257_176_811_907_681e-19 - 1.0).abs() < 1e-6, "{p}");
+    assert_eq!(stats::two_sided_p_value(-9.0), p);
+    assert!((stats::two_sided_p_value(1.959_963_984_540_054) - 0.05).abs() < 1e-7);
+    assert_eq!(stats::two_sided_p_value(0.0), 1.0);
+    // A difference many standard errors wide has a tiny, not zero, p-value.
+    let n = 400;
+    let positive: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+    let a: Vec<f64> = (0..n)
+        .map(|i| if positive[i] { 1.0 } else { 0.0 } + (i % 13) as f64 * 0.01)
+        .collect();
+    let b: Vec<f64> = (0..n).map(|i| ((i * 7919) % 101) as f64).collect();
+    let p = stats::paired_auc(&a, &b, &positive).unwrap();
+    let z = p.difference / p.se;
+    assert!(z > 9.0 && z < 30.0, "{p:?}");
+    assert!(p.p_value > 0.0 && p.p_value < 1e-18, "{p:?}");
+    assert_eq!(p.p_value, stats::two_sided_p_value(z));
+}
+
+#[test]
+fn deciles_refuse_scores_that_are_not_finite() {
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let ls: Vec<Scored> = (0..20)
+            .map(|i| Scored {
+                score: if i == 6 { bad } else { i as f64 },
+                positive: i % 3 == 0,
+            })
+            .collect();
+        let e = stats::deciles(&ls).unwrap_err();
+        assert!(matches!(e, lead_score_core::Error::Invalid(_)), "{e:?}");
+        let e = e.to_string();
+        assert!(e.contains("scores[7]") && e.contains("finite"), "{e}");
+        // roc_auc says the same.
+        assert_eq!(stats::auc(&ls).unwrap_err().to_string(), e);
+    }
 }

@@ -136,3 +136,88 @@ fn nothing_to_learn_is_an_error() {
     assert!(features.is_empty());
     assert!(suggest::suggest(&features, &[true; 100], 20.0, None, 1.0).is_err());
 }
+
+/// Leads with `id` 0..999 whose conversion rate by id quartile is 10%, 60%,
+/// 20%, 30%, and a text field `tier` whose levels lift or lower the odds: the
+/// id bands (`gt` thresholds, cumulative) get weights of mixed signs.
+fn banded() -> (Vec<(String, Column)>, Vec<bool>) {
+    let (mut id, mut tier, mut won) = (vec![], vec![], vec![]);
+    for i in 0..1000usize {
+        let rate = [1, 6, 2, 3][i / 250];
+        let t = ["a", "a", "b", "c"][(i / 10) % 4];
+        let lift = match t {
+            "b" => 2,
+            "c" => -1,
+            _ => 0,
+        };
+        won.push(((i % 10) as i64) < (rate + lift).clamp(0, 9));
+        id.push(Some(i as f64));
+        tier.push(Some(t.to_string()));
+    }
+    (
+        vec![
+            ("id".into(), Column::Number(id)),
+            ("tier".into(), Column::Text(tier)),
+        ],
+        won,
+    )
+}
+
+#[test]
+fn mixed_sign_bands_are_scaled_by_the_highest_total_a_lead_can_reach() {
+    let (fields, won) = banded();
+    let features = suggest::features(&fields, &[]);
+    let s = suggest::suggest(&features, &won, 100.0, None, 0.0).unwrap();
+    let coef = |name: &str| {
+        s.features
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name}: {s:?}"))
+            .coefficient
+    };
+    let bands = [coef("id > 249"), coef("id > 499"), coef("id > 749")];
+    assert!(
+        bands[0] > 0.0 && bands[1] < 0.0 && bands[2] > 0.0,
+        "{bands:?}"
+    );
+    // Each lead's fit total from the points; every id quartile meets every tier.
+    let rules = s.rules();
+    let mut best = f64::NEG_INFINITY;
+    for i in 0..won.len() {
+        let total: i64 = rules
+            .iter()
+            .map(|r| {
+                let f = features.iter().find(|f| f.name == r.name).unwrap();
+                if f.values[i] > 0.0 {
+                    r.points
+                } else {
+                    0
+                }
+            })
+            .sum();
+        best = best.max(total as f64);
+    }
+    // The highest total is 100 give or take each rule's rounding, not the sum
+    // of the positive band weights scaled to 100.
+    assert!(
+        (best - 100.0).abs() <= rules.len() as f64,
+        "{best}: {rules:?}"
+    );
+    // The points are the coefficients on one scale: the best id prefix plus
+    // the best tier is 100.
+    let prefix = [
+        0.0,
+        bands[0],
+        bands[0] + bands[1],
+        bands[0] + bands[1] + bands[2],
+    ];
+    let best_id = prefix.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let best_tier = 0.0f64.max(coef("tier = b")).max(coef("tier = c"));
+    let scale = 100.0 / (best_id + best_tier);
+    for f in &s.features {
+        assert!(
+            (f.points as f64 - f.coefficient * scale).abs() <= 1.0,
+            "{f:?}, scale {scale}"
+        );
+    }
+}
