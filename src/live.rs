@@ -11,8 +11,8 @@ use crate::lead::{form_tuple, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
-    check_supported, classification_alerts, classify_at, detect_bursts, live_add, live_key,
-    live_len, live_merge, new_live, rebase, Classified, LiveAt, LiveKey,
+    check_supported, classify_at, detect_bursts, live_add, live_key, live_len, live_merge,
+    new_live, rebase, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Value};
 use pgrx::prelude::*;
@@ -573,10 +573,22 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
             now.saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US),
         )
         .or_raise();
-    let mut alerts: Vec<serde_json::Value> = classification_alerts(prev.as_ref(), &next)
-        .into_iter()
-        .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
-        .collect();
+    // What the stored state gives now, before this write's events (a write
+    // with events, under the stored state's own model version): time may have
+    // moved the lead since its row was written.
+    let before = match (&prev, stored, delta) {
+        (Some(_), Some(s), Some(_)) => {
+            let own = model_of(s);
+            std::ptr::eq(own, compiled)
+                .then(|| classify_at(&own.model, s, fit, disq.is_some(), now).or_raise())
+        }
+        _ => None,
+    };
+    let mut alerts: Vec<serde_json::Value> =
+        lead_score_core::live::write_alerts(prev.as_ref(), before.as_ref(), &next)
+            .into_iter()
+            .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
+            .collect();
     for x in fired {
         alerts.push(serde_json::json!({"kind": "burst", "detail": model.alerts[x].name}));
     }

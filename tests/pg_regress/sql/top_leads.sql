@@ -115,7 +115,9 @@ CREATE TABLE tl.many_events (lead_id bigint NOT NULL, type text NOT NULL, at tim
 INSERT INTO tl.many SELECT i, (i * 7919) % 1000, 'x@acme.com' FROM generate_series(1, 12000) i;
 INSERT INTO tl.many_events SELECT i, 'page_view', '2026-06-20 12:00+00'::timestamptz - (i % 200) * interval '1 hour'
 FROM generate_series(1, 12000) i;
+SET client_min_messages = warning;  -- attach's progress notices say how long it took
 SELECT lead_score.attach('tl', 'tl.many', 'tl.many_events', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "at"}', name => 'many') IS NOT NULL AS attached;
+RESET client_min_messages;
 SET lead_score.mock_now = '2026-07-06 12:00:00+00';
 CREATE TEMP VIEW stale AS
 SELECT s.lead_key FROM lead_score_internal.many_scores s
