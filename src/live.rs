@@ -613,14 +613,17 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     unsafe { form_tuple(desc, &fields) }
 }
 
-/// Keeps when each burst last fired across a recompute, so old bursts do not fire again.
+/// Keeps when each burst last fired across a recompute, so old bursts do not
+/// fire again, and a set of events that has not fired yet still can: the
+/// stored state's mark, not the recomputed one's (which marks every event so
+/// far as fired, as attach scores without alerts). A burst the new version
+/// adds keeps the recomputed mark.
 fn carry_bursts(
     model: &lead_score_core::Model,
     into: &mut [u8],
     old_compiled: &Compiled,
     old: &[u8],
 ) {
-    let fresh = lead_score_core::live::burst_marks(model, into);
     let previous = lead_score_core::live::burst_marks(&old_compiled.model, old);
     for (i, alert) in model.alerts.iter().enumerate() {
         if let Some(j) = old_compiled
@@ -629,7 +632,7 @@ fn carry_bursts(
             .iter()
             .position(|a| a.name == alert.name)
         {
-            lead_score_core::live::set_burst_mark(model, into, i, previous[j].max(fresh[i]));
+            lead_score_core::live::set_burst_mark(model, into, i, previous[j]);
         }
     }
 }

@@ -151,6 +151,27 @@ SELECT * FROM lead_score.check_consistency('live');
 TRUNCATE app.touches;
 SELECT right(lead_key::text, 1) AS person, engagement, last_activity FROM lead_score.live_current ORDER BY 1;
 
+-- rescore() and publishing keep when each burst last fired: a set of events
+-- that has not fired yet still can. Two views within an hour fire; a third
+-- starts a new set, which fires with the fourth, across a rescore and a publish.
+CREATE TABLE app.b_leads (id int PRIMARY KEY, title text);
+CREATE TABLE app.b_acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON app.b_acts (lead_id);
+INSERT INTO app.b_leads VALUES (1, 'x'), (2, 'x'), (3, 'x');
+SELECT lead_score.create_model('b', '{"fit": {"rules": []},
+  "engagement": {"rules": [{"name": "view", "event": "page_view", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "cold"}], "quadrant": {"fit": 50, "engagement": 50}, "mql": {"min_total": 100}},
+  "alerts": [{"name": "burst", "event": "page_view", "count": 2, "within": "1 hour"}]}') AS version;
+SELECT lead_score.attach('b', 'app.b_leads', 'app.b_acts', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "occurred_at"}') IS NOT NULL AS attached;
+DELETE FROM lead_score.alerts;
+INSERT INTO app.b_acts SELECT i, 'page_view', t FROM generate_series(1, 3) i, unnest(ARRAY['2026-06-01 11:10+00', '2026-06-01 11:20+00']::timestamptz[]) t;
+INSERT INTO app.b_acts SELECT i, 'page_view', '2026-06-01 11:30+00' FROM generate_series(1, 3) i;
+SELECT lead_score.rescore('b') >= 0 AS rescored;  -- each lead's next set is half there
+SELECT lead_score.create_model('b', lead_score.model_spec('b') || '{"description": "same rules"}') AS version;
+INSERT INTO app.b_acts SELECT i, 'page_view', '2026-06-01 11:40+00' FROM generate_series(1, 3) i;
+SELECT lead_key, count(*) AS bursts FROM lead_score.alerts WHERE attachment = 'b' AND kind = 'burst' GROUP BY 1 ORDER BY 1;
+SELECT lead_score.detach('b');
+
 -- detach removes triggers, functions, scores and views; a view of the
 -- application's own that uses them must go first.
 SELECT lead_score.detach('live');
@@ -161,5 +182,5 @@ SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid IN ('app.people':
 SELECT count(*) AS rows_left FROM lead_score.current_scores;
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'draft']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'draft', 'b']) m;
 
