@@ -332,7 +332,9 @@ fn event_points(
         .iter()
         .map(|(i, _)| m.engagement.rules[*i].name.clone())
         .collect();
-    let points = matched.iter().map(|(_, p)| p).sum();
+    // From 0.0: Rust sums floats from -0.0, which an event matching no rule
+    // would show as -0.
+    let points = matched.iter().fold(0.0, |sum, (_, p)| sum + p);
     TableIterator::once((rules, points))
 }
 
