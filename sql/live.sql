@@ -1234,6 +1234,9 @@ BEGIN
         RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
             USING ERRCODE = 'undefined_object';
     END IF;
+    -- The key as the lead's score row writes it (' 42 ' is lead 42, kept as '42'),
+    -- so feedback joins its lead by text as adjustments do.
+    NEW.lead_key := coalesce(lead_score_internal._adjustment_key(NEW.attachment, NEW.lead_key), NEW.lead_key);
     NEW.given_by := current_user;
     NEW.given_at := pg_catalog.now();
     NEW.total := s.total;

@@ -132,6 +132,9 @@ SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-00000000ffff'
 -- Reasons are editable.
 INSERT INTO lead_score.feedback_reasons (reason, description) VALUES ('competitor', 'Works for a competitor');
 SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false, 'competitor') > 0 AS recorded;
+-- The key is kept as the lead's own key writes it, however it was given.
+SELECT lead_score.record_feedback('live', '{00000000000000000000000000000003}', true) > 0 AS recorded;
+SELECT lead_key FROM lead_score.feedback ORDER BY id DESC LIMIT 1;
 
 -- Least privilege: a rep with lead_score_reader records feedback (through the
 -- function or an INSERT of its own columns); the trigger captures who, when and
