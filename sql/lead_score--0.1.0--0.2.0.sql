@@ -2155,3 +2155,35 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- evaluation_rows refuses a days_after_creation out of range.
+CREATE OR REPLACE FUNCTION lead_score.evaluation_rows(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                           days_after_creation integer DEFAULT NULL)
+RETURNS TABLE (lead_key text, won boolean, total float8, grade text, label text, quadrant text, mql boolean, disqualified boolean)
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
+AS $$
+DECLARE
+    m   text := lead_score_internal._model_at(evaluation_rows.attachment, evaluation_rows.version);
+    id  bigint;
+    ver integer;
+BEGIN
+    IF (cutoff IS NULL) = (days_after_creation IS NULL) THEN
+        RAISE EXCEPTION 'give one of cutoff and days_after_creation' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF days_after_creation NOT BETWEEN 0 AND 36525 THEN
+        RAISE EXCEPTION 'days_after_creation must be 0 to 36525 (100 years), got %', days_after_creation
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM lead_score_internal._warn_no_closed_at(evaluation_rows.attachment);
+    IF days_after_creation IS NULL THEN
+        PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(cutoff), true);
+        RETURN QUERY EXECUTE lead_score_internal._evaluation_sql(evaluation_rows.attachment, false) USING m, cutoff;
+    ELSE
+        SELECT mo.id, substring(m from '@([0-9]+)$')::integer INTO id, ver
+        FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = evaluation_rows.attachment;
+        RETURN QUERY EXECUTE lead_score_internal._evaluation_sql(evaluation_rows.attachment, true) USING m, days_after_creation, id, ver;
+    END IF;
+END
+$$;

@@ -939,6 +939,10 @@ BEGIN
     IF (cutoff IS NULL) = (days_after_creation IS NULL) THEN
         RAISE EXCEPTION 'give one of cutoff and days_after_creation' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF days_after_creation NOT BETWEEN 0 AND 36525 THEN
+        RAISE EXCEPTION 'days_after_creation must be 0 to 36525 (100 years), got %', days_after_creation
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     PERFORM lead_score_internal._warn_no_closed_at(evaluation_rows.attachment);
     IF days_after_creation IS NULL THEN
         PERFORM pg_catalog.set_config('lead_score.as_of', lead_score_internal._as_of_text(cutoff), true);

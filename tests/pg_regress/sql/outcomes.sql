@@ -92,6 +92,7 @@ SELECT count(*) AS changed_rows FROM (
     EXCEPT SELECT * FROM before_30) x;
 -- One of the two cut-offs, not both.
 SELECT * FROM lead_score.evaluate('live', '2026-05-15', days_after_creation => 30);
+SELECT * FROM lead_score.evaluate('live', days_after_creation => 2147483647);
 SELECT * FROM lead_score.evaluate('live');
 
 -- Suggested points: fit rules learned from the outcomes on lead fields, with
