@@ -563,6 +563,9 @@ CREATE FUNCTION lead_score.current_score(attachment text, lead_key text)
 RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    state text;
+    msg   text;
 BEGIN
     IF current_score.attachment IS NULL THEN
         RAISE EXCEPTION 'current_score: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -570,7 +573,21 @@ BEGIN
     IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
         PERFORM lead_score_internal._lock_activities(current_score.attachment);
     END IF;
-    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
+    BEGIN
+        RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR invalid_datetime_format
+                   OR datetime_field_overflow OR string_data_right_truncation THEN
+        -- The text is no value of the key's type ('abc' for a bigint key):
+        -- name the argument and the type, not the internal query.
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        RAISE EXCEPTION 'current_score: lead_key % is not a key of attachment "%" (of type %): %',
+            pg_catalog.quote_literal(current_score.lead_key), current_score.attachment,
+            (SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
+               JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
+                AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
+              WHERE a.name OPERATOR(pg_catalog.=) current_score.attachment), msg
+            USING ERRCODE = state;
+    END;
 END
 $$;
 

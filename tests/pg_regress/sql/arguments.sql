@@ -19,6 +19,8 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('current_score, no attachment', $$SELECT * FROM lead_score.current_score(NULL, '00000000-0000-0000-0000-000000000001')$$),
   ('current_score by key, no attachment', $$SELECT * FROM lead_score.current_score(NULL, '00000000-0000-0000-0000-000000000001'::uuid)$$),
   ('current_score by a key of another type', $$SELECT * FROM lead_score.current_score('live', 42)$$),
+  ('current_score by text that is no key', $$SELECT * FROM lead_score.current_score('live', 'abc')$$),
+  ('record_feedback for text that is no key', $$SELECT lead_score.record_feedback('live', 'abc', true)$$),
   ('adjust, no lead', $$SELECT lead_score.adjust('live', NULL, 5, 'met at a fair')$$),
   ('adjust, no points', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', NULL, 'met at a fair')$$),
   ('adjust, no reason', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', 5, NULL)$$),
