@@ -575,10 +575,10 @@ BEGIN
     END IF;
     BEGIN
         RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
-    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR invalid_datetime_format
-                   OR datetime_field_overflow OR string_data_right_truncation THEN
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
         -- The text is no value of the key's type ('abc' for a bigint key):
-        -- name the argument and the type, not the internal query.
+        -- name the argument and the type, not the internal query. (Not the
+        -- date/time errors, which lead_score.as_of's own cast raises too.)
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
         RAISE EXCEPTION 'current_score: lead_key % is not a key of attachment "%" (of type %): %',
             pg_catalog.quote_literal(current_score.lead_key), current_score.attachment,

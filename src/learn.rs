@@ -366,13 +366,19 @@ fn logistic_combine(a: Option<Vec<Option<f64>>>, b: Option<Vec<Option<f64>>>) ->
 }
 
 /// The columns of a relation, for checking a design's names.
-/// The type of column `name` of `source` (a domain's base type), as
-/// `format_type` writes it; empty if there is no such column.
+/// The type of column `name` of `source` (a domain's base type, through
+/// domains over domains), as `format_type` writes it; empty if there is no
+/// such column.
 fn base_type(source: pg_sys::Oid, name: &str) -> String {
     Spi::get_one_with_args::<String>(
-        "SELECT pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) \
-         FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT a.attisdropped",
+        "WITH RECURSIVE t(oid, typtype, typbasetype) AS ( \
+             SELECT ty.oid, ty.typtype, ty.typbasetype \
+             FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
+             WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT a.attisdropped \
+             UNION ALL \
+             SELECT b.oid, b.typtype, b.typbasetype FROM t JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
+             WHERE t.typtype = 'd') \
+         SELECT pg_catalog.format_type(t.oid, NULL) FROM t WHERE t.typtype <> 'd'",
         &[source.into(), name.into()],
     )
     .or_raise()

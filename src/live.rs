@@ -11,8 +11,8 @@ use crate::lead::{form_tuple, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
-    check_supported, classify_at, detect_bursts, live_add, live_key, live_len, live_merge,
-    new_live, rebase, Classified, LiveAt, LiveKey,
+    check_supported, classification_alerts, classify_at, detect_bursts, live_add, live_key,
+    live_len, live_merge, new_live, rebase, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Value};
 use pgrx::prelude::*;
@@ -575,22 +575,10 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
             now.saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US),
         )
         .or_raise();
-    // What the stored state gives now, before this write's events (a write
-    // with events, under the stored state's own model version): time may have
-    // moved the lead since its row was written.
-    let before = match (&prev, stored, delta) {
-        (Some(_), Some(s), Some(_)) => {
-            let own = model_of(s);
-            std::ptr::eq(own, compiled)
-                .then(|| classify_at(&own.model, s, fit, disq.is_some(), now).or_raise())
-        }
-        _ => None,
-    };
-    let mut alerts: Vec<serde_json::Value> =
-        lead_score_core::live::write_alerts(prev.as_ref(), before.as_ref(), &next)
-            .into_iter()
-            .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
-            .collect();
+    let mut alerts: Vec<serde_json::Value> = classification_alerts(prev.as_ref(), &next)
+        .into_iter()
+        .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
+        .collect();
     for x in fired {
         alerts.push(serde_json::json!({"kind": "burst", "detail": model.alerts[x].name}));
     }
@@ -619,13 +607,16 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
 /// fire again, and a set of events that has not fired yet still can: the
 /// stored state's mark, not the recomputed one's (which marks every event so
 /// far as fired, as attach scores without alerts). A burst the new version
-/// adds keeps the recomputed mark.
+/// adds, or redefines under its name (other events, condition, count or
+/// window), keeps the recomputed mark and the larger of the two: it does not
+/// fire on history.
 fn carry_bursts(
     model: &lead_score_core::Model,
     into: &mut [u8],
     old_compiled: &Compiled,
     old: &[u8],
 ) {
+    let fresh = lead_score_core::live::burst_marks(model, into);
     let previous = lead_score_core::live::burst_marks(&old_compiled.model, old);
     for (i, alert) in model.alerts.iter().enumerate() {
         if let Some(j) = old_compiled
@@ -634,7 +625,12 @@ fn carry_bursts(
             .iter()
             .position(|a| a.name == alert.name)
         {
-            lead_score_core::live::set_burst_mark(model, into, i, previous[j]);
+            let mark = if old_compiled.model.alerts[j].same_definition(alert) {
+                previous[j]
+            } else {
+                previous[j].max(fresh[i])
+            };
+            lead_score_core::live::set_burst_mark(model, into, i, mark);
         }
     }
 }

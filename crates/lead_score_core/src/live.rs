@@ -771,29 +771,6 @@ pub fn classification_alerts(prev: Option<&Classified>, next: &Classified) -> Ve
     out
 }
 
-/// The alerts of a write that takes a lead from `stored`, the classification
-/// its score row holds (from its last write or `tick()`), to `next`. `before`
-/// is what the lead's stored state gives at the write's time, before the
-/// write's events: when time alone has moved the lead since its row was
-/// written (no `tick()` has run since), the crossings time caused come first,
-/// as `tick()` would have sent them, then the write's own from there. Judged
-/// against `stored` alone, a lead that decayed out of a class and was lifted
-/// back into it by the write would send nothing.
-pub fn write_alerts(
-    stored: Option<&Classified>,
-    before: Option<&Classified>,
-    next: &Classified,
-) -> Vec<AlertEvent> {
-    match (stored, before) {
-        (Some(s), Some(b)) if s != b => {
-            let mut out = classification_alerts(Some(s), b);
-            out.extend(classification_alerts(Some(b), next));
-            out
-        }
-        _ => classification_alerts(stored, next),
-    }
-}
-
 /// When each burst alert last fired (NO_ACTIVITY if never).
 pub fn burst_marks(model: &Model, buf: &[u8]) -> Vec<i64> {
     (0..model.alerts.len())

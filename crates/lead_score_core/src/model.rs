@@ -33,6 +33,19 @@ pub struct BurstAlert {
 }
 
 impl BurstAlert {
+    /// Whether `other` fires on the same sets of events: the same event
+    /// types, condition, count and window (the name aside). A recompute keeps
+    /// when such a burst last fired; a burst redefined under its name starts
+    /// from the recomputed state's marks, so it does not fire on history.
+    pub fn same_definition(&self, other: &BurstAlert) -> bool {
+        self.events == other.events
+            && self.count == other.count
+            && self.within == other.within
+            // Conditions hold compiled regexes: compared by their Debug form,
+            // which shows each operator, operand and pattern.
+            && format!("{:?}", self.when) == format!("{:?}", other.when)
+    }
+
     pub(crate) fn matches(&self, event_type: &str, properties: &[crate::Value]) -> bool {
         self.events.iter().any(|e| e == event_type)
             && self.when.as_ref().is_none_or(|c| c.eval(properties))

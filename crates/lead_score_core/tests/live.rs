@@ -5,8 +5,8 @@ use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
     check_attachable, check_supported, classification_alerts, classify_at, detect_bursts,
-    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, write_alerts,
-    Classified, LiveAt, LiveKey,
+    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, Classified,
+    LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Model, Value};
 use proptest::prelude::*;
@@ -561,45 +561,4 @@ fn upper_bound_covers_negative_points_decaying_and_a_lifted_penalty() {
         10.0
     );
     assert!(60.0 <= bound + 10.0);
-}
-
-/// A write judges its crossings from where time has taken the lead: a lead
-/// that decayed out of MQL (no tick() since) and is lifted back by the write
-/// gets the decay's alerts, then the write's; with no decay in between, the
-/// write's alone, as before.
-#[test]
-fn write_alerts_start_where_time_took_the_lead() {
-    let c = |mql, q: &str, hot: &[&str]| Classified {
-        mql,
-        quadrant: q.into(),
-        hot: hot.iter().map(|s| s.to_string()).collect(),
-    };
-    let kinds = |stored: Option<&Classified>, before: Option<&Classified>, next: &Classified| {
-        write_alerts(stored, before, next)
-            .into_iter()
-            .map(|a| format!("{} {}", a.kind, a.detail))
-            .collect::<Vec<_>>()
-    };
-    let hot = c(true, "check_fit", &["buy"]);
-    let cold = c(false, "nurture", &[]);
-    assert_eq!(
-        kinds(Some(&hot), Some(&cold), &hot),
-        vec![
-            "mql_lost is no longer an MQL",
-            "quadrant check_fit -> nurture",
-            "mql became an MQL",
-            "quadrant nurture -> check_fit",
-            "watermark buy"
-        ]
-    );
-    // Judged against the stored class alone, nothing crossed.
-    assert!(classification_alerts(Some(&hot), &hot).is_empty());
-    assert_eq!(
-        kinds(Some(&cold), Some(&cold), &hot),
-        kinds(Some(&cold), None, &hot)
-    );
-    assert_eq!(
-        kinds(None, None, &hot),
-        vec!["mql became an MQL", "watermark buy"]
-    );
 }

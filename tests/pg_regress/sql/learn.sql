@@ -69,6 +69,13 @@ SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1', 
 -- The outcome is a boolean, each feature a number (42804).
 SELECT * FROM lead_score.logistic_regression('design', 'x1', ARRAY['x2']);
 SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1', 'converted']);
+-- A domain over a domain over boolean is a boolean.
+CREATE DOMAIN won_flag AS boolean;
+CREATE DOMAIN won_flag2 AS won_flag;
+CREATE TABLE design_domains AS SELECT x1, converted::won_flag2 AS won FROM design WHERE lead_id <= 500;
+SELECT count(*) AS coefficients FROM lead_score.logistic_regression('design_domains', 'won', ARRAY['x1']);
+DROP TABLE design_domains;
+DROP DOMAIN won_flag2, won_flag;
 UPDATE design SET x1 = NULL WHERE lead_id = 7;
 SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1']);
 SELECT * FROM lead_score.roc_auc(ARRAY[0.1, 0.2], ARRAY[true, true]);

@@ -170,6 +170,16 @@ SELECT lead_score.rescore('b') >= 0 AS rescored;  -- each lead's next set is hal
 SELECT lead_score.create_model('b', lead_score.model_spec('b') || '{"description": "same rules"}') AS version;
 INSERT INTO app.b_acts SELECT i, 'page_view', '2026-06-01 11:40+00' FROM generate_series(1, 3) i;
 SELECT lead_key, count(*) AS bursts FROM lead_score.alerts WHERE attachment = 'b' AND kind = 'burst' GROUP BY 1 ORDER BY 1;
+-- A burst redefined under its name (now two downloads) does not fire on
+-- history at publishing: lead 1's two downloads were before it, and count as
+-- fired. Two new ones do.
+INSERT INTO app.b_acts VALUES (1, 'download', '2026-06-01 11:50+00'), (1, 'download', '2026-06-01 11:55+00');
+DELETE FROM lead_score.alerts;
+SELECT lead_score.create_model('b', jsonb_set(lead_score.model_spec('b'), '{alerts,0,event}', '"download"')) AS version;
+SELECT count(*) AS alerts_at_publish FROM lead_score.alerts WHERE attachment = 'b';
+INSERT INTO app.b_acts VALUES (1, 'download', '2026-06-01 11:58+00');
+INSERT INTO app.b_acts VALUES (1, 'download', '2026-06-01 11:59+00');
+SELECT lead_key, kind, detail FROM lead_score.alerts WHERE attachment = 'b' ORDER BY id;
 SELECT lead_score.detach('b');
 
 -- detach removes triggers, functions, scores and views; a view of the

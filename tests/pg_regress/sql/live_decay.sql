@@ -140,37 +140,6 @@ SELECT name, landmark FROM lead_score.attachments WHERE name = 'quick';
 SELECT round(engagement::numeric, 6) AS engagement FROM lead_score.current_score('quick', '00000000-0000-0000-0000-000000000001'::uuid);
 SELECT * FROM lead_score.check_consistency('quick');
 SELECT lead_score.detach('quick');
-
--- A write judges its crossings from where time has taken the lead, not from
--- the classification its row stored: four days after a demo, with no tick()
--- since, the lead has decayed out of MQL, out of check_fit and out of its hot
--- category; a new demo lifts it back. The write sends what tick() would have sent for the
--- decay, then its own crossings, in both modes.
-SET lead_score.mock_now = '2026-07-01 12:00:00+00';
-CREATE TABLE app.wm_leads (id int PRIMARY KEY, title text);
-CREATE TABLE app.wm_acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
-CREATE INDEX ON app.wm_acts (lead_id);
-INSERT INTO app.wm_leads VALUES (1, 'x'), (2, 'x');
-SELECT lead_score.create_model('wm', '{
-  "fit": {"rules": [{"name": "x", "when": {"field": "title", "eq": "x"}, "points": 10}]},
-  "engagement": {"categories": [{"name": "buy", "watermark": 10}],
-    "decay": {"kind": "exponential", "half_life": "1 day"},
-    "rules": [{"name": "demo", "event": "demo", "points": 12, "category": "buy"}]},
-  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "cold"}],
-    "quadrant": {"fit": 30, "engagement": 10}, "mql": {"min_total": 20}}}') AS version;
-SELECT lead_score.attach('wm', 'app.wm_leads', 'app.wm_acts', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "occurred_at"}') IS NOT NULL AS sync,
-       lead_score.attach('wm', 'app.wm_leads', 'app.wm_acts', '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type", "occurred_at": "occurred_at"}', name => 'wm_deferred', mode => 'deferred') IS NOT NULL AS deferred;
-INSERT INTO app.wm_acts VALUES (1, 'demo', '2026-07-01 12:00+00');
-SELECT lead_score.tick() >= 0 AS folded;
-DELETE FROM lead_score.alerts;
-SET lead_score.mock_now = '2026-07-05 12:00:00+00';
-SELECT round(total::numeric, 2) AS total, mql, quadrant, hot_categories FROM lead_score.wm_current WHERE lead_key = 1;
-INSERT INTO app.wm_acts VALUES (1, 'demo', '2026-07-05 12:00+00');
-SELECT lead_score.tick() >= 0 AS folded;
-SELECT round(total::numeric, 2) AS total, mql, quadrant, hot_categories FROM lead_score.wm_current WHERE lead_key = 1;
-SELECT attachment, lead_key, kind, detail FROM lead_score.alerts ORDER BY attachment, id;
-SELECT (SELECT count(*) FROM lead_score.check_consistency('wm')) + (SELECT count(*) FROM lead_score.check_consistency('wm_deferred')) AS mismatches;
-SELECT lead_score.detach('wm'), lead_score.detach('wm_deferred');
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'fast', 'recent', 'forgiving', 'wm']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['live', 'fast', 'recent', 'forgiving']) m;
