@@ -43,7 +43,8 @@ pub fn extension_owner() -> pg_sys::Oid {
 }
 
 /// Runs `f` as `owner`, with `search_path = pg_catalog, pg_temp`,
-/// `row_security = off` and notices off, then restores the caller's user id and settings.
+/// `row_security = off` and notices off, then restores the caller's user id
+/// and every setting, whatever `f`'s code set.
 pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
     // SAFETY: plain reads and writes of the backend's current user id and
@@ -67,9 +68,14 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     ]);
     let result = outside_extension(f);
     // SAFETY: pops exactly the nest level pushed above and restores the pair
-    // saved above.
+    // saved above. `false` undoes every setting changed at this level, also a
+    // session-level one (`set_config(…, false)`) made by code of the role `f`
+    // ran as, such as a table owner's immutable function the planner folds
+    // (as PostgreSQL ends its own security-restricted operations since
+    // CVE-2020-25695): `true` would keep such a `search_path` for the rest
+    // of the caller's statement and session.
     unsafe {
-        pg_sys::AtEOXact_GUC(true, nest);
+        pg_sys::AtEOXact_GUC(false, nest);
         pg_sys::SetUserIdAndSecContext(user, context);
     }
     result
@@ -77,7 +83,7 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 
 /// Opens a GUC nest level and sets each setting at it, as `SET` in the
 /// session would, saving the old values; returns the level, for
-/// `AtEOXact_GUC(true, level)` to pop and restore them (an ERROR before that
+/// `AtEOXact_GUC(false, level)` to pop and restore them (an ERROR before that
 /// aborts the (sub)transaction, which pops it).
 pub fn push_settings(settings: &[(&std::ffi::CStr, &std::ffi::CStr)]) -> i32 {
     // SAFETY: a new nest level, which the caller pops.

@@ -98,8 +98,9 @@ fn with_settings<R>(settings: &[(&CStr, &CStr)], f: impl FnOnce() -> R) -> R {
     }
     let level = crate::owner::push_settings(&differing);
     let out = f();
-    // SAFETY: pops the level opened above, restoring the saved settings.
-    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    // SAFETY: pops the level opened above, restoring the saved settings (all
+    // of them, as `run_as` does: nothing `f` runs may change the session's).
+    unsafe { pg_sys::AtEOXact_GUC(false, level) };
     out
 }
 

@@ -194,6 +194,48 @@ SELECT count(*) AS decoy_ran FROM or_crm.ran_as;
 SELECT count(*) AS new_leads FROM or_crm.leads WHERE id = 1001;
 DROP VIEW pg_temp.decoy;
 
+-- Code of the owner's that the planner runs while lead_score reads as the
+-- owner may change a setting for the whole session (set_config(…, false)).
+-- lead_score undoes every setting when the read ends, as PostgreSQL does after
+-- its own security-restricted operations: before, the owner's search_path
+-- stayed for the rest of the caller's statement, here a superuser's tick(),
+-- and its session, where the owner's operators would have run with the
+-- caller's rights.
+SET ROLE or_owner;
+CREATE FUNCTION or_crm.imm_path() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN PERFORM pg_catalog.set_config('search_path', 'or_crm, pg_catalog', false); RETURN true; END $$;
+CREATE TABLE or_crm.path_leads (id bigint PRIMARY KEY, company text, title text);
+CREATE TABLE or_crm.path_acts (lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL,
+                               amount float8, seen timestamptz);
+CREATE INDEX ON or_crm.path_acts (lead_id);
+INSERT INTO or_crm.path_leads VALUES (1, 'acme.com', 'VP');
+GRANT SELECT, TRIGGER ON or_crm.path_leads, or_crm.path_acts TO or_admin;
+RESET ROLE;
+SET ROLE or_admin;
+SELECT lead_score.attach('or_model', 'or_crm.path_leads', 'or_crm.path_acts', name => 'or_path',
+                         mode => 'deferred') IS NOT NULL AS attached;
+RESET ROLE;
+SET ROLE or_owner;
+CREATE STATISTICS or_crm.path_trap ON ((or_crm.imm_path() AND lead_id IS NOT NULL)) FROM or_crm.path_acts;
+INSERT INTO or_crm.path_acts VALUES (1, 'webinar', '2026-06-01 10:00+00', NULL, NULL),
+                                    (1, 'webinar', '2026-06-01 11:00+00', NULL, NULL);
+RESET ROLE;
+SELECT lead_score.tick() >= 0 AS ticked;
+-- The owner deletes an event: the lead is marked, and the next fold reads
+-- the activity table as the owner.
+\c
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+SET ROLE or_owner;
+DELETE FROM or_crm.path_acts WHERE occurred_at = '2026-06-01 11:00+00';
+RESET ROLE;
+RESET search_path;
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT current_setting('search_path') AS search_path_after_tick;
+SELECT lead_key, round(engagement::numeric, 3) AS engagement FROM lead_score.or_path_current;
+SELECT * FROM lead_score.check_consistency('or_path');
+SELECT lead_score.detach('or_path');
+DELETE FROM lead_score.alerts WHERE attachment = 'or_path';
+
 SELECT lead_score.detach('or_live');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_live';
 SELECT lead_score.drop_model('or_model');
