@@ -1682,6 +1682,63 @@ COMMENT ON SEQUENCE lead_score.evaluations_id_seq IS 'Ids of lead_score.evaluati
 COMMENT ON SEQUENCE lead_score.feedback_id_seq IS 'Ids of lead_score.feedback.';
 COMMENT ON SEQUENCE lead_score.adjustments_id_seq IS 'Ids of lead_score.adjustments (end_adjustment takes one).';
 
+-- The type of an attachment's lead key column as format_type writes it, for
+-- errors that name it; NULL for no such attachment. It reads the attachments
+-- table as the caller.
+CREATE FUNCTION lead_score_internal._key_type(attachment text)
+RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
+  JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
+   AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
+ WHERE a.name OPERATOR(pg_catalog.=) _key_type.attachment
+$$;
+
+-- The message for key text that is no value of an attachment's key type
+-- ('abc' for a bigint key), naming the argument and the type, not the internal
+-- query: current_score(text) and timeline raise it with the cast's SQLSTATE.
+CREATE FUNCTION lead_score_internal._not_a_key(caller text, attachment text, lead_key text, cause text)
+RETURNS text LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.format('%s: lead_key %s is not a key of attachment "%s" (of type %s): %s',
+    _not_a_key.caller, pg_catalog.quote_literal(_not_a_key.lead_key), _not_a_key.attachment,
+    lead_score_internal._key_type(_not_a_key.attachment), _not_a_key.cause)
+$$;
+REVOKE ALL ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text) TO lead_score_reader;
+COMMENT ON FUNCTION lead_score_internal._key_type(text) IS
+    'Internal: the type of an attachment''s lead key column, for errors that name it (NULL for no such attachment).';
+COMMENT ON FUNCTION lead_score_internal._not_a_key(text, text, text, text) IS
+    'Internal: the message for key text that is no value of an attachment''s key type, naming the argument and the type.';
+
+-- A key that is no value of the key type is named in timeline's error.
+CREATE OR REPLACE FUNCTION lead_score.timeline(attachment text, lead_key text)
+RETURNS TABLE (occurred_at timestamptz, event_type text, properties text[], rules text[], points float8)
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m     text;
+    state text;
+    msg   text;
+BEGIN
+    SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = timeline.attachment;
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    BEGIN
+        RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
+        -- As current_score(text): name the argument and the key's type.
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        RAISE EXCEPTION USING ERRCODE = state,
+            MESSAGE = lead_score_internal._not_a_key('timeline', timeline.attachment, timeline.lead_key, msg);
+    END;
+END
+$$;
+
 -- Readers take the activity table's lock before lead_score's, as writers do:
 -- a marked lead's recompute reads it, and detach takes it first.
 CREATE OR REPLACE FUNCTION lead_score.current_score(attachment text, lead_key anyelement)
@@ -1703,10 +1760,7 @@ BEGIN
         -- bigint key): name both, not the internal query.
         RAISE EXCEPTION 'current_score: lead_key is %, which does not compare with attachment "%"''s key of type %',
             pg_catalog.pg_typeof(lead_key), current_score.attachment,
-            (SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
-               JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
-                AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
-              WHERE a.name OPERATOR(pg_catalog.=) current_score.attachment)
+            lead_score_internal._key_type(current_score.attachment)
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Pass the key as its own type, or as text: current_score(attachment, key::text).';
     END;
@@ -1734,13 +1788,8 @@ BEGIN
         -- name the argument and the type, not the internal query. (Not the
         -- date/time errors, which lead_score.as_of's own cast raises too.)
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        RAISE EXCEPTION 'current_score: lead_key % is not a key of attachment "%" (of type %): %',
-            pg_catalog.quote_literal(current_score.lead_key), current_score.attachment,
-            (SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
-               JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
-                AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
-              WHERE a.name OPERATOR(pg_catalog.=) current_score.attachment), msg
-            USING ERRCODE = state;
+        RAISE EXCEPTION USING ERRCODE = state,
+            MESSAGE = lead_score_internal._not_a_key('current_score', current_score.attachment, current_score.lead_key, msg);
     END;
 END
 $$;

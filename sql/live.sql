@@ -525,6 +525,31 @@ BEGIN
 END
 $$;
 
+-- The type of an attachment's lead key column as format_type writes it, for
+-- errors that name it; NULL for no such attachment. It reads the attachments
+-- table as the caller.
+CREATE FUNCTION lead_score_internal._key_type(attachment text)
+RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
+  JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
+   AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
+ WHERE a.name OPERATOR(pg_catalog.=) _key_type.attachment
+$$;
+
+-- The message for key text that is no value of an attachment's key type
+-- ('abc' for a bigint key), naming the argument and the type, not the internal
+-- query: current_score(text) and timeline raise it with the cast's SQLSTATE.
+CREATE FUNCTION lead_score_internal._not_a_key(caller text, attachment text, lead_key text, cause text)
+RETURNS text LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.format('%s: lead_key %s is not a key of attachment "%s" (of type %s): %s',
+    _not_a_key.caller, pg_catalog.quote_literal(_not_a_key.lead_key), _not_a_key.attachment,
+    lead_score_internal._key_type(_not_a_key.attachment), _not_a_key.cause)
+$$;
+
 -- The current score of one lead, by its own key: one row, or none for a key
 -- that is not a lead. _sql raises undefined_object (42704) for an attachment
 -- that does not exist.
@@ -547,10 +572,7 @@ BEGIN
         -- bigint key): name both, not the internal query.
         RAISE EXCEPTION 'current_score: lead_key is %, which does not compare with attachment "%"''s key of type %',
             pg_catalog.pg_typeof(lead_key), current_score.attachment,
-            (SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
-               JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
-                AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
-              WHERE a.name OPERATOR(pg_catalog.=) current_score.attachment)
+            lead_score_internal._key_type(current_score.attachment)
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Pass the key as its own type, or as text: current_score(attachment, key::text).';
     END;
@@ -580,13 +602,8 @@ BEGIN
         -- name the argument and the type, not the internal query. (Not the
         -- date/time errors, which lead_score.as_of's own cast raises too.)
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        RAISE EXCEPTION 'current_score: lead_key % is not a key of attachment "%" (of type %): %',
-            pg_catalog.quote_literal(current_score.lead_key), current_score.attachment,
-            (SELECT pg_catalog.format_type(t.atttypid, t.atttypmod) FROM lead_score.attachments a
-               JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) a.leads
-                AND t.attname OPERATOR(pg_catalog.=) (a.mapping OPERATOR(pg_catalog.->>) 'lead_key')
-              WHERE a.name OPERATOR(pg_catalog.=) current_score.attachment), msg
-            USING ERRCODE = state;
+        RAISE EXCEPTION USING ERRCODE = state,
+            MESSAGE = lead_score_internal._not_a_key('current_score', current_score.attachment, current_score.lead_key, msg);
     END;
 END
 $$;
@@ -602,13 +619,22 @@ LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m text;
+    m     text;
+    state text;
+    msg   text;
 BEGIN
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = timeline.attachment;
     IF m IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
+    BEGIN
+        RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
+        -- As current_score(text): name the argument and the key's type.
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        RAISE EXCEPTION USING ERRCODE = state,
+            MESSAGE = lead_score_internal._not_a_key('timeline', timeline.attachment, timeline.lead_key, msg);
+    END;
 END
 $$;
 COMMENT ON FUNCTION lead_score.timeline(text, text) IS
@@ -810,6 +836,13 @@ GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, tex
 -- current_score), as writers do
 -- (after the admins' grant, as the update from 0.1.0 grants them).
 GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_reader;
+-- Errors of current_score and timeline name the key's type (after the roles exist).
+REVOKE ALL ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text) TO lead_score_reader;
+COMMENT ON FUNCTION lead_score_internal._key_type(text) IS
+    'Internal: the type of an attachment''s lead key column, for errors that name it (NULL for no such attachment).';
+COMMENT ON FUNCTION lead_score_internal._not_a_key(text, text, text, text) IS
+    'Internal: the message for key text that is no value of an attachment''s key type, naming the argument and the type.';
 
 -- Attachments follow their tables: DROP TABLE … CASCADE of an attached table
 -- (the <name>_columns view depends on it) detaches the attachment. A C function,

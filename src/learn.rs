@@ -133,7 +133,7 @@ fn score_deciles(
         name!(leads, i64),
         name!(positives, i64),
         name!(conversion_rate, f64),
-        name!(lift, f64),
+        name!(lift, Option<f64>),
         name!(min_score, f64),
         name!(max_score, f64),
     ),

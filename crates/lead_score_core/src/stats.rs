@@ -313,14 +313,15 @@ fn erfc(x: f64) -> f64 {
 }
 
 /// One decile of leads by score, best first: how many, how many converted,
-/// the conversion rate, and its lift over the overall rate.
+/// the conversion rate, and its lift over the overall rate (None when no lead
+/// converted: there is no rate to lift).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decile {
     pub decile: usize,
     pub leads: usize,
     pub positives: usize,
     pub rate: f64,
-    pub lift: f64,
+    pub lift: Option<f64>,
     pub min_score: f64,
     pub max_score: f64,
 }
@@ -356,7 +357,7 @@ pub fn deciles(leads: &[Scored]) -> Result<Vec<Decile>> {
             leads: group.len(),
             positives,
             rate,
-            lift: if overall > 0.0 { rate / overall } else { 0.0 },
+            lift: (overall > 0.0).then(|| rate / overall),
             min_score: group[group.len() - 1].score,
             max_score: group[0].score,
         });

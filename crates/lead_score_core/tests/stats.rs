@@ -138,7 +138,7 @@ fn deciles_keep_ties_together_and_lift_is_relative() {
     assert_eq!(d[0].leads, 10);
     assert_eq!(d[0].positives, 10);
     let overall = 19.0 / 100.0;
-    assert!((d[0].lift - 1.0 / overall).abs() < 1e-12);
+    assert!((d[0].lift.unwrap() - 1.0 / overall).abs() < 1e-12);
     // All tied: one group.
     let tied: Vec<Scored> = (0..50)
         .map(|i| Scored {
@@ -147,6 +147,31 @@ fn deciles_keep_ties_together_and_lift_is_relative() {
         })
         .collect();
     assert_eq!(stats::deciles(&tied).unwrap().len(), 1);
+}
+
+#[test]
+fn deciles_have_no_lift_when_nothing_converted() {
+    let none: Vec<Scored> = (0..20)
+        .map(|i| Scored {
+            score: i as f64,
+            positive: false,
+        })
+        .collect();
+    let d = stats::deciles(&none).unwrap();
+    assert_eq!(d.len(), 10);
+    assert!(d.iter().all(|g| g.lift.is_none() && g.rate == 0.0));
+    // All converted: every decile's rate is the overall rate.
+    let all: Vec<Scored> = none
+        .iter()
+        .map(|l| Scored {
+            positive: true,
+            ..*l
+        })
+        .collect();
+    assert!(stats::deciles(&all)
+        .unwrap()
+        .iter()
+        .all(|g| g.lift == Some(1.0)));
 }
 
 #[test]

@@ -21,6 +21,7 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('current_score by a key of another type', $$SELECT * FROM lead_score.current_score('live', 42)$$),
   ('current_score by text that is no key', $$SELECT * FROM lead_score.current_score('live', 'abc')$$),
   ('record_feedback for text that is no key', $$SELECT lead_score.record_feedback('live', 'abc', true)$$),
+  ('timeline for text that is no key', $$SELECT * FROM lead_score.timeline('live', 'abc')$$),
   ('adjust, no lead', $$SELECT lead_score.adjust('live', NULL, 5, 'met at a fair')$$),
   ('adjust, no points', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', NULL, 'met at a fair')$$),
   ('adjust, no reason', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', 5, NULL)$$),

@@ -47,6 +47,9 @@ SELECT decile, leads, positives, round(lift::numeric, 2) AS lift
 FROM lead_score.score_deciles((SELECT array_agg(p ORDER BY lead_id) FROM predicted),
                               (SELECT array_agg(converted ORDER BY lead_id) FROM predicted))
 WHERE decile IN (1, 5, 10);
+-- No lead converted: there is no overall rate to lift, so lift is NULL, not 0.
+SELECT decile, leads, positives, conversion_rate, lift IS NULL AS no_lift
+FROM lead_score.score_deciles(ARRAY[3, 2, 1]::float8[], ARRAY[false, false, false]);
 SELECT count(*) AS bins, round(max(calibration_error)::numeric, 2) AS ece, round(max(brier)::numeric, 3) AS brier
 FROM lead_score.calibration((SELECT array_agg(p) FROM predicted), (SELECT array_agg(converted) FROM predicted));
 
