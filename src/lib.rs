@@ -132,7 +132,9 @@ unsafe extern "C-unwind" fn check_as_of(
     }
     // SAFETY: as above, a NUL-terminated string.
     let text = unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes();
-    if text.iter().all(u8::is_ascii_whitespace) {
+    // Only the empty value means now(): readers cast any other text
+    // (scoring_time()), so blanks are refused here rather than there.
+    if text.is_empty() {
         return true;
     }
     // timestamptz's own input function decides; its ERROR (a bad field, an

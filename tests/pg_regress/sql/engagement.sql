@@ -88,6 +88,10 @@ SET lead_score.as_of = '2026-13-01';
 -- Nor is an infinite one: no score is read at it.
 SET lead_score.as_of = 'infinity';
 SHOW lead_score.as_of;
+-- Nor blanks: only the empty value means now(). (Before, SET took '  ' as
+-- now, and every read then failed on it.)
+SET lead_score.as_of = '  ';
+SHOW lead_score.as_of;
 -- A new session knows the setting before anything loads the library (CREATE
 -- EXTENSION made it a setting of the database, empty: now).
 \c
