@@ -1627,10 +1627,8 @@ GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_sco
 -- not run: the functions that read the current views are parallel unsafe.
 ALTER FUNCTION lead_score.current_score(text, anyelement) PARALLEL UNSAFE;
 ALTER FUNCTION lead_score.current_score(text, text) PARALLEL UNSAFE;
--- timeline() runs its query through lead_score_internal._sql, which is
--- parallel restricted: in a parallel worker that loads the library first,
--- lead_score.as_of would be lost, and the points computed as of now.
-ALTER FUNCTION lead_score.timeline(text, text) PARALLEL RESTRICTED;
+-- timeline() is parallel unsafe: it is replaced below, naming a bad key in an
+-- EXCEPTION block, which parallel mode forbids.
 
 -- tick() finds the rows whose classification time alone changed by their
 -- classification only (src/live.rs), not by their whole score.
@@ -1716,7 +1714,7 @@ COMMENT ON FUNCTION lead_score_internal._not_a_key(text, text, text, text) IS
 -- A key that is no value of the key type is named in timeline's error.
 CREATE OR REPLACE FUNCTION lead_score.timeline(attachment text, lead_key text)
 RETURNS TABLE (occurred_at timestamptz, event_type text, properties text[], rules text[], points float8)
-LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -610,12 +610,13 @@ $$;
 
 -- A lead's activities, newest first, with the rules each matches and the
 -- points it gives now (decayed to scoring_time(), before caps): the sales rep's
--- timeline. It reads the activity table as the caller. Parallel restricted, as
--- _sql is: in a parallel worker that loads the library first, lead_score.as_of
--- would be lost.
+-- timeline. It reads the activity table as the caller. Parallel unsafe: it
+-- names a bad key in an EXCEPTION block, a subtransaction, which parallel mode
+-- forbids (and it runs _sql, which is parallel restricted: in a parallel
+-- worker that loads the library first, lead_score.as_of would be lost).
 CREATE FUNCTION lead_score.timeline(attachment text, lead_key text)
 RETURNS TABLE (occurred_at timestamptz, event_type text, properties text[], rules text[], points float8)
-LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
