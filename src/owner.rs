@@ -67,6 +67,7 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
         (c"client_min_messages", c"warning"),
     ]);
     let result = outside_extension(f);
+    let sequential = setting(CITUS_MODE).as_deref() == Some("sequential");
     // SAFETY: pops exactly the nest level pushed above and restores the pair
     // saved above. `false` undoes every setting changed at this level, also a
     // session-level one (`set_config(…, false)`) made by code of the role `f`
@@ -78,7 +79,44 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
         pg_sys::AtEOXact_GUC(false, nest);
         pg_sys::SetUserIdAndSecContext(user, context);
     }
+    // Citus switches a transaction to one connection per node (a
+    // transaction-local setting) when it creates objects on the workers or
+    // rebases shards, and the rest of the transaction must keep to it, to see
+    // what it made; so a switch `f` caused outlasts the pop, as Citus sets it.
+    if sequential && setting(CITUS_MODE).as_deref() != Some("sequential") {
+        // SAFETY: NUL-terminated strings; a transaction-local set, as
+        // Citus's own SetLocalMultiShardModifyModeToSequential makes it.
+        unsafe {
+            pg_sys::set_config_option(
+                CITUS_MODE.as_ptr(),
+                c"sequential".as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_LOCAL,
+                true,
+                0,
+                false,
+            );
+        }
+    }
     result
+}
+
+/// Citus's multi-shard modify mode, `parallel` or `sequential`.
+const CITUS_MODE: &std::ffi::CStr = c"citus.multi_shard_modify_mode";
+
+/// A setting's value, or `None` when no loaded library defines it.
+fn setting(name: &std::ffi::CStr) -> Option<String> {
+    // SAFETY: looks a setting up by a NUL-terminated name (missing_ok); the
+    // value it returns is copied before any other setting changes.
+    unsafe {
+        let value = pg_sys::GetConfigOption(name.as_ptr(), true, false);
+        (!value.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(value)
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
 }
 
 /// Opens a GUC nest level and sets each setting at it, as `SET` in the

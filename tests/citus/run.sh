@@ -427,6 +427,17 @@ check "its landmark moved, and is not due" \
     "$(on "$COORD" -c "SELECT landmark > '$back' AND NOT lead_score_internal._rebase_due(model, landmark, now()) FROM lead_score.attachments WHERE name = 'second'")" t
 check "then 0 mismatches in both" \
     "$(on "$COORD" -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))")" 0
+# A tick() that rebases a distributed attachment switches its transaction to
+# one connection per node (Citus's rule after that multi-shard write), and the
+# switch lasts the transaction, though the rebase runs as the extension's owner
+# with every other setting restored after it.
+back=$(on "$COORD" -c "SELECT landmark - interval '500 days' FROM lead_score.attachments WHERE name = 'second'")
+on "$COORD" -c "UPDATE lead_score.attachments SET landmark = '$back' WHERE name = 'second'" >/dev/null
+check "a tick() that rebases leaves the transaction sequential" \
+    "$(on "$COORD" -c "BEGIN" -c "SELECT lead_score.tick() >= 0" -c "SHOW citus.multi_shard_modify_mode" -c "COMMIT" | tail -1)" sequential
+check "its landmark moved again, and 0 mismatches in both" \
+    "$(on "$COORD" -c "SELECT NOT lead_score_internal._rebase_due(model, landmark, now()) FROM lead_score.attachments WHERE name = 'second'" \
+        -c "SELECT (SELECT count(*) FROM lead_score.check_consistency('default')) + (SELECT count(*) FROM lead_score.check_consistency('second'))" | tr '\n' ' ')" "t 0 "
 check "detach() of the second attachment" "$(on "$COORD" -c "SELECT lead_score.detach('second')")" t
 
 log "citus ($MODE): detach() drops the shard groups' own objects on every node"

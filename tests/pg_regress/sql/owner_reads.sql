@@ -232,7 +232,14 @@ RESET search_path;
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT current_setting('search_path') AS search_path_after_tick;
 SELECT lead_key, round(engagement::numeric, 3) AS engagement FROM lead_score.or_path_current;
+SELECT current_setting('search_path') AS search_path_after_read;
+-- check_consistency reads the table as its caller, as a query of the caller's
+-- own would: the owner's function runs as the admin, and changes the admin's
+-- path (README, Security), so the path is reset after it.
+SET ROLE or_admin;
 SELECT * FROM lead_score.check_consistency('or_path');
+RESET ROLE;
+RESET search_path;
 SELECT lead_score.detach('or_path');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_path';
 
