@@ -3560,12 +3560,15 @@ ORDER BY {ta} DESC",
     }
 
     /// A lead that still has pending events is classified by the fold that
-    /// takes them. Rows writers hold are skipped: a later tick takes them.
-    /// See [`Query::TimeCrossingsDistributed`]. Citus refuses non-immutable
-    /// functions of columns in a multi-shard `UPDATE`, but not in the `SELECT`
-    /// of an `INSERT … ON CONFLICT DO UPDATE` whose `SET` only copies. The
-    /// row's `updated_at` as read travels in `EXCLUDED.updated_at`: a row a
-    /// writer changed meanwhile is left for the next tick.
+    /// takes them. See [`Query::TimeCrossingsDistributed`]. Citus refuses
+    /// non-immutable functions of columns in a multi-shard `UPDATE`, but not
+    /// in the `SELECT` of an `INSERT … ON CONFLICT DO UPDATE` whose `SET` only
+    /// copies. The row's `updated_at` as read travels in
+    /// `EXCLUDED.updated_at`: a row a writer changed meanwhile is left for the
+    /// next tick. Rows writers hold are waited for, not skipped (Citus refuses
+    /// `SKIP LOCKED` over many shards), so each shard's rows are taken in key
+    /// order, as writers lock them: a writer of several leads of a shard and
+    /// this statement then wait for each other without a deadlock.
     fn time_crossings_distributed_query(&self) -> String {
         let crossed = self.crossed(false);
         let columns = score_columns();
@@ -3582,6 +3585,7 @@ ORDER BY {ta} DESC",
     CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
     WHERE {crossed}
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key
     ON CONFLICT (lead_key) DO UPDATE SET ({columns}, updated_at) = ({excluded}, $1)
     WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
     RETURNING t.lead_key, t.total, t.last_alerts)

@@ -871,6 +871,7 @@ WITH up AS (
     CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
     WHERE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)
       AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."live_pending" p WHERE p.lead_key = s.lead_key)
+    ORDER BY s.lead_key
     ON CONFLICT (lead_key) DO UPDATE SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, $1)
     WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
     RETURNING t.lead_key, t.total, t.last_alerts)
