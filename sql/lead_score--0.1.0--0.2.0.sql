@@ -1711,6 +1711,10 @@ COMMENT ON FUNCTION lead_score_internal._key_type(text) IS
 COMMENT ON FUNCTION lead_score_internal._not_a_key(text, text, text, text) IS
     'Internal: the message for key text that is no value of an attachment''s key type, naming the argument and the type.';
 
+-- detach() looks its attachment up with search_path pinned, whatever the
+-- caller's path holds.
+ALTER FUNCTION lead_score.detach(text) SET search_path = pg_catalog, pg_temp;
+
 -- A key that is no value of the key type is named in timeline's error.
 CREATE OR REPLACE FUNCTION lead_score.timeline(attachment text, lead_key text)
 RETURNS TABLE (occurred_at timestamptz, event_type text, properties text[], rules text[], points float8)

@@ -1549,8 +1549,10 @@ fn citus_worker() -> bool {
 
 /// Removes an attachment: its triggers, functions, views, tables and row (on
 /// Citus, also the shard-group functions and stripe tables on every node).
-/// Tables the user dropped meanwhile are skipped.
+/// Tables the user dropped meanwhile are skipped. Its own lookups run with
+/// `search_path` pinned, whatever the caller's path holds.
 #[pg_extern(volatile, strict, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn detach(attachment: &str) -> bool {
     check_admin("detach");
     let Some(row) = read_row(attachment) else {

@@ -240,7 +240,19 @@ SET ROLE or_admin;
 SELECT * FROM lead_score.check_consistency('or_path');
 RESET ROLE;
 RESET search_path;
+-- detach() runs its own lookups with search_path pinned: an = of the
+-- caller's path (here a schema of the owner's, ahead of pg_catalog) never runs.
+SET ROLE or_owner;
+CREATE TABLE or_crm.eq_ran (n int);
+CREATE FUNCTION or_crm.text_eq(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO or_crm.eq_ran VALUES (1); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE OPERATOR or_crm.= (LEFTARG = text, RIGHTARG = text, FUNCTION = or_crm.text_eq);
+GRANT INSERT, SELECT ON or_crm.eq_ran TO PUBLIC;
+RESET ROLE;
+SET search_path = or_crm, pg_catalog;
 SELECT lead_score.detach('or_path');
+RESET search_path;
+SELECT count(*) AS callers_eq_ran FROM or_crm.eq_ran;
 DELETE FROM lead_score.alerts WHERE attachment = 'or_path';
 
 SELECT lead_score.detach('or_live');
