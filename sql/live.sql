@@ -595,16 +595,18 @@ BEGIN
     IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
         PERFORM lead_score_internal._lock_activities(current_score.attachment);
     END IF;
+    -- The key's cast alone first, so that only its errors are named as a bad
+    -- key (not those of the query's other parts).
     BEGIN
-        RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
+        EXECUTE lead_score_internal._sql(attachment, 'key_of_text') USING lead_key;
     EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
         -- The text is no value of the key's type ('abc' for a bigint key):
-        -- name the argument and the type, not the internal query. (Not the
-        -- date/time errors, which lead_score.as_of's own cast raises too.)
+        -- name the argument and the type, not the internal query.
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
         RAISE EXCEPTION USING ERRCODE = state,
             MESSAGE = lead_score_internal._not_a_key('current_score', current_score.attachment, current_score.lead_key, msg);
     END;
+    RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
 END
 $$;
 
@@ -629,13 +631,14 @@ BEGIN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
     END IF;
     BEGIN
-        RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
+        EXECUTE lead_score_internal._sql(timeline.attachment, 'key_of_text') USING timeline.lead_key;
     EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
         -- As current_score(text): name the argument and the key's type.
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
         RAISE EXCEPTION USING ERRCODE = state,
             MESSAGE = lead_score_internal._not_a_key('timeline', timeline.attachment, timeline.lead_key, msg);
     END;
+    RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
 END
 $$;
 COMMENT ON FUNCTION lead_score.timeline(text, text) IS

@@ -1442,6 +1442,10 @@ fn query_sql(attachment: &str, query: &str) -> String {
                 &lead_score_core::sqlgen::attach::key_of_text(text, &key_type, "$1"),
             )
         }
+        Query::KeyOfText => {
+            let (text, key_type) = key_as_text(attachment);
+            lead_score_core::sqlgen::attach::key_of_text_query(text, &key_type)
+        }
         _ => load(attachment, false).query(q),
     };
     crate::layout::for_catalog(&sql).into_owned()

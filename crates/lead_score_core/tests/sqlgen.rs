@@ -34,6 +34,7 @@ fn render(a: &Attachment) -> String {
         "top_leads",
         "current_score",
         "timeline",
+        "key_of_text",
         "record_history",
         "backfill_history",
         "record_history_lead",

@@ -40,6 +40,23 @@ SELECT (SELECT count(*) FROM lead_score.models WHERE name IN ('live', '  ')) AS 
        (SELECT count(*) FROM lead_score.adjustments) AS adjustments,
        (SELECT count(*) FROM lead_score.feedback) AS feedback,
        (SELECT h.every || ' every, kept ' || h.retention FROM lead_score.history_settings h WHERE h.attachment = 'live') AS history;
+-- A bad key is the key's cast failing, and nothing else: an error of the same
+-- SQLSTATE from another part of the query (here the reader's row-level
+-- security policy, which casts a page to a number) keeps its own message.
+CREATE ROLE regress_args_reader IN ROLE lead_score_reader;
+GRANT USAGE ON SCHEMA app TO regress_args_reader;
+GRANT SELECT ON app.touches TO regress_args_reader;
+ALTER TABLE app.touches ENABLE ROW LEVEL SECURITY;
+CREATE POLICY pages_are_numbers ON app.touches TO regress_args_reader USING (page::int > 0);
+SET ROLE regress_args_reader;
+SELECT pg_temp.try($$SELECT * FROM lead_score.timeline('live', '00000000-0000-0000-0000-000000000001')$$) AS policy_error,
+       pg_temp.try($$SELECT * FROM lead_score.timeline('live', 'abc')$$) AS key_error;
+RESET ROLE;
+DROP POLICY pages_are_numbers ON app.touches;
+ALTER TABLE app.touches DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON app.touches FROM regress_args_reader;
+REVOKE ALL ON SCHEMA app FROM regress_args_reader;
+DROP ROLE regress_args_reader;
 -- Once detached, the model can be dropped.
 SELECT lead_score.detach('live');
 SELECT lead_score.drop_model('live');

@@ -614,6 +614,11 @@ pub fn key_of_text(text: TextOf, key_type: &Qualified, expr: &str) -> String {
     }
 }
 
+/// [`Query::KeyOfText`]: `$1`, text, read as `key_type` ([`key_of_text`]).
+pub fn key_of_text_query(text: TextOf, key_type: &Qualified) -> String {
+    format!("SELECT {}", key_of_text(text, key_type, "$1"))
+}
+
 /// Whether two attachments' triggers fire in the same order for every kind of
 /// write. PostgreSQL fires a statement's triggers in name order (bytewise),
 /// and a write's triggers lock their attachments' tables in that order; a
@@ -3085,6 +3090,11 @@ pub enum Query {
     /// One lead's activities, newest first, each with the rules it matches
     /// and its points now: $1 model, $2 the lead's key as text.
     Timeline,
+    /// $1, a lead's key as text, read as the key type, and nothing else:
+    /// `current_score(text)` and `timeline` run it alone first, so the errors
+    /// they name as a bad key come from that cast and no other part of their
+    /// query.
+    KeyOfText,
     /// 0.1.0's `current_scores` rows ($1 attachment, $2 model), which its
     /// `_current_scores()` reads between installing this library and ALTER
     /// EXTENSION UPDATE. Drop in the release after 0.2.0.
@@ -3172,6 +3182,7 @@ impl Query {
             "current_score" => Query::CurrentScore,
             "current_score_text" => Query::CurrentScoreText,
             "timeline" => Query::Timeline,
+            "key_of_text" => Query::KeyOfText,
             "current_scores" => Query::CurrentScoresV010,
             "account_explain" => Query::AccountExplain,
             "record_history" => Query::RecordHistory,
@@ -3229,6 +3240,7 @@ impl Attachment {
             Query::TopLeadsAll => self.top_leads_all_query(),
             Query::CurrentScore => self.current_score_query("$1"),
             Query::Timeline => self.timeline_query(),
+            Query::KeyOfText => key_of_text_query(self.lead_key.text, &self.key_type),
             Query::CurrentScoresV010 => format!(
                 "SELECT $1, $2, {}, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features FROM {} c",
                 text_of("c.lead_key", self.lead_key.text),

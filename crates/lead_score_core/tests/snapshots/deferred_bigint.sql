@@ -874,6 +874,9 @@ CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."type")::text, a."oc
 WHERE a."lead_id" = CAST($2 AS "pg_catalog"."int8")
 ORDER BY a."occurred_at" DESC;
 
+-- query key_of_text
+SELECT CAST($1 AS "pg_catalog"."int8");
+
 -- query record_history
 WITH cur AS (
     SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, NULL::pg_catalog.float8 AS adjustment FROM "lead_score"."bench_current" c),

@@ -989,6 +989,9 @@ CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, pg_c
 WHERE a."k'ey" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2)
 ORDER BY pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) DESC;
 
+-- query key_of_text
+SELECT (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
+
 -- query record_history
 WITH cur AS (
     SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c),

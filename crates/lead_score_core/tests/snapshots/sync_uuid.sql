@@ -1025,6 +1025,9 @@ CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."kind")::text, a."at
 WHERE a."person" = CAST($2 AS "pg_catalog"."uuid")
 ORDER BY a."at" DESC;
 
+-- query key_of_text
+SELECT CAST($1 AS "pg_catalog"."uuid");
+
 -- query record_history
 WITH cur AS (
     SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."live_current" c),
