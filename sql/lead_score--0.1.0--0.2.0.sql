@@ -167,6 +167,17 @@ CREATE FUNCTION lead_score_internal."_refresh_current_views"() RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'refresh_current_views_wrapper';
 CREATE FUNCTION lead_score_internal."_report_refusals"("attachment" text) RETURNS integer
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'report_refusals_wrapper';
+-- scoring_time() reads lead_score.as_of through _as_of, which names the
+-- setting when it refuses a value that SET did not check.
+CREATE FUNCTION lead_score_internal."_as_of"("value" text) RETURNS timestamptz
+STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'as_of_sql_wrapper';
+CREATE OR REPLACE FUNCTION lead_score.scoring_time()
+RETURNS timestamptz LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPERATOR(pg_catalog.<>) ''
+                 THEN lead_score_internal._as_of(pg_catalog.current_setting('lead_score.as_of', true))
+                 ELSE lead_score_internal._now() END $$;
+COMMENT ON FUNCTION lead_score_internal._as_of(text) IS
+    'lead_score.as_of''s value as scoring_time() reads it; refuses one that is no finite time with an error naming the setting.';
 REVOKE ALL ON FUNCTION lead_score_internal._regenerate(text), lead_score_internal._refresh_current_views(),
                        lead_score_internal._report_refusals(text) FROM PUBLIC;
 COMMENT ON FUNCTION lead_score_internal._regenerate(text) IS

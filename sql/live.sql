@@ -76,11 +76,16 @@ CREATE AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamptz, t
 
 -- The time scores are read at: lead_score.as_of if set, else now().
 -- No SET clause and fully qualified names, so the planner can inline it safely.
+-- _as_of reads the setting as timestamptz input does, and refuses a value SET
+-- did not check (from the configuration, or set before the library loaded)
+-- with an error that names the setting.
 CREATE FUNCTION lead_score.scoring_time()
 RETURNS timestamptz LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 AS $$ SELECT CASE WHEN pg_catalog.current_setting('lead_score.as_of', true) OPERATOR(pg_catalog.<>) ''
-                 THEN pg_catalog.current_setting('lead_score.as_of', true)::pg_catalog.timestamptz
+                 THEN lead_score_internal._as_of(pg_catalog.current_setting('lead_score.as_of', true))
                  ELSE lead_score_internal._now() END $$;
+COMMENT ON FUNCTION lead_score_internal._as_of(text) IS
+    'lead_score.as_of''s value as scoring_time() reads it; refuses one that is no finite time with an error naming the setting.';
 
 -- Writes the alerts _live_apply returned for a statement's leads (keys as text,
 -- totals and alerts, in arrays of one order) in one INSERT, and announces each

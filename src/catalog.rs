@@ -42,7 +42,7 @@ fn resolve_sql() -> CString {
     let versions = crate::citus::config_table("model_versions");
     CString::new(format!(
         "SELECT m.id, coalesce(v.version, m.current_version), \
-    (extract(epoch from coalesce(nullif(current_setting('lead_score.as_of', true), '')::timestamptz, lead_score_internal._now()) \
+    (extract(epoch from lead_score.scoring_time() \
      - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
     FROM (SELECT $1 AS full_name, substring($1 from '^(.*)@[0-9]+$') AS base, \
                  substring($1 from '@([0-9]{{1,9}})$')::int AS version) q \

@@ -8,6 +8,11 @@ pub fn raise_code(code: PgSqlErrorCode, message: impl Into<String>) -> ! {
     ereport!(ERROR, code, message.into());
 }
 
+/// [`raise_code`] with a detail line.
+pub fn raise_detail(code: PgSqlErrorCode, message: impl Into<String>, detail: &str) -> ! {
+    ereport!(ERROR, code, message.into(), detail);
+}
+
 /// Spec errors carry their JSON path in the message: `fit.rules[2].points: must be ...`.
 pub fn raise(error: &Error) -> ! {
     let code = match error {

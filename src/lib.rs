@@ -72,6 +72,9 @@ extension_sql_file!("../sql/live.sql", name = "live", finalize);
 /// `lead_score.as_of`: score as of this time instead of now(); for backtests.
 pub static AS_OF: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// What `lead_score.as_of` accepts: the detail of every refusal of a value.
+const AS_OF_VALUES: &std::ffi::CStr = c"lead_score.as_of must be empty (now) or a finite timestamp with time zone, such as '2026-01-01' or '2026-01-01 12:00+00'.";
+
 /// True while `_PG_init` defines `lead_score.as_of`: a value the session set
 /// before the library was loaded is then kept as it is, unchecked, and read at
 /// first use (`scoring_time()` casts it, so a bad one raises there). Refusing
@@ -112,7 +115,6 @@ unsafe extern "C-unwind" fn check_as_of(
     _extra: *mut *mut std::ffi::c_void,
     source: pg_sys::GucSource::Type,
 ) -> bool {
-    const MAXDATELEN: usize = 128;
     // Only what a session sets is checked: a parallel worker restores its
     // leader's (checked) value before it can parse zone abbreviations, and
     // values from the configuration files or ALTER ... SET, and those set
@@ -140,30 +142,77 @@ unsafe extern "C-unwind" fn check_as_of(
     // timestamptz's own input function decides; its ERROR (a bad field, an
     // unknown zone, a year out of range) is caught, as a check hook must not
     // raise.
-    let ok = text.len() < MAXDATELEN
-        && pgrx::PgTryBuilder::new(|| {
-            // SAFETY: `value` is a NUL-terminated string; the input function
-            // reads it and raises a normal ERROR for a malformed value.
-            let t = unsafe {
-                let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
-                pg_sys::getTypeInputInfo(pg_sys::TIMESTAMPTZOID, &mut input, &mut ioparam);
-                pg_sys::OidInputFunctionCall(input, value, ioparam, -1)
-            };
-            // 'infinity' and '-infinity' are times no score is read at.
-            let t = t.value() as i64;
-            t != i64::MIN && t != i64::MAX
-        })
-        .catch_others(|_| false)
-        .execute();
+    let ok = matches!(parse_as_of(value), Ok(Some(_)));
     if !ok {
         // SAFETY: PostgreSQL reads this palloc'd string for the error's detail.
         unsafe {
-            pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
-                c"lead_score.as_of must be empty (now) or a finite timestamp with time zone, such as '2026-01-01' or '2026-01-01 12:00+00'.".as_ptr(),
-            );
+            pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(AS_OF_VALUES.as_ptr());
         }
     }
     ok
+}
+
+/// `lead_score.as_of`'s text as timestamptz input reads it: `Ok(Some(t))`,
+/// `Ok(None)` for `infinity` or `-infinity` (times no score is read at), or
+/// the input function's error (its SQLSTATE and message), caught; it refuses
+/// text too long for a time too. `value` is a NUL-terminated string.
+fn parse_as_of(value: *const std::ffi::c_char) -> Result<Option<i64>, (PgSqlErrorCode, String)> {
+    pgrx::PgTryBuilder::new(|| {
+        // SAFETY: `value` is a NUL-terminated string; the input function
+        // reads it and raises a normal ERROR for a malformed value.
+        let t = unsafe {
+            let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+            pg_sys::getTypeInputInfo(pg_sys::TIMESTAMPTZOID, &mut input, &mut ioparam);
+            pg_sys::OidInputFunctionCall(input, value.cast_mut(), ioparam, -1)
+        };
+        let t = t.value() as i64;
+        Ok((t != i64::MIN && t != i64::MAX).then_some(t))
+    })
+    .catch_others(|e| {
+        Err(match e {
+            pgrx::pg_sys::panic::CaughtError::PostgresError(e)
+            | pgrx::pg_sys::panic::CaughtError::ErrorReport(e)
+            | pgrx::pg_sys::panic::CaughtError::RustPanic { ereport: e, .. } => {
+                (e.sql_error_code(), e.message().to_string())
+            }
+        })
+    })
+    .execute()
+}
+
+/// `lead_score_internal._as_of(value)`: `lead_score.as_of`'s value as the time
+/// `scoring_time()` reads at. `SET` checks the setting, but not a value from the
+/// configuration files, `ALTER … SET` or a session that set it before the
+/// library was loaded: such a value is refused here, at its first read, by an
+/// error that names the setting (the input function's SQLSTATE: `22007` for
+/// text that is no time; `22023` for an infinite one), never read as now().
+#[pg_extern(
+    name = "_as_of",
+    schema = "lead_score_internal",
+    stable,
+    strict,
+    parallel_safe
+)]
+fn as_of_sql(value: &str) -> pgrx::datum::TimestampWithTimeZone {
+    // Text has no NUL, so this always holds.
+    let text = CString::new(value).unwrap_or_default();
+    match parse_as_of(text.as_ptr()) {
+        // SAFETY: any i64 is a valid timestamptz bit pattern.
+        Ok(Some(t)) => unsafe {
+            pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(t), false)
+        }
+        .unwrap_or_else(|| unreachable!()),
+        Ok(None) => errors::raise_detail(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"lead_score.as_of\": \"{value}\" is not a finite time"),
+            AS_OF_VALUES.to_str().unwrap_or_default(),
+        ),
+        Err((code, message)) => errors::raise_detail(
+            code,
+            format!("invalid value for parameter \"lead_score.as_of\": {message}"),
+            AS_OF_VALUES.to_str().unwrap_or_default(),
+        ),
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

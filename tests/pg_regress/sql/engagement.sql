@@ -105,6 +105,11 @@ SHOW lead_score.as_of;
 SELECT lead_score.scoring_time();
 RESET lead_score.as_of;
 SELECT lead_score.scoring_time() = now() AS now_again;
+-- Nor an infinite one set there. (Before, scoring_time() read it as that time.)
+\c
+SET lead_score.as_of = 'infinity';
+SELECT lead_score.scoring_time();
+RESET lead_score.as_of;
 
 -- Without properties: the aggregate also takes just (model, type, time).
 SELECT lead_score.engagement('web', type, occurred_at) > 0 AS scored FROM crm.activities WHERE lead_key = 'L1';
