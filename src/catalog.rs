@@ -170,6 +170,25 @@ pub fn resolve(name: &str) -> Resolved {
     };
     // SAFETY: the one argument is a text datum, as $1 is.
     let Some(row) = (unsafe { query_row(&resolve_sql(), &[(pg_sys::TEXTOID, text)]) }) else {
+        // `name@N` of a model that exists: the version is what is missing.
+        if let Some((base, version)) = versioned_name(name) {
+            let exists = CString::new(format!(
+                "SELECT 1 FROM {} WHERE name = $1",
+                crate::citus::config_table("models")
+            ))
+            .ok()
+            .and_then(|sql| {
+                let base = base.into_datum()?;
+                // SAFETY: the one argument is a text datum, as $1 is.
+                unsafe { query_row(&sql, &[(pg_sys::TEXTOID, base)]) }
+            });
+            if exists.is_some() {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                    format!("lead_score model \"{base}\" has no version {version}"),
+                );
+            }
+        }
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score model \"{name}\" does not exist"),
@@ -179,6 +198,16 @@ pub fn resolve(name: &str) -> Resolved {
         compiled: by_key(parse(&row[0]), parse(&row[1])),
         as_of: parse(&row[2]),
     }
+}
+
+/// `name@N`, as `resolve_sql` reads it: the model's name and the version
+/// (1 to 9 digits), or `None`.
+fn versioned_name(name: &str) -> Option<(&str, i32)> {
+    let (base, version) = name.rsplit_once('@')?;
+    if version.is_empty() || version.len() > 9 || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((base, version.parse().ok()?))
 }
 
 /// The compiled model for an exact version, compiling it on first use.

@@ -76,6 +76,10 @@ FROM lead_score.backtest('live', '2026-05-25 12:00+00');
 SELECT (SELECT auc FROM lead_score.evaluate('live', '2026-05-15 12:00+00', version => 1)) = (SELECT auc FROM before) AS version_1_as_before;
 SELECT round(total::numeric, 3) AS total_v1 FROM lead_score.score('live@1', (SELECT p FROM app.people p WHERE person_id = '00000000-0000-0000-0000-000000000001'));
 SELECT * FROM lead_score.evaluate('live', '2026-05-15 12:00+00', version => 9);
+-- A version that does not exist is named as such, in either form (42704);
+-- a model that does not exist, as the model.
+SELECT lead_score.score('live@9', (SELECT p FROM app.people p WHERE person_id = '00000000-0000-0000-0000-000000000001'));
+SELECT lead_score.score('nolive@1', (SELECT p FROM app.people p WHERE person_id = '00000000-0000-0000-0000-000000000001'));
 -- So no model may be called like a version.
 SELECT lead_score.create_model('live@7', lead_score.model_spec('live'));
 -- The latest backtest of each version, as flat columns for a BI tool.
