@@ -1879,9 +1879,10 @@ AS 'MODULE_PATHNAME', 'lead_score_guard_ddl' LANGUAGE c VOLATILE CALLED ON NULL 
 REVOKE ALL ON FUNCTION lead_score_internal._guard_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE',
-                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'DROP INDEX')
+                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'DROP INDEX', 'ALTER TYPE',
+                 'DROP TRIGGER', 'ALTER TRIGGER')
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
-COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming or dropping a column an attachment reads, and putting an attached table in an inheritance hierarchy.';
+COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming, dropping or retyping a column an attachment reads, renaming an enum label it reads, disabling, dropping or renaming its triggers, and putting an attached table in an inheritance hierarchy.';
 
 -- top_leads bounds what a lead's pending events can add by the bound of their
 -- own merged state (caps, repeats, conditions and decay counted), not by the

@@ -219,6 +219,11 @@ fn check_admin(what: &str) {
 }
 
 fn run_all(statements: &[Statement]) {
+    // lead_score's own DDL: the guard lets it drop the attachment's triggers.
+    crate::ddl_guard::own_ddl(|| run_each(statements))
+}
+
+fn run_each(statements: &[Statement]) {
     for s in statements {
         if let Err(e) = Spi::run(crate::layout::for_catalog(&s.sql).as_ref()) {
             raise_code(

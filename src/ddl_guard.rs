@@ -15,7 +15,15 @@
 //!
 //! - dropping the NOT NULL of a lead key, or its last unique index (`DROP
 //!   INDEX`, or `ALTER TABLE … DROP CONSTRAINT`): `attach` needs the key unique
-//!   and not null.
+//!   and not null;
+//! - changing a fit field's type (a mapped column's is held by the view):
+//!   `USING` rewrites the values with no trigger firing;
+//! - renaming a label of an enum that an attachment reads by its labels (the
+//!   event type, a property, a fit field): the stored scores counted the old
+//!   one;
+//! - disabling, dropping or renaming lead_score's triggers on an attached
+//!   table (but for its own DDL, [`own_ddl`], and the TRUNCATE triggers of a
+//!   Citus distributed table, which `distribute()` disables).
 //!
 //! It also sees `ALTER VIEW` and `ALTER MATERIALIZED VIEW`, which PostgreSQL
 //! lets rename a table's columns too. A column dropped without being named (a
@@ -45,6 +53,34 @@ enum Change {
         table: pg_sys::Oid,
         index: pg_sys::Oid,
     },
+    /// A trigger of the table would be disabled, dropped or renamed (`what`);
+    /// `trigger` is `None` for all of them (`DISABLE TRIGGER ALL` or `USER`).
+    Trigger {
+        table: pg_sys::Oid,
+        trigger: Option<String>,
+        what: &'static str,
+    },
+    /// A label of an enum type would be renamed (`ALTER TYPE … RENAME VALUE`).
+    EnumLabel { typ: pg_sys::Oid, label: String },
+}
+
+thread_local! {
+    /// True while lead_score runs its own DDL ([`own_ddl`]).
+    static OWN_DDL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, lead_score's own DDL (`detach` dropping an attachment's
+/// triggers, an update regenerating them), which the guard lets change
+/// lead_score's triggers.
+pub fn own_ddl<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            OWN_DDL.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(OWN_DDL.with(|c| c.replace(true)));
+    f()
 }
 
 /// Whether `table` has a unique index on its column `column` alone, other
@@ -138,7 +174,15 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
     unsafe {
         if pgrx::is_a(tree, pg_sys::NodeTag::T_RenameStmt) {
             let stmt = tree as *mut pg_sys::RenameStmt;
-            if (*stmt).renameType == pg_sys::ObjectType::OBJECT_COLUMN {
+            if (*stmt).renameType == pg_sys::ObjectType::OBJECT_TRIGGER {
+                if let Some(table) = table_of((*stmt).relation) {
+                    out.push(Change::Trigger {
+                        table,
+                        trigger: name_of((*stmt).subname),
+                        what: "rename",
+                    });
+                }
+            } else if (*stmt).renameType == pg_sys::ObjectType::OBJECT_COLUMN {
                 if let (Some(table), Some(column)) =
                     (table_of((*stmt).relation), name_of((*stmt).subname))
                 {
@@ -165,6 +209,31 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                                 what: "drop",
                             });
                         }
+                    }
+                    pg_sys::AlterTableType::AT_AlterColumnType => {
+                        if let Some(column) = name_of((*cmd).name) {
+                            out.push(Change::Column {
+                                table,
+                                column,
+                                what: "change the type of",
+                            });
+                        }
+                    }
+                    pg_sys::AlterTableType::AT_DisableTrig
+                    | pg_sys::AlterTableType::AT_EnableReplicaTrig => {
+                        out.push(Change::Trigger {
+                            table,
+                            trigger: name_of((*cmd).name),
+                            what: "disable",
+                        });
+                    }
+                    pg_sys::AlterTableType::AT_DisableTrigAll
+                    | pg_sys::AlterTableType::AT_DisableTrigUser => {
+                        out.push(Change::Trigger {
+                            table,
+                            trigger: None,
+                            what: "disable",
+                        });
                     }
                     pg_sys::AlterTableType::AT_DropNotNull => {
                         if let Some(column) = name_of((*cmd).name) {
@@ -195,9 +264,42 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     _ => {}
                 }
             }
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_AlterEnumStmt) {
+            let stmt = tree as *mut pg_sys::AlterEnumStmt;
+            if let Some(label) = name_of((*stmt).oldVal) {
+                let name = pg_sys::makeTypeNameFromNameList((*stmt).typeName);
+                let typ = pg_sys::LookupTypeNameOid(std::ptr::null_mut(), name, true);
+                if typ != pg_sys::InvalidOid {
+                    out.push(Change::EnumLabel { typ, label });
+                }
+            }
         } else if pgrx::is_a(tree, pg_sys::NodeTag::T_DropStmt) {
             let stmt = tree as *mut pg_sys::DropStmt;
-            if (*stmt).removeType == pg_sys::ObjectType::OBJECT_INDEX {
+            if (*stmt).removeType == pg_sys::ObjectType::OBJECT_TRIGGER {
+                // Each object is its table's name parts, then the trigger's.
+                let objects = PgList::<pg_sys::List>::from_pg((*stmt).objects);
+                for names in objects.iter_ptr() {
+                    let parts = PgList::<pg_sys::Node>::from_pg(names);
+                    let n = parts.len();
+                    if n < 2 {
+                        continue;
+                    }
+                    let trigger = parts
+                        .get_ptr(n - 1)
+                        .filter(|v| pgrx::is_a(*v, pg_sys::NodeTag::T_String))
+                        .and_then(|v| name_of((*(v as *mut pg_sys::String)).sval));
+                    let table_names =
+                        pg_sys::list_truncate(pg_sys::list_copy(names), (n - 1) as i32);
+                    let rv = pg_sys::makeRangeVarFromNameList(table_names);
+                    if let Some(table) = table_of(rv) {
+                        out.push(Change::Trigger {
+                            table,
+                            trigger,
+                            what: "drop",
+                        });
+                    }
+                }
+            } else if (*stmt).removeType == pg_sys::ObjectType::OBJECT_INDEX {
                 // Each object of a DROP INDEX is a list of name parts.
                 let objects = PgList::<pg_sys::List>::from_pg((*stmt).objects);
                 for names in objects.iter_ptr() {
@@ -235,6 +337,14 @@ struct Reader {
     /// Not dropped (the accounts field: the account views follow a rename,
     /// which publishing then picks up, but a drop with CASCADE would take them).
     kept: Vec<String>,
+    /// Not retyped: the fit fields, which no view holds (the mapped columns
+    /// are held by the `<name>_columns` view), and whose values a `USING`
+    /// clause would rewrite with no trigger firing.
+    fit: Vec<String>,
+    /// Read by their labels: the fit fields, the event type and the
+    /// properties, whose enum labels may not be renamed under the stored
+    /// scores. (Not the keys: a score row holds its key as the value itself.)
+    labelled: Vec<String>,
 }
 
 /// The attachments that read `table`, with the columns they read of it.
@@ -272,11 +382,15 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
             let named = |key: &str| mapping.get(key).and_then(|v| v.as_str()).map(String::from);
             let mut columns: Vec<String> = Vec::new();
             let mut kept: Vec<String> = Vec::new();
+            let mut fit: Vec<String> = Vec::new();
+            let mut labelled: Vec<String> = Vec::new();
             let lead_key = if is_leads { named("lead_key") } else { None };
             if is_leads {
                 columns.extend(named("lead_key"));
                 let compiled = crate::catalog::resolve(&model).compiled;
-                columns.extend(compiled.model.fit.fields.iter().cloned());
+                fit.extend(compiled.model.fit.fields.iter().cloned());
+                columns.extend(fit.iter().cloned());
+                labelled.extend(fit.iter().cloned());
                 kept.extend(compiled.model.accounts.as_ref().map(|a| a.field.clone()));
             } else {
                 columns.extend(
@@ -284,8 +398,11 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
                         .into_iter()
                         .filter_map(named),
                 );
+                labelled.extend(named("event_type"));
                 if let Some(props) = mapping.get("property_columns").and_then(|p| p.as_array()) {
-                    columns.extend(props.iter().filter_map(|p| p.as_str()).map(String::from));
+                    let props = props.iter().filter_map(|p| p.as_str()).map(String::from);
+                    labelled.extend(props.clone());
+                    columns.extend(props);
                 }
             }
             Reader {
@@ -293,6 +410,8 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
                 lead_key,
                 columns,
                 kept,
+                fit,
+                labelled,
             }
         })
         .collect()
@@ -325,9 +444,12 @@ fn guard(changes: Vec<Change>) {
                     what,
                 } => {
                     for r in readers(table) {
-                        if r.columns.contains(&column)
-                            || (what == "drop" && r.kept.contains(&column))
-                        {
+                        let reads = match what {
+                            "drop" => r.columns.contains(&column) || r.kept.contains(&column),
+                            "change the type of" => r.fit.contains(&column),
+                            _ => r.columns.contains(&column),
+                        };
+                        if reads {
                             ereport!(
                                 ERROR,
                                 PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
@@ -395,6 +517,50 @@ fn guard(changes: Vec<Change>) {
                         }
                     }
                 }
+                Change::Trigger {
+                    table,
+                    trigger,
+                    what,
+                } => {
+                    if OWN_DDL.with(|c| c.get()) {
+                        continue;
+                    }
+                    let Some(r) = readers(table).into_iter().next() else {
+                        continue;
+                    };
+                    let Some(ours) = lead_score_trigger(table, trigger.as_deref()) else {
+                        continue;
+                    };
+                    // distribute() disables the TRUNCATE triggers of a Citus
+                    // distributed table, whose shards' triggers do the work.
+                    if what == "disable" && ours.ends_with("_trunc") && citus_distributed(table) {
+                        continue;
+                    }
+                    ereport!(
+                        ERROR,
+                        PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                        format!(
+                            "cannot {what} trigger \"{ours}\" of {}: lead_score attachment \"{}\" scores the table's writes with it",
+                            table_name(table),
+                            r.attachment
+                        ),
+                        "Writes the trigger does not see would not be scored. Detach the attachment (lead_score.detach) to stop scoring the table."
+                    );
+                }
+                Change::EnumLabel { typ, label } => {
+                    if let Some((attachment, table, column)) = enum_reader(typ) {
+                        ereport!(
+                            ERROR,
+                            PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                            format!(
+                                "cannot rename value \"{label}\" of type {}: lead_score attachment \"{attachment}\" reads column \"{column}\" of {} by its labels",
+                                crate::row::type_name(typ),
+                                table_name(table)
+                            ),
+                            "The stored scores count the values by their labels. Detach the attachment (lead_score.detach), rename the value, and attach it again."
+                        );
+                    }
+                }
                 Change::Hierarchy { table } => {
                     if let Some(r) = readers(table).first() {
                         raise_code(
@@ -410,6 +576,70 @@ fn guard(changes: Vec<Change>) {
             }
         }
     });
+}
+
+/// The name of a trigger of `table` that runs a function of lead_score's
+/// (`trigger`, or any for `None`), if there is one.
+fn lead_score_trigger(table: pg_sys::Oid, trigger: Option<&str>) -> Option<String> {
+    Spi::get_one_with_args::<String>(
+        "SELECT t.tgname::pg_catalog.text FROM pg_catalog.pg_trigger t \
+         JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+         WHERE t.tgrelid = $1 AND n.nspname = 'lead_score_internal' \
+           AND ($2::pg_catalog.name IS NULL OR t.tgname = $2::pg_catalog.name) \
+         ORDER BY t.tgname LIMIT 1",
+        &[table.into(), trigger.into()],
+    )
+    .ok()
+    .flatten()
+}
+
+/// Whether Citus distributes `table`.
+fn citus_distributed(table: pg_sys::Oid) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT lead_score_internal._citus_method($1::pg_catalog.oid::pg_catalog.regclass) IS NOT NULL",
+        &[table.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+/// An attachment that reads a column of enum type `typ` (or of a domain over
+/// it) by its labels ([`Reader::labelled`]): (attachment, table, column).
+fn enum_reader(typ: pg_sys::Oid) -> Option<(String, pg_sys::Oid, String)> {
+    let tables: Vec<pg_sys::Oid> = Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT DISTINCT t FROM lead_score.attachments a, \
+                 LATERAL (VALUES (a.leads::pg_catalog.oid), (a.activities::pg_catalog.oid)) v(t) ORDER BY t",
+            None,
+            &[],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(row.get::<pg_sys::Oid>(1)?);
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_default();
+    for table in tables {
+        for r in readers(table) {
+            for column in &r.labelled {
+                let column_type = Spi::get_one_with_args::<pg_sys::Oid>(
+                    "SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+                     WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT a.attisdropped",
+                    &[table.into(), column.as_str().into()],
+                )
+                .ok()
+                .flatten();
+                // SAFETY: a syscache lookup of a type that exists (the column's).
+                if column_type.is_some_and(|t| unsafe { pg_sys::getBaseType(t) } == typ) {
+                    return Some((r.attachment, table, column.clone()));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// From the `sql_drop` event trigger (`lead_score_follow_drops`): refuses a

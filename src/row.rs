@@ -65,7 +65,7 @@ fn kind_of(typid: pg_sys::Oid) -> Kind {
 }
 
 /// The SQL name of a type, as format_type_be writes it.
-fn type_name(typid: pg_sys::Oid) -> String {
+pub(crate) fn type_name(typid: pg_sys::Oid) -> String {
     // SAFETY: format_type_be returns a palloc'd NUL-terminated string for any
     // type oid (or raises).
     unsafe { CStr::from_ptr(pg_sys::format_type_be(typid)) }
