@@ -2727,14 +2727,48 @@ END
             "SELECT {lkey_l} FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM {scores} x WHERE x.lead_key = {lkey_l})"
         );
         let mut steps = String::new();
+        // What a new score row's alerts are judged against: nothing, but for
+        // a lead that an UPDATE of its one row gave a new key, whose alerts go
+        // on from its old key's score row (its classes, the bursts it fired),
+        // read before that row is deleted. (A statement that changes several
+        // rows' keys does not say which old key became which new one.)
+        let mut before = ["NULL", "NULL", "NULL", "NULL"].map(String::from);
         if write == Write::Update {
-            let gone = format!(
-                "SELECT {} FROM old_rows o EXCEPT SELECT {lkey_n} FROM new_rows n",
-                self.lead_key.of("o")
-            );
+            let lkey_o = self.lead_key.of("o");
+            steps.push_str(&format!(
+                "    -- One row whose key changed: the same lead under its new key.
+    IF (SELECT pg_catalog.count(*) FROM old_rows) = 1 THEN
+        SELECT {lkey_n}, s.state, s.mql, s.quadrant, s.hot_categories
+        INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+        FROM old_rows o CROSS JOIN new_rows n JOIN {scores} s ON s.lead_key = {lkey_o}
+        WHERE {lkey_n} IS DISTINCT FROM {lkey_o};
+    END IF;\n"
+            ));
+            before = [
+                "v_moved_state",
+                "v_moved_mql",
+                "v_moved_quadrant",
+                "v_moved_hot",
+            ]
+            .map(|v| format!("CASE WHEN {lkey_l} = v_moved_to THEN {v} END"));
+            let gone =
+                format!("SELECT {lkey_o} FROM old_rows o EXCEPT SELECT {lkey_n} FROM new_rows n");
             steps.push_str(&format!(
                 "    DELETE FROM {scores} s WHERE s.lead_key IN ({gone});\n    DELETE FROM {pending} p WHERE p.lead_key IN ({gone});\n"
             ));
+        }
+        let mut variables = vec![
+            ("v_count", "bigint".to_string()),
+            ("v_new", format!("{}[]", self.key_type())),
+        ];
+        if write == Write::Update {
+            variables.extend([
+                ("v_moved_to", self.key_type()),
+                ("v_moved_state", "bytea".to_string()),
+                ("v_moved_mql", "boolean".to_string()),
+                ("v_moved_quadrant", "text".to_string()),
+                ("v_moved_hot", "text[]".to_string()),
+            ]);
         }
         let mut with = String::new();
         if self.appends() {
@@ -2767,8 +2801,8 @@ END
         CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq,
                            lead_score_internal._predictive_on({model}, l) AS pr) f
         LEFT JOIN fresh ON fresh.k = {lkey_l}
-        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        CROSS JOIN LATERAL lead_score_internal._live_apply({b_state}, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, {b_mql}, {b_quadrant}, {b_hot}, v_landmark, v_now, true) a
         WHERE {lkey_l} IS NOT NULL
         ORDER BY {lkey_l}
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
@@ -2779,16 +2813,14 @@ END
     RETURN NULL;
 END
 ",
-            preamble = self.preamble_reading_activities(
-                &[
-                    ("v_count", "bigint".into()),
-                    ("v_new", format!("{}[]", self.key_type())),
-                ],
-                true,
-            ),
+            preamble = self.preamble_reading_activities(&variables, true),
             stripes = self.lock_all_stripes(&keys),
             name = literal(&self.name),
             owner_states = self.owner_states("v_new"),
+            b_state = before[0],
+            b_mql = before[1],
+            b_quadrant = before[2],
+            b_hot = before[3],
             score_columns = score_columns(),
             applied_fields = applied_fields("a", "a.alerts"),
             set = self.set_applied("lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),

@@ -267,6 +267,11 @@ AS 'DECLARE
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."uuid"[];
+    v_moved_to "pg_catalog"."uuid";
+    v_moved_state bytea;
+    v_moved_mql boolean;
+    v_moved_quadrant text;
+    v_moved_hot text[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
@@ -274,6 +279,13 @@ BEGIN
     FROM "lead_score"."attachments_102010" a JOIN "lead_score"."models_102008" m ON m.name = a.model WHERE a.name = ''live'';
     PERFORM 1 FROM "lead_score_internal"."live_stripes_102040" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT n."person_id" FROM new_rows n UNION SELECT o."person_id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    -- One row whose key changed: the same lead under its new key.
+    IF (SELECT pg_catalog.count(*) FROM old_rows) = 1 THEN
+        SELECT n."person_id", s.state, s.mql, s.quadrant, s.hot_categories
+        INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+        FROM old_rows o CROSS JOIN new_rows n JOIN "lead_score_internal"."live_scores_102140" s ON s.lead_key = o."person_id"
+        WHERE n."person_id" IS DISTINCT FROM o."person_id";
+    END IF;
     DELETE FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.lead_key IN (SELECT o."person_id" FROM old_rows o EXCEPT SELECT n."person_id" FROM new_rows n);
     -- New leads'' engagement from the activities they already have.
@@ -291,8 +303,8 @@ BEGIN
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
                            lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
-        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."person_id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),

@@ -469,6 +469,11 @@ AS 'DECLARE
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."int8"[];
+    v_moved_to "pg_catalog"."int8";
+    v_moved_state bytea;
+    v_moved_mql boolean;
+    v_moved_quadrant text;
+    v_moved_hot text[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''bench'');
     LOCK TABLE "lead_score_internal"."bench_scores" IN ROW EXCLUSIVE MODE;
@@ -480,6 +485,13 @@ BEGIN
     END IF;
     PERFORM 1 FROM "lead_score_internal"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
+    -- One row whose key changed: the same lead under its new key.
+    IF (SELECT pg_catalog.count(*) FROM old_rows) = 1 THEN
+        SELECT n."id", s.state, s.mql, s.quadrant, s.hot_categories
+        INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+        FROM old_rows o CROSS JOIN new_rows n JOIN "lead_score_internal"."bench_scores" s ON s.lead_key = o."id"
+        WHERE n."id" IS DISTINCT FROM o."id";
+    END IF;
     DELETE FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
     DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
     PERFORM "lead_score_internal"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
@@ -499,8 +511,8 @@ BEGIN
         CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq,
                            lead_score_internal._predictive_on(''bench'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."id"
-        CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
+        CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
+                                                  f.fit, f.dq, CASE WHEN l."id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."id" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true) a
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
