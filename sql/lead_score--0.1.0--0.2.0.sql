@@ -167,6 +167,15 @@ CREATE FUNCTION lead_score_internal."_refresh_current_views"() RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'refresh_current_views_wrapper';
 CREATE FUNCTION lead_score_internal."_report_refusals"("attachment" text) RETURNS integer
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'report_refusals_wrapper';
+-- The same, also classifying the stored state at `before` (with the fit it was
+-- stored with), to alert a crossing time alone caused since it was written
+-- before the write's own (src/live.rs).
+CREATE FUNCTION lead_score_internal._live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
+                                       prev_mql boolean, prev_quadrant text, prev_hot text[],
+                                       landmark timestamptz, now timestamptz, replace boolean,
+                                       before timestamptz, before_fit float8, before_disqualified_by text)
+RETURNS lead_score_internal._applied AS 'MODULE_PATHNAME', 'lead_score_live_apply'
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 -- scoring_time() reads lead_score.as_of through _as_of, which names the
 -- setting when it refuses a value that SET did not check.
 CREATE FUNCTION lead_score_internal."_as_of"("value" text) RETURNS timestamptz
@@ -1879,10 +1888,10 @@ AS 'MODULE_PATHNAME', 'lead_score_guard_ddl' LANGUAGE c VOLATILE CALLED ON NULL 
 REVOKE ALL ON FUNCTION lead_score_internal._guard_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE',
-                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'DROP INDEX', 'ALTER TYPE',
-                 'DROP TRIGGER', 'ALTER TRIGGER')
+                 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'DROP INDEX', 'ALTER INDEX', 'ALTER TYPE',
+                 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER')
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
-COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming, dropping or retyping a column an attachment reads, renaming an enum label it reads, disabling, dropping or renaming its triggers, and putting an attached table in an inheritance hierarchy.';
+COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming, dropping or retyping a column an attachment reads, renaming an enum label it reads, disabling, dropping, replacing or renaming its triggers (or making them or the key''s last unique index depend on an extension), and putting an attached table in an inheritance hierarchy.';
 
 -- top_leads bounds what a lead's pending events can add by the bound of their
 -- own merged state (caps, repeats, conditions and decay counted), not by the

@@ -36,14 +36,19 @@ pub struct Resolved {
 /// Model id, current version, and the as-of time in PostgreSQL's microseconds since 2000.
 /// A model by name, or `name@N` for its version N (when no model is called
 /// `name@N` itself): id, version and the as-of time.
-/// The query, with the configuration tables this node reads (src/citus.rs).
-fn resolve_sql() -> CString {
+/// The query, with the configuration tables this node reads (src/citus.rs);
+/// without `as_of`, NULL for the time (what needs the model alone does not
+/// read, nor fail on, `lead_score.as_of`).
+fn resolve_sql(as_of: bool) -> CString {
     let models = crate::citus::config_table("models");
     let versions = crate::citus::config_table("model_versions");
+    let time = if as_of {
+        "(extract(epoch from lead_score.scoring_time() - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint"
+    } else {
+        "NULL::bigint"
+    };
     CString::new(format!(
-        "SELECT m.id, coalesce(v.version, m.current_version), \
-    (extract(epoch from lead_score.scoring_time() \
-     - '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::bigint \
+        "SELECT m.id, coalesce(v.version, m.current_version), {time} \
     FROM (SELECT $1 AS full_name, substring($1 from '^(.*)@[0-9]+$') AS base, \
                  substring($1 from '@([0-9]{{1,9}})$')::int AS version) q \
     JOIN {models} m ON m.name = q.full_name \
@@ -161,6 +166,15 @@ fn parse<T: std::str::FromStr>(value: &Option<String>) -> T {
 }
 
 pub fn resolve(name: &str) -> Resolved {
+    resolve_with(name, true)
+}
+
+/// A model by name (or `name@N`), compiled, without reading `lead_score.as_of`.
+pub fn compiled(name: &str) -> &'static Compiled {
+    resolve_with(name, false).compiled
+}
+
+fn resolve_with(name: &str, as_of: bool) -> Resolved {
     let text = match name.into_datum() {
         Some(d) => d,
         None => raise_code(
@@ -169,7 +183,7 @@ pub fn resolve(name: &str) -> Resolved {
         ),
     };
     // SAFETY: the one argument is a text datum, as $1 is.
-    let Some(row) = (unsafe { query_row(&resolve_sql(), &[(pg_sys::TEXTOID, text)]) }) else {
+    let Some(row) = (unsafe { query_row(&resolve_sql(as_of), &[(pg_sys::TEXTOID, text)]) }) else {
         // `name@N` of a model that exists: the version is what is missing.
         if let Some((base, version)) = versioned_name(name) {
             let exists = CString::new(format!(
@@ -196,7 +210,7 @@ pub fn resolve(name: &str) -> Resolved {
     };
     Resolved {
         compiled: by_key(parse(&row[0]), parse(&row[1])),
-        as_of: parse(&row[2]),
+        as_of: if as_of { parse(&row[2]) } else { 0 },
     }
 }
 

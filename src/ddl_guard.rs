@@ -48,10 +48,12 @@ enum Change {
     Hierarchy { table: pg_sys::Oid },
     /// A column would lose its NOT NULL.
     NotNull { table: pg_sys::Oid, column: String },
-    /// An index would be dropped (by `DROP INDEX`, or with its constraint).
+    /// An index would be dropped (by `DROP INDEX`, or with its constraint),
+    /// or made to depend on an extension, whose drop would drop it (`what`).
     Index {
         table: pg_sys::Oid,
         index: pg_sys::Oid,
+        what: &'static str,
     },
     /// A trigger of the table would be disabled, dropped or renamed (`what`);
     /// `trigger` is `None` for all of them (`DISABLE TRIGGER ALL` or `USER`).
@@ -244,7 +246,11 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         if let Some(index) =
                             name_of((*cmd).name).and_then(|c| index_of_constraint(table, &c))
                         {
-                            out.push(Change::Index { table, index });
+                            out.push(Change::Index {
+                                table,
+                                index,
+                                what: "drop",
+                            });
                         }
                     }
                     pg_sys::AlterTableType::AT_AddInherit => {
@@ -262,6 +268,47 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         }
                     }
                     _ => {}
+                }
+            }
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateTrigStmt) {
+            let stmt = tree as *mut pg_sys::CreateTrigStmt;
+            if (*stmt).replace {
+                if let Some(table) = table_of((*stmt).relation) {
+                    out.push(Change::Trigger {
+                        table,
+                        trigger: name_of((*stmt).trigname),
+                        what: "replace",
+                    });
+                }
+            }
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_AlterObjectDependsStmt) {
+            let stmt = tree as *mut pg_sys::AlterObjectDependsStmt;
+            if !(*stmt).remove {
+                if (*stmt).objectType == pg_sys::ObjectType::OBJECT_TRIGGER {
+                    // The trigger's name is the one string of `object`.
+                    let names =
+                        PgList::<pg_sys::Node>::from_pg((*stmt).object as *mut pg_sys::List);
+                    let trigger = names
+                        .get_ptr(0)
+                        .filter(|v| pgrx::is_a(*v, pg_sys::NodeTag::T_String))
+                        .and_then(|v| name_of((*(v as *mut pg_sys::String)).sval));
+                    if let (Some(table), Some(trigger)) = (table_of((*stmt).relation), trigger) {
+                        out.push(Change::Trigger {
+                            table,
+                            trigger: Some(trigger),
+                            what: "depend",
+                        });
+                    }
+                } else if (*stmt).objectType == pg_sys::ObjectType::OBJECT_INDEX {
+                    if let Some(index) = table_of((*stmt).relation) {
+                        if let Some(table) = table_of_index(index) {
+                            out.push(Change::Index {
+                                table,
+                                index,
+                                what: "depend",
+                            });
+                        }
+                    }
                 }
             }
         } else if pgrx::is_a(tree, pg_sys::NodeTag::T_AlterEnumStmt) {
@@ -306,7 +353,11 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     let rv = pg_sys::makeRangeVarFromNameList(names);
                     if let Some(index) = table_of(rv) {
                         if let Some(table) = table_of_index(index) {
-                            out.push(Change::Index { table, index });
+                            out.push(Change::Index {
+                                table,
+                                index,
+                                what: "drop",
+                            });
                         }
                     }
                 }
@@ -387,7 +438,7 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
             let lead_key = if is_leads { named("lead_key") } else { None };
             if is_leads {
                 columns.extend(named("lead_key"));
-                let compiled = crate::catalog::resolve(&model).compiled;
+                let compiled = crate::catalog::compiled(&model);
                 fit.extend(compiled.model.fit.fields.iter().cloned());
                 columns.extend(fit.iter().cloned());
                 labelled.extend(fit.iter().cloned());
@@ -431,7 +482,11 @@ fn guard(changes: Vec<Change>) {
     let indexes: Vec<(pg_sys::Oid, pg_sys::Oid)> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::Index { table, index } => Some((*table, *index)),
+            Change::Index {
+                table,
+                index,
+                what: "drop",
+            } => Some((*table, *index)),
             _ => None,
         })
         .collect();
@@ -489,7 +544,7 @@ fn guard(changes: Vec<Change>) {
                         }
                     }
                 }
-                Change::Index { table, index } => {
+                Change::Index { table, index, what } => {
                     // Every index the statement drops from this table at once.
                     let dropping: Vec<pg_sys::Oid> = indexes
                         .iter()
@@ -508,8 +563,12 @@ fn guard(changes: Vec<Change>) {
                                 ERROR,
                                 PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
                                 format!(
-                                    "cannot drop the unique index on column \"{key}\" of {}: lead_score attachment \"{}\" needs its lead key unique",
-                                    table_name(table),
+                                    "{}: lead_score attachment \"{}\" needs its lead key unique",
+                                    if what == "depend" {
+                                        format!("cannot make the unique index on column \"{key}\" of {} depend on an extension (dropping the extension would drop it)", table_name(table))
+                                    } else {
+                                        format!("cannot {what} the unique index on column \"{key}\" of {}", table_name(table))
+                                    },
                                     r.attachment
                                 ),
                                 "Two lead rows with one key would share one score: detach the attachment (lead_score.detach) first, or create another unique index on the key."
@@ -525,9 +584,10 @@ fn guard(changes: Vec<Change>) {
                     if OWN_DDL.with(|c| c.get()) {
                         continue;
                     }
-                    let Some(r) = readers(table).into_iter().next() else {
+                    let readers = readers(table);
+                    if readers.is_empty() {
                         continue;
-                    };
+                    }
                     let Some(ours) = lead_score_trigger(table, trigger.as_deref()) else {
                         continue;
                     };
@@ -536,18 +596,45 @@ fn guard(changes: Vec<Change>) {
                     if what == "disable" && ours.ends_with("_trunc") && citus_distributed(table) {
                         continue;
                     }
+                    // The attachment whose trigger it is (its name says), else
+                    // the table's first.
+                    let attachment = readers
+                        .iter()
+                        .find(|r| {
+                            lead_score_core::sqlgen::attach::Write::ALL.iter().any(|w| {
+                                lead_score_core::sqlgen::attach::trigger_name(&r.attachment, *w)
+                                    == ours
+                            })
+                        })
+                        .unwrap_or(&readers[0])
+                        .attachment
+                        .clone();
+                    let change = match what {
+                        "depend" => format!(
+                            "cannot make trigger \"{ours}\" of {} depend on an extension (dropping the extension would drop it)",
+                            table_name(table)
+                        ),
+                        _ => format!("cannot {what} trigger \"{ours}\" of {}", table_name(table)),
+                    };
                     ereport!(
                         ERROR,
                         PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
                         format!(
-                            "cannot {what} trigger \"{ours}\" of {}: lead_score attachment \"{}\" scores the table's writes with it",
-                            table_name(table),
-                            r.attachment
+                            "{change}: lead_score attachment \"{attachment}\" scores the table's writes with it"
                         ),
                         "Writes the trigger does not see would not be scored. Detach the attachment (lead_score.detach) to stop scoring the table."
                     );
                 }
                 Change::EnumLabel { typ, label } => {
+                    // A label the type does not have is PostgreSQL's to refuse.
+                    let exists = Spi::get_one_with_args::<bool>(
+                        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_enum e \
+                         WHERE e.enumtypid = $1 AND e.enumlabel = $2::pg_catalog.name)",
+                        &[typ.into(), label.as_str().into()],
+                    );
+                    if !matches!(exists, Ok(Some(true))) {
+                        continue;
+                    }
                     if let Some((attachment, table, column)) = enum_reader(typ) {
                         ereport!(
                             ERROR,

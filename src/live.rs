@@ -11,8 +11,8 @@ use crate::lead::{form_tuple, result_desc, score_fields};
 use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
-    check_supported, classification_alerts, classify_at, detect_bursts, live_add, live_key,
-    live_len, live_merge, new_live, rebase, Classified, LiveAt, LiveKey,
+    check_supported, classify_at, detect_bursts, live_add, live_key, live_len, live_merge,
+    new_live, rebase, write_alerts, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Value};
 use pgrx::prelude::*;
@@ -484,11 +484,21 @@ fn lowering_version(model: &str) -> Option<i32> {
 v1_info!(pg_finfo_lead_score_live_apply);
 /// `_live_apply(stored bytea, delta bytea, fit float8, disqualified_by text,
 ///              prev_mql bool, prev_quadrant text, prev_hot text[],
-///              landmark timestamptz, now timestamptz, replace bool) → lead_score_internal._applied`
+///              landmark timestamptz, now timestamptz, replace bool
+///              [, before timestamptz, before_fit float8, before_disqualified_by text])
+///              → lead_score_internal._applied`
 ///
 /// Merges `delta` into `stored` (or, with `replace`, takes `delta` as the whole
 /// history while keeping when each burst last fired), moves it to `landmark`,
 /// classifies at `now` and returns the alerts for what crossed.
+///
+/// With `before` (the 13-argument form; NULL for none), the stored state is
+/// also classified at `before`, with the fit it was stored with: the moment
+/// just before the write's events (or its fit change), later than when the
+/// stored classification was made. A crossing time alone caused in between,
+/// which no `tick()` has alerted yet (a lead that decayed out of MQL), is
+/// alerted first, then the write's own from there: a lead that decayed out
+/// and an event lifts back sends `mql_lost`, then `mql`.
 ///
 /// # Safety
 /// Called only by PostgreSQL's function manager, as `lead_score_internal._live_apply`
@@ -575,7 +585,29 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
             now.saturating_sub(lead_score_core::live::BOUND_VALID_BEFORE_US),
         )
         .or_raise();
-    let mut alerts: Vec<serde_json::Value> = classification_alerts(prev.as_ref(), &next)
+    // SAFETY: as above.
+    let nargs = unsafe { (*fcinfo).nargs };
+    let before = match (nargs >= 13, stored, prev.as_ref()) {
+        // SAFETY: as above; the 13-argument form has arguments 10 to 12
+        // (timestamptz, float8, text).
+        (true, Some(s), Some(_)) => unsafe { arg(fcinfo, 10) }.map(|at| {
+            // SAFETY: as above; argument 11 is a float8.
+            let before_fit =
+                unsafe { arg(fcinfo, 11) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
+            // SAFETY: as above; argument 12 is text (only its nullness counts).
+            let disqualified = unsafe { arg(fcinfo, 12) }.is_some();
+            classify_at(
+                &model_of(s).model,
+                s,
+                before_fit,
+                disqualified,
+                at.value() as i64,
+            )
+            .or_raise()
+        }),
+        _ => None,
+    };
+    let mut alerts: Vec<serde_json::Value> = write_alerts(prev.as_ref(), before.as_ref(), &next)
         .into_iter()
         .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
         .collect();

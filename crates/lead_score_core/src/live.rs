@@ -771,6 +771,28 @@ pub fn classification_alerts(prev: Option<&Classified>, next: &Classified) -> Ve
     out
 }
 
+/// Alerts for a write that moves a lead from its stored class `prev` to
+/// `next`, when its stored state read just before the write (`before`) is
+/// already classed otherwise: time alone crossed a line since the row was
+/// written, which no `tick()` has alerted. Those crossings come first, then
+/// the write's own from there (a lead that decayed out of MQL and an event
+/// lifts back: `mql_lost`, then `mql`). With no `before`, or one equal to
+/// `prev`, the same as [`classification_alerts`].
+pub fn write_alerts(
+    prev: Option<&Classified>,
+    before: Option<&Classified>,
+    next: &Classified,
+) -> Vec<AlertEvent> {
+    match before {
+        Some(mid) if prev.is_some() && Some(mid) != prev => {
+            let mut out = classification_alerts(prev, mid);
+            out.extend(classification_alerts(Some(mid), next));
+            out
+        }
+        _ => classification_alerts(prev, next),
+    }
+}
+
 /// When each burst alert last fired (NO_ACTIVITY if never).
 pub fn burst_marks(model: &Model, buf: &[u8]) -> Vec<i64> {
     (0..model.alerts.len())

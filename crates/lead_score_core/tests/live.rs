@@ -5,8 +5,8 @@ use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
     check_attachable, check_supported, classification_alerts, classify_at, detect_bursts,
-    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, Classified,
-    LiveAt, LiveKey,
+    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, write_alerts,
+    Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Model, Value};
 use proptest::prelude::*;
@@ -469,6 +469,47 @@ fn classification_crossings() {
         ),
         Vec::<&str>::new()
     );
+}
+
+#[test]
+fn write_alerts_put_time_crossings_first() {
+    let c = |mql, q: &str, hot: &[&str]| Classified {
+        mql,
+        quadrant: q.into(),
+        hot: hot.iter().map(|s| s.to_string()).collect(),
+    };
+    let kinds = |prev: Option<&Classified>, before: Option<&Classified>, next: &Classified| {
+        write_alerts(prev, before, next)
+            .into_iter()
+            .map(|a| (a.kind, a.detail))
+            .collect::<Vec<_>>()
+    };
+    let mql = c(true, "act_now", &["pricing"]);
+    let decayed = c(false, "account_based", &[]);
+    // Decayed out since the row was written, and lifted back by the write.
+    assert_eq!(
+        kinds(Some(&mql), Some(&decayed), &mql),
+        vec![
+            ("mql_lost", "is no longer an MQL".to_string()),
+            ("quadrant", "act_now -> account_based".to_string()),
+            ("mql", "became an MQL".to_string()),
+            ("quadrant", "account_based -> act_now".to_string()),
+            ("watermark", "pricing".to_string()),
+        ]
+    );
+    // Decayed out, and the write does not lift it: the one crossing, once.
+    assert_eq!(
+        kinds(Some(&mql), Some(&decayed), &decayed),
+        kinds(Some(&mql), None, &decayed)
+    );
+    // Nothing crossed by time: as without `before`.
+    assert_eq!(kinds(Some(&mql), Some(&mql), &mql), vec![]);
+    assert_eq!(
+        kinds(Some(&decayed), Some(&decayed), &mql),
+        kinds(Some(&decayed), None, &mql)
+    );
+    // A lead seen for the first time has no stored class to have moved from.
+    assert_eq!(kinds(None, Some(&decayed), &mql), kinds(None, None, &mql));
 }
 
 proptest! {

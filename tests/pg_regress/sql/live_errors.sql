@@ -159,6 +159,9 @@ SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('fire only on replicas', $$ALTER TABLE app.touches ENABLE REPLICA TRIGGER lead_score_live_upd$$),
   ('drop one', $$DROP TRIGGER lead_score_live_del ON app.touches$$),
   ('rename one', $$ALTER TRIGGER lead_score_live_upd ON app.people RENAME TO mine$$),
+  ('replace one', $$CREATE OR REPLACE TRIGGER lead_score_live_ins AFTER INSERT ON app.touches FOR EACH STATEMENT EXECUTE FUNCTION lead_score_internal._guard_ddl()$$),
+  ('tie one to an extension', $$ALTER TRIGGER lead_score_live_ins ON app.touches DEPENDS ON EXTENSION plpgsql$$),
+  ('tie the key''s index to an extension', $$ALTER INDEX app.people_pkey DEPENDS ON EXTENSION plpgsql$$),
   ('fire always', $$ALTER TABLE app.touches ENABLE ALWAYS TRIGGER lead_score_live_upd$$),
   ('enable', $$ALTER TABLE app.touches ENABLE TRIGGER lead_score_live_upd$$)
 ) AS t(change, statement);
@@ -178,7 +181,8 @@ SELECT t.tgname, t.tgenabled FROM pg_trigger t WHERE t.tgrelid = 'app.touches'::
 CREATE TYPE app.kind_t AS ENUM ('page_view', 'demo_request');
 CREATE TABLE app.e_touches (person uuid, kind app.kind_t, at timestamptz, page text);
 SELECT lead_score.attach('live', 'app.people', 'app.e_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'enums') IS NOT NULL AS attached;
-SELECT pg_temp.try($$ALTER TYPE app.kind_t RENAME VALUE 'demo_request' TO 'demo'$$) AS rename_an_event_type;
+SELECT pg_temp.try($$ALTER TYPE app.kind_t RENAME VALUE 'demo_request' TO 'demo'$$) AS rename_an_event_type,
+       pg_temp.try($$ALTER TYPE app.kind_t RENAME VALUE 'no such label' TO 'demo'$$) AS postgresql_refuses;
 ALTER TYPE app.kind_t ADD VALUE 'webinar';
 SELECT lead_score.detach('enums');
 ALTER TYPE app.kind_t RENAME VALUE 'demo_request' TO 'demo';

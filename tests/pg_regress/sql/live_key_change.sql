@@ -35,6 +35,11 @@ UPDATE kc.leads SET id = 200, sector = 'Retail' WHERE id = 100;
 SELECT lead_score.tick() AS deferred_alerts;
 SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment IN ('ks', 'kd') ORDER BY attachment, id;
 DELETE FROM lead_score.alerts WHERE attachment IN ('ks', 'kd');
+-- So does a statement that changes one key among rows whose keys stay: one
+-- key goes, one new key comes.
+UPDATE kc.leads SET id = CASE WHEN id = 200 THEN 201 ELSE id END, email = lower(email) WHERE id IN (200, 2);
+SELECT lead_score.tick() AS deferred_alerts;
+SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment IN ('ks', 'kd') ORDER BY attachment, id;
 -- A statement that changes several rows' keys does not say which old key
 -- became which new one: each new key is scored as a new lead, and alerts
 -- as one (here, lead 3000's pricing events fire their burst under it again).

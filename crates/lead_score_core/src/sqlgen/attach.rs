@@ -2242,7 +2242,20 @@ END
                 "",
             )
         };
-        let apply = format!("lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})");
+        // The stored state is also classified just before the lead's first
+        // folded event (not before the row was written: late events are
+        // judged as before), so that a crossing time alone caused since, which
+        // no tick() has alerted yet, is alerted before the events' own (not
+        // for a recompute, which replaces the whole history).
+        // (0.1.0's catalog, before its update, has only the 10-argument form.)
+        let before = if self.catalog_0_1 {
+            String::new()
+        } else {
+            format!(", CASE WHEN NOT {replace} AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by")
+        };
+        let apply = format!(
+            "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace}{before})"
+        );
         let head = if self.marks() {
             // The rows are locked first, in a statement of their own: the next
             // one takes a new snapshot (READ COMMITTED), which sees every version
@@ -2319,7 +2332,8 @@ END
         };
         format!(
             "{head}{recompute}
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc},
+                 pg_catalog.min(m.occurred_at) AS t0
           FROM {rows_of} m GROUP BY m.lead_key),{read}
     up AS (
         UPDATE {scores} s SET {set}
@@ -2728,21 +2742,29 @@ END
         );
         let mut steps = String::new();
         // What a new score row's alerts are judged against: nothing, but for
-        // a lead that an UPDATE of its one row gave a new key, whose alerts go
-        // on from its old key's score row (its classes, the bursts it fired),
-        // read before that row is deleted. (A statement that changes several
-        // rows' keys does not say which old key became which new one.)
+        // a lead an UPDATE gave a new key, whose alerts go on from its old
+        // key's score row (its classes, the bursts it fired), read before that
+        // row is deleted. The transition tables do not pair old rows with new
+        // ones, so a key is taken to have become another when the statement
+        // makes exactly one key go and exactly one new key appear (the usual
+        // rename of one lead, alone or among rows whose keys stay); a chain
+        // (1 to 2 and 2 to 3 at once) reads as 1 to 3.
         let mut before = ["NULL", "NULL", "NULL", "NULL"].map(String::from);
         if write == Write::Update {
             let lkey_o = self.lead_key.of("o");
             steps.push_str(&format!(
-                "    -- One row whose key changed: the same lead under its new key.
-    IF (SELECT pg_catalog.count(*) FROM old_rows) = 1 THEN
-        SELECT {lkey_n}, s.state, s.mql, s.quadrant, s.hot_categories
-        INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
-        FROM old_rows o CROSS JOIN new_rows n JOIN {scores} s ON s.lead_key = {lkey_o}
-        WHERE {lkey_n} IS DISTINCT FROM {lkey_o};
-    END IF;\n"
+                "    v_gone := ARRAY(SELECT {lkey_o} FROM old_rows o EXCEPT SELECT {lkey_n} FROM new_rows n);
+    -- One key gone and one key new: the same lead under its new key.
+    IF pg_catalog.cardinality(v_gone) = 1 THEN
+        v_moved := ARRAY(SELECT {lkey_n} FROM new_rows n EXCEPT SELECT {lkey_o} FROM old_rows o);
+        IF pg_catalog.cardinality(v_moved) = 1 THEN
+            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories
+            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+            FROM {scores} s WHERE s.lead_key = v_gone[1];
+        END IF;
+    END IF;
+    DELETE FROM {scores} s WHERE s.lead_key = ANY (v_gone);
+    DELETE FROM {pending} p WHERE p.lead_key = ANY (v_gone);\n"
             ));
             before = [
                 "v_moved_state",
@@ -2751,11 +2773,6 @@ END
                 "v_moved_hot",
             ]
             .map(|v| format!("CASE WHEN {lkey_l} = v_moved_to THEN {v} END"));
-            let gone =
-                format!("SELECT {lkey_o} FROM old_rows o EXCEPT SELECT {lkey_n} FROM new_rows n");
-            steps.push_str(&format!(
-                "    DELETE FROM {scores} s WHERE s.lead_key IN ({gone});\n    DELETE FROM {pending} p WHERE p.lead_key IN ({gone});\n"
-            ));
         }
         let mut variables = vec![
             ("v_count", "bigint".to_string()),
@@ -2763,6 +2780,8 @@ END
         ];
         if write == Write::Update {
             variables.extend([
+                ("v_gone", format!("{}[]", self.key_type())),
+                ("v_moved", format!("{}[]", self.key_type())),
                 ("v_moved_to", self.key_type()),
                 ("v_moved_state", "bytea".to_string()),
                 ("v_moved_mql", "boolean".to_string()),
@@ -2823,7 +2842,17 @@ END
             b_hot = before[3],
             score_columns = score_columns(),
             applied_fields = applied_fields("a", "a.alerts"),
-            set = self.set_applied("lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false)"),
+            // A fit change judges the stored state at its own time first, with
+            // the old fit: a crossing time caused since the row was written
+            // (and no tick() has alerted) comes before the change's own.
+            set = self.set_applied(&format!(
+                "lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false{})",
+                if self.catalog_0_1 {
+                    ""
+                } else {
+                    ", CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by"
+                }
+            )),
             emit = self.emit_alerts("u"),
         )
     }

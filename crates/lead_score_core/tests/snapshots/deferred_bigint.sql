@@ -166,11 +166,12 @@ BEGIN
             USING ERRCODE = ''serialization_failure'';
     END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc,
+                 pg_catalog.min(m.occurred_at) AS t0
           FROM moved m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''bench'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st) WHERE lead_score_internal._recomputed(''bench'', true)),
     up AS (
-        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -218,11 +219,12 @@ BEGIN
     END IF;
     WITH moved AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.ctid = ANY (tids) AND p.lead_key IN (SELECT pg_catalog.unnest(v_locked)) RETURNING p.*),
     more AS (DELETE FROM "lead_score_internal"."bench_pending" p WHERE (SELECT pg_catalog.bool_or(m.occurred_at IS NULL) FROM moved m) AND p.lead_key IN (SELECT m.lead_key FROM moved m WHERE m.occurred_at IS NULL) RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at) AS st, pg_catalog.bool_or(m.occurred_at IS NULL) AS rc,
+                 pg_catalog.min(m.occurred_at) AS t0
           FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''bench'', ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st) WHERE lead_score_internal._recomputed(''bench'', true)),
     up AS (
-        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."bench_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -445,7 +447,7 @@ BEGIN
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) AS x OFFSET 0) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -469,6 +471,8 @@ AS 'DECLARE
     v_version integer;
     v_count bigint;
     v_new "pg_catalog"."int8"[];
+    v_gone "pg_catalog"."int8"[];
+    v_moved "pg_catalog"."int8"[];
     v_moved_to "pg_catalog"."int8";
     v_moved_state bytea;
     v_moved_mql boolean;
@@ -485,15 +489,18 @@ BEGIN
     END IF;
     PERFORM 1 FROM "lead_score_internal"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    -- One row whose key changed: the same lead under its new key.
-    IF (SELECT pg_catalog.count(*) FROM old_rows) = 1 THEN
-        SELECT n."id", s.state, s.mql, s.quadrant, s.hot_categories
-        INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
-        FROM old_rows o CROSS JOIN new_rows n JOIN "lead_score_internal"."bench_scores" s ON s.lead_key = o."id"
-        WHERE n."id" IS DISTINCT FROM o."id";
+    v_gone := ARRAY(SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
+    -- One key gone and one key new: the same lead under its new key.
+    IF pg_catalog.cardinality(v_gone) = 1 THEN
+        v_moved := ARRAY(SELECT n."id" FROM new_rows n EXCEPT SELECT o."id" FROM old_rows o);
+        IF pg_catalog.cardinality(v_moved) = 1 THEN
+            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories
+            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+            FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = v_gone[1];
+        END IF;
     END IF;
-    DELETE FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
-    DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
+    DELETE FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = ANY (v_gone);
+    DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key = ANY (v_gone);
     PERFORM "lead_score_internal"."bench__fold"(ARRAY(SELECT n."id" FROM new_rows n));
     -- New leads'' engagement from the activities they already have.
     v_new := ARRAY(SELECT l."id" FROM new_rows l WHERE NOT EXISTS (SELECT 1 FROM "lead_score_internal"."bench_scores" x WHERE x.lead_key = l."id"));
@@ -516,7 +523,7 @@ BEGIN
         WHERE l."id" IS NOT NULL
         ORDER BY l."id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false) AS x OFFSET 0) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''bench'', ''bench'', pg_catalog.array_agg((u.lead_key)::text), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
