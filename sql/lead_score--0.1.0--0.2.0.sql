@@ -1891,7 +1891,7 @@ CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
                  'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'DROP INDEX', 'ALTER INDEX', 'ALTER TYPE',
                  'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER')
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
-COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming, dropping or retyping a column an attachment reads, renaming an enum label it reads, disabling, dropping, replacing or renaming its triggers (or making them or the key''s last unique index depend on an extension), and putting an attached table in an inheritance hierarchy.';
+COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming, dropping or retyping a column an attachment reads, renaming an enum label it reads, disabling, dropping, replacing or renaming its triggers (or making them or a unique index on the key depend on an extension), and putting an attached table in an inheritance hierarchy.';
 
 -- top_leads bounds what a lead's pending events can add by the bound of their
 -- own merged state (caps, repeats, conditions and decay counted), not by the

@@ -107,6 +107,27 @@ pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: &[pg_sys::Oid]
     .unwrap_or(false)
 }
 
+/// Whether `index` is one of the unique indexes on `column` of `table` that
+/// [`key_index_exists`] counts.
+fn key_index_is(table: pg_sys::Oid, column: &str, index: pg_sys::Oid) -> bool {
+    let others: Vec<pg_sys::Oid> = Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT i.indexrelid FROM pg_catalog.pg_index i \
+             WHERE i.indrelid = $1 AND i.indexrelid <> $2",
+            None,
+            &[table.into(), index.into()],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(row.get::<pg_sys::Oid>(1)?);
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_default();
+    // With every other index set aside, a key index remains only if it is this one.
+    key_index_exists(table, column, &others)
+}
+
 /// The table of index `index`, if it is one.
 fn table_of_index(index: pg_sys::Oid) -> Option<pg_sys::Oid> {
     Spi::get_one_with_args::<pg_sys::Oid>(
@@ -556,9 +577,16 @@ fn guard(changes: Vec<Change>) {
                         let Some(key) = r.lead_key.as_deref() else {
                             continue;
                         };
-                        if key_index_exists(table, key, &[])
-                            && !key_index_exists(table, key, &dropping)
-                        {
+                        // A drop may leave another unique index on the key; an
+                        // index tied to an extension would go with it later,
+                        // whatever else a later statement drops: none may be.
+                        let refused = if what == "depend" {
+                            key_index_is(table, key, index)
+                        } else {
+                            key_index_exists(table, key, &[])
+                                && !key_index_exists(table, key, &dropping)
+                        };
+                        if refused {
                             ereport!(
                                 ERROR,
                                 PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,

@@ -234,6 +234,7 @@ SELECT lead_score.attach('live', 'app.u_people', 'app.u_touches', (SELECT mappin
 SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('the NOT NULL', $$ALTER TABLE app.u_people ALTER COLUMN person_id DROP NOT NULL$$),
   ('a foreign key to the key', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_ref$$),
+  ('one of three unique indexes tied to an extension', $$ALTER INDEX app.u_people_key2 DEPENDS ON EXTENSION plpgsql$$),
   ('one of three unique indexes', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_uq$$),
   ('the last two at once', $$DROP INDEX app.u_people_key, app.u_people_key2$$),
   ('one of the last two', $$DROP INDEX app.u_people_key2$$),
