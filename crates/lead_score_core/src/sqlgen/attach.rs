@@ -2242,16 +2242,23 @@ END
                 "",
             )
         };
-        // The stored state is also classified just before the lead's first
-        // folded event (not before the row was written: late events are
-        // judged as before), so that a crossing time alone caused since, which
-        // no tick() has alerted yet, is alerted before the events' own (not
-        // for a recompute, which replaces the whole history).
+        // The stored state is also classified just before the events, so that
+        // a crossing time alone caused since the row was written, which no
+        // tick() has alerted yet, is alerted before the events' own (not for
+        // a recompute, which replaces the whole history). In `sync` mode the
+        // events were written in this transaction (or just before, by one
+        // whose commit found the row held): at its start, as a tick() then
+        // would have. A `deferred` fold does not know when its events were
+        // written, only when they happened, which is no later: just before the
+        // earliest, and not at all when that is before the row's last write
+        // (a late event); so it may miss such a crossing, never make one up.
         // (0.1.0's catalog, before its update, has only the 10-argument form.)
         let before = if self.catalog_0_1 {
             String::new()
-        } else {
+        } else if self.deferred() {
             format!(", CASE WHEN NOT {replace} AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by")
+        } else {
+            format!(", CASE WHEN NOT {replace} AND v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by")
         };
         let apply = format!(
             "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace}{before})"
@@ -2332,8 +2339,7 @@ END
         };
         format!(
             "{head}{recompute}
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc},
-                 pg_catalog.min(m.occurred_at) AS t0
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at{props}) AS st{rc}{t0}
           FROM {rows_of} m GROUP BY m.lead_key),{read}
     up AS (
         UPDATE {scores} s SET {set}
@@ -2344,6 +2350,11 @@ END
             scores = self.scores(),
             set = self.set_applied(&apply),
             emit = self.emit_alerts("u"),
+            t0 = if self.deferred() && !self.catalog_0_1 {
+                ",\n                 pg_catalog.min(m.occurred_at) AS t0"
+            } else {
+                ""
+            },
         )
     }
 
@@ -2750,6 +2761,9 @@ END
         // rename of one lead, alone or among rows whose keys stay); a chain
         // (1 to 2 and 2 to 3 at once) reads as 1 to 3.
         let mut before = ["NULL", "NULL", "NULL", "NULL"].map(String::from);
+        // And, as a fit change does, the old key's state classified at this
+        // write's time with its old fit first: a crossing time caused since.
+        let mut b_before = String::new();
         if write == Write::Update {
             let lkey_o = self.lead_key.of("o");
             steps.push_str(&format!(
@@ -2758,8 +2772,8 @@ END
     IF pg_catalog.cardinality(v_gone) = 1 THEN
         v_moved := ARRAY(SELECT {lkey_n} FROM new_rows n EXCEPT SELECT {lkey_o} FROM old_rows o);
         IF pg_catalog.cardinality(v_moved) = 1 THEN
-            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories
-            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories, s.updated_at, s.fit, s.disqualified_by
+            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot, v_moved_at, v_moved_fit, v_moved_dq
             FROM {scores} s WHERE s.lead_key = v_gone[1];
         END IF;
     END IF;
@@ -2773,6 +2787,11 @@ END
                 "v_moved_hot",
             ]
             .map(|v| format!("CASE WHEN {lkey_l} = v_moved_to THEN {v} END"));
+            if !self.catalog_0_1 {
+                b_before = format!(
+                    ", CASE WHEN {lkey_l} = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq"
+                );
+            }
         }
         let mut variables = vec![
             ("v_count", "bigint".to_string()),
@@ -2787,6 +2806,9 @@ END
                 ("v_moved_mql", "boolean".to_string()),
                 ("v_moved_quadrant", "text".to_string()),
                 ("v_moved_hot", "text[]".to_string()),
+                ("v_moved_at", "timestamptz".to_string()),
+                ("v_moved_fit", "float8".to_string()),
+                ("v_moved_dq", "text".to_string()),
             ]);
         }
         let mut with = String::new();
@@ -2821,7 +2843,7 @@ END
                            lead_score_internal._predictive_on({model}, l) AS pr) f
         LEFT JOIN fresh ON fresh.k = {lkey_l}
         CROSS JOIN LATERAL lead_score_internal._live_apply({b_state}, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, {b_mql}, {b_quadrant}, {b_hot}, v_landmark, v_now, true) a
+                                                  f.fit, f.dq, {b_mql}, {b_quadrant}, {b_hot}, v_landmark, v_now, true{b_before}) a
         WHERE {lkey_l} IS NOT NULL
         ORDER BY {lkey_l}
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
@@ -2840,6 +2862,7 @@ END
             b_mql = before[1],
             b_quadrant = before[2],
             b_hot = before[3],
+            b_before = b_before,
             score_columns = score_columns(),
             applied_fields = applied_fields("a", "a.alerts"),
             // A fit change judges the stored state at its own time first, with

@@ -25,11 +25,10 @@ BEGIN
         WHERE s.lead_key IN (SELECT p.lead_key FROM "lead_score_internal"."live_pending_102172" p WHERE keys IS NULL OR p.lead_key IN (SELECT pg_catalog.unnest(keys)))
         ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
     moved AS (DELETE FROM "lead_score_internal"."live_pending_102172" p USING locked l WHERE p.lead_key = l.lead_key RETURNING p.*),
-    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st,
-                 pg_catalog.min(m.occurred_at) AS t0
+    d AS (SELECT m.lead_key AS k, lead_score_internal._live_batch(v_model_id, v_version, v_landmark, m.event_type, m.occurred_at, m.p1) AS st
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN NOT false AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN NOT false AND v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -275,6 +274,9 @@ AS 'DECLARE
     v_moved_mql boolean;
     v_moved_quadrant text;
     v_moved_hot text[];
+    v_moved_at timestamptz;
+    v_moved_fit float8;
+    v_moved_dq text;
 BEGIN
     PERFORM lead_score_internal._lock_activities(''live'');
     LOCK TABLE "lead_score_internal"."live_scores_102140" IN ROW EXCLUSIVE MODE;
@@ -287,8 +289,8 @@ BEGIN
     IF pg_catalog.cardinality(v_gone) = 1 THEN
         v_moved := ARRAY(SELECT n."person_id" FROM new_rows n EXCEPT SELECT o."person_id" FROM old_rows o);
         IF pg_catalog.cardinality(v_moved) = 1 THEN
-            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories
-            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories, s.updated_at, s.fit, s.disqualified_by
+            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot, v_moved_at, v_moved_fit, v_moved_dq
             FROM "lead_score_internal"."live_scores_102140" s WHERE s.lead_key = v_gone[1];
         END IF;
     END IF;
@@ -310,7 +312,7 @@ BEGIN
                            lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."person_id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true) a
+                                                  f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true, CASE WHEN l."person_id" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),

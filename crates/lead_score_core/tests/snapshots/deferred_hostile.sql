@@ -499,6 +499,9 @@ AS E'DECLARE
     v_moved_mql boolean;
     v_moved_quadrant text;
     v_moved_hot text[];
+    v_moved_at timestamptz;
+    v_moved_fit float8;
+    v_moved_dq text;
 BEGIN
     PERFORM lead_score_internal._lock_activities(''evil'');
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
@@ -515,8 +518,8 @@ BEGIN
     IF pg_catalog.cardinality(v_gone) = 1 THEN
         v_moved := ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n EXCEPT SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
         IF pg_catalog.cardinality(v_moved) = 1 THEN
-            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories
-            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot
+            SELECT v_moved[1], s.state, s.mql, s.quadrant, s.hot_categories, s.updated_at, s.fit, s.disqualified_by
+            INTO v_moved_to, v_moved_state, v_moved_mql, v_moved_quadrant, v_moved_hot, v_moved_at, v_moved_fit, v_moved_dq
             FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = v_gone[1];
         END IF;
     END IF;
@@ -540,7 +543,7 @@ BEGIN
                            lead_score_internal._predictive_on(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_mql END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true) a
+                                                  f.fit, f.dq, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_mql END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
         WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL
         ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
