@@ -21,9 +21,12 @@
 //! - renaming a label of an enum that an attachment reads by its labels (the
 //!   event type, a property, a fit field): the stored scores counted the old
 //!   one;
-//! - disabling, dropping or renaming lead_score's triggers on an attached
-//!   table (but for its own DDL, [`own_ddl`], and the TRUNCATE triggers of a
-//!   Citus distributed table, which `distribute()` disables).
+//! - disabling, dropping, replacing (`CREATE OR REPLACE TRIGGER`) or renaming
+//!   lead_score's triggers on an attached table (but for its own DDL,
+//!   [`own_ddl`], and the TRUNCATE triggers of a Citus distributed table,
+//!   which `distribute()` disables), or making them, or a unique index on the
+//!   lead key, depend on an extension (`DEPENDS ON EXTENSION`), whose drop
+//!   would drop them.
 //!
 //! It also sees `ALTER VIEW` and `ALTER MATERIALIZED VIEW`, which PostgreSQL
 //! lets rename a table's columns too. A column dropped without being named (a
@@ -55,7 +58,8 @@ enum Change {
         index: pg_sys::Oid,
         what: &'static str,
     },
-    /// A trigger of the table would be disabled, dropped or renamed (`what`);
+    /// A trigger of the table would be disabled, dropped, replaced, renamed
+    /// or made to depend on an extension (`what`);
     /// `trigger` is `None` for all of them (`DISABLE TRIGGER ALL` or `USER`).
     Trigger {
         table: pg_sys::Oid,
@@ -170,6 +174,20 @@ unsafe fn table_of(rv: *const pg_sys::RangeVar) -> Option<pg_sys::Oid> {
         )
     };
     (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+/// The text of a `String` parse node (a name part), if `node` is one.
+///
+/// # Safety
+/// `node` must be null or a valid parse node.
+unsafe fn string_node(node: *mut pg_sys::Node) -> Option<String> {
+    // SAFETY: a non-null node (the caller's guarantee) whose tag says it is a
+    // String, whose `sval` is a NUL-terminated string.
+    unsafe {
+        (!node.is_null() && pgrx::is_a(node, pg_sys::NodeTag::T_String))
+            .then(|| name_of((*(node as *mut pg_sys::String)).sval))
+            .flatten()
+    }
 }
 
 /// # Safety
@@ -309,10 +327,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     // The trigger's name is the one string of `object`.
                     let names =
                         PgList::<pg_sys::Node>::from_pg((*stmt).object as *mut pg_sys::List);
-                    let trigger = names
-                        .get_ptr(0)
-                        .filter(|v| pgrx::is_a(*v, pg_sys::NodeTag::T_String))
-                        .and_then(|v| name_of((*(v as *mut pg_sys::String)).sval));
+                    let trigger = names.get_ptr(0).and_then(|v| string_node(v));
                     if let (Some(table), Some(trigger)) = (table_of((*stmt).relation), trigger) {
                         out.push(Change::Trigger {
                             table,
@@ -352,10 +367,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     if n < 2 {
                         continue;
                     }
-                    let trigger = parts
-                        .get_ptr(n - 1)
-                        .filter(|v| pgrx::is_a(*v, pg_sys::NodeTag::T_String))
-                        .and_then(|v| name_of((*(v as *mut pg_sys::String)).sval));
+                    let trigger = parts.get_ptr(n - 1).and_then(|v| string_node(v));
                     let table_names =
                         pg_sys::list_truncate(pg_sys::list_copy(names), (n - 1) as i32);
                     let rv = pg_sys::makeRangeVarFromNameList(table_names);

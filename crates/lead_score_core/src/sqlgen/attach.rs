@@ -1909,6 +1909,20 @@ impl Attachment {
         }
     }
 
+    /// The last three arguments of `_live_apply`'s 13-argument form: the
+    /// stored state is also classified at `at` (when `condition` holds, else
+    /// not), with the fit `fit` and disqualification `dq` it was stored with,
+    /// so that a crossing time alone caused since the row was written is
+    /// alerted before the write's own. Nothing on 0.1.0's catalog, before its
+    /// update, which has only the 10-argument form.
+    fn judged_before(&self, condition: &str, at: &str, fit: &str, dq: &str) -> String {
+        if self.catalog_0_1 {
+            String::new()
+        } else {
+            format!(", CASE WHEN {condition} THEN {at} END, {fit}, {dq}")
+        }
+    }
+
     /// Locks the stripes of the keys a query returns, in stripe order. The
     /// stripe is a hash of the typed key (its type's hash function), so it is
     /// the same for every writer whatever their session settings.
@@ -2252,14 +2266,17 @@ END
         // written, only when they happened, which is no later: just before the
         // earliest, and not at all when that is before the row's last write
         // (a late event); so it may miss such a crossing, never make one up.
-        // (0.1.0's catalog, before its update, has only the 10-argument form.)
-        let before = if self.catalog_0_1 {
-            String::new()
-        } else if self.deferred() {
-            format!(", CASE WHEN NOT {replace} AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by")
+        let at = if self.deferred() {
+            "LEAST(d.t0, v_now)"
         } else {
-            format!(", CASE WHEN NOT {replace} AND v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by")
+            "v_now"
         };
+        let before = self.judged_before(
+            &format!("NOT {replace} AND {at} > s.updated_at"),
+            at,
+            "s.fit",
+            "s.disqualified_by",
+        );
         let apply = format!(
             "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace}{before})"
         );
@@ -2787,11 +2804,12 @@ END
                 "v_moved_hot",
             ]
             .map(|v| format!("CASE WHEN {lkey_l} = v_moved_to THEN {v} END"));
-            if !self.catalog_0_1 {
-                b_before = format!(
-                    ", CASE WHEN {lkey_l} = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq"
-                );
-            }
+            b_before = self.judged_before(
+                &format!("{lkey_l} = v_moved_to AND v_now > v_moved_at"),
+                "v_now",
+                "v_moved_fit",
+                "v_moved_dq",
+            );
         }
         let mut variables = vec![
             ("v_count", "bigint".to_string()),
@@ -2870,11 +2888,7 @@ END
             // (and no tick() has alerted) comes before the change's own.
             set = self.set_applied(&format!(
                 "lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false{})",
-                if self.catalog_0_1 {
-                    ""
-                } else {
-                    ", CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by"
-                }
+                self.judged_before("v_now > s.updated_at", "v_now", "s.fit", "s.disqualified_by")
             )),
             emit = self.emit_alerts("u"),
         )
