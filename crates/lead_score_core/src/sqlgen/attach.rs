@@ -1738,7 +1738,7 @@ FROM changed c WHERE c.alerting",
     /// `SET (columns) = (SELECT a.fields, <now> FROM <call> a)`, in a trigger
     /// body (where the time is `v_now`).
     fn set_applied(&self, call: &str) -> String {
-        set_applied(call, "v_now")
+        set_applied(call, ROW_NOW)
     }
 }
 
@@ -1836,6 +1836,15 @@ fn local_settings(settings: &[(&str, &str)]) -> (String, String) {
         ),
     )
 }
+
+/// The time a writer applies score row `s` at: its own (`v_now`, its
+/// transaction's start), or the row's last write when that is later (a
+/// writer or `tick()` that began after this transaction and committed first,
+/// whose row this one waited for). A row's classification then never goes
+/// back in time: judged at the earlier time, the write would take back a
+/// crossing the later one had alerted (a second `mql`, and then a second
+/// `mql_lost` at the next `tick()`). Also what the row's `updated_at` becomes.
+const ROW_NOW: &str = "GREATEST(v_now, s.updated_at)";
 
 fn set_applied(call: &str, now: &str) -> String {
     format!(
@@ -1958,7 +1967,7 @@ impl Attachment {
     /// transaction). `v_keys` holds the keys for pass 2.
     fn apply_loop(&self, source: &str, delta: &str, replace: bool, also: &str) -> String {
         let apply = format!(
-            "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace})"
+            "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, {ROW_NOW}, {replace})"
         );
         format!(
             "    FOR v_pass IN 1..2 LOOP
@@ -2278,7 +2287,7 @@ END
             "s.disqualified_by",
         );
         let apply = format!(
-            "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, {replace}{before})"
+            "lead_score_internal._live_apply(s.state, {delta}, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, {ROW_NOW}, {replace}{before})"
         );
         let head = if self.marks() {
             // The rows are locked first, in a statement of their own: the next
@@ -2729,7 +2738,7 @@ END
 
     /// TRUNCATE of activities empties every lead's engagement.
     fn activities_truncate_body(&self) -> String {
-        let apply = "lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true)";
+        let apply = &format!("lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, {ROW_NOW}, true)");
         format!(
             "{preamble}    {all_stripes}
     PERFORM 1 FROM {scores} s ORDER BY s.lead_key FOR UPDATE;
@@ -2781,6 +2790,9 @@ END
         // And, as a fit change does, the old key's state classified at this
         // write's time with its old fit first: a crossing time caused since.
         let mut b_before = String::new();
+        // When a new score row is applied: now, or when the old key's row was
+        // last written, if later (see [`ROW_NOW`]).
+        let mut at = "v_now".to_string();
         if write == Write::Update {
             let lkey_o = self.lead_key.of("o");
             steps.push_str(&format!(
@@ -2804,6 +2816,7 @@ END
                 "v_moved_hot",
             ]
             .map(|v| format!("CASE WHEN {lkey_l} = v_moved_to THEN {v} END"));
+            at = format!("GREATEST(v_now, CASE WHEN {lkey_l} = v_moved_to THEN v_moved_at END)");
             b_before = self.judged_before(
                 &format!("{lkey_l} = v_moved_to AND v_now > v_moved_at"),
                 "v_now",
@@ -2855,13 +2868,13 @@ END
         WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {score_columns}, updated_at)
-        SELECT {lkey_l}, f.fit, f.dq, f.pr, {applied_fields}, v_now
+        SELECT {lkey_l}, f.fit, f.dq, f.pr, {applied_fields}, {at}
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq,
                            lead_score_internal._predictive_on({model}, l) AS pr) f
         LEFT JOIN fresh ON fresh.k = {lkey_l}
         CROSS JOIN LATERAL lead_score_internal._live_apply({b_state}, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, {b_mql}, {b_quadrant}, {b_hot}, v_landmark, v_now, true{b_before}) a
+                                                  f.fit, f.dq, {b_mql}, {b_quadrant}, {b_hot}, v_landmark, {at}, true{b_before}) a
         WHERE {lkey_l} IS NOT NULL
         ORDER BY {lkey_l}
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
@@ -2887,7 +2900,7 @@ END
             // the old fit: a crossing time caused since the row was written
             // (and no tick() has alerted) comes before the change's own.
             set = self.set_applied(&format!(
-                "lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false{})",
+                "lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, {ROW_NOW}, false{})",
                 self.judged_before("v_now > s.updated_at", "v_now", "s.fit", "s.disqualified_by")
             )),
             emit = self.emit_alerts("u"),
@@ -3448,9 +3461,9 @@ WHERE {lkey} IS NOT NULL AND lead_score_internal._progress(2, $8, $9)
 ORDER BY {lkey}
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
     ({columns}, updated_at) =
-    (SELECT {again}, $3
+    (SELECT {again}, GREATEST($3, s.updated_at)
      FROM lead_score_internal._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
-                                 s.mql, s.quadrant, s.hot_categories, $2, $3, true) r)",
+                                 s.mql, s.quadrant, s.hot_categories, $2, GREATEST($3, s.updated_at), true) r)",
             pending = self.pending(),
             etype = self.event_type.text_of("a"),
             ta = self.time_of("a"),
@@ -3494,7 +3507,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
         format!(
             "INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
 SELECT f.k, f.fit, f.dq, f.pr,
-       {chosen}, $3
+       {chosen}, GREATEST($3, o.updated_at)
 FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
              lead_score_internal._predictive_on($1, l) AS pr
       FROM {leads} l WHERE {lkey} IS NOT NULL) f
@@ -3505,7 +3518,7 @@ CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 LEFT JOIN {scores} o ON o.lead_key = f.k
 LEFT JOIN LATERAL lead_score_internal._live_apply(o.state, a.state, f.fit, f.dq,
-                                         o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
+                                         o.mql, o.quadrant, o.hot_categories, $2, GREATEST($3, o.updated_at), true) r ON o.lead_key IS NOT NULL
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns}, updated_at) =
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, {excluded}, EXCLUDED.updated_at)",
             scores = self.scores(),
@@ -3675,7 +3688,8 @@ ORDER BY {ta} DESC",
     /// in the `SELECT` of an `INSERT … ON CONFLICT DO UPDATE` whose `SET` only
     /// copies. The row's `updated_at` as read travels in
     /// `EXCLUDED.updated_at`: a row a writer changed meanwhile is left for the
-    /// next tick. Rows writers hold are waited for, not skipped (Citus refuses
+    /// next tick, and a row written at or after `$1` is classified there
+    /// already (see [`Self::time_crossings_query`]). Rows writers hold are waited for, not skipped (Citus refuses
     /// `SKIP LOCKED` over many shards), so each shard's rows are taken in key
     /// order, as writers lock them: a writer of several leads of a shard and
     /// this statement then wait for each other without a deadlock.
@@ -3693,7 +3707,7 @@ ORDER BY {ta} DESC",
     SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, {fields}, s.updated_at
     FROM {scores} s{crossed_join}
     CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
-    WHERE {crossed}
+    WHERE s.updated_at < $1 AND {crossed}
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key
     ON CONFLICT (lead_key) DO UPDATE SET ({columns}, updated_at) = ({excluded}, $1)
@@ -3726,13 +3740,16 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state",
     /// only, no whole score), but for those time cannot move, and only the
     /// rows that crossed are then looked up, locked and rewritten, by key: so
     /// a tick where nothing crossed costs one scan of the score table, and no
-    /// join of it.
+    /// join of it. A row written at or after `$1` (by a writer that began
+    /// after this `tick()` and committed first) is classified there already,
+    /// and is left alone, as in [`Query::TimeCrossingsDistributed`]: classified
+    /// again at `$1` it would go back to a class its write had left.
     fn time_crossings_query(&self) -> String {
         let crossed = self.crossed(true);
         format!(
             "WITH due AS (
     SELECT s.lead_key FROM {scores} s{crossed_join}
-    WHERE {crossed}
+    WHERE s.updated_at < $1 AND {crossed}
       AND NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key FOR UPDATE OF s SKIP LOCKED),
 up AS (

@@ -29,7 +29,7 @@ BEGIN
                  pg_catalog.min(m.occurred_at) AS t0
           FROM moved m GROUP BY m.lead_key),
     up AS (
-        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN NOT false AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, d.st, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN NOT false AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -64,7 +64,7 @@ BEGIN
     FOR v_pass IN 1..2 LOOP
         WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score_internal._owner_states(''live'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
-            UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) AS x OFFSET 0) a)
+            UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), true) AS x OFFSET 0) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         gone AS (DELETE FROM "lead_score_internal"."live_pending_102172" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
@@ -138,7 +138,7 @@ BEGIN
     PERFORM 1 FROM "lead_score_internal"."live_scores_102140" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."live_pending_102172";
     WITH up AS (
-        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."live_scores_102140" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), true) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -188,7 +188,7 @@ BEGIN
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -250,17 +250,17 @@ BEGIN
         WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score_internal"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
+        SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, GREATEST(v_now, CASE WHEN l."person_id" = v_moved_to THEN v_moved_at END)
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
                            lead_score_internal._predictive_on(''live'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."person_id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true, CASE WHEN l."person_id" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
+                                                  f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, GREATEST(v_now, CASE WHEN l."person_id" = v_moved_to THEN v_moved_at END), true, CASE WHEN l."person_id" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
         WHERE l."person_id" IS NOT NULL
         ORDER BY l."person_id"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_outbox(''"lead_score_internal"."live_outbox_102204"''::regclass, ''live'', ''live'', pg_catalog.array_agg(u.lead_key), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;

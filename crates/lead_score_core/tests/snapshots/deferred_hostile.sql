@@ -172,7 +172,7 @@ BEGIN
           FROM moved m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT DISTINCT m.lead_key FROM moved m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st) WHERE lead_score_internal._recomputed(''evil'', true)),
     up AS (
-        UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -225,7 +225,7 @@ BEGIN
           FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m GROUP BY m.lead_key),
     r AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)), pg_catalog.unnest(lead_score_internal._read_states(''evil'', ARRAY(SELECT DISTINCT m.lead_key FROM (SELECT * FROM moved UNION ALL SELECT * FROM more) m WHERE m.occurred_at IS NULL ORDER BY 1)))) AS t(k, st) WHERE lead_score_internal._recomputed(''evil'', true)),
     up AS (
-        UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
@@ -298,7 +298,7 @@ BEGIN
     FOR v_pass IN 1..2 LOOP
         WITH d AS (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(v_keys), pg_catalog.unnest(lead_score_internal._owner_states(''evil'', v_keys, v_model_id, v_version, v_landmark, v_now))) AS t(k, st)),
         up AS (
-            UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) AS x OFFSET 0) a)
+            UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, coalesce(d.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), true) AS x OFFSET 0) a)
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         gone AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
@@ -411,7 +411,7 @@ BEGIN
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s ORDER BY s.lead_key FOR UPDATE;
     DELETE FROM "lead_score_internal"."evil_pending";
     WITH up AS (
-        UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, true) AS x OFFSET 0) a)
+        UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), true) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -468,7 +468,7 @@ BEGIN
         WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL
         ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -537,17 +537,17 @@ BEGIN
         WHERE t.st IS NOT NULL),
     up AS (
         INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
-        SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
+        SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, GREATEST(v_now, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_at END)
         FROM new_rows l
         CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS dq,
                            lead_score_internal._predictive_on(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
-                                                  f.fit, f.dq, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_mql END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_hot END, v_landmark, v_now, true, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
+                                                  f.fit, f.dq, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_mql END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_hot END, v_landmark, GREATEST(v_now, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_at END), true, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
         WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL
         ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
-            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, v_now FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, v_now, false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
+            (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
     SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
@@ -791,9 +791,9 @@ WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS 
 ORDER BY l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
     (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
-    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.bound, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, $3
+    (SELECT r.state, r.engagement, r.total, r.mql, r.quadrant, r.hot_categories, r.bound, r.last_activity, r.model_version, CASE WHEN $4 THEN r.alerts END, GREATEST($3, s.updated_at)
      FROM lead_score_internal._live_apply(s.state, EXCLUDED.state, EXCLUDED.fit, EXCLUDED.disqualified_by,
-                                 s.mql, s.quadrant, s.hot_categories, $2, $3, true) r);
+                                 s.mql, s.quadrant, s.hot_categories, $2, GREATEST($3, s.updated_at), true) r);
 
 -- query rescore_distributed
 INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
@@ -807,7 +807,7 @@ SELECT f.k, f.fit, f.dq, f.pr,
        CASE WHEN o.lead_key IS NULL THEN a.bound ELSE r.bound END,
        CASE WHEN o.lead_key IS NULL THEN a.last_activity ELSE r.last_activity END,
        CASE WHEN o.lead_key IS NULL THEN a.model_version ELSE r.model_version END,
-       CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, $3
+       CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, GREATEST($3, o.updated_at)
 FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL) f
@@ -818,7 +818,7 @@ CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
 LEFT JOIN "lead_score_internal"."evil_scores" o ON o.lead_key = f.k
 LEFT JOIN LATERAL lead_score_internal._live_apply(o.state, a.state, f.fit, f.dq,
-                                         o.mql, o.quadrant, o.hot_categories, $2, $3, true) r ON o.lead_key IS NOT NULL
+                                         o.mql, o.quadrant, o.hot_categories, $2, GREATEST($3, o.updated_at), true) r ON o.lead_key IS NOT NULL
 ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) =
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, EXCLUDED.updated_at);
 
@@ -837,7 +837,7 @@ ON CONFLICT (lead_key) DO UPDATE SET state = EXCLUDED.state;
 -- query time_crossings
 WITH due AS (
     SELECT s.lead_key FROM "lead_score_internal"."evil_scores" s
-    WHERE CASE WHEN s.model_version = (SELECT lead_score_internal._lowering_version($4)) AND s.mql IS FALSE
+    WHERE s.updated_at < $1 AND CASE WHEN s.model_version = (SELECT lead_score_internal._lowering_version($4)) AND s.mql IS FALSE
                AND s.quadrant <> ALL (ARRAY['act_now', 'check_fit']) AND s.hot_categories = '{}'::text[]
           THEN false ELSE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1) END
       AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key = s.lead_key)
@@ -855,7 +855,7 @@ WITH up AS (
     SELECT s.lead_key, s.fit, s.disqualified_by, s.predictive, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, s.updated_at
     FROM "lead_score_internal"."evil_scores" s
     CROSS JOIN LATERAL lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) a
-    WHERE lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)
+    WHERE s.updated_at < $1 AND lead_score_internal._live_crossed(s.state, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $1)
       AND NOT EXISTS (SELECT 1 FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key = s.lead_key)
     ORDER BY s.lead_key
     ON CONFLICT (lead_key) DO UPDATE SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, $1)
