@@ -39,13 +39,38 @@ use pgrx::prelude::*;
 use pgrx::{PgList, PgSqlErrorCode};
 use std::ffi::CStr;
 
+/// What a statement would do to a column, index or trigger; its text is the
+/// verb of the refusal's message ("cannot {verb} column …").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Rename,
+    Drop,
+    ChangeType,
+    Disable,
+    Replace,
+    Depend,
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verb::Rename => "rename",
+            Verb::Drop => "drop",
+            Verb::ChangeType => "change the type of",
+            Verb::Disable => "disable",
+            Verb::Replace => "replace",
+            Verb::Depend => "make depend on an extension",
+        })
+    }
+}
+
 /// What a statement would do to a table.
 enum Change {
-    /// A column renamed or dropped (`what`: "rename" or "drop").
+    /// A column renamed or dropped (`what`: rename, drop or change the type of).
     Column {
         table: pg_sys::Oid,
         column: String,
-        what: &'static str,
+        what: Verb,
     },
     /// The table would join an inheritance hierarchy or become a partition.
     Hierarchy { table: pg_sys::Oid },
@@ -56,7 +81,7 @@ enum Change {
     Index {
         table: pg_sys::Oid,
         index: pg_sys::Oid,
-        what: &'static str,
+        what: Verb,
     },
     /// A trigger of the table would be disabled, dropped, replaced, renamed
     /// or made to depend on an extension (`what`);
@@ -64,10 +89,24 @@ enum Change {
     Trigger {
         table: pg_sys::Oid,
         trigger: Option<String>,
-        what: &'static str,
+        what: Verb,
     },
     /// A label of an enum type would be renamed (`ALTER TYPE … RENAME VALUE`).
     EnumLabel { typ: pg_sys::Oid, label: String },
+}
+
+impl Change {
+    /// The table it changes (none for an enum's label).
+    fn table(&self) -> Option<pg_sys::Oid> {
+        match self {
+            Change::Column { table, .. }
+            | Change::Hierarchy { table }
+            | Change::NotNull { table, .. }
+            | Change::Index { table, .. }
+            | Change::Trigger { table, .. } => Some(*table),
+            Change::EnumLabel { .. } => None,
+        }
+    }
 }
 
 thread_local! {
@@ -220,7 +259,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     out.push(Change::Trigger {
                         table,
                         trigger: name_of((*stmt).subname),
-                        what: "rename",
+                        what: Verb::Rename,
                     });
                 }
             } else if (*stmt).renameType == pg_sys::ObjectType::OBJECT_COLUMN {
@@ -230,7 +269,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     out.push(Change::Column {
                         table,
                         column,
-                        what: "rename",
+                        what: Verb::Rename,
                     });
                 }
             }
@@ -247,7 +286,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                             out.push(Change::Column {
                                 table,
                                 column,
-                                what: "drop",
+                                what: Verb::Drop,
                             });
                         }
                     }
@@ -256,7 +295,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                             out.push(Change::Column {
                                 table,
                                 column,
-                                what: "change the type of",
+                                what: Verb::ChangeType,
                             });
                         }
                     }
@@ -265,7 +304,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         out.push(Change::Trigger {
                             table,
                             trigger: name_of((*cmd).name),
-                            what: "disable",
+                            what: Verb::Disable,
                         });
                     }
                     pg_sys::AlterTableType::AT_DisableTrigAll
@@ -273,7 +312,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         out.push(Change::Trigger {
                             table,
                             trigger: None,
-                            what: "disable",
+                            what: Verb::Disable,
                         });
                     }
                     pg_sys::AlterTableType::AT_DropNotNull => {
@@ -288,7 +327,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                             out.push(Change::Index {
                                 table,
                                 index,
-                                what: "drop",
+                                what: Verb::Drop,
                             });
                         }
                     }
@@ -316,7 +355,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                     out.push(Change::Trigger {
                         table,
                         trigger: name_of((*stmt).trigname),
-                        what: "replace",
+                        what: Verb::Replace,
                     });
                 }
             }
@@ -332,7 +371,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         out.push(Change::Trigger {
                             table,
                             trigger: Some(trigger),
-                            what: "depend",
+                            what: Verb::Depend,
                         });
                     }
                 } else if (*stmt).objectType == pg_sys::ObjectType::OBJECT_INDEX {
@@ -341,7 +380,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                             out.push(Change::Index {
                                 table,
                                 index,
-                                what: "depend",
+                                what: Verb::Depend,
                             });
                         }
                     }
@@ -375,7 +414,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                         out.push(Change::Trigger {
                             table,
                             trigger,
-                            what: "drop",
+                            what: Verb::Drop,
                         });
                     }
                 }
@@ -389,7 +428,7 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                             out.push(Change::Index {
                                 table,
                                 index,
-                                what: "drop",
+                                what: Verb::Drop,
                             });
                         }
                     }
@@ -518,12 +557,42 @@ fn guard(changes: Vec<Change>) {
             Change::Index {
                 table,
                 index,
-                what: "drop",
+                what: Verb::Drop,
             } => Some((*table, *index)),
             _ => None,
         })
         .collect();
+    // An attach in flight holds its tables (its triggers'
+    // ShareRowExclusiveLock) until it commits, and the statement's snapshot,
+    // or a REPEATABLE READ transaction's, was taken before: the attachments
+    // are read once the tables are locked (ShareUpdateExclusiveLock, which
+    // waits for an attach, not for writers), with the latest snapshot.
+    let mut tables: Vec<pg_sys::Oid> = changes.iter().filter_map(Change::table).collect();
+    tables.sort_unstable_by_key(|t| t.to_u32());
+    tables.dedup();
+    for table in &tables {
+        // SAFETY: takes a lock by OID until the transaction ends; an OID that
+        // names no relation locks nothing that exists.
+        unsafe { pg_sys::LockRelationOid(*table, pg_sys::ShareUpdateExclusiveLock as _) };
+    }
+    // SAFETY: PushActiveSnapshot copies the latest snapshot (a static one);
+    // it is popped below, or by the abort of a refusal. SPI reads it in a
+    // transaction with no xid yet; in one with an xid, SPI takes the
+    // transaction's snapshot, fresh under READ COMMITTED, and
+    // `unseen_attachment` catches what it misses under REPEATABLE READ.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot()) };
     run_as(extension_owner(), || {
+        for table in &tables {
+            if let Some(trigger) = unseen_attachment(*table) {
+                raise_code(
+                    PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+                    format!(
+                        "could not serialize access: {} was attached (trigger \"{trigger}\") after this transaction's snapshot",
+                        table_name(*table)
+                    ),
+                );
+            }
+        }
         for change in changes {
             match change {
                 Change::Column {
@@ -533,8 +602,8 @@ fn guard(changes: Vec<Change>) {
                 } => {
                     for r in readers(table) {
                         let reads = match what {
-                            "drop" => r.columns.contains(&column) || r.kept.contains(&column),
-                            "change the type of" => r.fit.contains(&column),
+                            Verb::Drop => r.columns.contains(&column) || r.kept.contains(&column),
+                            Verb::ChangeType => r.fit.contains(&column),
                             _ => r.columns.contains(&column),
                         };
                         if reads {
@@ -592,7 +661,7 @@ fn guard(changes: Vec<Change>) {
                         // A drop may leave another unique index on the key; an
                         // index tied to an extension would go with it later,
                         // whatever else a later statement drops: none may be.
-                        let refused = if what == "depend" {
+                        let refused = if what == Verb::Depend {
                             key_index_is(table, key, index)
                         } else {
                             key_index_exists(table, key, &[])
@@ -604,7 +673,7 @@ fn guard(changes: Vec<Change>) {
                                 PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
                                 format!(
                                     "{}: lead_score attachment \"{}\" needs its lead key unique",
-                                    if what == "depend" {
+                                    if what == Verb::Depend {
                                         format!("cannot make the unique index on column \"{key}\" of {} depend on an extension (dropping the extension would drop it)", table_name(table))
                                     } else {
                                         format!("cannot {what} the unique index on column \"{key}\" of {}", table_name(table))
@@ -633,7 +702,8 @@ fn guard(changes: Vec<Change>) {
                     };
                     // distribute() disables the TRUNCATE triggers of a Citus
                     // distributed table, whose shards' triggers do the work.
-                    if what == "disable" && ours.ends_with("_trunc") && citus_distributed(table) {
+                    if what == Verb::Disable && ours.ends_with("_trunc") && citus_distributed(table)
+                    {
                         continue;
                     }
                     // The attachment whose trigger it is (its name says), else
@@ -650,7 +720,7 @@ fn guard(changes: Vec<Change>) {
                         .attachment
                         .clone();
                     let change = match what {
-                        "depend" => format!(
+                        Verb::Depend => format!(
                             "cannot make trigger \"{ours}\" of {} depend on an extension (dropping the extension would drop it)",
                             table_name(table)
                         ),
@@ -703,6 +773,53 @@ fn guard(changes: Vec<Change>) {
             }
         }
     });
+    // SAFETY: pops the snapshot pushed above.
+    unsafe { pg_sys::PopActiveSnapshot() };
+}
+
+/// A trigger of `table` running a function of lead_score's whose attachment
+/// the reads do not see: one attached after a REPEATABLE READ transaction's
+/// snapshot. The triggers come from the relation cache, which reads the
+/// catalogs as committed now.
+fn unseen_attachment(table: pg_sys::Oid) -> Option<String> {
+    // SAFETY: XactIsoLevel is the backend's own isolation level.
+    if unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32
+        || OWN_DDL.with(|c| c.get())
+    {
+        return None;
+    }
+    let mut ours: Vec<String> = Vec::new();
+    // SAFETY: the relation is held by the lock the guard took; the entry is
+    // read, then closed, and each trigger's name is a C string of the entry.
+    unsafe {
+        let ns = pg_sys::get_namespace_oid(c"lead_score_internal".as_ptr(), true);
+        let rel = pg_sys::RelationIdGetRelation(table);
+        if rel.is_null() {
+            return None;
+        }
+        let desc = (*rel).trigdesc;
+        if !desc.is_null() {
+            for i in 0..(*desc).numtriggers as usize {
+                let t = &*(*desc).triggers.add(i);
+                if pg_sys::get_func_namespace(t.tgfoid) == ns {
+                    ours.extend(name_of(t.tgname));
+                }
+            }
+        }
+        pg_sys::RelationClose(rel);
+    }
+    if ours.is_empty() {
+        return None;
+    }
+    let seen: Vec<String> = readers(table)
+        .iter()
+        .flat_map(|r| {
+            lead_score_core::sqlgen::attach::Write::ALL
+                .iter()
+                .map(|w| lead_score_core::sqlgen::attach::trigger_name(&r.attachment, *w))
+        })
+        .collect();
+    ours.into_iter().find(|t| !seen.contains(t))
 }
 
 /// The name of a trigger of `table` that runs a function of lead_score's
@@ -812,7 +929,7 @@ pub fn refuse_dropped_columns() {
             .map(|(table, column)| Change::Column {
                 table,
                 column,
-                what: "drop",
+                what: Verb::Drop,
             })
             .collect(),
     );
