@@ -688,7 +688,7 @@ pub fn classify_at(
             .iter()
             .zip(&categories)
             .enumerate()
-            .filter(|(i, (_, &score))| model.engagement.above_watermark(*i, score))
+            .filter(|(i, (_, &score))| !disqualified && model.engagement.above_watermark(*i, score))
             .map(|(_, (category, _))| category.name.clone())
             .collect(),
     })

@@ -66,7 +66,9 @@ impl Model {
                 .map(|(i, (cat, score))| CategoryScore {
                     name: cat.name.clone(),
                     score,
-                    above_watermark: self.engagement.above_watermark(i, score),
+                    // A disqualified lead is in no hot category, as it is
+                    // never an MQL: sales should not be called to it.
+                    above_watermark: !disqualified && self.engagement.above_watermark(i, score),
                 })
                 .collect(),
             last_activity: state.and_then(|s| s.last_activity()),
@@ -316,13 +318,15 @@ impl Model {
         for (item, points, detail) in summary {
             rows.push(ExplainRow::new("summary", item, points, detail));
         }
-        for c in &score.categories {
+        for (i, c) in score.categories.iter().enumerate() {
             let mut row = ExplainRow::new(
                 "summary",
                 "category",
                 Some(c.score),
                 if c.above_watermark {
                     "above watermark"
+                } else if self.engagement.above_watermark(i, c.score) {
+                    "above watermark, not hot: disqualified"
                 } else {
                     "below watermark"
                 },

@@ -366,7 +366,7 @@ fn live_of(m: &Model, evs: &[Ev]) -> Vec<u8> {
 proptest! {
     /// What tick() compares (classify_at) is the classification of the whole
     /// score, at every fit, disqualified or not, read before, at or after the
-    /// last event.
+    /// last event; a disqualified lead's has no hot category.
     #[test]
     fn classify_at_classifies_like_the_score(
         evs in events(),
@@ -381,6 +381,10 @@ proptest! {
         let fit_outcome = FitOutcome { score: fit, disqualified_by: disqualified.then_some(0) };
         let s = m.score(fit_outcome, Some(&at as &dyn RuleTotals));
         prop_assert_eq!(classify_at(&m, &live, fit, disqualified, now).unwrap(), Classified::of(&s));
+        // A disqualified lead is in no hot category (as it is never an MQL).
+        if disqualified {
+            prop_assert!(s.categories.iter().all(|c| !c.above_watermark));
+        }
     }
 
     /// When time only lowers a model's scores, a lead classified as low as it

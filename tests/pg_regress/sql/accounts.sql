@@ -23,7 +23,8 @@ INSERT INTO abm.activities (lead_id, type, occurred_at, topic) VALUES
   (2, 'page_view', '2026-05-31 13:00+00', 'pricing'),
   (3, 'page_view', '2026-05-31 14:00+00', 'security'),
   (4, 'page_view', '2026-05-31 15:00+00', 'pricing'),
-  (5, 'demo_request', '2026-05-31 16:00+00', NULL);
+  (5, 'demo_request', '2026-05-31 16:00+00', NULL),
+  (5, 'page_view', '2026-05-31 16:30+00', 'security');
 
 SELECT lead_score.create_model('abm', '{
   "fit": {"rules": [
@@ -47,7 +48,8 @@ SELECT lead_score.create_model('abm', '{
 SELECT lead_score.attach('abm', 'abm.leads', 'abm.activities', '{"properties": {"topic": "topic"}}') IS NOT NULL AS attached;
 
 -- One row per account: leads without an account are not in one; ed@rival.com is
--- disqualified and counts for nothing. acme: best fit 30 (Ann), engagement
+-- disqualified and counts for nothing (nor does his security page view count in
+-- globex's categories). acme: best fit 30 (Ann), engagement
 -- about 19.1 + 9.8 + 4.9 (decayed) under the cap of 35; Cy, at 4.9, is below
 -- engaged_min. Neither account has reached accounts.alert (65).
 SELECT account, leads, engaged_leads, round(fit::numeric, 2) AS fit, round(engagement::numeric, 2) AS engagement,

@@ -1259,9 +1259,10 @@ impl Attachment {
     }
 
     /// `lead_score.<name>_categories`: the category scores in long form, one
-    /// row per lead and declared category, for BI tools (the current view's
-    /// `categories` jsonb and `hot_categories` array, unnested), and its
-    /// comments.
+    /// row per lead that is not disqualified and declared category, for BI
+    /// tools (the current view's `categories` jsonb and `hot_categories`
+    /// array, unnested), and its comments. The account views sum it, so an
+    /// account's categories, like its engagement, leave disqualified leads out.
     pub fn categories_view(&self) -> Vec<Statement> {
         let view = ours(&names::categories(&self.name));
         let what = names::categories(&self.name);
@@ -1269,7 +1270,7 @@ impl Attachment {
             stmt(
                 what.clone(),
                 format!(
-                    "CREATE VIEW {view} AS\nSELECT c.lead_key, k.key AS category, (k.value)::pg_catalog.float8 AS score,\n       k.key OPERATOR(pg_catalog.=) ANY (c.hot_categories) AS hot\nFROM {} c\nCROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k",
+                    "CREATE VIEW {view} AS\nSELECT c.lead_key, k.key AS category, (k.value)::pg_catalog.float8 AS score,\n       k.key OPERATOR(pg_catalog.=) ANY (c.hot_categories) AS hot\nFROM {} c\nCROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k\nWHERE NOT c.disqualified",
                     ours(&names::current(&self.name))
                 ),
             ),

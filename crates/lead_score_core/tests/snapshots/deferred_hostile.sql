@@ -122,7 +122,8 @@ CREATE VIEW "lead_score"."evil_categories" AS
 SELECT c.lead_key, k.key AS category, (k.value)::pg_catalog.float8 AS score,
        k.key OPERATOR(pg_catalog.=) ANY (c.hot_categories) AS hot
 FROM "lead_score"."evil_current" c
-CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k;
+CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k
+WHERE NOT c.disqualified;
 
 -- evil_categories
 COMMENT ON VIEW "lead_score"."evil_categories" IS 'Category scores of attachment evil, one row per lead and category, read at lead_score.scoring_time().';

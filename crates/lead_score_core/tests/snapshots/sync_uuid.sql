@@ -125,7 +125,8 @@ CREATE VIEW "lead_score"."live_categories" AS
 SELECT c.lead_key, k.key AS category, (k.value)::pg_catalog.float8 AS score,
        k.key OPERATOR(pg_catalog.=) ANY (c.hot_categories) AS hot
 FROM "lead_score"."live_current" c
-CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k;
+CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.categories) k
+WHERE NOT c.disqualified;
 
 -- live_categories
 COMMENT ON VIEW "lead_score"."live_categories" IS 'Category scores of attachment live, one row per lead and category, read at lead_score.scoring_time().';
