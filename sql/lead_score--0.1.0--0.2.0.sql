@@ -275,6 +275,9 @@ DECLARE
     capped float8;
     dq boolean;
 BEGIN
+    IF explain_account.attachment IS NULL THEN
+        RAISE EXCEPTION 'explain_account: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = explain_account.attachment;
     IF m IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', explain_account.attachment USING ERRCODE = 'undefined_object';
@@ -1534,12 +1537,22 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE ROWS 20
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m text;
-    k text;
-    s lead_score.score;
+    m     text;
+    k     text;
+    s     lead_score.score;
+    state text;
+    msg   text;
 BEGIN
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = explain_lead.attachment;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
+    BEGIN
+        EXECUTE lead_score_internal._sql(explain_lead.attachment, 'key_of_text') USING explain_lead.lead_key;
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
+        -- As current_score(text): name this function, the argument and the key's type.
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        RAISE EXCEPTION USING ERRCODE = state,
+            MESSAGE = lead_score_internal._not_a_key('explain_lead', explain_lead.attachment, explain_lead.lead_key, msg);
+    END;
     SELECT * INTO s FROM lead_score.current_score(explain_lead.attachment, explain_lead.lead_key);
     IF NOT FOUND THEN
         RETURN;  -- no such lead: no rows, as current_score
@@ -1746,6 +1759,9 @@ DECLARE
     state text;
     msg   text;
 BEGIN
+    IF timeline.attachment IS NULL THEN
+        RAISE EXCEPTION 'timeline: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = timeline.attachment;
     IF m IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
