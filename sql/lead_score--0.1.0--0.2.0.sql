@@ -1652,6 +1652,11 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wr
 -- recompute a marked lead from the activity table with this (src/owner_read.rs).
 CREATE FUNCTION lead_score_internal."_read_states"("attachment" TEXT, "keys" anyarray) RETURNS bytea[]
 STABLE STRICT PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'read_states_wrapper';
+-- A lead trigger keeps the score rows of the keys a row of its statement took
+-- again (a writable CTE's DELETE whose trigger fires last; src/owner_read.rs).
+CREATE FUNCTION lead_score_internal."_leads_present"("attachment" TEXT, "keys" anyarray) RETURNS bool[]
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'leads_present_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._leads_present(text, anyarray) FROM PUBLIC;
 -- tick() runs an attachment's fold as its caller, an admin; a fold that
 -- recomputes marked leads takes the activity table's lock first.
 GRANT EXECUTE ON FUNCTION lead_score_internal._lock_activities(text) TO lead_score_admin;

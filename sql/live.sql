@@ -834,7 +834,7 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
                        lead_score_internal._lock(text, boolean, boolean), lead_score_internal._rebase(text, timestamptz),
                        lead_score_internal._owner_states(text, anyarray, bigint, integer, timestamptz, timestamptz),
                        lead_score_internal._lock_activities(text), lead_score_internal._scores_exist(text, anyarray),
-                       lead_score_internal._pending_since_snapshot(text, anyarray),
+                       lead_score_internal._pending_since_snapshot(text, anyarray), lead_score_internal._leads_present(text, anyarray),
                        lead_score_internal._recomputed(text, boolean), lead_score_internal._append_pending(),
                        lead_score_internal._fold_at_commit(text, tid[]),
                        lead_score_internal._citus_shard_sql(text, oid[], text) FROM PUBLIC;

@@ -14,8 +14,9 @@
 //!   its statement triggers (`attach` refuses such tables, `refusals` in src/attach.rs).
 //!
 //! - dropping the NOT NULL of a lead key, or its last unique index (`DROP
-//!   INDEX`, or `ALTER TABLE … DROP CONSTRAINT`): `attach` needs the key unique
-//!   and not null;
+//!   INDEX`, or `ALTER TABLE … DROP CONSTRAINT`), or making that index
+//!   deferrable (`ADD CONSTRAINT … USING INDEX … DEFERRABLE`): `attach` needs
+//!   the key unique at once and not null;
 //! - changing a fit field's type (a mapped column's is held by the view):
 //!   `USING` rewrites the values with no trigger firing;
 //! - renaming a label of an enum that an attachment reads by its labels (the
@@ -49,6 +50,7 @@ enum Verb {
     Disable,
     Replace,
     Depend,
+    MakeDeferrable,
 }
 
 impl std::fmt::Display for Verb {
@@ -60,6 +62,7 @@ impl std::fmt::Display for Verb {
             Verb::Disable => "disable",
             Verb::Replace => "replace",
             Verb::Depend => "make depend on an extension",
+            Verb::MakeDeferrable => "make deferrable",
         })
     }
 }
@@ -176,6 +179,17 @@ fn table_of_index(index: pg_sys::Oid) -> Option<pg_sys::Oid> {
     Spi::get_one_with_args::<pg_sys::Oid>(
         "SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid = $1",
         &[index.into()],
+    )
+    .ok()
+    .flatten()
+}
+
+/// The index named `name` in `table`'s schema, if any.
+fn index_in_schema_of(table: pg_sys::Oid, name: &str) -> Option<pg_sys::Oid> {
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT i.oid FROM pg_catalog.pg_class i, pg_catalog.pg_class t \
+         WHERE t.oid = $1 AND i.relnamespace = t.relnamespace AND i.relname = $2::pg_catalog.name AND i.relkind = 'i'",
+        &[table.into(), name.into()],
     )
     .ok()
     .flatten()
@@ -329,6 +343,30 @@ unsafe fn changes(tree: *mut pg_sys::Node) -> Vec<Change> {
                                 index,
                                 what: Verb::Drop,
                             });
+                        }
+                    }
+                    // ADD CONSTRAINT … UNIQUE (or PRIMARY KEY) USING INDEX …
+                    // DEFERRABLE: the index stops being a key index.
+                    pg_sys::AlterTableType::AT_AddConstraint => {
+                        let con = (*cmd).def as *const pg_sys::Constraint;
+                        if !con.is_null()
+                            && pgrx::is_a((*cmd).def, pg_sys::NodeTag::T_Constraint)
+                            && (*con).deferrable
+                            && matches!(
+                                (*con).contype,
+                                pg_sys::ConstrType::CONSTR_UNIQUE
+                                    | pg_sys::ConstrType::CONSTR_PRIMARY
+                            )
+                        {
+                            if let Some(index) = name_of((*con).indexname)
+                                .and_then(|i| index_in_schema_of(table, &i))
+                            {
+                                out.push(Change::Index {
+                                    table,
+                                    index,
+                                    what: Verb::MakeDeferrable,
+                                });
+                            }
                         }
                     }
                     pg_sys::AlterTableType::AT_AddInherit => {
@@ -557,7 +595,7 @@ fn guard(changes: Vec<Change>) {
             Change::Index {
                 table,
                 index,
-                what: Verb::Drop,
+                what: Verb::Drop | Verb::MakeDeferrable,
             } => Some((*table, *index)),
             _ => None,
         })
@@ -675,6 +713,8 @@ fn guard(changes: Vec<Change>) {
                                     "{}: lead_score attachment \"{}\" needs its lead key unique",
                                     if what == Verb::Depend {
                                         format!("cannot make the unique index on column \"{key}\" of {} depend on an extension (dropping the extension would drop it)", table_name(table))
+                                    } else if what == Verb::MakeDeferrable {
+                                        format!("cannot make the unique index on column \"{key}\" of {} deferrable (two rows could hold one key until the check)", table_name(table))
                                     } else {
                                         format!("cannot {what} the unique index on column \"{key}\" of {}", table_name(table))
                                     },

@@ -21,12 +21,25 @@ use pgrx::PgSqlErrorCode;
 
 /// The owner of an attachment's activity table.
 fn activities_owner(attachment: &str) -> pg_sys::Oid {
+    owner_of(
+        attachment,
+        "coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)",
+    )
+}
+
+/// The owner of an attachment's lead table.
+fn leads_owner(attachment: &str) -> pg_sys::Oid {
+    owner_of(attachment, "a.leads")
+}
+
+/// The owner of the table `table` names, an expression over the attachment's
+/// row `a` of the attachments table.
+fn owner_of(attachment: &str, table: &str) -> pg_sys::Oid {
     // A read-only query (pgrx's Spi::get_one would assign a transaction id,
     // which a read on a hot standby cannot).
     let query = std::ffi::CString::new(format!(
         "SELECT c.relowner::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.oid = \
-         (SELECT coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities) \
-          FROM {} a WHERE a.name = $1)",
+         (SELECT {table} FROM {} a WHERE a.name = $1)",
         crate::citus::config_table("attachments")
     ))
     .unwrap_or_default();
@@ -716,6 +729,44 @@ fn snapshot_shows_table(schema: &std::ffi::CStr, name: &std::ffi::CStr) -> bool 
         )
     };
     row.and_then(|r| r.into_iter().next().flatten()).as_deref() != Some("f")
+}
+
+/// `_leads_present(attachment, keys anyarray)`: for each key, whether a row of
+/// the attachment's lead table has it now, this statement's own writes
+/// included (sqlgen's `leads_present_query`, read as the table's owner in a
+/// security-restricted operation). A lead trigger deletes the score rows of
+/// the keys its statement removed but for these: a row of the same statement
+/// took the key again (sqlgen's `keys_gone`). On Citus, where a shard group's
+/// triggers read shards, none is taken to be present, as before.
+#[pg_extern(
+    name = "_leads_present",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn leads_present(attachment: &str, keys: pgrx::AnyArray) -> Vec<bool> {
+    let n = key_count(&keys);
+    let mut present = vec![false; n];
+    if n == 0 || crate::citus::placement(attachment).is_some() {
+        return present;
+    }
+    let att = crate::attach::load(attachment, false);
+    let query = std::ffi::CString::new(att.leads_present_query()).unwrap_or_default();
+    run_as(leads_owner(attachment), || {
+        // SAFETY: the statement's snapshot, valid while this statement runs.
+        let snapshot = unsafe { pg_sys::GetActiveSnapshot() };
+        select_keys(&query, Some(&keys), (snapshot, Own::Included), 0, |col| {
+            let (d, null, _) = col(1);
+            // SAFETY: column 1 is the key's position, an int8 datum.
+            if let Some(i) = unsafe { i64::from_datum(d, null) } {
+                if let Some(p) = present.get_mut((i - 1) as usize) {
+                    *p = true;
+                }
+            }
+        });
+    });
+    present
 }
 
 /// `_scores_exist(attachment, keys anyarray)`: whether any of these keys has a

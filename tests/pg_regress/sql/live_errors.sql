@@ -224,7 +224,8 @@ DROP TABLE app.s_touches;
 SELECT lead_score.detach('domains');
 DROP DOMAIN app.page_t CASCADE;
 -- Nor may the lead key lose its NOT NULL, or its last unique index (2BP01,
--- before the statement runs); another unique index may go.
+-- before the statement runs), also by making it deferrable (two rows could
+-- then hold one key until the check); another unique index may go.
 CREATE TABLE app.u_people (person_id uuid NOT NULL CONSTRAINT u_people_uq UNIQUE, sector text, job text, email text);
 CREATE UNIQUE INDEX u_people_key ON app.u_people (person_id);
 CREATE UNIQUE INDEX u_people_key2 ON app.u_people (person_id);
@@ -238,6 +239,7 @@ SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('one of three unique indexes', $$ALTER TABLE app.u_people DROP CONSTRAINT u_people_uq$$),
   ('the last two at once', $$DROP INDEX app.u_people_key, app.u_people_key2$$),
   ('one of the last two', $$DROP INDEX app.u_people_key2$$),
+  ('the last unique index made deferrable', $$ALTER TABLE app.u_people ADD CONSTRAINT u_people_deferred UNIQUE USING INDEX u_people_key DEFERRABLE$$),
   ('the last unique index', $$DROP INDEX app.u_people_key$$)
 ) AS t(change, statement);
 SELECT lead_score.detach('uniq');

@@ -50,6 +50,29 @@ DELETE FROM lead_score.alerts WHERE attachment IN ('ks', 'kd');
 UPDATE kc.leads SET id = id * 1000 WHERE id IN (2, 3);
 SELECT lead_score.tick() AS deferred_alerts;
 SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment IN ('ks', 'kd') ORDER BY attachment, id;
+-- A writable CTE that frees a key and takes it again in one statement, whose
+-- query does not read the CTE to its end (EXISTS): PostgreSQL then finishes
+-- the CTE, and queues its trigger, last. The key's score row stays the lead
+-- that holds the key now (before, that last trigger deleted it for good: the
+-- lead was missing from the views and from top_leads until a rescore).
+INSERT INTO kc.leads VALUES (7, 'Software', 'VP Sales', 'g@acme.com'), (8, 'Retail', 'Intern', 'h@acme.com'),
+  (9, 'Software', 'Intern', 'i@acme.com');
+INSERT INTO kc.acts VALUES (7, 'page_view', '2026-06-01 11:00+00', '/pricing'), (8, 'page_view', '2026-06-01 11:00+00', '/docs'),
+  (9, 'page_view', '2026-06-01 11:00+00', '/pricing');
+-- Lead 7 deleted and inserted again (its activities stay its own).
+WITH d AS (DELETE FROM kc.leads WHERE id = 7 RETURNING id)
+INSERT INTO kc.leads SELECT 7, 'Software', 'CTO', 'g@acme.com' WHERE EXISTS (SELECT 1 FROM d);
+-- Lead 8 deleted and lead 9 moved onto its key.
+WITH d AS (DELETE FROM kc.leads WHERE id = 8 RETURNING id)
+UPDATE kc.leads SET id = 8 WHERE id = 9 AND EXISTS (SELECT 1 FROM d);
+-- Lead 7 moved to key 700 (its activities with it), and a new lead 7.
+WITH u AS (UPDATE kc.leads SET id = 700 WHERE id = 7 RETURNING id)
+INSERT INTO kc.leads SELECT 7, 'Retail', 'Intern', 'j@acme.com' WHERE EXISTS (SELECT 1 FROM u);
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT l.id AS lead, s.lead_key IS NOT NULL AS scored_sync, d.lead_key IS NOT NULL AS scored_deferred,
+       round(s.total::numeric, 3) AS total
+FROM kc.leads l LEFT JOIN lead_score.ks_current s ON s.lead_key = l.id LEFT JOIN lead_score.kd_current d ON d.lead_key = l.id
+WHERE l.id IN (7, 8, 700) ORDER BY 1;
 -- Every score equals a recompute.
 SELECT (SELECT count(*) FROM lead_score.check_consistency('ks')) AS sync_mismatches,
        (SELECT count(*) FROM lead_score.check_consistency('kd')) AS deferred_mismatches;

@@ -22,6 +22,14 @@ INSERT INTO shop.events VALUES ('L1', 'page_view', '2026-06-05 00:00+00'), ('L2'
 SELECT l.code, round(c.fit::numeric, 3) AS fit, round(c.engagement::numeric, 3) AS engagement
 FROM shop.leads l JOIN lead_score.shop_current c ON c.lead_key = l.code ORDER BY 1;
 SELECT * FROM lead_score.check_consistency('shop');
+-- An event with no type (a NULL enum) is no activity: it scores nothing and
+-- leaves last_activity where it was, as in the aggregates (before, the enum's
+-- output read it as '', an event of type '' on 06-14).
+INSERT INTO shop.events VALUES ('L1', NULL, '2026-06-14 00:00+00');
+SELECT c.lead_key, c.last_activity AS live,
+       (lead_score.score('shop', l, (SELECT lead_score.engagement_state('shop', e.kind::text, e.occurred_at)
+                                     FROM shop.events e WHERE e.code = l.code))).last_activity AS aggregates
+FROM lead_score.shop_current c JOIN shop.leads l ON l.code = c.lead_key WHERE c.lead_key = 'L1';
 -- A key too long for a btree index entry (over 2,704 bytes once compressed)
 -- cannot be a lead: the lead table's primary key refuses it. The pending
 -- table's index by lead key refuses it too, with the same error (54000), for

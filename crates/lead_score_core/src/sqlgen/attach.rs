@@ -425,7 +425,11 @@ fn owner_text_of(expr: &str, how: TextOf) -> String {
 fn text_of(expr: &str, how: TextOf) -> String {
     match how {
         TextOf::Cast => format!("({expr})::text"),
-        TextOf::Output => format!("pg_catalog.format('%s', {expr})"),
+        // format() writes a NULL as '': a NULL stays NULL (an activity
+        // with no type is no event, as in the aggregates).
+        TextOf::Output => {
+            format!("CASE WHEN {expr} IS NULL THEN NULL ELSE pg_catalog.format('%s', {expr}) END")
+        }
         TextOf::Stable => format!("lead_score_internal._stable_text({expr})"),
     }
 }
@@ -2797,7 +2801,10 @@ END
         if write == Write::Update {
             let lkey_o = self.lead_key.of("o");
             steps.push_str(&format!(
-                "    v_gone := ARRAY(SELECT {lkey_o} FROM old_rows o EXCEPT SELECT {lkey_n} FROM new_rows n);
+                "    v_gone := ARRAY(SELECT {lkey_o} FROM old_rows o WHERE {lkey_o} IS NOT NULL EXCEPT SELECT {lkey_n} FROM new_rows n);
+    IF v_gone <> '{{}}' THEN
+        v_gone := {gone};
+    END IF;
     -- One key gone and one key new: the same lead under its new key.
     IF pg_catalog.cardinality(v_gone) = 1 THEN
         v_moved := ARRAY(SELECT {lkey_n} FROM new_rows n EXCEPT SELECT {lkey_o} FROM old_rows o);
@@ -2808,7 +2815,8 @@ END
         END IF;
     END IF;
     DELETE FROM {scores} s WHERE s.lead_key = ANY (v_gone);
-    DELETE FROM {pending} p WHERE p.lead_key = ANY (v_gone);\n"
+    DELETE FROM {pending} p WHERE p.lead_key = ANY (v_gone);\n",
+                gone = self.keys_gone("v_gone"),
             ));
             before = [
                 "v_moved_state",
@@ -2914,8 +2922,10 @@ END
         format!(
             "{preamble}    {stripes}
     PERFORM 1 FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM {scores} s WHERE s.lead_key IN (SELECT {lkey} FROM old_rows o);
-    DELETE FROM {pending} p WHERE p.lead_key IN (SELECT {lkey} FROM old_rows o);
+    -- Not the keys a row of the same statement took again (keys_gone).
+    v_gone := {gone};
+    DELETE FROM {scores} s WHERE s.lead_key = ANY (v_gone);
+    DELETE FROM {pending} p WHERE p.lead_key = ANY (v_gone);
     RETURN NULL;
 END
 ",
@@ -2923,7 +2933,8 @@ END
             // a lead delete that then reads activities in its transaction
             // waits for a TRUNCATE of them rather than deadlocking with its
             // wait for the stripes.
-            preamble = self.preamble_reading_activities(&[], true),
+            preamble = self.preamble_reading_activities(&[("v_gone", format!("{}[]", self.key_type()))], true),
+            gone = self.keys_gone(&format!("ARRAY(SELECT {lkey} FROM old_rows o WHERE {lkey} IS NOT NULL)")),
             stripes = self.lock_all_stripes(&format!("SELECT {lkey} FROM old_rows o")),
             scores = self.scores(),
             pending = self.pending(),
@@ -4333,6 +4344,31 @@ impl Attachment {
             ta = self.time_of("a"),
             activities = self.activities.to_sql(),
             akey = self.activity_lead_key.of("a"),
+        )
+    }
+
+    /// The positions (from 1) of the keys of the array `$1` that a row of the
+    /// lead table has, run as that table's owner by `_leads_present`
+    /// (`src/owner_read.rs`).
+    pub fn leads_present_query(&self) -> String {
+        format!(
+            "SELECT k.i FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) WHERE EXISTS (SELECT 1 FROM {leads} l WHERE {lkey} = k.k)",
+            leads = self.leads.to_sql(),
+            lkey = self.lead_key.of("l"),
+        )
+    }
+
+    /// The keys of the key array `keys` that no row of the lead table has
+    /// now, this statement's writes included: those whose score rows a lead
+    /// write may delete. A writable CTE's DELETE (or key change) whose trigger
+    /// PostgreSQL fires after the INSERT's (or UPDATE's) that took the key
+    /// again (`WITH d AS (DELETE …) INSERT … WHERE EXISTS (SELECT 1 FROM d)`:
+    /// a CTE the query does not read to its end is finished, and its trigger
+    /// queued, last) would otherwise delete the score row the new lead holds.
+    fn keys_gone(&self, keys: &str) -> String {
+        format!(
+            "ARRAY(SELECT t.k FROM ROWS FROM (pg_catalog.unnest({keys}), pg_catalog.unnest(lead_score_internal._leads_present({}, {keys}))) AS t(k, present) WHERE NOT t.present)",
+            literal(&self.name)
         )
     }
 

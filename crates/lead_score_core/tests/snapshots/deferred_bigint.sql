@@ -493,7 +493,10 @@ BEGIN
     END IF;
     PERFORM 1 FROM "lead_score_internal"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT n."id" FROM new_rows n UNION SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    v_gone := ARRAY(SELECT o."id" FROM old_rows o EXCEPT SELECT n."id" FROM new_rows n);
+    v_gone := ARRAY(SELECT o."id" FROM old_rows o WHERE o."id" IS NOT NULL EXCEPT SELECT n."id" FROM new_rows n);
+    IF v_gone <> ''{}'' THEN
+        v_gone := ARRAY(SELECT t.k FROM ROWS FROM (pg_catalog.unnest(v_gone), pg_catalog.unnest(lead_score_internal._leads_present(''bench'', v_gone))) AS t(k, present) WHERE NOT t.present);
+    END IF;
     -- One key gone and one key new: the same lead under its new key.
     IF pg_catalog.cardinality(v_gone) = 1 THEN
         v_moved := ARRAY(SELECT n."id" FROM new_rows n EXCEPT SELECT o."id" FROM old_rows o);
@@ -549,6 +552,7 @@ AS 'DECLARE
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
+    v_gone "pg_catalog"."int8"[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''bench'');
     LOCK TABLE "lead_score_internal"."bench_scores" IN ROW EXCLUSIVE MODE;
@@ -560,8 +564,10 @@ BEGIN
     END IF;
     PERFORM 1 FROM "lead_score_internal"."bench_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT o."id" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key IN (SELECT o."id" FROM old_rows o);
-    DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key IN (SELECT o."id" FROM old_rows o);
+    -- Not the keys a row of the same statement took again (keys_gone).
+    v_gone := ARRAY(SELECT t.k FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT o."id" FROM old_rows o WHERE o."id" IS NOT NULL)), pg_catalog.unnest(lead_score_internal._leads_present(''bench'', ARRAY(SELECT o."id" FROM old_rows o WHERE o."id" IS NOT NULL)))) AS t(k, present) WHERE NOT t.present);
+    DELETE FROM "lead_score_internal"."bench_scores" s WHERE s.lead_key = ANY (v_gone);
+    DELETE FROM "lead_score_internal"."bench_pending" p WHERE p.lead_key = ANY (v_gone);
     RETURN NULL;
 END
 ';

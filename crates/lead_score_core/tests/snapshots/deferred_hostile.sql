@@ -57,7 +57,7 @@ GROUP BY p.lead_key) d ON d.lead_key = s.lead_key;
 CREATE VIEW "lead_score"."evil_current" AS
 SELECT s.lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, coalesce(lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8) AS adjustment
 FROM "lead_score_internal"."evil_merged" s
-LEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key)
+LEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = CASE WHEN s.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', s.lead_key) END
 CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + coalesce(lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x;
 
 -- evil_current
@@ -176,7 +176,7 @@ BEGIN
         UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format(''%s'', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN v_count;
 END
@@ -229,7 +229,7 @@ BEGIN
         UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, CASE WHEN d.rc THEN r.st ELSE d.st END, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), d.rc, CASE WHEN NOT d.rc AND LEAST(d.t0, v_now) > s.updated_at THEN LEAST(d.t0, v_now) END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         FROM d LEFT JOIN r ON r.k = d.k WHERE s.lead_key = d.k
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format(''%s'', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
             PERFORM pg_catalog.set_config(''enable_seqscan'', v_settings[1], true), pg_catalog.set_config(''enable_indexscan'', v_settings[2], true);
         END IF;
@@ -303,7 +303,7 @@ BEGIN
             FROM d WHERE s.lead_key = d.k
             RETURNING s.lead_key, s.total, s.last_alerts),
         gone AS (DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT up.lead_key FROM up)),
-        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
+        sent AS (SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format(''%s'', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END AS n FROM up u WHERE u.last_alerts IS NOT NULL)
         -- Scalar subqueries, so both always run: alerts are sent, and the keys with no
         -- score row come from an anti-join (NOT EXISTS over a CTE is quadratic for COPY).
         SELECT (SELECT n FROM sent),
@@ -341,7 +341,7 @@ AS E'BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO "lead_score_internal"."evil_pending" (lead_key, event_type, occurred_at, p1, p2, p3)
-    SELECT n."k''ey", (n."ty pe")::text, LEAST(pg_catalog.timezone(''Europe/Berlin''''; SELECT $body$'', n."at\\"::pg_catalog.timestamp), (SELECT lead_score_internal._clock())), (n."$$")::text, pg_catalog.format(''%s'', n."ü"), lead_score_internal._stable_text(n."d""ue") FROM new_rows n
+    SELECT n."k''ey", (n."ty pe")::text, LEAST(pg_catalog.timezone(''Europe/Berlin''''; SELECT $body$'', n."at\\"::pg_catalog.timestamp), (SELECT lead_score_internal._clock())), (n."$$")::text, CASE WHEN n."ü" IS NULL THEN NULL ELSE pg_catalog.format(''%s'', n."ü") END, lead_score_internal._stable_text(n."d""ue") FROM new_rows n
     WHERE n."k''ey" IS NOT NULL AND pg_catalog.timezone(''Europe/Berlin''''; SELECT $body$'', n."at\\"::pg_catalog.timestamp) IS NOT NULL;
     RETURN NULL;
 END
@@ -414,7 +414,7 @@ BEGIN
     WITH up AS (
         UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, lead_score_internal._live_empty(v_model_id, v_version, v_landmark), s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), true) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format(''%s'', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -471,7 +471,7 @@ BEGIN
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format(''%s'', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -514,7 +514,10 @@ BEGIN
     END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n UNION SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    v_gone := ARRAY(SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
+    v_gone := ARRAY(SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o WHERE o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL EXCEPT SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n);
+    IF v_gone <> ''{}'' THEN
+        v_gone := ARRAY(SELECT t.k FROM ROWS FROM (pg_catalog.unnest(v_gone), pg_catalog.unnest(lead_score_internal._leads_present(''evil'', v_gone))) AS t(k, present) WHERE NOT t.present);
+    END IF;
     -- One key gone and one key new: the same lead under its new key.
     IF pg_catalog.cardinality(v_gone) = 1 THEN
         v_moved := ARRAY(SELECT n."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM new_rows n EXCEPT SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
@@ -550,7 +553,7 @@ BEGIN
         ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive),
             (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, GREATEST(v_now, s.updated_at) FROM (SELECT lead_score_internal._live_apply(s.state, NULL, EXCLUDED.fit, EXCLUDED.disqualified_by, s.mql, s.quadrant, s.hot_categories, v_landmark, GREATEST(v_now, s.updated_at), false, CASE WHEN v_now > s.updated_at THEN v_now END, s.fit, s.disqualified_by) AS x OFFSET 0) a)
         RETURNING s.lead_key, s.total, s.last_alerts)
-    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(pg_catalog.format(''%s'', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
+    SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts(''evil'', E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format(''%s'', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END INTO STRICT v_count
     FROM up u WHERE u.last_alerts IS NOT NULL;
     RETURN NULL;
 END
@@ -570,6 +573,7 @@ AS E'DECLARE
     v_landmark timestamptz;
     v_model_id bigint;
     v_version integer;
+    v_gone "crm"."lead key"[];
 BEGIN
     PERFORM lead_score_internal._lock_activities(''evil'');
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
@@ -581,8 +585,10 @@ BEGIN
     END IF;
     PERFORM 1 FROM "lead_score_internal"."evil_stripes" t WHERE t.stripe IN (SELECT DISTINCT (pg_catalog.hash_array(ARRAY[k.k]) & 1023) FROM (SELECT q.k FROM (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) AS q(k) WHERE q.k IS NOT NULL) AS k(k)) ORDER BY t.stripe FOR UPDATE;
     PERFORM 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o) ORDER BY s.lead_key FOR UPDATE;
-    DELETE FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
-    DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o);
+    -- Not the keys a row of the same statement took again (keys_gone).
+    v_gone := ARRAY(SELECT t.k FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o WHERE o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL)), pg_catalog.unnest(lead_score_internal._leads_present(''evil'', ARRAY(SELECT o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" FROM old_rows o WHERE o."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" IS NOT NULL)))) AS t(k, present) WHERE NOT t.present);
+    DELETE FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = ANY (v_gone);
+    DELETE FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key = ANY (v_gone);
     RETURN NULL;
 END
 ';
@@ -626,7 +632,7 @@ COMMENT ON TRIGGER "lead_score_evil_trunc" ON "we""ird"."x$body$; COPY (SELECT 1
 
 -- evil_account_categories
 CREATE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS
-SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
+SELECT CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."acc'ount") END AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_categories" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
 GROUP BY 1, 2;
@@ -638,7 +644,7 @@ SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engag
        lead_score.account_quadrant(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit, g.engagement, g.disqualified) AS quadrant,
        lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting,
        coalesce(t.top_categories, '{}'::text[]) AS top_categories
-FROM (SELECT pg_catalog.format('%s', l."acc'ount") AS account, pg_catalog.count(*) AS leads,
+FROM (SELECT CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."acc'ount") END AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
              lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
@@ -778,7 +784,7 @@ DELETE FROM "lead_score_internal"."evil_scores" s WHERE NOT EXISTS (SELECT 1 FRO
 -- query rescore
 WITH gone AS (DELETE FROM "lead_score_internal"."evil_pending"),
 fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE lead_score_internal._progress(1, $7, $9) AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) IS NOT NULL GROUP BY a."k'ey")
 INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
@@ -813,7 +819,7 @@ FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ 
              lead_score_internal._predictive_on($1, l) AS pr
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL) f
 LEFT JOIN (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) IS NOT NULL GROUP BY a."k'ey") fresh ON fresh.k = f.k
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
@@ -824,7 +830,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, state, e
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, EXCLUDED.updated_at);
 
 -- query rescore_alerts
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($1, $2, pg_catalog.array_agg(pg_catalog.format('%s', s.lead_key)), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score_internal"."evil_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($1, $2, pg_catalog.array_agg(CASE WHEN s.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', s.lead_key) END), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score_internal"."evil_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
 
 -- query rebase
 UPDATE "lead_score_internal"."evil_scores" SET state = lead_score_internal._live_rebase(state, $1) WHERE state IS DISTINCT FROM lead_score_internal._live_rebase(state, $1);
@@ -847,7 +853,7 @@ up AS (
     UPDATE "lead_score_internal"."evil_scores" s SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (SELECT (a.x).state, (a.x).engagement, (a.x).total, (a.x).mql, (a.x).quadrant, (a.x).hot_categories, (a.x).bound, (a.x).last_activity, (a.x).model_version, (a.x).alerts, $1 FROM (SELECT lead_score_internal._live_apply(s.state, NULL, s.fit, s.disqualified_by, s.mql, s.quadrant, s.hot_categories, $2, $1, false) AS x OFFSET 0) a)
     WHERE s.lead_key = ANY (ARRAY(SELECT due.lead_key FROM due))
     RETURNING s.lead_key, s.total, s.last_alerts)
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg(pg_catalog.format('%s', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query time_crossings_distributed
@@ -862,7 +868,7 @@ WITH up AS (
     ON CONFLICT (lead_key) DO UPDATE SET (state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at) = (EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, $1)
     WHERE t.updated_at IS NOT DISTINCT FROM EXCLUDED.updated_at
     RETURNING t.lead_key, t.total, t.last_alerts)
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg(pg_catalog.format('%s', u.lead_key)), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($3, $4, pg_catalog.array_agg(CASE WHEN u.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', u.lead_key) END), pg_catalog.array_agg(u.total), pg_catalog.array_agg(u.last_alerts)) END
 FROM up u WHERE u.last_alerts IS NOT NULL;
 
 -- query refresh_bounds
@@ -883,7 +889,7 @@ SELECT pg_catalog.count(*) >= 100, (SELECT pg_catalog.min(t.bound) FROM top t) F
 
 -- query check
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a GROUP BY a."k'ey"),
 expected AS (
     SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -892,7 +898,7 @@ expected AS (
 stored AS (
     SELECT s.lead_key AS k, x.* FROM "lead_score_internal"."evil_merged" s
     CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit, s.disqualified_by, s.predictive, lead_score.scoring_time()) x)
-SELECT pg_catalog.format('%s', coalesce(e.k, s.k)),
+SELECT CASE WHEN coalesce(e.k, s.k) IS NULL THEN NULL ELSE pg_catalog.format('%s', coalesce(e.k, s.k)) END,
        CASE WHEN s.k IS NULL THEN 'missing score'
             WHEN e.k IS NULL THEN 'score without lead'
             WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
@@ -935,7 +941,7 @@ stored AS MATERIALIZED (
     SELECT i.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM top i
     LEFT JOIN tp ON tp.lead_key = i.lead_key LEFT JOIN (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM tp q WHERE q.rc ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('evil', ARRAY(SELECT q.lead_key FROM tp q WHERE q.rc ORDER BY q.lead_key)))) AS t(k, st)) rt ON rt.k = i.lead_key
-    LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', i.lead_key)
+    LEFT JOIN adj ON adj.lead_key = CASE WHEN i.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', i.lead_key) END
     -- OFFSET 0 keeps this a lookup by key per lead rather than a join over all leads.
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."evil_scores" s
                         WHERE s.lead_key = i.lead_key OFFSET 0) s
@@ -960,7 +966,7 @@ pc AS (
     CROSS JOIN LATERAL (SELECT s.bound, s.disqualified_by FROM "lead_score_internal"."evil_scores" s
                         WHERE s.lead_key = q.lead_key OFFSET 0) s
     CROSS JOIN floor f
-    LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', q.lead_key)
+    LEFT JOIN adj ON adj.lead_key = CASE WHEN q.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', q.lead_key) END
     WHERE ($2 OR s.disqualified_by IS NULL)
       AND s.bound + q.extra + GREATEST(coalesce(adj.points, 0::pg_catalog.float8), 0::pg_catalog.float8)
           >= f.t - 1e-9 * (1 + abs(f.t))),
@@ -989,7 +995,7 @@ ps AS MATERIALIZED (SELECT p.lead_key, lead_score_internal._live_batch(m.id, m.v
 merged AS (
     SELECT ps.lead_key, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
     FROM ps LEFT JOIN (SELECT t.k, t.st FROM ROWS FROM (pg_catalog.unnest(ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)), pg_catalog.unnest(lead_score_internal._read_states('evil', ARRAY(SELECT q.lead_key FROM ps q WHERE q.rc ORDER BY q.lead_key)))) AS t(k, st)) rs ON rs.k = ps.lead_key
-    LEFT JOIN adj ON adj.lead_key = pg_catalog.format('%s', ps.lead_key)
+    LEFT JOIN adj ON adj.lead_key = CASE WHEN ps.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', ps.lead_key) END
     CROSS JOIN LATERAL (SELECT s.state, s.fit, s.disqualified_by, s.predictive FROM "lead_score_internal"."evil_scores" s
                         WHERE s.lead_key = ps.lead_key OFFSET 0) s
     CROSS JOIN LATERAL lead_score_internal._live_score(CASE WHEN ps.lead_key IS NULL THEN s.state WHEN ps.rc THEN rs.st ELSE lead_score_internal._live_merge(s.state, ps.st) END, s.fit + coalesce(adj.points, 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
@@ -997,7 +1003,7 @@ merged AS (
 ranked AS (
     SELECT * FROM (SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM raised) r
     ORDER BY r.total DESC, r.lead_key LIMIT $1)
-SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
+SELECT ARRAY(SELECT ROW(CASE WHEN r.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', r.lead_key) END, r.total, r.fit, r.engagement, r.grade, r.label, r.quadrant, r.mql, r.disqualified)::"lead_score"."top_lead"
              FROM ranked r ORDER BY r.total DESC, r.lead_key),
        (SELECT i.bound FROM idx i ORDER BY i.bound DESC OFFSET $3 LIMIT 1);
 
@@ -1005,10 +1011,10 @@ SELECT ARRAY(SELECT ROW(pg_catalog.format('%s', r.lead_key), r.total, r.fit, r.e
 SELECT c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features" FROM "lead_score"."evil_current" c WHERE c.lead_key = $1;
 
 -- query timeline
-SELECT pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[] AS properties,
+SELECT pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)::pg_catalog.timestamptz AS occurred_at, (a."ty pe")::text AS event_type, ARRAY[(a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[] AS properties,
        e.rules, e.points
 FROM "$$"."a;b" a
-CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)::pg_catalog.timestamptz, ARRAY[(a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[]) e
+CROSS JOIN LATERAL lead_score_internal._event_points($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)::pg_catalog.timestamptz, ARRAY[(a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")]::pg_catalog.text[]) e
 WHERE a."k'ey" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2)
 ORDER BY pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) DESC;
 
@@ -1017,7 +1023,7 @@ SELECT (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lea
 
 -- query record_history
 WITH cur AS (
-    SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c),
+    SELECT CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -1054,10 +1060,10 @@ SELECT pg_catalog.count(*) FROM ins;
 
 -- query backfill_history
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($3, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 cur AS (
-    SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
+    SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
     FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL),
@@ -1097,7 +1103,7 @@ SELECT pg_catalog.count(*) FROM ins;
 
 -- query record_history_lead
 WITH c AS (
-    SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $3)),
+    SELECT CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $3)),
 heads AS (
     INSERT INTO lead_score_internal._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM c c
@@ -1114,20 +1120,20 @@ ins AS (
 SELECT pg_catalog.count(*) FROM ins;
 
 -- query lead_key_text
-SELECT pg_catalog.format('%s', c.lead_key) FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
+SELECT CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END FROM "lead_score"."evil_current" c WHERE c.lead_key = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $1);
 
 -- query explain_lead
 SELECT x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 LEFT JOIN LATERAL (
-    SELECT lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= lead_score.scoring_time()) e ON true
 CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
 WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2);
 
 -- query top_leads_all
-SELECT pg_catalog.format('%s', s.lead_key), x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+SELECT CASE WHEN s.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', s.lead_key) END, x.total, x.fit, x.engagement, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM "lead_score_internal"."evil_merged" s
-LEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = pg_catalog.format('%s', s.lead_key)
+LEFT JOIN lead_score_internal._adjustment_sums j ON j.attachment = 'evil' AND j.lead_key = CASE WHEN s.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', s.lead_key) END
 CROSS JOIN LATERAL lead_score_internal._live_score(s.state, s.fit + coalesce(lead_score_internal._adjustment_points(j.ids, j.points, j.created_at, j.expires_at, lead_score.scoring_time()), 0::pg_catalog.float8), s.disqualified_by, s.predictive, lead_score.scoring_time()) x
 WHERE $2 OR NOT x.disqualified
 ORDER BY x.total DESC, s.lead_key LIMIT $1;
@@ -1148,7 +1154,7 @@ CREATE TABLE "lead_score_internal"."evil_outbox" (lead_key "crm"."lead key" NOT 
 WITH moved AS (DELETE FROM "lead_score_internal"."evil_outbox" o RETURNING o.*),
 written AS (
     INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total, at)
-    SELECT m.attachment, m.model, pg_catalog.format('%s', m.lead_key), m.kind, m.detail, m.total, m.at FROM moved m ORDER BY m.at
+    SELECT m.attachment, m.model, CASE WHEN m.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', m.lead_key) END, m.kind, m.detail, m.total, m.at FROM moved m ORDER BY m.at
     RETURNING t.id, t.attachment)
 SELECT pg_catalog.count(pg_catalog.pg_notify('lead_score_alerts', pg_catalog.json_build_object('id', w.id, 'attachment', w.attachment)::text))
 FROM (SELECT * FROM written ORDER BY id) w;
@@ -1171,7 +1177,7 @@ FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
              lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
-      JOIN "lead_score"."evil_current" c ON pg_catalog.format('%s', c.lead_key) OPERATOR(pg_catalog.=) l.k
+      JOIN "lead_score"."evil_current" c ON CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END OPERATOR(pg_catalog.=) l.k
       GROUP BY 1) g) a ON CONFLICT (account) DO NOTHING;
 
 -- query account_alerts
@@ -1182,7 +1188,7 @@ FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
              lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
-      JOIN "lead_score"."evil_current" c ON pg_catalog.format('%s', c.lead_key) OPERATOR(pg_catalog.=) l.k
+      JOIN "lead_score"."evil_current" c ON CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END OPERATOR(pg_catalog.=) l.k
       GROUP BY 1) g) a),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
@@ -1202,15 +1208,15 @@ SELECT coalesce(lead_score_internal._emit_alerts('evil', E'x$body$; COPY (SELECT
 FROM changed c WHERE c.alerting;
 
 -- query account_explain
-SELECT pg_catalog.format('%s', c.lead_key) AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,
+SELECT CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,
        NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement) AS engaged
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
-WHERE pg_catalog.format('%s', l."acc'ount") OPERATOR(pg_catalog.=) $1
+WHERE CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."acc'ount") END OPERATOR(pg_catalog.=) $1
 ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
 
 -- account objects when a version is published
 CREATE VIEW "lead_score"."evil_account_categories" WITH (security_invoker = true) AS
-SELECT pg_catalog.format('%s', l."acc'ount") AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
+SELECT CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."acc'ount") END AS account, c.category, pg_catalog.sum(c.score ORDER BY c.lead_key) AS score
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_categories" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
 GROUP BY 1, 2;
@@ -1220,7 +1226,7 @@ SELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engag
        lead_score.account_quadrant(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit, g.engagement, g.disqualified) AS quadrant,
        lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting,
        coalesce(t.top_categories, '{}'::text[]) AS top_categories
-FROM (SELECT pg_catalog.format('%s', l."acc'ount") AS account, pg_catalog.count(*) AS leads,
+FROM (SELECT CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."acc'ount") END AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
              lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
@@ -1256,7 +1262,7 @@ GRANT SELECT ON "lead_score"."evil_accounts", "lead_score"."evil_account_categor
 
 -- current_scores and current_categories with this attachment alone
 CREATE VIEW "lead_score"."current_scores" AS
-SELECT 'evil'::text AS attachment, E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é'::text AS model, pg_catalog.format('%s', c.lead_key) AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
+SELECT 'evil'::text AS attachment, E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é'::text AS model, CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
 FROM "lead_score"."evil_current" c;
 COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_scores"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
@@ -1281,7 +1287,7 @@ COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contr
 COMMENT ON COLUMN "lead_score"."current_scores"."adjustment" IS 'Manual points (lead_score.adjust) active at scoring_time(); fit and total include them';
 GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
 CREATE VIEW "lead_score"."current_categories" AS
-SELECT 'evil'::text AS attachment, pg_catalog.format('%s', c.lead_key) AS lead_key, c.category, c.score, c.hot
+SELECT 'evil'::text AS attachment, CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.category, c.score, c.hot
 FROM "lead_score"."evil_categories" c;
 COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_categories"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
@@ -1292,15 +1298,15 @@ COMMENT ON COLUMN "lead_score"."current_categories"."hot" IS 'The score is at or
 GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 
 -- query owner_read (run as the activity table's owner)
-SELECT k.i, (a."ty pe")::text, (pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp))::pg_catalog.timestamptz, (a."$$")::text, pg_catalog.format('%s', a."ü"), a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
+SELECT k.i, (a."ty pe")::text, (pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp))::pg_catalog.timestamptz, (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
 -- query evaluation_rows (deals)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
-SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -1309,12 +1315,12 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (deals)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
     WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
-SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -1326,9 +1332,9 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
-           lead_score.engagement_state($1[2], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
-           lead_score.engagement_state($1[3], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st3
     FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
@@ -1348,15 +1354,15 @@ LEFT JOIN LATERAL (
     SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
            pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
     FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= c.at) ev ON true
-ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é");
+ORDER BY CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END;
 
 -- query evaluation_rows (one row a lead)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
-SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -1365,12 +1371,12 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog
 
 -- query evaluation_rows_per_lead (one row a lead)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st
+    SELECT a."k'ey" AS k, lead_score_internal._live_batch($3, $4, (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1), (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a JOIN "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l2 ON l2."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = a."k'ey"
     WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= (l2."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
-SELECT pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
+SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -1382,9 +1388,9 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
 WITH fresh AS (
-    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st1,
-           lead_score.engagement_state($1[2], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st2,
-           lead_score.engagement_state($1[3], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, pg_catalog.format('%s', a."ü"), lead_score_internal._stable_text(a."d""ue")) AS st3
+    SELECT a."k'ey" AS k, lead_score.engagement_state($1[1], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st1,
+           lead_score.engagement_state($1[2], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st2,
+           lead_score.engagement_state($1[3], (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st3
     FROM "$$"."a;b" a WHERE pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= $2 GROUP BY a."k'ey"),
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
@@ -1404,7 +1410,7 @@ LEFT JOIN LATERAL (
     SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'page_view') AS e0,
            pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp)) * 1e6) / 604800000000.0)) FILTER (WHERE (a."ty pe")::text = 'o''clock') AS e1
     FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= c.at) ev ON true
-ORDER BY pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é");
+ORDER BY CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END;
 
 -- detach
 DROP TRIGGER IF EXISTS "lead_score_evil_ins" ON "$$"."a;b";
