@@ -1537,22 +1537,13 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE ROWS 20
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m     text;
-    k     text;
-    s     lead_score.score;
-    state text;
-    msg   text;
+    m text;
+    k text;
+    s lead_score.score;
 BEGIN
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = explain_lead.attachment;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
-    BEGIN
-        EXECUTE lead_score_internal._sql(explain_lead.attachment, 'key_of_text') USING explain_lead.lead_key;
-    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
-        -- As current_score(text): name this function, the argument and the key's type.
-        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        RAISE EXCEPTION USING ERRCODE = state,
-            MESSAGE = lead_score_internal._not_a_key('explain_lead', explain_lead.attachment, explain_lead.lead_key, msg);
-    END;
+    PERFORM lead_score_internal._check_key_text('explain_lead', explain_lead.attachment, explain_lead.lead_key);
     SELECT * INTO s FROM lead_score.current_score(explain_lead.attachment, explain_lead.lead_key);
     IF NOT FOUND THEN
         RETURN;  -- no such lead: no rows, as current_score
@@ -1742,12 +1733,37 @@ SELECT pg_catalog.format('%s: lead_key %s is not a key of attachment "%s" (of ty
     _not_a_key.caller, pg_catalog.quote_literal(_not_a_key.lead_key), _not_a_key.attachment,
     lead_score_internal._key_type(_not_a_key.attachment), _not_a_key.cause)
 $$;
-REVOKE ALL ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text) TO lead_score_reader;
+
+-- Reads text as an attachment's key with the key's cast alone, so that only
+-- its errors are named as a bad key (not those of a caller's query): text
+-- that is no value of the key's type ('abc' for a bigint key) raises the
+-- cast's SQLSTATE with _not_a_key's message, naming the caller, the argument
+-- and the type. Parallel unsafe: an EXCEPTION block is a subtransaction.
+CREATE FUNCTION lead_score_internal._check_key_text(caller text, attachment text, lead_key text)
+RETURNS void LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    state text;
+    msg   text;
+BEGIN
+    EXECUTE lead_score_internal._sql(_check_key_text.attachment, 'key_of_text') USING _check_key_text.lead_key;
+EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RAISE EXCEPTION USING ERRCODE = state,
+        MESSAGE = lead_score_internal._not_a_key(_check_key_text.caller, _check_key_text.attachment, _check_key_text.lead_key, msg);
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text),
+                       lead_score_internal._check_key_text(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._key_type(text), lead_score_internal._not_a_key(text, text, text, text),
+                          lead_score_internal._check_key_text(text, text, text) TO lead_score_reader;
 COMMENT ON FUNCTION lead_score_internal._key_type(text) IS
     'Internal: the type of an attachment''s lead key column, for errors that name it (NULL for no such attachment).';
 COMMENT ON FUNCTION lead_score_internal._not_a_key(text, text, text, text) IS
     'Internal: the message for key text that is no value of an attachment''s key type, naming the argument and the type.';
+COMMENT ON FUNCTION lead_score_internal._check_key_text(text, text, text) IS
+    'Internal: reads text as an attachment''s key, raising the cast''s error with a message that names the caller, the argument and the key''s type.';
 
 -- detach() looks its attachment up with search_path pinned, whatever the
 -- caller's path holds.
@@ -1761,8 +1777,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     m     text;
-    state text;
-    msg   text;
 BEGIN
     IF timeline.attachment IS NULL THEN
         RAISE EXCEPTION 'timeline: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -1771,14 +1785,7 @@ BEGIN
     IF m IS NULL THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', timeline.attachment USING ERRCODE = 'undefined_object';
     END IF;
-    BEGIN
-        EXECUTE lead_score_internal._sql(timeline.attachment, 'key_of_text') USING timeline.lead_key;
-    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
-        -- As current_score(text): name the argument and the key's type.
-        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        RAISE EXCEPTION USING ERRCODE = state,
-            MESSAGE = lead_score_internal._not_a_key('timeline', timeline.attachment, timeline.lead_key, msg);
-    END;
+    PERFORM lead_score_internal._check_key_text('timeline', timeline.attachment, timeline.lead_key);
     RETURN QUERY EXECUTE lead_score_internal._sql(timeline.attachment, 'timeline') USING m, timeline.lead_key;
 END
 $$;
@@ -1815,9 +1822,6 @@ CREATE OR REPLACE FUNCTION lead_score.current_score(attachment text, lead_key te
 RETURNS SETOF lead_score.score LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    state text;
-    msg   text;
 BEGIN
     IF current_score.attachment IS NULL THEN
         RAISE EXCEPTION 'current_score: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -1825,17 +1829,7 @@ BEGIN
     IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
         PERFORM lead_score_internal._lock_activities(current_score.attachment);
     END IF;
-    -- The key's cast alone first, so that only its errors are named as a bad
-    -- key (not those of the query's other parts).
-    BEGIN
-        EXECUTE lead_score_internal._sql(attachment, 'key_of_text') USING lead_key;
-    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR string_data_right_truncation THEN
-        -- The text is no value of the key's type ('abc' for a bigint key):
-        -- name the argument and the type, not the internal query.
-        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        RAISE EXCEPTION USING ERRCODE = state,
-            MESSAGE = lead_score_internal._not_a_key('current_score', current_score.attachment, current_score.lead_key, msg);
-    END;
+    PERFORM lead_score_internal._check_key_text('current_score', current_score.attachment, current_score.lead_key);
     RETURN QUERY EXECUTE lead_score_internal._sql(attachment, 'current_score_text') USING lead_key;
 END
 $$;
