@@ -1544,14 +1544,17 @@ fn citus_shard_sql(attachment: &str, shards: Vec<pg_sys::Oid>, suffix: &str) -> 
 /// the coordinator. Attachments are the coordinator's (on a worker their tables'
 /// OIDs mean nothing), and so is following drops of their tables.
 fn citus_worker() -> bool {
-    let citus = Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')",
-    );
-    if !matches!(citus, Ok(Some(true))) {
+    // SAFETY: a syscache lookup by a NUL-terminated name; missing_ok.
+    if unsafe { pg_sys::get_extension_oid(c"citus".as_ptr(), true) } == pg_sys::InvalidOid {
         return false;
     }
+    // Read-only (Spi::get_one would give the transaction an id, and the DDL
+    // guard asks this before statements that must run without one).
     matches!(
-        Spi::get_one::<bool>("SELECT NOT pg_catalog.citus_is_coordinator()"),
+        Spi::connect(|c| c
+            .select("SELECT NOT pg_catalog.citus_is_coordinator()", Some(1), &[])?
+            .first()
+            .get_one::<bool>()),
         Ok(Some(true))
     )
 }

@@ -99,15 +99,15 @@ enum Change {
 }
 
 impl Change {
-    /// The table it changes (none for an enum's label).
+    /// The table whose columns, indexes or triggers it changes (none for an
+    /// enum's label or a hierarchy, whose statements lock other tables).
     fn table(&self) -> Option<pg_sys::Oid> {
         match self {
             Change::Column { table, .. }
-            | Change::Hierarchy { table }
             | Change::NotNull { table, .. }
             | Change::Index { table, .. }
             | Change::Trigger { table, .. } => Some(*table),
-            Change::EnumLabel { .. } => None,
+            Change::Hierarchy { .. } | Change::EnumLabel { .. } => None,
         }
     }
 }
@@ -136,7 +136,7 @@ pub fn own_ddl<R>(f: impl FnOnce() -> R) -> R {
 /// deferrable), valid. `attach` needs one on the lead key
 /// (`refusals` in src/attach.rs), and a drop may not take the last one.
 pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: &[pg_sys::Oid]) -> bool {
-    Spi::get_one_with_args::<bool>(
+    read_one::<bool>(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i \
              JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
              WHERE i.indrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT (i.indexrelid = ANY ($3)) \
@@ -176,7 +176,7 @@ fn key_index_is(table: pg_sys::Oid, column: &str, index: pg_sys::Oid) -> bool {
 
 /// The table of index `index`, if it is one.
 fn table_of_index(index: pg_sys::Oid) -> Option<pg_sys::Oid> {
-    Spi::get_one_with_args::<pg_sys::Oid>(
+    read_one::<pg_sys::Oid>(
         "SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid = $1",
         &[index.into()],
     )
@@ -184,9 +184,64 @@ fn table_of_index(index: pg_sys::Oid) -> Option<pg_sys::Oid> {
     .flatten()
 }
 
+/// One value of a catalog query, run read-only: pgrx's
+/// `Spi::get_one_with_args` runs its query as an update, which gives the
+/// transaction an id, and some DDL must run in a transaction that has none
+/// (`DROP INDEX CONCURRENTLY`: "must be first action in transaction").
+fn read_one<A: pgrx::FromDatum + pgrx::IntoDatum>(
+    query: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> pgrx::spi::Result<Option<A>> {
+    Spi::connect(|client| client.select(query, Some(1), args)?.first().get_one())
+}
+
+/// The lock PostgreSQL takes on the tables a guarded statement changes, which
+/// the guard takes first (see [`guard`]); `None` where it locks no table of a
+/// change (an index's own `DEPENDS ON EXTENSION`, an enum's label, a new
+/// table's parents).
+///
+/// # Safety
+/// `tree` must be null or a valid parse tree.
+unsafe fn statement_lock(tree: *mut pg_sys::Node) -> Option<pg_sys::LOCKMODE> {
+    if tree.is_null() {
+        return None;
+    }
+    let exclusive = pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE;
+    // SAFETY: each cast follows a check of the node's tag.
+    unsafe {
+        if pgrx::is_a(tree, pg_sys::NodeTag::T_RenameStmt) {
+            // renameatt() and renametrig() lock the table so.
+            Some(exclusive)
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_AlterTableStmt) {
+            // As ProcessUtilitySlow, from the statement's own commands.
+            Some(pg_sys::AlterTableGetLockLevel(
+                (*(tree as *mut pg_sys::AlterTableStmt)).cmds,
+            ))
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateTrigStmt) {
+            Some(pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE)
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_AlterObjectDependsStmt) {
+            let stmt = tree as *mut pg_sys::AlterObjectDependsStmt;
+            ((*stmt).objectType == pg_sys::ObjectType::OBJECT_TRIGGER).then_some(exclusive)
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_DropStmt) {
+            let stmt = tree as *mut pg_sys::DropStmt;
+            match (*stmt).removeType {
+                pg_sys::ObjectType::OBJECT_TRIGGER => Some(exclusive),
+                // RemoveRelations locks an index's table first.
+                pg_sys::ObjectType::OBJECT_INDEX if (*stmt).concurrent => {
+                    Some(pg_sys::ShareUpdateExclusiveLock as pg_sys::LOCKMODE)
+                }
+                pg_sys::ObjectType::OBJECT_INDEX => Some(exclusive),
+                _ => None,
+            }
+        } else {
+            None
+        }
+    }
+}
+
 /// The index named `name` in `table`'s schema, if any.
 fn index_in_schema_of(table: pg_sys::Oid, name: &str) -> Option<pg_sys::Oid> {
-    Spi::get_one_with_args::<pg_sys::Oid>(
+    read_one::<pg_sys::Oid>(
         "SELECT i.oid FROM pg_catalog.pg_class i, pg_catalog.pg_class t \
          WHERE t.oid = $1 AND i.relnamespace = t.relnamespace AND i.relname = $2::pg_catalog.name AND i.relkind = 'i'",
         &[table.into(), name.into()],
@@ -197,7 +252,7 @@ fn index_in_schema_of(table: pg_sys::Oid, name: &str) -> Option<pg_sys::Oid> {
 
 /// The index behind constraint `name` of `table`, if any.
 fn index_of_constraint(table: pg_sys::Oid, name: &str) -> Option<pg_sys::Oid> {
-    Spi::get_one_with_args::<pg_sys::Oid>(
+    read_one::<pg_sys::Oid>(
         "SELECT c.conindid FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = $1 AND c.conname = $2::pg_catalog.name AND c.contype IN ('p', 'u')",
         &[table.into(), name.into()],
@@ -585,7 +640,7 @@ fn table_name(table: pg_sys::Oid) -> String {
 }
 
 /// Refuses a statement's changes to attached tables (see the module comment).
-fn guard(changes: Vec<Change>) {
+fn guard(changes: Vec<Change>, lock: Option<pg_sys::LOCKMODE>) {
     if changes.is_empty() || !crate::attach::installed() {
         return;
     }
@@ -603,15 +658,19 @@ fn guard(changes: Vec<Change>) {
     // An attach in flight holds its tables (its triggers'
     // ShareRowExclusiveLock) until it commits, and the statement's snapshot,
     // or a REPEATABLE READ transaction's, was taken before: the attachments
-    // are read once the tables are locked (ShareUpdateExclusiveLock, which
-    // waits for an attach, not for writers), with the latest snapshot.
+    // are read once the tables are locked, with the latest snapshot. The
+    // lock is the one the statement takes anyway (`statement_lock`), a
+    // little earlier: a weaker one held while waiting for it would turn a
+    // lock upgrade PostgreSQL reorders into a deadlock.
     let mut tables: Vec<pg_sys::Oid> = changes.iter().filter_map(Change::table).collect();
     tables.sort_unstable_by_key(|t| t.to_u32());
     tables.dedup();
-    for table in tables.iter().filter(|t| may_change(**t)) {
-        // SAFETY: takes a lock by OID until the transaction ends; an OID that
-        // names no relation locks nothing that exists.
-        unsafe { pg_sys::LockRelationOid(*table, pg_sys::ShareUpdateExclusiveLock as _) };
+    if let Some(mode) = lock {
+        for table in tables.iter().filter(|t| may_change(**t)) {
+            // SAFETY: takes a lock by OID until the transaction ends; an OID
+            // that names no relation locks nothing that exists.
+            unsafe { pg_sys::LockRelationOid(*table, mode) };
+        }
     }
     // SAFETY: PushActiveSnapshot copies the latest snapshot (a static one);
     // it is popped below, or by the abort of a refusal. SPI reads it in a
@@ -661,7 +720,7 @@ fn guard(changes: Vec<Change>) {
                 Change::NotNull { table, column } => {
                     // A key that may be NULL already (an attachment from
                     // 0.1.0, which did not refuse one) loses nothing.
-                    let not_null = Spi::get_one_with_args::<bool>(
+                    let not_null = read_one::<bool>(
                         "SELECT a.attnotnull FROM pg_catalog.pg_attribute a \
                          WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
                         &[table.into(), column.as_str().into()],
@@ -777,7 +836,7 @@ fn guard(changes: Vec<Change>) {
                 }
                 Change::EnumLabel { typ, label } => {
                     // A label the type does not have is PostgreSQL's to refuse.
-                    let exists = Spi::get_one_with_args::<bool>(
+                    let exists = read_one::<bool>(
                         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_enum e \
                          WHERE e.enumtypid = $1 AND e.enumlabel = $2::pg_catalog.name)",
                         &[typ.into(), label.as_str().into()],
@@ -887,7 +946,7 @@ fn unseen_attachment(table: pg_sys::Oid) -> Option<String> {
 /// The name of a trigger of `table` that runs a function of lead_score's
 /// (`trigger`, or any for `None`), if there is one.
 fn lead_score_trigger(table: pg_sys::Oid, trigger: Option<&str>) -> Option<String> {
-    Spi::get_one_with_args::<String>(
+    read_one::<String>(
         "SELECT t.tgname::pg_catalog.text FROM pg_catalog.pg_trigger t \
          JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid \
          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
@@ -902,7 +961,7 @@ fn lead_score_trigger(table: pg_sys::Oid, trigger: Option<&str>) -> Option<Strin
 
 /// Whether Citus distributes `table`.
 fn citus_distributed(table: pg_sys::Oid) -> bool {
-    Spi::get_one_with_args::<bool>(
+    read_one::<bool>(
         "SELECT lead_score_internal._citus_method($1::pg_catalog.oid::pg_catalog.regclass) IS NOT NULL",
         &[table.into()],
     )
@@ -931,7 +990,7 @@ fn enum_reader(typ: pg_sys::Oid) -> Option<(String, pg_sys::Oid, String)> {
     for table in tables {
         for r in readers(table) {
             for column in &r.labelled {
-                let column_type = Spi::get_one_with_args::<pg_sys::Oid>(
+                let column_type = read_one::<pg_sys::Oid>(
                     "SELECT a.atttypid FROM pg_catalog.pg_attribute a \
                      WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT a.attisdropped",
                     &[table.into(), column.as_str().into()],
@@ -994,6 +1053,8 @@ pub fn refuse_dropped_columns() {
                 what: Verb::Drop,
             })
             .collect(),
+        // Run after the fact (sql_drop): the statement holds its locks.
+        None,
     );
 }
 
@@ -1012,7 +1073,7 @@ pub unsafe extern "C-unwind" fn lead_score_guard_ddl(
     // SAFETY: called as an event trigger, so the context is this call's
     // EventTriggerData (checked by its tag), whose parse tree is the
     // statement's, valid while it runs.
-    let changes = unsafe {
+    let (changes, lock) = unsafe {
         let context = (*fcinfo).context;
         if context.is_null() || !pgrx::is_a(context, pg_sys::NodeTag::T_EventTriggerData) {
             raise_code(
@@ -1020,8 +1081,9 @@ pub unsafe extern "C-unwind" fn lead_score_guard_ddl(
                 "lead_score_internal._guard_ddl() runs only as an event trigger",
             );
         }
-        changes((*(context as *mut pg_sys::EventTriggerData)).parsetree)
+        let tree = (*(context as *mut pg_sys::EventTriggerData)).parsetree;
+        (changes(tree), statement_lock(tree))
     };
-    guard(changes);
+    guard(changes, lock);
     pg_sys::Datum::from(0)
 }

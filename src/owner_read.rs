@@ -25,21 +25,26 @@ fn activities_owner(attachment: &str) -> pg_sys::Oid {
         attachment,
         "coalesce(pg_catalog.to_regclass(a.mapping ->> 'citus_activities'), a.activities)",
     )
+    .0
 }
 
-/// The owner of an attachment's lead table.
-fn leads_owner(attachment: &str) -> pg_sys::Oid {
-    owner_of(attachment, "a.leads")
+/// The owner of an attachment's lead table, unless its row-level security
+/// applies to its owner too (`FORCE ROW LEVEL SECURITY`): a read as the owner,
+/// with `row_security = off`, would then fail rather than run the policies.
+fn leads_owner_unforced(attachment: &str) -> Option<pg_sys::Oid> {
+    let (owner, forced) = owner_of(attachment, "a.leads");
+    (!forced).then_some(owner)
 }
 
 /// The owner of the table `table` names, an expression over the attachment's
-/// row `a` of the attachments table.
-fn owner_of(attachment: &str, table: &str) -> pg_sys::Oid {
+/// row `a` of the attachments table, and whether its row-level security is
+/// forced on its owner.
+fn owner_of(attachment: &str, table: &str) -> (pg_sys::Oid, bool) {
     // A read-only query (pgrx's Spi::get_one would assign a transaction id,
     // which a read on a hot standby cannot).
     let query = std::ffi::CString::new(format!(
-        "SELECT c.relowner::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.oid = \
-         (SELECT {table} FROM {} a WHERE a.name = $1)",
+        "SELECT c.relowner::pg_catalog.text, (c.relrowsecurity AND c.relforcerowsecurity)::pg_catalog.text \
+         FROM pg_catalog.pg_class c WHERE c.oid = (SELECT {table} FROM {} a WHERE a.name = $1)",
         crate::citus::config_table("attachments")
     ))
     .unwrap_or_default();
@@ -49,11 +54,11 @@ fn owner_of(attachment: &str, table: &str) -> pg_sys::Oid {
         let text = pg_sys::cstring_to_text(name.as_ptr());
         crate::catalog::query_row(&query, &[(pg_sys::TEXTOID, pg_sys::Datum::from(text))])
     };
-    let owner = row
-        .and_then(|r| r.into_iter().next().flatten())
-        .and_then(|o| o.parse::<u32>().ok());
+    let mut row = row.unwrap_or_default().into_iter();
+    let owner = row.next().flatten().and_then(|o| o.parse::<u32>().ok());
+    let forced = row.next().flatten().as_deref() == Some("true");
     match owner {
-        Some(o) => pg_sys::Oid::from(o),
+        Some(o) => (pg_sys::Oid::from(o), forced),
         None => raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("lead_score attachment \"{attachment}\" does not exist"),
@@ -737,7 +742,9 @@ fn snapshot_shows_table(schema: &std::ffi::CStr, name: &std::ffi::CStr) -> bool 
 /// security-restricted operation). A lead trigger deletes the score rows of
 /// the keys its statement removed but for these: a row of the same statement
 /// took the key again (sqlgen's `keys_gone`). On Citus, where a shard group's
-/// triggers read shards, none is taken to be present, as before.
+/// triggers read shards, and for a lead table whose row-level security is
+/// forced on its owner (the read would fail), none is taken to be present, as
+/// before 0.2.0.
 #[pg_extern(
     name = "_leads_present",
     schema = "lead_score_internal",
@@ -751,9 +758,12 @@ fn leads_present(attachment: &str, keys: pgrx::AnyArray) -> Vec<bool> {
     if n == 0 || crate::citus::placement(attachment).is_some() {
         return present;
     }
+    let Some(owner) = leads_owner_unforced(attachment) else {
+        return present;
+    };
     let att = crate::attach::load(attachment, false);
     let query = std::ffi::CString::new(att.leads_present_query()).unwrap_or_default();
-    run_as(leads_owner(attachment), || {
+    run_as(owner, || {
         // SAFETY: the statement's snapshot, valid while this statement runs.
         let snapshot = unsafe { pg_sys::GetActiveSnapshot() };
         select_keys(&query, Some(&keys), (snapshot, Own::Included), 0, |col| {

@@ -243,6 +243,11 @@ SELECT change, pg_temp.try(statement) AS error FROM (VALUES
   ('the last unique index', $$DROP INDEX app.u_people_key$$)
 ) AS t(change, statement);
 SELECT lead_score.detach('uniq');
+-- Another index of an attached table may be dropped concurrently: the guard
+-- reads without giving the transaction an id, which DROP INDEX CONCURRENTLY
+-- must not have (before, it failed on every table).
+CREATE INDEX people_job ON app.people (job);
+DROP INDEX CONCURRENTLY app.people_job;
 ALTER TABLE app.people ADD COLUMN nickname text;
 ALTER TABLE app.people RENAME COLUMN nickname TO alias;
 ALTER TABLE app.people DROP COLUMN alias;

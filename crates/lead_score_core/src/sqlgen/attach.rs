@@ -3343,7 +3343,9 @@ impl Attachment {
             Query::Rescore => self.rescore_query(),
             Query::RescoreDistributed => self.rescore_distributed_query(),
             Query::RescoreAlerts => format!(
-                "SELECT {} FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3",
+                // Every row the rescore wrote: at $3, or at a later write's
+                // time it kept (`GREATEST($3, s.updated_at)` in `Rescore`).
+                "SELECT {} FROM {} s WHERE s.last_alerts IS NOT NULL AND s.updated_at >= $3",
                 emit_alerts("$1", "$2", "s", self.lead_key.text),
                 self.scores()
             ),

@@ -864,7 +864,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, state, e
     (EXCLUDED.fit, EXCLUDED.disqualified_by, EXCLUDED.predictive, EXCLUDED.state, EXCLUDED.engagement, EXCLUDED.total, EXCLUDED.mql, EXCLUDED.quadrant, EXCLUDED.hot_categories, EXCLUDED.bound, EXCLUDED.last_activity, EXCLUDED.model_version, EXCLUDED.last_alerts, EXCLUDED.updated_at);
 
 -- query rescore_alerts
-SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score_internal"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at = $3;
+SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 ELSE lead_score_internal._emit_alerts($1, $2, pg_catalog.array_agg((s.lead_key)::text), pg_catalog.array_agg(s.total), pg_catalog.array_agg(s.last_alerts)) END FROM "lead_score_internal"."live_scores" s WHERE s.last_alerts IS NOT NULL AND s.updated_at >= $3;
 
 -- query rebase
 UPDATE "lead_score_internal"."live_scores" SET state = lead_score_internal._live_rebase(state, $1) WHERE state IS DISTINCT FROM lead_score_internal._live_rebase(state, $1);
