@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Backup and restore: a database with a sync and a deferred attachment, score
 # history, outcomes, feedback, evaluations, alerts and deferred events still
-# pending is dumped and restored three ways (pg_dump -Fc + pg_restore, plain
-# pg_dump | psql, and the parallel pg_restore -j of README.md's "Backup and
+# pending is dumped and restored four ways (pg_dump -Fc + pg_restore, plain
+# pg_dump | psql, a schema-only restore then a data-only one with no trigger
+# firing, and the parallel pg_restore -j of README.md's "Backup and
 # restore"). Each copy must hold exactly the source's lead_score and crm
 # tables and sequences, have the same catalog (the generated tables, views,
 # functions, triggers, indexes, comments, grants and dependencies), and then
@@ -129,6 +130,21 @@ set +e
 check "pg_restore -j: exit status" "$?" 0
 set -e
 check "pg_restore -j: no error or warning" "$(grep -c . "$OUT/restored_parallel.err" || true)" 0
+
+# A schema-only restore, then a data-only one with no trigger firing: the
+# README's recipe, run as written there.
+log "dump: schema-only, then data-only (README.md, \"Backup and restore\")"
+restored+=(restored_split)
+q -d postgres -c "CREATE DATABASE restored_split"
+awk '/<!-- split-restore:begin/ {on = 1; next} /<!-- split-restore:end/ {on = 0} on && !/^```/' \
+    "$ROOT/README.md" >"$WORK/split.sh"
+check "README: the split restore recipe is there" "$(grep -c pg_restore "$WORK/split.sh")" 2
+set +e
+(cd "$WORK" && PATH="$PG_BIN:$PATH" DB=restored_split DUMP="$WORK/source.dump" \
+    bash -euo pipefail "$WORK/split.sh") 2>"$OUT/restored_split.err"
+check "split restore: exit status" "$?" 0
+set -e
+check "split restore: no error or warning" "$(grep -c . "$OUT/restored_split.err" || true)" 0
 
 for db in "${restored[@]}"; do
     log "dump: $db equals the source"
