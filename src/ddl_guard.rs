@@ -156,20 +156,11 @@ pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: &[pg_sys::Oid]
 /// Whether `index` is one of the unique indexes on `column` of `table` that
 /// [`key_index_exists`] counts.
 fn key_index_is(table: pg_sys::Oid, column: &str, index: pg_sys::Oid) -> bool {
-    let others: Vec<pg_sys::Oid> = Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT i.indexrelid FROM pg_catalog.pg_index i \
-             WHERE i.indrelid = $1 AND i.indexrelid <> $2",
-            None,
-            &[table.into(), index.into()],
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(row.get::<pg_sys::Oid>(1)?);
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .unwrap_or_default();
+    let others = read_oids(
+        "SELECT i.indexrelid FROM pg_catalog.pg_index i \
+         WHERE i.indrelid = $1 AND i.indexrelid <> $2",
+        &[table.into(), index.into()],
+    );
     // With every other index set aside, a key index remains only if it is this one.
     key_index_exists(table, column, &others)
 }
@@ -193,6 +184,19 @@ fn read_one<A: pgrx::FromDatum + pgrx::IntoDatum>(
     args: &[pgrx::datum::DatumWithOid],
 ) -> pgrx::spi::Result<Option<A>> {
     Spi::connect(|client| client.select(query, Some(1), args)?.first().get_one())
+}
+
+/// The OIDs a catalog query returns (its first column), read-only as
+/// [`read_one`]; none if the read fails.
+fn read_oids(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<pg_sys::Oid> {
+    Spi::connect(|client| {
+        let mut out = Vec::new();
+        for row in client.select(query, None, args)? {
+            out.extend(row.get::<pg_sys::Oid>(1)?);
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_default()
 }
 
 /// The lock PostgreSQL takes on the tables a guarded statement changes, which
@@ -973,20 +977,11 @@ fn citus_distributed(table: pg_sys::Oid) -> bool {
 /// An attachment that reads a column of enum type `typ` (or of a domain over
 /// it) by its labels ([`Reader::labelled`]): (attachment, table, column).
 fn enum_reader(typ: pg_sys::Oid) -> Option<(String, pg_sys::Oid, String)> {
-    let tables: Vec<pg_sys::Oid> = Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT DISTINCT t FROM lead_score.attachments a, \
-                 LATERAL (VALUES (a.leads::pg_catalog.oid), (a.activities::pg_catalog.oid)) v(t) ORDER BY t",
-            None,
-            &[],
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(row.get::<pg_sys::Oid>(1)?);
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .unwrap_or_default();
+    let tables = read_oids(
+        "SELECT DISTINCT t FROM lead_score.attachments a, \
+             LATERAL (VALUES (a.leads::pg_catalog.oid), (a.activities::pg_catalog.oid)) v(t) ORDER BY t",
+        &[],
+    );
     for table in tables {
         for r in readers(table) {
             for column in &r.labelled {
