@@ -1908,6 +1908,11 @@ CREATE EVENT TRIGGER lead_score_guard_ddl ON ddl_command_start
     EXECUTE FUNCTION lead_score_internal._guard_ddl();
 COMMENT ON EVENT TRIGGER lead_score_guard_ddl IS 'Refuses renaming, dropping or retyping a column an attachment reads, renaming an enum label it reads, disabling, dropping, replacing or renaming its triggers (or making them or a unique index on the key depend on an extension), and putting an attached table in an inheritance hierarchy.';
 
+-- _pending_states built SQL for a caller-given number of property columns, and
+-- anyone could call it: a huge count used up the server's memory before a
+-- cancel was seen. Nothing calls it; the readers build that query in Rust.
+DROP FUNCTION lead_score_internal._pending_states(text, integer);
+
 -- top_leads bounds what a lead's pending events can add by the bound of their
 -- own merged state (caps, repeats, conditions and decay counted), not by the
 -- points of every rule of each event's type.

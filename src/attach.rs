@@ -6,9 +6,8 @@ use crate::errors::{raise_code, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::mapping::Check;
 use lead_score_core::sqlgen::attach::{
-    current_views_statements, drop_statements, lock_exclusive, lock_exclusive_nowait,
-    pending_states, valid_name, Attachment, Column, Mode, Placement, Query, Statement, TextOf,
-    ADMIN_ROLE,
+    current_views_statements, drop_statements, lock_exclusive, lock_exclusive_nowait, valid_name,
+    Attachment, Column, Mode, Placement, Query, Statement, TextOf, ADMIN_ROLE,
 };
 use lead_score_core::sqlgen::Qualified;
 use pgrx::prelude::*;
@@ -1718,18 +1717,6 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
         );
     }
     true
-}
-
-/// The query of one live delta per lead from an attachment's pending events.
-#[pg_extern(
-    name = "_pending_states",
-    schema = "lead_score_internal",
-    immutable,
-    strict,
-    parallel_safe
-)]
-fn pending_states_sql(attachment: &str, properties: i32) -> String {
-    pending_states(attachment, properties.max(0) as usize, false)
 }
 
 /// `CREATE TYPE lead_score.score`, from the one list of its fields.

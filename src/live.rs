@@ -717,7 +717,7 @@ fn rebase_overdue(
 pub(crate) fn landmark_older_than(model: &str, landmark: i64, now: i64, half_lives: f64) -> bool {
     let r = crate::catalog::resolve(model);
     lead_score_core::live::shortest_half_life(&r.compiled.model)
-        .is_some_and(|h| (now - landmark) as f64 / h > half_lives)
+        .is_some_and(|h| now.saturating_sub(landmark) as f64 / h > half_lives)
 }
 
 thread_local! {

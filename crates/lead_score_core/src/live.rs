@@ -609,7 +609,9 @@ impl RuleTotals for LiveAt<'_> {
             // Newest first; like the aggregate, events after `now` do not count yet.
             let inside = (0..k)
                 .map(|j| get_i64(self.buf, ring + 8 * j))
-                .filter(|&t| t != NO_ACTIVITY && t <= self.now && self.now - t <= window)
+                .filter(|&t| {
+                    t != NO_ACTIVITY && t <= self.now && self.now.saturating_sub(t) <= window
+                })
                 .count();
             return match r.repeat {
                 Repeat::Once => r.points * inside.min(1) as f64,

@@ -60,6 +60,10 @@ ALTER TABLE app.touches DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON app.touches FROM regress_args_reader;
 REVOKE ALL ON SCHEMA app FROM regress_args_reader;
 DROP ROLE regress_args_reader;
+-- The internal checks of a landmark's age, callable by anyone, take any
+-- timestamps: infinite ones are far apart, not an overflow (XX000 before).
+SELECT lead_score_internal._rebase_due('live', 'infinity', '-infinity') AS due,
+       lead_score_internal._rebase_overdue('live', '-infinity', 'infinity') AS overdue;
 -- Once detached, the model can be dropped.
 SELECT lead_score.detach('live');
 SELECT lead_score.drop_model('live');
