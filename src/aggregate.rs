@@ -233,6 +233,7 @@ unsafe fn final_state<'a>(
     };
     let state = State::new(bytes).or_raise();
     let compiled = by_key(state.key.model_id, state.key.version);
+    state.check_range(&compiled.model.engagement).or_raise();
     Some((state, compiled))
 }
 

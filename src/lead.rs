@@ -187,6 +187,7 @@ unsafe fn state_arg<'a>(
             ),
         );
     }
+    state.check_range(&compiled.model.engagement).or_raise();
     Some(state)
 }
 

@@ -95,6 +95,25 @@ impl<'a> State<'a> {
     pub fn count(&self, rule: usize) -> i64 {
         get_i64(self.buf, self.slot(rule) + 8)
     }
+
+    /// Errs, naming the rule, when a rule's sum left the fixed-point range.
+    /// Every event of a rule adds points of the rule's one sign, so a sum
+    /// that overflowed stays saturated at `i64::MAX` or `i64::MIN`: a result
+    /// read from it would be short of the true sum, silently.
+    pub fn check_range(&self, model: &EngagementModel) -> Result<()> {
+        for (i, rule) in model.rules.iter().enumerate().take(self.rules) {
+            let units = get_i64(self.buf, self.slot(i));
+            if units == i64::MAX || units == i64::MIN {
+                return Err(Error::OutOfRange(format!(
+                    "engagement.rules[{i}] (\"{}\"): one lead's points of this rule are past \
+                     ±{:.1e}, the most the aggregates sum exactly (in fixed point to 1e-9)",
+                    rule.name,
+                    i64::MAX as f64 / UNITS_PER_POINT
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes an empty state for `model` into `buf`, which must be `state_len` long.

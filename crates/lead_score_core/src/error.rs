@@ -18,6 +18,10 @@ pub enum Error {
     /// Input an evaluation or a fit cannot use (one outcome only, a NaN score).
     #[error("{0}")]
     Invalid(String),
+    /// A value past what the computation can hold exactly: a lead's
+    /// fixed-point engagement sum of one rule (±9.2e9 points).
+    #[error("{0}")]
+    OutOfRange(String),
     /// Something must be done first: live scores whose landmark `tick()` has
     /// not moved for too long.
     #[error("{0}")]

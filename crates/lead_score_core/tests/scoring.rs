@@ -351,3 +351,50 @@ fn combine_rejects_other_models() {
     assert!(combine(&mut a, &b).is_err());
     assert!(State::new(&[1, 2, 3]).is_err());
 }
+
+#[test]
+fn sums_past_the_fixed_point_range_are_an_error_naming_the_rule() {
+    // One rule of the largest points, no decay: 9,000 events sum exactly
+    // (9e9 points); 10,000 pass ±9.2e9, and the sum saturates. A result read
+    // from it would be silently short, so reading it errs instead, naming the
+    // rule; combining the saturated partial states keeps the error.
+    let mut spec = base_spec();
+    set(&mut spec, "engagement.rules.0.points", json!(1_000_000));
+    set(
+        &mut spec,
+        "engagement.rules.0.decay",
+        json!({"kind": "none"}),
+    );
+    let m = model(&spec);
+    let fill = |n: usize| {
+        let mut st = new_state(&m.engagement, key());
+        for _ in 0..n {
+            m.engagement
+                .accumulate(&mut st, "page_view", AS_OF - DAY, &[Value::Null]);
+        }
+        st
+    };
+    let exact = fill(9_000);
+    let state = State::new(&exact).unwrap();
+    assert_eq!(state.check_range(&m.engagement), Ok(()));
+    assert_eq!(state.decayed_points(0), 9e9);
+
+    let past = fill(10_000);
+    let err = State::new(&past)
+        .unwrap()
+        .check_range(&m.engagement)
+        .unwrap_err();
+    assert!(matches!(err, lead_score_core::Error::OutOfRange(_)));
+    assert!(
+        err.to_string()
+            .starts_with("engagement.rules[0] (\"visit\")"),
+        "{err}"
+    );
+
+    let mut a = fill(5_000);
+    combine(&mut a, &past).unwrap();
+    assert!(State::new(&a).unwrap().check_range(&m.engagement).is_err());
+    let mut b = fill(5_000);
+    combine(&mut b, &fill(4_000)).unwrap();
+    assert_eq!(State::new(&b).unwrap().check_range(&m.engagement), Ok(()));
+}

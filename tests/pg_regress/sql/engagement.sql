@@ -119,3 +119,17 @@ SELECT lead_score.engagement('web', NULL::text, NULL::timestamptz, NULL::text) A
 
 -- Calling the transition function directly is refused.
 SELECT lead_score_internal._engagement_trans(NULL, 'web', 'page_view', now());
+
+-- Engagement sums are fixed point to 1e-9 points, exact up to ±9.2e9 points
+-- of one rule for one lead (9,000 events of a rule of the largest points,
+-- 1,000,000). Past that, reading the sum is an error that names the rule
+-- (22003), never a number short of the true sum.
+SELECT lead_score.create_model('huge', '{
+  "fit": {"rules": []},
+  "engagement": {"rules": [{"name": "deal", "event": "deal", "points": 1000000, "decay": {"kind": "none"}}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1}}
+}') IS NOT NULL AS created;
+SELECT lead_score.engagement('huge', 'deal', now()) AS nine_billion FROM generate_series(1, 9000);
+SELECT lead_score.engagement('huge', 'deal', now()) FROM generate_series(1, 10000);
+SELECT lead_score.drop_model('huge');
