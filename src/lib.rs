@@ -81,12 +81,28 @@ const AS_OF_VALUES: &std::ffi::CStr = c"lead_score.as_of must be empty (now) or 
 /// it would make PostgreSQL warn and fall back to now(): a wrong score.
 static DEFINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// PostgreSQL's `CHECK_FOR_INTERRUPTS()`, for the core's long pure work
+/// (`lead_score_core::interrupt`): a pending cancel or `statement_timeout`
+/// raises its error here, which pgrx carries out of the Rust frames as a panic
+/// and raises again at the function's boundary.
+fn check_for_interrupts() {
+    // SAFETY: reads PostgreSQL's pending-interrupt flag and, if set, calls
+    // ProcessInterrupts through pgrx's guarded binding, in the backend's own
+    // thread (the core runs only in the function that called it).
+    unsafe {
+        if pg_sys::InterruptPending != 0 {
+            pg_sys::ProcessInterrupts();
+        }
+    }
+}
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     // No Rust backtrace in any error a client sees, whatever RUST_BACKTRACE the
     // server was started with: pgrx attaches a captured backtrace to the DETAIL
     // of errors raised through Rust, and capture() reads this once, on first use.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    lead_score_core::interrupt::set_check(check_for_interrupts);
     DEFINING.store(true, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: the check hook is a #[pg_guard] function that never raises.
     unsafe {

@@ -344,6 +344,8 @@ fn parse_op(obj: &mut Obj, name: &str, path: &str) -> Result<Op> {
         }
         "regex" => {
             let pattern = obj.req_str("regex")?;
+            // Compiling is the slow part of a spec (milliseconds a pattern).
+            crate::interrupt::check();
             let re = RegexBuilder::new(pattern)
                 .case_insensitive(true)
                 .size_limit(1 << 20)

@@ -15,6 +15,7 @@ pub mod engagement;
 pub mod error;
 pub mod fit;
 pub mod header;
+pub mod interrupt;
 pub mod interval;
 pub mod live;
 pub mod logistic;

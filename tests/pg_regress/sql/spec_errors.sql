@@ -59,6 +59,27 @@ SELECT pg_temp.try_spec(jsonb_set(spec, '{fit,rules,0,when}',
 FROM good;
 SELECT pg_temp.try_spec(spec || jsonb_build_object('description', repeat('x', 1100000))) AS too_large FROM good;
 
+-- A spec just under the limit can still take seconds to compile (11,000
+-- regular expressions here): a cancel or statement_timeout stops it between
+-- two of them (after the whole compile before), with PostgreSQL's 57014.
+CREATE TEMP TABLE slow AS
+SELECT ('{"fit": {"rules": [' || string_agg(format('{"name": "r%s", "when": {"field": "x", "regex": "[a-z]{30}[a-z]{1,30}%s"}, "points": 1}', g, g), ', ')
+        || ']}, "engagement": {"rules": []}, "classification": {"grades": [{"name": "A"}], "labels": [{"name": "x"}],
+        "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1}}}')::jsonb AS spec
+FROM generate_series(1, 11000) g;
+SELECT octet_length(spec::text) < 1048576 AS under_the_limit FROM slow;
+SET statement_timeout = '100ms';
+DO $$
+DECLARE
+  started timestamptz := clock_timestamp();
+BEGIN
+  PERFORM lead_score.validate_spec(spec) FROM slow;
+  RAISE NOTICE 'not cancelled';
+EXCEPTION WHEN query_canceled THEN
+  RAISE NOTICE 'cancelled (%) within 2 seconds: %', SQLSTATE, clock_timestamp() - started < interval '2 seconds';
+END $$;
+RESET statement_timeout;
+
 -- Malformed JSON never reaches the extension: PostgreSQL rejects it with 22P02.
 SELECT lead_score.create_model('bad', '{"fit": ');
 
