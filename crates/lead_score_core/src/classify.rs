@@ -32,7 +32,9 @@ impl Quadrant {
 /// The aggregates sum in fixed point (1e-9) and live scores in floating point,
 /// so one lead's two scores may differ in the last bits (a live −4.4e-16 where
 /// the aggregate has 0); rounding both the same way makes them classify the
-/// same at every threshold.
+/// same at a threshold, except for a score within that difference of the
+/// rounding's own edge, half a millionth under the threshold (README,
+/// classification).
 pub fn settle(x: f64) -> f64 {
     let r = (x * 1e6).round() / 1e6;
     if r == 0.0 {

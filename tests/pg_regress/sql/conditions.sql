@@ -17,16 +17,23 @@ SELECT lead_score.create_model('cond', '{
     {"name": "bigint digits", "when": {"field": "big", "contains": "9012"}, "points": 16},
     {"name": "boolean text", "when": {"field": "vip", "contains": "tru"}, "points": 32},
     {"name": "note present", "when": {"field": "note", "present": true}, "points": 64},
-    {"name": "numbers compare as numbers", "when": {"field": "budget", "eq": "100.5"}, "points": 128}]},
+    {"name": "numbers compare as numbers", "when": {"field": "budget", "eq": "100.5"}, "points": 128},
+    {"name": "no ratio", "when": {"field": "ratio", "present": false}, "points": 256}]},
   "engagement": {"properties": ["url"], "rules": [
     {"name": "with url", "event": "visit", "when": {"field": "url", "present": true}, "points": 1},
     {"name": "without url", "event": "visit", "when": {"field": "url", "present": false}, "points": 10}]},
   "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
                      "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
 }');
--- Lead 1 matches every rule: 255 points. Lead 2 matches the exponent only
--- (1e-05); its blank note is absent. Lead 3 matches nothing.
+-- Lead 1 matches every rule but the last: 255 points. Lead 2 matches the
+-- exponent only (1e-05); its blank note is absent. Lead 3 has no ratio: 256.
 SELECT id, lead_score.fit('cond', l) FROM cond.leads l ORDER BY id;
+-- A lead field's NaN (numeric, real, float8) is absent, as NULL is: a missing
+-- value, as in exported data sets. It matches no operator, not even regex on
+-- its text, but present: false (256) does; the note is present (64).
+SELECT lead_score.fit('cond', l) AS nan_fit
+FROM (SELECT 4 AS id, 'NaN'::real AS score, 'NaN'::numeric(10, 2) AS budget, 'NaN'::float8 AS ratio,
+             NULL::bigint AS big, NULL::boolean AS vip, 'NaN' AS note) l;
 -- An event whose url is blank has no url: 10 points, as for a missing one.
 SELECT lead_score.engagement_score(lead_score.engagement_state('cond', 'visit', now(), url)) AS points
 FROM (VALUES ('/pricing'), ('   '), (''), (NULL)) AS e(url) GROUP BY url IS NOT NULL AND url <> '' AND trim(url) <> ''
