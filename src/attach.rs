@@ -1719,6 +1719,30 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     true
 }
 
+/// `_pending_states(attachment, properties)`: 0.1.0's (public) builder of
+/// one live delta per lead from the pending events. Nothing calls it; 0.2.0
+/// drops the function but keeps the symbol, so 0.1.0's install script still
+/// loads. A count past the most a model can map is refused: it would build
+/// an ever longer string before any cancel is seen.
+#[pg_extern(
+    sql = false,
+    name = "_pending_states",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
+fn pending_states_sql(attachment: &str, properties: i32) -> String {
+    let max = lead_score_core::MAX_PROPERTIES;
+    let Some(n) = usize::try_from(properties).ok().filter(|&n| n <= max) else {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("properties must be 0 to {max}, got {properties}"),
+        );
+    };
+    lead_score_core::sqlgen::attach::pending_states(attachment, n, false)
+}
+
 /// `CREATE TYPE lead_score.score`, from the one list of its fields.
 #[pg_extern(
     name = "_score_comments",
