@@ -335,7 +335,7 @@ BEGIN
     -- The accounts already alerting, now that the leads are scored: tick()
     -- alerts only on later crossings.
     IF spec ? 'accounts' THEN
-        PERFORM lead_score_internal._account_objects(v_name);
+        PERFORM lead_score_internal._account_seed(v_name);
     END IF;
     -- The starting distribution is the first history (not on Citus yet).
     PERFORM lead_score_internal._record_history(v_name, true);
@@ -1889,10 +1889,19 @@ COMMENT ON FUNCTION lead_score.account_engagement(text, float8) IS 'An account''
 COMMENT ON FUNCTION lead_score.account_engaged(text, float8) IS 'Whether a lead of this engagement counts as engaged for its account (accounts.engaged_min).';
 COMMENT ON FUNCTION lead_score.account_quadrant(text, float8, float8, boolean) IS 'An account''s fit x engagement quadrant (accounts.quadrant, else the model''s thresholds).';
 COMMENT ON FUNCTION lead_score.account_alerting(text, float8, boolean) IS 'Whether an account of this total is at or above accounts.alert.';
-REVOKE ALL ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text) TO lead_score_admin;
+REVOKE ALL ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text),
+    lead_score_internal._account_seed(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._account_objects(text), lead_score_internal._account_alerts(text),
+    lead_score_internal._account_seed(text) TO lead_score_admin;
+-- They read the account views, which score at lead_score.as_of: a session's
+-- past or future reading time must not become what tick() compares with.
+ALTER FUNCTION lead_score_internal._account_objects(text) SET lead_score.as_of = '';
+ALTER FUNCTION lead_score_internal._account_alerts(text) SET lead_score.as_of = '';
+ALTER FUNCTION lead_score_internal._account_seed(text) SET lead_score.as_of = '';
 COMMENT ON FUNCTION lead_score_internal._account_objects(text) IS
     'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
+COMMENT ON FUNCTION lead_score_internal._account_seed(text) IS
+    'Internal: records which accounts of an attachment are alerting, without alerting (run by attach).';
 COMMENT ON FUNCTION lead_score_internal._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
 

@@ -306,16 +306,18 @@ fn relation_exists(schema: &std::ffi::CStr, name: &str) -> bool {
 /// The account heads table of a model that has accounts, if the attachment
 /// has none yet (a version added the accounts section, or an update added the
 /// table), before the statements that comment on it and fill it.
-fn account_heads_if_missing(att: &Attachment) {
+/// Returns whether it created it.
+fn account_heads_if_missing(att: &Attachment) -> bool {
     use lead_score_core::sqlgen::attach::names;
-    if att.account.is_some()
+    let missing = att.account.is_some()
         && !relation_exists(
             crate::layout::internal_schema(),
             &names::account_heads(&att.name),
-        )
-    {
+        );
+    if missing {
         run_all(&[att.account_heads_table()]);
     }
+    missing
 }
 
 /// The stale-marker table of an attachment made before this version had one,
@@ -1144,18 +1146,47 @@ fn seed_accounts(att: &Attachment) {
     strict,
     parallel_unsafe
 )]
+///
+/// The accounts alerting now are recorded without an alert only where the
+/// version changes what an account is: accounts newly in the model (the heads
+/// table is created) or counted by another field (the heads of the old one
+/// are dropped). Otherwise the heads stay as the last `tick()` left them, so
+/// an account that reached `accounts.alert` since is alerted by the next one.
 fn account_objects(attachment: &str) -> bool {
     check_admin("publish");
     let att = load(attachment, false);
     if let Some(leads) = read_row(attachment).map(|r| r.leads) {
         check_account_field(&att, leads);
     }
-    run_as(extension_owner(), || {
+    let seed = run_as(extension_owner(), || {
         use lead_score_core::sqlgen::attach::names;
-        account_heads_if_missing(&att);
+        let created = account_heads_if_missing(&att);
+        let other_field = !created
+            && att
+                .account_heads_of_other_field()
+                .is_some_and(|sql| matches!(Spi::get_one::<bool>(&sql), Ok(Some(true))));
         let views_exist = relation_exists(c"lead_score", &names::accounts(&att.name));
-        run_all(&att.account_objects_statements(views_exist))
+        run_all(&att.account_objects_statements(views_exist));
+        created || other_field
     });
+    if seed {
+        seed_accounts(&att);
+    }
+    true
+}
+
+/// `attach`: records the accounts alerting once its leads are scored, without
+/// alerting, so `tick()` alerts only on later crossings.
+#[pg_extern(
+    name = "_account_seed",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn account_seed(attachment: &str) -> bool {
+    check_admin("attach");
+    let att = load(attachment, false);
     seed_accounts(&att);
     true
 }
@@ -1222,13 +1253,18 @@ fn regenerate(attachment: &str) -> bool {
     let att = load(attachment, false);
     // run_as runs it outside the extension script (src/owner.rs), so the
     // objects stay the attachment's, as when `attach` creates them.
-    run_as(extension_owner(), || {
-        account_heads_if_missing(&att);
+    let created = run_as(extension_owner(), || {
+        let created = account_heads_if_missing(&att);
         stale_if_missing(&att);
         pending_index_if_missing(&att);
-        run_all(&att.replace_statements())
+        run_all(&att.replace_statements());
+        created
     });
-    seed_accounts(&att);
+    // Heads already there are the last tick()'s: kept, so accounts that
+    // reached accounts.alert since are alerted by the next one.
+    if created {
+        seed_accounts(&att);
+    }
     true
 }
 

@@ -72,6 +72,22 @@ SELECT account, round(total::numeric, 2) AS total, quadrant, alerting FROM lead_
 SELECT lead_score.tick() AS alerts_sent;
 SELECT attachment, lead_key AS account, kind, detail FROM lead_score.alerts WHERE kind = 'account' ORDER BY id;
 SELECT lead_score.tick() AS alerts_sent;  -- no new crossing
+-- An account new since the last tick() that reaches accounts.alert is alerted
+-- by the next one, even when a version of the same accounts is published in
+-- between (which recorded initech as alerting already, without an alert,
+-- before). And tick() judges accounts at the real time, whatever
+-- lead_score.as_of the session reads at (a time before the leads' activities
+-- failed the whole tick() before).
+INSERT INTO abm.leads VALUES (7, 'initech.com', 'VP Engineering', 'gil@initech.com');
+INSERT INTO abm.activities (lead_id, type, occurred_at) VALUES (7, 'demo_request', '2026-06-01 11:45+00');
+SELECT account, round(total::numeric, 2) AS total, alerting FROM lead_score.abm_accounts WHERE account = 'initech.com';
+SELECT lead_score.create_model('abm', lead_score.model_spec('abm') || '{"description": "same accounts"}') AS version;
+SET lead_score.as_of = '2026-05-01 00:00+00';
+SELECT lead_score.tick() AS alerts_sent;
+RESET lead_score.as_of;
+SELECT lead_key AS account, kind FROM lead_score.alerts WHERE kind = 'account' ORDER BY id;
+DELETE FROM abm.activities WHERE lead_id = 7;
+DELETE FROM abm.leads WHERE id = 7;
 
 -- A filter on the account reaches the leads table: with its index, one account
 -- reads only its own leads, and their score rows and pending rows by key.
@@ -115,7 +131,7 @@ SELECT lead_score.create_model('plain', lead_score.model_spec('abm') - 'accounts
 SELECT lead_score.account_engaged('plain', 1);
 SELECT * FROM lead_score.explain_account('nope', 'acme.com');
 SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{accounts,field}', '"domain"'));
--- That publish left nothing behind: the next version is 3 again, with its own spec.
+-- That publish left nothing behind: the next version is 4 again, with its own spec.
 -- A version without accounts drops the account views.
 SELECT lead_score.create_model('abm', lead_score.model_spec('abm') - 'accounts') AS version;
 SELECT count(*) AS account_views FROM pg_class WHERE relname LIKE 'abm\_account%';

@@ -1545,8 +1545,9 @@ impl Attachment {
         )
     }
 
-    /// Records which accounts are alerting, without alerting (`attach`, and
-    /// whenever the account objects are regenerated). `$1` and `$2`: see
+    /// Records which accounts are alerting, without alerting (`attach`, a
+    /// version that adds accounts or changes their field, an update that adds
+    /// the heads table). `$1` and `$2`: see
     /// [`Self::account_now`].
     pub fn account_seed(&self) -> Option<String> {
         let account = self.account.as_ref()?;
@@ -1555,6 +1556,17 @@ impl Attachment {
             internal(&names::account_heads(&self.name)),
             literal(&account.name),
             self.account_now()
+        ))
+    }
+
+    /// Whether the account heads hold accounts of a field other than the
+    /// model's (a version changed `accounts.field`): one boolean.
+    pub fn account_heads_of_other_field(&self) -> Option<String> {
+        let account = self.account.as_ref()?;
+        Some(format!(
+            "SELECT EXISTS (SELECT 1 FROM {} h WHERE h.field OPERATOR(pg_catalog.<>) {})",
+            internal(&names::account_heads(&self.name)),
+            literal(&account.name)
         ))
     }
 
