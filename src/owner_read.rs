@@ -274,6 +274,8 @@ struct StateReader<'a> {
     key: LiveKey,
     now: i64,
     query: std::ffi::CString,
+    /// At most `FEW_KEYS` keys: `query` looks each up by the lead key index.
+    few: bool,
     owner: pg_sys::Oid,
     /// Whether the attachment's inserts append (deferred, and sync off Citus).
     appends: bool,
@@ -325,7 +327,8 @@ impl<'a> StateReader<'a> {
         if let Some((_, (schema, name))) = crate::citus::placement(&att.name) {
             att.activities = lead_score_core::sqlgen::Qualified::new(&schema, &name);
         }
-        let query = std::ffi::CString::new(att.owner_read_query()).unwrap_or_default();
+        let few = n <= lead_score_core::sqlgen::attach::FEW_KEYS;
+        let query = std::ffi::CString::new(att.owner_read_query(few)).unwrap_or_default();
         Some(StateReader {
             keys,
             n,
@@ -333,6 +336,7 @@ impl<'a> StateReader<'a> {
             key,
             now,
             query,
+            few,
             owner: activities_owner(&att.name),
             appends: att.appends(),
         })
@@ -356,8 +360,13 @@ impl<'a> StateReader<'a> {
             // tick() and a large commit's fold turn nested loops off for their
             // own plans; this read looks leads up by key, planned with their
             // number known (a custom plan of its one query), so it may use them.
+            // A few keys are each looked up by the lead key index, whatever
+            // the statistics say (Attachment::owner_read_query).
             // Saved at run_as's GUC nest level and undone with it.
             crate::owner::save_setting(c"enable_nestloop", c"on");
+            if self.few {
+                crate::owner::save_setting(c"enable_seqscan", c"off");
+            }
             // SAFETY: both calls return a snapshot valid for this statement.
             let snapshot = unsafe {
                 match at {

@@ -74,7 +74,11 @@ fn render(a: &Attachment) -> String {
     out.push('\n');
     out.push_str(&format!(
         "-- query owner_read (run as the activity table's owner)\n{};\n\n",
-        a.owner_read_query()
+        a.owner_read_query(false)
+    ));
+    out.push_str(&format!(
+        "-- query owner_read, few keys (each by the lead key index)\n{};\n\n",
+        a.owner_read_query(true)
     ));
     // The learning queries, over outcomes in a deals table (several deals a
     // lead) and in a table whose lead key is unique.

@@ -21,6 +21,9 @@ use super::{ident, internal, literal, ours, Qualified};
 /// The most engagement properties an attachment can map; the spec parser
 /// enforces the same limit (`engagement.properties`).
 pub use crate::model::MAX_PROPERTIES;
+/// The most keys [`Attachment::owner_read_query`] reads one by one, each by
+/// the lead key index; more are read as one join.
+pub const FEW_KEYS: usize = 64;
 
 /// Stripe locks a writer takes for keys that have no score row yet.
 pub const STRIPES: u32 = 1024;
@@ -4346,18 +4349,34 @@ impl Attachment {
     /// owner, in a security-restricted operation, so no code of the owner's
     /// (a CHECK constraint or index expression the planner folds, a cast) ever
     /// runs with the trigger's rights.
-    pub fn owner_read_query(&self) -> String {
+    ///
+    /// `few` (at most [`FEW_KEYS`] keys): each key's rows are a subquery of
+    /// their own (`OFFSET 0` keeps the planner from flattening it into a
+    /// join), so with sequential scans off (`src/owner_read.rs`) the lead key
+    /// index is probed once per key whatever the statistics say. As a join,
+    /// statistics that show one lead key value (analyzed before a load) gave
+    /// a scan of the whole table or index per key, and a view reading many
+    /// marked leads one at a time took time quadratic in the table. Many keys
+    /// read as a join, which may hash.
+    pub fn owner_read_query(&self, few: bool) -> String {
         let props: String = self
             .properties
             .iter()
             .map(|p| format!(", {}", p.owner_text_of("a")))
             .collect();
+        let activities = self.activities.to_sql();
+        let akey = self.activity_lead_key.of("a");
+        let from = if few {
+            format!(
+                "CROSS JOIN LATERAL (SELECT * FROM {activities} a WHERE {akey} = k.k OFFSET 0) a"
+            )
+        } else {
+            format!("JOIN {activities} a ON {akey} = k.k")
+        };
         format!(
-            "SELECT k.i, {etype}, ({ta})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN {activities} a ON {akey} = k.k",
+            "SELECT k.i, {etype}, ({ta})::pg_catalog.timestamptz{props} FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) {from}",
             etype = self.event_type.owner_text_of("a"),
             ta = self.time_of("a"),
-            activities = self.activities.to_sql(),
-            akey = self.activity_lead_key.of("a"),
         )
     }
 

@@ -1098,6 +1098,9 @@ GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."type")::text, (a."occurred_at")::pg_catalog.timestamptz FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "public"."activities" a ON a."lead_id" = k.k;
 
+-- query owner_read, few keys (each by the lead key index)
+SELECT k.i, (a."type")::text, (a."occurred_at")::pg_catalog.timestamptz FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) CROSS JOIN LATERAL (SELECT * FROM "public"."activities" a WHERE a."lead_id" = k.k OFFSET 0) a;
+
 -- query evaluation_rows (deals)
 WITH fresh AS (
     SELECT a."lead_id" AS k, lead_score.engagement_state($1, (a."type")::text, a."occurred_at") AS st

@@ -1300,6 +1300,9 @@ GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."ty pe")::text, (pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp))::pg_catalog.timestamptz, (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "$$"."a;b" a ON a."k'ey" = k.k;
 
+-- query owner_read, few keys (each by the lead key index)
+SELECT k.i, (a."ty pe")::text, (pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp))::pg_catalog.timestamptz, (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, a."d""ue" FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) CROSS JOIN LATERAL (SELECT * FROM "$$"."a;b" a WHERE a."k'ey" = k.k OFFSET 0) a;
+
 -- query evaluation_rows (deals)
 WITH fresh AS (
     SELECT a."k'ey" AS k, lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st

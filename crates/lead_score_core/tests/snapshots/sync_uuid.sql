@@ -1334,6 +1334,9 @@ GRANT SELECT ON "lead_score"."current_categories" TO "lead_score_reader";
 -- query owner_read (run as the activity table's owner)
 SELECT k.i, (a."kind")::text, (a."at")::pg_catalog.timestamptz, (a."page")::text FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) JOIN "app"."touches" a ON a."person" = k.k;
 
+-- query owner_read, few keys (each by the lead key index)
+SELECT k.i, (a."kind")::text, (a."at")::pg_catalog.timestamptz, (a."page")::text FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(k, i) CROSS JOIN LATERAL (SELECT * FROM "app"."touches" a WHERE a."person" = k.k OFFSET 0) a;
+
 -- query evaluation_rows (deals)
 WITH fresh AS (
     SELECT a."person" AS k, lead_score.engagement_state($1, (a."kind")::text, a."at", (a."page")::text) AS st
