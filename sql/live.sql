@@ -1672,6 +1672,7 @@ DECLARE
     t    timestamptz;
     n    bigint := 0;
     k    bigint;
+    steps integer := 0;
 BEGIN
     IF backfill_history.attachment IS NULL THEN
         RAISE EXCEPTION 'backfill_history: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -1707,6 +1708,17 @@ BEGIN
         DELETE FROM lead_score.class_counts c WHERE c.attachment = att.name AND c.day = pg_catalog.timezone('UTC', t)::date;
         EXECUTE lead_score_internal._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
         n := n + k;
+        steps := steps + 1;
+        -- A step of months and days of opposite signs moves by a length the
+        -- calendar gives: '1 mon -30 days' goes back from 31 January.
+        IF t OPERATOR(pg_catalog.+) step <= t THEN
+            RAISE EXCEPTION 'backfill_history: step % does not move forward from %', step, t
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF steps >= 10000 AND t OPERATOR(pg_catalog.+) step < now_ THEN
+            RAISE EXCEPTION 'backfill_history: more than 10000 steps from % by %', since, step
+                USING ERRCODE = 'program_limit_exceeded';
+        END IF;
         t := t OPERATOR(pg_catalog.+) step;
     END LOOP;
     PERFORM pg_catalog.set_config('lead_score.as_of', '', true);

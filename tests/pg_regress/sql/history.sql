@@ -68,6 +68,13 @@ SELECT right(lead_key, 1) AS person, recorded_at, quadrant, mql
 FROM lead_score.score_history ORDER BY lead_key, recorded_at;
 SELECT lead_score.backfill_history('live', '2026-07-01', '1 day');
 SELECT lead_score.backfill_history('live', '1990-01-01', '1 hour');
+-- A step of months and days of opposite signs moves as the calendar says:
+-- from 31 January, '1 mon -30 days 1 hour' goes back to 29 January, and the
+-- backfill went round for ever. Refused where a step does not move forward;
+-- the history is as it was.
+SELECT count(*) AS history_rows FROM lead_score.score_history \gset
+SELECT lead_score.backfill_history('live', '2026-01-31 00:00+00', '1 mon -30 days 1 hour');
+SELECT count(*) = :history_rows AS history_kept FROM lead_score.score_history;
 
 -- Settings: how often, and for how long. Rows older than the retention go,
 -- but each lead keeps its latest.
