@@ -2096,6 +2096,11 @@ BEGIN
           AND pg_catalog.array_position(t.ids, NEW.id) IS NOT NULL;
     END IF;
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = NEW.attachment;
+    -- The lead's row at this time (another adjustment in this transaction, or
+    -- a check) gives way: rows of one time could not be ordered, and a query
+    -- for the lead's latest row could read the state before this adjustment.
+    DELETE FROM lead_score.score_history h
+    WHERE h.attachment = NEW.attachment AND h.lead_key = NEW.lead_key AND h.recorded_at = lead_score_internal._now();
     EXECUTE lead_score_internal._sql(NEW.attachment, 'record_history_lead') USING NEW.attachment, lead_score_internal._now(), NEW.lead_key;
     SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
     INSERT INTO lead_score.alerts (attachment, model, lead_key, kind, detail, total)

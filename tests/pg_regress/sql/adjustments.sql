@@ -244,6 +244,17 @@ PREPARE TRANSACTION 'lead_score_adjusted';
 SELECT count(*) AS adjustments_after, (SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'lead_score_adjusted') AS prepared
 FROM lead_score.adjustments WHERE attachment = 'adj';
 
+-- A lead has one history row a time, its last state then (above, attach's row
+-- of Bob, at the same fixed time, gave way to the adjustment's). Two
+-- adjustments in one transaction leave one row, with both: two rows of one
+-- time could not be ordered, and a query for the latest could read the state
+-- between them.
+BEGIN;
+SELECT lead_score.adjust('adj', '3', 10, 'first') IS NOT NULL AS made, lead_score.adjust('adj', '3', 20, 'second') IS NOT NULL AS made_too;
+SELECT count(*) AS rows_now, max(adjustment) AS adjustment FROM lead_score.score_history
+WHERE attachment = 'adj' AND lead_key = '3' AND recorded_at = lead_score.scoring_time();
+ROLLBACK;
+
 -- detach removes the attachment's adjustments with its scores and history.
 RESET lead_score.mock_now;
 SELECT lead_score.detach('adj');
