@@ -1,7 +1,9 @@
 //! Cancellation of long pure work. The core cannot see PostgreSQL, so the SQL
 //! layer installs its interrupt check once per backend ([`set_check`]); work
 //! whose time grows with its input (compiling a spec's regular expressions,
-//! rule by rule) calls [`check`], so `statement_timeout` and a cancel stop it.
+//! rule by rule; a logistic fit, row by row; `suggest_points`' selection and
+//! rounding, candidate by candidate) calls [`check`], so `statement_timeout`
+//! and a cancel stop it.
 //! Without an installed check (`cargo test`), [`check`] does nothing.
 
 use std::sync::OnceLock;

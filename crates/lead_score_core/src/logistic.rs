@@ -648,7 +648,11 @@ pub fn fit(rows: &[(Vec<f64>, bool)], lambda: f64) -> Result<Fit> {
     let mut previous = None;
     for iteration in 1.. {
         let mut step = Step::new(p);
-        for (x, y) in &rows {
+        for (i, (x, y)) in rows.iter().enumerate() {
+            // An iteration costs rows × p²: a cancel is seen within one.
+            if i % 4096 == 0 {
+                crate::interrupt::check();
+            }
             step.add(&beta, x, *y)?;
         }
         match advance(&step, &beta, lambda, iteration, previous)? {

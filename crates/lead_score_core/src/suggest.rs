@@ -189,6 +189,7 @@ pub fn forward_select(
             if chosen.contains(&j) {
                 continue;
             }
+            crate::interrupt::check();
             let mut set: Vec<&Feature> = chosen.iter().map(|&c| &features[c]).collect();
             set.push(&features[j]);
             let fit = logistic::fit(&rows(&set, outcomes), l2)?;
@@ -385,6 +386,7 @@ fn curve_log_likelihood(s: &[f64], outcomes: &[bool], ab: &mut [f64; 2]) -> f64 
         .collect();
     let mut ll = f64::NEG_INFINITY;
     for _ in 0..8 {
+        crate::interrupt::check();
         let mut step = logistic::Step::new(2);
         for (x, y) in &rows {
             if step.add(ab, x, *y).is_err() {
@@ -446,6 +448,7 @@ fn refine_points(
     for _pass in 0..20 {
         let mut improved = false;
         for i in 0..kept.len() {
+            crate::interrupt::check();
             for delta in [1i64, -1] {
                 points[i] += delta;
                 if !allowed(i, points[i]) || !within(&points) {
@@ -480,6 +483,7 @@ fn refine_points(
     for _pass in 0..20 {
         let mut improved = false;
         for i in 0..kept.len() {
+            crate::interrupt::check();
             for delta in [1i64, -1] {
                 points[i] += delta;
                 if !allowed(i, points[i]) || !within(&points) {

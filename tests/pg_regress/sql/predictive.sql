@@ -171,6 +171,37 @@ FROM r;
 RESET lead_score.as_of;
 
 SELECT lead_score.detach('pred_sync');
+
+-- A fit that takes seconds stops at a cancel or statement_timeout (57014):
+-- suggest_points here chooses 3 of 149 levels of a field for 9,000 leads, a
+-- fit of 9,000 rows for every candidate of every round, and ran to its end
+-- (about 12 s in a debug build) before it saw a cancel.
+CREATE SCHEMA slow;
+CREATE TABLE slow.leads (id int PRIMARY KEY, segment text);
+CREATE TABLE slow.events (id serial PRIMARY KEY, lead_id int NOT NULL, type text NOT NULL, at timestamptz NOT NULL);
+CREATE INDEX ON slow.events (lead_id);
+INSERT INTO slow.leads SELECT g, 'S' || (g % 150) FROM generate_series(1, 9000) g;
+CREATE TABLE slow.deals (lead_id int, won boolean, closed_at timestamptz);
+INSERT INTO slow.deals SELECT g, (hashtext('won' || g) & 1023) < 200 + 4 * (g % 150), '2026-05-25' FROM generate_series(1, 9000) g;
+SELECT lead_score.create_model('slow', '{"fit": {"rules": []}, "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}], "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}}}') AS version;
+SELECT lead_score.attach('slow', 'slow.leads', 'slow.events', '{"occurred_at": "at"}') IS NOT NULL AS attached;
+SELECT lead_score.link_outcomes('slow', 'slow.deals', '{"lead_key": "lead_id", "won": "won", "closed_at": "closed_at"}');
+SET statement_timeout = '200ms';
+DO $$
+DECLARE
+  started timestamptz := clock_timestamp();
+BEGIN
+  PERFORM lead_score.suggest_points('slow', ARRAY['segment'], max_rules => 3);
+  RAISE NOTICE 'not cancelled';
+EXCEPTION WHEN query_canceled THEN
+  RAISE NOTICE 'cancelled (%) within 2 seconds: %', SQLSTATE, clock_timestamp() - started < interval '2 seconds';
+END $$;
+RESET statement_timeout;
+SELECT max(version) AS versions_still FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'slow';
+SELECT lead_score.detach('slow');
+DROP SCHEMA slow CASCADE;
+SELECT lead_score.drop_model('slow');
 RESET lead_score.mock_now;
 DROP SCHEMA app CASCADE;
 SELECT lead_score.drop_model('pred'), lead_score.drop_model('live');
