@@ -293,16 +293,60 @@ pub fn suggest(
         Some(k) => forward_select(features, outcomes, k, l2)?,
         None => (0..features.len()).collect(),
     };
-    let set: Vec<&Feature> = picked.iter().map(|&j| &features[j]).collect();
-    let fit = logistic::fit(&rows(&set, outcomes), l2)?;
-    // Coefficients of the features the fit kept (constant ones are dropped).
-    let kept: Vec<(&Feature, f64)> = fit
+    let mut set: Vec<&Feature> = picked.iter().map(|&j| &features[j]).collect();
+    // An event feature needs its engagement rule in the draft to stay in the
+    // predictive section; one whose points round to 0 gets no rule, so it is
+    // dropped and the rest fitted again: the draft's probabilities are then
+    // those of a logistic regression on exactly its features.
+    let (intercept, kept, points) = loop {
+        let (intercept, kept, points) = fit_points(&set, outcomes, max_points, l2)?;
+        let unruled: Vec<&Feature> = kept
+            .iter()
+            .zip(&points)
+            .filter(|((f, _), &p)| f.event.is_some() && p == 0)
+            .map(|((f, _), _)| *f)
+            .collect();
+        if unruled.is_empty() {
+            break (intercept, kept, points);
+        }
+        set.retain(|f| !unruled.iter().any(|u| std::ptr::eq(*u, *f)));
+    };
+    Ok(Suggestion {
+        intercept,
+        features: kept
+            .into_iter()
+            .zip(points)
+            .map(|((f, b), points)| Suggested {
+                name: f.name.clone(),
+                condition: f.condition.clone(),
+                event: f.event.clone(),
+                points,
+                coefficient: b,
+            })
+            .collect(),
+    })
+}
+
+/// A fitted feature (the feature and its coefficient), as the fit kept it.
+type Weighted<'a> = (&'a Feature, f64);
+
+/// Fits `set` and rounds: the intercept, the features the fit kept (constant
+/// ones are dropped) with their coefficients, and their integer points.
+fn fit_points<'a>(
+    set: &[&'a Feature],
+    outcomes: &[bool],
+    max_points: f64,
+    l2: f64,
+) -> Result<(f64, Vec<Weighted<'a>>, Vec<i64>)> {
+    crate::interrupt::check();
+    let fit = logistic::fit(&rows(set, outcomes), l2)?;
+    let kept: Vec<Weighted<'a>> = fit
         .features
         .iter()
         .zip(&fit.coefficients[1..])
         .map(|(&j, &b)| (set[j - 1], b))
         .collect();
-    let fit_only: Vec<(&Feature, f64)> = kept
+    let fit_only: Vec<Weighted<'a>> = kept
         .iter()
         .filter(|(f, _)| f.event.is_none())
         .map(|(f, b)| (*f, *b))
@@ -316,20 +360,7 @@ pub fn suggest(
     let scale = max_points / max_total;
     let scaled: Vec<f64> = kept.iter().map(|(_, b)| b * scale).collect();
     let points = refine_points(&kept, outcomes, &scaled, max_points);
-    Ok(Suggestion {
-        intercept: fit.coefficients[0],
-        features: kept
-            .into_iter()
-            .zip(points)
-            .map(|((f, b), points)| Suggested {
-                name: f.name.clone(),
-                condition: f.condition.clone(),
-                event: f.event.clone(),
-                points,
-                coefficient: b,
-            })
-            .collect(),
-    })
+    Ok((fit.coefficients[0], kept, points))
 }
 
 /// The highest total fit rules with these weights can give a lead: the sum

@@ -221,3 +221,32 @@ fn mixed_sign_bands_are_scaled_by_the_highest_total_a_lead_can_reach() {
         );
     }
 }
+
+#[test]
+fn an_event_rule_that_rounds_to_nothing_is_fitted_again_without() {
+    // Noise events: a type every lead has 0 to 3 of, unrelated to converting.
+    // Its points round to 0, so the draft has no rule for it and its
+    // predictive section cannot weigh it: the draft is then the fit without
+    // it, whose probabilities are a logistic regression's on exactly its
+    // features (the first fit's intercept and weights were kept before).
+    let (fields, won) = data();
+    let missing = vec!["Select".to_string()];
+    let fit_features = suggest::features(&fields, &missing);
+    let mut state = 11u64;
+    let noise: Vec<f64> = (0..won.len())
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % 4) as f64
+        })
+        .collect();
+    let events = suggest::event_features(vec![("noise".into(), noise)]);
+    assert_eq!(events.len(), 1);
+    let all: Vec<_> = fit_features.iter().cloned().chain(events).collect();
+    let with = suggest::suggest(&all, &won, 20.0, None, 1.0).unwrap();
+    assert!(with.features.iter().all(|f| f.event.is_none()));
+    let without = suggest::suggest(&fit_features, &won, 20.0, None, 1.0).unwrap();
+    assert_eq!(with.predictive(), without.predictive());
+    assert_eq!(with.rules(), without.rules());
+}
