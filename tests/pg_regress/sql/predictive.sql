@@ -120,6 +120,9 @@ SELECT lead_score.attach('pred', 'app.people', 'app.touches',
     '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at"}',
     name => 'pred_sync') IS NOT NULL AS attached;
 SELECT lead_score.link_outcomes('pred_sync', 'app.deals', '{"lead_key": "person", "won": "won", "closed_at": "closed_at"}');
+-- An event at -infinity is infinitely old: it weighs nothing, as the engine
+-- decays it (subtracting the infinite time failed the fit with 22008).
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000101', 'page_view', '-infinity');
 SELECT version, rule, condition, points, round(coefficient::numeric, 3) AS coefficient
 FROM lead_score.suggest_points('pred_sync', ARRAY['sector', 'job'], max_points => 20,
                                event_types => ARRAY['demo_request', 'page_view', 'webinar'])
@@ -140,7 +143,7 @@ SELECT d.won,
        coalesce(sum(power(2::float8, -extract(epoch FROM d.closed_at - t.at)::float8 / (7 * 86400))) FILTER (WHERE t.kind = 'page_view'), 0) AS visits,
        coalesce(sum(power(2::float8, -extract(epoch FROM d.closed_at - t.at)::float8 / (7 * 86400))) FILTER (WHERE t.kind = 'webinar'), 0) AS webinars
 FROM app.deals d JOIN app.people p ON p.person_id = d.person
-LEFT JOIN app.touches t ON t.person = d.person AND t.at <= d.closed_at
+LEFT JOIN app.touches t ON t.person = d.person AND t.at <= d.closed_at AND isfinite(t.at)  -- -infinity weighs 0
 GROUP BY d.deal_id, d.won, p.sector, p.job;
 WITH fitted AS (
     SELECT feature, coefficient FROM lead_score.logistic_regression('design', 'won',

@@ -4281,7 +4281,15 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             );
         }
         let etime = self.time_of("a");
-        let age = format!("pg_catalog.date_part('epoch', c.at - {etime}) * 1e6");
+        // In microseconds; an event at -infinity (or a close at infinity) is
+        // infinitely old, which decays it to nothing, as the engine weighs it
+        // (subtracting the infinite times raised 22008).
+        let age = format!(
+            "CASE WHEN {etime} = c.at THEN 0::pg_catalog.float8 \
+             WHEN pg_catalog.isfinite({etime}) AND pg_catalog.isfinite(c.at) \
+             THEN pg_catalog.date_part('epoch', c.at - {etime}) * 1e6 \
+             ELSE 'Infinity'::pg_catalog.float8 END"
+        );
         let weight = match decay {
             EventDecay::None => "1".to_string(),
             EventDecay::Exponential { half_life } => {

@@ -1152,8 +1152,8 @@ FROM "public"."leads" l JOIN (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, p
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1) oc ON oc.k = l."id"
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
-    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'page_view') AS e0,
-           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'o''clock') AS e1
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."occurred_at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."occurred_at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."occurred_at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."occurred_at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'o''clock') AS e1
     FROM "public"."activities" a WHERE a."lead_id" = l."id" AND a."occurred_at" <= c.at) ev ON true
 ORDER BY (l."id")::text;
 
@@ -1208,8 +1208,8 @@ FROM "public"."leads" l JOIN (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, (
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL) oc ON oc.k = l."id"
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
-    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'page_view') AS e0,
-           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'o''clock') AS e1
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."occurred_at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."occurred_at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."occurred_at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."occurred_at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."occurred_at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."type")::text = 'o''clock') AS e1
     FROM "public"."activities" a WHERE a."lead_id" = l."id" AND a."occurred_at" <= c.at) ev ON true
 ORDER BY (l."id")::text;
 

@@ -1388,8 +1388,8 @@ FROM "app"."people" l JOIN (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, pg_
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1) oc ON oc.k = l."person_id"
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
-    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'page_view') AS e0,
-           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'o''clock') AS e1
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'o''clock') AS e1
     FROM "app"."touches" a WHERE a."person" = l."person_id" AND a."at" <= c.at) ev ON true
 ORDER BY (l."person_id")::text;
 
@@ -1444,8 +1444,8 @@ FROM "app"."people" l JOIN (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, (o.
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL) oc ON oc.k = l."person_id"
 CROSS JOIN LATERAL (SELECT coalesce(oc.closed_at, lead_score_internal._now()) AS at) c
 LEFT JOIN LATERAL (
-    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'page_view') AS e0,
-           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(pg_catalog.date_part('epoch', c.at - a."at") * 1e6) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'o''clock') AS e1
+    SELECT pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'page_view') AS e0,
+           pg_catalog.sum(pg_catalog.power(2::pg_catalog.float8, -(CASE WHEN a."at" = c.at THEN 0::pg_catalog.float8 WHEN pg_catalog.isfinite(a."at") AND pg_catalog.isfinite(c.at) THEN pg_catalog.date_part('epoch', c.at - a."at") * 1e6 ELSE 'Infinity'::pg_catalog.float8 END) / 604800000000.0)) FILTER (WHERE (a."kind")::text = 'o''clock') AS e1
     FROM "app"."touches" a WHERE a."person" = l."person_id" AND a."at" <= c.at) ev ON true
 ORDER BY (l."person_id")::text;
 
