@@ -73,7 +73,9 @@ pub fn features(fields: &[(String, Column)], missing_values: &[String]) -> Vec<F
             Column::Bool(v) => v.len(),
         };
         let missing: Vec<bool> = match column {
-            Column::Number(v) => v.iter().map(|x| x.is_none_or(|f| !f.is_finite())).collect(),
+            // As the engine reads a number: NaN is missing, ±Infinity a value
+            // (above, or below, every band).
+            Column::Number(v) => v.iter().map(|x| x.is_none_or(f64::is_nan)).collect(),
             Column::Text(v) => v.iter().map(&text_missing).collect(),
             Column::Bool(v) => v.iter().map(Option::is_none).collect(),
         };

@@ -250,3 +250,40 @@ fn an_event_rule_that_rounds_to_nothing_is_fitted_again_without() {
     assert_eq!(with.predictive(), without.predictive());
     assert_eq!(with.rules(), without.rules());
 }
+
+#[test]
+fn infinity_is_a_value_and_nan_is_missing_as_the_engine_reads_them() {
+    // 400 leads: 100 each of 1..=100 spread, +Infinity, NaN, no value. The
+    // engine reads NaN as absent and Infinity as a number above every band,
+    // so the features must too: "missing" holds NaN and NULL only, and every
+    // `gt` band holds the Infinity leads.
+    let values: Vec<Option<f64>> = (0..400)
+        .map(|i| match i % 4 {
+            0 => Some(f64::from(i % 97 + 1)),
+            1 => Some(f64::INFINITY),
+            2 => Some(f64::NAN),
+            _ => None,
+        })
+        .collect();
+    let features = suggest::features(&[("n".into(), Column::Number(values.clone()))], &[]);
+    let missing = features.iter().find(|f| f.name == "n missing").unwrap();
+    for (v, m) in values.iter().zip(&missing.values) {
+        assert_eq!(*m == 1.0, v.is_none_or(f64::is_nan), "{v:?}");
+    }
+    let bands: Vec<_> = features
+        .iter()
+        .filter(|f| f.condition.get("gt").is_some())
+        .collect();
+    assert!(!bands.is_empty());
+    for band in bands {
+        let edge = band.condition["gt"].as_f64().unwrap();
+        assert!(edge.is_finite());
+        for (v, b) in values.iter().zip(&band.values) {
+            assert_eq!(
+                *b == 1.0,
+                v.is_some_and(|x| x > edge),
+                "{v:?} against {edge}"
+            );
+        }
+    }
+}
