@@ -155,13 +155,22 @@ pub fn auc(leads: &[Scored]) -> Result<Auc> {
     let (pos, neg) = split(leads)?;
     let c = components(&pos, &neg);
     let auc = c.auc();
-    let var = cov(&c.v10, &c.v10) / pos.len() as f64 + cov(&c.v01, &c.v01) / neg.len() as f64;
-    let se = var.max(0.0).sqrt();
+    // DeLong's variance needs sample covariances over at least 2 converted
+    // leads and 2 others; with fewer it would come out 0 and the interval a
+    // point. It is undefined: NaN, and the interval every AUC, [0, 1] (as
+    // `paired_auc` gives for a difference).
+    let (se, lower, upper) = if pos.len() < 2 || neg.len() < 2 {
+        (f64::NAN, 0.0, 1.0)
+    } else {
+        let var = cov(&c.v10, &c.v10) / pos.len() as f64 + cov(&c.v01, &c.v01) / neg.len() as f64;
+        let se = var.max(0.0).sqrt();
+        (se, (auc - Z_95 * se).max(0.0), (auc + Z_95 * se).min(1.0))
+    };
     Ok(Auc {
         auc,
         se,
-        lower: (auc - Z_95 * se).max(0.0),
-        upper: (auc + Z_95 * se).min(1.0),
+        lower,
+        upper,
         leads: leads.len(),
         positives: pos.len(),
     })

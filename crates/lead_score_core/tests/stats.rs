@@ -66,6 +66,23 @@ fn auc_needs_both_outcomes() {
     assert!(stats::auc(&leads(&[f64::NAN], &[0.5])).is_err());
 }
 
+#[test]
+fn one_lead_of_an_outcome_leaves_the_error_undefined() {
+    // DeLong's variance needs two leads of each outcome: with one, the sample
+    // covariance of its side would be 0 and the interval a point, [1, 1].
+    for a in [
+        stats::auc(&leads(&[0.9], &[0.1])).unwrap(),
+        stats::auc(&leads(&[0.9], &[0.1, 0.2, 0.3])).unwrap(),
+        stats::auc(&leads(&[0.9, 0.8, 0.4], &[0.1])).unwrap(),
+    ] {
+        assert_eq!(a.auc, 1.0);
+        assert!(a.se.is_nan());
+        assert_eq!((a.lower, a.upper), (0.0, 1.0));
+    }
+    let a = stats::auc(&leads(&[0.9, 0.2], &[0.1, 0.3])).unwrap();
+    assert!(a.se.is_finite());
+}
+
 proptest! {
     #[test]
     fn delong_by_midranks_equals_the_definition(
