@@ -658,7 +658,7 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
             "mapping: expected an object",
         );
     }
-    let _ = crate::attach::load(attachment, false);
+    let att = crate::attach::load(attachment, false);
     let Some((qualified, _)) = crate::attach::relation(source) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
@@ -702,6 +702,10 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
                     ),
                 );
             }
+            if what == "lead_key" {
+                check_key_cast(&att, source, &name, &qualified.to_sql());
+                continue;
+            }
             // The evaluations read won as a boolean and closed_at as a time.
             let wanted: &[&str] = match what {
                 "won" => &["boolean"],
@@ -728,6 +732,52 @@ fn outcome_check(attachment: &str, source: pg_sys::Oid, mapping: pgrx::JsonB) {
                 );
             }
         }
+    }
+}
+
+/// The evaluations join outcomes to leads by casting the outcome key to the
+/// lead key's type (`Outcomes::per_lead`): refused here, naming the mapping,
+/// when no cast exists (a uuid key for integer leads failed at the first
+/// evaluation, with the generated query in the message).
+fn check_key_cast(
+    att: &lead_score_core::sqlgen::attach::Attachment,
+    source: pg_sys::Oid,
+    column: &str,
+    table: &str,
+) {
+    let type_of = |rel: pg_sys::Oid, col: &str| {
+        Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name AND NOT a.attisdropped",
+            &[rel.into(), col.into()],
+        )
+        .or_raise()
+        .unwrap_or(pg_sys::InvalidOid)
+    };
+    let from = type_of(source, column);
+    let to = type_of(leads_of(&att.name), &att.lead_key.name);
+    // SAFETY: a catalog lookup of a coercion path between two type OIDs read
+    // from pg_attribute just now; the arrays hold one element each.
+    let castable = unsafe {
+        pg_sys::can_coerce_type(1, &from, &to, pg_sys::CoercionContext::COERCION_EXPLICIT)
+    };
+    if !castable {
+        let name = |t: pg_sys::Oid| {
+            Spi::get_one_with_args::<String>(
+                "SELECT pg_catalog.format_type($1, NULL)",
+                &[t.into()],
+            )
+            .or_raise()
+            .unwrap_or_default()
+        };
+        raise_code(
+            PgSqlErrorCode::ERRCODE_CANNOT_COERCE,
+            format!(
+                "mapping.lead_key: column \"{column}\" of {table} is {}, which does not cast to the lead key's type, {}",
+                name(from),
+                name(to)
+            ),
+        );
     }
 }
 

@@ -167,6 +167,9 @@ SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": 5}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "won": "closed_at"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "closed_at": "won"}');
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person", "lead_created_at": "sector"}');
+-- The outcome key must cast to the lead key's type (uuid here; deal_id is an
+-- integer): refused here, not at the first evaluation.
+SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "deal_id", "won": "won"}');
 -- Without closed_at, leads already won or lost at the cut-off count too: a warning says so.
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person"}');
 SELECT leads FROM lead_score.evaluate('other', '2026-05-15 12:00+00');
