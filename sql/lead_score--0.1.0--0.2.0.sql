@@ -2205,6 +2205,17 @@ $$;
 COMMENT ON COLUMN lead_score.class_counts.day IS 'Day (in UTC, whatever the session''s time zone) of the count';
 COMMENT ON COLUMN lead_score.history_daily.day IS 'Day (in UTC, whatever the session''s time zone) of the count';
 
+-- An evaluation of no leads is refused (22023) whatever its cut-off: with
+-- days_after_creation its arrays were NULL, and it returned nothing.
+CREATE OR REPLACE FUNCTION lead_score_internal._evaluation_arrays(attachment text, cutoff timestamptz, version integer, days_after_creation integer)
+RETURNS TABLE (keys text[], totals float8[], won boolean[])
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'SELECT coalesce(pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"), ''{}''),
+           coalesce(pg_catalog.array_agg(e.total ORDER BY e.lead_key COLLATE "C"), ''{}''),
+           coalesce(pg_catalog.array_agg(e.won ORDER BY e.lead_key COLLATE "C"), ''{}'')
+    FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e';
+
 -- backtest refuses a version that does not exist.
 CREATE OR REPLACE FUNCTION lead_score.backtest(attachment text, cutoff timestamptz DEFAULT NULL, versions integer[] DEFAULT NULL,
                                     days_after_creation integer DEFAULT NULL)

@@ -1036,9 +1036,9 @@ CREATE FUNCTION lead_score_internal._evaluation_arrays(attachment text, cutoff t
 RETURNS TABLE (keys text[], totals float8[], won boolean[])
 LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"),
-           pg_catalog.array_agg(e.total ORDER BY e.lead_key COLLATE "C"),
-           pg_catalog.array_agg(e.won ORDER BY e.lead_key COLLATE "C")
+AS 'SELECT coalesce(pg_catalog.array_agg(e.lead_key ORDER BY e.lead_key COLLATE "C"), ''{}''),
+           coalesce(pg_catalog.array_agg(e.total ORDER BY e.lead_key COLLATE "C"), ''{}''),
+           coalesce(pg_catalog.array_agg(e.won ORDER BY e.lead_key COLLATE "C"), ''{}'')
     FROM lead_score.evaluation_rows(attachment, cutoff, version, days_after_creation) e';
 
 CREATE FUNCTION lead_score.evaluate(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,

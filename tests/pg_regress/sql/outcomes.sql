@@ -97,6 +97,9 @@ SELECT count(*) AS changed_rows FROM (
 -- One of the two cut-offs, not both.
 SELECT * FROM lead_score.evaluate('live', '2026-05-15', days_after_creation => 30);
 SELECT * FROM lead_score.evaluate('live', days_after_creation => 2147483647);
+-- No lead old enough: refused as at a cut-off after every outcome (it returned
+-- no row before).
+SELECT * FROM lead_score.evaluate('live', days_after_creation => 36525);
 SELECT * FROM lead_score.evaluate('live');
 
 -- Suggested points: fit rules learned from the outcomes on lead fields, with
