@@ -763,12 +763,9 @@ fn check_key_cast(
     };
     if !castable {
         let name = |t: pg_sys::Oid| {
-            Spi::get_one_with_args::<String>(
-                "SELECT pg_catalog.format_type($1, NULL)",
-                &[t.into()],
-            )
-            .or_raise()
-            .unwrap_or_default()
+            Spi::get_one_with_args::<String>("SELECT pg_catalog.format_type($1, NULL)", &[t.into()])
+                .or_raise()
+                .unwrap_or_default()
         };
         raise_code(
             PgSqlErrorCode::ERRCODE_CANNOT_COERCE,
