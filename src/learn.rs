@@ -1071,6 +1071,16 @@ fn suggest_points(
         l2,
     )
     .or_raise();
+    if !suggestion.unidentified.is_empty() || !suggestion.converged {
+        pgrx::warning!(
+            "suggest_points: {}: the outcome separates on them (or they copy other features), so their weights are not identified; pass l2 > 0 for a finite, stable fit",
+            if suggestion.unidentified.is_empty() {
+                "the fit did not converge".to_string()
+            } else {
+                format!("weights of {}", suggestion.unidentified.join(", "))
+            }
+        );
+    }
     let rules = suggestion.rules();
     let mut fit = serde_json::json!({"rules": suggest::fit_rules(&rules)});
     if !missing.is_empty() {

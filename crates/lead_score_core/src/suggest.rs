@@ -228,6 +228,11 @@ pub struct Suggested {
 pub struct Suggestion {
     pub intercept: f64,
     pub features: Vec<Suggested>,
+    /// The features (names) the outcome separates on, or that copy others:
+    /// their weights are not identified ([`logistic::Fit::unidentified`]),
+    /// or the fit did not converge; a caller warns (`l2 > 0` fixes it).
+    pub unidentified: Vec<String>,
+    pub converged: bool,
 }
 
 impl Suggestion {
@@ -300,8 +305,8 @@ pub fn suggest(
     // predictive section; one whose points round to 0 gets no rule, so it is
     // dropped and the rest fitted again: the draft's probabilities are then
     // those of a logistic regression on exactly its features.
-    let (intercept, kept, points) = loop {
-        let (intercept, kept, points) = fit_points(&set, outcomes, max_points, l2)?;
+    let (fit, kept, points) = loop {
+        let (fit, kept, points) = fit_points(&set, outcomes, max_points, l2)?;
         let unruled: Vec<&Feature> = kept
             .iter()
             .zip(&points)
@@ -309,12 +314,22 @@ pub fn suggest(
             .map(|((f, _), _)| *f)
             .collect();
         if unruled.is_empty() {
-            break (intercept, kept, points);
+            break (fit, kept, points);
         }
         set.retain(|f| !unruled.iter().any(|u| std::ptr::eq(*u, *f)));
     };
+    let unidentified = fit
+        .unidentified
+        .iter()
+        .map(|&j| match j {
+            0 => "(intercept)".to_string(),
+            j => set[fit.features[j - 1] - 1].name.clone(),
+        })
+        .collect();
     Ok(Suggestion {
-        intercept,
+        intercept: fit.coefficients[0],
+        unidentified,
+        converged: fit.converged,
         features: kept
             .into_iter()
             .zip(points)
@@ -332,14 +347,14 @@ pub fn suggest(
 /// A fitted feature (the feature and its coefficient), as the fit kept it.
 type Weighted<'a> = (&'a Feature, f64);
 
-/// Fits `set` and rounds: the intercept, the features the fit kept (constant
-/// ones are dropped) with their coefficients, and their integer points.
+/// Fits `set` and rounds: the fit, the features it kept (constant ones are
+/// dropped) with their coefficients, and their integer points.
 fn fit_points<'a>(
     set: &[&'a Feature],
     outcomes: &[bool],
     max_points: f64,
     l2: f64,
-) -> Result<(f64, Vec<Weighted<'a>>, Vec<i64>)> {
+) -> Result<(logistic::Fit, Vec<Weighted<'a>>, Vec<i64>)> {
     crate::interrupt::check();
     let fit = logistic::fit(&rows(set, outcomes), l2)?;
     let kept: Vec<Weighted<'a>> = fit
@@ -362,7 +377,7 @@ fn fit_points<'a>(
     let scale = max_points / max_total;
     let scaled: Vec<f64> = kept.iter().map(|(_, b)| b * scale).collect();
     let points = refine_points(&kept, outcomes, &scaled, max_points);
-    Ok((fit.coefficients[0], kept, points))
+    Ok((fit, kept, points))
 }
 
 /// The highest total fit rules with these weights can give a lead: the sum

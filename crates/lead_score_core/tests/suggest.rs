@@ -287,3 +287,27 @@ fn infinity_is_a_value_and_nan_is_missing_as_the_engine_reads_them() {
         }
     }
 }
+
+#[test]
+fn a_field_the_outcome_separates_on_is_reported_without_a_penalty() {
+    // Every "yes" lead converted: without a penalty its weight grows without
+    // bound, so the fit says it is not identified (suggest_points warns, as
+    // logistic_regression does); with the default l2 it is finite.
+    let (mut fields, won) = data();
+    let sep: Vec<Option<String>> = won
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| Some(if w && i % 2 == 0 { "yes" } else { "no" }.to_string()))
+        .collect();
+    fields.push(("sep".into(), Column::Text(sep)));
+    let missing = vec!["Select".to_string()];
+    let features = suggest::features(&fields, &missing);
+    let free = suggest::suggest(&features, &won, 20.0, None, 0.0).unwrap();
+    assert!(
+        !free.converged || free.unidentified.iter().any(|n| n.starts_with("sep")),
+        "{:?}",
+        free.unidentified
+    );
+    let penalized = suggest::suggest(&features, &won, 20.0, None, 1.0).unwrap();
+    assert!(penalized.converged && penalized.unidentified.is_empty());
+}
