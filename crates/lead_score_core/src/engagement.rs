@@ -100,15 +100,21 @@ impl<'a> State<'a> {
     /// Every event of a rule adds points of the rule's one sign, so a sum
     /// that overflowed stays saturated at `i64::MAX` or `i64::MIN`: a result
     /// read from it would be short of the true sum, silently.
+    ///
+    /// A rule with a points cap below the range (`repeat: {"cap": N}`) is
+    /// exact even so: its result is the cap, whatever the sum past it.
     pub fn check_range(&self, model: &EngagementModel) -> Result<()> {
+        let limit = i64::MAX as f64 / UNITS_PER_POINT;
         for (i, rule) in model.rules.iter().enumerate().take(self.rules) {
+            if matches!(rule.repeat, Repeat::Cap(cap) if cap < limit) {
+                continue;
+            }
             let units = get_i64(self.buf, self.slot(i));
             if units == i64::MAX || units == i64::MIN {
                 return Err(Error::OutOfRange(format!(
                     "engagement.rules[{i}] (\"{}\"): one lead's points of this rule are past \
                      ±{:.1e}, the most the aggregates sum exactly (in fixed point to 1e-9)",
-                    rule.name,
-                    i64::MAX as f64 / UNITS_PER_POINT
+                    rule.name, limit
                 )));
             }
         }

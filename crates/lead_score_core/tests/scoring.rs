@@ -397,4 +397,17 @@ fn sums_past_the_fixed_point_range_are_an_error_naming_the_rule() {
     let mut b = fill(5_000);
     combine(&mut b, &fill(4_000)).unwrap();
     assert_eq!(State::new(&b).unwrap().check_range(&m.engagement), Ok(()));
+
+    // With a points cap, the result is the cap however far the sum went.
+    set(&mut spec, "engagement.rules.0.repeat", json!({"cap": 50}));
+    let capped = model(&spec);
+    let mut st = new_state(&capped.engagement, key());
+    for _ in 0..10_000 {
+        capped
+            .engagement
+            .accumulate(&mut st, "page_view", AS_OF - DAY, &[Value::Null]);
+    }
+    let state = State::new(&st).unwrap();
+    assert_eq!(state.check_range(&capped.engagement), Ok(()));
+    assert_eq!(capped.engagement_of(Some(&state)).0, 50.0);
 }

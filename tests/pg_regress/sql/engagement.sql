@@ -132,4 +132,7 @@ SELECT lead_score.create_model('huge', '{
 }') IS NOT NULL AS created;
 SELECT lead_score.engagement('huge', 'deal', now()) AS nine_billion FROM generate_series(1, 9000);
 SELECT lead_score.engagement('huge', 'deal', now()) FROM generate_series(1, 10000);
+-- A rule whose repeat cap holds its points is exact however far its sum went.
+SELECT lead_score.create_model('huge', jsonb_set(lead_score.model_spec('huge'), '{engagement,rules,0,repeat}', '{"cap": 50}')) AS version;
+SELECT lead_score.engagement('huge', 'deal', now()) AS capped FROM generate_series(1, 10000);
 SELECT lead_score.drop_model('huge');
