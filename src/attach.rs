@@ -1148,10 +1148,12 @@ fn seed_accounts(att: &Attachment) {
 )]
 ///
 /// The accounts alerting now are recorded without an alert only where the
-/// version changes what an account is: accounts newly in the model (the heads
-/// table is created) or counted by another field (the heads of the old one
-/// are dropped). Otherwise the heads stay as the last `tick()` left them, so
-/// an account that reached `accounts.alert` since is alerted by the next one.
+/// version may change what an account is: accounts newly in the model (the
+/// heads table is created), or heads that hold no account of its field
+/// (another field's, or none: which field the last check counted is not
+/// kept when no lead had an account). Otherwise the heads stay as the last
+/// `tick()` left them, so an account that reached `accounts.alert` since is
+/// alerted by the next one.
 fn account_objects(attachment: &str) -> bool {
     check_admin("publish");
     let att = load(attachment, false);
@@ -1161,13 +1163,13 @@ fn account_objects(attachment: &str) -> bool {
     let seed = run_as(extension_owner(), || {
         use lead_score_core::sqlgen::attach::names;
         let created = account_heads_if_missing(&att);
-        let other_field = !created
+        let of_field = !created
             && att
-                .account_heads_of_other_field()
+                .account_heads_of_field()
                 .is_some_and(|sql| matches!(Spi::get_one::<bool>(&sql), Ok(Some(true))));
         let views_exist = relation_exists(c"lead_score", &names::accounts(&att.name));
         run_all(&att.account_objects_statements(views_exist));
-        created || other_field
+        att.account.is_some() && !of_field
     });
     if seed {
         seed_accounts(&att);

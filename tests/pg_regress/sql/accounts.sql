@@ -120,6 +120,15 @@ SELECT count(*) AS leads FROM lead_score.abm_current;
 SELECT account, round(total::numeric, 2) AS total FROM lead_score.abm_accounts ORDER BY 1;
 SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{accounts,field}', '"org"')) AS version;
 SELECT lead_score.tick() AS alerts_sent;  -- the same accounts under the new field: nothing crossed
+-- A field no lead has a value in gives no account; counted by org again, the
+-- accounts alerting then are recorded without an alert, as for any other
+-- field (before, the empty last check kept no field, and every account alerted).
+ALTER TABLE abm.leads ADD COLUMN region text;
+SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{accounts,field}', '"region"')) AS version;
+SELECT lead_score.tick() AS alerts_sent, (SELECT count(*) FROM lead_score.abm_accounts) AS accounts;
+SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{accounts,field}', '"org"')) AS version;
+SELECT lead_score.tick() AS alerts_sent;
+ALTER TABLE abm.leads DROP COLUMN region;
 -- It cannot be dropped while attached, even with CASCADE (which would take the
 -- account views along): publish a version without accounts first.
 ALTER TABLE abm.leads DROP COLUMN org CASCADE;
@@ -131,7 +140,7 @@ SELECT lead_score.create_model('plain', lead_score.model_spec('abm') - 'accounts
 SELECT lead_score.account_engaged('plain', 1);
 SELECT * FROM lead_score.explain_account('nope', 'acme.com');
 SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{accounts,field}', '"domain"'));
--- That publish left nothing behind: the next version is 4 again, with its own spec.
+-- That publish left nothing behind: the next version is 6 again, with its own spec.
 -- A version without accounts drops the account views.
 SELECT lead_score.create_model('abm', lead_score.model_spec('abm') - 'accounts') AS version;
 SELECT count(*) AS account_views FROM pg_class WHERE relname LIKE 'abm\_account%';

@@ -1562,12 +1562,13 @@ impl Attachment {
         ))
     }
 
-    /// Whether the account heads hold accounts of a field other than the
-    /// model's (a version changed `accounts.field`): one boolean.
-    pub fn account_heads_of_other_field(&self) -> Option<String> {
+    /// Whether the account heads hold accounts of the model's field: one
+    /// boolean, false when they hold only another field's (a version changed
+    /// `accounts.field`) or none (no lead had an account at the last check).
+    pub fn account_heads_of_field(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         Some(format!(
-            "SELECT EXISTS (SELECT 1 FROM {} h WHERE h.field OPERATOR(pg_catalog.<>) {})",
+            "SELECT EXISTS (SELECT 1 FROM {} h WHERE h.field OPERATOR(pg_catalog.=) {})",
             internal(&names::account_heads(&self.name)),
             literal(&account.name)
         ))
