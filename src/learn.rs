@@ -1071,15 +1071,18 @@ fn suggest_points(
         l2,
     )
     .or_raise();
-    if !suggestion.unidentified.is_empty() || !suggestion.converged {
+    let advice = if l2 > 0.0 {
+        "a larger l2 steadies it"
+    } else {
+        "pass l2 > 0 for a finite, stable fit"
+    };
+    if !suggestion.unidentified.is_empty() {
         pgrx::warning!(
-            "suggest_points: {}: the outcome separates on them (or they copy other features), so their weights are not identified; pass l2 > 0 for a finite, stable fit",
-            if suggestion.unidentified.is_empty() {
-                "the fit did not converge".to_string()
-            } else {
-                format!("weights of {}", suggestion.unidentified.join(", "))
-            }
+            "suggest_points: the weights of {} are not identified: the outcome separates on them, or they copy other features; {advice}",
+            suggestion.unidentified.join(", ")
         );
+    } else if !suggestion.converged {
+        pgrx::warning!("suggest_points: the fit did not converge; {advice}");
     }
     let rules = suggestion.rules();
     let mut fit = serde_json::json!({"rules": suggest::fit_rules(&rules)});
@@ -1161,6 +1164,18 @@ fn suggest_points(
 )]
 fn platt(scores: Vec<Option<f64>>, converted: Vec<Option<bool>>) -> Vec<Option<f64>> {
     let leads = scored(&scores, &converted);
+    // As every evaluation says it (evaluate_calibration of no leads named the
+    // internal fit).
+    let positives = leads.iter().filter(|l| l.positive).count();
+    if positives == 0 || positives == leads.len() {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "evaluation needs converted and unconverted leads, got {positives} converted and {} not",
+                leads.len() - positives
+            ),
+        );
+    }
     let rows: Vec<(Vec<f64>, bool)> = leads.iter().map(|l| (vec![l.score], l.positive)).collect();
     let fit = lead_score_core::logistic::fit(&rows, 0.0).or_raise();
     // A constant score is dropped by the fit: every lead gets the base rate.

@@ -100,6 +100,7 @@ SELECT * FROM lead_score.evaluate('live', days_after_creation => 2147483647);
 -- No lead old enough: refused as at a cut-off after every outcome (it returned
 -- no row before).
 SELECT * FROM lead_score.evaluate('live', days_after_creation => 36525);
+SELECT * FROM lead_score.evaluate_calibration('live', days_after_creation => 36525);
 SELECT * FROM lead_score.evaluate('live');
 
 -- Suggested points: fit rules learned from the outcomes on lead fields, with
