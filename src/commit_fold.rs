@@ -19,10 +19,13 @@
 //! The registry lives for one transaction: PostgreSQL's transaction callbacks
 //! (through pgrx, registered by the first insert of a transaction) fold at
 //! pre-commit and forget it at commit, prepare (a prepared transaction's events
-//! are left to `tick()`: it may not send NOTIFY) and abort. Rows appended in a
-//! subtransaction that rolled back are dead, so folding their ctids finds
-//! nothing; a ctid the heap reused since holds another pending row, whose fold
-//! is as right as any.
+//! are left to `tick()`: it may not send NOTIFY) and abort. Each batch of rows
+//! is kept with the (sub)transaction that appended it: rows appended in a
+//! subtransaction that rolled back (`ROLLBACK TO`, a plpgsql `EXCEPTION`
+//! block) are dead, and so are its locks, so they are left out, and a commit
+//! whose every appended row is dead folds nothing: it takes no lock its
+//! transaction no longer holds (which could wait for, or deadlock with,
+//! another writer).
 
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, IntoDatum, PgXactCallbackEvent};
@@ -61,11 +64,49 @@ fn commit_fold_oid(attachment: &str) -> Option<pg_sys::Oid> {
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
-/// One attachment's events appended in this transaction: their ctids, or
-/// `None` for "too many, fold them all".
+/// One attachment's events appended in this transaction: their ctids, each
+/// with the (sub)transaction that appended it, while there are at most
+/// [`MAX_TRACKED_ROWS`]; past that, only which (sub)transactions appended
+/// more (`overflow`), whose commit folds every pending event.
 struct Appended {
     attachment: String,
-    tids: Option<Vec<pg_sys::ItemPointerData>>,
+    tids: Vec<(pg_sys::TransactionId, pg_sys::ItemPointerData)>,
+    overflow: Vec<pg_sys::TransactionId>,
+}
+
+/// What an attachment's commit folds: nothing (every row it appended was
+/// rolled back with its subtransaction), these rows, or every pending event.
+enum Live {
+    None,
+    Rows(Vec<pg_sys::ItemPointerData>),
+    All,
+}
+
+impl Appended {
+    /// The rows whose (sub)transaction is still part of this transaction,
+    /// that is not rolled back (a released savepoint's is).
+    fn live(&self) -> Live {
+        let current = |xid: pg_sys::TransactionId| {
+            // SAFETY: a lookup in this backend's transaction state, which a
+            // pre-commit or pre-prepare callback still has.
+            xid == pg_sys::InvalidTransactionId
+                || unsafe { pg_sys::TransactionIdIsCurrentTransactionId(xid) }
+        };
+        if self.overflow.iter().any(|&x| current(x)) {
+            return Live::All;
+        }
+        let rows: Vec<_> = self
+            .tids
+            .iter()
+            .filter(|(x, _)| current(*x))
+            .map(|(_, t)| *t)
+            .collect();
+        if rows.is_empty() {
+            Live::None
+        } else {
+            Live::Rows(rows)
+        }
+    }
 }
 
 thread_local! {
@@ -79,22 +120,29 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
     if tids.is_empty() {
         return;
     }
+    // SAFETY: reads this backend's transaction state; the rows were just
+    // inserted, so the current (sub)transaction has an xid.
+    let xid = unsafe { pg_sys::GetCurrentTransactionIdIfAny() };
     let first = APPENDED.with(|a| {
         let (list, registered) = &mut *a.borrow_mut();
-        match list.iter_mut().find(|x| x.attachment == attachment) {
-            Some(x) => {
-                if let Some(t) = &mut x.tids {
-                    if t.len() + tids.len() > MAX_TRACKED_ROWS {
-                        x.tids = None;
-                    } else {
-                        t.extend_from_slice(tids);
-                    }
-                }
+        let i = match list.iter().position(|x| x.attachment == attachment) {
+            Some(i) => i,
+            None => {
+                list.push(Appended {
+                    attachment: attachment.to_owned(),
+                    tids: Vec::new(),
+                    overflow: Vec::new(),
+                });
+                list.len() - 1
             }
-            None => list.push(Appended {
-                attachment: attachment.to_owned(),
-                tids: (tids.len() <= MAX_TRACKED_ROWS).then(|| tids.to_vec()),
-            }),
+        };
+        let x = &mut list[i];
+        if x.tids.len() + tids.len() > MAX_TRACKED_ROWS {
+            if !x.overflow.contains(&xid) {
+                x.overflow.push(xid);
+            }
+        } else {
+            x.tids.extend(tids.iter().map(|&t| (xid, t)));
         }
         !std::mem::replace(registered, true)
     });
@@ -115,7 +163,11 @@ pub fn register(attachment: &str, tids: &[pg_sys::ItemPointerData]) {
 /// rather than judge its alerts against a score that does not count them
 /// (`crate::attach::record_stale`).
 fn record_prepared() {
-    take_appended(|a| crate::attach::record_stale(&a.attachment, a.tids.as_deref()));
+    take_appended(|a, live| match live {
+        Live::None => {}
+        Live::Rows(rows) => crate::attach::record_stale(&a.attachment, Some(&rows)),
+        Live::All => crate::attach::record_stale(&a.attachment, None),
+    });
 }
 
 fn forget() {
@@ -133,31 +185,45 @@ fn fold_all() {
 /// sql/scoring.sql), with a
 /// snapshot for SPI: at pre-commit or pre-prepare the last statement's is gone
 /// (each SPI query then takes its own, as a statement does).
-fn take_appended(each: impl Fn(Appended)) {
-    let mut list = APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()).0);
+/// Attachments none of whose rows is still live are left out: no snapshot,
+/// no lock.
+fn take_appended(each: impl Fn(Appended, Live)) {
+    let list = APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()).0);
     forget();
+    let mut list: Vec<(Appended, Live)> = list
+        .into_iter()
+        .map(|a| {
+            let live = a.live();
+            (a, live)
+        })
+        .filter(|(_, live)| !matches!(live, Live::None))
+        .collect();
     if list.is_empty() {
         return;
     }
-    list.sort_by_cached_key(|a| format!("{}_ins", a.attachment));
+    list.sort_by_cached_key(|(a, _)| format!("{}_ins", a.attachment));
     // SAFETY: pushes the transaction's snapshot (a fresh one under READ
     // COMMITTED) and pops it below; an ERROR in between aborts the
     // transaction, whose cleanup pops it.
     unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
-    for a in list {
-        each(a);
+    for (a, live) in list {
+        each(a, live);
     }
     // SAFETY: pops the snapshot pushed above.
     unsafe { pg_sys::PopActiveSnapshot() };
 }
 
-fn fold(a: Appended) {
+fn fold(a: Appended, live: Live) {
     // Detached in this transaction after the insert: nothing to fold into.
     let Some(function) = commit_fold_oid(&a.attachment) else {
         return;
     };
     // An empty array asks for every pending event of the attachment.
-    let tids = a.tids.unwrap_or_default();
+    let tids = match live {
+        Live::None => return,
+        Live::Rows(rows) => rows,
+        Live::All => Vec::new(),
+    };
     let Some(arg) = tids.into_datum() else {
         return;
     };
