@@ -27,6 +27,7 @@ DECLARE
     v_attached text;
     v_columns  jsonb;
     v_wanted   jsonb;
+    v_seed     text[];
 BEGIN
     IF name IS NULL OR spec IS NULL THEN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
@@ -77,13 +78,17 @@ BEGIN
     WHERE id = v_model_id;
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
-    -- Account views follow the version's accounts section (its field may change).
     -- A version live scores could not keep equal to a recompute is refused
     -- while the model is attached (_live_check: what attach refuses).
     IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
         PERFORM lead_score_internal._live_check(create_model.name);
     END IF;
-    PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
+    -- Account views follow the version's accounts section (its field may
+    -- change); a bad accounts.field is refused here, before the rescores.
+    v_seed := ARRAY(SELECT x.name FROM (SELECT a.name, lead_score_internal._account_objects(a.name) AS seed
+                                        FROM lead_score.attachments a WHERE a.model = create_model.name
+                                        ORDER BY a.name OFFSET 0) x
+                    WHERE x.seed ORDER BY x.name);
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
     -- activity insert lock their pending tables and its commit folds their
@@ -92,6 +97,11 @@ BEGIN
     -- with a writer between its two triggers.
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name
     ORDER BY (a.name || '_ins') COLLATE "C";
+    -- The accounts alerting now, where _account_objects says so, once the
+    -- leads are scored by the new version: read before, the current view
+    -- would merge the old version's stored states with pending events the
+    -- new one scores.
+    PERFORM lead_score_internal._account_seed(s.name) FROM pg_catalog.unnest(v_seed) AS s(name);
     RETURN v_next;
 END
 $$;

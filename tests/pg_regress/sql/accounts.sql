@@ -145,6 +145,21 @@ SELECT lead_score.create_model('abm', jsonb_set(lead_score.model_spec('abm'), '{
 SELECT lead_score.create_model('abm', lead_score.model_spec('abm') - 'accounts') AS version;
 SELECT count(*) AS account_views FROM pg_class WHERE relname LIKE 'abm\_account%';
 
+-- Publishing a version with accounts while events are pending (a deferred
+-- attachment's, not folded yet): the accounts alerting are read once the
+-- leads are scored by the new version. Before, that read merged the old
+-- version's stored states with pending events the new one scored, and the
+-- publish failed ("cannot merge live states of model … v6 and … v7").
+SELECT lead_score.attach('abm', 'abm.leads', 'abm.activities', name => 'abm_d', mode => 'deferred') IS NOT NULL AS attached;
+INSERT INTO abm.activities (lead_id, type, occurred_at, topic) VALUES (4, 'webinar', '2026-06-01 11:00+00', 'pricing');
+SELECT count(*) AS pending FROM lead_score_internal.abm_d_pending;
+SELECT lead_score.create_model('abm', lead_score.model_spec('abm')
+       || jsonb_build_object('accounts', (lead_score.model_spec('abm', 1) -> 'accounts') || '{"field": "org"}')) AS version;
+SELECT (SELECT count(*) FROM lead_score.check_consistency('abm')) + (SELECT count(*) FROM lead_score.check_consistency('abm_d')) AS mismatches;
+SELECT a.account, round(a.total::numeric, 2) = round(d.total::numeric, 2) AS same_total
+FROM lead_score.abm_accounts a JOIN lead_score.abm_d_accounts d USING (account) ORDER BY 1;
+SELECT lead_score.detach('abm_d');
+
 RESET lead_score.mock_now;
 SELECT lead_score.detach('abm');
 DROP SCHEMA abm CASCADE;
