@@ -267,6 +267,9 @@ DECLARE
     groups     integer[] := '{}';
     shards     bigint[] := '{}';
 BEGIN
+    IF distribute.attachment IS NULL THEN
+        RAISE EXCEPTION 'lead_score.distribute: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF lead_score_internal._distribute_tables(distribute.attachment) THEN
         COMMIT;
     END IF;

@@ -110,7 +110,11 @@ BEGIN
         FROM pg_catalog.pg_class c
         WHERE c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
           AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v}'::pg_catalog."char"[])
-          AND (pg_catalog.starts_with(c.relname::pg_catalog.text, '_')
+          -- (An attachment's own public views stay, whatever its name: _w_current.)
+          AND ((pg_catalog.starts_with(c.relname::pg_catalog.text, '_')
+                AND NOT EXISTS (SELECT 1 FROM lead_score.attachments a
+                                WHERE c.relname::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[
+                                      a.name OPERATOR(pg_catalog.||) '_current', a.name OPERATOR(pg_catalog.||) '_categories'])))
                OR EXISTS (SELECT 1 FROM lead_score.attachments a
                           WHERE c.relname::pg_catalog.text OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) a.name
                                 OPERATOR(pg_catalog.||) '_(scores|pending|stripes|outbox|account_heads|merged|columns)$')))
@@ -340,9 +344,9 @@ ALTER FUNCTION lead_score_internal._account_objects(text) SET lead_score.as_of =
 ALTER FUNCTION lead_score_internal._account_alerts(text) SET lead_score.as_of = '';
 ALTER FUNCTION lead_score_internal._account_seed(text) SET lead_score.as_of = '';
 COMMENT ON FUNCTION lead_score_internal._account_objects(text) IS
-    'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
+    'Internal: an attachment''s account views as its model''s current version has them (run by publishing); true if the accounts alerting are to be recorded.';
 COMMENT ON FUNCTION lead_score_internal._account_seed(text) IS
-    'Internal: records which accounts of an attachment are alerting, without alerting (run by attach).';
+    'Internal: records which accounts of an attachment are alerting, without alerting (run by attach and publishing).';
 COMMENT ON FUNCTION lead_score_internal._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
 -- Account alerts. On Citus, where alerts is distributed, an ALTER TABLE that
@@ -386,6 +390,7 @@ DECLARE
     v_attached text;
     v_columns  jsonb;
     v_wanted   jsonb;
+    v_seed     text[];
 BEGIN
     IF name IS NULL OR spec IS NULL THEN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
@@ -436,13 +441,17 @@ BEGIN
     WHERE id = v_model_id;
     -- Live scores follow the new version at once (retroactively); readers see the
     -- old version's scores until this transaction commits.
-    -- Account views follow the version's accounts section (its field may change).
     -- A version live scores could not keep equal to a recompute is refused
     -- while the model is attached (_live_check: what attach refuses).
     IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
         PERFORM lead_score_internal._live_check(create_model.name);
     END IF;
-    PERFORM lead_score_internal._account_objects(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name ORDER BY a.name;
+    -- Account views follow the version's accounts section (its field may
+    -- change); a bad accounts.field is refused here, before the rescores.
+    v_seed := ARRAY(SELECT x.name FROM (SELECT a.name, lead_score_internal._account_objects(a.name) AS seed
+                                        FROM lead_score.attachments a WHERE a.model = create_model.name
+                                        ORDER BY a.name OFFSET 0) x
+                    WHERE x.seed ORDER BY x.name);
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
     -- activity insert lock their pending tables and its commit folds their
@@ -451,6 +460,11 @@ BEGIN
     -- with a writer between its two triggers.
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name
     ORDER BY (a.name || '_ins') COLLATE "C";
+    -- The accounts alerting now, where _account_objects says so, once the
+    -- leads are scored by the new version: read before, the current view
+    -- would merge the old version's stored states with pending events the
+    -- new one scores.
+    PERFORM lead_score_internal._account_seed(s.name) FROM pg_catalog.unnest(v_seed) AS s(name);
     RETURN v_next;
 END
 $$;
@@ -468,6 +482,9 @@ DECLARE
     groups     integer[] := '{}';
     shards     bigint[] := '{}';
 BEGIN
+    IF distribute.attachment IS NULL THEN
+        RAISE EXCEPTION 'lead_score.distribute: attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF lead_score_internal._distribute_tables(distribute.attachment) THEN
         COMMIT;
     END IF;
@@ -1314,6 +1331,19 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'adjustment_points_wrapper';
 ALTER TABLE lead_score.score_history ADD COLUMN adjustment float8;
+-- History settings are at most 1000 years (set_history): the clock plus or
+-- minus one is a time, so tick()'s check of them cannot fail. Larger ones
+-- 0.1.0 took become 1000 years, which still means never.
+UPDATE lead_score.history_settings h
+SET every = LEAST(h.every, '1000 years'::interval), retention = LEAST(h.retention, '1000 years'::interval)
+WHERE h.every OPERATOR(pg_catalog.>) '1000 years'::interval OR h.retention OPERATOR(pg_catalog.>) '1000 years'::interval;
+ALTER TABLE lead_score.history_settings
+    DROP CONSTRAINT history_settings_every_check,
+    DROP CONSTRAINT history_settings_retention_check,
+    ADD CONSTRAINT history_settings_every_check
+        CHECK (every OPERATOR(pg_catalog.>) '0'::interval AND every OPERATOR(pg_catalog.<=) '1000 years'::interval),
+    ADD CONSTRAINT history_settings_retention_check
+        CHECK (retention OPERATOR(pg_catalog.>) '0'::interval AND retention OPERATOR(pg_catalog.<=) '1000 years'::interval);
 COMMENT ON TABLE lead_score.score_history IS
     'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, and at each manual adjustment made or ended, from attach() on.';
 COMMENT ON COLUMN lead_score.score_history.adjustment IS 'Manual adjustments then, included in fit (NULL in a backfill)';
@@ -2035,6 +2065,14 @@ BEGIN
             CASE WHEN set_history.every <= '0'::interval THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Far enough to mean never, near enough that the clock plus or minus it
+    -- is a time (history_settings checks the same).
+    IF set_history.every > '1000 years'::interval OR set_history.retention > '1000 years'::interval THEN
+        RAISE EXCEPTION 'set_history: % must be at most 1000 years, got %',
+            CASE WHEN set_history.every > '1000 years'::interval THEN 'every' ELSE 'retention' END,
+            CASE WHEN set_history.every > '1000 years'::interval THEN set_history.every ELSE set_history.retention END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
     VALUES (set_history.attachment, set_history.every, set_history.retention)
     ON CONFLICT (attachment) DO UPDATE SET (every, retention) = (EXCLUDED.every, EXCLUDED.retention);
@@ -2072,6 +2110,10 @@ BEGIN
     END IF;
     IF step IS NULL OR step <= '0'::interval OR since IS NULL OR since >= now_ THEN
         RAISE EXCEPTION 'backfill_history: since must be in the past and step positive, got % and %', since, step
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF step > '1000 years'::interval THEN
+        RAISE EXCEPTION 'backfill_history: step must be at most 1000 years, got %', step
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF pg_catalog.date_part('epoch', now_ OPERATOR(pg_catalog.-) since)

@@ -1574,8 +1574,10 @@ COMMENT ON TABLE lead_score.class_counts IS
 
 CREATE TABLE lead_score.history_settings (
     attachment  text PRIMARY KEY,
-    every       interval NOT NULL DEFAULT '1 hour' CHECK (every OPERATOR(pg_catalog.>) '0'::interval),
-    retention   interval NOT NULL DEFAULT '2 years' CHECK (retention OPERATOR(pg_catalog.>) '0'::interval),
+    every       interval NOT NULL DEFAULT '1 hour'
+                CHECK (every OPERATOR(pg_catalog.>) '0'::interval AND every OPERATOR(pg_catalog.<=) '1000 years'::interval),
+    retention   interval NOT NULL DEFAULT '2 years'
+                CHECK (retention OPERATOR(pg_catalog.>) '0'::interval AND retention OPERATOR(pg_catalog.<=) '1000 years'::interval),
     recorded_at timestamptz
 );
 SELECT pg_catalog.pg_extension_config_dump('lead_score.history_settings', '');
@@ -1689,6 +1691,10 @@ BEGIN
         RAISE EXCEPTION 'backfill_history: since must be in the past and step positive, got % and %', since, step
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF step > '1000 years'::interval THEN
+        RAISE EXCEPTION 'backfill_history: step must be at most 1000 years, got %', step
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF pg_catalog.date_part('epoch', now_ OPERATOR(pg_catalog.-) since)
        > 10000 * pg_catalog.date_part('epoch', step) THEN
         RAISE EXCEPTION 'backfill_history: more than 10000 steps from % by %', since, step
@@ -1755,6 +1761,14 @@ BEGIN
         RAISE EXCEPTION 'set_history: % must be a positive interval, got %',
             CASE WHEN set_history.every <= '0'::interval THEN 'every' ELSE 'retention' END,
             CASE WHEN set_history.every <= '0'::interval THEN set_history.every ELSE set_history.retention END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Far enough to mean never, near enough that the clock plus or minus it
+    -- is a time (history_settings checks the same).
+    IF set_history.every > '1000 years'::interval OR set_history.retention > '1000 years'::interval THEN
+        RAISE EXCEPTION 'set_history: % must be at most 1000 years, got %',
+            CASE WHEN set_history.every > '1000 years'::interval THEN 'every' ELSE 'retention' END,
+            CASE WHEN set_history.every > '1000 years'::interval THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
@@ -1911,9 +1925,9 @@ ALTER FUNCTION lead_score_internal._account_objects(text) SET lead_score.as_of =
 ALTER FUNCTION lead_score_internal._account_alerts(text) SET lead_score.as_of = '';
 ALTER FUNCTION lead_score_internal._account_seed(text) SET lead_score.as_of = '';
 COMMENT ON FUNCTION lead_score_internal._account_objects(text) IS
-    'Internal: an attachment''s account views as its model''s current version has them (run by publishing).';
+    'Internal: an attachment''s account views as its model''s current version has them (run by publishing); true if the accounts alerting are to be recorded.';
 COMMENT ON FUNCTION lead_score_internal._account_seed(text) IS
-    'Internal: records which accounts of an attachment are alerting, without alerting (run by attach).';
+    'Internal: records which accounts of an attachment are alerting, without alerting (run by attach and publishing).';
 COMMENT ON FUNCTION lead_score_internal._account_alerts(text) IS
     'Internal: alert once for each account of an attachment whose total reached accounts.alert since the last check (run by tick()).';
 

@@ -957,6 +957,47 @@ fn check_names_free(attachment: &str) {
     }
 }
 
+/// What [`check_names_free`] refuses between this attachment and another one
+/// made before such names were refused (0.1.0 had no account views): the
+/// pair `x` and `x_account`, once to each pair (the other name comes first).
+/// Both work until a version with accounts is published for `x`'s model.
+fn name_refusals(attachment: &str) -> Vec<Refusal> {
+    use lead_score_core::sqlgen::attach::names;
+    let others: Vec<String> = run_as(extension_owner(), || {
+        Spi::connect(|client| {
+            let mut out = Vec::new();
+            for row in client.select(
+                "SELECT a.name FROM lead_score.attachments a WHERE a.name < $1 ORDER BY 1",
+                None,
+                &[attachment.into()],
+            )? {
+                out.extend(row.get::<String>(1)?);
+            }
+            Ok::<_, pgrx::spi::Error>(out)
+        })
+        .unwrap_or_else(|e| {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            )
+        })
+    });
+    others
+        .iter()
+        .filter_map(|other| names::shared(attachment, other).map(|name| (other, name)))
+        .map(|(other, name)| Refusal {
+            code: PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+            message: format!(
+                "attachment name \"{attachment}\" would create \"{name}\", a name of attachment \"{other}\" too"
+            ),
+            detail: Some(format!(
+                "Publishing a version with accounts for the model of \"{attachment}\" or \"{other}\" would fail: both would have the view \"{name}\"."
+            )),
+            again: "under another name",
+        })
+        .collect()
+}
+
 /// `duplicate_object` (42710), as for a name in use, with the same hint.
 fn name_taken(message: String) -> ! {
     pg_sys::panic::ErrorReport::new(
@@ -1138,7 +1179,9 @@ fn seed_accounts(att: &Attachment) {
 
 /// Publishing a version (`create_model`) brings each attachment's account
 /// views in line with the version's `accounts` section: created or replaced
-/// for the field it names, or dropped when it has none.
+/// for the field it names, or dropped when it has none; before its rescore,
+/// so a bad `accounts.field` is refused before that work. Returns whether the
+/// accounts alerting are to be recorded (`_account_seed`) after the rescore.
 #[pg_extern(
     name = "_account_objects",
     schema = "lead_score_internal",
@@ -1171,14 +1214,15 @@ fn account_objects(attachment: &str) -> bool {
         run_all(&att.account_objects_statements(views_exist));
         att.account.is_some() && !of_field
     });
-    if seed {
-        seed_accounts(&att);
-    }
-    true
+    // Publishing seeds (`_account_seed`) once the leads are scored by the
+    // new version: reading them before would merge the old version's
+    // stored states with pending events the new one scores.
+    seed
 }
 
-/// `attach`: records the accounts alerting once its leads are scored, without
-/// alerting, so `tick()` alerts only on later crossings.
+/// `attach`, and publishing where `_account_objects` says so: records the
+/// accounts alerting once the leads are scored, without alerting, so
+/// `tick()` alerts only on later crossings.
 #[pg_extern(
     name = "_account_seed",
     schema = "lead_score_internal",
@@ -1187,7 +1231,7 @@ fn account_objects(attachment: &str) -> bool {
     parallel_unsafe
 )]
 fn account_seed(attachment: &str) -> bool {
-    check_admin("attach");
+    check_admin("record the accounts alerting");
     let att = load(attachment, false);
     seed_accounts(&att);
     true
@@ -1303,6 +1347,7 @@ fn report_refusals(attachment: &str) -> i32 {
         row.activities,
         true,
     ));
+    found.extend(name_refusals(attachment));
     let count = found.len();
     for refusal in found {
         refusal.warn(attachment);
@@ -1660,7 +1705,7 @@ fn detach(attachment: &str) -> bool {
                 );
             }
         }
-        run_all(&drop_statements(
+        run_all(&own_drop_statements(
             attachment,
             leads.as_ref(),
             activities.as_ref(),
@@ -1668,6 +1713,47 @@ fn detach(attachment: &str) -> bool {
         forget_rows(attachment);
     });
     true
+}
+
+/// [`drop_statements`], without the account objects whose names another
+/// attachment's own objects have: `x`'s account views would be named as
+/// `x_account`'s views, a pair 0.1.0 allowed (attach refuses it since, and
+/// the update warns of it), and detaching `x` must not drop (or fail on)
+/// those of `x_account`. Run as the extension's owner.
+fn own_drop_statements(
+    attachment: &str,
+    leads: Option<&Qualified>,
+    activities: Option<&Qualified>,
+) -> Vec<Statement> {
+    use lead_score_core::sqlgen::attach::names;
+    let others: Vec<String> = Spi::connect(|client| {
+        let mut out = Vec::new();
+        for row in client.select(
+            "SELECT a.name FROM lead_score.attachments a WHERE a.name <> $1",
+            None,
+            &[attachment.into()],
+        )? {
+            out.extend(row.get::<String>(1)?);
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_else(|e| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        )
+    });
+    let theirs: std::collections::HashSet<String> =
+        others.iter().flat_map(|o| names::all(o)).collect();
+    let accounts = [
+        names::accounts(attachment),
+        names::account_categories(attachment),
+        names::account_heads(attachment),
+    ];
+    drop_statements(attachment, leads, activities)
+        .into_iter()
+        .filter(|s| !(accounts.contains(&s.what) && theirs.contains(&s.what)))
+        .collect()
 }
 
 /// Deletes an attachment's row and what is kept of it in lead_score's tables:
@@ -1933,7 +2019,11 @@ fn forget_dropped() {
         for (name, leads, activities) in gone {
             let leads = relation(leads).map(|r| r.0);
             let activities = relation(activities).map(|r| r.0);
-            run_all(&drop_statements(&name, leads.as_ref(), activities.as_ref()));
+            run_all(&own_drop_statements(
+                &name,
+                leads.as_ref(),
+                activities.as_ref(),
+            ));
             forget_rows(&name);
             detached.push(name);
         }

@@ -117,6 +117,8 @@ for script in "$HERE"/lead_score--*.sql; do
                        = (SELECT array_agg(c.lead_key::text ORDER BY c.total DESC, c.lead_key)
                           FROM (SELECT * FROM lead_score.feed_current c WHERE NOT c.disqualified ORDER BY c.total DESC, c.lead_key LIMIT 10) c)")" t
     survivors "$db" >"$WORK/$v.before"
+    # V's dump, restored after the loop on a server whose default is newer.
+    "$PG_BIN/pg_dump" -Fc -d "$db" -f "$WORK/$v.dump"
     # V's SQL runs with this version's library until the update: its reads still work.
     check "$v: its current_scores reads with the new library" \
         "$(q "$db" "SELECT count(*) FROM lead_score.current_scores")" 400
@@ -146,18 +148,49 @@ for script in "$HERE"/lead_score--*.sql; do
              SELECT lead_score.attach('pw', 'crm.p_leads', 'crm.p_acts', name => 'predwin');
              SELECT lead_score.create_model('pw', jsonb_set(lead_score.model_spec('pw'), '{predictive}',
                  '{\"intercept\": -2, \"features\": [{\"name\": \"visits\", \"rule\": \"visit\", \"weight\": 0.5}]}'))" >/dev/null
+    # An attachment whose name starts with "_", as V allowed: its public views
+    # are not internal objects to move, and a view of the user's over one
+    # still reads it after the update.
+    q "$db" "CREATE TABLE crm.u_leads (LIKE crm.leads INCLUDING ALL);
+             CREATE TABLE crm.u_acts (LIKE crm.activities INCLUDING ALL);
+             INSERT INTO crm.u_leads SELECT * FROM crm.leads WHERE id <= 5;
+             SELECT lead_score.attach('m', 'crm.u_leads', 'crm.u_acts', name => '_w');
+             CREATE VIEW crm.u_view AS SELECT * FROM lead_score._w_current" >/dev/null
+    # Two attachments V let be named x and x_account, whose account views
+    # would share a name (this library's attach refuses the second, so the
+    # first is renamed while it is made): the update warns, once.
+    q "$db" "CREATE TABLE crm.n_leads (LIKE crm.leads INCLUDING ALL);
+             CREATE TABLE crm.n_acts (LIKE crm.activities INCLUDING ALL);
+             CREATE TABLE crm.n_leads2 (LIKE crm.leads INCLUDING ALL);
+             CREATE TABLE crm.n_acts2 (LIKE crm.activities INCLUDING ALL);
+             SELECT lead_score.attach('m', 'crm.n_leads2', 'crm.n_acts2', name => 'q');
+             UPDATE lead_score.attachments SET name = 'qz' WHERE name = 'q';
+             SELECT lead_score.attach('m', 'crm.n_leads', 'crm.n_acts', name => 'q_account');
+             UPDATE lead_score.attachments SET name = 'q' WHERE name = 'qz'" >/dev/null
     # What V's own attach did not create (the fixture ran V's attach with this
     # library, which creates them): the update must.
     q "$db" "DROP VIEW IF EXISTS lead_score.live_categories, lead_score.feed_categories" >/dev/null
     q "$db" "ALTER EXTENSION lead_score UPDATE" >/dev/null 2>"$WORK/$v.update.err"
     check "$v: the update reaches $current" "$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'lead_score'")" "$current"
     check "$v: the update warns once about each attachment attach now refuses" \
-        "$(grep -c 'would be refused by attach now' "$WORK/$v.update.err") $(grep -c 'attachment "inherited" would be refused by attach now: activities: "crm"."r_acts" is partitioned, a partition, or has inheritance parents or children' "$WORK/$v.update.err") $(grep -c 'attachment "predwin" would be refused by attach now: predictive.features\[0\] ("visits"): live scores keep only the events of window rule "visit" that its cap can count' "$WORK/$v.update.err")" "2 1 1"
+        "$(grep -c 'would be refused by attach now' "$WORK/$v.update.err") $(grep -c 'attachment "q_account" would be refused by attach now: attachment name "q_account" would create "q_account_categories", a name of attachment "q" too' "$WORK/$v.update.err") $(grep -c 'attachment "inherited" would be refused by attach now: activities: "crm"."r_acts" is partitioned, a partition, or has inheritance parents or children' "$WORK/$v.update.err") $(grep -c 'attachment "predwin" would be refused by attach now: predictive.features\[0\] ("visits"): live scores keep only the events of window rule "visit" that its cap can count' "$WORK/$v.update.err")" "3 1 1 1"
     # Such an attachment works as before until it is detached (writes are
     # scored; its probabilities may differ from a recompute, as the WARNING says).
     q "$db" "INSERT INTO crm.p_acts (lead_id, type, occurred_at) SELECT 1 + i % 5, 'page_view', now() - i * interval '1 day' FROM generate_series(0, 19) i" >/dev/null
     check "$v: an attachment attach now refuses still scores writes after the update" \
         "$(q "$db" "SELECT count(*) || ' ' || sum((engagement > 0)::int) FROM lead_score.predwin_current")" "5 5"
+    check "$v: an attachment named _w keeps its views in lead_score, and the user's view over them" \
+        "$(q "$db" "SELECT (to_regclass('lead_score._w_current') IS NOT NULL) || ' ' || (to_regclass('lead_score_internal._w_current') IS NULL)
+                       || ' ' || (SELECT count(*) FROM crm.u_view) || ' ' || (SELECT pg_catalog.pg_get_viewdef('crm.u_view') LIKE '%lead_score._w_current%')")" "true true 5 true"
+    q "$db" "DROP VIEW crm.u_view; SELECT lead_score.detach('_w'); DROP TABLE crm.u_acts, crm.u_leads" >/dev/null
+    check "$v: an attachment named _w detaches after the update" \
+        "$(q "$db" "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_w\\_%'")" 0
+    # Detaching x leaves x_account's views (x's account views by name): it
+    # failed, or would have dropped them.
+    q "$db" "SELECT lead_score.detach('q')" >/dev/null
+    check "$v: detaching q leaves q_account's views" \
+        "$(q "$db" "SELECT count(*) FROM pg_class WHERE relname IN ('q_account_current', 'q_account_categories')")" 2
+    q "$db" "SELECT lead_score.detach('q_account'); DROP TABLE crm.n_acts, crm.n_acts2, crm.n_leads, crm.n_leads2" >/dev/null
     q "$db" "SELECT lead_score.detach('inherited'); DROP TABLE crm.r_acts, crm.r_acts_child, crm.r_leads;
              SELECT lead_score.detach('predwin'); SELECT lead_score.drop_model('pw'); DROP TABLE crm.p_acts, crm.p_leads" >/dev/null
     catalog "$db" "$WORK/$v.catalog"
@@ -185,6 +218,16 @@ for script in "$HERE"/lead_score--*.sql; do
         failures=$((failures + 1))
     fi
     still_live "$db" "$v"
+    # The README's recipe (Backup and restore) for a dump of V on a server
+    # whose default version is newer: create V first, restore, then update.
+    fresh_db "${db}_restored"
+    q "${db}_restored" "CREATE EXTENSION lead_score VERSION '$v'" >/dev/null
+    "$PG_BIN/pg_restore" -d "${db}_restored" "$WORK/$v.dump" >/dev/null 2>"$WORK/$v.restore.err" || true
+    check "$v: its dump restores after CREATE EXTENSION … VERSION '$v', with the one error the README names" \
+        "$(grep -c 'errors ignored on restore: 1$' "$WORK/$v.restore.err") $(grep -c 'schema "lead_score" already exists' "$WORK/$v.restore.err")" "1 1"
+    q "${db}_restored" "ALTER EXTENSION lead_score UPDATE" >/dev/null 2>&1
+    check "$v: the restored dump updates and stays exact" \
+        "$(q "${db}_restored" "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'lead_score') || ' ' || ((SELECT count(*) FROM lead_score.check_consistency('live')) + (SELECT count(*) FROM lead_score.check_consistency('feed')))")" "$current 0"
 done
 check "released versions tested" "$([ "$versions" -ge 1 ] && echo yes)" yes
 if [ "$failures" = 0 ]; then echo "upgrade: all checks passed"; else echo "upgrade: $failures checks FAILED"; fi

@@ -75,6 +75,8 @@ SELECT lead_score.backfill_history('live', '1990-01-01', '1 hour');
 SELECT count(*) AS history_rows FROM lead_score.score_history \gset
 SELECT lead_score.backfill_history('live', '2026-01-31 00:00+00', '1 mon -30 days 1 hour');
 SELECT count(*) = :history_rows AS history_kept FROM lead_score.score_history;
+-- A step past 1000 years is refused by name (it overflowed the clock: 22008).
+SELECT lead_score.backfill_history('live', '2026-05-01', '178000000 years');
 
 -- Settings: how often, and for how long. Rows older than the retention go,
 -- but each lead keeps its latest.
@@ -84,6 +86,14 @@ SELECT lead_score.tick() IS NOT NULL AS ticked;
 SELECT right(lead_key, 1) AS person, count(*) AS rows, min(recorded_at) AS first
 FROM lead_score.score_history GROUP BY lead_key ORDER BY lead_key;
 SELECT lead_score.set_history('live', every => '0 hours');
+-- At most 1000 years (which means never), so that every tick() can check:
+-- one attachment's setting 1000000 years failed every tick() with 22008.
+SELECT lead_score.set_history('live', every => '1000000 years');
+SELECT lead_score.set_history('live', retention => '300000 years');
+UPDATE lead_score.history_settings SET retention = '5000 years' WHERE attachment = 'live';
+SELECT lead_score.set_history('live', every => '1000 years', retention => '1000 years');
+SELECT lead_score.tick() IS NOT NULL AS ticked, lead_score.record_history('live') >= 0 AS recorded;
+SELECT lead_score.set_history('live', every => '1 day', retention => '7 days');
 SELECT lead_score.set_history('nope');
 -- Readers see the history; they cannot write it or record it.
 SET ROLE lead_score_reader;
