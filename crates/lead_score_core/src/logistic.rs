@@ -28,6 +28,10 @@ pub const STEP_TOLERANCE: f64 = 1e-6;
 /// does not change it; the intercept's is its own (as for a feature of range
 /// 1). See [`standardized_standard_errors`].
 pub const MAX_STANDARD_ERROR: f64 = 1e3;
+/// The largest magnitude of a feature: its square, in the Hessian, is a number.
+pub const MAX_FEATURE: f64 = 1e150;
+/// The smallest magnitude of a feature other than 0: its square is not 0.
+pub const MIN_FEATURE: f64 = 1e-150;
 /// At most this many coefficients (intercept included).
 pub const MAX_FEATURES: usize = 200;
 
@@ -415,6 +419,18 @@ fn accumulate(s: Sums<'_>, beta: &[f64], features: &[f64], y: bool) -> Result<()
     if let Some(bad) = features.iter().position(|v| !v.is_finite()) {
         return Err(Error::Invalid(format!(
             "feature {} is {}; features must be finite (encode missing values as a feature)",
+            bad + 1,
+            features[bad]
+        )));
+    }
+    // A Hessian entry sums squares of features: past these its terms
+    // overflow (or vanish), and the fit would look separated.
+    if let Some(bad) = features
+        .iter()
+        .position(|v| *v != 0.0 && !(MIN_FEATURE..=MAX_FEATURE).contains(&v.abs()))
+    {
+        return Err(Error::OutOfRange(format!(
+            "feature {} is {:e}; a feature must be 0 or between {MIN_FEATURE:e} and {MAX_FEATURE:e} in magnitude, where its square is a number (rescale it)",
             bad + 1,
             features[bad]
         )));

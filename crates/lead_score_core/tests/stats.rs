@@ -585,3 +585,27 @@ fn deciles_refuse_scores_that_are_not_finite() {
         assert_eq!(stats::auc(&ls).unwrap_err().to_string(), e);
     }
 }
+
+#[test]
+fn features_whose_square_is_no_number_are_refused() {
+    // Far beyond the documented range the fit still holds (1e-140, 1e140)...
+    let base = logistic::fit(&scaled(1.0), 0.0).unwrap();
+    for c in [1e-140, 1e140] {
+        let f = logistic::fit(&scaled(c), 0.0).unwrap();
+        assert!(f.converged && f.unidentified.is_empty(), "c = {c}: {f:?}");
+        assert!(
+            (f.coefficients[1] * c - base.coefficients[1]).abs()
+                <= 1e-6 * base.coefficients[1].abs(),
+            "c = {c}: {f:?}"
+        );
+    }
+    // ...past ±1e150 (or under 1e-150) the Hessian overflows (or vanishes):
+    // it was a converged fit of coefficient 0, reported as separation.
+    for c in [1e-200, 1e160, -1e200] {
+        let e = logistic::fit(&scaled(c), 0.0).unwrap_err();
+        assert!(
+            matches!(e, lead_score_core::Error::OutOfRange(_)) && e.to_string().contains("rescale"),
+            "c = {c}: {e}"
+        );
+    }
+}
