@@ -16,12 +16,14 @@ use lead_score_core::stats::{self, Scored};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-fn scored(scores: &[Option<f64>], converted: &[Option<bool>]) -> Vec<Scored> {
+/// `scores` (named `argument`: `calibration` calls its `probabilities`) paired
+/// with `converted`.
+fn scored_as(argument: &str, scores: &[Option<f64>], converted: &[Option<bool>]) -> Vec<Scored> {
     if scores.len() != converted.len() {
         raise_code(
             PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
             format!(
-                "scores has {} elements and converted {}; they must pair up",
+                "{argument} has {} elements and converted {}; they must pair up",
                 scores.len(),
                 converted.len()
             ),
@@ -38,6 +40,10 @@ fn scored(scores: &[Option<f64>], converted: &[Option<bool>]) -> Vec<Scored> {
             })
         })
         .collect()
+}
+
+fn scored(scores: &[Option<f64>], converted: &[Option<bool>]) -> Vec<Scored> {
+    scored_as("scores", scores, converted)
 }
 
 /// `roc_auc(scores, converted)`: ROC AUC with DeLong's standard error and 95%
@@ -181,7 +187,11 @@ fn calibration(
             format!("bins must be between 1 and 1000, got {bins}"),
         );
     }
-    let c = stats::calibration(&scored(&probabilities, &converted), bins as usize).or_raise();
+    let c = stats::calibration(
+        &scored_as("probabilities", &probabilities, &converted),
+        bins as usize,
+    )
+    .or_raise();
     let rows: Vec<_> = c
         .bins
         .iter()
@@ -1006,6 +1016,7 @@ fn suggest_points(
             format!("event_types must not contain an empty name: {e:?}"),
         );
     }
+    suggest::check_arguments(&fields, &events, f64::from(max_points)).or_raise();
     let decay = lead_score_core::Model::from_json(&spec)
         .or_raise()
         .engagement

@@ -268,6 +268,31 @@ impl Suggestion {
     }
 }
 
+/// Checks `suggest_points`' arguments before any work: each field and event
+/// type named once (arrays are numbered from 1, as in SQL), and `max_points`
+/// positive and within a rule's limit ([`crate::model::MAX_POINTS`]), so the
+/// draft it writes is a spec that validates.
+pub fn check_arguments(fields: &[String], event_types: &[String], max_points: f64) -> Result<()> {
+    for (what, names) in [("fields", fields), ("event_types", event_types)] {
+        for (j, name) in names.iter().enumerate() {
+            if let Some(i) = names[..j].iter().position(|n| n == name) {
+                return Err(Error::Invalid(format!(
+                    "{what}[{}]: {name:?} is named twice (also {what}[{}])",
+                    j + 1,
+                    i + 1
+                )));
+            }
+        }
+    }
+    if !(max_points > 0.0 && max_points <= crate::model::MAX_POINTS) {
+        return Err(Error::Invalid(format!(
+            "max_points must be a positive number of at most {}, got {max_points}",
+            crate::model::MAX_POINTS
+        )));
+    }
+    Ok(())
+}
+
 /// Fits the features (all, or the `max_rules` forward selection picks) and
 /// turns the coefficients into integer points: scaled so that the highest
 /// total the rules can give (the best value of each field) is `max_points`.
@@ -291,11 +316,7 @@ pub fn suggest(
             logistic::MAX_FEATURES - 1
         )));
     }
-    if !(max_points > 0.0 && max_points.is_finite()) {
-        return Err(Error::Invalid(format!(
-            "max_points must be a positive number, got {max_points}"
-        )));
-    }
+    check_arguments(&[], &[], max_points)?;
     let picked: Vec<usize> = match max_rules {
         Some(k) => forward_select(features, outcomes, k, l2)?,
         None => (0..features.len()).collect(),

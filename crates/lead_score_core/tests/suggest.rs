@@ -311,3 +311,34 @@ fn a_field_the_outcome_separates_on_is_reported_without_a_penalty() {
     let penalized = suggest::suggest(&features, &won, 20.0, None, 1.0).unwrap();
     assert!(penalized.converged && penalized.unidentified.is_empty());
 }
+
+#[test]
+fn arguments_name_what_is_wrong_before_any_work() {
+    use lead_score_core::suggest::check_arguments;
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let err = |r: lead_score_core::Result<()>| r.unwrap_err().to_string();
+    assert!(check_arguments(&s(&["industry", "title"]), &s(&["visit"]), 20.0).is_ok());
+    assert_eq!(
+        err(check_arguments(
+            &s(&["industry", "title", "industry"]),
+            &[],
+            20.0
+        )),
+        "fields[3]: \"industry\" is named twice (also fields[1])"
+    );
+    assert_eq!(
+        err(check_arguments(
+            &s(&["industry"]),
+            &s(&["visit", "visit"]),
+            20.0
+        )),
+        "event_types[2]: \"visit\" is named twice (also event_types[1])"
+    );
+    for bad in [0.0, -1.0, 2147483647.0, f64::NAN, f64::INFINITY] {
+        assert!(
+            err(check_arguments(&s(&["industry"]), &[], bad)).starts_with("max_points must be"),
+            "{bad}"
+        );
+    }
+    assert!(check_arguments(&s(&["industry"]), &[], 1e6).is_ok());
+}

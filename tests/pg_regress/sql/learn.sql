@@ -84,6 +84,7 @@ SELECT * FROM lead_score.logistic_regression('design', 'converted', ARRAY['x1'])
 SELECT * FROM lead_score.roc_auc(ARRAY[0.1, 0.2], ARRAY[true, true]);
 SELECT * FROM lead_score.roc_auc(ARRAY[0.1, 0.2], ARRAY[true]);
 SELECT * FROM lead_score.calibration(ARRAY[1.5], ARRAY[true]);
+SELECT * FROM lead_score.calibration(ARRAY[0.5, 0.2], ARRAY[true]);
 -- A fit is at most 200 coefficients, checked before any memory is taken.
 SELECT lead_score.logistic_step(array_fill(0::float8, ARRAY[100000]), ARRAY[1::float8], true);
 DROP TABLE design, predicted, separated;
