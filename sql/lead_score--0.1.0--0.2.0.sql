@@ -396,7 +396,7 @@ BEGIN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF btrim(name) = '' THEN
+    IF lead_score_internal._blank(name) THEN
         RAISE EXCEPTION 'lead_score.create_model: name must not be empty'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1314,6 +1314,12 @@ CREATE FUNCTION lead_score_internal."_max_points"() RETURNS double precision /* 
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'max_points_wrapper';
+CREATE FUNCTION lead_score_internal."_blank"(
+	"text" TEXT /* & str */
+) RETURNS bool /* bool */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'blank_wrapper';
 CREATE FUNCTION lead_score_internal."_adjustable"(
 	"attachment" TEXT /* & str */
 ) RETURNS TEXT /* Option < String > */
@@ -1455,7 +1461,7 @@ BEGIN
         RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.attachment IS NULL THEN 'attachment' ELSE 'lead_key' END
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF btrim(NEW.reason) = '' THEN
+    IF lead_score_internal._blank(NEW.reason) THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1639,6 +1645,8 @@ COMMENT ON FUNCTION lead_score_internal._adjustable(text) IS
     'Internal: why manual adjustments cannot be made on an attachment (Citus, a key whose text depends on the session), or NULL.';
 COMMENT ON FUNCTION lead_score_internal._max_points() IS
     'Internal: the most points a rule or a manual adjustment may give, either sign.';
+COMMENT ON FUNCTION lead_score_internal._blank(text) IS
+    'Internal: whether text is empty or whitespace only (any Unicode whitespace), for names and reasons.';
 GRANT SELECT ON lead_score.adjustments, lead_score_internal._adjustment_sums TO lead_score_reader;
 GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
     ON lead_score.adjustments TO lead_score_admin;
@@ -2176,6 +2184,9 @@ BEGIN
     IF NEW.given_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
+    -- Key text that is no key ('abc' for a bigint key) is named as this
+    -- function's argument, not current_score's.
+    PERFORM lead_score_internal._check_key_text('record_feedback', NEW.attachment, NEW.lead_key);
     SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
@@ -2350,6 +2361,32 @@ BEGIN
         FROM lead_score.roc_auc(t, w) r CROSS JOIN lead_score.auc_difference(t, base_t, w) d
         RETURNING e.*;
     END LOOP;
+END
+$$;
+
+-- A NULL attachment is 22004, as for every function (0.1.0 said it did not exist).
+CREATE OR REPLACE FUNCTION lead_score_internal._model_at(attachment text, version integer)
+RETURNS text LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m   text;
+    id  bigint;
+    cur integer;
+BEGIN
+    IF _model_at.attachment IS NULL THEN
+        RAISE EXCEPTION 'attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.model, mo.id, mo.current_version INTO m, id, cur
+    FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = _model_at.attachment;
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', _model_at.attachment USING ERRCODE = 'undefined_object';
+    END IF;
+    IF _model_at.version IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM lead_score.model_versions v WHERE v.model_id = id AND v.version = _model_at.version) THEN
+        RAISE EXCEPTION 'lead_score model "%" has no version %', m, _model_at.version USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN m || '@' || coalesce(_model_at.version, cur);
 END
 $$;
 

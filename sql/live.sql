@@ -969,6 +969,9 @@ DECLARE
     id  bigint;
     cur integer;
 BEGIN
+    IF _model_at.attachment IS NULL THEN
+        RAISE EXCEPTION 'attachment must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT a.model, mo.id, mo.current_version INTO m, id, cur
     FROM lead_score.attachments a JOIN lead_score.models mo ON mo.name = a.model WHERE a.name = _model_at.attachment;
     IF m IS NULL THEN
@@ -1308,6 +1311,9 @@ BEGIN
     IF NEW.given_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
+    -- Key text that is no key ('abc' for a bigint key) is named as this
+    -- function's argument, not current_score's.
+    PERFORM lead_score_internal._check_key_text('record_feedback', NEW.attachment, NEW.lead_key);
     SELECT * INTO s FROM lead_score.current_score(NEW.attachment, NEW.lead_key);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead_score attachment "%" has no lead %', NEW.attachment, NEW.lead_key
@@ -2039,7 +2045,7 @@ BEGIN
         RAISE EXCEPTION 'adjust: % must not be NULL', CASE WHEN NEW.attachment IS NULL THEN 'attachment' ELSE 'lead_key' END
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF btrim(NEW.reason) = '' THEN
+    IF lead_score_internal._blank(NEW.reason) THEN
         RAISE EXCEPTION 'adjust: reason must say why the points change'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -2223,6 +2229,8 @@ COMMENT ON FUNCTION lead_score_internal._adjustable(text) IS
     'Internal: why manual adjustments cannot be made on an attachment (Citus, a key whose text depends on the session), or NULL.';
 COMMENT ON FUNCTION lead_score_internal._max_points() IS
     'Internal: the most points a rule or a manual adjustment may give, either sign.';
+COMMENT ON FUNCTION lead_score_internal._blank(text) IS
+    'Internal: whether text is empty or whitespace only (any Unicode whitespace), for names and reasons.';
 GRANT SELECT ON lead_score.adjustments, lead_score_internal._adjustment_sums TO lead_score_reader;
 GRANT INSERT (attachment, lead_key, points, reason, expires_at), UPDATE (expires_at)
     ON lead_score.adjustments TO lead_score_admin;

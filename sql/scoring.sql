@@ -33,7 +33,7 @@ BEGIN
         RAISE EXCEPTION 'lead_score.create_model: name and spec must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF btrim(name) = '' THEN
+    IF lead_score_internal._blank(name) THEN
         RAISE EXCEPTION 'lead_score.create_model: name must not be empty'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;

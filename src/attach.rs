@@ -1943,6 +1943,20 @@ fn max_points() -> f64 {
     lead_score_core::model::MAX_POINTS
 }
 
+/// Whether text is blank (`lead_score_core::is_blank`: any Unicode
+/// whitespace), for the checks of names and reasons in SQL, where `btrim`
+/// strips spaces only.
+#[pg_extern(
+    name = "_blank",
+    schema = "lead_score_internal",
+    immutable,
+    strict,
+    parallel_safe
+)]
+fn blank(text: &str) -> bool {
+    lead_score_core::is_blank(text)
+}
+
 /// `CREATE TYPE lead_score_internal._applied`, from the one list of its fields.
 #[pg_extern(
     name = "_applied_type_ddl",

@@ -36,3 +36,23 @@ pub use error::{Error, Result};
 pub use fit::FitOutcome;
 pub use model::{EngagementModel, FitModel, Model, MAX_PROPERTIES};
 pub use score::{CategoryScore, ExplainRow, Score};
+
+/// Whether text is blank: empty or whitespace only, any Unicode whitespace
+/// (tabs, newlines, no-break spaces), as blank lead fields and names are
+/// everywhere in lead_score.
+pub fn is_blank(s: &str) -> bool {
+    s.trim().is_empty()
+}
+
+#[cfg(test)]
+mod blank_tests {
+    #[test]
+    fn any_unicode_whitespace_is_blank() {
+        for s in ["", " ", "\t", "\n \r", "\u{a0}", "\u{2003}\u{3000}"] {
+            assert!(super::is_blank(s), "{s:?}");
+        }
+        for s in ["x", " x ", "\u{200b}"] {
+            assert!(!super::is_blank(s), "{s:?}");
+        }
+    }
+}

@@ -13,6 +13,7 @@ SELECT lead_score.attach('live', 'app.people', 'app.touches',
 SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('create_model, no name', $$SELECT lead_score.create_model(NULL, lead_score.model_spec('live'))$$),
   ('create_model, a blank name', $$SELECT lead_score.create_model('  ', lead_score.model_spec('live'))$$),
+  ('create_model, a name of a tab and a no-break space', $$SELECT lead_score.create_model(E'\t\u00a0', lead_score.model_spec('live'))$$),
   ('attach, no model', $$SELECT lead_score.attach(NULL, 'app.people', 'app.touches')$$),
   ('attach, no lead table', $$SELECT lead_score.attach('live', NULL, 'app.touches', name => 'other')$$),
   ('attach, no activity table', $$SELECT lead_score.attach('live', 'app.people', NULL, name => 'other')$$),
@@ -28,6 +29,7 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('adjust, no lead', $$SELECT lead_score.adjust('live', NULL, 5, 'met at a fair')$$),
   ('adjust, no points', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', NULL, 'met at a fair')$$),
   ('adjust, no reason', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', 5, NULL)$$),
+  ('adjust, a reason of a tab and a newline', $$SELECT lead_score.adjust('live', '00000000-0000-0000-0000-000000000001', 5, E'\t\n')$$),
   ('record_feedback, no lead', $$SELECT lead_score.record_feedback('live', NULL, true)$$),
   ('record_feedback, an unknown reason', $$SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', false, 'too_tall')$$),
   ('set_history, no attachment', $$SELECT lead_score.set_history(NULL)$$),
@@ -36,10 +38,13 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('set_history, a zero interval', $$SELECT lead_score.set_history('live', '0 seconds')$$),
   ('set_history, a negative retention', $$SELECT lead_score.set_history('live', '1 hour', '-1 day')$$),
   ('backfill_history, since -infinity', $$SELECT lead_score.backfill_history('live', '-infinity')$$),
+  ('distribute, no attachment', $$CALL lead_score.distribute(NULL)$$),
+  ('evaluation_rows, no attachment', $$SELECT * FROM lead_score.evaluation_rows(NULL, '2026-06-01')$$),
+  ('backtest, no attachment', $$SELECT * FROM lead_score.backtest(NULL, '2026-06-01')$$),
   ('drop_model of an attached model', $$SELECT lead_score.drop_model('live')$$)
 ) AS t(call, statement);
 -- None of them wrote anything.
-SELECT (SELECT count(*) FROM lead_score.models WHERE name IN ('live', '  ')) AS models,
+SELECT (SELECT count(*) FROM lead_score.models WHERE name IN ('live', '  ', E'\t\u00a0')) AS models,
        (SELECT count(*) FROM lead_score.adjustments) AS adjustments,
        (SELECT count(*) FROM lead_score.feedback) AS feedback,
        (SELECT h.every || ' every, kept ' || h.retention FROM lead_score.history_settings h WHERE h.attachment = 'live') AS history;

@@ -122,6 +122,12 @@ SELECT * FROM lead_score.suggest_points('live', NULL);
 SELECT * FROM lead_score.suggest_points('live', ARRAY['sector', NULL]);
 SELECT * FROM lead_score.suggest_points('live', ARRAY['sector'], max_points => NULL);
 SELECT * FROM lead_score.suggest_points('live', ARRAY['sector'], event_types => ARRAY[NULL]);
+-- A field or event type named twice, or max_points past a rule's limit: 22023
+-- naming the argument (they failed on the draft's spec, at a path the user
+-- never wrote).
+SELECT * FROM lead_score.suggest_points('live', ARRAY['sector', 'job', 'sector']);
+SELECT * FROM lead_score.suggest_points('live', ARRAY['sector'], event_types => ARRAY['page_view', 'page_view']);
+SELECT * FROM lead_score.suggest_points('live', ARRAY['sector'], max_points => 2147483647);
 SELECT lead_score.create_model('live', lead_score.model_spec('live', 3)) AS published;
 
 -- Sales feedback: a rep accepts one lead and rejects another, with a reason;
