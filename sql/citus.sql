@@ -100,6 +100,11 @@ BEGIN
         EXECUTE lead_score_internal._sql(att.name, 'citus_outbox');
         changed := true;
     END IF;
+    -- tick() runs as its caller, lead_score_admin included: a node's fold of
+    -- a deferred shard group writes alerts here, relay_alerts() moves them
+    -- (the shards take the grant from the distributed table).
+    EXECUTE 'GRANT SELECT, INSERT, DELETE ON lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox')
+            || ' TO lead_score_admin';
     -- A regclass in a reference table is the coordinator's OID; every node
     -- finds the tables by these names instead (src/attach.rs, read_row).
     IF NOT att.mapping ? 'citus_leads' THEN

@@ -617,6 +617,11 @@ BEGIN
         EXECUTE lead_score_internal._sql(att.name, 'citus_outbox');
         changed := true;
     END IF;
+    -- tick() runs as its caller, lead_score_admin included: a node's fold of
+    -- a deferred shard group writes alerts here, relay_alerts() moves them
+    -- (the shards take the grant from the distributed table).
+    EXECUTE 'GRANT SELECT, INSERT, DELETE ON lead_score_internal.' || pg_catalog.quote_ident(att.name || '_outbox')
+            || ' TO lead_score_admin';
     -- A regclass in a reference table is the coordinator's OID; every node
     -- finds the tables by these names instead (src/attach.rs, read_row).
     IF NOT att.mapping ? 'citus_leads' THEN
@@ -928,6 +933,23 @@ REVOKE ALL ON FUNCTION lead_score_internal._citus_fold(text), lead_score_interna
                        lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
                           lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) TO lead_score_admin;
+-- On Citus, tick() runs as its caller, lead_score_admin included: a node's
+-- fold of a deferred shard group writes its alerts to the outbox, which
+-- relay_alerts() empties.
+GRANT EXECUTE ON FUNCTION lead_score_internal._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]) TO lead_score_admin;
+DO $outbox$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT c.oid FROM pg_catalog.pg_class c JOIN lead_score.attachments a
+             ON c.relname OPERATOR(pg_catalog.=) (a.name OPERATOR(pg_catalog.||) '_outbox')
+             WHERE c.relnamespace OPERATOR(pg_catalog.=) 'lead_score_internal'::pg_catalog.regnamespace
+             ORDER BY 1
+    LOOP
+        EXECUTE 'GRANT SELECT, INSERT, DELETE ON ' OPERATOR(pg_catalog.||) t::pg_catalog.text OPERATOR(pg_catalog.||) ' TO lead_score_admin';
+    END LOOP;
+END
+$outbox$;
 
 CREATE OR REPLACE FUNCTION lead_score.attach(model text, leads regclass, activities regclass,
                                   mapping jsonb DEFAULT '{}', name text DEFAULT NULL, mode text DEFAULT 'sync')
@@ -1037,6 +1059,33 @@ BEGIN
             attach.activities, v_mapping ->> 'activity_lead_key';
     END IF;
 
+    -- On Citus: local leads and activities, or distributed leads with their
+    -- co-located activities (checked by _distribute_tables below), nothing
+    -- else: the triggers of a distributed table fire on its shards, which a
+    -- local table's cannot reach, and a reference table is on every node.
+    IF lead_score_internal._citus_method(attach.leads) = 'n' OR lead_score_internal._citus_method(attach.activities) = 'n' THEN
+        RAISE EXCEPTION 'attach: % is a Citus reference table, which lead_score does not score',
+            CASE WHEN lead_score_internal._citus_method(attach.leads) = 'n' THEN attach.leads ELSE attach.activities END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Distribute the leads by their key and the activities co-located with them (docs/citus.md), or keep both local.';
+    ELSIF lead_score_internal._citus_method(attach.leads) IS NULL AND lead_score_internal._citus_method(attach.activities) IS NOT NULL THEN
+        RAISE EXCEPTION 'attach: % is not a distributed table, but its activities % are', attach.leads, attach.activities
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Distribute the leads by their key and the activities co-located with them (docs/citus.md), or keep both local.';
+    END IF;
+    -- lead_score.current_scores reads every attachment: Citus cannot have a
+    -- view over distributed tables and local ones.
+    IF lead_score_internal._citus() THEN
+        SELECT a.name INTO bad FROM lead_score.attachments a
+        WHERE (lead_score_internal._citus_method(a.leads) IS NULL) <> (lead_score_internal._citus_method(attach.leads) IS NULL)
+        ORDER BY a.name LIMIT 1;
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'attach: on Citus, a database''s attachments are all of distributed tables or all of local ones: % is %, and attachment "%" is not',
+                attach.leads, CASE WHEN lead_score_internal._citus_method(attach.leads) IS NULL THEN 'local' ELSE 'distributed' END, bad
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'lead_score.current_scores reads every attachment together (docs/citus.md).';
+        END IF;
+    END IF;
     PERFORM lead_score_internal._live_check(attach.model);  -- refuses models that cannot be live
     -- The attachment's row, tables, views, trigger functions and triggers: generated
     -- in Rust and created as the extension's owner, after checking the caller's
@@ -1560,6 +1609,12 @@ FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score_internal._no
 EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 CREATE TRIGGER adjustment_ended AFTER UPDATE OF expires_at ON lead_score.adjustments
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
+COMMENT ON TRIGGER adjustment_capture ON lead_score.adjustments IS
+    'Checks a manual adjustment and stamps who made it and when (adjust), or who ended it (end_adjustment).';
+COMMENT ON TRIGGER adjustment_made ON lead_score.adjustments IS
+    'A history row and an adjustment alert for a manual adjustment made now.';
+COMMENT ON TRIGGER adjustment_ended ON lead_score.adjustments IS
+    'A history row and an adjustment alert for a manual adjustment ended.';
 
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)
@@ -2161,6 +2216,8 @@ BEGIN
 END
 $$;
 
+COMMENT ON TRIGGER feedback_capture ON lead_score.feedback IS
+    'Captures the lead''s score, classification, author and time on each feedback row (record_feedback).';
 CREATE OR REPLACE FUNCTION lead_score_internal._feedback_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp

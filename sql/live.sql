@@ -310,6 +310,33 @@ BEGIN
             attach.activities, v_mapping ->> 'activity_lead_key';
     END IF;
 
+    -- On Citus: local leads and activities, or distributed leads with their
+    -- co-located activities (checked by _distribute_tables below), nothing
+    -- else: the triggers of a distributed table fire on its shards, which a
+    -- local table's cannot reach, and a reference table is on every node.
+    IF lead_score_internal._citus_method(attach.leads) = 'n' OR lead_score_internal._citus_method(attach.activities) = 'n' THEN
+        RAISE EXCEPTION 'attach: % is a Citus reference table, which lead_score does not score',
+            CASE WHEN lead_score_internal._citus_method(attach.leads) = 'n' THEN attach.leads ELSE attach.activities END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Distribute the leads by their key and the activities co-located with them (docs/citus.md), or keep both local.';
+    ELSIF lead_score_internal._citus_method(attach.leads) IS NULL AND lead_score_internal._citus_method(attach.activities) IS NOT NULL THEN
+        RAISE EXCEPTION 'attach: % is not a distributed table, but its activities % are', attach.leads, attach.activities
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Distribute the leads by their key and the activities co-located with them (docs/citus.md), or keep both local.';
+    END IF;
+    -- lead_score.current_scores reads every attachment: Citus cannot have a
+    -- view over distributed tables and local ones.
+    IF lead_score_internal._citus() THEN
+        SELECT a.name INTO bad FROM lead_score.attachments a
+        WHERE (lead_score_internal._citus_method(a.leads) IS NULL) <> (lead_score_internal._citus_method(attach.leads) IS NULL)
+        ORDER BY a.name LIMIT 1;
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'attach: on Citus, a database''s attachments are all of distributed tables or all of local ones: % is %, and attachment "%" is not',
+                attach.leads, CASE WHEN lead_score_internal._citus_method(attach.leads) IS NULL THEN 'local' ELSE 'distributed' END, bad
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'lead_score.current_scores reads every attachment together (docs/citus.md).';
+        END IF;
+    END IF;
     PERFORM lead_score_internal._live_check(attach.model);  -- refuses models that cannot be live
     -- The attachment's row, tables, views, trigger functions and triggers: generated
     -- in Rust and created as the extension's owner, after checking the caller's
@@ -851,7 +878,9 @@ GRANT EXECUTE ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, tex
                           lead_score_internal._lock(text, boolean, boolean), lead_score_internal._rebase(text, timestamptz),
                           lead_score_internal._recomputed(text, boolean), lead_score.relay_alerts(),
                           lead_score_internal._citus_fold(text), lead_score_internal._citus_fold_node(text),
-                          lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text) TO lead_score_admin;
+                          lead_score_internal._citus_forget(text), lead_score_internal._citus_forget_node(text),
+                          -- A Citus node's fold of a deferred shard group writes its alerts here.
+                          lead_score_internal._emit_outbox(regclass, text, text, anyarray, float8[], jsonb[]) TO lead_score_admin;
 -- Readers take the activity table's lock before lead_score's (top_leads,
 -- current_score), as writers do
 -- (after the admins' grant, as the update from 0.1.0 grants them).
@@ -1337,6 +1366,8 @@ END
 $$;
 CREATE TRIGGER feedback_capture BEFORE INSERT ON lead_score.feedback
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_capture();
+COMMENT ON TRIGGER feedback_capture ON lead_score.feedback IS
+    'Captures the lead''s score, classification, author and time on each feedback row (record_feedback).';
 
 CREATE FUNCTION lead_score.record_feedback(attachment text, lead_key text, accepted boolean,
                                            reason text DEFAULT NULL, note text DEFAULT NULL)
@@ -2144,6 +2175,12 @@ FOR EACH ROW WHEN (NEW.created_at OPERATOR(pg_catalog.=) lead_score_internal._no
 EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
 CREATE TRIGGER adjustment_ended AFTER UPDATE OF expires_at ON lead_score.adjustments
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_recorded();
+COMMENT ON TRIGGER adjustment_capture ON lead_score.adjustments IS
+    'Checks a manual adjustment and stamps who made it and when (adjust), or who ended it (end_adjustment).';
+COMMENT ON TRIGGER adjustment_made ON lead_score.adjustments IS
+    'A history row and an adjustment alert for a manual adjustment made now.';
+COMMENT ON TRIGGER adjustment_ended ON lead_score.adjustments IS
+    'A history row and an adjustment alert for a manual adjustment ended.';
 
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)

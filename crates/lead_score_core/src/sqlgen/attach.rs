@@ -1022,14 +1022,25 @@ impl Attachment {
                 out.push(self.trigger(table, write));
             }
         }
-        out.extend(
-            self.privileges()
-                .into_iter()
-                .filter(|s| s.sql.starts_with("REVOKE")),
-        );
+        // The functions' privileges, as on a single node: tick() runs the
+        // fold as whoever calls it, lead_score_admin included. Not the
+        // tables': the shards take theirs from the distributed tables (and
+        // Citus refuses GRANT on a shard).
+        out.extend(self.privileges().into_iter().filter(|s| {
+            s.sql.starts_with("REVOKE ALL ON FUNCTION") || s.sql.starts_with("GRANT EXECUTE")
+        }));
         out.push(stmt(
             "revoke",
             format!("REVOKE ALL ON {} FROM PUBLIC", self.stripes_table()),
+        ));
+        // The fold locks the stripes of its keys, as tick()'s does.
+        out.push(stmt(
+            "grant",
+            format!(
+                "GRANT SELECT, UPDATE ON {} TO {}",
+                self.stripes_table(),
+                ident(ADMIN_ROLE)
+            ),
         ));
         out
     }

@@ -411,6 +411,12 @@ REVOKE ALL ON FUNCTION "lead_score_internal"."live__recompute_102040"("pg_catalo
 -- revoke
 REVOKE ALL ON FUNCTION "lead_score_internal"."live__fold_102040"("pg_catalog"."uuid"[]) FROM PUBLIC;
 
+-- grant
+GRANT EXECUTE ON FUNCTION "lead_score_internal"."live__fold_102040"("pg_catalog"."uuid"[]) TO "lead_score_admin";
+
 -- revoke
 REVOKE ALL ON "lead_score_internal"."live_stripes_102040" FROM PUBLIC;
+
+-- grant
+GRANT SELECT, UPDATE ON "lead_score_internal"."live_stripes_102040" TO "lead_score_admin";
 
