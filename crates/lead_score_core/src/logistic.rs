@@ -29,9 +29,9 @@ pub const STEP_TOLERANCE: f64 = 1e-6;
 /// 1). See [`standardized_standard_errors`].
 pub const MAX_STANDARD_ERROR: f64 = 1e3;
 /// The largest magnitude of a feature: its square, in the Hessian, is a number.
+/// (A tiny value is kept: its square vanishes beside the other rows', as a
+/// decayed event of long ago does in `suggest_points`.)
 pub const MAX_FEATURE: f64 = 1e150;
-/// The smallest magnitude of a feature other than 0: its square is not 0.
-pub const MIN_FEATURE: f64 = 1e-150;
 /// At most this many coefficients (intercept included).
 pub const MAX_FEATURES: usize = 200;
 
@@ -423,14 +423,11 @@ fn accumulate(s: Sums<'_>, beta: &[f64], features: &[f64], y: bool) -> Result<()
             features[bad]
         )));
     }
-    // A Hessian entry sums squares of features: past these its terms
-    // overflow (or vanish), and the fit would look separated.
-    if let Some(bad) = features
-        .iter()
-        .position(|v| *v != 0.0 && !(MIN_FEATURE..=MAX_FEATURE).contains(&v.abs()))
-    {
+    // A Hessian entry sums squares of features: past this its terms
+    // overflow, and the fit would look separated.
+    if let Some(bad) = features.iter().position(|v| v.abs() > MAX_FEATURE) {
         return Err(Error::OutOfRange(format!(
-            "feature {} is {:e}; a feature must be 0 or between {MIN_FEATURE:e} and {MAX_FEATURE:e} in magnitude, where its square is a number (rescale it)",
+            "feature {} is {:e}; a feature must be at most {MAX_FEATURE:e} in magnitude, where its square is a number (rescale it)",
             bad + 1,
             features[bad]
         )));

@@ -339,6 +339,19 @@ pub fn suggest(
         }
         set.retain(|f| !unruled.iter().any(|u| std::ptr::eq(*u, *f)));
     };
+    // An event's points are per event, so max_points does not bound them: a
+    // rule past a rule's limit would make a draft no spec validates.
+    if let Some(((f, _), p)) = kept
+        .iter()
+        .zip(&points)
+        .find(|(_, p)| (**p as f64).abs() > crate::model::MAX_POINTS)
+    {
+        return Err(Error::Invalid(format!(
+            "max_points: {:?} would get {p} points per event, more than the {} a rule may have; pass a smaller max_points",
+            f.name,
+            crate::model::MAX_POINTS
+        )));
+    }
     let unidentified = fit
         .unidentified
         .iter()

@@ -342,3 +342,33 @@ fn arguments_name_what_is_wrong_before_any_work() {
     }
     assert!(check_arguments(&s(&["industry"]), &[], 1e6).is_ok());
 }
+
+#[test]
+fn an_event_rule_past_a_rules_limit_is_refused_by_name() {
+    // An event's points are per event: a type whose decayed weights are small
+    // (events long before the close) gets many points each, which max_points
+    // does not bound. Past a rule's 1,000,000 the draft would be no spec.
+    let (fields, won) = data();
+    let missing = vec!["Select".to_string()];
+    let fit_features = suggest::features(&fields, &missing);
+    let faint: Vec<f64> = won
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| {
+            if (w && i % 2 == 0) || i % 7 == 0 {
+                1e-3
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let events = suggest::event_features(vec![("faint".into(), faint)]);
+    let all: Vec<_> = fit_features.iter().cloned().chain(events).collect();
+    let err = suggest::suggest(&all, &won, 200_000.0, None, 0.0).unwrap_err();
+    assert!(
+        err.to_string().starts_with("max_points: \"faint\" would get ")
+            && err.to_string().ends_with("points per event, more than the 1000000 a rule may have; pass a smaller max_points"),
+        "{err}"
+    );
+    assert!(suggest::suggest(&all, &won, 20.0, None, 0.0).is_ok());
+}

@@ -121,8 +121,14 @@ SELECT lead_score.attach('pred', 'app.people', 'app.touches',
     name => 'pred_sync') IS NOT NULL AS attached;
 SELECT lead_score.link_outcomes('pred_sync', 'app.deals', '{"lead_key": "person", "won": "won", "closed_at": "closed_at"}');
 -- An event at -infinity is infinitely old: it weighs nothing, as the engine
--- decays it (subtracting the infinite time failed the fit with 22008).
-INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000101', 'page_view', '-infinity');
+-- decays it (subtracting the infinite time failed the fit with 22008). So
+-- does one 1,500 half-lives before its lead's close, under the least float8
+-- (power() raised an underflow), while one 600 half-lives before weighs about
+-- 2e-181: a value like any other, whose square vanishes in the fit.
+INSERT INTO app.touches (person, kind, at) VALUES
+  ('00000000-0000-0000-0000-000000000101', 'page_view', '-infinity'),
+  ('00000000-0000-0000-0000-000000000102', 'page_view', '2026-05-25 12:00+00'::timestamptz - 1500 * interval '7 days'),
+  ('00000000-0000-0000-0000-000000000103', 'webinar', '2026-05-25 12:00+00'::timestamptz - 600 * interval '7 days');
 SELECT version, rule, condition, points, round(coefficient::numeric, 3) AS coefficient
 FROM lead_score.suggest_points('pred_sync', ARRAY['sector', 'job'], max_points => 20,
                                event_types => ARRAY['demo_request', 'page_view', 'webinar'])
@@ -143,7 +149,8 @@ SELECT d.won,
        coalesce(sum(power(2::float8, -extract(epoch FROM d.closed_at - t.at)::float8 / (7 * 86400))) FILTER (WHERE t.kind = 'page_view'), 0) AS visits,
        coalesce(sum(power(2::float8, -extract(epoch FROM d.closed_at - t.at)::float8 / (7 * 86400))) FILTER (WHERE t.kind = 'webinar'), 0) AS webinars
 FROM app.deals d JOIN app.people p ON p.person_id = d.person
-LEFT JOIN app.touches t ON t.person = d.person AND t.at <= d.closed_at AND isfinite(t.at)  -- -infinity weighs 0
+LEFT JOIN app.touches t ON t.person = d.person AND t.at <= d.closed_at
+      AND t.at > d.closed_at - 1074 * interval '7 days'  -- older (and -infinity) weighs 0
 GROUP BY d.deal_id, d.won, p.sector, p.job;
 WITH fitted AS (
     SELECT feature, coefficient FROM lead_score.logistic_regression('design', 'won',

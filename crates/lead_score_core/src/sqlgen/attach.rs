@@ -4304,9 +4304,12 @@ WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
         );
         let weight = match decay {
             EventDecay::None => "1".to_string(),
-            EventDecay::Exponential { half_life } => {
-                format!("pg_catalog.power(2::pg_catalog.float8, -({age}) / {half_life:?})")
-            }
+            // Past 1074 half-lives the weight is under the least float8 (2^-1074),
+            // where power() raises an underflow: 0, as the engine weighs it.
+            EventDecay::Exponential { half_life } => format!(
+                "CASE WHEN ({age}) / {half_life:?} > 1074 THEN 0::pg_catalog.float8 \
+                 ELSE pg_catalog.power(2::pg_catalog.float8, -({age}) / {half_life:?}) END"
+            ),
             EventDecay::Window { window } => {
                 format!("CASE WHEN {age} <= {window} THEN 1 ELSE 0 END")
             }
