@@ -313,9 +313,10 @@ BEGIN
     -- On Citus: local leads and activities, or distributed leads with their
     -- co-located activities (checked by _distribute_tables below), nothing
     -- else: the triggers of a distributed table fire on its shards, which a
-    -- local table's cannot reach, and a reference table is on every node.
+    -- local table's cannot reach, and a reference table is on every node
+    -- (partmethod 'n': also a local table Citus added to its metadata).
     IF lead_score_internal._citus_method(attach.leads) = 'n' OR lead_score_internal._citus_method(attach.activities) = 'n' THEN
-        RAISE EXCEPTION 'attach: % is a Citus reference table, which lead_score does not score',
+        RAISE EXCEPTION 'attach: % is a Citus reference table or a local table in Citus''s metadata, which lead_score does not score',
             CASE WHEN lead_score_internal._citus_method(attach.leads) = 'n' THEN attach.leads ELSE attach.activities END
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Distribute the leads by their key and the activities co-located with them (docs/citus.md), or keep both local.';

@@ -985,15 +985,23 @@ fn name_refusals(attachment: &str) -> Vec<Refusal> {
     others
         .iter()
         .filter_map(|other| names::shared(attachment, other).map(|name| (other, name)))
-        .map(|(other, name)| Refusal {
-            code: PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
-            message: format!(
-                "attachment name \"{attachment}\" would create \"{name}\", a name of attachment \"{other}\" too"
-            ),
-            detail: Some(format!(
-                "Publishing a version with accounts for the model of \"{attachment}\" or \"{other}\" would fail: both would have the view \"{name}\"."
-            )),
-            again: "under another name",
+        .map(|(other, name)| {
+            // Whose account view the name is: that one's model cannot get accounts.
+            let owner = if account_names_of(attachment).contains(&name) {
+                attachment
+            } else {
+                other.as_str()
+            };
+            Refusal {
+                code: PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+                message: format!(
+                    "attachment name \"{attachment}\" would create \"{name}\", a name of attachment \"{other}\" too"
+                ),
+                detail: Some(format!(
+                    "A version with accounts for the model of \"{owner}\" would fail to publish: its account view \"{name}\" is the other attachment's view. Every other version publishes."
+                )),
+                again: "under another name",
+            }
         })
         .collect()
 }
@@ -1211,7 +1219,14 @@ fn account_objects(attachment: &str) -> bool {
                 .account_heads_of_field()
                 .is_some_and(|sql| matches!(Spi::get_one::<bool>(&sql), Ok(Some(true))));
         let views_exist = relation_exists(c"lead_score", &names::accounts(&att.name));
-        run_all(&att.account_objects_statements(views_exist));
+        // A version without accounts drops them, but not another's by name.
+        let theirs = account_names_of_others(&att.name);
+        let statements: Vec<Statement> = att
+            .account_objects_statements(views_exist)
+            .into_iter()
+            .filter(|s| !(s.sql.starts_with("DROP ") && theirs.contains(&s.what)))
+            .collect();
+        run_all(&statements);
         att.account.is_some() && !of_field
     });
     // Publishing seeds (`_account_seed`) once the leads are scored by the
@@ -1715,16 +1730,13 @@ fn detach(attachment: &str) -> bool {
     true
 }
 
-/// [`drop_statements`], without the account objects whose names another
-/// attachment's own objects have: `x`'s account views would be named as
-/// `x_account`'s views, a pair 0.1.0 allowed (attach refuses it since, and
-/// the update warns of it), and detaching `x` must not drop (or fail on)
-/// those of `x_account`. Run as the extension's owner.
-fn own_drop_statements(
-    attachment: &str,
-    leads: Option<&Qualified>,
-    activities: Option<&Qualified>,
-) -> Vec<Statement> {
+/// The names of `attachment`'s account objects that another attachment's own
+/// objects have: `x`'s account views would be named as `x_account`'s views, a
+/// pair 0.1.0 allowed (attach refuses it since, and the update warns of it).
+/// They are not `x`'s to drop: `detach` and publishing leave them (dropping
+/// them failed on `current_categories`, or would have dropped the other's).
+/// Run as the extension's owner.
+fn account_names_of_others(attachment: &str) -> Vec<String> {
     use lead_score_core::sqlgen::attach::names;
     let others: Vec<String> = Spi::connect(|client| {
         let mut out = Vec::new();
@@ -1745,14 +1757,32 @@ fn own_drop_statements(
     });
     let theirs: std::collections::HashSet<String> =
         others.iter().flat_map(|o| names::all(o)).collect();
-    let accounts = [
+    account_names_of(attachment)
+        .into_iter()
+        .filter(|n| theirs.contains(n))
+        .collect()
+}
+
+/// The names of an attachment's account objects (views and heads table).
+fn account_names_of(attachment: &str) -> [String; 3] {
+    use lead_score_core::sqlgen::attach::names;
+    [
         names::accounts(attachment),
         names::account_categories(attachment),
         names::account_heads(attachment),
-    ];
+    ]
+}
+
+/// [`drop_statements`], without [`account_names_of_others`].
+fn own_drop_statements(
+    attachment: &str,
+    leads: Option<&Qualified>,
+    activities: Option<&Qualified>,
+) -> Vec<Statement> {
+    let theirs = account_names_of_others(attachment);
     drop_statements(attachment, leads, activities)
         .into_iter()
-        .filter(|s| !(accounts.contains(&s.what) && theirs.contains(&s.what)))
+        .filter(|s| !theirs.contains(&s.what))
         .collect()
 }
 
