@@ -446,12 +446,6 @@ BEGIN
     IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
         PERFORM lead_score_internal._live_check(create_model.name);
     END IF;
-    -- Account views follow the version's accounts section (its field may
-    -- change); a bad accounts.field is refused here, before the rescores.
-    v_seed := ARRAY(SELECT x.name FROM (SELECT a.name, lead_score_internal._account_objects(a.name) AS seed
-                                        FROM lead_score.attachments a WHERE a.model = create_model.name
-                                        ORDER BY a.name OFFSET 0) x
-                    WHERE x.seed ORDER BY x.name);
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
     -- activity insert lock their pending tables and its commit folds their
@@ -460,10 +454,19 @@ BEGIN
     -- with a writer between its two triggers.
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name
     ORDER BY (a.name || '_ins') COLLATE "C";
-    -- The accounts alerting now, where _account_objects says so, once the
-    -- leads are scored by the new version: read before, the current view
-    -- would merge the old version's stored states with pending events the
-    -- new one scores.
+    -- Account views follow the version's accounts section (its field may
+    -- change), once the rescores hold the score tables: tick() and writers
+    -- take a score table before the account objects, and so does this (taken
+    -- before, a tick() or a writer reading the account views between its
+    -- score table and them deadlocked with the publish).
+    v_seed := ARRAY(SELECT x.name FROM (SELECT a.name, lead_score_internal._account_objects(a.name) AS seed
+                                        FROM lead_score.attachments a WHERE a.model = create_model.name
+                                        ORDER BY a.name OFFSET 0) x
+                    WHERE x.seed ORDER BY x.name);
+    -- The accounts alerting now, where _account_objects says so, read from
+    -- the leads scored by the new version (read before the rescore, the
+    -- current view would merge the old version's stored states with pending
+    -- events the new one scores).
     PERFORM lead_score_internal._account_seed(s.name) FROM pg_catalog.unnest(v_seed) AS s(name);
     RETURN v_next;
 END
@@ -1038,6 +1041,16 @@ BEGIN
         RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', v_mapping ->> 'lead_key', attach.leads
             USING ERRCODE = 'undefined_column';
     END IF;
+    -- PostgreSQL has no = between a domain over an enum and the enum, which
+    -- the score tables key on (an enum key itself is fine).
+    IF (WITH RECURSIVE d AS (SELECT t.typtype, t.typbasetype FROM pg_type t WHERE t.oid = key_type
+                             UNION ALL
+                             SELECT b.typtype, b.typbasetype FROM d JOIN pg_type b ON b.oid = d.typbasetype WHERE d.typtype = 'd')
+        SELECT bool_or(d.typtype = 'd') AND bool_or(d.typtype = 'e') FROM d) THEN
+        RAISE EXCEPTION 'mapping.lead_key: % is a domain over an enum, which a lead key cannot be', key_type
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use the enum itself as the key type.';
+    END IF;
     FOR p, bad IN SELECT k, v_mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
                   UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
@@ -1057,6 +1070,13 @@ BEGIN
                    WHERE i.indrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key') THEN
         RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
             attach.activities, v_mapping ->> 'activity_lead_key';
+    END IF;
+    -- Live scores count every row, read as the tables' owners (README, Security).
+    SELECT c.oid::regclass::text INTO bad FROM pg_class c
+    WHERE c.oid IN (attach.leads, attach.activities) AND c.relrowsecurity ORDER BY c.oid LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE WARNING 'lead_score: % has row-level security, which live scores do not apply: they count every row, and every role that may read them sees the scores (keys, totals, alerts) of rows its policies hide', bad
+            USING HINT = 'rescore and check_consistency read as their caller, under its policies: run them as the tables'' owner.';
     END IF;
 
     -- On Citus: local leads and activities, or distributed leads with their

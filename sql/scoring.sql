@@ -83,12 +83,6 @@ BEGIN
     IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
         PERFORM lead_score_internal._live_check(create_model.name);
     END IF;
-    -- Account views follow the version's accounts section (its field may
-    -- change); a bad accounts.field is refused here, before the rescores.
-    v_seed := ARRAY(SELECT x.name FROM (SELECT a.name, lead_score_internal._account_objects(a.name) AS seed
-                                        FROM lead_score.attachments a WHERE a.model = create_model.name
-                                        ORDER BY a.name OFFSET 0) x
-                    WHERE x.seed ORDER BY x.name);
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
     -- activity insert lock their pending tables and its commit folds their
@@ -97,10 +91,19 @@ BEGIN
     -- with a writer between its two triggers.
     PERFORM lead_score.rescore(a.name) FROM lead_score.attachments a WHERE a.model = create_model.name
     ORDER BY (a.name || '_ins') COLLATE "C";
-    -- The accounts alerting now, where _account_objects says so, once the
-    -- leads are scored by the new version: read before, the current view
-    -- would merge the old version's stored states with pending events the
-    -- new one scores.
+    -- Account views follow the version's accounts section (its field may
+    -- change), once the rescores hold the score tables: tick() and writers
+    -- take a score table before the account objects, and so does this (taken
+    -- before, a tick() or a writer reading the account views between its
+    -- score table and them deadlocked with the publish).
+    v_seed := ARRAY(SELECT x.name FROM (SELECT a.name, lead_score_internal._account_objects(a.name) AS seed
+                                        FROM lead_score.attachments a WHERE a.model = create_model.name
+                                        ORDER BY a.name OFFSET 0) x
+                    WHERE x.seed ORDER BY x.name);
+    -- The accounts alerting now, where _account_objects says so, read from
+    -- the leads scored by the new version (read before the rescore, the
+    -- current view would merge the old version's stored states with pending
+    -- events the new one scores).
     PERFORM lead_score_internal._account_seed(s.name) FROM pg_catalog.unnest(v_seed) AS s(name);
     RETURN v_next;
 END

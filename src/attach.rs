@@ -190,7 +190,7 @@ fn mapping_str<'a>(mapping: &'a serde_json::Value, key: &str) -> &'a str {
 
 /// Checks the caller may attach or detach: a lead_score admin with SELECT and
 /// TRIGGER on the table (checked as the caller, as CREATE TRIGGER would).
-fn check_table_rights(table: pg_sys::Oid, qualified: &Qualified) {
+fn check_table_rights(table: pg_sys::Oid, qualified: &Qualified, what: &str) {
     for privilege in ["SELECT", "TRIGGER"] {
         let ok = Spi::get_one_with_args::<bool>(
             "SELECT pg_catalog.has_table_privilege($1, $2)",
@@ -200,7 +200,7 @@ fn check_table_rights(table: pg_sys::Oid, qualified: &Qualified) {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
                 format!(
-                    "permission denied to attach {}: needs SELECT and TRIGGER on it",
+                    "permission denied to {what} {}: needs SELECT and TRIGGER on it",
                     qualified.to_sql()
                 ),
             );
@@ -424,7 +424,7 @@ pub(crate) fn load(attachment: &str, check_rights: bool) -> Attachment {
             );
         }
         if check_rights {
-            check_table_rights(oid, &q);
+            check_table_rights(oid, &q, "attach");
         }
         tables.push(q);
     }
@@ -1187,9 +1187,10 @@ fn seed_accounts(att: &Attachment) {
 
 /// Publishing a version (`create_model`) brings each attachment's account
 /// views in line with the version's `accounts` section: created or replaced
-/// for the field it names, or dropped when it has none; before its rescore,
-/// so a bad `accounts.field` is refused before that work. Returns whether the
-/// accounts alerting are to be recorded (`_account_seed`) after the rescore.
+/// for the field it names, or dropped when it has none; after its rescore,
+/// which holds the score table (the lock order of tick() and writers, which
+/// take it before the account objects). Returns whether the accounts
+/// alerting are to be recorded (`_account_seed`).
 #[pg_extern(
     name = "_account_objects",
     schema = "lead_score_internal",
@@ -1671,7 +1672,7 @@ fn detach(attachment: &str) -> bool {
     let activities = relation(row.activities).map(|r| r.0);
     for (oid, q) in [(row.activities, &activities), (row.leads, &leads)] {
         if let Some(q) = q {
-            check_table_rights(oid, q);
+            check_table_rights(oid, q, "detach");
         }
     }
     let owner = extension_owner();

@@ -18,3 +18,6 @@ CREATE FUNCTION iso_model_negative() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 -- The same with a 1-minute half-life, the shortest (stale_landmark.spec).
 CREATE FUNCTION iso_model_minute() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_set(iso_model(), '{engagement,decay,half_life}', '"1 minute"') $$;
+-- The same with an accounts section (publish_accounts.spec).
+CREATE FUNCTION iso_model_accounts() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT iso_model() || '{"accounts": {"field": "company", "alert": 100}}'::jsonb $$;

@@ -1793,14 +1793,23 @@ fn history_insert(adjustment: bool) -> String {
 }
 
 /// The history steps' upsert of each lead's head (its classification), from
-/// rows `c` of the relation `rows`, for attachment $1.
+/// rows `c` of the relation `rows`, for attachment $1, rows dated $2.
+///
+/// A head is not moved back under a later row: rows are dated at their
+/// transaction's start, so a transaction that began before another's
+/// adjustment of the lead committed writes a row dated before that one's
+/// (and scored without it). Its head would then hide that the latest row is
+/// not the lead's state; kept, the next check finds the change and records
+/// the lead's state after both.
 fn heads_upsert(rows: &str) -> String {
     format!(
         "INSERT INTO lead_score_internal._history_heads AS h (attachment, lead_key, grade, label, quadrant, mql, disqualified)
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM {rows} c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
-      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)"
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)
+    WHERE NOT EXISTS (SELECT 1 FROM lead_score.score_history l
+                      WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > $2)"
     )
 }
 

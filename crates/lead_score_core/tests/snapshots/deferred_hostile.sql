@@ -1035,7 +1035,9 @@ heads AS (
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
-      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)
+    WHERE NOT EXISTS (SELECT 1 FROM lead_score.score_history l
+                      WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > $2)),
 -- One hashed pass over cur for the four dimensions (GROUPING: the set's bit
 -- is 0, the others' 1, first argument highest).
 counts AS (
@@ -1078,7 +1080,9 @@ heads AS (
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM changed c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
-      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)
+    WHERE NOT EXISTS (SELECT 1 FROM lead_score.score_history l
+                      WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > $2)),
 -- One hashed pass over cur for the four dimensions (GROUPING: the set's bit
 -- is 0, the others' 1, first argument highest).
 counts AS (
@@ -1109,7 +1113,9 @@ heads AS (
     SELECT $1, c.lead_key, c.grade, c.label, c.quadrant, c.mql, c.disqualified FROM c c
     ON CONFLICT (attachment, lead_key) DO UPDATE
     SET (grade, label, quadrant, mql, disqualified)
-      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)),
+      = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)
+    WHERE NOT EXISTS (SELECT 1 FROM lead_score.score_history l
+                      WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > $2)),
 ins AS (
     INSERT INTO lead_score.score_history (attachment, lead_key, recorded_at, fit, engagement, total, grade, label,
                                           quadrant, mql, disqualified, probability, model_version, adjustment)
