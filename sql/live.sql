@@ -289,6 +289,16 @@ BEGIN
         RAISE EXCEPTION 'mapping.lead_key: column "%" does not exist in %', v_mapping ->> 'lead_key', attach.leads
             USING ERRCODE = 'undefined_column';
     END IF;
+    -- PostgreSQL has no = between a domain over an enum and the enum, which
+    -- the score tables key on (an enum key itself is fine).
+    IF (WITH RECURSIVE d AS (SELECT t.typtype, t.typbasetype FROM pg_type t WHERE t.oid = key_type
+                             UNION ALL
+                             SELECT b.typtype, b.typbasetype FROM d JOIN pg_type b ON b.oid = d.typbasetype WHERE d.typtype = 'd')
+        SELECT bool_or(d.typtype = 'd') AND bool_or(d.typtype = 'e') FROM d) THEN
+        RAISE EXCEPTION 'mapping.lead_key: % is a domain over an enum, which a lead key cannot be', key_type
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use the enum itself as the key type.';
+    END IF;
     FOR p, bad IN SELECT k, v_mapping ->> k FROM unnest(ARRAY['activity_lead_key', 'event_type', 'occurred_at']) k
                   UNION ALL SELECT 'properties', c FROM jsonb_array_elements_text(prop_cols) c LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = attach.activities AND a.attname = bad
@@ -308,6 +318,13 @@ BEGIN
                    WHERE i.indrelid = attach.activities AND a.attname = v_mapping ->> 'activity_lead_key') THEN
         RAISE WARNING 'lead_score: % has no index on %: updates, deletes and new leads will scan it',
             attach.activities, v_mapping ->> 'activity_lead_key';
+    END IF;
+    -- Live scores count every row, read as the tables' owners (README, Security).
+    SELECT c.oid::regclass::text INTO bad FROM pg_class c
+    WHERE c.oid IN (attach.leads, attach.activities) AND c.relrowsecurity ORDER BY c.oid LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE WARNING 'lead_score: % has row-level security, which live scores do not apply: they count every row, and every role that may read them sees the scores (keys, totals, alerts) of rows its policies hide', bad
+            USING HINT = 'rescore and check_consistency read as their caller, under its policies: run them as the tables'' owner.';
     END IF;
 
     -- On Citus: local leads and activities, or distributed leads with their

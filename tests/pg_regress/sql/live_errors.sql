@@ -28,6 +28,12 @@ CREATE TABLE app.null_people (person_id uuid UNIQUE, sector text, job text, emai
 CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE TABLE app.ci_people (person_id text COLLATE app.ci PRIMARY KEY, sector text, job text, email text);
 CREATE TABLE app.ci_touches (person text COLLATE app.ci, kind text, at timestamptz, page text);
+-- A key that is a domain over an enum: PostgreSQL has no = between it and the
+-- enum the score rows key on (it failed inside the first scoring, 42883).
+CREATE TYPE app.person_e AS ENUM ('ann', 'bo');
+CREATE DOMAIN app.person_d AS app.person_e;
+CREATE TABLE app.de_people (person_id app.person_d PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE app.de_touches (person app.person_d, kind text, at timestamptz, page text);
 SELECT lead_score.create_model('windowed', jsonb_set(lead_score.model_spec('live'), '{engagement,decay}', '{"kind": "window", "window": "30 days"}'));
 -- Visits in a 10-day window, capped at 4 points: live scores keep the two
 -- latest, all the points need, but a predictive feature would weigh them all.
@@ -63,7 +69,8 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('triggers in two orders', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'live_k')$$),
   ('a key that is not unique', $$SELECT lead_score.attach('live', 'app.dup_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'dup')$$),
   ('a key that may be NULL', $$SELECT lead_score.attach('live', 'app.null_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'nullable')$$),
-  ('a case-insensitive key', $$SELECT lead_score.attach('live', 'app.ci_people', 'app.ci_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'ci')$$)
+  ('a case-insensitive key', $$SELECT lead_score.attach('live', 'app.ci_people', 'app.ci_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'ci')$$),
+  ('a domain over an enum as the key', $$SELECT lead_score.attach('live', 'app.de_people', 'app.de_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'dom')$$)
 ) AS t(mistake, statement);
 -- None of them left an attachment, table or trigger behind.
 SELECT name FROM lead_score.attachments ORDER BY 1;
@@ -79,6 +86,14 @@ SELECT what, pg_temp.try(statement) AS error FROM (VALUES
   ('a last activity PostgreSQL cannot show', $$SELECT lead_score_internal._live_score(overlay(s.state PLACING '\xfeffffffffffff7f'::bytea FROM 33 FOR 8), s.fit, NULL, NULL, now()) FROM lead_score_internal.live_scores s LIMIT 1$$),
   ('an aggregate state with one', $$SELECT lead_score.score('live', p, overlay((SELECT lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x')) PLACING '\xfeffffffffffff7f'::bytea FROM 33 FOR 8)) FROM app.people p LIMIT 1$$)
 ) AS t(what, statement);
+
+-- A table with row-level security attaches, with a warning: live scores
+-- count every row, whatever its policies (README, "Live scores").
+CREATE TABLE app.rls_people (LIKE app.people INCLUDING ALL);
+ALTER TABLE app.rls_people ENABLE ROW LEVEL SECURITY;
+SELECT lead_score.attach('live', 'app.rls_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'rls') IS NOT NULL AS attached;
+SELECT lead_score.detach('rls');
+DROP TABLE app.rls_people;
 
 -- The longest name works: every name derived from it fits in an identifier.
 SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => repeat('a', 41)) IS NOT NULL AS attached;
