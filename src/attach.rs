@@ -963,27 +963,10 @@ fn check_names_free(attachment: &str) {
 /// Both work until a version with accounts is published for `x`'s model.
 fn name_refusals(attachment: &str) -> Vec<Refusal> {
     use lead_score_core::sqlgen::attach::names;
-    let others: Vec<String> = run_as(extension_owner(), || {
-        Spi::connect(|client| {
-            let mut out = Vec::new();
-            for row in client.select(
-                "SELECT a.name FROM lead_score.attachments a WHERE a.name < $1 ORDER BY 1",
-                None,
-                &[attachment.into()],
-            )? {
-                out.extend(row.get::<String>(1)?);
-            }
-            Ok::<_, pgrx::spi::Error>(out)
-        })
-        .unwrap_or_else(|e| {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            )
-        })
-    });
+    let others = run_as(extension_owner(), || other_attachments(attachment));
     others
         .iter()
+        .filter(|o| o.as_str() < attachment)
         .filter_map(|other| names::shared(attachment, other).map(|name| (other, name)))
         .map(|(other, name)| {
             // Whose account view the name is: that one's model cannot get accounts.
@@ -1739,7 +1722,20 @@ fn detach(attachment: &str) -> bool {
 /// Run as the extension's owner.
 fn account_names_of_others(attachment: &str) -> Vec<String> {
     use lead_score_core::sqlgen::attach::names;
-    let others: Vec<String> = Spi::connect(|client| {
+    let theirs: std::collections::HashSet<String> = other_attachments(attachment)
+        .iter()
+        .flat_map(|o| names::all(o))
+        .collect();
+    account_names_of(attachment)
+        .into_iter()
+        .filter(|n| theirs.contains(n))
+        .collect()
+}
+
+/// Every attachment but this one, by name (bytewise). Reads
+/// `lead_score.attachments` as the caller: run as the extension's owner.
+fn other_attachments(attachment: &str) -> Vec<String> {
+    let mut out: Vec<String> = Spi::connect(|client| {
         let mut out = Vec::new();
         for row in client.select(
             "SELECT a.name FROM lead_score.attachments a WHERE a.name <> $1",
@@ -1756,12 +1752,8 @@ fn account_names_of_others(attachment: &str) -> Vec<String> {
             format!("lead_score: {e}"),
         )
     });
-    let theirs: std::collections::HashSet<String> =
-        others.iter().flat_map(|o| names::all(o)).collect();
-    account_names_of(attachment)
-        .into_iter()
-        .filter(|n| theirs.contains(n))
-        .collect()
+    out.sort();
+    out
 }
 
 /// The names of an attachment's account objects (views and heads table).
