@@ -1407,19 +1407,32 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'adjustment_points_wrapper';
 ALTER TABLE lead_score.score_history ADD COLUMN adjustment float8;
--- History settings are at most 1000 years (set_history): the clock plus or
--- minus one is a time, so tick()'s check of them cannot fail. Larger ones
--- 0.1.0 took become 1000 years, which still means never.
+-- The longest history interval (set_history's every and retention, and a
+-- backfill step): far enough to mean never, near enough that the clock plus or
+-- minus it is a time, so tick()'s check of history cannot overflow. Written
+-- once: the CHECK of history_settings and the functions' errors read it.
+CREATE FUNCTION lead_score_internal._max_history_interval()
+RETURNS interval LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '1000 years'::pg_catalog.interval $$;
+COMMENT ON FUNCTION lead_score_internal._max_history_interval() IS
+    'Internal: the longest history interval (set_history every and retention, a backfill_history step).';
+-- History settings are at most that (set_history), so tick()'s check of them
+-- cannot fail. Larger ones 0.1.0 took become the most, which still means never.
 UPDATE lead_score.history_settings h
-SET every = LEAST(h.every, '1000 years'::interval), retention = LEAST(h.retention, '1000 years'::interval)
-WHERE h.every OPERATOR(pg_catalog.>) '1000 years'::interval OR h.retention OPERATOR(pg_catalog.>) '1000 years'::interval;
+SET every = LEAST(h.every, lead_score_internal._max_history_interval()),
+    retention = LEAST(h.retention, lead_score_internal._max_history_interval())
+WHERE h.every OPERATOR(pg_catalog.>) lead_score_internal._max_history_interval()
+   OR h.retention OPERATOR(pg_catalog.>) lead_score_internal._max_history_interval();
 ALTER TABLE lead_score.history_settings
     DROP CONSTRAINT history_settings_every_check,
     DROP CONSTRAINT history_settings_retention_check,
     ADD CONSTRAINT history_settings_every_check
-        CHECK (every OPERATOR(pg_catalog.>) '0'::interval AND every OPERATOR(pg_catalog.<=) '1000 years'::interval),
+        CHECK (every OPERATOR(pg_catalog.>) '0'::interval
+               AND every OPERATOR(pg_catalog.<=) lead_score_internal._max_history_interval()),
     ADD CONSTRAINT history_settings_retention_check
-        CHECK (retention OPERATOR(pg_catalog.>) '0'::interval AND retention OPERATOR(pg_catalog.<=) '1000 years'::interval);
+        CHECK (retention OPERATOR(pg_catalog.>) '0'::interval
+               AND retention OPERATOR(pg_catalog.<=) lead_score_internal._max_history_interval());
 COMMENT ON TABLE lead_score.score_history IS
     'A lead''s score and classification each time its grade, label, quadrant, MQL or disqualification changed, and at each manual adjustment made or ended, from attach() on.';
 COMMENT ON COLUMN lead_score.score_history.adjustment IS 'Manual adjustments then, included in fit (NULL in a backfill)';
@@ -2149,12 +2162,13 @@ BEGIN
             CASE WHEN set_history.every <= '0'::interval THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Far enough to mean never, near enough that the clock plus or minus it
-    -- is a time (history_settings checks the same).
-    IF set_history.every > '1000 years'::interval OR set_history.retention > '1000 years'::interval THEN
-        RAISE EXCEPTION 'set_history: % must be at most 1000 years, got %',
-            CASE WHEN set_history.every > '1000 years'::interval THEN 'every' ELSE 'retention' END,
-            CASE WHEN set_history.every > '1000 years'::interval THEN set_history.every ELSE set_history.retention END
+    -- (history_settings checks the same, with a constraint's error.)
+    IF set_history.every > lead_score_internal._max_history_interval()
+       OR set_history.retention > lead_score_internal._max_history_interval() THEN
+        RAISE EXCEPTION 'set_history: % must be at most %, got %',
+            CASE WHEN set_history.every > lead_score_internal._max_history_interval() THEN 'every' ELSE 'retention' END,
+            lead_score_internal._max_history_interval(),
+            CASE WHEN set_history.every > lead_score_internal._max_history_interval() THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
@@ -2196,8 +2210,8 @@ BEGIN
         RAISE EXCEPTION 'backfill_history: since must be in the past and step positive, got % and %', since, step
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF step > '1000 years'::interval THEN
-        RAISE EXCEPTION 'backfill_history: step must be at most 1000 years, got %', step
+    IF step > lead_score_internal._max_history_interval() THEN
+        RAISE EXCEPTION 'backfill_history: step must be at most %, got %', lead_score_internal._max_history_interval(), step
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF pg_catalog.date_part('epoch', now_ OPERATOR(pg_catalog.-) since)

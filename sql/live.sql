@@ -1627,12 +1627,24 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.class_counts', '');
 COMMENT ON TABLE lead_score.class_counts IS
     'Leads per grade, label, quadrant and MQL of each attachment, per day (the day''s last check), for charts over time.';
 
+-- The longest history interval (set_history's every and retention, and a
+-- backfill step): far enough to mean never, near enough that the clock plus or
+-- minus it is a time, so tick()'s check of history cannot overflow. Written
+-- once: the CHECK of history_settings and the functions' errors read it.
+CREATE FUNCTION lead_score_internal._max_history_interval()
+RETURNS interval LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '1000 years'::pg_catalog.interval $$;
+COMMENT ON FUNCTION lead_score_internal._max_history_interval() IS
+    'Internal: the longest history interval (set_history every and retention, a backfill_history step).';
 CREATE TABLE lead_score.history_settings (
     attachment  text PRIMARY KEY,
     every       interval NOT NULL DEFAULT '1 hour'
-                CHECK (every OPERATOR(pg_catalog.>) '0'::interval AND every OPERATOR(pg_catalog.<=) '1000 years'::interval),
+                CHECK (every OPERATOR(pg_catalog.>) '0'::interval
+                       AND every OPERATOR(pg_catalog.<=) lead_score_internal._max_history_interval()),
     retention   interval NOT NULL DEFAULT '2 years'
-                CHECK (retention OPERATOR(pg_catalog.>) '0'::interval AND retention OPERATOR(pg_catalog.<=) '1000 years'::interval),
+                CHECK (retention OPERATOR(pg_catalog.>) '0'::interval
+                       AND retention OPERATOR(pg_catalog.<=) lead_score_internal._max_history_interval()),
     recorded_at timestamptz
 );
 SELECT pg_catalog.pg_extension_config_dump('lead_score.history_settings', '');
@@ -1746,8 +1758,8 @@ BEGIN
         RAISE EXCEPTION 'backfill_history: since must be in the past and step positive, got % and %', since, step
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF step > '1000 years'::interval THEN
-        RAISE EXCEPTION 'backfill_history: step must be at most 1000 years, got %', step
+    IF step > lead_score_internal._max_history_interval() THEN
+        RAISE EXCEPTION 'backfill_history: step must be at most %, got %', lead_score_internal._max_history_interval(), step
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF pg_catalog.date_part('epoch', now_ OPERATOR(pg_catalog.-) since)
@@ -1818,12 +1830,13 @@ BEGIN
             CASE WHEN set_history.every <= '0'::interval THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Far enough to mean never, near enough that the clock plus or minus it
-    -- is a time (history_settings checks the same).
-    IF set_history.every > '1000 years'::interval OR set_history.retention > '1000 years'::interval THEN
-        RAISE EXCEPTION 'set_history: % must be at most 1000 years, got %',
-            CASE WHEN set_history.every > '1000 years'::interval THEN 'every' ELSE 'retention' END,
-            CASE WHEN set_history.every > '1000 years'::interval THEN set_history.every ELSE set_history.retention END
+    -- (history_settings checks the same, with a constraint's error.)
+    IF set_history.every > lead_score_internal._max_history_interval()
+       OR set_history.retention > lead_score_internal._max_history_interval() THEN
+        RAISE EXCEPTION 'set_history: % must be at most %, got %',
+            CASE WHEN set_history.every > lead_score_internal._max_history_interval() THEN 'every' ELSE 'retention' END,
+            lead_score_internal._max_history_interval(),
+            CASE WHEN set_history.every > lead_score_internal._max_history_interval() THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
