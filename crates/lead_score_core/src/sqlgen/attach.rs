@@ -1034,15 +1034,21 @@ impl Attachment {
             format!("REVOKE ALL ON {} FROM PUBLIC", self.stripes_table()),
         ));
         // The fold locks the stripes of its keys, as tick()'s does.
-        out.push(stmt(
+        out.push(self.stripes_grant());
+        out
+    }
+
+    /// The admins' grant on the stripes table, which folds lock (on a single
+    /// node and on each shard group).
+    fn stripes_grant(&self) -> Statement {
+        stmt(
             "grant",
             format!(
                 "GRANT SELECT, UPDATE ON {} TO {}",
                 self.stripes_table(),
                 ident(ADMIN_ROLE)
             ),
-        ));
-        out
+        )
     }
 
     /// `CREATE TABLE lead_score_internal.<name>_scores`, keyed by the lead's own key type.
@@ -3178,14 +3184,7 @@ END
             ));
         }
         // tick()'s fold locks the stripes of keys that are no lead.
-        out.push(stmt(
-            "grant",
-            format!(
-                "GRANT SELECT, UPDATE ON {} TO {}",
-                self.stripes_table(),
-                ident(ADMIN_ROLE)
-            ),
-        ));
+        out.push(self.stripes_grant());
         out
     }
 }
