@@ -1537,13 +1537,11 @@ fn query_sql(attachment: &str, query: &str) -> String {
     crate::layout::for_catalog(&sql).into_owned()
 }
 
-/// An attachment's catalog row, or `undefined_object` (42704) as `load` raises.
+/// An attachment's catalog row, or `undefined_object` (42704) as `load` raises,
+/// also for a name no attachment can have (`attach` alone refuses it, 22023).
 fn existing_row(attachment: &str) -> Row {
     if !valid_name(attachment) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("attachment name \"{attachment}\" must be a lower-case identifier of at most 41 characters"),
-        );
+        undefined_attachment(attachment);
     }
     read_row(attachment).unwrap_or_else(|| undefined_attachment(attachment))
 }

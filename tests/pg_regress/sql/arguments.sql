@@ -65,6 +65,25 @@ ALTER TABLE app.touches DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON app.touches FROM regress_args_reader;
 REVOKE ALL ON SCHEMA app FROM regress_args_reader;
 DROP ROLE regress_args_reader;
+-- A name no attachment can have (empty, upper case, too long) is no
+-- attachment to every function that looks one up: 42704, as for an unknown
+-- name. Only attach refuses such a name as a bad value (22023, live_errors).
+SELECT call, pg_temp.try(statement) AS error FROM (VALUES
+  ('rescore', $$SELECT lead_score.rescore('')$$),
+  ('check_consistency', $$SELECT * FROM lead_score.check_consistency('')$$),
+  ('current_score', $$SELECT * FROM lead_score.current_score('', 'abc')$$),
+  ('timeline', $$SELECT * FROM lead_score.timeline('', 'abc')$$),
+  ('top_leads', $$SELECT * FROM lead_score.top_leads('Live')$$),
+  ('link_outcomes', $$SELECT lead_score.link_outcomes('', 'app.people', '{}')$$),
+  ('evaluate', $$SELECT * FROM lead_score.evaluate('')$$),
+  ('suggest_points', $$SELECT * FROM lead_score.suggest_points('', '{stage}')$$),
+  ('record_feedback', $$SELECT lead_score.record_feedback('', 'abc', true)$$),
+  ('record_history', $$SELECT lead_score.record_history('')$$),
+  ('set_history', $$SELECT lead_score.set_history('')$$),
+  ('adjust', $$SELECT lead_score.adjust('', 'abc', 5, 'met at a fair')$$),
+  ('explain_lead', $$SELECT * FROM lead_score.explain_lead('', 'abc')$$),
+  ('explain_account', $$SELECT * FROM lead_score.explain_account(repeat('a', 42), 'acme.com')$$)
+) AS t(call, statement);
 -- The internal checks of a landmark's age, callable by anyone, take any
 -- timestamps: infinite ones are far apart, not an overflow (XX000 before).
 SELECT lead_score_internal._rebase_due('live', 'infinity', '-infinity') AS due,
