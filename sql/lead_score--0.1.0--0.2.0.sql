@@ -2513,3 +2513,22 @@ BEGIN
     END IF;
 END
 $$;
+
+-- A NULL bins gave no rows (the strict calibration returned none): now 22004.
+CREATE OR REPLACE FUNCTION lead_score.evaluate_calibration(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
+                                                days_after_creation integer DEFAULT NULL, bins integer DEFAULT 10)
+RETURNS TABLE (bin integer, leads bigint, expected float8, observed float8, calibration_error float8, brier float8)
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- lead_score.calibration is strict: a NULL bins would give no rows.
+    IF evaluate_calibration.bins IS NULL THEN
+        RAISE EXCEPTION 'evaluate_calibration: bins must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN QUERY
+    SELECT c.* FROM lead_score_internal._evaluation_arrays(evaluate_calibration.attachment, evaluate_calibration.cutoff,
+                                                           evaluate_calibration.version, evaluate_calibration.days_after_creation) s
+    CROSS JOIN LATERAL lead_score.calibration(lead_score_internal._platt(s.totals, s.won), s.won, evaluate_calibration.bins) c;
+END
+$$;

@@ -1151,10 +1151,20 @@ AS 'SELECT r.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, v
 CREATE FUNCTION lead_score.evaluate_calibration(attachment text, cutoff timestamptz DEFAULT NULL, version integer DEFAULT NULL,
                                                 days_after_creation integer DEFAULT NULL, bins integer DEFAULT 10)
 RETURNS TABLE (bin integer, leads bigint, expected float8, observed float8, calibration_error float8, brier float8)
-LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-AS 'SELECT c.* FROM lead_score_internal._evaluation_arrays(attachment, cutoff, version, days_after_creation) s
-    CROSS JOIN LATERAL lead_score.calibration(lead_score_internal._platt(s.totals, s.won), s.won, bins) c';
+AS $$
+BEGIN
+    -- lead_score.calibration is strict: a NULL bins would give no rows.
+    IF evaluate_calibration.bins IS NULL THEN
+        RAISE EXCEPTION 'evaluate_calibration: bins must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN QUERY
+    SELECT c.* FROM lead_score_internal._evaluation_arrays(evaluate_calibration.attachment, evaluate_calibration.cutoff,
+                                                           evaluate_calibration.version, evaluate_calibration.days_after_creation) s
+    CROSS JOIN LATERAL lead_score.calibration(lead_score_internal._platt(s.totals, s.won), s.won, evaluate_calibration.bins) c;
+END
+$$;
 COMMENT ON FUNCTION lead_score.evaluate_calibration(text, timestamptz, integer, integer, integer) IS
     'Calibration of an attachment''s scores as of a cut-off: Platt-scaled probabilities against observed conversion by bin, ECE and Brier.';
 

@@ -40,6 +40,7 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('backfill_history, since -infinity', $$SELECT lead_score.backfill_history('live', '-infinity')$$),
   ('distribute, no attachment', $$CALL lead_score.distribute(NULL)$$),
   ('evaluation_rows, no attachment', $$SELECT * FROM lead_score.evaluation_rows(NULL, '2026-06-01')$$),
+  ('evaluate_calibration, no bins', $$SELECT * FROM lead_score.evaluate_calibration('live', '2026-06-01', bins => NULL)$$),
   ('backtest, no attachment', $$SELECT * FROM lead_score.backtest(NULL, '2026-06-01')$$),
   ('drop_model of an attached model', $$SELECT lead_score.drop_model('live')$$)
 ) AS t(call, statement);
