@@ -1348,10 +1348,18 @@ impl Attachment {
     /// with the current view as `c`), the account being `account`. What the
     /// accounts view and `tick()`'s account checks ([`Self::account_now`])
     /// both read.
-    fn account_groups(&self, account: &str, from: &str) -> String {
+    fn account_groups(&self, account: &str, from: &str, categories: bool) -> String {
         let model = literal(&self.model);
+        // The categories of the leads that count, in key order, for
+        // `top_categories` (summed per category in that order, as
+        // `<name>_account_categories` sums them): read in the same pass.
+        let categories = if categories {
+            ",\n             pg_catalog.array_agg(c.categories ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified) AS categories"
+        } else {
+            ""
+        };
         format!(
-            "(SELECT {account} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified\n      FROM {from}\n      GROUP BY 1) g"
+            "(SELECT {account} AS account, pg_catalog.count(*) AS leads,\n             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged({model}, c.engagement)) AS engaged_leads,\n             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,\n             lead_score.account_engagement({model}, coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,\n             pg_catalog.bool_and(c.disqualified) AS disqualified{categories}\n      FROM {from}\n      GROUP BY 1) g"
         )
     }
 
@@ -1394,7 +1402,7 @@ impl Attachment {
         format!(
             "SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting({}, g.fit + g.engagement, g.disqualified) AS alerting\nFROM {}",
             literal(&self.model),
-            self.account_groups("l.account", &from)
+            self.account_groups("l.account", &from, false)
         )
     }
 
@@ -1427,10 +1435,11 @@ impl Attachment {
             stmt(
                 names::accounts(&self.name),
                 format!(
-                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM {}\nLEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM {categories} k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account",
+                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM {}\nLEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score\n                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)\n                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k\n           WHERE k.score > 0) t ON true",
                     self.account_groups(
                         &text,
-                        &self.account_leads(account, &ours(&names::current(&self.name)))
+                        &self.account_leads(account, &ours(&names::current(&self.name))),
+                        true
                     )
                 ),
             ),

@@ -648,12 +648,16 @@ FROM (SELECT CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
              lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
-             pg_catalog.bool_and(c.disqualified) AS disqualified
+             pg_catalog.bool_and(c.disqualified) AS disqualified,
+             pg_catalog.array_agg(c.categories ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified) AS categories
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
       GROUP BY 1) g
-LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
-           FROM "lead_score"."evil_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score
+                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)
+                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k
+           WHERE k.score > 0) t ON true;
 
 -- evil_account_heads
 CREATE TABLE "lead_score_internal"."evil_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
@@ -1236,12 +1240,16 @@ FROM (SELECT CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
              lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
-             pg_catalog.bool_and(c.disqualified) AS disqualified
+             pg_catalog.bool_and(c.disqualified) AS disqualified,
+             pg_catalog.array_agg(c.categories ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified) AS categories
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       WHERE l."acc'ount" IS NOT NULL
       GROUP BY 1) g
-LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
-           FROM "lead_score"."evil_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score
+                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)
+                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k
+           WHERE k.score > 0) t ON true;
 COMMENT ON VIEW "lead_score"."evil_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."leads" IS 'Leads of the account';

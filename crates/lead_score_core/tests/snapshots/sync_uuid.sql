@@ -678,12 +678,16 @@ FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
              lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
-             pg_catalog.bool_and(c.disqualified) AS disqualified
+             pg_catalog.bool_and(c.disqualified) AS disqualified,
+             pg_catalog.array_agg(c.categories ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified) AS categories
       FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
       GROUP BY 1) g
-LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
-           FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score
+                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)
+                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k
+           WHERE k.score > 0) t ON true;
 
 -- live_account_heads
 CREATE TABLE "lead_score_internal"."live_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
@@ -1270,12 +1274,16 @@ FROM (SELECT (l."company")::text AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged('live', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
              lead_score.account_engagement('live', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
-             pg_catalog.bool_and(c.disqualified) AS disqualified
+             pg_catalog.bool_and(c.disqualified) AS disqualified,
+             pg_catalog.array_agg(c.categories ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified) AS categories
       FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
       WHERE l."company" IS NOT NULL
       GROUP BY 1) g
-LEFT JOIN (SELECT k.account, pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
-           FROM "lead_score"."live_account_categories" k WHERE k.score > 0 GROUP BY k.account) t ON t.account = g.account;
+LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories
+           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score
+                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)
+                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k
+           WHERE k.score > 0) t ON true;
 COMMENT ON VIEW "lead_score"."live_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
 COMMENT ON COLUMN "lead_score"."live_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
 COMMENT ON COLUMN "lead_score"."live_accounts"."leads" IS 'Leads of the account';
