@@ -2439,8 +2439,8 @@ BEGIN
             FROM lead_score_internal._evaluation_arrays(backtest.attachment, cutoff, v, days_after_creation) a;
         END IF;
         -- Each version's statement reads its own snapshot: the pairing holds
-        -- only if they saw the same leads.
-        IF k IS DISTINCT FROM base_k THEN
+        -- only if they saw the same leads and the same outcomes.
+        IF k IS DISTINCT FROM base_k OR w IS DISTINCT FROM base_w THEN
             RAISE EXCEPTION 'backtest: the leads or outcomes changed while it ran; run it again, or in a REPEATABLE READ transaction'
                 USING ERRCODE = 'serialization_failure';
         END IF;
