@@ -1818,7 +1818,7 @@ AS 'SELECT lead_score_internal._record_history(attachment, true)';
 COMMENT ON FUNCTION lead_score.record_history(text) IS
     'Check an attachment''s leads now and add a history row for each whose classification changed; returns the rows added.';
 
-CREATE FUNCTION lead_score.set_history(attachment text, every interval DEFAULT '1 hour', retention interval DEFAULT '2 years')
+CREATE FUNCTION lead_score.set_history(attachment text, every interval DEFAULT NULL, retention interval DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1829,10 +1829,6 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = set_history.attachment) THEN
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', set_history.attachment USING ERRCODE = 'undefined_object';
-    END IF;
-    IF set_history.every IS NULL OR set_history.retention IS NULL THEN
-        RAISE EXCEPTION 'set_history: % must not be NULL', CASE WHEN set_history.every IS NULL THEN 'every' ELSE 'retention' END
-            USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF set_history.every <= '0'::interval OR set_history.retention <= '0'::interval THEN
         RAISE EXCEPTION 'set_history: % must be a positive interval, got %',
@@ -1849,13 +1845,17 @@ BEGIN
             CASE WHEN set_history.every > lead_score_internal._max_history_interval() THEN set_history.every ELSE set_history.retention END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO lead_score.history_settings AS h (attachment, every, retention)
-    VALUES (set_history.attachment, set_history.every, set_history.retention)
-    ON CONFLICT (attachment) DO UPDATE SET (every, retention) = (EXCLUDED.every, EXCLUDED.retention);
+    -- An argument left out (NULL) keeps its setting: the table's default
+    -- (1 hour, 2 years) until one is set.
+    INSERT INTO lead_score.history_settings AS h (attachment) VALUES (set_history.attachment)
+    ON CONFLICT (attachment) DO NOTHING;
+    UPDATE lead_score.history_settings h
+    SET every = coalesce(set_history.every, h.every), retention = coalesce(set_history.retention, h.retention)
+    WHERE h.attachment = set_history.attachment;
 END
 $$;
 COMMENT ON FUNCTION lead_score.set_history(text, interval, interval) IS
-    'How often tick() checks an attachment''s leads for history (every), and how long rows are kept (retention).';
+    'How often tick() checks an attachment''s leads for history (every), and how long rows are kept (retention); an argument left out keeps its setting.';
 
 -- A lead's score over time, and the leads per class per day, with plain columns.
 CREATE VIEW lead_score.history_daily AS

@@ -34,7 +34,6 @@ SELECT call, pg_temp.try(statement) AS error FROM (VALUES
   ('record_feedback, an unknown reason', $$SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', false, 'too_tall')$$),
   ('set_history, no attachment', $$SELECT lead_score.set_history(NULL)$$),
   ('backfill_history, no attachment', $$SELECT lead_score.backfill_history(NULL, '2026-05-01')$$),
-  ('set_history, no interval', $$SELECT lead_score.set_history('live', NULL, NULL)$$),
   ('set_history, a zero interval', $$SELECT lead_score.set_history('live', '0 seconds')$$),
   ('set_history, a negative retention', $$SELECT lead_score.set_history('live', '1 hour', '-1 day')$$),
   ('backfill_history, since -infinity', $$SELECT lead_score.backfill_history('live', '-infinity')$$),

@@ -94,6 +94,14 @@ UPDATE lead_score.history_settings SET retention = '5000 years' WHERE attachment
 SELECT lead_score.set_history('live', every => '1000 years', retention => '1000 years');
 SELECT lead_score.tick() IS NOT NULL AS ticked, lead_score.record_history('live') >= 0 AS recorded;
 SELECT lead_score.set_history('live', every => '1 day', retention => '7 days');
+-- An argument left out keeps its setting: changing how often alone does not
+-- shorten the retention back to its default, which the next check would have
+-- applied by deleting rows.
+SELECT lead_score.set_history('live', every => '2 hours');
+SELECT every, retention FROM lead_score.history_settings WHERE attachment = 'live';
+SELECT lead_score.set_history('live', retention => '30 days');
+SELECT every, retention FROM lead_score.history_settings WHERE attachment = 'live';
+SELECT lead_score.set_history('live', every => '1 day', retention => '7 days');
 SELECT lead_score.set_history('nope');
 -- Readers see the history; they cannot write it or record it.
 SET ROLE lead_score_reader;
