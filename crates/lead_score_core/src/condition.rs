@@ -30,7 +30,7 @@ impl Value<'_> {
         match *self {
             Value::Num(n) | Value::Decimal(n, _) => Some(n),
             Value::Int(i) => Some(i as f64),
-            Value::Real(r) => Some(f64::from(r)),
+            Value::Real(r) => Some(real_as_decimal(r)),
             Value::Text(t) => t.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
             _ => None,
         }
@@ -82,6 +82,17 @@ pub fn pg_float_text(x: f64, digits: i32) -> String {
     } else {
         format!("{x}")
     }
+}
+
+/// A `real` as the number it prints as: the `float8` nearest its shortest
+/// decimal text, so a `real` 0.1 equals a spec's 0.1 (widened, it is
+/// 0.10000000149011612, above it), as text that reads `0.1` does.
+fn real_as_decimal(r: f32) -> f64 {
+    if !r.is_finite() {
+        return f64::from(r);
+    }
+    // Display is the shortest text that reads back as the same f32.
+    format!("{r}").parse::<f64>().unwrap_or(f64::from(r))
 }
 
 /// A `real` as PostgreSQL prints it (shortest text for the f32 value).
@@ -445,6 +456,13 @@ mod tests {
         assert!(Value::Num(0.0).is_present());
         let contains = |needle: &str, v: Value| eval_op(&Op::Contains(needle.into()), &v);
         assert!(contains("0.1", Value::Real(0.1)));
+        // Numeric operators compare a real at the decimal it prints as.
+        assert_eq!(Value::Real(0.1).as_number(), Some(0.1));
+        assert_eq!(Value::Real(12.3).as_number(), Some(12.3));
+        assert_eq!(Value::Real(16_777_217.0).as_number(), Some(16_777_216.0));
+        assert_eq!(Value::Real(1e-7).as_number(), Some(1e-7));
+        assert_eq!(Value::Real(3.4028235e38).as_number(), Some(3.4028235e38));
+        assert_eq!(Value::Real(f32::INFINITY).as_number(), Some(f64::INFINITY));
         assert!(!contains("0000001", Value::Real(0.1)));
         assert!(contains(".50", Value::Decimal(100.5, "100.50")));
         assert!(contains("42", Value::Num(42.0)));

@@ -28,6 +28,23 @@ SELECT lead_score.create_model('cond', '{
 -- Lead 1 matches every rule but the last: 255 points. Lead 2 matches the
 -- exponent only (1e-05); its blank note is absent. Lead 3 has no ratio: 256.
 SELECT id, lead_score.fit('cond', l) FROM cond.leads l ORDER BY id;
+-- Numeric operators compare a real at the number it prints as: 0.1 equals
+-- the spec's 0.1 and is at most 0.1. Widened to float8 it is
+-- 0.10000000149011612 (so PostgreSQL's own 0.1::real = 0.1 is false), which
+-- matched gt and none of the others before: lead 1 had 16 points, not 15.
+-- Lead 2 (2.5, exact either way) has 24.
+SELECT lead_score.create_model('cond_real', '{
+  "fit": {"rules": [
+    {"name": "eq", "when": {"field": "score", "eq": 0.1}, "points": 1},
+    {"name": "lte", "when": {"field": "score", "lte": 0.1}, "points": 2},
+    {"name": "between", "when": {"field": "score", "between": [0, 0.1]}, "points": 4},
+    {"name": "in", "when": {"field": "score", "in": [0.1, 2.5]}, "points": 8},
+    {"name": "gt", "when": {"field": "score", "gt": 0.1}, "points": 16}]},
+  "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}');
+SELECT id, score::text, lead_score.fit('cond_real', l) FROM cond.leads l ORDER BY id;
 -- A lead field's NaN (numeric, real, float8) is absent, as NULL is: a missing
 -- value, as in exported data sets. It matches no operator, not even regex on
 -- its text, but present: false (256) does; the note is present (64).
@@ -107,4 +124,4 @@ RESET TimeZone;
 DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'pinned']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'pinned']) m;
