@@ -822,10 +822,16 @@ fn outcomes_of(
         );
     };
     let (lead_key, won, closed_at, lead_created_at) = outcome_columns(&mapping.0);
-    // A unique index on the key column alone (not partial): one row per lead.
+    // A unique index on the key column alone (not partial), of the lead key's
+    // own type: one row per lead. (Of another type, two keys may be one lead
+    // once cast: text '1' and '01' are both integer 1.)
     let unique_key = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a              ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]          WHERE i.indrelid = $1 AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL            AND i.indexprs IS NULL AND a.attname = $2)",
-        &[source.into(), lead_key.as_str().into()],
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a              ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]          WHERE i.indrelid = $1 AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL            AND i.indexprs IS NULL AND a.attname = $2 AND a.atttypid = $3::pg_catalog.regtype)",
+        &[
+            source.into(),
+            lead_key.as_str().into(),
+            att.key_type.to_sql().as_str().into(),
+        ],
     )
     .or_raise()
     .unwrap_or(false);

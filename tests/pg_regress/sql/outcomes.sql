@@ -183,6 +183,17 @@ SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "deal_id", "
 -- Without closed_at, leads already won or lost at the cut-off count too: a warning says so.
 SELECT lead_score.link_outcomes('other', 'app.deals', '{"lead_key": "person"}');
 SELECT leads FROM lead_score.evaluate('other', '2026-05-15 12:00+00');
+-- Outcomes keyed by another type than the lead key: two rows unique as text
+-- can be one lead once cast (upper- and lower-case text of one uuid). The
+-- lead counts once, won as one of its rows is (it counted twice, won and
+-- lost, when a unique index on the text column was taken for one row a lead).
+CREATE TABLE app.deals_by_text (person text PRIMARY KEY, won boolean NOT NULL);
+INSERT INTO app.deals_by_text VALUES ('00000000-0000-0000-0000-000000000065', true),
+                                     ('00000000-0000-0000-0000-000000000066', false),
+                                     ('00000000-0000-0000-0000-00000000006A', false),
+                                     ('00000000-0000-0000-0000-00000000006a', true);
+SELECT lead_score.link_outcomes('other', 'app.deals_by_text', '{"lead_key": "person"}');
+SELECT lead_key, won FROM lead_score.evaluation_rows('other', '2026-05-15 12:00+00') ORDER BY lead_key;
 -- detach removes the link.
 SELECT lead_score.detach('other'), lead_score.detach('live');
 SELECT count(*) AS links FROM lead_score.outcome_links;
