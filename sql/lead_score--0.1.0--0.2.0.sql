@@ -976,6 +976,10 @@ BEGIN
             CASE WHEN attach.model IS NULL THEN 'model' WHEN attach.leads IS NULL THEN 'leads' ELSE 'activities' END
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- Before the mapping is checked against either table.
+    IF attach.leads = attach.activities THEN
+        RAISE EXCEPTION 'leads and activities must be different tables' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF spec IS NULL THEN
         RAISE EXCEPTION 'lead_score model "%" does not exist', attach.model USING ERRCODE = 'undefined_object';
     END IF;

@@ -61,6 +61,7 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('a name another attachment may use', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'live_account')$$),
   ('not a table', $$SELECT lead_score.attach('live', 'app.people_view', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'view')$$),
   ('one table twice', $$SELECT lead_score.attach('live', 'app.touches', 'app.touches', '{"lead_key": "person", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "page"}}', name => 'twice')$$),
+  ('one table twice, with the default mapping', $$SELECT lead_score.attach('live', 'app.people', 'app.people', name => 'twice')$$),
   ('a composite column', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "at", "properties": {"url": "location"}}', name => 'composite')$$),
   ('not a time', $$SELECT lead_score.attach('live', 'app.people', 'app.touches', '{"lead_key": "person_id", "activity_lead_key": "person", "event_type": "kind", "occurred_at": "page", "properties": {"url": "page"}}', name => 'time')$$),
   ('partitioned', $$SELECT lead_score.attach('live', 'app.people', 'app.parted', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'parted')$$),
