@@ -514,7 +514,8 @@ DECLARE
     n integer;
 BEGIN
     EXECUTE 'INSERT INTO ' || outbox::text || ' (lead_key, attachment, model, kind, detail, total)
-             SELECT x.lead_key, $2, $3, e.e ->> ''kind'', e.e ->> ''detail'', x.total
+             SELECT x.lead_key, $2, $3, e.e ->> ''kind'', e.e ->> ''detail'',
+                    coalesce((e.e ->> ''total'')::pg_catalog.float8, x.total)
              FROM unnest($1, $4, $5) WITH ORDINALITY AS x(lead_key, total, alerts, i)
              CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
              ORDER BY x.i, e.j'

@@ -2538,3 +2538,47 @@ BEGIN
     CROSS JOIN LATERAL lead_score.calibration(lead_score_internal._platt(s.totals, s.won), s.won, evaluate_calibration.bins) c;
 END
 $$;
+-- An alert of a crossing time alone caused before a write's events carries
+-- its own total (the total then), which both writers take over the row's.
+CREATE OR REPLACE FUNCTION lead_score_internal._emit_alerts(attachment text, model text, lead_keys text[], totals float8[], alerts jsonb[])
+RETURNS integer LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH written AS (
+        INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total)
+        SELECT _emit_alerts.attachment, _emit_alerts.model, x.lead_key, e.e ->> 'kind', e.e ->> 'detail',
+               coalesce((e.e ->> 'total')::pg_catalog.float8, x.total)
+        FROM unnest(lead_keys, totals, alerts) WITH ORDINALITY AS x(lead_key, total, alerts, i)
+        CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
+        ORDER BY x.i, e.j
+        RETURNING t.id, t.attachment)
+    -- Only the alert's id and attachment: LISTEN needs no privilege, so the
+    -- payload carries nothing a role without SELECT on the alerts may not see.
+    SELECT count(pg_notify('lead_score_alerts', json_build_object('id', w.id, 'attachment', w.attachment)::text))
+    INTO n FROM (SELECT * FROM written ORDER BY id) w;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score_internal._emit_outbox(outbox regclass, attachment text, model text, lead_keys anyarray,
+                                        totals float8[], alerts jsonb[])
+RETURNS integer LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    EXECUTE 'INSERT INTO ' || outbox::text || ' (lead_key, attachment, model, kind, detail, total)
+             SELECT x.lead_key, $2, $3, e.e ->> ''kind'', e.e ->> ''detail'',
+                    coalesce((e.e ->> ''total'')::pg_catalog.float8, x.total)
+             FROM unnest($1, $4, $5) WITH ORDINALITY AS x(lead_key, total, alerts, i)
+             CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
+             ORDER BY x.i, e.j'
+        USING lead_keys, attachment, model, totals, alerts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;

@@ -97,7 +97,8 @@ COMMENT ON FUNCTION lead_score_internal._as_of(text) IS
     'lead_score.as_of''s value as scoring_time() reads it; refuses one that is no finite time with an error naming the setting.';
 
 -- Writes the alerts _live_apply returned for a statement's leads (keys as text,
--- totals and alerts, in arrays of one order) in one INSERT, and announces each
+-- totals and alerts, in arrays of one order; an alert's own total, that of a
+-- crossing time alone caused before the write, over its row's) in one INSERT, and announces each
 -- on NOTIFY channel lead_score_alerts with its id and attachment. Returns how
 -- many it wrote. NOTIFY is delivered at commit, so a rolled-back transaction
 -- leaves no alert.
@@ -110,7 +111,8 @@ DECLARE
 BEGIN
     WITH written AS (
         INSERT INTO lead_score.alerts AS t (attachment, model, lead_key, kind, detail, total)
-        SELECT _emit_alerts.attachment, _emit_alerts.model, x.lead_key, e.e ->> 'kind', e.e ->> 'detail', x.total
+        SELECT _emit_alerts.attachment, _emit_alerts.model, x.lead_key, e.e ->> 'kind', e.e ->> 'detail',
+               coalesce((e.e ->> 'total')::pg_catalog.float8, x.total)
         FROM unnest(lead_keys, totals, alerts) WITH ORDINALITY AS x(lead_key, total, alerts, i)
         CROSS JOIN LATERAL jsonb_array_elements(x.alerts) WITH ORDINALITY AS e(e, j)
         ORDER BY x.i, e.j

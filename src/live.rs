@@ -12,7 +12,7 @@ use crate::v1_info;
 use lead_score_core::engagement::RuleTotals;
 use lead_score_core::live::{
     check_supported, classify_at, detect_bursts, live_add, live_key, live_len, live_merge,
-    new_live, rebase, write_alerts, Classified, LiveAt, LiveKey,
+    new_live, rebase, write_alerts_timed, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Value};
 use pgrx::prelude::*;
@@ -587,6 +587,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
         .or_raise();
     // SAFETY: as above.
     let nargs = unsafe { (*fcinfo).nargs };
+    // The stored state's class just before the write, and its total then.
     let before = match (nargs >= 13, stored, prev.as_ref()) {
         // SAFETY: as above; the 13-argument form has arguments 10 to 12
         // (timestamptz, float8, text).
@@ -594,23 +595,35 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
             // SAFETY: as above; argument 11 is a float8.
             let before_fit =
                 unsafe { arg(fcinfo, 11) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
-            // SAFETY: as above; argument 12 is text (only its nullness counts).
-            let disqualified = unsafe { arg(fcinfo, 12) }.is_some();
-            classify_at(
-                &model_of(s).model,
+            // SAFETY: as above; argument 12 is text, and a non-null text
+            // datum of this call lives as long as the call.
+            let disqualified_by = unsafe { arg(fcinfo, 12).map(|d| text_arg(d)) };
+            let then = score_at(
+                model_of(s),
                 s,
                 before_fit,
-                disqualified,
+                disqualified_by,
+                &[],
                 at.value() as i64,
-            )
-            .or_raise()
+                false,
+            );
+            (Classified::of(&then), then.total)
         }),
         _ => None,
     };
-    let mut alerts: Vec<serde_json::Value> = write_alerts(prev.as_ref(), before.as_ref(), &next)
-        .into_iter()
-        .map(|a| serde_json::json!({"kind": a.kind, "detail": a.detail}))
-        .collect();
+    // A crossing time alone caused before the write carries the total then
+    // (_emit_alerts takes it over the row's): a lead that decayed out of MQL
+    // is alerted below the line, even when the write lifts it back.
+    let mut alerts: Vec<serde_json::Value> =
+        write_alerts_timed(prev.as_ref(), before.as_ref().map(|(c, _)| c), &next)
+            .into_iter()
+            .map(|(a, at_before)| match (at_before, &before) {
+                (true, Some((_, total))) => {
+                    serde_json::json!({"kind": a.kind, "detail": a.detail, "total": total})
+                }
+                _ => serde_json::json!({"kind": a.kind, "detail": a.detail}),
+            })
+            .collect();
     for x in fired {
         alerts.push(serde_json::json!({"kind": "burst", "detail": model.alerts[x].name}));
     }

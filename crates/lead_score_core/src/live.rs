@@ -785,13 +785,26 @@ pub fn write_alerts(
     before: Option<&Classified>,
     next: &Classified,
 ) -> Vec<AlertEvent> {
+    write_alerts_timed(prev, before, next)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect()
+}
+
+/// [`write_alerts`], each with whether it happened at `before` (a crossing
+/// time alone caused, whose alert carries the total then) rather than at the
+/// write.
+pub fn write_alerts_timed(
+    prev: Option<&Classified>,
+    before: Option<&Classified>,
+    next: &Classified,
+) -> Vec<(AlertEvent, bool)> {
+    let at = |alerts: Vec<AlertEvent>, before: bool| alerts.into_iter().map(move |a| (a, before));
     match before {
-        Some(mid) if prev.is_some() && Some(mid) != prev => {
-            let mut out = classification_alerts(prev, mid);
-            out.extend(classification_alerts(Some(mid), next));
-            out
-        }
-        _ => classification_alerts(prev, next),
+        Some(mid) if prev.is_some() && Some(mid) != prev => at(classification_alerts(prev, mid), true)
+            .chain(at(classification_alerts(Some(mid), next), false))
+            .collect(),
+        _ => at(classification_alerts(prev, next), false).collect(),
     }
 }
 

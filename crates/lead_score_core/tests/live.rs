@@ -5,7 +5,7 @@ use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
     check_attachable, check_supported, classification_alerts, classify_at, detect_bursts,
-    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, write_alerts,
+    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, write_alerts, write_alerts_timed,
     Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Model, Value};
@@ -490,6 +490,17 @@ fn write_alerts_put_time_crossings_first() {
     };
     let mql = c(true, "act_now", &["pricing"]);
     let decayed = c(false, "account_based", &[]);
+    // The time crossings are marked as such (their alerts carry the total then).
+    assert_eq!(
+        write_alerts_timed(Some(&mql), Some(&decayed), &mql)
+            .into_iter()
+            .map(|(a, before)| (a.kind, before))
+            .collect::<Vec<_>>(),
+        vec![("mql_lost", true), ("quadrant", true), ("mql", false), ("quadrant", false)]
+    );
+    assert!(write_alerts_timed(Some(&decayed), None, &mql)
+        .iter()
+        .all(|(_, before)| !before));
     // Decayed out since the row was written, and lifted back by the write.
     assert_eq!(
         kinds(Some(&mql), Some(&decayed), &mql),

@@ -46,7 +46,11 @@ INSERT INTO dip.acts VALUES (4, 'page_view', '2026-06-01 10:00+00', NULL), (4, '
   (5, 'page_view', '2026-06-04 12:00+00', '/pricing');
 SELECT lead_score.tick() >= 0 AS ticked;
 SELECT lead_key, round(total::numeric, 1) AS total, mql FROM lead_score.ds_current ORDER BY lead_key;
-SELECT attachment, lead_key, kind, detail FROM lead_score.alerts WHERE attachment IN ('ds', 'dd') ORDER BY attachment, lead_key, id;
+-- Each alert carries the total when its crossing happened: mql_lost and its
+-- quadrant change the total just before the write (78.3, below the line;
+-- they said the total after it, above the line, before), mql the total after.
+SELECT attachment, lead_key, kind, detail, round(total::numeric, 1) AS total
+FROM lead_score.alerts WHERE attachment IN ('ds', 'dd') ORDER BY attachment, lead_key, id;
 DELETE FROM lead_score.alerts WHERE attachment IN ('ds', 'dd');
 -- A tick() that ran in between would have sent the mql_lost; the write then
 -- sends only the mql. Here: ten days on, out again, found by tick().
