@@ -2335,3 +2335,21 @@ COMMENT ON SEQUENCE lead_score.alerts_id_seq IS 'Ids of lead_score.alerts, in th
 COMMENT ON SEQUENCE lead_score.evaluations_id_seq IS 'Ids of lead_score.evaluations.';
 COMMENT ON SEQUENCE lead_score.feedback_id_seq IS 'Ids of lead_score.feedback.';
 COMMENT ON SEQUENCE lead_score.adjustments_id_seq IS 'Ids of lead_score.adjustments (end_adjustment takes one).';
+
+-- Every index of the public tables has a comment, as the tables do.
+COMMENT ON INDEX lead_score.models_pkey IS 'One row per model id.';
+COMMENT ON INDEX lead_score.models_name_key IS 'Model names are unique: functions name a model by it.';
+COMMENT ON INDEX lead_score.model_versions_pkey IS 'One row per model and version.';
+COMMENT ON INDEX lead_score.attachments_pkey IS 'One row per attachment name.';
+COMMENT ON INDEX lead_score.alerts_pkey IS 'One row per alert id (the id a NOTIFY payload carries).';
+COMMENT ON INDEX lead_score.alerts_at_idx IS 'Alerts by time, for reading the latest.';
+COMMENT ON INDEX lead_score.adjustments_pkey IS 'One row per adjustment id (end_adjustment takes one).';
+COMMENT ON INDEX lead_score.adjustments_attachment_lead IS 'A lead''s adjustments, read when it is scored.';
+COMMENT ON INDEX lead_score.evaluations_pkey IS 'One row per evaluation id.';
+COMMENT ON INDEX lead_score.feedback_pkey IS 'One row per feedback id.';
+COMMENT ON INDEX lead_score.feedback_attachment_lead IS 'A lead''s feedback, by attachment.';
+COMMENT ON INDEX lead_score.feedback_reasons_pkey IS 'One row per reason.';
+COMMENT ON INDEX lead_score.outcome_links_pkey IS 'One outcome link per attachment.';
+COMMENT ON INDEX lead_score.history_settings_pkey IS 'One history setting per attachment.';
+COMMENT ON INDEX lead_score.score_history_lead IS 'A lead''s history rows in time order (timeline, retention).';
+COMMENT ON INDEX lead_score.class_counts_day IS 'The leads per class of a day (history_daily).';

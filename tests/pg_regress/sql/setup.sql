@@ -51,7 +51,7 @@ UNION ALL
 SELECT 'type', count(*) FROM pg_type
 WHERE typnamespace = 'lead_score'::regnamespace AND typname LIKE '\_%' AND typcategory <> 'A';
 
--- Every public function, aggregate, procedure, table, view, sequence and type,
+-- Every public function, aggregate, procedure, table, view, sequence, index and type,
 -- and both schemas, say what they are (COMMENT ON): none is listed here.
 -- Internal ones start with "_".
 SELECT 'function' AS kind, p.oid::regprocedure::text AS object
@@ -61,7 +61,7 @@ WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname NOT LIKE '\_%'
 UNION ALL
 SELECT 'relation', c.oid::regclass::text
 FROM pg_class c
-WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'S')
+WHERE c.relnamespace = 'lead_score'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'S', 'i')
   AND c.relname NOT LIKE '\_%' AND obj_description(c.oid, 'pg_class') IS NULL
 UNION ALL
 SELECT 'schema', n.nspname::text
