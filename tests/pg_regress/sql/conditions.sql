@@ -45,6 +45,28 @@ SELECT lead_score.create_model('cond_real', '{
                      "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
 }');
 SELECT id, score::text, lead_score.fit('cond_real', l) FROM cond.leads l ORDER BY id;
+-- eq compares by the JSON type of the spec's value: a number numerically
+-- (with text that reads as one, spaces trimmed, sign, fraction and exponent
+-- allowed), a string exactly with text (and numerically with a number
+-- column), a boolean with a boolean column or text that reads as one.
+CREATE TABLE cond.kinds (id int, t text, n int, b boolean);
+INSERT INTO cond.kinds VALUES (1, '5.0', 5, true), (2, ' +5 ', 6, false), (3, 'Yes', NULL, NULL), (4, '5', 5, true);
+SELECT lead_score.create_model('cond_eq', '{
+  "fit": {"rules": [
+    {"name": "number vs text", "when": {"field": "t", "eq": 5}, "points": 1},
+    {"name": "string vs text", "when": {"field": "t", "eq": "5"}, "points": 2},
+    {"name": "string vs number", "when": {"field": "n", "eq": "5.0"}, "points": 4},
+    {"name": "boolean vs text", "when": {"field": "t", "eq": true}, "points": 8},
+    {"name": "string true vs boolean", "when": {"field": "b", "eq": "true"}, "points": 16},
+    {"name": "boolean vs boolean", "when": {"field": "b", "eq": true}, "points": 32}]},
+  "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}');
+-- 1: '5.0' is 5 (1), not the string "5"; n 5 is "5.0" (4); b true (32): 37.
+-- 2: ' +5 ' reads as 5 (1): 1. 3: 'Yes' reads as true (8): 8.
+-- 4: '5' is 5 and "5" (1 + 2), n (4), b (32): 39. "true" never matches a boolean.
+SELECT id, lead_score.fit('cond_eq', l) FROM cond.kinds l ORDER BY id;
 -- A lead field's NaN (numeric, real, float8) is absent, as NULL is: a missing
 -- value, as in exported data sets. It matches no operator, not even regex on
 -- its text, but present: false (256) does; the note is present (64).
@@ -124,4 +146,4 @@ RESET TimeZone;
 DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'pinned']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_eq', 'pinned']) m;
