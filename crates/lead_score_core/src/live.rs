@@ -801,9 +801,11 @@ pub fn write_alerts_timed(
 ) -> Vec<(AlertEvent, bool)> {
     let at = |alerts: Vec<AlertEvent>, before: bool| alerts.into_iter().map(move |a| (a, before));
     match before {
-        Some(mid) if prev.is_some() && Some(mid) != prev => at(classification_alerts(prev, mid), true)
-            .chain(at(classification_alerts(Some(mid), next), false))
-            .collect(),
+        Some(mid) if prev.is_some() && Some(mid) != prev => {
+            at(classification_alerts(prev, mid), true)
+                .chain(at(classification_alerts(Some(mid), next), false))
+                .collect()
+        }
         _ => at(classification_alerts(prev, next), false).collect(),
     }
 }

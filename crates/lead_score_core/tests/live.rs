@@ -5,8 +5,8 @@ use common::*;
 use lead_score_core::engagement::{new_state, RuleTotals, State};
 use lead_score_core::live::{
     check_attachable, check_supported, classification_alerts, classify_at, detect_bursts,
-    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, write_alerts, write_alerts_timed,
-    Classified, LiveAt, LiveKey,
+    is_lowest, live_add, live_merge, new_live, read_time, rebase, time_only_lowers, write_alerts,
+    write_alerts_timed, Classified, LiveAt, LiveKey,
 };
 use lead_score_core::{FitOutcome, Model, Value};
 use proptest::prelude::*;
@@ -496,7 +496,12 @@ fn write_alerts_put_time_crossings_first() {
             .into_iter()
             .map(|(a, before)| (a.kind, before))
             .collect::<Vec<_>>(),
-        vec![("mql_lost", true), ("quadrant", true), ("mql", false), ("quadrant", false)]
+        vec![
+            ("mql_lost", true),
+            ("quadrant", true),
+            ("mql", false),
+            ("quadrant", false)
+        ]
     );
     assert!(write_alerts_timed(Some(&decayed), None, &mql)
         .iter()
