@@ -500,7 +500,8 @@ fn write_alerts_put_time_crossings_first() {
             ("mql_lost", true),
             ("quadrant", true),
             ("mql", false),
-            ("quadrant", false)
+            ("quadrant", false),
+            ("watermark", false)
         ]
     );
     assert!(write_alerts_timed(Some(&decayed), None, &mql)
