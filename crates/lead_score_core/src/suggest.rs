@@ -5,7 +5,8 @@
 //! boolean field one per common value (`eq`), a numeric field one per
 //! quartile edge (`gt`, so the bands add up), and either one for a missing
 //! value (`present: false`). The fitted coefficients, scaled so the highest
-//! total the rules can give is the chosen maximum and rounded, are the points.
+//! total the rules can give is the chosen maximum and made integers (each
+//! rule's floor or ceiling, `refine_points`), are the points.
 
 use crate::error::{Error, Result};
 use crate::logistic;
@@ -223,7 +224,7 @@ pub struct Suggested {
 }
 
 /// A fitted suggestion: the intercept and every feature the fit kept, with
-/// its exact coefficient and rounded points (0 for some).
+/// its exact coefficient and integer points (0 for some).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
     pub intercept: f64,
@@ -236,7 +237,7 @@ pub struct Suggestion {
 }
 
 impl Suggestion {
-    /// The rules: the features whose points did not round to 0.
+    /// The rules: the features whose integer points are not 0.
     pub fn rules(&self) -> Vec<Suggested> {
         self.features
             .iter()
@@ -248,7 +249,7 @@ impl Suggestion {
     /// The spec's `predictive` section: the fitted logistic model itself. A
     /// fit feature is its condition; an event feature weighs the decayed
     /// events of its engagement rule, so it is kept only when that rule exists
-    /// (its points did not round to 0).
+    /// (its integer points are not 0).
     pub fn predictive(&self) -> Value {
         let features: Vec<Value> = self
             .features
@@ -296,7 +297,7 @@ pub fn check_arguments(fields: &[String], event_types: &[String], max_points: f6
 /// Fits the features (all, or the `max_rules` forward selection picks) and
 /// turns the coefficients into integer points: scaled so that the highest
 /// total the rules can give (the best value of each field) is `max_points`.
-/// Rules that round to 0 points are left out.
+/// Rules left at 0 points are left out.
 pub fn suggest(
     features: &[Feature],
     outcomes: &[bool],
@@ -323,7 +324,7 @@ pub fn suggest(
     };
     let mut set: Vec<&Feature> = picked.iter().map(|&j| &features[j]).collect();
     // An event feature needs its engagement rule in the draft to stay in the
-    // predictive section; one whose points round to 0 gets no rule, so it is
+    // predictive section; one whose points come to 0 gets no rule, so it is
     // dropped and the rest fitted again: the draft's probabilities are then
     // those of a logistic regression on exactly its features.
     let (fit, kept, points) = loop {
@@ -381,7 +382,7 @@ pub fn suggest(
 /// A fitted feature (the feature and its coefficient), as the fit kept it.
 type Weighted<'a> = (&'a Feature, f64);
 
-/// Fits `set` and rounds: the fit, the features it kept (constant ones are
+/// Fits `set` and makes its points integers: the fit, the features it kept (constant ones are
 /// dropped) with their coefficients, and their integer points.
 fn fit_points<'a>(
     set: &[&'a Feature],
