@@ -91,8 +91,7 @@ fn real_as_decimal(r: f32) -> f64 {
     if !r.is_finite() {
         return f64::from(r);
     }
-    // Display is the shortest text that reads back as the same f32.
-    format!("{r}").parse::<f64>().unwrap_or(f64::from(r))
+    pg_real_text(r).parse::<f64>().unwrap_or(f64::from(r))
 }
 
 /// A `real` as PostgreSQL prints it (shortest text for the f32 value).
