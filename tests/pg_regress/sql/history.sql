@@ -109,6 +109,16 @@ SELECT count(*) > 0 AS readable FROM lead_score.score_history;
 SELECT lead_score.record_history('live');
 RESET ROLE;
 
+-- A deleted lead keeps its history rows (retention keeps its latest), and the
+-- next check drops its head, the class its last row recorded: heads stay one
+-- per lead (they grew with every deleted or re-keyed lead before).
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000003';
+DELETE FROM app.people WHERE person_id = '00000000-0000-0000-0000-000000000003';
+SELECT lead_score.record_history('live') >= 0 AS checked;
+SELECT (SELECT count(*) FROM lead_score_internal._history_heads WHERE attachment = 'live') AS heads,
+       (SELECT count(*) FROM app.people) AS leads,
+       (SELECT count(*) FROM lead_score.score_history WHERE lead_key = '00000000-0000-0000-0000-000000000003') > 0 AS rows_kept;
+
 -- detach removes the attachment's history with its scores (copy it first to keep it).
 SELECT lead_score.detach('live');
 SELECT (SELECT count(*) FROM lead_score.score_history) AS rows,

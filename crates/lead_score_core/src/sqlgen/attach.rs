@@ -3642,11 +3642,16 @@ cur AS (
     }
 
     /// The history step over `cur` (each lead's score, `lead_key` as text):
-    /// a row for each lead whose classification changed, its head moved, and
-    /// the leads per class for the day of `$2`. Returns the rows added.
+    /// a row for each lead whose classification changed, its head moved, the
+    /// heads of keys that are no lead any more (deleted or re-keyed leads)
+    /// dropped, and the leads per class for the day of `$2`. Returns the rows
+    /// added. Its callers turn nested loops off, so the anti-join hashes `cur`.
     fn history_query(&self, cur: String) -> String {
         format!(
             "WITH {cur},
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key

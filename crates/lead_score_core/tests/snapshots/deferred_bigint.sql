@@ -909,6 +909,9 @@ SELECT CAST($1 AS "pg_catalog"."int8");
 -- query record_history
 WITH cur AS (
     SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, NULL::pg_catalog.float8 AS adjustment FROM "lead_score"."bench_current" c),
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -954,6 +957,9 @@ cur AS (
     FROM "public"."leads" l LEFT JOIN fresh ON fresh.k = l."id"
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE l."id" IS NOT NULL),
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key

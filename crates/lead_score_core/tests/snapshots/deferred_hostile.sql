@@ -1028,6 +1028,9 @@ SELECT (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lea
 -- query record_history
 WITH cur AS (
     SELECT CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."evil_current" c),
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -1073,6 +1076,9 @@ cur AS (
     FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL),
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key

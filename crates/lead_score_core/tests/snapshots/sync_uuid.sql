@@ -1062,6 +1062,9 @@ SELECT CAST($1 AS "pg_catalog"."uuid");
 -- query record_history
 WITH cur AS (
     SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.total, c.grade, c.label, c.quadrant, c.mql, c.disqualified, c.disqualified_by, c.categories, c.hot_categories, c.last_activity, c.model_version, c.probability, c.predictive_score, c.top_features, c.adjustment AS adjustment FROM "lead_score"."live_current" c),
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
@@ -1107,6 +1110,9 @@ cur AS (
     FROM "app"."people" l LEFT JOIN fresh ON fresh.k = l."person_id"
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE l."person_id" IS NOT NULL),
+gone AS (
+    DELETE FROM lead_score_internal._history_heads h
+    WHERE h.attachment = $1 AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.lead_key = h.lead_key)),
 changed AS (
     SELECT cur.* FROM cur
     LEFT JOIN lead_score_internal._history_heads h ON h.attachment = $1 AND h.lead_key = cur.lead_key
