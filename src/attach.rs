@@ -1674,20 +1674,7 @@ fn detach(attachment: &str) -> bool {
                 );
             }
         }
-        // The user's tables first (leads, then activities, as a lead trigger
-        // takes them), then lead_score's, as every writer locks them;
-        // in the mode DROP TRIGGER needs, so no lock is upgraded later while a
-        // writer holds a weaker one and waits for lead_score's.
-        for q in [&leads, &activities].into_iter().flatten() {
-            run_all(&[Statement {
-                what: format!("lock on {}", q.to_sql()),
-                sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
-            }]);
-        }
-        run_all(&[Statement {
-            what: "lock on the attachment's tables".into(),
-            sql: lock_exclusive(attachment),
-        }]);
+        lock_for_detach(attachment, leads.as_ref(), activities.as_ref(), distributed);
         refresh_current_scores(&[attachment]);
         // On Citus, each node's shard-group functions and stripe tables, which
         // no statement of the coordinator reaches (sql/citus.sql).
@@ -1710,6 +1697,89 @@ fn detach(attachment: &str) -> bool {
         forget_rows(attachment);
     });
     true
+}
+
+/// `detach`'s locks, before it drops anything. The user's tables first
+/// (leads, then activities, as a lead trigger takes them), then lead_score's,
+/// as every writer locks them; in the mode DROP TRIGGER needs, so no lock is
+/// upgraded later while a writer holds a weaker one and waits for
+/// lead_score's. Then, without waiting, every view and table `detach` drops or
+/// replaces (the views over all attachments too).
+///
+/// A read of a view locks the view first and the tables as its plan runs
+/// (`<name>_accounts` joins the leads table; `<name>_current` reads a marked
+/// lead's activities again): a reader holding a view while it waits for a
+/// table `detach` holds would wait for `detach` as `detach` waits for it to
+/// drop the view, and the deadlock detector would end one of them. So when
+/// one of those is taken, `detach` lets every lock of this step go (a
+/// subtransaction rolled back), waits for that reader alone, holding no table,
+/// and tries again. On Citus, a hash-distributed attachment's locks reach the
+/// workers, which no subtransaction here undoes: they are taken once, waiting.
+fn lock_for_detach(
+    attachment: &str,
+    leads: Option<&Qualified>,
+    activities: Option<&Qualified>,
+    distributed: bool,
+) {
+    let take_tables = || {
+        for q in [leads, activities].into_iter().flatten() {
+            run_all(&[Statement {
+                what: format!("lock on {}", q.to_sql()),
+                sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
+            }]);
+        }
+        run_all(&[Statement {
+            what: "lock on the attachment's tables".into(),
+            sql: lock_exclusive(attachment),
+        }]);
+    };
+    if distributed {
+        take_tables();
+        return;
+    }
+    let mut names: Vec<Qualified> = ["current_scores", "current_categories"]
+        .into_iter()
+        .map(|n| Qualified::new(lead_score_core::sqlgen::SCHEMA, n))
+        .collect();
+    names.extend(
+        lead_score_core::sqlgen::attach::dropped_relations(attachment)
+            .into_iter()
+            .map(|r| r.name),
+    );
+    let relations: Vec<pg_sys::Oid> = names
+        .iter()
+        .filter_map(|q| {
+            Spi::get_one_with_args::<pg_sys::Oid>(
+                "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+                &[q.to_sql().into()],
+            )
+            .ok()
+            .flatten()
+        })
+        .collect();
+    const ACCESS_EXCLUSIVE: pg_sys::LOCKMODE = pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE;
+    loop {
+        pgrx::check_for_interrupts!();
+        let busy = crate::owner::subtransaction(|| {
+            take_tables();
+            let busy = relations.iter().copied().find(|&oid| {
+                // SAFETY: tries a lock by OID in a standard mode without
+                // waiting; a taken one is held to the subtransaction's end.
+                !unsafe { pg_sys::ConditionalLockRelationOid(oid, ACCESS_EXCLUSIVE) }
+            });
+            (busy, busy.is_none())
+        });
+        let Some(oid) = busy else {
+            return;
+        };
+        // SAFETY: waits for the lock, holding no table of this step, and lets
+        // it go at once: the try above failed, so this transaction did not
+        // hold it before, and the release undoes only this acquisition.
+        unsafe {
+            pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE);
+            pg_sys::UnlockRelationOid(oid, ACCESS_EXCLUSIVE);
+        }
+    }
 }
 
 /// The names of `attachment`'s account objects that another attachment's own

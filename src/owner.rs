@@ -195,3 +195,51 @@ pub fn has_role(role: &str) -> bool {
             || (oid != pg_sys::InvalidOid && pg_sys::has_privs_of_role(pg_sys::GetUserId(), oid))
     }
 }
+
+/// Runs `f` in an internal subtransaction, as a PL/pgSQL block with an
+/// `EXCEPTION` clause does: `f` returns its value and whether to keep what it
+/// did. Kept, the subtransaction is released into the caller's (its locks
+/// stay to the end of the transaction); not kept, it is rolled back, and the
+/// locks it took are let go. An ERROR rolls it back and is raised again, so
+/// no caller (a PL/pgSQL block around `detach`) finds it still open.
+pub fn subtransaction<R>(f: impl FnOnce() -> (R, bool)) -> R {
+    // SAFETY: plain reads of two backend globals, restored below.
+    let (cxt, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    // SAFETY: begins a subtransaction inside the current transaction (a
+    // statement runs this, so one is in progress) and switches back to the
+    // caller's memory context, as PL/pgSQL's exception blocks do.
+    unsafe {
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(cxt);
+    }
+    let restore = move || {
+        // SAFETY: puts back the memory context and resource owner saved
+        // above, which the subtransaction's end replaced; both outlive it.
+        unsafe {
+            pg_sys::MemoryContextSwitchTo(cxt);
+            pg_sys::CurrentResourceOwner = owner;
+        }
+    };
+    PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
+        let (result, keep) = f();
+        // SAFETY: the subtransaction begun above is the current one: `f`
+        // ends every subtransaction it begins (SPI and PL/pgSQL do).
+        unsafe {
+            if keep {
+                pg_sys::ReleaseCurrentSubTransaction();
+            } else {
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            }
+        }
+        restore();
+        result
+    }))
+    .catch_others(|e| {
+        // SAFETY: as above; pgrx has copied and flushed the error's state
+        // before it reaches this handler.
+        unsafe { pg_sys::RollbackAndReleaseCurrentSubTransaction() };
+        restore();
+        e.rethrow()
+    })
+    .execute()
+}

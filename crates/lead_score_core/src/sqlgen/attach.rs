@@ -16,7 +16,7 @@
 //! - Writers use the transaction's real time (`lead_score_internal._now()`, which is
 //!   `now()`); `lead_score.as_of` only affects reads.
 
-use super::{ident, internal, literal, ours, Qualified};
+use super::{ident, internal, literal, ours, Qualified, INTERNAL_SCHEMA, SCHEMA};
 
 /// The most engagement properties an attachment can map; the spec parser
 /// enforces the same limit (`engagement.properties`).
@@ -4502,9 +4502,28 @@ pub fn drop_statements(
             format!("DROP FUNCTION IF EXISTS {}", internal(&f)),
         ));
     }
-    let public = |n: String| (ours(&n), n);
-    let private = |n: String| (internal(&n), n);
-    for (kind, (qualified, name)) in [
+    for r in dropped_relations(attachment) {
+        let sql = format!("DROP {} IF EXISTS {}", r.kind, r.name.to_sql());
+        out.push(stmt(r.name.name, sql));
+    }
+    out
+}
+
+/// One of an attachment's own views or tables, which `detach` drops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnRelation {
+    /// `VIEW` or `TABLE`, as `DROP` names it.
+    pub kind: &'static str,
+    pub name: Qualified,
+}
+
+/// An attachment's own views and tables, in the order `detach` drops them
+/// (each before what it reads): [`drop_statements`], and the locks `detach`
+/// takes on them before it goes on.
+pub fn dropped_relations(attachment: &str) -> Vec<OwnRelation> {
+    let public = |n: String| Qualified::new(SCHEMA, &n);
+    let private = |n: String| Qualified::new(INTERNAL_SCHEMA, &n);
+    [
         ("VIEW", public(names::accounts(attachment))),
         ("VIEW", public(names::account_categories(attachment))),
         ("TABLE", private(names::account_heads(attachment))),
@@ -4517,11 +4536,10 @@ pub fn drop_statements(
         ("TABLE", private(names::stale(attachment))),
         ("TABLE", private(names::stripes(attachment))),
         ("TABLE", private(names::outbox(attachment))),
-    ] {
-        let sql = format!("DROP {kind} IF EXISTS {qualified}");
-        out.push(stmt(name, sql));
-    }
-    out
+    ]
+    .into_iter()
+    .map(|(kind, name)| OwnRelation { kind, name })
+    .collect()
 }
 
 /// [`lock_exclusive`] without waiting: raises `lock_not_available` (55P03)
