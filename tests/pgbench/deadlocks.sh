@@ -9,7 +9,9 @@
 # tick(), rescore(), publishing and detach/attach running
 # alongside the attached runs. Plain tables never deadlock on this mix; attached
 # ones must not either, must fail no transaction, and must end with scores that
-# equal a recompute. Runs against the cluster described by PGHOST/PGPORT/PGUSER.
+# equal a recompute. Last, readers of an attachment's current view (with its
+# leads, tests/pgbench/view_reader.sql) against detach and attach back to back:
+# no read and no detach may fail. Runs against the cluster described by PGHOST/PGPORT/PGUSER.
 #   bash tests/pgbench/deadlocks.sh [DB] [SECONDS] [--report]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -94,5 +96,45 @@ for tx in 0 1; do
     done
   done
 done
+
+# Readers against detach: 4 clients read a_sync_5_0's current view joined to its
+# leads (the view's lock, then the table's) while detach and attach run back to
+# back. detach holds the tables from its start; a reader that took the view
+# before then used to wait for them while detach waited for it to drop the view
+# (40P01, on either side).
+t=sync_5_0
+cycles=$(mktemp)
+(
+    trap 'exit 0' TERM
+    while true; do
+        if psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "SELECT lead_score.detach('a_$t')" \
+             -c "SELECT lead_score.attach('dl', 'l_$t', 'e_$t', '$mapping', name => 'a_$t', mode => 'sync')" >/dev/null 2>>"$cycles.err"; then
+            echo ok >>"$cycles"
+        else
+            echo failed >>"$cycles"
+        fi
+    done
+) &
+admin=$!
+out=$(pgbench -n -c 4 -j 2 -T "$seconds" --failures-detailed --verbose-errors -D leads=5 \
+      -f <(sed "s/:\"current\"/a_${t}_current/g; s/:\"leads\"/l_$t/g" "$here/view_reader.sql") 2>&1)
+kill "$admin" 2>/dev/null; wait "$admin" 2>/dev/null
+psql -X -q -c "SET client_min_messages = warning" \
+     -c "SELECT lead_score.attach('dl', 'l_$t', 'e_$t', '$mapping', name => 'a_$t', mode => 'sync') WHERE NOT EXISTS (SELECT 1 FROM lead_score.attachments WHERE name = 'a_$t')" >/dev/null
+reads=$(awk '/number of transactions actually processed/ {print $6}' <<<"$out" | cut -d/ -f1)
+rf=$(awk '/number of failed transactions/ {print $5}' <<<"$out")
+read_deadlocks=$(awk '/number of deadlock failures/ {print $5}' <<<"$out")
+read_aborted=$(grep -c "aborted in command" <<<"$out")
+reads_failed=$(( ${rf:-1} + read_aborted ))
+detached=$(grep -c ok "$cycles")
+detach_failed=$(grep -c failed "$cycles")
+printf '\n%-22s %6s %12s %9s %8s %9s %13s\n' readers reads reads_failed deadlocks aborted detaches detaches_failed
+printf '%-22s %6s %12s %9s %8s %9s %13s\n' "view + leads, 5 leads" "${reads:-?}" "$reads_failed" "${read_deadlocks:-?}" "$read_aborted" "$detached" "$detach_failed"
+if [ "$reads_failed" != 0 ] || [ "$detach_failed" != 0 ] || [ "${reads:-0}" = 0 ] || [ "$detached" = 0 ]; then
+    status=1
+    grep -m3 -E "ERROR|aborted" <<<"$out" | sed 's/^/    reader: /'
+    grep -m3 ERROR "$cycles.err" | sed 's/^/    detach: /'
+fi
+rm -f "$cycles" "$cycles.err"
 [ -n "$report_only" ] && exit 0
 exit $status
