@@ -1713,8 +1713,9 @@ fn detach(attachment: &str) -> bool {
 /// drop the view, and the deadlock detector would end one of them. So when
 /// one of those is taken, `detach` lets every lock of this step go (a
 /// subtransaction rolled back), waits for that reader alone, holding no table,
-/// and tries again. On Citus, a hash-distributed attachment's locks reach the
-/// workers, which no subtransaction here undoes: they are taken once, waiting.
+/// and tries again, up to [`DETACH_TRIES`] times. On Citus, a hash-distributed
+/// attachment's locks reach the workers, which no subtransaction here undoes:
+/// they are taken once, waiting.
 fn lock_for_detach(
     attachment: &str,
     leads: Option<&Qualified>,
@@ -1746,23 +1747,27 @@ fn lock_for_detach(
             .into_iter()
             .map(|r| r.name),
     );
-    let relations: Vec<pg_sys::Oid> = names
-        .iter()
-        .filter_map(|q| {
-            Spi::get_one_with_args::<pg_sys::Oid>(
-                "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-                &[q.to_sql().into()],
-            )
-            .ok()
-            .flatten()
-        })
-        .collect();
+    // Looked up once the tables are held: a publish that committed meanwhile
+    // may have made the account views again, under new OIDs.
+    let relations = || -> Vec<pg_sys::Oid> {
+        names
+            .iter()
+            .filter_map(|q| {
+                Spi::get_one_with_args::<pg_sys::Oid>(
+                    "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+                    &[q.to_sql().into()],
+                )
+                .ok()
+                .flatten()
+            })
+            .collect()
+    };
     const ACCESS_EXCLUSIVE: pg_sys::LOCKMODE = pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE;
-    loop {
+    for _ in 0..DETACH_TRIES {
         pgrx::check_for_interrupts!();
         let busy = crate::owner::subtransaction(|| {
             take_tables();
-            let busy = relations.iter().copied().find(|&oid| {
+            let busy = relations().into_iter().find(|&oid| {
                 // SAFETY: tries a lock by OID in a standard mode without
                 // waiting; a taken one is held to the subtransaction's end.
                 !unsafe { pg_sys::ConditionalLockRelationOid(oid, ACCESS_EXCLUSIVE) }
@@ -1780,7 +1785,15 @@ fn lock_for_detach(
             pg_sys::UnlockRelationOid(oid, ACCESS_EXCLUSIVE);
         }
     }
+    // Readers kept taking the views: hold the tables and wait for the views
+    // as the drops come to them, where such a reader and detach can deadlock
+    // (README, Concurrency), rather than back off without end.
+    take_tables();
 }
+
+/// How many times `detach` takes the tables and tries its views and tables
+/// without waiting before it waits for them holding the tables.
+const DETACH_TRIES: usize = 4;
 
 /// The names of `attachment`'s account objects that another attachment's own
 /// objects have: `x`'s account views would be named as `x_account`'s views, a
