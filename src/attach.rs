@@ -1703,17 +1703,18 @@ fn detach(attachment: &str) -> bool {
 /// (leads, then activities, as a lead trigger takes them), then lead_score's,
 /// as every writer locks them; in the mode DROP TRIGGER needs, so no lock is
 /// upgraded later while a writer holds a weaker one and waits for
-/// lead_score's. Then, without waiting, every view and table `detach` drops or
-/// replaces (the views over all attachments too).
+/// lead_score's. Then, waiting a moment at most, every view and table `detach`
+/// drops or replaces (the views over all attachments too).
 ///
 /// A read of a view locks the view first and the tables as its plan runs
 /// (`<name>_accounts` joins the leads table; `<name>_current` reads a marked
 /// lead's activities again): a reader holding a view while it waits for a
 /// table `detach` holds would wait for `detach` as `detach` waits for it to
 /// drop the view, and the deadlock detector would end one of them. So when
-/// one of those is taken, `detach` lets every lock of this step go (a
-/// subtransaction rolled back), waits for that reader alone, holding no table,
-/// and tries again, up to [`DETACH_TRIES`] times. On Citus, a hash-distributed
+/// one of those stays taken ([`DETACH_WAIT_MS`], before the detector looks),
+/// `detach` lets every lock of this step go (a subtransaction rolled back),
+/// waits for that reader alone, holding no table, and tries again, up to
+/// [`DETACH_TRIES`] times. On Citus, a hash-distributed
 /// attachment's locks reach the workers, which no subtransaction here undoes:
 /// they are taken once, waiting.
 fn lock_for_detach(
@@ -1763,37 +1764,109 @@ fn lock_for_detach(
             .collect()
     };
     const ACCESS_EXCLUSIVE: pg_sys::LOCKMODE = pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE;
-    for _ in 0..DETACH_TRIES {
+    // SAFETY: a plain read of a backend global (the setting, in ms).
+    let deadlock_timeout = unsafe { pg_sys::DeadlockTimeout };
+    // Long enough for holders that wait for nothing of detach's to finish
+    // (new ones queue behind detach's request), short of the deadlock
+    // detector, so detach is the one that gives way in a cycle.
+    let wait = std::ffi::CString::new(format!(
+        "{}ms",
+        DETACH_WAIT_MS.min(deadlock_timeout / 2).max(1)
+    ))
+    .unwrap_or_default();
+    let lock_all = |waiting: &std::cell::Cell<Waited>| {
+        for oid in relations() {
+            waiting.set(Waited::Relation(oid));
+            // SAFETY: locks a relation by OID in a standard mode, held to
+            // the subtransaction's end (under lock_timeout when set).
+            unsafe { pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE) };
+        }
+    };
+    // Whether a brief wait is on: its lock_not_available is this step's to
+    // catch; the caller's own lock_timeout elsewhere is raised as it is.
+    let brief = std::cell::Cell::new(false);
+    let briefly = |waiting: &std::cell::Cell<Waited>, f: &dyn Fn(&std::cell::Cell<Waited>)| {
+        let nest = crate::owner::push_settings(&[(c"lock_timeout", wait.as_c_str())]);
+        brief.set(true);
+        f(waiting);
+        brief.set(false);
+        // SAFETY: pops the level pushed above (lock_timeout back).
+        unsafe { pg_sys::AtEOXact_GUC(false, nest) };
+    };
+    for round in 0..DETACH_TRIES {
         pgrx::check_for_interrupts!();
-        let busy = crate::owner::subtransaction(|| {
-            take_tables();
-            let busy = relations().into_iter().find(|&oid| {
-                // SAFETY: tries a lock by OID in a standard mode without
-                // waiting; a taken one is held to the subtransaction's end.
-                !unsafe { pg_sys::ConditionalLockRelationOid(oid, ACCESS_EXCLUSIVE) }
-            });
-            (busy, busy.is_none())
-        });
-        let Some(oid) = busy else {
+        let waiting = std::cell::Cell::new(Waited::Nothing);
+        let done = crate::owner::subtransaction(
+            || {
+                if round % 2 == 0 {
+                    // The tables, then briefly the views: gives way to a
+                    // reader that holds a view and needs a table.
+                    take_tables();
+                    briefly(&waiting, &lock_all);
+                } else {
+                    // The views, then briefly the tables: gives way to a
+                    // reader (current_score, top_leads) or a query that holds
+                    // a table and needs a view. Then the views again: a publish
+                    // that committed meanwhile may have made new ones.
+                    lock_all(&waiting);
+                    waiting.set(Waited::Tables);
+                    briefly(&waiting, &|_| take_tables());
+                    briefly(&waiting, &lock_all);
+                }
+                (true, true)
+            },
+            |code| {
+                (code == PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE && brief.replace(false))
+                    .then_some(false)
+            },
+        );
+        if done {
             return;
-        };
-        // SAFETY: waits for the lock, holding no table of this step, and lets
-        // it go at once: the try above failed, so this transaction did not
-        // hold it before, and the release undoes only this acquisition.
-        unsafe {
-            pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE);
-            pg_sys::UnlockRelationOid(oid, ACCESS_EXCLUSIVE);
+        }
+        // Wait for what gave way, holding nothing of this step, and let it go
+        // at once.
+        match waiting.get() {
+            Waited::Relation(oid) => {
+                // SAFETY: the subtransaction that asked for the lock was
+                // rolled back, so this acquisition is the only one the
+                // release undoes.
+                unsafe {
+                    pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE);
+                    pg_sys::UnlockRelationOid(oid, ACCESS_EXCLUSIVE);
+                }
+            }
+            Waited::Tables => crate::owner::subtransaction(
+                || {
+                    take_tables();
+                    ((), false)
+                },
+                |_| None,
+            ),
+            Waited::Nothing => {}
         }
     }
-    // Readers kept taking the views: hold the tables and wait for the views
-    // as the drops come to them, where such a reader and detach can deadlock
-    // (README, Concurrency), rather than back off without end.
+    // Readers and writers kept taking them: hold the tables and wait for the
+    // views as the drops come to them, where a reader that needs a table and
+    // detach can deadlock (README, Concurrency), rather than back off without
+    // end.
     take_tables();
 }
 
-/// How many times `detach` takes the tables and tries its views and tables
-/// without waiting before it waits for them holding the tables.
-const DETACH_TRIES: usize = 4;
+/// What a try of `detach`'s locks waited for when it gave way.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    Nothing,
+    Relation(pg_sys::Oid),
+    Tables,
+}
+
+/// How many times `detach` tries its locks (each way round in turn) before it
+/// waits for them holding the tables.
+const DETACH_TRIES: usize = 40;
+
+/// How long, in ms, a try waits for what it takes second (at most half of
+/// `deadlock_timeout`).
+const DETACH_WAIT_MS: i32 = 50;
 
 /// The names of `attachment`'s account objects that another attachment's own
 /// objects have: `x`'s account views would be named as `x_account`'s views, a

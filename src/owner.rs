@@ -200,9 +200,15 @@ pub fn has_role(role: &str) -> bool {
 /// `EXCEPTION` clause does: `f` returns its value and whether to keep what it
 /// did. Kept, the subtransaction is released into the caller's (its locks
 /// stay to the end of the transaction); not kept, it is rolled back, and the
-/// locks it took are let go. An ERROR rolls it back and is raised again, so
-/// no caller (a PL/pgSQL block around `detach`) finds it still open.
-pub fn subtransaction<R>(f: impl FnOnce() -> (R, bool)) -> R {
+/// locks it took are let go. An ERROR rolls it back; `caught` may turn it
+/// into a value by its SQLSTATE (as a `WHEN` clause), else it is raised
+/// again, so no caller (a PL/pgSQL block around `detach`) finds the
+/// subtransaction still open.
+pub fn subtransaction<R>(
+    f: impl FnOnce() -> (R, bool),
+    caught: impl Fn(PgSqlErrorCode) -> Option<R>,
+) -> R {
+    let caught = std::panic::AssertUnwindSafe(caught);
     // SAFETY: plain reads of two backend globals, restored below.
     let (cxt, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
     // SAFETY: begins a subtransaction inside the current transaction (a
@@ -239,7 +245,16 @@ pub fn subtransaction<R>(f: impl FnOnce() -> (R, bool)) -> R {
         // before it reaches this handler.
         unsafe { pg_sys::RollbackAndReleaseCurrentSubTransaction() };
         restore();
-        e.rethrow()
+        let code = match &e {
+            pgrx::pg_sys::panic::CaughtError::PostgresError(r)
+            | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => Some(r.sql_error_code()),
+            pgrx::pg_sys::panic::CaughtError::RustPanic { .. } => None,
+        };
+        let caught: &std::panic::AssertUnwindSafe<_> = &caught;
+        match code.and_then(|c| (caught.0)(c)) {
+            Some(result) => result,
+            None => e.rethrow(),
+        }
     })
     .execute()
 }
