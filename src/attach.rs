@@ -1739,21 +1739,25 @@ fn lock_for_detach(
         take_tables();
         return;
     }
-    let mut names: Vec<Qualified> = ["current_scores", "current_categories"]
+    // (name, whether it is a view)
+    let mut names: Vec<(Qualified, bool)> = ["current_scores", "current_categories"]
         .into_iter()
-        .map(|n| Qualified::new(lead_score_core::sqlgen::SCHEMA, n))
+        .map(|n| (Qualified::new(lead_score_core::sqlgen::SCHEMA, n), true))
         .collect();
     names.extend(
         lead_score_core::sqlgen::attach::dropped_relations(attachment)
             .into_iter()
-            .map(|r| r.name),
+            .map(|r| (r.name, r.kind == "VIEW")),
     );
     // Looked up once the tables are held: a publish that committed meanwhile
-    // may have made the account views again, under new OIDs.
-    let relations = || -> Vec<pg_sys::Oid> {
+    // may have made the account views again, under new OIDs. `views_only`:
+    // not lead_score's tables, which writers and publishing hold while they
+    // may read a view.
+    let relations = |views_only: bool| -> Vec<pg_sys::Oid> {
         names
             .iter()
-            .filter_map(|q| {
+            .filter(|(_, view)| *view || !views_only)
+            .filter_map(|(q, _)| {
                 Spi::get_one_with_args::<pg_sys::Oid>(
                     "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
                     &[q.to_sql().into()],
@@ -1774,8 +1778,8 @@ fn lock_for_detach(
         DETACH_WAIT_MS.min(deadlock_timeout / 2).max(1)
     ))
     .unwrap_or_default();
-    let lock_all = |waiting: &std::cell::Cell<Waited>| {
-        for oid in relations() {
+    let lock = |waiting: &std::cell::Cell<Waited>, views_only: bool| {
+        for oid in relations(views_only) {
             waiting.set(Waited::Relation(oid));
             // SAFETY: locks a relation by OID in a standard mode, held to
             // the subtransaction's end (under lock_timeout when set).
@@ -1798,17 +1802,19 @@ fn lock_for_detach(
         let waiting = std::cell::Cell::new(Waited::Nothing);
         let done = crate::owner::subtransaction(
             || {
+                let lock_all = |w: &std::cell::Cell<Waited>| lock(w, false);
                 if round % 2 == 0 {
                     // The tables, then briefly the views: gives way to a
                     // reader that holds a view and needs a table.
                     take_tables();
                     briefly(&waiting, &lock_all);
                 } else {
-                    // The views, then briefly the tables: gives way to a
-                    // reader (current_score, top_leads) or a query that holds
-                    // a table and needs a view. Then the views again: a publish
-                    // that committed meanwhile may have made new ones.
-                    lock_all(&waiting);
+                    // The views alone, then briefly the tables (the user's and
+                    // lead_score's): gives way to a reader (current_score,
+                    // top_leads), a query or a writer that holds a table and
+                    // needs a view. Then the rest again: a publish that
+                    // committed meanwhile may have made new views.
+                    lock(&waiting, true);
                     waiting.set(Waited::Tables);
                     briefly(&waiting, &|_| take_tables());
                     briefly(&waiting, &lock_all);
@@ -1989,14 +1995,29 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     let Some(row) = read_row(attachment) else {
         undefined_attachment(attachment);
     };
-    if exclusive {
-        // A rescore reads the user's tables: take them first, as writers do,
-        // so a TRUNCATE of either and a rescore wait instead of deadlocking.
-        for oid in [row.activities, row.leads] {
-            // SAFETY: locks a relation by OID in a standard mode, held to the
-            // end of the transaction; a dropped table's OID locks nothing.
-            unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+    // A rescore, and tick()'s fold, read the user's tables: take them first,
+    // as writers do, in detach's order (leads, then activities), so a
+    // TRUNCATE of either or a detach and these wait for each other instead of
+    // deadlocking (a fold used to take the score table, then the activity
+    // table, and a detach the other way round). Waited for even by tick():
+    // only DDL, TRUNCATE and detach hold these tables in a mode that conflicts.
+    for oid in [row.leads, row.activities] {
+        // SAFETY: locks a relation by OID in a standard mode, held to the
+        // end of the transaction; a dropped table's OID locks nothing.
+        unsafe { pg_sys::LockRelationOid(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+    }
+    // A detach that committed while those waited dropped the attachment's
+    // tables (the lock took in its invalidations): tick() moves on to the
+    // next attachment, as for a writer it would not wait for.
+    let scores = lead_score_core::sqlgen::attach::names::scores(attachment);
+    if !relation_exists(c"lead_score_internal", &scores) {
+        if nowait {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+                format!("lead_score attachment \"{attachment}\" was detached while this waited"),
+            );
         }
+        undefined_attachment(attachment);
     }
     let mut sql = if exclusive {
         lock_exclusive(attachment)
