@@ -376,6 +376,9 @@ BEGIN
         -- not yet distributed tables.
         PERFORM lead_score_internal._refresh_current_views();
     END IF;
+    -- The current version again: _attach_install waited for a publish in
+    -- flight, whose version may differ from the one read above.
+    spec := lead_score.model_spec(attach.model);
     -- Into a variable first: on Citus the row would be of the reference table's shard type.
     DECLARE
         att lead_score.attachments;

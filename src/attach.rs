@@ -749,6 +749,12 @@ fn attach_install(
     check_mapping_keys(&mapping.0, Check::Install);
     let mapping = pgrx::JsonB(with_time_zone(mapping.0, activities));
     let owner = extension_owner();
+    // An attach waits for a publish in flight and scores with the version it
+    // made, and a publish waits for this attach and rescores it. Read before,
+    // the version a publish was replacing scored the leads, no rescore
+    // reached them, and every read merging them with new events failed
+    // (22023).
+    lock_model_row(owner, model);
     // Before any table lock: see lock_current_views.
     lock_current_views();
     // Under that lock, which attaches queue on: two cannot both pass.
@@ -1657,6 +1663,10 @@ fn detach(attachment: &str) -> bool {
         }
     }
     let owner = extension_owner();
+    // A publish in flight finishes first (it would rescore this attachment
+    // once its tables are gone: 42P01), and one after it waits and finds the
+    // attachment gone.
+    lock_model_row(owner, &row.model);
     // Before any table lock: see lock_current_views.
     lock_current_views();
     run_as(owner, || {
@@ -1697,6 +1707,24 @@ fn detach(attachment: &str) -> bool {
         forget_rows(attachment);
     });
     true
+}
+
+/// Takes a model's row as publishing does (its first lock), so `attach` and
+/// `detach` of the model's attachments and a publish of it wait for each other
+/// whole. Before any other lock of theirs: `lock_current_views`, which a
+/// publish may take while it holds the row, and every table.
+fn lock_model_row(owner: pg_sys::Oid, model: &str) {
+    run_as(owner, || {
+        if let Err(e) = Spi::run_with_args(
+            "SELECT 1 FROM lead_score.models m WHERE m.name = $1 FOR SHARE",
+            &[model.into()],
+        ) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            );
+        }
+    });
 }
 
 /// `detach`'s locks, before it drops anything. The user's tables first
@@ -2010,7 +2038,13 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     // tables (the lock took in its invalidations): tick() moves on to the
     // next attachment, as for a writer it would not wait for.
     let scores = lead_score_core::sqlgen::attach::names::scores(attachment);
-    if !relation_exists(c"lead_score_internal", &scores) {
+    // (In lead_score's schema on 0.1.0's catalog, before ALTER EXTENSION UPDATE.)
+    let schema = if crate::layout::updated() {
+        c"lead_score_internal"
+    } else {
+        c"lead_score"
+    };
+    if !relation_exists(schema, &scores) {
         if nowait {
             raise_code(
                 PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
