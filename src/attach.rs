@@ -1786,9 +1786,12 @@ fn lock_for_detach(
             .iter()
             .filter(|(_, view)| *view || !views_only)
             .filter_map(|(q, _)| {
+                // (lead_score's own relations are in its public schema on
+                // 0.1.0's catalog, before ALTER EXTENSION UPDATE.)
+                let name = crate::layout::for_catalog(&q.to_sql()).into_owned();
                 Spi::get_one_with_args::<pg_sys::Oid>(
                     "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-                    &[q.to_sql().into()],
+                    &[name.into()],
                 )
                 .ok()
                 .flatten()
