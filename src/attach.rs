@@ -1742,7 +1742,11 @@ fn lock_model_row(owner: pg_sys::Oid, model: &str) {
 /// one of those stays taken ([`DETACH_WAIT_MS`], before the detector looks),
 /// `detach` lets every lock of this step go (a subtransaction rolled back),
 /// waits for that reader alone, holding no table, and tries again, up to
-/// [`DETACH_TRIES`] times. On Citus, a hash-distributed
+/// [`DETACH_TRIES`] times. Readers that take a table before a view
+/// (`current_score`, `top_leads`, a query naming the leads first), and
+/// writers or a publish that read a view while they hold lead_score's
+/// tables, meet the reverse cycle: so every other try takes the views alone
+/// first and then, as briefly, the tables. On Citus, a hash-distributed
 /// attachment's locks reach the workers, which no subtransaction here undoes:
 /// they are taken once, waiting.
 fn lock_for_detach(
