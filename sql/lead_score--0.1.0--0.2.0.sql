@@ -1507,6 +1507,11 @@ BEGIN
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     EXECUTE lead_score_internal._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
     RETURN k;
+EXCEPTION WHEN undefined_table THEN
+    -- Its view was dropped while this waited for it: detached (the caller's
+    -- snapshot, which a STABLE function reads with, may still show its row).
+    RAISE EXCEPTION 'lead_score attachment "%" does not exist', _adjustment_key.attachment
+        USING ERRCODE = 'undefined_object';
 END
 $$;
 
@@ -1606,6 +1611,10 @@ BEGIN
         ON CONFLICT (attachment) DO NOTHING;
     END IF;
     PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment FOR SHARE;
+    IF NOT FOUND THEN
+        -- Deleted while this waited for it: detached.
+        RAISE EXCEPTION 'lead_score attachment "%" does not exist', NEW.attachment USING ERRCODE = 'undefined_object';
+    END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO lead_score_internal._adjustment_sums AS t (attachment, lead_key, ids, points, created_at, expires_at)
         VALUES (NEW.attachment, NEW.lead_key, ARRAY[NEW.id], ARRAY[NEW.points], ARRAY[NEW.created_at],

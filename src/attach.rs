@@ -1732,7 +1732,9 @@ fn lock_model_row(owner: pg_sys::Oid, model: &str) {
 /// as every writer locks them; in the mode DROP TRIGGER needs, so no lock is
 /// upgraded later while a writer holds a weaker one and waits for
 /// lead_score's. Then, waiting a moment at most, every view and table `detach`
-/// drops or replaces (the views over all attachments too).
+/// drops or replaces (the views over all attachments too), and last the
+/// attachment's `history_settings` row, which writers of history and manual
+/// adjustments lock before they read a view.
 ///
 /// A read of a view locks the view first and the tables as its plan runs
 /// (`<name>_accounts` joins the leads table; `<name>_current` reads a marked
@@ -1821,6 +1823,19 @@ fn lock_for_detach(
             unsafe { pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE) };
         }
     };
+    // The attachment's history settings row, which detach deletes: writers of
+    // history and manual adjustments lock it first and read a view after.
+    let settings_row = crate::layout::for_catalog(
+        "SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = $1 FOR UPDATE",
+    );
+    let take_settings_row = || {
+        if let Err(e) = Spi::run_with_args(settings_row.as_ref(), &[attachment.into()]) {
+            raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("lead_score: {e}"),
+            );
+        }
+    };
     // Whether a brief wait is on: its lock_not_available is this step's to
     // catch; the caller's own lock_timeout elsewhere is raised as it is.
     let brief = std::cell::Cell::new(false);
@@ -1837,7 +1852,11 @@ fn lock_for_detach(
         let waiting = std::cell::Cell::new(Waited::Nothing);
         let done = crate::owner::subtransaction(
             || {
-                let lock_all = |w: &std::cell::Cell<Waited>| lock(w, false);
+                let lock_all = |w: &std::cell::Cell<Waited>| {
+                    lock(w, false);
+                    w.set(Waited::Settings);
+                    take_settings_row();
+                };
                 if round % 2 == 0 {
                     // The tables, then briefly the views: gives way to a
                     // reader that holds a view and needs a table.
@@ -1883,6 +1902,13 @@ fn lock_for_detach(
                 },
                 |_| None,
             ),
+            Waited::Settings => crate::owner::subtransaction(
+                || {
+                    take_settings_row();
+                    ((), false)
+                },
+                |_| None,
+            ),
             Waited::Nothing => {}
         }
     }
@@ -1899,6 +1925,8 @@ enum Waited {
     Nothing,
     Relation(pg_sys::Oid),
     Tables,
+    /// The attachment's row of `lead_score.history_settings`.
+    Settings,
 }
 
 /// How many times `detach` tries its locks (each way round in turn) before it
