@@ -2612,3 +2612,167 @@ COMMENT ON INDEX lead_score.outcome_links_pkey IS 'One outcome link per attachme
 COMMENT ON INDEX lead_score.history_settings_pkey IS 'One history setting per attachment.';
 COMMENT ON INDEX lead_score.score_history_lead IS 'A lead''s history rows in time order (timeline, retention).';
 COMMENT ON INDEX lead_score.class_counts_day IS 'The leads per class of a day (history_daily).';
+
+-- Every internal function says what it is too (setup.sql lists any that does not).
+COMMENT ON FUNCTION lead_score_internal._citus() IS
+    'Internal: whether the citus extension is installed in this database; the Citus code paths check it when called.';
+COMMENT ON FUNCTION lead_score_internal._citus_method(regclass) IS
+    'Internal: Citus''s distribution method of a table: h (hash-distributed), n (a reference or Citus local table), or NULL for no Citus table.';
+COMMENT ON FUNCTION lead_score_internal._distribute_tables(text) IS
+    'Internal: phase 1 of distribute(), also run by attach(): configuration to reference tables, the attachment''s tables distributed with its leads; true if changed.';
+COMMENT ON FUNCTION lead_score_internal._citus_install_shard(text, text) IS
+    'Internal: on a Citus node, replaces the triggers Citus copied to a shard group with the group''s own trigger functions; idempotent, for _citus_install_node.';
+COMMENT ON FUNCTION lead_score_internal._citus_install_node(text) IS
+    'Internal: on a Citus node, installs the shard groups of an attachment whose activity shards it holds; returns their ids (distribute() runs it on every node).';
+COMMENT ON FUNCTION lead_score_internal._emit_outbox(regclass, text, text, anyarray, double precision[], jsonb[]) IS
+    'Internal: writes a statement''s alerts to the attachment''s outbox shard on this node, for a Citus shard group''s trigger functions; returns how many.';
+COMMENT ON FUNCTION lead_score_internal._attach_install(text, text, oid, oid, jsonb, text) IS
+    'Internal: writes an attachment''s row and creates its tables, views, trigger functions and triggers for attach(), checking the caller''s role and rights itself.';
+COMMENT ON FUNCTION lead_score_internal._lock_activities(text) IS
+    'Internal: takes an attachment''s activity table in ACCESS SHARE mode before any of lead_score''s tables, for lead triggers and readers (top_leads, current_score).';
+COMMENT ON FUNCTION lead_score_internal._scores_exist(text, anyarray) IS
+    'Internal: whether any of these keys has a score row in the latest snapshot; an insert trigger''s second pass then fails as a serialization conflict.';
+COMMENT ON FUNCTION lead_score_internal._logistic_regression(oid, text, text[], double precision) IS
+    'Internal: the IRLS fit behind lead_score.logistic_regression: a row per coefficient (intercept first), with log-likelihood, iterations and convergence.';
+COMMENT ON FUNCTION lead_score_internal._score_type_ddl() IS
+    'Internal: the CREATE TYPE lead_score.score statement, from the one list of its fields (run by the install script).';
+COMMENT ON FUNCTION lead_score_internal._backtest_sql(text, integer) IS
+    'Internal: the one-pass query of backtest() and evaluate() at a fixed cut-off, for 1 to 64 model versions, over an attachment''s linked outcomes.';
+COMMENT ON FUNCTION lead_score_internal._xid_precedes(xid, xid) IS
+    'Internal: whether transaction ID a is older than b, modulo wraparound as PostgreSQL compares them; the drop of pending events of no lead uses it.';
+COMMENT ON FUNCTION lead_score_internal._now() IS
+    'Internal: the time writers use, the transaction''s start (or lead_score.mock_now in test builds); scoring_time() falls back to it.';
+COMMENT ON FUNCTION lead_score_internal._stable_text(anyelement) IS
+    'Internal: a value''s text with date, time, float, bytea and money settings pinned, as triggers and recomputes read event properties in every session.';
+COMMENT ON FUNCTION lead_score_internal._leads_present(text, anyarray) IS
+    'Internal: for each key, whether the attachment''s lead table has it now (read as its owner), so a lead trigger keeps the score rows of keys taken again.';
+COMMENT ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamp with time zone, integer) IS
+    'Internal: under REPEATABLE READ, whether a rebase or publish committed after the transaction began; triggers and folds then fail as a serialization conflict.';
+COMMENT ON FUNCTION lead_score_internal._version_column(double precision[], integer, integer) IS
+    'Internal: column i of a lead by n versions float8 array as a float8[] in lead order, for backtest() and evaluate().';
+COMMENT ON FUNCTION lead_score_internal._applied_type_ddl() IS
+    'Internal: the CREATE TYPE lead_score_internal._applied statement (what _live_apply returns), from the one list of its fields (run by the install script).';
+COMMENT ON FUNCTION lead_score_internal._evaluation_sql(text, boolean) IS
+    'Internal: the query of evaluation_rows() over an attachment''s linked outcomes, at a fixed cut-off or at each lead''s creation plus days (per_lead).';
+COMMENT ON FUNCTION lead_score_internal._read_states(text, anyarray) IS
+    'Internal: a live state per key from the activities as the statement sees them, read as the table''s owner, for readers and folds of leads marked to recompute.';
+COMMENT ON FUNCTION lead_score_internal._owner_states(text, anyarray, bigint, integer, timestamp with time zone, timestamp with time zone) IS
+    'Internal: a live delta per key (NULL for a lead with no activity), read as the activity table''s owner, for the triggers'' recomputes of leads.';
+COMMENT ON FUNCTION lead_score_internal._live_rebase(bytea, timestamp with time zone) IS
+    'Internal: a live state moved to a new forward-decay landmark; the rebase of an attachment (_rebase) rewrites its score rows with it.';
+COMMENT ON FUNCTION lead_score_internal._lock(text, boolean, boolean) IS
+    'Internal: waits for an attachment''s writers and keeps new ones out (exclusive), or takes the lock writers take, optionally NOWAIT; for rescore() and tick().';
+COMMENT ON FUNCTION lead_score_internal._lowering_version(text) IS
+    'Internal: the model''s current version if time alone can only lower its scores, else NULL; tick() skips classifying again that version''s leads already lowest.';
+COMMENT ON FUNCTION lead_score_internal._rebase_due(text, timestamp with time zone, timestamp with time zone) IS
+    'Internal: whether an attachment''s landmark is old enough, in its model''s shortest half-lives, to move; tick(), rescore() and _rebase check it.';
+COMMENT ON FUNCTION lead_score_internal._live_check(text) IS
+    'Internal: raises unless a model''s current version can be kept live; attach() calls it, and create_model() for an attached model.';
+COMMENT ON FUNCTION lead_score_internal._top_lead_type_ddl() IS
+    'Internal: the CREATE TYPE lead_score.top_lead statement, from the one list of its fields (run by the install script).';
+COMMENT ON FUNCTION lead_score_internal._snapshot_horizon(oid) IS
+    'Internal: the oldest transaction ID a snapshot or running transaction still holds for a pending table (as VACUUM computes it), for dropping events of no lead.';
+COMMENT ON FUNCTION lead_score_internal._event_points(text, text, timestamp with time zone, text[]) IS
+    'Internal: the engagement rules one event matches and its points now (decayed, before caps), for a lead''s timeline.';
+COMMENT ON FUNCTION lead_score_internal._live_merge(bytea, bytea) IS
+    'Internal: a stored live state with a lead''s pending events merged in (a NULL delta: the state itself), so readers see current scores before a fold.';
+COMMENT ON FUNCTION lead_score_internal._fold_at_commit(text, tid[]) IS
+    'Internal: registers the pending rows a sync attachment''s plpgsql activity trigger appended, for the transaction''s commit to fold into the score rows.';
+COMMENT ON FUNCTION lead_score_internal._live_bound(bytea, timestamp with time zone) IS
+    'Internal: the highest engagement a live state can score when read at a time or later; top_leads and tick()''s bound refresh use it.';
+COMMENT ON FUNCTION lead_score_internal._check_mapping_keys(text[]) IS
+    'Internal: attach()''s check of its mapping''s keys: raises 22023 for the first unknown one, accepting every key a stored mapping holds.';
+COMMENT ON FUNCTION lead_score_internal._outcome_check(text, oid, jsonb) IS
+    'Internal: link_outcomes()''s check: raises unless the mapping names only known keys, and columns of the source (and leads) of the types the evaluations read.';
+COMMENT ON FUNCTION lead_score_internal._citus_shard_sql(text, oid[], text) IS
+    'Internal: on Citus, the statements that install an attachment''s trigger functions and triggers on one shard group, for _citus_install_shard to run.';
+COMMENT ON FUNCTION lead_score_internal._progress(integer, bigint, bigint) IS
+    'Internal: counts a row of a long attach or rescore scan, with a progress NOTICE about every tenth once it has run a second; always true, for a WHERE clause.';
+COMMENT ON FUNCTION lead_score_internal._live_empty(bigint, integer, timestamp with time zone) IS
+    'Internal: an empty live state for a model version at a landmark, which the triggers and rescores use for leads without events.';
+COMMENT ON FUNCTION lead_score_internal._logistic_combine(double precision[], double precision[]) IS
+    'Internal: the combine function of logistic_step, which adds two partial sums (parallel workers, or Citus shards).';
+COMMENT ON FUNCTION lead_score_internal._clock() IS
+    'Internal: the wall clock (or lead_score.mock_now in test builds), at which writes and rescores cap their events'' times.';
+COMMENT ON FUNCTION lead_score_internal._rebase(text, timestamp with time zone) IS
+    'Internal: rebase of one attachment for tick() and rescore(): moves its landmark to the hour and rescales every state; 55P03 rather than wait, unless urgent.';
+COMMENT ON FUNCTION lead_score_internal._pending_since_snapshot(text, anyarray) IS
+    'Internal: under REPEATABLE READ, whether these leads have pending rows committed after the transaction began; a fold then fails as a serialization conflict.';
+COMMENT ON FUNCTION lead_score_internal._suggest_points(text, text[], integer, integer, double precision, text[]) IS
+    'Internal: suggest_points()''s work: fits the linked outcomes on lead fields (and named event types) and stores the rules as a draft model version.';
+COMMENT ON FUNCTION lead_score_internal._validate_spec_text(text) IS
+    'Internal: validates a model spec given as JSON text, raising an error that names the JSON path of the first problem; validate_spec() calls it.';
+COMMENT ON FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamp with time zone) IS
+    'Internal: the transition function of the engagement, engagement_categories and engagement_state aggregates, without event properties.';
+COMMENT ON FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamp with time zone, text) IS
+    'Internal: the transition function of the engagement, engagement_categories and engagement_state aggregates, with one event property.';
+COMMENT ON FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamp with time zone, text, text) IS
+    'Internal: the transition function of the engagement, engagement_categories and engagement_state aggregates, with two event properties.';
+COMMENT ON FUNCTION lead_score_internal._engagement_trans(bytea, text, text, timestamp with time zone, text, text, text) IS
+    'Internal: the transition function of the engagement, engagement_categories and engagement_state aggregates, with three event properties.';
+COMMENT ON FUNCTION lead_score_internal._engagement_combine(bytea, bytea) IS
+    'Internal: the combine function of the engagement, engagement_categories and engagement_state aggregates, which merges partial states.';
+COMMENT ON FUNCTION lead_score_internal._engagement_final(bytea) IS
+    'Internal: the final function of the engagement aggregate: the engagement score of its state.';
+COMMENT ON FUNCTION lead_score_internal._engagement_categories_final(bytea) IS
+    'Internal: the final function of the engagement_categories aggregate: each category''s score of its state, as jsonb.';
+COMMENT ON FUNCTION lead_score_internal._bounds_hold(timestamp with time zone) IS
+    'Internal: whether a read at a time may rank leads by their stored bounds (no more than an hour before the clock); top_leads sorts every lead otherwise.';
+COMMENT ON FUNCTION lead_score_internal._platt(double precision[], boolean[]) IS
+    'Internal: each score as a probability, through the logistic curve fitted to these scores and outcomes (Platt scaling), for evaluate_calibration().';
+COMMENT ON FUNCTION lead_score_internal._live_crossed(bytea, double precision, text, boolean, text, text[], timestamp with time zone) IS
+    'Internal: whether a score row''s stored classification (or none) differs from the one its state reads at a time: the time crossings tick() rewrites and alerts.';
+COMMENT ON FUNCTION lead_score_internal._score_comments() IS
+    'Internal: the COMMENT ON COLUMN statements of the lead_score.score and lead_score.top_lead types, from the one list of their fields (run by the install script).';
+COMMENT ON FUNCTION lead_score_internal._sql(text, text) IS
+    'Internal: the SQL of a named run-time query on an attachment, generated in Rust, for the plpgsql functions to EXECUTE.';
+COMMENT ON FUNCTION lead_score_internal._rebase_overdue(text, timestamp with time zone, timestamp with time zone) IS
+    'Internal: whether an attachment whose rebase could not run has a landmark so old that tick() leaves it whole, its events pending, until a rebase.';
+COMMENT ON FUNCTION lead_score_internal._recomputed(text, boolean) IS
+    'Internal: marks (when asked) that an attachment recomputed leads in this statement and returns whether it has, so its later insert triggers recompute too.';
+COMMENT ON FUNCTION lead_score_internal._live_apply(bytea, bytea, double precision, text, boolean, text, text[], timestamp with time zone, timestamp with time zone, boolean) IS
+    'Internal: merges a delta into a stored live state (or replaces it), moves it to the landmark, classifies it now and returns the score row''s fields and alerts.';
+COMMENT ON FUNCTION lead_score_internal._live_apply(bytea, bytea, double precision, text, boolean, text, text[], timestamp with time zone, timestamp with time zone, boolean, timestamp with time zone, double precision, text) IS
+    'Internal: the 10-argument _live_apply, also classifying the stored state just before the write, to alert first a crossing time alone caused.';
+COMMENT ON FUNCTION lead_score_internal._append_pending() IS
+    'Internal: the C activity INSERT trigger of attachments whose inserts append (deferred, or sync off Citus): copies the new events into the pending table.';
+COMMENT ON FUNCTION lead_score_internal._live_score(bytea, double precision, text, bytea, timestamp with time zone) IS
+    'Internal: the lead_score.score of a stored live state at a time, with its fit, disqualification and predictive features, for the current views and top_leads.';
+COMMENT ON FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamp with time zone, text, timestamp with time zone) IS
+    'Internal: the transition function of the _live_batch aggregate, without event properties: adds an event to a live delta.';
+COMMENT ON FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamp with time zone, text, timestamp with time zone, text) IS
+    'Internal: the transition function of the _live_batch aggregate, with one event property: adds an event to a live delta.';
+COMMENT ON FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamp with time zone, text, timestamp with time zone, text, text) IS
+    'Internal: the transition function of the _live_batch aggregate, with two event properties: adds an event to a live delta.';
+COMMENT ON FUNCTION lead_score_internal._live_batch_trans(bytea, bigint, integer, timestamp with time zone, text, timestamp with time zone, text, text, text) IS
+    'Internal: the transition function of the _live_batch aggregate, with three event properties: adds an event to a live delta.';
+COMMENT ON FUNCTION lead_score_internal._live_batch_combine(bytea, bytea) IS
+    'Internal: the combine function of the _live_batch aggregate, which merges partial live deltas.';
+COMMENT ON AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamp with time zone, text, timestamp with time zone) IS
+    'Internal: the aggregate that makes events one forward-decayed live delta per lead (no event properties), for the triggers, folds and rescores.';
+COMMENT ON AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamp with time zone, text, timestamp with time zone, text) IS
+    'Internal: the aggregate that makes events one forward-decayed live delta per lead (one event property), for the triggers, folds and rescores.';
+COMMENT ON AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamp with time zone, text, timestamp with time zone, text, text) IS
+    'Internal: the aggregate that makes events one forward-decayed live delta per lead (two event properties), for the triggers, folds and rescores.';
+COMMENT ON AGGREGATE lead_score_internal._live_batch(bigint, integer, timestamp with time zone, text, timestamp with time zone, text, text, text) IS
+    'Internal: the aggregate that makes events one forward-decayed live delta per lead (three event properties), for the triggers, folds and rescores.';
+COMMENT ON FUNCTION lead_score_internal._emit_alerts(text, text, text[], double precision[], jsonb[]) IS
+    'Internal: writes the alerts _live_apply returned for a statement''s leads to lead_score.alerts and announces each on NOTIFY lead_score_alerts; returns how many.';
+COMMENT ON FUNCTION lead_score_internal._rescore(lead_score.attachments, boolean) IS
+    'Internal: recomputes every lead of an attachment from its tables with the set-based aggregates, alerting crossings or not; attach() and rescore() call it.';
+COMMENT ON FUNCTION lead_score_internal._follow_drops() IS
+    'Internal: the sql_drop event trigger lead_score_follow_drops: detaches attachments whose tables were dropped, and refuses a cascaded drop of a column one reads.';
+COMMENT ON FUNCTION lead_score_internal._guard_ddl() IS
+    'Internal: the ddl_command_start event trigger lead_score_guard_ddl: refuses DDL that would change attached tables as their triggers read them.';
+COMMENT ON FUNCTION lead_score_internal._model_at(text, integer) IS
+    'Internal: the name model@N of an attachment''s model at a version (NULL: the current one), raising for an unknown attachment or version; for the evaluations.';
+COMMENT ON FUNCTION lead_score_internal._warn_no_closed_at(text) IS
+    'Internal: the one WARNING of every evaluation whose linked outcomes have no closed_at: leads already won or lost at the cut-off are evaluated too.';
+COMMENT ON FUNCTION lead_score_internal._evaluation_arrays(text, timestamp with time zone, integer, integer) IS
+    'Internal: evaluation_rows() as three arrays (keys, totals, won) in lead-key order, so versions pair up lead by lead; for the evaluations and backtest().';
+COMMENT ON FUNCTION lead_score_internal._feedback_capture() IS
+    'Internal: the BEFORE INSERT trigger feedback_capture on lead_score.feedback: checks the row and captures the lead''s score, classification, author and time.';
+COMMENT ON FUNCTION lead_score_internal._history_lock(text, boolean) IS
+    'Internal: the history recorders'' lock on an attachment: its history_settings row (made if missing), locked waiting or not (NULL fields if another holds it).';
+COMMENT ON FUNCTION lead_score_internal._record_history(text, boolean) IS
+    'Internal: adds history rows for an attachment''s leads whose classification changed and applies retention, when due (tick()) or forced (record_history, attach).';

@@ -51,12 +51,12 @@ UNION ALL
 SELECT 'type', count(*) FROM pg_type
 WHERE typnamespace = 'lead_score'::regnamespace AND typname LIKE '\_%' AND typcategory <> 'A';
 
--- Every public function, aggregate, procedure, table, view, sequence, index and type,
--- and both schemas, say what they are (COMMENT ON): none is listed here.
--- Internal ones start with "_".
+-- Every function, aggregate and procedure (internal ones too), every public table,
+-- view, sequence, index and type, and both schemas, say what they are (COMMENT ON):
+-- none is listed here. Internal relations and types start with "_".
 SELECT 'function' AS kind, p.oid::regprocedure::text AS object
 FROM pg_proc p
-WHERE p.pronamespace = 'lead_score'::regnamespace AND p.proname NOT LIKE '\_%'
+WHERE p.pronamespace IN ('lead_score'::regnamespace, 'lead_score_internal'::regnamespace)
   AND obj_description(p.oid, 'pg_proc') IS NULL
 UNION ALL
 SELECT 'relation', c.oid::regclass::text
