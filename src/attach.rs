@@ -2,7 +2,7 @@
 //! the catalogs. The caller's rights are checked as the caller; the generated
 //! statements then run as the extension's owner (see `owner.rs`).
 
-use crate::errors::{raise_code, OrRaise};
+use crate::errors::{raise_code, raise_detail, OrRaise};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::mapping::Check;
 use lead_score_core::sqlgen::attach::{
@@ -755,6 +755,7 @@ fn attach_install(
     // reached them, and every read merging them with new events failed
     // (22023).
     lock_model_row(owner, model);
+    check_property_columns(owner, model, &mapping.0);
     // Before any table lock: see lock_current_views.
     lock_current_views();
     // Under that lock, which attaches queue on: two cannot both pass.
@@ -1707,6 +1708,47 @@ fn detach(attachment: &str) -> bool {
         forget_rows(attachment);
     });
     true
+}
+
+/// Refuses a mapping whose `property_columns` are not the ones the model's
+/// current version reads its event properties from (`_property_columns`, the
+/// one statement of that rule): `attach` derives them, but an admin may call
+/// `_attach_install` directly, and a publish that `attach` waited for may have
+/// changed the properties since it read them. Read once the model's row is
+/// held (a fresh snapshot: a publish that committed meanwhile is seen). Not
+/// on 0.1.0's catalog, before `ALTER EXTENSION UPDATE`, which lacks
+/// `_property_columns`.
+fn check_property_columns(owner: pg_sys::Oid, model: &str, mapping: &serde_json::Value) {
+    if !crate::layout::updated() {
+        return;
+    }
+    let given = mapping
+        .get("property_columns")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let expected = run_as(owner, || {
+        Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT lead_score_internal._property_columns(v.spec, $2 -> 'properties') \
+             FROM lead_score.models m JOIN lead_score.model_versions v \
+               ON v.model_id = m.id AND v.version = m.current_version WHERE m.name = $1",
+            &[model.into(), pgrx::JsonB(mapping.clone()).into()],
+        )
+    });
+    match expected {
+        Ok(Some(pgrx::JsonB(expected))) if expected != given => raise_detail(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "mapping.property_columns: model \"{model}\" reads its event properties from {expected}, not {given}"
+            ),
+            "attach derives them from the model's engagement.properties and mapping.properties; call it \
+             (again, if a publish changed the model's properties while it waited).",
+        ),
+        Ok(_) => {}
+        Err(e) => raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        ),
+    }
 }
 
 /// Takes a model's row as publishing does (its first lock), so `attach` and

@@ -72,6 +72,12 @@ fn spec_sql() -> CString {
 
 /// Runs a one-row catalog query in read-only SPI and returns its columns as text.
 ///
+/// With `search_path` pinned to `pg_catalog, pg_temp` while it runs: callers
+/// reach this from functions without a `SET` clause, and what it finds (a
+/// model's spec, compiled for the whole backend) must not depend on the
+/// caller's path, where an operator of the caller's own (an `=` on
+/// `bigint`, say) would otherwise be chosen over pg_catalog's.
+///
 /// Read-only matters: pgrx's SPI wrappers run read-write once the transaction has
 /// written, which bumps the command counter, and PostgreSQL forbids that while a
 /// parallel query runs (in workers and in the leader). The lookups only read.
@@ -104,6 +110,7 @@ pub(crate) unsafe fn query_row(
             std::borrow::Cow::Borrowed(_) => None,
         });
     let query = moved.as_deref().unwrap_or(query);
+    let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
     let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
     let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
     let nulls = vec![b' ' as std::ffi::c_char; args.len()];
@@ -150,8 +157,12 @@ pub(crate) unsafe fn query_row(
         }
     };
     // SAFETY: finishes the connection made above; nothing it allocated is used
-    // after this.
-    unsafe { pg_sys::SPI_finish() };
+    // after this. Then pops the settings' level pushed above (an ERROR before
+    // this aborts the (sub)transaction, which pops it).
+    unsafe {
+        pg_sys::SPI_finish();
+        pg_sys::AtEOXact_GUC(false, nest);
+    }
     row
 }
 

@@ -173,6 +173,11 @@ CREATE TABLE sec_crm.private (id sec_crm.lead_key PRIMARY KEY);
 RESET ROLE;
 SET ROLE ls_admin;
 SELECT pg_temp.try($$SELECT lead_score.attach('live', 'sec_crm.private', 'sec_crm.events', name => 'private')$$) AS attach_private;
+-- Calling _attach_install directly, an admin cannot make an attachment read other
+-- columns for the model's event properties than attach would (here none, for "url").
+SELECT pg_temp.try($$SELECT lead_score_internal._attach_install('pc0', 'live', 'sec_crm.leads'::regclass::oid,
+    'sec_crm.events'::regclass::oid, '{"lead_key": "id", "activity_lead_key": "lead_id", "event_type": "type",
+    "occurred_at": "occurred_at", "properties": {}, "property_columns": []}', 'sync')$$) AS install_without_properties;
 -- The admin ticks, rescores, publishes and detaches.
 SELECT lead_score.tick() >= 0 AS ticked, lead_score.rescore('sec_sync') AS rescored;
 SELECT lead_score.detach(attachment => 'sec_deferred');
@@ -208,6 +213,53 @@ SELECT round(total::numeric, 3) AS on_total FROM lead_score.weird_on_current;
 SELECT * FROM lead_score.check_consistency('weird_off');
 SELECT * FROM lead_score.check_consistency('weird_on');
 SELECT lead_score.detach('weird_off'), lead_score.detach('weird_on');
+
+-- 6. A caller's search_path never changes what a backend caches. A model is
+-- compiled once per backend and version, and kept for every later statement,
+-- the triggers' too. An analyst who puts its own schema first, with an "=" on
+-- bigint that takes the id of "live" for that of another model, used to make
+-- a call of lead_score.grade compile that model's rules as "live"'s: the
+-- triggers then scored every write of the backend with them.
+-- The decoy gives everyone 95 points, at the version "live" is at.
+SET ROLE ls_admin;
+SELECT max(lead_score.create_model('decoy', jsonb_set(lead_score.model_spec('live'), '{fit}',
+    jsonb_build_object('rules', jsonb_build_array(jsonb_build_object('name', 'everyone',
+        'when', '{"field": "email", "contains": "@"}'::jsonb, 'points', CASE WHEN v = n THEN 95 ELSE v END))))))
+    = max(n) AS published
+FROM (SELECT current_version AS n FROM lead_score.models WHERE name = 'live') m, generate_series(1, m.n) v;
+SELECT (SELECT current_version FROM lead_score.models WHERE name = 'decoy')
+     = (SELECT current_version FROM lead_score.models WHERE name = 'live') AS same_version;
+RESET ROLE;
+CREATE SCHEMA sec_evil AUTHORIZATION ls_analyst;
+SET ROLE ls_analyst;
+DO $$
+BEGIN
+    EXECUTE format('CREATE FUNCTION sec_evil.eq8(a bigint, b bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS %L',
+                   format('SELECT CASE WHEN b OPERATOR(pg_catalog.=) %s THEN a OPERATOR(pg_catalog.=) %s
+                                       ELSE a OPERATOR(pg_catalog.=) b END',
+                          (SELECT id FROM lead_score.models WHERE name = 'live'),
+                          (SELECT id FROM lead_score.models WHERE name = 'decoy')));
+END
+$$;
+CREATE OPERATOR sec_evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = sec_evil.eq8);
+RESET ROLE;
+-- A new session, where "live" is not compiled yet.
+\c
+SET lead_score.mock_now = '2026-06-01 12:00:00+00';
+SET ROLE ls_analyst;
+SET search_path = sec_evil, pg_catalog;
+SELECT lead_score.grade('live', 0) AS grade;
+RESET search_path;
+RESET ROLE;
+-- The application's next write, in the same backend, is scored by "live".
+SET ROLE ls_app;
+INSERT INTO sec_crm.leads (id, sector, job, email) VALUES ('k3', 'Nothing', 'intern', 'x@y.z');
+RESET ROLE;
+SELECT lead_key, fit, round(total::numeric, 3) AS total FROM lead_score.sec_sync_current WHERE lead_key = 'k3';
+SELECT * FROM lead_score.check_consistency('sec_sync');
+DELETE FROM sec_crm.leads WHERE id = 'k3';
+DROP SCHEMA sec_evil CASCADE;
+SELECT lead_score.drop_model('decoy');
 
 -- Clean up.
 SELECT lead_score.detach('sec_sync');
