@@ -2075,6 +2075,9 @@ COMMENT ON COLUMN lead_score.adjustments.ended_by IS 'Who ended it early (end_ad
 CREATE FUNCTION lead_score_internal._adjustment_key(attachment text, lead_key text)
 RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
+-- The key as the score row holds it now: a session's as_of (which may be
+-- before the lead's last activity, an error for a read) does not matter here.
+SET lead_score.as_of = ''
 AS $$
 DECLARE
     k text;
@@ -2110,6 +2113,13 @@ BEGIN
                 RAISE EXCEPTION 'adjustment % has already ended', OLD.id
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           HINT = 'An adjustment can only be ended, once, while it counts (lead_score.end_adjustment).';
+            END IF;
+            -- Ended as of a time before it was made, it would never have
+            -- counted, where its history row and alert say it did.
+            IF lead_score_internal._now() < OLD.created_at THEN
+                RAISE EXCEPTION 'could not serialize access: adjustment % was made after this transaction began', OLD.id
+                    USING ERRCODE = 'serialization_failure',
+                          HINT = 'End it in a new transaction.';
             END IF;
             NEW.expires_at := GREATEST(lead_score_internal._now(), OLD.created_at);
             NEW.ended_by := current_user;
@@ -2241,6 +2251,46 @@ COMMENT ON TRIGGER adjustment_made ON lead_score.adjustments IS
 COMMENT ON TRIGGER adjustment_ended ON lead_score.adjustments IS
     'A history row and an adjustment alert for a manual adjustment ended.';
 
+-- An adjustment of an attachment is ended, never deleted: its history row and
+-- alert say it counted, and the lead's sum (_adjustment_sums) would keep it.
+-- detach deletes an attachment's adjustments after its row.
+CREATE FUNCTION lead_score_internal._adjustment_kept() RETURNS trigger
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad lead_score.adjustments;
+BEGIN
+    IF TG_LEVEL = 'ROW' THEN
+        bad := OLD;
+        IF NOT EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = OLD.attachment) THEN
+            RETURN OLD;
+        END IF;
+    ELSE
+        SELECT j.* INTO bad FROM lead_score.adjustments j
+        WHERE EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.name = j.attachment) ORDER BY j.id LIMIT 1;
+        IF bad.id IS NULL THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'adjustment % of lead_score attachment "%" cannot be deleted', bad.id, bad.attachment
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = 'Its history row and alert say it counted.',
+              HINT = 'End it with lead_score.end_adjustment; detach removes an attachment''s adjustments.';
+END
+$$;
+CREATE TRIGGER adjustment_kept BEFORE DELETE ON lead_score.adjustments
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._adjustment_kept();
+CREATE TRIGGER adjustment_kept_truncate BEFORE TRUNCATE ON lead_score.adjustments
+FOR EACH STATEMENT EXECUTE FUNCTION lead_score_internal._adjustment_kept();
+REVOKE ALL ON FUNCTION lead_score_internal._adjustment_kept() FROM PUBLIC;
+COMMENT ON FUNCTION lead_score_internal._adjustment_kept() IS
+    'Internal: refuses deleting or truncating the manual adjustments of an attachment (they are ended instead).';
+COMMENT ON TRIGGER adjustment_kept ON lead_score.adjustments IS
+    'Refuses deleting a manual adjustment of an attachment: end it instead (detach removes them).';
+COMMENT ON TRIGGER adjustment_kept_truncate ON lead_score.adjustments IS
+    'Refuses truncating manual adjustments while any belongs to an attachment.';
+
 CREATE FUNCTION lead_score.adjust(attachment text, lead_key text, points float8, reason text,
                                   expires_at timestamptz DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -2280,15 +2330,18 @@ BEGIN
     SELECT a.model INTO m FROM lead_score.attachments a WHERE a.name = explain_lead.attachment;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     PERFORM lead_score_internal._check_key_text('explain_lead', explain_lead.attachment, explain_lead.lead_key);
-    SELECT * INTO s FROM lead_score.current_score(explain_lead.attachment, explain_lead.lead_key);
-    IF NOT FOUND THEN
-        RETURN;  -- no such lead: no rows, as current_score
-    END IF;
+    -- The explanation first: it reads the leads table, then the activity
+    -- table, the order writers and detach take them in; current_score takes
+    -- the activity table alone (a deadlock with detach, read the other way).
     RETURN QUERY EXECUTE
         'SELECT x.section, x.item, x.category, x.events, x.raw_points, x.decayed_points, x.points, x.detail FROM ('
         || lead_score_internal._sql(explain_lead.attachment, 'explain_lead')
         || ') x WHERE NOT (x.section = ''summary'' AND x.item = ANY (ARRAY[''fit'', ''engagement'', ''total'']))'
         USING m, explain_lead.lead_key;
+    SELECT * INTO s FROM lead_score.current_score(explain_lead.attachment, explain_lead.lead_key);
+    IF NOT FOUND THEN
+        RETURN;  -- no such lead: no rows, as current_score (the explanation had none)
+    END IF;
     k := lead_score_internal._adjustment_key(explain_lead.attachment, explain_lead.lead_key);
     RETURN QUERY
         SELECT 'adjustment'::text, j.reason, NULL::text, NULL::bigint, j.points, NULL::float8, j.points,

@@ -1775,8 +1775,8 @@ fn lock_model_row(owner: pg_sys::Oid, model: &str) {
 /// upgraded later while a writer holds a weaker one and waits for
 /// lead_score's. Then, waiting a moment at most, every view and table `detach`
 /// drops or replaces (the views over all attachments too), and last the
-/// attachment's `history_settings` row, which writers of history and manual
-/// adjustments lock before they read a view.
+/// attachment's `history_settings` row and manual adjustments, which writers
+/// of history and adjustments lock before they read a view.
 ///
 /// A read of a view locks the view first and the tables as its plan runs
 /// (`<name>_accounts` joins the leads table; `<name>_current` reads a marked
@@ -1865,13 +1865,22 @@ fn lock_for_detach(
             unsafe { pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE) };
         }
     };
-    // The attachment's history settings row, which detach deletes: writers of
-    // history and manual adjustments lock it first and read a view after.
-    let settings_row = crate::layout::for_catalog(
+    // The rows detach deletes that writers lock before they read a view: the
+    // attachment's history settings row, which writers of history and manual
+    // adjustments lock first, and its manual adjustments, whose row an
+    // end_adjustment (an UPDATE of expires_at) locks before that. (No
+    // adjustments on 0.1.0's catalog, before ALTER EXTENSION UPDATE.)
+    let mut row_locks = vec![crate::layout::for_catalog(
         "SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = $1 FOR UPDATE",
-    );
-    let take_settings_row = || {
-        if let Err(e) = Spi::run_with_args(settings_row.as_ref(), &[attachment.into()]) {
+    )];
+    if crate::layout::updated() {
+        row_locks.push(
+            "SELECT 1 FROM lead_score.adjustments j WHERE j.attachment = $1 ORDER BY j.id FOR UPDATE"
+                .into(),
+        );
+    }
+    let take_row_lock = |i: usize| {
+        if let Err(e) = Spi::run_with_args(row_locks[i].as_ref(), &[attachment.into()]) {
             raise_code(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
                 format!("lead_score: {e}"),
@@ -1896,8 +1905,10 @@ fn lock_for_detach(
             || {
                 let lock_all = |w: &std::cell::Cell<Waited>| {
                     lock(w, false);
-                    w.set(Waited::Settings);
-                    take_settings_row();
+                    for i in 0..row_locks.len() {
+                        w.set(Waited::Rows(i));
+                        take_row_lock(i);
+                    }
                 };
                 if round % 2 == 0 {
                     // The tables, then briefly the views: gives way to a
@@ -1944,9 +1955,11 @@ fn lock_for_detach(
                 },
                 |_| None,
             ),
-            Waited::Settings => crate::owner::subtransaction(
+            // Those rows alone: holding the settings row while it waited for
+            // an adjustment's, it would keep that adjustment's writer waiting.
+            Waited::Rows(i) => crate::owner::subtransaction(
                 || {
-                    take_settings_row();
+                    take_row_lock(i);
                     ((), false)
                 },
                 |_| None,
@@ -1967,8 +1980,9 @@ enum Waited {
     Nothing,
     Relation(pg_sys::Oid),
     Tables,
-    /// The attachment's row of `lead_score.history_settings`.
-    Settings,
+    /// The attachment's row of `lead_score.history_settings` (0), or its
+    /// manual adjustments (1).
+    Rows(usize),
 }
 
 /// How many times `detach` tries its locks (each way round in turn) before it

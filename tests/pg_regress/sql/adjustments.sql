@@ -255,6 +255,21 @@ SELECT count(*) AS rows_now, max(adjustment) AS adjustment FROM lead_score.score
 WHERE attachment = 'adj' AND lead_key = '3' AND recorded_at = lead_score.scoring_time();
 ROLLBACK;
 
+-- A session reading as of a past date still adjusts now: the lead is found as
+-- its score row holds it now (before, a date before the lead's last activity
+-- failed that lookup with 0A000).
+BEGIN;
+SET LOCAL lead_score.as_of = '2026-05-01 00:00+00';
+SELECT lead_score.adjust('adj', '2', 1, 'Read as of May') IS NOT NULL AS made;
+ROLLBACK;
+
+-- An adjustment is ended, never deleted: its history row and alert say it
+-- counted (and the lead's sum kept counting it). Deleting or truncating the
+-- adjustments of an attachment is refused, even for their owner.
+DELETE FROM lead_score.adjustments WHERE attachment = 'adj' AND id = 1;
+TRUNCATE lead_score.adjustments;
+SELECT count(*) AS adjustments FROM lead_score.adjustments WHERE attachment = 'adj';
+
 -- detach removes the attachment's adjustments with its scores and history.
 RESET lead_score.mock_now;
 SELECT lead_score.detach('adj');
