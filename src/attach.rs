@@ -1955,15 +1955,19 @@ fn lock_for_detach(
                 },
                 |_| None,
             ),
-            // Those rows alone: holding the settings row while it waited for
-            // an adjustment's, it would keep that adjustment's writer waiting.
-            Waited::Rows(i) => crate::owner::subtransaction(
+            // The settings row alone: holding it while it waited for an
+            // adjustment, detach would keep that adjustment's writer waiting.
+            Waited::Rows(0) => crate::owner::subtransaction(
                 || {
-                    take_row_lock(i);
+                    take_row_lock(0);
                     ((), false)
                 },
                 |_| None,
             ),
+            // The adjustments one at a time, each let go once taken: holding
+            // the lower ids while it waited for one, detach would keep their
+            // writer (an application ending another) waiting.
+            Waited::Rows(_) => wait_adjustments(attachment),
             Waited::Nothing => {}
         }
     }
@@ -1972,6 +1976,46 @@ fn lock_for_detach(
     // detach can deadlock (README, Concurrency), rather than back off without
     // end.
     take_tables();
+}
+
+/// Waits until no one holds a row of the attachment's manual adjustments,
+/// taking each in turn in a subtransaction rolled back at once, so it holds
+/// none while it waits for one.
+fn wait_adjustments(attachment: &str) {
+    let ids: Result<Vec<i64>, pgrx::spi::Error> = Spi::connect(|client| {
+        let mut ids = Vec::new();
+        for row in client.select(
+            "SELECT j.id FROM lead_score.adjustments j WHERE j.attachment = $1 ORDER BY j.id",
+            None,
+            &[attachment.into()],
+        )? {
+            ids.extend(row.get::<i64>(1)?);
+        }
+        Ok(ids)
+    });
+    let ids = ids.unwrap_or_else(|e| {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("lead_score: {e}"),
+        )
+    });
+    for id in ids {
+        crate::owner::subtransaction(
+            || {
+                if let Err(e) = Spi::run_with_args(
+                    "SELECT 1 FROM lead_score.adjustments j WHERE j.id = $1 FOR UPDATE",
+                    &[id.into()],
+                ) {
+                    raise_code(
+                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                        format!("lead_score: {e}"),
+                    );
+                }
+                ((), false)
+            },
+            |_| None,
+        );
+    }
 }
 
 /// What a try of `detach`'s locks waited for when it gave way.
