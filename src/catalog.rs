@@ -110,7 +110,10 @@ pub(crate) unsafe fn query_row(
             std::borrow::Cow::Borrowed(_) => None,
         });
     let query = moved.as_deref().unwrap_or(query);
-    let nest = crate::owner::push_settings(&[(c"search_path", c"pg_catalog, pg_temp")]);
+    // Already so in the triggers and every function with that SET clause: no
+    // setting to change on their path.
+    let nest = (crate::owner::setting(c"search_path").as_deref() != PINNED_PATH.to_str().ok())
+        .then(|| crate::owner::push_settings(&[(c"search_path", PINNED_PATH)]));
     let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
     let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
     let nulls = vec![b' ' as std::ffi::c_char; args.len()];
@@ -157,14 +160,19 @@ pub(crate) unsafe fn query_row(
         }
     };
     // SAFETY: finishes the connection made above; nothing it allocated is used
-    // after this. Then pops the settings' level pushed above (an ERROR before
-    // this aborts the (sub)transaction, which pops it).
+    // after this. Then pops the settings' level pushed above, if any (an ERROR
+    // before this aborts the (sub)transaction, which pops it).
     unsafe {
         pg_sys::SPI_finish();
-        pg_sys::AtEOXact_GUC(false, nest);
+        if let Some(nest) = nest {
+            pg_sys::AtEOXact_GUC(false, nest);
+        }
     }
     row
 }
+
+/// The `search_path` catalog lookups run with.
+const PINNED_PATH: &CStr = c"pg_catalog, pg_temp";
 
 fn parse<T: std::str::FromStr>(value: &Option<String>) -> T {
     match value.as_deref().map(str::parse::<T>) {

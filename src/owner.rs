@@ -106,7 +106,7 @@ pub fn run_as<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 const CITUS_MODE: &std::ffi::CStr = c"citus.multi_shard_modify_mode";
 
 /// A setting's value, or `None` when no loaded library defines it.
-fn setting(name: &std::ffi::CStr) -> Option<String> {
+pub(crate) fn setting(name: &std::ffi::CStr) -> Option<String> {
     // SAFETY: looks a setting up by a NUL-terminated name (missing_ok); the
     // value it returns is copied before any other setting changes.
     unsafe {
