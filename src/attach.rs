@@ -1773,7 +1773,9 @@ fn lock_model_row(owner: pg_sys::Oid, model: &str) {
 /// (leads, then activities, as a lead trigger takes them), then lead_score's,
 /// as every writer locks them; in the mode DROP TRIGGER needs, so no lock is
 /// upgraded later while a writer holds a weaker one and waits for
-/// lead_score's. Then, waiting a moment at most, every view and table `detach`
+/// lead_score's. Only the first waits as long as it takes: a writer may hold
+/// a later one and need an earlier (an activity insert whose foreign key
+/// check reads the leads), so the others are taken as briefly as the rest. Then, waiting a moment at most, every view and table `detach`
 /// drops or replaces (the views over all attachments too), and last the
 /// attachment's `history_settings` row and manual adjustments, which writers
 /// of history and adjustments lock before they read a view.
@@ -1898,6 +1900,49 @@ fn lock_for_detach(
         // SAFETY: pops the level pushed above (lock_timeout back).
         unsafe { pg_sys::AtEOXact_GUC(false, nest) };
     };
+    // take_tables' locks one at a time, each after naming what it waits for
+    // (the score table for lead_score's two): all but the first briefly, or
+    // all of them.
+    let regclass = |name: &str| -> Option<pg_sys::Oid> {
+        Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+            &[crate::layout::for_catalog(name).into_owned().into()],
+        )
+        .ok()
+        .flatten()
+    };
+    let tables_stepwise = |waiting: &std::cell::Cell<Waited>, first_untimed: bool| {
+        let mut steps: Vec<(Option<pg_sys::Oid>, Statement)> = [leads, activities]
+            .into_iter()
+            .flatten()
+            .map(|q| {
+                (
+                    regclass(&q.to_sql()),
+                    Statement {
+                        what: format!("lock on {}", q.to_sql()),
+                        sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
+                    },
+                )
+            })
+            .collect();
+        steps.push((
+            regclass(&lead_score_core::sqlgen::internal(
+                &lead_score_core::sqlgen::attach::names::scores(attachment),
+            )),
+            Statement {
+                what: "lock on the attachment's tables".into(),
+                sql: lock_exclusive(attachment),
+            },
+        ));
+        for (i, (oid, step)) in steps.iter().enumerate() {
+            waiting.set(oid.map_or(Waited::Nothing, Waited::Relation));
+            if i == 0 && first_untimed {
+                run_all(std::slice::from_ref(step));
+            } else {
+                briefly(waiting, &|_| run_all(std::slice::from_ref(step)));
+            }
+        }
+    };
     for round in 0..DETACH_TRIES {
         pgrx::check_for_interrupts!();
         let waiting = std::cell::Cell::new(Waited::Nothing);
@@ -1911,9 +1956,12 @@ fn lock_for_detach(
                     }
                 };
                 if round % 2 == 0 {
-                    // The tables, then briefly the views: gives way to a
-                    // reader that holds a view and needs a table.
-                    take_tables();
+                    // The first table, then briefly the others and the views:
+                    // gives way to a reader that holds a view and needs a
+                    // table, and to a writer that holds a later table and
+                    // needs an earlier one (an activity insert's foreign key
+                    // check of the leads).
+                    tables_stepwise(&waiting, true);
                     briefly(&waiting, &lock_all);
                 } else {
                     // The views alone, then briefly the tables (the user's and
@@ -1922,8 +1970,7 @@ fn lock_for_detach(
                     // needs a view. Then the rest again: a publish that
                     // committed meanwhile may have made new views.
                     lock(&waiting, true);
-                    waiting.set(Waited::Tables);
-                    briefly(&waiting, &|_| take_tables());
+                    tables_stepwise(&waiting, false);
                     briefly(&waiting, &lock_all);
                 }
                 (true, true)
@@ -1948,13 +1995,6 @@ fn lock_for_detach(
                     pg_sys::UnlockRelationOid(oid, ACCESS_EXCLUSIVE);
                 }
             }
-            Waited::Tables => crate::owner::subtransaction(
-                || {
-                    take_tables();
-                    ((), false)
-                },
-                |_| None,
-            ),
             // The settings row alone: holding it while it waited for an
             // adjustment, detach would keep that adjustment's writer waiting.
             Waited::Rows(0) => crate::owner::subtransaction(
@@ -2023,7 +2063,6 @@ fn wait_adjustments(attachment: &str) {
 enum Waited {
     Nothing,
     Relation(pg_sys::Oid),
-    Tables,
     /// The attachment's row of `lead_score.history_settings` (0), or its
     /// manual adjustments (1).
     Rows(usize),
