@@ -1861,7 +1861,7 @@ fn lock_for_detach(
     .unwrap_or_default();
     let lock = |waiting: &std::cell::Cell<Waited>, views_only: bool| {
         for oid in relations(views_only) {
-            waiting.set(Waited::Relation(oid));
+            waiting.set(Waited::Relation(oid, ACCESS_EXCLUSIVE));
             // SAFETY: locks a relation by OID in a standard mode, held to
             // the subtransaction's end (under lock_timeout when set).
             unsafe { pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE) };
@@ -1901,8 +1901,8 @@ fn lock_for_detach(
         unsafe { pg_sys::AtEOXact_GUC(false, nest) };
     };
     // take_tables' locks one at a time, each after naming what it waits for
-    // (the score table for lead_score's two): all but the first briefly, or
-    // all of them.
+    // (its relation and mode). `first`: the one to wait for as long as it
+    // takes, before the others, briefly; none: all briefly.
     let regclass = |name: &str| -> Option<pg_sys::Oid> {
         Spi::get_one_with_args::<pg_sys::Oid>(
             "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
@@ -1911,38 +1911,57 @@ fn lock_for_detach(
         .ok()
         .flatten()
     };
-    let tables_stepwise = |waiting: &std::cell::Cell<Waited>, first_untimed: bool| {
-        let mut steps: Vec<(Option<pg_sys::Oid>, Statement)> = [leads, activities]
-            .into_iter()
-            .flatten()
-            .map(|q| {
-                (
-                    regclass(&q.to_sql()),
-                    Statement {
-                        what: format!("lock on {}", q.to_sql()),
-                        sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
-                    },
-                )
+    const EXCLUSIVE: pg_sys::LOCKMODE = pg_sys::ExclusiveLock as pg_sys::LOCKMODE;
+    let table_steps = || -> Vec<(pg_sys::Oid, pg_sys::LOCKMODE, Statement)> {
+        let user = [leads, activities].into_iter().flatten().map(|q| {
+            (
+                q.to_sql(),
+                ACCESS_EXCLUSIVE,
+                format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
+            )
+        });
+        let ours = [
+            lead_score_core::sqlgen::attach::names::scores(attachment),
+            lead_score_core::sqlgen::attach::names::pending(attachment),
+        ]
+        .into_iter()
+        .map(|n| {
+            let q = lead_score_core::sqlgen::internal(&n);
+            let sql = format!("LOCK TABLE {q} IN EXCLUSIVE MODE");
+            (q, EXCLUSIVE, sql)
+        });
+        user.chain(ours)
+            .filter_map(|(name, mode, sql)| {
+                regclass(&name).map(|oid| {
+                    (
+                        oid,
+                        mode,
+                        Statement {
+                            what: format!("lock on {name}"),
+                            sql,
+                        },
+                    )
+                })
             })
-            .collect();
-        steps.push((
-            regclass(&lead_score_core::sqlgen::internal(
-                &lead_score_core::sqlgen::attach::names::scores(attachment),
-            )),
-            Statement {
-                what: "lock on the attachment's tables".into(),
-                sql: lock_exclusive(attachment),
-            },
-        ));
-        for (i, (oid, step)) in steps.iter().enumerate() {
-            waiting.set(oid.map_or(Waited::Nothing, Waited::Relation));
-            if i == 0 && first_untimed {
-                run_all(std::slice::from_ref(step));
-            } else {
-                briefly(waiting, &|_| run_all(std::slice::from_ref(step)));
-            }
+            .collect()
+    };
+    let tables_stepwise = |waiting: &std::cell::Cell<Waited>, first: Option<pg_sys::Oid>| {
+        let mut steps = table_steps();
+        if let Some(i) = steps.iter().position(|(oid, _, _)| Some(*oid) == first) {
+            let step = steps.remove(i);
+            waiting.set(Waited::Relation(step.0, step.1));
+            run_all(std::slice::from_ref(&step.2));
+        }
+        for (oid, mode, step) in &steps {
+            waiting.set(Waited::Relation(*oid, *mode));
+            briefly(waiting, &|_| run_all(std::slice::from_ref(step)));
         }
     };
+    // The table the last try gave way on, which the next table-first try
+    // waits for first: one that writers keep taking (long transactions on
+    // the activity table) is then held before the others, not lost again.
+    let mut first_table: Option<pg_sys::Oid> = None;
+    let leads_oid = leads.and_then(|q| regclass(&q.to_sql()));
     for round in 0..DETACH_TRIES {
         pgrx::check_for_interrupts!();
         let waiting = std::cell::Cell::new(Waited::Nothing);
@@ -1956,12 +1975,12 @@ fn lock_for_detach(
                     }
                 };
                 if round % 2 == 0 {
-                    // The first table, then briefly the others and the views:
-                    // gives way to a reader that holds a view and needs a
-                    // table, and to a writer that holds a later table and
-                    // needs an earlier one (an activity insert's foreign key
-                    // check of the leads).
-                    tables_stepwise(&waiting, true);
+                    // One table (the leads, or the one the last try gave way
+                    // on), then briefly the others and the views: gives way
+                    // to a reader that holds a view and needs a table, and to
+                    // a writer that holds one table and needs another (an
+                    // activity insert's foreign key check of the leads).
+                    tables_stepwise(&waiting, first_table.or(leads_oid));
                     briefly(&waiting, &lock_all);
                 } else {
                     // The views alone, then briefly the tables (the user's and
@@ -1970,7 +1989,7 @@ fn lock_for_detach(
                     // needs a view. Then the rest again: a publish that
                     // committed meanwhile may have made new views.
                     lock(&waiting, true);
-                    tables_stepwise(&waiting, false);
+                    tables_stepwise(&waiting, None);
                     briefly(&waiting, &lock_all);
                 }
                 (true, true)
@@ -1983,16 +2002,21 @@ fn lock_for_detach(
         if done {
             return;
         }
+        if let Waited::Relation(oid, _) = waiting.get() {
+            if table_steps().iter().any(|(table, _, _)| *table == oid) {
+                first_table = Some(oid);
+            }
+        }
         // Wait for what gave way, holding nothing of this step, and let it go
         // at once.
         match waiting.get() {
-            Waited::Relation(oid) => {
+            Waited::Relation(oid, mode) => {
                 // SAFETY: the subtransaction that asked for the lock was
                 // rolled back, so this acquisition is the only one the
                 // release undoes.
                 unsafe {
-                    pg_sys::LockRelationOid(oid, ACCESS_EXCLUSIVE);
-                    pg_sys::UnlockRelationOid(oid, ACCESS_EXCLUSIVE);
+                    pg_sys::LockRelationOid(oid, mode);
+                    pg_sys::UnlockRelationOid(oid, mode);
                 }
             }
             // The settings row alone: holding it while it waited for an
@@ -2062,7 +2086,8 @@ fn wait_adjustments(attachment: &str) {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Waited {
     Nothing,
-    Relation(pg_sys::Oid),
+    /// A relation, and the mode asked for.
+    Relation(pg_sys::Oid, pg_sys::LOCKMODE),
     /// The attachment's row of `lead_score.history_settings` (0), or its
     /// manual adjustments (1).
     Rows(usize),
