@@ -286,11 +286,32 @@ unsafe fn find_target(td: *const pg_sys::TriggerData) -> Target {
     // the plpgsql triggers run as SECURITY DEFINER: writers need no grants on
     // lead_score. With search_path pinned, nothing of theirs stands in for
     // pg_catalog's functions or operators while it decides where rows go.
-    let row = crate::owner::run_as(table_owner(pending), || {
-        let text = name.as_str().into_datum().unwrap_or(pg_sys::Datum::from(0));
-        // SAFETY: the one argument is a text datum (a &str always converts), as
-        // TARGET_SQL's $1 is.
-        unsafe { query_row(TARGET_SQL, &[(pg_sys::TEXTOID, text)]) }
+    let lookup = || {
+        crate::owner::run_as(table_owner(pending), || {
+            let text = name.as_str().into_datum().unwrap_or(pg_sys::Datum::from(0));
+            // SAFETY: the one argument is a text datum (a &str always
+            // converts), as TARGET_SQL's $1 is.
+            unsafe { query_row(TARGET_SQL, &[(pg_sys::TEXTOID, text)]) }
+        })
+    };
+    // SAFETY: reads the transaction's isolation level.
+    let read_committed = unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as i32;
+    let row = lookup().or_else(|| {
+        // The trigger fired, so its attachment committed, but a COPY takes
+        // its snapshot before it waits for the table's lock: one that waited
+        // for the attach reads it with a newer snapshot (a later statement
+        // would). Under REPEATABLE READ the transaction's snapshot decides
+        // (attached_after_snapshot: 40001).
+        read_committed.then(|| {
+            // SAFETY: pushes a fresh snapshot for the lookup alone and pops
+            // it; an ERROR between aborts the (sub)transaction, which resets
+            // the stack.
+            unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot()) };
+            let row = lookup();
+            // SAFETY: pops the snapshot pushed above.
+            unsafe { pg_sys::PopActiveSnapshot() };
+            row
+        })?
     });
     let Some(row) = row else {
         crate::errors::attached_after_snapshot(&name);
