@@ -1801,17 +1801,55 @@ fn lock_for_detach(
     activities: Option<&Qualified>,
     distributed: bool,
 ) {
+    // The tables' locks in order, each with its relation and mode: the
+    // user's tables (leads, then activities), then lead_score's.
+    let regclass = |name: &str| -> Option<pg_sys::Oid> {
+        Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+            &[crate::layout::for_catalog(name).into_owned().into()],
+        )
+        .ok()
+        .flatten()
+    };
+    const EXCLUSIVE: pg_sys::LOCKMODE = pg_sys::ExclusiveLock as pg_sys::LOCKMODE;
+    let table_steps = || -> Vec<(pg_sys::Oid, pg_sys::LOCKMODE, Statement)> {
+        let user = [leads, activities].into_iter().flatten().map(|q| {
+            (
+                q.to_sql(),
+                ACCESS_EXCLUSIVE,
+                format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
+            )
+        });
+        let ours = [
+            lead_score_core::sqlgen::attach::names::scores(attachment),
+            lead_score_core::sqlgen::attach::names::pending(attachment),
+        ]
+        .into_iter()
+        .map(|n| {
+            let q = lead_score_core::sqlgen::internal(&n);
+            let sql = format!("LOCK TABLE {q} IN EXCLUSIVE MODE");
+            (q, EXCLUSIVE, sql)
+        });
+        user.chain(ours)
+            .filter_map(|(name, mode, sql)| {
+                regclass(&name).map(|oid| {
+                    (
+                        oid,
+                        mode,
+                        Statement {
+                            what: format!("lock on {name}"),
+                            sql,
+                        },
+                    )
+                })
+            })
+            .collect()
+    };
+    // All of them, each waited for as long as it takes.
     let take_tables = || {
-        for q in [leads, activities].into_iter().flatten() {
-            run_all(&[Statement {
-                what: format!("lock on {}", q.to_sql()),
-                sql: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
-            }]);
+        for (_, _, step) in table_steps() {
+            run_all(&[step]);
         }
-        run_all(&[Statement {
-            what: "lock on the attachment's tables".into(),
-            sql: lock_exclusive(attachment),
-        }]);
     };
     if distributed {
         take_tables();
@@ -1900,51 +1938,9 @@ fn lock_for_detach(
         // SAFETY: pops the level pushed above (lock_timeout back).
         unsafe { pg_sys::AtEOXact_GUC(false, nest) };
     };
-    // take_tables' locks one at a time, each after naming what it waits for
-    // (its relation and mode). `first`: the one to wait for as long as it
-    // takes, before the others, briefly; none: all briefly.
-    let regclass = |name: &str| -> Option<pg_sys::Oid> {
-        Spi::get_one_with_args::<pg_sys::Oid>(
-            "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-            &[crate::layout::for_catalog(name).into_owned().into()],
-        )
-        .ok()
-        .flatten()
-    };
-    const EXCLUSIVE: pg_sys::LOCKMODE = pg_sys::ExclusiveLock as pg_sys::LOCKMODE;
-    let table_steps = || -> Vec<(pg_sys::Oid, pg_sys::LOCKMODE, Statement)> {
-        let user = [leads, activities].into_iter().flatten().map(|q| {
-            (
-                q.to_sql(),
-                ACCESS_EXCLUSIVE,
-                format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.to_sql()),
-            )
-        });
-        let ours = [
-            lead_score_core::sqlgen::attach::names::scores(attachment),
-            lead_score_core::sqlgen::attach::names::pending(attachment),
-        ]
-        .into_iter()
-        .map(|n| {
-            let q = lead_score_core::sqlgen::internal(&n);
-            let sql = format!("LOCK TABLE {q} IN EXCLUSIVE MODE");
-            (q, EXCLUSIVE, sql)
-        });
-        user.chain(ours)
-            .filter_map(|(name, mode, sql)| {
-                regclass(&name).map(|oid| {
-                    (
-                        oid,
-                        mode,
-                        Statement {
-                            what: format!("lock on {name}"),
-                            sql,
-                        },
-                    )
-                })
-            })
-            .collect()
-    };
+    // take_tables one lock at a time, each after naming what it waits for.
+    // `first`: the one to wait for as long as it takes, before the others,
+    // briefly; none: all briefly.
     let tables_stepwise = |waiting: &std::cell::Cell<Waited>, first: Option<pg_sys::Oid>| {
         let mut steps = table_steps();
         if let Some(i) = steps.iter().position(|(oid, _, _)| Some(*oid) == first) {
