@@ -2,7 +2,7 @@
 //! the catalogs. The caller's rights are checked as the caller; the generated
 //! statements then run as the extension's owner (see `owner.rs`).
 
-use crate::errors::{raise_code, raise_detail, OrRaise};
+use crate::errors::{raise_code, raise_detail, OrRaise, OrRaiseWith};
 use crate::owner::{extension_owner, has_role, run_as};
 use lead_score_core::mapping::Check;
 use lead_score_core::sqlgen::attach::{
@@ -57,12 +57,7 @@ fn read_row(attachment: &str) -> Option<Row> {
             adjustments_installed: row.get(6)?.unwrap_or_default(),
         }))
     })
-    .unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        )
-    })
+    .or_raise()
 }
 
 fn undefined_attachment(attachment: &str) -> ! {
@@ -224,12 +219,8 @@ fn run_all(statements: &[Statement]) {
 
 fn run_each(statements: &[Statement]) {
     for s in statements {
-        if let Err(e) = Spi::run(crate::layout::for_catalog(&s.sql).as_ref()) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: could not create {}: {e}", s.what),
-            );
-        }
+        Spi::run(crate::layout::for_catalog(&s.sql).as_ref())
+            .or_raise_with(|| format!("lead_score: could not create {}", s.what));
     }
 }
 
@@ -268,14 +259,10 @@ fn refresh_current_scores(excluding: &[&str]) {
 /// and attachments following their dropped tables take it before any table
 /// lock, so two of them wait for each other instead of deadlocking.
 pub(crate) fn lock_current_views() {
-    if let Err(e) = Spi::run(
+    Spi::run(
         "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lead_score.current_scores'))",
-    ) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        );
-    }
+    )
+    .or_raise();
 }
 
 /// Whether a table (its OID, or its name as text) is a hash-distributed Citus table.
@@ -369,14 +356,9 @@ pub(crate) fn record_stale(attachment: &str, tids: Option<&[pg_sys::ItemPointerD
                 Spi::run(crate::layout::for_catalog(&att.query(Query::RecordStaleAll)).as_ref())
             }
         };
-        if let Err(e) = result {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!(
-                    "lead_score attachment \"{attachment}\": could not record its pending rows: {e}"
-                ),
-            );
-        }
+        result.or_raise_with(|| {
+            format!("lead_score attachment \"{attachment}\": could not record its pending rows")
+        });
     });
 }
 
@@ -767,7 +749,7 @@ fn attach_install(
         refusal.raise();
     }
     run_as(owner, || {
-        if let Err(e) = Spi::run_with_args(
+        Spi::run_with_args(
             crate::layout::for_catalog("INSERT INTO lead_score.attachments (name, model, leads, activities, mapping, landmark, mode) \
              VALUES ($1, $2, $3::pg_catalog.regclass, $4::pg_catalog.regclass, $5, \
                      pg_catalog.date_trunc('hour', lead_score_internal._now()), $6)").as_ref(),
@@ -779,9 +761,7 @@ fn attach_install(
                 mapping.into(),
                 mode.into(),
             ],
-        ) {
-            raise_code(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("lead_score: {e}"));
-        }
+        ).or_raise();
     });
     // The caller's rights on both tables, checked as the caller.
     let att = load(attachment, true);
@@ -944,12 +924,7 @@ fn check_names_free(attachment: &str) {
             }
             Ok::<_, pgrx::spi::Error>((others, taken))
         })
-        .unwrap_or_else(|e| {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            )
-        })
+        .or_raise()
     });
     if let Some((other, name)) = others
         .iter()
@@ -1037,12 +1012,7 @@ fn sibling_refusals(
             }
             Ok::<_, pgrx::spi::Error>(out)
         })
-        .unwrap_or_else(|e| {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            )
-        })
+        .or_raise()
     });
     siblings
         .iter()
@@ -1166,12 +1136,7 @@ fn seed_accounts(att: &Attachment) {
     };
     let (keys, accounts) = account_members(att);
     run_as(extension_owner(), || {
-        if let Err(e) = Spi::run_with_args(&sql, &[keys.into(), accounts.into()]) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            );
-        }
+        Spi::run_with_args(&sql, &[keys.into(), accounts.into()]).or_raise();
     });
 }
 
@@ -1279,12 +1244,7 @@ fn account_alerts(attachment: &str) -> i32 {
     let (keys, accounts) = account_members(&att);
     run_as(extension_owner(), || {
         Spi::get_one_with_args::<i32>(&sql, &[keys.into(), accounts.into()])
-            .unwrap_or_else(|e| {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: {e}"),
-                )
-            })
+            .or_raise()
             .unwrap_or(0)
     })
 }
@@ -1446,14 +1406,10 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
             // It then writes lead_score.attachments, a reference table with a
             // foreign key, which Citus allows after a multi-shard write only
             // over one connection per node.
-            if let Err(e) = Spi::run(
+            Spi::run(
                 "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)",
-            ) {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: {e}"),
-                );
-            }
+            )
+            .or_raise();
             Query::RebaseDistributed
         } else {
             Query::Rebase
@@ -1468,12 +1424,7 @@ fn rebase(attachment: &str, now: pgrx::datum::TimestampWithTimeZone) -> bool {
                 vec![attachment.into(), landmark.into()],
             ),
         ] {
-            if let Err(e) = Spi::run_with_args(&sql, &args) {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: {e}"),
-                );
-            }
+            Spi::run_with_args(&sql, &args).or_raise();
         }
         true
     })
@@ -1676,29 +1627,21 @@ fn detach(attachment: &str) -> bool {
             // Citus drops the attachment's distributed functions over one
             // connection per node, which it refuses after the multi-shard DROP
             // TRIGGERs unless those ran that way too.
-            if let Err(e) = Spi::run(
+            Spi::run(
                 "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)",
-            ) {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: {e}"),
-                );
-            }
+            )
+            .or_raise();
         }
         lock_for_detach(attachment, leads.as_ref(), activities.as_ref(), distributed);
         refresh_current_scores(&[attachment]);
         // On Citus, each node's shard-group functions and stripe tables, which
         // no statement of the coordinator reaches (sql/citus.sql).
         if distributed {
-            if let Err(e) = Spi::run_with_args(
+            Spi::run_with_args(
                 "SELECT lead_score_internal._citus_forget($1)",
                 &[attachment.into()],
-            ) {
-                raise_code(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("lead_score: {e}"),
-                );
-            }
+            )
+            .or_raise();
         }
         run_all(&own_drop_statements(
             attachment,
@@ -1734,20 +1677,17 @@ fn check_property_columns(owner: pg_sys::Oid, model: &str, mapping: &serde_json:
             &[model.into(), pgrx::JsonB(mapping.clone()).into()],
         )
     });
-    match expected {
-        Ok(Some(pgrx::JsonB(expected))) if expected != given => raise_detail(
+    if let Some(pgrx::JsonB(expected)) = expected.or_raise() {
+        if expected != given {
+            raise_detail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!(
                 "mapping.property_columns: model \"{model}\" reads its event properties from {expected}, not {given}"
             ),
             "attach derives them from the model's engagement.properties and mapping.properties; call it \
              (again, if a publish changed the model's properties while it waited).",
-        ),
-        Ok(_) => {}
-        Err(e) => raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        ),
+            );
+        }
     }
 }
 
@@ -1757,15 +1697,11 @@ fn check_property_columns(owner: pg_sys::Oid, model: &str, mapping: &serde_json:
 /// publish may take while it holds the row, and every table.
 fn lock_model_row(owner: pg_sys::Oid, model: &str) {
     run_as(owner, || {
-        if let Err(e) = Spi::run_with_args(
+        Spi::run_with_args(
             "SELECT 1 FROM lead_score.models m WHERE m.name = $1 FOR SHARE",
             &[model.into()],
-        ) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            );
-        }
+        )
+        .or_raise();
     });
 }
 
@@ -1920,12 +1856,7 @@ fn lock_for_detach(
         );
     }
     let take_row_lock = |i: usize| {
-        if let Err(e) = Spi::run_with_args(row_locks[i].as_ref(), &[attachment.into()]) {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score: {e}"),
-            );
-        }
+        Spi::run_with_args(row_locks[i].as_ref(), &[attachment.into()]).or_raise();
     };
     // Whether a brief wait is on: its lock_not_available is this step's to
     // catch; the caller's own lock_timeout elsewhere is raised as it is.
@@ -2053,24 +1984,15 @@ fn wait_adjustments(attachment: &str) {
         }
         Ok(ids)
     });
-    let ids = ids.unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        )
-    });
+    let ids = ids.or_raise();
     for id in ids {
         crate::owner::subtransaction(
             || {
-                if let Err(e) = Spi::run_with_args(
+                Spi::run_with_args(
                     "SELECT 1 FROM lead_score.adjustments j WHERE j.id = $1 FOR UPDATE",
                     &[id.into()],
-                ) {
-                    raise_code(
-                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                        format!("lead_score: {e}"),
-                    );
-                }
+                )
+                .or_raise();
                 ((), false)
             },
             |_| None,
@@ -2129,12 +2051,7 @@ fn other_attachments(attachment: &str) -> Vec<String> {
         }
         Ok::<_, pgrx::spi::Error>(out)
     })
-    .unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        )
-    });
+    .or_raise();
     out.sort();
     out
 }
@@ -2184,24 +2101,21 @@ fn forget_rows(attachment: &str) {
     let installed = Spi::get_one::<bool>(
         "SELECT pg_catalog.to_regclass('lead_score_internal._adjustment_sums') IS NOT NULL",
     );
-    if let Err(e) = installed.and_then(|installed| {
-        let extra: &[&str] = if installed == Some(true) {
-            &adjustments
-        } else {
-            &[]
-        };
-        rows.iter().chain(extra).try_for_each(|sql| {
-            Spi::run_with_args(
-                crate::layout::for_catalog(sql).as_ref(),
-                &[attachment.into()],
-            )
+    installed
+        .and_then(|installed| {
+            let extra: &[&str] = if installed == Some(true) {
+                &adjustments
+            } else {
+                &[]
+            };
+            rows.iter().chain(extra).try_for_each(|sql| {
+                Spi::run_with_args(
+                    crate::layout::for_catalog(sql).as_ref(),
+                    &[attachment.into()],
+                )
+            })
         })
-    }) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        );
-    }
+        .or_raise();
 }
 
 /// Waits for every writer of an attachment and keeps new ones out until the
@@ -2261,12 +2175,7 @@ fn lock(attachment: &str, exclusive: bool, nowait: default!(bool, false)) -> boo
     if nowait {
         sql.push_str(" NOWAIT");
     }
-    if let Err(e) = Spi::run(crate::layout::for_catalog(&sql).as_ref()) {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: {e}"),
-        );
-    }
+    Spi::run(crate::layout::for_catalog(&sql).as_ref()).or_raise();
     true
 }
 

@@ -34,7 +34,7 @@
 //! `DROP DOMAIN … CASCADE` of its type) is refused after the fact, from the
 //! `sql_drop` event trigger ([`refuse_dropped_columns`]).
 
-use crate::errors::raise_code;
+use crate::errors::{raise_code, OrRaiseWith};
 use crate::owner::{extension_owner, run_as};
 use pgrx::prelude::*;
 use pgrx::{PgList, PgSqlErrorCode};
@@ -144,12 +144,7 @@ pub fn key_index_exists(table: pg_sys::Oid, column: &str, except: &[pg_sys::Oid]
                AND i.indpred IS NULL AND i.indexprs IS NULL)",
         &[table.into(), column.into(), except.to_vec().into()],
     )
-    .unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: could not read the indexes of a table: {e}"),
-        )
-    })
+    .or_raise_with(|| "lead_score: could not read the indexes of a table".into())
     .unwrap_or(false)
 }
 
@@ -591,12 +586,7 @@ fn readers(table: pg_sys::Oid) -> Vec<Reader> {
         }
         Ok::<_, pgrx::spi::Error>(out)
     })
-    .unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: could not read the attachments of a table: {e}"),
-        )
-    });
+    .or_raise_with(|| "lead_score: could not read the attachments of a table".into());
     rows.into_iter()
         .map(|(attachment, model, is_leads, mapping)| {
             let named = |key: &str| mapping.get(key).and_then(|v| v.as_str()).map(String::from);
@@ -1033,12 +1023,7 @@ pub fn refuse_dropped_columns() {
         }
         Ok::<_, pgrx::spi::Error>(out)
     })
-    .unwrap_or_else(|e| {
-        raise_code(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("lead_score: could not read the dropped columns: {e}"),
-        )
-    });
+    .or_raise_with(|| "lead_score: could not read the dropped columns".into());
     guard(
         dropped
             .into_iter()

@@ -31,6 +31,24 @@ pub trait OrRaise<T> {
     fn or_raise(self) -> T;
 }
 
+/// An SPI failure is an internal error: raised with what was being done.
+pub trait OrRaiseWith<T> {
+    /// Raises `XX000` as `<context>: <error>`; `context` is built only on failure.
+    fn or_raise_with(self, context: impl FnOnce() -> String) -> T;
+}
+
+impl<T> OrRaiseWith<T> for Result<T, pgrx::spi::SpiError> {
+    fn or_raise_with(self, context: impl FnOnce() -> String) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise_code(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("{}: {e}", context()),
+            ),
+        }
+    }
+}
+
 impl<T> OrRaise<T> for Result<T, Error> {
     fn or_raise(self) -> T {
         match self {

@@ -31,7 +31,7 @@
 //! fires on is that shard of the attachment's activity table.
 
 use crate::catalog::query_row;
-use crate::errors::raise_code;
+use crate::errors::{raise_code, OrRaiseWith};
 use crate::v1_info;
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgSqlErrorCode};
@@ -192,12 +192,9 @@ unsafe fn recompute_inserted(td: *mut pg_sys::TriggerData, name: &str, shard: Op
                 .update(crate::layout::for_catalog(&sql).as_ref(), None, &[])
                 .map(|_| ())
         });
-        if let Err(e) = result {
-            raise_code(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("lead_score attachment \"{name}\": could not recompute inserted rows: {e}"),
-            );
-        }
+        result.or_raise_with(|| {
+            format!("lead_score attachment \"{name}\": could not recompute inserted rows")
+        });
     });
 }
 
