@@ -236,4 +236,64 @@ mod tests {
         assert!(!at(447, "_rebase_due") && at(449, "_rebase_due"));
         assert!(!at(491 * 7, "_rebase_overdue") && at(493 * 7, "_rebase_overdue"));
     }
+
+    /// `lead_score_core::float_text` against PostgreSQL's own `float4out` and
+    /// `float8out`, on values where the two shortest-decimal rules part:
+    /// prices and large integers (ties and interval edges), and values of
+    /// every magnitude.
+    #[pg_test]
+    fn floats_print_as_postgresql_prints_them() {
+        use lead_score_core::float_text::{float4_text, float8_text};
+        let rows = |sql: &str| -> Vec<(Vec<u8>, String)> {
+            Spi::connect(|client| {
+                client
+                    .select(sql, None, &[])
+                    .unwrap()
+                    .map(|r| {
+                        (
+                            r.get::<Vec<u8>>(1).unwrap().unwrap(),
+                            r.get::<String>(2).unwrap().unwrap(),
+                        )
+                    })
+                    .collect()
+            })
+        };
+        let doubles = rows(
+            "SELECT float8send(x), x::text FROM (
+               SELECT (random() * 1e6)::numeric(14,2)::float8 x FROM generate_series(1, 20000)
+               UNION ALL SELECT (random() * 1e15)::numeric(20,2)::float8 FROM generate_series(1, 20000)
+               UNION ALL SELECT (random() * 1e17)::numeric(20,0)::float8 FROM generate_series(1, 20000)
+               UNION ALL SELECT random() * 10 ^ (random() * 600 - 300) FROM generate_series(1, 20000)
+               UNION ALL SELECT -(2 ^ g) FROM generate_series(-1070, 1020) g
+               UNION ALL SELECT unnest('{0.1, 123456789012345.625, 5e-324, 1.7976931348623157e308, -0, 0}'::float8[])) s",
+        );
+        let reals = rows(
+            "SELECT float4send(x), x::text FROM (
+               SELECT (random() * 1e6)::numeric(14,2)::real x FROM generate_series(1, 20000)
+               UNION ALL SELECT (random() * 1e9)::numeric(14,0)::real FROM generate_series(1, 20000)
+               UNION ALL SELECT (random() * 10 ^ (random() * 70 - 40))::real FROM generate_series(1, 20000)
+               UNION ALL SELECT (2 ^ g)::real FROM generate_series(-126, 127) g
+               UNION ALL SELECT unnest('{0.1, 70434816, 334031.62, 1e-45, 3.4028235e38}'::real[])) s",
+        );
+        let mut differ = Vec::new();
+        for (bytes, want) in &doubles {
+            let x = f64::from_be_bytes(bytes.as_slice().try_into().unwrap());
+            if float8_text(x) != *want {
+                differ.push(format!("float8 {want}: {}", float8_text(x)));
+            }
+        }
+        for (bytes, want) in &reals {
+            let r = f32::from_be_bytes(bytes.as_slice().try_into().unwrap());
+            if float4_text(r) != *want {
+                differ.push(format!("real {want}: {}", float4_text(r)));
+            }
+        }
+        assert!(doubles.len() > 80_000 && reals.len() > 60_000);
+        assert!(
+            differ.is_empty(),
+            "{} differ: {:?}",
+            differ.len(),
+            &differ[..differ.len().min(10)]
+        );
+    }
 }

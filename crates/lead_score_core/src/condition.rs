@@ -50,7 +50,7 @@ impl Value<'_> {
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match *self {
             Value::Text(t) | Value::Decimal(_, t) => f(t),
-            Value::Num(n) => f(&pg_float_text(n, 15)),
+            Value::Num(n) => f(&pg_float_text(n)),
             Value::Int(i) => f(&i.to_string()),
             Value::Real(r) => f(&pg_real_text(r)),
             Value::Bool(b) => f(if b { "true" } else { "false" }),
@@ -59,55 +59,19 @@ impl Value<'_> {
     }
 }
 
-/// A float as PostgreSQL prints it: the shortest text that reads back as the
-/// same value; in exponent form (`1e+20`, `1.5e-05`) when the decimal exponent
-/// is below -4 or at least `digits` (15 for `float8`, 6 for `real`). Integers
-/// print without a fraction.
-pub fn pg_float_text(x: f64, digits: i32) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= digits {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        format!("{x}")
-    }
-}
+/// A `real` as PostgreSQL prints it ([`crate::float_text`]).
+pub use crate::float_text::float4_text as pg_real_text;
+/// A float as PostgreSQL prints it ([`crate::float_text`]).
+pub use crate::float_text::float8_text as pg_float_text;
 
-/// A `real` as the number it prints as: the `float8` nearest its shortest
-/// decimal text, so a `real` 0.1 equals a spec's 0.1 (widened, it is
+/// A `real` as the number it prints as: the `float8` nearest its
+/// text, so a `real` 0.1 equals a spec's 0.1 (widened, it is
 /// 0.10000000149011612, above it), as text that reads `0.1` does.
 fn real_as_decimal(r: f32) -> f64 {
     if !r.is_finite() {
         return f64::from(r);
     }
     pg_real_text(r).parse::<f64>().unwrap_or(f64::from(r))
-}
-
-/// A `real` as PostgreSQL prints it (shortest text for the f32 value).
-pub fn pg_real_text(r: f32) -> String {
-    if !r.is_finite() || r == 0.0 {
-        return pg_float_text(f64::from(r), 6);
-    }
-    let sci = format!("{r:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        format!("{r}")
-    }
 }
 
 /// A `timestamptz` as PostgreSQL writes it in UTC with the ISO date style,
@@ -434,7 +398,7 @@ mod tests {
             (0.0, "0"),
             (f64::INFINITY, "Infinity"),
         ] {
-            assert_eq!(pg_float_text(x, 15), want, "{x}");
+            assert_eq!(pg_float_text(x), want, "{x}");
         }
         for (r, want) in [
             (0.1f32, "0.1"),

@@ -14,6 +14,7 @@ pub mod condition;
 pub mod engagement;
 pub mod error;
 pub mod fit;
+pub mod float_text;
 pub mod header;
 pub mod interrupt;
 pub mod interval;

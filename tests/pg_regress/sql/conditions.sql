@@ -45,6 +45,26 @@ SELECT lead_score.create_model('cond_real', '{
                      "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
 }');
 SELECT id, score::text, lead_score.fit('cond_real', l) FROM cond.leads l ORDER BY id;
+-- Digit for digit PostgreSQL's text, where Rust's shortest text differs: the
+-- real 70434816 prints as 7.0434816e+07 (70434820, a decimal on the edge of
+-- its rounding interval, reads back to it too) and 334031.625 as 334031.62
+-- (a tie, to even); the float8 123456789012345.625 as 123456789012345.62.
+-- Before, the first was read as 70434820 (only gt 70434817 matched: 8 points)
+-- and the others' last digit as 3 (the price failed eq). Now all but gt: 55.
+SELECT lead_score.create_model('cond_digits', '{
+  "fit": {"rules": [
+    {"name": "eq", "when": {"field": "score", "eq": 70434816}, "points": 1},
+    {"name": "lte", "when": {"field": "score", "lte": 70434816}, "points": 2},
+    {"name": "contains", "when": {"field": "score", "contains": "7.0434816e+07"}, "points": 4},
+    {"name": "gt", "when": {"field": "score", "gt": 70434817}, "points": 8},
+    {"name": "float8 contains", "when": {"field": "ratio", "contains": "123456789012345.62"}, "points": 16},
+    {"name": "real price", "when": {"field": "budget", "eq": 334031.62}, "points": 32}]},
+  "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}');
+SELECT score::text, ratio::text, lead_score.fit('cond_digits', l)
+FROM (SELECT 70434816::real AS score, 123456789012345.625::float8 AS ratio, 334031.62::real AS budget) l;
 -- eq compares by the JSON type of the spec's value: a number numerically
 -- (with text that reads as one, spaces trimmed, sign, fraction and exponent
 -- allowed), a string exactly with text (and numerically with a number
@@ -146,4 +166,4 @@ RESET TimeZone;
 DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_eq', 'pinned']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_digits', 'cond_eq', 'pinned']) m;
