@@ -61,6 +61,25 @@ SELECT lead_score.attach('noise', 'shop.leads', 'shop.events',
 SELECT lead_key, engagement < 0 AS below_zero, label, quadrant, mql FROM lead_score.noise_current WHERE lead_key = 'L1';
 SELECT * FROM lead_score.check_consistency('noise');
 SELECT lead_score.detach('noise');
+-- At the rounding's own edge (half a millionth under a threshold) the two sums
+-- can classify apart: an event of 19.9999989994 points, one half-life old, is
+-- 9.9999994997 live and 9.9999995 in fixed point, against a label at 10.
+-- check_consistency compares every class, the label too (it compared only
+-- quadrant and MQL, and returned nothing here).
+SELECT lead_score.create_model('edge', '{
+  "fit": {"rules": []},
+  "engagement": {"decay": {"kind": "exponential", "half_life": "1 day"},
+                 "rules": [{"name": "r", "event": "page_view", "points": 19.9999989994}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "hot", "min": 10}, {"name": "cold"}],
+                     "quadrant": {"fit": 1000, "engagement": 1000}, "mql": {"min_total": 1000}}}');
+SELECT lead_score.attach('edge', 'shop.leads', 'shop.events',
+    '{"lead_key": "code", "activity_lead_key": "code", "event_type": "kind"}') IS NOT NULL AS attached;
+DELETE FROM shop.events;
+SELECT lead_score.rescore('edge');
+INSERT INTO shop.events VALUES ('L2', 'page_view', '2026-06-14 00:00:00+00');
+SELECT lead_key, round(engagement::numeric, 10) AS engagement, label FROM lead_score.edge_current WHERE lead_key = 'L2';
+SELECT * FROM lead_score.check_consistency('edge');
+SELECT lead_score.detach('edge');
 RESET lead_score.mock_now;
 DROP SCHEMA shop CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['shop', 'noise']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['shop', 'noise', 'edge']) m;

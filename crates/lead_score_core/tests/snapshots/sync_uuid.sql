@@ -940,14 +940,14 @@ SELECT (coalesce(e.k, s.k))::text,
        CASE WHEN s.k IS NULL THEN 'missing score'
             WHEN e.k IS NULL THEN 'score without lead'
             WHEN abs(e.total - s.total) > 1e-6 * (1 + abs(e.total)) THEN 'total differs'
-            WHEN e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql THEN 'classification differs'
+            WHEN (e.grade, e.label, e.quadrant, e.mql) IS DISTINCT FROM (s.grade, s.label, s.quadrant, s.mql) THEN 'classification differs'
             WHEN e.hot_categories IS DISTINCT FROM s.hot_categories THEN 'categories differ'
             ELSE 'prediction differs' END,
        s.total, e.total
 FROM expected e FULL JOIN stored s ON s.k = e.k
 WHERE s.k IS NULL OR e.k IS NULL
    OR abs(e.total - s.total) > 1e-6 * (1 + abs(e.total))
-   OR e.quadrant IS DISTINCT FROM s.quadrant OR e.mql IS DISTINCT FROM s.mql
+   OR (e.grade, e.label, e.quadrant, e.mql) IS DISTINCT FROM (s.grade, s.label, s.quadrant, s.mql)
    OR e.hot_categories IS DISTINCT FROM s.hot_categories
    OR (e.probability IS NULL) <> (s.probability IS NULL)
    OR abs(e.probability - s.probability) > 1e-9;
