@@ -35,8 +35,14 @@ impl Quadrant {
 /// same at a threshold, except for a score within that difference of the
 /// rounding's own edge, half a millionth under the threshold (README,
 /// classification).
+/// A score so large that a millionth of it overflows (over about 1.8e302) has
+/// no fraction to round and is compared as it is.
 pub fn settle(x: f64) -> f64 {
-    let r = (x * 1e6).round() / 1e6;
+    let scaled = x * 1e6;
+    if !scaled.is_finite() {
+        return x;
+    }
+    let r = scaled.round() / 1e6;
     if r == 0.0 {
         0.0
     } else {
@@ -108,6 +114,10 @@ mod tests {
         assert!(settle(-4.4e-16) >= 0.0);
         assert_eq!(settle(79.99999999996), 80.0);
         assert_eq!(settle(80.0000000004), 80.0);
+        // Scaling 1e303 by a million overflows: it stays 1e303, under 2e303.
+        assert_eq!(settle(1e303), 1e303);
+        assert_eq!(settle(-1e303), -1e303);
+        assert_eq!(settle(f64::MAX), f64::MAX);
         assert!(settle(79.9999) < 80.0);
     }
 }

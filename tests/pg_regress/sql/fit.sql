@@ -76,3 +76,17 @@ EXCEPTION WHEN undefined_column THEN RAISE NOTICE 'SQLSTATE %', SQLSTATE; END $$
 
 -- NULL row or model: NULL (the function is strict).
 SELECT lead_score.fit('b2b', NULL::crm.leads) IS NULL AS null_lead;
+
+-- Scores far past any real points still classify by value: a millionth of
+-- 1e303 overflows, and such a fit read as infinite graded A (min 2e303) and
+-- made an MQL (min_fit 3e303). Now B, and no MQL.
+SELECT lead_score.create_model('huge', '{
+  "fit": {"rules": [{"name": "a", "when": {"field": "x", "eq": 1}, "points": 1}], "min": 1e303, "max": 1e303},
+  "engagement": {"rules": [{"name": "v", "event": "v", "points": 1}]},
+  "classification": {"grades": [{"name": "A", "min": 2e303}, {"name": "B"}],
+                     "labels": [{"name": "hot", "min": 1e300}, {"name": "cold"}],
+                     "quadrant": {"fit": 5e303, "engagement": 1},
+                     "mql": {"min_total": 1.7e308, "min_fit": 3e303}}}');
+SELECT lead_score.grade('huge', 1e303), lead_score.is_mql('huge', 1e303, 0),
+       lead_score.quadrant('huge', 1e303, 0);
+SELECT lead_score.drop_model('huge');
