@@ -14,7 +14,7 @@ use crate::model::{EngagementModel, EventDecay, Repeat};
 
 const MAGIC: u32 = 0x4C53_4531; // "LSE1"
 /// Fixed-point scale of the per-rule sums.
-const UNITS_PER_POINT: f64 = 1e9;
+pub(crate) const UNITS_PER_POINT: f64 = 1e9;
 pub use crate::header::NO_ACTIVITY;
 pub(crate) use crate::header::{get_i64, put_i64};
 use crate::header::{Header, OFF_EVENTS, OFF_LAST, OFF_TIME as OFF_AS_OF};

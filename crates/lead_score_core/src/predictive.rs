@@ -146,11 +146,22 @@ pub(crate) fn parse_predictive(
                 let rule_path = f.path_of("rule");
                 let rule = f.req_str("rule")?;
                 match engagement.rules.iter().position(|r| r.name == rule) {
-                    Some(r) if engagement.rules[r].points != 0.0 => Term::Rule(r),
-                    Some(_) => {
+                    // The aggregates sum points in fixed point: a rule under
+                    // half its unit sums 0 there, and would count no events.
+                    Some(r)
+                        if (engagement.rules[r].points * crate::engagement::UNITS_PER_POINT)
+                            .round()
+                            != 0.0 =>
+                    {
+                        Term::Rule(r)
+                    }
+                    Some(r) => {
                         return Err(Error::spec(
                             &rule_path,
-                            format!("engagement rule \"{rule}\" gives 0 points, so it counts no decayed events"),
+                            format!(
+                                "engagement rule \"{rule}\" gives {} points, 0 at the aggregates' resolution (1e-9 a point), so it counts no decayed events",
+                                crate::float_text::float8_text(engagement.rules[r].points)
+                            ),
                         ))
                     }
                     None => {

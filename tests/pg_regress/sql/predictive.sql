@@ -90,6 +90,10 @@ FROM lead_score.current_scores WHERE attachment LIKE 'pred%' GROUP BY attachment
 SELECT lead_score.validate_spec(lead_score.model_spec('pred') || '{"predictive": {"intercept": 0, "features": [{"name": "x", "rule": "webinar", "weight": 1}]}}');
 SELECT lead_score.validate_spec(lead_score.model_spec('pred') || '{"predictive": {"intercept": 0, "features": [{"name": "x", "when": {"field": "sector", "eq": "Software"}, "weight": 5000}]}}');
 SELECT lead_score.validate_spec(lead_score.model_spec('pred') || '{"predictive": {"features": []}}');
+-- A rule feature counts a rule's decayed points over its points; a rule under
+-- half the aggregates' fixed-point unit (1e-9 a point) sums 0 there, so the
+-- live and recomputed probabilities would differ: refused at the feature.
+SELECT lead_score.validate_spec(jsonb_set(lead_score.model_spec('pred'), '{engagement,rules,0,points}', '1e-10'));
 
 SELECT lead_score.detach('pred_sync'), lead_score.detach('pred_deferred');
 
