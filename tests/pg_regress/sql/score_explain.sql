@@ -46,11 +46,18 @@ FROM crm.lead_scores s JOIN crm.leads l USING (lead_key)
 CROSS JOIN LATERAL lead_score.explain('full', l, s.state) x
 GROUP BY s.lead_key, s.total ORDER BY s.lead_key;
 
--- A state belongs to one model version: a state from 'web' is refused by 'full'.
-SELECT (lead_score.score('full', l, st)).total
-FROM crm.leads l,
-     (SELECT lead_score.engagement_state('web', type, occurred_at, url) st FROM crm.activities) a
-WHERE l.lead_key = 'L1';
+-- A state belongs to one model version: a state from 'web' is refused by 'full'
+-- (22023; the message names the state's model by its id, masked here as N,
+-- since ids depend on what ran before in the database).
+DO $$
+BEGIN
+    PERFORM (lead_score.score('full', l, st)).total
+    FROM crm.leads l,
+         (SELECT lead_score.engagement_state('web', type, occurred_at, url) st FROM crm.activities) a
+    WHERE l.lead_key = 'L1';
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE NOTICE '%: %', SQLSTATE, regexp_replace(SQLERRM, 'model id [0-9]+', 'model id N');
+END $$;
 
 -- Publishing a new version is picked up by the next statement, without reconnecting.
 SELECT lead_score.create_model('full', jsonb_set(lead_score.model_spec('full'), '{fit,rules,0,points}', '50'));
