@@ -36,6 +36,24 @@ impl Value<'_> {
         }
     }
 
+    /// The value against a number of the spec: an integer column's value,
+    /// and integral text (a `numeric`'s, or text that reads as a number),
+    /// against an integer of the spec exactly, whatever its size (a bigint
+    /// past 2^53, a snowflake id); an integer column's value against any
+    /// other number exactly too; everything else as `float8`. `None` when
+    /// the value is no number.
+    fn compare(&self, n: &Number) -> Option<std::cmp::Ordering> {
+        match (*self, n.int) {
+            (Value::Int(i), Some(k)) => Some(i128::from(i).cmp(&k)),
+            (Value::Int(i), None) => int_vs_float(i128::from(i), n.f),
+            (Value::Decimal(_, t) | Value::Text(t), Some(k)) => match integral_vs(t, k) {
+                Some(o) => Some(o),
+                None => self.as_number()?.partial_cmp(&n.f),
+            },
+            _ => self.as_number()?.partial_cmp(&n.f),
+        }
+    }
+
     /// Whether the value is there: not NULL, and not blank text.
     fn is_present(&self) -> bool {
         match self {
@@ -91,10 +109,110 @@ pub fn utc_timestamptz_text(timestamp_text: &str) -> String {
     }
 }
 
+/// A number of the spec: as `float8`, and exactly when it is an integer
+/// (JSON `9007199254740993`, or a string that reads as one).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Number {
+    f: f64,
+    int: Option<i128>,
+}
+
+impl Number {
+    fn of_json(value: &Json, path: &str) -> Result<Self> {
+        let f = finite_number(value, path)?;
+        let int = match value {
+            Json::Number(n) => n
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from)),
+            _ => None,
+        };
+        Ok(Number { f, int })
+    }
+
+    /// Text that reads as a number, spaces trimmed.
+    fn of_text(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let f = t.parse::<f64>().ok().filter(|x| x.is_finite())?;
+        let int = t.strip_prefix('+').unwrap_or(t).parse::<i128>().ok();
+        Some(Number { f, int })
+    }
+}
+
+/// An integer against a finite float, exactly.
+fn int_vs_float(i: i128, f: f64) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    if f.is_nan() {
+        return None;
+    }
+    // 2^127 is exact in f64; an i128 is below it and at or above its negative.
+    let limit = 2f64.powi(127);
+    if f >= limit {
+        return Some(Ordering::Less);
+    }
+    if f < -limit {
+        return Some(Ordering::Greater);
+    }
+    let floor = f.floor();
+    Some(match i.cmp(&(floor as i128)) {
+        Ordering::Equal if f > floor => Ordering::Less,
+        o => o,
+    })
+}
+
+/// Decimal text without an exponent (`-123.4500`, `+7`, ` 42 `) against an
+/// integer, exactly; `None` for any other text (left to `float8`).
+fn integral_vs(text: &str, k: i128) -> Option<std::cmp::Ordering> {
+    let t = text.trim();
+    let (negative, t) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    // Past 38 digits no i128 can match: a magnitude beyond every integer.
+    let magnitude: i128 = if int.is_empty() {
+        0
+    } else if int.len() > 38 {
+        return Some(if negative {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Greater
+        });
+    } else {
+        int.parse().ok()?
+    };
+    let fraction = frac.bytes().any(|b| b != b'0');
+    // value = ±(magnitude + fraction), fraction in [0, 1).
+    let whole = if negative { -magnitude } else { magnitude };
+    Some(match whole.cmp(&k) {
+        std::cmp::Ordering::Equal if fraction => {
+            if negative {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        }
+        // A fraction moves the value away from zero, but never past the
+        // next integer: the wholes' order stands.
+        o => o,
+    })
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Literal {
-    Text { text: String, number: Option<f64> },
-    Num(f64),
+    Text {
+        text: String,
+        number: Option<Number>,
+    },
+    Num(Number),
     Bool(bool),
 }
 
@@ -103,9 +221,9 @@ impl Literal {
         match value {
             Json::String(s) => Ok(Literal::Text {
                 text: s.clone(),
-                number: s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+                number: Number::of_text(s),
             }),
-            Json::Number(_) => Ok(Literal::Num(finite_number(value, path)?)),
+            Json::Number(_) => Ok(Literal::Num(Number::of_json(value, path)?)),
             Json::Bool(b) => Ok(Literal::Bool(*b)),
             other => Err(Error::spec(
                 path,
@@ -125,8 +243,8 @@ impl Literal {
                     number: Some(n), ..
                 },
                 v @ (Value::Num(_) | Value::Int(_) | Value::Real(_) | Value::Decimal(..)),
-            ) => v.as_number() == Some(*n),
-            (Literal::Num(n), v) => v.as_number() == Some(*n),
+            ) => v.compare(n) == Some(std::cmp::Ordering::Equal),
+            (Literal::Num(n), v) => v.compare(n) == Some(std::cmp::Ordering::Equal),
             (Literal::Bool(b), Value::Bool(v)) => b == v,
             (Literal::Bool(b), Value::Text(t)) => {
                 let t = t.trim().to_ascii_lowercase();
@@ -144,11 +262,11 @@ pub(crate) enum Op {
     In(Vec<Literal>),
     Contains(String),
     Regex(Regex),
-    Gt(f64),
-    Gte(f64),
-    Lt(f64),
-    Lte(f64),
-    Between(f64, f64),
+    Gt(Number),
+    Gte(Number),
+    Lt(Number),
+    Lte(Number),
+    Between(Number, Number),
     Present(bool),
 }
 
@@ -193,11 +311,14 @@ fn eval_op(op: &Op, value: &Value) -> bool {
         Op::In(list) => list.iter().any(|lit| lit.matches(value)),
         Op::Contains(needle) => value.with_text(|t| t.contains(needle.as_str())),
         Op::Regex(re) => value.with_text(|t| re.is_match(t)),
-        Op::Gt(x) => value.as_number().is_some_and(|v| v > *x),
-        Op::Gte(x) => value.as_number().is_some_and(|v| v >= *x),
-        Op::Lt(x) => value.as_number().is_some_and(|v| v < *x),
-        Op::Lte(x) => value.as_number().is_some_and(|v| v <= *x),
-        Op::Between(lo, hi) => value.as_number().is_some_and(|v| v >= *lo && v <= *hi),
+        Op::Gt(x) => value.compare(x).is_some_and(|o| o.is_gt()),
+        Op::Gte(x) => value.compare(x).is_some_and(|o| o.is_ge()),
+        Op::Lt(x) => value.compare(x).is_some_and(|o| o.is_lt()),
+        Op::Lte(x) => value.compare(x).is_some_and(|o| o.is_le()),
+        Op::Between(lo, hi) => {
+            value.compare(lo).is_some_and(|o| o.is_ge())
+                && value.compare(hi).is_some_and(|o| o.is_le())
+        }
         Op::Present(_) => unreachable!("handled above"),
     }
 }
@@ -337,18 +458,18 @@ fn parse_op(obj: &mut Obj, name: &str, path: &str) -> Result<Op> {
                 })?;
             Op::Regex(re)
         }
-        "gt" => Op::Gt(obj.req_f64("gt")?),
-        "gte" => Op::Gte(obj.req_f64("gte")?),
-        "lt" => Op::Lt(obj.req_f64("lt")?),
-        "lte" => Op::Lte(obj.req_f64("lte")?),
+        "gt" => Op::Gt(Number::of_json(obj.req("gt")?, path)?),
+        "gte" => Op::Gte(Number::of_json(obj.req("gte")?, path)?),
+        "lt" => Op::Lt(Number::of_json(obj.req("lt")?, path)?),
+        "lte" => Op::Lte(Number::of_json(obj.req("lte")?, path)?),
         "between" => {
             let items = as_array(obj.req("between")?, path)?;
             if items.len() != 2 {
                 return Err(Error::spec(path, "must be [low, high]"));
             }
-            let lo = finite_number(&items[0], &index_path(path, 0))?;
-            let hi = finite_number(&items[1], &index_path(path, 1))?;
-            if lo > hi {
+            let lo = Number::of_json(&items[0], &index_path(path, 0))?;
+            let hi = Number::of_json(&items[1], &index_path(path, 1))?;
+            if lo.f > hi.f || (lo.f == hi.f && lo.int.zip(hi.int).is_some_and(|(l, h)| l > h)) {
                 return Err(Error::spec(path, "low must not be greater than high"));
             }
             Op::Between(lo, hi)
@@ -409,6 +530,74 @@ mod tests {
         ] {
             assert_eq!(pg_real_text(r), want, "{r}");
         }
+    }
+
+    #[test]
+    fn integers_compare_exactly() {
+        use std::cmp::Ordering::*;
+        let num = |j: &str| Number::of_json(&serde_json::from_str(j).unwrap(), "$").unwrap();
+        let big = num("9007199254740993");
+        assert_eq!(Value::Int(9_007_199_254_740_992).compare(&big), Some(Less));
+        assert_eq!(Value::Int(9_007_199_254_740_993).compare(&big), Some(Equal));
+        assert_eq!(
+            Value::Int(i64::MAX).compare(&num("9223372036854775807")),
+            Some(Equal)
+        );
+        assert_eq!(
+            Value::Int(i64::MAX).compare(&num("18446744073709551615")),
+            Some(Less)
+        );
+        // Against a fraction or an exponent, still exact.
+        assert_eq!(Value::Int(100).compare(&num("100.5")), Some(Less));
+        assert_eq!(Value::Int(101).compare(&num("100.5")), Some(Greater));
+        assert_eq!(Value::Int(-101).compare(&num("-100.5")), Some(Less));
+        assert_eq!(Value::Int(1000).compare(&num("1e3")), Some(Equal));
+        assert_eq!(Value::Int(i64::MIN).compare(&num("-1e300")), Some(Greater));
+        // A numeric's text and text that reads as an integer, against an integer.
+        let dec = |t: &'static str| Value::Decimal(t.parse::<f64>().unwrap(), t);
+        assert_eq!(dec("9007199254740993.00").compare(&big), Some(Equal));
+        assert_eq!(dec("9007199254740993.01").compare(&big), Some(Greater));
+        assert_eq!(dec("9007199254740992.99").compare(&big), Some(Less));
+        assert_eq!(dec("-3.5").compare(&num("-3")), Some(Less));
+        assert_eq!(dec("-3.5").compare(&num("-4")), Some(Greater));
+        assert_eq!(dec("-0.5").compare(&num("0")), Some(Less));
+        assert_eq!(
+            dec("123456789012345678901234567890123456789012").compare(&big),
+            Some(Greater)
+        );
+        assert_eq!(
+            Value::Text(" +9007199254740993 ").compare(&big),
+            Some(Equal)
+        );
+        assert_eq!(
+            Value::Text("9.007199254740993e15").compare(&big),
+            Some(Equal)
+        ); // float8: both round alike
+        assert_eq!(Value::Text("abc").compare(&big), None);
+        assert_eq!(Value::Decimal(f64::NAN, "NaN").compare(&big), None);
+        // eq, in and the order operators go through it; a float8 column stays float8.
+        let eq = |j: &str, v: Value| {
+            eval_op(
+                &Op::Eq(Literal::parse(&serde_json::from_str(j).unwrap(), "$").unwrap()),
+                &v,
+            )
+        };
+        assert!(eq("9007199254740993", Value::Int(9_007_199_254_740_993)));
+        assert!(!eq("9007199254740993", Value::Int(9_007_199_254_740_992)));
+        assert!(eq(
+            "\"9007199254740993\"",
+            Value::Int(9_007_199_254_740_993)
+        ));
+        assert!(!eq(
+            "\"9007199254740993\"",
+            Value::Int(9_007_199_254_740_992)
+        ));
+        assert!(eval_op(
+            &Op::Gt(num("9007199254740992")),
+            &Value::Int(9_007_199_254_740_993)
+        ));
+        assert!(eval_op(&Op::Between(num("5"), num("5")), &Value::Int(5)));
+        assert!(!eval_op(&Op::Between(num("5"), num("5")), &dec("5.1")));
     }
 
     #[test]

@@ -65,6 +65,25 @@ SELECT lead_score.create_model('cond_digits', '{
 }');
 SELECT score::text, ratio::text, lead_score.fit('cond_digits', l)
 FROM (SELECT 70434816::real AS score, 123456789012345.625::float8 AS ratio, 334031.62::real AS budget) l;
+-- Integers compare exactly, whatever their size: a bigint snowflake id past
+-- 2^53 against an integer of the spec (a JSON number or a string), and a
+-- numeric's digits or integral text as well. As float8, 9007199254740992
+-- equalled 9007199254740993 and was not below it (the first lead scored 13).
+SELECT lead_score.create_model('cond_ids', '{
+  "fit": {"rules": [
+    {"name": "id eq", "when": {"field": "big", "in": [9007199254740993, "1234567890123456789"]}, "points": 1},
+    {"name": "id below", "when": {"field": "big", "lt": 9007199254740993}, "points": 2},
+    {"name": "numeric eq", "when": {"field": "budget", "eq": 9007199254740993}, "points": 4},
+    {"name": "text eq", "when": {"field": "note", "eq": 9007199254740993}, "points": 8}]},
+  "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}');
+SELECT big, lead_score.fit('cond_ids', l)
+FROM (VALUES (9007199254740992::bigint, 9007199254740992::numeric, '9007199254740992'),
+             (9007199254740993, 9007199254740993.00, ' 9007199254740993 '),
+             (1234567890123456789, 1234567890123456789, '1234567890123456789')) l(big, budget, note)
+ORDER BY big;
 -- eq compares by the JSON type of the spec's value: a number numerically
 -- (with text that reads as one, spaces trimmed, sign, fraction and exponent
 -- allowed), a string exactly with text (and numerically with a number
@@ -166,4 +185,4 @@ RESET TimeZone;
 DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
 SELECT lead_score.detach('pinned');
 DROP SCHEMA cond CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_digits', 'cond_eq', 'pinned']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_digits', 'cond_ids', 'cond_eq', 'pinned']) m;
