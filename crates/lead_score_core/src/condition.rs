@@ -504,35 +504,6 @@ mod tests {
     }
 
     #[test]
-    fn floats_print_as_postgresql_prints_them() {
-        for (x, want) in [
-            (0.1, "0.1"),
-            (100.5, "100.5"),
-            (42.0, "42"),
-            (-3.25, "-3.25"),
-            (1e14, "100000000000000"),
-            (1e15, "1e+15"),
-            (1.5e20, "1.5e+20"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (1.2345e-7, "1.2345e-07"),
-            (0.0, "0"),
-            (f64::INFINITY, "Infinity"),
-        ] {
-            assert_eq!(pg_float_text(x), want, "{x}");
-        }
-        for (r, want) in [
-            (0.1f32, "0.1"),
-            (123456.0, "123456"),
-            (1_000_000.0, "1e+06"),
-            (1.5, "1.5"),
-            (0.00001, "1e-05"),
-        ] {
-            assert_eq!(pg_real_text(r), want, "{r}");
-        }
-    }
-
-    #[test]
     fn integers_compare_exactly() {
         use std::cmp::Ordering::*;
         let num = |j: &str| Number::of_json(&serde_json::from_str(j).unwrap(), "$").unwrap();
