@@ -2829,3 +2829,105 @@ COMMENT ON FUNCTION lead_score_internal._history_lock(text, boolean) IS
     'Internal: the history recorders'' lock on an attachment: its history_settings row (made if missing), locked waiting or not (NULL fields if another holds it).';
 COMMENT ON FUNCTION lead_score_internal._record_history(text, boolean) IS
     'Internal: adds history rows for an attachment''s leads whose classification changed and applies retention, when due (tick()) or forced (record_history, attach).';
+
+-- Catalog guards. lead_score_admin holds the table grants create_model,
+-- suggest_points and the feedback functions need, so it can also write these
+-- tables directly. These triggers keep what those writes must not break,
+-- whoever writes: a published version never changes, and the current version
+-- changes only by publishing (create_model stores the new version, checks it
+-- against the attachments, makes it current and rescores them, in one
+-- transaction); an UPDATE back to an older version left live states built
+-- with the newer one, and every activity insert failed. Built-in feedback
+-- reasons are the extension's: not dumped, so an edit of one was undone or,
+-- renamed, broke the restore of the feedback that cited it.
+CREATE FUNCTION lead_score_internal._model_versions_guard()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        IF (NEW.model_id, NEW.version, NEW.spec) IS DISTINCT FROM (OLD.model_id, OLD.version, OLD.spec) THEN
+            RAISE EXCEPTION 'lead_score: version % of model "%" is published and never changes', OLD.version,
+                (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Publish a new version with lead_score.create_model(name, spec).';
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- A DELETE; drop_model deletes the model first, and its versions with it.
+    IF EXISTS (SELECT 1 FROM lead_score.models m
+               WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id AND m.current_version OPERATOR(pg_catalog.=) OLD.version) THEN
+        RAISE EXCEPTION 'lead_score: version % is the current version of model "%"', OLD.version,
+            (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Publish another version first (lead_score.create_model), or drop the model (lead_score.drop_model).';
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER model_versions_guard BEFORE UPDATE OR DELETE ON lead_score.model_versions
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._model_versions_guard();
+
+CREATE FUNCTION lead_score_internal._models_guard()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Only to the newest version, stored by this transaction: what create_model does.
+    IF NOT EXISTS (
+        SELECT 1 FROM lead_score.model_versions v
+        WHERE v.model_id OPERATOR(pg_catalog.=) NEW.id AND v.version OPERATOR(pg_catalog.=) NEW.current_version
+          AND v.created_at OPERATOR(pg_catalog.=) pg_catalog.now()
+          AND v.version OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(x.version) FROM lead_score.model_versions x
+                                                WHERE x.model_id OPERATOR(pg_catalog.=) NEW.id)) THEN
+        RAISE EXCEPTION 'lead_score: the current version of model "%" changes only by publishing, not to version % by an UPDATE', NEW.name, NEW.current_version
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('To go back to version %s, publish its spec again: SELECT lead_score.create_model(%L, lead_score.model_spec(%L, %s));',
+                                           NEW.current_version, NEW.name, NEW.name, NEW.current_version);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER models_guard BEFORE UPDATE OF current_version ON lead_score.models
+FOR EACH ROW WHEN (NEW.current_version IS DISTINCT FROM OLD.current_version)
+EXECUTE FUNCTION lead_score_internal._models_guard();
+
+CREATE FUNCTION lead_score_internal._feedback_reasons_guard()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' AND OLD.builtin THEN
+        RAISE EXCEPTION 'lead_score: feedback reason "%" is built in; it cannot be changed or removed', OLD.reason
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add a reason of your own: INSERT INTO lead_score.feedback_reasons (reason, description) VALUES (...).';
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF NEW.builtin THEN
+        RAISE EXCEPTION 'lead_score: feedback reason "%" cannot be marked built in', NEW.reason
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Built-in reasons come with the extension and are not dumped; yours are (builtin false).';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER feedback_reasons_guard BEFORE INSERT OR UPDATE OR DELETE ON lead_score.feedback_reasons
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_reasons_guard();
+
+COMMENT ON FUNCTION lead_score_internal._model_versions_guard() IS
+    'Internal: the BEFORE UPDATE OR DELETE trigger model_versions_guard: a version''s spec never changes, and a model''s current version is not deleted.';
+COMMENT ON FUNCTION lead_score_internal._models_guard() IS
+    'Internal: the BEFORE UPDATE trigger models_guard: current_version moves only to the newest version, stored by the same transaction (create_model).';
+COMMENT ON FUNCTION lead_score_internal._feedback_reasons_guard() IS
+    'Internal: the trigger feedback_reasons_guard: built-in reasons (not dumped) are neither changed nor removed, and no reason is made built in.';
+COMMENT ON TRIGGER model_versions_guard ON lead_score.model_versions IS
+    'Published versions never change; the current version of a model is not deleted (drop_model removes the model).';
+COMMENT ON TRIGGER models_guard ON lead_score.models IS
+    'current_version changes only by publishing (create_model): to the newest version, stored by the same transaction.';
+COMMENT ON TRIGGER feedback_reasons_guard ON lead_score.feedback_reasons IS
+    'Built-in reasons are the extension''s: not dumped, so neither changed nor removed; add your own.';

@@ -42,6 +42,23 @@ FROM lead_score.model_rules WHERE model = 'starter' ORDER BY version, section, r
 -- Scoring with a model that does not exist is an error.
 SELECT lead_score.quadrant('nope', 1, 1);
 
+-- Versions never change, and the current version changes only by publishing:
+-- lead_score_admin may write these tables (create_model needs it), but an
+-- UPDATE back to an older version, an edit of a spec or the removal of the
+-- current version are refused (55000). Done directly, each left attached
+-- tables scored with states of one version and read with another, and every
+-- activity insert failed. Going back is publishing the old spec again.
+SELECT max(version) AS newest FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'starter';
+UPDATE lead_score.models SET current_version = 1 WHERE name = 'starter';
+UPDATE lead_score.model_versions v SET spec = '{"fit": 1}' FROM lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 1;
+DELETE FROM lead_score.model_versions v USING lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = m.current_version;
+UPDATE lead_score.model_versions v SET note = 'the first one' FROM lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 1;
+SELECT lead_score.create_model('starter', lead_score.model_spec('starter', 1), 'back to version 1') AS republished;
+SELECT version, note, spec = lead_score.model_spec('starter', 1) AS same_as_v1
+FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'starter' ORDER BY version;
+-- An older version may be deleted.
+DELETE FROM lead_score.model_versions v USING lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 2;
+
 -- drop_model removes a model and its versions.
 SELECT lead_score.drop_model('starter'), lead_score.drop_model('starter');
 SELECT count(*) AS versions_left FROM lead_score.model_versions;

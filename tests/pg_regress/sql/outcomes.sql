@@ -144,8 +144,17 @@ SELECT reason, rejections, rank FROM lead_score.feedback_top_reasons;
 SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false);
 SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false, 'too_expensive');
 SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-00000000ffff', true);
--- Reasons are editable.
+-- Add reasons of your own. The built-in ones are the extension's and are not
+-- dumped (a restore makes them again), so they are neither changed nor
+-- removed, and no reason is made built in (55000): an edited built-in one was
+-- undone by a restore, and a renamed one lost the restore every feedback row
+-- that cited it.
 INSERT INTO lead_score.feedback_reasons (reason, description) VALUES ('competitor', 'Works for a competitor');
+UPDATE lead_score.feedback_reasons SET reason = 'budget' WHERE reason = 'no_budget';
+UPDATE lead_score.feedback_reasons SET builtin = false WHERE reason = 'other';
+DELETE FROM lead_score.feedback_reasons WHERE reason = 'duplicate';
+INSERT INTO lead_score.feedback_reasons (reason, description, builtin) VALUES ('mine', 'Mine', true);
+UPDATE lead_score.feedback_reasons SET description = 'Works for a rival' WHERE reason = 'competitor';
 SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003', false, 'competitor') > 0 AS recorded;
 -- The key is kept as the lead's own key writes it, however it was given.
 SELECT lead_score.record_feedback('live', '{00000000000000000000000000000003}', true) > 0 AS recorded;
