@@ -1032,17 +1032,22 @@ fn suggest_points(
     let mut won: Vec<bool> = Vec::new();
     let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); fields.len()];
     let mut decayed: Vec<Vec<f64>> = vec![Vec::new(); events.len()];
-    Spi::connect(|client| {
-        for row in client.select(crate::layout::for_catalog(&query).as_ref(), None, &[])? {
-            won.push(row.get::<bool>(1)?.unwrap_or(false));
-            for (j, col) in texts.iter_mut().enumerate() {
-                col.push(row.get::<String>(j + 2)?);
+    // The fields' text as the engine reads them, whatever the session's
+    // DateStyle, TimeZone, IntervalStyle or extra_float_digits: the rules
+    // learned from it are the conditions the draft then scores with.
+    crate::stable_text::pinned(|| {
+        Spi::connect(|client| {
+            for row in client.select(crate::layout::for_catalog(&query).as_ref(), None, &[])? {
+                won.push(row.get::<bool>(1)?.unwrap_or(false));
+                for (j, col) in texts.iter_mut().enumerate() {
+                    col.push(row.get::<String>(j + 2)?);
+                }
+                for (j, col) in decayed.iter_mut().enumerate() {
+                    col.push(row.get::<f64>(fields.len() + j + 2)?.unwrap_or(0.0));
+                }
             }
-            for (j, col) in decayed.iter_mut().enumerate() {
-                col.push(row.get::<f64>(fields.len() + j + 2)?.unwrap_or(0.0));
-            }
-        }
-        Ok::<_, pgrx::spi::Error>(())
+            Ok::<_, pgrx::spi::Error>(())
+        })
     })
     .or_raise();
     let columns: Vec<(String, Column)> = fields

@@ -37,13 +37,17 @@ pub struct Feature {
 /// One engagement rule candidate per event type: `decayed[i]` holds lead i's
 /// matching events, each weighed by the decay the rule will apply (so the
 /// fitted coefficient is exactly log-odds per decayed event). Types that fewer
-/// than [`MIN_LEADS_PER_FEATURE`] leads (or all but that many) have are left out.
+/// than [`MIN_LEADS_PER_FEATURE`] leads have are left out, and so are types
+/// that every lead but fewer than that many has the same decayed count of (a
+/// count the same for nearly all leads says nothing). A type every lead has
+/// counts when the counts differ: leads a first visit created all have visits,
+/// and how many can predict.
 pub fn event_features(events: Vec<(String, Vec<f64>)>) -> Vec<Feature> {
     events
         .into_iter()
         .filter(|(_, v)| {
             let on = v.iter().filter(|&&x| x > 0.0).count();
-            on >= MIN_LEADS_PER_FEATURE && v.len() - on >= MIN_LEADS_PER_FEATURE
+            on >= MIN_LEADS_PER_FEATURE && varied(v)
         })
         .map(|(event, values)| Feature {
             field: String::new(),
@@ -57,6 +61,25 @@ pub fn event_features(events: Vec<(String, Vec<f64>)>) -> Vec<Feature> {
 
 /// A level or band needs this many leads to become a feature.
 pub const MIN_LEADS_PER_FEATURE: usize = 30;
+
+/// Whether at least [`MIN_LEADS_PER_FEATURE`] leads' values differ from the
+/// most common one (compared exactly: decayed counts of equal histories are
+/// equal bits).
+fn varied(values: &[f64]) -> bool {
+    let mut sorted: Vec<u64> = values.iter().map(|x| x.to_bits()).collect();
+    sorted.sort_unstable();
+    let mut most = 0;
+    let mut run = 0;
+    for (i, b) in sorted.iter().enumerate() {
+        run = if i > 0 && sorted[i - 1] == *b {
+            run + 1
+        } else {
+            1
+        };
+        most = most.max(run);
+    }
+    values.len() - most >= MIN_LEADS_PER_FEATURE
+}
 
 /// The candidate features of each field. Text that is blank, or one of the
 /// model's `missing_values` (such as "Select"), is missing, as rule

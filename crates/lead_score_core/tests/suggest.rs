@@ -372,3 +372,27 @@ fn an_event_rule_past_a_rules_limit_is_refused_by_name() {
     );
     assert!(suggest::suggest(&all, &won, 20.0, None, 0.0).is_ok());
 }
+
+#[test]
+fn an_event_type_every_lead_has_counts_when_its_counts_differ() {
+    // 400 leads, each with 1 to 5 visits: every lead has the type, and the
+    // count varies. It was left out before (fewer than 30 leads without it).
+    let visits: Vec<f64> = (0..400).map(|i| (1 + i % 5) as f64).collect();
+    assert_eq!(
+        suggest::event_features(vec![("visit".into(), visits)]).len(),
+        1
+    );
+    // The same count for every lead, or for all but 29, says nothing.
+    let same = vec![2.0; 400];
+    assert!(suggest::event_features(vec![("visit".into(), same)]).is_empty());
+    let nearly: Vec<f64> = (0..400).map(|i| if i < 29 { 3.0 } else { 2.0 }).collect();
+    assert!(suggest::event_features(vec![("visit".into(), nearly)]).is_empty());
+    // As before: a type some leads have and at least 30 lack.
+    let some: Vec<f64> = (0..400).map(|i| if i < 40 { 1.0 } else { 0.0 }).collect();
+    assert_eq!(
+        suggest::event_features(vec![("demo".into(), some)]).len(),
+        1
+    );
+    let few: Vec<f64> = (0..400).map(|i| if i < 29 { 1.0 } else { 0.0 }).collect();
+    assert!(suggest::event_features(vec![("demo".into(), few)]).is_empty());
+}

@@ -207,6 +207,41 @@ SELECT lead_key, won FROM lead_score.evaluation_rows('other', '2026-05-15 12:00+
 SELECT lead_score.detach('other'), lead_score.detach('live');
 SELECT count(*) AS links FROM lead_score.outcome_links;
 
+-- suggest_points reads fields as the engine does, whatever the session's
+-- settings: under TimeZone Asia/Tokyo a timestamptz field learned rules like
+-- "seen = 2026-01-13 09:00:00+09", which the engine (reading UTC's text) never
+-- matched, so the draft scored every lead without them. And an event type
+-- every lead has counts when the counts differ: a lead a first visit created
+-- has visits, and how many predicts (it was left out for having fewer than 30
+-- leads without one).
+CREATE TABLE app.sp_leads (id bigint PRIMARY KEY, seen timestamptz, region text);
+CREATE TABLE app.sp_acts (lead_id bigint NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE TABLE app.sp_deals (lead_id bigint, won boolean);
+CREATE INDEX ON app.sp_acts (lead_id);
+INSERT INTO app.sp_leads SELECT i, timestamptz '2026-01-13 00:00+00' + (i % 3) * interval '1 day', (ARRAY['N', 'S'])[1 + i % 2]
+FROM generate_series(1, 400) i;
+INSERT INTO app.sp_acts SELECT i, 'visit', timestamptz '2026-06-01 00:00+00' - k * interval '1 day'
+FROM generate_series(1, 400) i, generate_series(1, 1 + i % 5) k;
+INSERT INTO app.sp_deals SELECT i, (i % 5) >= 3 OR i % 7 = 0 OR i % 3 = 1 FROM generate_series(1, 400) i;
+SELECT lead_score.create_model('sp', '{"fit": {"rules": [{"name": "n", "when": {"field": "region", "eq": "N"}, "points": 10}]},
+ "engagement": {"rules": [{"name": "v", "event": "visit", "points": 1}]},
+ "classification": {"grades": [{"name": "A", "min": 5}, {"name": "B"}], "labels": [{"name": "hot", "min": 3}, {"name": "cold"}],
+   "quadrant": {"fit": 5, "engagement": 3}, "mql": {"min_total": 10}}}');
+SELECT lead_score.attach('sp', 'app.sp_leads', 'app.sp_acts', '{"activity_lead_key": "lead_id"}') IS NOT NULL AS attached;
+SELECT lead_score.link_outcomes('sp', 'app.sp_deals');
+SET TimeZone = 'Asia/Tokyo';
+SELECT version, rule, condition, points FROM lead_score.suggest_points('sp', ARRAY['seen', 'region'], max_points => 20)
+ORDER BY rule;
+-- The draft's rules fire as learned: its fit of each kind of lead is the sum
+-- of the rules above that hold for it.
+SELECT to_char(seen AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS seen_utc, region, lead_score.fit('sp@2', l) AS draft_fit, count(*)
+FROM app.sp_leads l GROUP BY 1, 2, 3 ORDER BY 1, 2;
+RESET TimeZone;
+SELECT version, rule, points > 0 AS positive FROM lead_score.suggest_points('sp', ARRAY['region'], event_types => ARRAY['visit'])
+ORDER BY rule;
+SELECT lead_score.detach('sp');
+SELECT lead_score.drop_model('sp');
+
 DELETE FROM lead_score.feedback;
 DELETE FROM lead_score.evaluations;
 DELETE FROM lead_score.feedback_reasons WHERE NOT builtin;
