@@ -1122,7 +1122,12 @@ fn suggest_points(
     }
     spec["predictive"] = suggestion.predictive();
     // Refuse a draft the engine would not run.
-    lead_score_core::Model::from_json(&spec).or_raise();
+    let draft = lead_score_core::Model::from_json(&spec).or_raise();
+    // The model is attached (the outcomes are the attachment's): say now if
+    // publishing the draft would be refused, as create_model would (0A000).
+    // Learned engagement rules take the model's default decay, uncapped, so
+    // a window decay makes the draft one live scores cannot keep.
+    let unpublishable = lead_score_core::live::check_attachable(&draft).err();
     let note = format!(
         "suggested points: {} rules from {}{} on {} leads, max {} points{}",
         rules.len(),
@@ -1154,6 +1159,12 @@ fn suggest_points(
     )
     .or_raise()
     .unwrap_or(0);
+    if let Some(e) = unpublishable {
+        pgrx::warning!(
+            "suggest_points: draft version {version} of model \"{}\" cannot be published while it is attached as \"{attachment}\": {e}",
+            att.model
+        );
+    }
     TableIterator::new(
         rules
             .into_iter()

@@ -241,6 +241,20 @@ SELECT version, rule, points > 0 AS positive FROM lead_score.suggest_points('sp'
 ORDER BY rule;
 SELECT lead_score.detach('sp');
 SELECT lead_score.drop_model('sp');
+-- Learned engagement rules take the model's default decay, uncapped: with a
+-- window decay, live scores cannot keep them (attach and create_model refuse,
+-- 0A000). The draft is stored for backtests, with a WARNING that it cannot be
+-- published while the model is attached.
+SELECT lead_score.create_model('spw', '{"fit": {"rules": [{"name": "n", "when": {"field": "region", "eq": "N"}, "points": 10}]},
+ "engagement": {"decay": {"kind": "window", "window": "90 days"}, "rules": [{"name": "v", "event": "visit", "points": 1, "repeat": {"cap": 10}}]},
+ "classification": {"grades": [{"name": "A", "min": 5}, {"name": "B"}], "labels": [{"name": "hot", "min": 3}, {"name": "cold"}],
+   "quadrant": {"fit": 5, "engagement": 3}, "mql": {"min_total": 10}}}');
+SELECT lead_score.attach('spw', 'app.sp_leads', 'app.sp_acts', '{"activity_lead_key": "lead_id"}') IS NOT NULL AS attached;
+SELECT lead_score.link_outcomes('spw', 'app.sp_deals');
+SELECT version, rule FROM lead_score.suggest_points('spw', ARRAY['region'], event_types => ARRAY['visit']) ORDER BY rule;
+SELECT lead_score.create_model('spw', lead_score.model_spec('spw', 2));
+SELECT lead_score.detach('spw');
+SELECT lead_score.drop_model('spw');
 
 DELETE FROM lead_score.feedback;
 DELETE FROM lead_score.evaluations;
