@@ -2595,12 +2595,13 @@ COMMENT ON FUNCTION lead_score_internal._record_history(text, boolean) IS
 -- renamed, broke the restore of the feedback that cited it.
 CREATE FUNCTION lead_score_internal._model_versions_guard()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-        IF (NEW.model_id, NEW.version, NEW.spec) IS DISTINCT FROM (OLD.model_id, OLD.version, OLD.spec) THEN
+        IF NEW.model_id OPERATOR(pg_catalog.<>) OLD.model_id OR NEW.version OPERATOR(pg_catalog.<>) OLD.version
+           OR NEW.spec OPERATOR(pg_catalog.<>) OLD.spec THEN
             RAISE EXCEPTION 'lead_score: version % of model "%" is published and never changes', OLD.version,
                 (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -2624,15 +2625,18 @@ FOR EACH ROW EXECUTE FUNCTION lead_score_internal._model_versions_guard();
 
 CREATE FUNCTION lead_score_internal._models_guard()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF NEW.current_version OPERATOR(pg_catalog.=) OLD.current_version THEN
+        RETURN NEW;
+    END IF;
     -- Only to the newest version, stored by this transaction: what create_model does.
     IF NOT EXISTS (
         SELECT 1 FROM lead_score.model_versions v
         WHERE v.model_id OPERATOR(pg_catalog.=) NEW.id AND v.version OPERATOR(pg_catalog.=) NEW.current_version
-          AND v.created_at OPERATOR(pg_catalog.=) pg_catalog.now()
+          AND lead_score_internal._written_here(v.xmin)
           AND v.version OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(x.version) FROM lead_score.model_versions x
                                                 WHERE x.model_id OPERATOR(pg_catalog.=) NEW.id)) THEN
         RAISE EXCEPTION 'lead_score: the current version of model "%" changes only by publishing, not to version % by an UPDATE', NEW.name, NEW.current_version
@@ -2644,12 +2648,11 @@ BEGIN
 END
 $$;
 CREATE TRIGGER models_guard BEFORE UPDATE OF current_version ON lead_score.models
-FOR EACH ROW WHEN (NEW.current_version IS DISTINCT FROM OLD.current_version)
-EXECUTE FUNCTION lead_score_internal._models_guard();
+FOR EACH ROW EXECUTE FUNCTION lead_score_internal._models_guard();
 
 CREATE FUNCTION lead_score_internal._feedback_reasons_guard()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -2676,6 +2679,8 @@ COMMENT ON FUNCTION lead_score_internal._model_versions_guard() IS
     'Internal: the BEFORE UPDATE OR DELETE trigger model_versions_guard: a version''s spec never changes, and a model''s current version is not deleted.';
 COMMENT ON FUNCTION lead_score_internal._models_guard() IS
     'Internal: the BEFORE UPDATE trigger models_guard: current_version moves only to the newest version, stored by the same transaction (create_model).';
+COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
+    'Internal: whether a transaction ID is this transaction''s or one of its subtransactions'', so a row with that xmin was written here; models_guard uses it.';
 COMMENT ON FUNCTION lead_score_internal._feedback_reasons_guard() IS
     'Internal: the trigger feedback_reasons_guard: built-in reasons (not dumped) are neither changed nor removed, and no reason is made built in.';
 COMMENT ON TRIGGER model_versions_guard ON lead_score.model_versions IS

@@ -1037,6 +1037,25 @@ fn snapshot_horizon(pending: pg_sys::Oid) -> pg_sys::TransactionId {
     }
 }
 
+/// `_written_here(x)`: whether transaction ID `x` is this transaction's or one
+/// of its subtransactions' (`TransactionIdIsCurrentTransactionId`), so a row
+/// whose `xmin` it is was written by this transaction: the catalog guard on
+/// `models.current_version` (sql/live.sql) lets it move only to a version
+/// stored that way, as `create_model` stores it (on a Citus worker too, where
+/// the coordinator's transaction writes through one transaction per node).
+#[pg_extern(
+    name = "_written_here",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn written_here(x: pg_sys::TransactionId) -> bool {
+    // SAFETY: reads this backend's own transaction state; any ID is accepted
+    // (one that is not this transaction's gives false).
+    unsafe { pg_sys::TransactionIdIsCurrentTransactionId(x) }
+}
+
 /// `_xid_precedes(a, b)`: whether transaction ID `a` is older than `b`, modulo
 /// wraparound, as PostgreSQL compares them (`TransactionIdPrecedes`).
 #[pg_extern(

@@ -56,6 +56,12 @@ UPDATE lead_score.model_versions v SET note = 'the first one' FROM lead_score.mo
 SELECT lead_score.create_model('starter', lead_score.model_spec('starter', 1), 'back to version 1') AS republished;
 SELECT version, note, spec = lead_score.model_spec('starter', 1) AS same_as_v1
 FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'starter' ORDER BY version;
+-- Publishing works in a subtransaction too (the guard asks whether this
+-- transaction, or one of its subtransactions, stored the version).
+BEGIN;
+SAVEPOINT a;
+SELECT lead_score.create_model('starter', jsonb_set(lead_score.model_spec('starter'), '{engagement,rules,0,points}', '7')) AS in_a_savepoint;
+ROLLBACK;
 -- An older version may be deleted.
 DELETE FROM lead_score.model_versions v USING lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 2;
 
