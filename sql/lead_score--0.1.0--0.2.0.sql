@@ -2832,6 +2832,12 @@ COMMENT ON FUNCTION lead_score_internal._history_lock(text, boolean) IS
 COMMENT ON FUNCTION lead_score_internal._record_history(text, boolean) IS
     'Internal: adds history rows for an attachment''s leads whose classification changed and applies retention, when due (tick()) or forced (record_history, attach).';
 
+-- On Citus, models, model_versions and feedback_reasons are reference tables:
+-- a CREATE TRIGGER on one would be sent to the workers from inside this
+-- script, which Citus refuses (several commands in one prepared statement).
+-- Each worker runs this update itself and makes its own triggers.
+SELECT pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true)
+WHERE pg_catalog.current_setting('citus.enable_ddl_propagation', true) IS NOT NULL;
 -- Catalog guards. lead_score_admin holds the table grants create_model,
 -- suggest_points and the feedback functions need, so it can also write these
 -- tables directly. These triggers keep what those writes must not break,
@@ -2938,3 +2944,6 @@ COMMENT ON TRIGGER models_guard ON lead_score.models IS
     'current_version changes only by publishing (create_model): to the newest version, stored by the same transaction.';
 COMMENT ON TRIGGER feedback_reasons_guard ON lead_score.feedback_reasons IS
     'Built-in reasons are the extension''s: not dumped, so neither changed nor removed; add your own.';
+
+SELECT pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true)
+WHERE pg_catalog.current_setting('citus.enable_ddl_propagation', true) IS NOT NULL;
