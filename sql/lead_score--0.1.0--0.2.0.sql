@@ -2854,15 +2854,13 @@ LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Any UPDATE, its note's too: even one that changes nothing gives the
+    -- row this transaction's xmin, which models_guard reads as "stored here".
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-        IF NEW.model_id OPERATOR(pg_catalog.<>) OLD.model_id OR NEW.version OPERATOR(pg_catalog.<>) OLD.version
-           OR NEW.spec OPERATOR(pg_catalog.<>) OLD.spec THEN
-            RAISE EXCEPTION 'lead_score: version % of model "%" is published and never changes', OLD.version,
-                (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Publish a new version with lead_score.create_model(name, spec).';
-        END IF;
-        RETURN NEW;
+        RAISE EXCEPTION 'lead_score: version % of model "%" is stored and never changes', OLD.version,
+            (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Publish a new version with lead_score.create_model(name, spec, note).';
     END IF;
     -- A DELETE; drop_model deletes the model first, and its versions with it.
     IF EXISTS (SELECT 1 FROM lead_score.models m
@@ -2931,7 +2929,7 @@ CREATE TRIGGER feedback_reasons_guard BEFORE INSERT OR UPDATE OR DELETE ON lead_
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_reasons_guard();
 
 COMMENT ON FUNCTION lead_score_internal._model_versions_guard() IS
-    'Internal: the BEFORE UPDATE OR DELETE trigger model_versions_guard: a version''s spec never changes, and a model''s current version is not deleted.';
+    'Internal: the BEFORE UPDATE OR DELETE trigger model_versions_guard: a stored version never changes, and a model''s current version is not deleted.';
 COMMENT ON FUNCTION lead_score_internal._models_guard() IS
     'Internal: the BEFORE UPDATE trigger models_guard: current_version moves only to the newest version, stored by the same transaction (create_model).';
 COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
@@ -2939,7 +2937,7 @@ COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
 COMMENT ON FUNCTION lead_score_internal._feedback_reasons_guard() IS
     'Internal: the trigger feedback_reasons_guard: built-in reasons (not dumped) are neither changed nor removed, and no reason is made built in.';
 COMMENT ON TRIGGER model_versions_guard ON lead_score.model_versions IS
-    'Published versions never change; the current version of a model is not deleted (drop_model removes the model).';
+    'Stored versions never change; the current version of a model is not deleted (drop_model removes the model).';
 COMMENT ON TRIGGER models_guard ON lead_score.models IS
     'current_version changes only by publishing (create_model): to the newest version, stored by the same transaction.';
 COMMENT ON TRIGGER feedback_reasons_guard ON lead_score.feedback_reasons IS

@@ -177,17 +177,21 @@ fn integral_vs(text: &str, k: i128) -> Option<std::cmp::Ordering> {
         return None;
     }
     let int = int.trim_start_matches('0');
-    // Past 38 digits no i128 can match: a magnitude beyond every integer.
+    // Digits past every i128 (39 or more, and too many to parse): a magnitude
+    // beyond every integer of the spec.
     let magnitude: i128 = if int.is_empty() {
         0
-    } else if int.len() > 38 {
-        return Some(if negative {
-            std::cmp::Ordering::Less
-        } else {
-            std::cmp::Ordering::Greater
-        });
     } else {
-        int.parse().ok()?
+        match int.parse() {
+            Ok(m) => m,
+            Err(_) => {
+                return Some(if negative {
+                    std::cmp::Ordering::Less
+                } else {
+                    std::cmp::Ordering::Greater
+                })
+            }
+        }
     };
     let fraction = frac.bytes().any(|b| b != b'0');
     // value = ±(magnitude + fraction), fraction in [0, 1).
@@ -534,6 +538,13 @@ mod tests {
         assert_eq!(dec("-0.5").compare(&num("0")), Some(Less));
         assert_eq!(
             dec("123456789012345678901234567890123456789012").compare(&big),
+            Some(Greater)
+        );
+        let i128_max = "170141183460469231731687303715884105727";
+        let max_text = Number::of_text(i128_max).unwrap();
+        assert_eq!(dec(i128_max).compare(&max_text), Some(Equal));
+        assert_eq!(
+            dec("170141183460469231731687303715884105728").compare(&max_text),
             Some(Greater)
         );
         assert_eq!(

@@ -52,7 +52,9 @@ SELECT max(version) AS newest FROM lead_score.model_versions v JOIN lead_score.m
 UPDATE lead_score.models SET current_version = 1 WHERE name = 'starter';
 UPDATE lead_score.model_versions v SET spec = '{"fit": 1}' FROM lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 1;
 DELETE FROM lead_score.model_versions v USING lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = m.current_version;
-UPDATE lead_score.model_versions v SET note = 'the first one' FROM lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 1;
+-- Nor its note: even an UPDATE that changes nothing would mark the version as
+-- stored by this transaction, and let the current version move to it.
+UPDATE lead_score.model_versions v SET note = note FROM lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 1;
 SELECT lead_score.create_model('starter', lead_score.model_spec('starter', 1), 'back to version 1') AS republished;
 SELECT version, note, spec = lead_score.model_spec('starter', 1) AS same_as_v1
 FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'starter' ORDER BY version;
