@@ -937,6 +937,17 @@ fn check_names_free(attachment: &str) {
             "attachment name \"{attachment}\" would create {name}, which exists"
         ));
     }
+    // Before the first attachment they do not exist yet, and this one would
+    // make them (its own view first, then `CREATE VIEW` of lead_score's
+    // failed with 42P07).
+    if let Some(name) = ours
+        .iter()
+        .find(|n| names::UNION_VIEWS.contains(&n.as_str()))
+    {
+        name_taken(format!(
+            "attachment name \"{attachment}\" would create an object named {name}, as lead_score's view of every attachment is"
+        ));
+    }
 }
 
 /// What [`check_names_free`] refuses between this attachment and another one
@@ -1792,7 +1803,7 @@ fn lock_for_detach(
         return;
     }
     // (name, whether it is a view)
-    let mut names: Vec<(Qualified, bool)> = ["current_scores", "current_categories"]
+    let mut names: Vec<(Qualified, bool)> = lead_score_core::sqlgen::attach::names::UNION_VIEWS
         .into_iter()
         .map(|n| (Qualified::new(lead_score_core::sqlgen::SCHEMA, n), true))
         .collect();

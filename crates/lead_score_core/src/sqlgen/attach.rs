@@ -291,15 +291,16 @@ pub fn current_views_statements(attachments: &[Attachment], replace: bool) -> Ve
         &'a [(&'a str, &'a str, &'a str)],
         fn(&Attachment) -> String,
     );
+    let [scores_view, categories_view] = names::UNION_VIEWS;
     let views: [UnionView; 2] = [
         (
-            "current_scores",
+            scores_view,
             "Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.",
             &scores_columns,
             Attachment::current_scores_branch,
         ),
         (
-            "current_categories",
+            categories_view,
             "Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.",
             &categories_columns,
             Attachment::current_categories_branch,
@@ -705,6 +706,12 @@ pub mod names {
     pub fn drop_orphans(a: &str) -> String {
         format!("{a}__drop_orphans")
     }
+    /// `lead_score`'s views of every attachment's scores and categories
+    /// ([`super::current_views_statements`]), which `attach` creates with the
+    /// first attachment: no attachment's own object may take either name,
+    /// whether they exist yet or not (`current` would make
+    /// `current_categories`).
+    pub const UNION_VIEWS: [&str; 2] = ["current_scores", "current_categories"];
     /// Every relation and function name attachment `a` creates, or may
     /// create later (the account views, once its model has accounts), in
     /// `lead_score` or `lead_score_internal`, whatever its model and mode.
