@@ -46,3 +46,41 @@ SELECT * FROM lead_score.check_consistency('wt_d');
 INSERT INTO wt.acts VALUES (2, 'demo', now() + interval '1 hour');
 SELECT lead_key, problem FROM lead_score.check_consistency('wt_d');
 ROLLBACK;
+-- Once such an event's time has passed, the live score still counts it as of
+-- its write (its decay started early), until the lead is recomputed from the
+-- activity table: check_consistency reports the lead until then, tick()
+-- does not mend it, and rescore (or an UPDATE or DELETE of one of the
+-- lead's activities, whose recompute marker reads the table) does. On the
+-- mock clock, in a transaction rolled back at the end.
+BEGIN;
+SET LOCAL lead_score.mock_now = '2026-06-10 00:00:00+00';
+CREATE SCHEMA wf;
+CREATE TABLE wf.leads (id int PRIMARY KEY);
+CREATE TABLE wf.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON wf.acts (lead_id);
+INSERT INTO wf.leads VALUES (1), (2);
+SELECT lead_score.create_model('wf', '{"fit": {"rules": []},
+  "engagement": {"decay": {"kind": "exponential", "half_life": "10 days"},
+                 "rules": [{"name": "demo", "event": "demo", "points": 40}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}}}') IS NOT NULL AS published;
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.attach('wf', 'wf.leads', 'wf.acts') IS NOT NULL AS attached;
+RESET client_min_messages;
+-- Both leads' events are dated two days after their write.
+INSERT INTO wf.acts VALUES (1, 'demo', '2026-06-12 00:00:00+00'), (2, 'demo', '2026-06-12 00:00:00+00');
+SET LOCAL lead_score.mock_now = '2026-06-22 00:00:00+00';
+SELECT lead_score.tick() >= 0 AS ticked;
+-- Ten days after the events' own time: the aggregates give 20 points, the
+-- live score 40 · 2^(-12/10), decayed from the write.
+SELECT lead_key, problem, round(stored_total::numeric, 3) AS stored, round(recomputed_total::numeric, 3) AS recomputed
+FROM lead_score.check_consistency('wf') ORDER BY lead_key;
+-- Lead 1's activity rewritten as it was: recomputed from the table, it agrees.
+UPDATE wf.acts SET type = 'demo' WHERE lead_id = 1;
+SELECT lead_key, problem FROM lead_score.check_consistency('wf');
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.rescore('wf') > 0 AS rescored;
+RESET client_min_messages;
+SELECT * FROM lead_score.check_consistency('wf');
+SELECT lead_key, round(total::numeric, 3) AS total FROM lead_score.wf_current ORDER BY lead_key;
+ROLLBACK;
