@@ -2329,6 +2329,7 @@ COMMENT ON TRIGGER feedback_capture ON lead_score.feedback IS
 CREATE OR REPLACE FUNCTION lead_score_internal._feedback_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
 AS $$
 DECLARE
     s lead_score.score;
@@ -2361,7 +2362,7 @@ BEGIN
     -- so feedback joins its lead by text as adjustments do.
     NEW.lead_key := coalesce(lead_score_internal._adjustment_key(NEW.attachment, NEW.lead_key), NEW.lead_key);
     NEW.given_by := current_user;
-    NEW.given_at := pg_catalog.now();
+    NEW.given_at := lead_score_internal._now();
     NEW.total := s.total;
     NEW.fit := s.fit;
     NEW.engagement := s.engagement;

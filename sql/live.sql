@@ -1353,10 +1353,12 @@ COMMENT ON TABLE lead_score.feedback IS 'Sales feedback on handed-over leads, wi
 -- privileges below), so they cannot record a score the lead did not have; a
 -- row that already has its time (a pg_restore of the dumped table) is kept as
 -- it is. It runs as the writer, who reads the score as lead_score_reader may:
--- no SECURITY DEFINER is needed.
+-- no SECURITY DEFINER is needed. The score is the lead's now, whatever
+-- lead_score.as_of the session reads at (the row is stamped now).
 CREATE FUNCTION lead_score_internal._feedback_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET lead_score.as_of = ''
 AS $$
 DECLARE
     s lead_score.score;
@@ -1389,7 +1391,7 @@ BEGIN
     -- so feedback joins its lead by text as adjustments do.
     NEW.lead_key := coalesce(lead_score_internal._adjustment_key(NEW.attachment, NEW.lead_key), NEW.lead_key);
     NEW.given_by := current_user;
-    NEW.given_at := pg_catalog.now();
+    NEW.given_at := lead_score_internal._now();
     NEW.total := s.total;
     NEW.fit := s.fit;
     NEW.engagement := s.engagement;

@@ -159,6 +159,17 @@ SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000003'
 -- The key is kept as the lead's own key writes it, however it was given.
 SELECT lead_score.record_feedback('live', '{00000000000000000000000000000003}', true) > 0 AS recorded;
 SELECT lead_key FROM lead_score.feedback ORDER BY id DESC LIMIT 1;
+-- The score captured is the lead's now, whatever lead_score.as_of the session
+-- reads at (it captured the score at as_of, stamped now, and failed with 0A000
+-- for an as_of before the lead's last activity).
+BEGIN;
+SET LOCAL lead_score.as_of = '2020-01-01 00:00:00+00';
+SELECT lead_score.record_feedback('live', '00000000-0000-0000-0000-000000000001', true) > 0 AS recorded;
+RESET lead_score.as_of;
+SELECT f.total = c.total AS score_now, f.mql = c.mql AS class_now, f.given_at = lead_score.scoring_time() AS stamped_now
+FROM (SELECT * FROM lead_score.feedback ORDER BY id DESC LIMIT 1) f,
+     lead_score.current_score('live', '00000000-0000-0000-0000-000000000001'::uuid) c;
+ROLLBACK;
 
 -- Least privilege: a rep with lead_score_reader records feedback (through the
 -- function or an INSERT of its own columns); the trigger captures who, when and
