@@ -120,4 +120,34 @@ mod tests {
         assert_eq!(settle(f64::MAX), f64::MAX);
         assert!(settle(79.9999) < 80.0);
     }
+
+    /// The accounts view's `top_categories` tests positivity in SQL as
+    /// `x * 1e6 >= 0.5` (sqlgen/attach.rs): the same as `settle(x) > 0`.
+    #[test]
+    fn positive_once_settled_is_half_a_millionth() {
+        let half = 0.5e-6_f64;
+        let mut xs = vec![
+            0.1 + 0.2 - 0.3,
+            0.0,
+            -0.0,
+            half,
+            -half,
+            1e303,
+            -1e303,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ];
+        for x in [half, 1e-6, 1.5e-6] {
+            let mut up = x;
+            let mut down = x;
+            for _ in 0..64 {
+                up = f64::from_bits(up.to_bits() + 1);
+                down = f64::from_bits(down.to_bits() - 1);
+                xs.extend([up, down]);
+            }
+        }
+        for x in xs {
+            assert_eq!(settle(x) > 0.0, x * 1e6 >= 0.5, "{x:e}");
+        }
+    }
 }

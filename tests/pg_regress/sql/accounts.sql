@@ -186,3 +186,30 @@ SELECT lead_score.detach('abm');
 DROP SCHEMA abm CASCADE;
 DROP ROLE abm_reader;
 SELECT lead_score.drop_model(m) FROM unnest(ARRAY['abm', 'plain']) m;
+
+-- top_categories compares as every threshold does, rounded to a millionth: a
+-- category whose points cancel out (0.1 + 0.2 - 0.3, 5.6e-17 in float8) is
+-- no engaged category (it was listed, while the same row's engagement counted
+-- as 0 for engaged_leads and the quadrant).
+BEGIN;
+SET LOCAL lead_score.mock_now = '2026-06-01 12:00:00+00';
+CREATE SCHEMA noise;
+CREATE TABLE noise.leads (id int PRIMARY KEY, company text, x int);
+CREATE TABLE noise.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON noise.acts (lead_id);
+INSERT INTO noise.leads VALUES (1, 'k', 0), (2, 'k', 0);
+SELECT lead_score.create_model('noise', '{"fit": {"rules": [{"name": "x", "when": {"field": "x", "gt": 0}, "points": 20}]},
+  "engagement": {"categories": [{"name": "c", "watermark": 0}],
+    "rules": [{"name": "a", "event": "a", "points": 0.1, "category": "c"},
+              {"name": "b", "event": "b", "points": 0.2, "category": "c"},
+              {"name": "n", "event": "n", "points": -0.3, "category": "c"}]},
+  "classification": {"grades": [{"name": "A", "min": 10}], "labels": [{"name": "hot", "min": 0.3}],
+                     "quadrant": {"fit": 10, "engagement": 0.3}, "mql": {"min_total": 0.3}},
+  "accounts": {"field": "company"}}') IS NOT NULL AS published;
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.attach('noise', 'noise.leads', 'noise.acts') IS NOT NULL AS attached;
+RESET client_min_messages;
+INSERT INTO noise.acts VALUES (1, 'a', '2026-06-01'), (1, 'b', '2026-06-01'), (2, 'n', '2026-06-01');
+SELECT account, engagement, engaged_leads, quadrant, top_categories FROM lead_score.noise_accounts;
+SELECT account, category, score FROM lead_score.noise_account_categories;
+ROLLBACK;

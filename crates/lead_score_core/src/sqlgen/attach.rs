@@ -1439,10 +1439,14 @@ impl Attachment {
                     self.account_leads(account, &ours(&names::categories(&self.name)))
                 ),
             ),
+            // top_categories keeps a category whose sum is positive once
+            // rounded to a millionth, as every threshold compares
+            // (`classify::settle(x) > 0` exactly when x·1e6 ≥ 0.5): 0.1 + 0.2
+            // − 0.3 is 5.6e-17, which is no engagement.
             stmt(
                 names::accounts(&self.name),
                 format!(
-                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM {}\nLEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score\n                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)\n                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k\n           WHERE k.score > 0) t ON true",
+                    "CREATE VIEW {accounts} WITH (security_invoker = true) AS\nSELECT g.account, g.leads, g.engaged_leads, g.fit, g.engagement, g.fit + g.engagement AS total,\n       lead_score.grade({model}, g.fit) AS grade,\n       lead_score.account_quadrant({model}, g.fit, g.engagement, g.disqualified) AS quadrant,\n       lead_score.account_alerting({model}, g.fit + g.engagement, g.disqualified) AS alerting,\n       coalesce(t.top_categories, '{{}}'::text[]) AS top_categories\nFROM {}\nLEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC, k.category) AS top_categories\n           FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score\n                 FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)\n                 CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k\n           WHERE k.score * 1e6::pg_catalog.float8 >= 0.5) t ON true",
                     self.account_groups(
                         &text,
                         &self.account_leads(account, &ours(&names::current(&self.name))),
@@ -1467,7 +1471,7 @@ impl Attachment {
                     ("grade", "The model's grade of the account's fit"),
                     ("quadrant", "act_now, account_based, check_fit, nurture (accounts.quadrant, else the model's thresholds), or disqualified when every lead is"),
                     ("alerting", "total is at or above accounts.alert"),
-                    ("top_categories", "Categories with a positive summed score, most engaged first (long form: <name>_account_categories)"),
+                    ("top_categories", "Categories whose summed score is positive once rounded to a millionth, most engaged first (long form: <name>_account_categories)"),
                 ],
             ),
             (

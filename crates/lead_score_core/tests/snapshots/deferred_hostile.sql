@@ -657,7 +657,7 @@ LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC,
            FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score
                  FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)
                  CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k
-           WHERE k.score > 0) t ON true;
+           WHERE k.score * 1e6::pg_catalog.float8 >= 0.5) t ON true;
 
 -- evil_account_heads
 CREATE TABLE "lead_score_internal"."evil_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
@@ -693,7 +693,7 @@ COMMENT ON COLUMN "lead_score"."evil_accounts"."quadrant" IS 'act_now, account_b
 COMMENT ON COLUMN "lead_score"."evil_accounts"."alerting" IS 'total is at or above accounts.alert';
 
 -- evil_accounts
-COMMENT ON COLUMN "lead_score"."evil_accounts"."top_categories" IS 'Categories with a positive summed score, most engaged first (long form: <name>_account_categories)';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."top_categories" IS 'Categories whose summed score is positive once rounded to a millionth, most engaged first (long form: <name>_account_categories)';
 
 -- evil_accounts
 COMMENT ON VIEW "lead_score"."evil_account_categories" IS 'Category scores of the attachment''s accounts, summed over their leads, one row per account and category.';
@@ -1255,7 +1255,7 @@ LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC,
            FROM (SELECT e.key AS category, pg_catalog.sum((e.value)::pg_catalog.float8 ORDER BY o.n) AS score
                  FROM pg_catalog.unnest(g.categories) WITH ORDINALITY o(c, n)
                  CROSS JOIN LATERAL pg_catalog.jsonb_each_text(o.c) e GROUP BY e.key) k
-           WHERE k.score > 0) t ON true;
+           WHERE k.score * 1e6::pg_catalog.float8 >= 0.5) t ON true;
 COMMENT ON VIEW "lead_score"."evil_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."account" IS 'The account, as the leads'' accounts.field holds it (as text)';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."leads" IS 'Leads of the account';
@@ -1266,7 +1266,7 @@ COMMENT ON COLUMN "lead_score"."evil_accounts"."total" IS 'fit + engagement';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."grade" IS 'The model''s grade of the account''s fit';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."quadrant" IS 'act_now, account_based, check_fit, nurture (accounts.quadrant, else the model''s thresholds), or disqualified when every lead is';
 COMMENT ON COLUMN "lead_score"."evil_accounts"."alerting" IS 'total is at or above accounts.alert';
-COMMENT ON COLUMN "lead_score"."evil_accounts"."top_categories" IS 'Categories with a positive summed score, most engaged first (long form: <name>_account_categories)';
+COMMENT ON COLUMN "lead_score"."evil_accounts"."top_categories" IS 'Categories whose summed score is positive once rounded to a millionth, most engaged first (long form: <name>_account_categories)';
 COMMENT ON VIEW "lead_score"."evil_account_categories" IS 'Category scores of the attachment''s accounts, summed over their leads, one row per account and category.';
 COMMENT ON COLUMN "lead_score"."evil_account_categories"."account" IS 'The account (as text)';
 COMMENT ON COLUMN "lead_score"."evil_account_categories"."category" IS 'A category the model declares';
