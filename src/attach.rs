@@ -259,10 +259,7 @@ fn refresh_current_scores(excluding: &[&str]) {
 /// and attachments following their dropped tables take it before any table
 /// lock, so two of them wait for each other instead of deadlocking.
 pub(crate) fn lock_current_views() {
-    Spi::run(
-        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lead_score.current_scores'))",
-    )
-    .or_raise();
+    crate::locks::wait(crate::locks::Lock::CurrentViews);
 }
 
 /// Whether a table (its OID, or its name as text) is a hash-distributed Citus table.
@@ -1242,13 +1239,7 @@ fn account_alerts(attachment: &str) -> i32 {
     let Some(sql) = att.account_alerts().filter(|_| alerts) else {
         return 0;
     };
-    let locked = run_as(extension_owner(), || {
-        Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('lead_score.account_alerts'), pg_catalog.hashtext($1))",
-            &[attachment.into()],
-        )
-    });
-    if !matches!(locked, Ok(Some(true))) {
+    if !crate::locks::try_take(crate::locks::Lock::AccountAlerts(attachment)) {
         return 0;
     }
     // Only once this check holds the lock: a tick() that loses it reads nothing.

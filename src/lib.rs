@@ -35,6 +35,7 @@ mod layout;
 mod lead;
 mod learn;
 mod live;
+mod locks;
 mod owner;
 mod owner_read;
 mod pending;
