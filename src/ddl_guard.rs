@@ -198,10 +198,34 @@ fn read_oids(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<pg_sys::Oid
 /// the guard takes first (see [`guard`]); `None` where it locks no table of a
 /// change (an index's own `DEPENDS ON EXTENSION`, an enum's label, a new
 /// table's parents).
+#[derive(Clone, Copy)]
+struct StatementLock {
+    mode: pg_sys::LOCKMODE,
+    /// `CREATE TRIGGER`, which the `TRIGGER` privilege allows; every other
+    /// guarded statement needs the table's ownership.
+    create_trigger: bool,
+}
+
+/// See [`StatementLock`].
 ///
 /// # Safety
 /// `tree` must be null or a valid parse tree.
-unsafe fn statement_lock(tree: *mut pg_sys::Node) -> Option<pg_sys::LOCKMODE> {
+unsafe fn statement_lock(tree: *mut pg_sys::Node) -> Option<StatementLock> {
+    // SAFETY: as in `statement_lock_mode`, of the same tree.
+    let mode = unsafe { statement_lock_mode(tree) }?;
+    // SAFETY: `tree` is a valid parse tree (not null: it has a lock).
+    let create_trigger = unsafe { pgrx::is_a(tree, pg_sys::NodeTag::T_CreateTrigStmt) };
+    Some(StatementLock {
+        mode,
+        create_trigger,
+    })
+}
+
+/// The mode of [`statement_lock`].
+///
+/// # Safety
+/// `tree` must be null or a valid parse tree.
+unsafe fn statement_lock_mode(tree: *mut pg_sys::Node) -> Option<pg_sys::LOCKMODE> {
     if tree.is_null() {
         return None;
     }
@@ -634,7 +658,7 @@ fn table_name(table: pg_sys::Oid) -> String {
 }
 
 /// Refuses a statement's changes to attached tables (see the module comment).
-fn guard(changes: Vec<Change>, lock: Option<pg_sys::LOCKMODE>) {
+fn guard(changes: Vec<Change>, lock: Option<StatementLock>) {
     if changes.is_empty() || !crate::attach::installed() {
         return;
     }
@@ -659,11 +683,14 @@ fn guard(changes: Vec<Change>, lock: Option<pg_sys::LOCKMODE>) {
     let mut tables: Vec<pg_sys::Oid> = changes.iter().filter_map(Change::table).collect();
     tables.sort_unstable_by_key(|t| t.to_u32());
     tables.dedup();
-    if let Some(mode) = lock {
-        for table in tables.iter().filter(|t| may_change(**t)) {
+    if let Some(lock) = lock {
+        for table in tables
+            .iter()
+            .filter(|t| may_change(**t, lock.create_trigger))
+        {
             // SAFETY: takes a lock by OID until the transaction ends; an OID
             // that names no relation locks nothing that exists.
-            unsafe { pg_sys::LockRelationOid(*table, mode) };
+            unsafe { pg_sys::LockRelationOid(*table, lock.mode) };
         }
     }
     // SAFETY: PushActiveSnapshot copies the latest snapshot (a static one);
@@ -870,11 +897,14 @@ fn guard(changes: Vec<Change>, lock: Option<pg_sys::LOCKMODE>) {
     unsafe { pg_sys::PopActiveSnapshot() };
 }
 
-/// Whether the statement's role owns `table` or may create triggers on it:
-/// every change the guard refuses needs one or the other, and PostgreSQL
-/// checks it before it locks the table, so a role that may not change it
+/// Whether the statement's role may make the change: owns `table`, or, for
+/// `CREATE TRIGGER` (`create_trigger`), may create triggers on it. PostgreSQL
+/// checks that before it locks the table, so a role that may not change it
 /// cannot queue a lock on it through the guard either (it is refused without).
-fn may_change(table: pg_sys::Oid) -> bool {
+/// Before, the `TRIGGER` privilege let a role queue the `ACCESS EXCLUSIVE`
+/// lock of an `ALTER TABLE … RENAME` it could not run, holding every reader
+/// of the table behind it until the statement's lock wait ended.
+fn may_change(table: pg_sys::Oid, create_trigger: bool) -> bool {
     // SAFETY: syscache lookups of the current user's rights on a relation
     // that exists (checked first: the checks raise an ERROR for one that
     // does not).
@@ -887,8 +917,9 @@ fn may_change(table: pg_sys::Oid) -> bool {
             pg_sys::Datum::from(0),
             pg_sys::Datum::from(0),
         ) && (pg_sys::pg_class_ownercheck(table, user)
-            || pg_sys::pg_class_aclcheck(table, user, pg_sys::ACL_TRIGGER as pg_sys::AclMode)
-                == pg_sys::AclResult::ACLCHECK_OK)
+            || (create_trigger
+                && pg_sys::pg_class_aclcheck(table, user, pg_sys::ACL_TRIGGER as pg_sys::AclMode)
+                    == pg_sys::AclResult::ACLCHECK_OK))
     }
 }
 
