@@ -270,6 +270,23 @@ DELETE FROM lead_score.adjustments WHERE attachment = 'adj' AND id = 1;
 TRUNCATE lead_score.adjustments;
 SELECT count(*) AS adjustments FROM lead_score.adjustments WHERE attachment = 'adj';
 
+-- A history check in the transaction that adjusted a lead writes the lead's
+-- row of that time again rather than adding one: rows of one time cannot be
+-- ordered, so a query for the lead's latest row read either of the two it
+-- kept before. The same for two checks in one transaction.
+BEGIN;
+SET LOCAL lead_score.mock_now = '2026-06-12 12:00:00+00';
+SELECT lead_score.adjust('adj', '1', 5, 'same transaction') IS NOT NULL AS adjusted;
+INSERT INTO adj.activities (lead_id, type, occurred_at) VALUES (1, 'demo_request', '2026-06-12 11:00+00');
+SELECT lead_score.record_history('adj') AS checked;
+UPDATE adj.leads SET email = 'ann@rival.com' WHERE id = 1;
+SELECT lead_score.record_history('adj') AS checked_again;
+SELECT count(*) AS rows_now, bool_and(h.quadrant = c.quadrant AND h.mql = c.mql AND h.disqualified = c.disqualified
+                                      AND h.adjustment = c.adjustment) AS the_lead_now
+FROM lead_score.score_history h JOIN lead_score.adj_current c ON c.lead_key = 1
+WHERE h.attachment = 'adj' AND h.lead_key = '1' AND h.recorded_at = lead_score.scoring_time();
+ROLLBACK;
+
 -- detach removes the attachment's adjustments with its scores and history.
 RESET lead_score.mock_now;
 SELECT lead_score.detach('adj');

@@ -3601,7 +3601,10 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
     /// See [`Query::RecordHistory`]. Reads the current view (at
     /// `scoring_time()`, which the caller pins to now).
     fn record_history_query(&self) -> String {
-        self.history_query(format!("cur AS (\n    {})", self.current_rows("")))
+        self.history_query(
+            format!("cur AS (\n    {})", self.current_rows("")),
+            !self.catalog_0_1,
+        )
     }
 
     /// Each lead's current score and adjustment, `lead_key` as text, from the
@@ -3630,8 +3633,9 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
         let lkey = self.lead_key.of("l");
         let akey = self.activity_lead_key.of("a");
         let ta = self.time_of("a");
-        self.history_query(format!(
-            "fresh AS (
+        self.history_query(
+            format!(
+                "fresh AS (
     SELECT {akey} AS k, lead_score.engagement_state($3, {etype}, {ta}{props}) AS st
     FROM {activities} a WHERE {ta} <= $2 GROUP BY {akey}),
 cur AS (
@@ -3639,17 +3643,19 @@ cur AS (
     FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
     CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
     WHERE {lkey} IS NOT NULL)",
-            etype = self.event_type.text_of("a"),
-            props = self.props_text("a"),
-            activities = self.activities.to_sql(),
-            key = text_of(&lkey, self.lead_key.text),
-            fields = SCORE
-                .iter()
-                .map(|(f, _, _)| format!("x.{f}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            leads = self.leads.to_sql(),
-        ))
+                etype = self.event_type.text_of("a"),
+                props = self.props_text("a"),
+                activities = self.activities.to_sql(),
+                key = text_of(&lkey, self.lead_key.text),
+                fields = SCORE
+                    .iter()
+                    .map(|(f, _, _)| format!("x.{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                leads = self.leads.to_sql(),
+            ),
+            false,
+        )
     }
 
     /// The history step over `cur` (each lead's score, `lead_key` as text):
@@ -3657,7 +3663,27 @@ cur AS (
     /// heads of keys that are no lead any more (deleted or re-keyed leads)
     /// dropped, and the leads per class for the day of `$2`. Returns the rows
     /// added. Its callers turn nested loops off, so the anti-join hashes `cur`.
-    fn history_query(&self, cur: String) -> String {
+    ///
+    /// With `supersede`, a lead's row of this same time, which this
+    /// transaction wrote before (an earlier check, or a manual adjustment made
+    /// or ended), gives way to the lead's new row, as the adjustments' rows
+    /// give way ([`Self::record_history_lead_query`]'s caller): rows of one
+    /// time cannot be ordered, and a query for the lead's latest row could
+    /// read either. Gated on such rows being possible (the attachment's last
+    /// check, or one of its adjustments, at `$2`), so a check scans no
+    /// history otherwise. Not on 0.1.0's catalog, which has no adjustments.
+    fn history_query(&self, cur: String, supersede: bool) -> String {
+        let superseded = if supersede {
+            "
+superseded AS (
+    DELETE FROM lead_score.score_history s USING changed c
+    WHERE (EXISTS (SELECT 1 FROM lead_score.history_settings t WHERE t.attachment = $1 AND t.recorded_at = $2)
+           OR EXISTS (SELECT 1 FROM lead_score.adjustments j
+                      WHERE j.attachment = $1 AND (j.created_at = $2 OR (j.ended_by IS NOT NULL AND j.expires_at = $2))))
+      AND s.attachment = $1 AND s.lead_key = c.lead_key AND s.recorded_at = $2),"
+        } else {
+            ""
+        };
         format!(
             "WITH {cur},
 gone AS (
@@ -3670,7 +3696,7 @@ changed AS (
        OR (h.grade, h.label, h.quadrant, h.mql, h.disqualified)
           IS DISTINCT FROM (cur.grade, cur.label, cur.quadrant, cur.mql, cur.disqualified)),
 heads AS (
-    {heads}),
+    {heads}),{superseded}
 -- One hashed pass over cur for the four dimensions (GROUPING: the set's bit
 -- is 0, the others' 1, first argument highest).
 counts AS (

@@ -926,6 +926,12 @@ heads AS (
       = (EXCLUDED.grade, EXCLUDED.label, EXCLUDED.quadrant, EXCLUDED.mql, EXCLUDED.disqualified)
     WHERE NOT EXISTS (SELECT 1 FROM lead_score.score_history l
                       WHERE l.attachment = h.attachment AND l.lead_key = h.lead_key AND l.recorded_at > $2)),
+superseded AS (
+    DELETE FROM lead_score.score_history s USING changed c
+    WHERE (EXISTS (SELECT 1 FROM lead_score.history_settings t WHERE t.attachment = $1 AND t.recorded_at = $2)
+           OR EXISTS (SELECT 1 FROM lead_score.adjustments j
+                      WHERE j.attachment = $1 AND (j.created_at = $2 OR (j.ended_by IS NOT NULL AND j.expires_at = $2))))
+      AND s.attachment = $1 AND s.lead_key = c.lead_key AND s.recorded_at = $2),
 -- One hashed pass over cur for the four dimensions (GROUPING: the set's bit
 -- is 0, the others' 1, first argument highest).
 counts AS (
