@@ -468,6 +468,7 @@ DECLARE
     held    text[] := '{}';  -- attachments left whole: see the rebases
     again   boolean;
     floor_  float8;  -- where the next bound-refresh round starts in the index
+    got     bigint;  -- alerts of one attachment, counted once its step commits
 BEGIN
     IF NOT pg_catalog.pg_has_role('lead_score_admin', 'USAGE') THEN
         RAISE EXCEPTION 'permission denied to tick: needs the privileges of role lead_score_admin'
@@ -516,42 +517,57 @@ BEGIN
         CONTINUE WHEN att.name = ANY (held);
         SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
         CONTINUE WHEN att.name IS NULL;  -- detached meanwhile
-        -- The lock writers take, so no rebase or publish runs until this commits.
-        -- Not waited for: a publish holding it (and waiting for an attachment
-        -- this tick rebased) would otherwise deadlock with tick; a later tick
-        -- takes this attachment.
+        -- Each attachment's step is a subtransaction of its own: one that fails
+        -- (its table owner's code raising in a read lead_score runs as that
+        -- owner, an operator made ambiguous by a cast added since attach) is
+        -- left as it was, with a WARNING, and the other attachments go on.
+        -- A serialization failure or deadlock ends the whole tick, as before.
         BEGIN
-            PERFORM lead_score_internal._lock(att.name, false, true);
-        EXCEPTION WHEN lock_not_available THEN
-            CONTINUE;
+            got := 0;
+            -- The lock writers take, so no rebase or publish runs until this commits.
+            -- Not waited for: a publish holding it (and waiting for an attachment
+            -- this tick rebased) would otherwise deadlock with tick; a later tick
+            -- takes this attachment.
+            BEGIN
+                PERFORM lead_score_internal._lock(att.name, false, true);
+            EXCEPTION WHEN lock_not_available THEN
+                CONTINUE;
+            END;
+            SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
+            -- Pending events: a deferred attachment's, and those a sync writer's
+            -- commit left for a lead another transaction held (not on Citus).
+            IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+                EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
+                got := got + n;
+            END IF;
+            -- Crossings caused by time alone; leads with pending events are the fold's.
+            EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
+                                                   THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
+            INTO n USING now_, att.landmark, att.name, att.model;
+            got := got + n;
+            -- Bounds gone stale as time passed, at the top of the bound index, where
+            -- top_leads walks (not on Citus, whose top_leads sorts every lead): in
+            -- rounds, while a round finds enough of them.
+            IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+                floor_ := 'Infinity';
+                LOOP
+                    EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again, floor_ USING now_, floor_;
+                    EXIT WHEN NOT again;
+                END LOOP;
+            END IF;
+            -- Accounts whose total reached accounts.alert (not on Citus yet).
+            IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
+                got := got + lead_score_internal._account_alerts(att.name);
+                locked := locked || att.name;
+            END IF;
+            alerts := alerts + got;
+        EXCEPTION WHEN transaction_rollback THEN
+            RAISE;
+        WHEN OTHERS THEN
+            RAISE WARNING 'lead_score: tick() left attachment "%" as it was (its fold and checks): %', att.name, SQLERRM
+                USING DETAIL = 'SQLSTATE ' || SQLSTATE,
+                      HINT = 'The other attachments went on; a later tick() tries this one again.';
         END;
-        SELECT * INTO att FROM lead_score.attachments a WHERE a.name = att.name;
-        -- Pending events: a deferred attachment's, and those a sync writer's
-        -- commit left for a lead another transaction held (not on Citus).
-        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            EXECUTE lead_score_internal._sql(att.name, 'fold') INTO n;
-            alerts := alerts + n;
-            locked := locked || att.name;
-        END IF;
-        -- Crossings caused by time alone; leads with pending events are the fold's.
-        EXECUTE lead_score_internal._sql(att.name, CASE WHEN lead_score_internal._citus_method(att.leads) = 'h'
-                                               THEN 'time_crossings_distributed' ELSE 'time_crossings' END)
-        INTO n USING now_, att.landmark, att.name, att.model;
-        alerts := alerts + n;
-        -- Bounds gone stale as time passed, at the top of the bound index, where
-        -- top_leads walks (not on Citus, whose top_leads sorts every lead): in
-        -- rounds, while a round finds enough of them.
-        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            floor_ := 'Infinity';
-            LOOP
-                EXECUTE lead_score_internal._sql(att.name, 'refresh_bounds') INTO again, floor_ USING now_, floor_;
-                EXIT WHEN NOT again;
-            END LOOP;
-        END IF;
-        -- Accounts whose total reached accounts.alert (not on Citus yet).
-        IF lead_score_internal._citus_method(att.leads) IS DISTINCT FROM 'h' THEN
-            alerts := alerts + lead_score_internal._account_alerts(att.name);
-        END IF;
     END LOOP;
     -- On Citus, announce the alerts written on the workers (sql/citus.sql).
     IF lead_score_internal._citus() THEN
@@ -560,14 +576,30 @@ BEGIN
     -- Score history, for each attachment whose history is due (history_settings).
     FOR att IN SELECT * FROM lead_score.attachments ORDER BY name LOOP
         CONTINUE WHEN att.name = ANY (held);  -- its readers fail until a rebase
-        PERFORM lead_score_internal._record_history(att.name, false);
+        BEGIN
+            PERFORM lead_score_internal._record_history(att.name, false);
+        EXCEPTION WHEN transaction_rollback THEN
+            RAISE;
+        WHEN OTHERS THEN
+            RAISE WARNING 'lead_score: tick() left attachment "%" as it was (its history check): %', att.name, SQLERRM
+                USING DETAIL = 'SQLSTATE ' || SQLSTATE,
+                      HINT = 'The other attachments went on; a later tick() tries this one again.';
+        END;
     END LOOP;
     -- Last, the pending events of keys that are no lead (visitors who never
     -- became leads), of the attachments locked above (not on Citus yet). The
     -- stripes this takes make lead writers in them wait until tick() commits,
     -- so nothing after it waits for a writer.
     FOR i IN 1 .. pg_catalog.cardinality(locked) LOOP
-        EXECUTE lead_score_internal._sql(locked[i], 'drop_orphans') INTO n;
+        BEGIN
+            EXECUTE lead_score_internal._sql(locked[i], 'drop_orphans') INTO n;
+        EXCEPTION WHEN transaction_rollback THEN
+            RAISE;
+        WHEN OTHERS THEN
+            RAISE WARNING 'lead_score: tick() left attachment "%" as it was (dropping the pending events of keys that are no lead): %', locked[i], SQLERRM
+                USING DETAIL = 'SQLSTATE ' || SQLSTATE,
+                      HINT = 'The other attachments went on; a later tick() tries this one again.';
+        END;
     END LOOP;
     RETURN alerts;
 END

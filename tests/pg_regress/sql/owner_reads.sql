@@ -271,6 +271,38 @@ ALTER TABLE or_crm.leads DISABLE ROW LEVEL SECURITY;
 RESET ROLE;
 SELECT lead_key FROM lead_score.or_live_current ORDER BY 1;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('or_live');
+
+-- One attachment's failure does not stop tick() for the others. The owner
+-- makes the function the planner runs raise (for anyone but the owner, here
+-- for everyone): tick()'s account check of or_live, which reads the leads as
+-- their owner, fails. tick() leaves or_live as it was with a WARNING and
+-- folds another attachment's pending event (before, the whole tick failed,
+-- for every attachment, at every run).
+CREATE SCHEMA or_other;
+CREATE TABLE or_other.leads (id int PRIMARY KEY);
+CREATE TABLE or_other.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON or_other.acts (lead_id);
+INSERT INTO or_other.leads VALUES (1);
+SELECT lead_score.create_model('or_other', '{"fit": {"rules": []},
+  "engagement": {"rules": [{"name": "webinar", "event": "webinar", "points": 25}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}}}') IS NOT NULL AS published;
+SELECT lead_score.attach('or_other', 'or_other.leads', 'or_other.acts', name => 'or_other', mode => 'deferred') IS NOT NULL AS attached;
+INSERT INTO or_other.acts VALUES (1, 'webinar', '2026-06-01 11:00+00');
+SET ROLE or_owner;
+CREATE OR REPLACE FUNCTION or_crm.imm() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN RAISE EXCEPTION 'the owner says no'; END $$;
+RESET ROLE;
+SELECT lead_score.tick() AS alerts;
+SELECT attachment, pending_events FROM lead_score.pending_summary() WHERE attachment = 'or_other';
+SELECT lead_key, total FROM lead_score.or_other_current;
+SET ROLE or_owner;
+CREATE OR REPLACE FUNCTION or_crm.imm() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN or_crm.log_it(); END $$;
+RESET ROLE;
+SELECT lead_score.tick() >= 0 AS ticked;
+SELECT lead_score.detach('or_other');
+SELECT lead_score.drop_model('or_other');
+DROP SCHEMA or_other CASCADE;
 SELECT lead_score.detach('or_live');
 DELETE FROM lead_score.alerts WHERE attachment = 'or_live';
 SELECT lead_score.drop_model('or_model');
