@@ -201,9 +201,19 @@ fn read_oids(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<pg_sys::Oid
 #[derive(Clone, Copy)]
 struct StatementLock {
     mode: pg_sys::LOCKMODE,
-    /// `CREATE TRIGGER`, which the `TRIGGER` privilege allows; every other
-    /// guarded statement needs the table's ownership.
-    create_trigger: bool,
+    /// Who else but the table's owner PostgreSQL lets run the statement.
+    also: Also,
+}
+
+/// See [`StatementLock::also`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Also {
+    /// No one: every other guarded statement needs the table's ownership.
+    Nobody,
+    /// `CREATE TRIGGER`: a role with the `TRIGGER` privilege on the table.
+    TriggerPrivilege,
+    /// `DROP INDEX`: the owner of the index's schema (the table's).
+    SchemaOwner,
 }
 
 /// See [`StatementLock`].
@@ -213,12 +223,20 @@ struct StatementLock {
 unsafe fn statement_lock(tree: *mut pg_sys::Node) -> Option<StatementLock> {
     // SAFETY: as in `statement_lock_mode`, of the same tree.
     let mode = unsafe { statement_lock_mode(tree) }?;
-    // SAFETY: `tree` is a valid parse tree (not null: it has a lock).
-    let create_trigger = unsafe { pgrx::is_a(tree, pg_sys::NodeTag::T_CreateTrigStmt) };
-    Some(StatementLock {
-        mode,
-        create_trigger,
-    })
+    // SAFETY: `tree` is a valid parse tree (not null: it has a lock); the
+    // cast follows the check of its tag.
+    let also = unsafe {
+        if pgrx::is_a(tree, pg_sys::NodeTag::T_CreateTrigStmt) {
+            Also::TriggerPrivilege
+        } else if pgrx::is_a(tree, pg_sys::NodeTag::T_DropStmt)
+            && (*(tree as *mut pg_sys::DropStmt)).removeType == pg_sys::ObjectType::OBJECT_INDEX
+        {
+            Also::SchemaOwner
+        } else {
+            Also::Nobody
+        }
+    };
+    Some(StatementLock { mode, also })
 }
 
 /// The mode of [`statement_lock`].
@@ -684,10 +702,7 @@ fn guard(changes: Vec<Change>, lock: Option<StatementLock>) {
     tables.sort_unstable_by_key(|t| t.to_u32());
     tables.dedup();
     if let Some(lock) = lock {
-        for table in tables
-            .iter()
-            .filter(|t| may_change(**t, lock.create_trigger))
-        {
+        for table in tables.iter().filter(|t| may_change(**t, lock.also)) {
             // SAFETY: takes a lock by OID until the transaction ends; an OID
             // that names no relation locks nothing that exists.
             unsafe { pg_sys::LockRelationOid(*table, lock.mode) };
@@ -898,13 +913,16 @@ fn guard(changes: Vec<Change>, lock: Option<StatementLock>) {
 }
 
 /// Whether the statement's role may make the change: owns `table`, or, for
-/// `CREATE TRIGGER` (`create_trigger`), may create triggers on it. PostgreSQL
-/// checks that before it locks the table, so a role that may not change it
-/// cannot queue a lock on it through the guard either (it is refused without).
+/// `CREATE TRIGGER`, may create triggers on it, or, for `DROP INDEX`, owns
+/// the index's schema (`also`). PostgreSQL checks that before it locks the
+/// table, so a role that may not change it cannot queue a lock on it through
+/// the guard either (it is refused without), and every role that may waits
+/// for an `attach` in flight (a schema owner's `DROP INDEX` of a key index
+/// did not, and dropped the index of a table attached meanwhile).
 /// Before, the `TRIGGER` privilege let a role queue the `ACCESS EXCLUSIVE`
 /// lock of an `ALTER TABLE … RENAME` it could not run, holding every reader
 /// of the table behind it until the statement's lock wait ended.
-fn may_change(table: pg_sys::Oid, create_trigger: bool) -> bool {
+fn may_change(table: pg_sys::Oid, also: Also) -> bool {
     // SAFETY: syscache lookups of the current user's rights on a relation
     // that exists (checked first: the checks raise an ERROR for one that
     // does not).
@@ -917,9 +935,16 @@ fn may_change(table: pg_sys::Oid, create_trigger: bool) -> bool {
             pg_sys::Datum::from(0),
             pg_sys::Datum::from(0),
         ) && (pg_sys::pg_class_ownercheck(table, user)
-            || (create_trigger
-                && pg_sys::pg_class_aclcheck(table, user, pg_sys::ACL_TRIGGER as pg_sys::AclMode)
-                    == pg_sys::AclResult::ACLCHECK_OK))
+            || match also {
+                Also::Nobody => false,
+                Also::TriggerPrivilege => {
+                    pg_sys::pg_class_aclcheck(table, user, pg_sys::ACL_TRIGGER as pg_sys::AclMode)
+                        == pg_sys::AclResult::ACLCHECK_OK
+                }
+                Also::SchemaOwner => {
+                    pg_sys::pg_namespace_ownercheck(pg_sys::get_rel_namespace(table), user)
+                }
+            })
     }
 }
 
