@@ -1125,6 +1125,47 @@ fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Ve
             });
         }
     }
+    // Writers lock a lead's stripe by a hash of its key, and the generated
+    // functions name the key's type: a type with no hash function (money,
+    // bit) failed every lead insert once attached, and an array key failed
+    // inside attach (`type pg_catalog._int4[] does not exist`).
+    let key_type = Spi::get_one_with_args::<String>(
+        "SELECT a.atttypid::pg_catalog.int8::pg_catalog.text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) \
+         FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+        &[leads.into(), key.as_str().into()],
+    );
+    if let Ok(Some(found)) = key_type {
+        let (oid, shown) = found.split_once(' ').unwrap_or((found.as_str(), ""));
+        let oid = pg_sys::Oid::from(oid.parse::<u32>().unwrap_or(0));
+        // SAFETY: catalog lookups of a column's type, which exists; the type
+        // cache entry is read at once and stays valid for the backend.
+        let (array, hashable) = unsafe {
+            let base = pg_sys::getBaseType(oid);
+            let entry = pg_sys::lookup_type_cache(base, pg_sys::TYPECACHE_HASH_PROC as i32);
+            (
+                pg_sys::get_element_type(base) != pg_sys::InvalidOid,
+                (*entry).hash_proc != pg_sys::InvalidOid,
+            )
+        };
+        let why = if array {
+            Some("an array type")
+        } else if !hashable {
+            Some("a type with no hash function (writers lock a lead by a hash of its key)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            out.push(Refusal {
+                code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                message: format!(
+                    "mapping.lead_key: column \"{key}\" of {} is of type {shown}, {why}, which attach does not support as a lead key",
+                    att.leads.to_sql()
+                ),
+                detail: None,
+                again: "with a key of another type",
+            });
+        }
+    }
     out
 }
 

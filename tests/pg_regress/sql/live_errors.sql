@@ -42,6 +42,15 @@ CREATE TYPE app.person_e AS ENUM ('ann', 'bo');
 CREATE DOMAIN app.person_d AS app.person_e;
 CREATE TABLE app.de_people (person_id app.person_d PRIMARY KEY, sector text, job text, email text);
 CREATE TABLE app.de_touches (person app.person_d, kind text, at timestamptz, page text);
+-- Keys of a type with no hash function (writers lock a lead by a hash of its
+-- key: every lead insert failed once attached), and of an array type (attach
+-- failed on the generated SQL, 42704).
+CREATE TABLE app.money_people (person_id money PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE app.money_touches (person money, kind text, at timestamptz, page text);
+CREATE TABLE app.array_people (person_id int[] PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE app.array_touches (person int[], kind text, at timestamptz, page text);
+CREATE INDEX ON app.money_touches (person);
+CREATE INDEX ON app.array_touches (person);
 SELECT lead_score.create_model('windowed', jsonb_set(lead_score.model_spec('live'), '{engagement,decay}', '{"kind": "window", "window": "30 days"}'));
 -- Visits in a 10-day window, capped at 4 points: live scores keep the two
 -- latest, all the points need, but a predictive feature would weigh them all.
@@ -79,11 +88,25 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
   ('a key that is not unique', $$SELECT lead_score.attach('live', 'app.dup_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'dup')$$),
   ('a key that may be NULL', $$SELECT lead_score.attach('live', 'app.null_people', 'app.touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'nullable')$$),
   ('a case-insensitive key', $$SELECT lead_score.attach('live', 'app.ci_people', 'app.ci_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'ci')$$),
-  ('a domain over an enum as the key', $$SELECT lead_score.attach('live', 'app.de_people', 'app.de_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'dom')$$)
+  ('a domain over an enum as the key', $$SELECT lead_score.attach('live', 'app.de_people', 'app.de_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'dom')$$),
+  ('a key with no hash function', $$SELECT lead_score.attach('live', 'app.money_people', 'app.money_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'money')$$),
+  ('an array key', $$SELECT lead_score.attach('live', 'app.array_people', 'app.array_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'arrays')$$)
 ) AS t(mistake, statement);
 -- None of them left an attachment, table or trigger behind.
 SELECT name FROM lead_score.attachments ORDER BY 1;
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'app.touches'::regclass AND NOT tgisinternal;
+-- A key of type name, whose text is in collation "C", beside another
+-- attachment: the views over every attachment read each key's text in the
+-- default collation (attach failed with 42P16, and a name-keyed attachment
+-- made first could never be detached, nor its tables dropped).
+CREATE TABLE app.name_people (person_id name PRIMARY KEY, sector text, job text, email text);
+CREATE TABLE app.name_touches (person name, kind text, at timestamptz, page text);
+CREATE INDEX ON app.name_touches (person);
+INSERT INTO app.name_people VALUES ('ann', 'Software', 'CTO', 'ann@x.com');
+SELECT lead_score.attach('live', 'app.name_people', 'app.name_touches', (SELECT mapping FROM lead_score.attachments WHERE name = 'live'), name => 'named') IS NOT NULL AS attached;
+SELECT attachment, lead_key, pg_collation_for(lead_key) AS collation FROM lead_score.current_scores WHERE attachment = 'named';
+SELECT lead_score.detach('named');
+DROP TABLE app.name_people, app.name_touches;
 -- A crafted or truncated state is refused with 22023, never a crash.
 SELECT what, pg_temp.try(statement) AS error FROM (VALUES
   ('empty', $$SELECT lead_score_internal._live_score('\x'::bytea, 0, NULL, NULL, now())$$),

@@ -1334,7 +1334,7 @@ impl Attachment {
         format!(
             "SELECT {}::text AS attachment, {} AS lead_key, c.category, c.score, c.hot\nFROM {} c",
             literal(&self.name),
-            text_of("c.lead_key", self.lead_key.text),
+            self.union_key(),
             ours(&names::categories(&self.name))
         )
     }
@@ -1661,12 +1661,25 @@ FROM changed c WHERE c.alerting",
     /// This attachment's rows of `lead_score.current_scores`
     /// ([`current_views_statements`]): its current view, with the attachment
     /// and model as constants and the key as text.
+    /// The lead key of the current view aliased `c` as text in the default
+    /// collation, as every branch of the views over all attachments has it:
+    /// a `name` key's text is in collation "C", and the views could then
+    /// neither take another attachment's branch nor lose its own (`42P16`,
+    /// cannot change collation of view column, from every later attach,
+    /// detach and `DROP TABLE` of its tables).
+    fn union_key(&self) -> String {
+        format!(
+            "({}) COLLATE pg_catalog.\"default\"",
+            text_of("c.lead_key", self.lead_key.text)
+        )
+    }
+
     pub fn current_scores_branch(&self) -> String {
         format!(
             "SELECT {}::text AS attachment, {}::text AS model, {} AS lead_key, {}\nFROM {} c",
             literal(&self.name),
             literal(&self.model),
-            text_of("c.lead_key", self.lead_key.text),
+            self.union_key(),
             SCORE
                 .iter()
                 .chain(CURRENT_EXTRA.iter())

@@ -1288,7 +1288,7 @@ GRANT SELECT ON "lead_score"."evil_accounts", "lead_score"."evil_account_categor
 
 -- current_scores and current_categories with this attachment alone
 CREATE VIEW "lead_score"."current_scores" AS
-SELECT 'evil'::text AS attachment, E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é'::text AS model, CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
+SELECT 'evil'::text AS attachment, E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é'::text AS model, (CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END) COLLATE pg_catalog."default" AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
 FROM "lead_score"."evil_current" c;
 COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_scores"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
@@ -1313,7 +1313,7 @@ COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contr
 COMMENT ON COLUMN "lead_score"."current_scores"."adjustment" IS 'Manual points (lead_score.adjust) active at scoring_time(); fit and total include them';
 GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
 CREATE VIEW "lead_score"."current_categories" AS
-SELECT 'evil'::text AS attachment, CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.category, c.score, c.hot
+SELECT 'evil'::text AS attachment, (CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END) COLLATE pg_catalog."default" AS lead_key, c.category, c.score, c.hot
 FROM "lead_score"."evil_categories" c;
 COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_categories"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';

@@ -1322,7 +1322,7 @@ GRANT SELECT ON "lead_score"."live_accounts", "lead_score"."live_account_categor
 
 -- current_scores and current_categories with this attachment alone
 CREATE VIEW "lead_score"."current_scores" AS
-SELECT 'live'::text AS attachment, 'live'::text AS model, (c.lead_key)::text AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
+SELECT 'live'::text AS attachment, 'live'::text AS model, ((c.lead_key)::text) COLLATE pg_catalog."default" AS lead_key, c."fit", c."engagement", c."total", c."grade", c."label", c."quadrant", c."mql", c."disqualified", c."disqualified_by", c."categories", c."hot_categories", c."last_activity", c."model_version", c."probability", c."predictive_score", c."top_features", c."adjustment"
 FROM "lead_score"."live_current" c;
 COMMENT ON VIEW "lead_score"."current_scores" IS 'Current scores of every attachment at scoring_time(), one row per lead per attachment, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_scores"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
@@ -1347,7 +1347,7 @@ COMMENT ON COLUMN "lead_score"."current_scores"."top_features" IS 'Largest contr
 COMMENT ON COLUMN "lead_score"."current_scores"."adjustment" IS 'Manual points (lead_score.adjust) active at scoring_time(); fit and total include them';
 GRANT SELECT ON "lead_score"."current_scores" TO "lead_score_reader";
 CREATE VIEW "lead_score"."current_categories" AS
-SELECT 'live'::text AS attachment, (c.lead_key)::text AS lead_key, c.category, c.score, c.hot
+SELECT 'live'::text AS attachment, ((c.lead_key)::text) COLLATE pg_catalog."default" AS lead_key, c.category, c.score, c.hot
 FROM "lead_score"."live_categories" c;
 COMMENT ON VIEW "lead_score"."current_categories" IS 'Category scores of every attachment at scoring_time(), one row per lead, attachment and category, for BI tools.';
 COMMENT ON COLUMN "lead_score"."current_categories"."attachment" IS 'Attachment the score belongs to: one row per lead per attachment, so filter or group by it';
