@@ -1281,7 +1281,10 @@ BEGIN
         -- (its table owner's code raising in a read lead_score runs as that
         -- owner, an operator made ambiguous by a cast added since attach) is
         -- left as it was, with a WARNING, and the other attachments go on.
-        -- A serialization failure or deadlock ends the whole tick, as before.
+        -- A serialization failure or deadlock ends the whole tick, as before,
+        -- and so does an error no one attachment causes (out of memory or
+        -- disk, a library missing, an internal error, a shutdown), so a
+        -- scheduler sees it rather than a tick that did nothing.
         BEGIN
             got := 0;
             -- The lock writers take, so no rebase or publish runs until this commits.
@@ -1321,7 +1324,8 @@ BEGIN
                 locked := locked || att.name;
             END IF;
             alerts := alerts + got;
-        EXCEPTION WHEN transaction_rollback THEN
+        EXCEPTION WHEN transaction_rollback OR insufficient_resources OR operator_intervention
+                       OR system_error OR internal_error THEN
             RAISE;
         WHEN OTHERS THEN
             RAISE WARNING 'lead_score: tick() left attachment "%" as it was (its fold and checks): %', att.name, SQLERRM
@@ -1338,7 +1342,8 @@ BEGIN
         CONTINUE WHEN att.name = ANY (held);  -- its readers fail until a rebase
         BEGIN
             PERFORM lead_score_internal._record_history(att.name, false);
-        EXCEPTION WHEN transaction_rollback THEN
+        EXCEPTION WHEN transaction_rollback OR insufficient_resources OR operator_intervention
+                       OR system_error OR internal_error THEN
             RAISE;
         WHEN OTHERS THEN
             RAISE WARNING 'lead_score: tick() left attachment "%" as it was (its history check): %', att.name, SQLERRM
@@ -1353,7 +1358,8 @@ BEGIN
     FOR i IN 1 .. pg_catalog.cardinality(locked) LOOP
         BEGIN
             EXECUTE lead_score_internal._sql(locked[i], 'drop_orphans') INTO n;
-        EXCEPTION WHEN transaction_rollback THEN
+        EXCEPTION WHEN transaction_rollback OR insufficient_resources OR operator_intervention
+                       OR system_error OR internal_error THEN
             RAISE;
         WHEN OTHERS THEN
             RAISE WARNING 'lead_score: tick() left attachment "%" as it was (dropping the pending events of keys that are no lead): %', locked[i], SQLERRM
@@ -1644,15 +1650,17 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.expires_at IS NOT DISTINCT FROM OLD.expires_at THEN
         RETURN NULL;
     END IF;
-    -- The attachment's history settings row first, shared: a history check
-    -- (which locks it for update; tick() skips the attachment meanwhile) and
-    -- adjusters wait for each other, adjusters not for one another. Then the
-    -- lead's row of _adjustment_sums, in one atomic statement.
+    -- The attachment's history settings row first, for update, as a history
+    -- check locks it (tick() skips the attachment meanwhile): checks and
+    -- adjusters of the attachment wait for each other until they commit.
+    -- Shared, two transactions that each adjusted and then checked (or
+    -- adjusted the same leads in opposite orders, through the lead's row of
+    -- _adjustment_sums) deadlocked. Then that row, in one atomic statement.
     IF NOT EXISTS (SELECT 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment) THEN
         INSERT INTO lead_score.history_settings AS h (attachment) VALUES (NEW.attachment)
         ON CONFLICT (attachment) DO NOTHING;
     END IF;
-    PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment FOR SHARE;
+    PERFORM 1 FROM lead_score.history_settings h WHERE h.attachment = NEW.attachment FOR UPDATE;
     IF NOT FOUND THEN
         -- Deleted while this waited for it: detached.
         RAISE EXCEPTION 'lead_score attachment "%" does not exist', NEW.attachment USING ERRCODE = 'undefined_object';
