@@ -2122,6 +2122,13 @@ AS $$
 DECLARE
     k text;
 BEGIN
+    -- The activity table first, as every reader: then a snapshot that
+    -- predates a detach and an attach under the same name (whose new score
+    -- table shows it no lead) fails as a serialization failure (40001), not
+    -- as a missing lead.
+    IF pg_catalog.has_function_privilege('lead_score_internal._lock_activities(text)', 'EXECUTE') THEN
+        PERFORM lead_score_internal._lock_activities(_adjustment_key.attachment);
+    END IF;
     -- _sql raises undefined_object (42704) for an attachment that does not exist.
     EXECUTE lead_score_internal._sql(_adjustment_key.attachment, 'lead_key_text') INTO k USING _adjustment_key.lead_key;
     RETURN k;
