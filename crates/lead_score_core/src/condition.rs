@@ -1,5 +1,6 @@
 //! Conditions on lead attributes and event properties, compiled once per model.
 
+use crate::decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::reader::{as_array, finite_number, index_path, type_name, Obj};
 use regex::{Regex, RegexBuilder};
@@ -26,31 +27,40 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
-    fn as_number(&self) -> Option<f64> {
+    /// A `float8` or `real` value as a number; for the others see
+    /// [`Value::compare`].
+    fn as_float(&self) -> Option<f64> {
         match *self {
-            Value::Num(n) | Value::Decimal(n, _) => Some(n),
-            Value::Int(i) => Some(i as f64),
+            Value::Num(n) => Some(n),
             Value::Real(r) => Some(real_as_decimal(r)),
-            Value::Text(t) => t.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
             _ => None,
         }
     }
 
-    /// The value against a number of the spec: an integer column's value,
-    /// and integral text (a `numeric`'s, or text that reads as a number),
-    /// against an integer of the spec exactly, whatever its size (a bigint
-    /// past 2^53, a snowflake id); an integer column's value against any
-    /// other number exactly too; everything else as `float8`. `None` when
-    /// the value is no number.
+    /// The value against a number of the spec, exactly as PostgreSQL's
+    /// `numeric` compares them: an integer column's value, a `numeric`'s
+    /// text, and text that reads as a number ([`Decimal::parse`]) against
+    /// the spec's number as written, whatever its size, fraction or
+    /// exponent. A `float8` column compares as `float8` (as PostgreSQL casts
+    /// a `numeric` to compare with one), a `real` as the decimal it prints
+    /// as. `None` when the value is no number (a `numeric` NaN included).
     fn compare(&self, n: &Number) -> Option<std::cmp::Ordering> {
-        match (*self, n.int) {
-            (Value::Int(i), Some(k)) => Some(i128::from(i).cmp(&k)),
-            (Value::Int(i), None) => int_vs_float(i128::from(i), n.f),
-            (Value::Decimal(_, t) | Value::Text(t), Some(k)) => match integral_vs(t, k) {
-                Some(o) => Some(o),
-                None => self.as_number()?.partial_cmp(&n.f),
+        match *self {
+            Value::Int(i) => Some(match n.int {
+                Some(k) => i128::from(i).cmp(&k),
+                None => {
+                    let mut buf = [0u8; 20];
+                    int_decimal(i, &mut buf).order(&n.decimal())
+                }
+            }),
+            Value::Text(t) => Some(Decimal::parse(t)?.order(&n.decimal())),
+            // `Infinity` and `-Infinity` (PostgreSQL 14's) by their float,
+            // `NaN` not at all.
+            Value::Decimal(f, t) => match Decimal::parse(t) {
+                Some(d) => Some(d.order(&n.decimal())),
+                None => f.partial_cmp(&n.f),
             },
-            _ => self.as_number()?.partial_cmp(&n.f),
+            _ => self.as_float()?.partial_cmp(&n.f),
         }
     }
 
@@ -109,105 +119,75 @@ pub fn utc_timestamptz_text(timestamp_text: &str) -> String {
     }
 }
 
-/// A number of the spec: as `float8`, and exactly when it is an integer
-/// (JSON `9007199254740993`, or a string that reads as one).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A number of the spec: its text as written (a JSON number's, kept by
+/// serde_json's `arbitrary_precision`; a string's, trimmed), which
+/// [`Value::compare`] compares exactly; as `float8`, for `float8` and `real`
+/// columns; and as an integer when it is one, the fast path of integer
+/// columns.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Number {
     f: f64,
     int: Option<i128>,
+    /// Text [`Decimal::parse`] reads.
+    text: Box<str>,
 }
 
 impl Number {
     fn of_json(value: &Json, path: &str) -> Result<Self> {
         let f = finite_number(value, path)?;
-        let int = match value {
-            Json::Number(n) => n
-                .as_i64()
-                .map(i128::from)
-                .or_else(|| n.as_u64().map(i128::from)),
-            _ => None,
+        let Json::Number(n) = value else {
+            return Err(Error::spec(path, "must be a number"));
         };
-        Ok(Number { f, int })
+        let text = n.to_string();
+        if Decimal::parse(&text).is_none() {
+            return Err(Error::spec(path, "must be a finite number"));
+        }
+        let int = n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from));
+        Ok(Number {
+            f,
+            int,
+            text: text.into(),
+        })
     }
 
-    /// Text that reads as a number, spaces trimmed.
+    /// Text that reads as a number ([`Decimal::parse`]), spaces trimmed.
     fn of_text(text: &str) -> Option<Self> {
         let t = text.trim();
-        let f = t.parse::<f64>().ok().filter(|x| x.is_finite())?;
+        Decimal::parse(t)?;
+        let f = t.parse::<f64>().ok()?;
         let int = t.strip_prefix('+').unwrap_or(t).parse::<i128>().ok();
-        Some(Number { f, int })
+        Some(Number {
+            f,
+            int,
+            text: t.into(),
+        })
+    }
+
+    /// The number, exactly.
+    fn decimal(&self) -> Decimal<'_> {
+        // Both constructors checked that it reads.
+        Decimal::parse(&self.text).unwrap_or(Decimal::ZERO)
     }
 }
 
-/// An integer against a finite float, exactly.
-fn int_vs_float(i: i128, f: f64) -> Option<std::cmp::Ordering> {
-    use std::cmp::Ordering;
-    if f.is_nan() {
-        return None;
-    }
-    // 2^127 is exact in f64; an i128 is below it and at or above its negative.
-    let limit = 2f64.powi(127);
-    if f >= limit {
-        return Some(Ordering::Less);
-    }
-    if f < -limit {
-        return Some(Ordering::Greater);
-    }
-    let floor = f.floor();
-    Some(match i.cmp(&(floor as i128)) {
-        Ordering::Equal if f > floor => Ordering::Less,
-        o => o,
-    })
-}
-
-/// Decimal text without an exponent (`-123.4500`, `+7`, ` 42 `) against an
-/// integer, exactly; `None` for any other text (left to `float8`).
-fn integral_vs(text: &str, k: i128) -> Option<std::cmp::Ordering> {
-    let t = text.trim();
-    let (negative, t) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let int = int.trim_start_matches('0');
-    // Digits past every i128 (39 or more, and too many to parse): a magnitude
-    // beyond every integer of the spec.
-    let magnitude: i128 = if int.is_empty() {
-        0
-    } else {
-        match int.parse() {
-            Ok(m) => m,
-            Err(_) => {
-                return Some(if negative {
-                    std::cmp::Ordering::Less
-                } else {
-                    std::cmp::Ordering::Greater
-                })
-            }
+/// An integer as a [`Decimal`], its digits written into `buf` (no allocation).
+fn int_decimal(i: i64, buf: &mut [u8; 20]) -> Decimal<'_> {
+    let mut at = buf.len();
+    let mut m = i.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
         }
-    };
-    let fraction = frac.bytes().any(|b| b != b'0');
-    // value = ±(magnitude + fraction), fraction in [0, 1).
-    let whole = if negative { -magnitude } else { magnitude };
-    Some(match whole.cmp(&k) {
-        std::cmp::Ordering::Equal if fraction => {
-            if negative {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Greater
-            }
-        }
-        // A fraction moves the value away from zero, but never past the
-        // next integer: the wholes' order stands.
-        o => o,
-    })
+    }
+    // ASCII digits only.
+    let digits = std::str::from_utf8(&buf[at..]).unwrap_or("0");
+    Decimal::integer(i < 0, digits)
 }
 
 #[derive(Debug, Clone)]
@@ -473,7 +453,7 @@ fn parse_op(obj: &mut Obj, name: &str, path: &str) -> Result<Op> {
             }
             let lo = Number::of_json(&items[0], &index_path(path, 0))?;
             let hi = Number::of_json(&items[1], &index_path(path, 1))?;
-            if lo.f > hi.f || (lo.f == hi.f && lo.int.zip(hi.int).is_some_and(|(l, h)| l > h)) {
+            if lo.decimal().order(&hi.decimal()).is_gt() {
                 return Err(Error::spec(path, "low must not be greater than high"));
             }
             Op::Between(lo, hi)
@@ -591,12 +571,12 @@ mod tests {
         let contains = |needle: &str, v: Value| eval_op(&Op::Contains(needle.into()), &v);
         assert!(contains("0.1", Value::Real(0.1)));
         // Numeric operators compare a real at the decimal it prints as.
-        assert_eq!(Value::Real(0.1).as_number(), Some(0.1));
-        assert_eq!(Value::Real(12.3).as_number(), Some(12.3));
-        assert_eq!(Value::Real(16_777_217.0).as_number(), Some(16_777_216.0));
-        assert_eq!(Value::Real(1e-7).as_number(), Some(1e-7));
-        assert_eq!(Value::Real(3.4028235e38).as_number(), Some(3.4028235e38));
-        assert_eq!(Value::Real(f32::INFINITY).as_number(), Some(f64::INFINITY));
+        assert_eq!(Value::Real(0.1).as_float(), Some(0.1));
+        assert_eq!(Value::Real(12.3).as_float(), Some(12.3));
+        assert_eq!(Value::Real(16_777_217.0).as_float(), Some(16_777_216.0));
+        assert_eq!(Value::Real(1e-7).as_float(), Some(1e-7));
+        assert_eq!(Value::Real(3.4028235e38).as_float(), Some(3.4028235e38));
+        assert_eq!(Value::Real(f32::INFINITY).as_float(), Some(f64::INFINITY));
         assert!(!contains("0000001", Value::Real(0.1)));
         assert!(contains(".50", Value::Decimal(100.5, "100.50")));
         assert!(contains("42", Value::Num(42.0)));

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod adjustments;
 pub mod classify;
 pub mod condition;
+pub mod decimal;
 pub mod engagement;
 pub mod error;
 pub mod fit;

@@ -84,6 +84,29 @@ FROM (VALUES (9007199254740992::bigint, 9007199254740992::numeric, '900719925474
              (9007199254740993, 9007199254740993.00, ' 9007199254740993 '),
              (1234567890123456789, 1234567890123456789, '1234567890123456789')) l(big, budget, note)
 ORDER BY big;
+-- Every number but a float8 or real column's compares exactly, as
+-- PostgreSQL's numeric does: the spec's number as written (fraction,
+-- exponent, past 64 bits) against an integer, a numeric's digits or text.
+-- PostgreSQL's own comparisons agree. As float8, 0.30000000000000001 was
+-- not above 0.3, 1 was gte 1.00000000000000001, 0.29999999999999999e0 was not
+-- below 3e-1, and 18446744073709551616 equalled 18446744073709551617: the
+-- leads scored 2, 10 and 10.
+SELECT lead_score.create_model('cond_exact', '{
+  "fit": {"rules": [
+    {"name": "numeric above", "when": {"field": "budget", "gt": 0.3}, "points": 1},
+    {"name": "int gte", "when": {"field": "big", "gte": 1.00000000000000001}, "points": 2},
+    {"name": "text exponent", "when": {"field": "note", "lt": 3e-1}, "points": 4},
+    {"name": "text eq", "when": {"field": "note", "eq": 18446744073709551617}, "points": 8}]},
+  "engagement": {"rules": [{"name": "visit", "event": "visit", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}');
+SELECT big, budget, note, lead_score.fit('cond_exact', l),
+       budget > 0.3 AS "numeric >", big >= 1.00000000000000001 AS "bigint >="
+FROM (VALUES (1::bigint, 0.30000000000000001::numeric, '18446744073709551616'),
+             (2, 0.3, '18446744073709551617'),
+             (1, 0.30000000000000000, '0.29999999999999999e0')) l(big, budget, note)
+ORDER BY note;
 -- eq compares by the JSON type of the spec's value: a number numerically
 -- (with text that reads as one, spaces trimmed, sign, fraction and exponent
 -- allowed), a string exactly with text (and numerically with a number
