@@ -435,8 +435,15 @@ BEGIN
     END IF;
     -- After the newest version, which may be a draft (suggest_points) newer than the current one.
     SELECT coalesce(max(v.version), 0) + 1 INTO v_next FROM lead_score.model_versions v WHERE v.model_id = v_model_id;
-    INSERT INTO lead_score.model_versions (model_id, version, spec, note)
-    VALUES (v_model_id, v_next, create_model.spec, create_model.note);
+    BEGIN
+        INSERT INTO lead_score.model_versions (model_id, version, spec, note)
+        VALUES (v_model_id, v_next, create_model.spec, create_model.note);
+    EXCEPTION WHEN unique_violation THEN
+        -- A version stored by hand (a draft) that this transaction's snapshot
+        -- did not show, as the models row it locked did not tell.
+        RAISE EXCEPTION 'could not serialize access: version % of model "%" was stored after this transaction''s snapshot', v_next, create_model.name
+            USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
+    END;
     UPDATE lead_score.models SET current_version = v_next, updated_at = now()
     WHERE id = v_model_id;
     -- Live scores follow the new version at once (retroactively); readers see the
@@ -1902,6 +1909,12 @@ CREATE FUNCTION lead_score_internal."_xid_precedes"("a" xid, "b" xid) RETURNS bo
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wrapper';
 CREATE FUNCTION lead_score_internal."_written_here"("x" xid) RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'written_here_wrapper';
+CREATE FUNCTION lead_score_internal."_versions_changed"("versions" oid) RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'versions_changed_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._versions_changed(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._versions_changed(oid) TO lead_score_admin;
+COMMENT ON FUNCTION lead_score_internal._versions_changed(oid) IS
+    'Internal: queues an invalidation of the versions table, so every backend compiles its models again (model_versions_guard calls it for each insert and delete).';
 
 -- Activity updates and deletes append a recompute marker to the pending table
 -- rather than rewrite the lead's score row in the statement; readers and folds
@@ -2902,6 +2915,14 @@ LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Every backend compiles its models again (src/catalog.rs): a version
+    -- number, once its row is deleted, can be stored again with another spec.
+    IF TG_OP OPERATOR(pg_catalog.<>) 'UPDATE' THEN
+        PERFORM lead_score_internal._versions_changed(TG_RELID);
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        RETURN NEW;
+    END IF;
     -- Any UPDATE, its note's too: even one that changes nothing gives the
     -- row this transaction's xmin, which models_guard reads as "stored here".
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
@@ -2918,10 +2939,22 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Publish another version first (lead_score.create_model), or drop the model (lead_score.drop_model).';
     END IF;
+    -- The newest (a draft above the current version): the next version is
+    -- numbered after the newest, so its number would name another spec, which
+    -- engagement states saved with it would be taken for.
+    IF OLD.version OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(x.version) FROM lead_score.model_versions x
+                                          WHERE x.model_id OPERATOR(pg_catalog.=) OLD.model_id)
+       AND EXISTS (SELECT 1 FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id) THEN
+        RAISE EXCEPTION 'lead_score: version % is the newest version of model "%"', OLD.version,
+            (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The next version takes the number after the newest: deleted, its number would be given to another spec, which engagement states saved with this one would be taken for.',
+                  HINT = 'Leave it (it is never used unless named as model@version), or publish a version after it and delete it then.';
+    END IF;
     RETURN OLD;
 END
 $$;
-CREATE TRIGGER model_versions_guard BEFORE UPDATE OR DELETE ON lead_score.model_versions
+CREATE TRIGGER model_versions_guard BEFORE INSERT OR UPDATE OR DELETE ON lead_score.model_versions
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._model_versions_guard();
 
 CREATE FUNCTION lead_score_internal._models_guard()
@@ -2977,7 +3010,7 @@ CREATE TRIGGER feedback_reasons_guard BEFORE INSERT OR UPDATE OR DELETE ON lead_
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_reasons_guard();
 
 COMMENT ON FUNCTION lead_score_internal._model_versions_guard() IS
-    'Internal: the BEFORE UPDATE OR DELETE trigger model_versions_guard: a stored version never changes, and a model''s current version is not deleted.';
+    'Internal: the BEFORE INSERT OR UPDATE OR DELETE trigger model_versions_guard: a stored version never changes, a model''s current and newest versions are not deleted, and every insert and delete makes each backend compile its models again.';
 COMMENT ON FUNCTION lead_score_internal._models_guard() IS
     'Internal: the BEFORE UPDATE trigger models_guard: current_version moves only to the newest version, stored by the same transaction (create_model).';
 COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
@@ -2985,7 +3018,7 @@ COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
 COMMENT ON FUNCTION lead_score_internal._feedback_reasons_guard() IS
     'Internal: the trigger feedback_reasons_guard: built-in reasons (not dumped) are neither changed nor removed, and no reason is made built in.';
 COMMENT ON TRIGGER model_versions_guard ON lead_score.model_versions IS
-    'Stored versions never change; the current version of a model is not deleted (drop_model removes the model).';
+    'Stored versions never change; the current and the newest version of a model are not deleted (drop_model removes the model); every insert and delete makes each backend compile its models again.';
 COMMENT ON TRIGGER models_guard ON lead_score.models IS
     'current_version changes only by publishing (create_model): to the newest version, stored by the same transaction.';
 COMMENT ON TRIGGER feedback_reasons_guard ON lead_score.feedback_reasons IS

@@ -932,6 +932,10 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
 -- tick()'s drop of events of keys that are no lead runs as its caller, an
 -- admin; the horizon opens the pending table by OID, so admins only.
 REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
+-- model_versions_guard runs as the writer of a version, an admin (or the
+-- extension's owner); no one else makes every backend compile again.
+REVOKE ALL ON FUNCTION lead_score_internal._versions_changed(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._versions_changed(oid) TO lead_score_admin;
 -- Every trigger and fold checks, under REPEATABLE READ, that no publish or
 -- rebase committed since its snapshot; tick() runs folds as its caller.
 REVOKE ALL ON FUNCTION lead_score_internal._catalog_since_snapshot(text, timestamptz, integer) FROM PUBLIC;
@@ -2525,6 +2529,8 @@ COMMENT ON FUNCTION lead_score_internal._live_check(text) IS
     'Internal: raises unless a model''s current version can be kept live; attach() calls it, and create_model() for an attached model.';
 COMMENT ON FUNCTION lead_score_internal._top_lead_type_ddl() IS
     'Internal: the CREATE TYPE lead_score.top_lead statement, from the one list of its fields (run by the install script).';
+COMMENT ON FUNCTION lead_score_internal._versions_changed(oid) IS
+    'Internal: queues an invalidation of the versions table, so every backend compiles its models again (model_versions_guard calls it for each insert and delete).';
 COMMENT ON FUNCTION lead_score_internal._snapshot_horizon(oid) IS
     'Internal: the oldest transaction ID a snapshot or running transaction still holds for a pending table (as VACUUM computes it), for dropping events of no lead.';
 COMMENT ON FUNCTION lead_score_internal._event_points(text, text, timestamp with time zone, text[]) IS
@@ -2648,6 +2654,14 @@ LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Every backend compiles its models again (src/catalog.rs): a version
+    -- number, once its row is deleted, can be stored again with another spec.
+    IF TG_OP OPERATOR(pg_catalog.<>) 'UPDATE' THEN
+        PERFORM lead_score_internal._versions_changed(TG_RELID);
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        RETURN NEW;
+    END IF;
     -- Any UPDATE, its note's too: even one that changes nothing gives the
     -- row this transaction's xmin, which models_guard reads as "stored here".
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
@@ -2664,10 +2678,22 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Publish another version first (lead_score.create_model), or drop the model (lead_score.drop_model).';
     END IF;
+    -- The newest (a draft above the current version): the next version is
+    -- numbered after the newest, so its number would name another spec, which
+    -- engagement states saved with it would be taken for.
+    IF OLD.version OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(x.version) FROM lead_score.model_versions x
+                                          WHERE x.model_id OPERATOR(pg_catalog.=) OLD.model_id)
+       AND EXISTS (SELECT 1 FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id) THEN
+        RAISE EXCEPTION 'lead_score: version % is the newest version of model "%"', OLD.version,
+            (SELECT m.name FROM lead_score.models m WHERE m.id OPERATOR(pg_catalog.=) OLD.model_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The next version takes the number after the newest: deleted, its number would be given to another spec, which engagement states saved with this one would be taken for.',
+                  HINT = 'Leave it (it is never used unless named as model@version), or publish a version after it and delete it then.';
+    END IF;
     RETURN OLD;
 END
 $$;
-CREATE TRIGGER model_versions_guard BEFORE UPDATE OR DELETE ON lead_score.model_versions
+CREATE TRIGGER model_versions_guard BEFORE INSERT OR UPDATE OR DELETE ON lead_score.model_versions
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._model_versions_guard();
 
 CREATE FUNCTION lead_score_internal._models_guard()
@@ -2723,7 +2749,7 @@ CREATE TRIGGER feedback_reasons_guard BEFORE INSERT OR UPDATE OR DELETE ON lead_
 FOR EACH ROW EXECUTE FUNCTION lead_score_internal._feedback_reasons_guard();
 
 COMMENT ON FUNCTION lead_score_internal._model_versions_guard() IS
-    'Internal: the BEFORE UPDATE OR DELETE trigger model_versions_guard: a stored version never changes, and a model''s current version is not deleted.';
+    'Internal: the BEFORE INSERT OR UPDATE OR DELETE trigger model_versions_guard: a stored version never changes, a model''s current and newest versions are not deleted, and every insert and delete makes each backend compile its models again.';
 COMMENT ON FUNCTION lead_score_internal._models_guard() IS
     'Internal: the BEFORE UPDATE trigger models_guard: current_version moves only to the newest version, stored by the same transaction (create_model).';
 COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
@@ -2731,7 +2757,7 @@ COMMENT ON FUNCTION lead_score_internal._written_here(xid) IS
 COMMENT ON FUNCTION lead_score_internal._feedback_reasons_guard() IS
     'Internal: the trigger feedback_reasons_guard: built-in reasons (not dumped) are neither changed nor removed, and no reason is made built in.';
 COMMENT ON TRIGGER model_versions_guard ON lead_score.model_versions IS
-    'Stored versions never change; the current version of a model is not deleted (drop_model removes the model).';
+    'Stored versions never change; the current and the newest version of a model are not deleted (drop_model removes the model); every insert and delete makes each backend compile its models again.';
 COMMENT ON TRIGGER models_guard ON lead_score.models IS
     'current_version changes only by publishing (create_model): to the newest version, stored by the same transaction.';
 COMMENT ON TRIGGER feedback_reasons_guard ON lead_score.feedback_reasons IS

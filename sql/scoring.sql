@@ -72,8 +72,15 @@ BEGIN
     END IF;
     -- After the newest version, which may be a draft (suggest_points) newer than the current one.
     SELECT coalesce(max(v.version), 0) + 1 INTO v_next FROM lead_score.model_versions v WHERE v.model_id = v_model_id;
-    INSERT INTO lead_score.model_versions (model_id, version, spec, note)
-    VALUES (v_model_id, v_next, create_model.spec, create_model.note);
+    BEGIN
+        INSERT INTO lead_score.model_versions (model_id, version, spec, note)
+        VALUES (v_model_id, v_next, create_model.spec, create_model.note);
+    EXCEPTION WHEN unique_violation THEN
+        -- A version stored by hand (a draft) that this transaction's snapshot
+        -- did not show, as the models row it locked did not tell.
+        RAISE EXCEPTION 'could not serialize access: version % of model "%" was stored after this transaction''s snapshot', v_next, create_model.name
+            USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
+    END;
     UPDATE lead_score.models SET current_version = v_next, updated_at = now()
     WHERE id = v_model_id;
     -- Live scores follow the new version at once (retroactively); readers see the

@@ -8,7 +8,7 @@ use crate::errors::{raise_code, OrRaise};
 use lead_score_core::Model;
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgSqlErrorCode};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 
@@ -20,9 +20,64 @@ pub struct Compiled {
 }
 
 thread_local! {
-    // Compiled models live as long as the backend: they are immutable per
-    // (id, version), and call sites keep plain references to them.
+    // Compiled models live as long as the backend: call sites keep plain
+    // references to them. A stored version never changes, but its number
+    // can name another spec once its row is deleted (by hand, or with its
+    // model): every insert and delete of a version empties this map in
+    // every backend ([`versions_invalidated`]).
     static COMPILED: RefCell<HashMap<(i64, i32), &'static Compiled>> = RefCell::new(HashMap::new());
+    /// The table versions are read from, once one was compiled (its
+    /// invalidations are watched from then on).
+    static WATCHED: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
+    /// Set by [`versions_invalidated`]: [`by_key`] empties `COMPILED` first.
+    static FLUSH: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A relcache callback: PostgreSQL calls it when a relation's cache entry is
+/// invalidated, here or (at their commit) by other backends; every insert and
+/// delete of a version sends one for the versions table
+/// (`lead_score_internal._versions_changed`, from `model_versions_guard`), as
+/// a full reset (`relid` 0) does. Then the compiled models are compiled
+/// again on next use. It only sets a flag: it runs while invalidations are
+/// processed, where nothing may fail.
+#[pg_guard]
+unsafe extern "C-unwind" fn versions_invalidated(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if relid == pg_sys::InvalidOid || WATCHED.with(Cell::get) == Some(relid) {
+        FLUSH.with(|f| f.set(true));
+    }
+}
+
+/// Watches the versions table `relid` for invalidations, from the first
+/// version compiled in this backend on.
+fn watch_versions(relid: pg_sys::Oid) {
+    if WATCHED.with(|w| w.replace(Some(relid))).is_none() {
+        // SAFETY: registers a callback function for the backend's lifetime
+        // (PostgreSQL keeps up to 10 per backend; this is the one of ours).
+        unsafe {
+            pg_sys::CacheRegisterRelcacheCallback(
+                Some(versions_invalidated),
+                pg_sys::Datum::from(0),
+            )
+        };
+    }
+}
+
+/// `_versions_changed(versions)`: queues an invalidation of the versions
+/// table's relcache entry, sent to every backend at commit (and run here at
+/// once), so each compiles models again rather than take a version number
+/// that now names another spec for the one it compiled
+/// (`model_versions_guard` calls it for every insert and delete).
+#[pg_extern(
+    name = "_versions_changed",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn versions_changed(versions: pg_sys::Oid) {
+    // SAFETY: queues a relcache invalidation of an existing relation (the
+    // trigger's own table, TG_RELID); PostgreSQL raises for an unknown OID.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(versions) };
 }
 
 /// A model resolved for one statement: its current version and the as-of time.
@@ -62,7 +117,7 @@ fn resolve_sql(as_of: bool) -> CString {
 
 fn spec_sql() -> CString {
     CString::new(format!(
-        "SELECT m.name, v.spec::text, v.xmin::text FROM {} v \
+        "SELECT m.name, v.spec::text, v.xmin::text, v.tableoid::oid::text FROM {} v \
     JOIN {} m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2",
         crate::citus::config_table("model_versions"),
         crate::citus::config_table("models")
@@ -194,6 +249,12 @@ pub fn compiled(name: &str) -> &'static Compiled {
 }
 
 fn resolve_with(name: &str, as_of: bool) -> Resolved {
+    // A version deleted and stored again (by another backend, committed
+    // since) is seen from this statement on, even in a transaction that
+    // takes no new lock, which is where invalidations are otherwise read.
+    // SAFETY: reads the shared invalidation queue, as every new lock does;
+    // allowed anywhere a query may run.
+    unsafe { pg_sys::AcceptInvalidationMessages() };
     let text = match name.into_datum() {
         Some(d) => d,
         None => raise_code(
@@ -245,6 +306,9 @@ fn versioned_name(name: &str) -> Option<(&str, i32)> {
 
 /// The compiled model for an exact version, compiling it on first use.
 pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
+    if FLUSH.with(|f| f.replace(false)) {
+        COMPILED.with(|m| m.borrow_mut().clear());
+    }
     if let Some(c) = COMPILED.with(|m| m.borrow().get(&(model_id, version)).copied()) {
         return c;
     }
@@ -273,6 +337,9 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
         model,
     }));
     COMPILED.with(|m| m.borrow_mut().insert((model_id, version), compiled));
+    if let Some(relid) = row.get(3).and_then(|x| x.as_deref()?.parse::<u32>().ok()) {
+        watch_versions(relid.into());
+    }
     // A version this transaction wrote may roll back, and its number then be
     // written again with another spec: forget it if it does.
     let xmin = row.get(2).and_then(|x| x.as_deref()?.parse::<u32>().ok());

@@ -49,6 +49,7 @@ pub fn command_id() -> u32 {
 pub struct ModelSlot {
     name: String,
     command_id: u32,
+    statement: pg_sys::TimestampTz,
     resolved: Option<Resolved>,
 }
 
@@ -56,13 +57,23 @@ impl ModelSlot {
     #[inline]
     pub fn get(&mut self, name: &str) -> Resolved {
         let cid = command_id();
+        // A plpgsql simple expression keeps its call site across the
+        // statements of a transaction, and one that only reads leaves the
+        // command id as it was: the client statement's start tells them apart.
+        // SAFETY: reads the current statement's start time.
+        let statement = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
         match self.resolved {
-            Some(r) if self.name == name && self.command_id == cid => r,
+            Some(r)
+                if self.name == name && self.command_id == cid && self.statement == statement =>
+            {
+                r
+            }
             _ => {
                 let r = resolve(name);
                 self.name.clear();
                 self.name.push_str(name);
                 self.command_id = cid;
+                self.statement = statement;
                 self.resolved = Some(r);
                 r
             }

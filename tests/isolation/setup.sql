@@ -21,3 +21,11 @@ CREATE FUNCTION iso_model_minute() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 -- The same with an accounts section (publish_accounts.spec).
 CREATE FUNCTION iso_model_accounts() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT iso_model() || '{"accounts": {"field": "company", "alert": 100}}'::jsonb $$;
+-- model_cache.spec: iso_model() with the fit rule worth p points, and a
+-- plpgsql simple expression that scores lead 1 of its leads table.
+CREATE FUNCTION mc_points(p int) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_set(iso_model(), '{fit,rules,0,points}', to_jsonb(p)) $$;
+CREATE FUNCTION mc_fit() RETURNS float8 LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN lead_score.fit('mc', ROW(1, 'Software')::leads);
+END $$;

@@ -150,7 +150,9 @@ mod tests {
     use Ordering::*;
 
     fn cmp(a: &str, b: &str) -> Ordering {
-        Decimal::parse(a).unwrap().order(&Decimal::parse(b).unwrap())
+        Decimal::parse(a)
+            .unwrap()
+            .order(&Decimal::parse(b).unwrap())
     }
 
     #[test]

@@ -66,6 +66,13 @@ SELECT lead_score.create_model('starter', jsonb_set(lead_score.model_spec('start
 ROLLBACK;
 -- An older version may be deleted.
 DELETE FROM lead_score.model_versions v USING lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 2;
+-- The newest may not, even a draft above the current version (55000): the
+-- next version is numbered after the newest, so its number would be given
+-- to another spec, which other sessions (and engagement states saved with
+-- it) would take for it (model_cache.spec).
+INSERT INTO lead_score.model_versions (model_id, version, spec, note)
+SELECT m.id, 4, lead_score.model_spec('starter', 1), 'a draft' FROM lead_score.models m WHERE m.name = 'starter';
+DELETE FROM lead_score.model_versions v USING lead_score.models m WHERE m.id = v.model_id AND m.name = 'starter' AND v.version = 4;
 
 -- drop_model removes a model and its versions.
 SELECT lead_score.drop_model('starter'), lead_score.drop_model('starter');
