@@ -17,7 +17,13 @@ pub struct Compiled {
     pub version: i32,
     pub name: String,
     pub model: Model,
+    /// The version row it was compiled from (`xmin/ctid`): a row stored
+    /// again under the same number has another.
+    row: String,
 }
+
+/// A compiled version, and the invalidation generation it was last checked at.
+type Entry = (&'static Compiled, u64);
 
 thread_local! {
     // Compiled models live as long as the backend: call sites keep plain
@@ -25,12 +31,16 @@ thread_local! {
     // can name another spec once its row is deleted (by hand, or with its
     // model): every insert and delete of a version empties this map in
     // every backend ([`versions_invalidated`]).
-    static COMPILED: RefCell<HashMap<(i64, i32), &'static Compiled>> = RefCell::new(HashMap::new());
+    // Each with the invalidation generation it was last checked at.
+    static COMPILED: RefCell<HashMap<(i64, i32), Entry>> = RefCell::new(HashMap::new());
     /// The table versions are read from, once one was compiled (its
     /// invalidations are watched from then on).
     static WATCHED: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
-    /// Set by [`versions_invalidated`]: [`by_key`] empties `COMPILED` first.
-    static FLUSH: Cell<bool> = const { Cell::new(false) };
+    /// Moved on by [`versions_invalidated`]: [`by_key`] checks an entry of an
+    /// older generation against its row before it uses it, and compiles the
+    /// row again only if it is another (so a full cache reset, which also
+    /// calls back, costs a lookup per version, not a compile).
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A relcache callback: PostgreSQL calls it when a relation's cache entry is
@@ -43,7 +53,7 @@ thread_local! {
 #[pg_guard]
 unsafe extern "C-unwind" fn versions_invalidated(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     if relid == pg_sys::InvalidOid || WATCHED.with(Cell::get) == Some(relid) {
-        FLUSH.with(|f| f.set(true));
+        GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
     }
 }
 
@@ -64,8 +74,8 @@ fn watch_versions(relid: pg_sys::Oid) {
 
 /// `_versions_changed(versions)`: queues an invalidation of the versions
 /// table's relcache entry, sent to every backend at commit (and run here at
-/// once), so each compiles models again rather than take a version number
-/// that now names another spec for the one it compiled
+/// once), so each checks its compiled models against their rows rather than
+/// take a version number that now names another spec for the one it compiled
 /// (`model_versions_guard` calls it for every insert and delete).
 #[pg_extern(
     name = "_versions_changed",
@@ -117,7 +127,7 @@ fn resolve_sql(as_of: bool) -> CString {
 
 fn spec_sql() -> CString {
     CString::new(format!(
-        "SELECT m.name, v.spec::text, v.xmin::text, v.tableoid::oid::text FROM {} v \
+        "SELECT m.name, v.spec::text, v.xmin::text, v.tableoid::oid::text, v.xmin::text || '/' || v.ctid::text FROM {} v \
     JOIN {} m ON m.id = v.model_id WHERE v.model_id = $1 AND v.version = $2",
         crate::citus::config_table("model_versions"),
         crate::citus::config_table("models")
@@ -306,11 +316,12 @@ fn versioned_name(name: &str) -> Option<(&str, i32)> {
 
 /// The compiled model for an exact version, compiling it on first use.
 pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
-    if FLUSH.with(|f| f.replace(false)) {
-        COMPILED.with(|m| m.borrow_mut().clear());
-    }
-    if let Some(c) = COMPILED.with(|m| m.borrow().get(&(model_id, version)).copied()) {
-        return c;
+    let generation = GENERATION.with(Cell::get);
+    let cached = COMPILED.with(|m| m.borrow().get(&(model_id, version)).copied());
+    if let Some((c, seen)) = cached {
+        if seen == generation {
+            return c;
+        }
     }
     let args = [
         (pg_sys::INT8OID, pg_sys::Datum::from(model_id)),
@@ -323,20 +334,33 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
             format!("lead_score model id {model_id} version {version} does not exist"),
         );
     };
-    let (Some(name), Some(spec)) = (row[0].clone(), row[1].clone()) else {
+    let (Some(name), Some(spec), Some(identity)) = (
+        row[0].clone(),
+        row[1].clone(),
+        row.get(4).cloned().flatten(),
+    ) else {
         raise_code(
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             "lead_score: model without name or spec",
         );
     };
+    // Checked after an invalidation: the same row, compiled already.
+    if let Some((c, _)) = cached.filter(|(c, _)| c.row == identity) {
+        COMPILED.with(|m| m.borrow_mut().insert((model_id, version), (c, generation)));
+        return c;
+    }
     let model = Model::from_json_text(&spec).or_raise();
     let compiled: &'static Compiled = Box::leak(Box::new(Compiled {
         model_id,
         version,
         name,
         model,
+        row: identity,
     }));
-    COMPILED.with(|m| m.borrow_mut().insert((model_id, version), compiled));
+    COMPILED.with(|m| {
+        m.borrow_mut()
+            .insert((model_id, version), (compiled, generation))
+    });
     if let Some(relid) = row.get(3).and_then(|x| x.as_deref()?.parse::<u32>().ok()) {
         watch_versions(relid.into());
     }
