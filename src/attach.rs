@@ -655,6 +655,53 @@ fn check_account_field(att: &Attachment, leads: pg_sys::Oid) {
             ),
         );
     }
+    // The account views group by the column as it is, in its collation;
+    // tick()'s account checks by its text. A case-insensitive collation
+    // would merge two accounts in the views and split them in the alerts.
+    let nondeterministic = Spi::get_one_with_args::<bool>(
+        "SELECT NOT co.collisdeterministic FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+         WHERE a.attrelid = $1 AND a.attname = $2::pg_catalog.name",
+        &[leads.into(), accounts.field.as_str().into()],
+    );
+    if matches!(nondeterministic, Ok(Some(true))) {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "accounts.field: column \"{}\" of {} has a nondeterministic collation, which account scores do not support: accounts must be equal only when their text is",
+                accounts.field,
+                att.leads.to_sql()
+            ),
+        );
+    }
+}
+
+/// Whether the account views read the column now named `field` of `leads`
+/// (by its number, as PostgreSQL's dependencies record it): not after the
+/// column was renamed and another added under its name, nor once the views
+/// went with a dropped column. `tick()` checks no account then, as the views
+/// show none.
+fn account_views_read(att: &Attachment, leads: pg_sys::Oid, field: &str) -> bool {
+    use lead_score_core::sqlgen::attach::names;
+    let Some(column) = attnum(leads, field) else {
+        return false;
+    };
+    let view = format!(
+        "lead_score.{}",
+        lead_score_core::sqlgen::ident(&names::accounts(&att.name))
+    );
+    matches!(
+        Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid \
+                WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass \
+                  AND r.ev_class OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) \
+                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass \
+                  AND d.refobjid OPERATOR(pg_catalog.=) $2 AND d.refobjsubid OPERATOR(pg_catalog.=) $3)",
+            &[view.into(), leads.into(), i32::from(column).into()],
+        ),
+        Ok(Some(true))
+    )
 }
 
 /// Raises 22023 for the first key of `mapping` that `check` refuses
@@ -1185,7 +1232,8 @@ fn seed_accounts(att: &Attachment) {
     };
     let (keys, accounts) = account_members(att);
     run_as(extension_owner(), || {
-        Spi::run_with_args(&sql, &[keys.into(), accounts.into()]).or_raise();
+        let (names, totals, alerting) = crate::owner_read::account_totals(att, keys, accounts);
+        Spi::run_with_args(&sql, &[names.into(), totals.into(), alerting.into()]).or_raise();
     });
 }
 
@@ -1280,13 +1328,23 @@ fn account_alerts(attachment: &str) -> i32 {
     let Some(sql) = att.account_alerts().filter(|_| alerts) else {
         return 0;
     };
+    let leads = existing_row(&att.name).leads;
+    if !att
+        .account
+        .as_ref()
+        .is_some_and(|a| account_views_read(&att, leads, &a.name))
+    {
+        return 0;
+    }
     if !crate::locks::try_take(crate::locks::Lock::AccountAlerts(attachment)) {
         return 0;
     }
     // Only once this check holds the lock: a tick() that loses it reads nothing.
     let (keys, accounts) = account_members(&att);
     run_as(extension_owner(), || {
-        Spi::get_one_with_args::<i32>(&sql, &[keys.into(), accounts.into()])
+        // Each lead's account and score as of the same snapshot.
+        let (names, totals, alerting) = crate::owner_read::account_totals(&att, keys, accounts);
+        Spi::get_one_with_args::<i32>(&sql, &[names.into(), totals.into(), alerting.into()])
             .or_raise()
             .unwrap_or(0)
     })

@@ -117,13 +117,26 @@ enum Snap {
 fn select_keys(
     query: &std::ffi::CStr,
     keys: Option<&pgrx::AnyArray>,
+    snapshot: (pg_sys::Snapshot, Own),
+    limit: i64,
+    each: impl FnMut(Column),
+) {
+    let args: Vec<(pg_sys::Oid, pg_sys::Datum)> =
+        keys.map(|k| (k.oid(), k.datum())).into_iter().collect();
+    select_args(query, &args, snapshot, limit, each);
+}
+
+/// [`select_keys`] with any arguments, each a non-null datum and its type.
+fn select_args(
+    query: &std::ffi::CStr,
+    args: &[(pg_sys::Oid, pg_sys::Datum)],
     (snapshot, own): (pg_sys::Snapshot, Own),
     limit: i64,
     mut each: impl FnMut(Column),
 ) {
     // SAFETY: SPI is connected and finished here, around one prepared query
-    // whose one argument, if any, is `keys` with its own array type; rows are
-    // read while the tuple table is alive, before SPI_finish frees it.
+    // whose arguments are `args`, each a valid non-null datum of its type;
+    // rows are read while the tuple table is alive, before SPI_finish frees it.
     unsafe {
         if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
             raise_code(
@@ -131,8 +144,8 @@ fn select_keys(
                 "lead_score: SPI_connect failed",
             );
         }
-        let n = i32::from(keys.is_some());
-        let mut types = [keys.map_or(pg_sys::InvalidOid, |k| k.oid())];
+        let n = i32::try_from(args.len()).unwrap_or(i32::MAX);
+        let mut types: Vec<pg_sys::Oid> = args.iter().map(|a| a.0).collect();
         let plan = pg_sys::SPI_prepare(query.as_ptr(), n, types.as_mut_ptr());
         if plan.is_null() {
             raise_code(
@@ -140,8 +153,8 @@ fn select_keys(
                 "lead_score: could not prepare a read of the keys",
             );
         }
-        let mut values = [keys.map_or(pg_sys::Datum::from(0), |k| k.datum())];
-        let nulls = [b' ' as std::ffi::c_char];
+        let mut values: Vec<pg_sys::Datum> = args.iter().map(|a| a.1).collect();
+        let nulls: Vec<std::ffi::c_char> = vec![b' ' as std::ffi::c_char; args.len().max(1)];
         let rc = pg_sys::SPI_execute_snapshot(
             plan,
             values.as_mut_ptr(),
@@ -172,6 +185,50 @@ fn select_keys(
         }
         pg_sys::SPI_finish();
     }
+}
+
+/// Each account's total and whether it is alerting (sqlgen's
+/// `account_totals`), over the leads' `keys` and `accounts` as
+/// [`account_members`] read them, with the same snapshot: the statement's,
+/// with this transaction's writes so far (a lead's account and its score are
+/// read as of one moment). Run as the extension's owner.
+pub(crate) fn account_totals(
+    att: &lead_score_core::sqlgen::attach::Attachment,
+    keys: Vec<String>,
+    accounts: Vec<String>,
+) -> (Vec<String>, Vec<f64>, Vec<bool>) {
+    let (mut names, mut totals, mut alerting) = (Vec::new(), Vec::new(), Vec::new());
+    let Some(query) = att.account_totals() else {
+        return (names, totals, alerting);
+    };
+    let query = std::ffi::CString::new(query).unwrap_or_default();
+    let (Some(keys), Some(accounts)) = (keys.into_datum(), accounts.into_datum()) else {
+        return (names, totals, alerting);
+    };
+    let args = [
+        (pg_sys::TEXTARRAYOID, keys),
+        (pg_sys::TEXTARRAYOID, accounts),
+    ];
+    // SAFETY: the statement's snapshot, valid while this statement runs.
+    let snapshot = unsafe { pg_sys::GetActiveSnapshot() };
+    select_args(&query, &args, (snapshot, Own::Included), 0, |col| {
+        let (account, total, alert) = (col(1), col(2), col(3));
+        // SAFETY: non-null datums of the current row, of the query's column
+        // types (text, float8, boolean).
+        let row = unsafe {
+            (
+                String::from_datum(account.0, account.1),
+                f64::from_datum(total.0, total.1),
+                bool::from_datum(alert.0, alert.1),
+            )
+        };
+        if let (Some(a), Some(t), Some(b)) = row {
+            names.push(a);
+            totals.push(t);
+            alerting.push(b);
+        }
+    });
+    (names, totals, alerting)
 }
 
 /// The key and account of every lead of attachment `att` that has an account,

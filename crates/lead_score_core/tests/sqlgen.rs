@@ -54,6 +54,7 @@ fn render(a: &Attachment) -> String {
         out.push_str(&format!("-- query {q}\n{};\n\n", a.query(query)));
     }
     for (what, sql) in [
+        ("account_totals", a.account_totals()),
         ("account_seed", a.account_seed()),
         ("account_alerts", a.account_alerts()),
         ("account_explain", a.account_explain()),

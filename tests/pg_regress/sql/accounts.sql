@@ -213,3 +213,46 @@ INSERT INTO noise.acts VALUES (1, 'a', '2026-06-01'), (1, 'b', '2026-06-01'), (2
 SELECT account, engagement, engaged_leads, quadrant, top_categories FROM lead_score.noise_accounts;
 SELECT account, category, score FROM lead_score.noise_account_categories;
 ROLLBACK;
+
+-- Account values of any length, an account column renamed with another added
+-- under its name, and case-insensitive collations.
+BEGIN;
+SET LOCAL lead_score.mock_now = '2026-06-01 12:00:00+00';
+CREATE SCHEMA edge;
+CREATE TABLE edge.leads (id int PRIMARY KEY, company text, x int);
+CREATE TABLE edge.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON edge.acts (lead_id);
+INSERT INTO edge.leads VALUES (1, 'acme', 0), (2, 'globex', 0);
+-- A 6,400-byte account value that does not compress: the heads tick()
+-- compares with are unique by its MD5 (a B-tree entry holds at most 2,704
+-- bytes: keyed by the text, this lead failed every check of the attachment,
+-- and its attach, with 54000).
+INSERT INTO edge.leads SELECT 3, string_agg(md5(g::text), ''), 1 FROM generate_series(1, 200) g;
+SELECT lead_score.create_model('edge', '{"fit": {"rules": [{"name": "x", "when": {"field": "x", "gt": 0}, "points": 20}]},
+  "engagement": {"rules": [{"name": "demo", "event": "demo", "points": 30}]},
+  "classification": {"grades": [{"name": "A", "min": 10}], "labels": [{"name": "hot", "min": 30}],
+                     "quadrant": {"fit": 10, "engagement": 30}, "mql": {"min_total": 100}},
+  "accounts": {"field": "company", "alert": 40}}') IS NOT NULL AS published;
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.attach('edge', 'edge.leads', 'edge.acts') IS NOT NULL AS attached;
+RESET client_min_messages;
+INSERT INTO edge.acts VALUES (3, 'demo', '2026-06-01 12:00+00');
+SELECT lead_score.tick() AS alerts_sent;
+SELECT length(lead_key) AS account_length, detail FROM lead_score.alerts WHERE attachment = 'edge';
+-- Renamed, with a new column under the old name: the views still read the
+-- renamed one, and tick() checks no account until a version names a column
+-- again (it read the new column by name before, and alerted newco, an
+-- account no view shows).
+ALTER TABLE edge.leads RENAME COLUMN company TO org;
+ALTER TABLE edge.leads ADD COLUMN company text DEFAULT 'newco';
+UPDATE edge.leads SET x = 1 WHERE id = 1;
+INSERT INTO edge.acts VALUES (1, 'demo', '2026-06-01 12:00+00');
+SELECT account, round(total::numeric, 2) AS total, alerting FROM lead_score.edge_accounts WHERE length(account) < 10 ORDER BY 1;
+SELECT lead_score.tick() AS alerts_sent;  -- lead 1's own quadrant alert
+SELECT left(lead_key, 10) AS lead_key, detail FROM lead_score.alerts WHERE attachment = 'edge' ORDER BY id;
+-- A case-insensitive collation on the account column is refused (0A000): the
+-- views would group 'Acme' and 'acme' as one account, and tick() as two.
+CREATE COLLATION edge.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE edge.ci_leads (id int PRIMARY KEY, company text COLLATE edge.ci, x int);
+SELECT lead_score.attach('edge', 'edge.ci_leads', 'edge.acts', name => 'edge_ci');
+ROLLBACK;

@@ -29,6 +29,14 @@ pub const FEW_KEYS: usize = 64;
 pub const STRIPES: u32 = 1024;
 
 /// The stripe of a lead key (an expression of it).
+/// The account heads' unique key: the account text's MD5 (see
+/// [`Attachment::account_heads_table`]).
+const HEADS_KEY: &str = "(pg_catalog.md5(account))";
+
+/// [`Attachment::account_totals`]' rows passed back as arrays `$1` (accounts),
+/// `$2` (totals) and `$3` (alerting), as `a`.
+const TOTALS_ROWS: &str = "ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting)";
+
 fn stripe_of(key: &str) -> String {
     format!("(pg_catalog.hash_array(ARRAY[{key}]) & {})", STRIPES - 1)
 }
@@ -1390,8 +1398,18 @@ impl Attachment {
     }
 
     /// Each account's total now and whether it is alerting, as the accounts
-    /// view has them, over the leads' keys `$1` and accounts `$2` (text
-    /// arrays, from [`Self::account_members`]).
+    /// view has them (`account`, `total`, `alerting`), over the leads' keys
+    /// `$1` and accounts `$2` (text arrays, from [`Self::account_members`]).
+    /// Read-only: the caller runs it with the snapshot it read `$1` and `$2`
+    /// with, so a lead's account and score are read as of one moment (read
+    /// apart, a lead that moved account and scored in between was summed
+    /// into the account it left). [`Self::account_seed`] and
+    /// [`Self::account_alerts`] take its rows.
+    pub fn account_totals(&self) -> Option<String> {
+        self.account.as_ref()?;
+        Some(self.account_now())
+    }
+
     fn account_now(&self) -> String {
         // By key (hashed), read back from its text as its type; an enum's by
         // its label (a lookup per key would cost more than the text).
@@ -1575,27 +1593,31 @@ impl Attachment {
     }
 
     /// `<name>_account_heads` (see [`Attachment::account_statements`]).
+    ///
+    /// Unique by the account text's MD5, not the text: a B-tree entry holds at
+    /// most 2,704 bytes, and one lead's long account value would otherwise
+    /// fail every check of the attachment (and its `attach`).
     pub fn account_heads_table(&self) -> Statement {
+        let heads = internal(&names::account_heads(&self.name));
         stmt(
             names::account_heads(&self.name),
             format!(
-                "CREATE TABLE {} (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL)",
-                internal(&names::account_heads(&self.name))
+                "CREATE TABLE {heads} (account text NOT NULL, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+CREATE UNIQUE INDEX ON {heads} ({HEADS_KEY})"
             ),
         )
     }
 
     /// Records which accounts are alerting, without alerting (`attach`, a
     /// version that adds accounts or changes their field, an update that adds
-    /// the heads table). `$1` and `$2`: see
-    /// [`Self::account_now`].
+    /// the heads table). `$1`, `$2`, `$3`: the accounts, totals and whether
+    /// each is alerting ([`Self::account_totals`]' rows, as arrays).
     pub fn account_seed(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         Some(format!(
-            "INSERT INTO {} (account, field, alerting, total, checked_at) SELECT a.account, {}, a.alerting, a.total, lead_score_internal._now() FROM ({}) a ON CONFLICT (account) DO NOTHING",
+            "INSERT INTO {} (account, field, alerting, total, checked_at) SELECT a.account, {}, a.alerting, a.total, lead_score_internal._now() FROM {TOTALS_ROWS} ON CONFLICT ({HEADS_KEY}) DO NOTHING",
             internal(&names::account_heads(&self.name)),
             literal(&account.name),
-            self.account_now()
         ))
     }
 
@@ -1614,14 +1636,14 @@ impl Attachment {
     /// `tick()`'s account alerts: the accounts whose alerting changed since the
     /// last check are recorded, and those now alerting are alerted once, kind
     /// `account`, with the account in `lead_key`. Returns the
-    /// alerts sent. The caller holds the attachment's account lock. `$1` and
-    /// `$2`: see [`Self::account_now`].
+    /// alerts sent. The caller holds the attachment's account lock. `$1`,
+    /// `$2`, `$3`: see [`Self::account_seed`].
     pub fn account_alerts(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         let heads = internal(&names::account_heads(&self.name));
         let field = literal(&account.name);
         Some(format!(
-            "WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM ({}) a),
+            "WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM {TOTALS_ROWS}),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
     LEFT JOIN {heads} h ON h.account = n.account AND h.field = {field}
@@ -1632,13 +1654,12 @@ gone AS (
 moved AS (
     INSERT INTO {heads} AS h (account, field, alerting, total, checked_at)
     SELECT c.account, {field}, c.alerting, c.total, lead_score_internal._now() FROM changed c
-    ON CONFLICT (account) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+    ON CONFLICT ({HEADS_KEY}) DO UPDATE SET account = EXCLUDED.account, field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
 SELECT coalesce(lead_score_internal._emit_alerts({}, {},
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
                'account total ' OPERATOR(pg_catalog.||) pg_catalog.round(c.total::pg_catalog.numeric, 2) OPERATOR(pg_catalog.||) ' reached accounts.alert')) ORDER BY c.account)), 0)
 FROM changed c WHERE c.alerting",
-            self.account_now(),
             literal(&self.name),
             literal(&self.model)
         ))

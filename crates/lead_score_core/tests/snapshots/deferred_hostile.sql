@@ -660,7 +660,8 @@ LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC,
            WHERE k.score * 1e6::pg_catalog.float8 >= 0.5) t ON true;
 
 -- evil_account_heads
-CREATE TABLE "lead_score_internal"."evil_account_heads" (account text PRIMARY KEY, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+CREATE TABLE "lead_score_internal"."evil_account_heads" (account text NOT NULL, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
+CREATE UNIQUE INDEX ON "lead_score_internal"."evil_account_heads" ((pg_catalog.md5(account)));
 
 -- evil_accounts
 COMMENT ON VIEW "lead_score"."evil_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
@@ -1191,8 +1192,8 @@ INSERT INTO "lead_score_internal"."evil_stale" (lead_key) SELECT DISTINCT p.lead
 -- query pending_of
 SELECT p.xmin FROM "lead_score_internal"."evil_pending" p WHERE p.lead_key IN (SELECT pg_catalog.unnest($1)) AND EXISTS (SELECT 1 FROM "lead_score_internal"."evil_scores" s WHERE s.lead_key = p.lead_key);
 
--- query account_seed
-INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM (SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting
+-- query account_totals
+SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting
 FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
              pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
              coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
@@ -1200,18 +1201,13 @@ FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
              pg_catalog.bool_and(c.disqualified) AS disqualified
       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
       JOIN "lead_score"."evil_current" c ON CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END OPERATOR(pg_catalog.=) l.k
-      GROUP BY 1) g) a ON CONFLICT (account) DO NOTHING;
+      GROUP BY 1) g;
+
+-- query account_seed
+INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting) ON CONFLICT ((pg_catalog.md5(account))) DO NOTHING;
 
 -- query account_alerts
-WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM (SELECT g.account, g.fit + g.engagement AS total, lead_score.account_alerting(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', g.fit + g.engagement, g.disqualified) AS alerting
-FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
-             pg_catalog.count(*) FILTER (WHERE NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement)) AS engaged_leads,
-             coalesce(pg_catalog.max(c.fit) FILTER (WHERE NOT c.disqualified), 0) AS fit,
-             lead_score.account_engagement(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', coalesce(pg_catalog.sum(c.engagement ORDER BY c.lead_key) FILTER (WHERE NOT c.disqualified), 0)) AS engagement,
-             pg_catalog.bool_and(c.disqualified) AS disqualified
-      FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS l(k, account)
-      JOIN "lead_score"."evil_current" c ON CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END OPERATOR(pg_catalog.=) l.k
-      GROUP BY 1) g) a),
+WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting)),
 changed AS MATERIALIZED (
     SELECT n.account, n.alerting, n.total FROM now n
     LEFT JOIN "lead_score_internal"."evil_account_heads" h ON h.account = n.account AND h.field = 'acc''ount'
@@ -1222,7 +1218,7 @@ gone AS (
 moved AS (
     INSERT INTO "lead_score_internal"."evil_account_heads" AS h (account, field, alerting, total, checked_at)
     SELECT c.account, 'acc''ount', c.alerting, c.total, lead_score_internal._now() FROM changed c
-    ON CONFLICT (account) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+    ON CONFLICT ((pg_catalog.md5(account))) DO UPDATE SET account = EXCLUDED.account, field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
 SELECT coalesce(lead_score_internal._emit_alerts('evil', E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é',
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
