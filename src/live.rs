@@ -531,6 +531,8 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     let (landmark, now) = (landmark.value() as i64, now.value() as i64);
     // SAFETY: as above.
     let replace = unsafe { arg(fcinfo, 9) }.is_some_and(|d| d.value() != 0);
+    // The events just merged, which may fire a burst of their own.
+    let mut merged: Option<&[u8]> = None;
     let (compiled, mut buf) = match (stored, delta) {
         (_, Some(d)) if replace => {
             let compiled = model_of(d);
@@ -544,6 +546,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
             let compiled = model_of(s);
             let mut buf = s.to_vec();
             live_merge(&compiled.model, &mut buf, d).or_raise();
+            merged = Some(d);
             (compiled, buf)
         }
         (Some(s), None) => (model_of(s), s.to_vec()),
@@ -553,7 +556,7 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     };
     let model = &compiled.model;
     rebase(model, &mut buf, landmark);
-    let fired = detect_bursts(model, &mut buf);
+    let mut fired = detect_bursts(model, &mut buf, merged);
     // SAFETY: as above.
     let fit = unsafe { arg(fcinfo, 2) }.map_or(0.0, |d| f64::from_bits(d.value() as u64));
     // SAFETY: as above; argument 3 is text.
@@ -561,6 +564,12 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
     // Writers read at their own time, after every event they have seen.
     let score = score_at(compiled, &buf, fit, disq, &[], now, false);
     let next = Classified::of(&score);
+    // A disqualified lead (a competitor, spam, an applicant) sends no burst,
+    // as it is never an MQL nor hot; its events count as fired, so they do
+    // not fire once it is qualified again.
+    if score.disqualified_by.is_some() {
+        fired.clear();
+    }
     // SAFETY: as above.
     let prev = match unsafe { (arg(fcinfo, 4), arg(fcinfo, 5)) } {
         (Some(mql), Some(quadrant)) => Some(Classified {

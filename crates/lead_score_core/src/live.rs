@@ -405,18 +405,30 @@ pub fn live_merge(model: &Model, into: &mut [u8], other: &[u8]) -> Result<()> {
 /// Fires each burst alert whose `count` most recent events fall within its
 /// window and all came after its last firing; returns their indexes. A burst
 /// fires once per distinct set of events.
-pub fn detect_bursts(model: &Model, buf: &mut [u8]) -> Vec<usize> {
+///
+/// `delta`, the events just merged into `buf` (never folded before), also
+/// fires a burst when its own `count` most recent matching events fall within
+/// the window: a set of events that arrived late (a transaction that began
+/// first and committed last), which the ring of the newest times alone does
+/// not show once newer events are in it. They did not fire before, since
+/// they were not there.
+pub fn detect_bursts(model: &Model, buf: &mut [u8], delta: Option<&[u8]>) -> Vec<usize> {
     let mut fired = Vec::new();
     for (x, alert) in model.alerts.iter().enumerate() {
         let at = alert_at(model, x);
         let last_fired = get_i64(buf, at);
+        let within = |newest: i64, oldest: i64| alert.within.is_none_or(|w| newest - oldest <= w);
         let newest = get_i64(buf, at + 8);
         let oldest = get_i64(buf, at + 8 * alert.count);
-        if oldest == NO_ACTIVITY || oldest <= last_fired {
+        if oldest != NO_ACTIVITY && oldest > last_fired && within(newest, oldest) {
+            put_i64(buf, at, newest);
+            fired.push(x);
             continue;
         }
-        if alert.within.is_none_or(|w| newest - oldest <= w) {
-            put_i64(buf, at, newest);
+        let Some(d) = delta else { continue };
+        let (d_newest, d_oldest) = (get_i64(d, at + 8), get_i64(d, at + 8 * alert.count));
+        if d_oldest != NO_ACTIVITY && within(d_newest, d_oldest) {
+            put_i64(buf, at, last_fired.max(d_newest));
             fired.push(x);
         }
     }

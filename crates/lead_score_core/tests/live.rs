@@ -213,7 +213,7 @@ fn bursts_fire_once_per_set_of_events() {
             live_add(&m, &mut batch, "page_view", t, &[Value::Text(u)]).unwrap();
         }
         live_merge(&m, stored, &batch).unwrap();
-        detect_bursts(&m, stored)
+        detect_bursts(&m, stored, Some(&batch))
     };
     // Two pricing views: no burst yet.
     assert_eq!(
@@ -252,7 +252,44 @@ fn bursts_fire_once_per_set_of_events() {
     let mut batch = new_live(&m, lkey(t0));
     live_add(&m, &mut batch, "demo_request", day2, &[Value::Null]).unwrap();
     live_merge(&m, &mut stored, &batch).unwrap();
-    assert_eq!(detect_bursts(&m, &mut stored), vec![1]);
+    assert_eq!(detect_bursts(&m, &mut stored, Some(&batch)), vec![1]);
+    // One dated before it that arrives after it (its transaction began first
+    // and committed last) is another demo request: it fires too.
+    let mut late = new_live(&m, lkey(t0));
+    live_add(&m, &mut late, "demo_request", day2 - HOUR, &[Value::Null]).unwrap();
+    live_merge(&m, &mut stored, &late).unwrap();
+    assert_eq!(detect_bursts(&m, &mut stored, Some(&late)), vec![1]);
+    // Without the batch (a state read again, a time-driven check), nothing.
+    assert_eq!(detect_bursts(&m, &mut stored, None), Vec::<usize>::new());
+    // A late pricing view alone is no burst of three.
+    let mut one = new_live(&m, lkey(t0));
+    live_add(
+        &m,
+        &mut one,
+        "page_view",
+        t0 + 5 * 60_000_000,
+        &[Value::Text("/pricing")],
+    )
+    .unwrap();
+    live_merge(&m, &mut stored, &one).unwrap();
+    assert_eq!(
+        detect_bursts(&m, &mut stored, Some(&one)),
+        Vec::<usize>::new()
+    );
+    // Three late ones within the hour are.
+    let mut three = new_live(&m, lkey(t0));
+    for k in 0..3 {
+        live_add(
+            &m,
+            &mut three,
+            "page_view",
+            t0 - DAY + k * 60_000_000,
+            &[Value::Text("/pricing")],
+        )
+        .unwrap();
+    }
+    live_merge(&m, &mut stored, &three).unwrap();
+    assert_eq!(detect_bursts(&m, &mut stored, Some(&three)), vec![0]);
 }
 
 #[test]

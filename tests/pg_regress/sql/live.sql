@@ -41,6 +41,24 @@ DELETE FROM lead_score.alerts;  -- the tests below show only the alerts each ste
 -- A fourth view in the same hour is the same burst: no new alert.
 INSERT INTO app.touches (person, kind, at, page) VALUES ('00000000-0000-0000-0000-000000000001', 'page_view', '2026-06-01 11:40+00', '/pricing');
 SELECT count(*) AS alerts FROM lead_score.alerts;
+-- A demo request fires at once (a burst of one). Another dated before it that
+-- arrives after it (its transaction began first and committed last) is
+-- another demo request: it fires too (before, it was taken for the one that
+-- fired, and sent nothing).
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000003', 'demo_request', '2026-06-01 11:50+00');
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000003', 'demo_request', '2026-06-01 11:45+00');
+SELECT person, kind, detail FROM app.new_alerts WHERE kind = 'burst';
+DELETE FROM lead_score.alerts;
+-- A disqualified lead (bo@rival.com, a competitor) sends no burst, as it is
+-- never an MQL nor hot (it sent both before).
+INSERT INTO app.touches (person, kind, at, page)
+SELECT '00000000-0000-0000-0000-000000000002', 'page_view', '2026-06-01 11:00+00'::timestamptz + i * interval '10 minutes', '/pricing'
+FROM generate_series(0, 2) AS i;
+INSERT INTO app.touches (person, kind, at) VALUES ('00000000-0000-0000-0000-000000000002', 'demo_request', '2026-06-01 11:55+00');
+SELECT count(*) AS alerts FROM lead_score.alerts;
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000002' AND at >= '2026-06-01 11:00+00';
+DELETE FROM app.touches WHERE person = '00000000-0000-0000-0000-000000000003' AND kind = 'demo_request' AND at >= '2026-06-01 11:45+00';
+DELETE FROM lead_score.alerts;
 
 -- The materialized scores always equal a from-scratch recompute.
 SELECT * FROM lead_score.check_consistency('live');
