@@ -261,6 +261,31 @@ DELETE FROM sec_crm.leads WHERE id = 'k3';
 DROP SCHEMA sec_evil CASCADE;
 SELECT lead_score.drop_model('decoy');
 
+-- Columns named as the generated SQL's aliases and variables are yours to add:
+-- a leads column named l (read before the row alias l, so the column was
+-- scored instead of the row: an error, or, for a composite with the fit
+-- fields, a wrong fit) and one named v_model_id (every lead write failed as
+-- ambiguous with the variable) change nothing.
+BEGIN;
+CREATE TABLE sec_crm.named (id bigint PRIMARY KEY, sector text, job text, email text, l text, v_model_id int, v_landmark text, fresh int, st int);
+CREATE TABLE sec_crm.named_acts (id bigserial PRIMARY KEY, lead_id bigint NOT NULL, type text NOT NULL, at timestamptz NOT NULL, url text, l int, v_model_id int);
+CREATE INDEX ON sec_crm.named_acts (lead_id);
+INSERT INTO sec_crm.named (id, sector, job, l) VALUES (1, 'Software', 'VP Sales', 'x');
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.attach('live', 'sec_crm.named', 'sec_crm.named_acts', '{"lead_key": "id", "occurred_at": "at"}', name => 'named') IS NOT NULL AS attached,
+       lead_score.attach('live', 'sec_crm.named', 'sec_crm.named_acts', '{"lead_key": "id", "occurred_at": "at"}', name => 'named_d', mode => 'deferred') IS NOT NULL AS attached_deferred;
+RESET client_min_messages;
+INSERT INTO sec_crm.named (id, sector, job, l, v_model_id) VALUES (2, 'Software', 'VP Sales', 'y', 7);
+INSERT INTO sec_crm.named_acts (lead_id, type, at) VALUES (1, 'demo_request', '2026-06-01 11:00+00'), (2, 'page_view', '2026-06-01 11:00+00');
+UPDATE sec_crm.named SET sector = 'Retail' WHERE id = 2;
+DELETE FROM sec_crm.named_acts WHERE lead_id = 2;
+SELECT lead_score.tick() >= 0 AS ticked, lead_score.rescore('named') AS rescored;
+SELECT lead_key, round(fit::numeric, 2) AS fit, round(engagement::numeric, 2) AS engagement FROM lead_score.named_current ORDER BY 1;
+SELECT count(*) AS explained FROM lead_score.explain_lead('named', '1');
+SELECT (SELECT count(*) FROM lead_score.check_consistency('named')) AS sync_mismatches,
+       (SELECT count(*) FROM lead_score.check_consistency('named_d')) AS deferred_mismatches;
+ROLLBACK;
+
 -- Clean up.
 SELECT lead_score.detach('sec_sync');
 DROP SCHEMA "we$$ird;" CASCADE;

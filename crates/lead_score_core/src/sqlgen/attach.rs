@@ -29,6 +29,11 @@ pub const FEW_KEYS: usize = 64;
 pub const STRIPES: u32 = 1024;
 
 /// The stripe of a lead key (an expression of it).
+// Every lead row is passed to the scoring functions as `l.*`, never as a
+// bare `l`: PostgreSQL reads a bare name as a column before it reads it as a
+// table alias, so a leads table with a column named `l` would pass that
+// column (a composite one with the fit fields, silently).
+
 /// The account heads' unique key: the account text's MD5 (see
 /// [`Attachment::account_heads_table`]).
 const HEADS_KEY: &str = "(pg_catalog.md5(account))";
@@ -2143,7 +2148,11 @@ impl Attachment {
             format!(
                 "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE{security}\nSET search_path = pg_catalog, pg_temp SET row_security = off{citus}\nAS {}",
                 internal(name),
-                literal(body)
+                // Every column the bodies read is qualified, and their
+                // variables are meant where a name is both: a table's column
+                // named as one (`v_model_id`) made every write fail as
+                // ambiguous.
+                literal(&format!("#variable_conflict use_variable\n{body}"))
             ),
         )
     }
@@ -2975,8 +2984,8 @@ END
         INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {score_columns}, updated_at)
         SELECT {lkey_l}, f.fit, f.dq, f.pr, {applied_fields}, {at}
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l) AS fit, lead_score.disqualified_by({model}, l) AS dq,
-                           lead_score_internal._predictive_on({model}, l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit({model}, l.*) AS fit, lead_score.disqualified_by({model}, l.*) AS dq,
+                           lead_score_internal._predictive_on({model}, l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = {lkey_l}
         CROSS JOIN LATERAL lead_score_internal._live_apply({b_state}, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, {b_mql}, {b_quadrant}, {b_hot}, v_landmark, {at}, true{b_before}) a
@@ -3555,8 +3564,8 @@ fresh AS (
 INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
 SELECT {lkey}, f.fit, f.dq, f.pr, {first}, $3
 FROM {leads} l
-CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-                           lead_score_internal._predictive_on($1, l) AS pr) f
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+                           lead_score_internal._predictive_on($1, l.*) AS pr) f
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
@@ -3611,8 +3620,8 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive) = (EXCLU
             "INSERT INTO {scores} AS s (lead_key, fit, disqualified_by, predictive, {columns}, updated_at)
 SELECT f.k, f.fit, f.dq, f.pr,
        {chosen}, GREATEST($3, o.updated_at)
-FROM (SELECT {lkey} AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-             lead_score_internal._predictive_on($1, l) AS pr
+FROM (SELECT {lkey} AS k, lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+             lead_score_internal._predictive_on($1, l.*) AS pr
       FROM {leads} l WHERE {lkey} IS NOT NULL) f
 LEFT JOIN (
     SELECT {akey} AS k, lead_score_internal._live_batch($5, $6, $2, {etype}, LEAST({ta}, {cap}){props}) AS st
@@ -3675,7 +3684,7 @@ ON CONFLICT (lead_key) DO UPDATE SET (fit, disqualified_by, predictive, {columns
 cur AS (
     SELECT {key} AS lead_key, {fields}, NULL::pg_catalog.float8 AS adjustment
     FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
-    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($3, l.*, fresh.st) x
     WHERE {lkey} IS NOT NULL)",
                 etype = self.event_type.text_of("a"),
                 props = self.props_text("a"),
@@ -3781,7 +3790,7 @@ SELECT pg_catalog.count(*) FROM ins",
 LEFT JOIN LATERAL (
     SELECT lead_score.engagement_state($1, {etype}, {ta}{props}) AS st
     FROM {activities} a WHERE {akey} = {lkey} AND {ta} <= lead_score.scoring_time()) e ON true
-CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
+CROSS JOIN LATERAL lead_score.explain($1, l.*, e.st) x
 WHERE {lkey} = {key}",
             key = self.key_of_text("$2"),
             leads = self.leads.to_sql(),
@@ -3974,7 +3983,7 @@ SELECT pg_catalog.count(*) >= {again}, (SELECT pg_catalog.min(t.bound) FROM top 
             "WITH {fresh},
 expected AS (
     SELECT {lkey} AS k, x.* FROM {leads} l LEFT JOIN fresh ON fresh.k = {lkey}
-    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
     WHERE {lkey} IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM {merged} s
@@ -4260,7 +4269,7 @@ SELECT {key} AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant, x.mql, 
 FROM {leads} l
 JOIN outcome oc ON oc.k = {lkey}
 LEFT JOIN fresh ON fresh.k = {lkey}
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
             created = match &outcomes.lead_created_at {
                 // A lead created after the cut-off did not exist then.
@@ -4289,7 +4298,7 @@ WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2){created}",
             .map(|i| format!("lead_score.engagement_state($1[{i}], {etype}, {ta}{props}) AS st{i}"))
             .collect();
         let totals: Vec<String> = (1..=versions)
-            .map(|i| format!("(lead_score.score($1[{i}], l, fresh.st{i})).total"))
+            .map(|i| format!("(lead_score.score($1[{i}], l.*, fresh.st{i})).total"))
             .collect();
         format!(
             "WITH fresh AS (
@@ -4346,8 +4355,8 @@ JOIN outcome oc ON oc.k = {lkey}
 LEFT JOIN fresh ON fresh.k = {lkey}
 CROSS JOIN LATERAL (SELECT {cut_l} AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at)",
             cut_l2 = cutoff("l2"),
             cut_l = cutoff("l"),

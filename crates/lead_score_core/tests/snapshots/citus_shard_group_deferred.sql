@@ -10,7 +10,8 @@ INSERT INTO "lead_score_internal"."live_stripes_102040" (stripe) SELECT pg_catal
 -- live__fold_102040
 CREATE FUNCTION "lead_score_internal"."live__fold_102040"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -41,7 +42,8 @@ END
 -- live__recompute_102040
 CREATE FUNCTION "lead_score_internal"."live__recompute_102040"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -98,7 +100,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_ins_102040" AFTER INSERT ON "app"."to
 -- live__act_upd_102040
 CREATE FUNCTION "lead_score_internal"."live__act_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'BEGIN
+AS '#variable_conflict use_variable
+BEGIN
     PERFORM lead_score_internal._recomputed(''live'', true);
     PERFORM "lead_score_internal"."live__recompute_102040"(ARRAY(SELECT o."person" FROM old_rows o UNION ALL SELECT n."person" FROM new_rows n));
     RETURN NULL;
@@ -111,7 +114,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_upd_102040" AFTER UPDATE ON "app"."to
 -- live__act_del_102040
 CREATE FUNCTION "lead_score_internal"."live__act_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'BEGIN
+AS '#variable_conflict use_variable
+BEGIN
     PERFORM lead_score_internal._recomputed(''live'', true);
     PERFORM "lead_score_internal"."live__recompute_102040"(ARRAY(SELECT o."person" FROM old_rows o));
     RETURN NULL;
@@ -124,7 +128,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_del_102040" AFTER DELETE ON "app"."to
 -- live__act_trunc_102040
 CREATE FUNCTION "lead_score_internal"."live__act_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -152,7 +157,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_trunc_102040" AFTER TRUNCATE ON "app"
 -- live__lead_ins_102040
 CREATE FUNCTION "lead_score_internal"."live__lead_ins_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -180,8 +186,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score_internal._predictive_on(''live'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l.*) AS fit, lead_score.disqualified_by(''live'', l.*) AS dq,
+                           lead_score_internal._predictive_on(''live'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
@@ -202,7 +208,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_ins_102008" AFTER INSERT ON "app"."pe
 -- live__lead_upd_102040
 CREATE FUNCTION "lead_score_internal"."live__lead_upd_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -255,8 +262,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."live_scores_102140" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, GREATEST(v_now, CASE WHEN l."person_id" = v_moved_to THEN v_moved_at END)
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score_internal._predictive_on(''live'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l.*) AS fit, lead_score.disqualified_by(''live'', l.*) AS dq,
+                           lead_score_internal._predictive_on(''live'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."person_id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, GREATEST(v_now, CASE WHEN l."person_id" = v_moved_to THEN v_moved_at END), true, CASE WHEN l."person_id" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
@@ -277,7 +284,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_upd_102008" AFTER UPDATE ON "app"."pe
 -- live__lead_del_102040
 CREATE FUNCTION "lead_score_internal"."live__lead_del_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -304,7 +312,8 @@ CREATE OR REPLACE TRIGGER "lead_score_live_del_102008" AFTER DELETE ON "app"."pe
 -- live__lead_trunc_102040
 CREATE FUNCTION "lead_score_internal"."live__lead_trunc_102040"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET lead_score.citus_placement = '["lead_score_internal","live_scores_102140","app","touches_102040"]'
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;

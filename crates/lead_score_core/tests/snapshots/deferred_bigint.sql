@@ -142,7 +142,8 @@ COMMENT ON COLUMN "lead_score"."bench_categories"."hot" IS 'The score is at or a
 -- bench__fold
 CREATE FUNCTION "lead_score_internal"."bench__fold"(keys "pg_catalog"."int8"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -184,7 +185,8 @@ END
 -- bench__commit_fold
 CREATE FUNCTION "lead_score_internal"."bench__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -242,7 +244,8 @@ END
 -- bench__drop_orphans
 CREATE FUNCTION "lead_score_internal"."bench__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_stripes integer[];
     v_horizon xid;
     v_count bigint := 0;
@@ -271,7 +274,8 @@ END
 -- bench__recompute
 CREATE FUNCTION "lead_score_internal"."bench__recompute"(keys "pg_catalog"."int8"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -335,7 +339,8 @@ COMMENT ON TRIGGER "lead_score_bench_ins" ON "public"."activities" IS 'lead_scor
 -- bench__act_upd
 CREATE FUNCTION "lead_score_internal"."bench__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     LOCK TABLE "lead_score_internal"."bench_scores" IN ROW EXCLUSIVE MODE;
@@ -354,7 +359,8 @@ COMMENT ON TRIGGER "lead_score_bench_upd" ON "public"."activities" IS 'lead_scor
 -- bench__act_del
 CREATE FUNCTION "lead_score_internal"."bench__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     LOCK TABLE "lead_score_internal"."bench_scores" IN ROW EXCLUSIVE MODE;
@@ -373,7 +379,8 @@ COMMENT ON TRIGGER "lead_score_bench_del" ON "public"."activities" IS 'lead_scor
 -- bench__act_trunc
 CREATE FUNCTION "lead_score_internal"."bench__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -408,7 +415,8 @@ COMMENT ON TRIGGER "lead_score_bench_trunc" ON "public"."activities" IS 'lead_sc
 -- bench__lead_ins
 CREATE FUNCTION "lead_score_internal"."bench__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -440,8 +448,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq,
-                           lead_score_internal._predictive_on(''bench'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l.*) AS fit, lead_score.disqualified_by(''bench'', l.*) AS dq,
+                           lead_score_internal._predictive_on(''bench'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
@@ -465,7 +473,8 @@ COMMENT ON TRIGGER "lead_score_bench_ins" ON "public"."leads" IS 'lead_score att
 -- bench__lead_upd
 CREATE FUNCTION "lead_score_internal"."bench__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -522,8 +531,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, GREATEST(v_now, CASE WHEN l."id" = v_moved_to THEN v_moved_at END)
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l) AS fit, lead_score.disqualified_by(''bench'', l) AS dq,
-                           lead_score_internal._predictive_on(''bench'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''bench'', l.*) AS fit, lead_score.disqualified_by(''bench'', l.*) AS dq,
+                           lead_score_internal._predictive_on(''bench'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, CASE WHEN l."id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."id" = v_moved_to THEN v_moved_hot END, v_landmark, GREATEST(v_now, CASE WHEN l."id" = v_moved_to THEN v_moved_at END), true, CASE WHEN l."id" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
@@ -547,7 +556,8 @@ COMMENT ON TRIGGER "lead_score_bench_upd" ON "public"."leads" IS 'lead_score att
 -- bench__lead_del
 CREATE FUNCTION "lead_score_internal"."bench__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -581,7 +591,8 @@ COMMENT ON TRIGGER "lead_score_bench_del" ON "public"."leads" IS 'lead_score att
 -- bench__lead_trunc
 CREATE FUNCTION "lead_score_internal"."bench__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -674,8 +685,8 @@ fresh AS (
 INSERT INTO "lead_score_internal"."bench_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "public"."leads" l
-CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-                           lead_score_internal._predictive_on($1, l) AS pr) f
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+                           lead_score_internal._predictive_on($1, l.*) AS pr) f
 LEFT JOIN fresh ON fresh.k = l."id"
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
@@ -700,8 +711,8 @@ SELECT f.k, f.fit, f.dq, f.pr,
        CASE WHEN o.lead_key IS NULL THEN a.last_activity ELSE r.last_activity END,
        CASE WHEN o.lead_key IS NULL THEN a.model_version ELSE r.model_version END,
        CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, GREATEST($3, o.updated_at)
-FROM (SELECT l."id" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-             lead_score_internal._predictive_on($1, l) AS pr
+FROM (SELECT l."id" AS k, lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+             lead_score_internal._predictive_on($1, l.*) AS pr
       FROM "public"."leads" l WHERE l."id" IS NOT NULL) f
 LEFT JOIN (
     SELECT a."lead_id" AS k, lead_score_internal._live_batch($5, $6, $2, (a."type")::text, LEAST(a."occurred_at", $10)) AS st
@@ -778,7 +789,7 @@ WITH fresh AS (
     FROM "public"."activities" a GROUP BY a."lead_id"),
 expected AS (
     SELECT l."id" AS k, x.* FROM "public"."leads" l LEFT JOIN fresh ON fresh.k = l."id"
-    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
     WHERE l."id" IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM "lead_score_internal"."bench_merged" s
@@ -961,7 +972,7 @@ WITH fresh AS (
 cur AS (
     SELECT (l."id")::text AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
     FROM "public"."leads" l LEFT JOIN fresh ON fresh.k = l."id"
-    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($3, l.*, fresh.st) x
     WHERE l."id" IS NOT NULL),
 gone AS (
     DELETE FROM lead_score_internal._history_heads h
@@ -1030,7 +1041,7 @@ SELECT x.* FROM "public"."leads" l
 LEFT JOIN LATERAL (
     SELECT lead_score.engagement_state($1, (a."type")::text, a."occurred_at") AS st
     FROM "public"."activities" a WHERE a."lead_id" = l."id" AND a."occurred_at" <= lead_score.scoring_time()) e ON true
-CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
+CROSS JOIN LATERAL lead_score.explain($1, l.*, e.st) x
 WHERE l."id" = CAST($2 AS "pg_catalog"."int8");
 
 -- query top_leads_all
@@ -1129,7 +1140,7 @@ SELECT (l."id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant
 FROM "public"."leads" l
 JOIN outcome oc ON oc.k = l."id"
 LEFT JOIN fresh ON fresh.k = l."id"
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
 
 -- query evaluation_rows_per_lead (deals)
@@ -1145,8 +1156,8 @@ JOIN outcome oc ON oc.k = l."id"
 LEFT JOIN fresh ON fresh.k = l."id"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
@@ -1158,7 +1169,7 @@ WITH fresh AS (
 outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
-FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l.*, fresh.st1)).total, (lead_score.score($1[2], l.*, fresh.st2)).total, (lead_score.score($1[3], l.*, fresh.st3)).total] AS totals
       FROM "public"."leads" l
       JOIN outcome oc ON oc.k = l."id"
       LEFT JOIN fresh ON fresh.k = l."id"
@@ -1185,7 +1196,7 @@ SELECT (l."id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.quadrant
 FROM "public"."leads" l
 JOIN outcome oc ON oc.k = l."id"
 LEFT JOIN fresh ON fresh.k = l."id"
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
 
 -- query evaluation_rows_per_lead (one row a lead)
@@ -1201,8 +1212,8 @@ JOIN outcome oc ON oc.k = l."id"
 LEFT JOIN fresh ON fresh.k = l."id"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
@@ -1214,7 +1225,7 @@ WITH fresh AS (
 outcome AS (SELECT (o."lead ref")::"pg_catalog"."int8" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
-FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l.*, fresh.st1)).total, (lead_score.score($1[2], l.*, fresh.st2)).total, (lead_score.score($1[3], l.*, fresh.st3)).total] AS totals
       FROM "public"."leads" l
       JOIN outcome oc ON oc.k = l."id"
       LEFT JOIN fresh ON fresh.k = l."id"

@@ -143,7 +143,8 @@ COMMENT ON COLUMN "lead_score"."evil_categories"."hot" IS 'The score is at or ab
 -- evil__fold
 CREATE FUNCTION "lead_score_internal"."evil__fold"(keys "crm"."lead key"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -185,7 +186,8 @@ END
 -- evil__commit_fold
 CREATE FUNCTION "lead_score_internal"."evil__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -243,7 +245,8 @@ END
 -- evil__drop_orphans
 CREATE FUNCTION "lead_score_internal"."evil__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_stripes integer[];
     v_horizon xid;
     v_count bigint := 0;
@@ -272,7 +275,8 @@ END
 -- evil__recompute
 CREATE FUNCTION "lead_score_internal"."evil__recompute"(keys "crm"."lead key"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -330,7 +334,8 @@ END
 -- evil__act_ins
 CREATE FUNCTION "lead_score_internal"."evil__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'BEGIN
+AS E'#variable_conflict use_variable
+BEGIN
     -- The score table first, as every writer locks it (see src/pending.rs).
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
     -- A recompute earlier in this statement (ON CONFLICT, MERGE, writable
@@ -356,7 +361,8 @@ COMMENT ON TRIGGER "lead_score_evil_ins" ON "$$"."a;b" IS 'lead_score attachment
 -- evil__act_upd
 CREATE FUNCTION "lead_score_internal"."evil__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
@@ -375,7 +381,8 @@ COMMENT ON TRIGGER "lead_score_evil_upd" ON "$$"."a;b" IS 'lead_score attachment
 -- evil__act_del
 CREATE FUNCTION "lead_score_internal"."evil__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     LOCK TABLE "lead_score_internal"."evil_scores" IN ROW EXCLUSIVE MODE;
@@ -394,7 +401,8 @@ COMMENT ON TRIGGER "lead_score_evil_del" ON "$$"."a;b" IS 'lead_score attachment
 -- evil__act_trunc
 CREATE FUNCTION "lead_score_internal"."evil__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -429,7 +437,8 @@ COMMENT ON TRIGGER "lead_score_evil_trunc" ON "$$"."a;b" IS 'lead_score attachme
 -- evil__lead_ins
 CREATE FUNCTION "lead_score_internal"."evil__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -461,8 +470,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS dq,
-                           lead_score_internal._predictive_on(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l.*) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l.*) AS dq,
+                           lead_score_internal._predictive_on(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
@@ -486,7 +495,8 @@ COMMENT ON TRIGGER "lead_score_evil_ins" ON "we""ird"."x$body$; COPY (SELECT 1) 
 -- evil__lead_upd
 CREATE FUNCTION "lead_score_internal"."evil__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -543,8 +553,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, GREATEST(v_now, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_at END)
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS dq,
-                           lead_score_internal._predictive_on(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l.*) AS fit, lead_score.disqualified_by(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l.*) AS dq,
+                           lead_score_internal._predictive_on(E''x$body$; COPY (SELECT 1) TO PROGRAM ''''id''''; SELECT $body$ "q" \\\\ é'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_mql END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_hot END, v_landmark, GREATEST(v_now, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to THEN v_moved_at END), true, CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ ""q"" \\ é" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
@@ -568,7 +578,8 @@ COMMENT ON TRIGGER "lead_score_evil_upd" ON "we""ird"."x$body$; COPY (SELECT 1) 
 -- evil__lead_del
 CREATE FUNCTION "lead_score_internal"."evil__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS E'DECLARE
+AS E'#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -602,7 +613,8 @@ COMMENT ON TRIGGER "lead_score_evil_del" ON "we""ird"."x$body$; COPY (SELECT 1) 
 -- evil__lead_trunc
 CREATE FUNCTION "lead_score_internal"."evil__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -794,8 +806,8 @@ fresh AS (
 INSERT INTO "lead_score_internal"."evil_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
-CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-                           lead_score_internal._predictive_on($1, l) AS pr) f
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+                           lead_score_internal._predictive_on($1, l.*) AS pr) f
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
@@ -820,8 +832,8 @@ SELECT f.k, f.fit, f.dq, f.pr,
        CASE WHEN o.lead_key IS NULL THEN a.last_activity ELSE r.last_activity END,
        CASE WHEN o.lead_key IS NULL THEN a.model_version ELSE r.model_version END,
        CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, GREATEST($3, o.updated_at)
-FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-             lead_score_internal._predictive_on($1, l) AS pr
+FROM (SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+             lead_score_internal._predictive_on($1, l.*) AS pr
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL) f
 LEFT JOIN (
     SELECT a."k'ey" AS k, lead_score_internal._live_batch($5, $6, $2, (a."ty pe")::text, LEAST(pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), $10), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
@@ -898,7 +910,7 @@ WITH fresh AS (
     FROM "$$"."a;b" a GROUP BY a."k'ey"),
 expected AS (
     SELECT l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AS k, x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
-    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
     WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM "lead_score_internal"."evil_merged" s
@@ -1081,7 +1093,7 @@ WITH fresh AS (
 cur AS (
     SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é") END AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
     FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
-    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($3, l.*, fresh.st) x
     WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" IS NOT NULL),
 gone AS (
     DELETE FROM lead_score_internal._history_heads h
@@ -1150,7 +1162,7 @@ SELECT x.* FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $bod
 LEFT JOIN LATERAL (
     SELECT lead_score.engagement_state($1, (a."ty pe")::text, pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp), (a."$$")::text, CASE WHEN a."ü" IS NULL THEN NULL ELSE pg_catalog.format('%s', a."ü") END, lead_score_internal._stable_text(a."d""ue")) AS st
     FROM "$$"."a;b" a WHERE a."k'ey" = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" AND pg_catalog.timezone('Europe/Berlin''; SELECT $body$', a."at\"::pg_catalog.timestamp) <= lead_score.scoring_time()) e ON true
-CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
+CROSS JOIN LATERAL lead_score.explain($1, l.*, e.st) x
 WHERE l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" = (SELECT e.v FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::"crm"."lead key")) AS e(v) WHERE pg_catalog.format('%s', e.v) OPERATOR(pg_catalog.=) $2);
 
 -- query top_leads_all
@@ -1335,7 +1347,7 @@ SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
 
 -- query evaluation_rows_per_lead (deals)
@@ -1351,8 +1363,8 @@ JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $b
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
@@ -1364,7 +1376,7 @@ WITH fresh AS (
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
-FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l.*, fresh.st1)).total, (lead_score.score($1[2], l.*, fresh.st2)).total, (lead_score.score($1[3], l.*, fresh.st3)).total] AS totals
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
       JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
@@ -1391,7 +1403,7 @@ SELECT CASE WHEN l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
 JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
 
 -- query evaluation_rows_per_lead (one row a lead)
@@ -1407,8 +1419,8 @@ JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $b
 LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
@@ -1420,7 +1432,7 @@ WITH fresh AS (
 outcome AS (SELECT (o."lead ref")::"crm"."lead key" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
-FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l.*, fresh.st1)).total, (lead_score.score($1[2], l.*, fresh.st2)).total, (lead_score.score($1[3], l.*, fresh.st3)).total] AS totals
       FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l
       JOIN outcome oc ON oc.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
       LEFT JOIN fresh ON fresh.k = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"

@@ -146,7 +146,8 @@ COMMENT ON COLUMN "lead_score"."live_categories"."hot" IS 'The score is at or ab
 -- live__fold
 CREATE FUNCTION "lead_score_internal"."live__fold"(keys "pg_catalog"."uuid"[] DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -190,7 +191,8 @@ END
 -- live__commit_fold
 CREATE FUNCTION "lead_score_internal"."live__commit_fold"(tids pg_catalog.tid[]) RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off SET plan_cache_mode = force_generic_plan
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -261,7 +263,8 @@ END
 -- live__drop_orphans
 CREATE FUNCTION "lead_score_internal"."live__drop_orphans"() RETURNS bigint LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_stripes integer[];
     v_horizon xid;
     v_count bigint := 0;
@@ -294,7 +297,8 @@ END
 -- live__recompute
 CREATE FUNCTION "lead_score_internal"."live__recompute"(keys "pg_catalog"."uuid"[]) RETURNS void LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -352,7 +356,8 @@ END
 -- live__act_ins
 CREATE FUNCTION "lead_score_internal"."live__act_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     -- The score table first, as every writer locks it (see src/pending.rs).
@@ -384,7 +389,8 @@ COMMENT ON TRIGGER "lead_score_live_ins" ON "app"."touches" IS 'lead_score attac
 -- live__act_upd
 CREATE FUNCTION "lead_score_internal"."live__act_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
@@ -404,7 +410,8 @@ COMMENT ON TRIGGER "lead_score_live_upd" ON "app"."touches" IS 'lead_score attac
 -- live__act_del
 CREATE FUNCTION "lead_score_internal"."live__act_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_tids pg_catalog.tid[];
 BEGIN
     LOCK TABLE "lead_score_internal"."live_scores" IN ROW EXCLUSIVE MODE;
@@ -424,7 +431,8 @@ COMMENT ON TRIGGER "lead_score_live_del" ON "app"."touches" IS 'lead_score attac
 -- live__act_trunc
 CREATE FUNCTION "lead_score_internal"."live__act_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -459,7 +467,8 @@ COMMENT ON TRIGGER "lead_score_live_trunc" ON "app"."touches" IS 'lead_score att
 -- live__lead_ins
 CREATE FUNCTION "lead_score_internal"."live__lead_ins"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -491,8 +500,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, v_now
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score_internal._predictive_on(''live'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l.*) AS fit, lead_score.disqualified_by(''live'', l.*) AS dq,
+                           lead_score_internal._predictive_on(''live'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, NULL, NULL, NULL, v_landmark, v_now, true) a
@@ -516,7 +525,8 @@ COMMENT ON TRIGGER "lead_score_live_ins" ON "app"."people" IS 'lead_score attach
 -- live__lead_upd
 CREATE FUNCTION "lead_score_internal"."live__lead_upd"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -573,8 +583,8 @@ BEGIN
         INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
         SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, a.alerts, GREATEST(v_now, CASE WHEN l."person_id" = v_moved_to THEN v_moved_at END)
         FROM new_rows l
-        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l) AS fit, lead_score.disqualified_by(''live'', l) AS dq,
-                           lead_score_internal._predictive_on(''live'', l) AS pr) f
+        CROSS JOIN LATERAL (SELECT lead_score.fit(''live'', l.*) AS fit, lead_score.disqualified_by(''live'', l.*) AS dq,
+                           lead_score_internal._predictive_on(''live'', l.*) AS pr) f
         LEFT JOIN fresh ON fresh.k = l."person_id"
         CROSS JOIN LATERAL lead_score_internal._live_apply(CASE WHEN l."person_id" = v_moved_to THEN v_moved_state END, coalesce(fresh.st, lead_score_internal._live_empty(v_model_id, v_version, v_landmark)),
                                                   f.fit, f.dq, CASE WHEN l."person_id" = v_moved_to THEN v_moved_mql END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_quadrant END, CASE WHEN l."person_id" = v_moved_to THEN v_moved_hot END, v_landmark, GREATEST(v_now, CASE WHEN l."person_id" = v_moved_to THEN v_moved_at END), true, CASE WHEN l."person_id" = v_moved_to AND v_now > v_moved_at THEN v_now END, v_moved_fit, v_moved_dq) a
@@ -598,7 +608,8 @@ COMMENT ON TRIGGER "lead_score_live_upd" ON "app"."people" IS 'lead_score attach
 -- live__lead_del
 CREATE FUNCTION "lead_score_internal"."live__lead_del"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -632,7 +643,8 @@ COMMENT ON TRIGGER "lead_score_live_del" ON "app"."people" IS 'lead_score attach
 -- live__lead_trunc
 CREATE FUNCTION "lead_score_internal"."live__lead_trunc"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET row_security = off
-AS 'DECLARE
+AS '#variable_conflict use_variable
+DECLARE
     v_now timestamptz := lead_score_internal._now();
     v_landmark timestamptz;
     v_model_id bigint;
@@ -828,8 +840,8 @@ fresh AS (
 INSERT INTO "lead_score_internal"."live_scores" AS s (lead_key, fit, disqualified_by, predictive, state, engagement, total, mql, quadrant, hot_categories, bound, last_activity, model_version, last_alerts, updated_at)
 SELECT l."person_id", f.fit, f.dq, f.pr, a.state, a.engagement, a.total, a.mql, a.quadrant, a.hot_categories, a.bound, a.last_activity, a.model_version, NULL, $3
 FROM "app"."people" l
-CROSS JOIN LATERAL (SELECT lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-                           lead_score_internal._predictive_on($1, l) AS pr) f
+CROSS JOIN LATERAL (SELECT lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+                           lead_score_internal._predictive_on($1, l.*) AS pr) f
 LEFT JOIN fresh ON fresh.k = l."person_id"
 CROSS JOIN LATERAL lead_score_internal._live_apply(NULL, coalesce(fresh.st, lead_score_internal._live_empty($5, $6, $2)),
                                           f.fit, f.dq, NULL, NULL, NULL, $2, $3, true) a
@@ -854,8 +866,8 @@ SELECT f.k, f.fit, f.dq, f.pr,
        CASE WHEN o.lead_key IS NULL THEN a.last_activity ELSE r.last_activity END,
        CASE WHEN o.lead_key IS NULL THEN a.model_version ELSE r.model_version END,
        CASE WHEN $4 AND o.lead_key IS NOT NULL THEN r.alerts END, GREATEST($3, o.updated_at)
-FROM (SELECT l."person_id" AS k, lead_score.fit($1, l) AS fit, lead_score.disqualified_by($1, l) AS dq,
-             lead_score_internal._predictive_on($1, l) AS pr
+FROM (SELECT l."person_id" AS k, lead_score.fit($1, l.*) AS fit, lead_score.disqualified_by($1, l.*) AS dq,
+             lead_score_internal._predictive_on($1, l.*) AS pr
       FROM "app"."people" l WHERE l."person_id" IS NOT NULL) f
 LEFT JOIN (
     SELECT a."person" AS k, lead_score_internal._live_batch($5, $6, $2, (a."kind")::text, LEAST(a."at", $10), (a."page")::text) AS st
@@ -932,7 +944,7 @@ WITH fresh AS (
     FROM "app"."touches" a GROUP BY a."person"),
 expected AS (
     SELECT l."person_id" AS k, x.* FROM "app"."people" l LEFT JOIN fresh ON fresh.k = l."person_id"
-    CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
     WHERE l."person_id" IS NOT NULL),
 stored AS (
     SELECT s.lead_key AS k, x.* FROM "lead_score_internal"."live_merged" s
@@ -1115,7 +1127,7 @@ WITH fresh AS (
 cur AS (
     SELECT (l."person_id")::text AS lead_key, x.fit, x.engagement, x.total, x.grade, x.label, x.quadrant, x.mql, x.disqualified, x.disqualified_by, x.categories, x.hot_categories, x.last_activity, x.model_version, x.probability, x.predictive_score, x.top_features, NULL::pg_catalog.float8 AS adjustment
     FROM "app"."people" l LEFT JOIN fresh ON fresh.k = l."person_id"
-    CROSS JOIN LATERAL lead_score.score($3, l, fresh.st) x
+    CROSS JOIN LATERAL lead_score.score($3, l.*, fresh.st) x
     WHERE l."person_id" IS NOT NULL),
 gone AS (
     DELETE FROM lead_score_internal._history_heads h
@@ -1184,7 +1196,7 @@ SELECT x.* FROM "app"."people" l
 LEFT JOIN LATERAL (
     SELECT lead_score.engagement_state($1, (a."kind")::text, a."at", (a."page")::text) AS st
     FROM "app"."touches" a WHERE a."person" = l."person_id" AND a."at" <= lead_score.scoring_time()) e ON true
-CROSS JOIN LATERAL lead_score.explain($1, l, e.st) x
+CROSS JOIN LATERAL lead_score.explain($1, l.*, e.st) x
 WHERE l."person_id" = CAST($2 AS "pg_catalog"."uuid");
 
 -- query top_leads_all
@@ -1369,7 +1381,7 @@ SELECT (l."person_id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.q
 FROM "app"."people" l
 JOIN outcome oc ON oc.k = l."person_id"
 LEFT JOIN fresh ON fresh.k = l."person_id"
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
 
 -- query evaluation_rows_per_lead (deals)
@@ -1385,8 +1397,8 @@ JOIN outcome oc ON oc.k = l."person_id"
 LEFT JOIN fresh ON fresh.k = l."person_id"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (deals, 3 versions)
@@ -1398,7 +1410,7 @@ WITH fresh AS (
 outcome AS (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, pg_catalog.bool_or((o."won")::pg_catalog.bool) AS won, pg_catalog.min((o."closed_at")::pg_catalog.timestamptz) AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL GROUP BY 1)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
-FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l.*, fresh.st1)).total, (lead_score.score($1[2], l.*, fresh.st2)).total, (lead_score.score($1[3], l.*, fresh.st3)).total] AS totals
       FROM "app"."people" l
       JOIN outcome oc ON oc.k = l."person_id"
       LEFT JOIN fresh ON fresh.k = l."person_id"
@@ -1425,7 +1437,7 @@ SELECT (l."person_id")::text AS lead_key, oc.won, x.total, x.grade, x.label, x.q
 FROM "app"."people" l
 JOIN outcome oc ON oc.k = l."person_id"
 LEFT JOIN fresh ON fresh.k = l."person_id"
-CROSS JOIN LATERAL lead_score.score($1, l, fresh.st) x
+CROSS JOIN LATERAL lead_score.score($1, l.*, fresh.st) x
 WHERE (oc.closed_at IS NULL OR oc.closed_at >= $2) AND (l."created")::pg_catalog.timestamptz <= $2;
 
 -- query evaluation_rows_per_lead (one row a lead)
@@ -1441,8 +1453,8 @@ JOIN outcome oc ON oc.k = l."person_id"
 LEFT JOIN fresh ON fresh.k = l."person_id"
 CROSS JOIN LATERAL (SELECT (l."created")::pg_catalog.timestamptz + $2 * pg_catalog.make_interval(days => 1) AS at) c
 CROSS JOIN LATERAL lead_score_internal._live_score(coalesce(fresh.st, lead_score_internal._live_empty($3, $4, c.at)),
-                                          lead_score.fit($1, l), lead_score.disqualified_by($1, l),
-                                          lead_score_internal._predictive_on($1, l), c.at) x
+                                          lead_score.fit($1, l.*), lead_score.disqualified_by($1, l.*),
+                                          lead_score_internal._predictive_on($1, l.*), c.at) x
 WHERE c.at IS NOT NULL AND (oc.closed_at IS NULL OR oc.closed_at >= c.at);
 
 -- query backtest_arrays (one row a lead, 3 versions)
@@ -1454,7 +1466,7 @@ WITH fresh AS (
 outcome AS (SELECT (o."lead ref")::"pg_catalog"."uuid" AS k, (o."won")::pg_catalog.bool AS won, (o."closed_at")::pg_catalog.timestamptz AS closed_at
     FROM "crm"."deals" o WHERE o."won" IS NOT NULL AND o."lead ref" IS NOT NULL)
 SELECT pg_catalog.array_agg(r.won), pg_catalog.array_agg(r.totals)
-FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l, fresh.st1)).total, (lead_score.score($1[2], l, fresh.st2)).total, (lead_score.score($1[3], l, fresh.st3)).total] AS totals
+FROM (SELECT oc.won, ARRAY[(lead_score.score($1[1], l.*, fresh.st1)).total, (lead_score.score($1[2], l.*, fresh.st2)).total, (lead_score.score($1[3], l.*, fresh.st3)).total] AS totals
       FROM "app"."people" l
       JOIN outcome oc ON oc.k = l."person_id"
       LEFT JOIN fresh ON fresh.k = l."person_id"
