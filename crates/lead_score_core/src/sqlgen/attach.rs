@@ -28,7 +28,6 @@ pub const FEW_KEYS: usize = 64;
 /// Stripe locks a writer takes for keys that have no score row yet.
 pub const STRIPES: u32 = 1024;
 
-/// The stripe of a lead key (an expression of it).
 // Every lead row is passed to the scoring functions as `l.*`, never as a
 // bare `l`: PostgreSQL reads a bare name as a column before it reads it as a
 // table alias, so a leads table with a column named `l` would pass that
@@ -42,6 +41,7 @@ const HEADS_KEY: &str = "(pg_catalog.md5(account))";
 /// `$2` (totals) and `$3` (alerting), as `a`.
 const TOTALS_ROWS: &str = "ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting)";
 
+/// The stripe of a lead key (an expression of it).
 fn stripe_of(key: &str) -> String {
     format!("(pg_catalog.hash_array(ARRAY[{key}]) & {})", STRIPES - 1)
 }
