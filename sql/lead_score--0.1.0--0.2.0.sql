@@ -295,6 +295,8 @@ BEGIN
     PERFORM lead_score.account_engaged(m, 0);  -- 22023 for a model without an accounts section
     -- The account's leads, best fit first.
     FOR r IN EXECUTE lead_score_internal._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
+        -- Summed in lead key order, as the accounts view sums it.
+        summed := r.summed;
         IF r.disqualified THEN
             disqualified := disqualified + 1;
             RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
@@ -304,7 +306,6 @@ BEGIN
             IF counted = 1 THEN
                 best := r.fit;
             END IF;
-            summed := summed + r.engagement;
             RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
                 concat_ws(', ', CASE WHEN counted = 1 THEN 'best fit' END,
                           CASE WHEN r.engaged THEN 'engaged' ELSE 'not engaged' END, 'engagement counted');
@@ -3026,3 +3027,56 @@ COMMENT ON TRIGGER feedback_reasons_guard ON lead_score.feedback_reasons IS
 
 SELECT pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true)
 WHERE pg_catalog.current_setting('citus.enable_ddl_propagation', true) IS NOT NULL;
+
+-- model_rules showed a model-wide step decay as each rule's decay; it is the
+-- model's inactivity decay (no rule's own).
+CREATE OR REPLACE VIEW lead_score.model_rules AS
+SELECT m.name                               AS model,
+       v.version,
+       v.version OPERATOR(pg_catalog.=) m.current_version AS is_current,
+       'fit'::pg_catalog.text               AS section,
+       (r.ord OPERATOR(pg_catalog.-) 1)::pg_catalog.int4 AS rule_index,
+       r.rule OPERATOR(pg_catalog.->>) 'name' AS rule_name,
+       NULL::pg_catalog.text[]              AS event_types,
+       (r.rule OPERATOR(pg_catalog.->>) 'points')::pg_catalog.float8 AS points,
+       coalesce((r.rule OPERATOR(pg_catalog.->>) 'disqualify')::pg_catalog.bool, false) AS disqualify,
+       NULL::pg_catalog.text                AS category,
+       NULL::pg_catalog.text                AS repeat,
+       NULL::pg_catalog.float8              AS rule_cap,
+       NULL::pg_catalog.jsonb               AS decay,
+       r.rule OPERATOR(pg_catalog.->) 'when' AS condition
+FROM lead_score.models m
+JOIN lead_score.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.id
+CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.->) 'rules')
+    WITH ORDINALITY AS r(rule, ord)
+UNION ALL
+SELECT m.name, v.version, v.version OPERATOR(pg_catalog.=) m.current_version,
+       'completeness', NULL, 'completeness', NULL,
+       (v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.->) 'completeness' OPERATOR(pg_catalog.->>) 'points')::pg_catalog.float8,
+       false, NULL, NULL, NULL, NULL,
+       pg_catalog.jsonb_build_object('present_share_of',
+           v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.->) 'completeness' OPERATOR(pg_catalog.->) 'fields')
+FROM lead_score.models m
+JOIN lead_score.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.id
+WHERE v.spec OPERATOR(pg_catalog.->) 'fit' OPERATOR(pg_catalog.?) 'completeness'
+UNION ALL
+SELECT m.name, v.version, v.version OPERATOR(pg_catalog.=) m.current_version,
+       'engagement', (r.ord OPERATOR(pg_catalog.-) 1)::pg_catalog.int4, r.rule OPERATOR(pg_catalog.->>) 'name',
+       CASE WHEN pg_catalog.jsonb_typeof(r.rule OPERATOR(pg_catalog.->) 'event') OPERATOR(pg_catalog.=) 'array'
+            THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.rule OPERATOR(pg_catalog.->) 'event'))
+            ELSE ARRAY[r.rule OPERATOR(pg_catalog.->>) 'event'] END,
+       (r.rule OPERATOR(pg_catalog.->>) 'points')::pg_catalog.float8, false,
+       r.rule OPERATOR(pg_catalog.->>) 'category',
+       CASE WHEN pg_catalog.jsonb_typeof(r.rule OPERATOR(pg_catalog.->) 'repeat') OPERATOR(pg_catalog.=) 'object' THEN 'cap'
+            ELSE coalesce(r.rule OPERATOR(pg_catalog.->>) 'repeat', 'every') END,
+       (r.rule OPERATOR(pg_catalog.->) 'repeat' OPERATOR(pg_catalog.->>) 'cap')::pg_catalog.float8,
+       -- A step decay is the model's inactivity decay, no rule's own.
+       coalesce(r.rule OPERATOR(pg_catalog.->) 'decay',
+                CASE WHEN v.spec OPERATOR(pg_catalog.#>>) '{engagement,decay,kind}' OPERATOR(pg_catalog.<>) 'step'
+                     THEN v.spec OPERATOR(pg_catalog.->) 'engagement' OPERATOR(pg_catalog.->) 'decay' END,
+                '{"kind": "none"}'),
+       r.rule OPERATOR(pg_catalog.->) 'when'
+FROM lead_score.models m
+JOIN lead_score.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.id
+CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(v.spec OPERATOR(pg_catalog.->) 'engagement' OPERATOR(pg_catalog.->) 'rules')
+    WITH ORDINALITY AS r(rule, ord);

@@ -2007,6 +2007,8 @@ BEGIN
     PERFORM lead_score.account_engaged(m, 0);  -- 22023 for a model without an accounts section
     -- The account's leads, best fit first.
     FOR r IN EXECUTE lead_score_internal._sql(explain_account.attachment, 'account_explain') USING explain_account.account LOOP
+        -- Summed in lead key order, as the accounts view sums it.
+        summed := r.summed;
         IF r.disqualified THEN
             disqualified := disqualified + 1;
             RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
@@ -2016,7 +2018,6 @@ BEGIN
             IF counted = 1 THEN
                 best := r.fit;
             END IF;
-            summed := summed + r.engagement;
             RETURN QUERY SELECT 'lead'::text, r.lead_key, r.fit, r.engagement,
                 concat_ws(', ', CASE WHEN counted = 1 THEN 'best fit' END,
                           CASE WHEN r.engaged THEN 'engaged' ELSE 'not engaged' END, 'engagement counted');

@@ -193,7 +193,10 @@ SELECT m.name, v.version, v.version OPERATOR(pg_catalog.=) m.current_version,
        CASE WHEN pg_catalog.jsonb_typeof(r.rule OPERATOR(pg_catalog.->) 'repeat') OPERATOR(pg_catalog.=) 'object' THEN 'cap'
             ELSE coalesce(r.rule OPERATOR(pg_catalog.->>) 'repeat', 'every') END,
        (r.rule OPERATOR(pg_catalog.->) 'repeat' OPERATOR(pg_catalog.->>) 'cap')::pg_catalog.float8,
-       coalesce(r.rule OPERATOR(pg_catalog.->) 'decay', v.spec OPERATOR(pg_catalog.->) 'engagement' OPERATOR(pg_catalog.->) 'decay',
+       -- A step decay is the model's inactivity decay, no rule's own.
+       coalesce(r.rule OPERATOR(pg_catalog.->) 'decay',
+                CASE WHEN v.spec OPERATOR(pg_catalog.#>>) '{engagement,decay,kind}' OPERATOR(pg_catalog.<>) 'step'
+                     THEN v.spec OPERATOR(pg_catalog.->) 'engagement' OPERATOR(pg_catalog.->) 'decay' END,
                 '{"kind": "none"}'),
        r.rule OPERATOR(pg_catalog.->) 'when'
 FROM lead_score.models m

@@ -135,8 +135,25 @@ impl ExplainRow {
     }
 }
 
-fn days(micros: i64) -> String {
-    format!("{:.1} days", micros as f64 / 86_400_000_000.0)
+/// A duration in the largest unit it fills (seconds, minutes, hours, days),
+/// to a tenth: "1 minute", "90 minutes", "2 hours", "2.5 days" ("0.0 days"
+/// and "0.1 days" for a minute and two hours before).
+fn duration(micros: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [
+        (86_400_000_000, "day"),
+        (3_600_000_000, "hour"),
+        (60_000_000, "minute"),
+        (1_000_000, "second"),
+    ];
+    let (size, unit) = UNITS
+        .iter()
+        .copied()
+        .find(|&(size, _)| micros.unsigned_abs() >= size.unsigned_abs())
+        .unwrap_or(UNITS[3]);
+    let text = format!("{:.1}", micros as f64 / size as f64);
+    let text = text.strip_suffix(".0").unwrap_or(&text);
+    let plural = if text == "1" { "" } else { "s" };
+    format!("{text} {unit}{plural}")
 }
 
 struct Explainer<'m> {
@@ -176,7 +193,7 @@ impl FitTrace for Explainer<'_> {
             "fit",
             "fit clamp",
             Some(after - before),
-            format!("fit {before} clamped to {after}"),
+            format!("fit {before:.2} clamped to {after:.2}"),
         ));
     }
 }
@@ -187,9 +204,9 @@ impl EngagementTrace for Explainer<'_> {
         let mut detail = match rule.decay {
             crate::model::EventDecay::None => "no decay".to_string(),
             crate::model::EventDecay::Exponential { half_life } => {
-                format!("half-life {}", days(half_life as i64))
+                format!("half-life {}", duration(half_life as i64))
             }
-            crate::model::EventDecay::Window { window } => format!("window {}", days(window)),
+            crate::model::EventDecay::Window { window } => format!("window {}", duration(window)),
         };
         match rule.repeat {
             crate::model::Repeat::Every => {}
@@ -238,7 +255,7 @@ impl EngagementTrace for Explainer<'_> {
             "engagement",
             "inactivity decay",
             Some(-penalty),
-            format!("no activity for {}", days(idle)),
+            format!("no activity for {}", duration(idle)),
         ));
     }
     fn floor(&mut self, before: f64) {
@@ -335,5 +352,24 @@ impl Model {
             rows.push(row);
         }
         rows
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    #[test]
+    fn durations_read_in_their_unit() {
+        let m = 60_000_000;
+        for (micros, want) in [
+            (m, "1 minute"),
+            (90 * m, "1.5 hours"),
+            (120 * m, "2 hours"),
+            (30 * 1_000_000, "30 seconds"),
+            (7 * 1440 * m, "7 days"),
+            (36 * 60 * m, "1.5 days"),
+            (0, "0 seconds"),
+        ] {
+            assert_eq!(super::duration(micros), want);
+        }
     }
 }

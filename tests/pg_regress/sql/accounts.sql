@@ -256,3 +256,29 @@ CREATE COLLATION edge.ci (provider = icu, locale = 'und-u-ks-level2', determinis
 CREATE TABLE edge.ci_leads (id int PRIMARY KEY, company text COLLATE edge.ci, x int);
 SELECT lead_score.attach('edge', 'edge.ci_leads', 'edge.acts', name => 'edge_ci');
 ROLLBACK;
+
+-- explain_account sums the leads' engagement in lead key order, as the view
+-- does: engagement 0.3, 0.2 and 0.1 summed best fit first is
+-- 0.6000000000000001, which explain_account showed capped at 0.6 by
+-- -1.1e-16 while the view applied no cap.
+BEGIN;
+SET LOCAL lead_score.mock_now = '2026-06-01 12:00:00+00';
+CREATE SCHEMA capsum;
+CREATE TABLE capsum.leads (id int PRIMARY KEY, company text, x int);
+CREATE TABLE capsum.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON capsum.acts (lead_id);
+INSERT INTO capsum.leads VALUES (1, 'acme', 0), (2, 'acme', 1), (3, 'acme', 2);
+SELECT lead_score.create_model('capsum', '{"fit": {"rules": [{"name": "x1", "when": {"field": "x", "gte": 1}, "points": 1},
+                                                   {"name": "x2", "when": {"field": "x", "gte": 2}, "points": 1}]},
+  "engagement": {"rules": [{"name": "a", "event": "a", "points": 0.1}, {"name": "b", "event": "b", "points": 0.2},
+                           {"name": "c", "event": "c", "points": 0.3}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}},
+  "accounts": {"field": "company", "cap": 0.6}}') IS NOT NULL AS published;
+SET LOCAL client_min_messages = warning;
+SELECT lead_score.attach('capsum', 'capsum.leads', 'capsum.acts') IS NOT NULL AS attached;
+RESET client_min_messages;
+INSERT INTO capsum.acts VALUES (1, 'c', '2026-06-01'), (2, 'b', '2026-06-01'), (3, 'a', '2026-06-01');
+SELECT account, engagement::text FROM lead_score.capsum_accounts;
+SELECT section, item, engagement::text FROM lead_score.explain_account('capsum', 'acme') WHERE section = 'account';
+ROLLBACK;

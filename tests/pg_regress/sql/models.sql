@@ -38,6 +38,17 @@ SELECT lead_score.model_spec('no such model') IS NULL AS missing_is_null;
 -- Rules as rows, for BI tools.
 SELECT model, version, is_current, section, rule_index, rule_name, event_types, points, disqualify, repeat, decay
 FROM lead_score.model_rules WHERE model = 'starter' ORDER BY version, section, rule_index;
+-- A model-wide step decay is its inactivity decay, not each rule's: a rule
+-- without its own decay shows none (it showed the step before, where explain
+-- says "no decay").
+SELECT lead_score.create_model('stepped', '{"fit": {"rules": []},
+  "engagement": {"decay": {"kind": "step", "points": 3, "every": "2 days"},
+                 "rules": [{"name": "visit", "event": "page_view", "points": 12},
+                           {"name": "demo", "event": "demo_request", "points": 30, "decay": {"kind": "exponential", "half_life": "7 days"}}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}}}') AS version;
+SELECT rule_name, decay FROM lead_score.model_rules WHERE model = 'stepped' ORDER BY rule_index;
+SELECT lead_score.drop_model('stepped');
 
 -- Scoring with a model that does not exist is an error.
 SELECT lead_score.quadrant('nope', 1, 1);

@@ -1671,10 +1671,12 @@ FROM changed c WHERE c.alerting",
     }
 
     /// The leads of one account for `explain_account`: $1 the account as text.
+    /// `summed` is their engagement summed in lead key order, as the accounts
+    /// view sums it (so the two agree to the bit), on every row.
     pub fn account_explain(&self) -> Option<String> {
         let account = self.account.as_ref()?;
         Some(format!(
-            "SELECT {} AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,\n       NOT c.disqualified AND lead_score.account_engaged({}, c.engagement) AS engaged\nFROM {} l JOIN {} c ON c.lead_key = {}\nWHERE {} OPERATOR(pg_catalog.=) $1\nORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1",
+            "SELECT {} AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,\n       NOT c.disqualified AND lead_score.account_engaged({}, c.engagement) AS engaged,\n       coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified) OVER (ORDER BY c.lead_key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), 0) AS summed\nFROM {} l JOIN {} c ON c.lead_key = {}\nWHERE {} OPERATOR(pg_catalog.=) $1\nORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1",
             text_of("c.lead_key", self.lead_key.text),
             literal(&self.model),
             self.leads.to_sql(),

@@ -1239,7 +1239,8 @@ FROM changed c WHERE c.alerting;
 
 -- query account_explain
 SELECT CASE WHEN c.lead_key IS NULL THEN NULL ELSE pg_catalog.format('%s', c.lead_key) END AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,
-       NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement) AS engaged
+       NOT c.disqualified AND lead_score.account_engaged(E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é', c.engagement) AS engaged,
+       coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified) OVER (ORDER BY c.lead_key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), 0) AS summed
 FROM "we""ird"."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é" l JOIN "lead_score"."evil_current" c ON c.lead_key = l."x$body$; COPY (SELECT 1) TO PROGRAM 'id'; SELECT $body$ ""q"" \ é"
 WHERE CASE WHEN l."acc'ount" IS NULL THEN NULL ELSE pg_catalog.format('%s', l."acc'ount") END OPERATOR(pg_catalog.=) $1
 ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;

@@ -1273,7 +1273,8 @@ FROM changed c WHERE c.alerting;
 
 -- query account_explain
 SELECT (c.lead_key)::text AS lead_key, c.fit, c.engagement, c.disqualified, c.disqualified_by,
-       NOT c.disqualified AND lead_score.account_engaged('live', c.engagement) AS engaged
+       NOT c.disqualified AND lead_score.account_engaged('live', c.engagement) AS engaged,
+       coalesce(pg_catalog.sum(c.engagement) FILTER (WHERE NOT c.disqualified) OVER (ORDER BY c.lead_key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), 0) AS summed
 FROM "app"."people" l JOIN "lead_score"."live_current" c ON c.lead_key = l."person_id"
 WHERE (l."company")::text OPERATOR(pg_catalog.=) $1
 ORDER BY c.disqualified, c.fit DESC, c.engagement DESC, 1;
