@@ -2325,6 +2325,7 @@ DECLARE
     att  lead_score.attachments;
     now_ timestamptz := lead_score_internal._now();
     t    timestamptz;
+    next_ timestamptz;
     n    bigint := 0;
     k    bigint;
     steps integer := 0;
@@ -2368,17 +2369,23 @@ BEGIN
         EXECUTE lead_score_internal._sql(att.name, 'backfill_history') INTO k USING att.name, t, att.model;
         n := n + k;
         steps := steps + 1;
+        -- Step k is since + k × step on UTC's calendar: the same times
+        -- whatever the session's time zone (a day is 24 hours across a DST
+        -- change), and a month step from the 31st comes back to the 31st
+        -- after a shorter month (added step by step, it stayed on the 28th).
+        next_ := pg_catalog.timezone('UTC', pg_catalog.timezone('UTC', since)
+                     OPERATOR(pg_catalog.+) (step OPERATOR(pg_catalog.*) steps::pg_catalog.float8));
         -- A step of months and days of opposite signs moves by a length the
         -- calendar gives: '1 mon -30 days' goes back from 31 January.
-        IF t OPERATOR(pg_catalog.+) step <= t THEN
+        IF next_ <= t THEN
             RAISE EXCEPTION 'backfill_history: step % does not move forward from %', step, t
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        IF steps >= 10000 AND t OPERATOR(pg_catalog.+) step < now_ THEN
+        IF steps >= 10000 AND next_ < now_ THEN
             RAISE EXCEPTION 'backfill_history: more than 10000 steps from % by %', since, step
                 USING ERRCODE = 'program_limit_exceeded';
         END IF;
-        t := t OPERATOR(pg_catalog.+) step;
+        t := next_;
     END LOOP;
     PERFORM pg_catalog.set_config('lead_score.as_of', '', true);
     RETURN n + lead_score_internal._record_history(att.name, true);

@@ -134,13 +134,19 @@ unsafe extern "C-unwind" fn check_as_of(
 ) -> bool {
     // Only what a session sets is checked: a parallel worker restores its
     // leader's (checked) value before it can parse zone abbreviations, and
-    // values from the configuration files or ALTER ... SET, and those set
-    // before the library was loaded (DEFINING), are read at use.
+    // values from the configuration files or ALTER ... SET are read at use.
+    // Those set before the library was loaded (DEFINING) are never refused:
+    // one that does not read as a time raises at use.
+    let defining = DEFINING.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: reads a backend-local integer.
-    if unsafe { pg_sys::ParallelWorkerNumber } >= 0
-        || source < pg_sys::GucSource::PGC_S_INTERACTIVE
-        || DEFINING.load(std::sync::atomic::Ordering::Relaxed)
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 || source < pg_sys::GucSource::PGC_S_INTERACTIVE
     {
+        return true;
+    }
+    // Set before the library was loaded: canonical from the load on (below)
+    // when it reads as a time, in a transaction; never refused.
+    // SAFETY: reads the backend's transaction state.
+    if defining && !unsafe { pg_sys::IsTransactionState() } {
         return true;
     }
     // SAFETY: PostgreSQL passes a valid pointer to the new value, which is
@@ -159,14 +165,84 @@ unsafe extern "C-unwind" fn check_as_of(
     // timestamptz's own input function decides; its ERROR (a bad field, an
     // unknown zone, a year out of range) is caught, as a check hook must not
     // raise.
-    let ok = matches!(parse_as_of(value), Ok(Some(_)));
-    if !ok {
+    let parsed = parse_as_of(value);
+    let ok = matches!(parsed, Ok(Some(_)));
+    // Kept as the instant it names now, in UTC ISO text: read again at each
+    // use, the text typed would name another instant under another TimeZone,
+    // DateStyle or timezone_abbreviations (`01/02/2026`, `2026-01-01 EST`),
+    // even within one statement (a function with its own TimeZone).
+    if let Ok(Some(t)) = parsed {
+        if let Some(canonical) = utc_text(t).and_then(|c| std::ffi::CString::new(c).ok()) {
+            let bytes = canonical.as_bytes_with_nul();
+            // SAFETY: a string GUC's check hook may replace *newval with a
+            // malloc'd string and free() the old one (guc.h); the copy holds
+            // `bytes.len()` bytes, its NUL included.
+            unsafe {
+                let copy = malloc(bytes.len()).cast::<std::ffi::c_char>();
+                if !copy.is_null() {
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr().cast(), copy, bytes.len());
+                    free(value.cast());
+                    *newval = copy;
+                }
+            }
+        }
+    }
+    if !ok && !defining {
         // SAFETY: PostgreSQL reads this palloc'd string for the error's detail.
         unsafe {
             pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(AS_OF_VALUES.as_ptr());
         }
     }
-    ok
+    ok || defining
+}
+
+extern "C" {
+    // The C library's, which PostgreSQL's GUC code allocates and frees
+    // string values with in PostgreSQL 15 (pgrx binds neither).
+    fn malloc(size: usize) -> *mut std::ffi::c_void;
+    fn free(ptr: *mut std::ffi::c_void);
+}
+
+/// A finite `timestamptz` as UTC ISO text (`2026-01-07 20:00:00+00`,
+/// `0044-03-15 12:00:00+00 BC`), which reads back as the same instant
+/// whatever the session's settings; `None` if PostgreSQL cannot break it
+/// down. Written with an explicit style, so no setting is read or changed
+/// (a check hook may run while another setting is being assigned).
+fn utc_text(t: i64) -> Option<String> {
+    pgrx::PgTryBuilder::new(|| {
+        let mut tm = pg_sys::pg_tm::default();
+        let mut fsec: pg_sys::fsec_t = 0;
+        let mut buf = [0 as std::ffi::c_char; pg_sys::MAXDATELEN as usize + 1];
+        // SAFETY: breaks a timestamp down with no time zone (UTC) into `tm`,
+        // then writes it in ISO style into `buf`, which holds MAXDATELEN + 1
+        // bytes as EncodeDateTime requires; both raise a normal ERROR at worst.
+        unsafe {
+            if pg_sys::timestamp2tm(
+                t,
+                std::ptr::null_mut(),
+                &mut tm,
+                &mut fsec,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ) != 0
+            {
+                return None;
+            }
+            pg_sys::EncodeDateTime(
+                &mut tm,
+                fsec,
+                false,
+                0,
+                std::ptr::null(),
+                pg_sys::USE_ISO_DATES as i32,
+                buf.as_mut_ptr(),
+            );
+            let text = std::ffi::CStr::from_ptr(buf.as_ptr()).to_str().ok()?;
+            Some(lead_score_core::condition::utc_timestamptz_text(text))
+        }
+    })
+    .catch_others(|_| None)
+    .execute()
 }
 
 /// `lead_score.as_of`'s text as timestamptz input reads it: `Ok(Some(t))`,

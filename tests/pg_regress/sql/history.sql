@@ -77,6 +77,15 @@ SELECT lead_score.backfill_history('live', '2026-01-31 00:00+00', '1 mon -30 day
 SELECT count(*) = :history_rows AS history_kept FROM lead_score.score_history;
 -- A step past 1000 years is refused by name (it overflowed the clock: 22008).
 SELECT lead_score.backfill_history('live', '2026-05-01', '178000000 years');
+-- Step k is since + k × step on UTC's calendar, whatever the session's time
+-- zone: from 31 January by a month, the last day of each shorter month and
+-- back to the 31st (added step by step, in New York's time, the steps were
+-- 28 February, 28 March 11:00 UTC after the change to summer time, and so on).
+BEGIN;
+SET LOCAL TimeZone = 'America/New_York';
+SELECT lead_score.backfill_history('live', '2026-01-31 12:00+00', '1 mon') >= 0 AS backfilled;
+SELECT day FROM lead_score.class_counts WHERE attachment = 'live' GROUP BY day ORDER BY day;
+ROLLBACK;
 
 -- Settings: how often, and for how long. Rows older than the retention go,
 -- but each lead keeps its latest.

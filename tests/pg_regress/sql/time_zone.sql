@@ -107,3 +107,23 @@ SELECT mistake, pg_temp.try(statement) AS error FROM (VALUES
 -- Nothing was written.
 SELECT count(*) AS bad_attachments FROM lead_score.attachments WHERE name = 'bad';
 ROLLBACK;
+
+-- lead_score.as_of names the instant its text names when it is set, kept as
+-- UTC text: later TimeZone, DateStyle or timezone_abbreviations settings, or
+-- a function with its own, do not move it (the text was read again at each
+-- use: '2026-01-07 20:00' set in New York scored at 20:00 UTC once the session
+-- was in UTC, and '01/02/2026' set under MDY became 1 February under DMY).
+SELECT lead_score.scoring_time() IS NOT NULL AS loaded;  -- the library, so SET checks
+BEGIN;
+SET LOCAL TimeZone = 'America/New_York';
+SET LOCAL lead_score.as_of = '2026-01-07 20:00';
+SHOW lead_score.as_of;
+SET LOCAL TimeZone = 'UTC';
+SELECT lead_score.scoring_time();
+SET LOCAL DateStyle = 'ISO, MDY';
+SET LOCAL lead_score.as_of = '01/02/2026';
+SET LOCAL DateStyle = 'ISO, DMY';
+SELECT lead_score.scoring_time();
+SET LOCAL lead_score.as_of = '0044-03-15 12:00:00.5+00 BC';
+SHOW lead_score.as_of;
+ROLLBACK;
