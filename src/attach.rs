@@ -1340,10 +1340,20 @@ fn account_alerts(attachment: &str) -> i32 {
         return 0;
     }
     // Only once this check holds the lock: a tick() that loses it reads nothing.
+    // Each lead's account and score as of one snapshot, taken now: one taken
+    // before the lock could predate another check's commit, whose heads this
+    // would then judge against older totals (and alert again).
+    // SAFETY: a new snapshot (READ COMMITTED) made active for the two reads
+    // and popped after them; an ERROR in between aborts the (sub)transaction,
+    // which pops it.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
     let (keys, accounts) = account_members(&att);
+    let (names, totals, alerting) = run_as(extension_owner(), || {
+        crate::owner_read::account_totals(&att, keys, accounts)
+    });
+    // SAFETY: pops the snapshot pushed above.
+    unsafe { pg_sys::PopActiveSnapshot() };
     run_as(extension_owner(), || {
-        // Each lead's account and score as of the same snapshot.
-        let (names, totals, alerting) = crate::owner_read::account_totals(&att, keys, accounts);
         Spi::get_one_with_args::<i32>(&sql, &[names.into(), totals.into(), alerting.into()])
             .or_raise()
             .unwrap_or(0)

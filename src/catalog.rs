@@ -22,8 +22,17 @@ pub struct Compiled {
     row: String,
 }
 
-/// A compiled version, and the invalidation generation it was last checked at.
-type Entry = (&'static Compiled, u64);
+/// A compiled version; the invalidation generation at which it was the row
+/// the latest snapshot shows (from then on it is used as is until the next
+/// invalidation), if it was; and the statement it was last checked for (a
+/// statement whose snapshot shows an older row than the latest, a
+/// `REPEATABLE READ` one, uses it without checking again).
+#[derive(Clone, Copy)]
+struct Entry {
+    compiled: &'static Compiled,
+    current_at: Option<u64>,
+    checked_for: Option<(pg_sys::TimestampTz, u32)>,
+}
 
 thread_local! {
     // Compiled models live as long as the backend: call sites keep plain
@@ -52,23 +61,57 @@ thread_local! {
 /// processed, where nothing may fail.
 #[pg_guard]
 unsafe extern "C-unwind" fn versions_invalidated(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
-    if relid == pg_sys::InvalidOid || WATCHED.with(Cell::get) == Some(relid) {
+    // Before the first compile the table is not known: any relation counts.
+    if relid == pg_sys::InvalidOid || WATCHED.with(Cell::get).is_none_or(|w| w == relid) {
         GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
     }
 }
 
-/// Watches the versions table `relid` for invalidations, from the first
-/// version compiled in this backend on.
-fn watch_versions(relid: pg_sys::Oid) {
-    if WATCHED.with(|w| w.replace(Some(relid))).is_none() {
-        // SAFETY: registers a callback function for the backend's lifetime
-        // (PostgreSQL keeps up to 10 per backend; this is the one of ours).
-        unsafe {
-            pg_sys::CacheRegisterRelcacheCallback(
-                Some(versions_invalidated),
-                pg_sys::Datum::from(0),
-            )
-        };
+/// Registers [`versions_invalidated`], once per backend, as the library
+/// loads (`_PG_init`): so no invalidation read before the first compile is
+/// missed.
+pub fn register() {
+    // SAFETY: registers a callback function for the backend's lifetime
+    // (PostgreSQL keeps up to 10 per backend; this is the one of ours).
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(versions_invalidated), pg_sys::Datum::from(0))
+    };
+}
+
+/// The client statement running, and its command id: what a check of a
+/// compiled version holds for.
+fn statement() -> (pg_sys::TimestampTz, u32) {
+    // SAFETY: reads the current statement's start time.
+    let start = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    (start, crate::fncache::command_id())
+}
+
+/// The version row's identity (`xmin/ctid`) as the latest snapshot shows it:
+/// what the row is now, whatever the statement's snapshot. `None` in
+/// parallel mode, where no snapshot may be taken, or with no such row.
+fn latest_identity(model_id: i64, version: i32) -> Option<String> {
+    // SAFETY: reads a backend-local flag.
+    if unsafe { pg_sys::IsInParallelMode() } {
+        return None;
+    }
+    let sql = CString::new(format!(
+        "SELECT v.xmin::text || '/' || v.ctid::text FROM {} v WHERE v.model_id = $1 AND v.version = $2",
+        crate::citus::config_table("model_versions")
+    ))
+    .ok()?;
+    let args = [
+        (pg_sys::INT8OID, pg_sys::Datum::from(model_id)),
+        (pg_sys::INT4OID, pg_sys::Datum::from(version)),
+    ];
+    // SAFETY: a fresh snapshot made active for the one read-only query (which
+    // runs with the active snapshot) and popped after it; an ERROR in between
+    // aborts the (sub)transaction, which pops it. The arguments are an int8
+    // and an int4 by value, as $1 and $2 are.
+    unsafe {
+        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
+        let row = query_row(&sql, &args);
+        pg_sys::PopActiveSnapshot();
+        row?.into_iter().next().flatten()
     }
 }
 
@@ -318,15 +361,18 @@ fn versioned_name(name: &str) -> Option<(&str, i32)> {
 pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
     let generation = GENERATION.with(Cell::get);
     let cached = COMPILED.with(|m| m.borrow().get(&(model_id, version)).copied());
-    if let Some((c, seen)) = cached {
-        if seen == generation {
-            return c;
-        }
+    if let Some(e) = cached.filter(|e| e.current_at == Some(generation)) {
+        return e.compiled;
+    }
+    let now = statement();
+    if let Some(e) = cached.filter(|e| e.checked_for == Some(now)) {
+        return e.compiled;
     }
     let args = [
         (pg_sys::INT8OID, pg_sys::Datum::from(model_id)),
         (pg_sys::INT4OID, pg_sys::Datum::from(version)),
     ];
+    // The row as this statement's snapshot shows it: the one to score with.
     // SAFETY: the arguments are an int8 and an int4 by value, as $1 and $2 are.
     let Some(row) = (unsafe { query_row(&spec_sql(), &args) }) else {
         raise_code(
@@ -344,10 +390,25 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
             "lead_score: model without name or spec",
         );
     };
-    // Checked after an invalidation: the same row, compiled already.
-    if let Some((c, _)) = cached.filter(|(c, _)| c.row == identity) {
-        COMPILED.with(|m| m.borrow_mut().insert((model_id, version), (c, generation)));
-        return c;
+    if let Some(relid) = row.get(3).and_then(|x| x.as_deref()?.parse::<u32>().ok()) {
+        WATCHED.with(|w| w.set(Some(relid.into())));
+    }
+    // Used as is until the next invalidation only if it is also the row now
+    // (an older snapshot, REPEATABLE READ's, may show a row since deleted):
+    // otherwise checked again by the next statement.
+    let current = latest_identity(model_id, version).as_deref() == Some(identity.as_str());
+    let entry = |compiled| Entry {
+        compiled,
+        current_at: current.then_some(generation),
+        checked_for: Some(now),
+    };
+    // The same row, compiled already.
+    if let Some(e) = cached.filter(|e| e.compiled.row == identity) {
+        COMPILED.with(|m| {
+            m.borrow_mut()
+                .insert((model_id, version), entry(e.compiled))
+        });
+        return e.compiled;
     }
     let model = Model::from_json_text(&spec).or_raise();
     let compiled: &'static Compiled = Box::leak(Box::new(Compiled {
@@ -357,13 +418,7 @@ pub fn by_key(model_id: i64, version: i32) -> &'static Compiled {
         model,
         row: identity,
     }));
-    COMPILED.with(|m| {
-        m.borrow_mut()
-            .insert((model_id, version), (compiled, generation))
-    });
-    if let Some(relid) = row.get(3).and_then(|x| x.as_deref()?.parse::<u32>().ok()) {
-        watch_versions(relid.into());
-    }
+    COMPILED.with(|m| m.borrow_mut().insert((model_id, version), entry(compiled)));
     // A version this transaction wrote may roll back, and its number then be
     // written again with another spec: forget it if it does.
     let xmin = row.get(2).and_then(|x| x.as_deref()?.parse::<u32>().ok());

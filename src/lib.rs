@@ -122,6 +122,7 @@ pub extern "C-unwind" fn _PG_init() {
     DEFINING.store(false, std::sync::atomic::Ordering::Relaxed);
     clock::register();
     citus::register();
+    catalog::register();
 }
 
 /// Check hook of `lead_score.as_of`: empty, or what `timestamptz` input

@@ -136,7 +136,7 @@ impl ExplainRow {
 }
 
 /// A duration in the largest unit it fills (seconds, minutes, hours, days),
-/// to a tenth: "1 minute", "90 minutes", "2 hours", "2.5 days" ("0.0 days"
+/// to a tenth: "1 minute", "1.5 hours", "2 hours", "2.5 days" ("0.0 days"
 /// and "0.1 days" for a minute and two hours before).
 fn duration(micros: i64) -> String {
     const UNITS: [(i64, &str); 4] = [

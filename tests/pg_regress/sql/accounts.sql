@@ -224,7 +224,7 @@ CREATE TABLE edge.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at ti
 CREATE INDEX ON edge.acts (lead_id);
 INSERT INTO edge.leads VALUES (1, 'acme', 0), (2, 'globex', 0);
 -- A 6,400-byte account value that does not compress: the heads tick()
--- compares with are unique by its MD5 (a B-tree entry holds at most 2,704
+-- compares with are unique by a hash of it (a B-tree entry holds at most 2,704
 -- bytes: keyed by the text, this lead failed every check of the attachment,
 -- and its attach, with 54000).
 INSERT INTO edge.leads SELECT 3, string_agg(md5(g::text), ''), 1 FROM generate_series(1, 200) g;

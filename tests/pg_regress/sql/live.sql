@@ -149,7 +149,10 @@ SELECT attachment, right(lead_key, 1) AS person, fit, quadrant FROM lead_score.c
 -- are never scanned.
 \set scans :abs_srcdir '/fixtures/scans.sql'
 \i :scans
-SELECT s AS scan FROM pg_temp.scans($$SELECT lead_key, total FROM lead_score.current_scores WHERE attachment = 'draft'$$) s ORDER BY 1;
+-- (The attachments' own tables: how the planner reads the two-row catalog
+-- tables beside them depends on when autovacuum last looked.)
+SELECT s AS scan FROM pg_temp.scans($$SELECT lead_key, total FROM lead_score.current_scores WHERE attachment = 'draft'$$) s
+WHERE s ~ '^(draft|live)_' ORDER BY 1;
 -- Category scores in long form, one row per lead and category, for BI tools:
 -- per attachment with the key's own type, and for every attachment. Person 2 is
 -- disqualified: a disqualified lead has no category scores.

@@ -33,9 +33,13 @@ pub const STRIPES: u32 = 1024;
 // table alias, so a leads table with a column named `l` would pass that
 // column (a composite one with the fit fields, silently).
 
-/// The account heads' unique key: the account text's MD5 (see
-/// [`Attachment::account_heads_table`]).
-const HEADS_KEY: &str = "(pg_catalog.md5(account))";
+/// The account heads' unique key: a 64-bit hash of the account text (see
+/// [`Attachment::account_heads_table`]); not MD5, which a FIPS build of
+/// PostgreSQL refuses. Two accounts of one hash (about 1 in 10^8 among a
+/// million) would share a row: the update keeps the first's
+/// (`WHERE h.account = EXCLUDED.account`), and the second is new at every
+/// check.
+const HEADS_KEY: &str = "(pg_catalog.hashtextextended(account, 0))";
 
 /// [`Attachment::account_totals`]' rows passed back as arrays `$1` (accounts),
 /// `$2` (totals) and `$3` (alerting), as `a`.
@@ -1599,9 +1603,9 @@ impl Attachment {
 
     /// `<name>_account_heads` (see [`Attachment::account_statements`]).
     ///
-    /// Unique by the account text's MD5, not the text: a B-tree entry holds at
-    /// most 2,704 bytes, and one lead's long account value would otherwise
-    /// fail every check of the attachment (and its `attach`).
+    /// Unique by a hash of the account text, not the text: a B-tree entry
+    /// holds at most 2,704 bytes, and one lead's long account value would
+    /// otherwise fail every check of the attachment (and its `attach`).
     pub fn account_heads_table(&self) -> Statement {
         let heads = internal(&names::account_heads(&self.name));
         stmt(
@@ -1659,7 +1663,8 @@ gone AS (
 moved AS (
     INSERT INTO {heads} AS h (account, field, alerting, total, checked_at)
     SELECT c.account, {field}, c.alerting, c.total, lead_score_internal._now() FROM changed c
-    ON CONFLICT ({HEADS_KEY}) DO UPDATE SET account = EXCLUDED.account, field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at)
+    ON CONFLICT ({HEADS_KEY}) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at
+    WHERE h.account = EXCLUDED.account)
 SELECT coalesce(lead_score_internal._emit_alerts({}, {},
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
            pg_catalog.array_agg(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', 'account', 'detail',
