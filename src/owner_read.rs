@@ -189,9 +189,10 @@ fn select_args(
 
 /// Each account's total and whether it is alerting (sqlgen's
 /// `account_totals`), over the leads' `keys` and `accounts` as
-/// [`account_members`] read them, with the same snapshot: the statement's,
-/// with this transaction's writes so far (a lead's account and its score are
-/// read as of one moment). Run as the extension's owner.
+/// [`account_members`] read them, with the same snapshot: the active one
+/// (which `tick()`'s account check takes once it holds its lock), with this
+/// transaction's writes so far (a lead's account and its score are read as
+/// of one moment). Run as the extension's owner.
 pub(crate) fn account_totals(
     att: &lead_score_core::sqlgen::attach::Attachment,
     keys: Vec<String>,
