@@ -224,9 +224,10 @@ CREATE TABLE edge.acts (lead_id int NOT NULL, type text NOT NULL, occurred_at ti
 CREATE INDEX ON edge.acts (lead_id);
 INSERT INTO edge.leads VALUES (1, 'acme', 0), (2, 'globex', 0);
 -- A 6,400-byte account value that does not compress: the heads tick()
--- compares with are unique by a hash of it (a B-tree entry holds at most 2,704
--- bytes: keyed by the text, this lead failed every check of the attachment,
--- and its attach, with 54000).
+-- compares with are unique by two 64-bit hashes of it, under two seeds (a
+-- B-tree entry holds at most 2,704 bytes: keyed by the text, this lead failed
+-- every check of the attachment, and its attach, with 54000; one hash alone
+-- let two accounts share a row about once in 10^8 among a million accounts).
 INSERT INTO edge.leads SELECT 3, string_agg(md5(g::text), ''), 1 FROM generate_series(1, 200) g;
 SELECT lead_score.create_model('edge', '{"fit": {"rules": [{"name": "x", "when": {"field": "x", "gt": 0}, "points": 20}]},
   "engagement": {"rules": [{"name": "demo", "event": "demo", "points": 30}]},
@@ -239,6 +240,8 @@ RESET client_min_messages;
 INSERT INTO edge.acts VALUES (3, 'demo', '2026-06-01 12:00+00');
 SELECT lead_score.tick() AS alerts_sent;
 SELECT length(lead_key) AS account_length, detail FROM lead_score.alerts WHERE attachment = 'edge';
+SELECT regexp_replace(indexdef, '^.* USING ', '') AS heads_key FROM pg_indexes
+WHERE schemaname = 'lead_score_internal' AND tablename = 'edge_account_heads';
 -- Renamed, with a new column under the old name: the views still read the
 -- renamed one, and tick() checks no account until a version names a column
 -- again (it read the new column by name before, and alerted newco, an

@@ -33,13 +33,15 @@ pub const STRIPES: u32 = 1024;
 // table alias, so a leads table with a column named `l` would pass that
 // column (a composite one with the fit fields, silently).
 
-/// The account heads' unique key: a 64-bit hash of the account text (see
-/// [`Attachment::account_heads_table`]); not MD5, which a FIPS build of
-/// PostgreSQL refuses. Two accounts of one hash (about 1 in 10^8 among a
-/// million) would share a row: the update keeps the first's
-/// (`WHERE h.account = EXCLUDED.account`), and the second is new at every
+/// The account heads' unique key: two 64-bit hashes of the account text,
+/// under two seeds (see [`Attachment::account_heads_table`]); not MD5, which
+/// a FIPS build of PostgreSQL refuses. Two accounts would share a row only
+/// if both hashes agree, about 1 in 10^26 among a million accounts (one
+/// hash alone: 1 in 10^8); the update would then keep the first's
+/// (`WHERE h.account = EXCLUDED.account`), and the second be new at every
 /// check.
-const HEADS_KEY: &str = "(pg_catalog.hashtextextended(account, 0))";
+const HEADS_KEY: &str =
+    "(pg_catalog.hashtextextended(account, 0)), (pg_catalog.hashtextextended(account, 1))";
 
 /// [`Attachment::account_totals`]' rows passed back as arrays `$1` (accounts),
 /// `$2` (totals) and `$3` (alerting), as `a`.

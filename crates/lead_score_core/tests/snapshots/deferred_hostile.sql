@@ -673,7 +673,7 @@ LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(k.category ORDER BY k.score DESC,
 
 -- evil_account_heads
 CREATE TABLE "lead_score_internal"."evil_account_heads" (account text NOT NULL, field text NOT NULL, alerting boolean NOT NULL, total float8 NOT NULL, checked_at timestamptz NOT NULL);
-CREATE UNIQUE INDEX ON "lead_score_internal"."evil_account_heads" ((pg_catalog.hashtextextended(account, 0)));
+CREATE UNIQUE INDEX ON "lead_score_internal"."evil_account_heads" ((pg_catalog.hashtextextended(account, 0)), (pg_catalog.hashtextextended(account, 1)));
 
 -- evil_accounts
 COMMENT ON VIEW "lead_score"."evil_accounts" IS 'Account scores of the attachment (the model''s accounts section), one row per account, read at lead_score.scoring_time().';
@@ -1216,7 +1216,7 @@ FROM (SELECT l.account AS account, pg_catalog.count(*) AS leads,
       GROUP BY 1) g;
 
 -- query account_seed
-INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting) ON CONFLICT ((pg_catalog.hashtextextended(account, 0))) DO NOTHING;
+INSERT INTO "lead_score_internal"."evil_account_heads" (account, field, alerting, total, checked_at) SELECT a.account, 'acc''ount', a.alerting, a.total, lead_score_internal._now() FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting) ON CONFLICT ((pg_catalog.hashtextextended(account, 0)), (pg_catalog.hashtextextended(account, 1))) DO NOTHING;
 
 -- query account_alerts
 WITH now AS MATERIALIZED (SELECT a.account, a.alerting, a.total FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.float8[]), pg_catalog.unnest($3::pg_catalog.bool[])) AS a(account, total, alerting)),
@@ -1230,7 +1230,7 @@ gone AS (
 moved AS (
     INSERT INTO "lead_score_internal"."evil_account_heads" AS h (account, field, alerting, total, checked_at)
     SELECT c.account, 'acc''ount', c.alerting, c.total, lead_score_internal._now() FROM changed c
-    ON CONFLICT ((pg_catalog.hashtextextended(account, 0))) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at
+    ON CONFLICT ((pg_catalog.hashtextextended(account, 0)), (pg_catalog.hashtextextended(account, 1))) DO UPDATE SET field = EXCLUDED.field, alerting = EXCLUDED.alerting, total = EXCLUDED.total, checked_at = EXCLUDED.checked_at
     WHERE h.account = EXCLUDED.account)
 SELECT coalesce(lead_score_internal._emit_alerts('evil', E'x$body$; COPY (SELECT 1) TO PROGRAM ''id''; SELECT $body$ "q" \\ é',
            pg_catalog.array_agg(c.account ORDER BY c.account), pg_catalog.array_agg(c.total ORDER BY c.account),
