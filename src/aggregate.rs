@@ -160,6 +160,17 @@ pub unsafe extern "C-unwind" fn lead_score_engagement_trans(
             "lead_score.engagement: the model must be the same for every row of a group",
         );
     }
+    // A state this function did not build (a caller's own aggregate over it,
+    // with an INITCOND) must still have this model's slots before they are
+    // written: its header's rule count and its length.
+    if lead_score_core::engagement::read_key(bytes).map(|(_, rules)| rules)
+        != Ok(engagement.rules.len())
+    {
+        raise_code(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "lead_score.engagement: the state is not one this model's aggregate built",
+        );
+    }
     // SAFETY: as above.
     let n_props = (unsafe { nargs(fcinfo) } - FIXED_ARGS).min(MAX_PROPERTIES);
     let mut props = [Value::Null; MAX_PROPERTIES];

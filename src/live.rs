@@ -578,8 +578,14 @@ pub unsafe extern "C-unwind" fn lead_score_live_apply(
             quadrant: unsafe { text_arg(quadrant) }.to_string(),
             // SAFETY: as above; argument 6 is a text[] datum.
             hot: match unsafe { arg(fcinfo, 6) } {
-                // SAFETY: a non-null text[] datum of this call.
-                Some(d) => unsafe { Vec::<String>::from_datum(d, false) }.unwrap_or_default(),
+                // SAFETY: a non-null text[] datum of this call. Read with
+                // its NULL elements (pgrx's Vec<String> raises XX000 on one),
+                // which name no category and are left out.
+                Some(d) => unsafe { Vec::<Option<String>>::from_datum(d, false) }
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 None => Vec::new(),
             },
         }),

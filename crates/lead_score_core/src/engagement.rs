@@ -103,7 +103,18 @@ impl<'a> State<'a> {
     ///
     /// A rule with a points cap below the range (`repeat: {"cap": N}`) is
     /// exact even so: its result is the cap, whatever the sum past it.
+    ///
+    /// Errs too when the state holds another number of rules than the model
+    /// (a crafted state, or one saved with a version number an admin deleted
+    /// and stored again with another spec): its slots are not the model's.
     pub fn check_range(&self, model: &EngagementModel) -> Result<()> {
+        if self.rules != model.rules.len() {
+            return Err(Error::State(format!(
+                "engagement state holds {} rules, but its model version has {}",
+                self.rules,
+                model.rules.len()
+            )));
+        }
         let limit = i64::MAX as f64 / UNITS_PER_POINT;
         for (i, rule) in model.rules.iter().enumerate().take(self.rules) {
             if matches!(rule.repeat, Repeat::Cap(cap) if cap < limit) {
@@ -168,7 +179,11 @@ impl EngagementModel {
         if at > get_i64(state, OFF_LAST) {
             put_i64(state, OFF_LAST, at);
         }
-        put_i64(state, OFF_EVENTS, get_i64(state, OFF_EVENTS) + 1);
+        put_i64(
+            state,
+            OFF_EVENTS,
+            get_i64(state, OFF_EVENTS).saturating_add(1),
+        );
         let Some(matching) = self.rules_by_event.get(event_type) else {
             return;
         };
@@ -206,7 +221,7 @@ impl EngagementModel {
                 current.saturating_add(units)
             };
             put_i64(state, slot, next);
-            put_i64(state, slot + 8, count + 1);
+            put_i64(state, slot + 8, count.saturating_add(1));
         }
     }
 }
@@ -260,7 +275,8 @@ pub fn combine(into: &mut [u8], other: &[u8]) -> Result<()> {
     put_i64(
         into,
         OFF_EVENTS,
-        get_i64(into, OFF_EVENTS) + get_i64(other, OFF_EVENTS),
+        // Saturating: a crafted state's counts could overflow (never a panic).
+        get_i64(into, OFF_EVENTS).saturating_add(get_i64(other, OFF_EVENTS)),
     );
     let base = HEADER_LEN + modes_len(rules);
     for i in 0..rules {
@@ -278,7 +294,7 @@ pub fn combine(into: &mut [u8], other: &[u8]) -> Result<()> {
             va.saturating_add(vb)
         };
         put_i64(into, slot, value);
-        put_i64(into, slot + 8, ca + cb);
+        put_i64(into, slot + 8, ca.saturating_add(cb));
     }
     Ok(())
 }

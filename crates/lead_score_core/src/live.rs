@@ -272,7 +272,7 @@ pub fn live_add(
     if at > get_i64(buf, OFF_LAST) {
         put_i64(buf, OFF_LAST, at);
     }
-    put_i64(buf, OFF_EVENTS, get_i64(buf, OFF_EVENTS) + 1);
+    put_i64(buf, OFF_EVENTS, get_i64(buf, OFF_EVENTS).saturating_add(1));
     if let Some(matching) = model.engagement.rules_by_event.get(event_type) {
         for &index in matching {
             let rule = &model.engagement.rules[index as usize];
@@ -282,7 +282,7 @@ pub fn live_add(
             let slot = rules_at() + index as usize * 16;
             if let Some((ring, k)) = window_ring(model, index as usize) {
                 push_ring(buf, ring, k, at);
-                put_i64(buf, slot + 8, get_i64(buf, slot + 8) + 1);
+                put_i64(buf, slot + 8, get_i64(buf, slot + 8).saturating_add(1));
                 continue;
             }
             let value = rule.points * forward_factor(rule.decay, landmark, at);
@@ -298,7 +298,7 @@ pub fn live_add(
                 current + value
             };
             put_f64(buf, slot, next);
-            put_i64(buf, slot + 8, count + 1);
+            put_i64(buf, slot + 8, count.saturating_add(1));
         }
     }
     for (a, alert) in model.alerts.iter().enumerate() {
@@ -358,7 +358,8 @@ pub fn live_merge(model: &Model, into: &mut [u8], other: &[u8]) -> Result<()> {
     rebase(model, into, landmark);
     rebase(model, &mut other, landmark);
     let last = get_i64(into, OFF_LAST).max(get_i64(&other, OFF_LAST));
-    let events = get_i64(into, OFF_EVENTS) + get_i64(&other, OFF_EVENTS);
+    // Saturating: a crafted state's counts could overflow (never a panic).
+    let events = get_i64(into, OFF_EVENTS).saturating_add(get_i64(&other, OFF_EVENTS));
     put_i64(into, OFF_LAST, last);
     put_i64(into, OFF_EVENTS, events);
     for (i, rule) in model.engagement.rules.iter().enumerate() {
@@ -376,7 +377,7 @@ pub fn live_merge(model: &Model, into: &mut [u8], other: &[u8]) -> Result<()> {
             va + vb
         };
         put_f64(into, slot, v);
-        put_i64(into, slot + 8, ca + cb);
+        put_i64(into, slot + 8, ca.saturating_add(cb));
     }
     for (rule, k) in window_rings(model) {
         if let Some((ring, _)) = window_ring(model, rule) {
@@ -417,7 +418,11 @@ pub fn detect_bursts(model: &Model, buf: &mut [u8], delta: Option<&[u8]>) -> Vec
     for (x, alert) in model.alerts.iter().enumerate() {
         let at = alert_at(model, x);
         let last_fired = get_i64(buf, at);
-        let within = |newest: i64, oldest: i64| alert.within.is_none_or(|w| newest - oldest <= w);
+        let within = |newest: i64, oldest: i64| {
+            alert
+                .within
+                .is_none_or(|w| newest.saturating_sub(oldest) <= w)
+        };
         let newest = get_i64(buf, at + 8);
         let oldest = get_i64(buf, at + 8 * alert.count);
         if oldest != NO_ACTIVITY && oldest > last_fired && within(newest, oldest) {

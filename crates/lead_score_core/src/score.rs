@@ -56,7 +56,12 @@ impl Model {
             label: c.label(engagement).map(str::to_string),
             quadrant: c.quadrant(fit.score, engagement, disqualified),
             mql: c.is_mql(fit.score, engagement, disqualified),
-            disqualified_by: fit.disqualified_by.map(|i| self.fit.rules[i].name.clone()),
+            // An index past the rules (a live row's rule that a later version
+            // dropped) names none: the caller names it.
+            disqualified_by: fit
+                .disqualified_by
+                .and_then(|i| self.fit.rules.get(i))
+                .map(|r| r.name.clone()),
             categories: self
                 .engagement
                 .categories

@@ -353,6 +353,31 @@ fn combine_rejects_other_models() {
 }
 
 #[test]
+fn a_state_of_another_rule_count_is_refused_and_counts_saturate() {
+    // A state with the model's id and version but not its rules (a crafted
+    // one, or a version number deleted and stored again with another spec):
+    // reading it past its slots panicked; it is refused.
+    let m = model(&base_spec());
+    let mut spec = base_spec();
+    let rules = spec["engagement"]["rules"].as_array().unwrap().clone();
+    spec["engagement"]["rules"] = json!([rules[0].clone()]);
+    let fewer = model(&spec);
+    let st = new_state(&fewer.engagement, key());
+    let err = State::new(&st)
+        .unwrap()
+        .check_range(&m.engagement)
+        .unwrap_err();
+    assert!(err.to_string().contains("holds 1 rules"), "{err}");
+
+    // Event counts at the end of their range saturate when combined.
+    let mut a = new_state(&m.engagement, key());
+    a[40..48].copy_from_slice(&i64::MAX.to_le_bytes());
+    let b = a.clone();
+    combine(&mut a, &b).unwrap();
+    assert_eq!(State::new(&a).unwrap().events(), i64::MAX);
+}
+
+#[test]
 fn sums_past_the_fixed_point_range_are_an_error_naming_the_rule() {
     // One rule of the largest points, no decay: 9,000 events sum exactly
     // (9e9 points); 10,000 pass ±9.2e9, and the sum saturates. A result read

@@ -119,6 +119,31 @@ SELECT what, pg_temp.try(statement) AS error FROM (VALUES
   ('an aggregate state with one', $$SELECT lead_score.score('live', p, overlay((SELECT lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x')) PLACING '\xfeffffffffffff7f'::bytea FROM 33 FOR 8)) FROM app.people p LIMIT 1$$)
 ) AS t(what, statement);
 
+-- Nor does a state whose counts or times a crafted header pushes to the ends
+-- of their range, one with another number of rules than its model version
+-- (which a version number deleted and stored again could also give), nor an
+-- argument no caller of lead_score's passes: each gave XX000 with a Rust
+-- message (an overflow, a slice or index out of range, a NULL element). A
+-- state of the wrong shape is refused (22023); counts and times at their
+-- ends saturate.
+BEGIN;
+SELECT lead_score.create_model('no_fit', '{"fit": {"rules": []}, "engagement": {"rules": [{"name": "v", "event": "v", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "x"}], "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 100}}}') AS version;
+CREATE AGGREGATE pg_temp.combined(bytea) (SFUNC = lead_score_internal._engagement_combine, STYPE = bytea);
+SELECT '\x' || encode(substr(lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x'), 1, 48), 'hex') AS short_state \gset
+CREATE AGGREGATE pg_temp.short(text, text, timestamptz, text) (SFUNC = lead_score_internal._engagement_trans, STYPE = bytea, INITCOND = :'short_state');
+SELECT what, pg_temp.try(statement) AS error FROM (VALUES
+  ('an aggregate state with no rules', $$SELECT lead_score.engagement_score(overlay(substr(s, 1, 48) PLACING '\x00000000'::bytea FROM 5 FOR 4)) FROM (SELECT lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x') s) q$$),
+  ('its score', $$SELECT (lead_score.score('live', p, overlay(substr(s, 1, 48) PLACING '\x00000000'::bytea FROM 5 FOR 4))).total FROM app.people p, (SELECT lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x') s) q LIMIT 1$$),
+  ('an aggregate over a short state', $$SELECT pg_temp.short('live', 'page_view', '2026-05-31 12:00+00', '/x')$$),
+  ('aggregate event counts at their end, combined', $$SELECT length(pg_temp.combined(x)) FROM (SELECT lead_score.engagement_state('live', 'page_view', '2026-05-31 12:00+00', '/x') s) q, LATERAL (VALUES (overlay(s PLACING '\xffffffffffffff7f'::bytea FROM 41 FOR 8)), (s)) v(x)$$),
+  ('live event counts at their end, merged', $$SELECT length(lead_score_internal._live_merge(x, x)) FROM (SELECT overlay(s.state PLACING '\xffffffffffffff7f'::bytea FROM 41 FOR 8) x FROM lead_score_internal.live_scores s LIMIT 1) q$$),
+  ('burst times at both ends', $$SELECT (lead_score_internal._live_apply(overlay(overlay(s.state PLACING '\xffffffffffffff7f'::bytea FROM 73 + 16 * r.n FOR 8) PLACING '\x0100000000000080'::bytea FROM 89 + 16 * r.n FOR 8), NULL, 0, NULL, NULL, NULL, NULL, now(), now(), false)).alerts FROM lead_score_internal.live_scores s, (SELECT jsonb_array_length(lead_score.model_spec('live') -> 'engagement' -> 'rules') AS n) r LIMIT 1$$),
+  ('a disqualifying rule of a model with no fit rules', $$SELECT (lead_score_internal._live_score(lead_score_internal._live_empty(m.id, 1, now()), 0, 'gone', NULL, now())).disqualified_by FROM lead_score.models m WHERE m.name = 'no_fit'$$),
+  ('a NULL hot category before', $$SELECT (lead_score_internal._live_apply(s.state, NULL, 0, NULL, true, 'nurture', '{NULL}'::text[], now(), now(), false)).mql FROM lead_score_internal.live_scores s LIMIT 1$$)
+) AS t(what, statement);
+ROLLBACK;
+
 -- A table with row-level security attaches, with a warning: live scores
 -- count every row, whatever its policies (README, "Live scores").
 CREATE TABLE app.rls_people (LIKE app.people INCLUDING ALL);
