@@ -1092,6 +1092,87 @@ fn sibling_refusals(
 /// keys its collation calls equal differ as the score and pending tables store
 /// and compare them, so an event of `alice` would not reach the lead `Alice`).
 fn refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Vec<Refusal> {
+    let fields = crate::catalog::resolve(&att.model)
+        .compiled
+        .model
+        .fit
+        .fields
+        .clone();
+    let mut out = fit_field_refusals(att, leads, &fields);
+    out.extend(table_refusals(att, leads, activities));
+    out
+}
+
+/// The fit fields of `fields` that the lead triggers could not read from
+/// `leads`: a field that is no column (every lead write would fail, 42703),
+/// or a column of a type they do not read (`crate::row::trigger_readable`:
+/// every write by a role other than the table's owner would fail, 42501).
+/// Checked by `attach`, and by publishing for each attachment of the model
+/// ([`check_fit_fields`]), where once only a first lead write found them.
+fn fit_field_refusals(att: &Attachment, leads: pg_sys::Oid, fields: &[String]) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    for field in fields {
+        let Some(attnum) = attnum(leads, field) else {
+            out.push(Refusal {
+                code: PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                message: format!(
+                    "model \"{}\" reads fit field \"{field}\", which is not a column of {}",
+                    att.model,
+                    att.leads.to_sql()
+                ),
+                detail: None,
+                again: "once the model or the table has the field",
+            });
+            continue;
+        };
+        // SAFETY: the column exists (found above); a syscache lookup.
+        let typid = unsafe { pg_sys::get_atttype(leads, attnum) };
+        if !crate::row::trigger_readable(typid) {
+            out.push(Refusal {
+                code: PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                message: format!(
+                    "model \"{}\" reads fit field \"{field}\", column of {} of type {}, which lead_score's triggers do not read (built-in types, enums, domains over them and arrays of those only)",
+                    att.model,
+                    att.leads.to_sql(),
+                    format_type(typid)
+                ),
+                detail: None,
+                again: "with the field mapped to a column of such a type",
+            });
+        }
+    }
+    out
+}
+
+/// Publishing (`_live_check`, from `create_model`): refuses a version whose
+/// fit fields an attachment of the model could not read (see
+/// [`fit_field_refusals`]), before its rescore.
+pub(crate) fn check_fit_fields(model: &str, fields: &[String]) {
+    let names: Vec<String> = run_as(extension_owner(), || {
+        Spi::connect(|client| {
+            let mut names = Vec::new();
+            for row in client.select(
+                "SELECT a.name FROM lead_score.attachments a WHERE a.model OPERATOR(pg_catalog.=) $1 ORDER BY 1",
+                None,
+                &[model.into()],
+            )? {
+                names.extend(row.get::<String>(1)?);
+            }
+            Ok::<_, pgrx::spi::Error>(names)
+        })
+        .or_raise()
+    });
+    for name in names {
+        let att = load(&name, false);
+        let leads = existing_row(&name).leads;
+        if let Some(refusal) = fit_field_refusals(&att, leads, fields).into_iter().next() {
+            refusal.raise();
+        }
+    }
+}
+
+/// What `attach` refuses of the tables and key columns themselves.
+fn table_refusals(att: &Attachment, leads: pg_sys::Oid, activities: pg_sys::Oid) -> Vec<Refusal> {
     let tables = [
         (leads, &att.leads, "leads"),
         (activities, &att.activities, "activities"),

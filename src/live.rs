@@ -234,8 +234,9 @@ fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Ve
     parallel_safe
 )]
 fn live_check(model: &str) -> bool {
-    lead_score_core::live::check_attachable(&crate::catalog::resolve(model).compiled.model)
-        .or_raise();
+    let compiled = crate::catalog::resolve(model).compiled;
+    lead_score_core::live::check_attachable(&compiled.model).or_raise();
+    crate::attach::check_fit_fields(model, &compiled.model.fit.fields);
     true
 }
 

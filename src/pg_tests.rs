@@ -205,6 +205,10 @@ mod tests {
             "st.span_multirange",
             "st.span[]",
             "st.pair",
+            "point",
+            "circle[]",
+            "regclass",
+            "regtype[]",
         ] {
             assert!(depends(t), "{t} depends on settings");
         }

@@ -35,6 +35,8 @@ pub struct RowMapping {
     tupdesc: pg_sys::TupleDesc,
     /// Per fit field: attribute index and how to read it.
     columns: Vec<(usize, Kind)>,
+    /// The settings the `Kind::Pinned` fields' text depends on (a mask).
+    settings: u8,
     datums: Vec<pg_sys::Datum>,
     nulls: Vec<bool>,
     scratch: Vec<String>,
@@ -73,18 +75,37 @@ pub(crate) fn type_name(typid: pg_sys::Oid) -> String {
         .into_owned()
 }
 
-/// Inside a SECURITY DEFINER function (a live-score trigger), reading a value
-/// must not run code another role wrote: only built-in types and enums (whose
-/// output function is built in) are read there.
-fn refuse_foreign_type_as_definer(typid: pg_sys::Oid, field: &str) {
-    // SAFETY: syscache lookups, which raise for an unknown type, and reads of
-    // the backend's current and outer user ids.
-    let allowed = unsafe {
+/// Whether the live-score triggers read a value of this type: one whose
+/// output runs no code another role wrote. A built-in type, an enum (whose
+/// output function is built in), a domain over one of those (read as its
+/// base type: no domain check runs on output), or an array of any of them
+/// (`array_out` calls its element's output).
+pub(crate) fn trigger_readable(typid: pg_sys::Oid) -> bool {
+    // SAFETY: syscache lookups, which raise for an unknown type.
+    let (base, typtype, element) = unsafe {
         let base = pg_sys::getBaseType(typid);
-        base.to_u32() < pg_sys::FirstNormalObjectId
-            || pg_sys::get_typtype(base) as u8 == b'e'
-            || pg_sys::GetUserId() == pg_sys::GetOuterUserId()
+        (
+            base,
+            pg_sys::get_typtype(base) as u8,
+            pg_sys::get_element_type(base),
+        )
     };
+    if typtype == b'e' {
+        return true;
+    }
+    if element != pg_sys::InvalidOid {
+        return trigger_readable(element);
+    }
+    base.to_u32() < pg_sys::FirstNormalObjectId
+}
+
+/// Inside a SECURITY DEFINER function (a live-score trigger), reading a value
+/// must not run code another role wrote: only the types of
+/// [`trigger_readable`] are read there.
+fn refuse_foreign_type_as_definer(typid: pg_sys::Oid, field: &str) {
+    // SAFETY: reads of the backend's current and outer user ids.
+    let allowed =
+        trigger_readable(typid) || unsafe { pg_sys::GetUserId() == pg_sys::GetOuterUserId() };
     if allowed {
         return;
     }
@@ -93,7 +114,7 @@ fn refuse_foreign_type_as_definer(typid: pg_sys::Oid, field: &str) {
         ERROR,
         PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("lead_score: fit field \"{field}\" has type {type_name}, which live scores do not read"),
-        "Live-score triggers run with their owner's rights, so they only read built-in types and enums; map the field to a column of such a type."
+        "Live-score triggers run with their owner's rights, so they only read built-in types, enums, domains over them and arrays of those; map the field to a column of such a type."
     );
 }
 
@@ -132,7 +153,12 @@ impl RowMapping {
         let tupdesc = unsafe {
             let shared = pg_sys::lookup_rowtype_tupdesc(typid, typmod);
             let tupdesc =
-                PgMemoryContexts::For(mcxt).switch_to(|_| pg_sys::CreateTupleDescCopy(shared));
+                // With its constraints: a column added with a default since a
+                // tuple was written reads its default from them (a stored row
+                // passed as itself, as a trigger's OLD is, has no such
+                // attribute; without them it read as NULL).
+                PgMemoryContexts::For(mcxt)
+                    .switch_to(|_| pg_sys::CreateTupleDescCopyConstr(shared));
             if (*shared).tdrefcount >= 0 {
                 pg_sys::DecrTupleDescRefCount(shared);
             }
@@ -167,6 +193,12 @@ impl RowMapping {
                 }
             }
         }
+        let settings = crate::stable_text::settings_mask(
+            columns
+                .iter()
+                .filter(|(_, kind)| matches!(kind, Kind::Pinned(_)))
+                .map(|&(i, _)| attrs[i].atttypid),
+        );
         RowMapping {
             typid,
             typmod,
@@ -174,6 +206,7 @@ impl RowMapping {
             command_id: crate::fncache::command_id(),
             tupdesc,
             columns,
+            settings,
             datums: vec![pg_sys::Datum::from(0usize); natts],
             nulls: vec![true; natts],
             scratch: vec![String::new(); fit.fields.len()],
@@ -277,7 +310,7 @@ impl RowMapping {
             .iter()
             .any(|&(att, kind)| matches!(kind, Kind::Pinned(_)) && !self.nulls[att]);
         if pinned {
-            crate::stable_text::pinned(|| {
+            crate::stable_text::pinned_to(self.settings, || {
                 self.write_texts(|kind| match kind {
                     Kind::Pinned(func) => Some(func),
                     _ => None,

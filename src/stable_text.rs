@@ -2,9 +2,10 @@
 //!
 //! The string operators of a spec (`contains`, `regex`, and `eq` on text)
 //! see a value as its type's output function writes it. For dates, times,
-//! intervals, floats, bytea and money that text depends on session settings
-//! (`DateStyle`, `TimeZone`, `IntervalStyle`, `extra_float_digits`,
-//! `bytea_output`, `lc_monetary`): a score stored by a writer with other settings than the
+//! intervals, floats (geometric types too), bytea, money and the `reg*` types
+//! that text depends on session settings (`DateStyle`, `TimeZone`,
+//! `IntervalStyle`, `extra_float_digits`, `bytea_output`, `lc_monetary`,
+//! `search_path`, `quote_all_identifiers`): a score stored by a writer with other settings than the
 //! session that recomputes it would differ. So such values are written with
 //! those settings pinned to the defaults below, as postgres_fdw pins them for
 //! the values it sends: fit fields (src/row.rs) and event properties
@@ -29,12 +30,21 @@ const FLOAT: [(&CStr, &CStr); 1] = [(c"extra_float_digits", c"1")];
 const BYTEA: [(&CStr, &CStr); 1] = [(c"bytea_output", c"hex")];
 /// The setting every money value is written with: the C locale's format.
 const MONEY: [(&CStr, &CStr); 1] = [(c"lc_monetary", c"C")];
-/// All of them: for a row's values of any of those types, and for a
-/// composite, whose fields may be of any.
-const PINNED: [(&CStr, &CStr); 6] = [TIME[0], TIME[1], TIME[2], FLOAT[0], BYTEA[0], MONEY[0]];
+/// The settings every `reg*` value (a relation, type, function, operator,
+/// schema or role by name) is written with: the path lead_score's own
+/// functions and triggers run with, so a name outside `pg_catalog` is
+/// schema-qualified (`public.web_form`), and no forced quoting.
+const NAMES: [(&CStr, &CStr); 2] = [
+    (c"search_path", c"pg_catalog, pg_temp"),
+    (c"quote_all_identifiers", c"off"),
+];
+/// All of them: for a composite, whose fields may be of any type.
+const PINNED: [(&CStr, &CStr); 8] = [
+    TIME[0], TIME[1], TIME[2], FLOAT[0], BYTEA[0], MONEY[0], NAMES[0], NAMES[1],
+];
 
 /// Built-in scalar types whose text depends on settings, and which.
-const SETTING_DEPENDENT: [(pg_sys::Oid, &[(&CStr, &CStr)]); 10] = [
+const SETTING_DEPENDENT: [(pg_sys::Oid, &[(&CStr, &CStr)]); 28] = [
     (pg_sys::DATEOID, &TIME),
     (pg_sys::TIMEOID, &TIME),
     (pg_sys::TIMETZOID, &TIME),
@@ -45,6 +55,25 @@ const SETTING_DEPENDENT: [(pg_sys::Oid, &[(&CStr, &CStr)]); 10] = [
     (pg_sys::FLOAT8OID, &FLOAT),
     (pg_sys::BYTEAOID, &BYTEA),
     (pg_sys::MONEYOID, &MONEY),
+    // Geometric types write their coordinates as float8 does.
+    (pg_sys::POINTOID, &FLOAT),
+    (pg_sys::LSEGOID, &FLOAT),
+    (pg_sys::PATHOID, &FLOAT),
+    (pg_sys::BOXOID, &FLOAT),
+    (pg_sys::POLYGONOID, &FLOAT),
+    (pg_sys::LINEOID, &FLOAT),
+    (pg_sys::CIRCLEOID, &FLOAT),
+    (pg_sys::REGCLASSOID, &NAMES),
+    (pg_sys::REGTYPEOID, &NAMES),
+    (pg_sys::REGPROCOID, &NAMES),
+    (pg_sys::REGPROCEDUREOID, &NAMES),
+    (pg_sys::REGOPEROID, &NAMES),
+    (pg_sys::REGOPERATOROID, &NAMES),
+    (pg_sys::REGCONFIGOID, &NAMES),
+    (pg_sys::REGDICTIONARYOID, &NAMES),
+    (pg_sys::REGNAMESPACEOID, &NAMES),
+    (pg_sys::REGROLEOID, &NAMES),
+    (pg_sys::REGCOLLATIONOID, &NAMES),
 ];
 
 /// The settings a type's text depends on: a listed scalar's; a domain's base
@@ -125,10 +154,36 @@ fn in_force(name: &CStr, value: &CStr) -> bool {
     current == value
 }
 
-/// Runs `f` with every setting of [`PINNED`] in force (see [`with_settings`]):
-/// a row's fit fields of any of those types (src/row.rs).
+/// Runs `f` with every setting of [`PINNED`] in force (see [`with_settings`]).
 pub(crate) fn pinned<R>(f: impl FnOnce() -> R) -> R {
     with_settings(&PINNED, f)
+}
+
+/// The settings any of `types`' text depends on, as a mask of [`PINNED`]'s
+/// entries (a row's fit fields, src/row.rs: pinned only as its own types
+/// need them, so a row of a date and a float sets no `search_path`).
+pub(crate) fn settings_mask(types: impl IntoIterator<Item = pg_sys::Oid>) -> u8 {
+    const _: () = assert!(PINNED.len() <= u8::BITS as usize);
+    let mut mask = 0u8;
+    for t in types {
+        for setting in settings_of(t) {
+            if let Some(i) = PINNED.iter().position(|p| p == setting) {
+                mask |= 1 << i;
+            }
+        }
+    }
+    mask
+}
+
+/// Runs `f` with the settings of `mask` (from [`settings_mask`]) in force.
+pub(crate) fn pinned_to<R>(mask: u8, f: impl FnOnce() -> R) -> R {
+    let settings: Vec<(&CStr, &CStr)> = PINNED
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| mask & (1 << i) != 0)
+        .map(|(_, &s)| s)
+        .collect();
+    with_settings(&settings, f)
 }
 
 /// A value's text as its output function writes it with the settings its

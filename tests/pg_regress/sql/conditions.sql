@@ -179,6 +179,57 @@ RESET DateStyle;
 RESET extra_float_digits;
 SELECT id, lead_score.fit('pinned', p) AS fit FROM cond.people p ORDER BY id;
 SELECT count(*) AS mismatches FROM lead_score.check_consistency('pinned');
+-- So are geometric types, whose coordinates print as floats (a point
+-- written with extra_float_digits 0 read (0.3,0) where every other session
+-- read (0.30000000000000004,0): scores stayed wrong until a rescore), and
+-- the reg* types, whose names depend on search_path. Those are read as
+-- lead_score's triggers run, with search_path = pg_catalog, pg_temp, so a
+-- name outside pg_catalog is schema-qualified, by fit() in any session too
+-- (it read web_form here, which the live score never matched).
+CREATE TABLE cond.web_form (x int);
+CREATE TABLE cond.geo (id bigint PRIMARY KEY, loc point, source regclass);
+CREATE TABLE cond.geo_acts (lead_id bigint, type text, occurred_at timestamptz, spot point);
+CREATE INDEX ON cond.geo_acts (lead_id);
+SELECT lead_score.create_model('geo', '{
+  "fit": {"rules": [
+    {"name": "at 0.1 + 0.2", "when": {"field": "loc", "regex": "^\\(0\\.30000000000000004,"}, "points": 10},
+    {"name": "from the web form", "when": {"field": "source", "eq": "cond.web_form"}, "points": 20}]},
+  "engagement": {"properties": ["spot"], "rules": [
+    {"name": "visit at 0.1 + 0.2", "event": "v", "when": {"field": "spot", "regex": "^\\(0\\.30000000000000004,"}, "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}') AS version;
+SELECT lead_score.attach('geo', 'cond.geo', 'cond.geo_acts') IS NOT NULL AS attached;
+SET extra_float_digits = 0;
+SET search_path = cond, public;
+INSERT INTO cond.geo VALUES (1, point(0.1::float8 + 0.2::float8, 0), 'web_form');
+INSERT INTO cond.geo_acts VALUES (1, 'v', now(), point(0.1::float8 + 0.2::float8, 0));
+SELECT loc::text AS loc_here, source::text AS source_here FROM cond.geo;
+SELECT id, lead_score.fit('geo', g) AS fit FROM cond.geo g;
+SELECT lead_key, fit, engagement FROM lead_score.geo_current;
+RESET extra_float_digits;
+RESET search_path;
+SELECT id, lead_score.fit('geo', g) AS fit FROM cond.geo g;
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('geo');
+-- A stored row passed as itself (a trigger's OLD) that predates a column
+-- added with a default reads the default, as every query does (fit() read
+-- NULL: 0 points for OLD, 10 for NEW).
+CREATE TABLE cond.old_rows (id int PRIMARY KEY, title text);
+INSERT INTO cond.old_rows VALUES (1, 'VP');
+ALTER TABLE cond.old_rows ADD COLUMN region text NOT NULL DEFAULT 'EMEA';
+SELECT lead_score.create_model('regions', '{
+  "fit": {"rules": [{"name": "emea", "when": {"field": "region", "eq": "EMEA"}, "points": 10}]},
+  "engagement": {"rules": [{"name": "visit", "event": "v", "points": 1}]},
+  "classification": {"grades": [{"name": "A"}], "labels": [{"name": "any"}],
+                     "quadrant": {"fit": 1, "engagement": 1}, "mql": {"min_total": 1000}}
+}') AS version;
+CREATE FUNCTION cond.old_fit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'fit(OLD) = %, fit(NEW) = %', lead_score.fit('regions', OLD), lead_score.fit('regions', NEW);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER old_fit BEFORE UPDATE ON cond.old_rows FOR EACH ROW EXECUTE FUNCTION cond.old_fit();
+UPDATE cond.old_rows SET title = 'CEO';
 -- A zone that is UTC under another name writes the same text, so it is left
 -- as it is; any other zone, a fixed offset too, is pinned to UTC.
 SET TimeZone = 'Etc/UTC';
@@ -205,7 +256,8 @@ SELECT count(*) FILTER (WHERE lead_score_internal._stable_text(v) <> in_utc) AS 
 SELECT count(*) FILTER (WHERE lead_score_internal._stable_text(v) <> in_utc) AS differ FROM stamps;
 RESET DateStyle;
 RESET TimeZone;
-DELETE FROM lead_score.alerts WHERE attachment = 'pinned';  -- lead 1's quadrant alert
+DELETE FROM lead_score.alerts WHERE attachment IN ('pinned', 'geo');  -- lead 1's quadrant alerts
 SELECT lead_score.detach('pinned');
+SELECT lead_score.detach('geo');
 DROP SCHEMA cond CASCADE;
-SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_digits', 'cond_ids', 'cond_eq', 'pinned']) m;
+SELECT lead_score.drop_model(m) FROM unnest(ARRAY['cond', 'cond_real', 'cond_digits', 'cond_ids', 'cond_eq', 'pinned', 'geo', 'regions']) m;

@@ -90,20 +90,44 @@ RESET ROLE;
 \set try :abs_srcdir '/fixtures/try.sql'
 \i :try
 
--- Triggers only read built-in types and enums. A model whose fit reads a
--- column of another user-defined type is refused where the trigger would read it.
+-- Triggers only read built-in types, enums, domains over them and arrays of
+-- those. A version whose fit reads a column of another user-defined type is
+-- refused when published (0A000), as attach refuses it, and nothing is
+-- stored: before, it was published, and every write to the leads table by a
+-- role but the extension's owner failed in the trigger (42501). A fit field
+-- that is no column of an attached table is refused too (42703): a first lead
+-- write found it before.
 SET ROLE ls_owner;
 CREATE TYPE sec_crm.budget AS (amount numeric, currency text);
 ALTER TABLE sec_crm.leads ADD COLUMN budget sec_crm.budget;
 RESET ROLE;
-SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
-    lead_score.model_spec('live') -> 'fit' -> 'rules' || '[{"name": "budget", "when": {"field": "budget", "present": true}, "points": 5}]'));
-SET ROLE ls_owner;
-SELECT pg_temp.try($$INSERT INTO sec_crm.leads VALUES ('k3', 'Software', 'CTO', 'cy@x.com', ROW(10, 'EUR'))$$) AS owner_insert;
-RESET ROLE;
+SELECT pg_temp.try($$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
+    lead_score.model_spec('live') -> 'fit' -> 'rules' || '[{"name": "budget", "when": {"field": "budget", "present": true}, "points": 5}]'))$$) AS composite;
+SELECT pg_temp.try($$SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
+    lead_score.model_spec('live') -> 'fit' -> 'rules' || '[{"name": "size", "when": {"field": "emploees", "gte": 100}, "points": 5}]'))$$) AS no_column;
+SELECT max(version) AS newest FROM lead_score.model_versions v JOIN lead_score.models m ON m.id = v.model_id WHERE m.name = 'live';
 SELECT count(*) AS cast_calls FROM sec_crm.ran_as;
+-- An array of enums and an array of a domain over a built-in type are read
+-- as their elements are (the triggers refused both, 42501, to any writer but
+-- the extension's owner).
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SET ROLE ls_owner;
+CREATE TYPE sec_crm.tier AS ENUM ('gold', 'silver');
+CREATE DOMAIN sec_crm.day AS date;
+ALTER TABLE sec_crm.leads ADD COLUMN tiers sec_crm.tier[], ADD COLUMN days sec_crm.day[];
+RESET ROLE;
 SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
-    (lead_score.model_spec('live') -> 'fit' -> 'rules') - 3));
+    lead_score.model_spec('live') -> 'fit' -> 'rules' || '[{"name": "gold", "when": {"field": "tiers", "contains": "gold"}, "points": 5},
+                                                          {"name": "dated", "when": {"field": "days", "contains": "2026-06"}, "points": 1}]')) AS version;
+SET ROLE ls_app;
+INSERT INTO sec_crm.leads (id, sector, job, email, tiers, days) VALUES ('k3', 'Software', 'CTO', 'k3@x.com', '{gold}', '{2026-06-01}');
+RESET ROLE;
+SELECT lead_key, fit FROM lead_score.sec_sync_current WHERE lead_key = 'k3';
+ROLLBACK;
+SET ROLE ls_owner;
+ALTER TABLE sec_crm.leads DROP COLUMN budget;
+RESET ROLE;
 
 -- 2. An application that only writes its own tables needs no grants on lead_score,
 -- in either mode; its scores are current in its own transaction.
