@@ -2534,7 +2534,7 @@ COMMENT ON FUNCTION lead_score_internal._lowering_version(text) IS
 COMMENT ON FUNCTION lead_score_internal._rebase_due(text, timestamp with time zone, timestamp with time zone) IS
     'Internal: whether an attachment''s landmark is old enough, in its model''s shortest half-lives, to move; tick(), rescore() and _rebase check it.';
 COMMENT ON FUNCTION lead_score_internal._live_check(text) IS
-    'Internal: raises unless a model''s current version can be kept live; attach() calls it, and create_model() for an attached model.';
+    'Internal: raises unless a model''s current version can be kept live, and (publishing) unless every attachment of it can read its fit fields; attach() calls it, and create_model() for an attached model.';
 COMMENT ON FUNCTION lead_score_internal._top_lead_type_ddl() IS
     'Internal: the CREATE TYPE lead_score.top_lead statement, from the one list of its fields (run by the install script).';
 COMMENT ON FUNCTION lead_score_internal._versions_changed(oid) IS

@@ -225,13 +225,16 @@ fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Ve
     Some(buf)
 }
 
-/// Raises unless the model's current version can be kept live (see `attach`).
+/// Raises unless the model's current version can be kept live (see `attach`),
+/// and, when publishing, unless every attachment of the model can read its
+/// fit fields. Parallel unsafe: it reads the attachments as the extension's
+/// owner.
 #[pg_extern(
     name = "_live_check",
     schema = "lead_score_internal",
-    stable,
+    volatile,
     strict,
-    parallel_safe
+    parallel_unsafe
 )]
 fn live_check(model: &str) -> bool {
     let compiled = crate::catalog::resolve(model).compiled;
