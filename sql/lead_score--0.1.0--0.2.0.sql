@@ -453,6 +453,8 @@ BEGIN
     -- while the model is attached (_live_check: what attach refuses).
     IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
         PERFORM lead_score_internal._live_check(create_model.name);
+        -- And every attachment of it can read the version's fit fields.
+        PERFORM lead_score_internal._check_fit_fields(create_model.name, v_next);
     END IF;
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an
@@ -1910,6 +1912,14 @@ CREATE FUNCTION lead_score_internal."_xid_precedes"("a" xid, "b" xid) RETURNS bo
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'xid_precedes_wrapper';
 CREATE FUNCTION lead_score_internal."_written_here"("x" xid) RETURNS bool
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'written_here_wrapper';
+-- Publishing refuses a version whose fit fields an attachment of the model
+-- could not read (no such column, or a type the triggers do not read).
+CREATE FUNCTION lead_score_internal."_check_fit_fields"("model" TEXT, "version" INT) RETURNS bool
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'check_fit_fields_of_version_wrapper';
+REVOKE ALL ON FUNCTION lead_score_internal._check_fit_fields(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._check_fit_fields(text, integer) TO lead_score_admin;
+COMMENT ON FUNCTION lead_score_internal._check_fit_fields(text, integer) IS
+    'Internal: raises unless every attachment of a model can read the fit fields of one of its versions; create_model() calls it for an attached model before rescoring.';
 CREATE FUNCTION lead_score_internal."_versions_changed"("versions" oid) RETURNS void
 STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', 'versions_changed_wrapper';
 REVOKE ALL ON FUNCTION lead_score_internal._versions_changed(oid) FROM PUBLIC;
@@ -2790,11 +2800,8 @@ COMMENT ON FUNCTION lead_score_internal._lowering_version(text) IS
     'Internal: the model''s current version if time alone can only lower its scores, else NULL; tick() skips classifying again that version''s leads already lowest.';
 COMMENT ON FUNCTION lead_score_internal._rebase_due(text, timestamp with time zone, timestamp with time zone) IS
     'Internal: whether an attachment''s landmark is old enough, in its model''s shortest half-lives, to move; tick(), rescore() and _rebase check it.';
--- Publishing also checks that every attachment of the model can read the
--- version's fit fields, as the extension's owner: not in a parallel worker.
-ALTER FUNCTION lead_score_internal._live_check(text) VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION lead_score_internal._live_check(text) IS
-    'Internal: raises unless a model''s current version can be kept live, and (publishing) unless every attachment of it can read its fit fields; attach() calls it, and create_model() for an attached model.';
+    'Internal: raises unless a model''s current version can be kept live; attach() calls it, and create_model() for an attached model.';
 COMMENT ON FUNCTION lead_score_internal._top_lead_type_ddl() IS
     'Internal: the CREATE TYPE lead_score.top_lead statement, from the one list of its fields (run by the install script).';
 COMMENT ON FUNCTION lead_score_internal._snapshot_horizon(oid) IS

@@ -934,6 +934,8 @@ REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb, text, 
 REVOKE ALL ON FUNCTION lead_score_internal._snapshot_horizon(oid) FROM PUBLIC;
 -- model_versions_guard runs as the writer of a version, an admin (or the
 -- extension's owner); no one else makes every backend compile again.
+REVOKE ALL ON FUNCTION lead_score_internal._check_fit_fields(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lead_score_internal._check_fit_fields(text, integer) TO lead_score_admin;
 REVOKE ALL ON FUNCTION lead_score_internal._versions_changed(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lead_score_internal._versions_changed(oid) TO lead_score_admin;
 -- Every trigger and fold checks, under REPEATABLE READ, that no publish or
@@ -2534,7 +2536,9 @@ COMMENT ON FUNCTION lead_score_internal._lowering_version(text) IS
 COMMENT ON FUNCTION lead_score_internal._rebase_due(text, timestamp with time zone, timestamp with time zone) IS
     'Internal: whether an attachment''s landmark is old enough, in its model''s shortest half-lives, to move; tick(), rescore() and _rebase check it.';
 COMMENT ON FUNCTION lead_score_internal._live_check(text) IS
-    'Internal: raises unless a model''s current version can be kept live, and (publishing) unless every attachment of it can read its fit fields; attach() calls it, and create_model() for an attached model.';
+    'Internal: raises unless a model''s current version can be kept live; attach() calls it, and create_model() for an attached model.';
+COMMENT ON FUNCTION lead_score_internal._check_fit_fields(text, integer) IS
+    'Internal: raises unless every attachment of a model can read the fit fields of one of its versions; create_model() calls it for an attached model before rescoring.';
 COMMENT ON FUNCTION lead_score_internal._top_lead_type_ddl() IS
     'Internal: the CREATE TYPE lead_score.top_lead statement, from the one list of its fields (run by the install script).';
 COMMENT ON FUNCTION lead_score_internal._versions_changed(oid) IS

@@ -89,6 +89,8 @@ BEGIN
     -- while the model is attached (_live_check: what attach refuses).
     IF EXISTS (SELECT 1 FROM lead_score.attachments a WHERE a.model = create_model.name) THEN
         PERFORM lead_score_internal._live_check(create_model.name);
+        -- And every attachment of it can read the version's fit fields.
+        PERFORM lead_score_internal._check_fit_fields(create_model.name, v_next);
     END IF;
     -- In the order a statement fires their insert triggers (by trigger name,
     -- lead_score_<name>_ins, bytewise), which is the order the triggers of an

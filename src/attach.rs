@@ -1144,10 +1144,25 @@ fn fit_field_refusals(att: &Attachment, leads: pg_sys::Oid, fields: &[String]) -
     out
 }
 
-/// Publishing (`_live_check`, from `create_model`): refuses a version whose
-/// fit fields an attachment of the model could not read (see
-/// [`fit_field_refusals`]), before its rescore.
-pub(crate) fn check_fit_fields(model: &str, fields: &[String]) {
+/// `_check_fit_fields(model, version)`: publishing (`create_model`, for an
+/// attached model, before its rescore) refuses a version whose fit fields an
+/// attachment of the model could not read (see [`fit_field_refusals`]),
+/// naming the attachment. Not `attach`'s check (`refusals`), which is of the
+/// table being attached alone.
+#[pg_extern(
+    name = "_check_fit_fields",
+    schema = "lead_score_internal",
+    volatile,
+    strict,
+    parallel_unsafe
+)]
+fn check_fit_fields_of_version(model: &str, version: i32) -> bool {
+    let compiled = crate::catalog::resolve(&format!("{model}@{version}")).compiled;
+    check_fit_fields(model, &compiled.model.fit.fields);
+    true
+}
+
+fn check_fit_fields(model: &str, fields: &[String]) {
     let names: Vec<String> = run_as(extension_owner(), || {
         Spi::connect(|client| {
             let mut names = Vec::new();
@@ -1165,7 +1180,11 @@ pub(crate) fn check_fit_fields(model: &str, fields: &[String]) {
     for name in names {
         let att = load(&name, false);
         let leads = existing_row(&name).leads;
-        if let Some(refusal) = fit_field_refusals(&att, leads, fields).into_iter().next() {
+        if let Some(mut refusal) = fit_field_refusals(&att, leads, fields).into_iter().next() {
+            refusal.detail = Some(format!(
+                "Attachment \"{name}\" scores {} with model \"{model}\": publishing this version would fail its lead writes.",
+                att.leads.to_sql()
+            ));
             refusal.raise();
         }
     }

@@ -1020,8 +1020,22 @@ fn citus_distributed(table: pg_sys::Oid) -> bool {
     .unwrap_or(false)
 }
 
+/// Whether a column of type `column_type` holds values of enum `typ`: of it,
+/// a domain over it, or an array of either (the triggers read an array of
+/// enums by its elements' labels), at any depth of domains and arrays.
+fn holds_enum(column_type: pg_sys::Oid, typ: pg_sys::Oid) -> bool {
+    // SAFETY: syscache lookups of a type that exists (a column's, or its
+    // element type).
+    let (base, element) = unsafe {
+        let base = pg_sys::getBaseType(column_type);
+        (base, pg_sys::get_element_type(base))
+    };
+    base == typ || (element != pg_sys::InvalidOid && holds_enum(element, typ))
+}
+
 /// An attachment that reads a column of enum type `typ` (or of a domain over
-/// it) by its labels ([`Reader::labelled`]): (attachment, table, column).
+/// it, or an array of either) by its labels ([`Reader::labelled`]):
+/// (attachment, table, column).
 fn enum_reader(typ: pg_sys::Oid) -> Option<(String, pg_sys::Oid, String)> {
     let tables = read_oids(
         "SELECT DISTINCT t FROM lead_score.attachments a, \
@@ -1038,8 +1052,7 @@ fn enum_reader(typ: pg_sys::Oid) -> Option<(String, pg_sys::Oid, String)> {
                 )
                 .ok()
                 .flatten();
-                // SAFETY: a syscache lookup of a type that exists (the column's).
-                if column_type.is_some_and(|t| unsafe { pg_sys::getBaseType(t) } == typ) {
+                if column_type.is_some_and(|t| holds_enum(t, typ)) {
                     return Some((r.attachment, table, column.clone()));
                 }
             }

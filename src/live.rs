@@ -225,21 +225,17 @@ fn live_merge_pending(state: Option<&[u8]>, pending: Option<&[u8]>) -> Option<Ve
     Some(buf)
 }
 
-/// Raises unless the model's current version can be kept live (see `attach`),
-/// and, when publishing, unless every attachment of the model can read its
-/// fit fields. Parallel unsafe: it reads the attachments as the extension's
-/// owner.
+/// Raises unless the model's current version can be kept live (see `attach`).
 #[pg_extern(
     name = "_live_check",
     schema = "lead_score_internal",
-    volatile,
+    stable,
     strict,
-    parallel_unsafe
+    parallel_safe
 )]
 fn live_check(model: &str) -> bool {
-    let compiled = crate::catalog::resolve(model).compiled;
-    lead_score_core::live::check_attachable(&compiled.model).or_raise();
-    crate::attach::check_fit_fields(model, &compiled.model.fit.fields);
+    lead_score_core::live::check_attachable(&crate::catalog::resolve(model).compiled.model)
+        .or_raise();
     true
 }
 

@@ -244,7 +244,17 @@ impl RowMapping {
         };
         if stale {
             // SAFETY: the caller's guarantees are `build`'s.
-            *slot = Some(unsafe { RowMapping::build(header, model_key, model_name, fit, mcxt) });
+            let new = unsafe { RowMapping::build(header, model_key, model_name, fit, mcxt) };
+            if let Some(old) = slot.replace(new) {
+                // SAFETY: the replaced mapping's descriptor is its own copy
+                // (made by `build` in the same `mcxt`, which is still alive:
+                // the slot lives in it), referenced by nothing else once the
+                // mapping is gone. Freed here, not in a Drop, which could run
+                // from `mcxt`'s own deletion. Without this, a call site whose
+                // command id moves on every call (a plpgsql loop that writes)
+                // kept every copy until its context went.
+                unsafe { pg_sys::FreeTupleDesc(old.tupdesc) };
+            }
         }
         match slot {
             Some(m) => m,

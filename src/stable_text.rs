@@ -177,13 +177,16 @@ pub(crate) fn settings_mask(types: impl IntoIterator<Item = pg_sys::Oid>) -> u8 
 
 /// Runs `f` with the settings of `mask` (from [`settings_mask`]) in force.
 pub(crate) fn pinned_to<R>(mask: u8, f: impl FnOnce() -> R) -> R {
-    let settings: Vec<(&CStr, &CStr)> = PINNED
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| mask & (1 << i) != 0)
-        .map(|(_, &s)| s)
-        .collect();
-    with_settings(&settings, f)
+    // On the stack: this runs for every row with such a field.
+    let mut settings = [PINNED[0]; PINNED.len()];
+    let mut n = 0;
+    for (i, &setting) in PINNED.iter().enumerate() {
+        if mask & (1 << i) != 0 {
+            settings[n] = setting;
+            n += 1;
+        }
+    }
+    with_settings(&settings[..n], f)
 }
 
 /// A value's text as its output function writes it with the settings its

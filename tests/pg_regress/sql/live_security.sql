@@ -124,6 +124,22 @@ SET ROLE ls_app;
 INSERT INTO sec_crm.leads (id, sector, job, email, tiers, days) VALUES ('k3', 'Software', 'CTO', 'k3@x.com', '{gold}', '{2026-06-01}');
 RESET ROLE;
 SELECT lead_key, fit FROM lead_score.sec_sync_current WHERE lead_key = 'k3';
+-- Their labels are read as the enum's: renaming one is refused (2BP01), as
+-- for a column of the enum itself (it went through, and the stored scores
+-- counted a label no row had any more).
+SELECT pg_temp.try($$ALTER TYPE sec_crm.tier RENAME VALUE 'gold' TO 'platinum'$$) AS renamed;
+-- A field of a type the triggers do not read can be read through a
+-- generated column of a built-in type.
+SET ROLE ls_owner;
+ALTER TABLE sec_crm.leads ADD COLUMN currency text GENERATED ALWAYS AS ((budget).currency) STORED;
+RESET ROLE;
+SELECT lead_score.create_model('live', jsonb_set(lead_score.model_spec('live'), '{fit,rules}',
+    lead_score.model_spec('live') -> 'fit' -> 'rules' || '[{"name": "euro budget", "when": {"field": "currency", "eq": "EUR"}, "points": 7}]')) AS version;
+SET ROLE ls_app;
+UPDATE sec_crm.leads SET budget = ROW(10, 'EUR') WHERE id = 'k3';
+RESET ROLE;
+SELECT lead_key, fit FROM lead_score.sec_sync_current WHERE lead_key = 'k3';
+SELECT count(*) AS mismatches FROM lead_score.check_consistency('sec_sync');
 ROLLBACK;
 SET ROLE ls_owner;
 ALTER TABLE sec_crm.leads DROP COLUMN budget;
