@@ -1163,19 +1163,8 @@ fn check_fit_fields_of_version(model: &str, version: i32) -> bool {
 }
 
 fn check_fit_fields(model: &str, fields: &[String]) {
-    let names: Vec<String> = run_as(extension_owner(), || {
-        Spi::connect(|client| {
-            let mut names = Vec::new();
-            for row in client.select(
-                "SELECT a.name FROM lead_score.attachments a WHERE a.model OPERATOR(pg_catalog.=) $1 ORDER BY 1",
-                None,
-                &[model.into()],
-            )? {
-                names.extend(row.get::<String>(1)?);
-            }
-            Ok::<_, pgrx::spi::Error>(names)
-        })
-        .or_raise()
+    let names = run_as(extension_owner(), || {
+        attachment_names("a.model OPERATOR(pg_catalog.=) $1", model)
     });
     for name in names {
         let att = load(&name, false);
@@ -2251,13 +2240,17 @@ fn account_names_of_others(attachment: &str) -> Vec<String> {
 /// Every attachment but this one, by name (bytewise). Reads
 /// `lead_score.attachments` as the caller: run as the extension's owner.
 fn other_attachments(attachment: &str) -> Vec<String> {
+    attachment_names("a.name OPERATOR(pg_catalog.<>) $1", attachment)
+}
+
+/// The names of the attachments (`a`) that `condition`, a constant with one
+/// text parameter `$1` (`arg`), picks, bytewise. Reads
+/// `lead_score.attachments` as the caller.
+fn attachment_names(condition: &'static str, arg: &str) -> Vec<String> {
+    let query = format!("SELECT a.name FROM lead_score.attachments a WHERE {condition}");
     let mut out: Vec<String> = Spi::connect(|client| {
         let mut out = Vec::new();
-        for row in client.select(
-            "SELECT a.name FROM lead_score.attachments a WHERE a.name <> $1",
-            None,
-            &[attachment.into()],
-        )? {
+        for row in client.select(&query, None, &[arg.into()])? {
             out.extend(row.get::<String>(1)?);
         }
         Ok::<_, pgrx::spi::Error>(out)
